@@ -1,0 +1,126 @@
+# mqttsim - top-level Makefile.
+#
+#   make            build build/mqttsim
+#   make test       unit tests (Check) + command-line tests; results under reports/out/
+#   make asan       the same tests built with -fsanitize=address,undefined
+#   make valgrind   the unit tests under valgrind (leak check)
+#   make coverage   line coverage with gcov/lcov, HTML in reports/out/coverage/
+#   make bench      benchmarks, printing figures
+#   make deps       install the Debian packages (as root)
+#   make install    PREFIX=/usr/local by default; DESTDIR honoured
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+BUILD   ?= build
+OPT     ?= -O2 -g
+SAN     ?=
+CFLAGS_EXTRA ?=
+
+APT_PKGS := build-essential pkg-config check libyaml-dev lcov valgrind
+PKGS     := check yaml-0.1
+
+# Stop early, and say how to fix it, when a library is missing.
+NODEPS_GOALS := deps clean help
+ifeq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
+else
+  PKG_OK := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo yes)
+  ifneq ($(PKG_OK),yes)
+    $(error missing build dependencies (pkg-config could not find: $(PKGS)). \
+Install them with:  apt-get install -y $(APT_PKGS)   -- or run `make deps` as root)
+  endif
+  PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+  CHECK_LIBS := $(shell pkg-config --libs check)
+  YAML_LIBS  := $(shell pkg-config --libs yaml-0.1)
+endif
+
+WARN   := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+          -Wpointer-arith -Wformat=2 -Wno-format-nonliteral -Wvla -Wundef
+CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L $(OPT) $(WARN) $(SAN) $(CFLAGS_EXTRA) \
+          -I. $(PKG_CFLAGS) -MMD -MP
+LDFLAGS_ALL := $(SAN) $(CFLAGS_EXTRA)
+
+# Library sources: every module but the command-line entry point.
+MODULES  := mqtt sim broker conformance reports harness
+LIB_SRC  := $(filter-out harness/main.c,$(foreach m,$(MODULES),$(wildcard $(m)/*.c)))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+MAIN_OBJ := $(BUILD)/harness/main.o
+TEST_SRC := $(filter-out tests/bench_%.c,$(wildcard tests/*.c))
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
+BENCH_SRC := $(wildcard tests/bench_*.c)
+BENCH_BIN := $(BENCH_SRC:tests/%.c=$(BUILD)/%)
+
+LIB   := $(BUILD)/libmqttsim.a
+BIN   := $(BUILD)/mqttsim
+TESTS := $(BUILD)/check_mqttsim
+OUT   := reports/out
+
+.PHONY: all test unit cli asan valgrind coverage bench deps install clean help
+all: $(BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(MAIN_OBJ) $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(YAML_LIBS)
+
+$(TESTS): $(TEST_OBJ) $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CHECK_LIBS) $(YAML_LIBS)
+
+$(BUILD)/bench_%: $(BUILD)/tests/bench_%.o $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(YAML_LIBS)
+
+test: unit cli
+
+unit: $(TESTS)
+	@mkdir -p $(OUT)
+	CK_XML_LOG_FILE_NAME=$(OUT)/unit.xml CK_TAP_LOG_FILE_NAME=$(OUT)/unit.tap $(TESTS)
+
+cli: $(BIN)
+	@mkdir -p $(OUT)
+	MQTTSIM=$(BIN) sh tests/cli.sh
+
+asan:
+	$(MAKE) BUILD=build/asan OPT="-O1 -g" \
+		SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test
+
+valgrind: $(TESTS)
+	CK_FORK=no valgrind --error-exitcode=3 --leak-check=full --errors-for-leak-kinds=all \
+		--show-leak-kinds=all -q $(TESTS)
+
+coverage:
+	rm -rf build/cov
+	$(MAKE) BUILD=build/cov OPT="-O0 -g" CFLAGS_EXTRA="--coverage" test
+	@mkdir -p $(OUT)
+	lcov -q --capture --directory build/cov --output-file $(OUT)/coverage.info
+	lcov -q --extract $(OUT)/coverage.info '*/mqtt/*' '*/sim/*' '*/broker/*' '*/harness/*' \
+		'*/conformance/*' '*/reports/*' --output-file $(OUT)/coverage.info
+	genhtml -q $(OUT)/coverage.info --output-directory $(OUT)/coverage
+	@lcov -q --extract $(OUT)/coverage.info '*/mqtt/*' --output-file $(OUT)/coverage-mqtt.info
+	@echo "mqtt/ line coverage:"; lcov --summary $(OUT)/coverage-mqtt.info 2>&1 | grep -E 'lines|functions'
+	@echo "HTML report: $(OUT)/coverage/index.html"
+
+bench: $(BENCH_BIN)
+	@for b in $(BENCH_BIN); do $$b || exit 1; done
+
+deps:
+	@if [ "$$(id -u)" != 0 ]; then echo "make deps installs Debian packages and must run as root; or run: apt-get install -y $(APT_PKGS)"; exit 2; fi
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y $(APT_PKGS)
+
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/mqttsim
+
+clean:
+	rm -rf build $(OUT)
+
+help:
+	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
+
+-include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

@@ -1,0 +1,23 @@
+/*
+ * cli.h - the `mqttsim` subcommands. Each takes argc/argv after the subcommand name
+ * (argv[0] is the subcommand) and returns the process exit code:
+ * 0 all passed, 1 a check failed (or a packet was malformed), 2 bad input or usage.
+ */
+#ifndef HARNESS_CLI_H
+#define HARNESS_CLI_H
+
+#include <stdio.h>
+
+#define EXIT_PASS 0
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+
+#define MQTTSIM_VERSION "0.1.0"
+
+int cmd_decode(int argc, char **argv, FILE *in, FILE *out, FILE *err);
+
+/* Parse hex text into bytes: whitespace, commas, colons and "0x" prefixes are allowed.
+ * Returns the byte count, or -1 with a message in msg (what was wrong and where). */
+long hex_parse(const char *text, unsigned char *dst, size_t cap, char *msg, size_t msg_cap);
+
+#endif

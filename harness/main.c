@@ -1,0 +1,45 @@
+/*
+ * main.c - the `mqttsim` command: git-style subcommands.
+ */
+#include "harness/cli.h"
+
+#include <string.h>
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **, FILE *, FILE *, FILE *);
+	const char *summary;
+} commands[] = {
+	{ "decode", cmd_decode, "decode MQTT packets from hex (e.g. pasted from Wireshark)" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: mqttsim <command> [options]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\n'mqttsim <command> --help' describes a command.\n"
+		   "exit codes: 0 all passed, 1 a check failed, 2 bad input or usage\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		usage(stdout);
+		return EXIT_PASS;
+	}
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+		printf("mqttsim %s\n", MQTTSIM_VERSION);
+		return EXIT_PASS;
+	}
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (!strcmp(cmd, commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1, stdin, stdout, stderr);
+	fprintf(stderr, "mqttsim: '%s' is not a command. See 'mqttsim --help'.\n", cmd);
+	return EXIT_USAGE;
+}

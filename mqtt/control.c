@@ -1,0 +1,35 @@
+/*
+ * control.c - DISCONNECT and AUTH (PINGREQ and PINGRESP have no body at all).
+ */
+#include "wire.h"
+
+int mqtt__disconnect_read(rd *r, mqtt_packet *p)
+{
+	int rc;
+	if (r->version == MQTT_V311) {
+		if (rd_left(r))
+			return MALFORMED(r, "§3.14.1", "DISCONNECT has a %zu-byte body; it must have none",
+					 rd_left(r));
+		return 0;
+	}
+	if (!rd_left(r))
+		return 0; /* reason 0x00, no properties */
+	if ((rc = rd_u8(r, &p->reason, "reason code")))
+		return rc;
+	if (!mqtt_reason_allowed(p->type, p->reason)) {
+		r->p--;
+		return MALFORMED(r, p->type == MQTT_AUTH ? "MQTT-3.15.2-1" : "MQTT-3.14.2-1",
+				 "0x%02X is not a %s reason code", p->reason, mqtt_type_name(p->type));
+	}
+	if (!rd_left(r))
+		return 0;
+	const uint8_t *at = r->p;
+	int rc2 = mqtt__props_read(r, p->type, &p->props);
+	if (rc2)
+		return rc2;
+	if (p->type == MQTT_AUTH && !MQTT_HAS(&p->props, MQTT_PROP_AUTH_METHOD)) {
+		r->p = at;
+		return PROTOCOL(r, 0x82, "§3.15.2.2.2", "AUTH has properties but no Authentication Method");
+	}
+	return 0;
+}

@@ -1,0 +1,21 @@
+/*
+ * tests.h - shared helpers for the Check suites. One suite per module; one runner
+ * (check_main.c) writes XML and TAP under reports/out/.
+ */
+#ifndef TESTS_TESTS_H
+#define TESTS_TESTS_H
+
+#include <check.h>
+#include <stddef.h>
+#include <stdint.h>
+
+Suite *codec_suite(void);      /* test_codec.c: round trips, framing, boundaries */
+Suite *malformed_suite(void);  /* test_malformed.c: every rejection names its statement */
+Suite *topic_suite(void);      /* test_topic.c: names, filters, matching, shared */
+Suite *print_suite(void);      /* test_print.c: printers and names */
+Suite *cli_suite(void);        /* test_cli.c: hex parsing and `mqttsim decode` */
+
+/* Hex text (spaces allowed) to bytes; aborts the test on bad hex. Returns the length. */
+size_t unhex(const char *hex, uint8_t *out, size_t cap);
+
+#endif
