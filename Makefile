@@ -124,3 +124,13 @@ help:
 	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
 
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+
+# Coverage-guided fuzzing of the codec with libFuzzer (clang). FUZZ_SECONDS bounds the run.
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz:
+	@mkdir -p build/fuzz reports/out/fuzz-corpus
+	clang -std=c11 -g -O1 -I. -fsanitize=fuzzer,address,undefined \
+		tests/fuzz/fuzz_decode.c $(wildcard mqtt/*.c) -o build/fuzz/fuzz_decode
+	build/fuzz/fuzz_decode -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+		reports/out/fuzz-corpus tests/fuzz/seeds
