@@ -72,7 +72,7 @@ int mqtt_share_parse(const uint8_t *s, size_t len, mqtt_str *name, mqtt_str *fil
 		return mqtt__fail(err, MQTT_ERR_PROTOCOL, 0x8F, "MQTT-4.8.2-1", (uint32_t)i,
 				  "share name is empty; $share/ must be followed by a name");
 	if (i == len || i + 1 == len)
-		return mqtt__fail(err, MQTT_ERR_PROTOCOL, 0x8F, "MQTT-4.8.2-2", (uint32_t)i,
+		return mqtt__fail(err, MQTT_ERR_PROTOCOL, 0x8F, "MQTT-4.8.2-2", (uint32_t)(i == len ? i : i + 1),
 				  "shared subscription has no topic filter after the share name");
 	name->data = s + SHARE_PREFIX_LEN;
 	name->len = (uint32_t)(i - SHARE_PREFIX_LEN);

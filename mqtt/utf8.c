@@ -21,39 +21,48 @@ int mqtt_utf8_check(const uint8_t *s, size_t len, uint8_t version, mqtt_err *err
 			i++;
 			continue;
 		}
+		/* Lead byte, then the range its second byte must fall in (Unicode Table 3-7):
+		 * the narrowed ranges are what exclude overlong forms, surrogates and values
+		 * past U+10FFFF, so every error points at the first byte that is wrong. */
 		size_t n;
-		uint32_t cp, min;
-		if (c >= 0xC2 && c <= 0xDF) {
-			n = 2, cp = c & 0x1F, min = 0x80;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			n = 3, cp = c & 0x0F, min = 0x800;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			n = 4, cp = c & 0x07, min = 0x10000;
-		} else {
+		uint8_t lo = 0x80, hi = 0xBF;
+		if (c >= 0xC2 && c <= 0xDF)
+			n = 2;
+		else if (c >= 0xE0 && c <= 0xEF)
+			n = 3;
+		else if (c >= 0xF0 && c <= 0xF4)
+			n = 4;
+		else
 			return mqtt__fail(err, MQTT_ERR_MALFORMED, 0x81, ill, (uint32_t)i,
-					  "ill-formed UTF-8: byte 0x%02X cannot start a character", c);
-		}
-		if (len - i < n)
-			return mqtt__fail(err, MQTT_ERR_MALFORMED, 0x81, ill, (uint32_t)i,
-					  "ill-formed UTF-8: character cut short by the end of the string");
+					  c == 0xC0 || c == 0xC1
+						  ? "ill-formed UTF-8: byte 0x%02X starts an overlong encoding"
+						  : "ill-formed UTF-8: byte 0x%02X cannot start a character",
+					  c);
+		if (c == 0xE0)
+			lo = 0xA0;
+		else if (c == 0xED)
+			hi = 0x9F;
+		else if (c == 0xF0)
+			lo = 0x90;
+		else if (c == 0xF4)
+			hi = 0x8F;
 		for (size_t k = 1; k < n; k++) {
+			if (i + k == len)
+				return mqtt__fail(err, MQTT_ERR_MALFORMED, 0x81, ill, (uint32_t)i,
+						  "ill-formed UTF-8: the character starting here is cut short by the end of the string");
 			uint8_t cc = s[i + k];
-			if ((cc & 0xC0) != 0x80)
+			uint8_t l = k == 1 ? lo : 0x80, h = k == 1 ? hi : 0xBF;
+			if (cc < l || cc > h) {
+				const char *why = "is not a valid continuation byte here";
+				if (k == 1 && (cc & 0xC0) == 0x80)
+					why = c == 0xED ? "makes it a surrogate (U+D800..U+DFFF)"
+					      : c == 0xF4 ? "takes it past U+10FFFF"
+							  : "makes it an overlong encoding";
 				return mqtt__fail(err, MQTT_ERR_MALFORMED, 0x81, ill, (uint32_t)(i + k),
-						  "ill-formed UTF-8: byte 0x%02X is not a continuation byte",
-						  cc);
-			cp = (cp << 6) | (cc & 0x3F);
+						  "ill-formed UTF-8: byte 0x%02X after lead 0x%02X %s", cc, c,
+						  why);
+			}
 		}
-		if (cp < min)
-			return mqtt__fail(err, MQTT_ERR_MALFORMED, 0x81, ill, (uint32_t)i,
-					  "ill-formed UTF-8: overlong encoding of U+%04X", (unsigned)cp);
-		if (cp >= 0xD800 && cp <= 0xDFFF)
-			return mqtt__fail(err, MQTT_ERR_MALFORMED, 0x81, ill, (uint32_t)i,
-					  "UTF-8 encodes the surrogate U+%04X, which is not allowed",
-					  (unsigned)cp);
-		if (cp > 0x10FFFF)
-			return mqtt__fail(err, MQTT_ERR_MALFORMED, 0x81, ill, (uint32_t)i,
-					  "UTF-8 encodes U+%X, beyond U+10FFFF", (unsigned)cp);
 		i += n;
 	}
 	return 0;
