@@ -67,13 +67,13 @@ $(LIB): $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BIN): $(MAIN_OBJ) $(LIB)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(YAML_LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(YAML_LIBS) -lm
 
 $(TESTS): $(TEST_OBJ) $(LIB)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CHECK_LIBS) $(YAML_LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CHECK_LIBS) $(YAML_LIBS) -lm
 
 $(BUILD)/bench_%: $(BUILD)/tests/bench_%.o $(LIB)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(YAML_LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(YAML_LIBS) -lm
 
 test: unit cli
 

@@ -1,0 +1,158 @@
+/*
+ * world.c - the virtual clock and the event queue.
+ *
+ * The queue is a binary min-heap of timer pointers keyed by (at, seq). Each timer knows
+ * its slot, so cancel and re-arm are O(log n) without searching: keepalive timers are
+ * re-armed on every packet, so that path must stay cheap. `seq` is a counter bumped on
+ * every arm, which makes the key unique: the order never depends on addresses.
+ */
+#include "sim/world.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+sim_world *sim_world_new(uint64_t seed)
+{
+	sim_world *w = calloc(1, sizeof *w);
+	if (!w)
+		return NULL;
+	w->seed = seed;
+	w->trace_hash = SIM_HASH_INIT;
+	return w;
+}
+
+void sim_world_free(sim_world *w)
+{
+	if (!w)
+		return;
+	sim_faults_free(w);
+	sim_net_free(w);
+	free(w->heap);
+	free(w->trace_text);
+	free(w);
+}
+
+uint64_t sim_world_seed(const sim_world *w) { return w->seed; }
+sim_us sim_now(const sim_world *w) { return w->now; }
+uint64_t sim_steps(const sim_world *w) { return w->steps; }
+size_t sim_pending(const sim_world *w) { return w->heap_len; }
+
+void sim_timer_init(sim_timer *t, sim_timer_fn fn, void *arg)
+{
+	memset(t, 0, sizeof *t);
+	t->fn = fn;
+	t->arg = arg;
+}
+
+static inline bool before(const sim_timer *a, const sim_timer *b)
+{
+	return a->at < b->at || (a->at == b->at && a->seq < b->seq);
+}
+
+static inline void place(sim_world *w, size_t i, sim_timer *t)
+{
+	w->heap[i] = t;
+	t->slot = (uint32_t)i + 1;
+}
+
+static void sift_up(sim_world *w, size_t i)
+{
+	sim_timer *t = w->heap[i];
+	while (i > 0) {
+		size_t parent = (i - 1) / 2;
+		if (!before(t, w->heap[parent]))
+			break;
+		place(w, i, w->heap[parent]);
+		i = parent;
+	}
+	place(w, i, t);
+}
+
+static void sift_down(sim_world *w, size_t i)
+{
+	sim_timer *t = w->heap[i];
+	size_t n = w->heap_len;
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= n)
+			break;
+		if (c + 1 < n && before(w->heap[c + 1], w->heap[c]))
+			c++;
+		if (!before(w->heap[c], t))
+			break;
+		place(w, i, w->heap[c]);
+		i = c;
+	}
+	place(w, i, t);
+}
+
+static void heap_remove(sim_world *w, sim_timer *t)
+{
+	size_t i = t->slot - 1;
+	sim_timer *last = w->heap[--w->heap_len];
+	t->slot = 0;
+	if (last == t)
+		return;
+	place(w, i, last);
+	if (i > 0 && before(last, w->heap[(i - 1) / 2]))
+		sift_up(w, i);
+	else
+		sift_down(w, i);
+}
+
+void sim_timer_arm(sim_world *w, sim_timer *t, sim_us at)
+{
+	if (at < w->now)
+		at = w->now; /* the past is now: never move time backwards */
+	if (t->slot)
+		heap_remove(w, t);
+	if (w->heap_len == w->heap_cap) {
+		size_t cap = w->heap_cap ? w->heap_cap * 2 : 256;
+		sim_timer **h = realloc(w->heap, cap * sizeof *h);
+		if (!h)
+			abort(); /* a simulation that cannot queue an event cannot go on */
+		w->heap = h;
+		w->heap_cap = cap;
+	}
+	t->at = at;
+	t->seq = w->seq++;
+	place(w, w->heap_len++, t);
+	sift_up(w, w->heap_len - 1);
+}
+
+void sim_timer_after(sim_world *w, sim_timer *t, sim_us delay)
+{
+	sim_timer_arm(w, t, delay > SIM_FOREVER - w->now ? SIM_FOREVER : w->now + delay);
+}
+
+void sim_timer_cancel(sim_world *w, sim_timer *t)
+{
+	if (t->slot)
+		heap_remove(w, t);
+}
+
+void sim_halt(sim_world *w) { w->halted = true; }
+
+int sim_run(sim_world *w, sim_us until, uint64_t max_steps)
+{
+	uint64_t fired = 0;
+	w->halted = false;
+	for (;;) {
+		if (w->halted)
+			return SIM_STOP_HALT;
+		if (w->heap_len == 0)
+			return SIM_STOP_QUIET;
+		sim_timer *t = w->heap[0];
+		if (t->at > until) {
+			w->now = until;
+			return SIM_STOP_DEADLINE;
+		}
+		if (max_steps && fired == max_steps)
+			return SIM_STOP_BUDGET;
+		heap_remove(w, t);
+		w->now = t->at;
+		w->steps++;
+		fired++;
+		t->fn(w, t);
+	}
+}

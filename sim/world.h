@@ -1,0 +1,151 @@
+/*
+ * world.h - internal to sim/: the structures behind sim.h, net.h and disk.h.
+ */
+#ifndef SIM_WORLD_H
+#define SIM_WORLD_H
+
+#include "sim/disk.h"
+#include "sim/net.h"
+#include "sim/sim.h"
+
+typedef struct sim_seg sim_seg;
+typedef struct sim_conn sim_conn;
+typedef struct sim_pair sim_pair;
+typedef struct sim_listener sim_listener;
+
+/* One direction of a connection: sequence numbers keep delivery in order even when
+ * jitter or retransmission reorder arrivals. */
+typedef struct sim_pipe {
+	uint64_t next_seq;      /* next segment sequence to send */
+	uint64_t deliver_seq;   /* next sequence the receiver takes */
+	size_t inflight;        /* bytes written and not yet in the receiver's buffer */
+	sim_us tx_free_at;      /* bandwidth: when the link is free again */
+	uint64_t delivered;     /* bytes delivered, for limit_data */
+	sim_seg *stash;         /* arrived early or waiting for buffer room, by seq */
+	sim_rng rng;
+	uint8_t *mq;            /* trace: bytes not yet decoded as MQTT */
+	size_t mq_len, mq_cap;
+	bool mq_broken;         /* trace: a decode error; stop decoding this direction */
+} sim_pipe;
+
+enum sock_state { SOCK_SYN_SENT = 1, SOCK_OPEN, SOCK_GONE };
+
+struct sim_sock {
+	sim_conn *conn;
+	int side;               /* 0: the connecting end, 1: the accepting end */
+	sim_host *host;
+	uint32_t epoch;         /* host epoch at creation: a restart makes the socket stale */
+	int state;
+	bool released;          /* the app closed, aborted, or its host crashed */
+	bool fin_in;            /* FIN received (EOF after the buffer drains) */
+	bool fin_out;           /* FIN queued */
+	int error;              /* pending -errno for read/write */
+	uint8_t *rbuf;          /* received, unread */
+	size_t roff, rlen, rcap;
+	size_t sndbuf, rcvbuf;
+	bool want_writable;
+	const sim_sock_ops *ops;
+	void *ctx;
+	sim_timer notify;       /* deferred readable notification */
+};
+
+struct sim_conn {
+	uint64_t id;
+	int refs;               /* unreleased sockets + segments in flight */
+	uint16_t port;
+	sim_sock end[2];
+	sim_pipe pipe[2];       /* pipe[k] carries bytes from end[k] to end[!k] */
+	uint8_t mqtt_version;   /* trace: level seen in CONNECT */
+	sim_conn *next;         /* world list, in creation order */
+};
+
+struct sim_seg {
+	sim_timer t;
+	sim_conn *conn;
+	int from;               /* sending side */
+	uint8_t flags;
+	uint8_t phase;
+	uint32_t attempt;
+	sim_us rto;
+	sim_us sent_at;
+	uint64_t seq;
+	uint32_t len;
+	sim_seg *next;          /* in a stash */
+	uint8_t data[];
+};
+
+struct sim_pair {
+	sim_host *from, *to;
+	bool has_link;
+	sim_link link;
+	bool partitioned, clogged, blackholed;
+	sim_seg *held;          /* clogged arrivals, in arrival order */
+	sim_seg **held_tail;
+	sim_pair *next;         /* hash chain */
+	sim_pair *all_next;     /* creation order */
+};
+
+struct sim_listener {
+	uint16_t port;
+	sim_accept_fn fn;
+	void *ctx;
+	sim_listener *next;
+};
+
+struct sim_host {
+	sim_world *w;
+	char *name;
+	uint32_t index;
+	uint32_t epoch;
+	bool up;
+	bool has_link;
+	sim_link link;
+	sim_listener *listeners;
+	uint32_t conn_count;    /* connections opened from here, names their rng streams */
+	sim_host_hook on_crash, on_restart;
+	void *hook_ctx;
+	double drift_ppm;
+	sim_us clock_base_global, clock_base_local;
+	sim_disk *disk;
+	sim_host *next;
+};
+
+struct sim_world {
+	uint64_t seed;
+	sim_us now;
+	uint64_t seq;
+	uint64_t steps;
+	bool halted;
+	sim_timer **heap;
+	size_t heap_len, heap_cap;
+
+	/* network */
+	sim_host *hosts, **hosts_tail;
+	uint32_t host_count;
+	sim_conn *conns, **conns_tail;
+	uint64_t conn_ids;
+	sim_link default_link;
+	sim_pair **pairs;       /* hash table */
+	size_t pair_buckets;
+	sim_pair *pairs_all, **pairs_tail;
+	size_t sndbuf, rcvbuf;
+	bool trace_mqtt;
+
+	/* faults (fault.c) */
+	struct fault_ev *faults;
+
+	/* trace */
+	uint64_t trace_hash;
+	uint64_t trace_lines;
+	bool trace_keep;
+	FILE *trace_file;
+	char *trace_text;
+	size_t trace_len, trace_cap;
+};
+
+void sim_net_free(sim_world *w);
+void sim_faults_free(sim_world *w);
+void sim_disk_crash(sim_disk *d, sim_rng *rng);
+void sim_disk_free(sim_disk *d);
+
+#endif
