@@ -14,6 +14,7 @@ Suite *malformed_suite(void);  /* test_malformed.c: every rejection names its st
 Suite *topic_suite(void);      /* test_topic.c: names, filters, matching, shared */
 Suite *print_suite(void);      /* test_print.c: printers and names */
 Suite *cli_suite(void);        /* test_cli.c: hex parsing and `mqttsim decode` */
+Suite *sim_suite(void);        /* test_sim.c: event queue, timers, random streams, trace */
 
 /* Hex text (spaces allowed) to bytes; aborts the test on bad hex. Returns the length. */
 size_t unhex(const char *hex, uint8_t *out, size_t cap);
