@@ -101,6 +101,12 @@ START_TEST(test_timer_past_is_now)
 }
 END_TEST
 
+static void nothing(sim_world *w, sim_timer *t)
+{
+	(void)w;
+	(void)t;
+}
+
 /* Heavy churn: many timers re-armed at random keep the heap consistent. */
 START_TEST(test_timer_churn_keeps_order)
 {
@@ -110,7 +116,7 @@ START_TEST(test_timer_churn_keeps_order)
 	sim_rng r;
 	sim_rng_init(&r, 7, "test/churn");
 	for (int i = 0; i < N; i++) {
-		sim_timer_init(&t[i], record, NULL);
+		sim_timer_init(&t[i], nothing, NULL);
 		sim_timer_arm(w, &t[i], (sim_us)sim_rng_below(&r, 1000000));
 	}
 	for (int k = 0; k < 20000; k++) {
@@ -128,9 +134,9 @@ START_TEST(test_timer_churn_keeps_order)
 		ck_assert_int_ge(sim_now(w), last);
 		last = sim_now(w);
 	}
-	g_rec.n = 0;
 	ck_assert_uint_eq(sim_steps(w) - before, pending);
 	ck_assert_uint_eq(sim_pending(w), 0);
+	ck_assert_uint_gt(pending, N / 2);
 	free(t);
 	sim_world_free(w);
 }
@@ -314,7 +320,9 @@ START_TEST(test_trace_format_and_hash)
 	ck_assert_uint_eq(len, strlen(text));
 	ck_assert_uint_eq(sim_trace_lines(w), 2);
 	/* The hash depends on content, not on whether text was kept. */
-	sim_timer_arm(v, &t, SIM_S(3) + 42);
+	sim_timer t2;
+	sim_timer_init(&t2, rearm_forever, NULL);
+	sim_timer_arm(v, &t2, SIM_S(3) + 42);
 	sim_run(v, SIM_S(3) + 42, 1);
 	sim_trace(v, "broker", 7, "recv", "%dB", 12);
 	sim_trace(v, NULL, 0, "log", "hello");
@@ -323,7 +331,7 @@ START_TEST(test_trace_format_and_hash)
 	sim_trace(v, NULL, 0, "log", "one more");
 	ck_assert_uint_ne(sim_trace_hash(v), sim_trace_hash(w));
 	sim_timer_cancel(w, &t);
-	sim_timer_cancel(v, &t);
+	sim_timer_cancel(v, &t2);
 	sim_world_free(w);
 	sim_world_free(v);
 }
