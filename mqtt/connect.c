@@ -11,6 +11,14 @@
 #define CF_PASSWORD 0x40
 #define CF_USERNAME 0x80
 
+/* A field the flags promise must be there: cite the promise, not the length rule. */
+static int need(rd *r, const char *stmt, const char *what)
+{
+	if (rd_left(r))
+		return 0;
+	return MALFORMED(r, stmt, "the packet ends where the %s should be", what);
+}
+
 static bool str_is(mqtt_str s, const char *lit, uint32_t n)
 {
 	return s.len == n && memcmp(s.data, lit, n) == 0;
@@ -65,27 +73,36 @@ int mqtt__connect_read(rd *r, mqtt_packet *p, uint8_t flags)
 		return rc;
 	if ((rc = mqtt__props_read(r, MQTT_CONNECT, &p->props)))
 		return rc;
-	if ((rc = rd_utf8(r, &c->client_id, "client identifier")))
+	if ((rc = need(r, "MQTT-3.1.3-3", "client identifier")) ||
+	    (rc = rd_utf8(r, &c->client_id, "client identifier")))
 		return rc;
 	if (c->will) {
-		if ((rc = mqtt__props_read(r, MQTT_PROPS_WILL, &c->will_props)))
+		if ((rc = need(r, "MQTT-3.1.2-9", "will fields")) ||
+		    (rc = mqtt__props_read(r, MQTT_PROPS_WILL, &c->will_props)) ||
+		    (rc = need(r, "MQTT-3.1.2-9", "will topic")))
 			return rc;
 		uint32_t at = RD_OFF(r) + 2;
 		if ((rc = rd_utf8(r, &c->will_topic, "will topic")))
 			return rc;
 		if ((rc = mqtt_topic_name_check(c->will_topic.data, c->will_topic.len, r->version, r->err))) {
 			if (r->err) {
-				r->err->offset += at;
+				/* An empty topic is pointed at by its length, like other strings. */
+				r->err->offset += c->will_topic.len ? at : at - 2;
 				r->err->reason = 0x90;
 			}
 			return rc;
 		}
-		if ((rc = rd_bin(r, &c->will_payload, "will message")))
+		if ((rc = need(r, "MQTT-3.1.2-9", "will message")) ||
+		    (rc = rd_bin(r, &c->will_payload, "will message")))
 			return rc;
 	}
-	if (c->has_username && (rc = rd_utf8(r, &c->username, "user name")))
+	if (c->has_username &&
+	    ((rc = need(r, SID(r->version, "MQTT-3.1.2-19", "MQTT-3.1.2-17"), "user name")) ||
+	     (rc = rd_utf8(r, &c->username, "user name"))))
 		return rc;
-	if (c->has_password && (rc = rd_bin(r, &c->password, "password")))
+	if (c->has_password &&
+	    ((rc = need(r, SID(r->version, "MQTT-3.1.2-21", "MQTT-3.1.2-19"), "password")) ||
+	     (rc = rd_bin(r, &c->password, "password"))))
 		return rc;
 	return 0;
 }

@@ -172,7 +172,7 @@ typedef struct mqtt_props {
 
 	uint32_t user_count;
 	const mqtt_user_prop *user;    /* encode: caller's array; decode: NULL (see raw) */
-	uint32_t sub_id_count;
+	uint32_t sub_id_count;         /* Subscription Identifiers: counted here, never in present */
 	const uint32_t *sub_ids;       /* encode: caller's array; decode: NULL (see raw) */
 	mqtt_str raw;                  /* decode: the property block, without its length */
 } mqtt_props;
@@ -293,7 +293,14 @@ int mqtt_validate(const mqtt_packet *p, mqtt_err *err);
 /* Bytes mqtt_encode() would write, or 0 if the packet cannot be encoded. */
 size_t mqtt_encoded_size(const mqtt_packet *p);
 
-/* Encode p (by p->version) into buf. Returns bytes written, or -code (nothing written). */
+/*
+ * Encode p (by p->version) into buf. Returns bytes written, or -code (nothing written):
+ * -MQTT_ERR_ARG when the packet cannot be put on the wire at all (a string over 65535
+ * bytes, QoS 3, a length past MQTT_VBI_MAX, AUTH in 3.1.1), -MQTT_ERR_BUFFER when cap is
+ * too small. The encoder does not enforce protocol rules (packet id 0, a wildcard in a
+ * topic name, a reason code the packet may not carry): scripted clients use it to send
+ * exactly the rule-breaking packets a conformance test needs. Decode the output to check.
+ */
 int mqtt_encode(const mqtt_packet *p, uint8_t *buf, size_t cap, mqtt_err *err);
 
 /* Variable byte integers (remaining length, property lengths, subscription ids). */

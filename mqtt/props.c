@@ -145,9 +145,62 @@ static const mqtt_str *cfield_str(const mqtt_props *p, unsigned id)
 	return field_str((mqtt_props *)p, id);
 }
 
-/* Value rules beyond the data type. Returns 0 or a protocol error. */
-static int check_value(rd *r, const mqtt_prop_info *in, uint32_t v)
+/*
+ * The section that defines a property in a given packet: range and duplicate rules have
+ * no statement ids in 5.0, so errors cite where the rule is written for that packet.
+ * Rows: property id, then the section per packet type (index) or the will properties.
+ */
+static const struct {
+	uint8_t id;
+	const char *sec[MQTT_PROPS_WILL + 1];
+} prop_sections[] = {
+	{ 0x01, { [MQTT_PUBLISH] = "§3.3.2.3.2", [MQTT_PROPS_WILL] = "§3.1.3.2.3" } },
+	{ 0x02, { [MQTT_PUBLISH] = "§3.3.2.3.3", [MQTT_PROPS_WILL] = "§3.1.3.2.4" } },
+	{ 0x03, { [MQTT_PUBLISH] = "§3.3.2.3.9", [MQTT_PROPS_WILL] = "§3.1.3.2.5" } },
+	{ 0x08, { [MQTT_PUBLISH] = "§3.3.2.3.5", [MQTT_PROPS_WILL] = "§3.1.3.2.6" } },
+	{ 0x09, { [MQTT_PUBLISH] = "§3.3.2.3.6", [MQTT_PROPS_WILL] = "§3.1.3.2.7" } },
+	{ 0x0B, { [MQTT_PUBLISH] = "§3.3.2.3.8", [MQTT_SUBSCRIBE] = "§3.8.2.1.2" } },
+	{ 0x11, { [MQTT_CONNECT] = "§3.1.2.11.2", [MQTT_CONNACK] = "§3.2.2.3.2",
+		  [MQTT_DISCONNECT] = "§3.14.2.2.2" } },
+	{ 0x12, { [MQTT_CONNACK] = "§3.2.2.3.7" } },
+	{ 0x13, { [MQTT_CONNACK] = "§3.2.2.3.14" } },
+	{ 0x15, { [MQTT_CONNECT] = "§3.1.2.11.9", [MQTT_CONNACK] = "§3.2.2.3.17",
+		  [MQTT_AUTH] = "§3.15.2.2.2" } },
+	{ 0x16, { [MQTT_CONNECT] = "§3.1.2.11.10", [MQTT_CONNACK] = "§3.2.2.3.18",
+		  [MQTT_AUTH] = "§3.15.2.2.3" } },
+	{ 0x17, { [MQTT_CONNECT] = "§3.1.2.11.7" } },
+	{ 0x18, { [MQTT_PROPS_WILL] = "§3.1.3.2.2" } },
+	{ 0x19, { [MQTT_CONNECT] = "§3.1.2.11.6" } },
+	{ 0x1A, { [MQTT_CONNACK] = "§3.2.2.3.15" } },
+	{ 0x1C, { [MQTT_CONNACK] = "§3.2.2.3.16", [MQTT_DISCONNECT] = "§3.14.2.2.5" } },
+	{ 0x1F, { [MQTT_CONNACK] = "§3.2.2.3.9", [MQTT_PUBACK] = "§3.4.2.2.2",
+		  [MQTT_PUBREC] = "§3.5.2.2.2", [MQTT_PUBREL] = "§3.6.2.2.2",
+		  [MQTT_PUBCOMP] = "§3.7.2.2.2", [MQTT_SUBACK] = "§3.9.2.1.2",
+		  [MQTT_UNSUBACK] = "§3.11.2.1.2", [MQTT_DISCONNECT] = "§3.14.2.2.3",
+		  [MQTT_AUTH] = "§3.15.2.2.4" } },
+	{ 0x21, { [MQTT_CONNECT] = "§3.1.2.11.3", [MQTT_CONNACK] = "§3.2.2.3.3" } },
+	{ 0x22, { [MQTT_CONNECT] = "§3.1.2.11.5", [MQTT_CONNACK] = "§3.2.2.3.8" } },
+	{ 0x23, { [MQTT_PUBLISH] = "§3.3.2.3.4" } },
+	{ 0x24, { [MQTT_CONNACK] = "§3.2.2.3.4" } },
+	{ 0x25, { [MQTT_CONNACK] = "§3.2.2.3.5" } },
+	{ 0x27, { [MQTT_CONNECT] = "§3.1.2.11.4", [MQTT_CONNACK] = "§3.2.2.3.6" } },
+	{ 0x28, { [MQTT_CONNACK] = "§3.2.2.3.11" } },
+	{ 0x29, { [MQTT_CONNACK] = "§3.2.2.3.12" } },
+	{ 0x2A, { [MQTT_CONNACK] = "§3.2.2.3.13" } },
+};
+
+static const char *prop_section(unsigned id, unsigned where)
 {
+	for (size_t i = 0; i < sizeof prop_sections / sizeof prop_sections[0]; i++)
+		if (prop_sections[i].id == id && where <= MQTT_PROPS_WILL && prop_sections[i].sec[where])
+			return prop_sections[i].sec[where];
+	return "§2.2.2.2";
+}
+
+/* Value rules beyond the data type. Returns 0 or a protocol error. */
+static int check_value(rd *r, const mqtt_prop_info *in, unsigned where, uint32_t v)
+{
+	const char *sec = prop_section(in->id, where);
 	switch (in->id) {
 	case MQTT_PROP_PAYLOAD_FORMAT:
 	case MQTT_PROP_REQUEST_PROBLEM_INFO:
@@ -158,12 +211,12 @@ static int check_value(rd *r, const mqtt_prop_info *in, uint32_t v)
 	case MQTT_PROP_SUB_ID_AVAILABLE:
 	case MQTT_PROP_SHARED_SUB_AVAILABLE:
 		if (v > 1)
-			return PROTOCOL(r, 0x82, "§2.2.2.2", "%s is %u; only 0 or 1 is allowed",
+			return PROTOCOL(r, 0x82, sec, "%s is %u; only 0 or 1 is allowed",
 					in->name, v);
 		return 0;
 	case MQTT_PROP_SUBSCRIPTION_ID:
 		if (v == 0)
-			return PROTOCOL(r, 0x82, "§3.3.2.3.8",
+			return PROTOCOL(r, 0x82, sec,
 					"Subscription Identifier 0 is not allowed (1..268435455)");
 		return 0;
 	case MQTT_PROP_RECEIVE_MAX:
@@ -171,7 +224,7 @@ static int check_value(rd *r, const mqtt_prop_info *in, uint32_t v)
 	case MQTT_PROP_TOPIC_ALIAS:
 		if (v == 0)
 			return PROTOCOL(r, in->id == MQTT_PROP_TOPIC_ALIAS ? 0x94 : 0x82,
-					in->id == MQTT_PROP_TOPIC_ALIAS ? "MQTT-3.3.2-8" : "§3.1.2.11",
+					in->id == MQTT_PROP_TOPIC_ALIAS ? "MQTT-3.3.2-8" : sec,
 					"%s of 0 is not allowed", in->name);
 		return 0;
 	default:
@@ -186,6 +239,10 @@ int mqtt__props_read(rd *r, unsigned where, mqtt_props *props)
 
 	if (r->version != MQTT_V5)
 		return 0;
+	if (!rd_left(r))
+		return MALFORMED(r, "MQTT-2.2.2-1",
+				 "%s has no property length; it must be present (0 when there are no properties)",
+				 where_name(where));
 	if ((rc = rd_vbi(r, &len, "property length")))
 		return rc;
 	if (len > rd_left(r))
@@ -215,7 +272,7 @@ int mqtt__props_read(rd *r, unsigned where, mqtt_props *props)
 							     : MQTT_HAS(props, id);
 		if (!repeat && seen) {
 			pr.p = at;
-			return PROTOCOL(&pr, 0x82, "§2.2.2.2", "%s (0x%02X) appears more than once",
+			return PROTOCOL(&pr, 0x82, prop_section(id, where), "%s (0x%02X) appears more than once",
 					in->name, id);
 		}
 		switch (in->type) {
@@ -262,15 +319,20 @@ int mqtt__props_read(rd *r, unsigned where, mqtt_props *props)
 		}
 		const uint8_t *after = pr.p;
 		pr.p = at;
-		if ((rc = check_value(&pr, in, v)))
+		if ((rc = check_value(&pr, in, where, v)))
 			return rc;
 		if (id == MQTT_PROP_RESPONSE_TOPIC) {
+			/* A topic name like any other; the wildcard rule has an id of its own. */
 			mqtt_str t = props->response_topic;
+			uint32_t str_at = RD_OFF(&pr) + 3;
 			mqtt_err why;
-			if (mqtt_topic_name_check(t.data, t.len, MQTT_V5, &why))
-				return mqtt__fail(r->err, MQTT_ERR_PROTOCOL, 0x82, "MQTT-3.3.2-14",
-						  RD_OFF(&pr), "Response Topic is not a valid topic name: %s",
-						  why.msg);
+			if (mqtt_topic_name_check(t.data, t.len, MQTT_V5, &why)) {
+				bool empty = t.len == 0;
+				return mqtt__fail(r->err, MQTT_ERR_PROTOCOL, 0x82,
+						  empty ? why.stmt : "MQTT-3.3.2-14",
+						  empty ? str_at - 2 : str_at + why.offset,
+						  "Response Topic: %s", why.msg);
+			}
 		}
 		pr.p = after;
 		if (id == MQTT_PROP_USER) {
@@ -281,7 +343,9 @@ int mqtt__props_read(rd *r, unsigned where, mqtt_props *props)
 			MQTT_SET(props, id);
 		}
 	}
-	if (MQTT_HAS(props, MQTT_PROP_AUTH_DATA) && !MQTT_HAS(props, MQTT_PROP_AUTH_METHOD))
+	/* AUTH states the same rule in its own words; control.c reports it there. */
+	if (where != MQTT_AUTH && MQTT_HAS(props, MQTT_PROP_AUTH_DATA) &&
+	    !MQTT_HAS(props, MQTT_PROP_AUTH_METHOD))
 		return PROTOCOL(r, 0x82, "§3.1.2.11.10",
 				"Authentication Data is present without an Authentication Method");
 	r->p = pr.end;

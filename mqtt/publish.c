@@ -155,8 +155,12 @@ uint32_t mqtt__body_size(const mqtt_packet *p, uint8_t *flags)
 	default: /* DISCONNECT, AUTH */
 		if (!v5)
 			return 0;
-		if (props_empty(&p->props))
-			return p->reason ? 1 : 0;
+		/* Short forms: both may be empty for reason 0 without properties; only
+		 * DISCONNECT may also stop after its reason code. */
+		if (props_empty(&p->props) && !p->reason)
+			return 0;
+		if (props_empty(&p->props) && p->type == MQTT_DISCONNECT)
+			return 1;
 		ps = mqtt__props_size(&p->props);
 		return 1 + (uint32_t)mqtt_vbi_size(ps) + ps;
 	}
@@ -217,12 +221,11 @@ uint8_t *mqtt__body_write(uint8_t *w, const mqtt_packet *p)
 	default: /* DISCONNECT, AUTH */
 		if (!v5)
 			return w;
-		if (props_empty(&p->props)) {
-			if (p->reason)
-				w = wr_u8(w, p->reason);
+		if (props_empty(&p->props) && !p->reason)
 			return w;
-		}
 		w = wr_u8(w, p->reason);
+		if (props_empty(&p->props) && p->type == MQTT_DISCONNECT)
+			return w;
 		return mqtt__props_write(w, &p->props, mqtt__props_size(&p->props));
 	}
 }

@@ -28,7 +28,7 @@ static int read_filter(rd *r, mqtt_str *f)
 		return rc;
 	if (f->len == 0) {
 		r->p = at;
-		return MALFORMED(r, "MQTT-4.7.3-1", "topic filter is empty; it needs at least one character");
+		return PROTOCOL(r, 0x8F, "MQTT-4.7.3-1", "topic filter is empty; it needs at least one character");
 	}
 	return 0;
 }
@@ -50,9 +50,8 @@ int mqtt__subscribe_read(rd *r, mqtt_packet *p)
 	    (rc = mqtt__props_read(r, MQTT_SUBSCRIBE, &p->props)))
 		return rc;
 	if (!rd_left(r))
-		return r->version == MQTT_V5
-			       ? PROTOCOL(r, 0x82, "MQTT-3.8.3-2", "SUBSCRIBE has no topic filters; it needs at least one")
-			       : MALFORMED(r, "MQTT-3.8.3-3", "SUBSCRIBE has no topic filters; it needs at least one");
+		return PROTOCOL(r, 0x82, SID(r->version, "MQTT-3.8.3-3", "MQTT-3.8.3-2"),
+				"SUBSCRIBE has no topic filters; it needs at least one");
 	p->subscribe.raw.data = r->p;
 	p->subscribe.raw.len = (uint32_t)rd_left(r);
 	while (rd_left(r)) {
@@ -159,9 +158,8 @@ int mqtt__unsubscribe_read(rd *r, mqtt_packet *p)
 	    (rc = mqtt__props_read(r, MQTT_UNSUBSCRIBE, &p->props)))
 		return rc;
 	if (!rd_left(r))
-		return r->version == MQTT_V5
-			       ? PROTOCOL(r, 0x82, "MQTT-3.10.3-2", "UNSUBSCRIBE has no topic filters; it needs at least one")
-			       : MALFORMED(r, "MQTT-3.10.3-2", "UNSUBSCRIBE has no topic filters; it needs at least one");
+		return PROTOCOL(r, 0x82, "MQTT-3.10.3-2",
+				"UNSUBSCRIBE has no topic filters; it needs at least one");
 	p->unsubscribe.raw.data = r->p;
 	p->unsubscribe.raw.len = (uint32_t)rd_left(r);
 	while (rd_left(r)) {

@@ -497,10 +497,22 @@ static void pipe_drain(sim_world *w, sim_conn *c, int from)
 		notify(w, snd);
 }
 
+/* Arrivals come mostly in order (append at the tail) or, after a retransmission, ahead
+ * of everything stashed behind the lost one (insert near the head); both are O(1), so a
+ * long head-of-line block does not make delivery quadratic. */
 static void stash_insert(sim_pipe *p, sim_seg *s)
 {
+	if (!p->stash || p->stash_tail->seq < s->seq) {
+		s->next = NULL;
+		if (p->stash)
+			p->stash_tail->next = s;
+		else
+			p->stash = s;
+		p->stash_tail = s;
+		return;
+	}
 	sim_seg **pp = &p->stash;
-	while (*pp && (*pp)->seq < s->seq)
+	while ((*pp)->seq < s->seq)
 		pp = &(*pp)->next;
 	s->next = *pp;
 	*pp = s;

@@ -93,6 +93,8 @@ size_t sim_pending(const sim_world *w);     /* timers armed */
 /* Every event of a run, one line each: "   12.345678 host conn kind details".
  * The hash covers every line; the text is kept only when recording is on. */
 void sim_trace_record(sim_world *w, bool keep_text, FILE *also_to);
+/* Tracing is on by default; off skips formatting and hashing (benchmarks only). */
+void sim_trace_enable(sim_world *w, bool on);
 void sim_trace(sim_world *w, const char *host, uint64_t conn, const char *kind, const char *fmt, ...)
 #if defined(__GNUC__)
 	__attribute__((format(printf, 5, 6)))

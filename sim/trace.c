@@ -16,10 +16,14 @@ void sim_trace_record(sim_world *w, bool keep_text, FILE *also_to)
 	w->trace_file = also_to;
 }
 
+void sim_trace_enable(sim_world *w, bool on) { w->trace_off = !on; }
+
 void sim_trace(sim_world *w, const char *host, uint64_t conn, const char *kind, const char *fmt, ...)
 {
 	char line[768];
 	va_list ap;
+	if (w->trace_off)
+		return;
 	int n = snprintf(line, sizeof line, "%6lld.%06lld %s c%llu %s ", (long long)(w->now / 1000000),
 			 (long long)(w->now % 1000000), host ? host : "-", (unsigned long long)conn, kind);
 	if (n < 0)

@@ -22,6 +22,7 @@ typedef struct sim_pipe {
 	sim_us tx_free_at;      /* bandwidth: when the link is free again */
 	uint64_t delivered;     /* bytes delivered, for limit_data */
 	sim_seg *stash;         /* arrived early or waiting for buffer room, by seq */
+	sim_seg *stash_tail;    /* last of stash: arrivals are mostly in order */
 	sim_rng rng;
 	uint8_t *mq;            /* trace: bytes not yet decoded as MQTT */
 	size_t mq_len, mq_cap;
@@ -138,6 +139,7 @@ struct sim_world {
 	uint64_t trace_hash;
 	uint64_t trace_lines;
 	bool trace_keep;
+	bool trace_off;
 	FILE *trace_file;
 	char *trace_text;
 	size_t trace_len, trace_cap;
