@@ -207,6 +207,26 @@ void sim_net_trace_mqtt(sim_world *w, bool on)
 
 /* ---- connections and segments -------------------------------------------------------------- */
 
+/* Every stashed segment of p, in sequence order, handed to fn (which may free it). */
+static void stash_each(sim_world *w, sim_pipe *p, void (*fn)(sim_world *, sim_seg *))
+{
+	for (size_t i = 0; i < p->win_cap && p->stashed; i++) {
+		sim_seg **slot = &p->win[(p->deliver_seq + i) & (p->win_cap - 1)];
+		sim_seg *s = *slot;
+		if (s) {
+			*slot = NULL;
+			p->stashed--;
+			fn(w, s);
+		}
+	}
+}
+
+static void free_raw(sim_world *w, sim_seg *s)
+{
+	(void)w;
+	free(s);
+}
+
 static void conn_unref(sim_world *w, sim_conn *c)
 {
 	if (--c->refs > 0)
@@ -224,10 +244,8 @@ static void conn_unref(sim_world *w, sim_conn *c)
 		sim_timer_cancel(w, &c->end[k].notify);
 		free(c->end[k].rbuf);
 		free(c->pipe[k].mq);
-		for (sim_seg *s = c->pipe[k].stash, *n; s; s = n) {
-			n = s->next;
-			free(s);
-		}
+		stash_each(w, &c->pipe[k], free_raw);
+		free(c->pipe[k].win);
 	}
 	free(c);
 }
@@ -407,12 +425,8 @@ static void close_by_limit(sim_world *w, sim_conn *c, int from)
 	}
 	/* Drop whatever is still queued either way. */
 	for (int k = 0; k < 2; k++) {
-		for (sim_seg *s = c->pipe[k].stash, *n; s; s = n) {
-			n = s->next;
-			seg_free(w, s);
-		}
-		c->pipe[k].stash = NULL;
-		c->pipe[k].deliver_seq = UINT64_MAX;
+		stash_each(w, &c->pipe[k], seg_free);
+		c->pipe[k].closed = true;
 	}
 }
 
@@ -423,8 +437,11 @@ static void pipe_drain(sim_world *w, sim_conn *c, int from)
 	sim_sock *r = &c->end[!from], *snd = &c->end[from];
 	bool delivered = false;
 
-	while (p->stash && p->stash->seq == p->deliver_seq) {
-		sim_seg *s = p->stash;
+	while (p->stashed && !p->closed) {
+		sim_seg **slot = &p->win[p->deliver_seq & (p->win_cap - 1)];
+		sim_seg *s = *slot;
+		if (!s)
+			break;
 		if (s->len) {
 			if (r->rlen + r->roff == r->rcap && r->roff) {
 				memmove(r->rbuf, r->rbuf + r->roff, r->rlen);
@@ -464,7 +481,8 @@ static void pipe_drain(sim_world *w, sim_conn *c, int from)
 			trace_mqtt(w, c, from, s->data, n);
 			if (limit_hit) {
 				p->inflight -= s->len - n;
-				p->stash = s->next;
+				*slot = NULL;
+				p->stashed--;
 				seg_free(w, s);
 				close_by_limit(w, c, from);
 				return;
@@ -487,7 +505,8 @@ static void pipe_drain(sim_world *w, sim_conn *c, int from)
 				  c->port);
 			connect_done(w, r);
 		}
-		p->stash = s->next;
+		*slot = NULL;
+		p->stashed--;
 		p->deliver_seq++;
 		seg_free(w, s);
 	}
@@ -497,25 +516,25 @@ static void pipe_drain(sim_world *w, sim_conn *c, int from)
 		notify(w, snd);
 }
 
-/* Arrivals come mostly in order (append at the tail) or, after a retransmission, ahead
- * of everything stashed behind the lost one (insert near the head); both are O(1), so a
- * long head-of-line block does not make delivery quadratic. */
 static void stash_insert(sim_pipe *p, sim_seg *s)
 {
-	if (!p->stash || p->stash_tail->seq < s->seq) {
-		s->next = NULL;
-		if (p->stash)
-			p->stash_tail->next = s;
-		else
-			p->stash = s;
-		p->stash_tail = s;
-		return;
+	size_t need = (size_t)(s->seq - p->deliver_seq) + 1;
+	if (need > p->win_cap) {
+		size_t cap = p->win_cap ? p->win_cap : 16;
+		while (cap < need)
+			cap *= 2;
+		sim_seg **win = xcalloc(cap, sizeof *win);
+		for (size_t i = 0; i < p->win_cap; i++) {
+			sim_seg *g = p->win[i];
+			if (g)
+				win[g->seq & (cap - 1)] = g;
+		}
+		free(p->win);
+		p->win = win;
+		p->win_cap = cap;
 	}
-	sim_seg **pp = &p->stash;
-	while ((*pp)->seq < s->seq)
-		pp = &(*pp)->next;
-	s->next = *pp;
-	*pp = s;
+	p->win[s->seq & (p->win_cap - 1)] = s;
+	p->stashed++;
 }
 
 static void send_rst(sim_world *w, sim_conn *c, int from)
@@ -686,7 +705,7 @@ static void arrive(sim_world *w, sim_seg *s)
 		seg_free(w, s);
 		return;
 	}
-	if (c->pipe[s->from].deliver_seq == UINT64_MAX || r->released) {
+	if (c->pipe[s->from].closed || r->released) {
 		seg_free(w, s); /* closed by limit_data, or nobody will ever read it */
 		return;
 	}
@@ -782,12 +801,10 @@ static void release(sim_world *w, sim_sock *s)
 	/* Bytes waiting for this socket's buffer will never be read. The socket's own
 	 * reference keeps the connection alive while they go. */
 	sim_pipe *in = &s->conn->pipe[!s->side];
-	for (sim_seg *g = in->stash, *n; g; g = n) {
-		n = g->next;
-		in->inflight -= g->len;
-		seg_free(w, g);
-	}
-	in->stash = NULL;
+	for (size_t i = 0; i < in->win_cap; i++)
+		if (in->win[i])
+			in->inflight -= in->win[i]->len;
+	stash_each(w, in, seg_free);
 	conn_unref(w, s->conn);
 }
 
@@ -968,7 +985,7 @@ long sim_sock_read(sim_sock *s, void *buf, size_t len)
 		s->rlen -= n;
 		if (s->rlen == 0)
 			s->roff = 0;
-		if (s->conn->pipe[!s->side].stash)
+		if (s->conn->pipe[!s->side].stashed)
 			pipe_drain(w, s->conn, !s->side); /* room again: take what waited */
 		return (long)n;
 	}
@@ -1031,10 +1048,8 @@ void sim_net_free(sim_world *w)
 		for (int k = 0; k < 2; k++) {
 			free(c->end[k].rbuf);
 			free(c->pipe[k].mq);
-			for (sim_seg *s = c->pipe[k].stash, *m; s; s = m) {
-				m = s->next;
-				free(s);
-			}
+			stash_each(w, &c->pipe[k], free_raw);
+			free(c->pipe[k].win);
 		}
 		free(c);
 	}

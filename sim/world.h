@@ -21,8 +21,12 @@ typedef struct sim_pipe {
 	size_t inflight;        /* bytes written and not yet in the receiver's buffer */
 	sim_us tx_free_at;      /* bandwidth: when the link is free again */
 	uint64_t delivered;     /* bytes delivered, for limit_data */
-	sim_seg *stash;         /* arrived early or waiting for buffer room, by seq */
-	sim_seg *stash_tail;    /* last of stash: arrivals are mostly in order */
+	/* Arrived but not yet delivered (early, or waiting for buffer room): a window
+	 * indexed by seq modulo its power-of-two size, since seqs in flight are dense. */
+	sim_seg **win;
+	size_t win_cap;
+	size_t stashed;
+	bool closed;            /* limit_data closed this direction: drop arrivals */
 	sim_rng rng;
 	uint8_t *mq;            /* trace: bytes not yet decoded as MQTT */
 	size_t mq_len, mq_cap;
@@ -71,7 +75,7 @@ struct sim_seg {
 	sim_us sent_at;
 	uint64_t seq;
 	uint32_t len;
-	sim_seg *next;          /* in a stash */
+	sim_seg *next;          /* in a clogged pair's held list */
 	uint8_t data[];
 };
 
