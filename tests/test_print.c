@@ -192,6 +192,155 @@ START_TEST(test_reason_allowed)
 }
 END_TEST
 
+/* A small structural check: strings closed, braces and brackets balanced and nested. */
+static bool json_well_formed(const char *j)
+{
+	char stack[64];
+	int depth = 0;
+	bool in_str = false;
+	for (const char *c = j; *c; c++) {
+		if (in_str) {
+			if (*c == '\\')
+				c++;
+			else if (*c == '"')
+				in_str = false;
+			continue;
+		}
+		if (*c == '"')
+			in_str = true;
+		else if (*c == '{' || *c == '[')
+			stack[depth++] = *c;
+		else if (*c == '}' || *c == ']') {
+			if (depth == 0 || stack[--depth] != (*c == '}' ? '{' : '['))
+				return false;
+		}
+		if (depth >= 63)
+			return false;
+	}
+	return depth == 0 && !in_str;
+}
+
+static void print_both(const mqtt_packet *in, char *text, char *json, size_t cap)
+{
+	static uint8_t buf[4096];
+	mqtt_packet p;
+	mqtt_err e;
+	int n = mqtt_encode(in, buf, sizeof buf, &e);
+	ck_assert_msg(n > 0, "encode: %s", e.msg);
+	ck_assert_int_eq(mqtt_decode(buf, (size_t)n, in->version, 0, &p, &e), n);
+	mqtt_print(&p, text, cap);
+	mqtt_print_json(&p, json, cap);
+	ck_assert_msg(json_well_formed(json), "not well-formed JSON: %s", json);
+}
+
+#define HAS(hay, needle) ck_assert_msg(strstr((hay), (needle)), "\"%s\" not in: %s", (needle), (hay))
+
+/* Every property prints under its key, in text and in JSON, read back from the wire. */
+START_TEST(test_print_all_properties)
+{
+	static char text[4096], json[4096];
+	static const uint8_t cd[3] = { 1, 2, 255 };
+	mqtt_user_prop users[2] = { { MQTT_STR("k1"), MQTT_STR("v1") }, { MQTT_STR("k2"), MQTT_STR("v\"2") } };
+	uint32_t sids[2] = { 7, 300 };
+
+	mqtt_packet c = { .type = MQTT_CONNECT, .version = MQTT_V5 };
+	c.connect.client_id = MQTT_STR("dev-1");
+	c.connect.will = true;
+	c.connect.will_qos = 2;
+	c.connect.will_topic = MQTT_STR("status/dev-1");
+	c.connect.will_payload = MQTT_STR("gone");
+	c.connect.has_username = true;
+	c.connect.username = MQTT_STR("alice");
+	c.connect.has_password = true;
+	c.connect.password = MQTT_STR("pw");
+	mqtt_props *wp = &c.connect.will_props;
+	MQTT_SET(wp, MQTT_PROP_WILL_DELAY), wp->will_delay = 30;
+	MQTT_SET(wp, MQTT_PROP_PAYLOAD_FORMAT), wp->payload_format = 1;
+	MQTT_SET(wp, MQTT_PROP_CONTENT_TYPE), wp->content_type = MQTT_STR("text/plain");
+	MQTT_SET(wp, MQTT_PROP_CORRELATION_DATA), wp->correlation_data = (mqtt_str){ cd, 3 };
+	MQTT_SET(&c.props, MQTT_PROP_REQUEST_PROBLEM_INFO), c.props.request_problem_info = 0;
+	MQTT_SET(&c.props, MQTT_PROP_REQUEST_RESPONSE_INFO), c.props.request_response_info = 1;
+	MQTT_SET(&c.props, MQTT_PROP_TOPIC_ALIAS_MAX), c.props.topic_alias_max = 10;
+	MQTT_SET(&c.props, MQTT_PROP_MAX_PACKET_SIZE), c.props.max_packet_size = 4096;
+	MQTT_SET(&c.props, MQTT_PROP_AUTH_METHOD), c.props.auth_method = MQTT_STR("SCRAM");
+	MQTT_SET(&c.props, MQTT_PROP_AUTH_DATA), c.props.auth_data = (mqtt_str){ cd, 3 };
+	print_both(&c, text, json, sizeof text);
+	HAS(text, "will_topic=\"status/dev-1\" will_qos=2 will_retain=0 will_payload=4B username=\"alice\" password=2B");
+	HAS(text, "request_problem_info=0 request_response_info=1 topic_alias_max=10 max_packet_size=4096");
+	HAS(text, "auth_method=\"SCRAM\" auth_data=3B");
+	HAS(text, "will_props{ payload_format=1 content_type=\"text/plain\" correlation_data=3B will_delay=30 }");
+	HAS(json, "\"will\":{\"qos\":2,\"retain\":false,\"topic\":\"status/dev-1\",\"payload_hex\":\"676f6e65\"");
+	HAS(json, "\"properties\":{\"payload_format\":1,\"content_type\":\"text/plain\",\"correlation_data\":\"0102ff\",\"will_delay\":30}");
+	HAS(json, "\"username\":\"alice\",\"password_len\":2");
+	HAS(json, "\"auth_data\":\"0102ff\"");
+
+	mqtt_packet a = { .type = MQTT_CONNACK, .version = MQTT_V5, .session_present = true };
+	mqtt_props *ap = &a.props;
+	MQTT_SET(ap, MQTT_PROP_SESSION_EXPIRY), ap->session_expiry = 3600;
+	MQTT_SET(ap, MQTT_PROP_RECEIVE_MAX), ap->receive_max = 20;
+	MQTT_SET(ap, MQTT_PROP_MAX_QOS), ap->max_qos = 1;
+	MQTT_SET(ap, MQTT_PROP_RETAIN_AVAILABLE), ap->retain_available = 0;
+	MQTT_SET(ap, MQTT_PROP_ASSIGNED_CLIENT_ID), ap->assigned_client_id = MQTT_STR("auto-9");
+	MQTT_SET(ap, MQTT_PROP_REASON_STRING), ap->reason_string = MQTT_STR("welcome");
+	MQTT_SET(ap, MQTT_PROP_WILDCARD_SUB_AVAILABLE), ap->wildcard_sub_available = 1;
+	MQTT_SET(ap, MQTT_PROP_SUB_ID_AVAILABLE), ap->sub_id_available = 0;
+	MQTT_SET(ap, MQTT_PROP_SHARED_SUB_AVAILABLE), ap->shared_sub_available = 1;
+	MQTT_SET(ap, MQTT_PROP_SERVER_KEEPALIVE), ap->server_keepalive = 45;
+	MQTT_SET(ap, MQTT_PROP_RESPONSE_INFO), ap->response_info = MQTT_STR("resp/");
+	MQTT_SET(ap, MQTT_PROP_SERVER_REFERENCE), ap->server_reference = MQTT_STR("other:1883");
+	ap->user = users, ap->user_count = 2;
+	print_both(&a, text, json, sizeof text);
+	ck_assert_str_eq(text, "CONNACK session_present=1 reason=0 (Success) session_expiry=3600 "
+			       "assigned_client_id=\"auto-9\" server_keepalive=45 response_info=\"resp/\" "
+			       "server_reference=\"other:1883\" reason_string=\"welcome\" receive_max=20 "
+			       "max_qos=1 retain_available=0 wildcard_sub_available=1 sub_id_available=0 "
+			       "shared_sub_available=1 user:\"k1\"=\"v1\" user:\"k2\"=\"v\\\"2\"");
+	HAS(json, "\"session_present\":true,\"reason\":0,\"reason_name\":\"Success\"");
+	HAS(json, "\"user\":[[\"k1\",\"v1\"],[\"k2\",\"v\\\"2\"]]");
+
+	mqtt_packet pub = { .type = MQTT_PUBLISH, .version = MQTT_V5, .packet_id = 3 };
+	pub.publish.qos = 1;
+	pub.publish.topic = MQTT_STR("a/b");
+	pub.publish.payload = MQTT_STR("x");
+	MQTT_SET(&pub.props, MQTT_PROP_MESSAGE_EXPIRY), pub.props.message_expiry = 60;
+	MQTT_SET(&pub.props, MQTT_PROP_RESPONSE_TOPIC), pub.props.response_topic = MQTT_STR("reply/1");
+	pub.props.sub_ids = sids, pub.props.sub_id_count = 2;
+	print_both(&pub, text, json, sizeof text);
+	HAS(text, "message_expiry=60 response_topic=\"reply/1\" subscription_id=7,300");
+	HAS(json, "\"subscription_ids\":[7,300]");
+
+	mqtt_sub subs[1] = { { MQTT_STR("a/+"), 2, true, true, 1 } };
+	mqtt_packet sub = { .type = MQTT_SUBSCRIBE, .version = MQTT_V5, .packet_id = 4 };
+	sub.subscribe.items = subs, sub.subscribe.count = 1;
+	print_both(&sub, text, json, sizeof text);
+	HAS(json, "{\"filter\":\"a/+\",\"qos\":2,\"no_local\":true,\"retain_as_published\":true,\"retain_handling\":1}");
+
+	mqtt_str filters[2] = { MQTT_STR("a/#"), MQTT_STR("b") };
+	mqtt_packet un = { .type = MQTT_UNSUBSCRIBE, .version = MQTT_V311, .packet_id = 5 };
+	un.unsubscribe.items = filters, un.unsubscribe.count = 2;
+	print_both(&un, text, json, sizeof text);
+	ck_assert_str_eq(text, "UNSUBSCRIBE id=5 \"a/#\" \"b\"");
+	HAS(json, "\"packet_id\":5,\"filters\":[\"a/#\",\"b\"]");
+
+	mqtt_packet d = { .type = MQTT_DISCONNECT, .version = MQTT_V5, .reason = 0x8E };
+	print_both(&d, text, json, sizeof text);
+	HAS(json, "\"reason\":142,\"reason_name\":\"Session taken over\"");
+	mqtt_packet ca = { .type = MQTT_CONNACK, .version = MQTT_V311, .reason = 4 };
+	print_both(&ca, text, json, sizeof text);
+	HAS(json, "\"reason_name\":\"Connection Refused, bad user name or password\"");
+}
+END_TEST
+
+START_TEST(test_rc_names)
+{
+	ck_assert_str_eq(mqtt_rc_name(MQTT_OK), "ok");
+	ck_assert_str_eq(mqtt_rc_name(-MQTT_ERR_PROTOCOL), "protocol error");
+	ck_assert_str_eq(mqtt_rc_name(-MQTT_ERR_TOO_LARGE), "packet too large");
+	ck_assert_str_eq(mqtt_rc_name(-MQTT_ERR_BUFFER), "buffer too small");
+	ck_assert_str_eq(mqtt_rc_name(-MQTT_ERR_ARG), "cannot encode");
+}
+END_TEST
+
 Suite *print_suite(void)
 {
 	Suite *s = suite_create("print");
@@ -200,9 +349,11 @@ Suite *print_suite(void)
 	tcase_add_loop_test(tc, test_print_json, 0, (int)(sizeof json_rows / sizeof json_rows[0]));
 	tcase_add_test(tc, test_print_truncates);
 	tcase_add_test(tc, test_print_escapes);
+	tcase_add_test(tc, test_print_all_properties);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("names");
 	tcase_add_test(tc, test_names);
+	tcase_add_test(tc, test_rc_names);
 	tcase_add_loop_test(tc, test_reason_allowed, 0, (int)(sizeof reason_rows / sizeof reason_rows[0]));
 	suite_add_tcase(s, tc);
 	return s;
