@@ -54,7 +54,7 @@ BIN   := $(BUILD)/mqttsim
 TESTS := $(BUILD)/check_mqttsim
 OUT   := reports/out
 
-.PHONY: all test unit cli asan valgrind coverage bench deps install clean help
+.PHONY: all test unit cli lint asan valgrind coverage bench deps install clean help
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -75,7 +75,10 @@ $(TESTS): $(TEST_OBJ) $(LIB)
 $(BUILD)/bench_%: $(BUILD)/tests/bench_%.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(YAML_LIBS) -lm
 
-test: unit cli
+test: unit cli lint
+
+lint:
+	sh tests/determinism_lint.sh
 
 unit: $(TESTS)
 	@mkdir -p $(OUT)
