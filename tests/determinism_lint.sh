@@ -5,7 +5,7 @@
 set -u
 dirs="mqtt sim broker conformance"
 pattern='\b(rand|srand|random|srandom|drand48|time|gettimeofday|clock_gettime|clock|pthread_[a-z_]+|getpid|sleep|usleep|nanosleep)[[:space:]]*\('
-bad=$(grep -nE "$pattern" $(for d in $dirs; do [ -d "$d" ] && find "$d" -name '*.[ch]'; done) 2>/dev/null |
+bad=$(grep -HnE "$pattern" $(for d in $dirs; do [ -d "$d" ] && find "$d" -name '*.[ch]'; done) 2>/dev/null |
 	grep -vE '^\S+:[0-9]+:\s*(\*|/\*|//)')
 if [ -n "$bad" ]; then
 	echo "determinism lint: forbidden calls in simulated code:"
