@@ -1,0 +1,94 @@
+/*
+ * broker.h - the reference MQTT broker, sans I/O.
+ *
+ * The core consumes bytes per connection and produces bytes, close requests and one
+ * wake-up time through the broker_env it is given. It never touches a socket, a clock or
+ * a file: the simulation shell (shell_sim.c) and the socket shell (shell_tcp.c) do that.
+ * Everything it does is a function of the calls it receives and env->now_us(), so in
+ * simulation it is as deterministic as the rest of the run.
+ *
+ * MQTT 3.1.1 semantics (protocol level 4). A CONNECT for another level is answered with
+ * CONNACK 0x01 and closed, as 3.1.1 requires.
+ *
+ * Ownership: the broker copies what it keeps; buffers passed in are only read during the
+ * call. Connection ids are chosen by the shell and must be unique while open.
+ */
+#ifndef BROKER_BROKER_H
+#define BROKER_BROKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct broker broker;
+
+typedef struct broker_env {
+	void *ctx;
+	int64_t (*now_us)(void *ctx);
+	/* Queue bytes on a connection. The shell buffers what the transport cannot take yet. */
+	void (*send)(void *ctx, uint64_t conn, const uint8_t *data, size_t len);
+	/* Close a connection after the bytes already sent. The broker has forgotten it. */
+	void (*close)(void *ctx, uint64_t conn);
+	/* Call broker_tick() at (or after) this time; INT64_MAX means nothing is due. */
+	void (*wake)(void *ctx, int64_t at_us);
+	/* One line per connect, disconnect and refusal (may be NULL). */
+	void (*log)(void *ctx, const char *line);
+} broker_env;
+
+/* Authentication and authorisation, injected (auth.c provides a file-backed one). */
+typedef struct broker_auth {
+	void *ctx;
+	/* A CONNACK return code: 0 accepted, 4 bad user name or password, 5 not authorised.
+	 * username is NULL when the CONNECT has none; password may be NULL. */
+	int (*connect)(void *ctx, const char *client_id, const char *username,
+		       const uint8_t *password, size_t password_len);
+	/* May this client publish to the topic (publish) or subscribe to the filter? */
+	bool (*allow)(void *ctx, const char *client_id, const char *username, const char *topic,
+		      bool publish);
+} broker_auth;
+
+/* Policy when a persistent session's offline queue is full. */
+enum broker_queue_policy {
+	BROKER_DROP_NEW = 0,    /* the arriving message is dropped (counted in $SYS) */
+	BROKER_DROP_OLDEST = 1, /* the oldest queued message makes room */
+};
+
+typedef struct broker_config {
+	uint32_t max_packet_size;    /* bytes; larger packets close the connection (0: 1 MiB) */
+	uint16_t max_inflight;       /* outbound QoS 1/2 messages awaiting ack (0: 20) */
+	uint32_t max_queued;         /* per offline or congested session (0: 1000) */
+	int queue_policy;            /* enum broker_queue_policy */
+	bool queue_qos0;             /* queue QoS 0 messages for offline persistent sessions */
+	bool allow_anonymous;        /* CONNECT without user name accepted (default set by init) */
+	uint32_t sys_interval_s;     /* $SYS/ publication period; 0 disables */
+	uint32_t max_connections;    /* 0: 100000 */
+	/* Authentication and authorisation; NULL accepts everything (see auth.h). */
+	const broker_auth *auth;
+} broker_config;
+
+void broker_config_init(broker_config *c);
+
+broker *broker_new(const broker_env *env, const broker_config *cfg);
+void broker_free(broker *b);
+
+/* A transport connection opened; `peer` names it in logs ("10.0.0.5:51234"). */
+int broker_on_open(broker *b, uint64_t conn, const char *peer);
+/* Bytes arrived on a connection. */
+void broker_on_bytes(broker *b, uint64_t conn, const uint8_t *data, size_t len);
+/* The transport closed (FIN, RST, timeout) without the broker asking. */
+void broker_on_close(broker *b, uint64_t conn);
+/* Timers due: keepalive expiry, $SYS publication. */
+void broker_tick(broker *b);
+
+typedef struct broker_stats {
+	uint64_t clients_connected;
+	uint64_t sessions;
+	uint64_t msgs_received;      /* PUBLISH packets from clients */
+	uint64_t msgs_sent;          /* PUBLISH packets to clients */
+	uint64_t msgs_dropped;       /* queue bounds, denied publishes */
+	uint64_t retained;
+	uint64_t protocol_errors;
+} broker_stats;
+void broker_get_stats(const broker *b, broker_stats *out);
+
+#endif

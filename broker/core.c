@@ -1,0 +1,486 @@
+/*
+ * core.c - the broker's lifecycle, connections, the packet dispatcher, keepalive
+ * deadlines and the encode-and-send path.
+ */
+#include "broker/core.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_MAX_PACKET (1u << 20)
+
+static void *xcalloc(size_t n, size_t m)
+{
+	void *p = calloc(n, m);
+	if (!p)
+		abort(); /* the broker has no way to degrade gracefully without memory */
+	return p;
+}
+
+char *core_strndup(const char *s, size_t n)
+{
+	char *d = malloc(n + 1);
+	if (!d)
+		abort();
+	memcpy(d, s, n);
+	d[n] = 0;
+	return d;
+}
+
+uint64_t core_hash(const char *s, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < n; i++) {
+		h ^= (uint8_t)s[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+void broker_config_init(broker_config *c)
+{
+	memset(c, 0, sizeof *c);
+	c->max_packet_size = DEFAULT_MAX_PACKET;
+	c->max_inflight = 20;
+	c->max_queued = 1000;
+	c->queue_policy = BROKER_DROP_NEW;
+	c->allow_anonymous = true;
+	c->sys_interval_s = 10;
+	c->max_connections = 100000;
+}
+
+void core_log(broker *b, const char *fmt, ...)
+{
+	if (!b->env.log)
+		return;
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	b->env.log(b->env.ctx, line);
+}
+
+static int64_t now(broker *b) { return b->env.now_us(b->env.ctx); }
+
+broker *broker_new(const broker_env *env, const broker_config *cfg)
+{
+	broker *b = xcalloc(1, sizeof *b);
+	b->env = *env;
+	if (cfg)
+		b->cfg = *cfg;
+	else
+		broker_config_init(&b->cfg);
+	if (!b->cfg.max_packet_size)
+		b->cfg.max_packet_size = DEFAULT_MAX_PACKET;
+	if (!b->cfg.max_inflight)
+		b->cfg.max_inflight = 20;
+	if (!b->cfg.max_queued)
+		b->cfg.max_queued = 1000;
+	if (!b->cfg.max_connections)
+		b->cfg.max_connections = 100000;
+	b->conn_buckets = b->sess_buckets = b->ret_buckets = 1024;
+	b->conn_hash = xcalloc(b->conn_buckets, sizeof *b->conn_hash);
+	b->sess_hash = xcalloc(b->sess_buckets, sizeof *b->sess_hash);
+	b->ret_hash = xcalloc(b->ret_buckets, sizeof *b->ret_hash);
+	b->started_us = now(b);
+	b->next_sys_us = b->cfg.sys_interval_s ? b->started_us : INT64_MAX;
+	b->woken_for = -1;
+	broker_tick(b);
+	return b;
+}
+
+/* ---- connection lookup ------------------------------------------------------------------- */
+
+static conn **conn_slot(broker *b, uint64_t id)
+{
+	return &b->conn_hash[(id * 0x9e3779b97f4a7c15ull >> 32) & (b->conn_buckets - 1)];
+}
+
+static conn *conn_find(broker *b, uint64_t id)
+{
+	for (conn *c = *conn_slot(b, id); c; c = c->hnext)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+static void conn_unhash(broker *b, conn *c)
+{
+	for (conn **pp = conn_slot(b, c->id); *pp; pp = &(*pp)->hnext) {
+		if (*pp == c) {
+			*pp = c->hnext;
+			return;
+		}
+	}
+}
+
+/* ---- the keepalive deadline heap ----------------------------------------------------------- */
+
+static bool earlier(const conn *a, const conn *c)
+{
+	return a->deadline < c->deadline || (a->deadline == c->deadline && a->id < c->id);
+}
+
+static void heap_place(broker *b, size_t i, conn *c)
+{
+	b->heap[i] = c;
+	c->heap_slot = (uint32_t)i + 1;
+}
+
+static void heap_up(broker *b, size_t i)
+{
+	conn *c = b->heap[i];
+	while (i > 0 && earlier(c, b->heap[(i - 1) / 2])) {
+		heap_place(b, i, b->heap[(i - 1) / 2]);
+		i = (i - 1) / 2;
+	}
+	heap_place(b, i, c);
+}
+
+static void heap_down(broker *b, size_t i)
+{
+	conn *c = b->heap[i];
+	for (;;) {
+		size_t k = 2 * i + 1;
+		if (k >= b->heap_len)
+			break;
+		if (k + 1 < b->heap_len && earlier(b->heap[k + 1], b->heap[k]))
+			k++;
+		if (!earlier(b->heap[k], c))
+			break;
+		heap_place(b, i, b->heap[k]);
+		i = k;
+	}
+	heap_place(b, i, c);
+}
+
+static void heap_remove(broker *b, conn *c)
+{
+	if (!c->heap_slot)
+		return;
+	size_t i = c->heap_slot - 1;
+	conn *last = b->heap[--b->heap_len];
+	c->heap_slot = 0;
+	if (last == c)
+		return;
+	heap_place(b, i, last);
+	heap_up(b, i);
+	heap_down(b, last->heap_slot - 1);
+}
+
+void core_deadline(broker *b, conn *c, int64_t at)
+{
+	heap_remove(b, c);
+	c->deadline = at;
+	if (at == INT64_MAX)
+		return;
+	if (b->heap_len == b->heap_cap) {
+		b->heap_cap = b->heap_cap ? 2 * b->heap_cap : 64;
+		conn **h = realloc(b->heap, b->heap_cap * sizeof *h);
+		if (!h)
+			abort();
+		b->heap = h;
+	}
+	heap_place(b, b->heap_len++, c);
+	heap_up(b, b->heap_len - 1);
+}
+
+/* Tell the shell when to call broker_tick() next, if that changed. */
+static void rearm(broker *b)
+{
+	int64_t at = b->next_sys_us;
+	if (b->heap_len && b->heap[0]->deadline < at)
+		at = b->heap[0]->deadline;
+	if (at != b->woken_for) {
+		b->woken_for = at;
+		if (b->env.wake)
+			b->env.wake(b->env.ctx, at);
+	}
+}
+
+/* ---- sending --------------------------------------------------------------------------------- */
+
+void core_send(broker *b, conn *c, const mqtt_packet *p)
+{
+	size_t n = mqtt_encoded_size(p);
+	if (n == 0)
+		return; /* cannot happen for packets the broker builds; never send garbage */
+	if (n > b->out_cap) {
+		size_t cap = b->out_cap ? b->out_cap : 4096;
+		while (cap < n)
+			cap *= 2;
+		uint8_t *o = realloc(b->out, cap);
+		if (!o)
+			abort();
+		b->out = o;
+		b->out_cap = cap;
+	}
+	int w = mqtt_encode(p, b->out, b->out_cap, NULL);
+	if (w > 0)
+		b->env.send(b->env.ctx, c->id, b->out, (size_t)w);
+	if (p->type == MQTT_PUBLISH)
+		b->st.msgs_sent++;
+}
+
+/* ---- connections ------------------------------------------------------------------------------- */
+
+int broker_on_open(broker *b, uint64_t id, const char *peer)
+{
+	if (conn_find(b, id))
+		return -1;
+	uint64_t open = 0;
+	for (conn *c = b->conns; c; c = c->next)
+		open++;
+	if (open >= b->cfg.max_connections) {
+		core_log(b, "refused %s: %u connections already open", peer ? peer : "?",
+			 b->cfg.max_connections);
+		b->env.close(b->env.ctx, id);
+		return -1;
+	}
+	conn *c = xcalloc(1, sizeof *c);
+	c->id = id;
+	c->peer = core_strndup(peer ? peer : "?", strlen(peer ? peer : "?"));
+	c->deadline = INT64_MAX;
+	c->prev = b->conns_tail;
+	if (b->conns_tail)
+		b->conns_tail->next = c;
+	else
+		b->conns = c;
+	b->conns_tail = c;
+	conn **slot = conn_slot(b, id);
+	c->hnext = *slot;
+	*slot = c;
+	/* A client has a while to send CONNECT; keepalive takes over after it. */
+	core_deadline(b, c, now(b) + 30 * 1000000LL);
+	rearm(b);
+	return 0;
+}
+
+static void conn_free(broker *b, conn *c)
+{
+	heap_remove(b, c);
+	conn_unhash(b, c);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		b->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		b->conns_tail = c->prev;
+	free(c->peer);
+	free(c->username);
+	free(c->rx);
+	free(c->will_topic);
+	free(c->will_payload);
+	free(c);
+}
+
+/* Forget a connection: publish its will if it ended abnormally, detach or drop its
+ * session, and (when the broker decided) ask the shell to close the transport. */
+static void conn_end(broker *b, conn *c, bool publish_will, bool tell_shell, const char *why)
+{
+	session *s = c->s;
+	if (c->state == CONN_UP) {
+		b->st.clients_connected--;
+		core_log(b, "disconnect %s client=%s (%s)", c->peer, s ? s->client_id : "-", why);
+	}
+	bool will_allowed = !c->will || !b->cfg.auth || !b->cfg.auth->allow || !s ||
+			    b->cfg.auth->allow(b->cfg.auth->ctx, s->client_id, c->username, c->will_topic, true);
+	if (publish_will && c->will && will_allowed) {
+		/* Published like any message from this client, with its QoS and retain. */
+		msg *m = msg_new(c->will_topic, strlen(c->will_topic), c->will_payload,
+				 c->will_payload_len, c->will_qos, c->will_retain);
+		c->will = false;
+		if (m->retain)
+			retained_set(b, m);
+		route(b, m);
+		msg_unref(m);
+	}
+	if (s) {
+		s->c = NULL;
+		if (s->clean)
+			session_free(b, s);
+	}
+	uint64_t id = c->id;
+	conn_free(b, c);
+	if (tell_shell)
+		b->env.close(b->env.ctx, id);
+}
+
+void core_close(broker *b, conn *c, bool publish_will, const char *why)
+{
+	conn_end(b, c, publish_will, true, why);
+}
+
+void broker_on_close(broker *b, uint64_t id)
+{
+	conn *c = conn_find(b, id);
+	if (!c)
+		return;
+	/* The client left without DISCONNECT: that is the abnormal end a will is for. */
+	conn_end(b, c, true, false, "connection lost");
+	rearm(b);
+}
+
+static void protocol_error(broker *b, conn *c, const char *stmt, const char *what)
+{
+	b->st.protocol_errors++;
+	core_log(b, "protocol error from %s client=%s: [%s] %s", c->peer, c->s ? c->s->client_id : "-",
+		 stmt ? stmt : "-", what);
+	core_close(b, c, true, "protocol error");
+}
+
+/* One decoded packet. Returns false when the connection is gone. */
+static bool dispatch(broker *b, conn *c, const mqtt_packet *p)
+{
+	uint64_t id = c->id;
+	if (c->state == CONN_NEW && p->type != MQTT_CONNECT) {
+		protocol_error(b, c, "MQTT-3.1.0-1", "the first packet must be CONNECT");
+		return false;
+	}
+	switch (p->type) {
+	case MQTT_CONNECT:
+		if (c->state != CONN_NEW) {
+			protocol_error(b, c, "MQTT-3.1.0-2", "a second CONNECT on one connection");
+			return false;
+		}
+		handle_connect(b, c, p);
+		break;
+	case MQTT_PUBLISH: handle_publish(b, c, p); break;
+	case MQTT_PUBACK:
+	case MQTT_PUBREC:
+	case MQTT_PUBREL:
+	case MQTT_PUBCOMP: handle_ack(b, c, p); break;
+	case MQTT_SUBSCRIBE: handle_subscribe(b, c, p); break;
+	case MQTT_UNSUBSCRIBE: handle_unsubscribe(b, c, p); break;
+	case MQTT_PINGREQ: {
+		mqtt_packet r = { .type = MQTT_PINGRESP, .version = MQTT_V311 };
+		core_send(b, c, &r);
+		break;
+	}
+	case MQTT_DISCONNECT:
+		/* A clean goodbye: the will is discarded, not published [MQTT-3.14.4-3]. */
+		c->will = false;
+		core_close(b, c, false, "DISCONNECT");
+		return false;
+	default:
+		/* CONNACK, SUBACK, UNSUBACK, PINGRESP only ever flow to clients. */
+		protocol_error(b, c, "MQTT-4.8.0-1", "a packet type clients must not send");
+		return false;
+	}
+	return conn_find(b, id) != NULL;
+}
+
+void broker_on_bytes(broker *b, uint64_t id, const uint8_t *data, size_t len)
+{
+	conn *c = conn_find(b, id);
+	if (!c)
+		return;
+	if (c->rx_len + len > c->rx_cap) {
+		size_t cap = c->rx_cap ? c->rx_cap : 1024;
+		while (cap < c->rx_len + len)
+			cap *= 2;
+		uint8_t *r = realloc(c->rx, cap);
+		if (!r)
+			abort();
+		c->rx = r;
+		c->rx_cap = cap;
+	}
+	memcpy(c->rx + c->rx_len, data, len);
+	c->rx_len += len;
+
+	size_t pos = 0;
+	while (pos < c->rx_len) {
+		mqtt_packet p;
+		mqtt_err e;
+		int n = mqtt_decode(c->rx + pos, c->rx_len - pos, MQTT_V311, b->cfg.max_packet_size, &p, &e);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			if (e.code == MQTT_ERR_VERSION && c->state == CONN_NEW) {
+				/* Unsupported level: say so with CONNACK 0x01, then close [MQTT-3.1.2-2]. */
+				mqtt_packet r = { .type = MQTT_CONNACK, .version = MQTT_V311, .reason = 1 };
+				core_send(b, c, &r);
+				core_log(b, "refused %s: %s", c->peer, e.msg);
+				core_close(b, c, false, "unsupported protocol level");
+			} else {
+				protocol_error(b, c, e.stmt, e.msg);
+			}
+			rearm(b);
+			return;
+		}
+		if (p.version != MQTT_V311 && p.type == MQTT_CONNECT) {
+			mqtt_packet r = { .type = MQTT_CONNACK, .version = MQTT_V311, .reason = 1 };
+			core_send(b, c, &r);
+			core_log(b, "refused %s: protocol level %u (this broker speaks 3.1.1)", c->peer,
+				 p.version);
+			core_close(b, c, false, "unsupported protocol level");
+			rearm(b);
+			return;
+		}
+		mqtt_err ve;
+		if (mqtt_validate(&p, &ve) < 0) {
+			protocol_error(b, c, ve.stmt, ve.msg);
+			rearm(b);
+			return;
+		}
+		/* Any packet from the client resets its keepalive clock [MQTT-3.1.2-24]. */
+		if (c->state == CONN_UP && c->keepalive_s)
+			core_deadline(b, c, now(b) + (int64_t)c->keepalive_s * 1500000);
+		pos += (size_t)n;
+		if (!dispatch(b, c, &p)) {
+			rearm(b);
+			return;
+		}
+	}
+	memmove(c->rx, c->rx + pos, c->rx_len - pos);
+	c->rx_len -= pos;
+	rearm(b);
+}
+
+void broker_tick(broker *b)
+{
+	int64_t t = now(b);
+	while (b->heap_len && b->heap[0]->deadline <= t) {
+		conn *c = b->heap[0];
+		if (c->state == CONN_NEW) {
+			core_log(b, "no CONNECT from %s in time", c->peer);
+			core_close(b, c, false, "no CONNECT");
+		} else {
+			/* Nothing for 1.5 x keepalive: the client is gone [MQTT-3.1.2-24]. */
+			core_close(b, c, true, "keepalive expired");
+		}
+	}
+	if (t >= b->next_sys_us) {
+		sys_publish(b);
+		b->next_sys_us = t + (int64_t)b->cfg.sys_interval_s * 1000000;
+	}
+	rearm(b);
+}
+
+void broker_get_stats(const broker *b, broker_stats *out)
+{
+	*out = b->st;
+}
+
+void broker_free(broker *b)
+{
+	if (!b)
+		return;
+	while (b->conns)
+		conn_free(b, b->conns);
+	while (b->sessions)
+		session_free(b, b->sessions);
+	tree_free(&b->root);
+	retained_free_all(b);
+	free(b->conn_hash);
+	free(b->sess_hash);
+	free(b->ret_hash);
+	free(b->heap);
+	free(b->out);
+	free(b);
+}

@@ -1,0 +1,180 @@
+/*
+ * core.h - internal to broker/: sessions, connections, messages, the topic tree.
+ *
+ * Determinism: every collection the broker walks is kept in insertion order (lists, or
+ * arrays sorted by a sequence number); hash tables are used only to find things, never to
+ * decide an order.
+ */
+#ifndef BROKER_CORE_H
+#define BROKER_CORE_H
+
+#include "broker/broker.h"
+#include "mqtt/mqtt.h"
+
+typedef struct session session;
+typedef struct conn conn;
+typedef struct tnode tnode;
+
+/* A message as routed: shared by every delivery, freed with its last reference. */
+typedef struct msg {
+	int refs;
+	uint8_t qos;
+	bool retain;
+	uint16_t topic_len;
+	uint32_t payload_len;
+	uint8_t *payload;  /* points into the same allocation, after the topic */
+	char topic[];      /* NUL-terminated */
+} msg;
+
+enum out_state { OUT_QUEUED = 0, OUT_SENT, OUT_RELEASED };
+
+/* One outbound delivery to a session, in FIFO order. */
+typedef struct outmsg {
+	msg *m;
+	uint8_t qos;       /* min(subscription, message) */
+	uint8_t state;     /* enum out_state */
+	bool retain;       /* RETAIN=1: a retained message sent because of a new subscription */
+	uint16_t id;       /* packet id once in flight */
+	struct outmsg *next;
+} outmsg;
+
+/* A subscription of a session (the session's own list, for unsubscribe and cleanup). */
+typedef struct sub {
+	session *s;
+	uint8_t qos;
+	uint64_t seq;      /* when it was made: orders deliveries */
+	tnode *node;
+	struct sub *next_in_node, *next_in_session;
+} sub;
+
+struct session {
+	char *client_id;
+	uint64_t seq;              /* creation order */
+	bool clean;
+	conn *c;                   /* NULL while offline */
+	sub *subs;
+	outmsg *inflight, **inflight_tail;
+	uint32_t inflight_count;
+	outmsg *queue, **queue_tail;
+	uint32_t queued;
+	uint16_t last_id;
+	uint16_t *in_qos2;         /* inbound QoS 2 ids awaiting PUBREL */
+	uint32_t in_qos2_len, in_qos2_cap;
+	session *next, *prev;      /* all sessions, creation order */
+	session *hnext;            /* hash chain */
+};
+
+enum conn_state { CONN_NEW = 0, CONN_UP };
+
+struct conn {
+	uint64_t id;
+	int state;
+	session *s;
+	char *peer;
+	char *username;
+	uint8_t *rx;
+	size_t rx_len, rx_cap;
+	uint16_t keepalive_s;
+	int64_t deadline;          /* keepalive expiry; INT64_MAX when none */
+	uint32_t heap_slot;        /* 1-based index in the deadline heap; 0 when absent */
+	bool will;
+	uint8_t will_qos;
+	bool will_retain;
+	char *will_topic;
+	uint8_t *will_payload;
+	uint32_t will_payload_len;
+	conn *next, *prev;         /* all connections, open order */
+	conn *hnext;
+};
+
+struct tnode {
+	char *level;
+	tnode *parent;
+	tnode *children;           /* first child, insertion order */
+	tnode *sibling;
+	sub *subs;                 /* subscriptions ending here, in subscription order */
+};
+
+typedef struct retained {
+	msg *m;
+	struct retained *next, *prev;
+	struct retained *hnext;
+} retained;
+
+struct broker {
+	broker_env env;
+	broker_config cfg;
+	int64_t started_us;
+	uint64_t next_seq;
+	uint64_t assigned_ids;
+
+	conn *conns, *conns_tail;
+	conn **conn_hash;
+	size_t conn_buckets;
+
+	session *sessions, *sessions_tail;
+	session **sess_hash;
+	size_t sess_buckets;
+
+	tnode root;
+
+	retained *retained, *retained_tail;
+	retained **ret_hash;
+	size_t ret_buckets;
+
+	conn **heap;               /* keepalive deadlines */
+	size_t heap_len, heap_cap;
+	int64_t next_sys_us;
+	int64_t woken_for;
+
+	uint8_t *out;              /* encode scratch */
+	size_t out_cap;
+
+	broker_stats st;
+};
+
+/* core.c */
+void core_send(broker *b, conn *c, const mqtt_packet *p);
+void core_close(broker *b, conn *c, bool publish_will, const char *why);
+void core_deadline(broker *b, conn *c, int64_t at);
+void core_log(broker *b, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
+uint64_t core_hash(const char *s, size_t n);
+char *core_strndup(const char *s, size_t n);
+
+/* handle_connect.c */
+void handle_connect(broker *b, conn *c, const mqtt_packet *p);
+session *session_find(broker *b, const char *id);
+void session_free(broker *b, session *s);
+
+/* handle_publish.c */
+msg *msg_new(const char *topic, size_t topic_len, const uint8_t *payload, size_t len, uint8_t qos,
+	     bool retain);
+void msg_unref(msg *m);
+void handle_publish(broker *b, conn *c, const mqtt_packet *p);
+void handle_ack(broker *b, conn *c, const mqtt_packet *p);
+void route(broker *b, msg *m);
+void deliver(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag);
+void session_resume(broker *b, session *s);
+void session_pump(broker *b, session *s);
+void outmsg_free_list(outmsg *o);
+void retained_set(broker *b, msg *m);
+void retained_deliver(broker *b, session *s, const char *filter, size_t flen, uint8_t qos);
+void retained_free_all(broker *b);
+
+/* handle_subscribe.c */
+void handle_subscribe(broker *b, conn *c, const mqtt_packet *p);
+void handle_unsubscribe(broker *b, conn *c, const mqtt_packet *p);
+void subs_drop_session(broker *b, session *s);
+void tree_free(tnode *n);
+/* Matching subscriptions for a topic, one per session at its highest QoS, in session
+ * creation order. Caller frees *out. Returns the count. */
+size_t tree_match(broker *b, const char *topic, sub ***out);
+
+/* sys.c */
+void sys_publish(broker *b);
+
+#endif

@@ -1,0 +1,340 @@
+/*
+ * handle_publish.c - PUBLISH in both directions and the QoS 1 and 2 flows, routing,
+ * per-session in-flight windows and queues, retained messages.
+ */
+#include "broker/core.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+msg *msg_new(const char *topic, size_t topic_len, const uint8_t *payload, size_t len, uint8_t qos,
+	     bool retain)
+{
+	msg *m = malloc(sizeof *m + topic_len + 1 + len);
+	if (!m)
+		abort();
+	m->refs = 1;
+	m->qos = qos;
+	m->retain = retain;
+	m->topic_len = (uint16_t)topic_len;
+	m->payload_len = (uint32_t)len;
+	memcpy(m->topic, topic, topic_len);
+	m->topic[topic_len] = 0;
+	m->payload = (uint8_t *)m->topic + topic_len + 1;
+	if (len)
+		memcpy(m->payload, payload, len);
+	return m;
+}
+
+void msg_unref(msg *m)
+{
+	if (m && --m->refs == 0)
+		free(m);
+}
+
+void outmsg_free_list(outmsg *o)
+{
+	while (o) {
+		outmsg *n = o->next;
+		msg_unref(o->m);
+		free(o);
+		o = n;
+	}
+}
+
+static void send_publish(broker *b, session *s, const outmsg *o, bool dup)
+{
+	mqtt_packet p = { .type = MQTT_PUBLISH, .version = MQTT_V311, .packet_id = o->qos ? o->id : 0 };
+	p.publish.qos = o->qos;
+	p.publish.retain = o->retain;
+	p.publish.dup = dup;
+	p.publish.topic = (mqtt_str){ (const uint8_t *)o->m->topic, o->m->topic_len };
+	p.publish.payload = (mqtt_str){ o->m->payload, o->m->payload_len };
+	core_send(b, s->c, &p);
+}
+
+static void send_ack(broker *b, conn *c, uint8_t type, uint16_t id)
+{
+	mqtt_packet p = { .type = type, .version = MQTT_V311, .packet_id = id };
+	core_send(b, c, &p);
+}
+
+/* A packet id not used by any message in flight to this session. */
+static uint16_t next_id(session *s)
+{
+	for (;;) {
+		s->last_id = (uint16_t)(s->last_id == 65535 ? 1 : s->last_id + 1);
+		bool used = false;
+		for (outmsg *o = s->inflight; o; o = o->next)
+			if (o->id == s->last_id) {
+				used = true;
+				break;
+			}
+		if (!used)
+			return s->last_id;
+	}
+}
+
+void session_pump(broker *b, session *s)
+{
+	while (s->c && s->queue && (s->queue->qos == 0 || s->inflight_count < b->cfg.max_inflight)) {
+		outmsg *o = s->queue;
+		s->queue = o->next;
+		if (!s->queue)
+			s->queue_tail = &s->queue;
+		s->queued--;
+		o->next = NULL;
+		if (o->qos == 0) {
+			send_publish(b, s, o, false);
+			msg_unref(o->m);
+			free(o);
+			continue;
+		}
+		o->id = next_id(s);
+		o->state = OUT_SENT;
+		*s->inflight_tail = o;
+		s->inflight_tail = &o->next;
+		s->inflight_count++;
+		send_publish(b, s, o, false);
+	}
+}
+
+void session_resume(broker *b, session *s)
+{
+	/* Unacknowledged PUBLISH again with DUP set, PUBREL again for those already
+	 * received, with their original packet ids [MQTT-4.4.0-1]. */
+	for (outmsg *o = s->inflight; o && s->c; o = o->next) {
+		if (o->state == OUT_SENT)
+			send_publish(b, s, o, true);
+		else if (o->state == OUT_RELEASED)
+			send_ack(b, s->c, MQTT_PUBREL, o->id);
+	}
+	session_pump(b, s);
+}
+
+void deliver(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag)
+{
+	if (!s->c && qos == 0 && !b->cfg.queue_qos0)
+		return; /* QoS 0 to an offline session is simply not delivered */
+	if (s->queued >= b->cfg.max_queued) {
+		b->st.msgs_dropped++;
+		if (b->cfg.queue_policy != BROKER_DROP_OLDEST || !s->queue)
+			return;
+		outmsg *old = s->queue;
+		s->queue = old->next;
+		if (!s->queue)
+			s->queue_tail = &s->queue;
+		s->queued--;
+		old->next = NULL;
+		outmsg_free_list(old);
+	}
+	outmsg *o = calloc(1, sizeof *o);
+	if (!o)
+		abort();
+	o->m = m;
+	m->refs++;
+	o->qos = qos;
+	o->retain = retain_flag;
+	*s->queue_tail = o;
+	s->queue_tail = &o->next;
+	s->queued++;
+	session_pump(b, s);
+}
+
+void route(broker *b, msg *m)
+{
+	sub **matches = NULL;
+	size_t n = tree_match(b, m->topic, &matches);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t qos = matches[i]->qos < m->qos ? matches[i]->qos : m->qos;
+		/* Forwarded live, RETAIN is 0 whatever the publisher set [MQTT-3.3.1-9]. */
+		deliver(b, matches[i]->s, m, qos, false);
+	}
+	free(matches);
+}
+
+static bool in_qos2_has(session *s, uint16_t id, bool remove)
+{
+	for (uint32_t i = 0; i < s->in_qos2_len; i++) {
+		if (s->in_qos2[i] == id) {
+			if (remove)
+				s->in_qos2[i] = s->in_qos2[--s->in_qos2_len];
+			return true;
+		}
+	}
+	return false;
+}
+
+static void in_qos2_add(session *s, uint16_t id)
+{
+	if (s->in_qos2_len == s->in_qos2_cap) {
+		s->in_qos2_cap = s->in_qos2_cap ? 2 * s->in_qos2_cap : 8;
+		uint16_t *n = realloc(s->in_qos2, s->in_qos2_cap * sizeof *n);
+		if (!n)
+			abort();
+		s->in_qos2 = n;
+	}
+	s->in_qos2[s->in_qos2_len++] = id;
+}
+
+void handle_publish(broker *b, conn *c, const mqtt_packet *p)
+{
+	session *s = c->s;
+	const mqtt_publish *pub = &p->publish;
+	b->st.msgs_received++;
+
+	/* QoS 2, method B: deliver on first receipt, remember the id until PUBREL, so a
+	 * retried PUBLISH before PUBREL is acknowledged but not delivered again [MQTT-4.3.3-2]. */
+	if (pub->qos == 2 && in_qos2_has(s, p->packet_id, false)) {
+		send_ack(b, c, MQTT_PUBREC, p->packet_id);
+		return;
+	}
+	msg *m = msg_new((const char *)pub->topic.data, pub->topic.len, pub->payload.data,
+			 pub->payload.len, pub->qos, pub->retain);
+	bool allowed = !b->cfg.auth || !b->cfg.auth->allow ||
+		       b->cfg.auth->allow(b->cfg.auth->ctx, s->client_id, c->username, m->topic, true);
+	if (allowed) {
+		if (pub->retain)
+			retained_set(b, m);
+		route(b, m);
+	} else {
+		/* A denied publish is dropped; it is still acknowledged so the client moves on. */
+		b->st.msgs_dropped++;
+		core_log(b, "denied publish client=%s topic=%s", s->client_id, m->topic);
+	}
+	msg_unref(m);
+	if (pub->qos == 1) {
+		send_ack(b, c, MQTT_PUBACK, p->packet_id);
+	} else if (pub->qos == 2) {
+		in_qos2_add(s, p->packet_id);
+		send_ack(b, c, MQTT_PUBREC, p->packet_id);
+	}
+}
+
+static outmsg *inflight_find(session *s, uint16_t id, outmsg ***link)
+{
+	for (outmsg **pp = &s->inflight; *pp; pp = &(*pp)->next) {
+		if ((*pp)->id == id) {
+			*link = pp;
+			return *pp;
+		}
+	}
+	return NULL;
+}
+
+static void inflight_remove(session *s, outmsg **link)
+{
+	outmsg *o = *link;
+	*link = o->next;
+	if (s->inflight_tail == &o->next)
+		s->inflight_tail = link;
+	s->inflight_count--;
+	o->next = NULL;
+	outmsg_free_list(o);
+}
+
+void handle_ack(broker *b, conn *c, const mqtt_packet *p)
+{
+	session *s = c->s;
+	outmsg **link, *o = inflight_find(s, p->packet_id, &link);
+	switch (p->type) {
+	case MQTT_PUBACK:
+		if (o && o->qos == 1) {
+			inflight_remove(s, link);
+			session_pump(b, s);
+		}
+		break;
+	case MQTT_PUBREC:
+		/* The message is delivered; from here only the id travels [MQTT-4.3.3-1]. */
+		if (o && o->qos == 2)
+			o->state = OUT_RELEASED;
+		send_ack(b, c, MQTT_PUBREL, p->packet_id);
+		break;
+	case MQTT_PUBCOMP:
+		if (o && o->qos == 2 && o->state == OUT_RELEASED) {
+			inflight_remove(s, link);
+			session_pump(b, s);
+		}
+		break;
+	case MQTT_PUBREL:
+		in_qos2_has(s, p->packet_id, true);
+		send_ack(b, c, MQTT_PUBCOMP, p->packet_id);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- retained messages ------------------------------------------------------------------- */
+
+static size_t ret_bucket(broker *b, const char *topic, size_t n)
+{
+	return (size_t)(core_hash(topic, n) & (b->ret_buckets - 1));
+}
+
+void retained_set(broker *b, msg *m)
+{
+	size_t k = ret_bucket(b, m->topic, m->topic_len);
+	retained **pp = &b->ret_hash[k];
+	for (; *pp; pp = &(*pp)->hnext)
+		if (!strcmp((*pp)->m->topic, m->topic))
+			break;
+	retained *r = *pp;
+	if (m->payload_len == 0) {
+		/* An empty retained message deletes the one stored [MQTT-3.3.1-10]. */
+		if (!r)
+			return;
+		*pp = r->hnext;
+		if (r->prev)
+			r->prev->next = r->next;
+		else
+			b->retained = r->next;
+		if (r->next)
+			r->next->prev = r->prev;
+		else
+			b->retained_tail = r->prev;
+		msg_unref(r->m);
+		free(r);
+		b->st.retained--;
+		return;
+	}
+	m->refs++;
+	if (r) {
+		msg_unref(r->m); /* replaced [MQTT-3.3.1-5] */
+		r->m = m;
+		return;
+	}
+	r = calloc(1, sizeof *r);
+	if (!r)
+		abort();
+	r->m = m;
+	r->hnext = b->ret_hash[k];
+	b->ret_hash[k] = r;
+	r->prev = b->retained_tail;
+	if (b->retained_tail)
+		b->retained_tail->next = r;
+	else
+		b->retained = r;
+	b->retained_tail = r;
+	b->st.retained++;
+}
+
+void retained_deliver(broker *b, session *s, const char *filter, size_t flen, uint8_t qos)
+{
+	/* Sent with RETAIN=1 to a new subscription [MQTT-3.3.1-6], oldest first. */
+	for (retained *r = b->retained; r; r = r->next) {
+		if (mqtt_topic_match((const uint8_t *)filter, flen, (const uint8_t *)r->m->topic,
+				     r->m->topic_len))
+			deliver(b, s, r->m, qos < r->m->qos ? qos : r->m->qos, true);
+	}
+}
+
+void retained_free_all(broker *b)
+{
+	for (retained *r = b->retained, *n; r; r = n) {
+		n = r->next;
+		msg_unref(r->m);
+		free(r);
+	}
+	b->retained = b->retained_tail = NULL;
+}

@@ -1,0 +1,254 @@
+/*
+ * shell_sim.c - glue between the sans-I/O broker core and the simulated network.
+ *
+ * Each accepted virtual socket becomes a broker connection named by the socket's
+ * connection id. Bytes the transport cannot take yet wait in a per-connection queue and
+ * go out on the writable callback; the core's single wake-up time becomes one sim timer
+ * on the host's clock.
+ */
+#include "broker/shell_sim.h"
+
+#include "sim/sim.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct bconn {
+	broker_sim *bs;
+	sim_sock *s;
+	uint64_t id;
+	uint8_t *out;
+	size_t out_len, out_cap;
+	bool closing;      /* the core asked to close: flush, then FIN */
+	struct bconn *next;
+} bconn;
+
+struct broker_sim {
+	sim_world *w;
+	sim_host *h;
+	uint16_t port;
+	broker_config cfg;
+	broker *b;
+	sim_timer wake;
+	bconn *conns;      /* open order */
+};
+
+static bconn *find(broker_sim *bs, uint64_t id)
+{
+	for (bconn *c = bs->conns; c; c = c->next)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+static void drop(broker_sim *bs, bconn *c)
+{
+	for (bconn **pp = &bs->conns; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	free(c->out);
+	free(c);
+}
+
+static void flush(bconn *c)
+{
+	while (c->out_len) {
+		long n = sim_sock_write(c->s, c->out, c->out_len);
+		if (n <= 0)
+			break;
+		memmove(c->out, c->out + n, c->out_len - (size_t)n);
+		c->out_len -= (size_t)n;
+	}
+	if (c->closing && c->out_len == 0) {
+		sim_sock_close(c->s);
+		drop(c->bs, c);
+	}
+}
+
+static int64_t env_now(void *ctx)
+{
+	broker_sim *bs = ctx;
+	return sim_host_now(bs->h);
+}
+
+static void env_send(void *ctx, uint64_t id, const uint8_t *data, size_t len)
+{
+	bconn *c = find(ctx, id);
+	if (!c || c->closing)
+		return;
+	if (c->out_len + len > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap : 1024;
+		while (cap < c->out_len + len)
+			cap *= 2;
+		uint8_t *o = realloc(c->out, cap);
+		if (!o)
+			abort();
+		c->out = o;
+		c->out_cap = cap;
+	}
+	memcpy(c->out + c->out_len, data, len);
+	c->out_len += len;
+	flush(c);
+}
+
+static void env_close(void *ctx, uint64_t id)
+{
+	bconn *c = find(ctx, id);
+	if (!c)
+		return;
+	c->closing = true;
+	flush(c);
+}
+
+static void env_wake(void *ctx, int64_t at)
+{
+	broker_sim *bs = ctx;
+	if (at == INT64_MAX) {
+		sim_timer_cancel(bs->w, &bs->wake);
+		return;
+	}
+	int64_t d = at - sim_host_now(bs->h);
+	sim_host_timer_after(bs->h, &bs->wake, d > 0 ? d : 0);
+}
+
+static void env_log(void *ctx, const char *line)
+{
+	broker_sim *bs = ctx;
+	sim_trace(bs->w, sim_host_name(bs->h), 0, "broker", "%s", line);
+}
+
+static void on_wake(sim_world *w, sim_timer *t)
+{
+	broker_sim *bs = t->arg;
+	(void)w;
+	if (bs->b)
+		broker_tick(bs->b);
+}
+
+static void on_readable(sim_sock *s, void *ctx)
+{
+	bconn *c = ctx;
+	broker_sim *bs = c->bs;
+	uint8_t buf[4096];
+	uint64_t id = c->id;
+	for (;;) {
+		long n = sim_sock_read(s, buf, sizeof buf);
+		if (n > 0) {
+			broker_on_bytes(bs->b, id, buf, (size_t)n);
+			c = find(bs, id);
+			if (!c || c->closing)
+				return; /* the core closed it while handling these bytes */
+			continue;
+		}
+		if (n == -EAGAIN)
+			return;
+		/* EOF, reset or timeout: the transport is gone. */
+		broker_on_close(bs->b, id);
+		c = find(bs, id);
+		if (c) {
+			if (n == 0)
+				sim_sock_close(s);
+			else
+				sim_sock_abort(s);
+			drop(bs, c);
+		}
+		return;
+	}
+}
+
+static void on_writable(sim_sock *s, void *ctx)
+{
+	(void)s;
+	flush(ctx);
+}
+
+static const sim_sock_ops ops = { .on_readable = on_readable, .on_writable = on_writable };
+
+static void on_accept(sim_sock *s, void *ctx)
+{
+	broker_sim *bs = ctx;
+	bconn *c = calloc(1, sizeof *c);
+	if (!c)
+		abort();
+	c->bs = bs;
+	c->s = s;
+	c->id = sim_sock_id(s);
+	bconn **pp = &bs->conns;
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = c;
+	sim_sock_set_ops(s, &ops, c);
+	char peer[96];
+	snprintf(peer, sizeof peer, "%s#%llu", sim_host_name(sim_sock_peer(s)), (unsigned long long)c->id);
+	broker_on_open(bs->b, c->id, peer);
+}
+
+static void start(broker_sim *bs)
+{
+	broker_env env = { bs, env_now, env_send, env_close, env_wake, env_log };
+	bs->b = broker_new(&env, &bs->cfg);
+	sim_listen(bs->h, bs->port, on_accept, bs);
+}
+
+/* sockets_alive: false after a crash, when the host has already lost every socket. */
+static void stop(broker_sim *bs, bool sockets_alive)
+{
+	sim_timer_cancel(bs->w, &bs->wake);
+	broker_free(bs->b);
+	bs->b = NULL;
+	if (sockets_alive)
+		sim_unlisten(bs->h, bs->port);
+	while (bs->conns) {
+		if (sockets_alive)
+			sim_sock_abort(bs->conns->s);
+		drop(bs, bs->conns);
+	}
+}
+
+static void on_crash(sim_host *h, void *ctx)
+{
+	(void)h;
+	/* The sockets are already gone with the host; only memory remains to free. */
+	stop(ctx, false);
+}
+
+static void on_restart(sim_host *h, void *ctx)
+{
+	(void)h;
+	start(ctx);
+}
+
+broker_sim *broker_sim_start(sim_world *w, sim_host *h, uint16_t port, const broker_config *cfg)
+{
+	broker_sim *bs = calloc(1, sizeof *bs);
+	if (!bs)
+		abort();
+	bs->w = w;
+	bs->h = h;
+	bs->port = port;
+	if (cfg)
+		bs->cfg = *cfg;
+	else
+		broker_config_init(&bs->cfg);
+	sim_timer_init(&bs->wake, on_wake, bs);
+	sim_host_set_hooks(h, on_crash, on_restart, bs);
+	start(bs);
+	return bs;
+}
+
+broker *broker_sim_core(broker_sim *bs) { return bs->b; }
+
+void broker_sim_free(broker_sim *bs)
+{
+	if (!bs)
+		return;
+	if (bs->b)
+		stop(bs, true);
+	sim_host_set_hooks(bs->h, NULL, NULL, NULL);
+	free(bs);
+}

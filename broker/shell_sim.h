@@ -1,0 +1,19 @@
+/*
+ * shell_sim.h - the reference broker on a simulated host: virtual connections, the
+ * host's virtual clock, crash and restart through the host's hooks.
+ */
+#ifndef BROKER_SHELL_SIM_H
+#define BROKER_SHELL_SIM_H
+
+#include "broker/broker.h"
+#include "sim/net.h"
+
+typedef struct broker_sim broker_sim;
+
+/* Listen on host:port and run a broker there. cfg is copied (NULL for defaults).
+ * A host crash loses the broker's state; a restart starts a fresh broker. */
+broker_sim *broker_sim_start(sim_world *w, sim_host *h, uint16_t port, const broker_config *cfg);
+void broker_sim_free(broker_sim *bs);
+broker *broker_sim_core(broker_sim *bs); /* NULL while the host is down */
+
+#endif
