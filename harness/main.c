@@ -10,6 +10,7 @@ static const struct {
 	int (*fn)(int, char **, FILE *, FILE *, FILE *);
 	const char *summary;
 } commands[] = {
+	{ "broker", cmd_broker, "run the reference MQTT 3.1.1 broker on real sockets" },
 	{ "decode", cmd_decode, "decode MQTT packets from hex (e.g. pasted from Wireshark)" },
 };
 

@@ -1,0 +1,25 @@
+/*
+ * shell_tcp.h - the reference broker on real sockets: epoll, non-blocking I/O, the
+ * monotonic clock. This is the one place in broker/ that touches the operating system.
+ */
+#ifndef BROKER_SHELL_TCP_H
+#define BROKER_SHELL_TCP_H
+
+#include "broker/broker.h"
+
+#include <signal.h>
+#include <stdio.h>
+
+typedef struct broker_tcp_opts {
+	const char *host;            /* address to bind, e.g. "127.0.0.1" or "0.0.0.0" */
+	unsigned port;               /* 0 picks a free port (printed on the log line) */
+	broker_config cfg;
+	FILE *log;                   /* one line per event; NULL for silence */
+	volatile sig_atomic_t *stop; /* set to non-zero (e.g. from a signal) to shut down */
+} broker_tcp_opts;
+
+/* Run until *stop. Returns 0 after a clean shutdown, or -1 with err filled when the
+ * listening socket cannot be set up (address in use, bad address...). */
+int broker_tcp_run(const broker_tcp_opts *o, char *err, size_t errlen);
+
+#endif
