@@ -16,7 +16,8 @@ OPT     ?= -O2 -g
 SAN     ?=
 CFLAGS_EXTRA ?=
 
-APT_PKGS := build-essential pkg-config check libyaml-dev lcov valgrind
+APT_PKGS := build-essential pkg-config check libyaml-dev lcov valgrind mosquitto-clients \
+            python3-paho-mqtt
 PKGS     := check yaml-0.1
 
 # Stop early, and say how to fix it, when a library is missing.
@@ -54,7 +55,7 @@ BIN   := $(BUILD)/mqttsim
 TESTS := $(BUILD)/check_mqttsim
 OUT   := reports/out
 
-.PHONY: all test unit cli lint asan valgrind coverage bench deps install clean help
+.PHONY: all test unit cli lint interop asan valgrind coverage bench deps install clean help
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -75,10 +76,13 @@ $(TESTS): $(TEST_OBJ) $(LIB)
 $(BUILD)/bench_%: $(BUILD)/tests/bench_%.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(YAML_LIBS) -lm
 
-test: unit cli lint
+test: unit cli lint interop
 
 lint:
 	sh tests/determinism_lint.sh
+
+interop: $(BIN)
+	MQTTSIM=$(BIN) sh tests/interop.sh
 
 unit: $(TESTS)
 	@mkdir -p $(OUT)

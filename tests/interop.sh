@@ -1,0 +1,79 @@
+#!/bin/sh
+# interop.sh - `mqttsim broker` on loopback against clients nobody here wrote:
+# mosquitto_pub / mosquitto_sub (Debian mosquitto-clients) and Eclipse Paho
+# (Debian python3-paho-mqtt). Each case prints PASS or FAIL; the last line counts them.
+set -u
+M=${MQTTSIM:-build/mqttsim}
+PY=/usr/bin/python3
+HERE=$(dirname "$0")
+for tool in mosquitto_pub mosquitto_sub; do
+	command -v $tool >/dev/null || { echo "interop: $tool is missing: apt-get install -y mosquitto-clients (or make deps)"; exit 1; }
+done
+$PY -c 'import paho.mqtt' 2>/dev/null || { echo "interop: python3-paho-mqtt is missing: apt-get install -y python3-paho-mqtt (or make deps)"; exit 1; }
+
+tmp=$(mktemp -d)
+trap 'kill $bpid 2>/dev/null; rm -rf "$tmp"' EXIT
+"$M" broker --listen 127.0.0.1:0 --sys-interval 1 2>"$tmp/broker.log" &
+bpid=$!
+port=""
+for i in $(seq 1 50); do
+	port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/broker.log")
+	[ -n "$port" ] && break
+	sleep 0.1
+done
+[ -n "$port" ] || { echo "interop: the broker did not start:"; cat "$tmp/broker.log"; exit 1; }
+
+pass=0 fail=0
+ok() { pass=$((pass+1)); echo "PASS $1"; }
+bad() { fail=$((fail+1)); echo "FAIL $1"; shift; for l in "$@"; do echo "    $l"; done; }
+
+# mosquitto clients: QoS 0, 1, 2 delivered in order at the granted QoS.
+timeout 10 mosquitto_sub -p "$port" -t 'm/#' -q 2 -C 3 -F '%t %q %p' >"$tmp/sub.out" &
+spid=$!
+sleep 0.3
+for q in 0 1 2; do mosquitto_pub -p "$port" -t "m/q$q" -m "v$q" -q $q; done
+wait $spid
+want="m/q0 0 v0
+m/q1 1 v1
+m/q2 2 v2"
+[ "$(cat "$tmp/sub.out")" = "$want" ] && ok "mosquitto qos 0/1/2" || bad "mosquitto qos 0/1/2" "$(cat "$tmp/sub.out")"
+
+# Retained: stored, flagged on a new subscription, replaced, deleted by an empty payload.
+mosquitto_pub -p "$port" -t r/x -m first -r -q 1
+mosquitto_pub -p "$port" -t r/x -m second -r -q 1
+out=$(timeout 5 mosquitto_sub -p "$port" -t r/x -C 1 -F '%r %p')
+[ "$out" = "1 second" ] && ok "mosquitto retained" || bad "mosquitto retained" "got: $out"
+mosquitto_pub -p "$port" -t r/x -n -r
+out=$(timeout 1 mosquitto_sub -p "$port" -t r/x -C 1 -F '%r %p' 2>&1)
+[ -z "$out" ] && ok "mosquitto retained delete" || bad "mosquitto retained delete" "got: $out"
+
+# $SYS is reachable by name and never by '#'.
+out=$(timeout 5 mosquitto_sub -p "$port" -t '$SYS/broker/version' -C 1)
+[ "$out" = "mqttsim reference broker" ] && ok "\$SYS version" || bad "\$SYS version" "got: $out"
+out=$(timeout 2 mosquitto_sub -p "$port" -t '#' -C 1 -F '%t' 2>&1)
+case "$out" in '$SYS'*) bad "'#' excludes \$SYS" "got: $out";; *) ok "'#' excludes \$SYS";; esac
+
+# Paho cases.
+for c in qos session malformed; do
+	out=$($PY "$HERE/interop_paho.py" "$port" $c 2>&1)
+	[ $? -eq 0 ] && ok "paho $c" || bad "paho $c" "$out"
+done
+
+# Will on a killed client: SIGKILL leaves no DISCONNECT behind.
+$PY "$HERE/interop_paho.py" "$port" will-holder >"$tmp/holder.out" 2>&1 &
+hpid=$!
+for i in $(seq 1 50); do grep -q READY "$tmp/holder.out" && break; sleep 0.1; done
+kill -9 $hpid
+wait $hpid 2>/dev/null
+out=$($PY "$HERE/interop_paho.py" "$port" will-check 2>&1)
+[ $? -eq 0 ] && ok "paho will on kill -9" || bad "paho will on kill -9" "$out"
+
+# The broker survived all of it and shuts down cleanly on SIGTERM.
+if kill -0 $bpid 2>/dev/null; then
+	kill -TERM $bpid; wait $bpid; rc=$?
+	[ $rc -eq 0 ] && grep -q "shutting down" "$tmp/broker.log" && ok "clean shutdown" || bad "clean shutdown" "exit $rc"
+else
+	bad "broker alive" "$(tail -5 "$tmp/broker.log")"
+fi
+echo "interop: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
