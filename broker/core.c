@@ -261,6 +261,8 @@ int broker_on_open(broker *b, uint64_t id, const char *peer)
 
 static void conn_free(broker *b, conn *c)
 {
+	if (c->s && c->s->c == c)
+		c->s->c = NULL;
 	heap_remove(b, c);
 	conn_unhash(b, c);
 	if (c->prev)
@@ -302,6 +304,7 @@ static void conn_end(broker *b, conn *c, bool publish_will, bool tell_shell, con
 	}
 	if (s) {
 		s->c = NULL;
+		c->s = NULL;
 		if (s->clean)
 			session_free(b, s);
 	}

@@ -250,7 +250,8 @@ size_t tree_match(broker *b, const char *topic, sub ***out)
 	walk(&b->root, topic, true, &v);
 	/* Overlapping subscriptions of one session give one delivery, at the highest QoS
 	 * among them; sessions are served in the order they were created. */
-	qsort(v.v, v.n, sizeof *v.v, by_session_then_qos);
+	if (v.n > 1)
+		qsort(v.v, v.n, sizeof *v.v, by_session_then_qos);
 	size_t k = 0;
 	for (size_t i = 0; i < v.n; i++)
 		if (k == 0 || v.v[k - 1]->s != v.v[i]->s)

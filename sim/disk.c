@@ -113,6 +113,8 @@ long sim_disk_read(sim_disk *d, const char *name, uint64_t off, void *buf, size_
 
 long sim_disk_size(sim_disk *d, const char *name)
 {
+	if (!d->host->up)
+		return -EIO;
 	vfile *f = find(d, name);
 	return f ? (long)f->cur_len : -ENOENT;
 }
@@ -161,6 +163,8 @@ static void vfile_free(vfile *f)
 
 int sim_disk_remove(sim_disk *d, const char *name)
 {
+	if (!d->host->up)
+		return -EIO;
 	for (vfile **pp = &d->files; *pp; pp = &(*pp)->next) {
 		if (!strcmp((*pp)->name, name)) {
 			vfile *f = *pp;
@@ -174,6 +178,8 @@ int sim_disk_remove(sim_disk *d, const char *name)
 
 int sim_disk_rename(sim_disk *d, const char *from, const char *to)
 {
+	if (!d->host->up)
+		return -EIO;
 	vfile *f = find(d, from);
 	if (!f)
 		return -ENOENT;

@@ -289,7 +289,7 @@ static void pipe_send(sim_world *w, sim_conn *c, int from, uint8_t flags, const 
 		s->seq = p->next_seq++;
 	p->inflight += len;
 	s->phase = PH_SEND;
-	s->rto = flags & SEG_SYN ? SYN_RTO : (l->rto_us ? l->rto_us : DEFAULT_RTO);
+	s->rto = flags & (SEG_SYN | SEG_SYNACK) ? SYN_RTO : (l->rto_us ? l->rto_us : DEFAULT_RTO);
 	s->sent_at = w->now + delay;
 	sim_timer_arm(w, &s->t, s->sent_at);
 }
@@ -328,38 +328,39 @@ static void sock_fail(sim_world *w, sim_sock *s, int err, const char *why)
 static void notify_fire(sim_world *w, sim_timer *t)
 {
 	sim_sock *s = t->arg;
-	(void)w;
-	if (s->released || !s->ops)
+	if (s->released || !s->ops || s->state == SOCK_SYN_SENT)
 		return;
-	sim_pipe *out = &s->conn->pipe[s->side];
-	if (s->state == SOCK_SYN_SENT)
-		return;
+	/* The app may close the socket inside a callback, which may free the connection:
+	 * hold a reference until we are done looking at it. */
+	sim_conn *c = s->conn;
+	c->refs++;
 	/* One notification says everything that changed; the app reads until -EAGAIN. */
 	if (s->rlen || s->fin_in || s->error) {
 		if (s->ops->on_readable)
 			s->ops->on_readable(s, s->ctx);
-		if (s->released)
-			return;
 	}
-	if (s->want_writable && out->inflight < s->sndbuf && !s->error) {
+	if (!s->released && s->want_writable && c->pipe[s->side].inflight < s->sndbuf && !s->error) {
 		s->want_writable = false;
 		if (s->ops->on_writable)
 			s->ops->on_writable(s, s->ctx);
 	}
+	conn_unref(w, c);
 }
 
 /* on_connect is called from its own timer so it never runs inside an app call. */
 static void connect_fire(sim_world *w, sim_timer *t)
 {
 	sim_sock *s = t->arg;
-	(void)w;
 	sim_timer_init(&s->notify, notify_fire, s);
 	if (s->released || !s->ops || !s->ops->on_connect)
 		return;
+	sim_conn *c = s->conn;
+	c->refs++; /* as in notify_fire: the app may close inside the callback */
 	int err = s->state == SOCK_OPEN ? 0 : s->error;
 	s->ops->on_connect(s, err, s->ctx);
 	if (!s->released && s->state == SOCK_OPEN && (s->rlen || s->fin_in || s->error))
 		notify(w, s);
+	conn_unref(w, c);
 }
 
 static void connect_done(sim_world *w, sim_sock *s)
@@ -553,7 +554,8 @@ static sim_listener *listener_find(sim_host *h, uint16_t port)
 static void retransmit_or_abort(sim_world *w, sim_seg *s, const sim_link *l)
 {
 	sim_conn *c = s->conn;
-	uint32_t limit = s->flags & SEG_SYN ? SYN_RETRIES : (l->retries ? l->retries : DEFAULT_RETRIES);
+	bool syn = s->flags & (SEG_SYN | SEG_SYNACK);
+	uint32_t limit = syn ? SYN_RETRIES : (l->retries ? l->retries : DEFAULT_RETRIES);
 	sim_us cap = l->rto_max_us ? l->rto_max_us : DEFAULT_RTO_MAX;
 	if (++s->attempt > limit) {
 		sim_sock *snd = &c->end[s->from];
@@ -561,6 +563,14 @@ static void retransmit_or_abort(sim_world *w, sim_seg *s, const sim_link *l)
 			sock_fail(w, snd, -ETIMEDOUT, "timeout");
 		if (s->flags & SEG_SYN)
 			connect_done(w, snd);
+		if (s->flags & SEG_SYNACK) {
+			/* The connecting side never heard back: its connect times out too. */
+			sim_sock *cl = &c->end[!s->from];
+			if (cl->state == SOCK_SYN_SENT) {
+				sock_fail(w, cl, -ETIMEDOUT, "timeout");
+				connect_done(w, cl);
+			}
+		}
 		seg_free(w, s);
 		return;
 	}
@@ -597,7 +607,15 @@ static void seg_fire(sim_world *w, sim_timer *t)
 		return;
 	}
 	if (pair && pair->blackholed) {
-		seg_free(w, s); /* vanishes: no retransmission, no error, ever */
+		/* Vanishes without a word. It is retried quietly, never counted towards an
+		 * abort, so the stream goes on once the blackhole is lifted. */
+		if (!(s->flags & SEG_RST)) {
+			sim_us cap = l->rto_max_us ? l->rto_max_us : DEFAULT_RTO_MAX;
+			sim_timer_arm(w, &s->t, w->now + s->rto);
+			s->rto = s->rto * 2 > cap ? cap : s->rto * 2;
+			return;
+		}
+		seg_free(w, s);
 		return;
 	}
 	if (s->flags & SEG_RST) {
@@ -615,18 +633,21 @@ static void seg_fire(sim_world *w, sim_timer *t)
 	sim_pipe *p = &c->pipe[s->from];
 	sim_us done = w->now;
 	if (l->bandwidth_bps && s->len) {
-		sim_us start = p->tx_free_at > w->now ? p->tx_free_at : w->now;
+		/* Bandwidth belongs to the link: every connection on it shares the wire. */
+		sim_pair *link = pair ? pair : pair_get(w, src, dst, true);
+		sim_us start = link->tx_free_at > w->now ? link->tx_free_at : w->now;
 		done = start + (sim_us)(((uint64_t)s->len * 8u * 1000000u + l->bandwidth_bps - 1) /
 					l->bandwidth_bps);
-		p->tx_free_at = done;
+		link->tx_free_at = done;
 	}
 	sim_us jitter = 0;
 	if (l->jitter_us > 0) {
 		double j = (double)l->jitter_us;
 		switch (l->jitter_dist) {
-		case SIM_JITTER_NORMAL: j = fabs(sim_rng_normal(&p->rng, 0, j)); break;
+		/* Each shape is scaled so the extra delay averages jitter_us. */
+		case SIM_JITTER_NORMAL: j = fabs(sim_rng_normal(&p->rng, 0, j * 1.2533141373155003)); break;
 		case SIM_JITTER_PARETO: j = j * (sim_rng_pareto(&p->rng, 1.0, 2.0) - 1.0); break;
-		default: j = sim_rng_uniform(&p->rng, 0, j); break;
+		default: j = sim_rng_uniform(&p->rng, 0, 2 * j); break;
 		}
 		jitter = (sim_us)j;
 	}
@@ -746,13 +767,16 @@ void sim_net_unclog(sim_world *w, sim_host *from, sim_host *to)
 		return;
 	p->clogged = false;
 	sim_trace(w, from->name, 0, "fault", "unclog %s -> %s", from->name, to->name);
+	/* Released now, in the order held, through their own events: apps never get a
+	 * callback from inside the call that unclogged. */
 	sim_seg *s = p->held;
 	p->held = NULL;
 	p->held_tail = &p->held;
 	while (s) {
 		sim_seg *n = s->next;
 		s->next = NULL;
-		arrive(w, s);
+		s->phase = PH_ARRIVE;
+		sim_timer_arm(w, &s->t, w->now);
 		s = n;
 	}
 }
@@ -953,7 +977,7 @@ long sim_sock_write(sim_sock *s, const void *buf, size_t len)
 	const sim_link *l = link_of(w, s->host, c->end[!s->side].host,
 				    pair_get(w, s->host, c->end[!s->side].host, false));
 	const uint8_t *b = buf;
-	size_t off = 0;
+	size_t off = 0, k = 0;
 	while (off < n) {
 		size_t piece = n - off;
 		if (l->slice_max) {
@@ -963,7 +987,9 @@ long sim_sock_write(sim_sock *s, const void *buf, size_t len)
 		}
 		if (piece > UINT32_MAX / 2)
 			piece = UINT32_MAX / 2;
-		pipe_send(w, c, s->side, SEG_DATA, b + off, (uint32_t)piece, 0);
+		/* Pieces leave a microsecond apart, so they also arrive apart and a reader
+		 * can see them one by one. */
+		pipe_send(w, c, s->side, SEG_DATA, b + off, (uint32_t)piece, l->slice_max ? (sim_us)k++ : 0);
 		off += piece;
 	}
 	if (n < len)

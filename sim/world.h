@@ -19,7 +19,6 @@ typedef struct sim_pipe {
 	uint64_t next_seq;      /* next segment sequence to send */
 	uint64_t deliver_seq;   /* next sequence the receiver takes */
 	size_t inflight;        /* bytes written and not yet in the receiver's buffer */
-	sim_us tx_free_at;      /* bandwidth: when the link is free again */
 	uint64_t delivered;     /* bytes delivered, for limit_data */
 	/* Arrived but not yet delivered (early, or waiting for buffer room): a window
 	 * indexed by seq modulo its power-of-two size, since seqs in flight are dense. */
@@ -84,6 +83,7 @@ struct sim_pair {
 	bool has_link;
 	sim_link link;
 	bool partitioned, clogged, blackholed;
+	sim_us tx_free_at;      /* bandwidth: when this direction's wire is free again */
 	sim_seg *held;          /* clogged arrivals, in arrival order */
 	sim_seg **held_tail;
 	sim_pair *next;         /* hash chain */

@@ -23,7 +23,10 @@ int main(void)
 	srunner_add_suite(sr, topic_suite());
 	srunner_add_suite(sr, print_suite());
 	srunner_add_suite(sr, cli_suite());
+	srunner_add_suite(sr, net_suite());
 	srunner_add_suite(sr, sim_suite());
+	srunner_add_suite(sr, broker_suite());
+	srunner_add_suite(sr, auth_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

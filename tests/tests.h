@@ -14,6 +14,9 @@ Suite *malformed_suite(void);  /* test_malformed.c: every rejection names its st
 Suite *topic_suite(void);      /* test_topic.c: names, filters, matching, shared */
 Suite *print_suite(void);      /* test_print.c: printers and names */
 Suite *cli_suite(void);        /* test_cli.c: hex parsing and `mqttsim decode` */
+Suite *net_suite(void);        /* test_net.c: virtual network, faults, disk, host clocks */
+Suite *broker_suite(void);     /* test_broker.c: the reference broker through the sim shell */
+Suite *auth_suite(void);       /* test_auth.c: hashes, password and ACL files, auth end to end */
 Suite *sim_suite(void);        /* test_sim.c: event queue, timers, random streams, trace */
 
 /* Hex text (spaces allowed) to bytes; aborts the test on bad hex. Returns the length. */

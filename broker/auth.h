@@ -1,0 +1,101 @@
+/*
+ * auth.h - a file-backed broker_auth: user names and salted password hashes from a
+ * password file, topic access from a mosquitto-like ACL file.
+ *
+ * The broker core never reads files; the shells load these at startup and hand the
+ * broker_auth to broker_config.auth.
+ *
+ * Password file, one user per line ('#' comments and blank lines allowed; leading and
+ * trailing blanks ignored):
+ *
+ *     alice:$mqs1$10000$<salt, hex>$<hash, hex>
+ *
+ * The hash is PBKDF2-HMAC-SHA256 (RFC 8018) of the password with that salt and iteration
+ * count, 32 bytes. `mqttsim passwd FILE USER` writes such lines.
+ *
+ * ACL file, one directive per line ('#' comments and blank lines allowed):
+ *
+ *     topic [read|write|readwrite] FILTER     grant access to topics FILTER matches
+ *     pattern [read|write|readwrite] FILTER   the same, with %u replaced by the user name
+ *                                             and %c by the client id
+ *     user NAME                               the lines below apply to this user name
+ *     client ID                               the lines below apply to this client id
+ *
+ * Lines before the first user/client section apply to every client, anonymous ones too;
+ * a line inside a section applies only to that section's clients (patterns included,
+ * unlike mosquitto, where patterns apply to everyone wherever they stand). Without an
+ * access word, readwrite. A FILTER with blanks in it needs the access word.
+ * A pattern grants nothing to a client whose substituted name contains '/', '+' or '#',
+ * so a user called "+" cannot widen "devices/%u/#" to every device; nor does %u grant
+ * anything to a client without a user name.
+ *
+ * Decisions: a PUBLISH needs write on a filter that matches its topic
+ * (mqtt_topic_match). A SUBSCRIBE filter needs read on a filter that covers it: every
+ * topic the requested filter matches must be matched by the granted one ("a/+" is
+ * covered by "a/#" and "+/+"; "a/#" by "#" but not by "a/+"; "$SYS/#" not by "#").
+ * Without an ACL file everything is allowed; with one, what is not granted is denied.
+ *
+ * Connect: without a password file every CONNECT is accepted (anonymous or not). With one,
+ * a user name not in the file or a wrong or missing password gets CONNACK 4. A CONNECT
+ * without a user name is accepted here; whether anonymous clients may connect is
+ * broker_config.allow_anonymous, which the core applies before asking.
+ */
+#ifndef BROKER_AUTH_H
+#define BROKER_AUTH_H
+
+#include "broker/broker.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define BROKER_AUTH_SCHEME "$mqs1$"
+#define BROKER_AUTH_ITERATIONS 10000        /* what `mqttsim passwd` writes */
+#define BROKER_AUTH_SALT_LEN 16             /* what `mqttsim passwd` writes */
+#define BROKER_AUTH_MAX_SALT 64             /* bytes, the most a password file may hold */
+/* Each CONNECT costs about 2 x iterations SHA-256 blocks; a bound keeps a hostile or
+ * mistyped file from making every connect take seconds. */
+#define BROKER_AUTH_MAX_ITERATIONS 1000000
+#define BROKER_AUTH_MAX_FILE (16u << 20)    /* bytes read from either file */
+/* Bytes that always hold a formatted password line for a user name of user_len bytes,
+ * with its NUL. */
+#define BROKER_AUTH_LINE_CAP(user_len) ((user_len) + 96 + 2 * BROKER_AUTH_MAX_SALT)
+
+typedef struct broker_file_auth broker_file_auth;
+
+/*
+ * Load a password file and an ACL file; either path may be NULL (no passwords: every
+ * CONNECT accepted; no ACL: everything allowed). Returns a new object owned by the
+ * caller, or NULL with a message in err ("FILE:LINE: what is wrong", or "FILE: why it
+ * could not be read"; err may be NULL). Nothing is printed.
+ */
+broker_file_auth *broker_auth_load(const char *passwd_path, const char *acl_path, char *err,
+				   size_t errlen);
+
+/* The same from text already in memory; the names stand for the files in messages.
+ * A NULL text means no such file. The texts are only read during the call. */
+broker_file_auth *broker_auth_parse(const char *passwd_name, const char *passwd_text,
+				    size_t passwd_len, const char *acl_name, const char *acl_text,
+				    size_t acl_len, char *err, size_t errlen);
+
+/* Frees everything; the broker_auth from broker_auth_get() dies with it, so free it only
+ * after every broker using it. NULL is ignored. */
+void broker_auth_free(broker_file_auth *a);
+
+/* The callbacks to put in broker_config.auth. Owned by a; valid until broker_auth_free(a). */
+const broker_auth *broker_auth_get(const broker_file_auth *a);
+
+/* Can this user name be written to a password file? 0 yes, or -1 with the reason in why:
+ * empty, longer than 65535 bytes, contains ':' or a control character, starts with '#',
+ * or starts or ends with a blank. */
+int broker_auth_user_check(const char *user, char *why, size_t whylen);
+
+/* One password file line (no newline) for user with the given password, salt and
+ * iterations, into out. Returns its length, or -1 with a message in err (a bad user
+ * name, salt length, iteration count, or cap below BROKER_AUTH_LINE_CAP(strlen(user)),
+ * which always suffices). The salt must come
+ * from a good random source; this module has none on purpose (see DESIGN.md, Seams). */
+int broker_auth_format(char *out, size_t cap, const char *user, const uint8_t *password,
+		       size_t password_len, const uint8_t *salt, size_t salt_len,
+		       uint32_t iterations, char *err, size_t errlen);
+
+#endif
