@@ -17,7 +17,7 @@ SAN     ?=
 CFLAGS_EXTRA ?=
 
 APT_PKGS := build-essential pkg-config check libyaml-dev lcov valgrind mosquitto-clients \
-            python3-paho-mqtt
+            python3-paho-mqtt mosquitto
 PKGS     := check yaml-0.1
 
 # Stop early, and say how to fix it, when a library is missing.
@@ -112,8 +112,8 @@ coverage:
 	@echo "mqtt/ line coverage:"; lcov --summary $(OUT)/coverage-mqtt.info 2>&1 | grep -E 'lines|functions'
 	@echo "HTML report: $(OUT)/coverage/index.html"
 
-bench: $(BENCH_BIN)
-	@for b in $(BENCH_BIN); do $$b || exit 1; done
+bench: $(BENCH_BIN) $(BIN)
+	@for b in $(BENCH_BIN); do MQTTSIM=$(BIN) $$b || exit 1; done
 
 deps:
 	@if [ "$$(id -u)" != 0 ]; then echo "make deps installs Debian packages and must run as root; or run: apt-get install -y $(APT_PKGS)"; exit 2; fi
