@@ -500,9 +500,10 @@ static bool covers(const char *f, size_t flen, const char *g, size_t glen)
 		if (fend) {
 			if (gend)
 				return true;
-			/* f's topics stop here; g still wants levels unless all it has left is
-			 * "#", which also matches its parent ("a/#" matches "a"). */
-			return level > 0 && glen - j == 1 && g[j] == '#';
+			/* f's topics stop here (never at level 0: f has a level); g still wants
+			 * levels unless all it has left is "#", which also matches its parent
+			 * ("a/#" matches "a"). */
+			return glen - j == 1 && g[j] == '#';
 		}
 		if (gend)
 			return false; /* f's topics have more levels than g allows */

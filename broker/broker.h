@@ -47,6 +47,21 @@ typedef struct broker_auth {
 		      bool publish);
 } broker_auth;
 
+/*
+ * Persistence, injected: an append-only log. The simulation shell backs it with the host's
+ * virtual disk, the socket shell with files under --store DIR. What is appended is
+ * durable only after sync(); the broker syncs before it acknowledges a message.
+ */
+typedef struct broker_store {
+	void *ctx;
+	int (*append)(void *ctx, const void *data, size_t len);     /* 0 or -errno */
+	int (*sync)(void *ctx);                                      /* 0 or -errno */
+	/* The whole log, for recovery: *data is malloc'd (caller frees), NULL if empty. */
+	int (*load)(void *ctx, uint8_t **data, size_t *len);
+	/* Atomically replace the log with data (compaction); durable when it returns 0. */
+	int (*replace)(void *ctx, const void *data, size_t len);
+} broker_store;
+
 /* Policy when a persistent session's offline queue is full. */
 enum broker_queue_policy {
 	BROKER_DROP_NEW = 0,    /* the arriving message is dropped (counted in $SYS) */
@@ -64,6 +79,10 @@ typedef struct broker_config {
 	uint32_t max_connections;    /* 0: 100000 */
 	/* Authentication and authorisation; NULL accepts everything (see auth.h). */
 	const broker_auth *auth;
+	/* Persistent sessions, their queues and in-flight messages, and retained messages
+	 * survive a restart when set (NULL: nothing is kept). */
+	const broker_store *store;
+	uint32_t compact_bytes;      /* rewrite the log when it grows past this (0: 1 MiB) */
 } broker_config;
 
 void broker_config_init(broker_config *c);
@@ -88,6 +107,9 @@ typedef struct broker_stats {
 	uint64_t msgs_dropped;       /* queue bounds, denied publishes */
 	uint64_t retained;
 	uint64_t protocol_errors;
+	uint64_t store_errors;       /* appends or syncs that failed */
+	uint64_t recovered_records;  /* log records replayed at start */
+	uint64_t torn_bytes;         /* bytes of a torn or corrupt log tail dropped at start */
 } broker_stats;
 void broker_get_stats(const broker *b, broker_stats *out);
 

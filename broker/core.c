@@ -88,6 +88,7 @@ broker *broker_new(const broker_env *env, const broker_config *cfg)
 	b->started_us = now(b);
 	b->next_sys_us = b->cfg.sys_interval_s ? b->started_us : INT64_MAX;
 	b->woken_for = -1;
+	persist_recover(b);
 	broker_tick(b);
 	return b;
 }
@@ -326,6 +327,7 @@ void broker_on_close(broker *b, uint64_t id)
 		return;
 	/* The client left without DISCONNECT: that is the abnormal end a will is for. */
 	conn_end(b, c, true, false, "connection lost");
+	acks_flush(b);
 	rearm(b);
 }
 
@@ -413,6 +415,7 @@ void broker_on_bytes(broker *b, uint64_t id, const uint8_t *data, size_t len)
 			} else {
 				protocol_error(b, c, e.stmt, e.msg);
 			}
+			acks_flush(b);
 			rearm(b);
 			return;
 		}
@@ -422,12 +425,14 @@ void broker_on_bytes(broker *b, uint64_t id, const uint8_t *data, size_t len)
 			core_log(b, "refused %s: protocol level %u (this broker speaks 3.1.1)", c->peer,
 				 p.version);
 			core_close(b, c, false, "unsupported protocol level");
+			acks_flush(b);
 			rearm(b);
 			return;
 		}
 		mqtt_err ve;
 		if (mqtt_validate(&p, &ve) < 0) {
 			protocol_error(b, c, ve.stmt, ve.msg);
+			acks_flush(b);
 			rearm(b);
 			return;
 		}
@@ -436,12 +441,14 @@ void broker_on_bytes(broker *b, uint64_t id, const uint8_t *data, size_t len)
 			core_deadline(b, c, now(b) + (int64_t)c->keepalive_s * 1500000);
 		pos += (size_t)n;
 		if (!dispatch(b, c, &p)) {
+			acks_flush(b);
 			rearm(b);
 			return;
 		}
 	}
 	memmove(c->rx, c->rx + pos, c->rx_len - pos);
 	c->rx_len -= pos;
+	acks_flush(b);
 	rearm(b);
 }
 
@@ -462,6 +469,7 @@ void broker_tick(broker *b)
 		sys_publish(b);
 		b->next_sys_us = t + (int64_t)b->cfg.sys_interval_s * 1000000;
 	}
+	acks_flush(b);
 	rearm(b);
 }
 
@@ -474,6 +482,8 @@ void broker_free(broker *b)
 {
 	if (!b)
 		return;
+	b->store = NULL; /* tearing down memory is not a change to remember */
+	persist_free(b);
 	while (b->conns)
 		conn_free(b, b->conns);
 	while (b->sessions)

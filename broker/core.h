@@ -18,6 +18,8 @@ typedef struct tnode tnode;
 /* A message as routed: shared by every delivery, freed with its last reference. */
 typedef struct msg {
 	int refs;
+	uint64_t mid;      /* id in the persistence log; 0 until written there */
+	uint64_t snap;     /* compaction generation that last wrote it */
 	uint8_t qos;
 	bool retain;
 	uint16_t topic_len;
@@ -130,6 +132,20 @@ struct broker {
 	uint8_t *out;              /* encode scratch */
 	size_t out_cap;
 
+	/* persistence (persist.c) */
+	const broker_store *store;
+	bool replaying;            /* recovery: apply, do not write */
+	bool dirty;                /* appended since the last sync */
+	uint64_t next_mid;
+	uint64_t snap_gen;
+	size_t log_bytes, snap_bytes;
+	struct pending_ack {
+		uint64_t conn;
+		uint8_t type;
+		uint16_t id;
+	} *acks;
+	size_t nacks, acks_cap;
+
 	broker_stats st;
 };
 
@@ -148,6 +164,7 @@ char *core_strndup(const char *s, size_t n);
 /* handle_connect.c */
 void handle_connect(broker *b, conn *c, const mqtt_packet *p);
 session *session_find(broker *b, const char *id);
+session *session_create_offline(broker *b, const char *id);
 void session_free(broker *b, session *s);
 
 /* handle_publish.c */
@@ -173,6 +190,32 @@ void tree_free(tnode *n);
 /* Matching subscriptions for a topic, one per session at its highest QoS, in session
  * creation order. Caller frees *out. Returns the count. */
 size_t tree_match(broker *b, const char *topic, sub ***out);
+
+/* handle_subscribe.c, shared with recovery */
+void sub_add(broker *b, session *s, const char *filter, size_t flen, uint8_t qos);
+bool sub_remove(broker *b, session *s, const char *filter, size_t flen);
+
+/* handle_publish.c, shared with recovery */
+void queue_append(session *s, msg *m, uint8_t qos, bool retain_flag);
+bool session_replay_out(session *s, uint8_t type, uint16_t id);
+
+/* persist.c: records of what a restart must rebuild; all no-ops without a store, during
+ * recovery, and for clean sessions. */
+enum {
+	R_SESS = 1, R_SESS_DEL, R_SUB, R_UNSUB, R_MSG, R_ENQ, R_SENT, R_POP, R_REL, R_DONE,
+	R_IN2, R_IN2_DEL, R_RET, R_RET_DEL,
+};
+void persist_session(broker *b, session *s, bool exists);
+void persist_sub(broker *b, session *s, const char *filter, size_t flen, uint8_t qos, bool add);
+void persist_enq(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag);
+void persist_out(broker *b, session *s, uint8_t type, uint16_t id);
+void persist_retained(broker *b, const msg *m);
+void persist_recover(broker *b);
+void persist_free(broker *b);
+/* Acknowledgements wait for the log to be durable: queued here, sent by acks_flush()
+ * after one sync (group commit). Without a store they go out at once. */
+void ack_later(broker *b, conn *c, uint8_t type, uint16_t id);
+void acks_flush(broker *b);
 
 /* sys.c */
 void sys_publish(broker *b);

@@ -41,11 +41,18 @@ static session *session_new(broker *b, const char *id, bool clean)
 	s->hnext = b->sess_hash[k];
 	b->sess_hash[k] = s;
 	b->st.sessions++;
+	persist_session(b, s, true);
 	return s;
+}
+
+session *session_create_offline(broker *b, const char *id)
+{
+	return session_new(b, id, false);
 }
 
 void session_free(broker *b, session *s)
 {
+	persist_session(b, s, false);
 	subs_drop_session(b, s);
 	outmsg_free_list(s->inflight);
 	outmsg_free_list(s->queue);

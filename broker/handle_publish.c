@@ -14,6 +14,8 @@ msg *msg_new(const char *topic, size_t topic_len, const uint8_t *payload, size_t
 	if (!m)
 		abort();
 	m->refs = 1;
+	m->mid = 0;
+	m->snap = 0;
 	m->qos = qos;
 	m->retain = retain;
 	m->topic_len = (uint16_t)topic_len;
@@ -41,6 +43,9 @@ void outmsg_free_list(outmsg *o)
 		o = n;
 	}
 }
+
+static bool in_qos2_has(session *s, uint16_t id, bool remove);
+static void in_qos2_add(session *s, uint16_t id);
 
 static void send_publish(broker *b, session *s, const outmsg *o, bool dup)
 {
@@ -75,26 +80,38 @@ static uint16_t next_id(session *s)
 	}
 }
 
+static outmsg *queue_pop(session *s)
+{
+	outmsg *o = s->queue;
+	s->queue = o->next;
+	if (!s->queue)
+		s->queue_tail = &s->queue;
+	s->queued--;
+	o->next = NULL;
+	return o;
+}
+
+static void inflight_push(session *s, outmsg *o, uint16_t id)
+{
+	o->id = id;
+	o->state = OUT_SENT;
+	*s->inflight_tail = o;
+	s->inflight_tail = &o->next;
+	s->inflight_count++;
+}
+
 void session_pump(broker *b, session *s)
 {
 	while (s->c && s->queue && (s->queue->qos == 0 || s->inflight_count < b->cfg.max_inflight)) {
-		outmsg *o = s->queue;
-		s->queue = o->next;
-		if (!s->queue)
-			s->queue_tail = &s->queue;
-		s->queued--;
-		o->next = NULL;
+		outmsg *o = queue_pop(s);
 		if (o->qos == 0) {
+			persist_out(b, s, R_POP, 0);
 			send_publish(b, s, o, false);
-			msg_unref(o->m);
-			free(o);
+			outmsg_free_list(o);
 			continue;
 		}
-		o->id = next_id(s);
-		o->state = OUT_SENT;
-		*s->inflight_tail = o;
-		s->inflight_tail = &o->next;
-		s->inflight_count++;
+		inflight_push(s, o, next_id(s));
+		persist_out(b, s, R_SENT, o->id);
 		send_publish(b, s, o, false);
 	}
 }
@@ -112,22 +129,8 @@ void session_resume(broker *b, session *s)
 	session_pump(b, s);
 }
 
-void deliver(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag)
+void queue_append(session *s, msg *m, uint8_t qos, bool retain_flag)
 {
-	if (!s->c && qos == 0 && !b->cfg.queue_qos0)
-		return; /* QoS 0 to an offline session is simply not delivered */
-	if (s->queued >= b->cfg.max_queued) {
-		b->st.msgs_dropped++;
-		if (b->cfg.queue_policy != BROKER_DROP_OLDEST || !s->queue)
-			return;
-		outmsg *old = s->queue;
-		s->queue = old->next;
-		if (!s->queue)
-			s->queue_tail = &s->queue;
-		s->queued--;
-		old->next = NULL;
-		outmsg_free_list(old);
-	}
 	outmsg *o = calloc(1, sizeof *o);
 	if (!o)
 		abort();
@@ -138,7 +141,76 @@ void deliver(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag)
 	*s->queue_tail = o;
 	s->queue_tail = &o->next;
 	s->queued++;
+}
+
+void deliver(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag)
+{
+	if (!s->c && qos == 0 && !b->cfg.queue_qos0)
+		return; /* QoS 0 to an offline session is simply not delivered */
+	if (s->c && qos == 0 && !s->queue) {
+		/* Nothing ahead of it: straight out, nothing to remember. */
+		outmsg o = { .m = m, .qos = 0, .retain = retain_flag };
+		send_publish(b, s, &o, false);
+		return;
+	}
+	if (s->queued >= b->cfg.max_queued) {
+		b->st.msgs_dropped++;
+		if (b->cfg.queue_policy != BROKER_DROP_OLDEST || !s->queue)
+			return;
+		persist_out(b, s, R_POP, 0);
+		outmsg_free_list(queue_pop(s));
+	}
+	queue_append(s, m, qos, retain_flag);
+	persist_enq(b, s, m, qos, retain_flag);
 	session_pump(b, s);
+}
+
+/* Recovery: redo one change of a session's outbound state or inbound QoS 2 ids. */
+bool session_replay_out(session *s, uint8_t type, uint16_t id)
+{
+	outmsg **link = NULL, *o = NULL;
+	for (outmsg **pp = &s->inflight; *pp; pp = &(*pp)->next)
+		if ((*pp)->id == id) {
+			link = pp;
+			o = *pp;
+			break;
+		}
+	switch (type) {
+	case R_SENT:
+		if (!s->queue || o)
+			return false;
+		inflight_push(s, queue_pop(s), id);
+		if (id > s->last_id)
+			s->last_id = id;
+		return true;
+	case R_POP:
+		if (!s->queue)
+			return false;
+		outmsg_free_list(queue_pop(s));
+		return true;
+	case R_REL:
+		if (!o || o->qos != 2)
+			return false;
+		o->state = OUT_RELEASED;
+		return true;
+	case R_DONE:
+		if (!o)
+			return false;
+		*link = o->next;
+		if (s->inflight_tail == &o->next)
+			s->inflight_tail = link;
+		s->inflight_count--;
+		o->next = NULL;
+		outmsg_free_list(o);
+		return true;
+	case R_IN2:
+		in_qos2_add(s, id);
+		return true;
+	case R_IN2_DEL:
+		return in_qos2_has(s, id, true);
+	default:
+		return false;
+	}
 }
 
 void route(broker *b, msg *m)
@@ -186,7 +258,7 @@ void handle_publish(broker *b, conn *c, const mqtt_packet *p)
 	/* QoS 2, method B: deliver on first receipt, remember the id until PUBREL, so a
 	 * retried PUBLISH before PUBREL is acknowledged but not delivered again [MQTT-4.3.3-2]. */
 	if (pub->qos == 2 && in_qos2_has(s, p->packet_id, false)) {
-		send_ack(b, c, MQTT_PUBREC, p->packet_id);
+		ack_later(b, c, MQTT_PUBREC, p->packet_id);
 		return;
 	}
 	msg *m = msg_new((const char *)pub->topic.data, pub->topic.len, pub->payload.data,
@@ -203,11 +275,13 @@ void handle_publish(broker *b, conn *c, const mqtt_packet *p)
 		core_log(b, "denied publish client=%s topic=%s", s->client_id, m->topic);
 	}
 	msg_unref(m);
+	/* Acknowledged once what it caused is durable (ack_later waits for the sync). */
 	if (pub->qos == 1) {
-		send_ack(b, c, MQTT_PUBACK, p->packet_id);
+		ack_later(b, c, MQTT_PUBACK, p->packet_id);
 	} else if (pub->qos == 2) {
 		in_qos2_add(s, p->packet_id);
-		send_ack(b, c, MQTT_PUBREC, p->packet_id);
+		persist_out(b, s, R_IN2, p->packet_id);
+		ack_later(b, c, MQTT_PUBREC, p->packet_id);
 	}
 }
 
@@ -222,8 +296,9 @@ static outmsg *inflight_find(session *s, uint16_t id, outmsg ***link)
 	return NULL;
 }
 
-static void inflight_remove(session *s, outmsg **link)
+static void inflight_remove(broker *b, session *s, outmsg **link)
 {
+	persist_out(b, s, R_DONE, (*link)->id);
 	outmsg *o = *link;
 	*link = o->next;
 	if (s->inflight_tail == &o->next)
@@ -240,25 +315,30 @@ void handle_ack(broker *b, conn *c, const mqtt_packet *p)
 	switch (p->type) {
 	case MQTT_PUBACK:
 		if (o && o->qos == 1) {
-			inflight_remove(s, link);
+			inflight_remove(b, s, link);
 			session_pump(b, s);
 		}
 		break;
 	case MQTT_PUBREC:
 		/* The message is delivered; from here only the id travels [MQTT-4.3.3-1]. */
-		if (o && o->qos == 2)
+		if (o && o->qos == 2 && o->state == OUT_SENT) {
 			o->state = OUT_RELEASED;
+			persist_out(b, s, R_REL, o->id);
+		}
 		send_ack(b, c, MQTT_PUBREL, p->packet_id);
 		break;
 	case MQTT_PUBCOMP:
 		if (o && o->qos == 2 && o->state == OUT_RELEASED) {
-			inflight_remove(s, link);
+			inflight_remove(b, s, link);
 			session_pump(b, s);
 		}
 		break;
 	case MQTT_PUBREL:
-		in_qos2_has(s, p->packet_id, true);
-		send_ack(b, c, MQTT_PUBCOMP, p->packet_id);
+		/* The id is free again only once that is durable: a restart must not take a
+		 * new message under this id for a duplicate. */
+		if (in_qos2_has(s, p->packet_id, true))
+			persist_out(b, s, R_IN2_DEL, p->packet_id);
+		ack_later(b, c, MQTT_PUBCOMP, p->packet_id);
 		break;
 	default:
 		break;
@@ -274,6 +354,7 @@ static size_t ret_bucket(broker *b, const char *topic, size_t n)
 
 void retained_set(broker *b, msg *m)
 {
+	persist_retained(b, m);
 	size_t k = ret_bucket(b, m->topic, m->topic_len);
 	retained **pp = &b->ret_hash[k];
 	for (; *pp; pp = &(*pp)->hnext)

@@ -75,6 +75,52 @@ static void sub_unlink(sub *x)
 	}
 }
 
+void sub_add(broker *b, session *s, const char *filter, size_t flen, uint8_t qos)
+{
+	tnode *n = node_for(b, filter, flen, true);
+	sub *x;
+	for (x = n->subs; x; x = x->next_in_node)
+		if (x->s == s)
+			break;
+	if (x) {
+		x->qos = qos; /* the same filter again replaces the subscription [MQTT-3.8.4-3] */
+	} else {
+		x = calloc(1, sizeof *x);
+		if (!x)
+			abort();
+		x->s = s;
+		x->qos = qos;
+		x->seq = b->next_seq++;
+		x->node = n;
+		sub **pp = &n->subs;
+		while (*pp)
+			pp = &(*pp)->next_in_node;
+		*pp = x;
+		x->next_in_session = s->subs;
+		s->subs = x;
+	}
+	persist_sub(b, s, filter, flen, qos, true);
+}
+
+bool sub_remove(broker *b, session *s, const char *filter, size_t flen)
+{
+	tnode *n = node_for(b, filter, flen, false);
+	if (!n)
+		return false;
+	for (sub **pp = &s->subs; *pp; pp = &(*pp)->next_in_session) {
+		sub *x = *pp;
+		if (x->node == n) {
+			*pp = x->next_in_session;
+			sub_unlink(x);
+			free(x);
+			prune(n);
+			persist_sub(b, s, filter, flen, 0, false);
+			return true;
+		}
+	}
+	return false;
+}
+
 void handle_subscribe(broker *b, conn *c, const mqtt_packet *p)
 {
 	session *s = c->s;
@@ -93,28 +139,7 @@ void handle_subscribe(broker *b, conn *c, const mqtt_packet *p)
 			cv[k++] = 0x80; /* refused: this filter only */
 			continue;
 		}
-		tnode *n = node_for(b, (const char *)e.filter.data, e.filter.len, true);
-		sub *x = NULL;
-		for (x = n->subs; x; x = x->next_in_node)
-			if (x->s == s)
-				break;
-		if (x) {
-			x->qos = e.qos; /* the same filter again replaces the subscription [MQTT-3.8.4-3] */
-		} else {
-			x = calloc(1, sizeof *x);
-			if (!x)
-				abort();
-			x->s = s;
-			x->qos = e.qos;
-			x->seq = b->next_seq++;
-			x->node = n;
-			sub **pp = &n->subs;
-			while (*pp)
-				pp = &(*pp)->next_in_node;
-			*pp = x;
-			x->next_in_session = s->subs;
-			s->subs = x;
-		}
+		sub_add(b, s, (const char *)e.filter.data, e.filter.len, e.qos);
 		cv[k++] = e.qos; /* this broker grants every QoS asked for */
 	}
 	mqtt_packet r = { .type = MQTT_SUBACK, .version = MQTT_V311, .packet_id = p->packet_id };
@@ -134,21 +159,8 @@ void handle_unsubscribe(broker *b, conn *c, const mqtt_packet *p)
 	session *s = c->s;
 	mqtt_iter it = { 0, 0 };
 	mqtt_str f;
-	while (mqtt_str_next(&p->unsubscribe, &it, &f)) {
-		tnode *n = node_for(b, (const char *)f.data, f.len, false);
-		if (!n)
-			continue;
-		for (sub **pp = &s->subs; *pp; pp = &(*pp)->next_in_session) {
-			sub *x = *pp;
-			if (x->node == n) {
-				*pp = x->next_in_session;
-				sub_unlink(x);
-				free(x);
-				prune(n);
-				break;
-			}
-		}
-	}
+	while (mqtt_str_next(&p->unsubscribe, &it, &f))
+		sub_remove(b, s, (const char *)f.data, f.len);
 	/* UNSUBACK even when nothing matched [MQTT-3.10.4-5]. */
 	mqtt_packet r = { .type = MQTT_UNSUBACK, .version = MQTT_V311, .packet_id = p->packet_id };
 	core_send(b, c, &r);

@@ -8,6 +8,7 @@
  */
 #include "broker/shell_sim.h"
 
+#include "sim/disk.h"
 #include "sim/sim.h"
 
 #include <errno.h>
@@ -33,7 +34,64 @@ struct broker_sim {
 	broker *b;
 	sim_timer wake;
 	bconn *conns;      /* open order */
+	broker_store store;
 };
+
+/* ---- the log on the virtual disk ------------------------------------------------------------ */
+
+#define LOG_FILE "broker.log"
+#define LOG_TMP "broker.log.new"
+
+static int st_append(void *ctx, const void *data, size_t len)
+{
+	broker_sim *bs = ctx;
+	long n = sim_disk_append(sim_host_disk(bs->h), LOG_FILE, data, len);
+	return n < 0 ? (int)n : 0;
+}
+
+static int st_sync(void *ctx)
+{
+	broker_sim *bs = ctx;
+	sim_disk *d = sim_host_disk(bs->h);
+	return sim_disk_exists(d, LOG_FILE) ? sim_disk_fsync(d, LOG_FILE) : 0;
+}
+
+static int st_load(void *ctx, uint8_t **data, size_t *len)
+{
+	broker_sim *bs = ctx;
+	sim_disk *d = sim_host_disk(bs->h);
+	*data = NULL;
+	*len = 0;
+	long n = sim_disk_size(d, LOG_FILE);
+	if (n == -ENOENT)
+		return 0;
+	if (n < 0)
+		return (int)n;
+	*data = malloc((size_t)n + 1);
+	if (!*data)
+		return -ENOMEM;
+	long got = sim_disk_read(d, LOG_FILE, 0, *data, (size_t)n);
+	if (got < 0) {
+		free(*data);
+		*data = NULL;
+		return (int)got;
+	}
+	*len = (size_t)got;
+	return 0;
+}
+
+static int st_replace(void *ctx, const void *data, size_t len)
+{
+	broker_sim *bs = ctx;
+	sim_disk *d = sim_host_disk(bs->h);
+	long rc;
+	if (sim_disk_exists(d, LOG_TMP))
+		sim_disk_remove(d, LOG_TMP);
+	if ((rc = sim_disk_write(d, LOG_TMP, 0, data, len)) < 0 || (rc = sim_disk_fsync(d, LOG_TMP)) < 0 ||
+	    (rc = sim_disk_rename(d, LOG_TMP, LOG_FILE)) < 0)
+		return (int)rc;
+	return 0;
+}
 
 static bconn *find(broker_sim *bs, uint64_t id)
 {
@@ -235,6 +293,29 @@ broker_sim *broker_sim_start(sim_world *w, sim_host *h, uint16_t port, const bro
 		bs->cfg = *cfg;
 	else
 		broker_config_init(&bs->cfg);
+	sim_timer_init(&bs->wake, on_wake, bs);
+	sim_host_set_hooks(h, on_crash, on_restart, bs);
+	start(bs);
+	return bs;
+}
+
+broker_sim *broker_sim_start_persistent(sim_world *w, sim_host *h, uint16_t port,
+					const broker_config *cfg)
+{
+	broker_config c;
+	if (cfg)
+		c = *cfg;
+	else
+		broker_config_init(&c);
+	broker_sim *bs = calloc(1, sizeof *bs);
+	if (!bs)
+		abort();
+	bs->store = (broker_store){ bs, st_append, st_sync, st_load, st_replace };
+	c.store = &bs->store;
+	bs->w = w;
+	bs->h = h;
+	bs->port = port;
+	bs->cfg = c;
 	sim_timer_init(&bs->wake, on_wake, bs);
 	sim_host_set_hooks(h, on_crash, on_restart, bs);
 	start(bs);

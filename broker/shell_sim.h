@@ -13,6 +13,10 @@ typedef struct broker_sim broker_sim;
 /* Listen on host:port and run a broker there. cfg is copied (NULL for defaults).
  * A host crash loses the broker's state; a restart starts a fresh broker. */
 broker_sim *broker_sim_start(sim_world *w, sim_host *h, uint16_t port, const broker_config *cfg);
+/* The same, with persistence on the host's virtual disk (file "broker.log"): sessions,
+ * queues and retained messages survive a crash as far as they were synced. */
+broker_sim *broker_sim_start_persistent(sim_world *w, sim_host *h, uint16_t port,
+					const broker_config *cfg);
 void broker_sim_free(broker_sim *bs);
 broker *broker_sim_core(broker_sim *bs); /* NULL while the host is down */
 

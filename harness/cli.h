@@ -15,6 +15,7 @@
 #define MQTTSIM_VERSION "0.1.0"
 
 int cmd_decode(int argc, char **argv, FILE *in, FILE *out, FILE *err);
+int cmd_passwd(int argc, char **argv, FILE *in, FILE *out, FILE *err);
 int cmd_broker(int argc, char **argv, FILE *in, FILE *out, FILE *err);
 
 /* Parse hex text into bytes: whitespace, commas, colons and "0x" prefixes are allowed.

@@ -12,6 +12,7 @@ static const struct {
 } commands[] = {
 	{ "broker", cmd_broker, "run the reference MQTT 3.1.1 broker on real sockets" },
 	{ "decode", cmd_decode, "decode MQTT packets from hex (e.g. pasted from Wireshark)" },
+	{ "passwd", cmd_passwd, "add, change or delete a user in a broker password file" },
 };
 
 static void usage(FILE *f)

@@ -148,7 +148,8 @@ int sim_disk_fsync(sim_disk *d, const char *name)
 	if (!n)
 		return -ENOMEM;
 	f->dur = n;
-	memcpy(f->dur, f->cur, f->cur_len);
+	if (f->cur_len)
+		memcpy(f->dur, f->cur, f->cur_len);
 	f->dur_len = f->cur_len;
 	return 0;
 }

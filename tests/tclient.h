@@ -9,7 +9,7 @@
 #include "mqtt/mqtt.h"
 #include "sim/net.h"
 
-#define TC_MAX_LINES 256
+#define TC_MAX_LINES 4096
 
 typedef struct tclient {
 	sim_world *w;

@@ -146,58 +146,53 @@ END_TEST
 
 START_TEST(test_hmac_vectors)
 {
-	/* RFC 4231 §4.2-4.8, test cases 1 to 7 (case 5 is truncated to 128 bits). */
+	/* RFC 4231 §4.2-4.8, test cases 1 to 7 (case 5 is truncated to 128 bits). Cases 6
+	 * and 7 use a 131-byte key of 0xaa (key NULL here) and text messages. */
 	static const struct {
-		const char *key, *data, *mac;
+		const char *key, *data, *text, *mac;
 	} rows[] = {
-		{ "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b", "4869205468657265",
+		{ "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b", "4869205468657265", NULL,
 		  "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7" },
-		{ "4a656665", "7768617420646f2079612077616e7420666f72206e6f7468696e673f",
+		{ "4a656665", "7768617420646f2079612077616e7420666f72206e6f7468696e673f", NULL,
 		  "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843" },
 		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 		  "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
-		  "dddddddddddddddddd",
+		  "dddddddddddddddddd", NULL,
 		  "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe" },
 		{ "0102030405060708090a0b0c0d0e0f10111213141516171819",
 		  "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"
-		  "cdcdcdcdcdcdcdcdcd",
+		  "cdcdcdcdcdcdcdcdcd", NULL,
 		  "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b" },
 		{ "0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c", "546573742057697468205472756e636174696f6e",
-		  "a3b6167473100ee06e0c796c2955552b" },
-		{ "*", "*", NULL }, /* case 6: the 131-byte key and the text below */
-		{ "*", "*", "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2" },
+		  NULL, "a3b6167473100ee06e0c796c2955552b" },
+		{ NULL, NULL, "Test Using Larger Than Block-Size Key - Hash Key First",
+		  "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54" },
+		{ NULL, NULL,
+		  "This is a test using a larger than block-size key and a larger than block-size "
+		  "data. The key needs to be hashed before being used by the HMAC algorithm.",
+		  "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2" },
 	};
-	/* Cases 6 and 7 share the 131-byte key; their messages are text. */
-	static const char *text6 = "Test Using Larger Than Block-Size Key - Hash Key First";
-	static const char *text7 = "This is a test using a larger than block-size key and a larger than "
-				   "block-size data. The key needs to be hashed before being used by "
-				   "the HMAC algorithm.";
-	static const char *mac6 = "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54";
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		uint8_t key[200], data[300], mac[SHA256_LEN];
 		char hex[65];
 		size_t kn, dn;
-		if (i >= 5) {
-			memset(key, 0xaa, 131); /* RFC 4231 §4.7, §4.8: 131 bytes of 0xaa */
-			kn = 131;
-		} else {
+		if (rows[i].key) {
 			kn = unhex(rows[i].key, key, sizeof key);
-		}
-		const char *want = rows[i].mac;
-		if (i == 5) {
-			dn = strlen(text6);
-			memcpy(data, text6, dn);
-			want = mac6;
-		} else if (i == 6) {
-			dn = strlen(text7);
-			memcpy(data, text7, dn);
 		} else {
+			memset(key, 0xaa, 131);
+			kn = 131;
+		}
+		if (rows[i].data) {
 			dn = unhex(rows[i].data, data, sizeof data);
+		} else {
+			dn = strlen(rows[i].text);
+			memcpy(data, rows[i].text, dn);
 		}
 		sha256_hmac(key, kn, data, dn, mac);
 		hex_of(mac, sizeof mac, hex);
-		hex[strlen(want)] = 0; /* case 5 compares the first 128 bits only */
-		ck_assert_msg(!strcmp(hex, want), "RFC 4231 case %zu: %s, want %s", i + 1, hex, want);
+		hex[strlen(rows[i].mac)] = 0; /* case 5 compares the first 128 bits only */
+		ck_assert_msg(!strcmp(hex, rows[i].mac), "RFC 4231 case %zu: %s, want %s", i + 1, hex,
+			      rows[i].mac);
 	}
 }
 END_TEST
@@ -294,6 +289,16 @@ START_TEST(test_format_and_connect)
 	/* No ACL file: everything allowed. */
 	ck_assert(a->allow(a->ctx, "c", "alice", "any/topic", true));
 	ck_assert(a->allow(a->ctx, "c", NULL, "#", false));
+	broker_auth_free(fa);
+
+	/* A stored hash that differs from the right one in its last bit only: the whole
+	 * hash is compared. */
+	char last[] = ALICE_LINE "\n";
+	last[strlen(last) - 2] ^= 1; /* ...61 -> ...60 */
+	fa = broker_auth_parse("pw", last, strlen(last), NULL, NULL, 0, err, sizeof err);
+	ck_assert_msg(fa != NULL, "%s", err);
+	a = broker_auth_get(fa);
+	ck_assert_int_eq(try_connect(a, "alice", "s3cret"), 4);
 	broker_auth_free(fa);
 
 	/* No files at all: every CONNECT is accepted. */

@@ -17,6 +17,7 @@ Suite *cli_suite(void);        /* test_cli.c: hex parsing and `mqttsim decode` *
 Suite *net_suite(void);        /* test_net.c: virtual network, faults, disk, host clocks */
 Suite *broker_suite(void);     /* test_broker.c: the reference broker through the sim shell */
 Suite *auth_suite(void);       /* test_auth.c: hashes, password and ACL files, auth end to end */
+Suite *persist_suite(void);    /* test_persist.c: the broker's log across crashes */
 Suite *sim_suite(void);        /* test_sim.c: event queue, timers, random streams, trace */
 
 /* Hex text (spaces allowed) to bytes; aborts the test on bad hex. Returns the length. */

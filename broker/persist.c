@@ -1,0 +1,590 @@
+/*
+ * persist.c - the broker's append-only log: what must survive a crash, written as it
+ * changes, replayed at start, compacted into a snapshot when it grows.
+ *
+ * A record is [u32 body length][u32 CRC-32 of the body][body], big-endian; the body is
+ * one type byte and its fields. Recovery stops at the first record that is cut short or
+ * fails its CRC: that is a write the crash tore, and everything before it is intact
+ * because it was synced in order. Only persistent sessions (clean session 0) and
+ * retained messages are kept; clean sessions end with their connection anyway.
+ */
+#include "broker/core.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_COMPACT (1u << 20)
+
+/* ---- CRC-32 (IEEE 802.3, reflected, as in zlib and Ethernet) ------------------------------- */
+
+static uint32_t crc_table[256];
+
+static void crc_init(void)
+{
+	if (crc_table[1])
+		return;
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t c = i;
+		for (int k = 0; k < 8; k++)
+			c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+		crc_table[i] = c;
+	}
+}
+
+static uint32_t crc32_of(const uint8_t *p, size_t n)
+{
+	uint32_t c = 0xFFFFFFFFu;
+	for (size_t i = 0; i < n; i++)
+		c = crc_table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
+	return c ^ 0xFFFFFFFFu;
+}
+
+/* ---- building records ------------------------------------------------------------------ */
+
+typedef struct buf {
+	uint8_t *p;
+	size_t len, cap;
+} buf;
+
+static void need(buf *b, size_t n)
+{
+	if (b->len + n <= b->cap)
+		return;
+	size_t cap = b->cap ? b->cap : 256;
+	while (cap < b->len + n)
+		cap *= 2;
+	uint8_t *p = realloc(b->p, cap);
+	if (!p)
+		abort();
+	b->p = p;
+	b->cap = cap;
+}
+
+static void put_u8(buf *b, uint8_t v)
+{
+	need(b, 1);
+	b->p[b->len++] = v;
+}
+
+static void put_u16(buf *b, uint16_t v)
+{
+	need(b, 2);
+	b->p[b->len++] = (uint8_t)(v >> 8);
+	b->p[b->len++] = (uint8_t)v;
+}
+
+static void put_u32(buf *b, uint32_t v)
+{
+	need(b, 4);
+	for (int i = 3; i >= 0; i--)
+		b->p[b->len++] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_u64(buf *b, uint64_t v)
+{
+	put_u32(b, (uint32_t)(v >> 32));
+	put_u32(b, (uint32_t)v);
+}
+
+static void put_bytes(buf *b, const void *d, size_t n)
+{
+	put_u32(b, (uint32_t)n);
+	need(b, n);
+	if (n)
+		memcpy(b->p + b->len, d, n);
+	b->len += n;
+}
+
+static void put_str(buf *b, const char *s)
+{
+	put_bytes(b, s, strlen(s));
+}
+
+/* Start a record: reserve its header, return where the body begins. */
+static size_t rec_begin(buf *b, uint8_t type)
+{
+	size_t at = b->len;
+	need(b, 8);
+	b->len += 8;
+	put_u8(b, type);
+	return at;
+}
+
+static void rec_end(buf *b, size_t at)
+{
+	uint32_t n = (uint32_t)(b->len - at - 8);
+	uint32_t c = crc32_of(b->p + at + 8, n);
+	uint8_t *h = b->p + at;
+	for (int i = 0; i < 4; i++) {
+		h[i] = (uint8_t)(n >> (24 - 8 * i));
+		h[4 + i] = (uint8_t)(c >> (24 - 8 * i));
+	}
+}
+
+static bool active(broker *b)
+{
+	return b->store && !b->replaying;
+}
+
+static void emit(broker *b, buf *r)
+{
+	if (b->store->append(b->store->ctx, r->p, r->len) < 0)
+		b->st.store_errors++;
+	b->log_bytes += r->len;
+	b->dirty = true;
+	free(r->p);
+}
+
+static void rec_msg(buf *r, const msg *m)
+{
+	size_t at = rec_begin(r, R_MSG);
+	put_u64(r, m->mid);
+	put_u8(r, m->qos);
+	put_u8(r, m->retain);
+	put_str(r, m->topic);
+	put_bytes(r, m->payload, m->payload_len);
+	rec_end(r, at);
+}
+
+/* ---- hooks called as state changes ------------------------------------------------------ */
+
+void persist_session(broker *b, session *s, bool exists)
+{
+	if (!active(b) || s->clean)
+		return;
+	buf r = { 0 };
+	size_t at = rec_begin(&r, exists ? R_SESS : R_SESS_DEL);
+	put_str(&r, s->client_id);
+	rec_end(&r, at);
+	emit(b, &r);
+}
+
+void persist_sub(broker *b, session *s, const char *filter, size_t flen, uint8_t qos, bool add)
+{
+	if (!active(b) || s->clean)
+		return;
+	buf r = { 0 };
+	size_t at = rec_begin(&r, add ? R_SUB : R_UNSUB);
+	put_str(&r, s->client_id);
+	put_u8(&r, qos);
+	put_bytes(&r, filter, flen);
+	rec_end(&r, at);
+	emit(b, &r);
+}
+
+void persist_enq(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag)
+{
+	if (!active(b) || s->clean)
+		return;
+	buf r = { 0 };
+	if (!m->mid) {
+		m->mid = ++b->next_mid;
+		rec_msg(&r, m);
+	}
+	size_t at = rec_begin(&r, R_ENQ);
+	put_str(&r, s->client_id);
+	put_u64(&r, m->mid);
+	put_u8(&r, qos);
+	put_u8(&r, retain_flag);
+	rec_end(&r, at);
+	emit(b, &r);
+}
+
+void persist_out(broker *b, session *s, uint8_t type, uint16_t id)
+{
+	if (!active(b) || s->clean)
+		return;
+	buf r = { 0 };
+	size_t at = rec_begin(&r, type);
+	put_str(&r, s->client_id);
+	put_u16(&r, id);
+	rec_end(&r, at);
+	emit(b, &r);
+}
+
+void persist_retained(broker *b, const msg *m)
+{
+	/* $SYS/ is the broker's own report, rebuilt at start: not worth a write each time. */
+	if (!active(b) || !strncmp(m->topic, "$SYS", 4))
+		return;
+	buf r = { 0 };
+	size_t at = rec_begin(&r, m->payload_len ? R_RET : R_RET_DEL);
+	put_str(&r, m->topic);
+	if (m->payload_len) {
+		put_u8(&r, m->qos);
+		put_bytes(&r, m->payload, m->payload_len);
+	}
+	rec_end(&r, at);
+	emit(b, &r);
+}
+
+/* ---- group commit ------------------------------------------------------------------------- */
+
+void ack_later(broker *b, conn *c, uint8_t type, uint16_t id)
+{
+	mqtt_packet p = { .type = type, .version = MQTT_V311, .packet_id = id };
+	if (!b->store || !b->dirty) {
+		core_send(b, c, &p);
+		return;
+	}
+	if (b->nacks == b->acks_cap) {
+		b->acks_cap = b->acks_cap ? 2 * b->acks_cap : 64;
+		void *n = realloc(b->acks, b->acks_cap * sizeof *b->acks);
+		if (!n)
+			abort();
+		b->acks = n;
+	}
+	b->acks[b->nacks++] = (struct pending_ack){ c->id, type, id };
+}
+
+static void compact(broker *b);
+
+void acks_flush(broker *b)
+{
+	if (!b->store)
+		return;
+	if (b->dirty) {
+		if (b->store->sync(b->store->ctx) < 0)
+			b->st.store_errors++;
+		b->dirty = false;
+	}
+	size_t n = b->nacks;
+	b->nacks = 0;
+	for (size_t i = 0; i < n; i++) {
+		conn *c = NULL;
+		for (conn *x = b->conns; x; x = x->next)
+			if (x->id == b->acks[i].conn) {
+				c = x;
+				break;
+			}
+		if (c) {
+			mqtt_packet p = { .type = b->acks[i].type, .version = MQTT_V311, .packet_id = b->acks[i].id };
+			core_send(b, c, &p);
+		}
+	}
+	uint32_t limit = b->cfg.compact_bytes ? b->cfg.compact_bytes : DEFAULT_COMPACT;
+	if (b->log_bytes > limit && b->log_bytes > 2 * b->snap_bytes)
+		compact(b);
+}
+
+/* ---- compaction ------------------------------------------------------------------------------ */
+
+static void snap_enq(broker *b, buf *r, session *s, outmsg *o)
+{
+	if (!o->m->mid)
+		o->m->mid = ++b->next_mid;
+	if (o->m->snap != b->snap_gen) {
+		o->m->snap = b->snap_gen;
+		rec_msg(r, o->m);
+	}
+	size_t at = rec_begin(r, R_ENQ);
+	put_str(r, s->client_id);
+	put_u64(r, o->m->mid);
+	put_u8(r, o->qos);
+	put_u8(r, o->retain);
+	rec_end(r, at);
+}
+
+static void snap_out(buf *r, session *s, uint8_t type, uint16_t id)
+{
+	size_t at = rec_begin(r, type);
+	put_str(r, s->client_id);
+	put_u16(r, id);
+	rec_end(r, at);
+}
+
+static void compact(broker *b)
+{
+	buf r = { 0 };
+	b->snap_gen++;
+	for (retained *x = b->retained; x; x = x->next) {
+		if (!strncmp(x->m->topic, "$SYS", 4))
+			continue;
+		size_t at = rec_begin(&r, R_RET);
+		put_str(&r, x->m->topic);
+		put_u8(&r, x->m->qos);
+		put_bytes(&r, x->m->payload, x->m->payload_len);
+		rec_end(&r, at);
+	}
+	for (session *s = b->sessions; s; s = s->next) {
+		if (s->clean)
+			continue;
+		size_t at = rec_begin(&r, R_SESS);
+		put_str(&r, s->client_id);
+		rec_end(&r, at);
+		/* The session's list is newest first; write oldest first. */
+		size_t n = 0;
+		for (sub *x = s->subs; x; x = x->next_in_session)
+			n++;
+		sub **v = malloc((n ? n : 1) * sizeof *v);
+		if (!v)
+			abort();
+		n = 0;
+		for (sub *x = s->subs; x; x = x->next_in_session)
+			v[n++] = x;
+		while (n--) {
+			/* The filter, rebuilt from the node up to the root. */
+			size_t len = 0;
+			for (tnode *t = v[n]->node; t->parent; t = t->parent)
+				len += strlen(t->level) + 1;
+			char *path = malloc(len + 1);
+			if (!path)
+				abort();
+			size_t end = len - 1;
+			path[end] = 0;
+			for (tnode *t = v[n]->node; t->parent; t = t->parent) {
+				size_t l = strlen(t->level);
+				end -= l;
+				memcpy(path + end, t->level, l);
+				if (end)
+					path[--end] = '/';
+			}
+			at = rec_begin(&r, R_SUB);
+			put_str(&r, s->client_id);
+			put_u8(&r, v[n]->qos);
+			put_bytes(&r, path, len - 1);
+			rec_end(&r, at);
+			free(path);
+		}
+		free(v);
+		for (uint32_t i = 0; i < s->in_qos2_len; i++)
+			snap_out(&r, s, R_IN2, s->in_qos2[i]);
+		for (outmsg *o = s->inflight; o; o = o->next) {
+			snap_enq(b, &r, s, o);
+			snap_out(&r, s, R_SENT, o->id);
+			if (o->state == OUT_RELEASED)
+				snap_out(&r, s, R_REL, o->id);
+		}
+		for (outmsg *o = s->queue; o; o = o->next)
+			snap_enq(b, &r, s, o);
+	}
+	if (b->store->replace(b->store->ctx, r.p, r.len) < 0) {
+		b->st.store_errors++;
+	} else {
+		b->log_bytes = b->snap_bytes = r.len;
+		b->dirty = false;
+	}
+	free(r.p);
+}
+
+/* ---- recovery ------------------------------------------------------------------------------- */
+
+typedef struct rd {
+	const uint8_t *p, *end;
+	bool bad;
+} rd;
+
+static uint8_t get_u8(rd *r)
+{
+	if (r->p + 1 > r->end) {
+		r->bad = true;
+		return 0;
+	}
+	return *r->p++;
+}
+
+static uint32_t get_u32(rd *r)
+{
+	uint32_t v = 0;
+	for (int i = 0; i < 4; i++)
+		v = v << 8 | get_u8(r);
+	return v;
+}
+
+static uint16_t get_u16(rd *r)
+{
+	uint16_t v = (uint16_t)(get_u8(r) << 8);
+	return (uint16_t)(v | get_u8(r));
+}
+
+static uint64_t get_u64(rd *r)
+{
+	uint64_t hi = get_u32(r);
+	return hi << 32 | get_u32(r);
+}
+
+/* A length-prefixed field; returns a pointer into the log and its length. */
+static const uint8_t *get_bytes(rd *r, size_t *n)
+{
+	*n = get_u32(r);
+	if (r->bad || (size_t)(r->end - r->p) < *n) {
+		r->bad = true;
+		*n = 0;
+		return (const uint8_t *)"";
+	}
+	const uint8_t *d = r->p;
+	r->p += *n;
+	return d;
+}
+
+typedef struct mtab {
+	msg **v;
+	size_t n, cap;
+} mtab;
+
+static msg *mtab_find(mtab *t, uint64_t mid)
+{
+	/* Ids only grow, and records name recent ones: search from the end. */
+	for (size_t i = t->n; i-- > 0;)
+		if (t->v[i]->mid == mid)
+			return t->v[i];
+	return NULL;
+}
+
+static session *sess_of(broker *b, rd *r)
+{
+	size_t n;
+	const uint8_t *id = get_bytes(r, &n);
+	char name[256];
+	if (r->bad || n == 0 || n >= sizeof name)
+		return NULL;
+	memcpy(name, id, n);
+	name[n] = 0;
+	return session_find(b, name);
+}
+
+/* Apply one record. Returns false if it does not make sense (treated like a torn tail). */
+static bool apply(broker *b, rd *r, mtab *t)
+{
+	uint8_t type = get_u8(r);
+	size_t n, m;
+	const uint8_t *d, *e;
+	session *s;
+	switch (type) {
+	case R_SESS:
+	case R_SESS_DEL: {
+		char name[256];
+		d = get_bytes(r, &n);
+		if (r->bad || n == 0 || n >= sizeof name)
+			return false;
+		memcpy(name, d, n);
+		name[n] = 0;
+		s = session_find(b, name);
+		if (type == R_SESS && !s)
+			session_create_offline(b, name);
+		else if (type == R_SESS_DEL && s)
+			session_free(b, s);
+		return true;
+	}
+	case R_SUB:
+	case R_UNSUB: {
+		s = sess_of(b, r);
+		uint8_t qos = get_u8(r);
+		d = get_bytes(r, &n);
+		if (!s || r->bad || n == 0 || qos > 2)
+			return false;
+		if (type == R_SUB)
+			sub_add(b, s, (const char *)d, n, qos);
+		else
+			sub_remove(b, s, (const char *)d, n);
+		return true;
+	}
+	case R_MSG: {
+		uint64_t mid = get_u64(r);
+		uint8_t qos = get_u8(r), ret = get_u8(r);
+		d = get_bytes(r, &n);
+		e = get_bytes(r, &m);
+		if (r->bad || qos > 2 || n > 65535)
+			return false;
+		msg *x = msg_new((const char *)d, n, e, m, qos, ret);
+		x->mid = mid;
+		if (mid > b->next_mid)
+			b->next_mid = mid;
+		if (t->n == t->cap) {
+			t->cap = t->cap ? 2 * t->cap : 64;
+			msg **v = realloc(t->v, t->cap * sizeof *v);
+			if (!v)
+				abort();
+			t->v = v;
+		}
+		t->v[t->n++] = x;
+		return true;
+	}
+	case R_ENQ: {
+		s = sess_of(b, r);
+		uint64_t mid = get_u64(r);
+		uint8_t qos = get_u8(r), ret = get_u8(r);
+		msg *x = mtab_find(t, mid);
+		if (!s || !x || r->bad || qos > 2)
+			return false;
+		queue_append(s, x, qos, ret);
+		return true;
+	}
+	case R_SENT:
+	case R_POP:
+	case R_REL:
+	case R_DONE:
+	case R_IN2:
+	case R_IN2_DEL: {
+		s = sess_of(b, r);
+		uint16_t id = get_u16(r);
+		if (!s || r->bad)
+			return false;
+		return session_replay_out(s, type, id);
+	}
+	case R_RET:
+	case R_RET_DEL: {
+		d = get_bytes(r, &n);
+		uint8_t qos = 0;
+		e = NULL;
+		m = 0;
+		if (type == R_RET) {
+			qos = get_u8(r);
+			e = get_bytes(r, &m);
+		}
+		if (r->bad || n == 0 || n > 65535 || qos > 2 || (type == R_RET && m == 0))
+			return false;
+		msg *x = msg_new((const char *)d, n, e, m, qos, true);
+		retained_set(b, x);
+		msg_unref(x);
+		return true;
+	}
+	default:
+		return false;
+	}
+}
+
+void persist_recover(broker *b)
+{
+	crc_init();
+	b->store = b->cfg.store;
+	if (!b->store)
+		return;
+	uint8_t *data = NULL;
+	size_t len = 0;
+	if (b->store->load(b->store->ctx, &data, &len) < 0) {
+		b->st.store_errors++;
+		return;
+	}
+	mtab t = { 0 };
+	size_t pos = 0;
+	b->replaying = true;
+	while (pos + 8 <= len) {
+		uint32_t n = (uint32_t)data[pos] << 24 | (uint32_t)data[pos + 1] << 16 |
+			     (uint32_t)data[pos + 2] << 8 | data[pos + 3];
+		uint32_t c = (uint32_t)data[pos + 4] << 24 | (uint32_t)data[pos + 5] << 16 |
+			     (uint32_t)data[pos + 6] << 8 | data[pos + 7];
+		if (n == 0 || n > len - pos - 8 || crc32_of(data + pos + 8, n) != c)
+			break;
+		rd r = { data + pos + 8, data + pos + 8 + n, false };
+		if (!apply(b, &r, &t) || r.bad || r.p != r.end)
+			break;
+		b->st.recovered_records++;
+		pos += 8 + (size_t)n;
+	}
+	b->st.torn_bytes = len - pos;
+	b->replaying = false;
+	for (size_t i = 0; i < t.n; i++)
+		msg_unref(t.v[i]);
+	free(t.v);
+	free(data);
+	/* Start from a clean snapshot: the torn tail goes, and so does replayed history. */
+	compact(b);
+}
+
+void persist_free(broker *b)
+{
+	free(b->acks);
+	b->acks = NULL;
+	b->nacks = b->acks_cap = 0;
+}

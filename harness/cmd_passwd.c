@@ -1,0 +1,330 @@
+/*
+ * cmd_passwd.c - `mqttsim passwd [--delete] FILE USER [PASSWORD]`: add, replace or delete
+ * a user in the broker's password file (format in broker/auth.h).
+ *
+ * The file is checked with the broker's own loader before it is touched, so the tool
+ * never carries a bad line forward, and rewritten through a temporary file and rename(),
+ * so a crash leaves either the old file or the new one, never half of each.
+ */
+#include "harness/cli.h"
+
+#include "broker/auth.h"
+#include "broker/sha256.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define MAX_PASSWORD 65535 /* an MQTT password is binary data of at most this many bytes */
+
+static const char passwd_usage[] =
+	"usage: mqttsim passwd [--delete] FILE USER [PASSWORD]\n"
+	"\n"
+	"Add USER to the broker password FILE, or give an existing USER a new password.\n"
+	"FILE is created (mode 0600) if it does not exist. Without PASSWORD, one line is read\n"
+	"from stdin, which keeps the password out of the process list and shell history:\n"
+	"    printf '%s\\n' \"$PW\" | mqttsim passwd broker.passwd alice\n"
+	"Passwords are stored as PBKDF2-HMAC-SHA256 hashes (10000 iterations, 16-byte random\n"
+	"salt); use the file with `mqttsim broker --passwords FILE`.\n"
+	"\n"
+	"  --delete   remove USER from FILE\n"
+	"\n"
+	"exit: 0 done, 2 bad usage, a bad FILE or an I/O error\n";
+
+/* The whole file, or NULL with errno set (ENOENT: it does not exist). */
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	while (buf) {
+		n += fread(buf + n, 1, cap - n, f);
+		if (ferror(f) || n >= BROKER_AUTH_MAX_FILE) {
+			int e = ferror(f) ? errno : EFBIG;
+			free(buf);
+			fclose(f);
+			errno = e;
+			return NULL;
+		}
+		if (n < cap)
+			break;
+		cap *= 2;
+		char *nb = realloc(buf, cap);
+		if (!nb)
+			free(buf);
+		buf = nb;
+	}
+	fclose(f);
+	if (!buf)
+		errno = ENOMEM;
+	*len = n;
+	return buf;
+}
+
+/* One line of stdin without its newline; a terminal does not echo it. Returns the
+ * length, or -1 with a message in why. */
+static long read_password(FILE *in, FILE *err, char *buf, size_t cap, const char **why)
+{
+	int fd = fileno(in);
+	struct termios old, quiet;
+	bool tty = fd >= 0 && isatty(fd) && tcgetattr(fd, &old) == 0;
+	if (tty) {
+		quiet = old;
+		quiet.c_lflag &= (tcflag_t)~ECHO;
+		tcsetattr(fd, TCSAFLUSH, &quiet);
+		fputs("Password: ", err);
+		fflush(err);
+	}
+	char *got = fgets(buf, (int)cap, in);
+	if (tty) {
+		tcsetattr(fd, TCSAFLUSH, &old);
+		fputc('\n', err);
+	}
+	if (!got) {
+		*why = "no password on stdin (give it as an argument or pipe one line)";
+		return -1;
+	}
+	size_t n = strlen(buf);
+	bool had_newline = n && buf[n - 1] == '\n';
+	if (!had_newline && n == cap - 1 && !feof(in)) {
+		*why = "the password is longer than 65535 bytes, the most MQTT can carry";
+		return -1;
+	}
+	if (had_newline)
+		buf[--n] = 0;
+	if (n && buf[n - 1] == '\r')
+		buf[--n] = 0;
+	return (long)n;
+}
+
+/* The user name of a password line, or length 0 for a comment or blank line. */
+static size_t line_user(const char *s, size_t n, const char **name)
+{
+	while (n && (*s == ' ' || *s == '\t' || *s == '\r')) {
+		s++;
+		n--;
+	}
+	if (n == 0 || *s == '#')
+		return 0;
+	const char *colon = memchr(s, ':', n);
+	*name = s;
+	return colon ? (size_t)(colon - s) : n;
+}
+
+/* Write text to path through a temporary file in the same directory. */
+static int write_atomically(const char *path, const char *text, size_t len, FILE *err)
+{
+	size_t plen = strlen(path);
+	char *tmp = malloc(plen + 8);
+	if (!tmp) {
+		fprintf(err, "mqttsim passwd: out of memory\n");
+		return -1;
+	}
+	memcpy(tmp, path, plen);
+	memcpy(tmp + plen, ".XXXXXX", 8);
+	/* mkstemp creates the file with mode 0600: the hashes are never readable by others,
+	 * not even for a moment. */
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		fprintf(err, "mqttsim passwd: cannot create a file next to %s: %s\n", path,
+			strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	const char *p = text;
+	size_t left = len;
+	while (left) {
+		ssize_t w = write(fd, p, left);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			goto fail;
+		p += w;
+		left -= (size_t)w;
+	}
+	if (fchmod(fd, 0600) || fsync(fd))
+		goto fail;
+	if (close(fd)) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path))
+		goto fail;
+	free(tmp);
+	return 0;
+fail:
+	fprintf(err, "mqttsim passwd: cannot write %s: %s\n", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	free(tmp);
+	return -1;
+}
+
+int cmd_passwd(int argc, char **argv, FILE *in, FILE *out, FILE *err)
+{
+	bool del = false, opts = true;
+	const char *pos[3];
+	int npos = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (opts && !strcmp(a, "--")) {
+			opts = false;
+		} else if (opts && (!strcmp(a, "--help") || !strcmp(a, "-h"))) {
+			fputs(passwd_usage, out);
+			return EXIT_PASS;
+		} else if (opts && (!strcmp(a, "--delete") || !strcmp(a, "-D"))) {
+			del = true;
+		} else if (opts && a[0] == '-' && a[1] != 0) {
+			fprintf(err, "mqttsim passwd: unknown option '%s'\n%s", a, passwd_usage);
+			return EXIT_USAGE;
+		} else if (npos < 3) {
+			pos[npos++] = a;
+		} else {
+			fprintf(err, "mqttsim passwd: too many arguments\n%s", passwd_usage);
+			return EXIT_USAGE;
+		}
+	}
+	if (npos < 2 || (del && npos > 2)) {
+		fprintf(err, "mqttsim passwd: %s\n%s",
+			npos < 2 ? "needs FILE and USER" : "--delete takes no PASSWORD", passwd_usage);
+		return EXIT_USAGE;
+	}
+	const char *path = pos[0], *user = pos[1];
+	char why[160];
+	if (broker_auth_user_check(user, why, sizeof why)) {
+		fprintf(err, "mqttsim passwd: %s\n", why);
+		return EXIT_USAGE;
+	}
+
+	int rc = EXIT_USAGE;
+	char *old = NULL, *pw = NULL, *entry = NULL, *text = NULL;
+	size_t old_len = 0;
+	old = slurp(path, &old_len);
+	if (!old && (errno != ENOENT || del)) {
+		fprintf(err, "mqttsim passwd: cannot read %s: %s\n", path, strerror(errno));
+		goto done;
+	}
+	if (old) {
+		/* Refuse to rewrite a file the broker would refuse to load. */
+		char msg[512];
+		broker_file_auth *check = broker_auth_parse(path, old, old_len, NULL, NULL, 0, msg, sizeof msg);
+		if (!check) {
+			fprintf(err, "mqttsim passwd: %s\n(fix or remove that line first; the file was not changed)\n",
+				msg);
+			goto done;
+		}
+		broker_auth_free(check);
+	}
+
+	size_t ulen = strlen(user);
+	size_t entry_len = 0;
+	if (!del) {
+		long n;
+		pw = malloc(MAX_PASSWORD + 2);
+		entry = malloc(BROKER_AUTH_LINE_CAP(ulen));
+		if (!pw || !entry) {
+			fprintf(err, "mqttsim passwd: out of memory\n");
+			goto done;
+		}
+		if (npos == 3) {
+			n = (long)strlen(pos[2]);
+			if (n > MAX_PASSWORD) {
+				fprintf(err, "mqttsim passwd: the password is longer than 65535 bytes, the most MQTT can carry\n");
+				goto done;
+			}
+			memcpy(pw, pos[2], (size_t)n);
+		} else {
+			const char *bad = NULL;
+			n = read_password(in, err, pw, MAX_PASSWORD + 2, &bad);
+			if (n < 0) {
+				fprintf(err, "mqttsim passwd: %s\n", bad);
+				goto done;
+			}
+		}
+		if (n == 0) {
+			fprintf(err, "mqttsim passwd: the password is empty\n");
+			goto done;
+		}
+		/* The salt makes equal passwords hash differently; it must not be guessable,
+		 * so it comes from the kernel, not from a simulation's seeded streams. */
+		uint8_t salt[BROKER_AUTH_SALT_LEN];
+		FILE *r = fopen("/dev/urandom", "rb");
+		size_t got = r ? fread(salt, 1, sizeof salt, r) : 0;
+		if (r)
+			fclose(r);
+		if (got != sizeof salt) {
+			fprintf(err, "mqttsim passwd: cannot read random bytes from /dev/urandom\n");
+			goto done;
+		}
+		int k = broker_auth_format(entry, BROKER_AUTH_LINE_CAP(ulen), user, (const uint8_t *)pw,
+					   (size_t)n, salt, sizeof salt, BROKER_AUTH_ITERATIONS, why,
+					   sizeof why);
+		sha256_wipe(pw, (size_t)n);
+		if (k < 0) {
+			fprintf(err, "mqttsim passwd: %s\n", why);
+			goto done;
+		}
+		entry_len = (size_t)k;
+	}
+
+	/* The new file: every line as it was, the user's line replaced or dropped, or the new
+	 * entry appended. Comments and blank lines stay where they are. */
+	text = malloc(old_len + entry_len + 2);
+	if (!text) {
+		fprintf(err, "mqttsim passwd: out of memory\n");
+		goto done;
+	}
+	size_t n = 0;
+	bool found = false;
+	for (size_t i = 0; i < old_len;) {
+		const char *nl = memchr(old + i, '\n', old_len - i);
+		size_t end = nl ? (size_t)(nl - old) + 1 : old_len;
+		const char *name = NULL;
+		size_t nlen = line_user(old + i, end - i, &name);
+		if (nlen == ulen && !memcmp(name, user, ulen)) {
+			found = true;
+			if (!del) {
+				memcpy(text + n, entry, entry_len);
+				n += entry_len;
+				text[n++] = '\n';
+			}
+		} else {
+			memcpy(text + n, old + i, end - i);
+			n += end - i;
+		}
+		i = end;
+	}
+	if (del && !found) {
+		fprintf(err, "mqttsim passwd: there is no user '%s' in %s\n", user, path);
+		goto done;
+	}
+	if (!del && !found) {
+		if (n && text[n - 1] != '\n')
+			text[n++] = '\n';
+		memcpy(text + n, entry, entry_len);
+		n += entry_len;
+		text[n++] = '\n';
+	}
+	if (write_atomically(path, text, n, err))
+		goto done;
+	fprintf(out, "%s user '%s' %s %s\n", del ? "deleted" : found ? "changed the password of" : "added",
+		user, del ? "from" : found ? "in" : "to", path);
+	rc = EXIT_PASS;
+done:
+	if (pw)
+		sha256_wipe(pw, MAX_PASSWORD + 2);
+	free(pw);
+	free(entry);
+	free(text);
+	free(old);
+	return rc;
+}
