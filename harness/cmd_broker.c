@@ -1,7 +1,9 @@
 /*
  * cmd_broker.c - `mqttsim broker`: the reference broker on real sockets.
  */
+#include "broker/auth.h"
 #include "broker/shell_tcp.h"
+#include "broker/store_file.h"
 #include "harness/cli.h"
 
 #include <errno.h>
@@ -24,6 +26,9 @@ static const char broker_usage[] =
 	"Run the reference MQTT 3.1.1 broker on real sockets until SIGINT or SIGTERM.\n"
 	"\n"
 	"  --listen ADDR:PORT   address to listen on (default 127.0.0.1:1883; port 0 picks one)\n"
+	"  --store DIR          keep persistent sessions and retained messages in DIR/broker.log\n"
+	"  --passwords FILE     user names and salted password hashes (see mqttsim passwd)\n"
+	"  --acl FILE           topic access rules: user/client sections, topic/pattern lines\n"
 	"  --sys-interval S     publish $SYS/ topics every S seconds (default 10; 0 disables)\n"
 	"  --max-inflight N     outbound QoS 1/2 messages in flight per client (default 20)\n"
 	"  --max-queued N       messages queued per session (default 1000)\n"
@@ -73,6 +78,7 @@ int cmd_broker(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	char host[64] = "127.0.0.1";
 	broker_tcp_opts o = { .host = host, .port = 1883, .log = err, .stop = &stop_flag };
 	broker_config_init(&o.cfg);
+	const char *store_dir = NULL, *passwords = NULL, *acl = NULL;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -104,6 +110,19 @@ int cmd_broker(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			else
 				o.cfg.max_packet_size = (uint32_t)n;
 			i++;
+		} else if (!strcmp(a, "--store") || !strcmp(a, "--passwords") || !strcmp(a, "--acl")) {
+			if (!v) {
+				fprintf(err, "mqttsim broker: %s needs a %s\n", a,
+					strcmp(a, "--store") ? "file name" : "directory");
+				return EXIT_USAGE;
+			}
+			if (!strcmp(a, "--store"))
+				store_dir = v;
+			else if (!strcmp(a, "--passwords"))
+				passwords = v;
+			else
+				acl = v;
+			i++;
 		} else if (!strcmp(a, "--drop-oldest")) {
 			o.cfg.queue_policy = BROKER_DROP_OLDEST;
 		} else if (!strcmp(a, "--queue-qos0")) {
@@ -123,10 +142,32 @@ int cmd_broker(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	char msg[256];
+	char msg[512];
+	broker_file_auth *auth = NULL;
+	broker_file_store *store = NULL;
+	if (passwords || acl) {
+		auth = broker_auth_load(passwords, acl, msg, sizeof msg);
+		if (!auth) {
+			fprintf(err, "mqttsim broker: %s\n", msg);
+			return EXIT_USAGE;
+		}
+		o.cfg.auth = broker_auth_get(auth);
+	}
+	if (store_dir) {
+		store = broker_file_store_open(store_dir, msg, sizeof msg);
+		if (!store) {
+			fprintf(err, "mqttsim broker: --store %s\n", msg);
+			broker_auth_free(auth);
+			return EXIT_USAGE;
+		}
+		o.cfg.store = broker_file_store_get(store);
+	}
+	int rc = EXIT_PASS;
 	if (broker_tcp_run(&o, msg, sizeof msg) < 0) {
 		fprintf(err, "mqttsim broker: %s\n", msg);
-		return EXIT_USAGE;
+		rc = EXIT_USAGE;
 	}
-	return EXIT_PASS;
+	broker_file_store_close(store);
+	broker_auth_free(auth);
+	return rc;
 }

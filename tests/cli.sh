@@ -33,5 +33,10 @@ check passwd-delete 0 'deleted-ok' sh -c 'd=$(mktemp -d); "$1" passwd "$d/pw" al
 check passwd-delete-missing 2 "there is no user 'carol'" sh -c 'd=$(mktemp -d); "$1" passwd "$d/pw" alice a >/dev/null; "$1" passwd --delete "$d/pw" carol; rc=$?; rm -rf "$d"; exit $rc' sh "$M"
 check passwd-bad-file 2 ':2: expected USER:' sh -c 'd=$(mktemp -d); printf "# users\nalice\n" > "$d/pw"; "$1" passwd "$d/pw" bob b; rc=$?; rm -rf "$d"; exit $rc' sh "$M"
 check passwd-usage 2 'usage: mqttsim passwd' $M passwd only-a-file
+check broker-bad-listen 2 "--listen takes ADDR:PORT" $M broker --listen nonsense
+check broker-bad-store 2 "--store /nonexistent-dir-of-mqttsim" $M broker --listen 127.0.0.1:0 --store /nonexistent-dir-of-mqttsim
+check broker-bad-passwords 2 "/nonexistent-file-of-mqttsim" $M broker --listen 127.0.0.1:0 --passwords /nonexistent-file-of-mqttsim
+check broker-bad-option 2 "unknown option '--frob'" $M broker --frob
+check broker-bad-number 2 "--max-queued takes a whole number above 0" $M broker --max-queued -3
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -75,5 +75,46 @@ if kill -0 $bpid 2>/dev/null; then
 else
 	bad "broker alive" "$(tail -5 "$tmp/broker.log")"
 fi
+# A persistent session survives kill -9 of the broker and a restart from --store.
+start_broker() { # extra args...
+	: >"$tmp/broker.log"
+	"$M" broker --sys-interval 0 "$@" 2>"$tmp/broker.log" &
+	bpid=$!
+	port=""
+	for i in $(seq 1 50); do
+		port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/broker.log")
+		[ -n "$port" ] && break
+		sleep 0.1
+	done
+	[ -n "$port" ] || { bad "broker start ($*)" "$(cat "$tmp/broker.log")"; return 1; }
+}
+mkdir "$tmp/store"
+if start_broker --listen 127.0.0.1:0 --store "$tmp/store"; then
+	out=$($PY "$HERE/interop_paho.py" "$port" persist-setup 2>&1) || bad "persist setup" "$out"
+	for m in a b c; do mosquitto_pub -p "$port" -t d/t -m $m -q 1; done
+	kill -9 $bpid; wait $bpid 2>/dev/null
+	if start_broker --listen "127.0.0.1:$port" --store "$tmp/store"; then
+		out=$($PY "$HERE/interop_paho.py" "$port" persist-check 2>&1)
+		[ $? -eq 0 ] && ok "session survives kill -9 of the broker (--store)" || bad "session survives kill -9" "$out"
+		kill -TERM $bpid; wait $bpid
+	fi
+fi
+
+# Passwords and ACLs, with mosquitto clients.
+"$M" passwd "$tmp/passwd" alice s3cret >/dev/null
+printf 'user alice\ntopic readwrite home/#\n' >"$tmp/acl"
+if start_broker --listen 127.0.0.1:0 --passwords "$tmp/passwd" --acl "$tmp/acl" --no-anonymous; then
+	mosquitto_pub -p "$port" -u alice -P wrong -t home/x -m 1 2>"$tmp/err" && bad "wrong password refused" "accepted" || ok "wrong password refused"
+	mosquitto_pub -p "$port" -t home/x -m 1 2>"$tmp/err" && bad "anonymous refused" "accepted" || ok "anonymous refused"
+	timeout 5 mosquitto_sub -p "$port" -u alice -P s3cret -t 'home/#' -C 1 >"$tmp/acl.out" &
+	spid=$!
+	sleep 0.3
+	mosquitto_pub -p "$port" -u alice -P s3cret -t garage/x -m denied
+	mosquitto_pub -p "$port" -u alice -P s3cret -t home/x -m allowed
+	wait $spid
+	[ "$(cat "$tmp/acl.out")" = "allowed" ] && ok "ACL: denied publish dropped, allowed one delivered" || bad "ACL" "got: $(cat "$tmp/acl.out")"
+	kill -TERM $bpid; wait $bpid
+fi
+
 echo "interop: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -138,6 +138,23 @@ def case_malformed():
     case_qos()
 
 
-{"qos": case_qos, "will-holder": case_will_holder, "will-check": case_will_check,
+def case_persist_setup():
+    c, got, ack = client("paho-durable", clean=False)
+    c.subscribe("d/t", qos=1)
+    time.sleep(0.2)
+    c.disconnect()
+    c.loop_stop()
+
+
+def case_persist_check():
+    c, got, ack = client("paho-durable", clean=False)
+    if ack[1] != 1:
+        fail("persist: expected session present 1 after the broker restart, got %r" % (ack,))
+    wait_for(got, 3)
+    if [g[1] for g in got] != [b"a", b"b", b"c"]:
+        fail("persist: expected a, b, c in order after the restart, got %r" % got)
+
+
+{"persist-setup": case_persist_setup, "persist-check": case_persist_check, "qos": case_qos, "will-holder": case_will_holder, "will-check": case_will_check,
  "session": case_session, "malformed": case_malformed}[CASE]()
 print("ok", CASE)
