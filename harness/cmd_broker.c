@@ -36,6 +36,7 @@ static const char broker_usage[] =
 	"  --queue-qos0         queue QoS 0 messages for offline persistent sessions\n"
 	"  --no-anonymous       refuse CONNECT without a user name (CONNACK 5)\n"
 	"  --max-packet BYTES   larger packets close the connection (default 1048576)\n"
+	"  --config FILE        options from FILE, one per line without the dashes\n"
 	"\n"
 	"One log line per connect, disconnect and refusal goes to stderr.\n";
 
@@ -72,68 +73,142 @@ static bool parse_listen(const char *s, char *host, size_t hcap, unsigned *port)
 	return true;
 }
 
-int cmd_broker(int argc, char **argv, FILE *in, FILE *out, FILE *err)
-{
-	(void)in;
-	char host[64] = "127.0.0.1";
-	broker_tcp_opts o = { .host = host, .port = 1883, .log = err, .stop = &stop_flag };
-	broker_config_init(&o.cfg);
-	const char *store_dir = NULL, *passwords = NULL, *acl = NULL;
+typedef struct bopts {
+	char host[64];
+	broker_tcp_opts o;
+	char *store_dir, *passwords, *acl; /* owned copies */
+	int depth;                         /* --config nesting */
+} bopts;
 
+static void set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = strdup(v);
+}
+
+static int parse(bopts *b, int argc, char **argv, const char *where, FILE *out, FILE *err);
+
+/* A config file: one option per line, as on the command line without the dashes
+ * ("listen 127.0.0.1:1883", "no-anonymous"); '#' starts a comment. */
+static int parse_config(bopts *b, const char *path, FILE *out, FILE *err)
+{
+	if (++b->depth > 4) {
+		fprintf(err, "mqttsim broker: %s: --config nested too deeply\n", path);
+		return -1;
+	}
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(err, "mqttsim broker: --config %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	char line[1024];
+	int rc = 0;
+	for (int no = 1; rc == 0 && fgets(line, sizeof line, f); no++) {
+		char *hash = strchr(line, '#');
+		if (hash)
+			*hash = 0;
+		char *name = strtok(line, " \t\r\n"), *value = strtok(NULL, " \t\r\n"), *extra = strtok(NULL, " \t\r\n");
+		if (!name)
+			continue;
+		char where[1100], opt[80];
+		snprintf(where, sizeof where, "%s:%d: ", path, no);
+		if (extra) {
+			fprintf(err, "mqttsim broker: %sone option and at most one value per line ('%s' is extra)\n",
+				where, extra);
+			rc = -1;
+			break;
+		}
+		snprintf(opt, sizeof opt, "--%s", name);
+		char *args[3] = { (char *)"broker", opt, value };
+		rc = parse(b, value ? 3 : 2, args, where, out, err);
+		if (rc > 0) /* "help" in a config file is not a request for help */
+			rc = 0;
+	}
+	fclose(f);
+	b->depth--;
+	return rc;
+}
+
+/* Options from argv[1..]. Returns 0, 1 after printing help, -1 after an error. */
+static int parse(bopts *b, int argc, char **argv, const char *where, FILE *out, FILE *err)
+{
+	broker_tcp_opts *o = &b->o;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		unsigned long n;
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			fputs(broker_usage, out);
-			return EXIT_PASS;
+			return 1;
 		} else if (!strcmp(a, "--listen")) {
-			if (!v || !parse_listen(v, host, sizeof host, &o.port)) {
-				fprintf(err, "mqttsim broker: --listen takes ADDR:PORT (e.g. 127.0.0.1:1883), not '%s'\n",
-					v ? v : "(nothing)");
-				return EXIT_USAGE;
+			if (!v || !parse_listen(v, b->host, sizeof b->host, &o->port)) {
+				fprintf(err, "mqttsim broker: %s--listen takes ADDR:PORT (e.g. 127.0.0.1:1883), not '%s'\n",
+					where, v ? v : "(nothing)");
+				return -1;
 			}
 			i++;
 		} else if (!strcmp(a, "--sys-interval") || !strcmp(a, "--max-inflight") ||
 			   !strcmp(a, "--max-queued") || !strcmp(a, "--max-packet")) {
 			unsigned long max = !strcmp(a, "--max-inflight") ? 65535 : UINT_MAX;
 			if (!parse_uint(v, max, &n) || (n == 0 && strcmp(a, "--sys-interval"))) {
-				fprintf(err, "mqttsim broker: %s takes a whole number%s, not '%s'\n", a,
+				fprintf(err, "mqttsim broker: %s%s takes a whole number%s, not '%s'\n", where, a,
 					strcmp(a, "--sys-interval") ? " above 0" : "", v ? v : "(nothing)");
-				return EXIT_USAGE;
+				return -1;
 			}
 			if (!strcmp(a, "--sys-interval"))
-				o.cfg.sys_interval_s = (uint32_t)n;
+				o->cfg.sys_interval_s = (uint32_t)n;
 			else if (!strcmp(a, "--max-inflight"))
-				o.cfg.max_inflight = (uint16_t)n;
+				o->cfg.max_inflight = (uint16_t)n;
 			else if (!strcmp(a, "--max-queued"))
-				o.cfg.max_queued = (uint32_t)n;
+				o->cfg.max_queued = (uint32_t)n;
 			else
-				o.cfg.max_packet_size = (uint32_t)n;
+				o->cfg.max_packet_size = (uint32_t)n;
 			i++;
-		} else if (!strcmp(a, "--store") || !strcmp(a, "--passwords") || !strcmp(a, "--acl")) {
+		} else if (!strcmp(a, "--store") || !strcmp(a, "--passwords") || !strcmp(a, "--acl") ||
+			   !strcmp(a, "--config")) {
 			if (!v) {
-				fprintf(err, "mqttsim broker: %s needs a %s\n", a,
+				fprintf(err, "mqttsim broker: %s%s needs a %s\n", where, a,
 					strcmp(a, "--store") ? "file name" : "directory");
-				return EXIT_USAGE;
+				return -1;
 			}
 			if (!strcmp(a, "--store"))
-				store_dir = v;
+				set_str(&b->store_dir, v);
 			else if (!strcmp(a, "--passwords"))
-				passwords = v;
-			else
-				acl = v;
+				set_str(&b->passwords, v);
+			else if (!strcmp(a, "--acl"))
+				set_str(&b->acl, v);
+			else if (parse_config(b, v, out, err) < 0)
+				return -1;
 			i++;
 		} else if (!strcmp(a, "--drop-oldest")) {
-			o.cfg.queue_policy = BROKER_DROP_OLDEST;
+			o->cfg.queue_policy = BROKER_DROP_OLDEST;
 		} else if (!strcmp(a, "--queue-qos0")) {
-			o.cfg.queue_qos0 = true;
+			o->cfg.queue_qos0 = true;
 		} else if (!strcmp(a, "--no-anonymous")) {
-			o.cfg.allow_anonymous = false;
+			o->cfg.allow_anonymous = false;
 		} else {
-			fprintf(err, "mqttsim broker: unknown option '%s'\n%s", a, broker_usage);
-			return EXIT_USAGE;
+			fprintf(err, "mqttsim broker: %sunknown option '%s'\n%s", where, a, *where ? "" : broker_usage);
+			return -1;
 		}
 	}
+	return 0;
+}
+
+int cmd_broker(int argc, char **argv, FILE *in, FILE *out, FILE *err)
+{
+	(void)in;
+	bopts b = { .host = "127.0.0.1" };
+	b.o = (broker_tcp_opts){ .host = b.host, .port = 1883, .log = err, .stop = &stop_flag };
+	broker_config_init(&b.o.cfg);
+	int prc = parse(&b, argc, argv, "", out, err);
+	if (prc != 0) {
+		free(b.store_dir);
+		free(b.passwords);
+		free(b.acl);
+		return prc > 0 ? EXIT_PASS : EXIT_USAGE;
+	}
+	broker_tcp_opts o = b.o;
+	o.host = b.host;
+	const char *store_dir = b.store_dir, *passwords = b.passwords, *acl = b.acl;
 
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
@@ -149,6 +224,9 @@ int cmd_broker(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		auth = broker_auth_load(passwords, acl, msg, sizeof msg);
 		if (!auth) {
 			fprintf(err, "mqttsim broker: %s\n", msg);
+			free(b.store_dir);
+			free(b.passwords);
+			free(b.acl);
 			return EXIT_USAGE;
 		}
 		o.cfg.auth = broker_auth_get(auth);
@@ -158,6 +236,9 @@ int cmd_broker(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		if (!store) {
 			fprintf(err, "mqttsim broker: --store %s\n", msg);
 			broker_auth_free(auth);
+			free(b.store_dir);
+			free(b.passwords);
+			free(b.acl);
 			return EXIT_USAGE;
 		}
 		o.cfg.store = broker_file_store_get(store);
@@ -169,5 +250,8 @@ int cmd_broker(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	}
 	broker_file_store_close(store);
 	broker_auth_free(auth);
+	free(b.store_dir);
+	free(b.passwords);
+	free(b.acl);
 	return rc;
 }

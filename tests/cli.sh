@@ -38,5 +38,13 @@ check broker-bad-store 2 "--store /nonexistent-dir-of-mqttsim" $M broker --liste
 check broker-bad-passwords 2 "/nonexistent-file-of-mqttsim" $M broker --listen 127.0.0.1:0 --passwords /nonexistent-file-of-mqttsim
 check broker-bad-option 2 "unknown option '--frob'" $M broker --frob
 check broker-bad-number 2 "--max-queued takes a whole number above 0" $M broker --max-queued -3
+cfg=$(mktemp)
+printf '# comment\nlisten 127.0.0.1:0\nmax-queued 10\nfrob 3\n' >"$cfg"
+check broker-config-error 2 "$cfg:4: unknown option '--frob'" $M broker --config "$cfg"
+printf 'listen 127.0.0.1:0\nsys-interval 0 extra\n' >"$cfg"
+check broker-config-extra 2 "$cfg:2: one option and at most one value per line ('extra' is extra)" $M broker --config "$cfg"
+printf 'listen 127.0.0.1:0 # any free port\nsys-interval 0\n' >"$cfg"
+check broker-config-runs 124 "listening on 127.0.0.1:" timeout 1 $M broker --config "$cfg"
+rm -f "$cfg"
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
