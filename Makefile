@@ -55,7 +55,7 @@ BIN   := $(BUILD)/mqttsim
 TESTS := $(BUILD)/check_mqttsim
 OUT   := reports/out
 
-.PHONY: all test unit cli lint interop asan valgrind coverage bench deps install clean help
+.PHONY: all test unit cli lint interop scenarios asan valgrind coverage bench deps install clean help
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -76,13 +76,16 @@ $(TESTS): $(TEST_OBJ) $(LIB)
 $(BUILD)/bench_%: $(BUILD)/tests/bench_%.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(YAML_LIBS) -lm
 
-test: unit cli lint interop
+test: unit cli lint interop scenarios
 
 lint:
 	sh tests/determinism_lint.sh
 
 interop: $(BIN)
 	MQTTSIM=$(BIN) sh tests/interop.sh
+
+scenarios: $(BIN)
+	MQTTSIM=$(BIN) sh tests/scenarios.sh
 
 unit: $(TESTS)
 	@mkdir -p $(OUT)

@@ -17,6 +17,8 @@
 int cmd_decode(int argc, char **argv, FILE *in, FILE *out, FILE *err);
 int cmd_passwd(int argc, char **argv, FILE *in, FILE *out, FILE *err);
 int cmd_broker(int argc, char **argv, FILE *in, FILE *out, FILE *err);
+int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err);
+int cmd_list(int argc, char **argv, FILE *in, FILE *out, FILE *err);
 
 /* Parse hex text into bytes: whitespace, commas, colons and "0x" prefixes are allowed.
  * Returns the byte count, or -1 with a message in msg (what was wrong and where). */

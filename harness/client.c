@@ -1,0 +1,243 @@
+/*
+ * client.c - see client.h.
+ */
+#include "harness/client.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n);
+	if (!q)
+		abort();
+	return q;
+}
+
+static void *xdup(const void *p, size_t n)
+{
+	void *q = malloc(n + 1);
+	if (!q)
+		abort();
+	if (n)
+		memcpy(q, p, n);
+	((char *)q)[n] = 0;
+	return q;
+}
+
+void hclient_init(hclient *c, const sc_client *cfg, int index)
+{
+	memset(c, 0, sizeof *c);
+	c->cfg = cfg;
+	c->index = index;
+	c->version = MQTT_V311;
+}
+
+void hclient_reset(hclient *c)
+{
+	c->tcp_open = false;
+	c->peer_closed = false;
+	c->connacked = false;
+	c->rx_len = 0;
+	c->rx_broken = false;
+}
+
+void hclient_free(hclient *c)
+{
+	for (size_t i = 0; i < c->npkts; i++) {
+		free(c->pkts[i].topic);
+		free(c->pkts[i].payload);
+		free(c->pkts[i].codes);
+	}
+	for (size_t i = 0; i < c->npubs; i++) {
+		free(c->pubs[i].topic);
+		free(c->pubs[i].payload);
+	}
+	free(c->pkts);
+	free(c->pubs);
+	free(c->rx);
+	free(c->will_topic);
+	free(c->will_payload);
+	memset(c, 0, sizeof *c);
+}
+
+int hclient_send(hclient *c, const mqtt_packet *p, int64_t now_us)
+{
+	uint8_t small[512];
+	size_t n = mqtt_encoded_size(p);
+	if (n == 0)
+		return -1;
+	uint8_t *buf = n <= sizeof small ? small : malloc(n);
+	if (!buf)
+		abort();
+	int w = mqtt_encode(p, buf, n, NULL);
+	if (w > 0)
+		c->send(c, buf, (size_t)w);
+	if (buf != small)
+		free(buf);
+	c->last_tx_us = now_us;
+	if (p->type == MQTT_PUBLISH) {
+		if (c->npubs == c->pubs_cap) {
+			c->pubs_cap = c->pubs_cap ? 2 * c->pubs_cap : 16;
+			c->pubs = xrealloc(c->pubs, c->pubs_cap * sizeof *c->pubs);
+		}
+		tx_pub *t = &c->pubs[c->npubs++];
+		t->topic = xdup(p->publish.topic.data, p->publish.topic.len);
+		t->payload = xdup(p->publish.payload.data, p->publish.payload.len);
+		t->payload_len = p->publish.payload.len;
+		t->qos = p->publish.qos;
+		t->at_us = now_us;
+	}
+	return w > 0 ? 0 : -1;
+}
+
+uint16_t hclient_next_id(hclient *c)
+{
+	c->last_id = (uint16_t)(c->last_id == 65535 ? 1 : c->last_id + 1);
+	return c->last_id;
+}
+
+static void ack(hclient *c, uint8_t type, uint16_t id, int64_t now)
+{
+	mqtt_packet a = { .type = type, .version = c->version, .packet_id = id };
+	hclient_send(c, &a, now);
+}
+
+static void record(hclient *c, const mqtt_packet *p, int64_t now)
+{
+	if (c->npkts == c->pkts_cap) {
+		c->pkts_cap = c->pkts_cap ? 2 * c->pkts_cap : 32;
+		c->pkts = xrealloc(c->pkts, c->pkts_cap * sizeof *c->pkts);
+	}
+	rx_pkt *r = &c->pkts[c->npkts++];
+	memset(r, 0, sizeof *r);
+	r->type = p->type;
+	r->id = p->packet_id;
+	r->rc = p->reason;
+	r->session_present = p->session_present;
+	r->at_us = now;
+	if (p->type == MQTT_PUBLISH) {
+		r->qos = p->publish.qos;
+		r->retain = p->publish.retain;
+		r->dup = p->publish.dup;
+		const uint8_t *t = p->publish.topic.data;
+		size_t tl = p->publish.topic.len, pl = c->prefix ? strlen(c->prefix) : 0;
+		if (pl && tl > pl && !memcmp(t, c->prefix, pl) && t[pl] == '/') {
+			t += pl + 1;
+			tl -= pl + 1;
+		}
+		r->topic = xdup(t, tl);
+		r->payload = xdup(p->publish.payload.data, p->publish.payload.len);
+		r->payload_len = p->publish.payload.len;
+	}
+	if (p->codes.len) {
+		r->codes = xdup(p->codes.data, p->codes.len);
+		r->ncodes = p->codes.len;
+	}
+	mqtt_print(p, r->line, sizeof r->line);
+}
+
+void hclient_on_bytes(hclient *c, const uint8_t *data, size_t len, int64_t now)
+{
+	if (c->rx_broken)
+		return;
+	if (c->rx_len + len > c->rx_cap) {
+		c->rx_cap = c->rx_cap ? c->rx_cap : 4096;
+		while (c->rx_cap < c->rx_len + len)
+			c->rx_cap *= 2;
+		c->rx = xrealloc(c->rx, c->rx_cap);
+	}
+	memcpy(c->rx + c->rx_len, data, len);
+	c->rx_len += len;
+	size_t pos = 0;
+	while (pos < c->rx_len) {
+		mqtt_packet p;
+		mqtt_err e;
+		int n = mqtt_decode(c->rx + pos, c->rx_len - pos, c->version, 0, &p, &e);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			/* The broker sent something no valid packet is: remember why. */
+			snprintf(c->rx_error, sizeof c->rx_error, "malformed packet from the broker: [%s] %s",
+				 e.stmt ? e.stmt : "-", e.msg);
+			c->rx_broken = true;
+			c->rx_len = 0;
+			return;
+		}
+		record(c, &p, now);
+		if (p.type == MQTT_CONNACK && p.reason == 0)
+			c->connacked = true;
+		if (c->cfg->auto_ack) {
+			if (p.type == MQTT_PUBLISH && p.publish.qos == 1)
+				ack(c, MQTT_PUBACK, p.packet_id, now);
+			else if (p.type == MQTT_PUBLISH && p.publish.qos == 2)
+				ack(c, MQTT_PUBREC, p.packet_id, now);
+			else if (p.type == MQTT_PUBREL)
+				ack(c, MQTT_PUBCOMP, p.packet_id, now);
+			else if (p.type == MQTT_PUBREC)
+				ack(c, MQTT_PUBREL, p.packet_id, now);
+		}
+		pos += (size_t)n;
+	}
+	memmove(c->rx, c->rx + pos, c->rx_len - pos);
+	c->rx_len -= pos;
+}
+
+bool hclient_match(const rx_pkt *r, const sc_match *m)
+{
+	if (m->type && r->type != m->type)
+		return false;
+	if (m->topic && (!r->topic || strcmp(r->topic, m->topic)))
+		return false;
+	if (m->payload && (!r->payload || r->payload_len != strlen(m->payload) ||
+			   memcmp(r->payload, m->payload, r->payload_len)))
+		return false;
+	if (m->has_qos && r->qos != m->qos)
+		return false;
+	if (m->has_retain && r->retain != m->retain)
+		return false;
+	if (m->has_dup && r->dup != m->dup)
+		return false;
+	if (m->has_rc && r->rc != m->rc)
+		return false;
+	if (m->has_session_present && r->session_present != m->session_present)
+		return false;
+	if (m->has_id && r->id != m->id)
+		return false;
+	if (m->codes && (r->ncodes != m->ncodes || memcmp(r->codes, m->codes, m->ncodes)))
+		return false;
+	return true;
+}
+
+void hclient_describe(const sc_match *m, char *buf, size_t cap)
+{
+	size_t n = (size_t)snprintf(buf, cap, "%s", m->type ? mqtt_type_name((unsigned)m->type) : "any packet");
+#define ADD(...)                                                             \
+	do {                                                                 \
+		if (n < cap)                                                 \
+			n += (size_t)snprintf(buf + n, cap - n, __VA_ARGS__); \
+	} while (0)
+	if (m->topic)
+		ADD(" topic=\"%s\"", m->topic);
+	if (m->payload)
+		ADD(" payload=\"%.40s\"", m->payload);
+	if (m->has_qos)
+		ADD(" qos=%u", m->qos);
+	if (m->has_retain)
+		ADD(" retain=%d", m->retain);
+	if (m->has_dup)
+		ADD(" dup=%d", m->dup);
+	if (m->has_rc)
+		ADD(" rc=%u", m->rc);
+	if (m->has_session_present)
+		ADD(" session_present=%d", m->session_present);
+	if (m->has_id)
+		ADD(" id=%u", m->id);
+	if (m->codes) {
+		ADD(" codes=");
+		for (size_t i = 0; i < m->ncodes; i++)
+			ADD("%s0x%02X", i ? "," : "", m->codes[i]);
+	}
+#undef ADD
+}

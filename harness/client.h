@@ -1,0 +1,84 @@
+/*
+ * client.h - the protocol side of a scripted client, independent of its transport.
+ *
+ * The runner owns the transport (a simulated socket or a real one) and hands received
+ * bytes to hclient_on_bytes(); the client decodes them, keeps every packet it received
+ * (with the time) for expect steps and run-wide expectations, and answers QoS flows by
+ * itself when auto_ack is on. It sends through the `send` callback.
+ */
+#ifndef HARNESS_CLIENT_H
+#define HARNESS_CLIENT_H
+
+#include "harness/scenario.h"
+#include "mqtt/mqtt.h"
+
+typedef struct rx_pkt {
+	uint8_t type;
+	uint8_t qos;
+	bool retain, dup, session_present;
+	uint8_t rc;
+	uint16_t id;
+	char *topic;          /* PUBLISH: NUL-terminated copy */
+	uint8_t *payload;     /* PUBLISH: copy */
+	uint32_t payload_len;
+	uint8_t *codes;       /* SUBACK / UNSUBACK */
+	uint32_t ncodes;
+	int64_t at_us;
+	bool seen;            /* consumed by an expect step */
+	char line[200];       /* the codec's one-line print, for failure reports */
+} rx_pkt;
+
+typedef struct tx_pub {
+	char *topic;
+	uint8_t *payload;
+	uint32_t payload_len;
+	uint8_t qos;
+	int64_t at_us;
+} tx_pub;
+
+typedef struct hclient {
+	const sc_client *cfg;
+	int index;
+	uint8_t version;
+	void (*send)(struct hclient *c, const uint8_t *data, size_t len);
+	void *ctx;                  /* the runner's transport */
+	const char *prefix;         /* run id put before topics on the wire (TCP); stripped here */
+
+	bool tcp_open;              /* transport connected */
+	bool peer_closed;           /* the broker closed (EOF or error) */
+	int64_t closed_at_us;
+	bool connacked;
+	uint16_t keepalive_s;
+	int64_t last_tx_us;
+	uint16_t last_id;
+
+	char *will_topic;           /* from the last CONNECT with a will */
+	uint8_t *will_payload;
+	uint32_t will_payload_len;
+
+	uint8_t *rx;
+	size_t rx_len, rx_cap;
+	bool rx_broken;             /* undecodable bytes arrived; the rest is ignored */
+	char rx_error[200];
+
+	rx_pkt *pkts;
+	size_t npkts, pkts_cap;
+	tx_pub *pubs;
+	size_t npubs, pubs_cap;
+} hclient;
+
+void hclient_init(hclient *c, const sc_client *cfg, int index);
+void hclient_free(hclient *c);
+/* A new transport connection: reset what belongs to a connection (not the logs). */
+void hclient_reset(hclient *c);
+void hclient_on_bytes(hclient *c, const uint8_t *data, size_t len, int64_t now_us);
+/* Encode and send. Returns 0, or -1 if the packet cannot be encoded. */
+int hclient_send(hclient *c, const mqtt_packet *p, int64_t now_us);
+uint16_t hclient_next_id(hclient *c);
+
+/* Does a received packet match an expectation? */
+bool hclient_match(const rx_pkt *r, const sc_match *m);
+/* A one-line description of what a step expects, for reports. */
+void hclient_describe(const sc_match *m, char *buf, size_t cap);
+
+#endif

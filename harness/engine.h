@@ -1,0 +1,51 @@
+/*
+ * engine.h - internal to harness/: what a target provides to the step runner.
+ *
+ * Client index `n` (== number of scenario clients) is the harness's own probe, used at
+ * the end to read retained messages.
+ */
+#ifndef HARNESS_ENGINE_H
+#define HARNESS_ENGINE_H
+
+#include "harness/client.h"
+#include "harness/run.h"
+
+typedef struct engine {
+	void *ctx;
+	hclient *clients;     /* nclients + 1 (the probe) */
+	size_t nclients;
+	int64_t (*now)(void *ctx);
+	/* Let time pass until `until`, or until pred(arg) holds (checked after every event).
+	 * Returns true if pred held. pred may be NULL. */
+	bool (*run_until)(void *ctx, int64_t until, bool (*pred)(void *arg), void *arg);
+	/* Start a transport connection for client i; -errno if it cannot even start. */
+	int (*open)(void *ctx, int i);
+	/* 0 connected, 1 still connecting, -errno failed. */
+	int (*open_state)(void *ctx, int i);
+	void (*close)(void *ctx, int i, bool abort);
+	/* A line of context for the trace (sim) or the verbose log (tcp). */
+	void (*note)(void *ctx, int i, const char *fmt, ...)
+#if defined(__GNUC__)
+		__attribute__((format(printf, 3, 4)))
+#endif
+		;
+	/* Topics and client ids as the broker sees them (tcp prefixes a run id). */
+	const char *prefix;
+} engine;
+
+/* run.c: the steps and the expectations, over any engine. Appends to *report. */
+bool run_steps(engine *e, const scenario *s, char **report);
+
+/* engine_sim.c / engine_tcp.c */
+int engine_sim_run(const scenario *s, const run_opts *o, run_result *r);
+int engine_tcp_run(const scenario *s, const run_opts *o, const char *host, unsigned port,
+		   run_result *r);
+
+/* A growing report. */
+void report_add(char **report, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
+
+#endif

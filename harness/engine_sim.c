@@ -1,0 +1,323 @@
+/*
+ * engine_sim.c - the simulation target: the reference broker and the scripted clients on
+ * the simulation core, in virtual time. Same scenario and seed, same trace.
+ */
+#include "broker/shell_sim.h"
+#include "harness/engine.h"
+#include "sim/fault.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PORT 1883
+
+typedef struct sconn {
+	struct simrun *run;
+	int i;
+	sim_sock *s;
+	int state;            /* 1 connecting, 0 open, -errno failed */
+	uint8_t *out;
+	size_t out_len, out_cap;
+	sim_timer ping;
+} sconn;
+
+typedef struct simrun {
+	sim_world *w;
+	sim_host *bh;
+	broker_sim *bs;
+	sim_host **hosts;     /* per client, and the probe */
+	sconn *conns;
+	hclient *clients;
+	size_t n;             /* clients + probe */
+} simrun;
+
+static int64_t s_now(void *ctx)
+{
+	return sim_now(((simrun *)ctx)->w);
+}
+
+static bool s_run_until(void *ctx, int64_t until, bool (*pred)(void *), void *arg)
+{
+	simrun *r = ctx;
+	if (pred && pred(arg))
+		return true;
+	while (sim_now(r->w) < until) {
+		int stop = sim_run(r->w, until, pred ? 1 : 0);
+		if (pred && pred(arg))
+			return true;
+		if (stop == SIM_STOP_QUIET) {
+			/* Nothing left to happen: time just passes. */
+			sim_run(r->w, until, 0);
+			break;
+		}
+		if (stop == SIM_STOP_DEADLINE)
+			break;
+	}
+	return pred ? pred(arg) : false;
+}
+
+static void flush(sconn *c)
+{
+	while (c->out_len && c->s && c->state == 0) {
+		long n = sim_sock_write(c->s, c->out, c->out_len);
+		if (n <= 0)
+			break;
+		memmove(c->out, c->out + n, c->out_len - (size_t)n);
+		c->out_len -= (size_t)n;
+	}
+}
+
+static void c_send(hclient *hc, const uint8_t *data, size_t len)
+{
+	sconn *c = hc->ctx;
+	if (!c->s || c->state != 0)
+		return; /* not connected: bytes go nowhere, as with a closed socket */
+	if (c->out_len + len > c->out_cap) {
+		c->out_cap = c->out_cap ? c->out_cap : 1024;
+		while (c->out_cap < c->out_len + len)
+			c->out_cap *= 2;
+		c->out = realloc(c->out, c->out_cap);
+		if (!c->out)
+			abort();
+	}
+	memcpy(c->out + c->out_len, data, len);
+	c->out_len += len;
+	flush(c);
+}
+
+static void on_connect(sim_sock *s, int err, void *ctx)
+{
+	sconn *c = ctx;
+	(void)s;
+	c->state = err;
+	if (err) {
+		c->s = NULL; /* the socket failed; release it */
+		sim_sock_close(s);
+	}
+}
+
+static void on_readable(sim_sock *s, void *ctx)
+{
+	sconn *c = ctx;
+	simrun *r = c->run;
+	hclient *hc = &r->clients[c->i];
+	uint8_t buf[4096];
+	for (;;) {
+		long n = sim_sock_read(s, buf, sizeof buf);
+		if (n > 0) {
+			hclient_on_bytes(hc, buf, (size_t)n, sim_now(r->w));
+			continue;
+		}
+		if (n == -EAGAIN)
+			break;
+		hc->peer_closed = true;
+		hc->closed_at_us = sim_now(r->w);
+		if (n == 0)
+			sim_sock_close(s);
+		else
+			sim_sock_abort(s);
+		c->s = NULL;
+		c->state = n == 0 ? -EPIPE : (int)n;
+		sim_timer_cancel(r->w, &c->ping);
+		break;
+	}
+}
+
+static void on_writable(sim_sock *s, void *ctx)
+{
+	(void)s;
+	flush(ctx);
+}
+
+static const sim_sock_ops ops = { on_connect, on_readable, on_writable };
+
+/* auto_ping: a PINGREQ when the client has been quiet for its keepalive. */
+static void ping_fire(sim_world *w, sim_timer *t)
+{
+	sconn *c = t->arg;
+	hclient *hc = &c->run->clients[c->i];
+	if (!c->s || !hc->keepalive_s || !hc->cfg->auto_ping)
+		return;
+	int64_t ka = (int64_t)hc->keepalive_s * 1000000;
+	if (sim_now(w) - hc->last_tx_us >= ka * 9 / 10) {
+		mqtt_packet p = { .type = MQTT_PINGREQ, .version = MQTT_V311 };
+		hclient_send(hc, &p, sim_now(w));
+	}
+	sim_timer_after(w, t, ka / 2);
+}
+
+static int s_open(void *ctx, int i)
+{
+	simrun *r = ctx;
+	sconn *c = &r->conns[i];
+	if (c->s) {
+		sim_sock_abort(c->s);
+		c->s = NULL;
+	}
+	c->out_len = 0;
+	c->state = 1;
+	c->s = sim_connect(r->hosts[i], r->bh, PORT, &ops, c);
+	sim_timer_after(r->w, &c->ping, 1000000);
+	return 0;
+}
+
+static int s_open_state(void *ctx, int i)
+{
+	return ((simrun *)ctx)->conns[i].state;
+}
+
+static void s_close(void *ctx, int i, bool abrt)
+{
+	simrun *r = ctx;
+	sconn *c = &r->conns[i];
+	sim_timer_cancel(r->w, &c->ping);
+	if (!c->s)
+		return;
+	if (abrt)
+		sim_sock_abort(c->s);
+	else
+		sim_sock_close(c->s);
+	c->s = NULL;
+	c->state = -ENOTCONN;
+}
+
+static void s_note(void *ctx, int i, const char *fmt, ...)
+{
+	simrun *r = ctx;
+	char line[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	sim_trace(r->w, sim_host_name(r->hosts[i]), r->conns[i].s ? sim_sock_id(r->conns[i].s) : 0, "harness",
+		  "%s", line);
+}
+
+static sim_host *host_named(simrun *r, const scenario *s, const char *name)
+{
+	if (!strcmp(name, "broker"))
+		return r->bh;
+	for (size_t i = 0; i < s->nclients; i++)
+		if (!strcmp(s->clients[i].id, name))
+			return r->hosts[i];
+	return NULL;
+}
+
+static void write_trace(const scenario *s, const run_opts *o, simrun *r, run_result *res)
+{
+	if (!o->out_dir)
+		return;
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s.trace", o->out_dir, s->name);
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		report_add(&res->report, "could not write the trace to %s", path);
+		return;
+	}
+	size_t len;
+	const char *text = sim_trace_text(r->w, &len);
+	fprintf(f, "# mqttsim trace of %s (%s), seed %llu\n", s->name, s->file ? s->file : "-",
+		(unsigned long long)res->seed);
+	if (text)
+		fwrite(text, 1, len, f);
+	fprintf(f, "# trace hash %016llx\n", (unsigned long long)sim_trace_hash(r->w));
+	fclose(f);
+}
+
+int engine_sim_run(const scenario *s, const run_opts *o, run_result *res)
+{
+	simrun r = { 0 };
+	r.w = sim_world_new(res->seed);
+	sim_trace_record(r.w, true, NULL);
+	r.n = s->nclients + 1;
+	for (size_t i = 0; i < s->nlinks; i++)
+		if (!s->links[i].node)
+			sim_net_set_default(r.w, &s->links[i].link);
+	r.bh = sim_host_add(r.w, "broker");
+	broker_config cfg;
+	broker_config_init(&cfg);
+	cfg.sys_interval_s = s->broker.has_sys_interval ? s->broker.sys_interval_s : 0;
+	if (s->broker.max_queued)
+		cfg.max_queued = s->broker.max_queued;
+	if (s->broker.max_inflight)
+		cfg.max_inflight = s->broker.max_inflight;
+	cfg.queue_qos0 = s->broker.queue_qos0;
+	cfg.queue_policy = s->broker.drop_oldest ? BROKER_DROP_OLDEST : BROKER_DROP_NEW;
+	r.bs = s->broker.persistence ? broker_sim_start_persistent(r.w, r.bh, PORT, &cfg)
+				     : broker_sim_start(r.w, r.bh, PORT, &cfg);
+
+	sc_client probe = { .id = "mqttsim-probe", .auto_ack = true };
+	r.hosts = calloc(r.n, sizeof *r.hosts);
+	r.conns = calloc(r.n, sizeof *r.conns);
+	r.clients = calloc(r.n, sizeof *r.clients);
+	if (!r.hosts || !r.conns || !r.clients)
+		abort();
+	for (size_t i = 0; i < r.n; i++) {
+		const sc_client *sc = i < s->nclients ? &s->clients[i] : &probe;
+		r.hosts[i] = sim_host_add(r.w, sc->id);
+		hclient_init(&r.clients[i], sc, (int)i);
+		r.clients[i].send = c_send;
+		r.clients[i].ctx = &r.conns[i];
+		r.conns[i].run = &r;
+		r.conns[i].i = (int)i;
+		r.conns[i].state = -ENOTCONN;
+		sim_timer_init(&r.conns[i].ping, ping_fire, &r.conns[i]);
+	}
+	for (size_t i = 0; i < s->nlinks; i++) {
+		sim_host *h = s->links[i].node ? host_named(&r, s, s->links[i].node) : NULL;
+		if (h)
+			sim_host_set_link(h, &s->links[i].link);
+	}
+	for (size_t i = 0; i < s->nfaults; i++) {
+		const sc_fault *f = &s->faults[i];
+		sim_fault sf = { .kind = f->kind, .at = f->at_us, .duration = f->for_us, .value = f->value };
+		sf.a = f->a ? host_named(&r, s, f->a) : NULL;
+		sf.b = f->b ? host_named(&r, s, f->b) : NULL;
+		sim_fault_schedule(r.w, &sf);
+	}
+	if (s->random_faults.on) {
+		sim_host **hs = calloc(s->nclients + 1, sizeof *hs);
+		if (!hs)
+			abort();
+		hs[0] = r.bh;
+		for (size_t i = 0; i < s->nclients; i++)
+			hs[i + 1] = r.hosts[i];
+		int64_t until = s->duration_us ? s->duration_us : 600 * 1000000LL;
+		sim_fault_draw(r.w, &s->random_faults.rates, hs, s->nclients + 1, 0, until);
+		free(hs);
+	}
+
+	engine e = { .ctx = &r, .clients = r.clients, .nclients = s->nclients, .now = s_now,
+		     .run_until = s_run_until, .open = s_open, .open_state = s_open_state, .close = s_close,
+		     .note = s_note, .prefix = "" };
+	res->pass = run_steps(&e, s, &res->report);
+	res->trace_hash = sim_trace_hash(r.w);
+	res->events = sim_steps(r.w);
+	res->virtual_us = sim_now(r.w);
+	if (!res->pass && o->verbose) {
+		size_t len;
+		const char *text = sim_trace_text(r.w, &len);
+		const char *from = text;
+		int lines = 0;
+		for (const char *p = text + len; p > text && lines < 41; p--)
+			if (p[-1] == '\n' && ++lines == 41)
+				from = p;
+		report_add(&res->report, "  the trace's last lines:\n%.*s", (int)(text + len - from), from);
+	}
+	write_trace(s, o, &r, res);
+
+	for (size_t i = 0; i < r.n; i++) {
+		sim_timer_cancel(r.w, &r.conns[i].ping);
+		free(r.conns[i].out);
+		hclient_free(&r.clients[i]);
+	}
+	broker_sim_free(r.bs);
+	sim_world_free(r.w);
+	free(r.hosts);
+	free(r.conns);
+	free(r.clients);
+	return 0;
+}

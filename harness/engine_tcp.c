@@ -1,0 +1,480 @@
+/*
+ * engine_tcp.c - the TCP target: scripted clients on real sockets against an external
+ * broker, on the monotonic clock.
+ *
+ * The harness owns the client end of every connection, so it applies the part of the
+ * fault model that lives there without root or netem: link latency (both directions),
+ * slicing of writes, and, between a client and the broker, clog and partition (bytes held
+ * both ways until the fault ends), blackhole (bytes dropped both ways) and reset. Faults
+ * that need the broker's own host (crash, clock) cannot be done from outside and are
+ * refused up front, as are random faults.
+ *
+ * Each run puts a unique run id before every client id and topic, so parallel runs and
+ * leftovers never collide, and at the end clears the sessions and retained messages it
+ * created.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "harness/engine.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct chunk {
+	int64_t at;
+	size_t len, off;
+	struct chunk *next;
+	uint8_t data[];
+} chunk;
+
+typedef struct tconn {
+	int fd;
+	int state;            /* 1 connecting, 0 open, -errno */
+	chunk *out, **out_tail;
+	chunk *in, **in_tail;
+	int64_t ping_at;
+	bool hold, drop;      /* clog/partition, blackhole */
+	int64_t latency_us;
+	size_t slice;
+} tconn;
+
+typedef struct tcprun {
+	const scenario *s;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	int64_t t0;
+	tconn *conns;
+	hclient *clients;
+	size_t n;
+	bool verbose;
+	struct pollfd *pf;
+	char prefix[64];
+	size_t next_fault;
+	struct tfault {
+		int64_t at;
+		int kind;
+		bool start;
+		int client;
+	} *ev;
+	size_t nev;
+} tcprun;
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t t_now(void *ctx)
+{
+	return mono_us() - ((tcprun *)ctx)->t0;
+}
+
+static void push(chunk ***tail, int64_t at, const uint8_t *d, size_t n)
+{
+	chunk *c = malloc(sizeof *c + n);
+	if (!c)
+		abort();
+	c->at = at;
+	c->len = n;
+	c->off = 0;
+	c->next = NULL;
+	memcpy(c->data, d, n);
+	**tail = c;
+	*tail = &c->next;
+}
+
+static void free_chunks(chunk **head, chunk ***tail)
+{
+	for (chunk *c = *head, *n; c; c = n) {
+		n = c->next;
+		free(c);
+	}
+	*head = NULL;
+	*tail = head;
+}
+
+static void t_send(hclient *hc, const uint8_t *data, size_t len)
+{
+	tcprun *r = hc->ctx;
+	tconn *c = &r->conns[hc->index];
+	if (c->state != 0 || c->drop)
+		return;
+	int64_t at = t_now(r) + c->latency_us;
+	size_t step = c->slice ? c->slice : len;
+	for (size_t off = 0; off < len; off += step)
+		push(&c->out_tail, at, data + off, len - off < step ? len - off : step);
+}
+
+static void conn_drop(tcprun *r, int i, bool abrt)
+{
+	tconn *c = &r->conns[i];
+	if (c->fd >= 0) {
+		if (abrt) {
+			struct linger lg = { 1, 0 }; /* close with RST, as a crashing client would */
+			setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+		}
+		close(c->fd);
+	}
+	c->fd = -1;
+	free_chunks(&c->out, &c->out_tail);
+	free_chunks(&c->in, &c->in_tail);
+}
+
+static void peer_gone(tcprun *r, int i, int err)
+{
+	hclient *hc = &r->clients[i];
+	hc->peer_closed = true;
+	hc->closed_at_us = t_now(r);
+	r->conns[i].state = err ? err : -EPIPE;
+	conn_drop(r, i, false);
+}
+
+/* Move due bytes: out to the socket, in to the client. */
+static void pump(tcprun *r, int i)
+{
+	tconn *c = &r->conns[i];
+	int64_t now = t_now(r);
+	while (c->state == 0 && c->out && c->out->at <= now && !c->hold) {
+		chunk *k = c->out;
+		ssize_t n = send(c->fd, k->data + k->off, k->len - k->off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			peer_gone(r, i, -errno);
+			return;
+		}
+		k->off += (size_t)n;
+		if (k->off < k->len)
+			break;
+		c->out = k->next;
+		if (!c->out)
+			c->out_tail = &c->out;
+		free(k);
+	}
+	while (c->in && c->in->at <= now && !c->hold) {
+		chunk *k = c->in;
+		c->in = k->next;
+		if (!c->in)
+			c->in_tail = &c->in;
+		hclient_on_bytes(&r->clients[i], k->data, k->len, now);
+		free(k);
+	}
+	hclient *hc = &r->clients[i];
+	if (c->state == 0 && hc->keepalive_s && hc->cfg->auto_ping && hc->connacked &&
+	    now - hc->last_tx_us >= (int64_t)hc->keepalive_s * 900000) {
+		mqtt_packet p = { .type = MQTT_PINGREQ, .version = MQTT_V311 };
+		hclient_send(hc, &p, now);
+	}
+}
+
+static void apply_faults(tcprun *r)
+{
+	int64_t now = t_now(r);
+	while (r->next_fault < r->nev && r->ev[r->next_fault].at <= now) {
+		struct tfault *f = &r->ev[r->next_fault++];
+		tconn *c = &r->conns[f->client];
+		switch (f->kind) {
+		case SIM_FAULT_RESET:
+			if (c->state == 0)
+				peer_gone(r, f->client, -ECONNRESET);
+			break;
+		case SIM_FAULT_BLACKHOLE:
+			c->drop = f->start;
+			break;
+		default: /* partition (either way) and clog hold the bytes */
+			c->hold = f->start;
+			break;
+		}
+	}
+}
+
+static bool t_run_until(void *ctx, int64_t until, bool (*pred)(void *), void *arg)
+{
+	tcprun *r = ctx;
+	for (;;) {
+		apply_faults(r);
+		for (size_t i = 0; i < r->n; i++)
+			pump(r, (int)i);
+		if (pred && pred(arg))
+			return true;
+		int64_t now = t_now(r);
+		if (now >= until)
+			return false;
+		struct pollfd *pf = r->pf;
+		int wait_ms = (int)((until - now + 999) / 1000);
+		if (wait_ms > 20)
+			wait_ms = 20; /* queued bytes and faults have their own times */
+		for (size_t i = 0; i < r->n; i++) {
+			tconn *c = &r->conns[i];
+			pf[i].fd = c->fd;
+			pf[i].events = (short)(c->state == 1 || c->out ? POLLOUT : 0) | (c->state == 0 ? POLLIN : 0);
+			pf[i].revents = 0;
+		}
+		if (poll(pf, (nfds_t)r->n, wait_ms) < 0 && errno != EINTR)
+			return false;
+		for (size_t i = 0; i < r->n; i++) {
+			tconn *c = &r->conns[i];
+			if (c->fd < 0 || !pf[i].revents)
+				continue;
+			if (c->state == 1) {
+				int err = 0;
+				socklen_t l = sizeof err;
+				getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &l);
+				if (err) {
+					c->state = -err;
+					conn_drop(r, (int)i, false);
+				} else if (pf[i].revents & (POLLOUT | POLLIN)) {
+					c->state = 0;
+				}
+				continue;
+			}
+			if (pf[i].revents & (POLLIN | POLLHUP | POLLERR)) {
+				uint8_t buf[65536];
+				ssize_t n = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
+				if (n > 0) {
+					if (!c->drop)
+						push(&c->in_tail, t_now(r) + c->latency_us, buf, (size_t)n);
+				} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+					/* Bytes already queued still arrive first, like a real FIN. */
+					while (c->in) {
+						chunk *k = c->in;
+						c->in = k->next;
+						hclient_on_bytes(&r->clients[i], k->data, k->len, t_now(r));
+						free(k);
+					}
+					c->in_tail = &c->in;
+					peer_gone(r, (int)i, n == 0 ? 0 : -errno);
+				}
+			}
+		}
+	}
+}
+
+static int t_open(void *ctx, int i)
+{
+	tcprun *r = ctx;
+	tconn *c = &r->conns[i];
+	conn_drop(r, i, true);
+	c->fd = socket(r->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
+		return -errno;
+	int one = 1;
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (connect(c->fd, (struct sockaddr *)&r->addr, r->addrlen) < 0 && errno != EINPROGRESS) {
+		int e = -errno;
+		conn_drop(r, i, false);
+		c->state = e;
+		return e;
+	}
+	c->state = 1;
+	c->hold = c->drop = false;
+	return 0;
+}
+
+static int t_open_state(void *ctx, int i)
+{
+	return ((tcprun *)ctx)->conns[i].state;
+}
+
+static void t_close(void *ctx, int i, bool abrt)
+{
+	tcprun *r = ctx;
+	tconn *c = &r->conns[i];
+	if (!abrt && c->state == 0) {
+		/* Let queued bytes (a DISCONNECT, say) leave first, briefly. */
+		int64_t until = t_now(r) + 200000 + c->latency_us;
+		while (c->out && t_now(r) < until && c->state == 0) {
+			pump(r, i);
+			struct pollfd pf = { c->fd, POLLOUT, 0 };
+			poll(&pf, 1, 5);
+		}
+	}
+	conn_drop(r, i, abrt);
+	c->state = -ENOTCONN;
+}
+
+static void t_note(void *ctx, int i, const char *fmt, ...)
+{
+	tcprun *r = ctx;
+	if (!r->verbose)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "  [%lld.%06lld %s] ", (long long)(t_now(r) / 1000000), (long long)(t_now(r) % 1000000),
+		r->clients[i].cfg->id);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static int client_of(const scenario *s, const char *name)
+{
+	for (size_t i = 0; s && name && i < s->nclients; i++)
+		if (!strcmp(s->clients[i].id, name))
+			return (int)i;
+	return -1;
+}
+
+/* Faults the client side can apply; anything else is refused with the reason. */
+static int plan_faults(tcprun *r, const scenario *s, char **report)
+{
+	if (s->random_faults.on) {
+		report_add(report, "%s: random_faults need the simulator (run with --broker sim)", s->file);
+		return -1;
+	}
+	r->ev = calloc(2 * s->nfaults + 1, sizeof *r->ev);
+	if (!r->ev)
+		abort();
+	for (size_t k = 0; k < s->nfaults; k++) {
+		const sc_fault *f = &s->faults[k];
+		int ca = client_of(s, f->a), cb = client_of(s, f->b);
+		bool pair = f->kind == SIM_FAULT_PARTITION || f->kind == SIM_FAULT_PARTITION_ONEWAY ||
+			    f->kind == SIM_FAULT_CLOG || f->kind == SIM_FAULT_BLACKHOLE || f->kind == SIM_FAULT_RESET;
+		int client = ca >= 0 && f->b && !strcmp(f->b, "broker") ? ca
+			     : cb >= 0 && f->a && !strcmp(f->a, "broker") ? cb
+									  : -1;
+		if (!pair || client < 0) {
+			report_add(report, "%s:%d:%d: over TCP only faults between a client and the broker can be applied (%s); run it with --broker sim",
+				   s->file, f->pos.line, f->pos.col, sim_fault_name(f->kind));
+			return -1;
+		}
+		r->ev[r->nev++] = (struct tfault){ f->at_us, f->kind, true, client };
+		if (f->for_us && f->kind != SIM_FAULT_RESET)
+			r->ev[r->nev++] = (struct tfault){ f->at_us + f->for_us, f->kind, false, client };
+	}
+	/* In time order; stable for equal times. */
+	for (size_t i = 1; i < r->nev; i++)
+		for (size_t j = i; j > 0 && r->ev[j].at < r->ev[j - 1].at; j--) {
+			struct tfault t = r->ev[j];
+			r->ev[j] = r->ev[j - 1];
+			r->ev[j - 1] = t;
+		}
+	return 0;
+}
+
+/* Leave nothing behind: clear persistent sessions and retained messages this run made. */
+static void cleanup(tcprun *r, engine *e)
+{
+	int pi = (int)r->s->nclients;
+	hclient *p = &r->clients[pi];
+	for (size_t i = 0; i < r->s->nclients + 1; i++) {
+		const char *id = i < r->s->nclients ? (r->s->clients[i].client_id ? r->s->clients[i].client_id
+										   : r->s->clients[i].id)
+						    : "mqttsim-probe";
+		char cid[256];
+		snprintf(cid, sizeof cid, "%s-%s", r->prefix, id);
+		hclient_reset(p);
+		if (t_open(r, pi) != 0)
+			return;
+		hclient *save_c = p;
+		int64_t until = t_now(r) + 2000000;
+		while (t_now(r) < until && r->conns[pi].state == 1)
+			t_run_until(r, t_now(r) + 10000, NULL, NULL);
+		if (r->conns[pi].state != 0)
+			return;
+		mqtt_packet c = { .type = MQTT_CONNECT, .version = MQTT_V311 };
+		c.connect.client_id = (mqtt_str){ (const uint8_t *)cid, (uint32_t)strlen(cid) };
+		c.connect.clean_start = true;
+		hclient_send(save_c, &c, t_now(r));
+		if (i == r->s->nclients) {
+			/* The probe also clears retained messages published under the run id. */
+			for (size_t k = 0; k < r->s->nclients; k++) {
+				hclient *hc = &r->clients[k];
+				for (size_t m = 0; m < hc->npubs; m++) {
+					char t[512];
+					snprintf(t, sizeof t, "%s/%s", r->prefix, hc->pubs[m].topic);
+					mqtt_packet pub = { .type = MQTT_PUBLISH, .version = MQTT_V311 };
+					pub.publish.retain = true;
+					pub.publish.topic = (mqtt_str){ (const uint8_t *)t, (uint32_t)strlen(t) };
+					hclient_send(save_c, &pub, t_now(r));
+				}
+			}
+		}
+		mqtt_packet d = { .type = MQTT_DISCONNECT, .version = MQTT_V311 };
+		t_run_until(r, t_now(r) + 100000, NULL, NULL);
+		hclient_send(save_c, &d, t_now(r));
+		t_close(r, pi, false);
+	}
+	(void)e;
+}
+
+int engine_tcp_run(const scenario *s, const run_opts *o, const char *host, unsigned port, run_result *res)
+{
+	tcprun r = { .s = s, .verbose = o->verbose };
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
+	char ps[16];
+	snprintf(ps, sizeof ps, "%u", port);
+	int g = getaddrinfo(host, ps, &hints, &ai);
+	if (g || !ai) {
+		report_add(&res->report, "cannot resolve broker address %s: %s", host, gai_strerror(g));
+		return -1;
+	}
+	memcpy(&r.addr, ai->ai_addr, ai->ai_addrlen);
+	r.addrlen = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	if (plan_faults(&r, s, &res->report) < 0) {
+		free(r.ev);
+		return -1;
+	}
+	/* A run id nobody else uses: the process and the moment, in hex. */
+	snprintf(r.prefix, sizeof r.prefix, "msim-%x-%llx", (unsigned)getpid(),
+		 (unsigned long long)(mono_us() & 0xFFFFFFFFFFull));
+	r.n = s->nclients + 1;
+	r.conns = calloc(r.n, sizeof *r.conns);
+	r.clients = calloc(r.n, sizeof *r.clients);
+	r.pf = calloc(r.n, sizeof *r.pf);
+	if (!r.conns || !r.clients || !r.pf)
+		abort();
+	sc_client probe = { .id = "mqttsim-probe", .auto_ack = true };
+	for (size_t i = 0; i < r.n; i++) {
+		const sc_client *sc = i < s->nclients ? &s->clients[i] : &probe;
+		hclient_init(&r.clients[i], sc, (int)i);
+		r.clients[i].send = t_send;
+		r.clients[i].ctx = &r;
+		r.clients[i].prefix = r.prefix;
+		r.conns[i].fd = -1;
+		r.conns[i].state = -ENOTCONN;
+		r.conns[i].out_tail = &r.conns[i].out;
+		r.conns[i].in_tail = &r.conns[i].in;
+		/* Link profiles: the client's own, else the default. */
+		for (size_t k = 0; k < s->nlinks; k++) {
+			const sc_link *l = &s->links[k];
+			if ((!l->node && !r.conns[i].latency_us && !r.conns[i].slice) ||
+			    (l->node && i < s->nclients && !strcmp(l->node, sc->id))) {
+				r.conns[i].latency_us = l->link.latency_us;
+				r.conns[i].slice = l->link.slice_max;
+			}
+		}
+	}
+	r.t0 = mono_us();
+	engine e = { .ctx = &r, .clients = r.clients, .nclients = s->nclients, .now = t_now,
+		     .run_until = t_run_until, .open = t_open, .open_state = t_open_state, .close = t_close,
+		     .note = t_note, .prefix = r.prefix };
+	res->pass = run_steps(&e, s, &res->report);
+	res->virtual_us = t_now(&r);
+	for (size_t i = 0; i < s->nclients; i++)
+		t_close(&r, (int)i, false);
+	cleanup(&r, &e);
+	for (size_t i = 0; i < r.n; i++) {
+		conn_drop(&r, (int)i, false);
+		hclient_free(&r.clients[i]);
+	}
+	free(r.conns);
+	free(r.clients);
+	free(r.pf);
+	free(r.ev);
+	return 0;
+}

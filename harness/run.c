@@ -1,0 +1,605 @@
+/*
+ * run.c - the step runner and the run-wide expectations, written once for every target.
+ *
+ * Steps run in order; a step that fails ends the run (what follows would only report
+ * the same failure again). Every wait has a bound: `within`, `for`, or the scenario's
+ * duration, so a broker that vanishes gives a clear failure, never a hang.
+ */
+#include "harness/engine.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void report_add(char **report, const char *fmt, ...)
+{
+	char line[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	size_t old = *report ? strlen(*report) : 0, n = strlen(line);
+	char *r = realloc(*report, old + n + 2);
+	if (!r)
+		abort();
+	memcpy(r + old, line, n);
+	r[old + n] = '\n';
+	r[old + n + 1] = 0;
+	*report = r;
+}
+
+int run_parse_target(const char *t, char *host, size_t hcap, unsigned *port)
+{
+	if (!t || !strcmp(t, "sim"))
+		return 0;
+	if (strncmp(t, "tcp://", 6))
+		return -1;
+	const char *h = t + 6, *colon = strrchr(h, ':');
+	if (!colon || colon == h || (size_t)(colon - h) >= hcap)
+		return -1;
+	char *end;
+	unsigned long p = strtoul(colon + 1, &end, 10);
+	if (*end || p == 0 || p > 65535 || colon[1] == 0)
+		return -1;
+	memcpy(host, h, (size_t)(colon - h));
+	host[colon - h] = 0;
+	*port = (unsigned)p;
+	return 1;
+}
+
+void run_result_free(run_result *r)
+{
+	free(r->report);
+	r->report = NULL;
+}
+
+int run_scenario(const scenario *s, const run_opts *o, run_result *r)
+{
+	char host[256];
+	unsigned port = 0;
+	memset(r, 0, sizeof *r);
+	r->seed = o->has_seed ? o->seed : s->seed;
+	int t = run_parse_target(o->broker, host, sizeof host, &port);
+	if (t < 0) {
+		report_add(&r->report, "--broker takes sim or tcp://HOST:PORT, not '%s'", o->broker);
+		return -1;
+	}
+	if (t == 0) {
+		if (!(s->targets & SC_TARGET_SIM)) {
+			r->skipped = r->pass = true;
+			return 0;
+		}
+		return engine_sim_run(s, o, r);
+	}
+	if (!(s->targets & SC_TARGET_TCP)) {
+		r->skipped = r->pass = true;
+		return 0;
+	}
+	return engine_tcp_run(s, o, host, port, r);
+}
+
+/* ---- helpers over the engine ----------------------------------------------------------- */
+
+typedef struct find_arg {
+	hclient *c;
+	const sc_match *m;
+	int64_t since;
+	size_t found;
+} find_arg;
+
+static bool find_unseen(void *arg)
+{
+	find_arg *f = arg;
+	for (size_t i = 0; i < f->c->npkts; i++) {
+		rx_pkt *r = &f->c->pkts[i];
+		if (!r->seen && r->at_us >= f->since && hclient_match(r, f->m)) {
+			f->found = i;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool closed_pred(void *arg)
+{
+	return ((hclient *)arg)->peer_closed;
+}
+
+typedef struct open_arg {
+	engine *e;
+	int i;
+} open_arg;
+
+static bool open_done(void *arg)
+{
+	open_arg *a = arg;
+	return a->e->open_state(a->e->ctx, a->i) != 1;
+}
+
+static const char *where(const scenario *s, const sc_step *st, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s:%d:%d", s->file ? s->file : "-", st->pos.line, st->pos.col);
+	return buf;
+}
+
+/* What a client received lately, for a failure report. */
+static void context(char **report, engine *e, hclient *c)
+{
+	size_t from = c->npkts > 6 ? c->npkts - 6 : 0;
+	report_add(report, "  %s received %zu packet%s%s", c->cfg->id, c->npkts, c->npkts == 1 ? "" : "s",
+		   c->npkts ? ", the last ones:" : "");
+	for (size_t i = from; i < c->npkts; i++)
+		report_add(report, "    at %lld.%06llds: %s%s", (long long)(c->pkts[i].at_us / 1000000),
+			   (long long)(c->pkts[i].at_us % 1000000), c->pkts[i].line,
+			   c->pkts[i].seen ? "" : "  (not matched by any step)");
+	if (c->rx_broken)
+		report_add(report, "  %s", c->rx_error);
+	if (c->peer_closed)
+		report_add(report, "  the broker closed %s's connection at %lld.%06llds", c->cfg->id,
+			   (long long)(c->closed_at_us / 1000000), (long long)(c->closed_at_us % 1000000));
+	(void)e;
+}
+
+static char *prefixed(const engine *e, const char *topic)
+{
+	size_t pl = e->prefix ? strlen(e->prefix) : 0;
+	if (!pl || topic[0] == '$') {
+		char *t = strdup(topic);
+		if (!t)
+			abort();
+		return t;
+	}
+	size_t n = strlen(topic);
+	char *t = malloc(pl + 1 + n + 1);
+	if (!t)
+		abort();
+	memcpy(t, e->prefix, pl);
+	t[pl] = '/';
+	memcpy(t + pl + 1, topic, n + 1);
+	return t;
+}
+
+/* ---- steps ------------------------------------------------------------------------------- */
+
+static bool step_connect(engine *e, const scenario *s, const sc_step *st, char **report)
+{
+	hclient *c = &e->clients[st->client];
+	char at[512];
+	int64_t deadline = e->now(e->ctx) + st->within_us;
+	if (c->tcp_open && !c->peer_closed)
+		e->close(e->ctx, st->client, true);
+	hclient_reset(c);
+	int rc = e->open(e->ctx, st->client);
+	if (rc == 0) {
+		open_arg oa = { e, st->client };
+		e->run_until(e->ctx, deadline, open_done, &oa);
+		rc = e->open_state(e->ctx, st->client);
+	}
+	if (rc != 0) {
+		report_add(report, "%s: %s could not connect to the broker: %s", where(s, st, at, sizeof at),
+			   c->cfg->id, rc == 1 ? "no answer in time" : strerror(-rc));
+		return false;
+	}
+	c->tcp_open = true;
+
+	mqtt_packet p = { .type = MQTT_CONNECT, .version = MQTT_V311 };
+	char *cid = NULL;
+	const char *id = c->cfg->client_id ? c->cfg->client_id : c->cfg->id;
+	if (e->prefix && *e->prefix) {
+		size_t n = strlen(e->prefix) + strlen(id) + 2;
+		cid = malloc(n);
+		if (!cid)
+			abort();
+		snprintf(cid, n, "%s-%s", e->prefix, id);
+		id = cid;
+	}
+	p.connect.client_id = (mqtt_str){ (const uint8_t *)id, (uint32_t)strlen(id) };
+	p.connect.clean_start = st->clean;
+	p.connect.keepalive_s = st->keepalive_s;
+	if (st->username) {
+		p.connect.has_username = true;
+		p.connect.username = (mqtt_str){ (const uint8_t *)st->username, (uint32_t)strlen(st->username) };
+	}
+	if (st->password) {
+		p.connect.has_password = true;
+		p.connect.password = (mqtt_str){ (const uint8_t *)st->password, (uint32_t)strlen(st->password) };
+	}
+	char *wt = NULL;
+	if (st->will) {
+		wt = prefixed(e, st->will_topic);
+		p.connect.will = true;
+		p.connect.will_qos = st->will_qos;
+		p.connect.will_retain = st->will_retain;
+		p.connect.will_topic = (mqtt_str){ (const uint8_t *)wt, (uint32_t)strlen(wt) };
+		const char *wp = st->will_payload ? st->will_payload : "";
+		p.connect.will_payload = (mqtt_str){ (const uint8_t *)wp, (uint32_t)strlen(wp) };
+		free(c->will_topic);
+		free(c->will_payload);
+		c->will_topic = strdup(st->will_topic);
+		c->will_payload = (uint8_t *)strdup(wp);
+		c->will_payload_len = (uint32_t)strlen(wp);
+	}
+	c->keepalive_s = st->keepalive_s;
+	e->note(e->ctx, st->client, "step %d:%d connect clean=%d keepalive=%u", st->pos.line, st->pos.col,
+		st->clean, st->keepalive_s);
+	hclient_send(c, &p, e->now(e->ctx));
+	free(cid);
+	free(wt);
+	if (!st->wait_connack)
+		return true;
+	sc_match any = { .type = MQTT_CONNACK };
+	find_arg f = { c, &any, 0, 0 };
+	if (!e->run_until(e->ctx, deadline, find_unseen, &f)) {
+		report_add(report, "%s: %s got no CONNACK within %lldms", where(s, st, at, sizeof at), c->cfg->id,
+			   (long long)(st->within_us / 1000));
+		context(report, e, c);
+		return false;
+	}
+	rx_pkt *r = &c->pkts[f.found];
+	r->seen = true;
+	if (!hclient_match(r, &st->connack)) {
+		char want[256];
+		hclient_describe(&st->connack, want, sizeof want);
+		report_add(report, "%s: %s expected %s, got %s", where(s, st, at, sizeof at), c->cfg->id, want,
+			   r->line);
+		return false;
+	}
+	return true;
+}
+
+static bool send_subscribe(engine *e, const sc_step *st)
+{
+	hclient *c = &e->clients[st->client];
+	mqtt_packet p = { .version = MQTT_V311, .packet_id = hclient_next_id(c) };
+	char **t = calloc(st->nsubs ? st->nsubs : 1, sizeof *t);
+	if (!t)
+		abort();
+	if (st->kind == SC_SUBSCRIBE) {
+		mqtt_sub *v = calloc(st->nsubs ? st->nsubs : 1, sizeof *v);
+		if (!v)
+			abort();
+		for (size_t i = 0; i < st->nsubs; i++) {
+			t[i] = prefixed(e, st->subs[i].filter);
+			v[i].filter = (mqtt_str){ (const uint8_t *)t[i], (uint32_t)strlen(t[i]) };
+			v[i].qos = st->subs[i].qos;
+		}
+		p.type = MQTT_SUBSCRIBE;
+		p.subscribe.items = v;
+		p.subscribe.count = (uint32_t)st->nsubs;
+		hclient_send(c, &p, e->now(e->ctx));
+		free(v);
+	} else {
+		mqtt_str *v = calloc(st->nsubs ? st->nsubs : 1, sizeof *v);
+		if (!v)
+			abort();
+		for (size_t i = 0; i < st->nsubs; i++) {
+			t[i] = prefixed(e, st->subs[i].filter);
+			v[i] = (mqtt_str){ (const uint8_t *)t[i], (uint32_t)strlen(t[i]) };
+		}
+		p.type = MQTT_UNSUBSCRIBE;
+		p.unsubscribe.items = v;
+		p.unsubscribe.count = (uint32_t)st->nsubs;
+		hclient_send(c, &p, e->now(e->ctx));
+		free(v);
+	}
+	for (size_t i = 0; i < st->nsubs; i++)
+		free(t[i]);
+	free(t);
+	return true;
+}
+
+static bool step_publish(engine *e, const sc_step *st)
+{
+	hclient *c = &e->clients[st->client];
+	char *t = prefixed(e, st->topic);
+	const char *pl = st->payload ? st->payload : "";
+	mqtt_packet p = { .type = MQTT_PUBLISH, .version = MQTT_V311 };
+	p.packet_id = st->qos ? (st->id ? st->id : hclient_next_id(c)) : 0;
+	p.publish.qos = st->qos;
+	p.publish.retain = st->retain;
+	p.publish.dup = st->dup;
+	p.publish.topic = (mqtt_str){ (const uint8_t *)t, (uint32_t)strlen(t) };
+	p.publish.payload = (mqtt_str){ (const uint8_t *)pl, (uint32_t)strlen(pl) };
+	hclient_send(c, &p, e->now(e->ctx));
+	/* Expectations compare what the scenario wrote, without the run prefix. */
+	tx_pub *last = &c->pubs[c->npubs - 1];
+	free(last->topic);
+	last->topic = strdup(st->topic);
+	free(t);
+	return true;
+}
+
+static bool step_expect(engine *e, const scenario *s, const sc_step *st, int64_t since, char **report)
+{
+	hclient *c = &e->clients[st->client];
+	char at[512], want[512];
+	find_arg f = { c, &st->match, since, 0 };
+	int64_t start = e->now(e->ctx);
+	if (st->kind == SC_EXPECT) {
+		if (e->run_until(e->ctx, start + st->within_us, find_unseen, &f)) {
+			c->pkts[f.found].seen = true;
+			return true;
+		}
+		hclient_describe(&st->match, want, sizeof want);
+		report_add(report, "%s: %s expected %s within %lldms; it did not come", where(s, st, at, sizeof at),
+			   c->cfg->id, want, (long long)(st->within_us / 1000));
+		context(report, e, c);
+		return false;
+	}
+	if (st->kind == SC_EXPECT_NONE) {
+		f.since = start;
+		if (!e->run_until(e->ctx, start + st->for_us, find_unseen, &f))
+			return true;
+		hclient_describe(&st->match, want, sizeof want);
+		report_add(report, "%s: %s expected no %s for %lldms, but got %s", where(s, st, at, sizeof at),
+			   c->cfg->id, want, (long long)(st->for_us / 1000), c->pkts[f.found].line);
+		return false;
+	}
+	/* SC_EXPECT_CLOSED */
+	if (c->peer_closed || e->run_until(e->ctx, start + st->within_us, closed_pred, c))
+		return true;
+	report_add(report, "%s: %s expected the broker to close the connection within %lldms; it stayed open",
+		   where(s, st, at, sizeof at), c->cfg->id, (long long)(st->within_us / 1000));
+	context(report, e, c);
+	return false;
+}
+
+/* ---- run-wide expectations ------------------------------------------------------------------ */
+
+static bool same_msg(const rx_pkt *r, const char *topic, const uint8_t *payload, uint32_t len)
+{
+	return r->type == MQTT_PUBLISH && r->topic && !strcmp(r->topic, topic) && r->payload_len == len &&
+	       (len == 0 || !memcmp(r->payload, payload, len));
+}
+
+static bool topic_in(const char *filter, const char *topic)
+{
+	if (!filter)
+		return true;
+	return mqtt_topic_match((const uint8_t *)filter, strlen(filter), (const uint8_t *)topic, strlen(topic));
+}
+
+static bool exp_delivered(engine *e, const sc_expect *x, char **report, const char *at)
+{
+	hclient *from = &e->clients[x->from], *to = &e->clients[x->to];
+	bool *used = calloc(to->npkts + 1, 1);
+	if (!used)
+		abort();
+	uint64_t total = 0, missing = 0;
+	const tx_pub *first_missing = NULL;
+	for (size_t i = 0; i < from->npubs; i++) {
+		const tx_pub *t = &from->pubs[i];
+		if (!topic_in(x->topic, t->topic) || (x->has_qos && t->qos < x->qos))
+			continue;
+		total++;
+		bool found = false;
+		for (size_t k = 0; k < to->npkts && !found; k++)
+			if (!used[k] && same_msg(&to->pkts[k], t->topic, t->payload, t->payload_len))
+				used[k] = found = true;
+		if (!found) {
+			missing++;
+			if (!first_missing)
+				first_missing = t;
+		}
+	}
+	free(used);
+	uint64_t allowed = x->loss_is_count ? x->loss_count : (uint64_t)(x->loss * (double)total + 1e-9);
+	if (missing <= allowed)
+		return true;
+	report_add(report, "%s: delivered: %llu of %llu messages %s published%s%s never reached %s (%llu allowed); the first: topic \"%s\" payload \"%.*s\"",
+		   at, (unsigned long long)missing, (unsigned long long)total, from->cfg->id,
+		   x->topic ? " on " : "", x->topic ? x->topic : "", to->cfg->id, (unsigned long long)allowed,
+		   first_missing->topic, (int)(first_missing->payload_len > 40 ? 40 : first_missing->payload_len),
+		   (const char *)first_missing->payload);
+	return false;
+}
+
+static bool exp_no_duplicates(engine *e, const sc_expect *x, char **report, const char *at)
+{
+	hclient *to = &e->clients[x->to];
+	for (size_t i = 0; i < to->npkts; i++) {
+		const rx_pkt *a = &to->pkts[i];
+		if (a->type != MQTT_PUBLISH || !topic_in(x->topic, a->topic))
+			continue;
+		for (size_t k = i + 1; k < to->npkts; k++) {
+			if (same_msg(&to->pkts[k], a->topic, a->payload, a->payload_len)) {
+				report_add(report, "%s: no_duplicates: %s got topic \"%s\" payload \"%.*s\" twice (%s, then %s)",
+					   at, to->cfg->id, a->topic, (int)(a->payload_len > 40 ? 40 : a->payload_len),
+					   (const char *)a->payload, a->line, to->pkts[k].line);
+				return false;
+			}
+		}
+	}
+	return true;
+}
+
+static bool exp_ordered(engine *e, const sc_expect *x, char **report, const char *at)
+{
+	hclient *to = &e->clients[x->to];
+	for (size_t p = 0; p < e->nclients; p++) {
+		hclient *from = &e->clients[p];
+		bool *used = calloc(from->npubs + 1, 1);
+		if (!used)
+			abort();
+		size_t last = 0;
+		bool any = false, ok = true;
+		for (size_t k = 0; k < to->npkts && ok; k++) {
+			const rx_pkt *r = &to->pkts[k];
+			if (r->type != MQTT_PUBLISH || !topic_in(x->topic, r->topic))
+				continue;
+			for (size_t i = 0; i < from->npubs; i++) {
+				const tx_pub *t = &from->pubs[i];
+				if (used[i] || !same_msg(r, t->topic, t->payload, t->payload_len))
+					continue;
+				used[i] = true;
+				if (any && i < last) {
+					report_add(report, "%s: ordered: %s got %s's \"%.*s\" on \"%s\" after a message %s published later",
+						   at, to->cfg->id, from->cfg->id, (int)(t->payload_len > 40 ? 40 : t->payload_len),
+						   (const char *)t->payload, t->topic, from->cfg->id);
+					ok = false;
+				}
+				any = true;
+				last = i;
+				break;
+			}
+		}
+		free(used);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+static bool exp_will(engine *e, const sc_expect *x, char **report, const char *at)
+{
+	hclient *from = &e->clients[x->from], *to = &e->clients[x->to];
+	bool got = false;
+	if (from->will_topic)
+		for (size_t k = 0; k < to->npkts && !got; k++)
+			got = same_msg(&to->pkts[k], from->will_topic, from->will_payload, from->will_payload_len);
+	if (!from->will_topic && x->delivered) {
+		report_add(report, "%s: will: %s never connected with a will", at, from->cfg->id);
+		return false;
+	}
+	if (got == x->delivered)
+		return true;
+	report_add(report, "%s: will: %s %s %s's will (topic \"%s\")", at, to->cfg->id,
+		   got ? "got" : "did not get", from->cfg->id, from->will_topic);
+	return false;
+}
+
+/* Retained state, read by the harness's own probe client. */
+static bool exp_retained(engine *e, const sc_expect *x, char **report, const char *at)
+{
+	int pi = (int)e->nclients;
+	hclient *c = &e->clients[pi];
+	int64_t deadline = e->now(e->ctx) + 5000000;
+	if (c->tcp_open && !c->peer_closed)
+		e->close(e->ctx, pi, true);
+	hclient_reset(c);
+	int rc = e->open(e->ctx, pi);
+	if (rc == 0) {
+		open_arg oa = { e, pi };
+		e->run_until(e->ctx, deadline, open_done, &oa);
+		rc = e->open_state(e->ctx, pi);
+	}
+	if (rc != 0) {
+		report_add(report, "%s: retained: the probe client could not connect: %s", at,
+			   rc == 1 ? "no answer in time" : strerror(-rc));
+		return false;
+	}
+	c->tcp_open = true;
+	char id[128];
+	snprintf(id, sizeof id, "%s%smqttsim-probe", e->prefix ? e->prefix : "", e->prefix && *e->prefix ? "-" : "");
+	mqtt_packet p = { .type = MQTT_CONNECT, .version = MQTT_V311 };
+	p.connect.client_id = (mqtt_str){ (const uint8_t *)id, (uint32_t)strlen(id) };
+	p.connect.clean_start = true;
+	p.connect.keepalive_s = 60;
+	hclient_send(c, &p, e->now(e->ctx));
+	char *t = prefixed(e, x->topic);
+	mqtt_sub sub = { .filter = { (const uint8_t *)t, (uint32_t)strlen(t) }, .qos = 0 };
+	mqtt_packet s = { .type = MQTT_SUBSCRIBE, .version = MQTT_V311, .packet_id = 1 };
+	s.subscribe.items = &sub;
+	s.subscribe.count = 1;
+	hclient_send(c, &s, e->now(e->ctx));
+	free(t);
+	sc_match suback = { .type = MQTT_SUBACK };
+	find_arg f = { c, &suback, 0, 0 };
+	if (!e->run_until(e->ctx, deadline, find_unseen, &f)) {
+		report_add(report, "%s: retained: the probe client got no SUBACK", at);
+		return false;
+	}
+	/* A retained message follows the SUBACK at once; give it a moment to arrive. */
+	sc_match pub = { .type = MQTT_PUBLISH, .topic = x->topic, .has_retain = true, .retain = true };
+	f = (find_arg){ c, &pub, 0, 0 };
+	bool got = e->run_until(e->ctx, e->now(e->ctx) + 500000, find_unseen, &f);
+	e->close(e->ctx, pi, false);
+	if (!x->payload) {
+		if (!got)
+			return true;
+		report_add(report, "%s: retained: expected no retained message on \"%s\", found %s", at, x->topic,
+			   c->pkts[f.found].line);
+		return false;
+	}
+	if (got && c->pkts[f.found].payload_len == strlen(x->payload) &&
+	    !memcmp(c->pkts[f.found].payload, x->payload, strlen(x->payload)))
+		return true;
+	report_add(report, "%s: retained: expected \"%s\" retained on \"%s\", found %s", at, x->payload, x->topic,
+		   got ? c->pkts[f.found].line : "none");
+	return false;
+}
+
+bool run_steps(engine *e, const scenario *s, char **report)
+{
+	bool ok = true;
+	for (size_t i = 0; i < s->nsteps && ok; i++) {
+		const sc_step *st = &s->steps[i];
+		hclient *c = st->client >= 0 ? &e->clients[st->client] : NULL;
+		int64_t now = e->now(e->ctx);
+		switch (st->kind) {
+		case SC_CONNECT:
+			ok = step_connect(e, s, st, report);
+			break;
+		case SC_SUBSCRIBE:
+		case SC_UNSUBSCRIBE:
+			ok = send_subscribe(e, st);
+			break;
+		case SC_PUBLISH:
+			ok = step_publish(e, st);
+			break;
+		case SC_DISCONNECT: {
+			mqtt_packet d = { .type = MQTT_DISCONNECT, .version = MQTT_V311 };
+			hclient_send(c, &d, now);
+			e->close(e->ctx, st->client, false);
+			break;
+		}
+		case SC_DROP:
+			e->note(e->ctx, st->client, "step %d:%d drop the connection", st->pos.line, st->pos.col);
+			e->close(e->ctx, st->client, true);
+			break;
+		case SC_WAIT:
+			e->run_until(e->ctx, now + st->for_us, NULL, NULL);
+			break;
+		case SC_RAW:
+			e->note(e->ctx, st->client, "step %d:%d send %zu raw bytes", st->pos.line, st->pos.col,
+				st->raw_len);
+			c->send(c, st->raw, st->raw_len);
+			c->last_tx_us = now;
+			break;
+		default:
+			ok = step_expect(e, s, st, 0, report);
+			break;
+		}
+		if (ok && s->duration_us && e->now(e->ctx) > s->duration_us) {
+			char at[512];
+			report_add(report, "%s: the run passed its duration (%llds) here", where(s, st, at, sizeof at),
+				   (long long)(s->duration_us / 1000000));
+			ok = false;
+		}
+	}
+	if (!ok)
+		return false;
+	/* Let what is in flight land before judging the run. */
+	int64_t end = e->now(e->ctx) + 1000000;
+	if (s->duration_us && s->duration_us > end)
+		end = s->duration_us;
+	e->run_until(e->ctx, end, NULL, NULL);
+	for (size_t i = 0; i < s->nexpects; i++) {
+		const sc_expect *x = &s->expects[i];
+		char at[512];
+		snprintf(at, sizeof at, "%s:%d:%d", s->file ? s->file : "-", x->pos.line, x->pos.col);
+		bool r = true;
+		switch (x->kind) {
+		case SC_EXP_DELIVERED: r = exp_delivered(e, x, report, at); break;
+		case SC_EXP_NO_DUPLICATES: r = exp_no_duplicates(e, x, report, at); break;
+		case SC_EXP_ORDERED: r = exp_ordered(e, x, report, at); break;
+		case SC_EXP_RETAINED: r = exp_retained(e, x, report, at); break;
+		case SC_EXP_WILL: r = exp_will(e, x, report, at); break;
+		default: break;
+		}
+		ok = ok && r;
+	}
+	return ok;
+}

@@ -1,0 +1,206 @@
+/*
+ * scenario.h - the scenario model: what a YAML scenario says, after loading and validation.
+ *
+ * The loader (scenario_load.c) builds it from a file with libyaml and reports every problem
+ * as FILE:LINE:COLUMN; the runner (run.c) executes it against the simulated broker or a
+ * broker over TCP. Strings are owned by the scenario and freed by scenario_free().
+ * Times are microseconds; positions are 1-based line and column in the YAML file.
+ */
+#ifndef HARNESS_SCENARIO_H
+#define HARNESS_SCENARIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim/fault.h"
+#include "sim/net.h"
+
+#define SC_MAX_ERRORS 200
+
+typedef struct sc_pos {
+	int line, col;
+} sc_pos;
+
+/* Errors collected while loading: all of them, in file order. */
+typedef struct sc_errors {
+	int n;
+	char *msg[SC_MAX_ERRORS]; /* "FILE:LINE:COLUMN: message (hint)" */
+	int dropped;              /* past SC_MAX_ERRORS */
+} sc_errors;
+
+/* A link profile as the scenario gives it (fields not given keep the default). */
+typedef struct sc_link {
+	char *node;               /* NULL for the default profile */
+	sim_link link;
+	sc_pos pos;
+} sc_link;
+
+typedef struct sc_fault {
+	int kind;                 /* enum sim_fault_kind */
+	int64_t at_us;
+	int64_t for_us;           /* duration, restart_after for crash; 0: permanent */
+	char *a, *b;              /* node or client ids; "broker" names the broker */
+	double value;             /* drift ppm, jump microseconds */
+	sc_pos pos;
+} sc_fault;
+
+/* Faults drawn from the seed: per kind, a rate and a mean duration. */
+typedef struct sc_random_faults {
+	bool on;
+	sim_fault_rates rates;
+	sc_pos pos;
+} sc_random_faults;
+
+typedef struct sc_client {
+	char *id;                 /* the name steps use */
+	char *client_id;          /* MQTT client identifier (default: id) */
+	bool auto_ack;            /* answer QoS 1/2 deliveries and PUBREC by itself (default on) */
+	bool auto_ping;           /* PINGREQ when idle for keepalive (default on) */
+	sc_pos pos;
+} sc_client;
+
+typedef struct sc_sub {
+	char *filter;
+	uint8_t qos;
+} sc_sub;
+
+enum sc_step_kind {
+	SC_CONNECT = 1,
+	SC_SUBSCRIBE,
+	SC_UNSUBSCRIBE,
+	SC_PUBLISH,
+	SC_DISCONNECT,
+	SC_DROP,          /* abort the TCP connection: no DISCONNECT, as a crash would */
+	SC_WAIT,
+	SC_RAW,           /* send bytes given in hex */
+	SC_EXPECT,        /* a packet, within a bound */
+	SC_EXPECT_NONE,   /* no packet (of a type, or at all) for a period */
+	SC_EXPECT_CLOSED, /* the peer closes the connection within a bound */
+};
+
+/* What an expected packet must look like; unset fields (has_* false / NULL) match anything. */
+typedef struct sc_match {
+	int type;                 /* enum mqtt_type; 0 = any */
+	char *topic;
+	char *payload;
+	bool has_qos, has_retain, has_dup, has_rc, has_session_present, has_id;
+	uint8_t qos;
+	bool retain, dup;
+	uint8_t rc;               /* CONNACK return code or reason code */
+	bool session_present;
+	uint16_t id;
+	uint8_t *codes;           /* SUBACK return codes */
+	size_t ncodes;
+} sc_match;
+
+typedef struct sc_step {
+	int kind;                 /* enum sc_step_kind */
+	int client;               /* index into clients */
+	sc_pos pos;
+	int64_t within_us;        /* EXPECT, EXPECT_CLOSED, CONNECT (CONNACK wait) */
+	int64_t for_us;           /* WAIT, EXPECT_NONE */
+	/* CONNECT */
+	char *client_id;          /* overrides the client's client_id when non-NULL */
+	bool clean;
+	uint16_t keepalive_s;
+	char *username, *password;
+	bool will;
+	char *will_topic, *will_payload;
+	uint8_t will_qos;
+	bool will_retain;
+	bool wait_connack;        /* default on: the step waits for CONNACK */
+	sc_match connack;         /* expected CONNACK (rc 0 unless given) */
+	/* SUBSCRIBE / UNSUBSCRIBE */
+	sc_sub *subs;
+	size_t nsubs;
+	/* PUBLISH */
+	char *topic, *payload;
+	uint8_t qos;
+	bool retain;
+	bool dup;
+	uint16_t id;              /* 0: the client picks the next free one */
+	/* RAW */
+	uint8_t *raw;
+	size_t raw_len;
+	/* EXPECT, EXPECT_NONE */
+	sc_match match;
+} sc_step;
+
+enum sc_expect_kind {
+	SC_EXP_DELIVERED = 1,     /* every message from `from` on topic reaches `to` (loss bound) */
+	SC_EXP_NO_DUPLICATES,     /* `to` gets no (topic, payload) twice */
+	SC_EXP_ORDERED,           /* `to` gets each publisher's messages in publish order */
+	SC_EXP_RETAINED,          /* at the end, the retained message on topic is payload (or none) */
+	SC_EXP_WILL,              /* `to` got (or did not get) the will of `from` */
+};
+
+typedef struct sc_expect {
+	int kind;
+	int from, to;             /* client indexes; -1 when not given */
+	char *topic;              /* a topic filter for DELIVERED/ORDERED/NO_DUPLICATES */
+	char *payload;            /* RETAINED: NULL means "no retained message" */
+	bool has_qos;
+	uint8_t qos;
+	double loss;              /* DELIVERED: allowed fraction lost (0 = none) */
+	bool loss_is_count;
+	uint64_t loss_count;
+	bool delivered;           /* WILL: expected or not */
+	sc_pos pos;
+} sc_expect;
+
+enum { SC_TARGET_SIM = 1, SC_TARGET_TCP = 2 };
+
+typedef struct sc_broker {
+	bool persistence;
+	uint32_t max_queued;      /* 0: default */
+	uint16_t max_inflight;    /* 0: default */
+	bool queue_qos0;
+	bool drop_oldest;
+	uint32_t sys_interval_s;  /* default 0 in scenarios: no $SYS noise */
+	bool has_sys_interval;
+	sc_pos pos;
+} sc_broker;
+
+typedef struct scenario {
+	char *file;
+	char *name;
+	char *description;
+	char **spec;              /* statement ids */
+	size_t nspec;
+	uint64_t seed;
+	bool has_seed;
+	int64_t duration_us;      /* bound on the whole run (default 10 min virtual, 60 s tcp) */
+	unsigned targets;         /* SC_TARGET_* (default: both) */
+	sc_broker broker;
+	sc_link *links;           /* links[0] is the default when its node is NULL */
+	size_t nlinks;
+	sc_fault *faults;
+	size_t nfaults;
+	sc_random_faults random_faults;
+	sc_client *clients;
+	size_t nclients;
+	sc_step *steps;
+	size_t nsteps;
+	sc_expect *expects;
+	size_t nexpects;
+} scenario;
+
+/* Load and validate. Returns the scenario, or NULL with every problem in errs
+ * (errs->n > 0). Never crashes on any input. */
+scenario *scenario_load(const char *path, sc_errors *errs);
+/* The same from text in memory; `name` stands for the file in messages. */
+scenario *scenario_parse(const char *name, const char *text, size_t len, sc_errors *errs);
+void scenario_free(scenario *s);
+void sc_errors_free(sc_errors *e);
+
+/* Parse "250ms", "15s", "2h", "1m30s", "500us" into microseconds. -1 if malformed. */
+int64_t sc_parse_duration(const char *s);
+/* Parse "256B", "4KiB", "1MB" into bytes; -1 if malformed. */
+int64_t sc_parse_size(const char *s);
+/* Parse "20kbit", "1Mbit", "9600bit" (also "/s") into bits per second; -1 if malformed. */
+int64_t sc_parse_bitrate(const char *s);
+/* Parse "30%" or "0.3" into a fraction in [0, 1]; -1 if malformed or out of range. */
+double sc_parse_fraction(const char *s);
+
+#endif

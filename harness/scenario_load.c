@@ -1,0 +1,2234 @@
+/*
+ * scenario_load.c - YAML text to the scenario model (scenario.h), validated.
+ *
+ * libyaml's document API gives a graph of nodes that carry their positions; a small schema
+ * walker turns it into the model, one function per section. It never stops at the first
+ * problem: each section reports what is wrong where (FILE:LINE:COLUMN, 1-based, at the
+ * offending key or value) and carries on, so a user fixes a file in one round. Sections are
+ * read in dependency order (clients first, so steps, faults and links can name them), not
+ * in file order, so the errors are sorted into file order at the end.
+ *
+ * Hostile input. libyaml's parser and composer keep explicit stacks, and this walker only
+ * descends as deep as the schema, so nesting cannot exhaust the C stack. Anchors and aliases
+ * are allowed (a link profile used twice is handy), but an alias makes the graph a DAG,
+ * possibly a cyclic one (&a [*a]): the schema walk still ends, and a budget on node visits
+ * stops the "billion laughs" kind of expansion. Every list has a limit that is reported
+ * when hit. No assert() looks at user input; the few asserts check this file's own tables.
+ */
+#include "harness/scenario.h"
+
+#include "harness/cli.h"
+#include "mqtt/mqtt.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+#define MAX_FILE_BYTES (16u << 20) /* a scenario is text someone wrote, not a data dump */
+#define MAX_VISITS 1000000L         /* node visits: bounds what aliases can multiply */
+#define MAX_CLIENTS 10000
+#define MAX_STEPS 100000
+#define MAX_FAULTS 10000
+#define MAX_EXPECTS 10000
+#define MAX_ITEMS 1000              /* spec ids, filters of one (un)subscribe, SUBACK codes */
+#define MAX_FIELDS 16               /* keys of the largest section */
+#define MAX_SUGGEST_CLIENTS 500     /* past this, "did you mean" would cost too much */
+#define MAX_PPM 100000.0            /* clock drift: 10%, far past any real crystal */
+#define DEFAULT_WITHIN_US 5000000   /* expect, expect_closed and the CONNACK wait: 5s */
+#define DEFAULT_KEEPALIVE_S 60
+
+/* ---- loader state and error reporting -------------------------------------------------- */
+
+typedef struct id_ref {
+	const char *id;
+	int idx;
+	sc_pos pos;
+} id_ref;
+
+typedef struct ld {
+	const char *file;
+	const char *text;
+	size_t len;
+	yaml_document_t doc;
+	scenario *s;
+	sc_errors *errs;
+	sc_pos epos[SC_MAX_ERRORS]; /* position of each error, to sort them into file order */
+	long visits;
+	bool halt;                  /* out of memory or over the visit budget: stop walking */
+	id_ref *ids;                /* client ids sorted by name, for lookups */
+	size_t nids;
+	const char *duration_text;  /* the scenario's `duration` as written, for messages */
+} ld;
+
+/* A short text for messages, returned by value so a call can sit in an argument list
+ * (C11 gives an array in a struct rvalue a lifetime to the end of the full expression). */
+typedef struct txt {
+	char s[400];
+} txt;
+
+#define SHOW_MAX 48
+
+/* 'text' quoted and shortened, control characters shown as '?'. */
+static txt quoted(const char *s)
+{
+	txt t;
+	size_t n = 0, i = 0;
+	t.s[n++] = '\'';
+	for (; s[i] && i < SHOW_MAX; i++)
+		t.s[n++] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	if (s[i]) {
+		memcpy(t.s + n, "...", 3);
+		n += 3;
+	}
+	t.s[n++] = '\'';
+	t.s[n] = 0;
+	return t;
+}
+
+/* "a, b, c" from names[0..n), shortened past a dozen. */
+static txt join(const char *const *names, size_t n)
+{
+	txt t;
+	size_t len = 0;
+	t.s[0] = 0;
+	for (size_t i = 0; i < n && len < sizeof t.s; i++) {
+		if (i == 12) {
+			snprintf(t.s + len, sizeof t.s - len, ", ...");
+			break;
+		}
+		len += (size_t)snprintf(t.s + len, sizeof t.s - len, "%s%s", i ? ", " : "", names[i]);
+	}
+	return t;
+}
+
+static size_t count_of(const char *const *list)
+{
+	size_t n = 0;
+	while (list[n])
+		n++;
+	return n;
+}
+
+static const char *sval(const yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+
+static bool is_scalar(const yaml_node_t *n)
+{
+	return n->type == YAML_SCALAR_NODE;
+}
+
+/* YAML's null: an empty plain scalar, ~ or null. A quoted "null" is a string. */
+static bool is_null(const yaml_node_t *n)
+{
+	if (!is_scalar(n) || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	const char *v = sval(n);
+	return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") ||
+	       !strcmp(v, "NULL");
+}
+
+/* What a node is, for "got ..." in messages. */
+static txt describe(const yaml_node_t *n)
+{
+	txt t;
+	if (n->type == YAML_SEQUENCE_NODE)
+		snprintf(t.s, sizeof t.s, "a list");
+	else if (n->type == YAML_MAPPING_NODE)
+		snprintf(t.s, sizeof t.s, "a mapping");
+	else if (is_null(n))
+		snprintf(t.s, sizeof t.s, "nothing (null)");
+	else
+		t = quoted(sval(n));
+	return t;
+}
+
+static sc_pos pos_of(const yaml_node_t *n)
+{
+	return (sc_pos){ (int)n->start_mark.line + 1, (int)n->start_mark.column + 1 };
+}
+
+static bool before(const yaml_node_t *a, const yaml_node_t *b)
+{
+	return a->start_mark.index < b->start_mark.index;
+}
+
+static bool errors_full(const ld *L)
+{
+	return L->halt || L->errs->n >= SC_MAX_ERRORS;
+}
+
+static void add_error_v(ld *L, sc_pos p, const char *fmt, va_list ap)
+{
+	sc_errors *e = L->errs;
+	if (e->n >= SC_MAX_ERRORS) {
+		e->dropped++;
+		return;
+	}
+	char msg[1024];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	char line[1400];
+	snprintf(line, sizeof line, "%s:%d:%d: %s", L->file, p.line, p.col, msg);
+	/* A node reached twice through an alias would say the same thing twice. */
+	for (int i = 0; i < e->n; i++)
+		if (!strcmp(e->msg[i], line))
+			return;
+	char *m = strdup(line);
+	if (!m) {
+		L->halt = true;
+		e->dropped++;
+		return;
+	}
+	L->epos[e->n] = p;
+	e->msg[e->n++] = m;
+}
+
+__attribute__((format(printf, 3, 4)))
+static void err_at(ld *L, sc_pos p, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	add_error_v(L, p, fmt, ap);
+	va_end(ap);
+}
+
+__attribute__((format(printf, 3, 4)))
+static void err(ld *L, const yaml_node_t *n, const char *fmt, ...)
+{
+	if (L->halt)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	add_error_v(L, n ? pos_of(n) : (sc_pos){ 1, 1 }, fmt, ap);
+	va_end(ap);
+}
+
+static void oom(ld *L)
+{
+	if (!L->halt)
+		err_at(L, (sc_pos){ 1, 1 }, "out of memory while loading the scenario");
+	L->halt = true;
+}
+
+static void *xcalloc(ld *L, size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size);
+	if (!p)
+		oom(L);
+	return p;
+}
+
+static char *xstrdup(ld *L, const char *s)
+{
+	char *p = strdup(s);
+	if (!p)
+		oom(L);
+	return p;
+}
+
+/* Every node the walker looks at goes through here, so the budget covers alias expansion. */
+static yaml_node_t *node(ld *L, int idx)
+{
+	if (L->halt)
+		return NULL;
+	yaml_node_t *n = yaml_document_get_node(&L->doc, idx);
+	if (n && ++L->visits > MAX_VISITS) {
+		err(L, n, "the scenario is too large: more than %ld values to read "
+			  "(do aliases repeat a large part of it?)", MAX_VISITS);
+		L->halt = true;
+		return NULL;
+	}
+	return n;
+}
+
+/* ---- suggestions ----------------------------------------------------------------------- */
+
+static int lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+/* Edit distance with adjacent transpositions (optimal string alignment), ignoring case. */
+static int distance(const char *a, const char *b)
+{
+	enum { N = 40 };
+	size_t la = strlen(a), lb = strlen(b);
+	if (la >= N || lb >= N)
+		return N;
+	int d[N][N];
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = (int)i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = (int)j;
+	for (size_t i = 1; i <= la; i++) {
+		for (size_t j = 1; j <= lb; j++) {
+			int ca = lower(a[i - 1]), cb = lower(b[j - 1]);
+			int best = d[i - 1][j - 1] + (ca != cb);
+			if (d[i - 1][j] + 1 < best)
+				best = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < best)
+				best = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && ca == lower(b[j - 2]) && lower(a[i - 2]) == cb &&
+			    d[i - 2][j - 2] + 1 < best)
+				best = d[i - 2][j - 2] + 1;
+			d[i][j] = best;
+		}
+	}
+	return d[la][lb];
+}
+
+/* The closest candidate when it is close enough to be a typo of word, else NULL. */
+static const char *suggest(const char *word, const char *const *cands, size_t n)
+{
+	size_t len = strlen(word);
+	int best_d = (len <= 4 ? 1 : len <= 8 ? 2 : 3) + 1;
+	const char *best = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (!cands[i])
+			continue;
+		int d = distance(word, cands[i]);
+		if (d < best_d) {
+			best_d = d;
+			best = cands[i];
+		}
+	}
+	return best;
+}
+
+/* ---- sections as mappings of known keys ------------------------------------------------ */
+
+/* The keys of one mapping, read against the section's table: unknown keys, keys that are
+ * not words and duplicates are reported here, so section functions only read values. */
+typedef struct fields {
+	const char *what;             /* the section, for messages: "publish needs 'topic'" */
+	const char *const *keys;      /* NULL-terminated */
+	const yaml_node_t *map;
+	yaml_node_t *key[MAX_FIELDS];
+	yaml_node_t *val[MAX_FIELDS];
+} fields;
+
+static int key_slot(const char *const *keys, const char *k)
+{
+	for (int i = 0; keys[i]; i++)
+		if (!strcmp(keys[i], k))
+			return i;
+	return -1;
+}
+
+static void unknown_key(ld *L, const yaml_node_t *k, const char *what, const char *const *keys)
+{
+	if (errors_full(L)) {
+		err(L, k, "unknown key");
+		return;
+	}
+	const char *name = sval(k);
+	if (!strcmp(name, "<<")) {
+		err(L, k, "merge keys (<<) are not supported; write the keys of %s out", what);
+		return;
+	}
+	size_t n = count_of(keys);
+	const char *best = suggest(name, keys, n);
+	if (best)
+		err(L, k, "unknown key %s in %s (did you mean '%s'?)", quoted(name).s, what, best);
+	else
+		err(L, k, "unknown key %s in %s; known keys: %s", quoted(name).s, what, join(keys, n).s);
+}
+
+/* Read map against keys. False (reported) when map is not a mapping. */
+static bool fields_read(ld *L, const yaml_node_t *map, const char *what, const char *const *keys,
+			fields *f)
+{
+	memset(f, 0, sizeof *f);
+	f->what = what;
+	f->keys = keys;
+	assert(count_of(keys) <= MAX_FIELDS);
+	if (!map)
+		return false;
+	if (map->type != YAML_MAPPING_NODE) {
+		err(L, map, "expected a mapping for %s, got %s", what, describe(map).s);
+		return false;
+	}
+	f->map = map;
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(L, p->key), *v = node(L, p->value);
+		if (!k || !v)
+			return true;
+		if (!is_scalar(k) || is_null(k)) {
+			err(L, k, "keys in %s must be words, got %s", what, describe(k).s);
+			continue;
+		}
+		int i = key_slot(keys, sval(k));
+		if (i < 0) {
+			unknown_key(L, k, what, keys);
+			continue;
+		}
+		if (f->key[i]) {
+			sc_pos first = pos_of(f->key[i]);
+			err(L, k, "duplicate key '%s' in %s (first at %d:%d)", keys[i], what, first.line,
+			    first.col);
+			continue;
+		}
+		f->key[i] = k;
+		f->val[i] = v;
+	}
+	return true;
+}
+
+static int slot(const fields *f, const char *key)
+{
+	int i = key_slot(f->keys, key);
+	assert(i >= 0 && "the key is in the section's table");
+	return i;
+}
+
+/* The value (or key) node given for key, or NULL. */
+static yaml_node_t *fget(const fields *f, const char *key)
+{
+	return f->val[slot(f, key)];
+}
+
+static yaml_node_t *fkey(const fields *f, const char *key)
+{
+	return f->key[slot(f, key)];
+}
+
+static bool frequire(ld *L, const fields *f, const char *key)
+{
+	if (fget(f, key))
+		return true;
+	if (f->map)
+		err(L, f->map, "%s needs '%s'", f->what, key);
+	return false;
+}
+
+/* The one key of `choices` present in f (e.g. the action of a step). Two or more are
+ * reported at the later one; none is reported by the caller. */
+static const char *only_one(ld *L, const fields *f, const char *const *choices, const char *hint)
+{
+	yaml_node_t *first = NULL;
+	for (const char *const *c = choices; *c; c++) {
+		yaml_node_t *k = fkey(f, *c);
+		if (!k)
+			continue;
+		if (!first) {
+			first = k;
+			continue;
+		}
+		yaml_node_t *a = before(first, k) ? first : k, *b = a == first ? k : first;
+		err(L, b, "%s does one thing, but '%s' and '%s' are both here; %s", f->what, sval(a),
+		    sval(b), hint);
+		first = a;
+	}
+	return first ? sval(first) : NULL;
+}
+
+/* ---- lists ----------------------------------------------------------------------------- */
+
+/* Items in a list; a key with nothing under it is an empty list. -1 when reported. */
+static long list_count(ld *L, const yaml_node_t *v, const char *key, long max)
+{
+	if (is_null(v))
+		return 0;
+	if (v->type != YAML_SEQUENCE_NODE) {
+		err(L, v, "expected a list for %s, got %s", key, describe(v).s);
+		return -1;
+	}
+	long n = (long)(v->data.sequence.items.top - v->data.sequence.items.start);
+	if (n > max) {
+		err(L, v, "%s has %ld items; the limit is %ld", key, n, max);
+		return -1;
+	}
+	return n;
+}
+
+static yaml_node_t *list_item(ld *L, const yaml_node_t *v, long i)
+{
+	return node(L, v->data.sequence.items.start[i]);
+}
+
+/* Lists of words also take one word alone: `spec: MQTT-3.3.1-8` reads as a list of one. */
+static long word_count(ld *L, const yaml_node_t *v, const char *key, long max)
+{
+	if (is_scalar(v) && !is_null(v))
+		return 1;
+	return list_count(L, v, key, max);
+}
+
+static yaml_node_t *word_item(ld *L, const yaml_node_t *v, long i)
+{
+	return is_scalar(v) ? (yaml_node_t *)v : list_item(L, v, i);
+}
+
+/* ---- numbers and units ----------------------------------------------------------------- */
+
+typedef struct unit {
+	const char *name;
+	int64_t factor;
+} unit;
+
+static const unit duration_units[] = {
+	{ "h", 3600000000LL }, { "m", 60000000LL }, { "s", 1000000LL }, { "ms", 1000LL },
+	{ "us", 1LL }, { "\xc2\xb5s", 1LL }, { NULL, 0 },
+};
+
+static const unit size_units[] = {
+	{ "B", 1LL }, { "KB", 1000LL }, { "kB", 1000LL }, { "KiB", 1024LL }, { "MB", 1000000LL },
+	{ "MiB", 1048576LL }, { "GB", 1000000000LL }, { "GiB", 1073741824LL }, { NULL, 0 },
+};
+
+static const unit bitrate_units[] = {
+	{ "bit", 1LL }, { "bit/s", 1LL }, { "bps", 1LL },
+	{ "kbit", 1000LL }, { "kbit/s", 1000LL }, { "Kbit", 1000LL }, { "Kbit/s", 1000LL },
+	{ "kbps", 1000LL },
+	{ "Mbit", 1000000LL }, { "Mbit/s", 1000000LL }, { "Mbps", 1000000LL },
+	{ "Gbit", 1000000000LL }, { "Gbit/s", 1000000000LL }, { "Gbps", 1000000000LL },
+	{ NULL, 0 },
+};
+
+static bool is_digit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* "<digits>[.<digits>]" at *p: the whole part, the fraction's digits as an integer and
+ * their count (at most 9). False if malformed or too large. */
+static bool amount(const char **p, int64_t *whole, int64_t *frac, int *fdigits)
+{
+	const char *s = *p;
+	int64_t w = 0, f = 0;
+	int nd = 0, fd = 0;
+	for (; is_digit(*s); s++, nd++) {
+		if (w > (INT64_MAX - 9) / 10)
+			return false;
+		w = w * 10 + (*s - '0');
+	}
+	if (!nd)
+		return false;
+	if (*s == '.') {
+		for (s++; is_digit(*s); s++, fd++) {
+			if (fd == 9)
+				return false;
+			f = f * 10 + (*s - '0');
+		}
+		if (!fd)
+			return false;
+	}
+	*p = s;
+	*whole = w;
+	*frac = f;
+	*fdigits = fd;
+	return true;
+}
+
+/* (whole + frac / 10^fd) * factor exactly, or -1: overflow, or a part of the base unit
+ * ("0.5us" cannot be said in microseconds). frac < 10^9 and factor < 4e9 cannot overflow. */
+static int64_t scale(int64_t whole, int64_t frac, int fd, int64_t factor)
+{
+	if (whole > INT64_MAX / factor)
+		return -1;
+	int64_t p10 = 1;
+	for (int i = 0; i < fd; i++)
+		p10 *= 10;
+	int64_t part = frac * factor;
+	if (part % p10)
+		return -1;
+	part /= p10;
+	if (whole * factor > INT64_MAX - part)
+		return -1;
+	return whole * factor + part;
+}
+
+/* The unit spelled at *p, up to the next number or the end. */
+static const unit *unit_at(const char **p, const unit *units)
+{
+	const char *s = *p, *e = s;
+	while (*e && !is_digit(*e) && *e != '.')
+		e++;
+	size_t n = (size_t)(e - s);
+	for (const unit *u = units; u->name; u++) {
+		if (strlen(u->name) == n && !memcmp(u->name, s, n)) {
+			*p = e;
+			return u;
+		}
+	}
+	return NULL;
+}
+
+int64_t sc_parse_duration(const char *s)
+{
+	if (!s || !*s)
+		return -1;
+	int64_t total = 0, last = INT64_MAX;
+	while (*s) {
+		int64_t w, f;
+		int fd;
+		if (!amount(&s, &w, &f, &fd))
+			return -1;
+		const unit *u = unit_at(&s, duration_units);
+		/* Parts go from large to small units: "1m30s", never "30s1m" or "1s1s". */
+		if (!u || u->factor >= last)
+			return -1;
+		last = u->factor;
+		int64_t v = scale(w, f, fd, u->factor);
+		if (v < 0 || total > INT64_MAX - v)
+			return -1;
+		total += v;
+	}
+	return total;
+}
+
+static int64_t parse_one_unit(const char *s, const unit *units)
+{
+	int64_t w, f;
+	int fd;
+	if (!s || !amount(&s, &w, &f, &fd))
+		return -1;
+	const unit *u = unit_at(&s, units);
+	if (!u || *s)
+		return -1;
+	return scale(w, f, fd, u->factor);
+}
+
+int64_t sc_parse_size(const char *s)
+{
+	return parse_one_unit(s, size_units);
+}
+
+int64_t sc_parse_bitrate(const char *s)
+{
+	return parse_one_unit(s, bitrate_units);
+}
+
+double sc_parse_fraction(const char *s)
+{
+	int64_t w, f;
+	int fd;
+	if (!s || !amount(&s, &w, &f, &fd))
+		return -1;
+	double p10 = 1;
+	for (int i = 0; i < fd; i++)
+		p10 *= 10;
+	double v = (double)w + (double)f / p10;
+	if (*s == '%' && !s[1])
+		v /= 100;
+	else if (*s)
+		return -1;
+	return v <= 1 ? v : -1;
+}
+
+/* A number with no unit: "250", "1.5". */
+static bool is_bare_number(const char *s)
+{
+	int64_t w, f;
+	int fd;
+	return amount(&s, &w, &f, &fd) && !*s;
+}
+
+/* An integer: decimal or 0x hex, with an optional sign. */
+static bool parse_int(const char *s, int64_t *out)
+{
+	bool neg = *s == '-';
+	if (*s == '-' || *s == '+')
+		s++;
+	uint64_t v = 0;
+	int base = 10;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		int d = is_digit(*s) ? *s - '0'
+			: base == 16 && lower(*s) >= 'a' && lower(*s) <= 'f' ? lower(*s) - 'a' + 10
+			: -1;
+		if (d < 0)
+			return false;
+		if (v > ((uint64_t)INT64_MAX - (uint64_t)d) / (uint64_t)base)
+			return false;
+		v = v * (uint64_t)base + (uint64_t)d;
+	}
+	*out = neg ? -(int64_t)v : (int64_t)v;
+	return true;
+}
+
+static bool parse_u64(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (!is_digit(*s) || v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*out = v;
+	return true;
+}
+
+/* A decimal number such as "200", "-12.5" or "1e3"; no inf, nan or hex floats. */
+static bool parse_number(const char *s, double *out)
+{
+	if (!*s || strspn(s, "+-.0123456789eE") != strlen(s))
+		return false;
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (*end || errno || v != v)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* ---- typed values ---------------------------------------------------------------------- */
+
+/* The text of a scalar that is not null, or NULL with "'key' must be <expected>, got ...". */
+static const char *scalar(ld *L, const yaml_node_t *v, const char *key, const char *expected)
+{
+	if (is_scalar(v) && !is_null(v))
+		return sval(v);
+	err(L, v, "'%s' must be %s, got %s", key, expected, describe(v).s);
+	return NULL;
+}
+
+static bool n_str(ld *L, const yaml_node_t *v, const char *key, char **out)
+{
+	if (!v)
+		return false;
+	const char *t = scalar(L, v, key, "a string");
+	if (!t)
+		return false;
+	if (strlen(t) != v->data.scalar.length) {
+		err(L, v, "'%s' contains a NUL character (\\0), which a scenario string cannot hold", key);
+		return false;
+	}
+	char *c = xstrdup(L, t);
+	if (!c)
+		return false;
+	free(*out);
+	*out = c;
+	return true;
+}
+
+static bool n_bool(ld *L, const yaml_node_t *v, const char *key, bool *out)
+{
+	if (!v)
+		return false;
+	const char *t = scalar(L, v, key, "true or false");
+	if (!t)
+		return false;
+	if (!strcmp(t, "true") || !strcmp(t, "True") || !strcmp(t, "TRUE") || !strcmp(t, "1")) {
+		*out = true;
+		return true;
+	}
+	if (!strcmp(t, "false") || !strcmp(t, "False") || !strcmp(t, "FALSE") || !strcmp(t, "0")) {
+		*out = false;
+		return true;
+	}
+	err(L, v, "'%s' must be true or false, got %s", key, quoted(t).s);
+	return false;
+}
+
+static bool n_int(ld *L, const yaml_node_t *v, const char *key, int64_t min, int64_t max, int64_t *out)
+{
+	if (!v)
+		return false;
+	const char *t = scalar(L, v, key, "an integer");
+	if (!t)
+		return false;
+	int64_t x;
+	if (parse_int(t, &x) && x >= min && x <= max) {
+		*out = x;
+		return true;
+	}
+	if (min == 0 && max == 2)
+		err(L, v, "'%s' must be 0, 1 or 2, got %s", key, quoted(t).s);
+	else
+		err(L, v, "'%s' must be an integer from %lld to %lld, got %s", key, (long long)min,
+		    (long long)max, quoted(t).s);
+	return false;
+}
+
+static bool n_number(ld *L, const yaml_node_t *v, const char *key, double min, double max, double *out)
+{
+	if (!v)
+		return false;
+	const char *t = scalar(L, v, key, "a number");
+	if (!t)
+		return false;
+	double x;
+	if (parse_number(t, &x) && x >= min && x <= max) {
+		*out = x;
+		return true;
+	}
+	err(L, v, "'%s' must be a number from %g to %g, got %s", key, min, max, quoted(t).s);
+	return false;
+}
+
+static bool n_qos(ld *L, const yaml_node_t *v, uint8_t *out)
+{
+	int64_t x;
+	if (!n_int(L, v, "qos", 0, 2, &x))
+		return false;
+	*out = (uint8_t)x;
+	return true;
+}
+
+enum amount_kind { DURATION, SIZE, BITRATE };
+enum { AMT_POSITIVE = 1, AMT_SIGNED = 2 };
+
+static const struct amount_info {
+	const char *expected;
+	const char *unit; /* for the hint on a bare number */
+	int64_t (*parse)(const char *);
+} amounts[] = {
+	[DURATION] = { "a duration like 250ms, 15s or 1m30s", "ms", sc_parse_duration },
+	[SIZE] = { "a size like 256B, 4KiB or 1MB", "B", sc_parse_size },
+	[BITRATE] = { "a bit rate like 9600bit, 20kbit or 1Mbit", "kbit", sc_parse_bitrate },
+};
+
+/* A duration, size or bit rate with its unit. Durations are never negative unless
+ * AMT_SIGNED (a clock jump back); AMT_POSITIVE also refuses zero. */
+static bool n_amount(ld *L, const yaml_node_t *v, const char *key, enum amount_kind k, int flags,
+		     int64_t *out)
+{
+	if (!v)
+		return false;
+	const struct amount_info *a = &amounts[k];
+	const char *t = scalar(L, v, key, a->expected);
+	if (!t)
+		return false;
+	bool neg = t[0] == '-';
+	const char *body = neg ? t + 1 : t;
+	int64_t x = a->parse(body);
+	if (neg && !(flags & AMT_SIGNED) && (x >= 0 || is_bare_number(body))) {
+		err(L, v, "'%s' cannot be negative, got %s", key, quoted(t).s);
+		return false;
+	}
+	if (is_bare_number(body)) {
+		err(L, v, "'%s' is a bare number; say the unit, e.g. %s%s", key, t, a->unit);
+		return false;
+	}
+	if (x < 0) {
+		err(L, v, "'%s' must be %s, got %s", key, a->expected, quoted(t).s);
+		return false;
+	}
+	if (x == 0 && (flags & AMT_POSITIVE)) {
+		err(L, v, "'%s' must be more than zero, got %s", key, quoted(t).s);
+		return false;
+	}
+	*out = neg ? -x : x;
+	return true;
+}
+
+static bool n_fraction(ld *L, const yaml_node_t *v, const char *key, double *out)
+{
+	if (!v)
+		return false;
+	const char *t = scalar(L, v, key, "a fraction like 5% or 0.05");
+	if (!t)
+		return false;
+	double x = sc_parse_fraction(t);
+	if (x < 0) {
+		err(L, v, "'%s' must be a fraction between 0 and 1, like 5%% or 0.05, got %s", key,
+		    quoted(t).s);
+		return false;
+	}
+	*out = x;
+	return true;
+}
+
+/* One of a few words; the index, or -1 (reported). */
+static int n_choice(ld *L, const yaml_node_t *v, const char *key, const char *const *choices)
+{
+	size_t n = count_of(choices);
+	const char *t = scalar(L, v, key, "a word");
+	if (!t)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(t, choices[i]))
+			return (int)i;
+	const char *best = suggest(t, choices, n);
+	if (best)
+		err(L, v, "'%s' must be one of %s, got %s (did you mean '%s'?)", key, join(choices, n).s,
+		    quoted(t).s, best);
+	else
+		err(L, v, "'%s' must be one of %s, got %s", key, join(choices, n).s, quoted(t).s);
+	return -1;
+}
+
+static bool n_topic(ld *L, const yaml_node_t *v, const char *key, bool filter, char **out)
+{
+	char *t = NULL;
+	if (!n_str(L, v, key, &t))
+		return false;
+	mqtt_err e;
+	memset(&e, 0, sizeof e);
+	const uint8_t *b = (const uint8_t *)t;
+	int rc = filter ? mqtt_topic_filter_check(b, strlen(t), MQTT_V311, &e)
+			: mqtt_topic_name_check(b, strlen(t), MQTT_V311, &e);
+	if (rc) {
+		err(L, v, "%s is not a valid topic %s: %s (%s)", quoted(t).s, filter ? "filter" : "name",
+		    e.msg, e.stmt ? e.stmt : "MQTT-4.7");
+		free(t);
+		return false;
+	}
+	free(*out);
+	*out = t;
+	return true;
+}
+
+static bool n_packet(ld *L, const yaml_node_t *v, const char *key, int *out)
+{
+	const char *t = scalar(L, v, key, "a packet name like PUBLISH");
+	if (!t)
+		return false;
+	const char *names[16];
+	for (unsigned ty = 1; ty <= 15; ty++) {
+		names[ty - 1] = mqtt_type_name(ty);
+		if (!strcasecmp(t, names[ty - 1])) {
+			*out = (int)ty;
+			return true;
+		}
+	}
+	names[15] = NULL;
+	const char *best = suggest(t, names, 15);
+	if (best)
+		err(L, v, "unknown packet type %s (did you mean '%s'?)", quoted(t).s, best);
+	else
+		err(L, v, "unknown packet type %s; packets are %s", quoted(t).s, join(names, 15).s);
+	return false;
+}
+
+/* ---- names: clients and hosts ---------------------------------------------------------- */
+
+/* Client ids name hosts, random streams and trace lines; the scenario name names a file. */
+static bool word_ok(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!(is_digit(*s) || (lower(*s) >= 'a' && lower(*s) <= 'z') || *s == '-' ||
+		      *s == '_' || *s == '.'))
+			return false;
+	return true;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	const id_ref *x = a, *y = b;
+	int c = strcmp(x->id, y->id);
+	return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+static int find_client(const ld *L, const char *name)
+{
+	size_t lo = 0, hi = L->nids;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(L->ids[mid].id, name);
+		if (!c)
+			return L->ids[mid].idx;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* Report a name that is neither a client nor (for hosts) the broker. */
+static void unknown_name(ld *L, const yaml_node_t *v, const char *name, bool host)
+{
+	const scenario *s = L->s;
+	const char *what = host ? "host" : "client";
+	if (errors_full(L)) {
+		err(L, v, "unknown %s", what);
+		return;
+	}
+	if (!L->nids) {
+		if (host)
+			err(L, v, "unknown host %s; the only host is broker (declare clients under 'clients')",
+			    quoted(name).s);
+		else
+			err(L, v, "unknown client %s: no clients are declared; add { id: %s } under 'clients'",
+			    quoted(name).s, name);
+		return;
+	}
+	const char **names = s->nclients <= MAX_SUGGEST_CLIENTS
+		? calloc(s->nclients + 2, sizeof *names) : NULL;
+	const char *best = NULL;
+	size_t nnames = 0;
+	if (names) {
+		/* Valid ids only, each once, in file order. */
+		for (size_t i = 0; i < s->nclients; i++) {
+			const char *id = s->clients[i].id;
+			if (id && find_client(L, id) >= 0 && s->clients[find_client(L, id)].id == id)
+				names[nnames++] = id;
+		}
+		if (host)
+			names[nnames] = "broker";
+		best = suggest(name, names, nnames + 1);
+	}
+	if (best)
+		err(L, v, "unknown %s %s (did you mean '%s'?)", what, quoted(name).s, best);
+	else if (names)
+		err(L, v, "unknown %s %s; %s: %s", what, quoted(name).s,
+		    host ? "hosts are broker and the clients" : "the clients are",
+		    join(names, nnames).s);
+	else
+		err(L, v, "unknown %s %s", what, quoted(name).s);
+	free(names);
+}
+
+static bool n_client(ld *L, const yaml_node_t *v, const char *key, int *out)
+{
+	if (!v)
+		return false;
+	const char *t = scalar(L, v, key, "a client id");
+	if (!t)
+		return false;
+	int i = find_client(L, t);
+	if (i < 0) {
+		unknown_name(L, v, t, false);
+		return false;
+	}
+	*out = i;
+	return true;
+}
+
+/* A host: "broker" or a client id. Its index: the client's, or nclients for the broker. */
+static int host_index(const ld *L, const char *name)
+{
+	return !strcmp(name, "broker") ? (int)L->s->nclients : find_client(L, name);
+}
+
+static bool n_host(ld *L, const yaml_node_t *v, const char *key, char **out)
+{
+	if (!v)
+		return false;
+	const char *t = scalar(L, v, key, "a host (a client id or broker)");
+	if (!t)
+		return false;
+	if (host_index(L, t) < 0) {
+		unknown_name(L, v, t, true);
+		return false;
+	}
+	char *c = xstrdup(L, t);
+	if (!c)
+		return false;
+	free(*out);
+	*out = c;
+	return true;
+}
+
+/* ---- clients --------------------------------------------------------------------------- */
+
+static const char *const client_keys[] = { "id", "client_id", "auto_ack", "auto_ping", NULL };
+
+static void load_client(ld *L, const yaml_node_t *v, sc_client *c)
+{
+	c->auto_ack = c->auto_ping = true;
+	c->pos = pos_of(v);
+	fields f;
+	if (!fields_read(L, v, "client", client_keys, &f))
+		return;
+	yaml_node_t *id = fget(&f, "id");
+	if (frequire(L, &f, "id") && n_str(L, id, "id", &c->id)) {
+		if (!word_ok(c->id))
+			err(L, id, "client id %s may use only letters, digits, '-', '_' and '.' (it names a host)",
+			    quoted(c->id).s);
+		else if (!strcmp(c->id, "broker"))
+			err(L, id, "'broker' names the broker host; give the client another id");
+		else
+			L->ids[L->nids++] = (id_ref){ c->id, (int)(c - L->s->clients), pos_of(id) };
+	}
+	n_str(L, fget(&f, "client_id"), "client_id", &c->client_id);
+	n_bool(L, fget(&f, "auto_ack"), "auto_ack", &c->auto_ack);
+	n_bool(L, fget(&f, "auto_ping"), "auto_ping", &c->auto_ping);
+	if (!c->client_id && c->id)
+		c->client_id = xstrdup(L, c->id);
+}
+
+static void load_clients(ld *L, const yaml_node_t *v)
+{
+	scenario *s = L->s;
+	long n = v ? list_count(L, v, "clients", MAX_CLIENTS) : 0;
+	if (n <= 0)
+		return;
+	s->clients = xcalloc(L, (size_t)n, sizeof *s->clients);
+	L->ids = xcalloc(L, (size_t)n, sizeof *L->ids);
+	if (!s->clients || !L->ids)
+		return;
+	for (long i = 0; i < n; i++) {
+		yaml_node_t *it = list_item(L, v, i);
+		if (!it)
+			return;
+		load_client(L, it, &s->clients[s->nclients++]);
+	}
+	/* Sorted by (id, position): duplicates sit side by side, the first one first. */
+	qsort(L->ids, L->nids, sizeof *L->ids, cmp_id);
+	for (size_t i = 1, first = 0; i < L->nids; i++) {
+		if (strcmp(L->ids[i].id, L->ids[first].id)) {
+			first = i;
+			continue;
+		}
+		err_at(L, L->ids[i].pos, "duplicate client id %s (first at %d:%d)",
+		       quoted(L->ids[i].id).s, L->ids[first].pos.line, L->ids[first].pos.col);
+	}
+}
+
+/* ---- top-level values ------------------------------------------------------------------ */
+
+/* MQTT-<section>-<n>, as the specifications number their normative statements. */
+static bool stmt_id_ok(const char *s)
+{
+	if (strncmp(s, "MQTT-", 5))
+		return false;
+	s += 5;
+	if (!is_digit(*s))
+		return false;
+	while (is_digit(*s))
+		s++;
+	while (*s == '.') {
+		if (!is_digit(*++s))
+			return false;
+		while (is_digit(*s))
+			s++;
+	}
+	if (*s++ != '-' || !is_digit(*s))
+		return false;
+	while (is_digit(*s))
+		s++;
+	return !*s;
+}
+
+static void load_spec(ld *L, const yaml_node_t *v)
+{
+	scenario *s = L->s;
+	long n = word_count(L, v, "spec", MAX_ITEMS);
+	if (n <= 0)
+		return;
+	if (!(s->spec = xcalloc(L, (size_t)n, sizeof *s->spec)))
+		return;
+	for (long i = 0; i < n; i++) {
+		yaml_node_t *it = word_item(L, v, i);
+		char *id = NULL;
+		if (!it || !n_str(L, it, "spec", &id))
+			continue;
+		if (!stmt_id_ok(id)) {
+			err(L, it, "%s is not a statement id; they look like MQTT-3.3.1-8", quoted(id).s);
+			free(id);
+			continue;
+		}
+		s->spec[s->nspec++] = id;
+	}
+}
+
+/* Returns false when something was wrong, so later checks do not build on a guess. */
+static bool load_targets(ld *L, const yaml_node_t *v)
+{
+	static const char *const names[] = { "sim", "tcp", NULL };
+	long n = word_count(L, v, "targets", MAX_ITEMS);
+	if (n < 0)
+		return false;
+	if (n == 0) {
+		err(L, v, "'targets' is empty; say where the scenario can run: [sim, tcp]");
+		return false;
+	}
+	unsigned t = 0;
+	bool ok = true;
+	for (long i = 0; i < n; i++) {
+		yaml_node_t *it = word_item(L, v, i);
+		int c = it ? n_choice(L, it, "targets", names) : -1;
+		if (c < 0)
+			ok = false;
+		else
+			t |= c == 0 ? SC_TARGET_SIM : SC_TARGET_TCP;
+	}
+	if (ok)
+		L->s->targets = t;
+	return ok;
+}
+
+static const char *const broker_keys[] = {
+	"persistence", "max_queued", "max_inflight", "queue_qos0", "drop_oldest", "sys_interval", NULL,
+};
+
+static void load_broker(ld *L, const yaml_node_t *k, const yaml_node_t *v, bool tcp_only)
+{
+	sc_broker *b = &L->s->broker;
+	b->pos = pos_of(v);
+	if (is_null(v))
+		return;
+	fields f;
+	if (!fields_read(L, v, "broker", broker_keys, &f))
+		return;
+	int64_t x;
+	n_bool(L, fget(&f, "persistence"), "persistence", &b->persistence);
+	if (n_int(L, fget(&f, "max_queued"), "max_queued", 1, UINT32_MAX, &x))
+		b->max_queued = (uint32_t)x;
+	if (n_int(L, fget(&f, "max_inflight"), "max_inflight", 1, UINT16_MAX, &x))
+		b->max_inflight = (uint16_t)x;
+	n_bool(L, fget(&f, "queue_qos0"), "queue_qos0", &b->queue_qos0);
+	n_bool(L, fget(&f, "drop_oldest"), "drop_oldest", &b->drop_oldest);
+	yaml_node_t *si = fget(&f, "sys_interval");
+	if (n_amount(L, si, "sys_interval", DURATION, AMT_POSITIVE, &x)) {
+		if (x % 1000000 || x / 1000000 > UINT32_MAX)
+			err(L, si, "'sys_interval' must be whole seconds, like 10s, got %s", quoted(sval(si)).s);
+		else {
+			b->sys_interval_s = (uint32_t)(x / 1000000);
+			b->has_sys_interval = true;
+		}
+	}
+	if (tcp_only && v->data.mapping.pairs.top > v->data.mapping.pairs.start)
+		err(L, k, "broker options apply only to the simulated broker, but targets has no 'sim'");
+}
+
+/* ---- network --------------------------------------------------------------------------- */
+
+static const char *const link_keys[] = {
+	"latency", "jitter", "jitter_dist", "loss", "bandwidth", "slice", "coalesce", "limit",
+	"close_delay", "rto", "retries", NULL,
+};
+
+static void load_link(ld *L, const yaml_node_t *v, sc_link *l)
+{
+	static const char *const dists[] = { "uniform", "normal", "pareto", NULL }; /* enum sim_jitter */
+	sim_link *k = &l->link;
+	l->pos = pos_of(v);
+	fields f;
+	if (!fields_read(L, v, "link", link_keys, &f))
+		return;
+	int64_t x;
+	if (n_amount(L, fget(&f, "latency"), "latency", DURATION, 0, &x))
+		k->latency_us = x;
+	if (n_amount(L, fget(&f, "jitter"), "jitter", DURATION, 0, &x))
+		k->jitter_us = x;
+	yaml_node_t *jd = fget(&f, "jitter_dist");
+	int d = jd ? n_choice(L, jd, "jitter_dist", dists) : -1;
+	if (d >= 0)
+		k->jitter_dist = d;
+	n_fraction(L, fget(&f, "loss"), "loss", &k->loss);
+	if (n_amount(L, fget(&f, "bandwidth"), "bandwidth", BITRATE, AMT_POSITIVE, &x))
+		k->bandwidth_bps = (uint64_t)x;
+	yaml_node_t *sl = fget(&f, "slice");
+	if (n_amount(L, sl, "slice", SIZE, 0, &x)) {
+		if (x > UINT32_MAX)
+			err(L, sl, "'slice' is at most 4GiB, got %s", quoted(sval(sl)).s);
+		else
+			k->slice_max = (uint32_t)x;
+	}
+	if (n_amount(L, fget(&f, "coalesce"), "coalesce", DURATION, 0, &x))
+		k->coalesce_us = x;
+	if (n_amount(L, fget(&f, "limit"), "limit", SIZE, 0, &x))
+		k->limit_bytes = (uint64_t)x;
+	if (n_amount(L, fget(&f, "close_delay"), "close_delay", DURATION, 0, &x))
+		k->close_delay_us = x;
+	if (n_amount(L, fget(&f, "rto"), "rto", DURATION, AMT_POSITIVE, &x))
+		k->rto_us = x;
+	if (n_int(L, fget(&f, "retries"), "retries", 1, 1000, &x))
+		k->retries = (uint32_t)x;
+}
+
+static const char *const network_keys[] = { "default", "links", NULL };
+
+static void load_network(ld *L, const yaml_node_t *v)
+{
+	scenario *s = L->s;
+	fields f;
+	if (is_null(v) || !fields_read(L, v, "network", network_keys, &f))
+		return;
+	yaml_node_t *def = fget(&f, "default"), *links = fget(&f, "links");
+	long nl = 0;
+	if (links && is_null(links)) {
+		links = NULL;
+	} else if (links && links->type != YAML_MAPPING_NODE) {
+		err(L, links, "expected a mapping for links (host: { latency: ... }), got %s",
+		    describe(links).s);
+		links = NULL;
+	} else if (links) {
+		nl = (long)(links->data.mapping.pairs.top - links->data.mapping.pairs.start);
+		if (nl > MAX_CLIENTS + 1) {
+			err(L, links, "links has %ld entries; the limit is %d", nl, MAX_CLIENTS + 1);
+			links = NULL;
+			nl = 0;
+		}
+	}
+	if (!(s->links = xcalloc(L, (size_t)nl + 1, sizeof *s->links)))
+		return;
+	if (def)
+		load_link(L, def, &s->links[s->nlinks++]);
+	if (!links)
+		return;
+	/* Links are keyed by host, each host once. */
+	sc_pos *seen = xcalloc(L, s->nclients + 1, sizeof *seen);
+	if (!seen)
+		return;
+	for (yaml_node_pair_t *p = links->data.mapping.pairs.start; p < links->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(L, p->key), *val = node(L, p->value);
+		if (!k || !val)
+			break;
+		if (!is_scalar(k) || is_null(k)) {
+			err(L, k, "links are keyed by host (a client id or broker), got %s", describe(k).s);
+			continue;
+		}
+		int h = host_index(L, sval(k));
+		if (h < 0) {
+			unknown_name(L, k, sval(k), true);
+			continue;
+		}
+		if (seen[h].line) {
+			err(L, k, "duplicate link for %s (first at %d:%d)", quoted(sval(k)).s, seen[h].line,
+			    seen[h].col);
+			continue;
+		}
+		seen[h] = pos_of(k);
+		sc_link *l = &s->links[s->nlinks++];
+		l->node = xstrdup(L, sval(k));
+		load_link(L, val, l);
+	}
+	free(seen);
+}
+
+/* ---- faults ---------------------------------------------------------------------------- */
+
+static const char *const fault_keys[] = {
+	"at", "for", "restart_after",
+	"partition", "partition_oneway", "clog", "blackhole", "reset", "crash", "drift", "jump", NULL,
+};
+#define FAULT_KINDS (fault_keys + 3) /* the kind names, as sim_fault_kind_parse() knows them */
+
+static bool pair_kind(int kind)
+{
+	return kind >= SIM_FAULT_PARTITION && kind <= SIM_FAULT_RESET;
+}
+
+static void load_pair(ld *L, const yaml_node_t *v, const char *kind, sc_fault *ft)
+{
+	if (v->type != YAML_SEQUENCE_NODE || v->data.sequence.items.top - v->data.sequence.items.start != 2) {
+		err(L, v, "'%s' names two hosts, like [pub, broker], got %s", kind,
+		    v->type == YAML_SEQUENCE_NODE ? "another count" : describe(v).s);
+		return;
+	}
+	yaml_node_t *a = list_item(L, v, 0), *b = list_item(L, v, 1);
+	if (!a || !b)
+		return;
+	bool ok = n_host(L, a, kind, &ft->a);
+	if (n_host(L, b, kind, &ft->b) && ok && !strcmp(ft->a, ft->b))
+		err(L, b, "'%s' needs two different hosts, got %s twice", kind, quoted(ft->a).s);
+}
+
+static const char *const drift_keys[] = { "node", "ppm", NULL };
+static const char *const jump_keys[] = { "node", "by", NULL };
+
+static void load_clock_fault(ld *L, const yaml_node_t *v, const char *kind, sc_fault *ft)
+{
+	bool drift = ft->kind == SIM_FAULT_DRIFT;
+	fields f;
+	if (!fields_read(L, v, kind, drift ? drift_keys : jump_keys, &f))
+		return;
+	if (frequire(L, &f, "node"))
+		n_host(L, fget(&f, "node"), "node", &ft->a);
+	int64_t by;
+	if (drift && frequire(L, &f, "ppm"))
+		n_number(L, fget(&f, "ppm"), "ppm", -MAX_PPM, MAX_PPM, &ft->value);
+	if (!drift && frequire(L, &f, "by") &&
+	    n_amount(L, fget(&f, "by"), "by", DURATION, AMT_SIGNED | AMT_POSITIVE, &by))
+		ft->value = (double)by;
+}
+
+static void load_fault(ld *L, const yaml_node_t *v, sc_fault *ft)
+{
+	ft->pos = pos_of(v);
+	fields f;
+	if (!fields_read(L, v, "fault", fault_keys, &f))
+		return;
+	int64_t x;
+	yaml_node_t *at = fget(&f, "at");
+	if (frequire(L, &f, "at") && n_amount(L, at, "at", DURATION, 0, &x)) {
+		ft->at_us = x;
+		if (L->s->duration_us && x > L->s->duration_us)
+			err(L, at, "'at' %s is after the end of the run (duration: %s)", quoted(sval(at)).s,
+			    L->duration_text);
+	}
+	const char *kind = only_one(L, &f, FAULT_KINDS, "write one fault per item");
+	if (!kind) {
+		if (f.map)
+			err(L, f.map, "fault needs a kind: one of %s", join(FAULT_KINDS, count_of(FAULT_KINDS)).s);
+		return;
+	}
+	ft->kind = sim_fault_kind_parse(kind);
+	yaml_node_t *kv = fget(&f, kind);
+	if (pair_kind(ft->kind))
+		load_pair(L, kv, kind, ft);
+	else if (ft->kind == SIM_FAULT_CRASH)
+		n_host(L, kv, kind, &ft->a);
+	else
+		load_clock_fault(L, kv, kind, ft);
+
+	/* How long it lasts: `for`, or `restart_after` for a crash; instants have neither. */
+	bool instant = ft->kind == SIM_FAULT_RESET || ft->kind == SIM_FAULT_JUMP;
+	yaml_node_t *fv = fget(&f, "for"), *ra = fget(&f, "restart_after");
+	if (fv && instant)
+		err(L, fkey(&f, "for"), "a %s is instantaneous; 'for' does not apply", kind);
+	else if (fv && ft->kind == SIM_FAULT_CRASH)
+		err(L, fkey(&f, "for"), "a crash lasts until 'restart_after'; use that instead of 'for'");
+	else if (n_amount(L, fv, "for", DURATION, AMT_POSITIVE, &x))
+		ft->for_us = x;
+	if (ra && ft->kind != SIM_FAULT_CRASH)
+		err(L, fkey(&f, "restart_after"), "'restart_after' applies only to crash");
+	else if (n_amount(L, ra, "restart_after", DURATION, AMT_POSITIVE, &x))
+		ft->for_us = x;
+}
+
+static void load_faults(ld *L, const yaml_node_t *v)
+{
+	scenario *s = L->s;
+	long n = list_count(L, v, "faults", MAX_FAULTS);
+	if (n <= 0 || !(s->faults = xcalloc(L, (size_t)n, sizeof *s->faults)))
+		return;
+	for (long i = 0; i < n; i++) {
+		yaml_node_t *it = list_item(L, v, i);
+		if (!it)
+			return;
+		load_fault(L, it, &s->faults[s->nfaults++]);
+	}
+}
+
+static const char *const rate_keys[] = { "per_hour", "mean", "ppm", "by", NULL };
+
+static void load_rate(ld *L, const yaml_node_t *v, const char *kind, sim_fault_rates *r)
+{
+	int k = sim_fault_kind_parse(kind);
+	char what[40];
+	snprintf(what, sizeof what, "random %s", kind);
+	fields f;
+	if (!fields_read(L, v, what, rate_keys, &f))
+		return;
+	int64_t x;
+	if (frequire(L, &f, "per_hour"))
+		n_number(L, fget(&f, "per_hour"), "per_hour", 0, 1e6, &r->per_hour[k]);
+	/* Which kinds last (mean), and which carry a size (ppm for drift, by for jump). */
+	bool instant = k == SIM_FAULT_RESET || k == SIM_FAULT_JUMP;
+	yaml_node_t *mean = fget(&f, "mean");
+	if (mean && instant)
+		err(L, fkey(&f, "mean"), "a %s is instantaneous; 'mean' does not apply", kind);
+	else if (!mean && !instant && k != SIM_FAULT_DRIFT)
+		err(L, f.map, "%s needs 'mean' (how long each one lasts, e.g. 30s)", what);
+	else if (n_amount(L, mean, "mean", DURATION, AMT_POSITIVE, &x))
+		r->mean_duration_us[k] = x;
+	if (fget(&f, "ppm") && k != SIM_FAULT_DRIFT)
+		err(L, fkey(&f, "ppm"), "'ppm' applies only to drift");
+	else if (k == SIM_FAULT_DRIFT && frequire(L, &f, "ppm"))
+		n_number(L, fget(&f, "ppm"), "ppm", 0, MAX_PPM, &r->value[k]);
+	if (fget(&f, "by") && k != SIM_FAULT_JUMP)
+		err(L, fkey(&f, "by"), "'by' applies only to jump");
+	else if (k == SIM_FAULT_JUMP && frequire(L, &f, "by") &&
+		 n_amount(L, fget(&f, "by"), "by", DURATION, AMT_POSITIVE, &x))
+		r->value[k] = (double)x;
+}
+
+static void load_random_faults(ld *L, const yaml_node_t *v)
+{
+	sc_random_faults *rf = &L->s->random_faults;
+	rf->pos = pos_of(v);
+	fields f;
+	if (is_null(v) || !fields_read(L, v, "random_faults", FAULT_KINDS, &f))
+		return;
+	for (const char *const *k = FAULT_KINDS; *k; k++) {
+		yaml_node_t *kv = fget(&f, *k);
+		if (!kv)
+			continue;
+		rf->on = true;
+		load_rate(L, kv, *k, &rf->rates);
+	}
+}
+
+static void load_nodes(ld *L, const yaml_node_t *k, const yaml_node_t *v)
+{
+	long n = list_count(L, v, "nodes", MAX_CLIENTS);
+	if (n > 0)
+		err(L, k, "'nodes' (simulated NodeMCU devices) is not supported yet: it comes with the "
+			  "NodeMCU issue #6; leave it empty or remove it");
+}
+
+/* ---- steps ----------------------------------------------------------------------------- */
+
+static const char *const will_keys[] = { "topic", "payload", "qos", "retain", NULL };
+
+static void load_will(ld *L, const yaml_node_t *v, sc_step *st)
+{
+	fields f;
+	if (!fields_read(L, v, "will", will_keys, &f))
+		return;
+	st->will = true;
+	if (frequire(L, &f, "topic"))
+		n_topic(L, fget(&f, "topic"), "topic", false, &st->will_topic);
+	n_str(L, fget(&f, "payload"), "payload", &st->will_payload);
+	n_qos(L, fget(&f, "qos"), &st->will_qos);
+	n_bool(L, fget(&f, "retain"), "retain", &st->will_retain);
+	if (!st->will_payload)
+		st->will_payload = xstrdup(L, "");
+}
+
+static const char *const connect_keys[] = {
+	"client_id", "clean_session", "keepalive", "username", "password", "will", "rc",
+	"session_present", "wait_connack", "within", NULL,
+};
+
+static void step_connect(ld *L, const yaml_node_t *v, sc_step *st)
+{
+	st->clean = true;
+	st->keepalive_s = DEFAULT_KEEPALIVE_S;
+	st->wait_connack = true;
+	st->within_us = DEFAULT_WITHIN_US;
+	st->connack.type = MQTT_CONNACK;
+	st->connack.has_rc = true;
+	fields f;
+	if (is_null(v) || !fields_read(L, v, "connect", connect_keys, &f))
+		return;
+	int64_t x;
+	n_str(L, fget(&f, "client_id"), "client_id", &st->client_id);
+	n_bool(L, fget(&f, "clean_session"), "clean_session", &st->clean);
+	yaml_node_t *ka = fget(&f, "keepalive");
+	if (n_amount(L, ka, "keepalive", DURATION, 0, &x)) {
+		if (x % 1000000 || x / 1000000 > UINT16_MAX)
+			err(L, ka, "'keepalive' must be whole seconds from 0s to 65535s, got %s",
+			    quoted(sval(ka)).s);
+		else
+			st->keepalive_s = (uint16_t)(x / 1000000);
+	}
+	n_str(L, fget(&f, "username"), "username", &st->username);
+	n_str(L, fget(&f, "password"), "password", &st->password);
+	if (fget(&f, "will"))
+		load_will(L, fget(&f, "will"), st);
+	if (n_int(L, fget(&f, "rc"), "rc", 0, 255, &x))
+		st->connack.rc = (uint8_t)x;
+	if (n_bool(L, fget(&f, "session_present"), "session_present", &st->connack.session_present))
+		st->connack.has_session_present = true;
+	n_bool(L, fget(&f, "wait_connack"), "wait_connack", &st->wait_connack);
+	n_amount(L, fget(&f, "within"), "within", DURATION, AMT_POSITIVE, &st->within_us);
+	if (!st->wait_connack) {
+		static const char *const waits[] = { "rc", "session_present", "within" };
+		for (size_t i = 0; i < sizeof waits / sizeof waits[0]; i++)
+			if (fkey(&f, waits[i]))
+				err(L, fkey(&f, waits[i]),
+				    "'%s' is about the CONNACK, but wait_connack is false", waits[i]);
+	}
+}
+
+static const char *const sub_keys[] = { "filter", "qos", NULL };
+
+static void step_subscribe(ld *L, const yaml_node_t *v, sc_step *st)
+{
+	/* A list of { filter, qos }, or one of them alone. */
+	bool one = v->type == YAML_MAPPING_NODE;
+	long n = one ? 1 : list_count(L, v, "subscribe", MAX_ITEMS);
+	if (n == 0)
+		err(L, v, "'subscribe' needs at least one { filter, qos } (use send for an empty SUBSCRIBE)");
+	if (n <= 0 || !(st->subs = xcalloc(L, (size_t)n, sizeof *st->subs)))
+		return;
+	for (long i = 0; i < n; i++) {
+		yaml_node_t *it = one ? (yaml_node_t *)v : list_item(L, v, i);
+		fields f;
+		if (!it || !fields_read(L, it, "subscription", sub_keys, &f))
+			continue;
+		sc_sub *sub = &st->subs[st->nsubs++];
+		if (frequire(L, &f, "filter"))
+			n_topic(L, fget(&f, "filter"), "filter", true, &sub->filter);
+		n_qos(L, fget(&f, "qos"), &sub->qos);
+	}
+}
+
+static void step_unsubscribe(ld *L, const yaml_node_t *v, sc_step *st)
+{
+	long n = word_count(L, v, "unsubscribe", MAX_ITEMS);
+	if (n == 0)
+		err(L, v, "'unsubscribe' needs at least one filter (use send for an empty UNSUBSCRIBE)");
+	if (n <= 0 || !(st->subs = xcalloc(L, (size_t)n, sizeof *st->subs)))
+		return;
+	for (long i = 0; i < n; i++) {
+		yaml_node_t *it = word_item(L, v, i);
+		if (it)
+			n_topic(L, it, "unsubscribe", true, &st->subs[st->nsubs++].filter);
+	}
+}
+
+static const char *const publish_keys[] = { "topic", "payload", "qos", "retain", "dup", "id", NULL };
+
+static void step_publish(ld *L, const yaml_node_t *v, sc_step *st)
+{
+	fields f;
+	if (!fields_read(L, v, "publish", publish_keys, &f))
+		return;
+	if (frequire(L, &f, "topic"))
+		n_topic(L, fget(&f, "topic"), "topic", false, &st->topic);
+	n_str(L, fget(&f, "payload"), "payload", &st->payload);
+	n_qos(L, fget(&f, "qos"), &st->qos);
+	n_bool(L, fget(&f, "retain"), "retain", &st->retain);
+	n_bool(L, fget(&f, "dup"), "dup", &st->dup);
+	int64_t x;
+	if (n_int(L, fget(&f, "id"), "id", 1, UINT16_MAX, &x)) {
+		st->id = (uint16_t)x;
+		if (st->qos == 0)
+			err(L, fkey(&f, "id"), "'id' needs qos 1 or 2: a QoS 0 PUBLISH has no packet id");
+	}
+	if (!st->payload)
+		st->payload = xstrdup(L, "");
+}
+
+/* disconnect: true, drop: true. */
+static void step_flag(ld *L, const yaml_node_t *v, sc_step *st)
+{
+	const char *key = st->kind == SC_DISCONNECT ? "disconnect" : "drop";
+	bool on;
+	if (n_bool(L, v, key, &on) && !on)
+		err(L, v, "'%s: false' does nothing; write '%s: true' or remove the step", key, key);
+}
+
+static void step_wait(ld *L, const yaml_node_t *v, sc_step *st)
+{
+	n_amount(L, v, "wait", DURATION, 0, &st->for_us);
+}
+
+static void step_send(ld *L, const yaml_node_t *v, sc_step *st)
+{
+	const char *t = scalar(L, v, "send", "hex bytes like \"30 05 00 01 2b 78 78\"");
+	if (!t)
+		return;
+	size_t cap = strlen(t) / 2 + 1;
+	char msg[160];
+	if (!(st->raw = xcalloc(L, cap, 1)))
+		return;
+	long n = hex_parse(t, st->raw, cap, msg, sizeof msg);
+	if (n < 0)
+		err(L, v, "bad hex in 'send': %s", msg);
+	else if (n == 0)
+		err(L, v, "'send' has no bytes; give hex like \"30 05 00 01 2b 78 78\"");
+	else
+		st->raw_len = (size_t)n;
+}
+
+/* What each packet a client can receive can be matched on. */
+enum {
+	M_TOPIC = 1 << 0, M_PAYLOAD = 1 << 1, M_QOS = 1 << 2, M_RETAIN = 1 << 3, M_DUP = 1 << 4,
+	M_RC = 1 << 5, M_SP = 1 << 6, M_ID = 1 << 7, M_CODES = 1 << 8,
+	M_RECEIVED = 1 << 15,
+};
+
+static const unsigned packet_fields[16] = {
+	[MQTT_CONNACK] = M_RECEIVED | M_RC | M_SP,
+	[MQTT_PUBLISH] = M_RECEIVED | M_TOPIC | M_PAYLOAD | M_QOS | M_RETAIN | M_DUP | M_ID,
+	[MQTT_PUBACK] = M_RECEIVED | M_ID | M_RC,
+	[MQTT_PUBREC] = M_RECEIVED | M_ID | M_RC,
+	[MQTT_PUBREL] = M_RECEIVED | M_ID | M_RC,
+	[MQTT_PUBCOMP] = M_RECEIVED | M_ID | M_RC,
+	[MQTT_SUBACK] = M_RECEIVED | M_ID | M_CODES,
+	[MQTT_UNSUBACK] = M_RECEIVED | M_ID | M_CODES,
+	[MQTT_PINGRESP] = M_RECEIVED,
+	[MQTT_DISCONNECT] = M_RECEIVED | M_RC, /* 5.0 */
+	[MQTT_AUTH] = M_RECEIVED | M_RC,       /* 5.0 */
+};
+
+static const struct { const char *key; unsigned bit; } match_fields[] = {
+	{ "topic", M_TOPIC }, { "payload", M_PAYLOAD }, { "qos", M_QOS }, { "retain", M_RETAIN },
+	{ "dup", M_DUP }, { "rc", M_RC }, { "session_present", M_SP }, { "id", M_ID },
+	{ "codes", M_CODES },
+};
+
+static bool n_packet_received(ld *L, const yaml_node_t *v, int *type)
+{
+	if (!n_packet(L, v, "packet", type))
+		return false;
+	if (packet_fields[*type] & M_RECEIVED)
+		return true;
+	err(L, v, "a client never receives %s; expect what the broker sends (CONNACK, PUBLISH, "
+		  "PUBACK, SUBACK, ...)", mqtt_type_name((unsigned)*type));
+	return false;
+}
+
+static void load_codes(ld *L, const yaml_node_t *v, sc_match *m)
+{
+	long n = word_count(L, v, "codes", MAX_ITEMS);
+	if (n < 0 || !(m->codes = xcalloc(L, (size_t)n, 1)))
+		return;
+	for (long i = 0; i < n; i++) {
+		yaml_node_t *it = word_item(L, v, i);
+		int64_t x;
+		if (it && n_int(L, it, "codes", 0, 255, &x))
+			m->codes[m->ncodes++] = (uint8_t)x;
+	}
+}
+
+static const char *const expect_keys[] = {
+	"packet", "topic", "payload", "qos", "retain", "dup", "rc", "session_present", "id", "codes",
+	"within", NULL,
+};
+
+static void step_expect(ld *L, const yaml_node_t *v, sc_step *st)
+{
+	sc_match *m = &st->match;
+	st->within_us = DEFAULT_WITHIN_US;
+	fields f;
+	if (!fields_read(L, v, "expect", expect_keys, &f))
+		return;
+	int type = 0;
+	if (frequire(L, &f, "packet") && n_packet_received(L, fget(&f, "packet"), &type)) {
+		m->type = type;
+		/* A field the packet does not have could never match: say so now. */
+		for (size_t i = 0; i < sizeof match_fields / sizeof match_fields[0]; i++)
+			if (fkey(&f, match_fields[i].key) && !(packet_fields[type] & match_fields[i].bit))
+				err(L, fkey(&f, match_fields[i].key), "%s has no '%s' to match",
+				    mqtt_type_name((unsigned)type), match_fields[i].key);
+	}
+	int64_t x;
+	n_topic(L, fget(&f, "topic"), "topic", false, &m->topic);
+	n_str(L, fget(&f, "payload"), "payload", &m->payload);
+	m->has_qos = n_qos(L, fget(&f, "qos"), &m->qos);
+	m->has_retain = n_bool(L, fget(&f, "retain"), "retain", &m->retain);
+	m->has_dup = n_bool(L, fget(&f, "dup"), "dup", &m->dup);
+	if ((m->has_rc = n_int(L, fget(&f, "rc"), "rc", 0, 255, &x)))
+		m->rc = (uint8_t)x;
+	m->has_session_present = n_bool(L, fget(&f, "session_present"), "session_present",
+					 &m->session_present);
+	if ((m->has_id = n_int(L, fget(&f, "id"), "id", 1, UINT16_MAX, &x)))
+		m->id = (uint16_t)x;
+	if (fget(&f, "codes"))
+		load_codes(L, fget(&f, "codes"), m);
+	n_amount(L, fget(&f, "within"), "within", DURATION, AMT_POSITIVE, &st->within_us);
+}
+
+static const char *const expect_none_keys[] = { "packet", "for", NULL };
+
+static void step_expect_none(ld *L, const yaml_node_t *v, sc_step *st)
+{
+	fields f;
+	if (!fields_read(L, v, "expect_none", expect_none_keys, &f))
+		return;
+	int type;
+	if (fget(&f, "packet") && n_packet_received(L, fget(&f, "packet"), &type))
+		st->match.type = type;
+	if (frequire(L, &f, "for"))
+		n_amount(L, fget(&f, "for"), "for", DURATION, AMT_POSITIVE, &st->for_us);
+}
+
+static const char *const expect_closed_keys[] = { "within", NULL };
+
+static void step_expect_closed(ld *L, const yaml_node_t *v, sc_step *st)
+{
+	st->within_us = DEFAULT_WITHIN_US;
+	fields f;
+	bool on;
+	/* `expect_closed: {}`, `expect_closed: true` and a bare `expect_closed:` all mean the default. */
+	if (is_null(v) || (is_scalar(v) && n_bool(L, v, "expect_closed", &on) && on))
+		return;
+	if (is_scalar(v)) {
+		if (!strcmp(sval(v), "false") || !strcmp(sval(v), "0"))
+			err(L, v, "'expect_closed: false' does nothing; remove the step");
+		return;
+	}
+	if (fields_read(L, v, "expect_closed", expect_closed_keys, &f))
+		n_amount(L, fget(&f, "within"), "within", DURATION, AMT_POSITIVE, &st->within_us);
+}
+
+static const struct action {
+	const char *key;
+	int kind;
+	void (*load)(ld *L, const yaml_node_t *v, sc_step *st);
+} actions[] = {
+	{ "connect", SC_CONNECT, step_connect },
+	{ "subscribe", SC_SUBSCRIBE, step_subscribe },
+	{ "unsubscribe", SC_UNSUBSCRIBE, step_unsubscribe },
+	{ "publish", SC_PUBLISH, step_publish },
+	{ "disconnect", SC_DISCONNECT, step_flag },
+	{ "drop", SC_DROP, step_flag },
+	{ "wait", SC_WAIT, step_wait },
+	{ "send", SC_RAW, step_send },
+	{ "expect", SC_EXPECT, step_expect },
+	{ "expect_none", SC_EXPECT_NONE, step_expect_none },
+	{ "expect_closed", SC_EXPECT_CLOSED, step_expect_closed },
+};
+#define NACTIONS (sizeof actions / sizeof actions[0])
+
+static const char *const step_keys[] = {
+	"client", "connect", "subscribe", "unsubscribe", "publish", "disconnect", "drop", "wait",
+	"send", "expect", "expect_none", "expect_closed", NULL,
+};
+#define STEP_ACTIONS (step_keys + 1)
+
+static void load_step(ld *L, const yaml_node_t *v, sc_step *st)
+{
+	st->client = -1;
+	st->pos = pos_of(v);
+	fields f;
+	if (!fields_read(L, v, "step", step_keys, &f))
+		return;
+	const char *name = only_one(L, &f, STEP_ACTIONS, "split it into two steps");
+	const struct action *act = NULL;
+	for (size_t i = 0; name && i < NACTIONS; i++)
+		if (!strcmp(actions[i].key, name))
+			act = &actions[i];
+	if (!act) {
+		err(L, v, "step has nothing to do: give one of %s",
+		    join(STEP_ACTIONS, count_of(STEP_ACTIONS)).s);
+	}
+	if (fget(&f, "client"))
+		n_client(L, fget(&f, "client"), "client", &st->client);
+	else if (act && act->kind != SC_WAIT)
+		err(L, v, "step needs 'client' (the client that does '%s')", act->key);
+	if (act) {
+		st->kind = act->kind;
+		act->load(L, fget(&f, act->key), st);
+	}
+}
+
+static void load_steps(ld *L, const yaml_node_t *v)
+{
+	scenario *s = L->s;
+	long n = list_count(L, v, "steps", MAX_STEPS);
+	if (n <= 0 || !(s->steps = xcalloc(L, (size_t)n, sizeof *s->steps)))
+		return;
+	for (long i = 0; i < n; i++) {
+		yaml_node_t *it = list_item(L, v, i);
+		if (!it)
+			return;
+		load_step(L, it, &s->steps[s->nsteps++]);
+	}
+}
+
+/* ---- expectations over the whole run --------------------------------------------------- */
+
+static const char *const expect_kinds[] = {
+	"delivered", "no_duplicates", "ordered", "retained", "will", NULL,
+};
+static const char *const delivered_keys[] = { "from", "to", "topic", "qos", "loss", NULL };
+static const char *const to_topic_keys[] = { "to", "topic", NULL };
+static const char *const retained_keys[] = { "topic", "payload", NULL };
+static const char *const will_exp_keys[] = { "from", "to", "delivered", NULL };
+
+static const struct {
+	const char *kind;
+	int id;
+	const char *const *keys;
+} expectations[] = {
+	{ "delivered", SC_EXP_DELIVERED, delivered_keys },
+	{ "no_duplicates", SC_EXP_NO_DUPLICATES, to_topic_keys },
+	{ "ordered", SC_EXP_ORDERED, to_topic_keys },
+	{ "retained", SC_EXP_RETAINED, retained_keys },
+	{ "will", SC_EXP_WILL, will_exp_keys },
+};
+
+/* loss: a fraction ("5%", "0.05") or a count of messages ("3"). */
+static void load_loss(ld *L, const yaml_node_t *v, sc_expect *e)
+{
+	const char *t = scalar(L, v, "loss", "a fraction like 5% or a count like 3");
+	int64_t n;
+	if (!t)
+		return;
+	if (parse_int(t, &n) && n >= 0) {
+		e->loss_is_count = true;
+		e->loss_count = (uint64_t)n;
+		return;
+	}
+	double x = sc_parse_fraction(t);
+	if (x >= 0 && !parse_int(t, &n))
+		e->loss = x;
+	else
+		err(L, v, "'loss' must be a fraction like 5%% or 0.05, or a count like 3, got %s",
+		    quoted(t).s);
+}
+
+static void load_expect(ld *L, const yaml_node_t *v, sc_expect *e)
+{
+	e->from = e->to = -1;
+	e->pos = pos_of(v);
+	fields f;
+	if (!fields_read(L, v, "expectation", expect_kinds, &f))
+		return;
+	const char *kind = only_one(L, &f, expect_kinds, "write one expectation per item");
+	if (!kind) {
+		if (f.map)
+			err(L, v, "expectation needs a kind: one of %s",
+			    join(expect_kinds, count_of(expect_kinds)).s);
+		return;
+	}
+	size_t i = 0;
+	while (strcmp(expectations[i].kind, kind))
+		i++;
+	e->kind = expectations[i].id;
+	fields g;
+	if (!fields_read(L, fget(&f, kind), kind, expectations[i].keys, &g))
+		return;
+	const char *const *keys = expectations[i].keys;
+	if (key_slot(keys, "from") >= 0 && frequire(L, &g, "from"))
+		n_client(L, fget(&g, "from"), "from", &e->from);
+	if (key_slot(keys, "to") >= 0 && frequire(L, &g, "to"))
+		n_client(L, fget(&g, "to"), "to", &e->to);
+	if (e->kind == SC_EXP_RETAINED) {
+		if (frequire(L, &g, "topic"))
+			n_topic(L, fget(&g, "topic"), "topic", false, &e->topic);
+		/* payload: null says "no retained message"; it must be said, not forgotten. */
+		yaml_node_t *pl = fget(&g, "payload");
+		if (!pl)
+			err(L, g.map, "retained needs 'payload' (null for \"no retained message\")");
+		else if (!is_null(pl))
+			n_str(L, pl, "payload", &e->payload);
+	} else if (key_slot(keys, "topic") >= 0) {
+		n_topic(L, fget(&g, "topic"), "topic", true, &e->topic);
+	}
+	if (e->kind == SC_EXP_DELIVERED) {
+		e->has_qos = n_qos(L, fget(&g, "qos"), &e->qos);
+		if (fget(&g, "loss"))
+			load_loss(L, fget(&g, "loss"), e);
+	}
+	if (e->kind == SC_EXP_WILL) {
+		e->delivered = true;
+		n_bool(L, fget(&g, "delivered"), "delivered", &e->delivered);
+	}
+}
+
+static void load_expects(ld *L, const yaml_node_t *v)
+{
+	scenario *s = L->s;
+	long n = list_count(L, v, "expect", MAX_EXPECTS);
+	if (n <= 0 || !(s->expects = xcalloc(L, (size_t)n, sizeof *s->expects)))
+		return;
+	for (long i = 0; i < n; i++) {
+		yaml_node_t *it = list_item(L, v, i);
+		if (!it)
+			return;
+		load_expect(L, it, &s->expects[s->nexpects++]);
+	}
+}
+
+/* ---- the scenario ---------------------------------------------------------------------- */
+
+static const char *const root_keys[] = {
+	"name", "description", "spec", "seed", "duration", "targets", "broker", "network", "faults",
+	"random_faults", "clients", "nodes", "steps", "expect", NULL,
+};
+
+static void load_root(ld *L, const yaml_node_t *root)
+{
+	scenario *s = L->s;
+	s->seed = 1;
+	s->targets = SC_TARGET_SIM | SC_TARGET_TCP;
+	if (root->type != YAML_MAPPING_NODE) {
+		err(L, root, "a scenario is a mapping of keys (name:, clients:, steps: ...), got %s",
+		    describe(root).s);
+		return;
+	}
+	fields f;
+	fields_read(L, root, "scenario", root_keys, &f);
+	/* Clients first: steps, faults, links and expectations name them. */
+	if (fget(&f, "clients"))
+		load_clients(L, fget(&f, "clients"));
+	yaml_node_t *v;
+	if (frequire(L, &f, "name") && n_str(L, (v = fget(&f, "name")), "name", &s->name) &&
+	    !word_ok(s->name))
+		err(L, v, "'name' may use only letters, digits, '-', '_' and '.' (it names the trace "
+			  "file), got %s", quoted(s->name).s);
+	n_str(L, fget(&f, "description"), "description", &s->description);
+	if ((v = fget(&f, "spec")))
+		load_spec(L, v);
+	if ((v = fget(&f, "seed"))) {
+		const char *t = scalar(L, v, "seed", "an integer");
+		if (t && !(s->has_seed = parse_u64(t, &s->seed)))
+			err(L, v, "'seed' must be a whole number from 0 to %llu, got %s",
+			    (unsigned long long)UINT64_MAX, quoted(t).s);
+	}
+	if (n_amount(L, (v = fget(&f, "duration")), "duration", DURATION, AMT_POSITIVE, &s->duration_us))
+		L->duration_text = sval(v);
+	bool targets_ok = true;
+	if ((v = fget(&f, "targets")))
+		targets_ok = load_targets(L, v);
+	if ((v = fget(&f, "broker")))
+		load_broker(L, fkey(&f, "broker"), v, targets_ok && !(s->targets & SC_TARGET_SIM));
+	if ((v = fget(&f, "network")))
+		load_network(L, v);
+	if ((v = fget(&f, "faults")))
+		load_faults(L, v);
+	if ((v = fget(&f, "random_faults")))
+		load_random_faults(L, v);
+	if ((v = fget(&f, "nodes")))
+		load_nodes(L, fkey(&f, "nodes"), v);
+	if ((v = fget(&f, "steps")))
+		load_steps(L, v);
+	if ((v = fget(&f, "expect")))
+		load_expects(L, v);
+}
+
+/* ---- YAML syntax errors ---------------------------------------------------------------- */
+
+/* libyaml gives reader (encoding) errors as a byte offset, not a line and column. */
+static sc_pos offset_pos(const ld *L, size_t off)
+{
+	sc_pos p = { 1, 1 };
+	for (size_t i = 0; i < off && i < L->len; i++) {
+		if (L->text[i] == '\n')
+			p.line++, p.col = 1;
+		else if (((unsigned char)L->text[i] & 0xC0) != 0x80)
+			p.col++;
+	}
+	return p;
+}
+
+/* The byte at a libyaml mark (0-based line, column in characters), or 0. */
+static int char_at(const ld *L, size_t line, size_t col)
+{
+	size_t i = 0;
+	for (size_t l = 0; l < line && i < L->len; i++)
+		if (L->text[i] == '\n')
+			l++;
+	for (; col > 0 && i < L->len; col--)
+		for (i++; i < L->len && ((unsigned char)L->text[i] & 0xC0) == 0x80; i++)
+			;
+	return i < L->len ? (unsigned char)L->text[i] : 0;
+}
+
+static void syntax_error(ld *L, const yaml_parser_t *p)
+{
+	if (p->error == YAML_MEMORY_ERROR) {
+		oom(L);
+		return;
+	}
+	sc_pos at;
+	char extra[160] = "";
+	if (p->error == YAML_READER_ERROR) {
+		at = offset_pos(L, p->problem_offset);
+		if (p->problem_value >= 0)
+			snprintf(extra, sizeof extra, " (byte 0x%02X)", (unsigned)p->problem_value & 0xFFu);
+	} else {
+		at = (sc_pos){ (int)p->problem_mark.line + 1, (int)p->problem_mark.column + 1 };
+		if (p->context)
+			snprintf(extra, sizeof extra, " (%s at %d:%d)", p->context,
+				 (int)p->context_mark.line + 1, (int)p->context_mark.column + 1);
+		if (char_at(L, p->problem_mark.line, p->problem_mark.column) == '\t')
+			snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
+				 "; tabs cannot indent YAML, use spaces");
+	}
+	err_at(L, at, "YAML syntax error: %s%s", p->problem ? p->problem : "unknown problem", extra);
+}
+
+/* ---- entry points ---------------------------------------------------------------------- */
+
+static void sort_errors(ld *L)
+{
+	sc_errors *e = L->errs;
+	for (int i = 1; i < e->n; i++) {
+		sc_pos p = L->epos[i];
+		char *m = e->msg[i];
+		int j = i;
+		for (; j > 0 && (L->epos[j - 1].line > p.line ||
+				 (L->epos[j - 1].line == p.line && L->epos[j - 1].col > p.col)); j--) {
+			L->epos[j] = L->epos[j - 1];
+			e->msg[j] = e->msg[j - 1];
+		}
+		L->epos[j] = p;
+		e->msg[j] = m;
+	}
+}
+
+static scenario *parse(ld *L)
+{
+	yaml_parser_t p;
+	if (!yaml_parser_initialize(&p)) {
+		oom(L);
+		return NULL;
+	}
+	yaml_parser_set_input_string(&p, (const unsigned char *)(L->text ? L->text : ""), L->len);
+	if (!yaml_parser_load(&p, &L->doc)) {
+		syntax_error(L, &p);
+		yaml_parser_delete(&p);
+		return NULL;
+	}
+	scenario *s = NULL;
+	yaml_node_t *root = yaml_document_get_root_node(&L->doc);
+	if (!root) {
+		err_at(L, (sc_pos){ 1, 1 }, "the file is empty; a scenario needs at least a 'name'");
+	} else {
+		/* One document per file: a second one would otherwise be ignored in silence. */
+		yaml_document_t more;
+		if (!yaml_parser_load(&p, &more)) {
+			syntax_error(L, &p);
+		} else {
+			yaml_node_t *r2 = yaml_document_get_root_node(&more);
+			if (r2)
+				err(L, r2, "a scenario file holds one YAML document; this is a second one");
+			yaml_document_delete(&more);
+		}
+		if ((s = xcalloc(L, 1, sizeof *s))) {
+			L->s = s;
+			s->file = xstrdup(L, L->file);
+			load_root(L, root);
+		}
+	}
+	yaml_document_delete(&L->doc);
+	yaml_parser_delete(&p);
+	free(L->ids);
+	L->ids = NULL;
+	sort_errors(L);
+	if (L->errs->n || L->errs->dropped || L->halt) {
+		if (!L->errs->n) /* every message was lost to memory: still say something */
+			L->errs->dropped++;
+		scenario_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+scenario *scenario_parse(const char *name, const char *text, size_t len, sc_errors *errs)
+{
+	sc_errors local;
+	if (!errs)
+		errs = &local;
+	memset(errs, 0, sizeof *errs);
+	ld L;
+	memset(&L, 0, sizeof L);
+	L.file = name ? name : "<scenario>";
+	L.text = text;
+	L.len = text ? len : 0;
+	L.errs = errs;
+	scenario *s = parse(&L);
+	if (errs == &local)
+		sc_errors_free(&local);
+	return s;
+}
+
+static void file_error(sc_errors *e, const char *path, const char *what, int errnum)
+{
+	char why[128] = "unknown error";
+	if (errnum)
+		strerror_r(errnum, why, sizeof why);
+	char line[1200];
+	snprintf(line, sizeof line, "%s: %s: %s", path, what, why);
+	if ((e->msg[0] = strdup(line)))
+		e->n = 1;
+	else
+		e->dropped = 1;
+}
+
+scenario *scenario_load(const char *path, sc_errors *errs)
+{
+	sc_errors local;
+	if (!errs)
+		errs = &local;
+	memset(errs, 0, sizeof *errs);
+	scenario *s = NULL;
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		file_error(errs, path, "cannot open the scenario", errno);
+		goto out;
+	}
+	size_t cap = 65536, n = 0;
+	char *buf = malloc(cap);
+	while (buf) {
+		n += fread(buf + n, 1, cap - n, f);
+		if (ferror(f)) {
+			file_error(errs, path, "cannot read the scenario", errno);
+			break;
+		}
+		if (n < cap)
+			break;
+		if (cap > MAX_FILE_BYTES) {
+			file_error(errs, path, "the file is larger than 16 MiB; is it a scenario?", EFBIG);
+			break;
+		}
+		char *nb = realloc(buf, cap * 2);
+		if (!nb) {
+			free(buf);
+			buf = NULL;
+			break;
+		}
+		buf = nb;
+		cap *= 2;
+	}
+	fclose(f);
+	if (!buf)
+		file_error(errs, path, "cannot read the scenario", ENOMEM);
+	else if (!errs->n) {
+		ld L;
+		memset(&L, 0, sizeof L);
+		L.file = path;
+		L.text = buf;
+		L.len = n;
+		L.errs = errs;
+		s = parse(&L);
+	}
+	free(buf);
+out:
+	if (errs == &local)
+		sc_errors_free(&local);
+	return s;
+}
+
+static void match_free(sc_match *m)
+{
+	free(m->topic);
+	free(m->payload);
+	free(m->codes);
+}
+
+void scenario_free(scenario *s)
+{
+	if (!s)
+		return;
+	free(s->file);
+	free(s->name);
+	free(s->description);
+	for (size_t i = 0; i < s->nspec; i++)
+		free(s->spec[i]);
+	free(s->spec);
+	for (size_t i = 0; i < s->nlinks; i++)
+		free(s->links[i].node);
+	free(s->links);
+	for (size_t i = 0; i < s->nfaults; i++) {
+		free(s->faults[i].a);
+		free(s->faults[i].b);
+	}
+	free(s->faults);
+	for (size_t i = 0; i < s->nclients; i++) {
+		free(s->clients[i].id);
+		free(s->clients[i].client_id);
+	}
+	free(s->clients);
+	for (size_t i = 0; i < s->nsteps; i++) {
+		sc_step *st = &s->steps[i];
+		free(st->client_id);
+		free(st->username);
+		free(st->password);
+		free(st->will_topic);
+		free(st->will_payload);
+		match_free(&st->connack);
+		for (size_t j = 0; j < st->nsubs; j++)
+			free(st->subs[j].filter);
+		free(st->subs);
+		free(st->topic);
+		free(st->payload);
+		free(st->raw);
+		match_free(&st->match);
+	}
+	free(s->steps);
+	for (size_t i = 0; i < s->nexpects; i++) {
+		free(s->expects[i].topic);
+		free(s->expects[i].payload);
+	}
+	free(s->expects);
+	free(s);
+}
+
+void sc_errors_free(sc_errors *e)
+{
+	if (!e)
+		return;
+	for (int i = 0; i < e->n; i++)
+		free(e->msg[i]);
+	memset(e, 0, sizeof *e);
+}
