@@ -186,8 +186,8 @@ static bool step_connect(engine *e, const scenario *s, const sc_step *st, char *
 
 	mqtt_packet p = { .type = MQTT_CONNECT, .version = MQTT_V311 };
 	char *cid = NULL;
-	const char *id = c->cfg->client_id ? c->cfg->client_id : c->cfg->id;
-	if (e->prefix && *e->prefix) {
+	const char *id = st->client_id ? st->client_id : c->cfg->client_id ? c->cfg->client_id : c->cfg->id;
+	if (e->prefix && *e->prefix && *id) { /* an empty id stays empty: that is the point of it */
 		size_t n = strlen(e->prefix) + strlen(id) + 2;
 		cid = malloc(n);
 		if (!cid)

@@ -27,6 +27,7 @@ int main(void)
 	srunner_add_suite(sr, sim_suite());
 	srunner_add_suite(sr, broker_suite());
 	srunner_add_suite(sr, persist_suite());
+	srunner_add_suite(sr, run_suite());
 	srunner_add_suite(sr, auth_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);

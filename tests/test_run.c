@@ -1,0 +1,191 @@
+/*
+ * test_run.c - the step runner and the run-wide expectations, in simulation: each step
+ * and expectation kind, in a run that must pass and in one that must fail (with the
+ * failure naming the right place).
+ */
+#include "tests.h"
+
+#include "harness/run.h"
+#include "harness/scenario.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HEAD "name: t\nclients:\n  - { id: a }\n  - { id: b, auto_ack: false }\nsteps:\n"
+#define CONN_B "  - { client: b, connect: {} }\n"
+#define CONN_A "  - { client: a, connect: {} }\n"
+#define SUB_B(f, q) "  - { client: b, subscribe: { filter: \"" f "\", qos: " #q " } }\n" \
+		    "  - { client: b, expect: { packet: SUBACK } }\n"
+
+static const struct {
+	const char *yaml;
+	bool pass;
+	const char *report; /* substring of the report when it fails */
+} rows[] = {
+	/* connect: CONNACK checked; session present as asked */
+	{ HEAD CONN_A "  - { client: a, connect: { clean_session: true, session_present: false } }\n", true, NULL },
+	{ HEAD CONN_A "  - { client: a, connect: { clean_session: true, session_present: true } }\n", false,
+	  "t.yaml:7:5: a expected CONNACK rc=0 session_present=1, got CONNACK session_present=0" },
+	{ HEAD "  - { client: a, connect: { client_id: \"\", clean_session: false, rc: 2 } }\n", true, NULL },
+	/* publish + expect with every field */
+	{ HEAD CONN_B SUB_B("x/#", 1) CONN_A
+	  "  - { client: a, publish: { topic: x/y, payload: hi, qos: 1, retain: false } }\n"
+	  "  - { client: b, expect: { packet: PUBLISH, topic: x/y, payload: hi, qos: 1, retain: 0, dup: 0, id: 1, within: 1s } }\n"
+	  "  - { client: a, expect: { packet: PUBACK, id: 1 } }\n", true, NULL },
+	{ HEAD CONN_B SUB_B("x/#", 1) CONN_A
+	  "  - { client: a, publish: { topic: x/y, payload: hi, qos: 1 } }\n"
+	  "  - { client: b, expect: { packet: PUBLISH, qos: 0, within: 1s } }\n", false,
+	  "b expected PUBLISH qos=0 within 1000ms; it did not come" },
+	/* auto_ack off: b must acknowledge itself; the broker redelivers on reconnect */
+	{ HEAD "  - { client: b, connect: { clean_session: false } }\n" SUB_B("r", 1) CONN_A
+	  "  - { client: a, publish: { topic: r, payload: p, qos: 1 } }\n"
+	  "  - { client: b, expect: { packet: PUBLISH, dup: 0 } }\n"
+	  "  - { client: b, drop: true }\n"
+	  "  - { client: b, connect: { clean_session: false, session_present: true } }\n"
+	  "  - { client: b, expect: { packet: PUBLISH, dup: 1, payload: p } }\n", true, NULL },
+	/* unsubscribe, expect_none */
+	{ HEAD CONN_B SUB_B("u", 0) "  - { client: b, unsubscribe: [u] }\n  - { client: b, expect: { packet: UNSUBACK } }\n" CONN_A
+	  "  - { client: a, publish: { topic: u, payload: z } }\n  - { client: b, expect_none: { for: 1s } }\n", true, NULL },
+	{ HEAD CONN_B SUB_B("u", 0) CONN_A "  - { client: a, publish: { topic: u, payload: z } }\n"
+	  "  - { client: b, expect_none: { packet: PUBLISH, for: 1s } }\n", false,
+	  "b expected no PUBLISH for 1000ms, but got PUBLISH qos=0" },
+	/* wait moves time even when nothing happens */
+	{ "name: t\nduration: 3s\nclients: [{ id: a }]\nsteps:\n  - { wait: 5s }\n", false,
+	  "the run passed its duration (3s) here" },
+	/* send raw bytes; expect_closed */
+	{ HEAD CONN_A "  - { client: a, send: \"30 05 00 01 2b 78 78\" }\n  - { client: a, expect_closed: { within: 1s } }\n", true, NULL },
+	{ HEAD CONN_A "  - { client: a, expect_closed: { within: 1s } }\n", false,
+	  "a expected the broker to close the connection within 1000ms; it stayed open" },
+	/* disconnect: no will */
+	{ HEAD CONN_B SUB_B("w", 0) "  - { client: a, connect: { will: { topic: w, payload: bye } } }\n"
+	  "  - { client: a, disconnect: true }\n"
+	  "  - { client: b, expect_none: { packet: PUBLISH, for: 1s } }\nexpect:\n  - will: { from: a, to: b, delivered: false }\n",
+	  true, NULL },
+	{ HEAD CONN_B SUB_B("w", 0) "  - { client: a, connect: { will: { topic: w, payload: bye } } }\n"
+	  "  - { client: a, drop: true }\n  - { wait: 1s }\nexpect:\n  - will: { from: a, to: b, delivered: false }\n",
+	  false, "will: b got a's will (topic \"w\")" },
+	/* delivered with loss bounds */
+	{ HEAD CONN_B SUB_B("d", 0) CONN_A "  - { client: a, publish: { topic: d, payload: \"1\" } }\n"
+	  "  - { client: a, publish: { topic: e, payload: \"2\" } }\nexpect:\n  - delivered: { from: a, to: b, loss: 0 }\n",
+	  false, "delivered: 1 of 2 messages a published never reached b (0 allowed); the first: topic \"e\" payload \"2\"" },
+	{ HEAD CONN_B SUB_B("d", 0) CONN_A "  - { client: a, publish: { topic: d, payload: \"1\" } }\n"
+	  "  - { client: a, publish: { topic: e, payload: \"2\" } }\nexpect:\n  - delivered: { from: a, to: b, loss: 50% }\n",
+	  true, NULL },
+	{ HEAD CONN_B SUB_B("d", 0) CONN_A "  - { client: a, publish: { topic: d, payload: \"1\" } }\n"
+	  "  - { client: a, publish: { topic: e, payload: \"2\" } }\nexpect:\n  - delivered: { from: a, to: b, topic: d, loss: 0 }\n",
+	  true, NULL },
+	/* no_duplicates: the same payload published twice arrives twice */
+	{ HEAD CONN_B SUB_B("n", 0) CONN_A "  - { client: a, publish: { topic: n, payload: same } }\n"
+	  "  - { client: a, publish: { topic: n, payload: same } }\n  - { wait: 1s }\nexpect:\n  - no_duplicates: { to: b }\n",
+	  false, "no_duplicates: b got topic \"n\" payload \"same\" twice" },
+	/* ordered */
+	{ HEAD CONN_B SUB_B("o", 1) CONN_A "  - { client: a, publish: { topic: o, payload: \"1\", qos: 1 } }\n"
+	  "  - { client: a, publish: { topic: o, payload: \"2\", qos: 1 } }\n  - { wait: 1s }\nexpect:\n  - ordered: { to: b, topic: o }\n",
+	  true, NULL },
+	/* retained */
+	{ HEAD CONN_A "  - { client: a, publish: { topic: k, payload: v, retain: true } }\nexpect:\n  - retained: { topic: k, payload: v }\n",
+	  true, NULL },
+	{ HEAD CONN_A "  - { client: a, publish: { topic: k, payload: v, retain: true } }\nexpect:\n  - retained: { topic: k, payload: null }\n",
+	  false, "retained: expected no retained message on \"k\", found PUBLISH qos=0 retain=1" },
+	/* a broker crash with persistence keeps a persistent session */
+	{ "name: t\nbroker: { persistence: true }\nfaults:\n  - { at: 1s, crash: broker, restart_after: 1s }\nclients:\n  - { id: a }\n  - { id: b }\nsteps:\n"
+	  "  - { client: b, connect: { clean_session: false } }\n  - { client: b, subscribe: { filter: p, qos: 1 } }\n"
+	  "  - { client: b, expect: { packet: SUBACK } }\n  - { client: b, disconnect: true }\n  - { wait: 3s }\n"
+	  "  - { client: b, connect: { clean_session: false, session_present: true } }\n", true, NULL },
+	{ "name: t\nfaults:\n  - { at: 1s, crash: broker, restart_after: 1s }\nclients:\n  - { id: a }\n  - { id: b }\nsteps:\n"
+	  "  - { client: b, connect: { clean_session: false } }\n  - { client: b, disconnect: true }\n  - { wait: 3s }\n"
+	  "  - { client: b, connect: { clean_session: false, session_present: true } }\n", false,
+	  "b expected CONNACK rc=0 session_present=1, got CONNACK session_present=0" },
+	/* a partition longer than the connect bound: a clear failure, not a hang */
+	{ "name: t\nfaults:\n  - { at: 0s, partition: [a, broker], for: 1h }\nclients: [{ id: a }]\nsteps:\n"
+	  "  - { client: a, connect: { within: 2s } }\n", false, "a could not connect to the broker: no answer in time" },
+};
+
+START_TEST(test_run_row)
+{
+	sc_errors e = { 0 };
+	scenario *s = scenario_parse("t.yaml", rows[_i].yaml, strlen(rows[_i].yaml), &e);
+	ck_assert_msg(s, "row %d does not load: %s", _i, e.n ? e.msg[0] : "?");
+	sc_errors_free(&e);
+	run_opts o = { 0 };
+	run_result r;
+	ck_assert_int_eq(run_scenario(s, &o, &r), 0);
+	ck_assert_msg(r.pass == rows[_i].pass, "row %d: pass=%d, want %d\n%s", _i, r.pass, rows[_i].pass,
+		      r.report ? r.report : "");
+	if (rows[_i].report)
+		ck_assert_msg(r.report && strstr(r.report, rows[_i].report), "row %d: report lacks \"%s\":\n%s", _i,
+			      rows[_i].report, r.report ? r.report : "(none)");
+	run_result_free(&r);
+	scenario_free(s);
+}
+END_TEST
+
+/* Same scenario and seed, same trace; another seed, another trace (with random faults). */
+START_TEST(test_run_deterministic)
+{
+	static const char y[] =
+		"name: d\nduration: 30s\nnetwork:\n  default: { latency: 10ms, jitter: 5ms, loss: 10% }\n"
+		"random_faults:\n  partition: { per_hour: 600, mean: 1s }\n  clog: { per_hour: 600, mean: 1s }\n"
+		"clients: [{ id: a }, { id: b }]\nsteps:\n"
+		"  - { client: b, connect: { within: 30s } }\n  - { client: b, subscribe: { filter: '#', qos: 1 } }\n"
+		"  - { client: a, connect: { within: 30s } }\n"
+		"  - { client: a, publish: { topic: t, payload: \"1\", qos: 1 } }\n  - { wait: 2s }\n"
+		"  - { client: a, publish: { topic: t, payload: \"2\", qos: 1 } }\n";
+	uint64_t h[3];
+	for (int k = 0; k < 3; k++) {
+		sc_errors e = { 0 };
+		scenario *s = scenario_parse("d.yaml", y, strlen(y), &e);
+		ck_assert_msg(s, "%s", e.n ? e.msg[0] : "?");
+		run_opts o = { .seed = k < 2 ? 5 : 6, .has_seed = true };
+		run_result r;
+		ck_assert_int_eq(run_scenario(s, &o, &r), 0);
+		h[k] = r.trace_hash;
+		ck_assert_uint_gt(r.events, 50);
+		run_result_free(&r);
+		scenario_free(s);
+		sc_errors_free(&e);
+	}
+	ck_assert_uint_eq(h[0], h[1]);
+	ck_assert_uint_ne(h[0], h[2]);
+}
+END_TEST
+
+START_TEST(test_run_targets)
+{
+	static const char y[] = "name: tcp-only\ntargets: [tcp]\nclients: [{ id: a }]\nsteps:\n  - { client: a, connect: {} }\n";
+	sc_errors e = { 0 };
+	scenario *s = scenario_parse("x.yaml", y, strlen(y), &e);
+	ck_assert_ptr_nonnull(s);
+	run_opts o = { 0 };
+	run_result r;
+	ck_assert_int_eq(run_scenario(s, &o, &r), 0);
+	ck_assert(r.skipped);
+	run_result_free(&r);
+	o.broker = "udp://x:1";
+	ck_assert_int_eq(run_scenario(s, &o, &r), -1);
+	ck_assert_ptr_nonnull(strstr(r.report, "--broker takes sim or tcp://HOST:PORT"));
+	run_result_free(&r);
+	scenario_free(s);
+	char host[64];
+	unsigned port;
+	ck_assert_int_eq(run_parse_target("tcp://127.0.0.1:1883", host, sizeof host, &port), 1);
+	ck_assert_str_eq(host, "127.0.0.1");
+	ck_assert_uint_eq(port, 1883);
+	ck_assert_int_eq(run_parse_target("sim", host, sizeof host, &port), 0);
+	ck_assert_int_eq(run_parse_target("tcp://h:0", host, sizeof host, &port), -1);
+	ck_assert_int_eq(run_parse_target("tcp://:1", host, sizeof host, &port), -1);
+	ck_assert_int_eq(run_parse_target("tcp://h:99999", host, sizeof host, &port), -1);
+}
+END_TEST
+
+Suite *run_suite(void)
+{
+	Suite *s = suite_create("run");
+	TCase *tc = tcase_create("steps");
+	tcase_add_loop_test(tc, test_run_row, 0, (int)(sizeof rows / sizeof rows[0]));
+	tcase_add_test(tc, test_run_deterministic);
+	tcase_add_test(tc, test_run_targets);
+	suite_add_tcase(s, tc);
+	return s;
+}
