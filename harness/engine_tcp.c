@@ -465,6 +465,26 @@ int engine_tcp_run(const scenario *s, const run_opts *o, const char *host, unsig
 		     .note = t_note, .prefix = r.prefix };
 	res->pass = run_steps(&e, s, &res->report);
 	res->virtual_us = t_now(&r);
+	if (o->out_dir) {
+		/* Over TCP the trace is what the clients saw: every packet received, in time order
+		 * per client, with the run id stripped from topics. */
+		char path[4096];
+		snprintf(path, sizeof path, "%s/%s.trace", o->out_dir, s->name);
+		FILE *f = fopen(path, "w");
+		if (f) {
+			fprintf(f, "# mqttsim tcp trace of %s (%s) against %s:%u, run id %s\n", s->name,
+				s->file ? s->file : "-", host, port, r.prefix);
+			for (size_t i = 0; i < s->nclients; i++)
+				for (size_t k = 0; k < r.clients[i].npkts; k++) {
+					const rx_pkt *p = &r.clients[i].pkts[k];
+					fprintf(f, "%6lld.%06lld %s recv %s\n", (long long)(p->at_us / 1000000),
+						(long long)(p->at_us % 1000000), s->clients[i].id, p->line);
+				}
+			fclose(f);
+		} else {
+			report_add(&res->report, "could not write the trace to %s", path);
+		}
+	}
 	for (size_t i = 0; i < s->nclients; i++)
 		t_close(&r, (int)i, false);
 	cleanup(&r, &e);
