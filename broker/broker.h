@@ -83,7 +83,18 @@ typedef struct broker_config {
 	 * survive a restart when set (NULL: nothing is kept). */
 	const broker_store *store;
 	uint32_t compact_bytes;      /* rewrite the log when it grows past this (0: 1 MiB) */
+	/* Test-only switches that break one behaviour each, so tests can prove the
+	 * conformance suite notices (BROKER_TF_*). Never set in normal use. */
+	uint32_t test_faults;
 } broker_config;
+
+enum broker_test_fault {
+	BROKER_TF_RETAIN_FLAG = 1 << 0,    /* retained messages reach new subscribers with RETAIN=0 */
+	BROKER_TF_SKIP_WILL = 1 << 1,      /* wills are never published */
+	BROKER_TF_QOS2_TWICE = 1 << 2,     /* a QoS 2 PUBLISH repeated before PUBREL is delivered again */
+	BROKER_TF_FORGET_SESSION = 1 << 3, /* persistent sessions are dropped on disconnect */
+	BROKER_TF_IGNORE_KEEPALIVE = 1 << 4, /* silent clients are never disconnected */
+};
 
 void broker_config_init(broker_config *c);
 

@@ -293,7 +293,7 @@ static void conn_end(broker *b, conn *c, bool publish_will, bool tell_shell, con
 	}
 	bool will_allowed = !c->will || !b->cfg.auth || !b->cfg.auth->allow || !s ||
 			    b->cfg.auth->allow(b->cfg.auth->ctx, s->client_id, c->username, c->will_topic, true);
-	if (publish_will && c->will && will_allowed) {
+	if (publish_will && c->will && will_allowed && !(b->cfg.test_faults & BROKER_TF_SKIP_WILL)) {
 		/* Published like any message from this client, with its QoS and retain. */
 		msg *m = msg_new(c->will_topic, strlen(c->will_topic), c->will_payload,
 				 c->will_payload_len, c->will_qos, c->will_retain);
@@ -306,7 +306,7 @@ static void conn_end(broker *b, conn *c, bool publish_will, bool tell_shell, con
 	if (s) {
 		s->c = NULL;
 		c->s = NULL;
-		if (s->clean)
+		if (s->clean || (b->cfg.test_faults & BROKER_TF_FORGET_SESSION))
 			session_free(b, s);
 	}
 	uint64_t id = c->id;
@@ -437,7 +437,7 @@ void broker_on_bytes(broker *b, uint64_t id, const uint8_t *data, size_t len)
 			return;
 		}
 		/* Any packet from the client resets its keepalive clock [MQTT-3.1.2-24]. */
-		if (c->state == CONN_UP && c->keepalive_s)
+		if (c->state == CONN_UP && c->keepalive_s && !(b->cfg.test_faults & BROKER_TF_IGNORE_KEEPALIVE))
 			core_deadline(b, c, now(b) + (int64_t)c->keepalive_s * 1500000);
 		pos += (size_t)n;
 		if (!dispatch(b, c, &p)) {

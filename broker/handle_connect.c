@@ -164,8 +164,8 @@ void handle_connect(broker *b, conn *c, const mqtt_packet *p)
 		c->will_payload_len = k->will_payload.len;
 	}
 	c->keepalive_s = k->keepalive_s;
-	core_deadline(b, c, k->keepalive_s ? b->env.now_us(b->env.ctx) + (int64_t)k->keepalive_s * 1500000
-					   : INT64_MAX);
+	bool enforce = k->keepalive_s && !(b->cfg.test_faults & BROKER_TF_IGNORE_KEEPALIVE);
+	core_deadline(b, c, enforce ? b->env.now_us(b->env.ctx) + (int64_t)k->keepalive_s * 1500000 : INT64_MAX);
 	connack(b, c, 0, present);
 	core_log(b, "connect %s client=%s clean=%d keepalive=%u%s%s", c->peer, id, k->clean_start,
 		 k->keepalive_s, present ? " session-present" : "", c->will ? " will" : "");

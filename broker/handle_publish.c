@@ -257,7 +257,8 @@ void handle_publish(broker *b, conn *c, const mqtt_packet *p)
 
 	/* QoS 2, method B: deliver on first receipt, remember the id until PUBREL, so a
 	 * retried PUBLISH before PUBREL is acknowledged but not delivered again [MQTT-4.3.3-2]. */
-	if (pub->qos == 2 && in_qos2_has(s, p->packet_id, false)) {
+	if (pub->qos == 2 && in_qos2_has(s, p->packet_id, false) &&
+	    !(b->cfg.test_faults & BROKER_TF_QOS2_TWICE)) {
 		ack_later(b, c, MQTT_PUBREC, p->packet_id);
 		return;
 	}
@@ -406,7 +407,8 @@ void retained_deliver(broker *b, session *s, const char *filter, size_t flen, ui
 	for (retained *r = b->retained; r; r = r->next) {
 		if (mqtt_topic_match((const uint8_t *)filter, flen, (const uint8_t *)r->m->topic,
 				     r->m->topic_len))
-			deliver(b, s, r->m, qos < r->m->qos ? qos : r->m->qos, true);
+			deliver(b, s, r->m, qos < r->m->qos ? qos : r->m->qos,
+				!(b->cfg.test_faults & BROKER_TF_RETAIN_FLAG));
 	}
 }
 

@@ -126,7 +126,7 @@ static void free_all(files *f, scenario **sc)
 }
 
 /* One run, reported as text; returns 0 pass, 1 fail, 2 could not run. */
-static int one(const scenario *s, const run_opts *o, char **text)
+int run_one_text(const scenario *s, const run_opts *o, char **text)
 {
 	run_result r;
 	int rc = run_scenario(s, o, &r);
@@ -161,6 +161,79 @@ static int one(const scenario *s, const run_opts *o, char **text)
 	}
 	run_result_free(&r);
 	return r.pass ? 0 : 1;
+}
+
+/* See run.h. The children write their reports into pipes; the parent reads them in order,
+ * so output stays in file order whatever finishes first. */
+void run_many(scenario **sc, size_t n, const run_opts *o, long jobs, int *code, char **text, FILE *out)
+{
+	if (jobs == 1 || n == 1) {
+		for (size_t i = 0; i < n; i++) {
+			code[i] = run_one_text(sc[i], o, &text[i]);
+			if (out) {
+				fputs(text[i], out);
+				fflush(out);
+			}
+		}
+	} else {
+		/* One child per scenario, at most `jobs` at a time; each writes its report into
+		 * a pipe, and the reports are printed in file order. */
+		int *fd = calloc(n, sizeof *fd);
+		pid_t *pid = calloc(n, sizeof *pid);
+		if (!fd || !pid)
+			abort();
+		size_t next = 0, done = 0;
+		long running = 0;
+		while (done < n) {
+			while (running < jobs && next < n) {
+				int p[2];
+				if (pipe(p) < 0)
+					abort();
+				fflush(NULL);
+				pid[next] = fork();
+				if (pid[next] == 0) {
+					close(p[0]);
+					char *t;
+					int c = run_one_text(sc[next], o, &t);
+					size_t len = strlen(t);
+					if (write(p[1], t, len) < 0)
+						_exit(3);
+					_exit(c);
+				}
+				close(p[1]);
+				fd[next++] = p[0];
+				running++;
+			}
+			/* Collect the oldest outstanding one (keeps the output in order). */
+			size_t k = done;
+			size_t cap = 4096, len = 0;
+			char *t = malloc(cap);
+			ssize_t m;
+			while ((m = read(fd[k], t + len, cap - len - 1)) > 0) {
+				len += (size_t)m;
+				if (len + 1 == cap) {
+					cap *= 2;
+					t = realloc(t, cap);
+					if (!t)
+						abort();
+				}
+			}
+			t[len] = 0;
+			close(fd[k]);
+			int st = 0;
+			waitpid(pid[k], &st, 0);
+			code[k] = WIFEXITED(st) ? WEXITSTATUS(st) : 2;
+			text[k] = t;
+			if (out) {
+				fputs(t, out);
+				fflush(out);
+			}
+			done++;
+			running--;
+		}
+		free(fd);
+		free(pid);
+	}
 }
 
 int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
@@ -250,67 +323,7 @@ int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	int *code = calloc(f.n, sizeof *code);
 	if (!text || !code)
 		abort();
-	if (jobs == 1) {
-		for (size_t i = 0; i < f.n; i++) {
-			code[i] = one(sc[i], &o, &text[i]);
-			fputs(text[i], out);
-			fflush(out);
-		}
-	} else {
-		/* One child per scenario, at most `jobs` at a time; each writes its report into
-		 * a pipe, and the reports are printed in file order. */
-		int *fd = calloc(f.n, sizeof *fd);
-		pid_t *pid = calloc(f.n, sizeof *pid);
-		if (!fd || !pid)
-			abort();
-		size_t next = 0, done = 0;
-		long running = 0;
-		while (done < f.n) {
-			while (running < jobs && next < f.n) {
-				int p[2];
-				if (pipe(p) < 0)
-					abort();
-				fflush(NULL);
-				pid[next] = fork();
-				if (pid[next] == 0) {
-					close(p[0]);
-					char *t;
-					int c = one(sc[next], &o, &t);
-					size_t len = strlen(t);
-					if (write(p[1], t, len) < 0)
-						_exit(3);
-					_exit(c);
-				}
-				close(p[1]);
-				fd[next++] = p[0];
-				running++;
-			}
-			/* Collect the oldest outstanding one (keeps the output in order). */
-			size_t k = done;
-			size_t cap = 4096, len = 0;
-			char *t = malloc(cap);
-			ssize_t m;
-			while ((m = read(fd[k], t + len, cap - len - 1)) > 0) {
-				len += (size_t)m;
-				if (len + 1 == cap) {
-					cap *= 2;
-					t = realloc(t, cap);
-				}
-			}
-			t[len] = 0;
-			close(fd[k]);
-			int st = 0;
-			waitpid(pid[k], &st, 0);
-			code[k] = WIFEXITED(st) ? WEXITSTATUS(st) : 2;
-			text[k] = t;
-			fputs(t, out);
-			fflush(out);
-			done++;
-			running--;
-		}
-		free(fd);
-		free(pid);
-	}
+	run_many(sc, f.n, &o, jobs, code, text, out);
 	for (size_t i = 0; i < f.n; i++) {
 		passed += code[i] == 0;
 		failed += code[i] == 1;

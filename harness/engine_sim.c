@@ -246,6 +246,7 @@ int engine_sim_run(const scenario *s, const run_opts *o, run_result *res)
 		cfg.max_inflight = s->broker.max_inflight;
 	cfg.queue_qos0 = s->broker.queue_qos0;
 	cfg.queue_policy = s->broker.drop_oldest ? BROKER_DROP_OLDEST : BROKER_DROP_NEW;
+	cfg.test_faults = o->broker_faults;
 	r.bs = s->broker.persistence ? broker_sim_start_persistent(r.w, r.bh, PORT, &cfg)
 				     : broker_sim_start(r.w, r.bh, PORT, &cfg);
 
