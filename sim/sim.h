@@ -78,7 +78,7 @@ static inline bool sim_timer_armed(const sim_timer *t) { return t->slot != 0; }
 
 enum sim_stop {
 	SIM_STOP_DEADLINE = 1,  /* the next event lies beyond `until` (now == until) */
-	SIM_STOP_QUIET = 2,     /* no events left */
+	SIM_STOP_QUIET = 2,     /* no events left (now moves to `until` unless it is SIM_FOREVER) */
 	SIM_STOP_BUDGET = 3,    /* max_steps events fired */
 	SIM_STOP_HALT = 4,      /* sim_halt() was called */
 };

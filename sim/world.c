@@ -140,8 +140,12 @@ int sim_run(sim_world *w, sim_us until, uint64_t max_steps)
 	for (;;) {
 		if (w->halted)
 			return SIM_STOP_HALT;
-		if (w->heap_len == 0)
+		if (w->heap_len == 0) {
+			/* Nothing left to happen: time still runs to a finite deadline. */
+			if (until != SIM_FOREVER && until > w->now)
+				w->now = until;
 			return SIM_STOP_QUIET;
+		}
 		sim_timer *t = w->heap[0];
 		if (t->at > until) {
 			w->now = until;
