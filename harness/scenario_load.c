@@ -9,11 +9,14 @@
  * in file order, so the errors are sorted into file order at the end.
  *
  * Hostile input. libyaml's parser and composer keep explicit stacks, and this walker only
- * descends as deep as the schema, so nesting cannot exhaust the C stack. Anchors and aliases
- * are allowed (a link profile used twice is handy), but an alias makes the graph a DAG,
- * possibly a cyclic one (&a [*a]): the schema walk still ends, and a budget on node visits
- * stops the "billion laughs" kind of expansion. Every list has a limit that is reported
- * when hit. No assert() looks at user input; the few asserts check this file's own tables.
+ * descends as deep as the schema, so nesting cannot exhaust the C stack; but libyaml's
+ * scanner takes time quadratic in the flow nesting depth ([[[[...) and memory in the node
+ * count, so a first pass over the events bounds both before the document is built.
+ * Anchors and aliases are allowed (a link profile used twice is handy), but an alias makes
+ * the graph a DAG, possibly a cyclic one (&a [*a]): the schema walk still ends, and a
+ * budget on node visits stops the "billion laughs" kind of expansion. Every list has a
+ * limit that is reported when hit. No assert() looks at user input; the few asserts check
+ * this file's own tables.
  */
 #include "harness/scenario.h"
 
@@ -30,7 +33,9 @@
 #include <yaml.h>
 
 #define MAX_FILE_BYTES (16u << 20) /* a scenario is text someone wrote, not a data dump */
-#define MAX_VISITS 1000000L         /* node visits: bounds what aliases can multiply */
+#define MAX_VISITS 500000L          /* node visits: bounds what aliases can multiply */
+#define MAX_NODES 500000L           /* nodes in the file, checked before composing them */
+#define MAX_DEPTH 64                /* a scenario is six levels deep; libyaml is quadratic in it */
 #define MAX_CLIENTS 10000
 #define MAX_STEPS 100000
 #define MAX_FAULTS 10000
@@ -82,6 +87,9 @@ static txt quoted(const char *s)
 	for (; s[i] && i < SHOW_MAX; i++)
 		t.s[n++] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
 	if (s[i]) {
+		/* Shorten on a character boundary, not inside a UTF-8 sequence. */
+		while (i > 0 && ((unsigned char)s[i] & 0xC0) == 0x80)
+			i--, n--;
 		memcpy(t.s + n, "...", 3);
 		n += 3;
 	}
@@ -90,14 +98,14 @@ static txt quoted(const char *s)
 	return t;
 }
 
-/* "a, b, c" from names[0..n), shortened past a dozen. */
+/* "a, b, c" from names[0..n), shortened past a dozen or so. */
 static txt join(const char *const *names, size_t n)
 {
 	txt t;
 	size_t len = 0;
 	t.s[0] = 0;
 	for (size_t i = 0; i < n && len < sizeof t.s; i++) {
-		if (i == 12) {
+		if (i == 16) {
 			snprintf(t.s + len, sizeof t.s - len, ", ...");
 			break;
 		}
@@ -311,6 +319,8 @@ typedef struct fields {
 	const yaml_node_t *map;
 	yaml_node_t *key[MAX_FIELDS];
 	yaml_node_t *val[MAX_FIELDS];
+	bool unknown;                 /* an unknown key was reported */
+	unsigned suggested;           /* bit per slot: a "did you mean" named this key */
 } fields;
 
 static int key_slot(const char *const *keys, const char *k)
@@ -321,16 +331,17 @@ static int key_slot(const char *const *keys, const char *k)
 	return -1;
 }
 
-static void unknown_key(ld *L, const yaml_node_t *k, const char *what, const char *const *keys)
+/* Report an unknown key; returns the slot of the key it suggests, or -1. */
+static int unknown_key(ld *L, const yaml_node_t *k, const char *what, const char *const *keys)
 {
 	if (errors_full(L)) {
 		err(L, k, "unknown key");
-		return;
+		return -1;
 	}
 	const char *name = sval(k);
 	if (!strcmp(name, "<<")) {
 		err(L, k, "merge keys (<<) are not supported; write the keys of %s out", what);
-		return;
+		return -1;
 	}
 	size_t n = count_of(keys);
 	const char *best = suggest(name, keys, n);
@@ -338,6 +349,7 @@ static void unknown_key(ld *L, const yaml_node_t *k, const char *what, const cha
 		err(L, k, "unknown key %s in %s (did you mean '%s'?)", quoted(name).s, what, best);
 	else
 		err(L, k, "unknown key %s in %s; known keys: %s", quoted(name).s, what, join(keys, n).s);
+	return best ? key_slot(keys, best) : -1;
 }
 
 /* Read map against keys. False (reported) when map is not a mapping. */
@@ -365,7 +377,10 @@ static bool fields_read(ld *L, const yaml_node_t *map, const char *what, const c
 		}
 		int i = key_slot(keys, sval(k));
 		if (i < 0) {
-			unknown_key(L, k, what, keys);
+			int sug = unknown_key(L, k, what, keys);
+			f->unknown = true;
+			if (sug >= 0)
+				f->suggested |= 1u << sug;
 			continue;
 		}
 		if (f->key[i]) {
@@ -398,11 +413,12 @@ static yaml_node_t *fkey(const fields *f, const char *key)
 	return f->key[slot(f, key)];
 }
 
+/* Is key there? If not, say so, unless a misspelling of it was already reported. */
 static bool frequire(ld *L, const fields *f, const char *key)
 {
 	if (fget(f, key))
 		return true;
-	if (f->map)
+	if (f->map && !(f->suggested & (1u << slot(f, key))))
 		err(L, f->map, "%s needs '%s'", f->what, key);
 	return false;
 }
@@ -767,7 +783,7 @@ static bool n_number(ld *L, const yaml_node_t *v, const char *key, double min, d
 		*out = x;
 		return true;
 	}
-	err(L, v, "'%s' must be a number from %g to %g, got %s", key, min, max, quoted(t).s);
+	err(L, v, "'%s' must be a number from %.10g to %.10g, got %s", key, min, max, quoted(t).s);
 	return false;
 }
 
@@ -781,11 +797,15 @@ static bool n_qos(ld *L, const yaml_node_t *v, uint8_t *out)
 }
 
 enum amount_kind { DURATION, SIZE, BITRATE };
-enum { AMT_POSITIVE = 1, AMT_SIGNED = 2 };
+enum {
+	AMT_POSITIVE = 1, /* more than zero */
+	AMT_SIGNED = 2,   /* may be negative: a clock jumps back */
+	AMT_SECONDS = 4,  /* whole seconds, as MQTT's keepalive */
+};
 
 static const struct amount_info {
 	const char *expected;
-	const char *unit; /* for the hint on a bare number */
+	const char *unit; /* for the hint after a bare number */
 	int64_t (*parse)(const char *);
 } amounts[] = {
 	[DURATION] = { "a duration like 250ms, 15s or 1m30s", "ms", sc_parse_duration },
@@ -812,7 +832,12 @@ static bool n_amount(ld *L, const yaml_node_t *v, const char *key, enum amount_k
 		return false;
 	}
 	if (is_bare_number(body)) {
-		err(L, v, "'%s' is a bare number; say the unit, e.g. %s%s", key, t, a->unit);
+		/* Do not guess: a bare 250 could mean milliseconds or seconds. */
+		if (k == DURATION && !(flags & AMT_SECONDS))
+			err(L, v, "'%s' is a bare number; say the unit, e.g. %sms or %ss", key, t, t);
+		else
+			err(L, v, "'%s' is a bare number; say the unit, e.g. %s%s", key, t,
+			    flags & AMT_SECONDS ? "s" : a->unit);
 		return false;
 	}
 	if (x < 0) {
@@ -821,6 +846,10 @@ static bool n_amount(ld *L, const yaml_node_t *v, const char *key, enum amount_k
 	}
 	if (x == 0 && (flags & AMT_POSITIVE)) {
 		err(L, v, "'%s' must be more than zero, got %s", key, quoted(t).s);
+		return false;
+	}
+	if ((flags & AMT_SECONDS) && x % 1000000) {
+		err(L, v, "'%s' must be whole seconds, like 10s, got %s", key, quoted(t).s);
 		return false;
 	}
 	*out = neg ? -x : x;
@@ -956,9 +985,11 @@ static void unknown_name(ld *L, const yaml_node_t *v, const char *name, bool hos
 		if (host)
 			err(L, v, "unknown host %s; the only host is broker (declare clients under 'clients')",
 			    quoted(name).s);
-		else
+		else if (word_ok(name))
 			err(L, v, "unknown client %s: no clients are declared; add { id: %s } under 'clients'",
 			    quoted(name).s, name);
+		else
+			err(L, v, "unknown client %s: no clients are declared (under 'clients')", quoted(name).s);
 		return;
 	}
 	const char **names = s->nclients <= MAX_SUGGEST_CLIENTS
@@ -1179,9 +1210,9 @@ static void load_broker(ld *L, const yaml_node_t *k, const yaml_node_t *v, bool 
 	n_bool(L, fget(&f, "queue_qos0"), "queue_qos0", &b->queue_qos0);
 	n_bool(L, fget(&f, "drop_oldest"), "drop_oldest", &b->drop_oldest);
 	yaml_node_t *si = fget(&f, "sys_interval");
-	if (n_amount(L, si, "sys_interval", DURATION, AMT_POSITIVE, &x)) {
-		if (x % 1000000 || x / 1000000 > UINT32_MAX)
-			err(L, si, "'sys_interval' must be whole seconds, like 10s, got %s", quoted(sval(si)).s);
+	if (n_amount(L, si, "sys_interval", DURATION, AMT_POSITIVE | AMT_SECONDS, &x)) {
+		if (x / 1000000 > UINT32_MAX)
+			err(L, si, "'sys_interval' is too long, got %s", quoted(sval(si)).s);
 		else {
 			b->sys_interval_s = (uint32_t)(x / 1000000);
 			b->has_sys_interval = true;
@@ -1313,8 +1344,11 @@ static bool pair_kind(int kind)
 static void load_pair(ld *L, const yaml_node_t *v, const char *kind, sc_fault *ft)
 {
 	if (v->type != YAML_SEQUENCE_NODE || v->data.sequence.items.top - v->data.sequence.items.start != 2) {
-		err(L, v, "'%s' names two hosts, like [pub, broker], got %s", kind,
-		    v->type == YAML_SEQUENCE_NODE ? "another count" : describe(v).s);
+		txt got = describe(v);
+		if (v->type == YAML_SEQUENCE_NODE)
+			snprintf(got.s, sizeof got.s, "a list of %ld",
+				 (long)(v->data.sequence.items.top - v->data.sequence.items.start));
+		err(L, v, "'%s' names two hosts, like [pub, broker], got %s", kind, got.s);
 		return;
 	}
 	yaml_node_t *a = list_item(L, v, 0), *b = list_item(L, v, 1);
@@ -1355,12 +1389,12 @@ static void load_fault(ld *L, const yaml_node_t *v, sc_fault *ft)
 	if (frequire(L, &f, "at") && n_amount(L, at, "at", DURATION, 0, &x)) {
 		ft->at_us = x;
 		if (L->s->duration_us && x > L->s->duration_us)
-			err(L, at, "'at' %s is after the end of the run (duration: %s)", quoted(sval(at)).s,
+			err(L, at, "'at' is %s, after the end of the run (duration: %s)", sval(at),
 			    L->duration_text);
 	}
 	const char *kind = only_one(L, &f, FAULT_KINDS, "write one fault per item");
 	if (!kind) {
-		if (f.map)
+		if (f.map && !f.unknown)
 			err(L, f.map, "fault needs a kind: one of %s", join(FAULT_KINDS, count_of(FAULT_KINDS)).s);
 		return;
 	}
@@ -1498,10 +1532,9 @@ static void step_connect(ld *L, const yaml_node_t *v, sc_step *st)
 	n_str(L, fget(&f, "client_id"), "client_id", &st->client_id);
 	n_bool(L, fget(&f, "clean_session"), "clean_session", &st->clean);
 	yaml_node_t *ka = fget(&f, "keepalive");
-	if (n_amount(L, ka, "keepalive", DURATION, 0, &x)) {
-		if (x % 1000000 || x / 1000000 > UINT16_MAX)
-			err(L, ka, "'keepalive' must be whole seconds from 0s to 65535s, got %s",
-			    quoted(sval(ka)).s);
+	if (n_amount(L, ka, "keepalive", DURATION, AMT_SECONDS, &x)) {
+		if (x / 1000000 > UINT16_MAX)
+			err(L, ka, "'keepalive' is at most 65535s (18h12m15s), got %s", quoted(sval(ka)).s);
 		else
 			st->keepalive_s = (uint16_t)(x / 1000000);
 	}
@@ -1727,10 +1760,10 @@ static void step_expect_closed(ld *L, const yaml_node_t *v, sc_step *st)
 	fields f;
 	bool on;
 	/* `expect_closed: {}`, `expect_closed: true` and a bare `expect_closed:` all mean the default. */
-	if (is_null(v) || (is_scalar(v) && n_bool(L, v, "expect_closed", &on) && on))
+	if (is_null(v))
 		return;
 	if (is_scalar(v)) {
-		if (!strcmp(sval(v), "false") || !strcmp(sval(v), "0"))
+		if (n_bool(L, v, "expect_closed", &on) && !on)
 			err(L, v, "'expect_closed: false' does nothing; remove the step");
 		return;
 	}
@@ -1775,13 +1808,12 @@ static void load_step(ld *L, const yaml_node_t *v, sc_step *st)
 	for (size_t i = 0; name && i < NACTIONS; i++)
 		if (!strcmp(actions[i].key, name))
 			act = &actions[i];
-	if (!act) {
+	if (!act && !f.unknown)
 		err(L, v, "step has nothing to do: give one of %s",
 		    join(STEP_ACTIONS, count_of(STEP_ACTIONS)).s);
-	}
 	if (fget(&f, "client"))
 		n_client(L, fget(&f, "client"), "client", &st->client);
-	else if (act && act->kind != SC_WAIT)
+	else if (act && act->kind != SC_WAIT && !(f.suggested & (1u << slot(&f, "client"))))
 		err(L, v, "step needs 'client' (the client that does '%s')", act->key);
 	if (act) {
 		st->kind = act->kind;
@@ -1854,7 +1886,7 @@ static void load_expect(ld *L, const yaml_node_t *v, sc_expect *e)
 		return;
 	const char *kind = only_one(L, &f, expect_kinds, "write one expectation per item");
 	if (!kind) {
-		if (f.map)
+		if (f.map && !f.unknown)
 			err(L, v, "expectation needs a kind: one of %s",
 			    join(expect_kinds, count_of(expect_kinds)).s);
 		return;
@@ -2036,14 +2068,53 @@ static void sort_errors(ld *L)
 	}
 }
 
+/* The first pass: events only, stopping at the first that is too deep or too many. A
+ * syntax error is left for the second pass to report; it meets it at the same place. */
+static bool shape_ok(ld *L)
+{
+	yaml_parser_t p;
+	if (!yaml_parser_initialize(&p)) {
+		oom(L);
+		return false;
+	}
+	yaml_parser_set_input_string(&p, (const unsigned char *)L->text, L->len);
+	bool ok = true, done = false;
+	long depth = 0, nodes = 0;
+	while (ok && !done) {
+		yaml_event_t ev;
+		if (!yaml_parser_parse(&p, &ev))
+			break;
+		sc_pos at = { (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1 };
+		bool opens = ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT;
+		bool is_node = opens || ev.type == YAML_SCALAR_EVENT || ev.type == YAML_ALIAS_EVENT;
+		if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT)
+			depth--;
+		done = ev.type == YAML_STREAM_END_EVENT;
+		yaml_event_delete(&ev);
+		if (opens && ++depth > MAX_DEPTH) {
+			err_at(L, at, "nesting deeper than %d levels; a scenario needs only a few", MAX_DEPTH);
+			ok = false;
+		} else if (is_node && ++nodes > MAX_NODES) {
+			err_at(L, at, "the scenario is too large: more than %ld values", MAX_NODES);
+			ok = false;
+		}
+	}
+	yaml_parser_delete(&p);
+	return ok;
+}
+
 static scenario *parse(ld *L)
 {
+	if (!L->text)
+		L->text = "";
+	if (!shape_ok(L))
+		return NULL;
 	yaml_parser_t p;
 	if (!yaml_parser_initialize(&p)) {
 		oom(L);
 		return NULL;
 	}
-	yaml_parser_set_input_string(&p, (const unsigned char *)(L->text ? L->text : ""), L->len);
+	yaml_parser_set_input_string(&p, (const unsigned char *)L->text, L->len);
 	if (!yaml_parser_load(&p, &L->doc)) {
 		syntax_error(L, &p);
 		yaml_parser_delete(&p);

@@ -28,7 +28,9 @@ int main(void)
 	srunner_add_suite(sr, broker_suite());
 	srunner_add_suite(sr, persist_suite());
 	srunner_add_suite(sr, run_suite());
+	srunner_add_suite(sr, scenario_suite());
 	srunner_add_suite(sr, auth_suite());
+	srunner_add_suite(sr, catalog_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

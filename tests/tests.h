@@ -19,7 +19,9 @@ Suite *broker_suite(void);     /* test_broker.c: the reference broker through th
 Suite *auth_suite(void);       /* test_auth.c: hashes, password and ACL files, auth end to end */
 Suite *persist_suite(void);    /* test_persist.c: the broker's log across crashes */
 Suite *run_suite(void);        /* test_run.c: steps and expectations of scenarios */
+Suite *scenario_suite(void);   /* test_scenario.c: the YAML loader, its units and its errors */
 Suite *sim_suite(void);        /* test_sim.c: event queue, timers, random streams, trace */
+Suite *catalog_suite(void);    /* test_catalog.c: the statement catalogs and their loader */
 
 /* Hex text (spaces allowed) to bytes; aborts the test on bad hex. Returns the length. */
 size_t unhex(const char *hex, uint8_t *out, size_t cap);
