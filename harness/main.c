@@ -11,6 +11,7 @@ static const struct {
 	const char *summary;
 } commands[] = {
 	{ "broker", cmd_broker, "run the reference MQTT 3.1.1 broker on real sockets" },
+	{ "conform", cmd_conform, "check a broker against every testable MQTT 3.1.1 statement" },
 	{ "run", cmd_run, "run YAML scenarios against the simulated broker or a broker over TCP" },
 	{ "list", cmd_list, "list scenarios and the statements they exercise" },
 	{ "decode", cmd_decode, "decode MQTT packets from hex (e.g. pasted from Wireshark)" },

@@ -1,0 +1,391 @@
+/*
+ * cmd_conform.c - `mqttsim conform`: run the conformance scenarios against a broker and
+ * turn their results into a verdict per normative statement.
+ *
+ * A statement's verdict comes from every scenario that names it in `spec`: it passes when
+ * all of them pass. Statements no scenario covers are "untested" (testable ones) or "n/a"
+ * (the catalog says why nothing outside a server can observe them). A failure of an
+ * optional statement is reported as such, never as a failure; a failure listed in the
+ * --expect-failures file is an expected failure, with the reason the file gives.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "broker/broker.h"
+#include "conformance/catalog.h"
+#include "harness/cli.h"
+#include "harness/run.h"
+#include "harness/scenario.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_CATALOG "conformance/mqtt-3.1.1.yaml"
+#define DEFAULT_DIR "scenarios/conformance"
+
+static const char conform_usage[] =
+	"usage: mqttsim conform [--broker sim|tcp://HOST:PORT] [--version 3.1.1] [--only ID...]\n"
+	"                       [-j N] [--expect-failures FILE] [--seed N] [-v]\n"
+	"\n"
+	"Run the conformance scenarios (" DEFAULT_DIR ") and report a verdict per normative\n"
+	"statement of the catalog (" DEFAULT_CATALOG "): a summary per section, then every\n"
+	"failed statement with the packets exchanged. Exit 0 when nothing failed unexpectedly.\n"
+	"\n"
+	"  --only ID              only the scenarios covering ID (repeat, or separate with commas)\n"
+	"  --expect-failures FILE known deviations of this broker: lines 'ID  reason'\n"
+	"  --catalog FILE, --scenarios DIR   other catalog or scenario directory\n";
+
+typedef struct xfail {
+	char *id, *reason;
+} xfail;
+
+static int load_xfails(const char *path, xfail **out, size_t *n, FILE *err)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(err, "mqttsim conform: --expect-failures %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	char line[1024];
+	size_t cap = 0;
+	for (int no = 1; fgets(line, sizeof line, f); no++) {
+		char *p = line + strspn(line, " \t");
+		if (*p == '#' || *p == '\n' || !*p)
+			continue;
+		size_t idl = strcspn(p, " \t\r\n");
+		char *reason = p + idl + strspn(p + idl, " \t");
+		reason[strcspn(reason, "\r\n")] = 0;
+		if (!*reason) {
+			fprintf(err, "%s:%d: an expected failure needs a reason after the id: say what the broker does\n",
+				path, no);
+			fclose(f);
+			return -1;
+		}
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 16;
+			*out = realloc(*out, cap * sizeof **out);
+			if (!*out)
+				abort();
+		}
+		(*out)[*n].id = strndup(p, idl);
+		(*out)[*n].reason = strdup(reason);
+		(*n)++;
+	}
+	fclose(f);
+	return 0;
+}
+
+static const char *xfail_reason(const xfail *x, size_t n, const cat_stmt *st)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(x[i].id, st->id) || (st->alias && !strcmp(x[i].id, st->alias)))
+			return x[i].reason;
+	return NULL;
+}
+
+static bool names(const scenario *s, const cat_stmt *st)
+{
+	for (size_t k = 0; k < s->nspec; k++)
+		if (!strcmp(s->spec[k], st->id) || (st->alias && !strcmp(s->spec[k], st->alias)))
+			return true;
+	return false;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
+{
+	(void)in;
+	run_opts o = { 0 };
+	long jobs = 1;
+	const char *catalog_path = DEFAULT_CATALOG, *dir = DEFAULT_DIR, *xfile = NULL;
+	char **only = NULL;
+	size_t nonly = 0;
+	int rc = EXIT_USAGE;
+	catalog *cat = NULL;
+	scenario **sc = NULL;
+	char **files = NULL, **texts = NULL;
+	int *codes = NULL;
+	size_t nfiles = 0, nx = 0;
+	xfail *xf = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		char *end;
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			fputs(conform_usage, out);
+			return EXIT_PASS;
+		} else if (!strcmp(a, "--broker") && v) {
+			char host[256];
+			unsigned port;
+			if (run_parse_target(v, host, sizeof host, &port) < 0) {
+				fprintf(err, "mqttsim conform: --broker takes sim or tcp://HOST:PORT, not '%s'\n", v);
+				goto done;
+			}
+			o.broker = v;
+			i++;
+		} else if (!strcmp(a, "--version") && v) {
+			if (strcmp(v, "3.1.1") && strcmp(v, "4")) {
+				fprintf(err, "mqttsim conform: --version: only 3.1.1 has a catalog so far, not '%s'\n", v);
+				goto done;
+			}
+			i++;
+		} else if (!strcmp(a, "--only") && v) {
+			char *copy = strdup(v), *save = NULL;
+			for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+				only = realloc(only, (nonly + 1) * sizeof *only);
+				if (!only)
+					abort();
+				only[nonly++] = strdup(t);
+			}
+			free(copy);
+			i++;
+		} else if (!strcmp(a, "-j") && v) {
+			jobs = strtol(v, &end, 10);
+			if (*end || jobs < 1 || jobs > 256) {
+				fprintf(err, "mqttsim conform: -j takes a number from 1 to 256, not '%s'\n", v);
+				goto done;
+			}
+			i++;
+		} else if (!strcmp(a, "--seed") && v) {
+			o.seed = strtoull(v, &end, 10);
+			if (*end || *v == '-') {
+				fprintf(err, "mqttsim conform: --seed takes a whole number, not '%s'\n", v);
+				goto done;
+			}
+			o.has_seed = true;
+			i++;
+		} else if (!strcmp(a, "--expect-failures") && v) {
+			xfile = v;
+			i++;
+		} else if (!strcmp(a, "--catalog") && v) {
+			catalog_path = v;
+			i++;
+		} else if (!strcmp(a, "--scenarios") && v) {
+			dir = v;
+			i++;
+		} else if (!strcmp(a, "--break-broker") && v) {
+			/* Test-only: break one behaviour of the reference broker in simulation. */
+			static const struct {
+				const char *name;
+				uint32_t bit;
+			} brk[] = { { "retain-flag", BROKER_TF_RETAIN_FLAG }, { "skip-will", BROKER_TF_SKIP_WILL },
+				    { "qos2-twice", BROKER_TF_QOS2_TWICE }, { "forget-session", BROKER_TF_FORGET_SESSION },
+				    { "ignore-keepalive", BROKER_TF_IGNORE_KEEPALIVE } };
+			bool found = false;
+			for (size_t k = 0; k < sizeof brk / sizeof brk[0]; k++)
+				if (!strcmp(v, brk[k].name)) {
+					o.broker_faults |= brk[k].bit;
+					found = true;
+				}
+			if (!found) {
+				fprintf(err, "mqttsim conform: --break-broker takes retain-flag, skip-will, qos2-twice, forget-session or ignore-keepalive\n");
+				goto done;
+			}
+			i++;
+		} else if (!strcmp(a, "-v")) {
+			o.verbose = true;
+		} else {
+			fprintf(err, "mqttsim conform: unknown option or missing value: '%s'\n%s", a, conform_usage);
+			goto done;
+		}
+	}
+
+	char msg[1024];
+	cat = catalog_load(catalog_path, msg, sizeof msg);
+	if (!cat) {
+		fprintf(err, "mqttsim conform: %s\n", msg);
+		goto done;
+	}
+	for (size_t k = 0; k < nonly; k++)
+		if (!catalog_find(cat, only[k])) {
+			fprintf(err, "mqttsim conform: --only %s: no such statement in %s\n", only[k], catalog_path);
+			goto done;
+		}
+	if (xfile && load_xfails(xfile, &xf, &nx, err) < 0)
+		goto done;
+	for (size_t k = 0; k < nx; k++)
+		if (!catalog_find(cat, xf[k].id)) {
+			fprintf(err, "%s: '%s' is not a statement of the catalog\n", xfile, xf[k].id);
+			goto done;
+		}
+
+	DIR *d = opendir(dir);
+	if (!d) {
+		fprintf(err, "mqttsim conform: %s: %s\n", dir, strerror(errno));
+		goto done;
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		if (l < 6 || strcmp(de->d_name + l - 5, ".yaml"))
+			continue;
+		files = realloc(files, (nfiles + 1) * sizeof *files);
+		if (!files)
+			abort();
+		char p[4096];
+		snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+		files[nfiles++] = strdup(p);
+	}
+	closedir(d);
+	qsort(files, nfiles, sizeof *files, by_name);
+	sc = calloc(nfiles + 1, sizeof *sc);
+	if (!sc)
+		abort();
+	int bad = 0;
+	for (size_t i = 0; i < nfiles; i++) {
+		sc_errors e = { 0 };
+		sc[i] = scenario_load(files[i], &e);
+		for (int k = 0; k < e.n; k++)
+			fprintf(err, "%s\n", e.msg[k]);
+		sc_errors_free(&e);
+		if (!sc[i]) {
+			bad++;
+			continue;
+		}
+		for (size_t k = 0; k < sc[i]->nspec; k++)
+			if (!catalog_find(cat, sc[i]->spec[k])) {
+				fprintf(err, "%s: spec names %s, which is not a statement of %s\n", files[i],
+					sc[i]->spec[k], catalog_path);
+				bad++;
+			}
+	}
+	if (bad) {
+		fprintf(err, "mqttsim conform: nothing was run: fix the errors above\n");
+		goto done;
+	}
+
+	/* With --only, just the scenarios that cover one of those statements. */
+	scenario **run = calloc(nfiles + 1, sizeof *run);
+	size_t nrun = 0;
+	if (!run)
+		abort();
+	for (size_t i = 0; i < nfiles; i++) {
+		bool keep = nonly == 0;
+		for (size_t k = 0; k < nonly && !keep; k++)
+			keep = names(sc[i], catalog_find(cat, only[k]));
+		if (keep)
+			run[nrun++] = sc[i];
+	}
+	codes = calloc(nrun + 1, sizeof *codes);
+	texts = calloc(nrun + 1, sizeof *texts);
+	if (!codes || !texts)
+		abort();
+	run_many(run, nrun, &o, jobs, codes, texts, o.verbose ? out : NULL);
+
+	/* Verdicts per statement, summaries per section (sections in catalog order). */
+	int npass = 0, nfail = 0, nxfail = 0, nxpass = 0, nopt = 0, nuntested = 0, nna = 0;
+	char section[32] = "";
+	int s_pass = 0, s_fail = 0, s_xfail = 0, s_untested = 0, s_na = 0;
+	fprintf(out, "MQTT %s conformance of %s (%zu scenarios)\n", cat->version,
+		o.broker ? o.broker : "the reference broker in simulation", nrun);
+	for (size_t i = 0; i <= cat->n; i++) {
+		const cat_stmt *st = i < cat->n ? &cat->v[i] : NULL;
+		char top[32] = "";
+		if (st) {
+			snprintf(top, sizeof top, "%s", st->section);
+			char *dot = strchr(top, '.');
+			if (dot && (dot = strchr(dot + 1, '.')))
+				*dot = 0; /* summarise by x.y */
+		}
+		if (!st || strcmp(top, section)) {
+			if (*section)
+				fprintf(out, "  §%-6s %3d pass  %3d fail  %3d expected fail  %3d untested  %3d n/a\n", section,
+					s_pass, s_fail, s_xfail, s_untested, s_na);
+			snprintf(section, sizeof section, "%s", top);
+			s_pass = s_fail = s_xfail = s_untested = s_na = 0;
+		}
+		if (!st)
+			break;
+		bool in_only = nonly == 0;
+		for (size_t k = 0; k < nonly && !in_only; k++)
+			in_only = catalog_find(cat, only[k]) == st;
+		if (!in_only)
+			continue;
+		int covered = 0, failed = 0;
+		for (size_t k = 0; k < nrun; k++)
+			if (names(run[k], st)) {
+				covered++;
+				failed += codes[k] != 0;
+			}
+		const char *why = xfail_reason(xf, nx, st);
+		if (!covered) {
+			if (st->testable) {
+				nuntested++;
+				s_untested++;
+			} else {
+				nna++;
+				s_na++;
+			}
+		} else if (!failed) {
+			if (why) {
+				nxpass++;
+				fprintf(out, "XPASS %s (%s): it passed, but %s lists it: \"%s\" - remove the entry\n", st->id,
+					st->summary, xfile, why);
+			}
+			npass++;
+			s_pass++;
+		} else if (why) {
+			nxfail++;
+			s_xfail++;
+		} else if (st->optional) {
+			nopt++;
+			s_xfail++;
+		} else {
+			nfail++;
+			s_fail++;
+		}
+	}
+	/* Every failed scenario once: the statements it fails (expected or not), then what it
+	 * saw - the step or expectation that failed and the last packets exchanged. */
+	for (size_t k = 0; k < nrun; k++) {
+		if (codes[k] == 0)
+			continue;
+		bool any_unexpected = false;
+		for (size_t i = 0; i < cat->n; i++) {
+			const cat_stmt *st = &cat->v[i];
+			if (!names(run[k], st))
+				continue;
+			const char *why = xfail_reason(xf, nx, st);
+			if (why) {
+				fprintf(out, "XFAIL %s (%s)\n  expected: %s\n", st->id, st->summary, why);
+			} else {
+				fprintf(out, "%s %s (%s)\n", st->optional ? "OPTIONAL" : "FAIL ", st->id, st->summary);
+				any_unexpected = any_unexpected || !st->optional;
+			}
+		}
+		if (any_unexpected || o.verbose)
+			fprintf(out, "%s", texts[k]);
+	}
+	fprintf(out, "statements: %d pass, %d fail, %d expected failures, %d optional not supported, %d untested, %d not testable from outside\n",
+		npass, nfail, nxfail, nopt, nuntested, nna);
+	fprintf(out, "conform: %d passed, %d failed\n", npass + nxfail, nfail);
+	rc = nfail ? EXIT_FAIL : EXIT_PASS;
+	(void)nxpass;
+	for (size_t k = 0; k < nrun; k++)
+		free(texts[k]);
+	free(run);
+done:
+	for (size_t k = 0; k < nonly; k++)
+		free(only[k]);
+	free(only);
+	for (size_t k = 0; k < nx; k++) {
+		free(xf[k].id);
+		free(xf[k].reason);
+	}
+	free(xf);
+	for (size_t i = 0; i < nfiles; i++) {
+		if (sc)
+			scenario_free(sc[i]);
+		free(files[i]);
+	}
+	free(sc);
+	free(files);
+	free(texts);
+	free(codes);
+	catalog_free(cat);
+	return rc;
+}
