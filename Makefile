@@ -117,6 +117,7 @@ coverage:
 
 bench: $(BENCH_BIN) $(BIN)
 	@for b in $(BENCH_BIN); do MQTTSIM=$(BIN) $$b || exit 1; done
+	@MQTTSIM=$(BIN) sh tests/bench_conform.sh
 
 deps:
 	@if [ "$$(id -u)" != 0 ]; then echo "make deps installs Debian packages and must run as root; or run: apt-get install -y $(APT_PKGS)"; exit 2; fi
