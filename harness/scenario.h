@@ -77,6 +77,7 @@ enum sc_step_kind {
 	SC_EXPECT,        /* a packet, within a bound */
 	SC_EXPECT_NONE,   /* no packet (of a type, or at all) for a period */
 	SC_EXPECT_CLOSED, /* the peer closes the connection within a bound */
+	SC_OPEN,          /* open the transport only, sending nothing: for a raw first packet */
 };
 
 /* What an expected packet must look like; unset fields (has_* false / NULL) match anything. */

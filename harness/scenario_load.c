@@ -1617,10 +1617,10 @@ static void step_publish(ld *L, const yaml_node_t *v, sc_step *st)
 		st->payload = xstrdup(L, "");
 }
 
-/* disconnect: true, drop: true. */
+/* disconnect: true, drop: true, open: true. */
 static void step_flag(ld *L, const yaml_node_t *v, sc_step *st)
 {
-	const char *key = st->kind == SC_DISCONNECT ? "disconnect" : "drop";
+	const char *key = st->kind == SC_DISCONNECT ? "disconnect" : st->kind == SC_OPEN ? "open" : "drop";
 	bool on;
 	if (n_bool(L, v, key, &on) && !on)
 		err(L, v, "'%s: false' does nothing; write '%s: true' or remove the step", key, key);
@@ -1782,6 +1782,7 @@ static const struct action {
 	{ "publish", SC_PUBLISH, step_publish },
 	{ "disconnect", SC_DISCONNECT, step_flag },
 	{ "drop", SC_DROP, step_flag },
+	{ "open", SC_OPEN, step_flag },
 	{ "wait", SC_WAIT, step_wait },
 	{ "send", SC_RAW, step_send },
 	{ "expect", SC_EXPECT, step_expect },
@@ -1792,7 +1793,7 @@ static const struct action {
 
 static const char *const step_keys[] = {
 	"client", "connect", "subscribe", "unsubscribe", "publish", "disconnect", "drop", "wait",
-	"send", "expect", "expect_none", "expect_closed", NULL,
+	"send", "open", "expect", "expect_none", "expect_closed", NULL,
 };
 #define STEP_ACTIONS (step_keys + 1)
 

@@ -140,6 +140,10 @@ int sim_run(sim_world *w, sim_us until, uint64_t max_steps)
 	for (;;) {
 		if (w->halted)
 			return SIM_STOP_HALT;
+		/* The budget first: an event that empties the queue must not also let time
+		 * jump to the deadline before the caller has looked. */
+		if (max_steps && fired == max_steps)
+			return SIM_STOP_BUDGET;
 		if (w->heap_len == 0) {
 			/* Nothing left to happen: time still runs to a finite deadline. */
 			if (until != SIM_FOREVER && until > w->now)
@@ -151,8 +155,6 @@ int sim_run(sim_world *w, sim_us until, uint64_t max_steps)
 			w->now = until;
 			return SIM_STOP_DEADLINE;
 		}
-		if (max_steps && fired == max_steps)
-			return SIM_STOP_BUDGET;
 		heap_remove(w, t);
 		w->now = t->at;
 		w->steps++;
