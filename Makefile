@@ -55,7 +55,7 @@ BIN   := $(BUILD)/mqttsim
 TESTS := $(BUILD)/check_mqttsim
 OUT   := reports/out
 
-.PHONY: all test unit cli lint interop scenarios asan valgrind coverage bench deps install clean help
+.PHONY: all test unit cli lint interop scenarios conform asan valgrind coverage bench deps install clean help
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -76,7 +76,7 @@ $(TESTS): $(TEST_OBJ) $(LIB)
 $(BUILD)/bench_%: $(BUILD)/tests/bench_%.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(YAML_LIBS) -lm
 
-test: unit cli lint interop scenarios
+test: unit cli lint interop scenarios conform
 
 lint:
 	sh tests/determinism_lint.sh
@@ -86,6 +86,9 @@ interop: $(BIN)
 
 scenarios: $(BIN)
 	MQTTSIM=$(BIN) sh tests/scenarios.sh
+
+conform: $(BIN)
+	MQTTSIM=$(BIN) sh tests/conform.sh
 
 unit: $(TESTS)
 	@mkdir -p $(OUT)

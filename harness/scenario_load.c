@@ -1120,6 +1120,9 @@ static void load_clients(ld *L, const yaml_node_t *v)
 /* MQTT-<section>-<n>, as the specifications number their normative statements. */
 static bool stmt_id_ok(const char *s)
 {
+	/* The two ids the 3.1.1 standard prints irregularly are taken as printed. */
+	if (!strcmp(s, "MQTT-3-8.3-4") || !strcmp(s, "MQTT-3.1.2.7"))
+		return true;
 	if (strncmp(s, "MQTT-", 5))
 		return false;
 	s += 5;
