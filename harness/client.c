@@ -41,6 +41,7 @@ void hclient_reset(hclient *c)
 	c->connacked = false;
 	c->rx_len = 0;
 	c->rx_broken = false;
+	c->conn_first = c->npkts;
 }
 
 void hclient_free(hclient *c)
@@ -234,6 +235,8 @@ void hclient_describe(const sc_match *m, char *buf, size_t cap)
 		ADD(" session_present=%d", m->session_present);
 	if (m->has_id)
 		ADD(" id=%u", m->id);
+	if (m->first)
+		ADD(" as the first packet of the connection");
 	if (m->codes) {
 		ADD(" codes=");
 		for (size_t i = 0; i < m->ncodes; i++)

@@ -63,6 +63,7 @@ typedef struct hclient {
 
 	rx_pkt *pkts;
 	size_t npkts, pkts_cap;
+	size_t conn_first;          /* index in pkts of the first packet of this connection */
 	tx_pub *pubs;
 	size_t npubs, pubs_cap;
 } hclient;

@@ -94,6 +94,8 @@ static bool find_unseen(void *arg)
 	find_arg *f = arg;
 	for (size_t i = 0; i < f->c->npkts; i++) {
 		rx_pkt *r = &f->c->pkts[i];
+		if (f->m->first && i != f->c->conn_first)
+			continue;
 		if (!r->seen && r->at_us >= f->since && hclient_match(r, f->m)) {
 			f->found = i;
 			return true;

@@ -93,6 +93,7 @@ typedef struct sc_match {
 	uint16_t id;
 	uint8_t *codes;           /* SUBACK return codes */
 	size_t ncodes;
+	bool first;               /* must be the first packet received on the connection */
 } sc_match;
 
 typedef struct sc_step {

@@ -1705,7 +1705,7 @@ static void load_codes(ld *L, const yaml_node_t *v, sc_match *m)
 
 static const char *const expect_keys[] = {
 	"packet", "topic", "payload", "qos", "retain", "dup", "rc", "session_present", "id", "codes",
-	"within", NULL,
+	"first", "within", NULL,
 };
 
 static void step_expect(ld *L, const yaml_node_t *v, sc_step *st)
@@ -1738,6 +1738,7 @@ static void step_expect(ld *L, const yaml_node_t *v, sc_step *st)
 		m->id = (uint16_t)x;
 	if (fget(&f, "codes"))
 		load_codes(L, fget(&f, "codes"), m);
+	n_bool(L, fget(&f, "first"), "first", &m->first);
 	n_amount(L, fget(&f, "within"), "within", DURATION, AMT_POSITIVE, &st->within_us);
 }
 
