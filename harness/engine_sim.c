@@ -2,6 +2,7 @@
  * engine_sim.c - the simulation target: the reference broker and the scripted clients on
  * the simulation core, in virtual time. Same scenario and seed, same trace.
  */
+#include "broker/auth.h"
 #include "broker/shell_sim.h"
 #include "harness/engine.h"
 #include "sim/fault.h"
@@ -247,6 +248,12 @@ int engine_sim_run(const scenario *s, const run_opts *o, run_result *res)
 	cfg.queue_qos0 = s->broker.queue_qos0;
 	cfg.queue_policy = s->broker.drop_oldest ? BROKER_DROP_OLDEST : BROKER_DROP_NEW;
 	cfg.test_faults = o->broker_faults;
+	broker_file_auth *acl = NULL;
+	if (s->broker.acl) {
+		acl = broker_auth_parse(NULL, NULL, 0, "acl", s->broker.acl, strlen(s->broker.acl), NULL, 0);
+		if (acl)
+			cfg.auth = broker_auth_get(acl);
+	}
 	r.bs = s->broker.persistence ? broker_sim_start_persistent(r.w, r.bh, PORT, &cfg)
 				     : broker_sim_start(r.w, r.bh, PORT, &cfg);
 
@@ -316,6 +323,7 @@ int engine_sim_run(const scenario *s, const run_opts *o, run_result *res)
 		hclient_free(&r.clients[i]);
 	}
 	broker_sim_free(r.bs);
+	broker_auth_free(acl);
 	sim_world_free(r.w);
 	free(r.hosts);
 	free(r.conns);

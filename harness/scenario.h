@@ -161,6 +161,7 @@ typedef struct sc_broker {
 	bool drop_oldest;
 	uint32_t sys_interval_s;  /* default 0 in scenarios: no $SYS noise */
 	bool has_sys_interval;
+	char *acl;                /* the text of an ACL file (see mqttsim broker --acl), or NULL */
 	sc_pos pos;
 } sc_broker;
 

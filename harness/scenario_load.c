@@ -18,6 +18,7 @@
  * limit that is reported when hit. No assert() looks at user input; the few asserts check
  * this file's own tables.
  */
+#include "broker/auth.h"
 #include "harness/scenario.h"
 
 #include "harness/cli.h"
@@ -1192,7 +1193,7 @@ static bool load_targets(ld *L, const yaml_node_t *v)
 }
 
 static const char *const broker_keys[] = {
-	"persistence", "max_queued", "max_inflight", "queue_qos0", "drop_oldest", "sys_interval", NULL,
+	"persistence", "max_queued", "max_inflight", "queue_qos0", "drop_oldest", "sys_interval", "acl", NULL,
 };
 
 static void load_broker(ld *L, const yaml_node_t *k, const yaml_node_t *v, bool tcp_only)
@@ -1220,6 +1221,15 @@ static void load_broker(ld *L, const yaml_node_t *k, const yaml_node_t *v, bool 
 			b->sys_interval_s = (uint32_t)(x / 1000000);
 			b->has_sys_interval = true;
 		}
+	}
+	/* An ACL file's text, checked here so a bad rule stops the run before it starts. */
+	yaml_node_t *acl = fget(&f, "acl");
+	if (acl && n_str(L, acl, "acl", &b->acl)) {
+		char why[512];
+		broker_file_auth *a = broker_auth_parse(NULL, NULL, 0, "acl", b->acl, strlen(b->acl), why, sizeof why);
+		if (!a)
+			err(L, acl, "the acl does not load: %s", why);
+		broker_auth_free(a);
 	}
 	if (tcp_only && v->data.mapping.pairs.top > v->data.mapping.pairs.start)
 		err(L, k, "broker options apply only to the simulated broker, but targets has no 'sim'");
@@ -2254,6 +2264,8 @@ static void match_free(sc_match *m)
 
 void scenario_free(scenario *s)
 {
+	if (s)
+		free(s->broker.acl);
 	if (!s)
 		return;
 	free(s->file);

@@ -1027,7 +1027,7 @@ START_TEST(test_unknown_key_lists_known_ones)
 	static const char *const want[] = {
 		"1:1: scenario needs 'name'",
 		"1:11: unknown key 'x' in broker; known keys: persistence, max_queued, max_inflight, "
-		"queue_qos0, drop_oldest, sys_interval",
+		"queue_qos0, drop_oldest, sys_interval, acl",
 	};
 	expect_errors("broker: { x: 1 }\n"
 		      "description: no name\n", want, 2);
