@@ -105,7 +105,7 @@ static void ack(hclient *c, uint8_t type, uint16_t id, int64_t now)
 	hclient_send(c, &a, now);
 }
 
-static void record(hclient *c, const mqtt_packet *p, int64_t now)
+static void record(hclient *c, const mqtt_packet *p, const uint8_t *raw, size_t raw_len, int64_t now)
 {
 	if (c->npkts == c->pkts_cap) {
 		c->pkts_cap = c->pkts_cap ? 2 * c->pkts_cap : 32;
@@ -137,6 +137,11 @@ static void record(hclient *c, const mqtt_packet *p, int64_t now)
 		r->ncodes = p->codes.len;
 	}
 	mqtt_print(p, r->line, sizeof r->line);
+	size_t k = 0;
+	for (size_t i = 0; i < raw_len && k + 4 < sizeof r->hex; i++)
+		k += (size_t)snprintf(r->hex + k, sizeof r->hex - k, "%s%02x", i ? " " : "", raw[i]);
+	if (k + 4 >= sizeof r->hex && raw_len * 3 > sizeof r->hex)
+		memcpy(r->hex + sizeof r->hex - 4, "...", 4);
 }
 
 void hclient_on_bytes(hclient *c, const uint8_t *data, size_t len, int64_t now)
@@ -166,7 +171,7 @@ void hclient_on_bytes(hclient *c, const uint8_t *data, size_t len, int64_t now)
 			c->rx_len = 0;
 			return;
 		}
-		record(c, &p, now);
+		record(c, &p, c->rx + pos, (size_t)n, now);
 		if (p.type == MQTT_CONNACK && p.reason == 0)
 			c->connacked = true;
 		if (c->cfg->auto_ack) {

@@ -26,6 +26,7 @@ typedef struct rx_pkt {
 	int64_t at_us;
 	bool seen;            /* consumed by an expect step */
 	char line[200];       /* the codec's one-line print, for failure reports */
+	char hex[100];        /* the packet's first bytes in hex, for failure reports */
 } rx_pkt;
 
 typedef struct tx_pub {

@@ -133,9 +133,9 @@ static void context(char **report, engine *e, hclient *c)
 	report_add(report, "  %s received %zu packet%s%s", c->cfg->id, c->npkts, c->npkts == 1 ? "" : "s",
 		   c->npkts ? ", the last ones:" : "");
 	for (size_t i = from; i < c->npkts; i++)
-		report_add(report, "    at %lld.%06llds: %s%s", (long long)(c->pkts[i].at_us / 1000000),
+		report_add(report, "    at %lld.%06llds: %s%s\n      bytes: %s", (long long)(c->pkts[i].at_us / 1000000),
 			   (long long)(c->pkts[i].at_us % 1000000), c->pkts[i].line,
-			   c->pkts[i].seen ? "" : "  (not matched by any step)");
+			   c->pkts[i].seen ? "" : "  (not matched by any step)", c->pkts[i].hex);
 	if (c->rx_broken)
 		report_add(report, "  %s", c->rx_error);
 	if (c->peer_closed)
