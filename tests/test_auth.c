@@ -970,6 +970,7 @@ Suite *auth_suite(void)
 	tcase_add_test(tc, test_passwd_file_good);
 	tcase_add_test(tc, test_passwd_file_bad);
 	tcase_add_test(tc, test_garbage_never_crashes);
+	tcase_set_timeout(tc, 60); /* thousands of loads; slow under coverage and sanitizers */
 	suite_add_tcase(s, tc);
 	tc = tcase_create("acl");
 	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
