@@ -14,6 +14,7 @@ static const struct {
 	{ "conform", cmd_conform, "check a broker against every testable MQTT 3.1.1 statement" },
 	{ "run", cmd_run, "run YAML scenarios against the simulated broker or a broker over TCP" },
 	{ "list", cmd_list, "list scenarios and the statements they exercise" },
+	{ "timeline", cmd_timeline, "show a run's trace as a timeline" },
 	{ "decode", cmd_decode, "decode MQTT packets from hex (e.g. pasted from Wireshark)" },
 	{ "passwd", cmd_passwd, "add, change or delete a user in a broker password file" },
 };

@@ -46,5 +46,15 @@ check broker-config-extra 2 "$cfg:2: one option and at most one value per line (
 printf 'listen 127.0.0.1:0 # any free port\nsys-interval 0\n' >"$cfg"
 check broker-config-runs 124 "listening on 127.0.0.1:" timeout 1 $M broker --config "$cfg"
 rm -f "$cfg"
+tl=$(mktemp -d)
+$M run scenarios/examples/qos1-publish.yaml --out "$tl" >/dev/null
+check timeline 0 'pub        -> broker     PUBLISH qos=1 retain=0 dup=0 id=1 topic="q1/a" payload=3B' $M timeline "$tl/qos1-publish.trace"
+check timeline-no-colour-on-pipe 0 'broker     -> sub        PUBLISH' $M timeline "$tl/qos1-publish.trace"
+if $M timeline "$tl/qos1-publish.trace" | grep -q "$(printf '\033')"; then echo "FAIL timeline: colour codes on a pipe"; fail=$((fail+1)); else pass=$((pass+1)); fi
+if NO_COLOR=1 $M timeline --color auto "$tl/qos1-publish.trace" | grep -q "$(printf '\033')"; then echo "FAIL timeline: colour with NO_COLOR"; fail=$((fail+1)); else pass=$((pass+1)); fi
+if $M timeline --color always "$tl/qos1-publish.trace" | grep -q "$(printf '\033')"; then pass=$((pass+1)); else echo "FAIL timeline: --color always has no colour"; fail=$((fail+1)); fi
+check timeline-missing 2 'No such file' $M timeline "$tl/nothing.trace"
+check timeline-not-a-trace 2 'holds no events' $M timeline README.md
+rm -rf "$tl"
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
