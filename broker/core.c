@@ -232,10 +232,7 @@ int broker_on_open(broker *b, uint64_t id, const char *peer)
 {
 	if (conn_find(b, id))
 		return -1;
-	uint64_t open = 0;
-	for (conn *c = b->conns; c; c = c->next)
-		open++;
-	if (open >= b->cfg.max_connections) {
+	if (b->nconns >= b->cfg.max_connections) {
 		core_log(b, "refused %s: %u connections already open", peer ? peer : "?",
 			 b->cfg.max_connections);
 		b->env.close(b->env.ctx, id);
@@ -254,6 +251,7 @@ int broker_on_open(broker *b, uint64_t id, const char *peer)
 	conn **slot = conn_slot(b, id);
 	c->hnext = *slot;
 	*slot = c;
+	b->nconns++;
 	/* A client has a while to send CONNECT; keepalive takes over after it. */
 	core_deadline(b, c, now(b) + 30 * 1000000LL);
 	rearm(b);
@@ -266,6 +264,7 @@ static void conn_free(broker *b, conn *c)
 		c->s->c = NULL;
 	heap_remove(b, c);
 	conn_unhash(b, c);
+	b->nconns--;
 	if (c->prev)
 		c->prev->next = c->next;
 	else

@@ -111,6 +111,7 @@ struct broker {
 	uint64_t assigned_ids;
 
 	conn *conns, *conns_tail;
+	size_t nconns;
 	conn **conn_hash;
 	size_t conn_buckets;
 
