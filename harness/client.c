@@ -242,6 +242,8 @@ void hclient_describe(const sc_match *m, char *buf, size_t cap)
 		ADD(" id=%u", m->id);
 	if (m->first)
 		ADD(" as the first packet of the connection");
+	if (m->id_same)
+		ADD(" with the id of the last packet expected");
 	if (m->codes) {
 		ADD(" codes=");
 		for (size_t i = 0; i < m->ncodes; i++)

@@ -52,6 +52,9 @@ typedef struct hclient {
 	uint16_t keepalive_s;
 	int64_t last_tx_us;
 	uint16_t last_id;
+	uint16_t expected_id;       /* id of the packet the last expect step matched */
+	struct { const char *name; uint16_t id; } saved[16]; /* ids remembered with "as" */
+	int nsaved;
 
 	char *will_topic;           /* from the last CONNECT with a will */
 	uint8_t *will_payload;

@@ -89,12 +89,38 @@ typedef struct find_arg {
 	size_t found;
 } find_arg;
 
+/* An id remembered with `as`; 0 (never a valid id) if there is none by that name. */
+static uint16_t saved_id(const hclient *c, const char *name)
+{
+	for (int i = c->nsaved; i-- > 0;)
+		if (!strcmp(c->saved[i].name, name))
+			return c->saved[i].id;
+	return 0;
+}
+
+static void save_id(hclient *c, const char *name, uint16_t id)
+{
+	for (int i = 0; i < c->nsaved; i++)
+		if (!strcmp(c->saved[i].name, name)) {
+			c->saved[i].id = id;
+			return;
+		}
+	if (c->nsaved < (int)(sizeof c->saved / sizeof c->saved[0])) {
+		c->saved[c->nsaved].name = name;
+		c->saved[c->nsaved++].id = id;
+	}
+}
+
 static bool find_unseen(void *arg)
 {
 	find_arg *f = arg;
 	for (size_t i = 0; i < f->c->npkts; i++) {
 		rx_pkt *r = &f->c->pkts[i];
 		if (f->m->first && i != f->c->conn_first)
+			continue;
+		if (f->m->id_same && r->id != f->c->expected_id)
+			continue;
+		if (f->m->id_ref && r->id != saved_id(f->c, f->m->id_ref))
 			continue;
 		if (!r->seen && r->at_us >= f->since && hclient_match(r, f->m)) {
 			f->found = i;
@@ -339,6 +365,10 @@ static bool step_expect(engine *e, const scenario *s, const sc_step *st, int64_t
 	if (st->kind == SC_EXPECT) {
 		if (e->run_until(e->ctx, start + st->within_us, find_unseen, &f)) {
 			c->pkts[f.found].seen = true;
+			if (c->pkts[f.found].id)
+				c->expected_id = c->pkts[f.found].id;
+			if (st->match.save_as)
+				save_id(c, st->match.save_as, c->pkts[f.found].id);
 			return true;
 		}
 		hclient_describe(&st->match, want, sizeof want);
@@ -584,6 +614,12 @@ bool run_steps(engine *e, const scenario *s, char **report)
 		case SC_WAIT:
 			e->run_until(e->ctx, now + st->for_us, NULL, NULL);
 			break;
+		case SC_ACK: {
+			uint16_t id = st->match.id_ref ? saved_id(c, st->match.id_ref) : c->expected_id;
+			mqtt_packet a = { .type = st->ack_type, .version = MQTT_V311, .packet_id = id };
+			hclient_send(c, &a, now);
+			break;
+		}
 		case SC_RAW:
 			e->note(e->ctx, st->client, "step %d:%d send %zu raw bytes", st->pos.line, st->pos.col,
 				st->raw_len);

@@ -78,6 +78,7 @@ enum sc_step_kind {
 	SC_EXPECT_NONE,   /* no packet (of a type, or at all) for a period */
 	SC_EXPECT_CLOSED, /* the peer closes the connection within a bound */
 	SC_OPEN,          /* open the transport only, sending nothing: for a raw first packet */
+	SC_ACK,           /* PUBACK/PUBREC/PUBREL/PUBCOMP for the id of the last packet expected */
 };
 
 /* What an expected packet must look like; unset fields (has_* false / NULL) match anything. */
@@ -94,6 +95,9 @@ typedef struct sc_match {
 	uint8_t *codes;           /* SUBACK return codes */
 	size_t ncodes;
 	bool first;               /* must be the first packet received on the connection */
+	bool id_same;             /* id equals that of the packet the last expect matched */
+	char *id_ref;             /* id equals the one remembered under this name ("as") */
+	char *save_as;            /* remember the matched packet's id under this name */
 } sc_match;
 
 typedef struct sc_step {
@@ -122,6 +126,8 @@ typedef struct sc_step {
 	bool retain;
 	bool dup;
 	uint16_t id;              /* 0: the client picks the next free one */
+	/* ACK */
+	uint8_t ack_type;
 	/* RAW */
 	uint8_t *raw;
 	size_t raw_len;

@@ -1644,6 +1644,34 @@ static void step_wait(ld *L, const yaml_node_t *v, sc_step *st)
 	n_amount(L, v, "wait", DURATION, 0, &st->for_us);
 }
 
+/* ack: PUBACK | PUBREC | PUBREL | PUBCOMP, with the id of the last packet an expect matched. */
+static void step_ack(ld *L, const yaml_node_t *v, sc_step *st)
+{
+	int type = 0;
+	if (v && v->type == YAML_MAPPING_NODE) {
+		/* ack: { packet: PUBREC, id: "@name" } */
+		static const char *const ack_keys[] = { "packet", "id", NULL };
+		fields f;
+		if (!fields_read(L, v, "ack", ack_keys, &f))
+			return;
+		yaml_node_t *idn = fget(&f, "id");
+		if (idn && is_scalar(idn) && sval(idn)[0] == '@' && sval(idn)[1])
+			st->match.id_ref = xstrdup(L, sval(idn) + 1);
+		else if (idn)
+			err(L, idn, "an ack's id names a remembered one, like \"@first\" (set with expect's 'as')");
+		if (!frequire(L, &f, "packet"))
+			return;
+		v = fget(&f, "packet");
+	}
+	if (!n_packet(L, v, "ack", &type))
+		return;
+	if (type < MQTT_PUBACK || type > MQTT_PUBCOMP) {
+		err(L, v, "'ack' sends PUBACK, PUBREC, PUBREL or PUBCOMP, not %s", mqtt_type_name((unsigned)type));
+		return;
+	}
+	st->ack_type = (uint8_t)type;
+}
+
 static void step_send(ld *L, const yaml_node_t *v, sc_step *st)
 {
 	const char *t = scalar(L, v, "send", "hex bytes like \"30 05 00 01 2b 78 78\"");
@@ -1715,7 +1743,7 @@ static void load_codes(ld *L, const yaml_node_t *v, sc_match *m)
 
 static const char *const expect_keys[] = {
 	"packet", "topic", "payload", "qos", "retain", "dup", "rc", "session_present", "id", "codes",
-	"first", "within", NULL,
+	"first", "as", "within", NULL,
 };
 
 static void step_expect(ld *L, const yaml_node_t *v, sc_step *st)
@@ -1744,8 +1772,17 @@ static void step_expect(ld *L, const yaml_node_t *v, sc_step *st)
 		m->rc = (uint8_t)x;
 	m->has_session_present = n_bool(L, fget(&f, "session_present"), "session_present",
 					 &m->session_present);
-	if ((m->has_id = n_int(L, fget(&f, "id"), "id", 1, UINT16_MAX, &x)))
+	/* id: a number, or "same": the id of the packet the client's last expect matched
+	 * (brokers choose their own ids; this checks one is reused without assuming it). */
+	yaml_node_t *idn = fget(&f, "id");
+	if (idn && is_scalar(idn) && !strcmp(sval(idn), "same"))
+		m->id_same = true;
+	else if (idn && is_scalar(idn) && sval(idn)[0] == '@' && sval(idn)[1])
+		m->id_ref = xstrdup(L, sval(idn) + 1);
+	else if ((m->has_id = n_int(L, idn, "id", 1, UINT16_MAX, &x)))
 		m->id = (uint16_t)x;
+	/* as: NAME remembers the matched packet's id, for later `id: "@NAME"` and acks. */
+	n_str(L, fget(&f, "as"), "as", &m->save_as);
 	if (fget(&f, "codes"))
 		load_codes(L, fget(&f, "codes"), m);
 	n_bool(L, fget(&f, "first"), "first", &m->first);
@@ -1799,6 +1836,7 @@ static const struct action {
 	{ "open", SC_OPEN, step_flag },
 	{ "wait", SC_WAIT, step_wait },
 	{ "send", SC_RAW, step_send },
+	{ "ack", SC_ACK, step_ack },
 	{ "expect", SC_EXPECT, step_expect },
 	{ "expect_none", SC_EXPECT_NONE, step_expect_none },
 	{ "expect_closed", SC_EXPECT_CLOSED, step_expect_closed },
@@ -1807,7 +1845,7 @@ static const struct action {
 
 static const char *const step_keys[] = {
 	"client", "connect", "subscribe", "unsubscribe", "publish", "disconnect", "drop", "wait",
-	"send", "open", "expect", "expect_none", "expect_closed", NULL,
+	"send", "open", "ack", "expect", "expect_none", "expect_closed", NULL,
 };
 #define STEP_ACTIONS (step_keys + 1)
 
@@ -2260,6 +2298,8 @@ static void match_free(sc_match *m)
 	free(m->topic);
 	free(m->payload);
 	free(m->codes);
+	free(m->id_ref);
+	free(m->save_as);
 }
 
 void scenario_free(scenario *s)

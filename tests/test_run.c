@@ -44,6 +44,18 @@ static const struct {
 	  "  - { client: b, drop: true }\n"
 	  "  - { client: b, connect: { clean_session: false, session_present: true } }\n"
 	  "  - { client: b, expect: { packet: PUBLISH, dup: 1, payload: p } }\n", true, NULL },
+	/* ack with a remembered id: acknowledged, the message is not sent again on reconnect */
+	{ HEAD "  - { client: b, connect: { clean_session: false } }\n" SUB_B("k", 1) CONN_A
+	  "  - { client: a, publish: { topic: k, payload: p, qos: 1 } }\n"
+	  "  - { client: b, expect: { packet: PUBLISH, as: m } }\n  - { client: b, ack: { packet: PUBACK, id: \"@m\" } }\n"
+	  "  - { wait: 100ms }\n  - { client: b, drop: true }\n  - { client: b, connect: { clean_session: false, session_present: true } }\n"
+	  "  - { client: b, expect_none: { packet: PUBLISH, for: 1s } }\n", true, NULL },
+	{ HEAD "  - { client: b, connect: { clean_session: false } }\n" SUB_B("k", 1) CONN_A
+	  "  - { client: a, publish: { topic: k, payload: p, qos: 1 } }\n"
+	  "  - { client: b, expect: { packet: PUBLISH, as: m } }\n"
+	  "  - { client: b, drop: true }\n  - { client: b, connect: { clean_session: false, session_present: true } }\n"
+	  "  - { client: b, expect: { packet: PUBLISH, dup: 1, id: \"@m\" } }\n  - { client: b, ack: PUBACK }\n"
+	  "  - { client: b, expect_none: { packet: PUBLISH, for: 1s } }\n", true, NULL },
 	/* unsubscribe, expect_none */
 	{ HEAD CONN_B SUB_B("u", 0) "  - { client: b, unsubscribe: [u] }\n  - { client: b, expect: { packet: UNSUBACK } }\n" CONN_A
 	  "  - { client: a, publish: { topic: u, payload: z } }\n  - { client: b, expect_none: { for: 1s } }\n", true, NULL },

@@ -771,7 +771,7 @@ static const struct {
 	{ "name: t\nsteps:\n  - { client: pub, connect: {} }\n",
 	  "3:15: unknown client 'pub': no clients are declared; add { id: pub } under 'clients'" },
 	{ H "steps:\n  - { client: pub }\n",
-	  "4:5: step has nothing to do: give one of connect, subscribe, unsubscribe, publish, disconnect, drop, wait, send, open, expect, expect_none, expect_closed" },
+	  "4:5: step has nothing to do: give one of connect, subscribe, unsubscribe, publish, disconnect, drop, wait, send, open, ack, expect, expect_none, expect_closed" },
 	{ H "steps:\n  - { client: pub, connect: {}, publish: { topic: a } }\n",
 	  "4:33: step does one thing, but 'connect' and 'publish' are both here; split it into two steps" },
 	{ H "steps:\n  - { client: pub, conect: {} }\n",
