@@ -16,7 +16,7 @@ OPT     ?= -O2 -g
 SAN     ?=
 CFLAGS_EXTRA ?=
 
-APT_PKGS := build-essential pkg-config check libyaml-dev lcov valgrind mosquitto-clients \
+APT_PKGS := build-essential pkg-config check libyaml-dev lcov valgrind libxml2-utils mosquitto-clients \
             python3-paho-mqtt mosquitto
 PKGS     := check yaml-0.1
 
@@ -55,7 +55,7 @@ BIN   := $(BUILD)/mqttsim
 TESTS := $(BUILD)/check_mqttsim
 OUT   := reports/out
 
-.PHONY: all test unit cli lint interop scenarios conform asan valgrind coverage bench deps install clean help
+.PHONY: all test unit cli lint interop scenarios conform aedes reports asan valgrind coverage bench deps install clean help
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -76,7 +76,7 @@ $(TESTS): $(TEST_OBJ) $(LIB)
 $(BUILD)/bench_%: $(BUILD)/tests/bench_%.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(YAML_LIBS) -lm
 
-test: unit cli lint interop scenarios conform
+test: unit cli lint interop scenarios conform aedes reports
 
 lint:
 	sh tests/determinism_lint.sh
@@ -89,6 +89,12 @@ scenarios: $(BIN)
 
 conform: $(BIN)
 	MQTTSIM=$(BIN) sh tests/conform.sh
+
+reports: $(BIN)
+	MQTTSIM=$(BIN) sh tests/reports.sh
+
+aedes: $(BIN)
+	MQTTSIM=$(BIN) sh tests/aedes.sh
 
 unit: $(TESTS)
 	@mkdir -p $(OUT)

@@ -12,6 +12,7 @@
 #include "broker/broker.h"
 #include "conformance/catalog.h"
 #include "harness/cli.h"
+#include "harness/reporting.h"
 #include "harness/run.h"
 #include "harness/scenario.h"
 
@@ -33,7 +34,9 @@ static const char conform_usage[] =
 	"\n"
 	"  --only ID              only the scenarios covering ID (repeat, or separate with commas)\n"
 	"  --expect-failures FILE known deviations of this broker: lines 'ID  reason'\n"
-	"  --catalog FILE, --scenarios DIR   other catalog or scenario directory\n";
+	"  --catalog FILE, --scenarios DIR   other catalog or scenario directory\n"
+	"  --report F             also write reports: junit, json, tap (comma-separated)\n"
+	"  --report-dir DIR       where: DIR/conform.<format> (default " REPORT_DEFAULT_DIR ")\n";
 
 typedef struct xfail {
 	char *id, *reason;
@@ -111,10 +114,13 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	int *codes = NULL;
 	size_t nfiles = 0, nx = 0;
 	xfail *xf = NULL;
+	report_opts ro = { 0 };
+	report_stmts rs = { 0 };
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		char *end;
+		int rr;
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			fputs(conform_usage, out);
 			return EXIT_PASS;
@@ -188,12 +194,17 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			i++;
 		} else if (!strcmp(a, "-v")) {
 			o.verbose = true;
+		} else if ((rr = report_opts_arg(&ro, "conform", argc, argv, &i, err)) != 0) {
+			if (rr < 0)
+				goto done;
 		} else {
 			fprintf(err, "mqttsim conform: unknown option or missing value: '%s'\n%s", a, conform_usage);
 			goto done;
 		}
 	}
 
+	if (report_opts_check(&ro, "conform", err) < 0)
+		goto done;
 	char msg[1024];
 	cat = catalog_load(catalog_path, msg, sizeof msg);
 	if (!cat) {
@@ -306,13 +317,16 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		if (!in_only)
 			continue;
 		int covered = 0, failed = 0;
+		/* A scenario skipped for this target (e.g. simulation-only) covers nothing here. */
 		for (size_t k = 0; k < nrun; k++)
-			if (names(run[k], st)) {
+			if (names(run[k], st) && strncmp(texts[k], "SKIP ", 5)) {
 				covered++;
 				failed += codes[k] != 0;
 			}
 		const char *why = xfail_reason(xf, nx, st);
+		int verdict = why ? (failed ? REP_V_XFAIL : REP_V_XPASS) : REP_V_PASS;
 		if (!covered) {
+			verdict = st->testable ? REP_V_UNTESTED : REP_V_NA;
 			if (st->testable) {
 				nuntested++;
 				s_untested++;
@@ -332,12 +346,17 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			nxfail++;
 			s_xfail++;
 		} else if (st->optional) {
+			verdict = REP_V_OPTIONAL;
 			nopt++;
 			s_xfail++;
 		} else {
+			verdict = REP_V_FAIL;
 			nfail++;
 			s_fail++;
 		}
+		if (ro.formats)
+			report_stmt_add(&rs, st, verdict,
+					verdict == REP_V_NA ? st->reason : verdict == REP_V_UNTESTED ? NULL : why, run, nrun);
 	}
 	/* Every failed scenario once: the statements it fails (expected or not), then what it
 	 * saw - the step or expectation that failed and the last packets exchanged. */
@@ -365,6 +384,14 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	fprintf(out, "conform: %d passed, %d failed\n", npass + nxfail, nfail);
 	rc = nfail ? EXIT_FAIL : EXIT_PASS;
 	(void)nxpass;
+	if (ro.formats) {
+		rep_case *cases = report_cases(run, nrun, &o, codes, texts);
+		rep_run rr = { .command = "conform", .target = o.broker ? o.broker : "sim", .spec_version = cat->version,
+			       .cases = cases, .ncases = nrun, .stmts = rs.v, .nstmts = rs.n };
+		if (report_write(&ro, &rr, err) < 0)
+			rc = EXIT_USAGE;
+		report_cases_free(cases, nrun);
+	}
 	for (size_t k = 0; k < nrun; k++)
 		free(texts[k]);
 	free(run);
@@ -386,6 +413,7 @@ done:
 	free(files);
 	free(texts);
 	free(codes);
+	report_stmts_free(&rs);
 	catalog_free(cat);
 	return rc;
 }

@@ -3,6 +3,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "harness/cli.h"
+#include "harness/reporting.h"
 #include "harness/run.h"
 #include "harness/scenario.h"
 
@@ -25,6 +26,8 @@ static const char run_usage[] =
 	"  --out DIR    write each run's trace to DIR/NAME.trace\n"
 	"  -j N         run N scenarios at a time\n"
 	"  -v           on failure, also print the end of the trace\n"
+	"  --report F   also write reports: junit, json, tap (comma-separated) to DIR/run.<format>\n"
+	"  --report-dir DIR  where (default " REPORT_DEFAULT_DIR ")\n"
 	"\n"
 	"exit: 0 all passed, 1 a scenario failed, 2 bad input (nothing is run if any file is invalid)\n";
 
@@ -240,11 +243,13 @@ int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 {
 	(void)in;
 	run_opts o = { 0 };
+	report_opts ro = { 0 };
 	long jobs = 1;
 	files f = { 0 };
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		char *end;
+		int rr;
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			fputs(run_usage, out);
 			free_all(&f, NULL);
@@ -295,6 +300,11 @@ int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			i++;
 		} else if (!strcmp(a, "-v")) {
 			o.verbose = true;
+		} else if ((rr = report_opts_arg(&ro, "run", argc, argv, &i, err)) != 0) {
+			if (rr < 0) {
+				free_all(&f, NULL);
+				return EXIT_USAGE;
+			}
 		} else if (a[0] == '-') {
 			fprintf(err, "mqttsim run: unknown option '%s'\n%s", a, run_usage);
 			free_all(&f, NULL);
@@ -306,6 +316,10 @@ int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	}
 	if (f.n == 0) {
 		fprintf(err, "mqttsim run: no scenario given\n%s", run_usage);
+		free_all(&f, NULL);
+		return EXIT_USAGE;
+	}
+	if (report_opts_check(&ro, "run", err) < 0) {
 		free_all(&f, NULL);
 		return EXIT_USAGE;
 	}
@@ -324,6 +338,13 @@ int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	if (!text || !code)
 		abort();
 	run_many(sc, f.n, &o, jobs, code, text, out);
+	int report_rc = 0;
+	if (ro.formats) {
+		rep_case *rc = report_cases(sc, f.n, &o, code, text);
+		rep_run rr = { .command = "run", .target = o.broker ? o.broker : "sim", .cases = rc, .ncases = f.n };
+		report_rc = report_write(&ro, &rr, err);
+		report_cases_free(rc, f.n);
+	}
 	for (size_t i = 0; i < f.n; i++) {
 		passed += code[i] == 0;
 		failed += code[i] == 1;
@@ -334,6 +355,8 @@ int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	free(text);
 	free(code);
 	free_all(&f, sc);
+	if (report_rc < 0)
+		return EXIT_USAGE;
 	return errors && !failed ? EXIT_USAGE : failed || errors ? EXIT_FAIL : EXIT_PASS;
 }
 

@@ -1,0 +1,280 @@
+/*
+ * reporting.c - see reporting.h.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "harness/reporting.h"
+#include "harness/cli.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+int report_opts_arg(report_opts *ro, const char *cmd, int argc, char **argv, int *i, FILE *err)
+{
+	const char *a = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+	if (!strcmp(a, "--report")) {
+		char msg[256];
+		unsigned bits;
+		if (!v) {
+			fprintf(err, "mqttsim %s: --report needs a list of formats: junit, json, tap (e.g. --report junit,json)\n", cmd);
+			return -1;
+		}
+		if (rep_formats_parse(v, &bits, msg, sizeof msg) < 0) {
+			fprintf(err, "mqttsim %s: %s\n", cmd, msg);
+			return -1;
+		}
+		ro->formats |= bits;
+		(*i)++;
+		return 1;
+	}
+	if (!strcmp(a, "--report-dir")) {
+		if (!v || !*v) {
+			fprintf(err, "mqttsim %s: --report-dir needs a directory\n", cmd);
+			return -1;
+		}
+		ro->dir = v;
+		(*i)++;
+		return 1;
+	}
+	return 0;
+}
+
+/* mkdir -p */
+static int make_dirs(const char *path)
+{
+	char p[4096];
+	if (snprintf(p, sizeof p, "%s", path) >= (int)sizeof p) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (char *s = p + 1; *s; s++)
+		if (*s == '/') {
+			*s = 0;
+			if (mkdir(p, 0777) < 0 && errno != EEXIST)
+				return -1;
+			*s = '/';
+		}
+	if (mkdir(p, 0777) < 0 && errno != EEXIST)
+		return -1;
+	struct stat st;
+	if (stat(p, &st) < 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	return 0;
+}
+
+int report_opts_check(report_opts *ro, const char *cmd, FILE *err)
+{
+	if (!ro->formats) {
+		if (ro->dir) {
+			fprintf(err, "mqttsim %s: --report-dir %s: say which reports to write with --report junit,json,tap\n",
+				cmd, ro->dir);
+			return -1;
+		}
+		return 0;
+	}
+	const char *dir = ro->dir ? ro->dir : REPORT_DEFAULT_DIR;
+	if (make_dirs(dir) < 0) {
+		fprintf(err, "mqttsim %s: --report-dir %s: %s: give a directory I can create and write\n", cmd, dir,
+			strerror(errno));
+		return -1;
+	}
+	/* The start time, for the reports only (the run itself never reads the wall clock). */
+	time_t t = time(NULL);
+	const char *sde = getenv("SOURCE_DATE_EPOCH");
+	if (sde && *sde) {
+		char *end;
+		errno = 0;
+		long long v = strtoll(sde, &end, 10);
+		if (!*end && !errno && v >= 0)
+			t = (time_t)v;
+	}
+	struct tm tm;
+	if (!gmtime_r(&t, &tm) || !strftime(ro->started, sizeof ro->started, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		ro->started[0] = 0;
+	return 0;
+}
+
+/* "scenarios/examples/x.yaml" -> "scenarios.examples"; no directory -> "scenarios". */
+static char *classname_of(const char *file)
+{
+	const char *slash = file ? strrchr(file, '/') : NULL;
+	const char *p = file ? file : "";
+	size_t n = slash ? (size_t)(slash - p) : 0;
+	while (n && (*p == '.' || *p == '/'))
+		p++, n--;
+	char *c = n ? strndup(p, n) : strdup("scenarios");
+	if (!c)
+		abort();
+	for (char *q = c; *q; q++)
+		if (*q == '/')
+			*q = '.';
+	return c;
+}
+
+/* Parse the first line of run_one_text()'s report (see cmd_run.c):
+ * "PASS  NAME (FILE)  seed=N  virtual S.MMMs  events=N  trace=HEX". The fields are looked
+ * for after "NAME (FILE)", so a file name cannot fake them. */
+static void parse_header(rep_case *c, const char *line, size_t len)
+{
+	char buf[1024], pre[1024];
+	snprintf(buf, sizeof buf, "%.*s", (int)(len < sizeof buf ? len : sizeof buf - 1), line);
+	const char *p = buf;
+	int n = snprintf(pre, sizeof pre, "%s (%s)", c->name, c->file);
+	if (strlen(p) > 6 && n > 0 && (size_t)n < sizeof pre && !strncmp(p + 6, pre, (size_t)n))
+		p += 6 + n;
+	char *end;
+	const char *q;
+	if ((q = strstr(p, "  seed="))) {
+		c->seed = strtoull(q + 7, &end, 10);
+		c->has_seed = end != q + 7;
+		p = end;
+	}
+	if ((q = strstr(p, "  virtual ")) || (q = strstr(p, "  took "))) {
+		q = strchr(q + 2, ' ') + 1;
+		long long s = strtoll(q, &end, 10);
+		if (*end == '.') {
+			long long ms = strtoll(end + 1, &end, 10);
+			c->time_us = s * 1000000 + ms * 1000;
+		}
+		p = end;
+	}
+	if ((q = strstr(p, "  events=")))
+		c->events = strtoull(q + 9, NULL, 10);
+	if ((q = strstr(p, "  trace=")))
+		c->trace_hash = strtoull(q + 8, NULL, 16);
+}
+
+static char *line_dup(const char *s)
+{
+	char *d = strndup(s, strcspn(s, "\n"));
+	if (!d)
+		abort();
+	return d;
+}
+
+rep_case *report_cases(scenario *const *sc, size_t n, const run_opts *o, const int *codes, char *const *texts)
+{
+	rep_case *v = calloc(n ? n : 1, sizeof *v);
+	if (!v)
+		abort();
+	bool sim = !o->broker || !strcmp(o->broker, "sim");
+	for (size_t i = 0; i < n; i++) {
+		rep_case *c = &v[i];
+		const char *t = texts[i] ? texts[i] : "";
+		size_t l1 = strcspn(t, "\n");
+		c->name = sc[i]->name;
+		c->file = sc[i]->file;
+		c->classname = classname_of(sc[i]->file);
+		c->seed = o->has_seed ? o->seed : sc[i]->seed;
+		c->has_seed = true;
+		c->time_us = -1;
+		c->virtual_time = sim;
+		if (codes[i] == 0 && !strncmp(t, "SKIP ", 5)) {
+			c->status = REP_SKIP;
+			c->message = strdup("not for this target");
+		} else if (codes[i] == 0 || codes[i] == 1) {
+			c->status = codes[i] ? REP_FAIL : REP_PASS;
+			parse_header(c, t, l1);
+			if (codes[i]) {
+				const char *m = t[l1] ? t + l1 + 1 : t;
+				c->message = line_dup(*m ? m : t);
+				c->details = t;
+			}
+		} else {
+			/* "ERROR NAME (FILE): why" */
+			c->status = REP_ERROR;
+			const char *m = t;
+			char pre[1024];
+			snprintf(pre, sizeof pre, "ERROR %s (%s): ", c->name, c->file);
+			if (!strncmp(t, pre, strlen(pre)))
+				m = t + strlen(pre);
+			c->message = line_dup(*m ? m : "the scenario could not run");
+			c->details = t;
+		}
+	}
+	return v;
+}
+
+void report_cases_free(rep_case *c, size_t n)
+{
+	for (size_t i = 0; c && i < n; i++) {
+		free((char *)c[i].classname);
+		free((char *)c[i].message);
+	}
+	free(c);
+}
+
+void report_stmt_add(report_stmts *rs, const cat_stmt *st, int verdict, const char *reason,
+		     scenario *const *run, size_t nrun)
+{
+	if (rs->n == rs->cap) {
+		rs->cap = rs->cap ? 2 * rs->cap : 64;
+		rs->v = realloc(rs->v, rs->cap * sizeof *rs->v);
+		if (!rs->v)
+			abort();
+	}
+	size_t *idx = NULL, m = 0;
+	for (size_t k = 0; k < nrun; k++) {
+		bool named = false;
+		for (size_t j = 0; j < run[k]->nspec && !named; j++)
+			named = !strcmp(run[k]->spec[j], st->id) || (st->alias && !strcmp(run[k]->spec[j], st->alias));
+		if (!named)
+			continue;
+		idx = realloc(idx, (m + 1) * sizeof *idx);
+		if (!idx)
+			abort();
+		idx[m++] = k;
+	}
+	rs->v[rs->n++] = (rep_stmt){ .id = st->id, .alias = st->alias, .section = st->section, .summary = st->summary,
+				     .optional = st->optional, .verdict = verdict, .reason = reason, .cases = idx,
+				     .ncases = m };
+}
+
+void report_stmts_free(report_stmts *rs)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		free((size_t *)rs->v[i].cases);
+	free(rs->v);
+	rs->v = NULL;
+	rs->n = rs->cap = 0;
+}
+
+int report_write(const report_opts *ro, const rep_run *run, FILE *err)
+{
+	static const unsigned fmts[] = { REP_FMT_JUNIT, REP_FMT_JSON, REP_FMT_TAP };
+	static int (*const writers[])(FILE *, const rep_run *) = { rep_write_junit, rep_write_json, rep_write_tap };
+	rep_run r = *run;
+	if (!r.tool)
+		r.tool = "mqttsim";
+	if (!r.version)
+		r.version = MQTTSIM_VERSION;
+	if (!r.started && ro->started[0])
+		r.started = ro->started;
+	const char *dir = ro->dir ? ro->dir : REPORT_DEFAULT_DIR;
+	int rc = 0;
+	for (size_t i = 0; i < sizeof fmts / sizeof fmts[0]; i++) {
+		if (!(ro->formats & fmts[i]))
+			continue;
+		char path[4096];
+		snprintf(path, sizeof path, "%s/%s.%s", dir, r.command, rep_format_ext(fmts[i]));
+		FILE *f = fopen(path, "w");
+		if (!f) {
+			fprintf(err, "mqttsim %s: cannot write the report %s: %s\n", r.command, path, strerror(errno));
+			rc = -1;
+			continue;
+		}
+		int w = writers[i](f, &r);
+		if (fclose(f) != 0 || w < 0) {
+			fprintf(err, "mqttsim %s: writing the report %s failed: %s\n", r.command, path, strerror(errno));
+			rc = -1;
+		}
+	}
+	return rc;
+}

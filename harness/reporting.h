@@ -1,0 +1,59 @@
+/*
+ * reporting.h - `--report FORMATS` and `--report-dir DIR` of `mqttsim run` and
+ * `mqttsim conform`: the options, the results model of reports/report.h filled from what
+ * run_many() produced, and the files DIR/<command>.junit.xml, .json, .tap.
+ *
+ * The per-scenario facts (seed, time, events, trace hash) are read back from the first line
+ * run_one_text() writes, because that text is all a -j child hands back; tests/test_reports.c
+ * checks the two stay in step.
+ */
+#ifndef HARNESS_REPORTING_H
+#define HARNESS_REPORTING_H
+
+#include "conformance/catalog.h"
+#include "harness/run.h"
+#include "harness/scenario.h"
+#include "reports/report.h"
+
+#include <stdio.h>
+
+#define REPORT_DEFAULT_DIR "reports/out"
+
+typedef struct report_opts {
+	unsigned formats;        /* REP_FMT_* bits; 0: no reports */
+	const char *dir;         /* --report-dir; NULL: REPORT_DEFAULT_DIR */
+	char started[32];        /* set by report_opts_check(): when the run started, ISO 8601 UTC */
+} report_opts;
+
+/* If argv[*i] is --report or --report-dir, take it and its value (advancing *i) and return
+ * 1; return 0 for any other argument; -1 after printing to err what is wrong. */
+int report_opts_arg(report_opts *ro, const char *cmd, int argc, char **argv, int *i, FILE *err);
+
+/* After the options, before the run: --report-dir needs --report; create the directory
+ * (and its parents) and note the start time (SOURCE_DATE_EPOCH when set, for reproducible
+ * reports). Returns 0, or -1 after printing what is wrong. */
+int report_opts_check(report_opts *ro, const char *cmd, FILE *err);
+
+/* The results model of n runs from run_many()'s codes and texts. details point into
+ * texts (keep them until the report is written); other strings are owned by the array:
+ * free it with report_cases_free(). */
+rep_case *report_cases(scenario *const *sc, size_t n, const run_opts *o, const int *codes, char *const *texts);
+void report_cases_free(rep_case *c, size_t n);
+
+/* Statements for `conform`, appended in catalog order. */
+typedef struct report_stmts {
+	rep_stmt *v;
+	size_t n, cap;
+} report_stmts;
+
+/* Append st with its verdict (enum rep_verdict) and reason; the covering scenarios are
+ * those of run[0..nrun) that name st (by id or alias). reason is borrowed. */
+void report_stmt_add(report_stmts *rs, const cat_stmt *st, int verdict, const char *reason,
+		     scenario *const *run, size_t nrun);
+void report_stmts_free(report_stmts *rs);
+
+/* Write DIR/<command>.<ext> for every format asked for. Fills in tool, version, started
+ * when the run leaves them NULL. Returns 0, or -1 after printing what failed. */
+int report_write(const report_opts *ro, const rep_run *run, FILE *err);
+
+#endif

@@ -1,0 +1,783 @@
+/*
+ * test_reports.c - the report writers (reports/): exact output of each writer for a small
+ * run and a small conformance result, escaping (XML specials, control characters, bytes that
+ * are not UTF-8, JSON and TAP/YAML escapes), the --report list, and the harness glue
+ * (harness/reporting.c): results read back from run_one_text()'s text agree with the run,
+ * statements find their scenarios by id or alias, files land in the report directory.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "tests.h"
+
+#include "harness/cli.h"
+#include "harness/reporting.h"
+#include "harness/run.h"
+#include "harness/scenario.h"
+#include "reports/report.h"
+#include "reports/report_text.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The writer's output for r, as a malloc'd string. */
+static char *render(int (*w)(FILE *, const rep_run *), const rep_run *r)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(w(f, r), 0);
+	fclose(f);
+	return buf;
+}
+
+/* The writer's output for one case, as a string (for the escaping tests). */
+static char *render_case(int (*w)(FILE *, const rep_run *), const rep_case *c)
+{
+	rep_run r = { .tool = "mqttsim", .version = "1", .command = "run", .target = "sim", .cases = c, .ncases = 1 };
+	return render(w, &r);
+}
+
+#define ck_contains(hay, needle) ck_assert_msg(strstr((hay), (needle)), "missing:\n%s\nin:\n%s", (needle), (hay))
+
+/* A run: a pass, a failure with XML specials in the name, a skip, an error whose message
+ * holds a control character and a byte that is not UTF-8. */
+static const rep_case run_cases[] = {
+	{ .name = "ok-one", .file = "s/a.yaml", .classname = "s", .status = REP_PASS, .seed = 1, .has_seed = true,
+	  .time_us = 1500000, .virtual_time = true, .events = 17, .trace_hash = 0xbbb21efba6b944c0ull },
+	{ .name = "bad<&>\"'", .file = "s/b.yaml", .classname = "s", .status = REP_FAIL, .seed = 18446744073709551615ull,
+	  .has_seed = true, .time_us = 2000000, .virtual_time = true, .events = 5, .trace_hash = 1,
+	  .message = "s/b.yaml:3:5: expected \"x\" & <y>",
+	  .details = "FAIL  bad\ns/b.yaml:3:5: expected \"x\" & <y>\n  at 0.5s: PUBLISH\n\n    bytes: 30 02\n" },
+	{ .name = "skip#me\\", .file = "s/c.yaml", .status = REP_SKIP, .seed = 2, .has_seed = true, .time_us = -1,
+	  .virtual_time = true, .message = "not for this target" },
+	{ .name = "err", .file = "s/d.yaml", .classname = "s", .status = REP_ERROR, .time_us = -1,
+	  .message = "cannot resolve h: \x01\xff", .details = "ERROR err (s/d.yaml): cannot resolve h: \x01\xff\n" },
+};
+static const rep_run run = { .tool = "mqttsim", .version = "9.9", .command = "run", .target = "sim",
+			     .started = "2024-01-02T03:04:05Z", .cases = run_cases, .ncases = 4 };
+
+/* A conformance result with every verdict. */
+static const rep_case cf_cases[] = {
+	{ .name = "p1", .file = "c/p1.yaml", .classname = "c", .status = REP_PASS, .seed = 1, .has_seed = true,
+	  .time_us = 1000000, .virtual_time = true, .events = 3, .trace_hash = 0xabc },
+	{ .name = "f1", .file = "c/f1.yaml", .classname = "c", .status = REP_FAIL, .seed = 2, .has_seed = true,
+	  .time_us = 250000, .virtual_time = true, .events = 4, .trace_hash = 0xdef, .message = "c/f1.yaml:9:5: m1",
+	  .details = "FAIL  f1\nc/f1.yaml:9:5: m1\n  bytes: 20 02\n" },
+};
+static const size_t c0[] = { 0 }, c1[] = { 1 }, c01[] = { 0, 1 };
+static const rep_stmt cf_stmts[] = {
+	{ .id = "MQTT-1.5.3-1", .section = "1.5.3", .summary = "ok", .verdict = REP_V_PASS, .cases = c0, .ncases = 1 },
+	{ .id = "MQTT-3.3.1-8", .section = "3.3.1", .summary = "retain 1", .verdict = REP_V_FAIL, .cases = c01,
+	  .ncases = 2 },
+	{ .id = "MQTT-3.3.1-9", .section = "3.3.1", .summary = "s", .verdict = REP_V_XFAIL, .reason = "known & <odd>",
+	  .cases = c1, .ncases = 1 },
+	{ .id = "MQTT-3.1.2-24", .section = "3.1.2", .summary = "s", .verdict = REP_V_XPASS, .reason = "flaky",
+	  .cases = c0, .ncases = 1 },
+	{ .id = "MQTT-3.3.5-1", .section = "3.3.5", .summary = "s", .optional = true, .verdict = REP_V_OPTIONAL,
+	  .cases = c1, .ncases = 1 },
+	{ .id = "MQTT-4.7.3-3", .section = "4.7.3", .summary = "s", .verdict = REP_V_UNTESTED },
+	{ .id = "MQTT-3-8.3-4", .alias = "MQTT-3.8.3-4", .section = "3.8.3", .summary = "s", .verdict = REP_V_NA,
+	  .reason = "client side" },
+};
+static const rep_run cf = { .tool = "mqttsim", .version = "9.9", .command = "conform", .target = "tcp://h:1883",
+			    .spec_version = "3.1.1", .cases = cf_cases, .ncases = 2, .stmts = cf_stmts, .nstmts = 7 };
+
+static const char run_junit[] =
+	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	"<testsuites name=\"mqttsim run\" tests=\"4\" failures=\"1\" errors=\"1\" skipped=\"1\" time=\"3.500\">\n"
+	"  <testsuite name=\"mqttsim run\" tests=\"4\" failures=\"1\" errors=\"1\" skipped=\"1\" time=\"3.500\" timestamp=\"2024-01-02T03:04:05Z\">\n"
+	"    <properties>\n"
+	"      <property name=\"tool\" value=\"mqttsim\"/>\n"
+	"      <property name=\"version\" value=\"9.9\"/>\n"
+	"      <property name=\"command\" value=\"run\"/>\n"
+	"      <property name=\"target\" value=\"sim\"/>\n"
+	"    </properties>\n"
+	"    <testcase name=\"ok-one\" classname=\"s\" file=\"s/a.yaml\" time=\"1.500\">\n"
+	"      <properties>\n"
+	"        <property name=\"seed\" value=\"1\"/>\n"
+	"        <property name=\"trace\" value=\"bbb21efba6b944c0\"/>\n"
+	"        <property name=\"events\" value=\"17\"/>\n"
+	"        <property name=\"clock\" value=\"virtual\"/>\n"
+	"        <property name=\"status\" value=\"pass\"/>\n"
+	"      </properties>\n"
+	"    </testcase>\n"
+	"    <testcase name=\"bad&lt;&amp;&gt;&quot;'\" classname=\"s\" file=\"s/b.yaml\" time=\"2.000\">\n"
+	"      <properties>\n"
+	"        <property name=\"seed\" value=\"18446744073709551615\"/>\n"
+	"        <property name=\"trace\" value=\"0000000000000001\"/>\n"
+	"        <property name=\"events\" value=\"5\"/>\n"
+	"        <property name=\"clock\" value=\"virtual\"/>\n"
+	"        <property name=\"status\" value=\"fail\"/>\n"
+	"      </properties>\n"
+	"      <failure message=\"s/b.yaml:3:5: expected &quot;x&quot; &amp; &lt;y&gt;\" type=\"fail\">FAIL  bad\n"
+	"s/b.yaml:3:5: expected \"x\" &amp; &lt;y&gt;\n"
+	"  at 0.5s: PUBLISH\n"
+	"\n"
+	"    bytes: 30 02\n"
+	"</failure>\n"
+	"    </testcase>\n"
+	"    <testcase name=\"skip#me\\\" classname=\"mqttsim\" file=\"s/c.yaml\" time=\"0.000\">\n"
+	"      <properties>\n"
+	"        <property name=\"seed\" value=\"2\"/>\n"
+	"        <property name=\"status\" value=\"skip\"/>\n"
+	"      </properties>\n"
+	"      <skipped message=\"not for this target\" type=\"skip\"/>\n"
+	"    </testcase>\n"
+	"    <testcase name=\"err\" classname=\"s\" file=\"s/d.yaml\" time=\"0.000\">\n"
+	"      <properties>\n"
+	"        <property name=\"status\" value=\"error\"/>\n"
+	"      </properties>\n"
+	"      <error message=\"cannot resolve h: \xef""\xbf""\xbd""\xef""\xbf""\xbd""\" type=\"error\">ERROR err (s/d.yaml): cannot resolve h: \xef""\xbf""\xbd""\xef""\xbf""\xbd""\n"
+	"</error>\n"
+	"    </testcase>\n"
+	"  </testsuite>\n"
+	"</testsuites>\n";
+
+static const char run_json[] =
+	"{\n"
+	"  \"schema\": \"mqttsim-report\",\n"
+	"  \"schema_version\": 1,\n"
+	"  \"tool\": \"mqttsim\",\n"
+	"  \"version\": \"9.9\",\n"
+	"  \"command\": \"run\",\n"
+	"  \"target\": \"sim\",\n"
+	"  \"mqtt_version\": null,\n"
+	"  \"started\": \"2024-01-02T03:04:05Z\",\n"
+	"  \"summary\": {\n"
+	"    \"scenarios\": {\"total\": 4, \"pass\": 1, \"fail\": 1, \"skip\": 1, \"error\": 1},\n"
+	"    \"statements\": {\"total\": 0, \"pass\": 0, \"fail\": 0, \"xfail\": 0, \"xpass\": 0, \"optional\": 0, \"untested\": 0, \"na\": 0}\n"
+	"  },\n"
+	"  \"scenarios\": [\n"
+	"    {\n"
+	"      \"name\": \"ok-one\",\n"
+	"      \"file\": \"s/a.yaml\",\n"
+	"      \"status\": \"pass\",\n"
+	"      \"seed\": 1,\n"
+	"      \"time_s\": 1.500000,\n"
+	"      \"clock\": \"virtual\",\n"
+	"      \"events\": 17,\n"
+	"      \"trace_hash\": \"bbb21efba6b944c0\",\n"
+	"      \"message\": null,\n"
+	"      \"details\": null\n"
+	"    },\n"
+	"    {\n"
+	"      \"name\": \"bad<&>\\\"'\",\n"
+	"      \"file\": \"s/b.yaml\",\n"
+	"      \"status\": \"fail\",\n"
+	"      \"seed\": 18446744073709551615,\n"
+	"      \"time_s\": 2.000000,\n"
+	"      \"clock\": \"virtual\",\n"
+	"      \"events\": 5,\n"
+	"      \"trace_hash\": \"0000000000000001\",\n"
+	"      \"message\": \"s/b.yaml:3:5: expected \\\"x\\\" & <y>\",\n"
+	"      \"details\": \"FAIL  bad\\ns/b.yaml:3:5: expected \\\"x\\\" & <y>\\n  at 0.5s: PUBLISH\\n\\n    bytes: 30 02\\n\"\n"
+	"    },\n"
+	"    {\n"
+	"      \"name\": \"skip#me\\\\\",\n"
+	"      \"file\": \"s/c.yaml\",\n"
+	"      \"status\": \"skip\",\n"
+	"      \"seed\": 2,\n"
+	"      \"time_s\": null,\n"
+	"      \"clock\": \"virtual\",\n"
+	"      \"events\": 0,\n"
+	"      \"trace_hash\": null,\n"
+	"      \"message\": \"not for this target\",\n"
+	"      \"details\": null\n"
+	"    },\n"
+	"    {\n"
+	"      \"name\": \"err\",\n"
+	"      \"file\": \"s/d.yaml\",\n"
+	"      \"status\": \"error\",\n"
+	"      \"seed\": null,\n"
+	"      \"time_s\": null,\n"
+	"      \"clock\": \"wall\",\n"
+	"      \"events\": 0,\n"
+	"      \"trace_hash\": null,\n"
+	"      \"message\": \"cannot resolve h: \\u0001\xef""\xbf""\xbd""\",\n"
+	"      \"details\": \"ERROR err (s/d.yaml): cannot resolve h: \\u0001\xef""\xbf""\xbd""\\n\"\n"
+	"    }\n"
+	"  ],\n"
+	"  \"statements\": []\n"
+	"}\n";
+
+static const char run_tap[] =
+	"TAP version 14\n"
+	"# mqttsim 9.9 run, target sim, started 2024-01-02T03:04:05Z\n"
+	"1..4\n"
+	"ok 1 - ok-one\n"
+	"not ok 2 - bad<&>\"'\n"
+	"  ---\n"
+	"  message: \"s/b.yaml:3:5: expected \\\"x\\\" & <y>\"\n"
+	"  severity: \"fail\"\n"
+	"  file: \"s/b.yaml\"\n"
+	"  seed: 18446744073709551615\n"
+	"  trace: \"0000000000000001\"\n"
+	"  time_s: 2.000\n"
+	"  clock: virtual\n"
+	"  details: |\n"
+	"    FAIL  bad\n"
+	"    s/b.yaml:3:5: expected \"x\" & <y>\n"
+	"      at 0.5s: PUBLISH\n"
+	"    \n"
+	"        bytes: 30 02\n"
+	"  ...\n"
+	"ok 3 - skip\\#me\\\\ # SKIP not for this target\n"
+	"not ok 4 - err\n"
+	"  ---\n"
+	"  message: \"cannot resolve h: \\x01\xef""\xbf""\xbd""\"\n"
+	"  severity: \"error\"\n"
+	"  file: \"s/d.yaml\"\n"
+	"  details: \"ERROR err (s/d.yaml): cannot resolve h: \\x01\xef""\xbf""\xbd""\\n\"\n"
+	"  ...\n";
+
+static const char cf_tap[] =
+	"TAP version 14\n"
+	"# mqttsim 9.9 conform, target tcp://h:1883, MQTT 3.1.1\n"
+	"1..7\n"
+	"ok 1 - MQTT-1.5.3-1\n"
+	"not ok 2 - MQTT-3.3.1-8\n"
+	"  ---\n"
+	"  message: \"c/f1.yaml:9:5: m1\"\n"
+	"  severity: \"fail\"\n"
+	"  summary: \"retain 1\"\n"
+	"  section: \"3.3.1\"\n"
+	"  scenario: \"f1\"\n"
+	"  file: \"c/f1.yaml\"\n"
+	"  seed: 2\n"
+	"  trace: \"0000000000000def\"\n"
+	"  details: |\n"
+	"    FAIL  f1\n"
+	"    c/f1.yaml:9:5: m1\n"
+	"      bytes: 20 02\n"
+	"  ...\n"
+	"not ok 3 - MQTT-3.3.1-9 # TODO expected failure: known & <odd>\n"
+	"  ---\n"
+	"  message: \"c/f1.yaml:9:5: m1\"\n"
+	"  severity: \"xfail\"\n"
+	"  summary: \"s\"\n"
+	"  section: \"3.3.1\"\n"
+	"  scenario: \"f1\"\n"
+	"  file: \"c/f1.yaml\"\n"
+	"  seed: 2\n"
+	"  trace: \"0000000000000def\"\n"
+	"  details: |\n"
+	"    FAIL  f1\n"
+	"    c/f1.yaml:9:5: m1\n"
+	"      bytes: 20 02\n"
+	"  ...\n"
+	"ok 4 - MQTT-3.1.2-24 # TODO expected failure: flaky\n"
+	"not ok 5 - MQTT-3.3.5-1 # TODO optional statement, not supported by this broker\n"
+	"  ---\n"
+	"  message: \"c/f1.yaml:9:5: m1\"\n"
+	"  severity: \"optional\"\n"
+	"  summary: \"s\"\n"
+	"  section: \"3.3.5\"\n"
+	"  scenario: \"f1\"\n"
+	"  file: \"c/f1.yaml\"\n"
+	"  seed: 2\n"
+	"  trace: \"0000000000000def\"\n"
+	"  details: |\n"
+	"    FAIL  f1\n"
+	"    c/f1.yaml:9:5: m1\n"
+	"      bytes: 20 02\n"
+	"  ...\n"
+	"ok 6 - MQTT-4.7.3-3 # SKIP untested: no scenario covers this statement\n"
+	"ok 7 - MQTT-3-8.3-4 # SKIP not testable from outside the server: client side\n";
+
+START_TEST(test_junit_run_exact)
+{
+	char *s = render(rep_write_junit, &run);
+	ck_assert_str_eq(s, run_junit);
+	free(s);
+}
+END_TEST
+
+START_TEST(test_json_run_exact)
+{
+	char *s = render(rep_write_json, &run);
+	ck_assert_str_eq(s, run_json);
+	free(s);
+}
+END_TEST
+
+START_TEST(test_tap_run_exact)
+{
+	char *s = render(rep_write_tap, &run);
+	ck_assert_str_eq(s, run_tap);
+	free(s);
+}
+END_TEST
+
+START_TEST(test_tap_conform_exact)
+{
+	char *s = render(rep_write_tap, &cf);
+	ck_assert_str_eq(s, cf_tap);
+	free(s);
+}
+END_TEST
+
+/* Conform JUnit: one testcase per statement; verdicts map as reports/README.md says. */
+START_TEST(test_junit_conform)
+{
+	char *s = render(rep_write_junit, &cf);
+	ck_contains(s, "<testsuite name=\"mqttsim conform\" tests=\"7\" failures=\"1\" errors=\"0\" skipped=\"4\" time=\"1.250\">");
+	ck_contains(s, "<property name=\"mqtt_version\" value=\"3.1.1\"/>");
+	ck_contains(s, "<testcase name=\"MQTT-3.3.1-8\" classname=\"conform.section_3_3\" time=\"1.250\">");
+	/* two scenarios with different seeds: both, in order */
+	ck_contains(s, "<property name=\"scenario\" value=\"p1\"/>\n        <property name=\"scenario\" value=\"f1\"/>\n"
+		       "        <property name=\"seeds\" value=\"1 2\"/>");
+	ck_contains(s, "<failure message=\"c/f1.yaml:9:5: m1\" type=\"fail\">MQTT-3.3.1-8: retain 1\n\nFAIL  f1\n"
+		       "c/f1.yaml:9:5: m1\n  bytes: 20 02\n</failure>");
+	ck_contains(s, "<skipped message=\"expected failure: known &amp; &lt;odd&gt;\" type=\"xfail\"/>\n"
+		       "      <system-out>FAIL  f1\n");
+	ck_contains(s, "<system-out>passed, though the expected failures list it: flaky</system-out>");
+	ck_contains(s, "<skipped message=\"optional statement, not supported by this broker\" type=\"optional\"/>");
+	ck_contains(s, "<skipped message=\"untested: no scenario covers this statement\" type=\"untested\"/>");
+	ck_contains(s, "<property name=\"alias\" value=\"MQTT-3.8.3-4\"/>");
+	ck_contains(s, "<skipped message=\"not testable from outside the server: client side\" type=\"not-testable\"/>");
+	/* the pass has no outcome element */
+	const char *p = strstr(s, "<testcase name=\"MQTT-1.5.3-1\"");
+	ck_assert_ptr_nonnull(p);
+	const char *end = strstr(p, "</testcase>"), *next = strstr(p + 1, "<testcase ");
+	ck_assert_ptr_nonnull(end);
+	ck_assert(next && end < next);
+	const char *fail = strstr(p, "<failure"), *skip = strstr(p, "<skipped"), *out = strstr(p, "<system-out");
+	ck_assert(!fail || fail > end);
+	ck_assert(!skip || skip > end);
+	ck_assert(!out || out > end);
+	free(s);
+}
+END_TEST
+
+START_TEST(test_json_conform)
+{
+	char *s = render(rep_write_json, &cf);
+	ck_contains(s, "\"command\": \"conform\",\n  \"target\": \"tcp://h:1883\",\n  \"mqtt_version\": \"3.1.1\",\n"
+		       "  \"started\": null,\n");
+	ck_contains(s, "\"statements\": {\"total\": 7, \"pass\": 1, \"fail\": 1, \"xfail\": 1, \"xpass\": 1, \"optional\": 1, "
+		       "\"untested\": 1, \"na\": 1}");
+	ck_contains(s, "    {\n      \"id\": \"MQTT-3.3.1-8\",\n      \"alias\": null,\n      \"section\": \"3.3.1\",\n"
+		       "      \"level\": \"mandatory\",\n      \"summary\": \"retain 1\",\n      \"verdict\": \"fail\",\n"
+		       "      \"reason\": null,\n      \"scenarios\": [\"p1\", \"f1\"]\n    },\n");
+	ck_contains(s, "      \"id\": \"MQTT-3-8.3-4\",\n      \"alias\": \"MQTT-3.8.3-4\",\n");
+	ck_contains(s, "      \"verdict\": \"na\",\n      \"reason\": \"client side\",\n      \"scenarios\": []\n    }\n  ]\n}\n");
+	ck_contains(s, "      \"level\": \"optional\",\n");
+	free(s);
+}
+END_TEST
+
+/* Nothing run: still well-formed. */
+START_TEST(test_empty)
+{
+	rep_run r = { .command = "conform" };
+	char *s = render(rep_write_tap, &r);
+	ck_contains(s, "1..0 # SKIP nothing was run\n");
+	free(s);
+	s = render(rep_write_json, &r);
+	ck_contains(s, "\"scenarios\": [],\n  \"statements\": []\n}\n");
+	free(s);
+	s = render(rep_write_junit, &r);
+	ck_contains(s, "tests=\"0\" failures=\"0\" errors=\"0\" skipped=\"0\" time=\"0.000\">\n    <properties>");
+	free(s);
+}
+END_TEST
+
+static void check_utf8(const char *in, const uint32_t *want, size_t n)
+{
+	const char *p = in;
+	uint32_t cp;
+	size_t k = 0, m;
+	while ((m = rep_utf8_next(p, &cp)) > 0) {
+		ck_assert_msg(k < n, "%s: too many code points", in);
+		ck_assert_msg(cp == want[k], "code point %zu: U+%04X, wanted U+%04X", k, (unsigned)cp, (unsigned)want[k]);
+		p += m;
+		k++;
+	}
+	ck_assert_uint_eq(k, n);
+}
+
+START_TEST(test_utf8)
+{
+	const uint32_t F = REP_REPLACEMENT;
+	check_utf8("a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", (const uint32_t[]){ 'a', 0xE9, 0x20AC, 0x1F600 }, 4);
+	check_utf8("\xc0\xaf", (const uint32_t[]){ F, F }, 2);                 /* overlong '/' */
+	check_utf8("\xe0\x80\xaf", (const uint32_t[]){ F, F, F }, 3);          /* overlong, 3 bytes */
+	check_utf8("\xed\xa0\x80", (const uint32_t[]){ F, F, F }, 3);          /* a surrogate */
+	check_utf8("\xf4\x90\x80\x80", (const uint32_t[]){ F, F, F, F }, 4);   /* past U+10FFFF */
+	check_utf8("\xe2\x82", (const uint32_t[]){ F, F }, 2);                 /* cut short by the end */
+	check_utf8("\xe2\x82x", (const uint32_t[]){ F, F, 'x' }, 3);           /* cut short */
+	check_utf8("\x80\xff\xfe", (const uint32_t[]){ F, F, F }, 3);          /* lone continuation, never valid */
+	check_utf8("\xef\xbf\xbd", (const uint32_t[]){ F }, 1);                /* U+FFFD itself */
+}
+END_TEST
+
+START_TEST(test_xml_escape)
+{
+	rep_case c = { .name = "a<b>&\"c'\r\t\n", .file = "f", .status = REP_FAIL, .time_us = 0,
+		       .message = "m\x01\x1f\x7f\xc2\x85", .details = "x\r\ny\t<]]>\xef\xbf\xbe\xc0\xafz\xf0\x9f\x98\x80\n" };
+	char *s = render_case(rep_write_junit, &c);
+	/* attributes: line breaks and tabs as character references, quotes escaped */
+	ck_contains(s, "<testcase name=\"a&lt;b&gt;&amp;&quot;c'&#13;&#9;&#10;\" classname=\"mqttsim\" file=\"f\"");
+	/* C0 controls cannot be in XML 1.0 at all: U+FFFD; DEL and C1 are allowed */
+	ck_contains(s, "message=\"m\xef\xbf\xbd\xef\xbf\xbd\x7f\xc2\x85\"");
+	/* text: CR kept as a reference, "]]>" harmless, U+FFFE and bad bytes replaced, emoji kept */
+	ck_contains(s, ">x&#13;\ny\t&lt;]]&gt;\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdz\xf0\x9f\x98\x80\n</failure>");
+	free(s);
+}
+END_TEST
+
+START_TEST(test_json_escape)
+{
+	rep_case c = { .name = "n", .status = REP_FAIL, .time_us = 0,
+		       .message = "\"\\/\b\f\n\r\t\x01\x1f\x7f \xc3\xa9 \xe2\x80\xa8\xe2\x80\xa9 \xff\xc0\xaf end",
+		       .details = "d" };
+	char *s = render_case(rep_write_json, &c);
+	ck_contains(s, "\"message\": \"\\\"\\\\/\\b\\f\\n\\r\\t\\u0001\\u001f\x7f \xc3\xa9 \\u2028\\u2029 "
+		       "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd end\",\n");
+	ck_contains(s, "\"file\": null,\n");
+	ck_contains(s, "\"seed\": null,\n");
+	ck_contains(s, "\"time_s\": 0.000000,\n");
+	free(s);
+}
+END_TEST
+
+START_TEST(test_tap_escape)
+{
+	/* description: '#' and '\' escaped, line breaks as spaces */
+	rep_case c = { .name = "a#b\\c\nd", .status = REP_PASS, .time_us = 0 };
+	char *s = render_case(rep_write_tap, &c);
+	ck_contains(s, "\nok 1 - a\\#b\\\\c d\n");
+	free(s);
+	/* YAML double-quoted: escapes TAP::Parser::YAMLish reads (\x for controls, DEL and C1) */
+	rep_case f = { .name = "f", .status = REP_FAIL, .time_us = 0, .message = "q\"b\\\x01\x7f\xc2\x85\xef\xbf\xbf\xff",
+		       .details = " leading blank\n" };
+	s = render_case(rep_write_tap, &f);
+	ck_contains(s, "  message: \"q\\\"b\\\\\\x01\\x7f\\x85\xef\xbf\xbd\xef\xbf\xbd\"\n");
+	ck_contains(s, "  details: \" leading blank\\n\"\n"); /* not a block: the indentation would be ambiguous */
+	free(s);
+	static const struct {
+		const char *details, *want;
+	} rows[] = {
+		{ "a\n  b\n\nc\n", "  details: |\n    a\n      b\n    \n    c\n  ...\n" }, /* a block */
+		{ "a\nb", "  details: \"a\\nb\"\n" },          /* no final newline: clip chomping would add one */
+		{ "a\nb\n\n", "  details: \"a\\nb\\n\\n\"\n" }, /* two: clip would drop one */
+		{ "a\n\tb\n", "  details: \"a\\n\\tb\\n\"\n" }, /* a tab in the indentation */
+		{ "a\r\nb\n", "  details: \"a\\r\\nb\\n\"\n" }, /* CR */
+		{ "a\n\xff\n", "  details: \"a\\n\xef\xbf\xbd\\n\"\n" }, /* not UTF-8 */
+		{ "one line", "  details: \"one line\"\n" },
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		f.details = rows[i].details;
+		s = render_case(rep_write_tap, &f);
+		ck_contains(s, rows[i].want);
+		free(s);
+	}
+}
+END_TEST
+
+START_TEST(test_formats)
+{
+	unsigned b = 0;
+	char msg[256];
+	ck_assert_int_eq(rep_formats_parse("junit,json,tap", &b, msg, sizeof msg), 0);
+	ck_assert_uint_eq(b, REP_FMT_JUNIT | REP_FMT_JSON | REP_FMT_TAP);
+	ck_assert_int_eq(rep_formats_parse("tap", &b, msg, sizeof msg), 0);
+	ck_assert_uint_eq(b, REP_FMT_TAP);
+	ck_assert_int_eq(rep_formats_parse("json,json", &b, msg, sizeof msg), 0);
+	ck_assert_uint_eq(b, REP_FMT_JSON);
+	static const struct {
+		const char *in, *msg;
+	} bad[] = {
+		{ "", "--report takes a list of formats: junit, json, tap" },
+		{ "xml", "unknown format 'xml'; formats: junit, json, tap" },
+		{ "junit,", "an empty format in the list" },
+		{ ",junit", "an empty format in the list" },
+		{ "JUnit", "unknown format 'JUnit'" },
+		{ "junit json", "unknown format 'junit json'" },
+		{ "pcap", "'pcap' is not written yet" },
+		{ "json,html", "'html' is not written yet" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		b = 99;
+		ck_assert_int_eq(rep_formats_parse(bad[i].in, &b, msg, sizeof msg), -1);
+		ck_assert_uint_eq(b, 99);
+		ck_contains(msg, bad[i].msg);
+	}
+	ck_assert_str_eq(rep_format_ext(REP_FMT_JUNIT), "junit.xml");
+	ck_assert_str_eq(rep_format_ext(REP_FMT_JSON), "json");
+	ck_assert_str_eq(rep_format_ext(REP_FMT_TAP), "tap");
+	ck_assert_ptr_null(rep_format_ext(REP_FMT_JSON | REP_FMT_TAP));
+	ck_assert_str_eq(rep_status_name(REP_ERROR), "error");
+	ck_assert_str_eq(rep_status_name(42), "?");
+	ck_assert_str_eq(rep_verdict_name(REP_V_NA), "na");
+	ck_assert_str_eq(rep_verdict_name(-1), "?");
+}
+END_TEST
+
+/* run_one_text()'s texts, read back. */
+#define N "t"
+START_TEST(test_cases_from_text)
+{
+	sc_errors e = { 0 };
+	static const char y[] = "name: t\nseed: 9\nclients: [{ id: a }]\nsteps:\n  - { client: a, connect: {} }\n";
+	scenario *s = scenario_parse("dir/sub/t.yaml", y, sizeof y - 1, &e);
+	ck_assert_ptr_nonnull(s);
+	scenario *sc[4] = { s, s, s, s };
+	char *texts[4] = {
+		"PASS  " N " (dir/sub/t.yaml)  seed=42  virtual 1.234s  events=17  trace=00000000000000ff\n",
+		"FAIL  " N " (dir/sub/t.yaml)  seed=7  took 0.005s\ndir/sub/t.yaml:3:5: boom\n  more\n  replay: x\n",
+		"SKIP  " N " (dir/sub/t.yaml): not for this target\n",
+		"ERROR " N " (dir/sub/t.yaml): cannot resolve broker address h: unknown\n",
+	};
+	int codes[4] = { 0, 1, 0, 2 };
+	run_opts o = { .broker = "tcp://h:1" };
+	rep_case *c = report_cases(sc, 4, &o, codes, texts);
+	ck_assert_int_eq(c[0].status, REP_PASS);
+	ck_assert(c[0].has_seed);
+	ck_assert_uint_eq(c[0].seed, 42);
+	ck_assert_int_eq(c[0].time_us, 1234000);
+	ck_assert_uint_eq(c[0].events, 17);
+	ck_assert_uint_eq(c[0].trace_hash, 0xff);
+	ck_assert_ptr_null(c[0].message);
+	ck_assert_ptr_null(c[0].details);
+	ck_assert_str_eq(c[0].classname, "dir.sub");
+	ck_assert(!c[0].virtual_time);
+	ck_assert_int_eq(c[1].status, REP_FAIL);
+	ck_assert_uint_eq(c[1].seed, 7);
+	ck_assert_int_eq(c[1].time_us, 5000);
+	ck_assert_uint_eq(c[1].trace_hash, 0);
+	ck_assert_str_eq(c[1].message, "dir/sub/t.yaml:3:5: boom");
+	ck_assert_ptr_eq(c[1].details, texts[1]);
+	ck_assert_int_eq(c[2].status, REP_SKIP);
+	ck_assert_uint_eq(c[2].seed, 9); /* the scenario's */
+	ck_assert_int_lt(c[2].time_us, 0);
+	ck_assert_int_eq(c[3].status, REP_ERROR);
+	ck_assert_str_eq(c[3].message, "cannot resolve broker address h: unknown");
+	ck_assert_ptr_eq(c[3].details, texts[3]);
+	report_cases_free(c, 4);
+	/* --seed overrides; a file without a directory */
+	scenario_free(s);
+	s = scenario_parse("t.yaml", y, sizeof y - 1, &e);
+	sc[0] = s;
+	o = (run_opts){ .seed = 5, .has_seed = true };
+	codes[0] = 0;
+	texts[0] = "SKIP  " N " (t.yaml): not for this target\n";
+	c = report_cases(sc, 1, &o, codes, texts);
+	ck_assert_uint_eq(c[0].seed, 5);
+	ck_assert_str_eq(c[0].classname, "scenarios");
+	ck_assert(c[0].virtual_time);
+	report_cases_free(c, 1);
+	scenario_free(s);
+	/* a file name that looks like the fields does not fool it */
+	s = scenario_parse("x  seed=99  virtual 8.000s/t.yaml", y, sizeof y - 1, &e);
+	sc[0] = s;
+	texts[0] = "PASS  t (x  seed=99  virtual 8.000s/t.yaml)  seed=4  virtual 0.250s  events=2  trace=0000000000000001\n";
+	c = report_cases(sc, 1, &o, codes, texts);
+	ck_assert_uint_eq(c[0].seed, 4);
+	ck_assert_int_eq(c[0].time_us, 250000);
+	report_cases_free(c, 1);
+	scenario_free(s);
+	sc_errors_free(&e);
+}
+END_TEST
+#undef N
+
+/* A real run: what the report reads back from the text is what run_scenario() says. This
+ * keeps reporting.c and run_one_text() in step. */
+START_TEST(test_cases_real_run)
+{
+	static const char y[] =
+		"name: real\nseed: 3\nclients:\n  - { id: pub }\n  - { id: sub }\nsteps:\n"
+		"  - { client: sub, connect: {} }\n"
+		"  - { client: sub, subscribe: { filter: t, qos: 1 } }\n"
+		"  - { client: sub, expect: { packet: SUBACK } }\n"
+		"  - { client: pub, connect: {} }\n"
+		"  - { wait: 1234567us }\n"
+		"  - { client: pub, publish: { topic: t, payload: p, qos: 1 } }\n"
+		"  - { client: sub, expect: { packet: PUBLISH, payload: q, within: 1s } }\n";
+	sc_errors e = { 0 };
+	scenario *s = scenario_parse("real.yaml", y, sizeof y - 1, &e);
+	ck_assert_msg(s != NULL, "%s", e.n ? e.msg[0] : "?");
+	run_opts o = { 0 };
+	run_result r;
+	ck_assert_int_eq(run_scenario(s, &o, &r), 0);
+	ck_assert(!r.pass);
+	char *text;
+	int code = run_one_text(s, &o, &text);
+	ck_assert_int_eq(code, 1);
+	rep_case *c = report_cases(&s, 1, &o, &code, &text);
+	ck_assert_int_eq(c->status, REP_FAIL);
+	ck_assert_uint_eq(c->seed, r.seed);
+	ck_assert_uint_eq(c->trace_hash, r.trace_hash);
+	ck_assert_uint_ne(c->trace_hash, 0);
+	ck_assert_uint_eq(c->events, r.events);
+	ck_assert_int_eq(c->time_us, r.virtual_us / 1000 * 1000);
+	ck_assert_int_gt(c->time_us, 1234000);
+	ck_assert(c->virtual_time);
+	ck_contains(c->message, "real.yaml:13:5: sub expected PUBLISH");
+	ck_assert_ptr_null(strchr(c->message, '\n'));
+	ck_contains(c->details, "bytes: ");
+	ck_contains(c->details, "replay: mqttsim run real.yaml --seed 3");
+	report_cases_free(c, 1);
+	free(text);
+	run_result_free(&r);
+	scenario_free(s);
+	sc_errors_free(&e);
+}
+END_TEST
+
+START_TEST(test_stmt_add)
+{
+	static const char y1[] = "name: one\nspec: [MQTT-3.8.3-4]\nclients: [{ id: a }]\nsteps:\n  - { client: a, connect: {} }\n";
+	static const char y2[] = "name: two\nspec: [MQTT-3-8.3-4, MQTT-1.5.3-1]\nclients: [{ id: a }]\nsteps:\n  - { client: a, connect: {} }\n";
+	sc_errors e = { 0 };
+	scenario *sc[2] = { scenario_parse("1.yaml", y1, sizeof y1 - 1, &e), scenario_parse("2.yaml", y2, sizeof y2 - 1, &e) };
+	ck_assert_ptr_nonnull(sc[0]);
+	ck_assert_ptr_nonnull(sc[1]);
+	cat_stmt a = { .id = "MQTT-3-8.3-4", .alias = "MQTT-3.8.3-4", .section = "3.8.3", .summary = "s" };
+	cat_stmt b = { .id = "MQTT-1.5.3-1", .section = "1.5.3", .summary = "t", .optional = true };
+	cat_stmt n = { .id = "MQTT-9.9.9-9", .section = "9.9.9", .summary = "u" };
+	report_stmts rs = { 0 };
+	report_stmt_add(&rs, &a, REP_V_PASS, NULL, sc, 2);
+	report_stmt_add(&rs, &b, REP_V_XFAIL, "why", sc, 2);
+	report_stmt_add(&rs, &n, REP_V_UNTESTED, NULL, sc, 2);
+	ck_assert_uint_eq(rs.n, 3);
+	ck_assert_uint_eq(rs.v[0].ncases, 2); /* by alias and by id */
+	ck_assert_uint_eq(rs.v[0].cases[0], 0);
+	ck_assert_uint_eq(rs.v[0].cases[1], 1);
+	ck_assert_str_eq(rs.v[0].alias, "MQTT-3.8.3-4");
+	ck_assert_uint_eq(rs.v[1].ncases, 1);
+	ck_assert_uint_eq(rs.v[1].cases[0], 1);
+	ck_assert(rs.v[1].optional);
+	ck_assert_str_eq(rs.v[1].reason, "why");
+	ck_assert_uint_eq(rs.v[2].ncases, 0);
+	report_stmts_free(&rs);
+	ck_assert_uint_eq(rs.n, 0);
+	scenario_free(sc[0]);
+	scenario_free(sc[1]);
+	sc_errors_free(&e);
+}
+END_TEST
+
+static char *read_all(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "%s", path);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	int ch;
+	while ((ch = fgetc(f)) != EOF)
+		fputc(ch, m);
+	fclose(f);
+	fclose(m);
+	return buf;
+}
+
+/* Options, the directory, and the files written there. */
+START_TEST(test_options_and_files)
+{
+	char dir[64] = "/tmp/mqttsim-rep-XXXXXX", sub[128], path[192];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(sub, sizeof sub, "%s/a/b", dir);
+	char *err = NULL;
+	size_t errlen = 0;
+	FILE *ef = open_memstream(&err, &errlen);
+
+	report_opts ro = { 0 };
+	char *argv[] = { "run", "--report", "junit,tap", "--report", "json", "--report-dir", sub, "x", "--report" };
+	int i = 1;
+	ck_assert_int_eq(report_opts_arg(&ro, "run", 9, argv, &i, ef), 1);
+	ck_assert_int_eq(i, 2);
+	i = 3;
+	ck_assert_int_eq(report_opts_arg(&ro, "run", 9, argv, &i, ef), 1);
+	i = 5;
+	ck_assert_int_eq(report_opts_arg(&ro, "run", 9, argv, &i, ef), 1);
+	ck_assert_int_eq(i, 6);
+	ck_assert_str_eq(ro.dir, sub);
+	ck_assert_uint_eq(ro.formats, REP_FMT_JUNIT | REP_FMT_JSON | REP_FMT_TAP);
+	i = 7;
+	ck_assert_int_eq(report_opts_arg(&ro, "run", 9, argv, &i, ef), 0); /* not ours */
+	i = 8;
+	ck_assert_int_eq(report_opts_arg(&ro, "run", 9, argv, &i, ef), -1); /* no value */
+	fflush(ef);
+	ck_contains(err, "mqttsim run: --report needs a list of formats");
+
+	ck_assert_int_eq(report_opts_check(&ro, "run", ef), 0); /* makes a/b */
+	ck_assert_uint_eq(strlen(ro.started), 20);
+	ck_assert_int_eq(ro.started[10], 'T');
+	ck_assert_int_eq(ro.started[19], 'Z');
+	rep_run r = run;
+	r.started = NULL; /* report_write fills in the start time and the tool's version */
+	r.version = NULL;
+	ck_assert_int_eq(report_write(&ro, &r, ef), 0);
+	r.started = ro.started;
+	r.version = MQTTSIM_VERSION;
+	snprintf(path, sizeof path, "%s/run.junit.xml", sub);
+	char *got = read_all(path), *want = render(rep_write_junit, &r);
+	ck_assert_ptr_nonnull(strstr(got, "<property name=\"version\" value=\"" MQTTSIM_VERSION "\"/>"));
+	ck_assert_str_eq(got, want);
+	free(got);
+	free(want);
+	snprintf(path, sizeof path, "%s/run.json", sub);
+	got = read_all(path);
+	ck_contains(got, "\"schema_version\": 1,");
+	free(got);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/run.tap", sub);
+	got = read_all(path);
+	ck_contains(got, "TAP version 14\n");
+	free(got);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/run.junit.xml", sub);
+	unlink(path);
+
+	/* --report-dir without --report; a directory that is a file */
+	report_opts none = { .dir = sub };
+	ck_assert_int_eq(report_opts_check(&none, "conform", ef), -1);
+	snprintf(path, sizeof path, "%s/file", dir);
+	FILE *f = fopen(path, "w");
+	fclose(f);
+	report_opts onfile = { .formats = REP_FMT_JSON, .dir = path };
+	ck_assert_int_eq(report_opts_check(&onfile, "conform", ef), -1);
+	fflush(ef);
+	ck_contains(err, "mqttsim conform: --report-dir ");
+	ck_contains(err, "say which reports to write with --report junit,json,tap");
+	ck_contains(err, "give a directory I can create and write");
+	unlink(path);
+	fclose(ef);
+	free(err);
+	snprintf(path, sizeof path, "%s/a", dir);
+	ck_assert_int_eq(rmdir(sub), 0);
+	ck_assert_int_eq(rmdir(path), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
+Suite *reports_suite(void)
+{
+	Suite *s = suite_create("reports");
+	TCase *tc = tcase_create("writers");
+	tcase_add_test(tc, test_junit_run_exact);
+	tcase_add_test(tc, test_json_run_exact);
+	tcase_add_test(tc, test_tap_run_exact);
+	tcase_add_test(tc, test_tap_conform_exact);
+	tcase_add_test(tc, test_junit_conform);
+	tcase_add_test(tc, test_json_conform);
+	tcase_add_test(tc, test_empty);
+	tcase_add_test(tc, test_utf8);
+	tcase_add_test(tc, test_xml_escape);
+	tcase_add_test(tc, test_json_escape);
+	tcase_add_test(tc, test_tap_escape);
+	tcase_add_test(tc, test_formats);
+	suite_add_tcase(s, tc);
+	TCase *glue = tcase_create("harness");
+	tcase_add_test(glue, test_cases_from_text);
+	tcase_add_test(glue, test_cases_real_run);
+	tcase_add_test(glue, test_stmt_add);
+	tcase_add_test(glue, test_options_and_files);
+	suite_add_tcase(s, glue);
+	return s;
+}
