@@ -16,7 +16,7 @@ OPT     ?= -O2 -g
 SAN     ?=
 CFLAGS_EXTRA ?=
 
-APT_PKGS := build-essential pkg-config check libyaml-dev lcov valgrind libxml2-utils mosquitto-clients \
+APT_PKGS := build-essential pkg-config check libyaml-dev lcov valgrind libxml2-utils tshark mosquitto-clients \
             python3-paho-mqtt mosquitto
 PKGS     := check yaml-0.1
 
@@ -55,7 +55,7 @@ BIN   := $(BUILD)/mqttsim
 TESTS := $(BUILD)/check_mqttsim
 OUT   := reports/out
 
-.PHONY: all test unit cli lint interop scenarios conform aedes reports asan valgrind coverage bench deps install clean help
+.PHONY: all test unit cli lint interop scenarios conform aedes reports pcap asan valgrind coverage bench deps install clean help
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -76,7 +76,7 @@ $(TESTS): $(TEST_OBJ) $(LIB)
 $(BUILD)/bench_%: $(BUILD)/tests/bench_%.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(YAML_LIBS) -lm
 
-test: unit cli lint interop scenarios conform aedes reports
+test: unit cli lint interop scenarios conform aedes reports pcap
 
 lint:
 	sh tests/determinism_lint.sh
@@ -95,6 +95,9 @@ reports: $(BIN)
 
 aedes: $(BIN)
 	MQTTSIM=$(BIN) sh tests/aedes.sh
+
+pcap: $(BIN)
+	MQTTSIM=$(BIN) sh tests/pcap.sh
 
 unit: $(TESTS)
 	@mkdir -p $(OUT)

@@ -24,6 +24,7 @@ static const char run_usage[] =
 	"               tcp://HOST:PORT: a broker over real sockets\n"
 	"  --seed N     override the scenario's seed (simulation: same seed, same trace)\n"
 	"  --out DIR    write each run's trace to DIR/NAME.trace\n"
+	"  --pcap DIR   simulation: write each run's byte streams to DIR/NAME.pcap (Wireshark)\n"
 	"  -j N         run N scenarios at a time\n"
 	"  -v           on failure, also print the end of the trace\n"
 	"  --report F   also write reports: junit, json, tap (comma-separated) to DIR/run.<format>\n"
@@ -297,6 +298,15 @@ int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 				free_all(&f, NULL);
 				return EXIT_USAGE;
 			}
+			i++;
+		} else if (!strcmp(a, "--pcap")) {
+			if (!v) {
+				fprintf(err, "mqttsim run: --pcap needs a directory\n");
+				free_all(&f, NULL);
+				return EXIT_USAGE;
+			}
+			mkdir(v, 0777);
+			o.pcap_dir = v;
 			i++;
 		} else if (!strcmp(a, "-v")) {
 			o.verbose = true;

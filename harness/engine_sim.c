@@ -4,6 +4,7 @@
  */
 #include "broker/auth.h"
 #include "broker/shell_sim.h"
+#include "reports/pcap.h"
 #include "harness/engine.h"
 #include "sim/fault.h"
 
@@ -197,6 +198,19 @@ static void s_note(void *ctx, int i, const char *fmt, ...)
 		  "%s", line);
 }
 
+/* The simulation's byte streams into a pcap file. */
+static void capture(void *ctx, sim_us t, uint64_t conn, int side, int what, const sim_host *from,
+		    const sim_host *to, uint16_t port, const uint8_t *data, size_t len)
+{
+	pcap_writer *pw = ctx;
+	if (what == SIM_CAP_SYN)
+		pcap_syn(pw, t, conn, sim_host_index(from), sim_host_index(to), port);
+	else if (what == SIM_CAP_DATA)
+		pcap_data(pw, t, conn, side, data, len);
+	else
+		pcap_fin(pw, t, conn, side);
+}
+
 static sim_host *host_named(simrun *r, const scenario *s, const char *name)
 {
 	if (!strcmp(name, "broker"))
@@ -233,6 +247,16 @@ int engine_sim_run(const scenario *s, const run_opts *o, run_result *res)
 	simrun r = { 0 };
 	r.w = sim_world_new(res->seed);
 	sim_trace_record(r.w, true, NULL);
+	FILE *pf = NULL;
+	pcap_writer *pw = NULL;
+	if (o->pcap_dir) {
+		char path[4096];
+		snprintf(path, sizeof path, "%s/%s.pcap", o->pcap_dir, s->name);
+		if ((pf = fopen(path, "wb")) && (pw = pcap_open(pf)))
+			sim_net_capture(r.w, capture, pw);
+		else
+			report_add(&res->report, "could not write the capture to %s", path);
+	}
 	r.n = s->nclients + 1;
 	for (size_t i = 0; i < s->nlinks; i++)
 		if (!s->links[i].node)
@@ -324,6 +348,9 @@ int engine_sim_run(const scenario *s, const run_opts *o, run_result *res)
 	}
 	broker_sim_free(r.bs);
 	broker_auth_free(acl);
+	pcap_close(pw);
+	if (pf)
+		fclose(pf);
 	sim_world_free(r.w);
 	free(r.hosts);
 	free(r.conns);

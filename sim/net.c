@@ -84,6 +84,7 @@ sim_host *sim_host_add(sim_world *w, const char *name)
 }
 
 const char *sim_host_name(const sim_host *h) { return h->name; }
+uint32_t sim_host_index(const sim_host *h) { return h->index; }
 bool sim_host_up(const sim_host *h) { return h->up; }
 
 void sim_host_set_hooks(sim_host *h, sim_host_hook on_crash, sim_host_hook on_restart, void *ctx)
@@ -197,6 +198,13 @@ void sim_net_set_buffers(sim_world *w, size_t sndbuf, size_t rcvbuf)
 	net_init(w);
 	w->sndbuf = sndbuf ? sndbuf : DEFAULT_BUF;
 	w->rcvbuf = rcvbuf ? rcvbuf : DEFAULT_BUF;
+}
+
+void sim_net_capture(sim_world *w, sim_capture_fn fn, void *ctx)
+{
+	net_init(w);
+	w->capture = fn;
+	w->capture_ctx = ctx;
 }
 
 void sim_net_trace_mqtt(sim_world *w, bool on)
@@ -480,6 +488,9 @@ static void pipe_drain(sim_world *w, sim_conn *c, int from)
 			delivered = true;
 			sim_trace(w, r->host->name, c->id, "recv", "%zuB", n);
 			trace_mqtt(w, c, from, s->data, n);
+			if (w->capture)
+				w->capture(w->capture_ctx, w->now, c->id, from, SIM_CAP_DATA, snd->host, r->host,
+					   c->port, s->data, n);
 			if (limit_hit) {
 				p->inflight -= s->len - n;
 				*slot = NULL;
@@ -497,6 +508,9 @@ static void pipe_drain(sim_world *w, sim_conn *c, int from)
 		if (s->flags & SEG_FIN) {
 			r->fin_in = true;
 			delivered = true;
+			if (w->capture)
+				w->capture(w->capture_ctx, w->now, c->id, from, SIM_CAP_FIN, snd->host, r->host,
+					   c->port, NULL, 0);
 			sim_trace(w, r->host->name, c->id, "fin", "end of stream from %s",
 				  snd->host->name);
 		}
@@ -678,6 +692,8 @@ static void accept_syn(sim_world *w, sim_seg *s)
 	srv->state = SOCK_OPEN;
 	c->refs++;
 	sim_trace(w, h->name, c->id, "accept", "from %s port %u", c->end[0].host->name, c->port);
+	if (w->capture)
+		w->capture(w->capture_ctx, w->now, c->id, 0, SIM_CAP_SYN, c->end[0].host, h, c->port, NULL, 0);
 	pipe_send(w, c, 1, SEG_SYNACK, NULL, 0, 0);
 	c->pipe[0].deliver_seq = 1;
 	seg_free(w, s);

@@ -47,6 +47,7 @@ typedef struct sim_link {
 sim_host *sim_host_add(sim_world *w, const char *name);
 sim_host *sim_host_find(sim_world *w, const char *name);
 const char *sim_host_name(const sim_host *h);
+uint32_t sim_host_index(const sim_host *h); /* 0, 1, 2... in the order hosts were added */
 bool sim_host_up(const sim_host *h);
 
 /* Crash: every socket of the host vanishes without FIN or RST, unsynced disk writes are
@@ -116,6 +117,15 @@ sim_host *sim_sock_host(const sim_sock *s);
 sim_host *sim_sock_peer(const sim_sock *s);
 size_t sim_sock_unread(const sim_sock *s);        /* bytes ready to read */
 bool sim_sock_connected(const sim_sock *s);
+
+/* Capture: called for each connection opening (SIM_CAP_SYN, when it is accepted), each
+ * run of bytes delivered (SIM_CAP_DATA) and each end of stream delivered (SIM_CAP_FIN),
+ * with the sending and receiving hosts. side is 0 when the connecting end sent it. */
+enum { SIM_CAP_SYN = 1, SIM_CAP_DATA, SIM_CAP_FIN };
+typedef void (*sim_capture_fn)(void *ctx, sim_us t, uint64_t conn, int side, int what,
+			       const sim_host *from, const sim_host *to, uint16_t port,
+			       const uint8_t *data, size_t len);
+void sim_net_capture(sim_world *w, sim_capture_fn fn, void *ctx);
 
 /* Trace MQTT packets decoded from delivered bytes (on by default). */
 void sim_net_trace_mqtt(sim_world *w, bool on);

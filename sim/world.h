@@ -135,6 +135,8 @@ struct sim_world {
 	sim_pair *pairs_all, **pairs_tail;
 	size_t sndbuf, rcvbuf;
 	bool trace_mqtt;
+	sim_capture_fn capture;
+	void *capture_ctx;
 
 	/* faults (fault.c) */
 	struct fault_ev *faults;
