@@ -43,4 +43,20 @@ void tc_run(sim_world *w, int64_t us);
 /* The next received packet line not yet consumed, or NULL. */
 const char *tc_next(tclient *c);
 
+/* Assertions on the next packet a test client received, shared by the broker suites. */
+#define TC_EXPECT(c, want)                                                                      \
+	do {                                                                                    \
+		const char *got_ = tc_next(c);                                                  \
+		ck_assert_msg(got_ && !strcmp(got_, (want)), "%s: expected\n  %s\ngot\n  %s",   \
+			      sim_host_name((c)->h), (want), got_ ? got_ : "(nothing)");         \
+	} while (0)
+#define TC_EXPECT_NOTHING(c)                                                                      \
+	do {                                                                                      \
+		const char *got_ = tc_next(c);                                                    \
+		ck_assert_msg(!got_, "%s: expected nothing, got %s", sim_host_name((c)->h), got_); \
+	} while (0)
+
+#define CONNACK_OK "CONNACK session_present=0 rc=0 (Connection Accepted)"
+#define CONNACK_PRESENT "CONNACK session_present=1 rc=0 (Connection Accepted)"
+
 #endif

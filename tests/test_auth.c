@@ -832,19 +832,7 @@ static void e2e_teardown(void)
 	fauth = NULL;
 }
 
-#define EXPECT(c, want)                                                                         \
-	do {                                                                                    \
-		const char *got_ = tc_next(c);                                                  \
-		ck_assert_msg(got_ && !strcmp(got_, (want)), "%s: expected\n  %s\ngot\n  %s",   \
-			      sim_host_name((c)->h), (want), got_ ? got_ : "(nothing)");         \
-	} while (0)
-#define EXPECT_NOTHING(c)                                                                       \
-	do {                                                                                    \
-		const char *got_ = tc_next(c);                                                  \
-		ck_assert_msg(!got_, "%s: expected nothing, got %s", sim_host_name((c)->h), got_); \
-	} while (0)
 
-#define CONNACK_OK "CONNACK session_present=0 rc=0 (Connection Accepted)"
 #define CONNACK_BAD_PW "CONNACK session_present=0 rc=4 (Connection Refused, bad user name or password)"
 
 static tclient *connect_as(const char *host, const char *id, const char *user, const char *pw)
@@ -890,21 +878,21 @@ START_TEST(test_end_to_end)
 
 	/* Wrong password, unknown user: CONNACK 4 and the connection closed [MQTT-3.2.2-5]. */
 	tclient *c1 = connect_as("c1", "x1", "alice", "wrong");
-	EXPECT(c1, CONNACK_BAD_PW);
+	TC_EXPECT(c1, CONNACK_BAD_PW);
 	ck_assert(c1->closed);
 	tclient *c2 = connect_as("c2", "x2", "mallory", "s3cret");
-	EXPECT(c2, CONNACK_BAD_PW);
+	TC_EXPECT(c2, CONNACK_BAD_PW);
 	ck_assert(c2->closed);
 	/* No user name, anonymous access off: CONNACK 5, the broker's own rule. */
 	tclient *c3 = connect_as("c3", "x3", NULL, NULL);
-	EXPECT(c3, "CONNACK session_present=0 rc=5 (Connection Refused, not authorized)");
+	TC_EXPECT(c3, "CONNACK session_present=0 rc=5 (Connection Refused, not authorized)");
 
 	/* The right password. */
 	tclient *sub = connect_as("sub", "dash", "alice", "s3cret");
-	EXPECT(sub, CONNACK_OK);
+	TC_EXPECT(sub, CONNACK_OK);
 	ck_assert(!sub->closed);
 	tclient *pub = connect_as("pub", "sensor", "bob", "hunter2");
-	EXPECT(pub, CONNACK_OK);
+	TC_EXPECT(pub, CONNACK_OK);
 
 	/* Per filter: granted, denied (0x80), granted. */
 	mqtt_sub subs[3] = { { .filter = MQTT_STR("alice/#"), .qos = 1 },
@@ -915,30 +903,30 @@ START_TEST(test_end_to_end)
 	sp.subscribe.count = 3;
 	tc_send(sub, &sp);
 	tc_run(w, 10 * MS);
-	EXPECT(sub, "SUBACK id=1 codes=0x01,0x80,0x01");
+	TC_EXPECT(sub, "SUBACK id=1 codes=0x01,0x80,0x01");
 
 	/* bob may not write alice/#: acknowledged, but nobody receives it, and as a retained
 	 * message it is not stored either. */
 	tc_publish(pub, "alice/inbox", "hi", 1, true, 5);
 	tc_run(w, 10 * MS);
-	EXPECT(pub, "PUBACK id=5");
-	EXPECT_NOTHING(sub);
+	TC_EXPECT(pub, "PUBACK id=5");
+	TC_EXPECT_NOTHING(sub);
 	tc_publish(pub, "alice/inbox", "hi", 2, false, 6);
 	tc_run(w, 10 * MS);
-	EXPECT(pub, "PUBREC id=6");
-	EXPECT_NOTHING(sub);
+	TC_EXPECT(pub, "PUBREC id=6");
+	TC_EXPECT_NOTHING(sub);
 	/* What bob may write does arrive, so the silence above was the ACL. */
 	tc_publish(pub, "sensors/bob/temp", "21.5", 1, false, 7);
 	tc_run(w, 10 * MS);
-	EXPECT(pub, "PUBACK id=7");
-	EXPECT(sub, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"sensors/bob/temp\" payload=4B");
+	TC_EXPECT(pub, "PUBACK id=7");
+	TC_EXPECT(sub, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"sensors/bob/temp\" payload=4B");
 	/* A fresh subscription to alice/# finds no retained message from bob. */
 	tclient *sub2 = connect_as("sub2", "dash2", "alice", "s3cret");
-	EXPECT(sub2, CONNACK_OK);
+	TC_EXPECT(sub2, CONNACK_OK);
 	tc_subscribe(sub2, 2, "alice/#", 1);
 	tc_run(w, 10 * MS);
-	EXPECT(sub2, "SUBACK id=2 codes=0x01");
-	EXPECT_NOTHING(sub2);
+	TC_EXPECT(sub2, "SUBACK id=2 codes=0x01");
+	TC_EXPECT_NOTHING(sub2);
 
 	broker_stats st;
 	broker_get_stats(broker_sim_core(bs), &st);

@@ -44,27 +44,14 @@ static void teardown(void)
 	w = NULL;
 }
 
-#define EXPECT(c, want)                                                                         \
-	do {                                                                                    \
-		const char *got_ = tc_next(c);                                                  \
-		ck_assert_msg(got_ && !strcmp(got_, (want)), "%s: expected\n  %s\ngot\n  %s",   \
-			      sim_host_name((c)->h), (want), got_ ? got_ : "(nothing)");         \
-	} while (0)
-#define EXPECT_NOTHING(c)                                                                       \
-	do {                                                                                    \
-		const char *got_ = tc_next(c);                                                  \
-		ck_assert_msg(!got_, "%s: expected nothing, got %s", sim_host_name((c)->h), got_); \
-	} while (0)
 
-#define CONNACK_OK "CONNACK session_present=0 rc=0 (Connection Accepted)"
-#define CONNACK_PRESENT "CONNACK session_present=1 rc=0 (Connection Accepted)"
 
 static tclient *online(const char *name, const char *id, bool clean)
 {
 	tclient *c = tc_new(w, name, bh, PORT);
 	tc_connect(c, id, clean, 0);
 	tc_run(w, 10 * MS);
-	EXPECT(c, clean ? CONNACK_OK : CONNACK_OK);
+	TC_EXPECT(c, clean ? CONNACK_OK : CONNACK_OK);
 	return c;
 }
 
@@ -74,7 +61,7 @@ static void subscribe(tclient *c, uint16_t id, const char *filter, uint8_t qos)
 	tc_subscribe(c, id, filter, qos);
 	tc_run(w, 10 * MS);
 	snprintf(want, sizeof want, "SUBACK id=%u codes=0x%02X", id, qos);
-	EXPECT(c, want);
+	TC_EXPECT(c, want);
 }
 
 /* ---- CONNECT --------------------------------------------------------------------------- */
@@ -85,11 +72,11 @@ START_TEST(test_connect_accepted)
 	tclient *c = tc_new(w, "c1", bh, PORT);
 	tc_connect(c, "dev-1", true, 60);
 	tc_run(w, 10 * MS);
-	EXPECT(c, CONNACK_OK);
+	TC_EXPECT(c, CONNACK_OK);
 	ck_assert(!c->closed);
 	tc_send_hex(c, "c0 00");
 	tc_run(w, 10 * MS);
-	EXPECT(c, "PINGRESP");
+	TC_EXPECT(c, "PINGRESP");
 	tc_free(c);
 }
 END_TEST
@@ -100,7 +87,7 @@ START_TEST(test_first_packet_must_be_connect)
 	tclient *c = tc_new(w, "c1", bh, PORT);
 	tc_send_hex(c, "c0 00"); /* PINGREQ before CONNECT [MQTT-3.1.0-1] */
 	tc_run(w, 10 * MS);
-	EXPECT_NOTHING(c);
+	TC_EXPECT_NOTHING(c);
 	ck_assert(c->closed);
 	tc_free(c);
 }
@@ -112,7 +99,7 @@ START_TEST(test_second_connect_closes)
 	tclient *c = online("c1", "dev-1", true);
 	tc_connect(c, "dev-1", true, 0); /* [MQTT-3.1.0-2] */
 	tc_run(w, 10 * MS);
-	EXPECT_NOTHING(c);
+	TC_EXPECT_NOTHING(c);
 	ck_assert(c->closed);
 	tc_free(c);
 }
@@ -125,13 +112,13 @@ START_TEST(test_unsupported_level)
 	tclient *c = tc_new(w, "c1", bh, PORT);
 	tc_send_hex(c, "10 10 00 06 4d 51 49 73 64 70 03 02 00 3c 00 02 61 62");
 	tc_run(w, 10 * MS);
-	EXPECT(c, "CONNACK session_present=0 rc=1 (Connection Refused, unacceptable protocol version)");
+	TC_EXPECT(c, "CONNACK session_present=0 rc=1 (Connection Refused, unacceptable protocol version)");
 	ck_assert(c->closed);
 	/* 5.0 is not spoken by this broker yet: the same answer. */
 	tclient *d = tc_new(w, "c2", bh, PORT);
 	tc_send_hex(d, "10 0d 00 04 4d 51 54 54 05 02 00 3c 00 00 00");
 	tc_run(w, 10 * MS);
-	EXPECT(d, "CONNACK session_present=0 rc=1 (Connection Refused, unacceptable protocol version)");
+	TC_EXPECT(d, "CONNACK session_present=0 rc=1 (Connection Refused, unacceptable protocol version)");
 	ck_assert(d->closed);
 	tc_free(c);
 	tc_free(d);
@@ -144,12 +131,12 @@ START_TEST(test_empty_client_id)
 	tclient *c = tc_new(w, "c1", bh, PORT);
 	tc_connect(c, "", false, 0); /* [MQTT-3.1.3-8] */
 	tc_run(w, 10 * MS);
-	EXPECT(c, "CONNACK session_present=0 rc=2 (Connection Refused, identifier rejected)");
+	TC_EXPECT(c, "CONNACK session_present=0 rc=2 (Connection Refused, identifier rejected)");
 	ck_assert(c->closed);
 	tclient *d = tc_new(w, "c2", bh, PORT);
 	tc_connect(d, "", true, 0); /* the server assigns an id [MQTT-3.1.3-6] */
 	tc_run(w, 10 * MS);
-	EXPECT(d, CONNACK_OK);
+	TC_EXPECT(d, CONNACK_OK);
 	ck_assert(!d->closed);
 	tc_free(c);
 	tc_free(d);
@@ -193,17 +180,17 @@ START_TEST(test_authentication)
 	tclient *c = tc_new(w, "c1", bh, PORT);
 	tc_send(c, &p);
 	tc_run(w, 10 * MS);
-	EXPECT(c, "CONNACK session_present=0 rc=4 (Connection Refused, bad user name or password)");
+	TC_EXPECT(c, "CONNACK session_present=0 rc=4 (Connection Refused, bad user name or password)");
 	ck_assert(c->closed);
 	tclient *d = tc_new(w, "c2", bh, PORT);
 	p.connect.password = MQTT_STR("secret");
 	tc_send(d, &p);
 	tc_run(w, 10 * MS);
-	EXPECT(d, CONNACK_OK);
+	TC_EXPECT(d, CONNACK_OK);
 	tclient *e = tc_new(w, "c3", bh, PORT);
 	tc_connect(e, "anon", true, 0);
 	tc_run(w, 10 * MS);
-	EXPECT(e, "CONNACK session_present=0 rc=5 (Connection Refused, not authorized)");
+	TC_EXPECT(e, "CONNACK session_present=0 rc=5 (Connection Refused, not authorized)");
 	tc_free(c);
 	tc_free(d);
 	tc_free(e);
@@ -221,12 +208,12 @@ START_TEST(test_acl)
 	p.subscribe.count = 2;
 	tc_send(c, &p);
 	tc_run(w, 10 * MS);
-	EXPECT(c, "SUBACK id=3 codes=0x80,0x01");
+	TC_EXPECT(c, "SUBACK id=3 codes=0x80,0x01");
 	/* A denied publish is acknowledged but goes nowhere. */
 	tc_publish(c, "ro/x", "1", 1, false, 9);
 	tc_run(w, 10 * MS);
-	EXPECT(c, "PUBACK id=9");
-	EXPECT_NOTHING(c);
+	TC_EXPECT(c, "PUBACK id=9");
+	TC_EXPECT_NOTHING(c);
 	tc_free(c);
 }
 END_TEST
@@ -240,8 +227,8 @@ START_TEST(test_qos0_forwarding)
 	subscribe(sub, 1, "greenhouse/+/temp", 0);
 	tc_publish(pub, "greenhouse/1/temp", "21.5", 0, false, 0);
 	tc_run(w, 10 * MS);
-	EXPECT(sub, "PUBLISH qos=0 retain=0 dup=0 topic=\"greenhouse/1/temp\" payload=4B");
-	EXPECT_NOTHING(pub);
+	TC_EXPECT(sub, "PUBLISH qos=0 retain=0 dup=0 topic=\"greenhouse/1/temp\" payload=4B");
+	TC_EXPECT_NOTHING(pub);
 	tc_free(sub);
 	tc_free(pub);
 }
@@ -254,14 +241,14 @@ START_TEST(test_qos1_flow)
 	subscribe(sub, 1, "a/b", 1);
 	tc_publish(pub, "a/b", "hi", 1, false, 77);
 	tc_run(w, 10 * MS);
-	EXPECT(pub, "PUBACK id=77");
-	EXPECT(sub, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"a/b\" payload=2B");
+	TC_EXPECT(pub, "PUBACK id=77");
+	TC_EXPECT(sub, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"a/b\" payload=2B");
 	mqtt_packet ack = { .type = MQTT_PUBACK, .version = MQTT_V311, .packet_id = 1 };
 	tc_send(sub, &ack);
 	tc_publish(pub, "a/b", "again", 1, false, 78);
 	tc_run(w, 10 * MS);
-	EXPECT(pub, "PUBACK id=78");
-	EXPECT(sub, "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"a/b\" payload=5B");
+	TC_EXPECT(pub, "PUBACK id=78");
+	TC_EXPECT(sub, "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"a/b\" payload=5B");
 	tc_free(sub);
 	tc_free(pub);
 }
@@ -274,7 +261,7 @@ START_TEST(test_qos2_exactly_once)
 	subscribe(sub, 1, "a/b", 2);
 	tc_publish(pub, "a/b", "x", 2, false, 5);
 	tc_run(w, 10 * MS);
-	EXPECT(pub, "PUBREC id=5");
+	TC_EXPECT(pub, "PUBREC id=5");
 	/* The publisher retries before PUBREL: acknowledged, not delivered twice [MQTT-4.3.3-2]. */
 	mqtt_packet dup = { .type = MQTT_PUBLISH, .version = MQTT_V311, .packet_id = 5 };
 	dup.publish.qos = 2;
@@ -283,25 +270,25 @@ START_TEST(test_qos2_exactly_once)
 	dup.publish.payload = MQTT_STR("x");
 	tc_send(pub, &dup);
 	tc_run(w, 10 * MS);
-	EXPECT(pub, "PUBREC id=5");
+	TC_EXPECT(pub, "PUBREC id=5");
 	mqtt_packet rel = { .type = MQTT_PUBREL, .version = MQTT_V311, .packet_id = 5 };
 	tc_send(pub, &rel);
 	tc_run(w, 10 * MS);
-	EXPECT(pub, "PUBCOMP id=5");
-	EXPECT(sub, "PUBLISH qos=2 retain=0 dup=0 id=1 topic=\"a/b\" payload=1B");
-	EXPECT_NOTHING(sub);
+	TC_EXPECT(pub, "PUBCOMP id=5");
+	TC_EXPECT(sub, "PUBLISH qos=2 retain=0 dup=0 id=1 topic=\"a/b\" payload=1B");
+	TC_EXPECT_NOTHING(sub);
 	/* Outbound QoS 2: PUBREC from the subscriber gets PUBREL, PUBCOMP ends it. */
 	mqtt_packet rec = { .type = MQTT_PUBREC, .version = MQTT_V311, .packet_id = 1 };
 	tc_send(sub, &rec);
 	tc_run(w, 10 * MS);
-	EXPECT(sub, "PUBREL id=1");
+	TC_EXPECT(sub, "PUBREL id=1");
 	mqtt_packet comp = { .type = MQTT_PUBCOMP, .version = MQTT_V311, .packet_id = 1 };
 	tc_send(sub, &comp);
 	/* After PUBREL the same id is a new message again. */
 	tc_publish(pub, "a/b", "y", 2, false, 5);
 	tc_run(w, 10 * MS);
-	EXPECT(pub, "PUBREC id=5");
-	EXPECT(sub, "PUBLISH qos=2 retain=0 dup=0 id=2 topic=\"a/b\" payload=1B");
+	TC_EXPECT(pub, "PUBREC id=5");
+	TC_EXPECT(sub, "PUBLISH qos=2 retain=0 dup=0 id=2 topic=\"a/b\" payload=1B");
 	tc_free(sub);
 	tc_free(pub);
 }
@@ -315,8 +302,8 @@ START_TEST(test_granted_qos_is_minimum)
 	tc_publish(pub, "t", "2", 2, false, 1);
 	tc_publish(pub, "t", "0", 0, false, 0);
 	tc_run(w, 10 * MS);
-	EXPECT(sub, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t\" payload=1B");
-	EXPECT(sub, "PUBLISH qos=0 retain=0 dup=0 topic=\"t\" payload=1B");
+	TC_EXPECT(sub, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t\" payload=1B");
+	TC_EXPECT(sub, "PUBLISH qos=0 retain=0 dup=0 topic=\"t\" payload=1B");
 	tc_free(sub);
 	tc_free(pub);
 }
@@ -332,8 +319,8 @@ START_TEST(test_overlapping_subscriptions)
 	tc_publish(pub, "a/b", "x", 2, false, 1);
 	tc_run(w, 10 * MS);
 	/* One copy, at the highest QoS of the matching subscriptions [MQTT-3.3.5-1]. */
-	EXPECT(sub, "PUBLISH qos=2 retain=0 dup=0 id=1 topic=\"a/b\" payload=1B");
-	EXPECT_NOTHING(sub);
+	TC_EXPECT(sub, "PUBLISH qos=2 retain=0 dup=0 id=1 topic=\"a/b\" payload=1B");
+	TC_EXPECT_NOTHING(sub);
 	tc_free(sub);
 	tc_free(pub);
 }
@@ -348,14 +335,14 @@ START_TEST(test_inflight_window)
 	for (int i = 0; i < 4; i++)
 		tc_publish(pub, "t", "m", 1, false, (uint16_t)(10 + i));
 	tc_run(w, 10 * MS);
-	EXPECT(sub, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t\" payload=1B");
-	EXPECT(sub, "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"t\" payload=1B");
-	EXPECT_NOTHING(sub);
+	TC_EXPECT(sub, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t\" payload=1B");
+	TC_EXPECT(sub, "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"t\" payload=1B");
+	TC_EXPECT_NOTHING(sub);
 	mqtt_packet ack = { .type = MQTT_PUBACK, .version = MQTT_V311, .packet_id = 1 };
 	tc_send(sub, &ack);
 	tc_run(w, 10 * MS);
-	EXPECT(sub, "PUBLISH qos=1 retain=0 dup=0 id=3 topic=\"t\" payload=1B");
-	EXPECT_NOTHING(sub);
+	TC_EXPECT(sub, "PUBLISH qos=1 retain=0 dup=0 id=3 topic=\"t\" payload=1B");
+	TC_EXPECT_NOTHING(sub);
 	tc_free(sub);
 	tc_free(pub);
 }
@@ -369,24 +356,24 @@ START_TEST(test_retained)
 	tclient *pub = online("pub", "p", true);
 	tc_publish(pub, "r/t", "21.5", 1, true, 1);
 	tc_run(w, 10 * MS);
-	EXPECT(pub, "PUBACK id=1");
+	TC_EXPECT(pub, "PUBACK id=1");
 	tclient *sub = online("sub", "s", true);
 	subscribe(sub, 1, "r/#", 1);
 	/* Stored, and sent with RETAIN=1 to a new subscription [MQTT-3.3.1-6]. */
-	EXPECT(sub, "PUBLISH qos=1 retain=1 dup=0 id=1 topic=\"r/t\" payload=4B");
+	TC_EXPECT(sub, "PUBLISH qos=1 retain=1 dup=0 id=1 topic=\"r/t\" payload=4B");
 	/* Live forwarding carries RETAIN=0 [MQTT-3.3.1-9]; the stored one is replaced. */
 	tc_publish(pub, "r/t", "22.0", 0, true, 0);
 	tc_run(w, 10 * MS);
-	EXPECT(sub, "PUBLISH qos=0 retain=0 dup=0 topic=\"r/t\" payload=4B");
+	TC_EXPECT(sub, "PUBLISH qos=0 retain=0 dup=0 topic=\"r/t\" payload=4B");
 	tclient *late = online("late", "l", true);
 	subscribe(late, 1, "r/t", 2);
-	EXPECT(late, "PUBLISH qos=0 retain=1 dup=0 topic=\"r/t\" payload=4B");
+	TC_EXPECT(late, "PUBLISH qos=0 retain=1 dup=0 topic=\"r/t\" payload=4B");
 	/* An empty retained message deletes it [MQTT-3.3.1-10]. */
 	tc_publish(pub, "r/t", "", 0, true, 0);
 	tc_run(w, 10 * MS);
 	tclient *later = online("later", "l2", true);
 	subscribe(later, 1, "r/#", 1);
-	EXPECT_NOTHING(later);
+	TC_EXPECT_NOTHING(later);
 	tc_free(pub);
 	tc_free(sub);
 	tc_free(late);
@@ -410,7 +397,7 @@ static tclient *with_will(const char *name, const char *id, uint16_t keepalive, 
 	p.connect.will_payload = MQTT_STR("offline");
 	tc_send(c, &p);
 	tc_run(w, 10 * MS);
-	EXPECT(c, CONNACK_OK);
+	TC_EXPECT(c, CONNACK_OK);
 	return c;
 }
 
@@ -422,7 +409,7 @@ START_TEST(test_will_on_abnormal_close)
 	tclient *dev = with_will("dev", "d", 0, 1, false);
 	tc_drop(dev);
 	tc_run(w, 10 * MS);
-	EXPECT(sub, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"status/dev\" payload=7B");
+	TC_EXPECT(sub, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"status/dev\" payload=7B");
 	tc_free(dev);
 	tc_free(sub);
 }
@@ -437,7 +424,7 @@ START_TEST(test_no_will_on_disconnect)
 	tc_send_hex(dev, "e0 00");
 	tc_run(w, 10 * MS);
 	ck_assert(dev->closed);
-	EXPECT_NOTHING(sub); /* [MQTT-3.14.4-3] */
+	TC_EXPECT_NOTHING(sub); /* [MQTT-3.14.4-3] */
 	tc_free(dev);
 	tc_free(sub);
 }
@@ -453,7 +440,7 @@ START_TEST(test_will_on_protocol_violation_and_retain)
 	/* The will was retained: a later subscriber sees it with RETAIN=1 and its QoS. */
 	tclient *sub = online("sub", "s", true);
 	subscribe(sub, 1, "status/dev", 2);
-	EXPECT(sub, "PUBLISH qos=2 retain=1 dup=0 id=1 topic=\"status/dev\" payload=7B");
+	TC_EXPECT(sub, "PUBLISH qos=2 retain=1 dup=0 id=1 topic=\"status/dev\" payload=7B");
 	tc_free(dev);
 	tc_free(sub);
 }
@@ -469,10 +456,10 @@ START_TEST(test_keepalive_expiry)
 	/* Silent: the broker gives up after 1.5 x 2 s [MQTT-3.1.2-24]. */
 	tc_run(w, 2900 * MS);
 	ck_assert(!dev->closed);
-	EXPECT_NOTHING(sub);
+	TC_EXPECT_NOTHING(sub);
 	tc_run(w, 200 * MS);
 	ck_assert(dev->closed);
-	EXPECT(sub, "PUBLISH qos=0 retain=0 dup=0 topic=\"status/dev\" payload=7B");
+	TC_EXPECT(sub, "PUBLISH qos=0 retain=0 dup=0 topic=\"status/dev\" payload=7B");
 	ck_assert_int_lt(sim_now(w) - t0, 3300 * MS);
 	tc_free(dev);
 	tc_free(sub);
@@ -490,7 +477,7 @@ START_TEST(test_keepalive_reset_by_traffic)
 	tc_run(w, 10 * MS);
 	ck_assert(!dev->closed);
 	for (int i = 0; i < 5; i++)
-		EXPECT(dev, "PINGRESP");
+		TC_EXPECT(dev, "PINGRESP");
 	tc_free(dev);
 }
 END_TEST
@@ -512,10 +499,10 @@ START_TEST(test_persistent_session_queues)
 	tclient *again = tc_new(w, "sub", bh, PORT);
 	tc_connect(again, "s", false, 0);
 	tc_run(w, 10 * MS);
-	EXPECT(again, CONNACK_PRESENT);
-	EXPECT(again, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"q/1\" payload=1B");
-	EXPECT(again, "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"q/2\" payload=2B");
-	EXPECT_NOTHING(again);
+	TC_EXPECT(again, CONNACK_PRESENT);
+	TC_EXPECT(again, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"q/1\" payload=1B");
+	TC_EXPECT(again, "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"q/2\" payload=2B");
+	TC_EXPECT_NOTHING(again);
 	tc_free(sub);
 	tc_free(pub);
 	tc_free(again);
@@ -531,23 +518,23 @@ START_TEST(test_redelivery_with_dup)
 	tc_publish(pub, "t", "one", 1, false, 1);
 	tc_publish(pub, "t", "two", 2, false, 2);
 	tc_run(w, 10 * MS);
-	EXPECT(sub, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t\" payload=3B");
-	EXPECT(sub, "PUBLISH qos=2 retain=0 dup=0 id=2 topic=\"t\" payload=3B");
+	TC_EXPECT(sub, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t\" payload=3B");
+	TC_EXPECT(sub, "PUBLISH qos=2 retain=0 dup=0 id=2 topic=\"t\" payload=3B");
 	/* PUBREC the second, acknowledge nothing else, then vanish. */
 	mqtt_packet rec = { .type = MQTT_PUBREC, .version = MQTT_V311, .packet_id = 2 };
 	tc_send(sub, &rec);
 	tc_run(w, 10 * MS);
-	EXPECT(sub, "PUBREL id=2");
+	TC_EXPECT(sub, "PUBREL id=2");
 	tc_drop(sub);
 	tc_run(w, 10 * MS);
 	tclient *again = tc_new(w, "sub", bh, PORT);
 	tc_connect(again, "s", false, 0);
 	tc_run(w, 10 * MS);
 	/* Same ids; PUBLISH with DUP, and the PUBREL again [MQTT-4.4.0-1]. */
-	EXPECT(again, CONNACK_PRESENT);
-	EXPECT(again, "PUBLISH qos=1 retain=0 dup=1 id=1 topic=\"t\" payload=3B");
-	EXPECT(again, "PUBREL id=2");
-	EXPECT_NOTHING(again);
+	TC_EXPECT(again, CONNACK_PRESENT);
+	TC_EXPECT(again, "PUBLISH qos=1 retain=0 dup=1 id=1 topic=\"t\" payload=3B");
+	TC_EXPECT(again, "PUBREL id=2");
+	TC_EXPECT_NOTHING(again);
 	tc_free(sub);
 	tc_free(pub);
 	tc_free(again);
@@ -565,7 +552,7 @@ START_TEST(test_clean_session_discards)
 	tclient *pub = online("pub", "p", true);
 	tc_publish(pub, "t", "x", 1, false, 1);
 	tc_run(w, 10 * MS);
-	EXPECT_NOTHING(again);
+	TC_EXPECT_NOTHING(again);
 	tc_free(sub);
 	tc_free(again);
 	tc_free(pub);
@@ -590,10 +577,10 @@ START_TEST(test_offline_queue_bound)
 	tclient *again = tc_new(w, "sub", bh, PORT);
 	tc_connect(again, "s", false, 0);
 	tc_run(w, 10 * MS);
-	EXPECT(again, CONNACK_PRESENT);
-	EXPECT(again, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t\" payload=1B");
-	EXPECT(again, "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"t\" payload=2B");
-	EXPECT_NOTHING(again);
+	TC_EXPECT(again, CONNACK_PRESENT);
+	TC_EXPECT(again, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t\" payload=1B");
+	TC_EXPECT(again, "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"t\" payload=2B");
+	TC_EXPECT_NOTHING(again);
 	tc_free(sub);
 	tc_free(pub);
 	tc_free(again);
@@ -611,8 +598,8 @@ START_TEST(test_takeover)
 	tc_run(w, 10 * MS);
 	/* The older connection is closed [MQTT-3.1.4-2]; it never said DISCONNECT. */
 	ck_assert(first->closed);
-	EXPECT(second, CONNACK_OK);
-	EXPECT(sub, "PUBLISH qos=0 retain=0 dup=0 topic=\"status/dev\" payload=7B");
+	TC_EXPECT(second, CONNACK_OK);
+	TC_EXPECT(sub, "PUBLISH qos=0 retain=0 dup=0 topic=\"status/dev\" payload=7B");
 	tc_free(sub);
 	tc_free(first);
 	tc_free(second);
@@ -630,14 +617,14 @@ START_TEST(test_unsubscribe)
 	u.unsubscribe.count = 1;
 	tc_send(sub, &u);
 	tc_run(w, 10 * MS);
-	EXPECT(sub, "UNSUBACK id=4");
+	TC_EXPECT(sub, "UNSUBACK id=4");
 	tc_publish(pub, "a/b", "x", 0, false, 0);
 	tc_run(w, 10 * MS);
-	EXPECT_NOTHING(sub);
+	TC_EXPECT_NOTHING(sub);
 	/* Unsubscribing from something never subscribed is still acknowledged. */
 	tc_send(sub, &u);
 	tc_run(w, 10 * MS);
-	EXPECT(sub, "UNSUBACK id=4");
+	TC_EXPECT(sub, "UNSUBACK id=4");
 	tc_free(sub);
 	tc_free(pub);
 }
@@ -651,11 +638,11 @@ START_TEST(test_sys_topics)
 	subscribe(all, 1, "#", 0);
 	subscribe(sys, 1, "$SYS/broker/clients/connected", 0);
 	/* Retained from the first publication at start. */
-	EXPECT(sys, "PUBLISH qos=0 retain=1 dup=0 topic=\"$SYS/broker/clients/connected\" payload=1B");
+	TC_EXPECT(sys, "PUBLISH qos=0 retain=1 dup=0 topic=\"$SYS/broker/clients/connected\" payload=1B");
 	tc_run(w, 6000 * MS);
-	EXPECT(sys, "PUBLISH qos=0 retain=0 dup=0 topic=\"$SYS/broker/clients/connected\" payload=1B");
+	TC_EXPECT(sys, "PUBLISH qos=0 retain=0 dup=0 topic=\"$SYS/broker/clients/connected\" payload=1B");
 	/* "#" never reaches into $SYS [MQTT-4.7.2-1]. */
-	EXPECT_NOTHING(all);
+	TC_EXPECT_NOTHING(all);
 	tc_free(all);
 	tc_free(sys);
 }
@@ -672,7 +659,7 @@ START_TEST(test_malformed_closes_and_others_continue)
 	ck_assert(bad->closed);
 	tc_publish(pub, "t", "ok", 0, false, 0);
 	tc_run(w, 10 * MS);
-	EXPECT(sub, "PUBLISH qos=0 retain=0 dup=0 topic=\"t\" payload=2B");
+	TC_EXPECT(sub, "PUBLISH qos=0 retain=0 dup=0 topic=\"t\" payload=2B");
 	tc_free(sub);
 	tc_free(pub);
 	tc_free(bad);
@@ -692,7 +679,7 @@ START_TEST(test_broker_crash_loses_state)
 	tc_connect(again, "s", false, 0);
 	tc_run(w, 10 * MS);
 	/* Without persistence nothing survives: no session present. */
-	EXPECT(again, CONNACK_OK);
+	TC_EXPECT(again, CONNACK_OK);
 	tc_free(sub);
 	tc_free(again);
 }

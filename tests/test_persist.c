@@ -48,27 +48,14 @@ static void teardown(void)
 	w = NULL;
 }
 
-#define EXPECT(c, want)                                                                       \
-	do {                                                                                  \
-		const char *got_ = tc_next(c);                                                \
-		ck_assert_msg(got_ && !strcmp(got_, (want)), "%s: expected\n  %s\ngot\n  %s", \
-			      sim_host_name((c)->h), (want), got_ ? got_ : "(nothing)");       \
-	} while (0)
-#define EXPECT_NOTHING(c)                                                                         \
-	do {                                                                                      \
-		const char *got_ = tc_next(c);                                                    \
-		ck_assert_msg(!got_, "%s: expected nothing, got %s", sim_host_name((c)->h), got_); \
-	} while (0)
 
-#define CONNACK_OK "CONNACK session_present=0 rc=0 (Connection Accepted)"
-#define CONNACK_PRESENT "CONNACK session_present=1 rc=0 (Connection Accepted)"
 
 static tclient *join(const char *host, const char *id, bool clean, const char *want)
 {
 	tclient *c = tc_new(w, host, bh, PORT);
 	tc_connect(c, id, clean, 0);
 	tc_run(w, 10 * MS);
-	EXPECT(c, want);
+	TC_EXPECT(c, want);
 	return c;
 }
 
@@ -85,24 +72,24 @@ START_TEST(test_session_queue_survives_crash)
 	tclient *sub = join("sub", "s", false, CONNACK_OK);
 	tc_subscribe(sub, 1, "q/#", 1);
 	tc_run(w, 10 * MS);
-	EXPECT(sub, "SUBACK id=1 codes=0x01");
+	TC_EXPECT(sub, "SUBACK id=1 codes=0x01");
 	tc_send_hex(sub, "e0 00");
 	tclient *pub = join("pub", "p", true, CONNACK_OK);
 	tc_publish(pub, "q/1", "a", 1, false, 1);
 	tc_publish(pub, "q/2", "bb", 2, false, 2);
 	tc_run(w, 10 * MS);
-	EXPECT(pub, "PUBACK id=1");
-	EXPECT(pub, "PUBREC id=2");
+	TC_EXPECT(pub, "PUBACK id=1");
+	TC_EXPECT(pub, "PUBREC id=2");
 	restart_broker();
 	/* The session, its subscription and both acknowledged messages came back. */
 	tclient *again = join("sub2", "s", false, CONNACK_PRESENT);
-	EXPECT(again, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"q/1\" payload=1B");
-	EXPECT(again, "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"q/2\" payload=2B"); /* granted QoS 1 */
-	EXPECT_NOTHING(again);
+	TC_EXPECT(again, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"q/1\" payload=1B");
+	TC_EXPECT(again, "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"q/2\" payload=2B"); /* granted QoS 1 */
+	TC_EXPECT_NOTHING(again);
 	tclient *pub2 = join("pub2", "p2", true, CONNACK_OK);
 	tc_publish(pub2, "q/3", "c", 1, false, 1);
 	tc_run(w, 10 * MS);
-	EXPECT(again, "PUBLISH qos=1 retain=0 dup=0 id=3 topic=\"q/3\" payload=1B");
+	TC_EXPECT(again, "PUBLISH qos=1 retain=0 dup=0 id=3 topic=\"q/3\" payload=1B");
 	broker_stats st;
 	broker_get_stats(broker_sim_core(bs), &st);
 	ck_assert_uint_gt(st.recovered_records, 0);
@@ -126,9 +113,9 @@ START_TEST(test_retained_survives_crash)
 	tclient *sub = join("sub", "s", true, CONNACK_OK);
 	tc_subscribe(sub, 1, "r/#", 1);
 	tc_run(w, 10 * MS);
-	EXPECT(sub, "SUBACK id=1 codes=0x01");
-	EXPECT(sub, "PUBLISH qos=1 retain=1 dup=0 id=1 topic=\"r/a\" payload=4B");
-	EXPECT_NOTHING(sub);
+	TC_EXPECT(sub, "SUBACK id=1 codes=0x01");
+	TC_EXPECT(sub, "PUBLISH qos=1 retain=1 dup=0 id=1 topic=\"r/a\" payload=4B");
+	TC_EXPECT_NOTHING(sub);
 	tc_free(pub);
 	tc_free(sub);
 }
@@ -140,23 +127,23 @@ START_TEST(test_inflight_redelivered_after_crash)
 	tclient *sub = join("sub", "s", false, CONNACK_OK);
 	tc_subscribe(sub, 1, "t", 2);
 	tc_run(w, 10 * MS);
-	EXPECT(sub, "SUBACK id=1 codes=0x02");
+	TC_EXPECT(sub, "SUBACK id=1 codes=0x02");
 	tclient *pub = join("pub", "p", true, CONNACK_OK);
 	tc_publish(pub, "t", "one", 1, false, 1);
 	tc_publish(pub, "t", "two", 2, false, 2);
 	tc_run(w, 10 * MS);
-	EXPECT(sub, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t\" payload=3B");
-	EXPECT(sub, "PUBLISH qos=2 retain=0 dup=0 id=2 topic=\"t\" payload=3B");
+	TC_EXPECT(sub, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t\" payload=3B");
+	TC_EXPECT(sub, "PUBLISH qos=2 retain=0 dup=0 id=2 topic=\"t\" payload=3B");
 	mqtt_packet rec = { .type = MQTT_PUBREC, .version = MQTT_V311, .packet_id = 2 };
 	tc_send(sub, &rec);
 	tc_run(w, 10 * MS);
-	EXPECT(sub, "PUBREL id=2");
+	TC_EXPECT(sub, "PUBREL id=2");
 	restart_broker();
 	/* In flight before the crash, in flight after: same ids, DUP, and the PUBREL. */
 	tclient *again = join("sub2", "s", false, CONNACK_PRESENT);
-	EXPECT(again, "PUBLISH qos=1 retain=0 dup=1 id=1 topic=\"t\" payload=3B");
-	EXPECT(again, "PUBREL id=2");
-	EXPECT_NOTHING(again);
+	TC_EXPECT(again, "PUBLISH qos=1 retain=0 dup=1 id=1 topic=\"t\" payload=3B");
+	TC_EXPECT(again, "PUBREL id=2");
+	TC_EXPECT_NOTHING(again);
 	tc_free(sub);
 	tc_free(pub);
 	tc_free(again);
@@ -169,12 +156,12 @@ START_TEST(test_qos2_exactly_once_across_crash)
 	tclient *sub = join("sub", "s", false, CONNACK_OK);
 	tc_subscribe(sub, 1, "t", 2);
 	tc_run(w, 10 * MS);
-	EXPECT(sub, "SUBACK id=1 codes=0x02");
+	TC_EXPECT(sub, "SUBACK id=1 codes=0x02");
 	tc_send_hex(sub, "e0 00");
 	tclient *pub = join("pub", "p", false, CONNACK_OK);
 	tc_publish(pub, "t", "once", 2, false, 9);
 	tc_run(w, 10 * MS);
-	EXPECT(pub, "PUBREC id=9");
+	TC_EXPECT(pub, "PUBREC id=9");
 	restart_broker();
 	/* The publisher never saw PUBCOMP: it resends PUBLISH with DUP, then PUBREL. The
 	 * broker remembers id 9 and must not route the message again [MQTT-4.3.3-2]. */
@@ -186,14 +173,14 @@ START_TEST(test_qos2_exactly_once_across_crash)
 	dup.publish.payload = MQTT_STR("once");
 	tc_send(pub2, &dup);
 	tc_run(w, 10 * MS);
-	EXPECT(pub2, "PUBREC id=9");
+	TC_EXPECT(pub2, "PUBREC id=9");
 	mqtt_packet rel = { .type = MQTT_PUBREL, .version = MQTT_V311, .packet_id = 9 };
 	tc_send(pub2, &rel);
 	tc_run(w, 10 * MS);
-	EXPECT(pub2, "PUBCOMP id=9");
+	TC_EXPECT(pub2, "PUBCOMP id=9");
 	tclient *again = join("sub2", "s", false, CONNACK_PRESENT);
-	EXPECT(again, "PUBLISH qos=2 retain=0 dup=0 id=1 topic=\"t\" payload=4B");
-	EXPECT_NOTHING(again);
+	TC_EXPECT(again, "PUBLISH qos=2 retain=0 dup=0 id=1 topic=\"t\" payload=4B");
+	TC_EXPECT_NOTHING(again);
 	tc_free(sub);
 	tc_free(pub);
 	tc_free(pub2);
@@ -219,8 +206,8 @@ START_TEST(test_torn_tail_is_dropped)
 	tclient *sub = join("sub", "s", true, CONNACK_OK);
 	tc_subscribe(sub, 1, "r/#", 0);
 	tc_run(w, 10 * MS);
-	EXPECT(sub, "SUBACK id=1 codes=0x00");
-	EXPECT(sub, "PUBLISH qos=0 retain=1 dup=0 topic=\"r/a\" payload=4B");
+	TC_EXPECT(sub, "SUBACK id=1 codes=0x00");
+	TC_EXPECT(sub, "PUBLISH qos=0 retain=1 dup=0 topic=\"r/a\" payload=4B");
 	/* Recovery rewrote the log without the torn tail. */
 	restart_broker();
 	broker_get_stats(broker_sim_core(bs), &st);
@@ -238,7 +225,7 @@ START_TEST(test_compaction_keeps_state)
 	tclient *sub = join("sub", "s", false, CONNACK_OK);
 	tc_subscribe(sub, 1, "t/#", 1);
 	tc_run(w, 10 * MS);
-	EXPECT(sub, "SUBACK id=1 codes=0x01");
+	TC_EXPECT(sub, "SUBACK id=1 codes=0x01");
 	/* Online traffic: every message is enqueued, sent, acknowledged, forgotten. */
 	tclient *pub = join("pub", "p", true, CONNACK_OK);
 	for (int i = 0; i < 300; i++) {
@@ -263,8 +250,8 @@ START_TEST(test_compaction_keeps_state)
 	tc_run(w, 10 * MS);
 	restart_broker();
 	tclient *again = join("sub2", "s", false, CONNACK_PRESENT);
-	EXPECT(again, "PUBLISH qos=1 retain=0 dup=0 id=301 topic=\"t/y\" payload=4B");
-	EXPECT_NOTHING(again);
+	TC_EXPECT(again, "PUBLISH qos=1 retain=0 dup=0 id=301 topic=\"t/y\" payload=4B");
+	TC_EXPECT_NOTHING(again);
 	tc_free(sub);
 	tc_free(pub);
 	tc_free(again);
@@ -291,7 +278,7 @@ START_TEST(test_crash_point_sweep)
 	tclient *sub = join("sub", "s", false, CONNACK_OK);
 	tc_subscribe(sub, 1, "sweep", 1);
 	tc_run(w, 10 * MS);
-	EXPECT(sub, "SUBACK id=1 codes=0x01");
+	TC_EXPECT(sub, "SUBACK id=1 codes=0x01");
 	tc_send_hex(sub, "e0 00");
 	tclient *pub = join("pub", "p", true, CONNACK_OK);
 	int sent = 0;
