@@ -9,6 +9,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -180,13 +181,17 @@ void run_many(scenario **sc, size_t n, const run_opts *o, long jobs, int *code, 
 			}
 		}
 	} else {
-		/* One child per scenario, at most `jobs` at a time; each writes its report into
-		 * a pipe, and the reports are printed in file order. */
+		/* One child per scenario, at most `jobs` at a time; each writes its report into a
+		 * pipe. Whichever child finishes frees its slot at once (a long scenario does not
+		 * hold the others up), and the reports are printed in file order. */
 		int *fd = calloc(n, sizeof *fd);
 		pid_t *pid = calloc(n, sizeof *pid);
-		if (!fd || !pid)
+		size_t *len = calloc(n, sizeof *len), *cap = calloc(n, sizeof *cap);
+		struct pollfd *pf = calloc((size_t)jobs, sizeof *pf);
+		size_t *pk = calloc((size_t)jobs, sizeof *pk);
+		if (!fd || !pid || !len || !cap || !pf || !pk)
 			abort();
-		size_t next = 0, done = 0;
+		size_t next = 0, done = 0, printed = 0;
 		long running = 0;
 		while (done < n) {
 			while (running < jobs && next < n) {
@@ -199,42 +204,71 @@ void run_many(scenario **sc, size_t n, const run_opts *o, long jobs, int *code, 
 					close(p[0]);
 					char *t;
 					int c = run_one_text(sc[next], o, &t);
-					size_t len = strlen(t);
-					if (write(p[1], t, len) < 0)
+					size_t tl = strlen(t);
+					if (write(p[1], t, tl) < 0)
 						_exit(3);
 					_exit(c);
 				}
 				close(p[1]);
-				fd[next++] = p[0];
+				fd[next] = p[0];
+				cap[next] = 4096;
+				text[next] = malloc(cap[next]);
+				if (!text[next])
+					abort();
+				next++;
 				running++;
 			}
-			/* Collect the oldest outstanding one (keeps the output in order). */
-			size_t k = done;
-			size_t cap = 4096, len = 0;
-			char *t = malloc(cap);
-			ssize_t m;
-			while ((m = read(fd[k], t + len, cap - len - 1)) > 0) {
-				len += (size_t)m;
-				if (len + 1 == cap) {
-					cap *= 2;
-					t = realloc(t, cap);
-					if (!t)
+			nfds_t np = 0;
+			for (size_t k = printed; k < next; k++)
+				if (fd[k] >= 0 && pid[k] > 0) {
+					pf[np] = (struct pollfd){ fd[k], POLLIN, 0 };
+					pk[np++] = k;
+				}
+			if (poll(pf, np, -1) < 0) {
+				if (errno == EINTR)
+					continue;
+				abort();
+			}
+			for (nfds_t i = 0; i < np; i++) {
+				if (!pf[i].revents)
+					continue;
+				size_t k = pk[i];
+				if (len[k] + 1 >= cap[k]) {
+					cap[k] *= 2;
+					text[k] = realloc(text[k], cap[k]);
+					if (!text[k])
 						abort();
 				}
+				ssize_t m = read(fd[k], text[k] + len[k], cap[k] - len[k] - 1);
+				if (m > 0) {
+					len[k] += (size_t)m;
+					continue;
+				}
+				if (m < 0 && errno == EINTR)
+					continue;
+				/* End of the report: the child is done. */
+				text[k][len[k]] = 0;
+				close(fd[k]);
+				fd[k] = -1;
+				int st = 0;
+				waitpid(pid[k], &st, 0);
+				pid[k] = 0;
+				code[k] = WIFEXITED(st) ? WEXITSTATUS(st) : 2;
+				done++;
+				running--;
 			}
-			t[len] = 0;
-			close(fd[k]);
-			int st = 0;
-			waitpid(pid[k], &st, 0);
-			code[k] = WIFEXITED(st) ? WEXITSTATUS(st) : 2;
-			text[k] = t;
-			if (out) {
-				fputs(t, out);
-				fflush(out);
+			while (printed < next && fd[printed] < 0) {
+				if (out) {
+					fputs(text[printed], out);
+					fflush(out);
+				}
+				printed++;
 			}
-			done++;
-			running--;
 		}
+		free(len);
+		free(cap);
+		free(pf);
+		free(pk);
 		free(fd);
 		free(pid);
 	}

@@ -365,6 +365,11 @@ static int plan_faults(tcprun *r, const scenario *s, char **report)
 	return 0;
 }
 
+static bool cleaner_answered(void *arg)
+{
+	return ((hclient *)arg)->connacked;
+}
+
 /* Leave nothing behind: clear persistent sessions and retained messages this run made. */
 static void cleanup(tcprun *r, engine *e)
 {
@@ -403,8 +408,9 @@ static void cleanup(tcprun *r, engine *e)
 				}
 			}
 		}
+		/* The broker has cleared the session once it answers; bounded like every wait. */
+		t_run_until(r, t_now(r) + 2000000, cleaner_answered, save_c);
 		mqtt_packet d = { .type = MQTT_DISCONNECT, .version = MQTT_V311 };
-		t_run_until(r, t_now(r) + 100000, NULL, NULL);
 		hclient_send(save_c, &d, t_now(r));
 		t_close(r, pi, false);
 	}
