@@ -25,6 +25,11 @@ c=$("$M" run scenarios/examples/flaky-wifi-qos1.yaml --seed 12 | sed -n 's/.*tra
 
 out=$("$M" run scenarios/examples -j 4 2>&1); rc=$?
 [ $rc -eq 0 ] && ok "examples with -j 4" || bad "examples with -j 4 (exit $rc)" "$out"
+# Parallel runs finish in any order; the output is still in file order, failures included.
+one=$("$M" run scenarios/examples tests/scenarios scenarios/conformance 2>&1); rc1=$?
+four=$("$M" run scenarios/examples tests/scenarios scenarios/conformance -j 4 2>&1); rc4=$?
+[ "$one" = "$four" ] && [ $rc1 -eq 1 ] && [ $rc4 -eq 1 ] && ok "-j 4 prints what -j 1 prints, in the same order (exit 1 both)" ||
+	bad "-j 4 output differs from -j 1 (exit $rc1 and $rc4)" "$(printf '%s\n' "$one" >"$tmp/one"; printf '%s\n' "$four" | diff "$tmp/one" - | head)"
 
 out=$("$M" run tests/scenarios/expectation-is-false.yaml 2>&1); rc=$?
 case "$out" in *"retained: expected \"never published retained\""*) r=1;; *) r=0;; esac
