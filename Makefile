@@ -81,7 +81,7 @@ test: unit cli lint interop scenarios conform aedes reports pcap
 # Every test target is bounded in wall time: a hang fails its target with a message naming it
 # instead of stalling CI. $(call bounded,NAME,COMMAND)
 TEST_TIMEOUT ?= 900
-bounded = timeout -k 10 $(TEST_TIMEOUT) $(2) || { rc=$$?; \
+bounded = @echo '$(2)'; timeout -k 10 $(TEST_TIMEOUT) $(2) || { rc=$$?; \
 	if [ $$rc -eq 124 ] || [ $$rc -eq 137 ]; then echo "$(1): stopped after $(TEST_TIMEOUT) s (timeout exit $$rc)"; fi; exit $$rc; }
 
 # CK_FORK=no runs every check in one process. `make asan` uses it: each forked check would pay

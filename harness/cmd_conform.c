@@ -2,8 +2,10 @@
  * cmd_conform.c - `mqttsim conform`: run the conformance scenarios against a broker and
  * turn their results into a verdict per normative statement.
  *
- * A statement's verdict comes from every scenario that names it in `spec`: it passes when
- * all of them pass. Statements no scenario covers are "untested" (testable ones) or "n/a"
+ * A statement's verdict comes from every scenario that names it in `spec`: it fails when a
+ * check naming it (or a check naming nothing) fails in any of them, and passes when at least
+ * one shows it passing; when every one stopped at another failure before checking it, it is
+ * "not reached" (see run_stmt_outcome()). Statements no scenario covers are "untested" (testable ones) or "n/a"
  * (the catalog says why nothing outside a server can observe them). A failure of an
  * optional statement is reported as such, never as a failure; a failure listed in the
  * --expect-failures file is an expected failure, with the reason the file gives.
@@ -86,12 +88,31 @@ static const char *xfail_reason(const xfail *x, size_t n, const cat_stmt *st)
 	return NULL;
 }
 
-static bool names(const scenario *s, const cat_stmt *st)
+/* The index of st in s's spec list, or -1 when s does not name it. */
+static long spec_index(const scenario *s, const cat_stmt *st)
 {
 	for (size_t k = 0; k < s->nspec; k++)
 		if (!strcmp(s->spec[k], st->id) || (st->alias && !strcmp(s->spec[k], st->alias)))
-			return true;
-	return false;
+			return (long)k;
+	return -1;
+}
+
+static bool names(const scenario *s, const cat_stmt *st)
+{
+	return spec_index(s, st) >= 0;
+}
+
+/* What scenario run k says of st: RUN_STMT_* or 0 when it says nothing (skipped for this
+ * target, or it could not run - that is an error of its own). */
+static int outcome(const scenario *s, const char *text, int code, const cat_stmt *st)
+{
+	long i = spec_index(s, st);
+	if (i < 0 || !strncmp(text, "SKIP ", 5))
+		return 0;
+	const char *o = run_text_outcomes(text);
+	if (code == 2 || (size_t)i >= strlen(o))
+		return code ? RUN_STMT_FAIL : RUN_STMT_PASS;
+	return o[i];
 }
 
 static int by_name(const void *a, const void *b)
@@ -289,6 +310,8 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 
 	/* Verdicts per statement, summaries per section (sections in catalog order). */
 	int npass = 0, nfail = 0, nxfail = 0, nxpass = 0, nopt = 0, nuntested = 0, nna = 0;
+	char **reasons = NULL; /* owned texts of "not reached" verdicts, for the reports */
+	size_t nreasons = 0;
 	char section[32] = "";
 	int s_pass = 0, s_fail = 0, s_xfail = 0, s_untested = 0, s_na = 0;
 	fprintf(out, "MQTT %s conformance of %s (%zu scenarios)\n", cat->version,
@@ -316,14 +339,39 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			in_only = catalog_find(cat, only[k]) == st;
 		if (!in_only)
 			continue;
-		int covered = 0, failed = 0;
-		/* A scenario skipped for this target (e.g. simulation-only) covers nothing here. */
-		for (size_t k = 0; k < nrun; k++)
-			if (names(run[k], st) && strncmp(texts[k], "SKIP ", 5)) {
+		int covered = 0, failed = 0, unreached = 0;
+		size_t blocker = 0;
+		/* A scenario skipped for this target (e.g. simulation-only) covers nothing here; one
+		 * that stopped at another statement's failure before checking this one has not
+		 * reached it. */
+		for (size_t k = 0; k < nrun; k++) {
+			int oc = outcome(run[k], texts[k], codes[k], st);
+			if (oc == RUN_STMT_UNREACHED) {
+				if (!unreached++)
+					blocker = k;
+			} else if (oc) {
 				covered++;
-				failed += codes[k] != 0;
+				failed += oc == RUN_STMT_FAIL;
 			}
+		}
 		const char *why = xfail_reason(xf, nx, st);
+		const char *untested_why = NULL;
+		if (!covered && unreached && why) {
+			covered = failed = 1; /* listed, and still not shown to pass: expected */
+		} else if (!covered && unreached) {
+			static const char fmt[] = "not reached: %s stopped at an earlier failure before checking it";
+			size_t rl = sizeof fmt + strlen(run[blocker]->file);
+			char *r = malloc(rl);
+			if (!r)
+				abort();
+			snprintf(r, rl, fmt, run[blocker]->file);
+			reasons = realloc(reasons, (nreasons + 1) * sizeof *reasons);
+			if (!reasons)
+				abort();
+			reasons[nreasons++] = r;
+			untested_why = r;
+			fprintf(out, "UNREACHED %s (%s): %s\n", st->id, st->summary, r);
+		}
 		int verdict = why ? (failed ? REP_V_XFAIL : REP_V_XPASS) : REP_V_PASS;
 		if (!covered) {
 			verdict = st->testable ? REP_V_UNTESTED : REP_V_NA;
@@ -356,7 +404,8 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		}
 		if (ro.formats)
 			report_stmt_add(&rs, st, verdict,
-					verdict == REP_V_NA ? st->reason : verdict == REP_V_UNTESTED ? NULL : why, run, nrun);
+					verdict == REP_V_NA ? st->reason : verdict == REP_V_UNTESTED ? untested_why : why,
+					run, nrun);
 	}
 	/* Every failed scenario once: the statements it fails (expected or not), then what it
 	 * saw - the step or expectation that failed and the last packets exchanged. */
@@ -366,7 +415,7 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		bool any_unexpected = false;
 		for (size_t i = 0; i < cat->n; i++) {
 			const cat_stmt *st = &cat->v[i];
-			if (!names(run[k], st))
+			if (outcome(run[k], texts[k], codes[k], st) != RUN_STMT_FAIL)
 				continue;
 			const char *why = xfail_reason(xf, nx, st);
 			if (why) {
@@ -394,6 +443,9 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	for (size_t k = 0; k < nrun; k++)
 		free(texts[k]);
 	free(run);
+	for (size_t k = 0; k < nreasons; k++)
+		free(reasons[k]);
+	free(reasons);
 done:
 	for (size_t k = 0; k < nonly; k++)
 		free(only[k]);

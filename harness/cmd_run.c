@@ -135,37 +135,41 @@ int run_one_text(const scenario *s, const run_opts *o, char **text)
 {
 	run_result r;
 	int rc = run_scenario(s, o, &r);
-	char line[1024];
-	size_t cap = 1024 + (r.report ? strlen(r.report) : 0) + 256;
-	*text = malloc(cap);
-	if (!*text)
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
 		abort();
+	int code;
 	if (rc < 0) {
-		snprintf(*text, cap, "ERROR %s (%s): %s", s->name, s->file, r.report ? r.report : "");
-		run_result_free(&r);
-		return 2;
+		fprintf(f, "ERROR %s (%s): %s", s->name, s->file, r.report ? r.report : "");
+		code = 2;
+	} else if (r.skipped) {
+		fprintf(f, "SKIP  %s (%s): not for this target\n", s->name, s->file);
+		code = 0;
+	} else {
+		bool sim = !o->broker || !strcmp(o->broker, "sim");
+		fprintf(f, "%s  %s (%s)  seed=%llu  %s %lld.%03llds", r.pass ? "PASS" : "FAIL", s->name, s->file,
+			(unsigned long long)r.seed, sim ? "virtual" : "took", (long long)(r.virtual_us / 1000000),
+			(long long)(r.virtual_us % 1000000 / 1000));
+		if (sim)
+			fprintf(f, "  events=%llu  trace=%016llx", (unsigned long long)r.events,
+				(unsigned long long)r.trace_hash);
+		fputc('\n', f);
+		if (!r.pass)
+			fprintf(f, "%s  replay: mqttsim run %s --seed %llu%s%s\n", r.report ? r.report : "", s->file,
+				(unsigned long long)r.seed, o->broker ? " --broker " : "", o->broker ? o->broker : "");
+		code = r.pass ? 0 : 1;
 	}
-	if (r.skipped) {
-		snprintf(*text, cap, "SKIP  %s (%s): not for this target\n", s->name, s->file);
-		run_result_free(&r);
-		return 0;
-	}
-	snprintf(line, sizeof line, "%s  %s (%s)  seed=%llu  %s %lld.%03llds", r.pass ? "PASS" : "FAIL", s->name,
-		 s->file, (unsigned long long)r.seed, o->broker && strcmp(o->broker, "sim") ? "took" : "virtual",
-		 (long long)(r.virtual_us / 1000000), (long long)(r.virtual_us % 1000000 / 1000));
-	size_t n = (size_t)snprintf(*text, cap, "%s", line);
-	if (!o->broker || !strcmp(o->broker, "sim"))
-		n += (size_t)snprintf(*text + n, cap - n, "  events=%llu  trace=%016llx",
-				      (unsigned long long)r.events, (unsigned long long)r.trace_hash);
-	n += (size_t)snprintf(*text + n, cap - n, "\n");
-	if (!r.pass) {
-		n += (size_t)snprintf(*text + n, cap - n, "%s", r.report ? r.report : "");
-		n += (size_t)snprintf(*text + n, cap - n, "  replay: mqttsim run %s --seed %llu%s%s\n", s->file,
-				      (unsigned long long)r.seed, o->broker ? " --broker " : "",
-				      o->broker ? o->broker : "");
-	}
+	/* The outcome letters, after the report's NUL (see run.h); none when nothing ran. */
+	fputc(0, f);
+	for (size_t i = 0; rc >= 0 && !r.skipped && i < s->nspec; i++)
+		fputc(run_stmt_outcome(s, &r, i), f);
+	if (fclose(f) != 0)
+		abort();
 	run_result_free(&r);
-	return r.pass ? 0 : 1;
+	*text = buf;
+	return code;
 }
 
 /* See run.h. The children write their reports into pipes; the parent reads them in order,
@@ -204,7 +208,8 @@ void run_many(scenario **sc, size_t n, const run_opts *o, long jobs, int *code, 
 					close(p[0]);
 					char *t;
 					int c = run_one_text(sc[next], o, &t);
-					size_t tl = strlen(t);
+					size_t tl = strlen(t) + 1; /* the report, then the outcomes */
+					tl += strlen(t + tl) + 1;
 					if (write(p[1], t, tl) < 0)
 						_exit(3);
 					_exit(c);

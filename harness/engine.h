@@ -34,7 +34,9 @@ typedef struct engine {
 } engine;
 
 /* run.c: the steps and the expectations, over any engine. Appends to *report. */
-bool run_steps(engine *e, const scenario *s, char **report);
+/* Run the steps, then the expectations; failures go to r->report, r->failed_step and
+ * r->failed_expect. Returns whether everything passed. */
+bool run_steps(engine *e, const scenario *s, run_result *r);
 
 /* engine_sim.c / engine_tcp.c */
 int engine_sim_run(const scenario *s, const run_opts *o, run_result *r);

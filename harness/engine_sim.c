@@ -325,7 +325,7 @@ int engine_sim_run(const scenario *s, const run_opts *o, run_result *res)
 	engine e = { .ctx = &r, .clients = r.clients, .nclients = s->nclients, .now = s_now,
 		     .run_until = s_run_until, .open = s_open, .open_state = s_open_state, .close = s_close,
 		     .note = s_note, .prefix = "" };
-	res->pass = run_steps(&e, s, &res->report);
+	res->pass = run_steps(&e, s, res);
 	res->trace_hash = sim_trace_hash(r.w);
 	res->events = sim_steps(r.w);
 	res->virtual_us = sim_now(r.w);

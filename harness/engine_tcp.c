@@ -469,7 +469,7 @@ int engine_tcp_run(const scenario *s, const run_opts *o, const char *host, unsig
 	engine e = { .ctx = &r, .clients = r.clients, .nclients = s->nclients, .now = t_now,
 		     .run_until = t_run_until, .open = t_open, .open_state = t_open_state, .close = t_close,
 		     .note = t_note, .prefix = r.prefix };
-	res->pass = run_steps(&e, s, &res->report);
+	res->pass = run_steps(&e, s, res);
 	res->virtual_us = t_now(&r);
 	if (o->out_dir) {
 		/* Over TCP the trace is what the clients saw: every packet received, in time order

@@ -53,6 +53,8 @@ void run_result_free(run_result *r)
 {
 	free(r->report);
 	r->report = NULL;
+	free(r->failed_expect);
+	r->failed_expect = NULL;
 }
 
 int run_scenario(const scenario *s, const run_opts *o, run_result *r)
@@ -60,6 +62,7 @@ int run_scenario(const scenario *s, const run_opts *o, run_result *r)
 	char host[256];
 	unsigned port = 0;
 	memset(r, 0, sizeof *r);
+	r->failed_step = -1;
 	r->seed = o->has_seed ? o->seed : s->seed;
 	int t = run_parse_target(o->broker, host, sizeof host, &port);
 	if (t < 0) {
@@ -580,9 +583,11 @@ static bool exp_retained(engine *e, const sc_expect *x, char **report, const cha
 	return false;
 }
 
-bool run_steps(engine *e, const scenario *s, char **report)
+bool run_steps(engine *e, const scenario *s, run_result *res)
 {
+	char **report = &res->report;
 	bool ok = true;
+	res->failed_step = -1;
 	for (size_t i = 0; i < s->nsteps && ok; i++) {
 		const sc_step *st = &s->steps[i];
 		hclient *c = st->client >= 0 ? &e->clients[st->client] : NULL;
@@ -636,6 +641,8 @@ bool run_steps(engine *e, const scenario *s, char **report)
 				   (long long)(s->duration_us / 1000000));
 			ok = false;
 		}
+		if (!ok)
+			res->failed_step = (long)i;
 	}
 	if (!ok)
 		return false;
@@ -657,7 +664,59 @@ bool run_steps(engine *e, const scenario *s, char **report)
 		case SC_EXP_WILL: r = exp_will(e, x, report, at); break;
 		default: break;
 		}
+		if (!r) {
+			if (!res->failed_expect && !(res->failed_expect = calloc(s->nexpects, 1)))
+				abort();
+			res->failed_expect[i] = 1;
+		}
 		ok = ok && r;
 	}
 	return ok;
+}
+
+static bool names_id(char *const *ids, size_t n, const char *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(ids[i], id))
+			return true;
+	return false;
+}
+
+int run_stmt_outcome(const scenario *s, const run_result *r, size_t spec_index)
+{
+	if (r->pass)
+		return RUN_STMT_PASS;
+	const char *id = s->spec[spec_index];
+	/* A failed check that names no statements stands for all of them, as the scenario did. */
+	if (r->failed_step >= 0) {
+		const sc_step *f = &s->steps[r->failed_step];
+		if (!f->nspec || names_id(f->spec, f->nspec, id))
+			return RUN_STMT_FAIL;
+	}
+	for (size_t i = 0; r->failed_expect && i < s->nexpects; i++)
+		if (r->failed_expect[i] && (!s->expects[i].nspec || names_id(s->expects[i].spec, s->expects[i].nspec, id)))
+			return RUN_STMT_FAIL;
+	if (r->failed_step < 0 && !r->failed_expect)
+		return RUN_STMT_FAIL; /* failed elsewhere (e.g. an engine error): no finer verdict */
+	/* Checked by a step that ran and passed, and by nothing that did not run? Then it passed. */
+	size_t ran = r->failed_step >= 0 ? (size_t)r->failed_step : s->nsteps;
+	bool checked = false;
+	for (size_t i = 0; i < s->nsteps; i++)
+		if (names_id(s->steps[i].spec, s->steps[i].nspec, id)) {
+			if (i >= ran)
+				return RUN_STMT_UNREACHED;
+			checked = true;
+		}
+	for (size_t i = 0; i < s->nexpects; i++)
+		if (names_id(s->expects[i].spec, s->expects[i].nspec, id)) {
+			if (r->failed_step >= 0)
+				return RUN_STMT_UNREACHED;
+			checked = true;
+		}
+	return checked ? RUN_STMT_PASS : RUN_STMT_UNREACHED;
+}
+
+const char *run_text_outcomes(const char *text)
+{
+	return text + strlen(text) + 1;
 }

@@ -30,7 +30,15 @@ typedef struct run_result {
 	uint64_t events;
 	int64_t virtual_us;   /* time the run covered (virtual in sim, real over TCP) */
 	char *report;         /* failures and context; malloc'd, may be NULL */
+	long failed_step;     /* index of the step that failed; -1 when none did */
+	unsigned char *failed_expect; /* per expectation, 1 if it failed; NULL when none ran */
 } run_result;
+
+/* What a run says about one of its scenario's statements (spec[i]). Steps and expectations
+ * may name the statements they check (`spec:`); then a failure fails only those, and
+ * statements whose checks come after a failed step are not reached. */
+enum { RUN_STMT_PASS = 'P', RUN_STMT_FAIL = 'F', RUN_STMT_UNREACHED = 'U' };
+int run_stmt_outcome(const scenario *s, const run_result *r, size_t spec_index);
 
 /* Run s. Returns 0 when the run happened (r->pass says how it went), -1 when it could not
  * start (a bad --broker, an unreachable broker...) with the reason in r->report. */
@@ -38,8 +46,13 @@ int run_scenario(const scenario *s, const run_opts *o, run_result *r);
 void run_result_free(run_result *r);
 
 /* One run as a report: a PASS/FAIL/SKIP line, then on failure the details and the command
- * that replays it. Returns 0 pass (or skip), 1 fail, 2 could not run. *text is malloc'd. */
+ * that replays it. Returns 0 pass (or skip), 1 fail, 2 could not run. *text is malloc'd.
+ * After the report's terminating NUL comes a second string: one RUN_STMT_* letter per
+ * statement of s->spec (empty when the run was skipped or could not happen); see
+ * run_text_outcomes(). */
 int run_one_text(const scenario *s, const run_opts *o, char **text);
+/* The outcome letters of a text from run_one_text/run_many ("" when there are none). */
+const char *run_text_outcomes(const char *text);
 /* Run n scenarios, `jobs` at a time (a child process each when jobs > 1), printing each
  * report to out (unless NULL) in order. codes[i] as run_one_text; texts[i] malloc'd. */
 void run_many(scenario **sc, size_t n, const run_opts *o, long jobs, int *codes, char **texts,

@@ -133,6 +133,10 @@ typedef struct sc_step {
 	size_t raw_len;
 	/* EXPECT, EXPECT_NONE */
 	sc_match match;
+	/* The statements this step checks (a subset of the scenario's spec): when it fails, only
+	 * they fail; statements checked only by later steps are "not reached". */
+	char **spec;
+	size_t nspec;
 } sc_step;
 
 enum sc_expect_kind {
@@ -154,6 +158,8 @@ typedef struct sc_expect {
 	bool loss_is_count;
 	uint64_t loss_count;
 	bool delivered;           /* WILL: expected or not */
+	char **spec;              /* the statements it checks, as for steps */
+	size_t nspec;
 	sc_pos pos;
 } sc_expect;
 

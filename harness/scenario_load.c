@@ -1144,13 +1144,14 @@ static bool stmt_id_ok(const char *s)
 	return !*s;
 }
 
-static void load_spec(ld *L, const yaml_node_t *v)
+/* A list of statement ids (or one id alone) into *ids. A step's or an expectation's list
+ * (sub) may only name statements of the scenario's own list. */
+static void load_ids(ld *L, const yaml_node_t *v, char ***ids, size_t *nids, bool sub)
 {
-	scenario *s = L->s;
 	long n = word_count(L, v, "spec", MAX_ITEMS);
 	if (n <= 0)
 		return;
-	if (!(s->spec = xcalloc(L, (size_t)n, sizeof *s->spec)))
+	if (!(*ids = xcalloc(L, (size_t)n, sizeof **ids)))
 		return;
 	for (long i = 0; i < n; i++) {
 		yaml_node_t *it = word_item(L, v, i);
@@ -1162,8 +1163,19 @@ static void load_spec(ld *L, const yaml_node_t *v)
 			free(id);
 			continue;
 		}
-		s->spec[s->nspec++] = id;
+		bool listed = !sub;
+		for (size_t k = 0; k < L->s->nspec && !listed; k++)
+			listed = !strcmp(L->s->spec[k], id);
+		if (!listed)
+			err(L, it, "%s is not in the scenario's spec list; add it there (a step's spec names "
+				   "which of the scenario's statements the step checks)", quoted(id).s);
+		(*ids)[(*nids)++] = id;
 	}
+}
+
+static void load_spec(ld *L, const yaml_node_t *v)
+{
+	load_ids(L, v, &L->s->spec, &L->s->nspec, false);
 }
 
 /* Returns false when something was wrong, so later checks do not build on a guess. */
@@ -1844,10 +1856,10 @@ static const struct action {
 #define NACTIONS (sizeof actions / sizeof actions[0])
 
 static const char *const step_keys[] = {
-	"client", "connect", "subscribe", "unsubscribe", "publish", "disconnect", "drop", "wait",
+	"client", "spec", "connect", "subscribe", "unsubscribe", "publish", "disconnect", "drop", "wait",
 	"send", "open", "ack", "expect", "expect_none", "expect_closed", NULL,
 };
-#define STEP_ACTIONS (step_keys + 1)
+#define STEP_ACTIONS (step_keys + 2)
 
 static void load_step(ld *L, const yaml_node_t *v, sc_step *st)
 {
@@ -1872,6 +1884,10 @@ static void load_step(ld *L, const yaml_node_t *v, sc_step *st)
 		st->kind = act->kind;
 		act->load(L, fget(&f, act->key), st);
 	}
+	yaml_node_t *sp = fget(&f, "spec");
+	if (sp) {
+		load_ids(L, sp, &st->spec, &st->nspec, true);
+	}
 }
 
 static void load_steps(ld *L, const yaml_node_t *v)
@@ -1890,9 +1906,10 @@ static void load_steps(ld *L, const yaml_node_t *v)
 
 /* ---- expectations over the whole run --------------------------------------------------- */
 
-static const char *const expect_kinds[] = {
-	"delivered", "no_duplicates", "ordered", "retained", "will", NULL,
+static const char *const run_expect_keys[] = {
+	"spec", "delivered", "no_duplicates", "ordered", "retained", "will", NULL,
 };
+#define expect_kinds (run_expect_keys + 1)
 static const char *const delivered_keys[] = { "from", "to", "topic", "qos", "loss", NULL };
 static const char *const to_topic_keys[] = { "to", "topic", NULL };
 static const char *const retained_keys[] = { "topic", "payload", NULL };
@@ -1935,8 +1952,12 @@ static void load_expect(ld *L, const yaml_node_t *v, sc_expect *e)
 	e->from = e->to = -1;
 	e->pos = pos_of(v);
 	fields f;
-	if (!fields_read(L, v, "expectation", expect_kinds, &f))
+	if (!fields_read(L, v, "expectation", run_expect_keys, &f))
 		return;
+	yaml_node_t *sp = fget(&f, "spec");
+	if (sp) {
+		load_ids(L, sp, &e->spec, &e->nspec, true);
+	}
 	const char *kind = only_one(L, &f, expect_kinds, "write one expectation per item");
 	if (!kind) {
 		if (f.map && !f.unknown)
@@ -2342,11 +2363,17 @@ void scenario_free(scenario *s)
 		free(st->payload);
 		free(st->raw);
 		match_free(&st->match);
+		for (size_t j = 0; j < st->nspec; j++)
+			free(st->spec[j]);
+		free(st->spec);
 	}
 	free(s->steps);
 	for (size_t i = 0; i < s->nexpects; i++) {
 		free(s->expects[i].topic);
 		free(s->expects[i].payload);
+		for (size_t j = 0; j < s->expects[i].nspec; j++)
+			free(s->expects[i].spec[j]);
+		free(s->expects[i].spec);
 	}
 	free(s->expects);
 	free(s);

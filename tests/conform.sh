@@ -51,8 +51,8 @@ if [ -n "$MOSQ" ]; then
 	# A listed deviation may pass now and then (mosquitto checks keepalives on a coarse
 	# timer, so its 1.5x check sometimes lands in time): XPASS and XFAIL are the same
 	# verdict here, "known deviation". Everything else must be identical.
-	v1=$(grep -E '^(FAIL|XFAIL|XPASS|OPTIONAL)' "$tmp/m1" | sed 's/^XPASS/XFAIL/; s/ (.*//' | sort -u)
-	v2=$(grep -E '^(FAIL|XFAIL|XPASS|OPTIONAL)' "$tmp/m2" | sed 's/^XPASS/XFAIL/; s/ (.*//' | sort -u)
+	v1=$(grep -E '^(FAIL|XFAIL|XPASS|OPTIONAL|UNREACHED)' "$tmp/m1" | sed 's/^XPASS/XFAIL/; s/ (.*//' | sort -u)
+	v2=$(grep -E '^(FAIL|XFAIL|XPASS|OPTIONAL|UNREACHED)' "$tmp/m2" | sed 's/^XPASS/XFAIL/; s/ (.*//' | sort -u)
 	echo "$v1" >"$tmp/v1"; echo "$v2" >"$tmp/v2"
 	[ "$v1" = "$v2" ] && ok "mosquitto: two runs, the same verdicts" || bad "mosquitto verdicts differ between runs" "$(diff "$tmp/v1" "$tmp/v2" | head)"
 else

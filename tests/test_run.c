@@ -163,6 +163,59 @@ START_TEST(test_run_deterministic)
 }
 END_TEST
 
+/* Steps and expectations that name statements: a failure fails only those; statements
+ * checked after a failed step are not reached; an unnamed failing check fails them all. */
+START_TEST(test_run_stmt_outcomes)
+{
+#define SPEC_HEAD "name: t\nspec: [MQTT-1.1.1-1, MQTT-1.1.1-2, MQTT-1.1.1-3, MQTT-1.1.1-4]\n" \
+		  "clients: [{ id: a }]\nsteps:\n" \
+		  "  - { client: a, connect: {}, spec: [MQTT-1.1.1-1] }\n"
+	static const struct {
+		const char *yaml;
+		const char *want; /* one letter per spec id: P pass, F fail, U not reached */
+	} cases[] = {
+		/* the second step fails: its statement fails, the first passed, the third is not
+		 * reached, the unnamed one is not reached either */
+		{ SPEC_HEAD "  - { client: a, expect: { packet: PUBLISH, within: 10ms }, spec: [MQTT-1.1.1-2] }\n"
+			    "  - { client: a, disconnect: true, spec: [MQTT-1.1.1-3] }\n", "PFUU" },
+		/* a failing step that names nothing fails every statement */
+		{ SPEC_HEAD "  - { client: a, expect: { packet: PUBLISH, within: 10ms } }\n"
+			    "  - { client: a, disconnect: true, spec: [MQTT-1.1.1-3] }\n", "FFFF" },
+		/* everything passes */
+		{ SPEC_HEAD "  - { client: a, disconnect: true, spec: [MQTT-1.1.1-3] }\n", "PPPP" },
+		/* a named expectation fails: only its statement; the steps' statements passed */
+		{ SPEC_HEAD "  - { client: a, publish: { topic: t, payload: x } }\n"
+			    "expect:\n  - { spec: [MQTT-1.1.1-4], retained: { topic: t, payload: x } }\n"
+			    "  - { spec: [MQTT-1.1.1-3], retained: { topic: t, payload: null } }\n", "PUPF" },
+		/* an unnamed expectation fails: every statement fails */
+		{ SPEC_HEAD "  - { client: a, publish: { topic: t, payload: x } }\n"
+			    "expect:\n  - { retained: { topic: t, payload: x } }\n", "FFFF" },
+	};
+#undef SPEC_HEAD
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		sc_errors e = { 0 };
+		scenario *s = scenario_parse("t.yaml", cases[i].yaml, strlen(cases[i].yaml), &e);
+		ck_assert_msg(s, "case %zu does not load: %s", i, e.n ? e.msg[0] : "?");
+		run_opts o = { 0 };
+		run_result r;
+		ck_assert_int_eq(run_scenario(s, &o, &r), 0);
+		char got[8] = "";
+		for (size_t k = 0; k < s->nspec && k < 7; k++)
+			got[k] = (char)run_stmt_outcome(s, &r, k);
+		ck_assert_msg(!strcmp(got, cases[i].want), "case %zu: got %s, want %s\n%s", i, got, cases[i].want,
+			      r.report ? r.report : "");
+		/* The same letters travel after the text's NUL (run_many, conform). */
+		char *text;
+		run_one_text(s, &o, &text);
+		ck_assert_str_eq(run_text_outcomes(text), cases[i].want);
+		free(text);
+		run_result_free(&r);
+		scenario_free(s);
+		sc_errors_free(&e);
+	}
+}
+END_TEST
+
 START_TEST(test_run_targets)
 {
 	static const char y[] = "name: tcp-only\ntargets: [tcp]\nclients: [{ id: a }]\nsteps:\n  - { client: a, connect: {} }\n";
@@ -198,6 +251,7 @@ Suite *run_suite(void)
 	tcase_add_loop_test(tc, test_run_row, 0, (int)(sizeof rows / sizeof rows[0]));
 	tcase_add_test(tc, test_run_deterministic);
 	tcase_add_test(tc, test_run_targets);
+	tcase_add_test(tc, test_run_stmt_outcomes);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -654,6 +654,19 @@ static const struct {
 	const char *text;
 	const char *first; /* "LINE:COLUMN: message" */
 } bad_rows[] = {
+	/* a step's or an expectation's spec: ids of the scenario's own list */
+	{ H "spec: [MQTT-3.3.1-8]\nsteps:\n  - { client: pub, connect: {}, spec: [MQTT-3.3.1-9] }\n",
+	  "5:40: 'MQTT-3.3.1-9' is not in the scenario's spec list; add it there (a step's spec names which of the scenario's statements the step checks)" },
+	{ H "steps:\n  - { client: pub, connect: {}, spec: MQTT-3.3.1-9 }\n",
+	  "4:39: 'MQTT-3.3.1-9' is not in the scenario's spec list; add it there (a step's spec names which of the scenario's statements the step checks)" },
+	{ H "spec: [MQTT-3.3.1-8]\nsteps:\n  - { client: pub, connect: {}, spec: [3.3.1-8] }\n",
+	  "5:40: '3.3.1-8' is not a statement id; they look like MQTT-3.3.1-8" },
+	{ H "spec: [MQTT-3.3.1-8]\nexpect:\n  - { spec: [MQTT-1.5.3-1], no_duplicates: { to: sub } }\n",
+	  "5:14: 'MQTT-1.5.3-1' is not in the scenario's spec list; add it there (a step's spec names which of the scenario's statements the step checks)" },
+	{ H "spec: [MQTT-3.3.1-8]\nexpect:\n  - { spec: [MQTT-3.3.1-8] }\n",
+	  "5:5: expectation needs a kind: one of delivered, no_duplicates, ordered, retained, will" },
+	{ H "steps:\n  - { client: pub, spec: [] }\n",
+	  "4:5: step has nothing to do: give one of connect, subscribe, unsubscribe, publish, disconnect, drop, wait, send, open, ack, expect, expect_none, expect_closed" },
 	{ "",
 	  "1:1: the file is empty; a scenario needs at least a 'name'" },
 	{ "# only a comment\n",
