@@ -120,7 +120,9 @@ typedef struct broker_stats {
 	uint64_t protocol_errors;
 	uint64_t store_errors;       /* appends or syncs that failed */
 	uint64_t recovered_records;  /* log records replayed at start */
+	uint64_t skipped_records;    /* whole log records that could not be applied at start */
 	uint64_t torn_bytes;         /* bytes of a torn or corrupt log tail dropped at start */
+	uint64_t compactions;        /* log rewrites since start (the one at start included) */
 } broker_stats;
 void broker_get_stats(const broker *b, broker_stats *out);
 

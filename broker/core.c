@@ -330,6 +330,23 @@ void broker_on_close(broker *b, uint64_t id)
 	rearm(b);
 }
 
+/* The protocol level of a CONNECT that names the protocol "MQTT", read from its raw bytes
+ * (whatever else is wrong with it), or -1. A 3.1.1 server refuses every other level with
+ * CONNACK 0x01 [MQTT-3.1.2-2], also when the rest of the packet only parses by that level's
+ * own rules (a level 5 CONNECT with properties, say). */
+static int connect_level(const uint8_t *d, size_t len)
+{
+	if (len < 2 || d[0] != 0x10)
+		return -1;
+	size_t i = 1;
+	while (i < len && i < 5 && (d[i] & 0x80))
+		i++;
+	i++; /* past the last length byte */
+	if (i + 7 > len || d[i] != 0 || d[i + 1] != 4 || memcmp(d + i + 2, "MQTT", 4))
+		return -1;
+	return d[i + 6];
+}
+
 static void protocol_error(broker *b, conn *c, const char *stmt, const char *what)
 {
 	b->st.protocol_errors++;
@@ -405,7 +422,7 @@ void broker_on_bytes(broker *b, uint64_t id, const uint8_t *data, size_t len)
 		if (n == 0)
 			break;
 		if (n < 0) {
-			if (e.code == MQTT_ERR_VERSION && c->state == CONN_NEW) {
+			if (c->state == CONN_NEW && (e.code == MQTT_ERR_VERSION || connect_level(c->rx + pos, c->rx_len - pos) > 4)) {
 				/* Unsupported level: say so with CONNACK 0x01, then close [MQTT-3.1.2-2]. */
 				mqtt_packet r = { .type = MQTT_CONNACK, .version = MQTT_V311, .reason = 1 };
 				core_send(b, c, &r);
@@ -418,7 +435,7 @@ void broker_on_bytes(broker *b, uint64_t id, const uint8_t *data, size_t len)
 			rearm(b);
 			return;
 		}
-		if (p.version != MQTT_V311 && p.type == MQTT_CONNECT) {
+		if (p.version != MQTT_V311 && p.type == MQTT_CONNECT && c->state == CONN_NEW) {
 			mqtt_packet r = { .type = MQTT_CONNACK, .version = MQTT_V311, .reason = 1 };
 			core_send(b, c, &r);
 			core_log(b, "refused %s: protocol level %u (this broker speaks 3.1.1)", c->peer,

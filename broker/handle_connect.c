@@ -105,7 +105,9 @@ void handle_connect(broker *b, conn *c, const mqtt_packet *p)
 			return;
 		}
 		/* The server names it, uniquely [MQTT-3.1.3-6]. */
-		snprintf(id, sizeof id, "mqttsim-auto-%llu", (unsigned long long)++b->assigned_ids);
+		do
+			snprintf(id, sizeof id, "mqttsim-auto-%llu", (unsigned long long)++b->assigned_ids);
+		while (session_find(b, id)); /* a client may have chosen this very name itself */
 	} else if (k->client_id.len >= sizeof id) {
 		refuse(b, c, 2, "client identifier longer than 255 bytes");
 		return;

@@ -326,7 +326,10 @@ void handle_ack(broker *b, conn *c, const mqtt_packet *p)
 			o->state = OUT_RELEASED;
 			persist_out(b, s, R_REL, o->id);
 		}
-		send_ack(b, c, MQTT_PUBREL, p->packet_id);
+		/* Only once "released" is durable: a restart that forgot it would send the
+		 * PUBLISH again, and a receiver that has already released the id would take it
+		 * for a new message - a duplicate QoS 2 delivery. */
+		ack_later(b, c, MQTT_PUBREL, p->packet_id);
 		break;
 	case MQTT_PUBCOMP:
 		if (o && o->qos == 2 && o->state == OUT_RELEASED) {

@@ -177,8 +177,14 @@ void persist_enq(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag)
 	if (!active(b) || s->clean)
 		return;
 	buf r = { 0 };
-	if (!m->mid) {
+	bool fresh = !m->mid;
+	if (fresh)
 		m->mid = ++b->next_mid;
+	/* The log must hold the message's content before any record naming it: also when the
+	 * message got its id before the last compaction, which kept only the messages sessions
+	 * still held (a retained message, say, that a new subscriber is now queued). */
+	if (fresh || m->snap != b->snap_gen) {
+		m->snap = b->snap_gen;
 		rec_msg(&r, m);
 	}
 	size_t at = rec_begin(&r, R_ENQ);
@@ -202,10 +208,16 @@ void persist_out(broker *b, session *s, uint8_t type, uint16_t id)
 	emit(b, &r);
 }
 
+static bool sys_own(const char *topic)
+{
+	return !strncmp(topic, "$SYS/broker/", 12);
+}
+
 void persist_retained(broker *b, const msg *m)
 {
-	/* $SYS/ is the broker's own report, rebuilt at start: not worth a write each time. */
-	if (!active(b) || !strncmp(m->topic, "$SYS", 4))
+	/* $SYS/broker/ is the broker's own report, rebuilt at start: not worth a write each
+	 * time. Other $ topics a client retained are kept like any. */
+	if (!active(b) || sys_own(m->topic))
 		return;
 	buf r = { 0 };
 	size_t at = rec_begin(&r, m->payload_len ? R_RET : R_RET_DEL);
@@ -297,8 +309,9 @@ static void compact(broker *b)
 {
 	buf r = { 0 };
 	b->snap_gen++;
+	b->st.compactions++;
 	for (retained *x = b->retained; x; x = x->next) {
-		if (!strncmp(x->m->topic, "$SYS", 4))
+		if (sys_own(x->m->topic))
 			continue;
 		size_t at = rec_begin(&r, R_RET);
 		put_str(&r, x->m->topic);
@@ -567,9 +580,12 @@ void persist_recover(broker *b)
 		if (n == 0 || n > len - pos - 8 || crc32_of(data + pos + 8, n) != c)
 			break;
 		rd r = { data + pos + 8, data + pos + 8 + n, false };
+		/* A whole record (its CRC holds) that does not apply is skipped and counted, not
+		 * taken for the torn tail: everything after it would be lost with it. */
 		if (!apply(b, &r, &t) || r.bad || r.p != r.end)
-			break;
-		b->st.recovered_records++;
+			b->st.skipped_records++;
+		else
+			b->st.recovered_records++;
 		pos += 8 + (size_t)n;
 	}
 	b->st.torn_bytes = len - pos;

@@ -120,8 +120,43 @@ START_TEST(test_unsupported_level)
 	tc_run(w, 10 * MS);
 	TC_EXPECT(d, "CONNACK session_present=0 rc=1 (Connection Refused, unacceptable protocol version)");
 	ck_assert(d->closed);
+	/* Level 5 with a body that only 3.1.1 rules would read (no properties length): still
+	 * the level is what the server refuses, with CONNACK 0x01. */
+	tclient *e = tc_new(w, "c3", bh, PORT);
+	tc_send_hex(e, "10 0e 00 04 4d 51 54 54 05 02 00 3c 00 02 63 35");
+	tc_run(w, 10 * MS);
+	TC_EXPECT(e, "CONNACK session_present=0 rc=1 (Connection Refused, unacceptable protocol version)");
+	ck_assert(e->closed);
 	tc_free(c);
 	tc_free(d);
+	tc_free(e);
+}
+END_TEST
+
+/* A second CONNECT is a protocol violation whatever its level: no CONNACK, the connection
+ * closes, and the will is published [MQTT-3.1.0-2, MQTT-3.1.2-8]. */
+START_TEST(test_second_connect_other_level)
+{
+	start_broker();
+	tclient *watch = online("w", "watch", true);
+	subscribe(watch, 1, "will/#", 0);
+	tclient *c = tc_new(w, "c1", bh, PORT);
+	mqtt_packet k = { .type = MQTT_CONNECT, .version = MQTT_V311 };
+	k.connect.client_id = (mqtt_str){ (const uint8_t *)"dev", 3 };
+	k.connect.clean_start = true;
+	k.connect.will = true;
+	k.connect.will_topic = (mqtt_str){ (const uint8_t *)"will/dev", 8 };
+	k.connect.will_payload = (mqtt_str){ (const uint8_t *)"gone", 4 };
+	tc_send(c, &k);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(c, CONNACK_OK);
+	tc_send_hex(c, "10 0f 00 04 4d 51 54 54 05 02 00 3c 00 00 02 61 31");
+	tc_run(w, 10 * MS);
+	TC_EXPECT_NOTHING(c);
+	ck_assert(c->closed);
+	TC_EXPECT(watch, "PUBLISH qos=0 retain=0 dup=0 topic=\"will/dev\" payload=4B");
+	tc_free(c);
+	tc_free(watch);
 }
 END_TEST
 
@@ -138,8 +173,21 @@ START_TEST(test_empty_client_id)
 	tc_run(w, 10 * MS);
 	TC_EXPECT(d, CONNACK_OK);
 	ck_assert(!d->closed);
+	/* An id the server assigns is unique, also among ids clients chose themselves: the
+	 * next one must not take over a client that happens to be called like it. */
+	tclient *named = online("c3", "mqttsim-auto-2", false);
+	tclient *anon = tc_new(w, "c4", bh, PORT);
+	tc_connect(anon, "", true, 0);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(anon, CONNACK_OK);
+	tc_send_hex(named, "c0 00");
+	tc_run(w, 10 * MS);
+	TC_EXPECT(named, "PINGRESP");
+	ck_assert(!named->closed);
 	tc_free(c);
 	tc_free(d);
+	tc_free(named);
+	tc_free(anon);
 }
 END_TEST
 
@@ -693,6 +741,7 @@ Suite *broker_suite(void)
 	tcase_add_test(tc, test_connect_accepted);
 	tcase_add_test(tc, test_first_packet_must_be_connect);
 	tcase_add_test(tc, test_second_connect_closes);
+	tcase_add_test(tc, test_second_connect_other_level);
 	tcase_add_test(tc, test_unsupported_level);
 	tcase_add_test(tc, test_empty_client_id);
 	tcase_add_test(tc, test_authentication);

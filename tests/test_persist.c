@@ -121,6 +121,29 @@ START_TEST(test_retained_survives_crash)
 }
 END_TEST
 
+/* Only the broker's own $SYS/broker/ report is left out of the log: a $ topic a client
+ * retained is kept like any other. */
+START_TEST(test_retained_dollar_topic_survives_crash)
+{
+	start(3);
+	tclient *pub = join("pub", "p", true, CONNACK_OK);
+	tc_publish(pub, "$SYSTEM/x", "a", 1, true, 1);
+	tc_publish(pub, "$SYS/app/y", "b", 1, true, 2);
+	tc_run(w, 10 * MS);
+	restart_broker();
+	tclient *sub = join("sub", "s", true, CONNACK_OK);
+	tc_subscribe(sub, 1, "$SYSTEM/x", 0);
+	tc_subscribe(sub, 2, "$SYS/app/y", 0);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(sub, "SUBACK id=1 codes=0x00");
+	TC_EXPECT(sub, "PUBLISH qos=0 retain=1 dup=0 topic=\"$SYSTEM/x\" payload=1B");
+	TC_EXPECT(sub, "SUBACK id=2 codes=0x00");
+	TC_EXPECT(sub, "PUBLISH qos=0 retain=1 dup=0 topic=\"$SYS/app/y\" payload=1B");
+	tc_free(pub);
+	tc_free(sub);
+}
+END_TEST
+
 START_TEST(test_inflight_redelivered_after_crash)
 {
 	start(3);
@@ -258,6 +281,76 @@ START_TEST(test_compaction_keeps_state)
 }
 END_TEST
 
+/* A message that got its log id before a compaction (which keeps only the messages sessions
+ * still hold) and is queued for a session after it - here a retained message that a new
+ * persistent subscriber receives - must have its content written again, or the restart
+ * cannot apply that record. Nothing after it may be lost. */
+START_TEST(test_compaction_then_old_message_queued)
+{
+	cfg.compact_bytes = 4096;
+	start(9);
+	tclient *a = join("a", "a", false, CONNACK_OK);
+	tc_subscribe(a, 1, "t", 1);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(a, "SUBACK id=1 codes=0x01");
+	tc_send_hex(a, "e0 00");
+	tc_run(w, 10 * MS);
+	tclient *pub = join("pub", "p", true, CONNACK_OK);
+	tc_publish(pub, "t", "v", 1, true, 1);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(pub, "PUBACK id=1");
+	tclient *a2 = join("a2", "a", false, CONNACK_PRESENT);
+	TC_EXPECT(a2, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t\" payload=1B");
+	tc_send_hex(a2, "40 02 00 01");
+	tc_run(w, 10 * MS);
+	/* Retained padding grows the log past the threshold: a compaction runs. */
+	static char big[1500];
+	memset(big, 'x', sizeof big - 1);
+	for (int i = 0; i < 4; i++) {
+		char topic[16];
+		snprintf(topic, sizeof topic, "pad/%d", i);
+		tc_publish(pub, topic, big, 1, true, (uint16_t)(2 + i));
+		tc_run(w, 10 * MS);
+		tc_next(pub);
+	}
+	broker_stats st;
+	broker_get_stats(broker_sim_core(bs), &st);
+	ck_assert_uint_ge(st.compactions, 2); /* the one at start, and one since */
+	/* A new persistent subscriber gets the retained "t": queued under its old id. */
+	tclient *b = join("b", "b", false, CONNACK_OK);
+	tc_subscribe(b, 1, "t", 1);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(b, "SUBACK id=1 codes=0x01");
+	TC_EXPECT(b, "PUBLISH qos=1 retain=1 dup=0 id=1 topic=\"t\" payload=1B");
+	tc_subscribe(b, 2, "after", 1);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(b, "SUBACK id=2 codes=0x01");
+	tc_publish(pub, "after", "z", 1, true, 9);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(pub, "PUBACK id=9");
+	restart_broker();
+	/* Everything after the queued record survived: b's session, its unacknowledged "t",
+	 * its second subscription and the retained "after". */
+	tclient *b2 = join("b2", "b", false, CONNACK_PRESENT);
+	TC_EXPECT(b2, "PUBLISH qos=1 retain=1 dup=1 id=1 topic=\"t\" payload=1B");
+	TC_EXPECT(b2, "PUBLISH qos=1 retain=0 dup=1 id=2 topic=\"after\" payload=1B");
+	broker_get_stats(broker_sim_core(bs), &st);
+	ck_assert_uint_eq(st.skipped_records, 0);
+	ck_assert_uint_eq(st.torn_bytes, 0);
+	tclient *late = join("late", "late", true, CONNACK_OK);
+	tc_subscribe(late, 1, "after", 0);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(late, "SUBACK id=1 codes=0x00");
+	TC_EXPECT(late, "PUBLISH qos=0 retain=1 dup=0 topic=\"after\" payload=1B");
+	tc_free(a);
+	tc_free(a2);
+	tc_free(pub);
+	tc_free(b);
+	tc_free(b2);
+	tc_free(late);
+}
+END_TEST
+
 /*
  * Crash sweep: a publisher sends 12 QoS 1 messages, 1 ms apart, to a persistent offline
  * subscriber; run k crashes the broker after message k % 12 plus (k / 12) * 300 us, so the
@@ -330,10 +423,12 @@ Suite *persist_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_session_queue_survives_crash);
 	tcase_add_test(tc, test_retained_survives_crash);
+	tcase_add_test(tc, test_retained_dollar_topic_survives_crash);
 	tcase_add_test(tc, test_inflight_redelivered_after_crash);
 	tcase_add_test(tc, test_qos2_exactly_once_across_crash);
 	tcase_add_test(tc, test_torn_tail_is_dropped);
 	tcase_add_test(tc, test_compaction_keeps_state);
+	tcase_add_test(tc, test_compaction_then_old_message_queued);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("sweep");
 	tcase_add_checked_fixture(tc, setup, teardown);
