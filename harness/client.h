@@ -53,6 +53,7 @@ typedef struct hclient {
 	int64_t last_tx_us;
 	uint16_t last_id;
 	uint16_t expected_id;       /* id of the packet the last expect step matched */
+	size_t last_match;          /* index in pkts of that packet, plus one (0: none yet) */
 	struct { const char *name; uint16_t id; } saved[16]; /* ids remembered with "as" */
 	int nsaved;
 

@@ -114,6 +114,16 @@ static void save_id(hclient *c, const char *name, uint16_t id)
 	}
 }
 
+/* Every field of m but `first` (a property of where the packet is, not of the packet). */
+static bool pkt_matches(hclient *c, const rx_pkt *r, const sc_match *m)
+{
+	if (m->id_same && r->id != c->expected_id)
+		return false;
+	if (m->id_ref && r->id != saved_id(c, m->id_ref))
+		return false;
+	return hclient_match(r, m);
+}
+
 static bool find_unseen(void *arg)
 {
 	find_arg *f = arg;
@@ -121,11 +131,7 @@ static bool find_unseen(void *arg)
 		rx_pkt *r = &f->c->pkts[i];
 		if (f->m->first && i != f->c->conn_first)
 			continue;
-		if (f->m->id_same && r->id != f->c->expected_id)
-			continue;
-		if (f->m->id_ref && r->id != saved_id(f->c, f->m->id_ref))
-			continue;
-		if (!r->seen && r->at_us >= f->since && hclient_match(r, f->m)) {
+		if (!r->seen && r->at_us >= f->since && pkt_matches(f->c, r, f->m)) {
 			f->found = i;
 			return true;
 		}
@@ -365,9 +371,20 @@ static bool step_expect(engine *e, const scenario *s, const sc_step *st, int64_t
 	char at[512], want[512];
 	find_arg f = { c, &st->match, since, 0 };
 	int64_t start = e->now(e->ctx);
+	if (st->kind == SC_EXPECT && st->match.again) {
+		if (c->last_match && pkt_matches(c, &c->pkts[c->last_match - 1], &st->match))
+			return true;
+		hclient_describe(&st->match, want, sizeof want);
+		report_add(report, "%s: %s expected the packet it last matched to be %s; it was %s",
+			   where(s, st, at, sizeof at), c->cfg->id, want,
+			   c->last_match ? c->pkts[c->last_match - 1].line : "(no packet matched yet)");
+		context(report, e, c);
+		return false;
+	}
 	if (st->kind == SC_EXPECT) {
 		if (e->run_until(e->ctx, start + st->within_us, find_unseen, &f)) {
 			c->pkts[f.found].seen = true;
+			c->last_match = f.found + 1;
 			if (c->pkts[f.found].id)
 				c->expected_id = c->pkts[f.found].id;
 			if (st->match.save_as)

@@ -98,6 +98,7 @@ typedef struct sc_match {
 	bool id_same;             /* id equals that of the packet the last expect matched */
 	char *id_ref;             /* id equals the one remembered under this name ("as") */
 	char *save_as;            /* remember the matched packet's id under this name */
+	bool again;               /* check the packet the last expect matched, not a new one */
 } sc_match;
 
 typedef struct sc_step {

@@ -1755,7 +1755,7 @@ static void load_codes(ld *L, const yaml_node_t *v, sc_match *m)
 
 static const char *const expect_keys[] = {
 	"packet", "topic", "payload", "qos", "retain", "dup", "rc", "session_present", "id", "codes",
-	"first", "as", "within", NULL,
+	"first", "as", "again", "within", NULL,
 };
 
 static void step_expect(ld *L, const yaml_node_t *v, sc_step *st)
@@ -1799,6 +1799,15 @@ static void step_expect(ld *L, const yaml_node_t *v, sc_step *st)
 		load_codes(L, fget(&f, "codes"), m);
 	n_bool(L, fget(&f, "first"), "first", &m->first);
 	n_amount(L, fget(&f, "within"), "within", DURATION, AMT_POSITIVE, &st->within_us);
+	/* again: true checks more fields of the packet the client's last expect matched, so
+	 * one packet's properties can be checked by steps naming different statements. */
+	if (n_bool(L, fget(&f, "again"), "again", &m->again) && m->again) {
+		static const char *const not_again[] = { "within", "first", "as" };
+		for (size_t i = 0; i < sizeof not_again / sizeof not_again[0]; i++)
+			if (fkey(&f, not_again[i]))
+				err(L, fkey(&f, not_again[i]), "'%s' does not go with 'again: true' (that checks the "
+								"packet already matched, waiting for nothing)", not_again[i]);
+	}
 }
 
 static const char *const expect_none_keys[] = { "packet", "for", NULL };

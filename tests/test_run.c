@@ -37,6 +37,18 @@ static const struct {
 	  "  - { client: a, publish: { topic: x/y, payload: hi, qos: 1 } }\n"
 	  "  - { client: b, expect: { packet: PUBLISH, qos: 0, within: 1s } }\n", false,
 	  "b expected PUBLISH qos=0 within 1000ms; it did not come" },
+	/* again: more fields of the packet the last expect matched */
+	{ HEAD CONN_B SUB_B("x/#", 1) CONN_A
+	  "  - { client: a, publish: { topic: x/y, payload: hi, qos: 1 } }\n"
+	  "  - { client: b, expect: { packet: PUBLISH, topic: x/y, within: 1s } }\n"
+	  "  - { client: b, expect: { packet: PUBLISH, qos: 1, dup: 0, again: true } }\n", true, NULL },
+	{ HEAD CONN_B SUB_B("x/#", 1) CONN_A
+	  "  - { client: a, publish: { topic: x/y, payload: hi, qos: 1 } }\n"
+	  "  - { client: b, expect: { packet: PUBLISH, topic: x/y, within: 1s } }\n"
+	  "  - { client: b, expect: { packet: PUBLISH, dup: 1, again: true } }\n", false,
+	  "t.yaml:12:5: b expected the packet it last matched to be PUBLISH dup=1; it was PUBLISH qos=1" },
+	{ HEAD CONN_B "  - { client: b, expect: { packet: CONNACK, again: true } }\n", false,
+	  "b expected the packet it last matched to be CONNACK; it was (no packet matched yet)" },
 	/* auto_ack off: b must acknowledge itself; the broker redelivers on reconnect */
 	{ HEAD "  - { client: b, connect: { clean_session: false } }\n" SUB_B("r", 1) CONN_A
 	  "  - { client: a, publish: { topic: r, payload: p, qos: 1 } }\n"

@@ -654,6 +654,8 @@ static const struct {
 	const char *text;
 	const char *first; /* "LINE:COLUMN: message" */
 } bad_rows[] = {
+	{ H "steps:\n  - { client: pub, expect: { packet: PUBLISH, again: true, within: 1s } }\n",
+	  "4:60: 'within' does not go with 'again: true' (that checks the packet already matched, waiting for nothing)" },
 	/* a step's or an expectation's spec: ids of the scenario's own list */
 	{ H "spec: [MQTT-3.3.1-8]\nsteps:\n  - { client: pub, connect: {}, spec: [MQTT-3.3.1-9] }\n",
 	  "5:40: 'MQTT-3.3.1-9' is not in the scenario's spec list; add it there (a step's spec names which of the scenario's statements the step checks)" },
