@@ -31,7 +31,15 @@ typedef struct engine {
 		;
 	/* Topics and client ids as the broker sees them (tcp prefixes a run id). */
 	const char *prefix;
+	/* The run ends here (the scenario's duration, or the target's default): no wait goes
+	 * past it, so no step can hang a run. */
+	int64_t limit_us;
+	bool hit_limit;       /* a wait was cut short by limit_us */
 } engine;
+
+/* The bound on a run without a `duration`: virtual time in simulation, real time over TCP. */
+#define RUN_DEFAULT_LIMIT_SIM_US (600 * 1000000LL)
+#define RUN_DEFAULT_LIMIT_TCP_US (60 * 1000000LL)
 
 /* run.c: the steps and the expectations, over any engine. Appends to *report. */
 /* Run the steps, then the expectations; failures go to r->report, r->failed_step and

@@ -317,14 +317,15 @@ int engine_sim_run(const scenario *s, const run_opts *o, run_result *res)
 		hs[0] = r.bh;
 		for (size_t i = 0; i < s->nclients; i++)
 			hs[i + 1] = r.hosts[i];
-		int64_t until = s->duration_us ? s->duration_us : 600 * 1000000LL;
+		int64_t until = s->duration_us ? s->duration_us : RUN_DEFAULT_LIMIT_SIM_US;
 		sim_fault_draw(r.w, &s->random_faults.rates, hs, s->nclients + 1, 0, until);
 		free(hs);
 	}
 
 	engine e = { .ctx = &r, .clients = r.clients, .nclients = s->nclients, .now = s_now,
 		     .run_until = s_run_until, .open = s_open, .open_state = s_open_state, .close = s_close,
-		     .note = s_note, .prefix = "" };
+		     .note = s_note, .prefix = "",
+		     .limit_us = s->duration_us ? s->duration_us : RUN_DEFAULT_LIMIT_SIM_US };
 	res->pass = run_steps(&e, s, res);
 	res->trace_hash = sim_trace_hash(r.w);
 	res->events = sim_steps(r.w);

@@ -468,7 +468,8 @@ int engine_tcp_run(const scenario *s, const run_opts *o, const char *host, unsig
 	r.t0 = mono_us();
 	engine e = { .ctx = &r, .clients = r.clients, .nclients = s->nclients, .now = t_now,
 		     .run_until = t_run_until, .open = t_open, .open_state = t_open_state, .close = t_close,
-		     .note = t_note, .prefix = r.prefix };
+		     .note = t_note, .prefix = r.prefix,
+		     .limit_us = s->duration_us ? s->duration_us : RUN_DEFAULT_LIMIT_TCP_US };
 	res->pass = run_steps(&e, s, res);
 	res->virtual_us = t_now(&r);
 	if (o->out_dir) {

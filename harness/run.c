@@ -114,6 +114,16 @@ static void save_id(hclient *c, const char *name, uint16_t id)
 	}
 }
 
+/* Every wait of the run goes through here: none goes past the run's limit. */
+static bool wait_until(engine *e, int64_t until, bool (*pred)(void *), void *arg)
+{
+	if (until > e->limit_us) {
+		until = e->limit_us;
+		e->hit_limit = true;
+	}
+	return e->run_until(e->ctx, until, pred, arg);
+}
+
 /* Every field of m but `first` (a property of where the packet is, not of the packet). */
 static bool pkt_matches(hclient *c, const rx_pkt *r, const sc_match *m)
 {
@@ -212,7 +222,7 @@ static bool open_transport(engine *e, const scenario *s, const sc_step *st, int6
 	int rc = e->open(e->ctx, st->client);
 	if (rc == 0) {
 		open_arg oa = { e, st->client };
-		e->run_until(e->ctx, deadline, open_done, &oa);
+		wait_until(e, deadline, open_done, &oa);
 		rc = e->open_state(e->ctx, st->client);
 	}
 	if (rc != 0) {
@@ -279,7 +289,7 @@ static bool step_connect(engine *e, const scenario *s, const sc_step *st, char *
 		return true;
 	sc_match any = { .type = MQTT_CONNACK };
 	find_arg f = { c, &any, 0, 0 };
-	if (!e->run_until(e->ctx, deadline, find_unseen, &f)) {
+	if (!wait_until(e, deadline, find_unseen, &f)) {
 		report_add(report, "%s: %s got no CONNACK within %lldms", where(s, st, at, sizeof at), c->cfg->id,
 			   (long long)(st->within_us / 1000));
 		context(report, e, c);
@@ -382,7 +392,7 @@ static bool step_expect(engine *e, const scenario *s, const sc_step *st, int64_t
 		return false;
 	}
 	if (st->kind == SC_EXPECT) {
-		if (e->run_until(e->ctx, start + st->within_us, find_unseen, &f)) {
+		if (wait_until(e, start + st->within_us, find_unseen, &f)) {
 			c->pkts[f.found].seen = true;
 			c->last_match = f.found + 1;
 			if (c->pkts[f.found].id)
@@ -399,7 +409,7 @@ static bool step_expect(engine *e, const scenario *s, const sc_step *st, int64_t
 	}
 	if (st->kind == SC_EXPECT_NONE) {
 		f.since = start;
-		if (!e->run_until(e->ctx, start + st->for_us, find_unseen, &f))
+		if (!wait_until(e, start + st->for_us, find_unseen, &f))
 			return true;
 		hclient_describe(&st->match, want, sizeof want);
 		report_add(report, "%s: %s expected no %s for %lldms, but got %s", where(s, st, at, sizeof at),
@@ -407,7 +417,7 @@ static bool step_expect(engine *e, const scenario *s, const sc_step *st, int64_t
 		return false;
 	}
 	/* SC_EXPECT_CLOSED */
-	if (c->peer_closed || e->run_until(e->ctx, start + st->within_us, closed_pred, c))
+	if (c->peer_closed || wait_until(e, start + st->within_us, closed_pred, c))
 		return true;
 	report_add(report, "%s: %s expected the broker to close the connection within %lldms; it stayed open",
 		   where(s, st, at, sizeof at), c->cfg->id, (long long)(st->within_us / 1000));
@@ -551,7 +561,7 @@ static bool exp_retained(engine *e, const sc_expect *x, char **report, const cha
 	int rc = e->open(e->ctx, pi);
 	if (rc == 0) {
 		open_arg oa = { e, pi };
-		e->run_until(e->ctx, deadline, open_done, &oa);
+		wait_until(e, deadline, open_done, &oa);
 		rc = e->open_state(e->ctx, pi);
 	}
 	if (rc != 0) {
@@ -576,14 +586,14 @@ static bool exp_retained(engine *e, const sc_expect *x, char **report, const cha
 	free(t);
 	sc_match suback = { .type = MQTT_SUBACK };
 	find_arg f = { c, &suback, 0, 0 };
-	if (!e->run_until(e->ctx, deadline, find_unseen, &f)) {
+	if (!wait_until(e, deadline, find_unseen, &f)) {
 		report_add(report, "%s: retained: the probe client got no SUBACK", at);
 		return false;
 	}
 	/* A retained message follows the SUBACK at once; give it a moment to arrive. */
 	sc_match pub = { .type = MQTT_PUBLISH, .topic = x->topic, .has_retain = true, .retain = true };
 	f = (find_arg){ c, &pub, 0, 0 };
-	bool got = e->run_until(e->ctx, e->now(e->ctx) + 500000, find_unseen, &f);
+	bool got = wait_until(e, e->now(e->ctx) + 500000, find_unseen, &f);
 	e->close(e->ctx, pi, false);
 	if (!x->payload) {
 		if (!got)
@@ -634,7 +644,7 @@ bool run_steps(engine *e, const scenario *s, run_result *res)
 			e->close(e->ctx, st->client, true);
 			break;
 		case SC_WAIT:
-			e->run_until(e->ctx, now + st->for_us, NULL, NULL);
+			wait_until(e, now + st->for_us, NULL, NULL);
 			break;
 		case SC_ACK: {
 			uint16_t id = st->match.id_ref ? saved_id(c, st->match.id_ref) : c->expected_id;
@@ -652,10 +662,11 @@ bool run_steps(engine *e, const scenario *s, run_result *res)
 			ok = step_expect(e, s, st, 0, report);
 			break;
 		}
-		if (ok && s->duration_us && e->now(e->ctx) > s->duration_us) {
+		if (e->hit_limit && e->now(e->ctx) >= e->limit_us) {
 			char at[512];
-			report_add(report, "%s: the run passed its duration (%llds) here", where(s, st, at, sizeof at),
-				   (long long)(s->duration_us / 1000000));
+			report_add(report, "%s: the run reached its %s (%llds) here%s", where(s, st, at, sizeof at),
+				   s->duration_us ? "duration" : "default duration", (long long)(e->limit_us / 1000000),
+				   s->duration_us ? "" : "; give the scenario a longer 'duration' if it needs one");
 			ok = false;
 		}
 		if (!ok)
@@ -667,7 +678,7 @@ bool run_steps(engine *e, const scenario *s, run_result *res)
 	int64_t end = e->now(e->ctx) + (s->nexpects ? 1000000 : 0);
 	if (s->duration_us && s->duration_us > end)
 		end = s->duration_us;
-	e->run_until(e->ctx, end, NULL, NULL);
+	wait_until(e, end, NULL, NULL);
 	for (size_t i = 0; i < s->nexpects; i++) {
 		const sc_expect *x = &s->expects[i];
 		char at[512];

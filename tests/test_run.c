@@ -37,6 +37,14 @@ static const struct {
 	  "  - { client: a, publish: { topic: x/y, payload: hi, qos: 1 } }\n"
 	  "  - { client: b, expect: { packet: PUBLISH, qos: 0, within: 1s } }\n", false,
 	  "b expected PUBLISH qos=0 within 1000ms; it did not come" },
+	/* no step outlasts the run: its duration, or the default 10 minutes of virtual time */
+	{ "name: t\nduration: 1m\nclients: [{ id: a }]\nsteps:\n  - { client: a, connect: {} }\n"
+	  "  - { wait: 100000h }\n", false, "t.yaml:6:5: the run reached its duration (60s) here" },
+	{ "name: t\nclients: [{ id: a }]\nsteps:\n  - { client: a, connect: {} }\n"
+	  "  - { client: a, expect: { packet: PUBLISH, within: 1h } }\n", false,
+	  "t.yaml:5:5: the run reached its default duration (600s) here; give the scenario a longer 'duration'" },
+	{ "name: t\nduration: 1m\nclients: [{ id: a }]\nsteps:\n  - { client: a, connect: {} }\n"
+	  "  - { wait: 59s }\n", true, NULL },
 	/* again: more fields of the packet the last expect matched */
 	{ HEAD CONN_B SUB_B("x/#", 1) CONN_A
 	  "  - { client: a, publish: { topic: x/y, payload: hi, qos: 1 } }\n"
@@ -76,7 +84,7 @@ static const struct {
 	  "b expected no PUBLISH for 1000ms, but got PUBLISH qos=0" },
 	/* wait moves time even when nothing happens */
 	{ "name: t\nduration: 3s\nclients: [{ id: a }]\nsteps:\n  - { wait: 5s }\n", false,
-	  "the run passed its duration (3s) here" },
+	  "the run reached its duration (3s) here" },
 	/* send raw bytes; expect_closed */
 	{ HEAD CONN_A "  - { client: a, send: \"30 05 00 01 2b 78 78\" }\n  - { client: a, expect_closed: { within: 1s } }\n", true, NULL },
 	{ HEAD CONN_A "  - { client: a, expect_closed: { within: 1s } }\n", false,
