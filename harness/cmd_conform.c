@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define DEFAULT_CATALOG "conformance/mqtt-3.1.1.yaml"
 #define DEFAULT_DIR "scenarios/conformance"
@@ -42,18 +43,29 @@ static const char conform_usage[] =
 
 typedef struct xfail {
 	char *id, *reason;
+	int line;
 } xfail;
 
 static int load_xfails(const char *path, xfail **out, size_t *n, FILE *err)
 {
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		fprintf(err, "mqttsim conform: --expect-failures %s: not a regular file\n", path);
+		return -1;
+	}
 	FILE *f = fopen(path, "r");
 	if (!f) {
 		fprintf(err, "mqttsim conform: --expect-failures %s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	char line[1024];
+	char line[4096];
 	size_t cap = 0;
 	for (int no = 1; fgets(line, sizeof line, f); no++) {
+		if (!strchr(line, '\n') && !feof(f)) {
+			fprintf(err, "%s:%d: line longer than %zu bytes\n", path, no, sizeof line - 2);
+			fclose(f);
+			return -1;
+		}
 		char *p = line + strspn(line, " \t");
 		if (*p == '#' || *p == '\n' || !*p)
 			continue;
@@ -74,6 +86,7 @@ static int load_xfails(const char *path, xfail **out, size_t *n, FILE *err)
 		}
 		(*out)[*n].id = strndup(p, idl);
 		(*out)[*n].reason = strdup(reason);
+		(*out)[*n].line = no;
 		(*n)++;
 	}
 	fclose(f);
@@ -109,8 +122,10 @@ static int outcome(const scenario *s, const char *text, int code, const cat_stmt
 	long i = spec_index(s, st);
 	if (i < 0 || !strncmp(text, "SKIP ", 5))
 		return 0;
+	if (!strncmp(text, "ERROR ", 6))
+		return 0; /* it could not run: no evidence either way */
 	const char *o = run_text_outcomes(text);
-	if (code == 2 || (size_t)i >= strlen(o))
+	if ((size_t)i >= strlen(o))
 		return code ? RUN_STMT_FAIL : RUN_STMT_PASS;
 	return o[i];
 }
@@ -161,6 +176,10 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			}
 			i++;
 		} else if (!strcmp(a, "--only") && v) {
+			if (!v[strspn(v, ", ")]) {
+				fprintf(err, "mqttsim conform: --only needs statement ids, like MQTT-3.3.1-8\n");
+				goto done;
+			}
 			char *copy = strdup(v), *save = NULL;
 			for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 				only = realloc(only, (nonly + 1) * sizeof *only);
@@ -241,7 +260,8 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		goto done;
 	for (size_t k = 0; k < nx; k++)
 		if (!catalog_find(cat, xf[k].id)) {
-			fprintf(err, "%s: '%s' is not a statement of the catalog\n", xfile, xf[k].id);
+			fprintf(err, "%s:%d: '%s' is not a statement of the catalog (%s)\n", xfile, xf[k].line, xf[k].id,
+				catalog_path);
 			goto done;
 		}
 
@@ -263,6 +283,10 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		files[nfiles++] = strdup(p);
 	}
 	closedir(d);
+	if (nfiles == 0) {
+		fprintf(err, "mqttsim conform: %s: no scenarios (.yaml files) in this directory\n", dir);
+		goto done;
+	}
 	qsort(files, nfiles, sizeof *files, by_name);
 	sc = calloc(nfiles + 1, sizeof *sc);
 	if (!sc)
@@ -302,11 +326,30 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		if (keep)
 			run[nrun++] = sc[i];
 	}
+	if (nrun == 0) {
+		/* Asked for statements no scenario covers: say why, and run nothing. */
+		for (size_t k = 0; k < nonly; k++) {
+			const cat_stmt *st = catalog_find(cat, only[k]);
+			if (st && !st->testable)
+				fprintf(err, "mqttsim conform: %s is not testable from outside a server: %s\n", st->id,
+					st->reason ? st->reason : "(no reason given)");
+			else if (st)
+				fprintf(err, "mqttsim conform: no scenario in %s covers %s\n", dir, st->id);
+		}
+		free(run);
+		goto done;
+	}
 	codes = calloc(nrun + 1, sizeof *codes);
 	texts = calloc(nrun + 1, sizeof *texts);
 	if (!codes || !texts)
 		abort();
-	run_many(run, nrun, &o, jobs, codes, texts, o.verbose ? out : NULL);
+	/* Nobody there: nothing runs, every statement stays untested, the reports say why. */
+	char nobody[600];
+	bool unreachable = probe_target(o.broker, "conform", nobody, sizeof nobody, err) < 0;
+	if (unreachable)
+		run_none(run, nrun, nobody, codes, texts, o.verbose ? out : NULL);
+	else
+		run_many(run, nrun, &o, jobs, codes, texts, o.verbose ? out : NULL);
 
 	/* Verdicts per statement, summaries per section (sections in catalog order). */
 	int npass = 0, nfail = 0, nxfail = 0, nxpass = 0, nopt = 0, nuntested = 0, nna = 0;
@@ -431,7 +474,9 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	fprintf(out, "statements: %d pass, %d fail, %d expected failures, %d optional not supported, %d untested, %d not testable from outside%s\n",
 		npass, nfail, nxfail, nopt, nuntested, nna, nxpass ? " (XPASS above: listed failures that passed)" : "");
 	fprintf(out, "conform: %d passed, %d failed\n", npass + nxfail, nfail);
-	rc = nfail ? EXIT_FAIL : EXIT_PASS;
+	if (unreachable)
+		fprintf(out, "conform: nothing ran: %s\n", nobody);
+	rc = unreachable ? EXIT_USAGE : nfail ? EXIT_FAIL : EXIT_PASS;
 	if (ro.formats) {
 		rep_case *cases = report_cases(run, nrun, &o, codes, texts);
 		rep_run rr = { .command = "conform", .target = o.broker ? o.broker : "sim", .spec_version = cat->version,

@@ -12,6 +12,8 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -60,44 +62,86 @@ static bool is_yaml(const char *name)
 	return (n > 5 && !strcmp(name + n - 5, ".yaml")) || (n > 4 && !strcmp(name + n - 4, ".yml"));
 }
 
-/* Files of a directory, recursively, sorted so runs are listed in a stable order. */
-static int collect(files *f, const char *path, FILE *err)
+/* Directories on the way down, by device and inode: a symlink back up is a loop. */
+typedef struct dirs_seen {
+	dev_t dev[64];
+	ino_t ino[64];
+	int n;
+} dirs_seen;
+
+static int collect_in(files *f, const char *path, bool named, dirs_seen *seen, FILE *err)
 {
 	struct stat st;
 	if (stat(path, &st) < 0) {
-		fprintf(err, "mqttsim: %s: %s\n", path, strerror(errno));
+		fprintf(err, "mqttsim: %s: %s%s\n", path, strerror(errno),
+			lstat(path, &st) == 0 && S_ISLNK(st.st_mode) ? " (a symbolic link to nothing)" : "");
 		return -1;
 	}
-	if (!S_ISDIR(st.st_mode)) {
+	if (S_ISREG(st.st_mode)) {
 		add_file(f, path);
 		return 0;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fprintf(err, "mqttsim: %s: not a regular file or a directory\n", path);
+		return -1;
+	}
+	for (int i = 0; i < seen->n; i++)
+		if (seen->dev[i] == st.st_dev && seen->ino[i] == st.st_ino) {
+			fprintf(err, "mqttsim: %s: skipped: a link back to a directory it is in\n", path);
+			return 0;
+		}
+	if (seen->n == (int)(sizeof seen->dev / sizeof seen->dev[0])) {
+		fprintf(err, "mqttsim: %s: directories nested too deep (more than %d)\n", path, seen->n);
+		return -1;
 	}
 	DIR *d = opendir(path);
 	if (!d) {
 		fprintf(err, "mqttsim: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
+	seen->dev[seen->n] = st.st_dev;
+	seen->ino[seen->n++] = st.st_ino;
 	files sub = { 0 };
 	struct dirent *e;
+	int rc = 0;
 	while ((e = readdir(d))) {
 		if (e->d_name[0] == '.')
 			continue;
 		char p[4096];
-		snprintf(p, sizeof p, "%s/%s", path, e->d_name);
+		if ((size_t)snprintf(p, sizeof p, "%s/%s", path, e->d_name) >= sizeof p) {
+			fprintf(err, "mqttsim: %s/%s: path too long\n", path, e->d_name);
+			rc = -1;
+			continue;
+		}
 		struct stat s2;
-		if (stat(p, &s2) == 0 && (S_ISDIR(s2.st_mode) || is_yaml(e->d_name)))
+		if (is_yaml(e->d_name) || (stat(p, &s2) == 0 && S_ISDIR(s2.st_mode)))
 			add_file(&sub, p);
 	}
 	closedir(d);
-	qsort(sub.v, sub.n, sizeof *sub.v, by_name);
-	int rc = 0;
+	if (sub.n)
+		qsort(sub.v, sub.n, sizeof *sub.v, by_name);
+	size_t before = f->n;
 	for (size_t i = 0; i < sub.n; i++) {
-		if (collect(f, sub.v[i], err) < 0)
+		if (collect_in(f, sub.v[i], false, seen, err) < 0)
 			rc = -1;
 		free(sub.v[i]);
 	}
 	free(sub.v);
+	seen->n--;
+	if (named && rc == 0 && f->n == before) {
+		fprintf(err, "mqttsim: %s: no scenarios (.yaml files) in this directory\n", path);
+		return -1;
+	}
 	return rc;
+}
+
+/* A file, or the scenarios of a directory, recursively, sorted so runs are listed in a
+ * stable order. Errors (a missing file, a dangling link, a directory without scenarios)
+ * are printed; the caller runs nothing then. */
+static int collect(files *f, const char *path, FILE *err)
+{
+	dirs_seen seen = { .n = 0 };
+	return collect_in(f, path, true, &seen, err);
 }
 
 /* Load every file; print every error; NULL entries where a file failed. */
@@ -172,6 +216,35 @@ int run_one_text(const scenario *s, const run_opts *o, char **text)
 	return code;
 }
 
+int probe_target(const char *broker, const char *cmd, char *why, size_t cap, FILE *err)
+{
+	char host[256];
+	unsigned port;
+	if (run_parse_target(broker, host, sizeof host, &port) != 1)
+		return 0;
+	char r[400];
+	if (run_probe_broker(host, port, 5000000, r, sizeof r) == 0)
+		return 0;
+	snprintf(why, cap, "no MQTT broker at %s: %s", broker, r);
+	fprintf(err, "mqttsim %s: %s; nothing was run\n", cmd, why);
+	return -1;
+}
+
+void run_none(scenario **sc, size_t n, const char *why, int *code, char **text, FILE *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t cap = strlen(sc[i]->name) + strlen(sc[i]->file) + strlen(why) + 32;
+		text[i] = malloc(cap);
+		if (!text[i])
+			abort();
+		int m = snprintf(text[i], cap - 1, "ERROR %s (%s): %s\n", sc[i]->name, sc[i]->file, why);
+		text[i][m + 1] = 0; /* no outcomes: nothing ran */
+		code[i] = 2;
+		if (out)
+			fputs(text[i], out);
+	}
+}
+
 /* See run.h. The children write their reports into pipes; the parent reads them in order,
  * so output stays in file order whatever finishes first. */
 void run_many(scenario **sc, size_t n, const run_opts *o, long jobs, int *code, char **text, FILE *out)
@@ -203,8 +276,14 @@ void run_many(scenario **sc, size_t n, const run_opts *o, long jobs, int *code, 
 				if (pipe(p) < 0)
 					abort();
 				fflush(NULL);
+				pid_t parent = getpid();
 				pid[next] = fork();
 				if (pid[next] == 0) {
+					/* A worker ends with its parent (killed, interrupted): no orphans
+					 * still talking to a broker. */
+					prctl(PR_SET_PDEATHSIG, SIGTERM);
+					if (getppid() != parent)
+						_exit(3);
 					close(p[0]);
 					char *t;
 					int c = run_one_text(sc[next], o, &t);
@@ -386,7 +465,12 @@ int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	int *code = calloc(f.n, sizeof *code);
 	if (!text || !code)
 		abort();
-	run_many(sc, f.n, &o, jobs, code, text, out);
+	/* Nobody there: every scenario is an error (the reports still say so), none runs. */
+	char why[600];
+	if (probe_target(o.broker, "run", why, sizeof why, err) < 0)
+		run_none(sc, f.n, why, code, text, out);
+	else
+		run_many(sc, f.n, &o, jobs, code, text, out);
 	int report_rc = 0;
 	if (ro.formats) {
 		rep_case *rc = report_cases(sc, f.n, &o, code, text);
@@ -394,13 +478,21 @@ int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		report_rc = report_write(&ro, &rr, err);
 		report_cases_free(rc, f.n);
 	}
+	int skipped = 0;
 	for (size_t i = 0; i < f.n; i++) {
-		passed += code[i] == 0;
+		bool skip = code[i] == 0 && !strncmp(text[i], "SKIP ", 5);
+		skipped += skip;
+		passed += code[i] == 0 && !skip;
 		failed += code[i] == 1;
 		errors += code[i] >= 2;
 		free(text[i]);
 	}
-	fprintf(out, "run: %d passed, %d failed\n", passed, failed + errors);
+	fprintf(out, "run: %d passed, %d failed", passed, failed);
+	if (skipped)
+		fprintf(out, ", %d skipped (not for this target)", skipped);
+	if (errors)
+		fprintf(out, ", %d could not run", errors);
+	fputc('\n', out);
 	free(text);
 	free(code);
 	free_all(&f, sc);

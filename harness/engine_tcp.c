@@ -505,3 +505,88 @@ int engine_tcp_run(const scenario *s, const run_opts *o, const char *host, unsig
 	free(r.ev);
 	return 0;
 }
+
+/* ---- is anybody there? ------------------------------------------------------------------ */
+
+int run_probe_broker(const char *host, unsigned port, int64_t bound_us, char *why, size_t cap)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
+	char ps[16];
+	snprintf(ps, sizeof ps, "%u", port);
+	int g = getaddrinfo(host, ps, &hints, &ai);
+	if (g || !ai) {
+		snprintf(why, cap, "cannot resolve %s: %s", host, gai_strerror(g));
+		return -1;
+	}
+	int fd = socket(ai->ai_family, SOCK_STREAM, 0);
+	if (fd < 0) {
+		snprintf(why, cap, "socket: %s", strerror(errno));
+		freeaddrinfo(ai);
+		return -1;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	int64_t until = mono_us() + bound_us;
+	int rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
+	freeaddrinfo(ai);
+	if (rc < 0 && errno != EINPROGRESS) {
+		snprintf(why, cap, "cannot connect to %s:%u: %s", host, port, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	/* CONNECT, clean session, a client id of its own, keepalive 0: then wait for CONNACK. */
+	char cid[64];
+	int cl = snprintf(cid, sizeof cid, "mqttsim-probe-%x", (unsigned)getpid());
+	uint8_t pkt[96] = { 0x10, (uint8_t)(12 + cl), 0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, 0, 0, 0, (uint8_t)cl };
+	memcpy(pkt + 14, cid, (size_t)cl);
+	size_t plen = 14 + (size_t)cl, sent = 0;
+	uint8_t in[4];
+	size_t got = 0;
+	const char *stage = "the connection did not open";
+	while (got < 4) {
+		int64_t left = until - mono_us();
+		if (left <= 0) {
+			snprintf(why, cap, "%s:%u did not answer within %llds: %s", host, port,
+				 (long long)(bound_us / 1000000), stage);
+			close(fd);
+			return -1;
+		}
+		struct pollfd pf = { fd, (short)(sent < plen ? POLLOUT : POLLIN), 0 };
+		if (poll(&pf, 1, (int)(left / 1000) + 1) <= 0)
+			continue;
+		ssize_t n;
+		if (sent < plen) {
+			int soerr = 0;
+			socklen_t sl = sizeof soerr;
+			getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+			if (soerr) {
+				snprintf(why, cap, "cannot connect to %s:%u: %s", host, port, strerror(soerr));
+				close(fd);
+				return -1;
+			}
+			n = send(fd, pkt + sent, plen - sent, MSG_NOSIGNAL);
+			if (n > 0)
+				sent += (size_t)n;
+			stage = "no CONNACK to a CONNECT";
+		} else {
+			n = recv(fd, in + got, sizeof in - got, 0);
+			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+				snprintf(why, cap, "%s:%u closed the connection after a CONNECT, before any CONNACK", host,
+					 port);
+				close(fd);
+				return -1;
+			}
+			if (n > 0)
+				got += (size_t)n;
+		}
+	}
+	if (in[0] != 0x20 || in[1] != 2) {
+		snprintf(why, cap, "%s:%u answered a CONNECT with bytes %02x %02x, not a CONNACK: is it an MQTT broker?",
+			 host, port, in[0], in[1]);
+		close(fd);
+		return -1;
+	}
+	static const uint8_t disc[2] = { 0xE0, 0 };
+	(void)!send(fd, disc, sizeof disc, MSG_NOSIGNAL);
+	close(fd);
+	return 0;
+}

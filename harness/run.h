@@ -58,6 +58,17 @@ const char *run_text_outcomes(const char *text);
 void run_many(scenario **sc, size_t n, const run_opts *o, long jobs, int *codes, char **texts,
 	      FILE *out);
 
+/* Before a run over TCP: can a CONNECT get a CONNACK from HOST:PORT within bound_us?
+ * 0 yes; -1 with the reason in why (unresolvable, refused, silent, not MQTT). Any CONNACK
+ * will do, a refusal included: the scenarios judge the rest. */
+int run_probe_broker(const char *host, unsigned port, int64_t bound_us, char *why, size_t cap);
+
+/* For commands: probe a tcp:// target once before running anything (0 for sim); on
+ * failure put the reason in why, print "mqttsim CMD: ..." to err and return -1. */
+int probe_target(const char *broker, const char *cmd, char *why, size_t cap, FILE *err);
+/* Results for scenarios that were not run: each an ERROR with that reason (code 2). */
+void run_none(scenario **sc, size_t n, const char *why, int *codes, char **texts, FILE *out);
+
 /* Does the target string name the simulator? tcp://HOST:PORT is parsed into host/port. */
 int run_parse_target(const char *target, char *host, size_t hcap, unsigned *port);
 

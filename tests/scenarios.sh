@@ -51,8 +51,8 @@ else
 fi
 
 out=$("$M" run scenarios/examples --broker tcp://127.0.0.1:1 2>&1); rc=$?
-case "$out" in *"could not connect"*) r=1;; *) r=0;; esac
-[ $rc -eq 1 ] && [ $r -eq 1 ] && ok "an unreachable broker is a clear failure, not a hang" || bad "unreachable broker (exit $rc)" "$out"
+case "$out" in *"no MQTT broker at tcp://127.0.0.1:1: cannot connect"*"could not run"*) r=1;; *) r=0;; esac
+[ $rc -eq 2 ] && [ $r -eq 1 ] && ok "an unreachable broker is a clear error (exit 2), not a hang" || bad "unreachable broker (exit $rc)" "$out"
 
 echo "scenarios: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

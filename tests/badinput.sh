@@ -1,0 +1,84 @@
+#!/bin/sh
+# badinput.sh - what `mqttsim run`, `list` and `conform` do with inputs that are not what
+# they should be: every case a clear message on stderr, exit 2 for bad input, and nothing
+# run (or, for an absent broker, every scenario reported as an error, reports included).
+set -u
+M=${MQTTSIM:-build/mqttsim}
+pass=0 fail=0
+check() { # name expected_rc expected_substring cmd...
+	name=$1 want=$2 needle=$3; shift 3
+	out=$("$@" 2>&1); rc=$?
+	if [ "$rc" -ne "$want" ]; then
+		echo "FAIL $name: exit $rc, wanted $want"; echo "$out" | sed 's/^/    /'; fail=$((fail+1)); return
+	fi
+	case "$out" in *"$needle"*) pass=$((pass+1)); echo "PASS $name";;
+	*) echo "FAIL $name: output lacks '$needle'"; echo "$out" | sed 's/^/    /'; fail=$((fail+1));;
+	esac
+}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+mkdir "$tmp/empty" "$tmp/loop"
+cp scenarios/examples/qos0-publish.yaml "$tmp/loop/"
+ln -s ../loop "$tmp/loop/self"
+mkfifo "$tmp/fifo.yaml"
+ln -s "$tmp/nowhere" "$tmp/dangling.yaml"
+# A closed port: bind one, note it, close it.
+closed=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+
+check empty-dir 2 'no scenarios (.yaml files) in this directory' $M run "$tmp/empty"
+check list-empty-dir 2 'no scenarios (.yaml files) in this directory' $M list "$tmp/empty"
+check conform-empty-dir 2 'no scenarios (.yaml files) in this directory' $M conform --scenarios "$tmp/empty"
+check fifo 2 'not a regular file or a directory' $M run "$tmp/fifo.yaml"
+check dangling-link 2 'a symbolic link to nothing' $M run "$tmp/dangling.yaml"
+check link-loop 0 'skipped: a link back to a directory it is in' $M run "$tmp/loop"
+out=$($M run "$tmp/loop" 2>/dev/null | grep -c '^PASS')
+[ "$out" = 1 ] && { pass=$((pass+1)); echo "PASS link-loop runs the scenario once"; } || { fail=$((fail+1)); echo "FAIL link-loop ran $out times"; }
+check only-untestable 2 'MQTT-3.1.0-1 is not testable from outside a server' $M conform --only MQTT-3.1.0-1
+check only-empty 2 '--only needs statement ids' $M conform --only ""
+check xfail-dir 2 'not a regular file' $M conform --expect-failures "$tmp/empty"
+printf '# comment\nMQTT-9.9.9-9  no such statement\n' >"$tmp/xf.txt"
+check xfail-unknown-id 2 "xf.txt:2: 'MQTT-9.9.9-9' is not a statement of the catalog" $M conform --expect-failures "$tmp/xf.txt"
+check run-closed-port 2 "no MQTT broker at tcp://127.0.0.1:$closed: cannot connect" $M run scenarios/examples/qos0-publish.yaml --broker "tcp://127.0.0.1:$closed"
+check run-closed-port-summary 2 'run: 0 passed, 0 failed, 1 could not run' $M run scenarios/examples/qos0-publish.yaml --broker "tcp://127.0.0.1:$closed"
+check conform-closed-port 2 'conform: nothing ran: no MQTT broker' $M conform --broker "tcp://127.0.0.1:$closed"
+# The reports still land, every scenario an error.
+$M run scenarios/examples --broker "tcp://127.0.0.1:$closed" --report junit --report-dir "$tmp/rep" >/dev/null 2>&1
+n=$(grep -c '<error ' "$tmp/rep/run.junit.xml" 2>/dev/null)
+[ "${n:-0}" -ge 10 ] && { pass=$((pass+1)); echo "PASS closed port: JUnit has an <error> per scenario ($n)"; } || { fail=$((fail+1)); echo "FAIL closed port: JUnit errors: ${n:-none}"; }
+# A step never outlasts the run's duration.
+printf 'name: long-wait\nduration: 10m\nclients: [{ id: a }]\nsteps:\n  - { client: a, connect: {} }\n  - { wait: 10000000h }\n' >"$tmp/long.yaml"
+check duration-bounds-wait 1 'the run reached its duration (600s) here' timeout 20 $M run "$tmp/long.yaml"
+check skipped-not-passed 0 'run: 0 passed, 0 failed, 1 skipped (not for this target)' $M run tests/scenarios/tcp-only.yaml
+# Killing `run -j` ends its workers too: none is left talking to the broker.
+"$M" broker --listen 127.0.0.1:0 --sys-interval 0 2>"$tmp/broker.log" &
+bpid=$!
+port=""
+for i in $(seq 1 50); do
+	port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/broker.log")
+	[ -n "$port" ] && break
+	sleep 0.1
+done
+printf 'name: slow-%s\ntargets: [tcp]\nduration: 50s\nclients: [{ id: a }]\nsteps:\n  - { client: a, connect: {} }\n  - { wait: 40s }\n' 1 >"$tmp/slow1.yaml"
+printf 'name: slow-%s\ntargets: [tcp]\nduration: 50s\nclients: [{ id: a }]\nsteps:\n  - { client: a, connect: {} }\n  - { wait: 40s }\n' 2 >"$tmp/slow2.yaml"
+"$M" run "$tmp/slow1.yaml" "$tmp/slow2.yaml" -j 2 --broker "tcp://127.0.0.1:$port" >/dev/null 2>&1 &
+rpid=$!
+for i in $(seq 1 50); do
+	[ "$(pgrep -P $rpid | wc -l)" -ge 2 ] && break
+	sleep 0.1
+done
+kids=$(pgrep -P $rpid | tr '\n' ' ')
+kill -TERM $rpid
+wait $rpid 2>/dev/null
+sleep 0.5
+left=""
+# (A worker that ended but nobody reaped yet is a zombie: state Z in /proc, not running.)
+for k in $kids; do
+	st=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$k/status" 2>/dev/null)
+	[ -n "$st" ] && [ "$st" != Z ] && left="$left $k"
+done
+[ -n "$kids" ] && [ -z "$left" ] && { pass=$((pass+1)); echo "PASS kill run -j: its workers ($kids) ended with it"; } ||
+	{ fail=$((fail+1)); echo "FAIL kill run -j: workers '$kids', still running '$left'"; kill $left 2>/dev/null; }
+kill -TERM $bpid 2>/dev/null
+wait $bpid 2>/dev/null
+echo "badinput: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
