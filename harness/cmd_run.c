@@ -459,6 +459,17 @@ int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		free_all(&f, sc);
 		return EXIT_USAGE;
 	}
+	/* Files are named after scenarios: two of one name would overwrite each other. */
+	if (o.out_dir || o.pcap_dir)
+		for (size_t i = 0; i < f.n; i++)
+			for (size_t k = 0; k < i; k++)
+				if (!strcmp(sc[i]->name, sc[k]->name)) {
+					fprintf(err, "mqttsim run: %s and %s are both named '%s'; their files in %s would "
+						     "overwrite each other: rename one (nothing was run)\n",
+						sc[k]->file, sc[i]->file, sc[i]->name, o.out_dir ? o.out_dir : o.pcap_dir);
+					free_all(&f, sc);
+					return EXIT_USAGE;
+				}
 	fflush(out);
 	int passed = 0, failed = 0, errors = 0;
 	char **text = calloc(f.n, sizeof *text);

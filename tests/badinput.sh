@@ -45,6 +45,10 @@ check conform-closed-port 2 'conform: nothing ran: no MQTT broker' $M conform --
 $M run scenarios/examples --broker "tcp://127.0.0.1:$closed" --report junit --report-dir "$tmp/rep" >/dev/null 2>&1
 n=$(grep -c '<error ' "$tmp/rep/run.junit.xml" 2>/dev/null)
 [ "${n:-0}" -ge 10 ] && { pass=$((pass+1)); echo "PASS closed port: JUnit has an <error> per scenario ($n)"; } || { fail=$((fail+1)); echo "FAIL closed port: JUnit errors: ${n:-none}"; }
+mkdir "$tmp/d1" "$tmp/d2"
+cp scenarios/examples/qos0-publish.yaml "$tmp/d1/a.yaml"
+cp scenarios/examples/qos0-publish.yaml "$tmp/d2/a.yaml"
+check same-name-out 2 "are both named 'qos0-publish'; their files in $tmp/out would overwrite each other" $M run "$tmp/d1" "$tmp/d2" --out "$tmp/out"
 # A step never outlasts the run's duration.
 printf 'name: long-wait\nduration: 10m\nclients: [{ id: a }]\nsteps:\n  - { client: a, connect: {} }\n  - { wait: 10000000h }\n' >"$tmp/long.yaml"
 check duration-bounds-wait 1 'the run reached its duration (600s) here' timeout 20 $M run "$tmp/long.yaml"
