@@ -27,8 +27,11 @@ static const char run_usage[] =
 	"  --pcap DIR   simulation: write each run's byte streams to DIR/NAME.pcap (Wireshark)\n"
 	"  -j N         run N scenarios at a time\n"
 	"  -v           on failure, also print the end of the trace\n"
-	"  --report F   also write reports: junit, json, tap (comma-separated) to DIR/run.<format>\n"
+	"  --report F   also write reports: junit, json, tap, html (comma-separated) to\n"
+	"               DIR/run.<format>; pcap: DIR/NAME.pcap per simulated scenario\n"
 	"  --report-dir DIR  where (default " REPORT_DEFAULT_DIR ")\n"
+	"  --html-diagrams auto|failed|all|none  which scenarios get a sequence diagram in the\n"
+	"               HTML report (auto: failed ones, and all when " "there are at most 20)\n"
 	"\n"
 	"exit: 0 all passed, 1 a scenario failed, 2 bad input (nothing is run if any file is invalid)\n";
 
@@ -329,7 +332,7 @@ int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		free_all(&f, NULL);
 		return EXIT_USAGE;
 	}
-	if (report_opts_check(&ro, "run", err) < 0) {
+	if (report_opts_check(&ro, "run", err) < 0 || report_prepare(&ro, &o, "run", err) < 0) {
 		free_all(&f, NULL);
 		return EXIT_USAGE;
 	}
@@ -339,6 +342,7 @@ int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	if (load_all(&f, sc, err)) {
 		fprintf(err, "mqttsim run: nothing was run: fix the errors above\n");
 		free_all(&f, sc);
+		report_cleanup(&ro);
 		return EXIT_USAGE;
 	}
 	fflush(out);
@@ -351,10 +355,12 @@ int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	int report_rc = 0;
 	if (ro.formats) {
 		rep_case *rc = report_cases(sc, f.n, &o, code, text);
+		report_attach_traces(&ro, rc, f.n);
 		rep_run rr = { .command = "run", .target = o.broker ? o.broker : "sim", .cases = rc, .ncases = f.n };
 		report_rc = report_write(&ro, &rr, err);
 		report_cases_free(rc, f.n);
 	}
+	report_cleanup(&ro);
 	for (size_t i = 0; i < f.n; i++) {
 		passed += code[i] == 0;
 		failed += code[i] == 1;
