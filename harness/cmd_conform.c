@@ -39,7 +39,7 @@ static const char conform_usage[] =
 	"                         to DIR/conform.<format>; pcap: DIR/NAME.pcap per scenario\n"
 	"  --report-dir DIR       where (default " REPORT_DEFAULT_DIR ")\n"
 	"  --html-diagrams auto|failed|all|none  sequence diagrams in the HTML report (auto:\n"
-	"                         the failed scenarios)\n";
+	"                         the failed scenarios, and all when at most 20 run)\n";
 
 typedef struct xfail {
 	char *id, *reason;

@@ -396,7 +396,9 @@ static void draw_row(FILE *f, const dg *g, size_t i)
 	case R_PKT:
 	case R_BAD: {
 		bool bad = r->kind == R_BAD;
-		double y0 = y_of(r->start < (double)i ? r->start : (double)i - 0.45);
+		/* Flat when nothing else happened between the send and the receipt; slanted across
+		 * the rows of what did. */
+		double y0 = r->start < (double)i - 1 ? y_of(r->start) : y;
 		if (bad)
 			snprintf(label, sizeof label, "undecodable: %s", r->text);
 		else
@@ -405,7 +407,8 @@ static void draw_row(FILE *f, const dg *g, size_t i)
 		text(f, r->text, 0);
 		fprintf(f, "</title><line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" marker-end=\"url(#arrow)\"/>", x1, y0,
 			x2, y);
-		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">", mid, (y0 + y) / 2 - 4);
+		/* The label sits on the packet's own row, so labels never stack, whatever the slant. */
+		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">", mid, y - 6);
 		text(f, label, chars > 4 ? chars - 2 : 3);
 		fputs("</text></g>\n", f);
 		break;
@@ -433,7 +436,7 @@ static void draw_row(FILE *f, const dg *g, size_t i)
 	case R_CONNECT:
 		fprintf(f, "<g class=\"connect\"><line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" marker-end=\"url(#open)\"/>", x1,
 			y, x2, y);
-		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">", mid, y - 4);
+		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">", mid, y - 6);
 		text(f, r->text, 0);
 		fputs("</text></g>\n", f);
 		break;
@@ -460,7 +463,7 @@ static void draw_row(FILE *f, const dg *g, size_t i)
 		text(f, r->text, 0);
 		fprintf(f, "</title><path d=\"M%.1f %.1fl10 10m0 -10l-10 10\"/>", x1 - 5, y - 5);
 		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">", x1 + 10, y + 4);
-		text(f, r->text, 60);
+		text(f, r->text, 80);
 		fputs("</text></g>\n", f);
 		break;
 	}
@@ -491,7 +494,7 @@ int rep_write_diagram(FILE *f, const char *trace, size_t len, const char *title,
 			if (c->sent[d] > c->recvd[d]) {
 				char txt[160], tb[48];
 				fmt_time(tb, sizeof tb, c->last_send_t[d]);
-				int n = snprintf(txt, sizeof txt, "c%lu: %" PRIu64 " B sent to %s (the last at %s) had not arrived when the trace ended",
+				int n = snprintf(txt, sizeof txt, "c%lu: %" PRIu64 " B sent to %s never arrived (last send at %s)",
 						 c->id, c->sent[d] - c->recvd[d], g.hosts[c->end[!d]], tb);
 				g.info.undelivered += c->sent[d] - c->recvd[d];
 				if (g.nrows < g.max_rows) {
