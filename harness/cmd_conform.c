@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DEFAULT_CATALOG "conformance/mqtt-3.1.1.yaml"
 #define DEFAULT_DIR "scenarios/conformance"
@@ -288,6 +289,8 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	texts = calloc(nrun + 1, sizeof *texts);
 	if (!codes || !texts)
 		abort();
+	if (isatty(fileno(err)))
+		o.progress = err; /* "[37/98] name" while it runs */
 	run_many(run, nrun, &o, jobs, codes, texts, o.verbose ? out : NULL);
 
 	/* Verdicts per statement, summaries per section (sections in catalog order). */

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -170,17 +171,46 @@ int run_one_text(const scenario *s, const run_opts *o, char **text)
 	return r.pass ? 0 : 1;
 }
 
+/* The progress line: "[k/n] name", cut to the terminal's width (a wrapped line could not be
+ * overwritten), control bytes shown as '?'. k == 0 clears it. */
+static void progress(FILE *p, size_t k, size_t n, const char *name)
+{
+	if (!p || n < 2)
+		return;
+	fputs("\r\033[K", p);
+	if (k) {
+		struct winsize ws;
+		int cols = ioctl(fileno(p), TIOCGWINSZ, &ws) == 0 && ws.ws_col ? ws.ws_col : 80;
+		char line[512];
+		int m = snprintf(line, sizeof line, "[%zu/%zu] %s", k, n, name);
+		size_t len = m < 0 ? 0 : (size_t)m < sizeof line ? (size_t)m : sizeof line - 1;
+		if (len > (size_t)cols - 1)
+			len = (size_t)cols - 1;
+		for (size_t i = 0; i < len; i++)
+			fputc((unsigned char)line[i] < 0x20 || line[i] == 0x7f ? '?' : line[i], p);
+	}
+	fflush(p);
+}
+
+/* A report to out, with the progress line out of its way when both are the terminal. */
+static void emit(const run_opts *o, size_t n, const char *t, FILE *out)
+{
+	if (!out)
+		return;
+	progress(o->progress, 0, n, NULL);
+	fputs(t, out);
+	fflush(out);
+}
+
 /* See run.h. The children write their reports into pipes; the parent reads them in order,
  * so output stays in file order whatever finishes first. */
 void run_many(scenario **sc, size_t n, const run_opts *o, long jobs, int *code, char **text, FILE *out)
 {
 	if (jobs == 1 || n == 1) {
 		for (size_t i = 0; i < n; i++) {
+			progress(o->progress, i + 1, n, sc[i]->name);
 			code[i] = run_one_text(sc[i], o, &text[i]);
-			if (out) {
-				fputs(text[i], out);
-				fflush(out);
-			}
+			emit(o, n, text[i], out);
 		}
 	} else {
 		/* One child per scenario, at most `jobs` at a time; each writes its report into
@@ -213,6 +243,7 @@ void run_many(scenario **sc, size_t n, const run_opts *o, long jobs, int *code, 
 			}
 			/* Collect the oldest outstanding one (keeps the output in order). */
 			size_t k = done;
+			progress(o->progress, k + 1, n, sc[k]->name);
 			size_t cap = 4096, len = 0;
 			char *t = malloc(cap);
 			ssize_t m;
@@ -231,16 +262,14 @@ void run_many(scenario **sc, size_t n, const run_opts *o, long jobs, int *code, 
 			waitpid(pid[k], &st, 0);
 			code[k] = WIFEXITED(st) ? WEXITSTATUS(st) : 2;
 			text[k] = t;
-			if (out) {
-				fputs(t, out);
-				fflush(out);
-			}
+			emit(o, n, t, out);
 			done++;
 			running--;
 		}
 		free(fd);
 		free(pid);
 	}
+	progress(o->progress, 0, n, NULL);
 }
 
 int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
@@ -346,6 +375,8 @@ int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		return EXIT_USAGE;
 	}
 	fflush(out);
+	if (isatty(fileno(err)))
+		o.progress = err;
 	int passed = 0, failed = 0, errors = 0;
 	char **text = calloc(f.n, sizeof *text);
 	int *code = calloc(f.n, sizeof *code);
