@@ -8,7 +8,8 @@
 #  - conform: the statement matrix has a cell per statement, with the terminal's counts;
 #    failed scenarios get a diagram; --html-diagrams none|failed|all; bad values exit 2;
 #  - pcap: DIR/NAME.pcap for every simulated scenario; over TCP a note, no crash;
-#  - the temporary trace directory is removed; the writers read no clock and no files;
+#  - the same run gives the same page, with -j 4 too; the temporary trace directory is
+#    removed; the writers read no clock and no files;
 #  - headless Chromium opens the page without console errors, the DOM holds the SVG with its
 #    arrows, and a screenshot is written (reports/out/html-screenshot.png, kept to look at).
 # Missing xmllint or chromium: a NOTE, and that part is skipped.
@@ -80,6 +81,9 @@ sys.exit(1 if probs else 0)
 EOF
 ) && ok "run: every example's diagram has one arrow per MQTT packet of its trace ($out diagrams); flaky-wifi-qos1 shows its partition and lost segments" ||
 	bad "run: diagram arrows" "$out"
+# The same page again, with -j 4 (children hand back text; the traces come from files).
+"$M" run scenarios/examples -j 4 --report html --report-dir "$tmp/run4" --out "$tmp/traces4" >/dev/null 2>&1
+cmp -s "$tmp/run/run.html" "$tmp/run4/run.html" && ok "run: -j 4 gives a byte-identical page" || bad "run: -j 4 page differs" "$(diff "$tmp/run/run.html" "$tmp/run4/run.html" | head -5)"
 grep -q 'class="bad badpkt"' "$tmp/run/run.html" && ok "run: the undecodable packet of malformed-closes-connection is drawn" || bad "run: no undecodable packet drawn"
 
 # pcap: one per simulated scenario, next to the reports.
