@@ -125,12 +125,31 @@ static int host(dg *g, const char *name)
 	return g->nhosts++;
 }
 
+/* Connection ids grow as connections open, so the table is sorted: a binary search keeps a
+ * fleet's long trace linear. A trace that breaks the order is still searched in full. */
 static dg_conn *conn(dg *g, unsigned long id)
 {
+	size_t lo = 0, hi = g->nconns;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (g->conns[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < g->nconns && g->conns[lo].id == id)
+		return &g->conns[lo];
 	for (size_t i = g->nconns; i-- > 0;)
 		if (g->conns[i].id == id)
 			return &g->conns[i];
 	return NULL;
+}
+
+static dg_conn *conn_add(dg *g, unsigned long id, int client, int server)
+{
+	g->conns = grow(g->conns, &g->ccap, g->nconns, sizeof *g->conns);
+	g->conns[g->nconns] = (dg_conn){ .id = id, .end = { client, server } };
+	return &g->conns[g->nconns++];
 }
 
 /* The row position where the next row will go, less a half: "after the rows so far". */
@@ -265,12 +284,18 @@ static void parse_line(dg *g, char *line)
 	}
 	int h = host(g, hname);
 	dg_conn *c = conn(g, id);
+	if (!c && id && (!strcmp(kind, "mqtt") || !strcmp(kind, "mqtt-bad"))) {
+		/* A packet on a connection whose opening the trace does not show: the other end is
+		 * unknown, but the packet is still drawn. */
+		int other = host(g, "?");
+		bool to_server = !strcmp(kind, "mqtt") ? rest[0] == '-' : true;
+		c = conn_add(g, id, to_server ? other : h, to_server ? h : other);
+	}
 	if (!strcmp(kind, "connect")) {
 		char peer[64] = "broker";
 		sscanf(rest, "to %63s", peer);
 		int p = host(g, peer);
-		g->conns = grow(g->conns, &g->ccap, g->nconns, sizeof *g->conns);
-		g->conns[g->nconns++] = (dg_conn){ .id = id, .end = { h, p } };
+		conn_add(g, id, h, p);
 		char txt[96];
 		int n = snprintf(txt, sizeof txt, "TCP connect (c%lu)", id);
 		add_row(g, R_CONNECT, t, h, p, here(g), txt, (size_t)n);

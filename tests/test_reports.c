@@ -888,6 +888,12 @@ START_TEST(test_diagram_caps)
 	ck_assert(in.more_hosts);
 	ck_has(s, ">other hosts</text>");
 	free(s);
+	/* A packet on a connection the trace never opened is still drawn, from "?". */
+	s = render_diagram("0.000000 broker c9 mqtt -> PINGREQ\n0.000000 x c9 mqtt <- PINGRESP\n", 0, &in);
+	ck_assert_uint_eq(in.drawn, 2);
+	ck_assert_uint_eq(count(s, "<g class=\"pkt "), 2);
+	ck_has(s, ">?</text>");
+	free(s);
 	/* Nothing: an empty diagram with the broker alone. */
 	s = render_diagram("", 0, &in);
 	ck_assert_uint_eq(in.packets, 0);
