@@ -4,7 +4,7 @@
 #   make test       unit tests (Check) + command-line tests; results under reports/out/
 #   make asan       the same tests built with -fsanitize=address,undefined
 #   make valgrind   the unit tests under valgrind (leak check)
-#   make coverage   line coverage with gcov/lcov, HTML in reports/out/coverage/
+#   make coverage   line, function and branch coverage (gcov/lcov), HTML in reports/coverage/
 #   make bench      benchmarks, printing figures
 #   make deps       install the Debian packages (as root)
 #   make install    PREFIX=/usr/local by default; DESTDIR honoured
@@ -17,7 +17,7 @@ SAN     ?=
 CFLAGS_EXTRA ?=
 
 APT_PKGS := build-essential pkg-config check libyaml-dev lcov valgrind libxml2-utils tshark mosquitto-clients \
-            python3-paho-mqtt mosquitto
+            python3-paho-mqtt mosquitto chromium
 PKGS     := check yaml-0.1
 
 # Stop early, and say how to fix it, when a library is missing.
@@ -55,7 +55,7 @@ BIN   := $(BUILD)/mqttsim
 TESTS := $(BUILD)/check_mqttsim
 OUT   := reports/out
 
-.PHONY: all test unit cli lint interop scenarios conform aedes reports pcap badinput asan valgrind coverage bench deps install clean help
+.PHONY: all test unit cli lint interop scenarios conform aedes reports pcap badinput html progress asan valgrind coverage bench deps install clean help
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -76,7 +76,7 @@ $(TESTS): $(TEST_OBJ) $(LIB)
 $(BUILD)/bench_%: $(BUILD)/tests/bench_%.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(YAML_LIBS) -lm
 
-test: unit cli lint interop scenarios conform aedes reports pcap badinput
+test: unit cli lint interop scenarios conform aedes reports pcap badinput html progress
 
 # Every test target is bounded in wall time: a hang fails its target with a message naming it
 # instead of stalling CI. $(call bounded,NAME,COMMAND)
@@ -112,6 +112,12 @@ pcap: $(BIN)
 badinput: $(BIN)
 	$(call bounded,badinput,env MQTTSIM=$(BIN) sh tests/badinput.sh)
 
+html: $(BIN)
+	$(call bounded,html,env MQTTSIM=$(BIN) sh tests/html.sh)
+
+progress: $(BIN)
+	$(call bounded,progress,env MQTTSIM=$(BIN) sh tests/progress.sh)
+
 unit: $(TESTS)
 	@mkdir -p $(OUT)
 	$(call bounded,unit,env $(UNIT_ENV) CK_XML_LOG_FILE_NAME=$(OUT)/unit.xml CK_TAP_LOG_FILE_NAME=$(OUT)/unit.tap $(TESTS))
@@ -131,17 +137,29 @@ asan:
 valgrind: $(TESTS)
 	$(call bounded,valgrind,env CK_FORK=no valgrind --error-exitcode=3 --leak-check=full --errors-for-leak-kinds=all --show-leak-kinds=all -q $(TESTS))
 
+# Coverage of the project's code (mqtt/ sim/ broker/ conformance/ reports/ harness/) by the
+# whole of `make test`: HTML in reports/coverage/, one summary line, and a floor on lines.
+# lcov 1.x takes --rc lcov_branch_coverage=1, lcov 2.x --rc branch_coverage=1 (and is stricter
+# about patterns that match nothing, hence its --ignore-errors).
+COV_DIR      := reports/coverage
+COVERAGE_MIN ?= 85
+LCOV_MAJOR    = $(shell lcov --version 2>/dev/null | sed -n 's/.*version \([0-9]*\).*/\1/p')
+LCOV_RC       = $(if $(filter 1,$(LCOV_MAJOR)),--rc lcov_branch_coverage=1,--rc branch_coverage=1 --ignore-errors unused,inconsistent,mismatch)
+
 coverage:
-	rm -rf build/cov
+	@command -v lcov >/dev/null && command -v genhtml >/dev/null || { echo "make coverage needs lcov: apt-get install -y lcov"; exit 2; }
+	rm -rf build/cov $(COV_DIR)
 	$(MAKE) BUILD=build/cov OPT="-O0 -g" CFLAGS_EXTRA="--coverage" test
-	@mkdir -p $(OUT)
-	lcov -q --capture --directory build/cov --output-file $(OUT)/coverage.info
-	lcov -q --extract $(OUT)/coverage.info '*/mqtt/*' '*/sim/*' '*/broker/*' '*/harness/*' \
-		'*/conformance/*' '*/reports/*' --output-file $(OUT)/coverage.info
-	genhtml -q $(OUT)/coverage.info --output-directory $(OUT)/coverage
-	@lcov -q --extract $(OUT)/coverage.info '*/mqtt/*' --output-file $(OUT)/coverage-mqtt.info
-	@echo "mqtt/ line coverage:"; lcov --summary $(OUT)/coverage-mqtt.info 2>&1 | grep -E 'lines|functions'
-	@echo "HTML report: $(OUT)/coverage/index.html"
+	@mkdir -p $(COV_DIR)
+	lcov -q $(LCOV_RC) --capture --directory build/cov --output-file build/cov/all.info
+	lcov -q $(LCOV_RC) --extract build/cov/all.info $(foreach m,$(MODULES),'$(CURDIR)/$(m)/*') --output-file $(COV_DIR)/coverage.info
+	genhtml -q $(LCOV_RC) --branch-coverage --title "mqttsim" $(COV_DIR)/coverage.info --output-directory $(COV_DIR)
+	@lcov $(LCOV_RC) --summary $(COV_DIR)/coverage.info 2>&1 | awk -v min=$(COVERAGE_MIN) ' \
+		/lines\.*:/ { l = $$2; lr = $$3 " of " $$5 ")" } /functions\.*:/ { f = $$2; fr = $$3 " of " $$5 ")" } \
+		/branches\.*:/ { b = $$2; br = $$3 " of " $$5 ")" } \
+		END { printf "coverage: lines %s %s, functions %s %s, branches %s %s\n", l, lr, f, fr, b, br; \
+		      v = l; sub(/%/, "", v); if (v + 0 < min) { printf "coverage: lines below %s%%\n", min; exit 1 } }'
+	@echo "HTML report: $(COV_DIR)/index.html"
 
 bench: $(BENCH_BIN) $(BIN)
 	@for b in $(BENCH_BIN); do MQTTSIM=$(BIN) $$b || exit 1; done
@@ -157,7 +175,7 @@ install: $(BIN)
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/mqttsim
 
 clean:
-	rm -rf build $(OUT)
+	rm -rf build $(OUT) reports/coverage
 
 help:
 	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'

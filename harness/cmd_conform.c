@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define DEFAULT_CATALOG "conformance/mqtt-3.1.1.yaml"
 #define DEFAULT_DIR "scenarios/conformance"
@@ -38,8 +39,11 @@ static const char conform_usage[] =
 	"  --only ID              only the scenarios covering ID (repeat, or separate with commas)\n"
 	"  --expect-failures FILE known deviations of this broker: lines 'ID  reason'\n"
 	"  --catalog FILE, --scenarios DIR   other catalog or scenario directory\n"
-	"  --report F             also write reports: junit, json, tap (comma-separated)\n"
-	"  --report-dir DIR       where: DIR/conform.<format> (default " REPORT_DEFAULT_DIR ")\n";
+	"  --report F             also write reports: junit, json, tap, html (comma-separated)\n"
+	"                         to DIR/conform.<format>; pcap: DIR/NAME.pcap per scenario\n"
+	"  --report-dir DIR       where (default " REPORT_DEFAULT_DIR ")\n"
+	"  --html-diagrams auto|failed|all|none  sequence diagrams in the HTML report (auto:\n"
+	"                         the failed scenarios, and all when at most 20 run)\n";
 
 typedef struct xfail {
 	char *id, *reason;
@@ -243,7 +247,7 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		}
 	}
 
-	if (report_opts_check(&ro, "conform", err) < 0)
+	if (report_opts_check(&ro, "conform", err) < 0 || report_prepare(&ro, &o, "conform", err) < 0)
 		goto done;
 	char msg[1024];
 	cat = catalog_load(catalog_path, msg, sizeof msg);
@@ -343,6 +347,8 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	texts = calloc(nrun + 1, sizeof *texts);
 	if (!codes || !texts)
 		abort();
+	if (isatty(fileno(err)))
+		o.progress = err; /* "[37/98] name" while it runs */
 	/* Nobody there: nothing runs, every statement stays untested, the reports say why. */
 	char nobody[600];
 	bool unreachable = probe_target(o.broker, "conform", nobody, sizeof nobody, err) < 0;
@@ -479,6 +485,7 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	rc = unreachable ? EXIT_USAGE : nfail ? EXIT_FAIL : EXIT_PASS;
 	if (ro.formats) {
 		rep_case *cases = report_cases(run, nrun, &o, codes, texts);
+		report_attach_traces(&ro, cases, nrun);
 		rep_run rr = { .command = "conform", .target = o.broker ? o.broker : "sim", .spec_version = cat->version,
 			       .cases = cases, .ncases = nrun, .stmts = rs.v, .nstmts = rs.n };
 		if (report_write(&ro, &rr, err) < 0)
@@ -510,6 +517,7 @@ done:
 	free(texts);
 	free(codes);
 	report_stmts_free(&rs);
+	report_cleanup(&ro);
 	catalog_free(cat);
 	return rc;
 }

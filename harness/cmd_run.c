@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -30,8 +31,11 @@ static const char run_usage[] =
 	"  --pcap DIR   simulation: write each run's byte streams to DIR/NAME.pcap (Wireshark)\n"
 	"  -j N         run N scenarios at a time\n"
 	"  -v           on failure, also print the end of the trace\n"
-	"  --report F   also write reports: junit, json, tap (comma-separated) to DIR/run.<format>\n"
+	"  --report F   also write reports: junit, json, tap, html (comma-separated) to\n"
+	"               DIR/run.<format>; pcap: DIR/NAME.pcap per simulated scenario\n"
 	"  --report-dir DIR  where (default " REPORT_DEFAULT_DIR ")\n"
+	"  --html-diagrams auto|failed|all|none  which scenarios get a sequence diagram in the\n"
+	"               HTML report (auto: failed ones, and all when " "there are at most 20)\n"
 	"\n"
 	"exit: 0 all passed, 1 a scenario failed, 2 bad input (nothing is run if any file is invalid)\n";
 
@@ -245,17 +249,46 @@ void run_none(scenario **sc, size_t n, const char *why, int *code, char **text, 
 	}
 }
 
+/* The progress line: "[k/n] name", cut to the terminal's width (a wrapped line could not be
+ * overwritten), control bytes shown as '?'. k == 0 clears it. */
+static void progress(FILE *p, size_t k, size_t n, const char *name)
+{
+	if (!p || n < 2)
+		return;
+	fputs("\r\033[K", p);
+	if (k) {
+		struct winsize ws;
+		int cols = ioctl(fileno(p), TIOCGWINSZ, &ws) == 0 && ws.ws_col ? ws.ws_col : 80;
+		char line[512];
+		int m = snprintf(line, sizeof line, "[%zu/%zu] %s", k, n, name);
+		size_t len = m < 0 ? 0 : (size_t)m < sizeof line ? (size_t)m : sizeof line - 1;
+		if (len > (size_t)cols - 1)
+			len = (size_t)cols - 1;
+		for (size_t i = 0; i < len; i++)
+			fputc((unsigned char)line[i] < 0x20 || line[i] == 0x7f ? '?' : line[i], p);
+	}
+	fflush(p);
+}
+
+/* A report to out, with the progress line out of its way when both are the terminal. */
+static void emit(const run_opts *o, size_t n, const char *t, FILE *out)
+{
+	if (!out)
+		return;
+	progress(o->progress, 0, n, NULL);
+	fputs(t, out);
+	fflush(out);
+}
+
 /* See run.h. The children write their reports into pipes; the parent reads them in order,
  * so output stays in file order whatever finishes first. */
 void run_many(scenario **sc, size_t n, const run_opts *o, long jobs, int *code, char **text, FILE *out)
 {
 	if (jobs == 1 || n == 1) {
 		for (size_t i = 0; i < n; i++) {
+			progress(o->progress, i + 1, n, sc[i]->name);
 			code[i] = run_one_text(sc[i], o, &text[i]);
-			if (out) {
-				fputs(text[i], out);
-				fflush(out);
-			}
+			emit(o, n, text[i], out);
 		}
 	} else {
 		/* One child per scenario, at most `jobs` at a time; each writes its report into a
@@ -342,12 +375,13 @@ void run_many(scenario **sc, size_t n, const run_opts *o, long jobs, int *code, 
 				running--;
 			}
 			while (printed < next && fd[printed] < 0) {
-				if (out) {
-					fputs(text[printed], out);
-					fflush(out);
-				}
+				progress(o->progress, printed + 1, n, sc[printed]->name); /* every k shows */
+				emit(o, n, text[printed], out);
 				printed++;
 			}
+			/* The scenario whose report is next in line. */
+			if (printed < n)
+				progress(o->progress, printed + 1, n, sc[printed]->name);
 		}
 		free(len);
 		free(cap);
@@ -356,6 +390,7 @@ void run_many(scenario **sc, size_t n, const run_opts *o, long jobs, int *code, 
 		free(fd);
 		free(pid);
 	}
+	progress(o->progress, 0, n, NULL);
 }
 
 int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
@@ -447,7 +482,7 @@ int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		free_all(&f, NULL);
 		return EXIT_USAGE;
 	}
-	if (report_opts_check(&ro, "run", err) < 0) {
+	if (report_opts_check(&ro, "run", err) < 0 || report_prepare(&ro, &o, "run", err) < 0) {
 		free_all(&f, NULL);
 		return EXIT_USAGE;
 	}
@@ -457,6 +492,7 @@ int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	if (load_all(&f, sc, err)) {
 		fprintf(err, "mqttsim run: nothing was run: fix the errors above\n");
 		free_all(&f, sc);
+		report_cleanup(&ro);
 		return EXIT_USAGE;
 	}
 	/* Files are named after scenarios: two of one name would overwrite each other. */
@@ -468,9 +504,12 @@ int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 						     "overwrite each other: rename one (nothing was run)\n",
 						sc[k]->file, sc[i]->file, sc[i]->name, o.out_dir ? o.out_dir : o.pcap_dir);
 					free_all(&f, sc);
+					report_cleanup(&ro);
 					return EXIT_USAGE;
 				}
 	fflush(out);
+	if (isatty(fileno(err)))
+		o.progress = err;
 	int passed = 0, failed = 0, errors = 0;
 	char **text = calloc(f.n, sizeof *text);
 	int *code = calloc(f.n, sizeof *code);
@@ -485,10 +524,12 @@ int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	int report_rc = 0;
 	if (ro.formats) {
 		rep_case *rc = report_cases(sc, f.n, &o, code, text);
+		report_attach_traces(&ro, rc, f.n);
 		rep_run rr = { .command = "run", .target = o.broker ? o.broker : "sim", .cases = rc, .ncases = f.n };
 		report_rc = report_write(&ro, &rr, err);
 		report_cases_free(rc, f.n);
 	}
+	report_cleanup(&ro);
 	int skipped = 0;
 	for (size_t i = 0; i < f.n; i++) {
 		bool skip = code[i] == 0 && !strncmp(text[i], "SKIP ", 5);

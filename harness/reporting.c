@@ -5,12 +5,14 @@
 #include "harness/reporting.h"
 #include "harness/cli.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 int report_opts_arg(report_opts *ro, const char *cmd, int argc, char **argv, int *i, FILE *err)
 {
@@ -19,7 +21,7 @@ int report_opts_arg(report_opts *ro, const char *cmd, int argc, char **argv, int
 		char msg[256];
 		unsigned bits;
 		if (!v) {
-			fprintf(err, "mqttsim %s: --report needs a list of formats: junit, json, tap (e.g. --report junit,json)\n", cmd);
+			fprintf(err, "mqttsim %s: --report needs a list of formats: junit, json, tap, html, pcap (e.g. --report junit,html)\n", cmd);
 			return -1;
 		}
 		if (rep_formats_parse(v, &bits, msg, sizeof msg) < 0) {
@@ -29,6 +31,18 @@ int report_opts_arg(report_opts *ro, const char *cmd, int argc, char **argv, int
 		ro->formats |= bits;
 		(*i)++;
 		return 1;
+	}
+	if (!strcmp(a, "--html-diagrams")) {
+		static const char *const names[] = { "auto", "failed", "all", "none" };
+		for (int k = 0; v && k < 4; k++)
+			if (!strcmp(v, names[k])) {
+				ro->diagrams = k;
+				ro->diagrams_set = true;
+				(*i)++;
+				return 1;
+			}
+		fprintf(err, "mqttsim %s: --html-diagrams takes auto, failed, all or none, not '%s'\n", cmd, v ? v : "(nothing)");
+		return -1;
 	}
 	if (!strcmp(a, "--report-dir")) {
 		if (!v || !*v) {
@@ -71,9 +85,13 @@ static int make_dirs(const char *path)
 
 int report_opts_check(report_opts *ro, const char *cmd, FILE *err)
 {
+	if (ro->diagrams_set && !(ro->formats & REP_FMT_HTML)) {
+		fprintf(err, "mqttsim %s: --html-diagrams is for the HTML report: add --report html\n", cmd);
+		return -1;
+	}
 	if (!ro->formats) {
 		if (ro->dir) {
-			fprintf(err, "mqttsim %s: --report-dir %s: say which reports to write with --report junit,json,tap\n",
+			fprintf(err, "mqttsim %s: --report-dir %s: say which reports to write with --report junit,json,tap,html,pcap\n",
 				cmd, ro->dir);
 			return -1;
 		}
@@ -99,6 +117,85 @@ int report_opts_check(report_opts *ro, const char *cmd, FILE *err)
 	if (!gmtime_r(&t, &tm) || !strftime(ro->started, sizeof ro->started, "%Y-%m-%dT%H:%M:%SZ", &tm))
 		ro->started[0] = 0;
 	return 0;
+}
+
+int report_prepare(report_opts *ro, run_opts *o, const char *cmd, FILE *err)
+{
+	const char *dir = ro->dir ? ro->dir : REPORT_DEFAULT_DIR;
+	bool sim = !o->broker || !strcmp(o->broker, "sim");
+	if (ro->formats & REP_FMT_PCAP) {
+		if (!sim)
+			fprintf(err, "mqttsim %s: note: --report pcap: %s is a real broker, so there are no simulated byte "
+				"streams to write; capture its traffic with tcpdump or Wireshark instead\n", cmd, o->broker);
+		else if (!o->pcap_dir)
+			o->pcap_dir = dir;
+	}
+	if ((ro->formats & REP_FMT_HTML) && ro->diagrams != REPORT_DIAG_NONE) {
+		if (!o->out_dir) {
+			if (snprintf(ro->trace_tmp, sizeof ro->trace_tmp, "%s/.traces-XXXXXX", dir) >= (int)sizeof ro->trace_tmp ||
+			    !mkdtemp(ro->trace_tmp)) {
+				fprintf(err, "mqttsim %s: --report html: cannot make a directory for the traces in %s: %s\n", cmd,
+					dir, strerror(errno));
+				ro->trace_tmp[0] = 0;
+				return -1;
+			}
+			o->out_dir = ro->trace_tmp;
+		}
+		ro->trace_dir = o->out_dir;
+	}
+	return 0;
+}
+
+void report_attach_traces(const report_opts *ro, rep_case *c, size_t n)
+{
+	if (!ro->trace_dir)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		bool want = c[i].status == REP_FAIL ||
+			    (c[i].status == REP_PASS &&
+			     (ro->diagrams == REPORT_DIAG_ALL || (ro->diagrams == REPORT_DIAG_AUTO && n <= REPORT_AUTO_DIAGRAMS)));
+		if (!want || ro->diagrams == REPORT_DIAG_NONE)
+			continue;
+		char path[4096];
+		snprintf(path, sizeof path, "%s/%s.trace", ro->trace_dir, c[i].name);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		size_t cap = 1 << 16, len = 0;
+		char *t = malloc(cap);
+		for (;;) {
+			if (!t)
+				abort();
+			len += fread(t + len, 1, cap - len, f);
+			if (len < cap)
+				break;
+			cap *= 2;
+			t = realloc(t, cap);
+		}
+		fclose(f);
+		c[i].trace = t;
+		c[i].trace_len = len;
+	}
+}
+
+void report_cleanup(report_opts *ro)
+{
+	if (!ro->trace_tmp[0])
+		return;
+	DIR *d = opendir(ro->trace_tmp);
+	if (d) {
+		struct dirent *e;
+		while ((e = readdir(d))) {
+			if (e->d_name[0] == '.')
+				continue;
+			char p[4096 + 512];
+			snprintf(p, sizeof p, "%s/%s", ro->trace_tmp, e->d_name);
+			unlink(p);
+		}
+		closedir(d);
+	}
+	rmdir(ro->trace_tmp);
+	ro->trace_tmp[0] = 0;
 }
 
 /* "scenarios/examples/x.yaml" -> "scenarios.examples"; no directory -> "scenarios". */
@@ -207,6 +304,7 @@ void report_cases_free(rep_case *c, size_t n)
 	for (size_t i = 0; c && i < n; i++) {
 		free((char *)c[i].classname);
 		free((char *)c[i].message);
+		free((char *)c[i].trace);
 	}
 	free(c);
 }
@@ -248,8 +346,9 @@ void report_stmts_free(report_stmts *rs)
 
 int report_write(const report_opts *ro, const rep_run *run, FILE *err)
 {
-	static const unsigned fmts[] = { REP_FMT_JUNIT, REP_FMT_JSON, REP_FMT_TAP };
-	static int (*const writers[])(FILE *, const rep_run *) = { rep_write_junit, rep_write_json, rep_write_tap };
+	static const unsigned fmts[] = { REP_FMT_JUNIT, REP_FMT_JSON, REP_FMT_TAP, REP_FMT_HTML };
+	static int (*const writers[])(FILE *, const rep_run *) = { rep_write_junit, rep_write_json, rep_write_tap,
+								   rep_write_html };
 	rep_run r = *run;
 	if (!r.tool)
 		r.tool = "mqttsim";

@@ -20,6 +20,8 @@ typedef struct run_opts {
 	bool verbose;         /* failure reports include the trace's last lines */
 	uint32_t broker_faults; /* sim: BROKER_TF_* switches that break the reference broker */
 	const char *pcap_dir;   /* sim: write the byte streams to DIR/<name>.pcap */
+	FILE *progress;         /* run_many(): "[k/n] name" kept on this terminal, overwritten in
+				 * place and cleared at the end (NULL: none; give it a TTY only) */
 } run_opts;
 
 typedef struct run_result {

@@ -39,7 +39,11 @@ static const struct {
 	{ "junit", "junit.xml", REP_FMT_JUNIT },
 	{ "json", "json", REP_FMT_JSON },
 	{ "tap", "tap", REP_FMT_TAP },
+	{ "html", "html", REP_FMT_HTML },
+	{ "pcap", "pcap", REP_FMT_PCAP },
 };
+#define FORMAT_LIST "junit, json, tap, html, pcap"
+
 
 const char *rep_format_ext(unsigned format)
 {
@@ -54,7 +58,7 @@ int rep_formats_parse(const char *list, unsigned *out, char *msg, size_t msgcap)
 	unsigned bits = 0;
 	const char *p = list ? list : "";
 	if (!*p) {
-		snprintf(msg, msgcap, "--report takes a list of formats: junit, json, tap (e.g. --report junit,json)");
+		snprintf(msg, msgcap, "--report takes a list of formats: " FORMAT_LIST " (e.g. --report junit,html)");
 		return -1;
 	}
 	for (;;) {
@@ -67,11 +71,9 @@ int rep_formats_parse(const char *list, unsigned *out, char *msg, size_t msgcap)
 			}
 		if (!found) {
 			if (n == 0)
-				snprintf(msg, msgcap, "--report '%s': an empty format in the list; formats: junit, json, tap", list);
-			else if ((n == 4 && !strncmp(p, "html", 4)) || (n == 4 && !strncmp(p, "pcap", 4)))
-				snprintf(msg, msgcap, "--report: '%.*s' is not written yet; formats: junit, json, tap", (int)n, p);
+				snprintf(msg, msgcap, "--report '%.64s': an empty format in the list; formats: " FORMAT_LIST, list);
 			else
-				snprintf(msg, msgcap, "--report: unknown format '%.*s'; formats: junit, json, tap (separate with commas)",
+				snprintf(msg, msgcap, "--report: unknown format '%.*s'; formats: " FORMAT_LIST " (separate with commas)",
 					 (int)(n > 64 ? 64 : n), p);
 			return -1;
 		}
@@ -139,6 +141,22 @@ void rep_put_utf8(FILE *f, uint32_t cp)
 		fputc((int)(0x80 | (cp >> 6 & 0x3F)), f);
 		fputc((int)(0x80 | (cp & 0x3F)), f);
 	}
+}
+
+void rep_put_xml(FILE *f, uint32_t cp)
+{
+	switch (cp) {
+	case '&': fputs("&amp;", f); return;
+	case '<': fputs("&lt;", f); return;
+	case '>': fputs("&gt;", f); return;
+	case '"': fputs("&quot;", f); return;
+	case '\'': fputs("&#39;", f); return;
+	default: break;
+	}
+	/* XML 1.0 has no escape for C0 controls; HTML calls C1 controls and noncharacters errors. */
+	if ((cp < 0x20 && cp != '\n' && cp != '\t') || (cp >= 0x7F && cp < 0xA0) || cp == 0xFFFE || cp == 0xFFFF)
+		cp = REP_REPLACEMENT;
+	rep_put_utf8(f, cp);
 }
 
 void rep_put_seconds(FILE *f, int64_t us, int decimals)

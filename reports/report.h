@@ -54,6 +54,9 @@ typedef struct rep_case {
 	uint64_t trace_hash;     /* simulation trace hash; 0: none */
 	const char *message;     /* first line of the failure or error; NULL when none */
 	const char *details;     /* the whole report: failures, last packets, replay command */
+	const char *trace;       /* HTML: the run's trace text to draw as a sequence diagram
+				  * (sim/trace.c's format, or the TCP engine's); NULL: none */
+	size_t trace_len;
 } rep_case;
 
 /* One normative statement (conform). */
@@ -88,22 +91,52 @@ enum rep_format {
 	REP_FMT_JUNIT = 1u << 0,
 	REP_FMT_JSON = 1u << 1,
 	REP_FMT_TAP = 1u << 2,
+	REP_FMT_HTML = 1u << 3,
+	REP_FMT_PCAP = 1u << 4,  /* not a writer here: the simulation writes it as it runs */
 };
 
 /* Writers. Each returns 0, or -1 when the stream reports a write error. */
 int rep_write_junit(FILE *f, const rep_run *r);
 int rep_write_json(FILE *f, const rep_run *r);
 int rep_write_tap(FILE *f, const rep_run *r);
+/* One HTML page (polyglot: well-formed XML too), no scripts and nothing fetched: for
+ * conform the statement matrix by section, then the scenarios, then a sequence diagram for
+ * every case that carries a trace (the caller chooses which do). */
+int rep_write_html(FILE *f, const rep_run *r);
+
+/* Sequence diagrams. */
+#define REP_DIAGRAM_ROWS 400     /* default cap on a diagram's rows */
+
+typedef struct rep_diagram_info {
+	size_t packets;          /* MQTT packets in the trace (decoded or undecodable) */
+	size_t drawn;            /* of them, drawn as arrows (all unless truncated) */
+	size_t rows;             /* rows drawn */
+	size_t lost;             /* lost segments in the trace */
+	size_t faults;           /* fault events in the trace */
+	uint64_t undelivered;    /* bytes sent and never received */
+	size_t hosts;            /* lifelines */
+	bool more_hosts;         /* more hosts than lifelines: the last one is shared */
+	bool truncated;          /* the row cap was reached */
+} rep_diagram_info;
+
+/* The trace (len bytes, not NUL-terminated) as one <svg> element: a lifeline per host, an
+ * arrow per MQTT packet from where it was sent to where it was decoded, lost segments,
+ * undelivered bytes, faults and scripted steps, at most max_rows rows (0: REP_DIAGRAM_ROWS).
+ * title is the SVG's accessible name. Fills *info when not NULL. Returns 0 or -1 on a write
+ * error. A pure function of its arguments. */
+int rep_write_diagram(FILE *f, const char *trace, size_t len, const char *title, size_t max_rows,
+		      rep_diagram_info *info);
 
 /* "pass", "fail", "skip", "error" / "pass", "fail", "xfail", "xpass", "optional",
  * "untested", "na"; "?" for a value outside the enum. */
 const char *rep_status_name(int status);
 const char *rep_verdict_name(int verdict);
 
-/* Parse a comma-separated list of formats ("junit,json,tap") into REP_FMT_* bits.
+/* Parse a comma-separated list of formats ("junit,json,tap,html,pcap") into REP_FMT_* bits.
  * Returns 0, or -1 with what is wrong and what is accepted in msg. */
 int rep_formats_parse(const char *list, unsigned *formats, char *msg, size_t msgcap);
-/* The file extension of one format ("junit.xml", "json", "tap"), NULL if not one bit. */
+/* The file extension of one format ("junit.xml", "json", "tap", "html", "pcap"), NULL if
+ * not one bit. */
 const char *rep_format_ext(unsigned format);
 
 #endif

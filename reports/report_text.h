@@ -19,6 +19,10 @@ size_t rep_utf8_next(const char *s, uint32_t *cp);
 /* Write one code point as UTF-8. */
 void rep_put_utf8(FILE *f, uint32_t cp);
 
+/* Write one code point as text for XML and HTML: markup characters as entities, characters
+ * neither can carry (controls but tab and newline, U+FFFE, U+FFFF) as U+FFFD. */
+void rep_put_xml(FILE *f, uint32_t cp);
+
 /* Write a non-negative microsecond count as seconds with `decimals` (3 or 6) digits,
  * truncated: 1500000 -> "1.500". Negative values write "0.000". */
 void rep_put_seconds(FILE *f, int64_t us, int decimals);

@@ -210,8 +210,7 @@ check_usage() { # name needle args...
 	[ $rc -eq 2 ] && [ $r -eq 1 ] && ok "usage: $name (exit 2)" || bad "usage: $name: exit $rc, wanted 2 and '$needle'" "$out"
 }
 : >"$tmp/afile"
-check_usage "unknown format" "unknown format 'xml'; formats: junit, json, tap" run scenarios/examples --report junit,xml
-check_usage "not yet written format" "'html' is not written yet" conform --report html
+check_usage "unknown format" "unknown format 'xml'; formats: junit, json, tap, html, pcap" run scenarios/examples --report junit,xml
 check_usage "empty item" "an empty format in the list" run scenarios/examples --report junit,,tap
 check_usage "no value" "--report needs a list of formats" run scenarios/examples --report
 check_usage "--report-dir alone" "say which reports to write with --report" conform --report-dir "$tmp/x"

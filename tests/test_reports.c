@@ -487,17 +487,18 @@ START_TEST(test_formats)
 	ck_assert_uint_eq(b, REP_FMT_TAP);
 	ck_assert_int_eq(rep_formats_parse("json,json", &b, msg, sizeof msg), 0);
 	ck_assert_uint_eq(b, REP_FMT_JSON);
+	ck_assert_int_eq(rep_formats_parse("html,pcap", &b, msg, sizeof msg), 0);
+	ck_assert_uint_eq(b, REP_FMT_HTML | REP_FMT_PCAP);
 	static const struct {
 		const char *in, *msg;
 	} bad[] = {
-		{ "", "--report takes a list of formats: junit, json, tap" },
-		{ "xml", "unknown format 'xml'; formats: junit, json, tap" },
+		{ "", "--report takes a list of formats: junit, json, tap, html, pcap" },
+		{ "xml", "unknown format 'xml'; formats: junit, json, tap, html, pcap" },
 		{ "junit,", "an empty format in the list" },
 		{ ",junit", "an empty format in the list" },
 		{ "JUnit", "unknown format 'JUnit'" },
 		{ "junit json", "unknown format 'junit json'" },
-		{ "pcap", "'pcap' is not written yet" },
-		{ "json,html", "'html' is not written yet" },
+		{ "json,htm", "unknown format 'htm'" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		b = 99;
@@ -508,6 +509,7 @@ START_TEST(test_formats)
 	ck_assert_str_eq(rep_format_ext(REP_FMT_JUNIT), "junit.xml");
 	ck_assert_str_eq(rep_format_ext(REP_FMT_JSON), "json");
 	ck_assert_str_eq(rep_format_ext(REP_FMT_TAP), "tap");
+	ck_assert_str_eq(rep_format_ext(REP_FMT_HTML), "html");
 	ck_assert_ptr_null(rep_format_ext(REP_FMT_JSON | REP_FMT_TAP));
 	ck_assert_str_eq(rep_status_name(REP_ERROR), "error");
 	ck_assert_str_eq(rep_status_name(42), "?");
@@ -744,7 +746,7 @@ START_TEST(test_options_and_files)
 	ck_assert_int_eq(report_opts_check(&onfile, "conform", ef), -1);
 	fflush(ef);
 	ck_contains(err, "mqttsim conform: --report-dir ");
-	ck_contains(err, "say which reports to write with --report junit,json,tap");
+	ck_contains(err, "say which reports to write with --report junit,json,tap,html,pcap");
 	ck_contains(err, "give a directory I can create and write");
 	unlink(path);
 	fclose(ef);
@@ -752,6 +754,281 @@ START_TEST(test_options_and_files)
 	snprintf(path, sizeof path, "%s/a", dir);
 	ck_assert_int_eq(rmdir(sub), 0);
 	ck_assert_int_eq(rmdir(path), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
+/* ---- HTML and sequence diagrams ---- */
+
+/* The pages are too long for a Check message: say what is missing, and where it was not. */
+#define ck_has(hay, needle) ck_assert_msg(strstr((hay), (needle)), "missing: %s (in %.120s...)", (needle), (hay))
+
+static char *render_diagram(const char *trace, size_t max_rows, rep_diagram_info *info)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(rep_write_diagram(f, trace, strlen(trace), "t<1>", max_rows, info), 0);
+	fclose(f);
+	return buf;
+}
+
+static size_t count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* A trace with every kind of event the diagram draws. */
+static const char dg_trace[] =
+	"# mqttsim trace of t\n"
+	"     0.000000 broker c0 listen port 1883\n"
+	"     0.000000 a<&> c1 connect to broker port 1883\n"
+	"     0.000000 broker c1 accept from a<&> port 1883\n"
+	"     0.001000 a<&> c1 harness step 3:5 connect clean=1 keepalive=60\n"
+	"     0.001000 a<&> c1 send 12B\n"
+	"     0.002000 broker c1 recv 12B\n"
+	"     0.002000 broker c1 mqtt -> CONNECT v=3.1.1 clean=1 keepalive=60 client_id=\"a\"\n"
+	"     0.002000 broker c1 send 4B\n"
+	"     0.003000 a<&> c1 recv 4B\n"
+	"     0.003000 a<&> c1 mqtt <- CONNACK session_present=0 rc=0\n"
+	/* Two packets in one write, read in two pieces. */
+	"     0.004000 a<&> c1 send 20B\n"
+	"     0.004000 sensor c2 connect to broker port 1883\n"
+	"     0.005000 a<&> c1 lost segment 3 attempt 1\n"
+	"     0.006000 a<&> c1 lost segment 3 attempt 2\n"
+	"     0.007000 a<&> c0 fault partition a<&> <-> broker\n"
+	"     0.009000 a<&> c0 fault heal a<&> <-> broker\n"
+	"     0.010000 broker c1 recv 7B\n"
+	"     0.010000 broker c1 recv 13B\n"
+	"     0.010000 broker c1 mqtt -> PUBLISH qos=0 retain=0 dup=0 topic=\"x/\xff<y>\" payload=1B\n"
+	"     0.010000 broker c1 mqtt -> PUBLISH qos=1 retain=0 dup=0 id=7 topic=\"t\" payload=0B\n"
+	"     0.011000 broker c0 fault crash\n"
+	"     0.012000 broker c0 fault restart\n"
+	"     0.012000 a<&> c1 rst Connection reset by peer\n"
+	"     0.013000 sensor c2 send 9B\n"
+	"     0.013000 broker c2 recv 9B\n"
+	"     0.013000 broker c2 mqtt-bad [MQTT-3.3.2-2] at byte 4: topic name contains the wildcard '+'\n"
+	"     0.014000 sensor c2 send 5B\n"
+	"     0.014000 sensor c2 abort RST\n"
+	"     1.500000 sub recv PUBLISH qos=0 topic=\"tcp\" payload=1B\n"
+	"garbage line\n";
+
+START_TEST(test_diagram_events)
+{
+	rep_diagram_info in;
+	char *s = render_diagram(dg_trace, 0, &in);
+	ck_assert_uint_eq(in.packets, 6); /* 4 decoded + 1 undecodable + 1 from the TCP form */
+	ck_assert_uint_eq(in.drawn, 6);
+	ck_assert_uint_eq(in.lost, 2);
+	ck_assert_uint_eq(in.faults, 4);
+	ck_assert_uint_eq(in.undelivered, 5);
+	ck_assert_uint_eq(in.hosts, 4); /* broker, a<&>, sensor, sub */
+	ck_assert(!in.more_hosts && !in.truncated);
+	ck_assert_uint_eq(count(s, "<g class=\"pkt "), 5);
+	ck_assert_uint_eq(count(s, "<g class=\"bad badpkt\">"), 1);
+	ck_assert_uint_eq(count(s, "<g class=\"lost\">"), 1); /* two losses in a row share one */
+	ck_has(s, "lost 2 segments, the last: segment 3 attempt 2");
+	ck_assert_uint_eq(count(s, "<rect class=\"band\""), 1);
+	ck_assert_uint_eq(count(s, "<rect class=\"crashband\""), 1);
+	ck_has(s, "c2: 5 B sent to broker never arrived (last send at 0.014000s)");
+	ck_has(s, "<title>[MQTT-3.3.2-2] at byte 4: topic name contains the wildcard &#39;+&#39;</title>");
+	ck_has(s, ">undecodable: [MQTT-3.3.2-2] at byte 4");
+	/* Everything escaped; a byte that is not UTF-8 replaced; defaults left out of labels. */
+	ck_has(s, ">a&lt;&amp;&gt;</text>");
+	ck_has(s, "<title>t&lt;1&gt;</title>");
+	ck_assert_ptr_null(strstr(s, "a<&>"));
+	ck_has(s, ">PUBLISH qos=0 &quot;x/\xef\xbf\xbd&lt;y&gt;&quot; payload=\xe2\x80\xa6</text>"); /* cut to fit */
+	ck_has(s, "<title>PUBLISH qos=0 retain=0 dup=0 topic=&quot;x/\xef\xbf\xbd&lt;y&gt;&quot; payload=1B</title>");
+	ck_has(s, ">CONNECT clean=1 keepalive=60 cl\xe2\x80\xa6</text>"); /* v=3.1.1 left out */
+	/* The two PUBLISHes were written at 0.004 before the losses and the partition: their
+	 * arrows start rows above where they end; the CONNECT's is flat. */
+	const char *p = strstr(s, "<title>PUBLISH qos=1");
+	ck_assert_ptr_nonnull(p);
+	double x1, y1, x2, y2;
+	ck_assert_int_eq(sscanf(strstr(p, "<line "), "<line x1=\"%lf\" y1=\"%lf\" x2=\"%lf\" y2=\"%lf\"", &x1, &y1, &x2, &y2), 4);
+	ck_assert(y2 - y1 >= 60);
+	ck_assert(x2 < x1); /* to the broker, the first lifeline */
+	p = strstr(s, "<title>CONNECT");
+	ck_assert_int_eq(sscanf(strstr(p, "<line "), "<line x1=\"%lf\" y1=\"%lf\" x2=\"%lf\" y2=\"%lf\"", &x1, &y1, &x2, &y2), 4);
+	ck_assert(y1 == y2);
+	/* Times in the margin, once per change. */
+	ck_assert_uint_eq(count(s, ">0.010000s</text>"), 1);
+	free(s);
+
+	/* Same input, same bytes. */
+	char *again = render_diagram(dg_trace, 0, NULL);
+	s = render_diagram(dg_trace, 0, &in);
+	ck_assert_str_eq(s, again);
+	free(s);
+	free(again);
+}
+END_TEST
+
+START_TEST(test_diagram_caps)
+{
+	rep_diagram_info in;
+	char *s = render_diagram(dg_trace, 6, &in);
+	ck_assert(in.truncated);
+	ck_assert_uint_eq(in.rows, 6);
+	ck_assert_uint_eq(in.packets, 6);
+	ck_assert_uint_lt(in.drawn, in.packets);
+	ck_assert_uint_eq(count(s, "<g class=\"pkt "), in.drawn);
+	free(s);
+	/* 15 hosts: 12 lifelines, the last shared. */
+	char t[4096];
+	size_t n = 0;
+	for (int i = 0; i < 15; i++)
+		n += (size_t)snprintf(t + n, sizeof t - n, "0.000000 h%d c%d connect to broker port 1883\n", i, i + 1);
+	s = render_diagram(t, 0, &in);
+	ck_assert_uint_eq(in.hosts, 12);
+	ck_assert(in.more_hosts);
+	ck_has(s, ">other hosts</text>");
+	free(s);
+	/* A packet on a connection the trace never opened is still drawn, from "?". */
+	s = render_diagram("0.000000 broker c9 mqtt -> PINGREQ\n0.000000 x c9 mqtt <- PINGRESP\n", 0, &in);
+	ck_assert_uint_eq(in.drawn, 2);
+	ck_assert_uint_eq(count(s, "<g class=\"pkt "), 2);
+	ck_has(s, ">?</text>");
+	free(s);
+	/* Nothing: an empty diagram with the broker alone. */
+	s = render_diagram("", 0, &in);
+	ck_assert_uint_eq(in.packets, 0);
+	ck_assert_uint_eq(in.hosts, 1);
+	ck_has(s, "</svg>\n");
+	free(s);
+}
+END_TEST
+
+START_TEST(test_html_page)
+{
+	/* run: the failure's report escaped; the failed scenario gets a section even without a
+	 * trace; a case with a trace gets its diagram. */
+	rep_case cs[4];
+	memcpy(cs, run_cases, sizeof cs);
+	cs[0].trace = dg_trace;
+	cs[0].trace_len = strlen(dg_trace);
+	rep_run r = run;
+	r.cases = cs;
+	char *s = render(rep_write_html, &r);
+	ck_assert(!strncmp(s, "<!DOCTYPE html>\n<html lang=\"en\">", 32));
+	ck_has(s, "</body>\n</html>\n");
+	ck_assert_ptr_null(strstr(s, "<script"));
+	ck_assert_ptr_null(strstr(s, "http"));
+	ck_has(s, "<tr><th>scenarios</th><td>4: 1 pass, 1 fail, 1 skip, 1 error</td></tr>");
+	ck_has(s, "bad&lt;&amp;&gt;&quot;&#39;");
+	ck_has(s, "<pre>FAIL  bad\ns/b.yaml:3:5: expected &quot;x&quot; &amp; &lt;y&gt;\n");
+	ck_has(s, "cannot resolve h: \xef\xbf\xbd\xef\xbf\xbd"); /* a control and a bad byte */
+	ck_assert_uint_eq(count(s, "<section id=\"dg-"), 3);         /* traced, failed, error */
+	ck_assert_uint_eq(count(s, "<svg class=\"seq\""), 1);
+	ck_has(s, "<section id=\"dg-0\">");
+	ck_has(s, "<a href=\"#dg-0\">ok-one</a>");
+	ck_has(s, "18446744073709551615");
+	ck_assert_ptr_null(strstr(s, "Statements by section"));
+	free(s);
+
+	/* conform: the matrix by section with its counts, a cell per statement. */
+	s = render(rep_write_html, &cf);
+	ck_has(s, "<h2 id=\"matrix\">Statements by section</h2>");
+	ck_assert_uint_eq(count(s, "<a class=\"v-"), 7);
+	/* Sections as they come (the catalog's order): 3.3.1, then 3.1.2, then 3.3.5 again. */
+	ck_has(s, "<tr><th>&#167;3.3</th><td class=\"n\"></td><td class=\"n\">1</td><td class=\"n\">1</td>"
+		  "<td class=\"n\"></td><td class=\"n\"></td><td class=\"n\"></td><td class=\"n\"></td><td class=\"n\">2</td>");
+	ck_assert_uint_eq(count(s, "<tr><th>&#167;"), 6);
+	ck_has(s, "<tfoot><tr><th>all</th><td class=\"n\">1</td><td class=\"n\">1</td><td class=\"n\">1</td>"
+		       "<td class=\"n\">1</td><td class=\"n\">1</td><td class=\"n\">1</td><td class=\"n\">1</td><td class=\"n\">7</td>");
+	ck_has(s, "<a class=\"v-na\" href=\"#st-6\" title=\"MQTT-3-8.3-4: not testable\"></a>");
+	ck_has(s, "known &amp; &lt;odd&gt;");
+	ck_has(s, "<p>Checks <a href=\"#st-1\">MQTT-3.3.1-8</a>, <a href=\"#st-2\">MQTT-3.3.1-9</a>, "
+		       "<a href=\"#st-4\">MQTT-3.3.5-1</a></p>");
+	free(s);
+
+	/* Nothing run, nothing failed. */
+	rep_run e = { .command = "run" };
+	s = render(rep_write_html, &e);
+	ck_has(s, "Nothing failed, and no sequence diagram was asked for");
+	free(s);
+}
+END_TEST
+
+/* report_prepare() and report_attach_traces(): which cases get a trace, temporary trace
+ * directory made and removed, pcap directory and the TCP note. */
+START_TEST(test_html_glue)
+{
+	char dir[64] = "/tmp/mqttsim-html-XXXXXX", path[256];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	char *err = NULL;
+	size_t errlen = 0;
+	FILE *ef = open_memstream(&err, &errlen);
+	report_opts ro = { .formats = REP_FMT_HTML | REP_FMT_PCAP, .dir = dir };
+	run_opts o = { 0 };
+	ck_assert_int_eq(report_prepare(&ro, &o, "run", ef), 0);
+	ck_assert_str_eq(o.pcap_dir, dir);
+	ck_assert_ptr_nonnull(o.out_dir);
+	ck_assert(!strncmp(o.out_dir, dir, strlen(dir)));
+	ck_assert_str_eq(ro.trace_dir, o.out_dir);
+	/* Traces of "a" (pass) and "b" (fail). */
+	const char *names[] = { "a", "b" };
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof path, "%s/%s.trace", o.out_dir, names[i]);
+		FILE *f = fopen(path, "w");
+		fprintf(f, "trace of %s\n", names[i]);
+		fclose(f);
+	}
+	rep_case c[3] = { { .name = "a", .status = REP_PASS }, { .name = "b", .status = REP_FAIL },
+			  { .name = "c", .status = REP_SKIP } };
+	static const struct {
+		int mode;
+		bool a, b;
+	} rows[] = { { REPORT_DIAG_AUTO, true, true }, { REPORT_DIAG_FAILED, false, true },
+		     { REPORT_DIAG_ALL, true, true }, { REPORT_DIAG_NONE, false, false } };
+	for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
+		ro.diagrams = rows[k].mode;
+		report_attach_traces(&ro, c, 3);
+		ck_assert_int_eq(c[0].trace != NULL, rows[k].a);
+		ck_assert_int_eq(c[1].trace != NULL, rows[k].b);
+		ck_assert_ptr_null(c[2].trace);
+		if (c[1].trace)
+			ck_assert_int_eq(memcmp(c[1].trace, "trace of b\n", c[1].trace_len), 0);
+		for (int i = 0; i < 3; i++) {
+			free((char *)c[i].trace);
+			c[i].trace = NULL;
+		}
+	}
+	char tracedir[4096];
+	snprintf(tracedir, sizeof tracedir, "%s", o.out_dir);
+	report_cleanup(&ro);
+	ck_assert_int_eq(access(tracedir, F_OK), -1);
+	ck_assert_int_eq(ro.trace_tmp[0], 0);
+
+	/* A user's --out and --pcap are kept; over TCP pcap is a note. */
+	report_opts r2 = { .formats = REP_FMT_HTML | REP_FMT_PCAP, .dir = dir };
+	run_opts o2 = { .broker = "tcp://127.0.0.1:1883", .out_dir = "mine" };
+	ck_assert_int_eq(report_prepare(&r2, &o2, "conform", ef), 0);
+	ck_assert_str_eq(o2.out_dir, "mine");
+	ck_assert_ptr_null(o2.pcap_dir);
+	ck_assert_int_eq(r2.trace_tmp[0], 0);
+	fflush(ef);
+	ck_has(err, "mqttsim conform: note: --report pcap: tcp://127.0.0.1:1883 is a real broker");
+
+	/* --html-diagrams */
+	report_opts r3 = { 0 };
+	char *argv[] = { "run", "--html-diagrams", "failed", "--html-diagrams", "most" };
+	int i = 1;
+	ck_assert_int_eq(report_opts_arg(&r3, "run", 5, argv, &i, ef), 1);
+	ck_assert_int_eq(i, 2);
+	ck_assert_int_eq(r3.diagrams, REPORT_DIAG_FAILED);
+	ck_assert_int_eq(report_opts_check(&r3, "run", ef), -1); /* without --report html */
+	i = 3;
+	ck_assert_int_eq(report_opts_arg(&r3, "run", 5, argv, &i, ef), -1);
+	fflush(ef);
+	ck_has(err, "--html-diagrams is for the HTML report: add --report html");
+	ck_has(err, "--html-diagrams takes auto, failed, all or none, not 'most'");
+	fclose(ef);
+	free(err);
 	ck_assert_int_eq(rmdir(dir), 0);
 }
 END_TEST
@@ -779,5 +1056,11 @@ Suite *reports_suite(void)
 	tcase_add_test(glue, test_stmt_add);
 	tcase_add_test(glue, test_options_and_files);
 	suite_add_tcase(s, glue);
+	TCase *html = tcase_create("html");
+	tcase_add_test(html, test_diagram_events);
+	tcase_add_test(html, test_diagram_caps);
+	tcase_add_test(html, test_html_page);
+	tcase_add_test(html, test_html_glue);
+	suite_add_tcase(s, html);
 	return s;
 }
