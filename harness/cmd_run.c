@@ -27,6 +27,7 @@ static const char run_usage[] =
 	"  --pcap DIR   simulation: write each run's byte streams to DIR/NAME.pcap (Wireshark)\n"
 	"  -j N         run N scenarios at a time\n"
 	"  -v           on failure, also print the end of the trace\n"
+	"  --swarm      simulation: random fault kinds and rates drawn from the seed, as explore --swarm\n"
 	"  --report F   also write reports: junit, json, tap (comma-separated) to DIR/run.<format>\n"
 	"  --report-dir DIR  where (default " REPORT_DEFAULT_DIR ")\n"
 	"\n"
@@ -159,9 +160,9 @@ int run_one_text(const scenario *s, const run_opts *o, char **text)
 	n += (size_t)snprintf(*text + n, cap - n, "\n");
 	if (!r.pass) {
 		n += (size_t)snprintf(*text + n, cap - n, "%s", r.report ? r.report : "");
-		n += (size_t)snprintf(*text + n, cap - n, "  replay: mqttsim run %s --seed %llu%s%s\n", s->file,
+		n += (size_t)snprintf(*text + n, cap - n, "  replay: mqttsim run %s --seed %llu%s%s%s\n", s->file,
 				      (unsigned long long)r.seed, o->broker ? " --broker " : "",
-				      o->broker ? o->broker : "");
+				      o->broker ? o->broker : "", o->swarm ? " --swarm" : "");
 	}
 	run_result_free(&r);
 	return r.pass ? 0 : 1;
@@ -310,6 +311,8 @@ int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			i++;
 		} else if (!strcmp(a, "-v")) {
 			o.verbose = true;
+		} else if (!strcmp(a, "--swarm")) {
+			o.swarm = true;
 		} else if ((rr = report_opts_arg(&ro, "run", argc, argv, &i, err)) != 0) {
 			if (rr < 0) {
 				free_all(&f, NULL);

@@ -20,6 +20,11 @@ typedef struct run_opts {
 	bool verbose;         /* failure reports include the trace's last lines */
 	uint32_t broker_faults; /* sim: BROKER_TF_* switches that break the reference broker */
 	const char *pcap_dir;   /* sim: write the byte streams to DIR/<name>.pcap */
+	bool swarm;           /* sim: random fault kinds and rates drawn per seed (explore.h) */
+	bool keep_trace;      /* sim: r->trace gets the trace text */
+	bool want_faults;     /* sim: r->faults gets every fault the run injected */
+	bool test_leak;       /* test only: a trace line from process-wide state, so that two
+				 runs of one seed differ (checks --check-determinism) */
 } run_opts;
 
 typedef struct run_result {
@@ -30,6 +35,11 @@ typedef struct run_result {
 	uint64_t events;
 	int64_t virtual_us;   /* time the run covered (virtual in sim, real over TCP) */
 	char *report;         /* failures and context; malloc'd, may be NULL */
+	char *trace;          /* keep_trace: the trace text, malloc'd */
+	size_t trace_len;
+	sc_fault *faults;     /* want_faults: explicit then drawn, in schedule order; malloc'd,
+				 names too */
+	size_t nfaults;
 } run_result;
 
 /* Run s. Returns 0 when the run happened (r->pass says how it went), -1 when it could not
