@@ -165,7 +165,8 @@ static char *first_line(const char *s)
 }
 
 /* The first line where two traces differ, described; NULL if they are the same. */
-char *explore_trace_diff(const char *a, size_t alen, const char *b, size_t blen)
+char *explore_trace_diff(const char *a, size_t alen, const char *b, size_t blen, const char *na,
+			 const char *nb)
 {
 	size_t line = 1, i = 0, start = 0;
 	while (i < alen && i < blen && a[i] == b[i]) {
@@ -187,8 +188,8 @@ char *explore_trace_diff(const char *a, size_t alen, const char *b, size_t blen)
 	char *m = malloc(cap);
 	if (!m)
 		abort();
-	snprintf(m, cap, "the traces differ from line %zu: first run: %.*s | second run: %.*s", line,
-		 start < alen ? la : 9, start < alen ? a + start : "(the end)", start < blen ? lb : 9,
+	snprintf(m, cap, "the traces differ from event line %zu: %s: %.*s | %s: %.*s", line, na,
+		 start < alen ? la : 9, start < alen ? a + start : "(the end)", nb, start < blen ? lb : 9,
 		 start < blen ? b + start : "(the end)");
 	return m;
 }
@@ -220,7 +221,7 @@ static void run_seed(const scenario *s, const run_opts *base, uint64_t seed, boo
 		run_scenario(s, &o, &r2);
 		free(pad);
 		char *d = r.trace_hash != r2.trace_hash || r.pass != r2.pass
-				  ? explore_trace_diff(r.trace, r.trace_len, r2.trace, r2.trace_len)
+				  ? explore_trace_diff(r.trace, r.trace_len, r2.trace, r2.trace_len, "first run", "second run")
 				  : NULL;
 		if (!d && (r.trace_hash != r2.trace_hash || r.pass != r2.pass))
 			d = xstrdup("the trace hashes differ but the texts do not (report the bug)");
@@ -394,8 +395,12 @@ static void print_summary(const summary *S, FILE *out)
 			fprintf(out, "    ... and %zu more seeds (all in the JSON results)\n", shown - LIST_PER_GROUP);
 	}
 	free(done);
-	fprintf(out, "shrink one: mqttsim shrink %s --seed %" PRIu64 "%s\n", S->file, S->fails[0].seed,
-		S->swarm ? " --swarm" : "");
+	for (size_t i = 0; i < S->nfails; i++)
+		if (S->fails[i].code == 1) {
+			fprintf(out, "shrink one: mqttsim shrink %s --seed %" PRIu64 "%s\n", S->file, S->fails[i].seed,
+				S->swarm ? " --swarm" : "");
+			break;
+		}
 }
 
 static const char *status_name(int code)

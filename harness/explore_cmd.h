@@ -16,7 +16,9 @@ char *explore_slurp(const char *path, size_t *len, FILE *err, const char *cmd);
 scenario *explore_load(const char *path, FILE *err, const char *cmd);
 /* A JSON string (ASCII; other bytes escaped or replaced). */
 void explore_jstr(FILE *f, const char *s);
-/* The first line where two traces differ, described (malloc'd); NULL if they are equal. */
-char *explore_trace_diff(const char *a, size_t alen, const char *b, size_t blen);
+/* The first line where two traces differ, described with the names of the two (malloc'd);
+ * NULL if they are equal. */
+char *explore_trace_diff(const char *a, size_t alen, const char *b, size_t blen, const char *na,
+			 const char *nb);
 
 #endif
