@@ -40,7 +40,8 @@ static const char explore_usage[] =
 	"  --shard I/N         run only the I-th of N equal blocks of the seed range\n"
 	"  -j N                N worker processes\n"
 	"  --check-determinism run every seed twice; any difference in the traces fails, naming\n"
-	"                      the first line that differs\n"
+	"                      the first line that differs (the first seed and every 50th also\n"
+	"                      a third time, in a fresh mqttsim process)\n"
 	"  --report json       write DIR/explore.json (DIR/explore-shard-I-of-N.json with --shard)\n"
 	"  --json FILE         write the JSON results to FILE\n"
 	"  --merge FILES       join the JSON results of shards into one summary\n"
@@ -194,7 +195,64 @@ char *explore_trace_diff(const char *a, size_t alen, const char *b, size_t blen,
 	return m;
 }
 
-static void run_seed(const scenario *s, const run_opts *base, uint64_t seed, bool check_det, seed_out *out)
+/* How often --check-determinism also runs a seed in a fresh process (the first seed, then
+ * every FRESH_EVERY-th): exec costs milliseconds, an in-process run a fraction of one. */
+#define FRESH_EVERY 50
+
+/* The seed run by a new mqttsim process (its own address layout, no state of earlier runs),
+ * compared with the trace of the run here. NULL when they agree; else what differs. */
+static char *fresh_process_diff(const scenario *s, const run_opts *o, uint64_t seed, const run_result *here)
+{
+	char self[4096], dir[4200], seedtxt[32], path[8400];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n <= 0 || !s->file)
+		return NULL; /* no way to start this binary again: the in-process check stands */
+	self[n] = 0;
+	const char *tmp = getenv("TMPDIR");
+	snprintf(dir, sizeof dir, "%s/mqttsim-det-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(dir))
+		return NULL;
+	snprintf(seedtxt, sizeof seedtxt, "%" PRIu64, seed);
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		FILE *nul = freopen("/dev/null", "w", stdout);
+		(void)nul;
+		execl(self, "mqttsim", "run", s->file, "--seed", seedtxt, "--out", dir, o->swarm ? "--swarm" : (char *)NULL,
+		      (char *)NULL);
+		_exit(127);
+	}
+	int st = 0;
+	if (pid > 0)
+		waitpid(pid, &st, 0);
+	snprintf(path, sizeof path, "%s/%s.trace", dir, s->name);
+	size_t len = 0;
+	char *text = pid > 0 ? explore_slurp(path, &len, stderr, "explore") : NULL;
+	char *d = NULL;
+	if (!text) {
+		d = xstrdup("the run in a fresh process wrote no trace");
+	} else {
+		/* Its event lines: those not starting with '#'. */
+		size_t bl = 0;
+		for (char *q = text; q < text + len;) {
+			char *e = memchr(q, '\n', (size_t)(text + len - q));
+			size_t l = e ? (size_t)(e - q + 1) : (size_t)(text + len - q);
+			if (*q != '#') {
+				memmove(text + bl, q, l);
+				bl += l;
+			}
+			q += l;
+		}
+		d = explore_trace_diff(here->trace, here->trace_len, text, bl, "in-process run", "fresh process");
+	}
+	free(text);
+	unlink(path);
+	rmdir(dir);
+	return d;
+}
+
+static void run_seed(const scenario *s, const run_opts *base, uint64_t seed, bool check_det, bool fresh,
+		     seed_out *out)
 {
 	run_opts o = *base;
 	o.seed = seed;
@@ -226,10 +284,14 @@ static void run_seed(const scenario *s, const run_opts *base, uint64_t seed, boo
 		if (!d && (r.trace_hash != r2.trace_hash || r.pass != r2.pass))
 			d = xstrdup("the trace hashes differ but the texts do not (report the bug)");
 		run_result_free(&r2);
+		bool in_fresh = false;
+		if (!d && fresh && base->test_leak != 1)
+			in_fresh = (d = fresh_process_diff(s, &o, seed, &r)) != NULL;
 		if (d) {
 			out->code = 3;
 			out->at = xstrdup("");
-			out->what = xstrdup("determinism: the two runs of the seed differ");
+			out->what = xstrdup(in_fresh ? "determinism: the run in a fresh process differs"
+						     : "determinism: the two runs of the seed differ");
 			out->msg = d;
 			run_result_free(&r);
 			return;
@@ -336,6 +398,7 @@ static size_t intervals(uint64_t *seeds, size_t n, uint64_t (**iv)[2])
 typedef struct summary {
 	const char *file;       /* scenario */
 	const char *name;
+	const char *spec;       /* the scenario's statement ids, space-separated; "" if none */
 	uint64_t scenario_hash;
 	bool swarm, check_det;
 	explore_range range;
@@ -377,8 +440,11 @@ static void print_summary(const summary *S, FILE *out)
 		for (size_t k = i; k < S->nfails; k++)
 			if (!done[k] && !strcmp(S->fails[k].what, S->fails[i].what) && !strcmp(S->fails[k].at, S->fails[i].at))
 				count++;
-		fprintf(out, "  %zu seed%s: %s%s%s\n", count, count == 1 ? "" : "s", S->fails[i].what,
-			*S->fails[i].at ? " at " : "", S->fails[i].at);
+		fprintf(out, "  %zu seed%s: %s%s%s%s%s%s\n", count, count == 1 ? "" : "s", S->fails[i].what,
+			*S->fails[i].at ? " at " : "", S->fails[i].at,
+			S->fails[i].code == 1 && S->spec && *S->spec ? "  [" : "",
+			S->fails[i].code == 1 && S->spec ? S->spec : "",
+			S->fails[i].code == 1 && S->spec && *S->spec ? "]" : "");
 		size_t shown = 0;
 		for (size_t k = i; k < S->nfails; k++) {
 			seed_out *f = &S->fails[k];
@@ -421,6 +487,8 @@ static int write_json(const summary *S, const char *path, FILE *err)
 	explore_jstr(f, S->file);
 	fputs(",\n  \"name\": ", f);
 	explore_jstr(f, S->name);
+	fputs(",\n  \"spec\": ", f);
+	explore_jstr(f, S->spec ? S->spec : "");
 	fprintf(f, ",\n  \"scenario_hash\": \"%016" PRIx64 "\",\n  \"swarm\": %s,\n  \"check_determinism\": %s,\n",
 		S->scenario_hash, S->swarm ? "true" : "false", S->check_det ? "true" : "false");
 	if (S->range.count)
@@ -499,7 +567,7 @@ static void sweep_here(const sweep *W, results *R)
 		if (out_of_time(W))
 			break;
 		seed_out o;
-		run_seed(W->s, &W->o, W->range.first + k, W->check_det, &o);
+		run_seed(W->s, &W->o, W->range.first + k, W->check_det, k % FRESH_EVERY == 0, &o);
 		results_add(R, &o);
 		double t = wall_s();
 		if (W->progress && t - last > 0.2) {
@@ -538,7 +606,7 @@ static void worker(const sweep *W, long w, int fd)
 		if (out_of_time(W))
 			break;
 		seed_out o;
-		run_seed(W->s, &W->o, W->range.first + k, W->check_det, &o);
+		run_seed(W->s, &W->o, W->range.first + k, W->check_det, k % FRESH_EVERY == 0, &o);
 		int32_t code = o.code;
 		if (put_all(fd, &o.seed, sizeof o.seed) < 0 || put_all(fd, &code, sizeof code) < 0 ||
 		    put_all(fd, &o.hash, sizeof o.hash) < 0)
@@ -690,7 +758,7 @@ static int merge(int nfiles, char **files, const char *json_out, FILE *out, FILE
 	summary S = { 0 };
 	S.elapsed_s = -1;
 	results R = { 0 };
-	char *file = NULL, *name = NULL;
+	char *file = NULL, *name = NULL, *spec = NULL;
 	int rc = EXIT_USAGE;
 	jv *docs = calloc((size_t)nfiles, sizeof *docs);
 	if (!docs)
@@ -727,6 +795,8 @@ static int merge(int nfiles, char **files, const char *json_out, FILE *out, FILE
 			file = xstrdup(sc->s);
 			const jv *nm = jv_get(d, "name");
 			name = xstrdup(nm && nm->type == JV_STR ? nm->s : "");
+			const jv *sp = jv_get(d, "spec");
+			spec = xstrdup(sp && sp->type == JV_STR ? sp->s : "");
 			S.scenario_hash = ph;
 			S.swarm = swarm->b;
 			S.check_det = cd && cd->type == JV_BOOL && cd->b;
@@ -815,6 +885,7 @@ static int merge(int nfiles, char **files, const char *json_out, FILE *out, FILE
 	qsort(R.fails, R.nfails, sizeof *R.fails, by_seed);
 	S.file = file;
 	S.name = name;
+	S.spec = spec;
 	S.iv = iv;
 	S.niv = niv;
 	S.fails = R.fails;
@@ -855,6 +926,7 @@ out:
 	free(iv);
 	free(file);
 	free(name);
+	free(spec);
 	results_free(&R);
 	return rc;
 }
@@ -901,7 +973,9 @@ int cmd_explore(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		} else if (!strcmp(a, "--check-determinism")) {
 			W.check_det = true;
 		} else if (!strcmp(a, "--break-determinism")) {
-			W.o.test_leak = true; /* test only: proves the guard can fail */
+			W.o.test_leak = 1; /* test only: proves the guard can fail (state kept across runs) */
+		} else if (!strcmp(a, "--break-determinism=process")) {
+			W.o.test_leak = 2; /* test only: differs between processes, never within one */
 		} else if (!strcmp(a, "--time-budget")) {
 			int64_t us = v ? sc_parse_duration(v) : -1;
 			if (us <= 0) {
@@ -1032,6 +1106,14 @@ int cmd_explore(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	summary S = { 0 };
 	S.file = path;
 	S.name = s->name;
+	char spec[1024] = "";
+	for (size_t i = 0, n = 0; i < s->nspec && n < sizeof spec; i++) {
+		int m = snprintf(spec + n, sizeof spec - n, "%s%s", i ? " " : "", s->spec[i]);
+		if (m < 0)
+			break;
+		n += (size_t)m;
+	}
+	S.spec = spec;
 	S.scenario_hash = s->text_hash;
 	S.swarm = W.o.swarm;
 	S.check_det = W.check_det;

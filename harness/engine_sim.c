@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define PORT 1883
 
@@ -359,8 +360,10 @@ int engine_sim_run(const scenario *s, const run_opts *o, run_result *res)
 		free(hs);
 	}
 	if (o->test_leak) {
-		static unsigned long runs; /* deliberately process-wide: the bug the guard must catch */
-		sim_trace(r.w, "broker", 0, "harness", "test leak %lu", runs++);
+		/* Deliberately process-wide state: the bugs the determinism guard must catch. */
+		static unsigned long runs;
+		unsigned long v = o->test_leak == 1 ? runs++ : (unsigned long)getpid();
+		sim_trace(r.w, "broker", 0, "harness", "test leak %lu", v);
 	}
 
 	engine e = { .ctx = &r, .clients = r.clients, .nclients = s->nclients, .now = s_now,

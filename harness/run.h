@@ -23,8 +23,9 @@ typedef struct run_opts {
 	bool swarm;           /* sim: random fault kinds and rates drawn per seed (explore.h) */
 	bool keep_trace;      /* sim: r->trace gets the trace text */
 	bool want_faults;     /* sim: r->faults gets every fault the run injected */
-	bool test_leak;       /* test only: a trace line from process-wide state, so that two
-				 runs of one seed differ (checks --check-determinism) */
+	int test_leak;        /* test only (checks --check-determinism): a trace line from
+				 process-wide state: 1 a counter of runs, so two runs of a seed
+				 differ; 2 the process id, so only runs in two processes differ */
 } run_opts;
 
 typedef struct run_result {

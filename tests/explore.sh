@@ -24,7 +24,7 @@ trap 'rm -rf "$tmp"' EXIT
 out=$("$M" explore "$S" --seeds 1000 --json "$tmp/all.json" 2>&1); rc=$?
 seed=$(echo "$out" | sed -n 's/^    seed \([0-9]*\): .*delivered:.*/\1/p' | head -1)
 nfail=$(echo "$out" | sed -n 's/^explore: 1000 seeds run in .*: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
-case "$out" in *"seeds: expect delivered (sensor -> dashboard on greenhouse/#) at $S:"*"replay: mqttsim run $S --seed $seed"*) r=1;; *) r=0;; esac
+case "$out" in *"seeds: expect delivered (sensor -> dashboard on greenhouse/#) at $S:71:5  [MQTT-4.3.1-1]"*"replay: mqttsim run $S --seed $seed"*) r=1;; *) r=0;; esac
 if [ $rc -eq 1 ] && [ $r -eq 1 ] && [ -n "$seed" ] && [ "${nfail:-0}" -gt 0 ] && [ "$nfail" -lt 100 ]; then
 	ok "explore finds the planted failure within 1000 seeds ($nfail seeds fail, first $seed), grouped, with replay commands"
 else
@@ -127,6 +127,10 @@ case "$out" in *"each seed twice"*"200 seeds run"*) r=1;; *) r=0;; esac
 out=$("$M" explore "$S" --seeds 1..3 --check-determinism --break-determinism 2>&1); rc=$?
 case "$out" in *"3 seeds: determinism: the two runs of the seed differ"*"from event line 2: first run: "*"test leak"*) r=1;; *) r=0;; esac
 [ $rc -eq 1 ] && [ $r -eq 1 ] && ok "--check-determinism catches state leaking between runs and names the line" || bad "determinism guard (exit $rc)" "$out"
+out=$("$M" explore "$S" --seeds 1..60 --check-determinism --break-determinism=process 2>&1); rc=$?
+case "$out" in *"2 seeds: determinism: the run in a fresh process differs"*"seed 1: "*"fresh process: "*"seed 51: "*) r=1;; *) r=0;; esac
+[ $rc -eq 1 ] && [ $r -eq 1 ] && ok "--check-determinism also runs seeds 1, 51... in a fresh process and catches what differs between processes" ||
+	bad "determinism guard, fresh process (exit $rc)" "$out"
 out=$("$M" explore "$S" --seeds 1..4 -j 2 --check-determinism --break-determinism 2>&1); rc=$?
 case "$out" in *"4 seeds: determinism"*) r=1;; *) r=0;; esac
 [ $rc -eq 1 ] && [ $r -eq 1 ] && ok "... in -j workers too" || bad "determinism guard -j 2 (exit $rc)" "$out"
