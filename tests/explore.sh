@@ -38,6 +38,14 @@ case "$out" in *"FAIL  planted-qos0-partition"*"delivered:"*) r=1;; *) r=0;; esa
 out=$("$M" run "$S" 2>&1); rc=$?
 [ $rc -eq 0 ] && ok "the scenario passes with its own seed" || bad "own seed passes (exit $rc)" "$out"
 
+PY=$(command -v python3 || true)
+if [ -n "$PY" ]; then
+	out=$("$PY" tests/check_explore_json.py reports/schema/mqttsim-explore-1.json "$tmp/all.json" 2>&1) &&
+		ok "the JSON results validate against reports/schema/mqttsim-explore-1.json" || bad "explore JSON" "$out"
+else
+	echo "NOTE python3 is not installed: the explore JSON was not validated"
+fi
+
 out=$("$M" explore "$S" --seeds 1000 -j 2 --json "$tmp/j2.json" 2>&1); rc=$?
 a=$(grep -o '"seed": [0-9]*' "$tmp/all.json" | tr '\n' ' ')
 b=$(grep -o '"seed": [0-9]*' "$tmp/j2.json" 2>/dev/null | tr '\n' ' ')
@@ -62,6 +70,10 @@ m=$(grep -o '"seed": [0-9]*' "$tmp/merged.json" 2>/dev/null | tr '\n' ' ')
 case "$out" in *"coverage: every seed of 1..1000 ran exactly once"*"explore: 1000 seeds run: "*" $nfail failed"*) r=1;; *) r=0;; esac
 [ $rc -eq 1 ] && [ $r -eq 1 ] && [ "$m" = "$a" ] && ok "--merge: the shards cover 1..1000 exactly once and give the same failures" ||
 	bad "--merge (exit $rc)" "$out" "$m" "$a"
+if [ -n "$PY" ]; then
+	out=$("$PY" tests/check_explore_json.py reports/schema/mqttsim-explore-1.json "$tmp/merged.json" 2>&1) &&
+		ok "the merged JSON validates too" || bad "merged JSON" "$out"
+fi
 out=$("$M" explore --merge "$tmp/shards/explore-shard-2-of-4.json" "$tmp/shards/explore-shard-2-of-4.json" 2>&1); rc=$?
 case "$out" in *"seed 251 ran more than once"*) r=1;; *) r=0;; esac
 [ $rc -eq 2 ] && [ $r -eq 1 ] && ok "--merge refuses a shard given twice" || bad "--merge twice (exit $rc)" "$out"
