@@ -284,8 +284,8 @@ int cmd_shrink(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	size_t n = r.nfaults;
 	fprintf(out, "shrink: %s seed %" PRIu64 " fails %s at %s:%d:%d\n", path, o.seed, label, path, fl[0].pos.line,
 		fl[0].pos.col);
-	fprintf(out, "shrink: %zu faults: %zu explicit, %zu drawn from the seed%s\n", n, s->nfaults, n - s->nfaults,
-		o.swarm ? " (swarm)" : "");
+	fprintf(out, "shrink: %zu fault%s: %zu explicit, %zu drawn from the seed%s\n", n, n == 1 ? "" : "s", s->nfaults,
+		n - s->nfaults, o.swarm ? " (swarm)" : "");
 	buf = calloc(n ? n : 1, sizeof *buf);
 	keep = calloc(n ? n : 1, sizeof *keep);
 	if (!buf || !keep)
@@ -320,8 +320,8 @@ int cmd_shrink(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		}
 		buf[i].for_us = keep_at;
 	}
-	fprintf(out, "shrink: %zu faults -> %zu in %u runs (%u for ddmin, %u shortening durations)\n", n, m, c.runs,
-		before_dur, c.runs - before_dur);
+	fprintf(out, "shrink: %zu fault%s -> %zu in %u runs (%u for ddmin, %u shortening durations)\n", n,
+		n == 1 ? "" : "s", m, c.runs, before_dur, c.runs - before_dur);
 	char def[1024];
 	if (!out_path) {
 		snprintf(def, sizeof def, "%s-seed%" PRIu64 "-shrunk.yaml", s->name, o.seed);

@@ -55,6 +55,9 @@ out=$("$M" explore "$S" --seeds 1..100000000 --time-budget 1s 2>&1); rc=$?
 case "$out" in *"the time budget (1s) ran out: "*" of 100000000 seeds ran; not run: "*) r=1;; *) r=0;; esac
 [ $rc -le 1 ] && [ $r -eq 1 ] && ok "--time-budget stops starting seeds and says which did not run" || bad "--time-budget (exit $rc)" "$out"
 
+cp "$S" "$tmp/changed.yaml"
+echo "# one more line" >>"$tmp/changed.yaml"
+
 # ---- shards -------------------------------------------------------------------------------
 okshards=1
 for i in 1 2 3 4; do
@@ -81,10 +84,15 @@ out=$("$M" explore --merge "$tmp/shards/explore-shard-1-of-4.json" "$tmp/shards/
 case "$out" in *"500 of the 1000 seeds of 1..1000 ran, each once; not run: 251..500 751..1000"*) r=1;; *) r=0;; esac
 [ $rc -le 1 ] && [ $r -eq 1 ] && ok "--merge names the seeds no shard ran" || bad "--merge gaps (exit $rc)" "$out"
 
+"$M" explore "$tmp/changed.yaml" --seeds 1..1000 --shard 1/4 --json "$tmp/other-scenario.json" >/dev/null 2>&1
+out=$("$M" explore --merge "$tmp/shards/explore-shard-2-of-4.json" "$tmp/other-scenario.json" 2>&1); rc=$?
+case "$out" in *"merge results of the same scenario text and options only"*) r=1;; *) r=0;; esac
+[ $rc -eq 2 ] && [ $r -eq 1 ] && ok "--merge refuses results of another scenario text" || bad "--merge other scenario (exit $rc)" "$out"
+
 # ---- shrink -------------------------------------------------------------------------------
 out=$("$M" shrink "$S" --seed "$seed" --out "$tmp/shrunk.yaml" 2>&1); rc=$?
-before=$(echo "$out" | sed -n 's/^shrink: \([0-9]*\) faults -> \([0-9]*\) in .*/\1/p')
-after=$(echo "$out" | sed -n 's/^shrink: \([0-9]*\) faults -> \([0-9]*\) in .*/\2/p')
+before=$(echo "$out" | sed -n 's/^shrink: \([0-9]*\) faults* -> \([0-9]*\) in .*/\1/p')
+after=$(echo "$out" | sed -n 's/^shrink: \([0-9]*\) faults* -> \([0-9]*\) in .*/\2/p')
 infile=$(grep -c '^  - { at: ' "$tmp/shrunk.yaml" 2>/dev/null)
 if [ $rc -eq 0 ] && [ -n "$after" ] && [ "$after" -le 3 ] && [ "$after" -ge 1 ] && [ "$before" -gt "$after" ] &&
 	[ "$infile" = "$after" ] && ! grep -q random_faults "$tmp/shrunk.yaml"; then
@@ -113,8 +121,6 @@ case "$out" in *"replay: identical: $S seed $seed, trace $h"*"fails, as recorded
 out=$("$M" replay "$tmp/sw/planted-qos0-partition.trace" 2>&1); rc=$?
 case "$out" in *"identical"*"(swarm)"*) r=1;; *) r=0;; esac
 [ $rc -eq 0 ] && [ $r -eq 1 ] && ok "replay of a --swarm run" || bad "replay --swarm (exit $rc)" "$out"
-cp "$S" "$tmp/changed.yaml"
-echo "# one more line" >>"$tmp/changed.yaml"
 out=$("$M" replay "$T" --scenario "$tmp/changed.yaml" 2>&1); rc=$?
 case "$out" in *"has changed since"*"scenario hash"*) r=1;; *) r=0;; esac
 [ $rc -eq 2 ] && [ $r -eq 1 ] && ok "replay refuses a changed scenario (exit 2)" || bad "replay changed scenario (exit $rc)" "$out"
