@@ -1128,8 +1128,11 @@ int cmd_explore(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	S.elapsed_s = elapsed;
 	S.niv = intervals(R.ran, R.nran, &S.iv);
 	if (R.nran < range.count) {
-		fprintf(out, "explore: the time budget (%gs) ran out: %zu of %" PRIu64 " seeds ran; not run:", W.budget_s,
-			R.nran, range.count);
+		if (W.budget_s > 0 && out_of_time(&W))
+			fprintf(out, "explore: the time budget (%gs) ran out: %zu of %" PRIu64 " seeds ran; not run:",
+				W.budget_s, R.nran, range.count);
+		else
+			fprintf(out, "explore: only %zu of %" PRIu64 " seeds ran; not run:", R.nran, range.count);
 		uint64_t next = range.first;
 		for (size_t i = 0; i <= S.niv; i++) {
 			uint64_t upto = i < S.niv ? S.iv[i][0] : range.first + range.count;
