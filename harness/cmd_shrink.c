@@ -38,6 +38,14 @@ typedef struct shrink_ctx {
 	sc_fault *buf;       /* the candidate schedule */
 	explore_fail target;
 	unsigned runs;
+	const sc_step *steps; /* the candidate steps (default: the scenario's) */
+	size_t nsteps;
+	/* Message shrinking: the publish steps, and a buffer for the candidate steps. */
+	const size_t *pubs;
+	size_t npubs;
+	const sc_fault *faults; /* the shrunk faults */
+	size_t nfaults;
+	sc_step *stepbuf;
 } shrink_ctx;
 
 /* Does the scenario, with exactly these faults and nothing drawn, fail the target? */
@@ -47,6 +55,8 @@ static bool fails_with(shrink_ctx *c, const sc_fault *f, size_t n, uint64_t *has
 	copy.faults = (sc_fault *)f;
 	copy.nfaults = n;
 	copy.random_faults.on = false;
+	copy.steps = (sc_step *)c->steps;
+	copy.nsteps = c->nsteps;
 	run_result r;
 	c->runs++;
 	bool hit = false;
@@ -68,6 +78,71 @@ static bool subset_fails(const size_t *items, size_t n, void *ctx)
 	for (size_t i = 0; i < n; i++)
 		c->buf[i] = c->all[items[i]];
 	return fails_with(c, c->buf, n, NULL);
+}
+
+/* Keep every step but the publishes, and of those only the listed ones. */
+static bool pubs_fail(const size_t *items, size_t n, void *ctx)
+{
+	shrink_ctx *c = ctx;
+	size_t k = 0, next = 0;
+	for (size_t i = 0; i < c->s->nsteps; i++) {
+		bool pub = c->s->steps[i].kind == SC_PUBLISH;
+		if (pub && !(next < n && c->pubs[items[next]] == i))
+			continue;
+		if (pub)
+			next++;
+		c->stepbuf[k++] = c->s->steps[i];
+	}
+	c->steps = c->stepbuf;
+	c->nsteps = k;
+	bool hit = fails_with(c, c->faults, c->nfaults, NULL);
+	c->steps = c->s->steps;
+	c->nsteps = c->s->nsteps;
+	return hit;
+}
+
+/* The lines [from, to) of each item of the top-level `steps` list, so that a step can be
+ * cut out of the text. -1 when the list is not one item per run of lines (a flow list,
+ * aliases, two items on a line): then steps are not shrunk. */
+static int step_extents(const char *text, size_t len, size_t nsteps, size_t (*ext)[2])
+{
+	yaml_parser_t p;
+	yaml_document_t doc;
+	if (!yaml_parser_initialize(&p))
+		abort();
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+	int ok = yaml_parser_load(&p, &doc);
+	yaml_parser_delete(&p);
+	if (!ok)
+		return -1;
+	int rc = -1;
+	yaml_node_t *root = yaml_document_get_root_node(&doc);
+	if (!root || root->type != YAML_MAPPING_NODE)
+		goto out;
+	for (yaml_node_pair_t *pr = root->data.mapping.pairs.start; pr < root->data.mapping.pairs.top; pr++) {
+		yaml_node_t *k = yaml_document_get_node(&doc, pr->key), *v = yaml_document_get_node(&doc, pr->value);
+		if (!k || !v || k->type != YAML_SCALAR_NODE || strcmp((const char *)k->data.scalar.value, "steps"))
+			continue;
+		if (v->type != YAML_SEQUENCE_NODE || v->data.sequence.style == YAML_FLOW_SEQUENCE_STYLE ||
+		    (size_t)(v->data.sequence.items.top - v->data.sequence.items.start) != nsteps)
+			goto out;
+		size_t prev_end = 0;
+		for (size_t i = 0; i < nsteps; i++) {
+			yaml_node_t *it = yaml_document_get_node(&doc, v->data.sequence.items.start[i]);
+			if (!it)
+				goto out;
+			size_t from = it->start_mark.line, to = it->end_mark.line + (it->end_mark.column > 0 ? 1 : 0);
+			if (from < prev_end || to <= from)
+				goto out; /* an alias, or two items sharing a line */
+			ext[i][0] = from;
+			ext[i][1] = to;
+			prev_end = to;
+		}
+		rc = 0;
+	}
+out:
+	yaml_document_delete(&doc);
+	return rc;
 }
 
 static void fmt_dur(int64_t us, char *b, size_t cap)
@@ -123,7 +198,8 @@ static bool dropped_key(const char *k)
 /* The scenario's own text without its name, seed, faults and random_faults (found with
  * libyaml, so only whole top-level entries go), then those four written anew. */
 static int write_shrunk(const char *text, size_t len, const char *out_path, const scenario *s, uint64_t seed,
-			const sc_fault *f, size_t n, const char *header, FILE *err)
+			const sc_fault *f, size_t n, const bool *drop_step, size_t (*ext)[2], const char *header,
+			FILE *err)
 {
 	yaml_parser_t p;
 	yaml_document_t doc;
@@ -174,6 +250,9 @@ static int write_shrunk(const char *text, size_t len, const char *out_path, cons
 				drop_line[l] = true;
 	}
 	yaml_document_delete(&doc);
+	for (size_t i = 0; drop_step && i < s->nsteps; i++)
+		for (size_t l = ext[i][0]; drop_step[i] && l < ext[i][1] && l < nlines; l++)
+			drop_line[l] = true;
 	FILE *o = fopen(out_path, "w");
 	if (!o) {
 		fprintf(err, "mqttsim shrink: cannot write %s: %s\n", out_path, strerror(errno));
@@ -258,7 +337,10 @@ int cmd_shrink(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	}
 	int rc = EXIT_USAGE;
 	sc_fault *buf = NULL;
-	size_t *keep = NULL;
+	size_t *keep = NULL, *pubs = NULL, *pkeep = NULL;
+	size_t (*ext)[2] = NULL;
+	bool *drop_step = NULL;
+	shrink_ctx c = { 0 };
 	scenario *alone = NULL;
 	run_result r = { 0 };
 	if (!(s->targets & SC_TARGET_SIM)) {
@@ -277,7 +359,7 @@ int cmd_shrink(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		fprintf(err, "mqttsim shrink: cannot tell what failed from the report:\n%s", r.report ? r.report : "");
 		goto out;
 	}
-	shrink_ctx c = { .s = s, .o = o, .all = r.faults, .target = fl[0] };
+	c = (shrink_ctx){ .s = s, .o = o, .all = r.faults, .target = fl[0], .steps = s->steps, .nsteps = s->nsteps };
 	c.o.want_faults = false;
 	char label[512];
 	explore_fail_label(s, &fl[0], label, sizeof label);
@@ -322,6 +404,41 @@ int cmd_shrink(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	}
 	fprintf(out, "shrink: %zu fault%s -> %zu in %u runs (%u for ddmin, %u shortening durations)\n", n,
 		n == 1 ? "" : "s", m, c.runs, before_dur, c.runs - before_dur);
+	/* Then the messages: publish steps the failure does not need. Only when an expectation
+	 * failed: a failing step is named by its index, which removing steps would move. */
+	size_t np = 0, mp = 0;
+	for (size_t i = 0; i < s->nsteps; i++)
+		np += s->steps[i].kind == SC_PUBLISH;
+	if (np > 1 && fl[0].kind == EXPLORE_FAIL_EXPECT) {
+		ext = calloc(s->nsteps, sizeof *ext);
+		pubs = calloc(np, sizeof *pubs);
+		pkeep = calloc(np, sizeof *pkeep);
+		c.stepbuf = calloc(s->nsteps, sizeof *c.stepbuf);
+		if (!ext || !pubs || !pkeep || !c.stepbuf)
+			abort();
+		if (step_extents(text, len, s->nsteps, ext) < 0) {
+			fprintf(out, "shrink: the steps are not one list item per line range (flow style or aliases): "
+				     "publish steps are kept\n");
+		} else {
+			for (size_t i = 0, k = 0; i < s->nsteps; i++)
+				if (s->steps[i].kind == SC_PUBLISH)
+					pubs[k++] = i;
+			c.pubs = pubs;
+			c.npubs = np;
+			c.faults = buf;
+			c.nfaults = m;
+			unsigned before_msg = c.runs, t2;
+			mp = explore_ddmin(np, pubs_fail, &c, pkeep, &t2);
+			drop_step = calloc(s->nsteps, sizeof *drop_step);
+			if (!drop_step)
+				abort();
+			for (size_t i = 0; i < np; i++)
+				drop_step[pubs[i]] = true;
+			for (size_t i = 0; i < mp; i++)
+				drop_step[pubs[pkeep[i]]] = false;
+			fprintf(out, "shrink: %zu publish steps -> %zu in %u runs\n", np, mp, c.runs - before_msg);
+		}
+	}
 	char def[1024];
 	if (!out_path) {
 		snprintf(def, sizeof def, "%s-seed%" PRIu64 "-shrunk.yaml", s->name, o.seed);
@@ -332,7 +449,7 @@ int cmd_shrink(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		 "# Shrunk by mqttsim shrink from %s, seed %" PRIu64 "%s: %zu faults -> %zu.\n"
 		 "# It fails %s on its own: mqttsim run %s\n",
 		 path, o.seed, o.swarm ? " (--swarm)" : "", n, m, label, out_path);
-	if (write_shrunk(text, len, out_path, s, o.seed, buf, m, header, err) < 0)
+	if (write_shrunk(text, len, out_path, s, o.seed, buf, m, drop_step, ext, header, err) < 0)
 		goto out;
 	for (size_t i = 0; i < m; i++)
 		fault_yaml(out, &buf[i]);
@@ -363,6 +480,11 @@ out:
 	run_result_free(&r);
 	free(buf);
 	free(keep);
+	free(pubs);
+	free(pkeep);
+	free(ext);
+	free(drop_step);
+	free(c.stepbuf);
 	scenario_free(alone);
 	scenario_free(s);
 	free(text);

@@ -100,12 +100,15 @@ if [ $rc -eq 0 ] && [ -n "$after" ] && [ "$after" -le 3 ] && [ "$after" -ge 1 ] 
 else
 	bad "shrink (exit $rc, $before -> $after, $infile in the file)" "$out" "$(cat "$tmp/shrunk.yaml" 2>/dev/null)"
 fi
+npub=$(grep -c 'publish:' "$tmp/shrunk.yaml")
+case "$out" in *"shrink: 20 publish steps -> $npub in "*) r=1;; *) r=0;; esac
+[ $r -eq 1 ] && [ "$npub" -ge 1 ] && [ "$npub" -le 3 ] && ok "shrink: 20 publish steps -> $npub" || bad "shrink messages ($npub)" "$out"
 out=$("$M" run "$tmp/shrunk.yaml" --out "$tmp/tr" 2>&1); rc=$?
 case "$out" in *"FAIL  planted-qos0-partition-seed$seed-shrunk"*"delivered:"*"never reached dashboard"*) r=1;; *) r=0;; esac
 [ $rc -eq 1 ] && [ $r -eq 1 ] && ok "the shrunk scenario fails alone, on the same expectation" || bad "shrunk alone (exit $rc)" "$out"
 out=$("$M" timeline "$tmp/tr/planted-qos0-partition-seed$seed-shrunk.trace" --color never 2>&1); rc=$?
-case "$out" in *"sensor "*"-> broker "*"PUBLISH"*"partition sensor <-> broker"*"heal sensor <-> broker"*) r=1;; *) r=0;; esac
-[ $rc -eq 0 ] && [ $r -eq 1 ] && ok "its trace renders as a timeline (packets and the partition)" || bad "timeline (exit $rc)" "$out"
+case "$out" in *"CONNECT"*"partition sensor <-> broker"*"lost segment"*"(partition)"*"timed out"*"heal sensor <-> broker"*) r=1;; *) r=0;; esac
+[ $rc -eq 0 ] && [ $r -eq 1 ] && ok "its trace renders as a timeline (the partition, the lost reading, the timeout)" || bad "timeline (exit $rc)" "$out"
 out=$("$M" shrink "$S" --seed 1 --out "$tmp/none.yaml" 2>&1); rc=$?
 case "$out" in *"passes with seed 1: nothing to shrink"*) r=1;; *) r=0;; esac
 [ $rc -eq 2 ] && [ $r -eq 1 ] && [ ! -f "$tmp/none.yaml" ] && ok "shrink of a passing seed is refused" || bad "shrink passing seed (exit $rc)" "$out"
