@@ -615,6 +615,8 @@ static void worker(const sweep *W, long w, int fd)
 		put_str(fd, o.what ? o.what : "");
 		put_str(fd, o.msg ? o.msg : "");
 		seed_out_free(&o);
+		if (W->range.count - k <= (uint64_t)W->jobs)
+			break; /* the next k would pass the end (or wrap, at the far end of uint64) */
 	}
 }
 

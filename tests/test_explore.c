@@ -6,6 +6,7 @@
 #include "tests.h"
 
 #include "harness/explore.h"
+#include "harness/explore_cmd.h"
 #include "harness/run.h"
 #include "sim/fault.h"
 
@@ -425,6 +426,23 @@ START_TEST(json_reader)
 }
 END_TEST
 
+/* ---- trace differences ---------------------------------------------------------------------- */
+
+START_TEST(trace_diff_names_the_first_line)
+{
+	const char *a = "1 x\n2 y\n3 z\n", *b = "1 x\n2 y\n3 Z\n4 w\n", *c = "1 x\n2 y\n";
+	ck_assert_ptr_null(explore_trace_diff(a, strlen(a), a, strlen(a), "A", "B"));
+	ck_assert_ptr_null(explore_trace_diff("", 0, "", 0, "A", "B"));
+	char *d = explore_trace_diff(a, strlen(a), b, strlen(b), "A", "B");
+	ck_assert_ptr_nonnull(d);
+	ck_assert_str_eq(d, "the traces differ from event line 3: A: 3 z | B: 3 Z");
+	free(d);
+	d = explore_trace_diff(c, strlen(c), a, strlen(a), "A", "B");
+	ck_assert_str_eq(d, "the traces differ from event line 3: A: (the end) | B: 3 z");
+	free(d);
+}
+END_TEST
+
 Suite *explore_suite(void)
 {
 	Suite *s = suite_create("explore");
@@ -440,6 +458,7 @@ Suite *explore_suite(void)
 	tcase_add_test(tc, fault_plan_is_the_seeds);
 	tcase_add_test(tc, run_reports_its_schedule);
 	tcase_add_test(tc, json_reader);
+	tcase_add_test(tc, trace_diff_names_the_first_line);
 	suite_add_tcase(s, tc);
 	return s;
 }
