@@ -55,7 +55,7 @@ BIN   := $(BUILD)/mqttsim
 TESTS := $(BUILD)/check_mqttsim
 OUT   := reports/out
 
-.PHONY: all test unit cli lint interop scenarios conform aedes reports pcap badinput html progress asan valgrind coverage bench deps install clean help
+.PHONY: all test unit cli lint interop scenarios conform aedes reports pcap badinput html progress explore asan valgrind coverage bench deps install clean help
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -76,7 +76,7 @@ $(TESTS): $(TEST_OBJ) $(LIB)
 $(BUILD)/bench_%: $(BUILD)/tests/bench_%.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(YAML_LIBS) -lm
 
-test: unit cli lint interop scenarios conform aedes reports pcap badinput html progress
+test: unit cli lint interop scenarios conform aedes reports pcap badinput html progress explore
 
 # Every test target is bounded in wall time: a hang fails its target with a message naming it
 # instead of stalling CI. $(call bounded,NAME,COMMAND)
@@ -117,6 +117,9 @@ html: $(BIN)
 
 progress: $(BIN)
 	$(call bounded,progress,env MQTTSIM=$(BIN) sh tests/progress.sh)
+
+explore: $(BIN)
+	$(call bounded,explore,env MQTTSIM=$(BIN) sh tests/explore.sh)
 
 unit: $(TESTS)
 	@mkdir -p $(OUT)

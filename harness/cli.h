@@ -21,6 +21,9 @@ int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err);
 int cmd_list(int argc, char **argv, FILE *in, FILE *out, FILE *err);
 int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err);
 int cmd_timeline(int argc, char **argv, FILE *in, FILE *out, FILE *err);
+int cmd_explore(int argc, char **argv, FILE *in, FILE *out, FILE *err);
+int cmd_shrink(int argc, char **argv, FILE *in, FILE *out, FILE *err);
+int cmd_replay(int argc, char **argv, FILE *in, FILE *out, FILE *err);
 
 /* Parse hex text into bytes: whitespace, commas, colons and "0x" prefixes are allowed.
  * Returns the byte count, or -1 with a message in msg (what was wrong and where). */

@@ -31,6 +31,7 @@ static const char run_usage[] =
 	"  --pcap DIR   simulation: write each run's byte streams to DIR/NAME.pcap (Wireshark)\n"
 	"  -j N         run N scenarios at a time\n"
 	"  -v           on failure, also print the end of the trace\n"
+	"  --swarm      simulation: random fault kinds and rates drawn from the seed, as explore --swarm\n"
 	"  --report F   also write reports: junit, json, tap, html (comma-separated) to\n"
 	"               DIR/run.<format>; pcap: DIR/NAME.pcap per simulated scenario\n"
 	"  --report-dir DIR  where (default " REPORT_DEFAULT_DIR ")\n"
@@ -205,8 +206,9 @@ int run_one_text(const scenario *s, const run_opts *o, char **text)
 				(unsigned long long)r.trace_hash);
 		fputc('\n', f);
 		if (!r.pass)
-			fprintf(f, "%s  replay: mqttsim run %s --seed %llu%s%s\n", r.report ? r.report : "", s->file,
-				(unsigned long long)r.seed, o->broker ? " --broker " : "", o->broker ? o->broker : "");
+			fprintf(f, "%s  replay: mqttsim run %s --seed %llu%s%s%s\n", r.report ? r.report : "", s->file,
+				(unsigned long long)r.seed, o->broker ? " --broker " : "", o->broker ? o->broker : "",
+				o->swarm ? " --swarm" : "");
 		code = r.pass ? 0 : 1;
 	}
 	/* The outcome letters, after the report's NUL (see run.h); none when nothing ran. */
@@ -463,6 +465,8 @@ int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			i++;
 		} else if (!strcmp(a, "-v")) {
 			o.verbose = true;
+		} else if (!strcmp(a, "--swarm")) {
+			o.swarm = true;
 		} else if ((rr = report_opts_arg(&ro, "run", argc, argv, &i, err)) != 0) {
 			if (rr < 0) {
 				free_all(&f, NULL);

@@ -5,7 +5,9 @@
 #include "broker/auth.h"
 #include "broker/shell_sim.h"
 #include "reports/pcap.h"
+#include "harness/cli.h"
 #include "harness/engine.h"
+#include "harness/explore.h"
 #include "sim/fault.h"
 
 #include <errno.h>
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define PORT 1883
 
@@ -221,6 +224,26 @@ static sim_host *host_named(simrun *r, const scenario *s, const char *name)
 	return NULL;
 }
 
+/* A fault as the run injected it, by host name, for tools that rewrite the schedule. */
+static void keep_fault(run_result *res, const sim_fault *f)
+{
+	if (res->nfaults % 16 == 0) {
+		res->faults = realloc(res->faults, (res->nfaults + 16) * sizeof *res->faults);
+		if (!res->faults)
+			abort();
+	}
+	sc_fault *k = &res->faults[res->nfaults++];
+	memset(k, 0, sizeof *k);
+	k->kind = f->kind;
+	k->at_us = f->at;
+	k->for_us = f->duration;
+	k->value = f->value;
+	k->a = f->a ? strdup(sim_host_name(f->a)) : NULL;
+	k->b = f->b ? strdup(sim_host_name(f->b)) : NULL;
+	if ((f->a && !k->a) || (f->b && !k->b))
+		abort();
+}
+
 static void write_trace(const scenario *s, const run_opts *o, simrun *r, run_result *res)
 {
 	if (!o->out_dir)
@@ -236,6 +259,9 @@ static void write_trace(const scenario *s, const run_opts *o, simrun *r, run_res
 	const char *text = sim_trace_text(r->w, &len);
 	fprintf(f, "# mqttsim trace of %s (%s), seed %llu\n", s->name, s->file ? s->file : "-",
 		(unsigned long long)res->seed);
+	/* What `mqttsim replay` checks before it runs the scenario again. */
+	fprintf(f, "# mqttsim %s scenario-hash %016llx swarm %d\n", MQTTSIM_VERSION,
+		(unsigned long long)s->text_hash, o->swarm ? 1 : 0);
 	if (text)
 		fwrite(text, 1, len, f);
 	fprintf(f, "# trace hash %016llx\n", (unsigned long long)sim_trace_hash(r->w));
@@ -246,7 +272,7 @@ int engine_sim_run(const scenario *s, const run_opts *o, run_result *res)
 {
 	simrun r = { 0 };
 	r.w = sim_world_new(res->seed);
-	sim_trace_record(r.w, true, NULL);
+	sim_trace_record(r.w, o->out_dir || o->verbose || o->keep_trace, NULL);
 	FILE *pf = NULL;
 	pcap_writer *pw = NULL;
 	if (o->pcap_dir) {
@@ -309,6 +335,8 @@ int engine_sim_run(const scenario *s, const run_opts *o, run_result *res)
 		sf.a = f->a ? host_named(&r, s, f->a) : NULL;
 		sf.b = f->b ? host_named(&r, s, f->b) : NULL;
 		sim_fault_schedule(r.w, &sf);
+		if (o->want_faults)
+			keep_fault(res, &sf);
 	}
 	if (s->random_faults.on) {
 		sim_host **hs = calloc(s->nclients + 1, sizeof *hs);
@@ -318,8 +346,24 @@ int engine_sim_run(const scenario *s, const run_opts *o, run_result *res)
 		for (size_t i = 0; i < s->nclients; i++)
 			hs[i + 1] = r.hosts[i];
 		int64_t until = s->duration_us ? s->duration_us : RUN_DEFAULT_LIMIT_SIM_US;
-		sim_fault_draw(r.w, &s->random_faults.rates, hs, s->nclients + 1, 0, until);
+		sim_fault_rates rates = s->random_faults.rates;
+		if (o->swarm)
+			explore_swarm_rates(&s->random_faults, res->seed, &rates);
+		sim_fault *drawn;
+		size_t nd = sim_fault_plan(res->seed, &rates, hs, s->nclients + 1, 0, until, &drawn);
+		for (size_t i = 0; i < nd; i++) {
+			sim_fault_schedule(r.w, &drawn[i]);
+			if (o->want_faults)
+				keep_fault(res, &drawn[i]);
+		}
+		free(drawn);
 		free(hs);
+	}
+	if (o->test_leak) {
+		/* Deliberately process-wide state: the bugs the determinism guard must catch. */
+		static unsigned long runs;
+		unsigned long v = o->test_leak == 1 ? runs++ : (unsigned long)getpid();
+		sim_trace(r.w, "broker", 0, "harness", "test leak %lu", v);
 	}
 
 	engine e = { .ctx = &r, .clients = r.clients, .nclients = s->nclients, .now = s_now,
@@ -341,6 +385,16 @@ int engine_sim_run(const scenario *s, const run_opts *o, run_result *res)
 		report_add(&res->report, "  the trace's last lines:\n%.*s", (int)(text + len - from), from);
 	}
 	write_trace(s, o, &r, res);
+	if (o->keep_trace) {
+		size_t len;
+		const char *text = sim_trace_text(r.w, &len);
+		res->trace = malloc(len + 1);
+		if (!res->trace)
+			abort();
+		memcpy(res->trace, text ? text : "", len);
+		res->trace[len] = 0;
+		res->trace_len = len;
+	}
 
 	for (size_t i = 0; i < r.n; i++) {
 		sim_timer_cancel(r.w, &r.conns[i].ping);

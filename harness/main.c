@@ -15,6 +15,9 @@ static const struct {
 	{ "run", cmd_run, "run YAML scenarios against the simulated broker or a broker over TCP" },
 	{ "list", cmd_list, "list scenarios and the statements they exercise" },
 	{ "timeline", cmd_timeline, "show a run's trace as a timeline" },
+	{ "explore", cmd_explore, "run a scenario under many seeds; group the failures" },
+	{ "shrink", cmd_shrink, "cut a failing seed's faults down to the few that matter" },
+	{ "replay", cmd_replay, "run a recorded trace again and check it is identical" },
 	{ "decode", cmd_decode, "decode MQTT packets from hex (e.g. pasted from Wireshark)" },
 	{ "passwd", cmd_passwd, "add, change or delete a user in a broker password file" },
 };

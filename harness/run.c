@@ -55,6 +55,15 @@ void run_result_free(run_result *r)
 	r->report = NULL;
 	free(r->failed_expect);
 	r->failed_expect = NULL;
+	free(r->trace);
+	r->trace = NULL;
+	for (size_t i = 0; i < r->nfaults; i++) {
+		free(r->faults[i].a);
+		free(r->faults[i].b);
+	}
+	free(r->faults);
+	r->faults = NULL;
+	r->nfaults = 0;
 }
 
 int run_scenario(const scenario *s, const run_opts *o, run_result *r)

@@ -22,6 +22,12 @@ typedef struct run_opts {
 	const char *pcap_dir;   /* sim: write the byte streams to DIR/<name>.pcap */
 	FILE *progress;         /* run_many(): "[k/n] name" kept on this terminal, overwritten in
 				 * place and cleared at the end (NULL: none; give it a TTY only) */
+	bool swarm;           /* sim: random fault kinds and rates drawn per seed (explore.h) */
+	bool keep_trace;      /* sim: r->trace gets the trace text */
+	bool want_faults;     /* sim: r->faults gets every fault the run injected */
+	int test_leak;        /* test only (checks --check-determinism): a trace line from
+				 process-wide state: 1 a counter of runs, so two runs of a seed
+				 differ; 2 the process id, so only runs in two processes differ */
 } run_opts;
 
 typedef struct run_result {
@@ -34,6 +40,11 @@ typedef struct run_result {
 	char *report;         /* failures and context; malloc'd, may be NULL */
 	long failed_step;     /* index of the step that failed; -1 when none did */
 	unsigned char *failed_expect; /* per expectation, 1 if it failed; NULL when none ran */
+	char *trace;          /* keep_trace: the trace text, malloc'd */
+	size_t trace_len;
+	sc_fault *faults;     /* want_faults: explicit then drawn, in schedule order; malloc'd,
+				 names too */
+	size_t nfaults;
 } run_result;
 
 /* What a run says about one of its scenario's statements (spec[i]). Steps and expectations

@@ -45,10 +45,14 @@ typedef struct sc_fault {
 	sc_pos pos;
 } sc_fault;
 
-/* Faults drawn from the seed: per kind, a rate and a mean duration. */
+/* Faults drawn from the seed: per kind, a rate and a mean duration. A kind may give a
+ * range instead (`per_hour: [0, 20]`): then `rates` holds the upper ends, which a plain run
+ * uses, and `lo` the lower ends; `mqttsim explore --swarm` draws within them per seed. */
 typedef struct sc_random_faults {
 	bool on;
 	sim_fault_rates rates;
+	sim_fault_rates lo;       /* equal to rates where no range was given */
+	bool ranged;              /* some kind gave a range */
 	sc_pos pos;
 } sc_random_faults;
 
@@ -200,6 +204,7 @@ typedef struct scenario {
 	size_t nsteps;
 	sc_expect *expects;
 	size_t nexpects;
+	uint64_t text_hash;       /* sim_hash64 of the file's text: replay checks it */
 } scenario;
 
 /* Load and validate. Returns the scenario, or NULL with every problem in errs

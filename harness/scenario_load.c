@@ -1463,7 +1463,48 @@ static void load_faults(ld *L, const yaml_node_t *v)
 
 static const char *const rate_keys[] = { "per_hour", "mean", "ppm", "by", NULL };
 
-static void load_rate(ld *L, const yaml_node_t *v, const char *kind, sim_fault_rates *r)
+/* A range for swarm testing (mqttsim explore --swarm): `per_hour: [0, 20]`, `mean: [2s, 1m]`.
+ * Returns true when v is a list (reported if it is not a good range); the upper end goes into
+ * r (what a run without --swarm uses), the lower into lo. */
+static bool rate_range(ld *L, const yaml_node_t *v, const char *key, int k, bool duration,
+		       sim_fault_rates *lo, sim_fault_rates *r)
+{
+	if (!v || v->type != YAML_SEQUENCE_NODE)
+		return false;
+	L->s->random_faults.ranged = true;
+	if (v->data.sequence.items.top - v->data.sequence.items.start != 2) {
+		err(L, v, "a range for '%s' has two ends, like [%s], got a list of %ld", key,
+		    duration ? "2s, 30s" : "0, 20",
+		    (long)(v->data.sequence.items.top - v->data.sequence.items.start));
+		return true;
+	}
+	yaml_node_t *a = list_item(L, v, 0), *b = list_item(L, v, 1);
+	if (!a || !b)
+		return true;
+	if (duration) {
+		int64_t x, y;
+		bool ok = n_amount(L, a, key, DURATION, AMT_POSITIVE, &x);
+		if (!n_amount(L, b, key, DURATION, AMT_POSITIVE, &y) || !ok)
+			return true;
+		if (x > y)
+			err(L, v, "the range for '%s' runs backwards: %s is more than %s", key, sval(a), sval(b));
+		lo->mean_duration_us[k] = x;
+		r->mean_duration_us[k] = y;
+	} else {
+		double x, y;
+		bool ok = n_number(L, a, key, 0, 1e6, &x);
+		if (!n_number(L, b, key, 0, 1e6, &y) || !ok)
+			return true;
+		if (x > y)
+			err(L, v, "the range for '%s' runs backwards: %s is more than %s", key, sval(a), sval(b));
+		lo->per_hour[k] = x;
+		r->per_hour[k] = y;
+	}
+	return true;
+}
+
+static void load_rate(ld *L, const yaml_node_t *v, const char *kind, sim_fault_rates *r,
+		      sim_fault_rates *lo)
 {
 	int k = sim_fault_kind_parse(kind);
 	char what[40];
@@ -1472,8 +1513,10 @@ static void load_rate(ld *L, const yaml_node_t *v, const char *kind, sim_fault_r
 	if (!fields_read(L, v, what, rate_keys, &f))
 		return;
 	int64_t x;
-	if (frequire(L, &f, "per_hour"))
-		n_number(L, fget(&f, "per_hour"), "per_hour", 0, 1e6, &r->per_hour[k]);
+	yaml_node_t *ph = fget(&f, "per_hour");
+	if (frequire(L, &f, "per_hour") && !rate_range(L, ph, "per_hour", k, false, lo, r) &&
+	    n_number(L, ph, "per_hour", 0, 1e6, &r->per_hour[k]))
+		lo->per_hour[k] = r->per_hour[k];
 	/* Which kinds last (mean), and which carry a size (ppm for drift, by for jump). */
 	bool instant = k == SIM_FAULT_RESET || k == SIM_FAULT_JUMP;
 	yaml_node_t *mean = fget(&f, "mean");
@@ -1481,8 +1524,9 @@ static void load_rate(ld *L, const yaml_node_t *v, const char *kind, sim_fault_r
 		err(L, fkey(&f, "mean"), "a %s is instantaneous; 'mean' does not apply", kind);
 	else if (!mean && !instant && k != SIM_FAULT_DRIFT)
 		err(L, f.map, "%s needs 'mean' (how long each one lasts, e.g. 30s)", what);
-	else if (n_amount(L, mean, "mean", DURATION, AMT_POSITIVE, &x))
-		r->mean_duration_us[k] = x;
+	else if (!rate_range(L, mean, "mean", k, true, lo, r) &&
+		 n_amount(L, mean, "mean", DURATION, AMT_POSITIVE, &x))
+		lo->mean_duration_us[k] = r->mean_duration_us[k] = x;
 	if (fget(&f, "ppm") && k != SIM_FAULT_DRIFT)
 		err(L, fkey(&f, "ppm"), "'ppm' applies only to drift");
 	else if (k == SIM_FAULT_DRIFT && frequire(L, &f, "ppm"))
@@ -1506,7 +1550,7 @@ static void load_random_faults(ld *L, const yaml_node_t *v)
 		if (!kv)
 			continue;
 		rf->on = true;
-		load_rate(L, kv, *k, &rf->rates);
+		load_rate(L, kv, *k, &rf->rates, &rf->lo);
 	}
 }
 
@@ -2251,6 +2295,8 @@ scenario *scenario_parse(const char *name, const char *text, size_t len, sc_erro
 	L.len = text ? len : 0;
 	L.errs = errs;
 	scenario *s = parse(&L);
+	if (s)
+		s->text_hash = sim_hash64(SIM_HASH_INIT, text, L.len);
 	if (errs == &local)
 		sc_errors_free(&local);
 	return s;
@@ -2315,6 +2361,8 @@ scenario *scenario_load(const char *path, sc_errors *errs)
 		L.len = n;
 		L.errs = errs;
 		s = parse(&L);
+		if (s)
+			s->text_hash = sim_hash64(SIM_HASH_INIT, buf, n);
 	}
 	free(buf);
 out:

@@ -95,10 +95,11 @@ void sim_faults_free(sim_world *w)
 	w->faults = NULL;
 }
 
-int sim_fault_draw(sim_world *w, const sim_fault_rates *r, sim_host *const *hosts, size_t n,
-		   sim_us from, sim_us until)
+size_t sim_fault_plan(uint64_t seed, const sim_fault_rates *r, sim_host *const *hosts, size_t n,
+		      sim_us from, sim_us until, sim_fault **out)
 {
-	int count = 0;
+	size_t count = 0, cap = 0;
+	sim_fault *v = NULL;
 	for (int k = 1; k < SIM_FAULT_KINDS; k++) {
 		if (r->per_hour[k] <= 0 || n == 0)
 			continue;
@@ -108,7 +109,7 @@ int sim_fault_draw(sim_world *w, const sim_fault_rates *r, sim_host *const *host
 		char name[64];
 		sim_rng rng;
 		snprintf(name, sizeof name, "faults/%s", names[k]);
-		sim_rng_init(&rng, w->seed, name);
+		sim_rng_init(&rng, seed, name);
 		double mean_gap_us = 3600e6 / r->per_hour[k];
 		sim_us t = from;
 		for (;;) {
@@ -128,9 +129,26 @@ int sim_fault_draw(sim_world *w, const sim_fault_rates *r, sim_host *const *host
 				f.value = sim_rng_uniform(&rng, -r->value[k], r->value[k]);
 			else if (k == SIM_FAULT_JUMP)
 				f.value = sim_rng_uniform(&rng, -r->value[k], r->value[k]);
-			sim_fault_schedule(w, &f);
-			count++;
+			if (count == cap) {
+				cap = cap ? 2 * cap : 16;
+				v = realloc(v, cap * sizeof *v);
+				if (!v)
+					abort();
+			}
+			v[count++] = f;
 		}
 	}
+	*out = v;
 	return count;
+}
+
+int sim_fault_draw(sim_world *w, const sim_fault_rates *r, sim_host *const *hosts, size_t n,
+		   sim_us from, sim_us until)
+{
+	sim_fault *v;
+	size_t count = sim_fault_plan(w->seed, r, hosts, n, from, until, &v);
+	for (size_t i = 0; i < count; i++)
+		sim_fault_schedule(w, &v[i]);
+	free(v);
+	return (int)count;
 }

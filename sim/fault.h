@@ -46,5 +46,10 @@ typedef struct sim_fault_rates {
 } sim_fault_rates;
 int sim_fault_draw(sim_world *w, const sim_fault_rates *r, sim_host *const *hosts, size_t n,
 		   sim_us from, sim_us until);
+/* The faults sim_fault_draw() schedules for `seed`, in the order it schedules them, without
+ * scheduling anything: so a tool can show, edit or replay the drawn schedule as explicit
+ * faults (mqttsim shrink). *out is malloc'd (the caller frees it; NULL when the count is 0). */
+size_t sim_fault_plan(uint64_t seed, const sim_fault_rates *r, sim_host *const *hosts, size_t n,
+		      sim_us from, sim_us until, sim_fault **out);
 
 #endif

@@ -23,6 +23,7 @@ Suite *scenario_suite(void);   /* test_scenario.c: the YAML loader, its units an
 Suite *sim_suite(void);        /* test_sim.c: event queue, timers, random streams, trace */
 Suite *catalog_suite(void);    /* test_catalog.c: the statement catalogs and their loader */
 Suite *reports_suite(void);    /* test_reports.c: JUnit, JSON and TAP writers, --report */
+Suite *explore_suite(void);    /* test_explore.c: seed ranges, shards, ddmin, swarm, merge JSON */
 
 /* Hex text (spaces allowed) to bytes; aborts the test on bad hex. Returns the length. */
 size_t unhex(const char *hex, uint8_t *out, size_t cap);
