@@ -31,6 +31,15 @@ typedef struct engine {
 		;
 	/* Topics and client ids as the broker sees them (tcp prefixes a run id). */
 	const char *prefix;
+	/* Simulated nodes (sim only; NULL elsewhere). A watched node's log is an hclient whose
+	 * pubs are the messages its sketch tried to publish and whose pkts are the PUBLISH
+	 * packets it received. node_parties fills out[] with the logs an expectation's party
+	 * names (inst -1: every instance) and returns how many; logs[] holds them all. */
+	size_t (*node_parties)(void *ctx, int node, long inst, hclient **out, size_t cap);
+	hclient **logs;
+	size_t nlogs;
+	/* A `node:` expectation: counters and state at the end. */
+	bool (*node_check)(void *ctx, const sc_expect *x, char **report, const char *at);
 } engine;
 
 /* run.c: the steps and the expectations, over any engine. Appends to *report. */
