@@ -267,8 +267,10 @@ static void lost(nm_node *n, const char *why, bool abort_sock)
 	if (n->c->fw.firmware == NM_NODEMCU_LUA)
 		queue_clear(n, true);
 	n->ping_out = false;
-	if (was_up)
+	if (was_up) {
 		n->st.drops++;
+		n->st.last_drop_us = sim_now(W(n));
+	}
 	trace(n, "%s: %s", was_up ? "connection lost" : "connect failed", why);
 	n->state = n->wifi_up ? ST_IDLE : ST_OFF;
 	if (!n->wifi_up)
@@ -736,7 +738,7 @@ static void on_readable(sim_sock *s, void *ctx)
 
 /* The radio goes off: connections vanish without a word (the broker finds out by its
  * keepalive or when it next writes), and the node is unreachable until radio_on(). */
-static void radio_off(nm_node *n)
+static void radio_off(nm_node *n, bool cut)
 {
 	if (n->s) {
 		/* A host crash is exactly "every socket vanishes silently"; the node's own state
@@ -745,9 +747,13 @@ static void radio_off(nm_node *n)
 		sim_host_crash(n->h);
 		sim_host_restart(n->h);
 	}
-	if (!n->radio_cut)
+	/* Unreachable: what the broker sends is lost (and retried) rather than answered. Not
+	 * needed after a clean DISCONNECT: then nothing more is on its way to the node, and the
+	 * DISCONNECT and FIN must still leave. */
+	if (cut && !n->radio_cut) {
 		sim_net_partition(W(n), n->h, n->f->broker, false);
-	n->radio_cut = true;
+		n->radio_cut = true;
+	}
 	n->wifi_up = false;
 	bool was_up = n->state == ST_UP;
 	sim_timer_cancel(W(n), &n->ka);
@@ -755,8 +761,10 @@ static void radio_off(nm_node *n)
 	if (n->c->fw.firmware == NM_NODEMCU_LUA)
 		queue_clear(n, true);
 	n->ping_out = false;
-	if (was_up)
+	if (was_up) {
 		n->st.drops++;
+		n->st.last_drop_us = sim_now(W(n));
+	}
 	n->state = ST_OFF;
 }
 
@@ -799,13 +807,15 @@ static void boot(nm_node *n)
 static void go_sleep(nm_node *n)
 {
 	sim_world *w = W(n);
+	bool clean = false;
 	if (n->s && n->state == ST_UP && n->c->disconnect_before_sleep) {
 		mqtt_packet d = { .type = MQTT_DISCONNECT, .version = MQTT_V311 };
 		send_packet(n, &d);
 		sim_sock_close(n->s);
 		n->s = NULL;
+		clean = true;
 	}
-	radio_off(n);
+	radio_off(n, !clean);
 	/* RAM is lost; the RTC memory (boot counter) and the flash configuration stay. */
 	queue_clear(n, false);
 	for (uint32_t k = 0; k < n->c->nsensors; k++) {
@@ -872,7 +882,7 @@ void nm_node_wifi_down(nm_node *n, sim_us for_us)
 		return; /* asleep, not booted yet, or already down */
 	n->st.wifi_drops++;
 	trace(n, "Wi-Fi lost%s", for_us ? "" : " for good");
-	radio_off(n);
+	radio_off(n, true);
 	sim_timer_cancel(w, &n->life);
 	n->wifi_back_at = for_us ? sim_now(w) + for_us : SIM_FOREVER;
 	if (for_us)
@@ -939,7 +949,7 @@ long nm_fleet_add(nm_fleet *f, const nm_config *c, int entry)
 		nm_expand(c->id, n->inst, id, sizeof id);
 		n->h = sim_host_add(f->w, id);
 		n->wifi_back_at = -1;
-		n->st.last_connect_us = -1;
+		n->st.last_connect_us = n->st.last_drop_us = -1;
 		sim_timer_init(&n->life, life_fire, n);
 		sim_timer_init(&n->ka, ka_fire, n);
 		sim_timer_init(&n->wifi, wifi_fire, n);
@@ -999,7 +1009,8 @@ void nm_fleet_free(nm_fleet *f)
 		queue_clear(n, false);
 		rx_clear(n);
 	}
-	for (size_t i = 0; i < f->n; i++) {
+	/* Backwards: freeing a block's head frees the nodes after it, already passed. */
+	for (size_t i = f->n; i-- > 0;) {
 		nm_node *n = f->nodes[i];
 		if (n->block_head) {
 			free(n->sr);

@@ -142,6 +142,7 @@ typedef struct nm_stats {
 	uint32_t oversized_in;      /* PUBLISH thrown away for size */
 	uint32_t sleeps;
 	sim_us last_connect_us;     /* time of the last CONNACK, -1 never */
+	sim_us last_drop_us;        /* time the last MQTT connection was lost, -1 never */
 } nm_stats;
 
 typedef struct nm_fleet nm_fleet;

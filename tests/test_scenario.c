@@ -741,7 +741,7 @@ static const struct {
 	{ H "faults:\n  - { at: 1s, clog: [pub, broker], partition: [pub, broker] }\n",
 	  "4:36: fault does one thing, but 'clog' and 'partition' are both here; write one fault per item" },
 	{ H "faults:\n  - { at: 1s }\n",
-	  "4:5: fault needs a kind: one of partition, partition_oneway, clog, blackhole, reset, crash, drift, jump" },
+	  "4:5: fault needs a kind: one of partition, partition_oneway, clog, blackhole, reset, crash, drift, jump, wifi_down" },
 	{ H "faults:\n  - { at: 1s, drift: { node: pub } }\n",
 	  "4:22: drift needs 'ppm'" },
 	{ H "faults:\n  - { at: 1s, jump: { node: pub, by: 0s } }\n",
@@ -763,7 +763,7 @@ static const struct {
 	{ "name: t\nclients: { id: a }\n",
 	  "2:10: expected a list for clients, got a mapping" },
 	{ "name: t\nnodes: [{ id: s1 }]\n",
-	  "2:1: 'nodes' (simulated NodeMCU devices) is not supported yet: it comes with the NodeMCU issue #6; leave it empty or remove it" },
+	  "2:9: node needs 'firmware'" },
 	{ H "steps:\n  - { connect: {} }\n",
 	  "4:5: step needs 'client' (the client that does 'connect')" },
 	{ H "steps:\n  - { client: pbu, connect: {} }\n",
@@ -899,7 +899,7 @@ static const struct {
 	{ H "steps:\n  - { client: pub, unsubscribe: [] }\n",
 	  "4:33: 'unsubscribe' needs at least one filter (use send for an empty UNSUBSCRIBE)" },
 	{ H "expect:\n  - {}\n",
-	  "4:5: expectation needs a kind: one of delivered, no_duplicates, ordered, retained, will" },
+	  "4:5: expectation needs a kind: one of delivered, no_duplicates, ordered, retained, will, node" },
 	{ H "steps:\n  - { client: pub, connect: { keepalive: 65536s } }\n",
 	  "4:42: 'keepalive' is at most 65535s (18h12m15s), got '65536s'" },
 	{ H "network: { default: { slice: 5GiB } }\n",
@@ -986,7 +986,7 @@ START_TEST(test_all_errors_in_file_order)
 		"9:26: 'auto_ack' must be true or false, got 'yes'",
 		"11:32: 'partition' needs two different hosts, got 'pub' twice",
 		"11:43: 'for' must be more than zero, got '0s'",
-		"12:1: 'nodes' (simulated NodeMCU devices) is not supported yet: it comes with the NodeMCU issue #6; leave it empty or remove it",
+		"12:10: node needs 'firmware'",
 	};
 	expect_errors(text, want, (int)(sizeof want / sizeof want[0]));
 }

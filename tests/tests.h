@@ -23,6 +23,8 @@ Suite *scenario_suite(void);   /* test_scenario.c: the YAML loader, its units an
 Suite *sim_suite(void);        /* test_sim.c: event queue, timers, random streams, trace */
 Suite *catalog_suite(void);    /* test_catalog.c: the statement catalogs and their loader */
 Suite *reports_suite(void);    /* test_reports.c: JUnit, JSON and TAP writers, --report */
+Suite *sensor_suite(void);     /* test_sensor.c: TMP36, soil probe, ESP8266 ADC, walk, curve */
+Suite *nodemcu_suite(void);    /* test_nodemcu.c: NodeMCU profiles, timers, device life, nodes: */
 
 /* Hex text (spaces allowed) to bytes; aborts the test on bad hex. Returns the length. */
 size_t unhex(const char *hex, uint8_t *out, size_t cap);
