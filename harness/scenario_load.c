@@ -1992,7 +1992,7 @@ uint64_t sc_node_stat(const nm_stats *st, int stat)
 
 static const char *const node_keys[] = {
 	"id", "count", "firmware", "client_id", "clean_session", "keepalive", "will", "buffer_size",
-	"wifi", "deep_sleep", "sensors", "subscribe", "timers", "boot_spread", NULL,
+	"wifi", "deep_sleep", "sensors", "subscribe", "resubscribe", "timers", "boot_spread", NULL,
 };
 static const char *const wifi_keys[] = { "assoc", "jitter", "static_ip", "drops_per_hour", "drop_for", NULL };
 static const char *const sleep_keys[] = { "sleep", "awake", "awake_max", "disconnect", NULL };
@@ -2245,6 +2245,9 @@ static void load_node(ld *L, const yaml_node_t *v, sc_node *sn)
 		}
 	if (fget(&f, "subscribe"))
 		load_node_subs(L, fget(&f, "subscribe"), c);
+	bool resub = true;
+	if (n_bool(L, fget(&f, "resubscribe"), "resubscribe", &resub))
+		c->subscribe_once = !resub;
 }
 
 static void load_nodes(ld *L, const yaml_node_t *v)

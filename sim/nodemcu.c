@@ -62,7 +62,8 @@ struct nm_node {
 	uint8_t state;
 	bool wifi_up, ping_out, watched, pending_sleep;
 	bool block_head;
-	bool radio_cut;   /* we partitioned node <-> broker (asleep or Wi-Fi down) */  /* the first node of an nm_fleet_add() allocation */
+	bool radio_cut;
+	bool subscribed;  /* since boot: for subscribe_once sketches */   /* we partitioned node <-> broker (asleep or Wi-Fi down) */  /* the first node of an nm_fleet_add() allocation */
 	uint16_t next_id;
 	sim_us boot_at, last_in, last_out, wait_from, wifi_back_at;
 	sim_timer life, ka, wifi;
@@ -592,8 +593,11 @@ static void got_packet(nm_node *n, const mqtt_packet *p)
 		n->ping_out = false;
 		n->last_in = n->last_out = sim_now(W(n));
 		trace(n, "connected (attempt %u, session present %d)", n->st.attempts, p->session_present);
-		/* The sketch subscribes after every connect, session or not. */
-		for (uint32_t i = 0; i < n->c->nsubs && n->s; i++) {
+		/* The usual sketch subscribes after every connect, session or not; one that does it
+		 * in setup() only subscribes after the first connect of a boot. */
+		bool resub = !(n->c->subscribe_once && n->subscribed);
+		n->subscribed = true;
+		for (uint32_t i = 0; resub && i < n->c->nsubs && n->s; i++) {
 			char f[NM_MAX_TEMPLATE];
 			nm_expand(n->c->subs[i].filter, n->inst, f, sizeof f);
 			mqtt_sub sub = { .filter = { (const uint8_t *)f, (uint32_t)strlen(f) }, .qos = n->c->subs[i].qos };
@@ -790,6 +794,7 @@ static void boot(nm_node *n)
 	n->boot_at = sim_now(w);
 	n->next_id = 0;
 	n->pending_sleep = false;
+	n->subscribed = false;
 	radio_on(n);
 	n->state = ST_WIFI;
 	trace(n, "boot %u (%s), Wi-Fi associating", n->st.boots, nm_firmware_name(n->c->fw.firmware));

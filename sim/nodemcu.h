@@ -118,6 +118,7 @@ typedef struct nm_config {
 	uint32_t nsensors;
 	nm_sub *subs;
 	uint32_t nsubs;
+	bool subscribe_once;        /* the sketch subscribes in setup() only, not after reconnects */
 } nm_config;
 
 void nm_config_defaults(nm_config *c, int firmware);
