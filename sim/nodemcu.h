@@ -111,7 +111,7 @@ typedef struct nm_config {
 	sim_us boot_spread_us;      /* nodes power up uniformly over [0, this) (default 0) */
 	/* deep sleep */
 	sim_us sleep_us;            /* 0: always on */
-	sim_us awake_us;            /* stay up this long after CONNACK, then sleep (default 2 s) */
+	sim_us awake_us;            /* stay up this long after CONNACK (default 2 s) */
 	sim_us awake_max_us;        /* sleep anyway this long after boot (default 30 s) */
 	bool disconnect_before_sleep; /* send DISCONNECT first (default true) */
 	nm_sensor *sensors;
