@@ -248,6 +248,21 @@ int broker_on_open(broker *b, uint64_t id, const char *peer)
 	else
 		b->conns = c;
 	b->conns_tail = c;
+	if (b->nconns + 1 > b->conn_buckets) {
+		/* Keep chains short with thousands of clients (fleets of simulated nodes). */
+		size_t cap = b->conn_buckets * 2;
+		conn **t = xcalloc(cap, sizeof *t);
+		free(b->conn_hash);
+		b->conn_hash = t;
+		b->conn_buckets = cap;
+		for (conn *x = b->conns; x; x = x->next) {
+			if (x == c)
+				continue;
+			conn **sl = conn_slot(b, x->id);
+			x->hnext = *sl;
+			*sl = x;
+		}
+	}
 	conn **slot = conn_slot(b, id);
 	c->hnext = *slot;
 	*slot = c;

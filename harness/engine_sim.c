@@ -272,7 +272,12 @@ int engine_sim_run(const scenario *s, const run_opts *o, run_result *res)
 {
 	simrun r = { 0 };
 	r.w = sim_world_new(res->seed);
-	sim_trace_record(r.w, true, NULL);
+	if (o->no_trace) {
+		sim_trace_enable(r.w, false);
+		sim_net_trace_mqtt(r.w, false);
+	} else {
+		sim_trace_record(r.w, true, NULL);
+	}
 	FILE *pf = NULL;
 	pcap_writer *pw = NULL;
 	if (o->pcap_dir) {
@@ -376,7 +381,7 @@ int engine_sim_run(const scenario *s, const run_opts *o, run_result *res)
 	res->trace_hash = sim_trace_hash(r.w);
 	res->events = sim_steps(r.w);
 	res->virtual_us = sim_now(r.w);
-	if (!res->pass && o->verbose) {
+	if (!res->pass && o->verbose && !o->no_trace) {
 		size_t len;
 		const char *text = sim_trace_text(r.w, &len);
 		const char *from = text;

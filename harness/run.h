@@ -20,6 +20,7 @@ typedef struct run_opts {
 	bool verbose;         /* failure reports include the trace's last lines */
 	uint32_t broker_faults; /* sim: BROKER_TF_* switches that break the reference broker */
 	const char *pcap_dir;   /* sim: write the byte streams to DIR/<name>.pcap */
+	bool no_trace;          /* sim: no trace at all (benchmarks): no text, hash 0 */
 } run_opts;
 
 typedef struct run_result {

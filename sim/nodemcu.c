@@ -13,6 +13,7 @@
  * node keeps a heap buffer only for a packet split across reads.
  */
 #include "sim/nodemcu.h"
+#include "sim/world.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -188,6 +189,8 @@ static void trace(nm_node *n, const char *fmt, ...)
 {
 	char line[256];
 	va_list ap;
+	if (W(n)->trace_off)
+		return; /* skip the formatting too: fleets are large */
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);

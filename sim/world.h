@@ -113,6 +113,7 @@ struct sim_host {
 	sim_us clock_base_global, clock_base_local;
 	sim_disk *disk;
 	sim_host *next;
+	sim_host *hnext;        /* name hash chain */
 };
 
 struct sim_world {
@@ -127,6 +128,8 @@ struct sim_world {
 	/* network */
 	sim_host *hosts, **hosts_tail;
 	uint32_t host_count;
+	sim_host **host_tab;    /* by name: fleets add thousands of hosts */
+	size_t host_tab_cap;
 	sim_conn *conns, **conns_tail;
 	uint64_t conn_ids;
 	sim_link default_link;
