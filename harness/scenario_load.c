@@ -2248,6 +2248,15 @@ static void load_node(ld *L, const yaml_node_t *v, sc_node *sn)
 	bool resub = true;
 	if (n_bool(L, fget(&f, "resubscribe"), "resubscribe", &resub))
 		c->subscribe_once = !resub;
+	/* {i} elsewhere needs one in the id: a single node has no number to put there. */
+	bool braces = (c->client_id && strstr(c->client_id, "{i}")) || (c->will_topic && strstr(c->will_topic, "{i}"));
+	for (uint32_t k = 0; k < c->nsensors; k++)
+		braces = braces || (c->sensors[k].topic && strstr(c->sensors[k].topic, "{i}"));
+	for (uint32_t k = 0; k < c->nsubs; k++)
+		braces = braces || (c->subs[k].filter && strstr(c->subs[k].filter, "{i}"));
+	if (braces && c->id && !sn->is_template)
+		err(L, id, "node %s uses '{i}' in its client id or topics but is not a fleet; put '{i}' in "
+			   "its id too (like sensor-{i})", quoted(c->id).s);
 }
 
 static void load_nodes(ld *L, const yaml_node_t *v)

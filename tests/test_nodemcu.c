@@ -495,6 +495,8 @@ static const struct {
 	  "5:19: unknown node 's9'" },
 	{ NODE1 " }\nclients: [{ id: d }]\nexpect:\n  - delivered: { from: s2, to: d }\n",
 	  "6:24: unknown client 's2'; the clients are: d" },
+	{ NODE1 ", sensors: [{ type: tmp36, topic: \"g/{i}/t\" }] }\n",
+	  "3:11: node 's1' uses '{i}' in its client id or topics but is not a fleet; put '{i}' in its id too (like sensor-{i})" },
 	{ NODE1 ", deep_sleep: { awake: 2s } }\n",
 	  "3:51: deep_sleep needs 'sleep'" },
 };
