@@ -1109,8 +1109,8 @@ void sim_net_free(sim_world *w)
 	 * clogged pairs. Free those in flight through the queue, then empty it, since its
 	 * other timers point into sockets about to go. */
 	for (size_t i = 0; i < w->heap_len; i++)
-		if (w->heap[i]->fn == seg_fire)
-			free(w->heap[i]->arg);
+		if (w->heap[i].t->fn == seg_fire)
+			free(w->heap[i].t->arg);
 	w->heap_len = 0;
 	for (sim_conn *c = w->conns, *n; c; c = n) {
 		n = c->next;

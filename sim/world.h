@@ -9,6 +9,13 @@
 #include "sim/sim.h"
 
 typedef struct sim_seg sim_seg;
+
+/* An event queue entry: the timer's key beside its pointer. */
+typedef struct sim_heap_ent {
+	sim_us at;
+	uint64_t seq;
+	sim_timer *t;
+} sim_heap_ent;
 typedef struct sim_conn sim_conn;
 typedef struct sim_pair sim_pair;
 typedef struct sim_listener sim_listener;
@@ -122,7 +129,7 @@ struct sim_world {
 	uint64_t seq;
 	uint64_t steps;
 	bool halted;
-	sim_timer **heap;
+	sim_heap_ent *heap;     /* keys inline: sifting reads no timer memory */
 	size_t heap_len, heap_cap;
 
 	/* network */
