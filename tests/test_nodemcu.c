@@ -339,6 +339,115 @@ START_TEST(test_lua_queue_discarded)
 }
 END_TEST
 
+
+/* ---- the CONNACK wait and incoming limits ---------------------------------------------------- */
+
+static void mute_accept(sim_sock *s, void *ctx)
+{
+	(void)s;
+	(void)ctx; /* accepts the connection and never answers: no CONNACK */
+}
+
+/* A broker that accepts TCP and never sends CONNACK: the socket timeout ends each attempt
+ * (PubSubClient 15 s, then 5 s before the next; Lua 10 s, then 10 s). */
+START_TEST(test_connack_timeout)
+{
+	for (int lua = 0; lua <= 1; lua++) {
+		sim_world *w = sim_world_new(41);
+		sim_host *mute = sim_host_add(w, "mute");
+		ck_assert_int_eq(sim_listen(mute, 1883, mute_accept, NULL), 0);
+		nm_fleet *f = nm_fleet_new(w, mute, 1883);
+		nm_config c;
+		nm_config_defaults(&c, lua ? NM_NODEMCU_LUA : NM_PUBSUBCLIENT);
+		c.id = "n";
+		c.static_ip = true;
+		c.assoc_us = SIM_S(1);
+		c.assoc_jitter_us = 0;
+		nm_node *n = nm_fleet_node(f, (size_t)nm_fleet_add(f, &c, 0));
+		nm_fleet_start(f);
+		sim_us timeout = lua ? SIM_S(10) : SIM_S(15), wait = lua ? SIM_S(10) : SIM_S(5);
+		sim_run(w, SIM_S(1) + timeout - 1, 0);
+		ck_assert_uint_eq(nm_node_stats(n)->attempts, 1);
+		sim_run(w, SIM_S(1) + timeout + wait - 1, 0);
+		ck_assert_uint_eq(nm_node_stats(n)->attempts, 1);
+		sim_run(w, SIM_S(1) + timeout + wait, 0);
+		ck_assert_uint_eq(nm_node_stats(n)->attempts, 2);
+		ck_assert_uint_eq(nm_node_stats(n)->connects, 0);
+		nm_fleet_free(f);
+		sim_world_free(w);
+	}
+}
+END_TEST
+
+typedef struct rawpub {
+	const char *topic;
+	size_t len;
+	uint8_t qos;
+} rawpub;
+
+static void rawpub_connected(sim_sock *s, int err, void *ctx)
+{
+	rawpub *rp = ctx;
+	ck_assert_int_eq(err, 0);
+	uint8_t buf[4096], payload[2048];
+	memset(payload, 'x', sizeof payload);
+	mqtt_packet p = { .type = MQTT_CONNECT, .version = MQTT_V311 };
+	p.connect.client_id = (mqtt_str){ (const uint8_t *)"rawpub", 6 };
+	p.connect.clean_start = true;
+	int n = mqtt_encode(&p, buf, sizeof buf, NULL);
+	ck_assert_int_gt(n, 0);
+	sim_sock_write(s, buf, (size_t)n);
+	mqtt_packet q = { .type = MQTT_PUBLISH, .version = MQTT_V311, .packet_id = rp->qos ? 1 : 0 };
+	q.publish.qos = rp->qos;
+	q.publish.topic = (mqtt_str){ (const uint8_t *)rp->topic, (uint32_t)strlen(rp->topic) };
+	q.publish.payload = (mqtt_str){ payload, (uint32_t)rp->len };
+	n = mqtt_encode(&q, buf, sizeof buf, NULL);
+	ck_assert_int_gt(n, 0);
+	sim_sock_write(s, buf, (size_t)n);
+}
+
+static const sim_sock_ops rawpub_ops = { .on_connect = rawpub_connected };
+
+/* Incoming messages larger than the firmware's limit are thrown away, unacknowledged:
+ * PubSubClient at 256 bytes (the whole packet), Lua at 1024. */
+START_TEST(test_incoming_limit)
+{
+	static const struct {
+		int fw;
+		size_t payload;
+		bool dropped;
+	} rows[] = {
+		{ NM_PUBSUBCLIENT, 200, false }, { NM_PUBSUBCLIENT, 300, true },
+		{ NM_NODEMCU_LUA, 900, false }, { NM_NODEMCU_LUA, 1100, true },
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		tw t;
+		tw_open(&t, 43);
+		nm_sub sub = { .filter = "cmd/#", .qos = 1 };
+		nm_config c;
+		nm_config_defaults(&c, rows[i].fw);
+		c.id = "n";
+		c.subs = &sub;
+		c.nsubs = 1;
+		nm_node *n = add(&t, &c);
+		nm_fleet_start(t.f);
+		sim_run(t.w, SIM_S(10), 0);
+		ck_assert(nm_node_connected(n));
+		rawpub rp = { "cmd/big", rows[i].payload, 1 };
+		sim_host *ph = sim_host_add(t.w, "pub");
+		sim_connect(ph, t.bh, 1883, &rawpub_ops, &rp);
+		sim_run(t.w, SIM_S(12), 0);
+		const nm_stats *st = nm_node_stats(n);
+		ck_assert_msg(st->oversized_in == (rows[i].dropped ? 1u : 0u) && st->received == (rows[i].dropped ? 0u : 1u),
+			      "row %zu: oversized %u received %u", i, st->oversized_in, st->received);
+		ck_assert(nm_node_connected(n)); /* a dropped message is not a dropped connection */
+		/* the broker got a PUBACK (from the node) only for what the node took */
+		ck_assert_int_eq(trace_count(t.w, "mqtt -> PUBACK"), rows[i].dropped ? 0 : 1);
+		tw_close(&t);
+	}
+}
+END_TEST
+
 /* ---- deep sleep and Wi-Fi -------------------------------------------------------------------- */
 
 START_TEST(test_deep_sleep)
@@ -602,6 +711,8 @@ Suite *nodemcu_suite(void)
 	tcase_add_test(tc, test_retry_cadence);
 	tcase_add_test(tc, test_buffer_outgrown);
 	tcase_add_test(tc, test_lua_queue_discarded);
+	tcase_add_test(tc, test_connack_timeout);
+	tcase_add_test(tc, test_incoming_limit);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("life");
 	tcase_add_test(tc, test_deep_sleep);
