@@ -174,6 +174,13 @@ static void heap_remove(broker *b, conn *c)
 
 void core_deadline(broker *b, conn *c, int64_t at)
 {
+	if (c->heap_slot && at != INT64_MAX && at >= c->deadline) {
+		/* Pushed later (every packet does it): sifting down from where it is suffices.
+		 * Keys (deadline, id) are unique, so the order of expiry is the same. */
+		c->deadline = at;
+		heap_down(b, c->heap_slot - 1);
+		return;
+	}
 	heap_remove(b, c);
 	c->deadline = at;
 	if (at == INT64_MAX)
