@@ -62,9 +62,9 @@ struct nm_node {
 	sim_sock *s;
 	uint8_t state;
 	bool wifi_up, ping_out, watched, pending_sleep;
-	bool block_head;
-	bool radio_cut;
-	bool subscribed;  /* since boot: for subscribe_once sketches */   /* we partitioned node <-> broker (asleep or Wi-Fi down) */  /* the first node of an nm_fleet_add() allocation */
+	bool block_head;  /* the first node of an nm_fleet_add() allocation */
+	bool radio_cut;   /* we partitioned node <-> broker (asleep or Wi-Fi down) */
+	bool subscribed;  /* since boot: for subscribe_once sketches */
 	uint16_t next_id;
 	sim_us boot_at, last_in, last_out, wait_from, wifi_back_at;
 	sim_timer life, ka, wifi;
@@ -805,10 +805,6 @@ static void boot(nm_node *n)
 	if (!n->c->sleep_us) {
 		for (uint32_t k = 0; k < n->c->nsensors; k++)
 			sim_timer_after(w, &n->sr[k].t, n->c->sensors[k].every_us);
-	}
-	if (n->c->sleep_us && n->c->awake_max_us) {
-		/* The sketch's guard: sleep anyway if the broker cannot be reached. */
-		n->wait_from = n->boot_at;
 	}
 }
 
