@@ -425,10 +425,8 @@ static size_t parties(engine *e, int client, int node, long inst, hclient ***out
 	return n;
 }
 
-static bool exp_delivered_one(engine *e, const sc_expect *x, hclient *from, hclient *to, char **report,
-			      const char *at)
+static bool exp_delivered_one(const sc_expect *x, hclient *from, hclient *to, char **report, const char *at)
 {
-	(void)e;
 	bool *used = calloc(to->npkts + 1, 1);
 	if (!used)
 		abort();
@@ -546,7 +544,7 @@ static bool exp_each(engine *e, const sc_expect *x, char **report, const char *a
 			char *r = NULL;
 			bool ok = true;
 			switch (x->kind) {
-			case SC_EXP_DELIVERED: ok = exp_delivered_one(e, x, from[i], to[k], &r, at); break;
+			case SC_EXP_DELIVERED: ok = exp_delivered_one(x, from[i], to[k], &r, at); break;
 			case SC_EXP_WILL: ok = exp_will_one(x, from[i], to[k], &r, at); break;
 			case SC_EXP_NO_DUPLICATES: ok = i || exp_no_duplicates_one(x, to[k], &r, at); break;
 			case SC_EXP_ORDERED: ok = i || exp_ordered_one(e, x, to[k], &r, at); break;
