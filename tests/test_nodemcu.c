@@ -506,6 +506,37 @@ START_TEST(test_wifi_drop)
 }
 END_TEST
 
+/* Random drop-outs: about drops_per_hour of them, each followed by a reconnect. */
+START_TEST(test_random_drops)
+{
+	uint32_t drops[2];
+	for (int k = 0; k < 2; k++) {
+		tw t;
+		tw_open(&t, 47);
+		nm_config c;
+		nm_config_defaults(&c, NM_PUBSUBCLIENT);
+		c.id = "flaky";
+		c.drops_per_hour = 60;
+		c.drop_mean_us = SIM_S(5);
+		nm_node *n = add(&t, &c);
+		nm_fleet_start(t.f);
+		sim_run(t.w, SIM_S(3600), 0);
+		const nm_stats *st = nm_node_stats(n);
+		drops[k] = st->wifi_drops;
+		ck_assert_msg(st->wifi_drops >= 35 && st->wifi_drops <= 85, "%u drops in an hour", st->wifi_drops);
+		/* a drop-out ends the connection (unless it hits while connecting), and the node
+		 * comes back after each */
+		ck_assert_uint_le(st->drops, st->wifi_drops);
+		ck_assert_uint_ge(st->drops + 2, st->wifi_drops);
+		ck_assert_uint_ge(st->connects, st->wifi_drops);
+		ck_assert_uint_le(st->connects, st->wifi_drops + 1);
+		ck_assert_uint_eq(st->boots, 1);
+		tw_close(&t);
+	}
+	ck_assert_uint_eq(drops[0], drops[1]); /* the same seed, the same drop-outs */
+}
+END_TEST
+
 /* Adding a node does not move another node's random draws. */
 START_TEST(test_streams_independent)
 {
@@ -717,6 +748,7 @@ Suite *nodemcu_suite(void)
 	tc = tcase_create("life");
 	tcase_add_test(tc, test_deep_sleep);
 	tcase_add_test(tc, test_wifi_drop);
+	tcase_add_test(tc, test_random_drops);
 	tcase_add_test(tc, test_streams_independent);
 	tcase_add_test(tc, test_memory_per_node);
 	suite_add_tcase(s, tc);
