@@ -174,6 +174,13 @@ static void heap_remove(broker *b, conn *c)
 
 void core_deadline(broker *b, conn *c, int64_t at)
 {
+	if (c->heap_slot && at != INT64_MAX && at >= c->deadline) {
+		/* Pushed later (every packet does it): sifting down from where it is suffices.
+		 * Keys (deadline, id) are unique, so the order of expiry is the same. */
+		c->deadline = at;
+		heap_down(b, c->heap_slot - 1);
+		return;
+	}
 	heap_remove(b, c);
 	c->deadline = at;
 	if (at == INT64_MAX)
@@ -248,6 +255,21 @@ int broker_on_open(broker *b, uint64_t id, const char *peer)
 	else
 		b->conns = c;
 	b->conns_tail = c;
+	if (b->nconns + 1 > b->conn_buckets) {
+		/* Keep chains short with thousands of clients (fleets of simulated nodes). */
+		size_t cap = b->conn_buckets * 2;
+		conn **t = xcalloc(cap, sizeof *t);
+		free(b->conn_hash);
+		b->conn_hash = t;
+		b->conn_buckets = cap;
+		for (conn *x = b->conns; x; x = x->next) {
+			if (x == c)
+				continue;
+			conn **sl = conn_slot(b, x->id);
+			x->hnext = *sl;
+			*sl = x;
+		}
+	}
 	conn **slot = conn_slot(b, id);
 	c->hnext = *slot;
 	*slot = c;

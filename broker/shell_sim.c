@@ -23,7 +23,8 @@ typedef struct bconn {
 	uint8_t *out;
 	size_t out_len, out_cap;
 	bool closing;      /* the core asked to close: flush, then FIN */
-	struct bconn *next;
+	struct bconn *next, *prev;
+	struct bconn *hnext; /* id hash chain */
 } bconn;
 
 struct broker_sim {
@@ -34,6 +35,11 @@ struct broker_sim {
 	broker *b;
 	sim_timer wake;
 	bconn *conns;      /* open order */
+	bconn *tail;
+	/* Connections by id: a fleet of thousands of nodes makes a list walk per read the
+	 * whole cost of a run. Chained, power-of-two buckets, grown at load 1. */
+	bconn **tab;
+	size_t tab_cap, count;
 	broker_store store;
 };
 
@@ -93,22 +99,66 @@ static int st_replace(void *ctx, const void *data, size_t len)
 	return 0;
 }
 
+static size_t bucket(uint64_t id, size_t cap)
+{
+	return (size_t)((id * 0x9e3779b97f4a7c15ull) >> 32) & (cap - 1);
+}
+
 static bconn *find(broker_sim *bs, uint64_t id)
 {
-	for (bconn *c = bs->conns; c; c = c->next)
+	if (!bs->tab_cap)
+		return NULL;
+	for (bconn *c = bs->tab[bucket(id, bs->tab_cap)]; c; c = c->hnext)
 		if (c->id == id)
 			return c;
 	return NULL;
 }
 
+static void add(broker_sim *bs, bconn *c)
+{
+	if (bs->count + 1 > bs->tab_cap) {
+		size_t cap = bs->tab_cap ? bs->tab_cap * 2 : 64;
+		bconn **t = calloc(cap, sizeof *t);
+		if (!t)
+			abort();
+		for (bconn *x = bs->conns; x; x = x->next) {
+			size_t b = bucket(x->id, cap);
+			x->hnext = t[b];
+			t[b] = x;
+		}
+		free(bs->tab);
+		bs->tab = t;
+		bs->tab_cap = cap;
+	}
+	size_t b = bucket(c->id, bs->tab_cap);
+	c->hnext = bs->tab[b];
+	bs->tab[b] = c;
+	c->prev = bs->tail;
+	if (bs->tail)
+		bs->tail->next = c;
+	else
+		bs->conns = c;
+	bs->tail = c;
+	bs->count++;
+}
+
 static void drop(broker_sim *bs, bconn *c)
 {
-	for (bconn **pp = &bs->conns; *pp; pp = &(*pp)->next) {
+	for (bconn **pp = &bs->tab[bucket(c->id, bs->tab_cap)]; *pp; pp = &(*pp)->hnext) {
 		if (*pp == c) {
-			*pp = c->next;
+			*pp = c->hnext;
 			break;
 		}
 	}
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		bs->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		bs->tail = c->prev;
+	bs->count--;
 	free(c->out);
 	free(c);
 }
@@ -236,10 +286,7 @@ static void on_accept(sim_sock *s, void *ctx)
 	c->bs = bs;
 	c->s = s;
 	c->id = sim_sock_id(s);
-	bconn **pp = &bs->conns;
-	while (*pp)
-		pp = &(*pp)->next;
-	*pp = c;
+	add(bs, c);
 	sim_sock_set_ops(s, &ops, c);
 	char peer[96];
 	snprintf(peer, sizeof peer, "%s#%llu", sim_host_name(sim_sock_peer(s)), (unsigned long long)c->id);
@@ -331,5 +378,6 @@ void broker_sim_free(broker_sim *bs)
 	if (bs->b)
 		stop(bs, true);
 	sim_host_set_hooks(bs->h, NULL, NULL, NULL);
+	free(bs->tab);
 	free(bs);
 }

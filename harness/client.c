@@ -63,6 +63,34 @@ void hclient_free(hclient *c)
 	memset(c, 0, sizeof *c);
 }
 
+static void log_pub(hclient *c, const uint8_t *topic, size_t tl, const uint8_t *payload, size_t len,
+		    uint8_t qos, int64_t now_us)
+{
+	if (c->npubs == c->pubs_cap) {
+		c->pubs_cap = c->pubs_cap ? 2 * c->pubs_cap : 16;
+		c->pubs = xrealloc(c->pubs, c->pubs_cap * sizeof *c->pubs);
+	}
+	tx_pub *t = &c->pubs[c->npubs++];
+	t->topic = xdup(topic, tl);
+	t->payload = xdup(payload, len);
+	t->payload_len = (uint32_t)len;
+	t->qos = qos;
+	t->at_us = now_us;
+}
+
+static void record(hclient *c, const mqtt_packet *p, const uint8_t *raw, size_t raw_len, int64_t now);
+
+void hclient_log_pub(hclient *c, const char *topic, const uint8_t *payload, size_t len, uint8_t qos,
+		     int64_t now_us)
+{
+	log_pub(c, (const uint8_t *)topic, strlen(topic), payload, len, qos, now_us);
+}
+
+void hclient_log_rx(hclient *c, const mqtt_packet *p, int64_t now_us)
+{
+	record(c, p, NULL, 0, now_us);
+}
+
 int hclient_send(hclient *c, const mqtt_packet *p, int64_t now_us)
 {
 	uint8_t small[512];
@@ -78,18 +106,9 @@ int hclient_send(hclient *c, const mqtt_packet *p, int64_t now_us)
 	if (buf != small)
 		free(buf);
 	c->last_tx_us = now_us;
-	if (p->type == MQTT_PUBLISH) {
-		if (c->npubs == c->pubs_cap) {
-			c->pubs_cap = c->pubs_cap ? 2 * c->pubs_cap : 16;
-			c->pubs = xrealloc(c->pubs, c->pubs_cap * sizeof *c->pubs);
-		}
-		tx_pub *t = &c->pubs[c->npubs++];
-		t->topic = xdup(p->publish.topic.data, p->publish.topic.len);
-		t->payload = xdup(p->publish.payload.data, p->publish.payload.len);
-		t->payload_len = p->publish.payload.len;
-		t->qos = p->publish.qos;
-		t->at_us = now_us;
-	}
+	if (p->type == MQTT_PUBLISH)
+		log_pub(c, p->publish.topic.data, p->publish.topic.len, p->publish.payload.data,
+			p->publish.payload.len, p->publish.qos, now_us);
 	return w > 0 ? 0 : -1;
 }
 

@@ -82,6 +82,11 @@ void hclient_on_bytes(hclient *c, const uint8_t *data, size_t len, int64_t now_u
 int hclient_send(hclient *c, const mqtt_packet *p, int64_t now_us);
 uint16_t hclient_next_id(hclient *c);
 
+/* Logs kept for a simulated node (no transport): what it tried to publish, what it got. */
+void hclient_log_pub(hclient *c, const char *topic, const uint8_t *payload, size_t len, uint8_t qos,
+		     int64_t now_us);
+void hclient_log_rx(hclient *c, const mqtt_packet *p, int64_t now_us);
+
 /* Does a received packet match an expectation? */
 bool hclient_match(const rx_pkt *r, const sc_match *m);
 /* A one-line description of what a step expects, for reports. */

@@ -351,7 +351,7 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		o.progress = err; /* "[37/98] name" while it runs */
 	/* Nobody there: nothing runs, every statement stays untested, the reports say why. */
 	char nobody[600];
-	bool unreachable = probe_target(o.broker, "conform", nobody, sizeof nobody, err) < 0;
+	bool unreachable = probe_target(o.broker, run, nrun, "conform", nobody, sizeof nobody, err) < 0;
 	if (unreachable)
 		run_none(run, nrun, nobody, codes, texts, o.verbose ? out : NULL);
 	else

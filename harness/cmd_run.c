@@ -222,11 +222,17 @@ int run_one_text(const scenario *s, const run_opts *o, char **text)
 	return code;
 }
 
-int probe_target(const char *broker, const char *cmd, char *why, size_t cap, FILE *err)
+int probe_target(const char *broker, scenario *const *sc, size_t n, const char *cmd, char *why, size_t cap,
+		 FILE *err)
 {
 	char host[256];
 	unsigned port;
 	if (run_parse_target(broker, host, sizeof host, &port) != 1)
+		return 0;
+	bool any = false; /* if every scenario skips this target, nobody needs to be there */
+	for (size_t i = 0; i < n && !any; i++)
+		any = sc[i]->targets & SC_TARGET_TCP;
+	if (!any)
 		return 0;
 	char r[400];
 	if (run_probe_broker(host, port, 5000000, r, sizeof r) == 0)
@@ -521,7 +527,7 @@ int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		abort();
 	/* Nobody there: every scenario is an error (the reports still say so), none runs. */
 	char why[600];
-	if (probe_target(o.broker, "run", why, sizeof why, err) < 0)
+	if (probe_target(o.broker, sc, f.n, "run", why, sizeof why, err) < 0)
 		run_none(sc, f.n, why, code, text, out);
 	else
 		run_many(sc, f.n, &o, jobs, code, text, out);

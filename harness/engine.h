@@ -35,6 +35,15 @@ typedef struct engine {
 	 * past it, so no step can hang a run. */
 	int64_t limit_us;
 	bool hit_limit;       /* a wait was cut short by limit_us */
+	/* Simulated nodes (sim only; NULL elsewhere). A watched node's log is an hclient whose
+	 * pubs are the messages its sketch tried to publish and whose pkts are the PUBLISH
+	 * packets it received. node_parties fills out[] with the logs an expectation's party
+	 * names (inst -1: every instance) and returns how many; logs[] holds them all. */
+	size_t (*node_parties)(void *ctx, int node, long inst, hclient **out, size_t cap);
+	hclient **logs;
+	size_t nlogs;
+	/* A `node:` expectation: counters and state at the end. */
+	bool (*node_check)(void *ctx, const sc_expect *x, char **report, const char *at);
 } engine;
 
 /* The bound on a run without a `duration`: virtual time in simulation, real time over TCP. */

@@ -8,6 +8,7 @@
 #include "harness/cli.h"
 #include "harness/engine.h"
 #include "harness/explore.h"
+#include "harness/engine_nodes.h"
 #include "sim/fault.h"
 
 #include <errno.h>
@@ -37,6 +38,7 @@ typedef struct simrun {
 	sconn *conns;
 	hclient *clients;
 	size_t n;             /* clients + probe */
+	simnodes *nodes;      /* NULL when the scenario has none */
 } simrun;
 
 static int64_t s_now(void *ctx)
@@ -244,6 +246,30 @@ static void keep_fault(run_result *res, const sim_fault *f)
 		abort();
 }
 
+static size_t s_node_parties(void *ctx, int node, long inst, hclient **out, size_t cap)
+{
+	return simnodes_parties(((simrun *)ctx)->nodes, node, inst, out, cap);
+}
+
+static bool s_node_check(void *ctx, const sc_expect *x, char **report, const char *at)
+{
+	return simnodes_check(((simrun *)ctx)->nodes, x, report, at);
+}
+
+/* The hosts a name stands for: host_named's one, or a node's (a fleet's: all of them). */
+static size_t hosts_named(simrun *r, const scenario *s, const char *name, sim_host ***out)
+{
+	sim_host *h = host_named(r, s, name);
+	if (h) {
+		*out = malloc(sizeof **out);
+		if (!*out)
+			abort();
+		(*out)[0] = h;
+		return 1;
+	}
+	return simnodes_hosts(r->nodes, name, out);
+}
+
 static void write_trace(const scenario *s, const run_opts *o, simrun *r, run_result *res)
 {
 	if (!o->out_dir)
@@ -272,7 +298,14 @@ int engine_sim_run(const scenario *s, const run_opts *o, run_result *res)
 {
 	simrun r = { 0 };
 	r.w = sim_world_new(res->seed);
-	sim_trace_record(r.w, o->out_dir || o->verbose || o->keep_trace, NULL);
+	if (o->no_trace) {
+		sim_trace_enable(r.w, false);
+		sim_net_trace_mqtt(r.w, false);
+	} else {
+		/* The text is kept only when something reads it (--out, -v, explore): a fleet's
+		 * trace runs to gigabytes. The hash covers every line either way. */
+		sim_trace_record(r.w, o->out_dir || o->verbose || o->keep_trace, NULL);
+	}
 	FILE *pf = NULL;
 	pcap_writer *pw = NULL;
 	if (o->pcap_dir) {
@@ -324,19 +357,34 @@ int engine_sim_run(const scenario *s, const run_opts *o, run_result *res)
 		r.conns[i].state = -ENOTCONN;
 		sim_timer_init(&r.conns[i].ping, ping_fire, &r.conns[i]);
 	}
+	r.nodes = simnodes_new(r.w, r.bh, PORT, s);
 	for (size_t i = 0; i < s->nlinks; i++) {
-		sim_host *h = s->links[i].node ? host_named(&r, s, s->links[i].node) : NULL;
-		if (h)
-			sim_host_set_link(h, &s->links[i].link);
+		sim_host **hs = NULL;
+		size_t nh = s->links[i].node ? hosts_named(&r, s, s->links[i].node, &hs) : 0;
+		for (size_t k = 0; k < nh; k++)
+			sim_host_set_link(hs[k], &s->links[i].link);
+		free(hs);
 	}
 	for (size_t i = 0; i < s->nfaults; i++) {
 		const sc_fault *f = &s->faults[i];
-		sim_fault sf = { .kind = f->kind, .at = f->at_us, .duration = f->for_us, .value = f->value };
-		sf.a = f->a ? host_named(&r, s, f->a) : NULL;
-		sf.b = f->b ? host_named(&r, s, f->b) : NULL;
-		sim_fault_schedule(r.w, &sf);
-		if (o->want_faults)
-			keep_fault(res, &sf);
+		if (f->kind == SC_FAULT_WIFI_DOWN) {
+			simnodes_wifi_down(r.nodes, f->a, f->at_us, f->for_us);
+			continue;
+		}
+		/* A fleet named in a fault: the fault applies to each of its nodes. */
+		sim_host **ha = NULL, **hb = NULL;
+		size_t na = f->a ? hosts_named(&r, s, f->a, &ha) : 1, nb = f->b ? hosts_named(&r, s, f->b, &hb) : 1;
+		for (size_t ia = 0; ia < na; ia++)
+			for (size_t ib = 0; ib < nb; ib++) {
+				sim_fault sf = { .kind = f->kind, .at = f->at_us, .duration = f->for_us, .value = f->value };
+				sf.a = ha ? ha[ia] : NULL;
+				sf.b = hb ? hb[ib] : NULL;
+				sim_fault_schedule(r.w, &sf);
+				if (o->want_faults)
+					keep_fault(res, &sf);
+			}
+		free(ha);
+		free(hb);
 	}
 	if (s->random_faults.on) {
 		sim_host **hs = calloc(s->nclients + 1, sizeof *hs);
@@ -370,11 +418,17 @@ int engine_sim_run(const scenario *s, const run_opts *o, run_result *res)
 		     .run_until = s_run_until, .open = s_open, .open_state = s_open_state, .close = s_close,
 		     .note = s_note, .prefix = "",
 		     .limit_us = s->duration_us ? s->duration_us : RUN_DEFAULT_LIMIT_SIM_US };
+	if (r.nodes) {
+		e.node_parties = s_node_parties;
+		e.node_check = s_node_check;
+		e.logs = simnodes_logs(r.nodes, &e.nlogs);
+		simnodes_start(r.nodes);
+	}
 	res->pass = run_steps(&e, s, res);
 	res->trace_hash = sim_trace_hash(r.w);
 	res->events = sim_steps(r.w);
 	res->virtual_us = sim_now(r.w);
-	if (!res->pass && o->verbose) {
+	if (!res->pass && o->verbose && !o->no_trace) {
 		size_t len;
 		const char *text = sim_trace_text(r.w, &len);
 		const char *from = text;
@@ -401,6 +455,7 @@ int engine_sim_run(const scenario *s, const run_opts *o, run_result *res)
 		free(r.conns[i].out);
 		hclient_free(&r.clients[i]);
 	}
+	simnodes_free(r.nodes);
 	broker_sim_free(r.bs);
 	broker_auth_free(acl);
 	pcap_close(pw);

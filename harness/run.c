@@ -449,9 +449,23 @@ static bool topic_in(const char *filter, const char *topic)
 	return mqtt_topic_match((const uint8_t *)filter, strlen(filter), (const uint8_t *)topic, strlen(topic));
 }
 
-static bool exp_delivered(engine *e, const sc_expect *x, char **report, const char *at)
+/* The hclients a party of an expectation names: a client, or node logs. *out is malloc'd. */
+static size_t parties(engine *e, int client, int node, long inst, hclient ***out)
 {
-	hclient *from = &e->clients[x->from], *to = &e->clients[x->to];
+	size_t cap = node >= 0 && e->node_parties ? e->nlogs + 1 : 1, n = 0;
+	hclient **v = calloc(cap, sizeof *v);
+	if (!v)
+		abort();
+	if (client >= 0)
+		v[n++] = &e->clients[client];
+	else if (node >= 0 && e->node_parties)
+		n = e->node_parties(e->ctx, node, inst, v, cap);
+	*out = v;
+	return n;
+}
+
+static bool exp_delivered_one(const sc_expect *x, hclient *from, hclient *to, char **report, const char *at)
+{
 	bool *used = calloc(to->npkts + 1, 1);
 	if (!used)
 		abort();
@@ -484,9 +498,8 @@ static bool exp_delivered(engine *e, const sc_expect *x, char **report, const ch
 	return false;
 }
 
-static bool exp_no_duplicates(engine *e, const sc_expect *x, char **report, const char *at)
+static bool exp_no_duplicates_one(const sc_expect *x, hclient *to, char **report, const char *at)
 {
-	hclient *to = &e->clients[x->to];
 	for (size_t i = 0; i < to->npkts; i++) {
 		const rx_pkt *a = &to->pkts[i];
 		if (a->type != MQTT_PUBLISH || !topic_in(x->topic, a->topic))
@@ -503,11 +516,10 @@ static bool exp_no_duplicates(engine *e, const sc_expect *x, char **report, cons
 	return true;
 }
 
-static bool exp_ordered(engine *e, const sc_expect *x, char **report, const char *at)
+static bool exp_ordered_one(engine *e, const sc_expect *x, hclient *to, char **report, const char *at)
 {
-	hclient *to = &e->clients[x->to];
-	for (size_t p = 0; p < e->nclients; p++) {
-		hclient *from = &e->clients[p];
+	for (size_t p = 0; p < e->nclients + e->nlogs; p++) {
+		hclient *from = p < e->nclients ? &e->clients[p] : e->logs[p - e->nclients];
 		bool *used = calloc(from->npubs + 1, 1);
 		if (!used)
 			abort();
@@ -540,9 +552,8 @@ static bool exp_ordered(engine *e, const sc_expect *x, char **report, const char
 	return true;
 }
 
-static bool exp_will(engine *e, const sc_expect *x, char **report, const char *at)
+static bool exp_will_one(const sc_expect *x, hclient *from, hclient *to, char **report, const char *at)
 {
-	hclient *from = &e->clients[x->from], *to = &e->clients[x->to];
 	bool got = false;
 	if (from->will_topic)
 		for (size_t k = 0; k < to->npkts && !got; k++)
@@ -556,6 +567,43 @@ static bool exp_will(engine *e, const sc_expect *x, char **report, const char *a
 	report_add(report, "%s: will: %s %s %s's will (topic \"%s\")", at, to->cfg->id,
 		   got ? "got" : "did not get", from->cfg->id, from->will_topic);
 	return false;
+}
+
+/* Each pair of the parties an expectation names (fleets expand to their nodes); the first
+ * failures are reported, then a count of the rest. */
+static bool exp_each(engine *e, const sc_expect *x, char **report, const char *at)
+{
+	hclient **from = NULL, **to = NULL;
+	size_t nf = 1, nt = parties(e, x->to, x->to_node, x->to_inst, &to), bad = 0, pairs = 0;
+	bool needs_from = x->kind == SC_EXP_DELIVERED || x->kind == SC_EXP_WILL;
+	if (needs_from)
+		nf = parties(e, x->from, x->from_node, x->from_inst, &from);
+	for (size_t i = 0; i < nf; i++) {
+		for (size_t k = 0; k < nt; k++) {
+			char *r = NULL;
+			bool ok = true;
+			switch (x->kind) {
+			case SC_EXP_DELIVERED: ok = exp_delivered_one(x, from[i], to[k], &r, at); break;
+			case SC_EXP_WILL: ok = exp_will_one(x, from[i], to[k], &r, at); break;
+			case SC_EXP_NO_DUPLICATES: ok = i || exp_no_duplicates_one(x, to[k], &r, at); break;
+			case SC_EXP_ORDERED: ok = i || exp_ordered_one(e, x, to[k], &r, at); break;
+			default: break;
+			}
+			pairs++;
+			if (!ok && ++bad <= 3 && r)
+				report_add(report, "%.*s", (int)strlen(r) - 1, r);
+			free(r);
+		}
+	}
+	if (bad > 3)
+		report_add(report, "%s: ... and %zu more of %zu pairs failed the same way", at, bad - 3, pairs);
+	if (!nf || !nt) {
+		report_add(report, "%s: the expectation names no node that was watched", at);
+		bad++;
+	}
+	free(from);
+	free(to);
+	return bad == 0;
 }
 
 /* Retained state, read by the harness's own probe client. */
@@ -694,11 +742,16 @@ bool run_steps(engine *e, const scenario *s, run_result *res)
 		snprintf(at, sizeof at, "%s:%d:%d", s->file ? s->file : "-", x->pos.line, x->pos.col);
 		bool r = true;
 		switch (x->kind) {
-		case SC_EXP_DELIVERED: r = exp_delivered(e, x, report, at); break;
-		case SC_EXP_NO_DUPLICATES: r = exp_no_duplicates(e, x, report, at); break;
-		case SC_EXP_ORDERED: r = exp_ordered(e, x, report, at); break;
+		case SC_EXP_DELIVERED:
+		case SC_EXP_NO_DUPLICATES:
+		case SC_EXP_ORDERED:
+		case SC_EXP_WILL: r = exp_each(e, x, report, at); break;
 		case SC_EXP_RETAINED: r = exp_retained(e, x, report, at); break;
-		case SC_EXP_WILL: r = exp_will(e, x, report, at); break;
+		case SC_EXP_NODE:
+			r = e->node_check ? e->node_check(e->ctx, x, report, at) : false;
+			if (!e->node_check)
+				report_add(report, "%s: node: nodes exist only in simulation", at);
+			break;
 		default: break;
 		}
 		if (!r) {

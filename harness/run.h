@@ -28,6 +28,7 @@ typedef struct run_opts {
 	int test_leak;        /* test only (checks --check-determinism): a trace line from
 				 process-wide state: 1 a counter of runs, so two runs of a seed
 				 differ; 2 the process id, so only runs in two processes differ */
+	bool no_trace;          /* sim: no trace at all (benchmarks): no text, hash 0 */
 } run_opts;
 
 typedef struct run_result {
@@ -76,9 +77,11 @@ void run_many(scenario **sc, size_t n, const run_opts *o, long jobs, int *codes,
  * will do, a refusal included: the scenarios judge the rest. */
 int run_probe_broker(const char *host, unsigned port, int64_t bound_us, char *why, size_t cap);
 
-/* For commands: probe a tcp:// target once before running anything (0 for sim); on
+/* For commands: probe a tcp:// target once before running anything (0 for sim, or when no
+ * scenario of sc[] runs over TCP); on
  * failure put the reason in why, print "mqttsim CMD: ..." to err and return -1. */
-int probe_target(const char *broker, const char *cmd, char *why, size_t cap, FILE *err);
+int probe_target(const char *broker, scenario *const *sc, size_t n, const char *cmd, char *why, size_t cap,
+		 FILE *err);
 /* Results for scenarios that were not run: each an ERROR with that reason (code 2). */
 void run_none(scenario **sc, size_t n, const char *why, int *codes, char **texts, FILE *out);
 

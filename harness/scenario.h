@@ -15,6 +15,7 @@
 
 #include "sim/fault.h"
 #include "sim/net.h"
+#include "sim/nodemcu.h"
 
 #define SC_MAX_ERRORS 200
 
@@ -36,8 +37,11 @@ typedef struct sc_link {
 	sc_pos pos;
 } sc_link;
 
+/* A fault only nodes have (handled by the simulation engine, not sim/fault.c). */
+#define SC_FAULT_WIFI_DOWN 100
+
 typedef struct sc_fault {
-	int kind;                 /* enum sim_fault_kind */
+	int kind;                 /* enum sim_fault_kind, or SC_FAULT_WIFI_DOWN */
 	int64_t at_us;
 	int64_t for_us;           /* duration, restart_after for crash; 0: permanent */
 	char *a, *b;              /* node or client ids; "broker" names the broker */
@@ -150,7 +154,23 @@ enum sc_expect_kind {
 	SC_EXP_ORDERED,           /* `to` gets each publisher's messages in publish order */
 	SC_EXP_RETAINED,          /* at the end, the retained message on topic is payload (or none) */
 	SC_EXP_WILL,              /* `to` got (or did not get) the will of `from` */
+	SC_EXP_NODE,              /* a simulated node's counters or state at the end */
 };
+
+/* The counters a `node:` expectation can bound (fields of nm_stats). */
+enum sc_node_stat {
+	SC_STAT_NONE = 0, SC_STAT_BOOTS, SC_STAT_WIFI_DROPS, SC_STAT_ATTEMPTS, SC_STAT_CONNECTS,
+	SC_STAT_DROPS, SC_STAT_PING_TIMEOUTS, SC_STAT_READINGS, SC_STAT_PUBLISHED, SC_STAT_REFUSED,
+	SC_STAT_OFFLINE, SC_STAT_DISCARDED, SC_STAT_RECEIVED, SC_STAT_OVERSIZED_IN, SC_STAT_SLEEPS,
+};
+extern const char *const sc_node_stat_names[]; /* indexed by enum sc_node_stat, NULL-terminated */
+
+/* A simulated NodeMCU node, or a fleet of them (`count`, `{i}` in id, client id, topics). */
+typedef struct sc_node {
+	nm_config cfg;            /* its strings and arrays are owned by the scenario */
+	bool is_template;         /* the id holds {i} */
+	sc_pos pos;
+} sc_node;
 
 typedef struct sc_expect {
 	int kind;
@@ -165,6 +185,15 @@ typedef struct sc_expect {
 	bool delivered;           /* WILL: expected or not */
 	char **spec;              /* the statements it checks, as for steps */
 	size_t nspec;
+	/* Nodes as parties: from/to is -1 and *_node is the nodes[] entry (else -1);
+	 * *_inst is the instance ({i}), 0 for a single node, -1 for every instance. */
+	int from_node, to_node;
+	long from_inst, to_inst;
+	/* NODE: a counter's bounds per instance (or over all with total), and/or the state */
+	int stat;                 /* enum sc_node_stat */
+	bool has_min, has_max, total;
+	uint64_t min, max;
+	bool has_connected, connected;
 	sc_pos pos;
 } sc_expect;
 
@@ -200,6 +229,9 @@ typedef struct scenario {
 	sc_random_faults random_faults;
 	sc_client *clients;
 	size_t nclients;
+	sc_node *nodes;
+	size_t nnodes;
+	size_t node_instances;    /* nodes over all entries (counts summed) */
 	sc_step *steps;
 	size_t nsteps;
 	sc_expect *expects;
@@ -213,6 +245,12 @@ scenario *scenario_load(const char *path, sc_errors *errs);
 /* The same from text in memory; `name` stands for the file in messages. */
 scenario *scenario_parse(const char *name, const char *text, size_t len, sc_errors *errs);
 void scenario_free(scenario *s);
+
+/* The nodes[] entry a name stands for, or -1: a node's id, a fleet's template ("s-{i}",
+ * *inst = -1: every instance), or one instance of a fleet ("s-7", *inst = 7). */
+int scenario_find_node(const scenario *s, const char *name, long *inst);
+/* A nodes[] entry's counter, by enum sc_node_stat. */
+uint64_t sc_node_stat(const nm_stats *st, int stat);
 void sc_errors_free(sc_errors *e);
 
 /* Parse "250ms", "15s", "2h", "1m30s", "500us" into microseconds. -1 if malformed. */

@@ -1048,7 +1048,8 @@ static bool n_host(ld *L, const yaml_node_t *v, const char *key, char **out)
 	const char *t = scalar(L, v, key, "a host (a client id or broker)");
 	if (!t)
 		return false;
-	if (host_index(L, t) < 0) {
+	long inst;
+	if (host_index(L, t) < 0 && scenario_find_node(L->s, t, &inst) < 0) {
 		unknown_name(L, v, t, true);
 		return false;
 	}
@@ -1336,6 +1337,21 @@ static void load_network(ld *L, const yaml_node_t *v)
 			continue;
 		}
 		int h = host_index(L, sval(k));
+		long inst;
+		if (h < 0 && scenario_find_node(s, sval(k), &inst) >= 0) {
+			/* A node, a fleet or one instance: each name once. */
+			bool dup = false;
+			for (size_t i = 0; i < s->nlinks && !dup; i++)
+				dup = s->links[i].node && !strcmp(s->links[i].node, sval(k));
+			if (dup) {
+				err(L, k, "duplicate link for %s", quoted(sval(k)).s);
+				continue;
+			}
+			sc_link *l = &s->links[s->nlinks++];
+			l->node = xstrdup(L, sval(k));
+			load_link(L, val, l);
+			continue;
+		}
 		if (h < 0) {
 			unknown_name(L, k, sval(k), true);
 			continue;
@@ -1357,9 +1373,14 @@ static void load_network(ld *L, const yaml_node_t *v)
 
 static const char *const fault_keys[] = {
 	"at", "for", "restart_after",
+	"partition", "partition_oneway", "clog", "blackhole", "reset", "crash", "drift", "jump",
+	"wifi_down", NULL,
+};
+#define FAULT_KINDS (fault_keys + 3) /* the kind names: sim_fault_kind_parse()'s and wifi_down */
+/* The kinds random_faults may draw (wifi_down is a node's own fault: see nodes' wifi). */
+static const char *const random_kinds[] = {
 	"partition", "partition_oneway", "clog", "blackhole", "reset", "crash", "drift", "jump", NULL,
 };
-#define FAULT_KINDS (fault_keys + 3) /* the kind names, as sim_fault_kind_parse() knows them */
 
 static bool pair_kind(int kind)
 {
@@ -1423,9 +1444,17 @@ static void load_fault(ld *L, const yaml_node_t *v, sc_fault *ft)
 			err(L, f.map, "fault needs a kind: one of %s", join(FAULT_KINDS, count_of(FAULT_KINDS)).s);
 		return;
 	}
-	ft->kind = sim_fault_kind_parse(kind);
+	ft->kind = !strcmp(kind, "wifi_down") ? SC_FAULT_WIFI_DOWN : sim_fault_kind_parse(kind);
 	yaml_node_t *kv = fget(&f, kind);
-	if (pair_kind(ft->kind))
+	if (ft->kind == SC_FAULT_WIFI_DOWN) {
+		const char *t = scalar(L, kv, kind, "a node id");
+		long inst;
+		if (t && scenario_find_node(L->s, t, &inst) < 0)
+			err(L, kv, "wifi_down names a node (or a fleet like sensor-{i}), got %s%s", quoted(t).s,
+			    L->s->nnodes ? "" : ": no nodes are declared");
+		else if (t)
+			ft->a = xstrdup(L, t);
+	} else if (pair_kind(ft->kind))
 		load_pair(L, kv, kind, ft);
 	else if (ft->kind == SIM_FAULT_CRASH)
 		n_host(L, kv, kind, &ft->a);
@@ -1543,23 +1572,15 @@ static void load_random_faults(ld *L, const yaml_node_t *v)
 	sc_random_faults *rf = &L->s->random_faults;
 	rf->pos = pos_of(v);
 	fields f;
-	if (is_null(v) || !fields_read(L, v, "random_faults", FAULT_KINDS, &f))
+	if (is_null(v) || !fields_read(L, v, "random_faults", random_kinds, &f))
 		return;
-	for (const char *const *k = FAULT_KINDS; *k; k++) {
+	for (const char *const *k = random_kinds; *k; k++) {
 		yaml_node_t *kv = fget(&f, *k);
 		if (!kv)
 			continue;
 		rf->on = true;
 		load_rate(L, kv, *k, &rf->rates, &rf->lo);
 	}
-}
-
-static void load_nodes(ld *L, const yaml_node_t *k, const yaml_node_t *v)
-{
-	long n = list_count(L, v, "nodes", MAX_CLIENTS);
-	if (n > 0)
-		err(L, k, "'nodes' (simulated NodeMCU devices) is not supported yet: it comes with the "
-			  "NodeMCU issue #6; leave it empty or remove it");
 }
 
 /* ---- steps ----------------------------------------------------------------------------- */
@@ -1957,10 +1978,466 @@ static void load_steps(ld *L, const yaml_node_t *v)
 	}
 }
 
+/* ---- nodes: simulated NodeMCU devices -------------------------------------------------- */
+
+/* "{i}" appears in a template at most once, elsewhere the id is a word. */
+static bool node_id_ok(const char *id, bool *tmpl)
+{
+	const char *at = strstr(id, "{i}");
+	*tmpl = at != NULL;
+	if (at && strstr(at + 3, "{i}"))
+		return false;
+	char buf[NM_MAX_TEMPLATE];
+	return nm_expand(id, 1, buf, sizeof buf) && word_ok(buf) && !strchr(buf, '{') && !strchr(buf, '}');
+}
+
+/* The instance a fleet template gives `name`: 1..count, -1 for the template itself, 0 none. */
+static long template_inst(const nm_config *c, const char *name)
+{
+	const char *at = strstr(c->id, "{i}");
+	if (!strcmp(c->id, name))
+		return -1;
+	if (!at)
+		return 0;
+	size_t pl = (size_t)(at - c->id), sl = strlen(at + 3), nl = strlen(name);
+	if (nl <= pl + sl || strncmp(name, c->id, pl) || strcmp(name + nl - sl, at + 3))
+		return 0;
+	long v = 0;
+	for (size_t i = pl; i < nl - sl; i++) {
+		if (!is_digit(name[i]) || (i == pl && name[i] == '0') || v > 100000000)
+			return 0;
+		v = v * 10 + (name[i] - '0');
+	}
+	return v >= 1 && v <= (long)c->count ? v : 0;
+}
+
+int scenario_find_node(const scenario *s, const char *name, long *inst)
+{
+	for (size_t k = 0; k < s->nnodes; k++) {
+		const nm_config *c = &s->nodes[k].cfg;
+		if (!c->id)
+			continue;
+		if (!s->nodes[k].is_template) {
+			if (!strcmp(c->id, name)) {
+				*inst = 0;
+				return (int)k;
+			}
+			continue;
+		}
+		long v = template_inst(c, name);
+		if (v) {
+			*inst = v;
+			return (int)k;
+		}
+	}
+	return -1;
+}
+
+const char *const sc_node_stat_names[] = {
+	"-", "boots", "wifi_drops", "attempts", "connects", "drops", "ping_timeouts", "readings",
+	"published", "refused", "offline", "discarded", "received", "oversized_in", "sleeps", NULL,
+};
+
+uint64_t sc_node_stat(const nm_stats *st, int stat)
+{
+	switch (stat) {
+	case SC_STAT_BOOTS: return st->boots;
+	case SC_STAT_WIFI_DROPS: return st->wifi_drops;
+	case SC_STAT_ATTEMPTS: return st->attempts;
+	case SC_STAT_CONNECTS: return st->connects;
+	case SC_STAT_DROPS: return st->drops;
+	case SC_STAT_PING_TIMEOUTS: return st->ping_timeouts;
+	case SC_STAT_READINGS: return st->readings;
+	case SC_STAT_PUBLISHED: return st->published;
+	case SC_STAT_REFUSED: return st->refused;
+	case SC_STAT_OFFLINE: return st->offline;
+	case SC_STAT_DISCARDED: return st->discarded;
+	case SC_STAT_RECEIVED: return st->received;
+	case SC_STAT_OVERSIZED_IN: return st->oversized_in;
+	case SC_STAT_SLEEPS: return st->sleeps;
+	default: return 0;
+	}
+}
+
+static const char *const node_keys[] = {
+	"id", "count", "firmware", "client_id", "clean_session", "keepalive", "will", "buffer_size",
+	"wifi", "deep_sleep", "sensors", "subscribe", "resubscribe", "timers", "boot_spread", NULL,
+};
+static const char *const wifi_keys[] = { "assoc", "jitter", "static_ip", "drops_per_hour", "drop_for", NULL };
+static const char *const sleep_keys[] = { "sleep", "awake", "awake_max", "disconnect", NULL };
+static const char *const timer_keys[] = { "socket_timeout", "connect_timeout", "reconnect", "queue", NULL };
+static const char *const sensor_keys[] = {
+	"type", "topic", "every", "qos", "retain", "payload", "batch", "board", "noise", "walk", "curve",
+	"dry", "wet", NULL,
+};
+static const char *const walk_keys[] = { "start", "step", "min", "max", NULL };
+
+static void load_walk(ld *L, const yaml_node_t *v, sensor_cfg *c)
+{
+	fields f;
+	if (!fields_read(L, v, "walk", walk_keys, &f))
+		return;
+	n_number(L, fget(&f, "start"), "start", -1e6, 1e6, &c->start);
+	n_number(L, fget(&f, "step"), "step", 0, 1e6, &c->step);
+	n_number(L, fget(&f, "min"), "min", -1e6, 1e6, &c->min);
+	n_number(L, fget(&f, "max"), "max", -1e6, 1e6, &c->max);
+	if (c->min > c->max)
+		err(L, v, "walk: 'min' (%g) is above 'max' (%g)", c->min, c->max);
+	else if (c->start < c->min || c->start > c->max)
+		err(L, v, "walk: 'start' (%g) lies outside min..max (%g..%g)", c->start, c->min, c->max);
+}
+
+/* curve: [[0s, 20], [1h, 30]]: (time, value) points, times increasing. */
+static void load_curve(ld *L, const yaml_node_t *v, sensor_cfg *c)
+{
+	long n = list_count(L, v, "curve", SENSOR_MAX_CURVE);
+	if (n == 0)
+		err(L, v, "'curve' needs at least one point, like [[0s, 20], [1h, 30]]");
+	if (n <= 0 || !(c->curve = xcalloc(L, (size_t)n, sizeof *c->curve)))
+		return;
+	for (long i = 0; i < n; i++) {
+		yaml_node_t *it = list_item(L, v, i);
+		if (!it)
+			return;
+		if (it->type != YAML_SEQUENCE_NODE || it->data.sequence.items.top - it->data.sequence.items.start != 2) {
+			err(L, it, "a curve point is [time, value], like [10m, 25.5], got %s", describe(it).s);
+			continue;
+		}
+		yaml_node_t *t = list_item(L, it, 0), *val = list_item(L, it, 1);
+		int64_t at;
+		double x;
+		if (!t || !val || !n_amount(L, t, "curve time", DURATION, 0, &at) ||
+		    !n_number(L, val, "curve value", -1e6, 1e6, &x))
+			continue;
+		if (c->ncurve && at <= c->curve[c->ncurve - 1].t) {
+			err(L, t, "curve times must increase; %s is not after the point before", quoted(sval(t)).s);
+			continue;
+		}
+		c->curve[c->ncurve++] = (sensor_point){ at, x };
+	}
+}
+
+static void load_sensor(ld *L, const yaml_node_t *v, nm_sensor *ns, const nm_config *nc)
+{
+	static const char *const types[] = { "tmp36", "soil", NULL };
+	static const char *const formats[] = { "number", "json", NULL };
+	static const char *const boards[] = { "nodemcu", "bare", NULL };
+	fields f;
+	int type = SENSOR_TMP36;
+	ns->every_us = SIM_S(10);
+	ns->batch = 1;
+	sensor_cfg_defaults(&ns->s, type);
+	if (!fields_read(L, v, "sensor", sensor_keys, &f))
+		return;
+	if (frequire(L, &f, "type")) {
+		int t = n_choice(L, fget(&f, "type"), "type", types);
+		if (t >= 0)
+			sensor_cfg_defaults(&ns->s, type = t + 1);
+	}
+	if (frequire(L, &f, "topic"))
+		n_topic(L, fget(&f, "topic"), "topic", false, &ns->topic);
+	int64_t x;
+	if (n_amount(L, fget(&f, "every"), "every", DURATION, AMT_POSITIVE, &x))
+		ns->every_us = x;
+	yaml_node_t *q = fget(&f, "qos");
+	if (n_qos(L, q, &ns->qos) && ns->qos > nc->fw.max_pub_qos)
+		err(L, q, "%s publishes at QoS %u at most%s; got qos %u", nm_firmware_name(nc->fw.firmware),
+		    nc->fw.max_pub_qos,
+		    nc->fw.firmware == NM_PUBSUBCLIENT ? " (PubSubClient's publish() has no QoS argument)" : "",
+		    ns->qos);
+	n_bool(L, fget(&f, "retain"), "retain", &ns->retain);
+	yaml_node_t *pv = fget(&f, "payload");
+	int fm = pv ? n_choice(L, pv, "payload", formats) : -1;
+	if (fm >= 0)
+		ns->format = fm;
+	yaml_node_t *bv = fget(&f, "batch");
+	if (n_int(L, bv, "batch", 1, SENSOR_MAX_BATCH, &x)) {
+		ns->batch = (uint16_t)x;
+		if (x > 1 && ns->format != FORMAT_JSON)
+			err(L, bv, "'batch' puts the last readings in a JSON list; it needs payload: json");
+	}
+	yaml_node_t *bd = fget(&f, "board");
+	int b = bd ? n_choice(L, bd, "board", boards) : -1;
+	if (b >= 0)
+		ns->s.board = b;
+	n_number(L, fget(&f, "noise"), "noise", 0, 100, &ns->s.noise_lsb);
+	yaml_node_t *wv = fget(&f, "walk"), *cv = fget(&f, "curve");
+	if (wv && cv)
+		err(L, fkey(&f, "curve"), "a sensor follows a 'walk' or a 'curve', not both");
+	else if (wv)
+		load_walk(L, wv, &ns->s);
+	else if (cv)
+		load_curve(L, cv, &ns->s);
+	yaml_node_t *dv = fget(&f, "dry"), *wt = fget(&f, "wet");
+	if ((dv || wt) && type != SENSOR_SOIL)
+		err(L, fkey(&f, dv ? "dry" : "wet"), "'dry' and 'wet' calibrate a soil sensor only");
+	if (n_int(L, dv, "dry", 0, SENSOR_ADC_MAX, &x))
+		ns->s.dry_raw = (uint16_t)x;
+	if (n_int(L, wt, "wet", 0, SENSOR_ADC_MAX, &x))
+		ns->s.wet_raw = (uint16_t)x;
+	if (type == SENSOR_SOIL && ns->s.wet_raw >= ns->s.dry_raw)
+		err(L, wt ? wt : v, "a soil probe reads lower when wet: 'wet' (%u) must be below 'dry' (%u)",
+		    ns->s.wet_raw, ns->s.dry_raw);
+}
+
+static void load_node_will(ld *L, const yaml_node_t *v, nm_config *c)
+{
+	fields f;
+	if (!fields_read(L, v, "will", will_keys, &f))
+		return;
+	c->has_will = true;
+	if (frequire(L, &f, "topic"))
+		n_topic(L, fget(&f, "topic"), "topic", false, &c->will_topic);
+	n_str(L, fget(&f, "payload"), "payload", &c->will_payload);
+	n_qos(L, fget(&f, "qos"), &c->will_qos);
+	n_bool(L, fget(&f, "retain"), "retain", &c->will_retain);
+}
+
+static void load_node_subs(ld *L, const yaml_node_t *v, nm_config *c)
+{
+	long n = list_count(L, v, "subscribe", NM_MAX_SUBS);
+	if (n <= 0 || !(c->subs = xcalloc(L, (size_t)n, sizeof *c->subs)))
+		return;
+	for (long i = 0; i < n; i++) {
+		yaml_node_t *it = list_item(L, v, i);
+		fields f;
+		if (!it || !fields_read(L, it, "subscription", sub_keys, &f))
+			continue;
+		nm_sub *s = &c->subs[c->nsubs++];
+		if (frequire(L, &f, "filter"))
+			n_topic(L, fget(&f, "filter"), "filter", true, &s->filter);
+		yaml_node_t *q = fget(&f, "qos");
+		if (n_qos(L, q, &s->qos) && s->qos > c->fw.max_sub_qos)
+			err(L, q, "%s subscribes at QoS %u at most; got qos %u", nm_firmware_name(c->fw.firmware),
+			    c->fw.max_sub_qos, s->qos);
+	}
+}
+
+static void load_node(ld *L, const yaml_node_t *v, sc_node *sn)
+{
+	static const char *const fws[] = { "pubsubclient", "nodemcu-lua", NULL };
+	nm_config *c = &sn->cfg;
+	nm_config_defaults(c, NM_PUBSUBCLIENT);
+	sn->pos = pos_of(v);
+	fields f;
+	if (!fields_read(L, v, "node", node_keys, &f))
+		return;
+	int64_t x;
+	/* The firmware first: its defaults are what the other keys change. */
+	if (frequire(L, &f, "firmware")) {
+		int fw = n_choice(L, fget(&f, "firmware"), "firmware", fws);
+		if (fw >= 0)
+			nm_config_defaults(c, fw + 1);
+	}
+	yaml_node_t *id = fget(&f, "id");
+	if (frequire(L, &f, "id") && n_str(L, id, "id", &c->id)) {
+		if (!node_id_ok(c->id, &sn->is_template))
+			err(L, id, "node id %s may use only letters, digits, '-', '_' and '.', and '{i}' once "
+				   "(it names hosts)", quoted(c->id).s);
+		else if (!strcmp(c->id, "broker"))
+			err(L, id, "'broker' names the broker host; give the node another id");
+	}
+	yaml_node_t *cv = fget(&f, "count");
+	if (n_int(L, cv, "count", 1, NM_MAX_NODES, &x)) {
+		c->count = (uint32_t)x;
+		if (x > 1 && c->id && !sn->is_template)
+			err(L, cv, "a fleet of %lld nodes needs '{i}' in its id (like sensor-{i}) to name each one",
+			    (long long)x);
+	}
+	n_str(L, fget(&f, "client_id"), "client_id", &c->client_id);
+	n_bool(L, fget(&f, "clean_session"), "clean_session", &c->clean_session);
+	yaml_node_t *ka = fget(&f, "keepalive");
+	if (n_amount(L, ka, "keepalive", DURATION, AMT_SECONDS, &x)) {
+		if (x / 1000000 > 65535)
+			err(L, ka, "'keepalive' is at most 65535s (a 16-bit field), got %s", quoted(sval(ka)).s);
+		else
+			c->fw.keepalive_s = (uint16_t)(x / 1000000);
+	}
+	if (fget(&f, "will"))
+		load_node_will(L, fget(&f, "will"), c);
+	yaml_node_t *bs = fget(&f, "buffer_size");
+	if (n_amount(L, bs, "buffer_size", SIZE, AMT_POSITIVE, &x)) {
+		if (x < 32 || x > 65536)
+			err(L, bs, "'buffer_size' must be from 32B to 64KiB, got %s", quoted(sval(bs)).s);
+		else
+			c->fw.buffer_size = (uint32_t)x;
+	}
+	yaml_node_t *wv = fget(&f, "wifi");
+	fields g;
+	if (wv && fields_read(L, wv, "wifi", wifi_keys, &g)) {
+		if (n_bool(L, fget(&g, "static_ip"), "static_ip", &c->static_ip) && c->static_ip) {
+			c->assoc_us = SIM_MS(800);
+			c->assoc_jitter_us = SIM_MS(300);
+		}
+		if (n_amount(L, fget(&g, "assoc"), "assoc", DURATION, 0, &x))
+			c->assoc_us = x;
+		if (n_amount(L, fget(&g, "jitter"), "jitter", DURATION, 0, &x))
+			c->assoc_jitter_us = x;
+		n_number(L, fget(&g, "drops_per_hour"), "drops_per_hour", 0, 3600, &c->drops_per_hour);
+		if (n_amount(L, fget(&g, "drop_for"), "drop_for", DURATION, AMT_POSITIVE, &x))
+			c->drop_mean_us = x;
+	}
+	yaml_node_t *dv = fget(&f, "deep_sleep");
+	if (dv && fields_read(L, dv, "deep_sleep", sleep_keys, &g)) {
+		if (frequire(L, &g, "sleep") && n_amount(L, fget(&g, "sleep"), "sleep", DURATION, AMT_POSITIVE, &x))
+			c->sleep_us = x;
+		if (n_amount(L, fget(&g, "awake"), "awake", DURATION, 0, &x))
+			c->awake_us = x;
+		if (n_amount(L, fget(&g, "awake_max"), "awake_max", DURATION, AMT_POSITIVE, &x))
+			c->awake_max_us = x;
+		n_bool(L, fget(&g, "disconnect"), "disconnect", &c->disconnect_before_sleep);
+	}
+	yaml_node_t *tv = fget(&f, "timers");
+	if (tv && fields_read(L, tv, "timers", timer_keys, &g)) {
+		if (n_amount(L, fget(&g, "socket_timeout"), "socket_timeout", DURATION, AMT_POSITIVE, &x))
+			c->fw.socket_timeout_us = x;
+		if (n_amount(L, fget(&g, "connect_timeout"), "connect_timeout", DURATION, AMT_POSITIVE, &x))
+			c->fw.connect_timeout_us = x;
+		if (n_amount(L, fget(&g, "reconnect"), "reconnect", DURATION, AMT_POSITIVE, &x))
+			c->fw.reconnect_us = x;
+		yaml_node_t *qv = fget(&g, "queue");
+		if (qv && c->fw.firmware != NM_NODEMCU_LUA)
+			err(L, fkey(&g, "queue"), "'queue' bounds nodemcu-lua's send queue; pubsubclient has none");
+		else if (n_int(L, qv, "queue", 1, 10000, &x))
+			c->fw.queue_max = (uint16_t)x;
+	}
+	if (n_amount(L, fget(&f, "boot_spread"), "boot_spread", DURATION, 0, &x))
+		c->boot_spread_us = x;
+	yaml_node_t *sv = fget(&f, "sensors");
+	long n = sv ? list_count(L, sv, "sensors", NM_MAX_SENSORS) : 0;
+	if (n > 0 && (c->sensors = xcalloc(L, (size_t)n, sizeof *c->sensors)))
+		for (long i = 0; i < n; i++) {
+			yaml_node_t *it = list_item(L, sv, i);
+			if (!it)
+				break;
+			load_sensor(L, it, &c->sensors[c->nsensors++], c);
+		}
+	if (fget(&f, "subscribe"))
+		load_node_subs(L, fget(&f, "subscribe"), c);
+	bool resub = true;
+	if (n_bool(L, fget(&f, "resubscribe"), "resubscribe", &resub))
+		c->subscribe_once = !resub;
+	/* {i} elsewhere needs one in the id: a single node has no number to put there. */
+	bool braces = (c->client_id && strstr(c->client_id, "{i}")) || (c->will_topic && strstr(c->will_topic, "{i}"));
+	for (uint32_t k = 0; k < c->nsensors; k++)
+		braces = braces || (c->sensors[k].topic && strstr(c->sensors[k].topic, "{i}"));
+	for (uint32_t k = 0; k < c->nsubs; k++)
+		braces = braces || (c->subs[k].filter && strstr(c->subs[k].filter, "{i}"));
+	if (braces && c->id && !sn->is_template)
+		err(L, id, "node %s uses '{i}' in its client id or topics but is not a fleet; put '{i}' in "
+			   "its id too (like sensor-{i})", quoted(c->id).s);
+}
+
+static void load_nodes(ld *L, const yaml_node_t *v)
+{
+	scenario *s = L->s;
+	long n = list_count(L, v, "nodes", MAX_CLIENTS);
+	if (n <= 0 || !(s->nodes = xcalloc(L, (size_t)n, sizeof *s->nodes)))
+		return;
+	for (long i = 0; i < n; i++) {
+		yaml_node_t *it = list_item(L, v, i);
+		if (!it)
+			return;
+		sc_node *sn = &s->nodes[s->nnodes++];
+		load_node(L, it, sn);
+		if (s->node_instances + sn->cfg.count > NM_MAX_NODES) {
+			err(L, it, "more than %d nodes in all; the limit is %d", NM_MAX_NODES, NM_MAX_NODES);
+			sn->cfg.count = 1;
+		}
+		s->node_instances += sn->cfg.count;
+	}
+	/* Names: no node may share a client's id, nor another node's (or instance's). */
+	for (size_t k = 0; k < s->nnodes; k++) {
+		sc_node *sn = &s->nodes[k];
+		const char *id = sn->cfg.id;
+		if (!id)
+			continue;
+		char first[NM_MAX_TEMPLATE];
+		nm_expand(id, 1, first, sizeof first);
+		int ci = find_client(L, sn->is_template ? first : id);
+		if (ci >= 0) {
+			err_at(L, sn->pos, "node %s has the id of client %s; ids name hosts and must differ",
+			       quoted(id).s, quoted(s->clients[ci].id).s);
+			continue;
+		}
+		for (size_t j = 0; j < k; j++) {
+			const sc_node *o = &s->nodes[j];
+			if (!o->cfg.id)
+				continue;
+			bool clash = !strcmp(o->cfg.id, id);
+			/* An instance of one fleet that another entry also names. */
+			for (uint32_t i = 1; !clash && sn->is_template && i <= sn->cfg.count; i++) {
+				char name[NM_MAX_TEMPLATE];
+				long inst;
+				nm_expand(id, i, name, sizeof name);
+				clash = o->is_template ? template_inst(&o->cfg, name) > 0 : !strcmp(o->cfg.id, name);
+				(void)inst;
+			}
+			if (!clash && o->is_template && !sn->is_template)
+				clash = template_inst(&o->cfg, id) != 0;
+			if (clash) {
+				err_at(L, sn->pos, "node %s names the same host as the node at %d:%d", quoted(id).s,
+				       o->pos.line, o->pos.col);
+				break;
+			}
+		}
+	}
+}
+
+/* A party of an expectation: a client, or a node (one, one instance, or a whole fleet). */
+static bool n_party(ld *L, const yaml_node_t *v, const char *key, int *client, int *nodei, long *inst)
+{
+	if (!v)
+		return false;
+	const char *t = scalar(L, v, key, "a client or node id");
+	if (!t)
+		return false;
+	int k = scenario_find_node(L->s, t, inst);
+	if (k >= 0) {
+		*nodei = k;
+		return true;
+	}
+	return n_client(L, v, key, client);
+}
+
+static const char *const node_exp_keys[] = { "node", "stat", "min", "max", "total", "connected", NULL };
+
+static void load_node_expect(ld *L, const fields *g, sc_expect *e)
+{
+	int64_t x;
+	if (frequire(L, g, "node")) {
+		yaml_node_t *nv = fget(g, "node");
+		const char *t = scalar(L, nv, "node", "a node id");
+		if (t && (e->from_node = scenario_find_node(L->s, t, &e->from_inst)) < 0)
+			err(L, nv, "unknown node %s%s", quoted(t).s, L->s->nnodes ? "" : ": no nodes are declared");
+	}
+	yaml_node_t *sv = fget(g, "stat");
+	if (sv) {
+		int st = n_choice(L, sv, "stat", sc_node_stat_names + 1);
+		if (st >= 0)
+			e->stat = st + 1;
+	}
+	e->has_min = n_int(L, fget(g, "min"), "min", 0, INT64_MAX, &x);
+	if (e->has_min)
+		e->min = (uint64_t)x;
+	e->has_max = n_int(L, fget(g, "max"), "max", 0, INT64_MAX, &x);
+	if (e->has_max)
+		e->max = (uint64_t)x;
+	n_bool(L, fget(g, "total"), "total", &e->total);
+	e->has_connected = n_bool(L, fget(g, "connected"), "connected", &e->connected);
+	if ((fget(g, "min") || fget(g, "max") || fget(g, "total")) && !sv)
+		err(L, g->map, "node: 'min', 'max' and 'total' bound a counter; name it with 'stat' (one of %s)",
+		    join(sc_node_stat_names + 1, count_of(sc_node_stat_names + 1)).s);
+	else if (sv && !fget(g, "min") && !fget(g, "max"))
+		err(L, g->map, "node: 'stat' needs a bound: 'min', 'max' or both");
+	else if (!sv && !fget(g, "connected") && g->map && !g->unknown)
+		err(L, g->map, "node needs something to check: 'stat' with 'min'/'max', or 'connected'");
+}
+
 /* ---- expectations over the whole run --------------------------------------------------- */
 
 static const char *const run_expect_keys[] = {
-	"spec", "delivered", "no_duplicates", "ordered", "retained", "will", NULL,
+	"spec", "delivered", "no_duplicates", "ordered", "retained", "will", "node", NULL,
 };
 #define expect_kinds (run_expect_keys + 1)
 static const char *const delivered_keys[] = { "from", "to", "topic", "qos", "loss", NULL };
@@ -1978,6 +2455,7 @@ static const struct {
 	{ "ordered", SC_EXP_ORDERED, to_topic_keys },
 	{ "retained", SC_EXP_RETAINED, retained_keys },
 	{ "will", SC_EXP_WILL, will_exp_keys },
+	{ "node", SC_EXP_NODE, node_exp_keys },
 };
 
 /* loss: a fraction ("5%", "0.05") or a count of messages ("3"). */
@@ -2003,6 +2481,7 @@ static void load_loss(ld *L, const yaml_node_t *v, sc_expect *e)
 static void load_expect(ld *L, const yaml_node_t *v, sc_expect *e)
 {
 	e->from = e->to = -1;
+	e->from_node = e->to_node = -1;
 	e->pos = pos_of(v);
 	fields f;
 	if (!fields_read(L, v, "expectation", run_expect_keys, &f))
@@ -2027,9 +2506,11 @@ static void load_expect(ld *L, const yaml_node_t *v, sc_expect *e)
 		return;
 	const char *const *keys = expectations[i].keys;
 	if (key_slot(keys, "from") >= 0 && frequire(L, &g, "from"))
-		n_client(L, fget(&g, "from"), "from", &e->from);
+		n_party(L, fget(&g, "from"), "from", &e->from, &e->from_node, &e->from_inst);
 	if (key_slot(keys, "to") >= 0 && frequire(L, &g, "to"))
-		n_client(L, fget(&g, "to"), "to", &e->to);
+		n_party(L, fget(&g, "to"), "to", &e->to, &e->to_node, &e->to_inst);
+	if (e->kind == SC_EXP_NODE)
+		load_node_expect(L, &g, e);
 	if (e->kind == SC_EXP_RETAINED) {
 		if (frequire(L, &g, "topic"))
 			n_topic(L, fget(&g, "topic"), "topic", false, &e->topic);
@@ -2089,6 +2570,9 @@ static void load_root(ld *L, const yaml_node_t *root)
 	/* Clients first: steps, faults, links and expectations name them. */
 	if (fget(&f, "clients"))
 		load_clients(L, fget(&f, "clients"));
+	/* Then nodes: links, faults and expectations name them too. */
+	if (fget(&f, "nodes"))
+		load_nodes(L, fget(&f, "nodes"));
 	yaml_node_t *v;
 	if (frequire(L, &f, "name") && n_str(L, (v = fget(&f, "name")), "name", &s->name) &&
 	    !word_ok(s->name))
@@ -2108,6 +2592,11 @@ static void load_root(ld *L, const yaml_node_t *root)
 	bool targets_ok = true;
 	if ((v = fget(&f, "targets")))
 		targets_ok = load_targets(L, v);
+	if (s->nnodes && !v)
+		s->targets = SC_TARGET_SIM; /* nodes exist only in the simulator */
+	else if (s->nnodes && targets_ok && (s->targets & SC_TARGET_TCP))
+		err(L, v, "this scenario has nodes (simulated NodeMCU devices), which run only in simulation: "
+			  "write targets: [sim]");
 	if ((v = fget(&f, "broker")))
 		load_broker(L, fkey(&f, "broker"), v, targets_ok && !(s->targets & SC_TARGET_SIM));
 	if ((v = fget(&f, "network")))
@@ -2116,8 +2605,6 @@ static void load_root(ld *L, const yaml_node_t *root)
 		load_faults(L, v);
 	if ((v = fget(&f, "random_faults")))
 		load_random_faults(L, v);
-	if ((v = fget(&f, "nodes")))
-		load_nodes(L, fkey(&f, "nodes"), v);
 	if ((v = fget(&f, "steps")))
 		load_steps(L, v);
 	if ((v = fget(&f, "expect")))
@@ -2405,6 +2892,22 @@ void scenario_free(scenario *s)
 		free(s->clients[i].client_id);
 	}
 	free(s->clients);
+	for (size_t i = 0; i < s->nnodes; i++) {
+		nm_config *c = &s->nodes[i].cfg;
+		free(c->id);
+		free(c->client_id);
+		free(c->will_topic);
+		free(c->will_payload);
+		for (uint32_t k = 0; k < c->nsensors; k++) {
+			free(c->sensors[k].topic);
+			free(c->sensors[k].s.curve);
+		}
+		free(c->sensors);
+		for (uint32_t k = 0; k < c->nsubs; k++)
+			free(c->subs[k].filter);
+		free(c->subs);
+	}
+	free(s->nodes);
 	for (size_t i = 0; i < s->nsteps; i++) {
 		sc_step *st = &s->steps[i];
 		free(st->client_id);

@@ -102,7 +102,7 @@ size_t timeline_write(const char *trace, size_t len, const timeline_opts *o, FIL
 		} else if (!strcmp(kind, "fault")) {
 			fprintf(out, "%s  %s*** %s%s\n", when, c ? RED : "", rest, c ? RESET : "");
 			events++;
-		} else if (!strcmp(kind, "harness")) {
+		} else if (!strcmp(kind, "harness") || !strcmp(kind, "node")) {
 			fprintf(out, "%s  %s%s: %s%s\n", when, c ? YELLOW : "", host, rest, c ? RESET : "");
 			events++;
 		} else if (!strcmp(kind, "rst") || !strcmp(kind, "timeout") || !strcmp(kind, "refused") ||

@@ -58,12 +58,38 @@ static void net_init(sim_world *w)
 	w->trace_mqtt = true;
 }
 
+static size_t name_bucket(const char *name, size_t cap)
+{
+	return (size_t)sim_hash64(SIM_HASH_INIT, name, strlen(name)) & (cap - 1);
+}
+
 sim_host *sim_host_find(sim_world *w, const char *name)
 {
-	for (sim_host *h = w->hosts; h; h = h->next)
+	if (!w->host_tab_cap)
+		return NULL;
+	for (sim_host *h = w->host_tab[name_bucket(name, w->host_tab_cap)]; h; h = h->hnext)
 		if (!strcmp(h->name, name))
 			return h;
 	return NULL;
+}
+
+static void host_hash(sim_world *w, sim_host *h)
+{
+	if (w->host_count + 1 > w->host_tab_cap) {
+		size_t cap = w->host_tab_cap ? 2 * w->host_tab_cap : 64;
+		sim_host **t = xcalloc(cap, sizeof *t);
+		for (sim_host *x = w->hosts; x; x = x->next) {
+			size_t b = name_bucket(x->name, cap);
+			x->hnext = t[b];
+			t[b] = x;
+		}
+		free(w->host_tab);
+		w->host_tab = t;
+		w->host_tab_cap = cap;
+	}
+	size_t b = name_bucket(h->name, w->host_tab_cap);
+	h->hnext = w->host_tab[b];
+	w->host_tab[b] = h;
 }
 
 sim_host *sim_host_add(sim_world *w, const char *name)
@@ -76,6 +102,7 @@ sim_host *sim_host_add(sim_world *w, const char *name)
 	h->name = xmalloc(n + 1);
 	memcpy(h->name, name, n + 1);
 	h->w = w;
+	host_hash(w, h);
 	h->index = w->host_count++;
 	h->up = true;
 	*w->hosts_tail = h;
@@ -1082,8 +1109,8 @@ void sim_net_free(sim_world *w)
 	 * clogged pairs. Free those in flight through the queue, then empty it, since its
 	 * other timers point into sockets about to go. */
 	for (size_t i = 0; i < w->heap_len; i++)
-		if (w->heap[i]->fn == seg_fire)
-			free(w->heap[i]->arg);
+		if (w->heap[i].t->fn == seg_fire)
+			free(w->heap[i].t->arg);
 	w->heap_len = 0;
 	for (sim_conn *c = w->conns, *n; c; c = n) {
 		n = c->next;
@@ -1115,4 +1142,5 @@ void sim_net_free(sim_world *w)
 		free(h->name);
 		free(h);
 	}
+	free(w->host_tab);
 }

@@ -1,7 +1,8 @@
 /*
  * world.c - the virtual clock and the event queue.
  *
- * The queue is a binary min-heap of timer pointers keyed by (at, seq). Each timer knows
+ * The queue is a binary min-heap keyed by (at, seq), the key stored beside each timer
+ * pointer so that sifting never touches timer memory. Each timer knows
  * its slot, so cancel and re-arm are O(log n) without searching: keepalive timers are
  * re-armed on every packet, so that path must stay cheap. `seq` is a counter bumped on
  * every arm, which makes the key unique: the order never depends on addresses.
@@ -44,57 +45,57 @@ void sim_timer_init(sim_timer *t, sim_timer_fn fn, void *arg)
 	t->arg = arg;
 }
 
-static inline bool before(const sim_timer *a, const sim_timer *b)
+static inline bool before(const sim_heap_ent *a, const sim_heap_ent *b)
 {
 	return a->at < b->at || (a->at == b->at && a->seq < b->seq);
 }
 
-static inline void place(sim_world *w, size_t i, sim_timer *t)
+static inline void place(sim_world *w, size_t i, sim_heap_ent e)
 {
-	w->heap[i] = t;
-	t->slot = (uint32_t)i + 1;
+	w->heap[i] = e;
+	e.t->slot = (uint32_t)i + 1;
 }
 
 static void sift_up(sim_world *w, size_t i)
 {
-	sim_timer *t = w->heap[i];
+	sim_heap_ent e = w->heap[i];
 	while (i > 0) {
 		size_t parent = (i - 1) / 2;
-		if (!before(t, w->heap[parent]))
+		if (!before(&e, &w->heap[parent]))
 			break;
 		place(w, i, w->heap[parent]);
 		i = parent;
 	}
-	place(w, i, t);
+	place(w, i, e);
 }
 
 static void sift_down(sim_world *w, size_t i)
 {
-	sim_timer *t = w->heap[i];
+	sim_heap_ent e = w->heap[i];
 	size_t n = w->heap_len;
 	for (;;) {
 		size_t c = 2 * i + 1;
 		if (c >= n)
 			break;
-		if (c + 1 < n && before(w->heap[c + 1], w->heap[c]))
+		if (c + 1 < n && before(&w->heap[c + 1], &w->heap[c]))
 			c++;
-		if (!before(w->heap[c], t))
+		if (!before(&w->heap[c], &e))
 			break;
 		place(w, i, w->heap[c]);
 		i = c;
 	}
-	place(w, i, t);
+	place(w, i, e);
 }
 
 static void heap_remove(sim_world *w, sim_timer *t)
 {
 	size_t i = t->slot - 1;
-	sim_timer *last = w->heap[--w->heap_len];
+	sim_heap_ent last = w->heap[--w->heap_len];
 	t->slot = 0;
-	if (last == t)
+	if (last.t == t)
 		return;
 	place(w, i, last);
-	if (i > 0 && before(last, w->heap[(i - 1) / 2]))
+	if (i > 0 && before(&last, &w->heap[(i - 1) / 2]))
 		sift_up(w, i);
 	else
 		sift_down(w, i);
@@ -108,7 +109,7 @@ void sim_timer_arm(sim_world *w, sim_timer *t, sim_us at)
 		heap_remove(w, t);
 	if (w->heap_len == w->heap_cap) {
 		size_t cap = w->heap_cap ? w->heap_cap * 2 : 256;
-		sim_timer **h = realloc(w->heap, cap * sizeof *h);
+		sim_heap_ent *h = realloc(w->heap, cap * sizeof *h);
 		if (!h)
 			abort(); /* a simulation that cannot queue an event cannot go on */
 		w->heap = h;
@@ -116,7 +117,7 @@ void sim_timer_arm(sim_world *w, sim_timer *t, sim_us at)
 	}
 	t->at = at;
 	t->seq = w->seq++;
-	place(w, w->heap_len++, t);
+	place(w, w->heap_len++, (sim_heap_ent){ at, t->seq, t });
 	sift_up(w, w->heap_len - 1);
 }
 
@@ -150,8 +151,8 @@ int sim_run(sim_world *w, sim_us until, uint64_t max_steps)
 				w->now = until;
 			return SIM_STOP_QUIET;
 		}
-		sim_timer *t = w->heap[0];
-		if (t->at > until) {
+		sim_timer *t = w->heap[0].t;
+		if (w->heap[0].at > until) {
 			w->now = until;
 			return SIM_STOP_DEADLINE;
 		}

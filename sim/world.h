@@ -9,6 +9,13 @@
 #include "sim/sim.h"
 
 typedef struct sim_seg sim_seg;
+
+/* An event queue entry: the timer's key beside its pointer. */
+typedef struct sim_heap_ent {
+	sim_us at;
+	uint64_t seq;
+	sim_timer *t;
+} sim_heap_ent;
 typedef struct sim_conn sim_conn;
 typedef struct sim_pair sim_pair;
 typedef struct sim_listener sim_listener;
@@ -113,6 +120,7 @@ struct sim_host {
 	sim_us clock_base_global, clock_base_local;
 	sim_disk *disk;
 	sim_host *next;
+	sim_host *hnext;        /* name hash chain */
 };
 
 struct sim_world {
@@ -121,12 +129,14 @@ struct sim_world {
 	uint64_t seq;
 	uint64_t steps;
 	bool halted;
-	sim_timer **heap;
+	sim_heap_ent *heap;     /* keys inline: sifting reads no timer memory */
 	size_t heap_len, heap_cap;
 
 	/* network */
 	sim_host *hosts, **hosts_tail;
 	uint32_t host_count;
+	sim_host **host_tab;    /* by name: fleets add thousands of hosts */
+	size_t host_tab_cap;
 	sim_conn *conns, **conns_tail;
 	uint64_t conn_ids;
 	sim_link default_link;

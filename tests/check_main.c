@@ -33,6 +33,8 @@ int main(void)
 	srunner_add_suite(sr, catalog_suite());
 	srunner_add_suite(sr, reports_suite());
 	srunner_add_suite(sr, explore_suite());
+	srunner_add_suite(sr, sensor_suite());
+	srunner_add_suite(sr, nodemcu_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

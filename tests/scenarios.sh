@@ -26,10 +26,26 @@ c=$("$M" run scenarios/examples/flaky-wifi-qos1.yaml --seed 12 | sed -n 's/.*tra
 out=$("$M" run scenarios/examples -j 4 2>&1); rc=$?
 [ $rc -eq 0 ] && ok "examples with -j 4" || bad "examples with -j 4 (exit $rc)" "$out"
 # Parallel runs finish in any order; the output is still in file order, failures included.
-one=$("$M" run scenarios/examples tests/scenarios scenarios/conformance 2>&1); rc1=$?
-four=$("$M" run scenarios/examples tests/scenarios scenarios/conformance -j 4 2>&1); rc4=$?
+some="scenarios/examples tests/scenarios/expectation-is-false.yaml tests/scenarios/step-is-false.yaml tests/scenarios/tcp-only.yaml scenarios/flaky scenarios/conformance"
+one=$("$M" run $some 2>&1); rc1=$?
+four=$("$M" run $some -j 4 2>&1); rc4=$?
 [ "$one" = "$four" ] && [ $rc1 -eq 1 ] && [ $rc4 -eq 1 ] && ok "-j 4 prints what -j 1 prints, in the same order (exit 1 both)" ||
 	bad "-j 4 output differs from -j 1 (exit $rc1 and $rc4)" "$(printf '%s\n' "$one" >"$tmp/one"; printf '%s\n' "$four" | diff "$tmp/one" - | head)"
+
+# The flaky-network library (simulated NodeMCU nodes): each passes, twice alike.
+out=$("$M" run scenarios/flaky 2>&1); rc=$?
+[ $rc -eq 0 ] && ok "flaky-network scenarios in simulation" || bad "flaky-network scenarios (exit $rc)" "$out"
+a=$("$M" run scenarios/flaky | sed -n 's/.*trace=\([0-9a-f]*\).*/\1/p' | tr '\n' ' ')
+b=$("$M" run scenarios/flaky -j 2 | sed -n 's/.*trace=\([0-9a-f]*\).*/\1/p' | tr '\n' ' ')
+n=$(ls scenarios/flaky/*.yaml | wc -l)
+[ "$(echo $a | wc -w)" -eq "$n" ] && [ "$a" = "$b" ] && ok "flaky scenarios: two runs, the same $n trace hashes" \
+	|| bad "flaky scenarios: same trace hashes" "$a" "$b"
+out=$("$M" run scenarios/flaky/reconnect-storm.yaml --broker tcp://127.0.0.1:1 2>&1); rc=$?
+case "$out" in *SKIP*) r=1;; *) r=0;; esac
+[ $rc -eq 0 ] && [ $r -eq 1 ] && ok "a scenario with nodes is skipped over TCP" || bad "nodes over TCP (exit $rc)" "$out"
+out=$("$M" run tests/scenarios/node-errors.yaml 2>&1); rc=$?
+case "$out" in *"node-errors.yaml:3:10: this scenario has nodes"*"node-errors.yaml:8:53: pubsubclient publishes at QoS 0"*"node-errors.yaml:10:12: a fleet of 3 nodes needs"*"node-errors.yaml:11:15: 'firmware' must be one of"*) r=1;; *) r=0;; esac
+[ $rc -eq 2 ] && [ $r -eq 1 ] && ok "bad nodes: every error with its place, exit 2" || bad "bad nodes (exit $rc)" "$out"
 
 out=$("$M" run tests/scenarios/expectation-is-false.yaml 2>&1); rc=$?
 case "$out" in *"retained: expected \"never published retained\""*) r=1;; *) r=0;; esac
