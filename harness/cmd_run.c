@@ -209,7 +209,13 @@ int run_one_text(const scenario *s, const run_opts *o, char **text)
 			fprintf(f, "%s  replay: mqttsim run %s --seed %llu%s%s%s\n", r.report ? r.report : "", s->file,
 				(unsigned long long)r.seed, o->broker ? " --broker " : "", o->broker ? o->broker : "",
 				o->swarm ? " --swarm" : "");
+		else if (r.output_lost)
+			fprintf(f, "%s", r.report ? r.report : "");
 		code = r.pass ? 0 : 1;
+		if (r.output_lost) {
+			fprintf(f, "ERROR %s (%s): what it was to write is lost (see above)\n", s->name, s->file);
+			code = 2;
+		}
 	}
 	/* The outcome letters, after the report's NUL (see run.h); none when nothing ran. */
 	fputc(0, f);
@@ -553,7 +559,7 @@ int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	if (skipped)
 		fprintf(out, ", %d skipped (not for this target)", skipped);
 	if (errors)
-		fprintf(out, ", %d could not run", errors);
+		fprintf(out, ", %d error%s (ERROR above: could not run, or lost its output)", errors, errors == 1 ? "" : "s");
 	fputc('\n', out);
 	free(text);
 	free(code);

@@ -270,6 +270,13 @@ static size_t hosts_named(simrun *r, const scenario *s, const char *name, sim_ho
 	return simnodes_hosts(r->nodes, name, out);
 }
 
+/* A file the run was asked to write could not be written (errno says why). */
+static void output_lost(run_result *res, const char *what, const char *path)
+{
+	report_add(&res->report, "could not write %s to %s: %s", what, path, strerror(errno));
+	res->output_lost = true;
+}
+
 static void write_trace(const scenario *s, const run_opts *o, simrun *r, run_result *res)
 {
 	if (!o->out_dir)
@@ -278,7 +285,7 @@ static void write_trace(const scenario *s, const run_opts *o, simrun *r, run_res
 	snprintf(path, sizeof path, "%s/%s.trace", o->out_dir, s->name);
 	FILE *f = fopen(path, "w");
 	if (!f) {
-		report_add(&res->report, "could not write the trace to %s", path);
+		output_lost(res, "the trace", path);
 		return;
 	}
 	size_t len;
@@ -291,7 +298,8 @@ static void write_trace(const scenario *s, const run_opts *o, simrun *r, run_res
 	if (text)
 		fwrite(text, 1, len, f);
 	fprintf(f, "# trace hash %016llx\n", (unsigned long long)sim_trace_hash(r->w));
-	fclose(f);
+	if (ferror(f) | fclose(f))
+		output_lost(res, "the trace", path);
 }
 
 int engine_sim_run(const scenario *s, const run_opts *o, run_result *res)
@@ -314,7 +322,7 @@ int engine_sim_run(const scenario *s, const run_opts *o, run_result *res)
 		if ((pf = fopen(path, "wb")) && (pw = pcap_open(pf)))
 			sim_net_capture(r.w, capture, pw);
 		else
-			report_add(&res->report, "could not write the capture to %s", path);
+			output_lost(res, "the capture", path);
 	}
 	r.n = s->nclients + 1;
 	for (size_t i = 0; i < s->nlinks; i++)
@@ -459,8 +467,11 @@ int engine_sim_run(const scenario *s, const run_opts *o, run_result *res)
 	broker_sim_free(r.bs);
 	broker_auth_free(acl);
 	pcap_close(pw);
-	if (pf)
-		fclose(pf);
+	if (pf && (ferror(pf) | fclose(pf))) {
+		char path[4096];
+		snprintf(path, sizeof path, "%s/%s.pcap", o->pcap_dir, s->name);
+		output_lost(res, "the capture", path);
+	}
 	sim_world_free(r.w);
 	free(r.hosts);
 	free(r.conns);

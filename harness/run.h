@@ -39,6 +39,7 @@ typedef struct run_result {
 	uint64_t events;
 	int64_t virtual_us;   /* time the run covered (virtual in sim, real over TCP) */
 	char *report;         /* failures and context; malloc'd, may be NULL */
+	bool output_lost;     /* a trace or capture asked for could not be written (report says) */
 	long failed_step;     /* index of the step that failed; -1 when none did */
 	unsigned char *failed_expect; /* per expectation, 1 if it failed; NULL when none ran */
 	char *trace;          /* keep_trace: the trace text, malloc'd */

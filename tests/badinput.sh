@@ -39,7 +39,7 @@ check xfail-dir 2 'not a regular file' $M conform --expect-failures "$tmp/empty"
 printf '# comment\nMQTT-9.9.9-9  no such statement\n' >"$tmp/xf.txt"
 check xfail-unknown-id 2 "xf.txt:2: 'MQTT-9.9.9-9' is not a statement of the catalog" $M conform --expect-failures "$tmp/xf.txt"
 check run-closed-port 2 "no MQTT broker at tcp://127.0.0.1:$closed: cannot connect" $M run scenarios/examples/qos0-publish.yaml --broker "tcp://127.0.0.1:$closed"
-check run-closed-port-summary 2 'run: 0 passed, 0 failed, 1 could not run' $M run scenarios/examples/qos0-publish.yaml --broker "tcp://127.0.0.1:$closed"
+check run-closed-port-summary 2 'run: 0 passed, 0 failed, 1 error (ERROR above: could not run, or lost its output)' $M run scenarios/examples/qos0-publish.yaml --broker "tcp://127.0.0.1:$closed"
 check conform-closed-port 2 'conform: nothing ran: no MQTT broker' $M conform --broker "tcp://127.0.0.1:$closed"
 # The reports still land, every scenario an error.
 $M run scenarios/examples --broker "tcp://127.0.0.1:$closed" --report junit --report-dir "$tmp/rep" >/dev/null 2>&1
@@ -49,6 +49,14 @@ mkdir "$tmp/d1" "$tmp/d2"
 cp scenarios/examples/qos0-publish.yaml "$tmp/d1/a.yaml"
 cp scenarios/examples/qos0-publish.yaml "$tmp/d2/a.yaml"
 check same-name-out 2 "are both named 'qos0-publish'; their files in $tmp/out would overwrite each other" $M run "$tmp/d1" "$tmp/d2" --out "$tmp/out"
+# Output that cannot be written is an error, not a silent pass.
+: >"$tmp/afile"
+check pcap-into-a-file 2 "could not write the capture to $tmp/afile/qos0-publish.pcap: Not a directory" $M run scenarios/examples/qos0-publish.yaml --pcap "$tmp/afile"
+if [ -w /dev/full ]; then
+	ln -s /dev/full "$tmp/full.trace" 2>/dev/null
+	mkdir "$tmp/tr" && ln -s /dev/full "$tmp/tr/qos0-publish.trace"
+	check trace-disk-full 2 "could not write the trace to $tmp/tr/qos0-publish.trace: No space left on device" $M run scenarios/examples/qos0-publish.yaml --out "$tmp/tr"
+fi
 # A step never outlasts the run's duration.
 printf 'name: long-wait\nduration: 10m\nclients: [{ id: a }]\nsteps:\n  - { client: a, connect: {} }\n  - { wait: 10000000h }\n' >"$tmp/long.yaml"
 check duration-bounds-wait 1 'the run reached its duration (600s) here' timeout 20 $M run "$tmp/long.yaml"
