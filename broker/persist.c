@@ -10,6 +10,7 @@
  */
 #include "broker/core.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -557,6 +558,27 @@ static bool apply(broker *b, rd *r, mtab *t)
 	}
 }
 
+/* Why the record at pos cannot be read, in words for the log line. */
+static const char *torn_why(const uint8_t *data, size_t len, size_t pos, char *out, size_t cap)
+{
+	if (len - pos < 8) {
+		snprintf(out, cap, "a record header cut short (%zu of 8 bytes): a write a crash tore",
+			 len - pos);
+		return out;
+	}
+	uint32_t n = (uint32_t)data[pos] << 24 | (uint32_t)data[pos + 1] << 16 |
+		     (uint32_t)data[pos + 2] << 8 | data[pos + 3];
+	if (n == 0)
+		snprintf(out, cap, "a record of length 0: corrupt data");
+	else if (n > len - pos - 8)
+		snprintf(out, cap,
+			 "a record of %u bytes with only %zu left in the log: a write a crash tore, "
+			 "or a corrupt length", n, len - pos - 8);
+	else
+		snprintf(out, cap, "a record of %u bytes that fails its CRC check: corrupt data", n);
+	return out;
+}
+
 void persist_recover(broker *b)
 {
 	crc_init();
@@ -565,8 +587,13 @@ void persist_recover(broker *b)
 		return;
 	uint8_t *data = NULL;
 	size_t len = 0;
-	if (b->store->load(b->store->ctx, &data, &len) < 0) {
+	int lrc = b->store->load(b->store->ctx, &data, &len);
+	if (lrc < 0) {
 		b->st.store_errors++;
+		/* Appending after a log that was never read would bury what it holds. */
+		core_log(b, "store: cannot read the log (error %d): not using the store", -lrc);
+		b->store = NULL;
+		free(data);
 		return;
 	}
 	mtab t = { 0 };
@@ -589,10 +616,46 @@ void persist_recover(broker *b)
 		pos += 8 + (size_t)n;
 	}
 	b->st.torn_bytes = len - pos;
+	b->st.torn_offset = pos < len ? pos : 0;
 	b->replaying = false;
 	for (size_t i = 0; i < t.n; i++)
 		msg_unref(t.v[i]);
 	free(t.v);
+	if (len) {
+		char why[160];
+		char kept[300] = "dropped (this store keeps no copies)";
+		bool ok = true;
+		if (pos < len && b->store->keep) {
+			/* Whatever could not be read is evidence (a disk fault, a bug, a foreign
+			 * file): it leaves the log only once a copy of it is safe. */
+			char where[256] = "";
+			int krc = b->store->keep(b->store->ctx, pos, data + pos, len - pos, where, sizeof where);
+			if (krc < 0) {
+				ok = false;
+				snprintf(kept, sizeof kept, "NOT kept (error %d), so the log is left as it is", -krc);
+			} else {
+				snprintf(kept, sizeof kept, "kept in %s", where);
+			}
+		}
+		if (pos < len)
+			core_log(b,
+				 "store: recovered %llu records, skipped %llu; the last %zu bytes from "
+				 "offset %zu could not be read (%s): %s",
+				 (unsigned long long)b->st.recovered_records,
+				 (unsigned long long)b->st.skipped_records, len - pos, pos,
+				 torn_why(data, len, pos, why, sizeof why), kept);
+		else
+			core_log(b, "store: recovered %llu records, skipped %llu; no torn tail",
+				 (unsigned long long)b->st.recovered_records,
+				 (unsigned long long)b->st.skipped_records);
+		if (!ok) {
+			b->st.store_errors++;
+			core_log(b, "store: not using the store, to keep the unread bytes");
+			b->store = NULL;
+			free(data);
+			return;
+		}
+	}
 	free(data);
 	/* Start from a clean snapshot: the torn tail goes, and so does replayed history. */
 	compact(b);
