@@ -64,6 +64,16 @@ if NO_COLOR=1 $M timeline --color auto "$tl/qos1-publish.trace" | grep -q "$(pri
 if $M timeline --color always "$tl/qos1-publish.trace" | grep -q "$(printf '\033')"; then pass=$((pass+1)); else echo "FAIL timeline: --color always has no colour"; fail=$((fail+1)); fi
 check timeline-missing 2 'No such file' $M timeline "$tl/nothing.trace"
 check timeline-not-a-trace 2 'holds no events' $M timeline README.md
+# Output that cannot be written is a failure, whatever the command did.
+full="cannot write output: No space left on device"
+check full-list 2 "$full" sh -c '"$1" list >/dev/full' sh "$M"
+check full-decode 2 "$full" sh -c '"$1" decode c0 00 >/dev/full' sh "$M"
+check full-timeline 2 "$full" sh -c '"$1" timeline "$2" >/dev/full' sh "$M" "$tl/qos1-publish.trace"
+check full-help 2 "$full" sh -c '"$1" --help >/dev/full' sh "$M"
+check full-version 2 "$full" sh -c '"$1" --version >/dev/full' sh "$M"
+check full-passwd 2 "$full" sh -c 'd=$(mktemp -d); "$1" passwd "$d/pw" alice s3cret >/dev/full; rc=$?; rm -rf "$d"; exit $rc' sh "$M"
+check full-decode-malformed 1 "$full" sh -c '"$1" decode 10 0c 00 04 4d 51 54 54 04 03 00 3c 00 00 >/dev/full' sh "$M"
+check full-stderr 2 "" sh -c 'timeout --preserve-status 0.5 "$1" broker --listen 127.0.0.1:0 --sys-interval 0 2>/dev/full' sh "$M"
 rm -rf "$tl"
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
