@@ -64,6 +64,13 @@ if NO_COLOR=1 $M timeline --color auto "$tl/qos1-publish.trace" | grep -q "$(pri
 if $M timeline --color always "$tl/qos1-publish.trace" | grep -q "$(printf '\033')"; then pass=$((pass+1)); else echo "FAIL timeline: --color always has no colour"; fail=$((fail+1)); fi
 check timeline-missing 2 'No such file' $M timeline "$tl/nothing.trace"
 check timeline-not-a-trace 2 'holds no events' $M timeline README.md
+check timeline-directory 2 "$tl is a directory; give one of the .trace files" $M timeline "$tl"
+check timeline-device 2 '/dev/zero is a device, not a trace file' $M timeline /dev/zero
+truncate -s 2G "$tl/huge.trace"
+check timeline-huge-file 2 "huge.trace is larger than 1 GiB, the most mqttsim timeline reads" $M timeline "$tl/huge.trace"
+rm -f "$tl/huge.trace"
+check timeline-huge-pipe 2 'stdin is larger than 1 GiB, the most mqttsim timeline reads' sh -c 'head -c 1073741825 /dev/zero | "$1" timeline -' sh "$M"
+check timeline-pipe 0 'broker     -> sub        PUBLISH' sh -c 'cat "$2" | "$1" timeline -' sh "$M" "$tl/qos1-publish.trace"
 # Output that cannot be written is a failure, whatever the command did.
 full="cannot write output: No space left on device"
 check full-list 2 "$full" sh -c '"$1" list >/dev/full' sh "$M"
