@@ -35,8 +35,15 @@ int cmd_timeline(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			return EXIT_PASS;
 		} else if (!strcmp(argv[i], "--bytes")) {
 			o.bytes = true;
-		} else if (!strcmp(argv[i], "--color") && i + 1 < argc) {
-			colour = argv[++i];
+		} else if (!strcmp(argv[i], "--color") || !strncmp(argv[i], "--color=", 8)) {
+			if (argv[i][7] == '=')
+				colour = argv[i] + 8;
+			else if (i + 1 < argc)
+				colour = argv[++i];
+			else {
+				fprintf(err, "mqttsim timeline: --color needs a value: auto, always or never\n");
+				return EXIT_USAGE;
+			}
 			if (strcmp(colour, "auto") && strcmp(colour, "always") && strcmp(colour, "never")) {
 				fprintf(err, "mqttsim timeline: --color takes auto, always or never, not '%s'\n", colour);
 				return EXIT_USAGE;

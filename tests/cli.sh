@@ -71,6 +71,8 @@ check timeline-huge-file 2 "huge.trace is larger than 1 GiB, the most mqttsim ti
 rm -f "$tl/huge.trace"
 check timeline-huge-pipe 2 'stdin is larger than 1 GiB, the most mqttsim timeline reads' sh -c 'head -c 1073741825 /dev/zero | "$1" timeline -' sh "$M"
 check timeline-pipe 0 'broker     -> sub        PUBLISH' sh -c 'cat "$2" | "$1" timeline -' sh "$M" "$tl/qos1-publish.trace"
+check timeline-color-needs-value 2 '--color needs a value: auto, always or never' $M timeline "$tl/qos1-publish.trace" --color
+check timeline-color-equals 0 'PUBLISH' $M timeline --color=never "$tl/qos1-publish.trace"
 # Output that cannot be written is a failure, whatever the command did.
 full="cannot write output: No space left on device"
 check full-list 2 "$full" sh -c '"$1" list >/dev/full' sh "$M"
