@@ -25,5 +25,9 @@ int cmd_timeline(int argc, char **argv, FILE *in, FILE *out, FILE *err);
 /* Parse hex text into bytes: whitespace, commas, colons and "0x" prefixes are allowed.
  * Returns the byte count, or -1 with a message in msg (what was wrong and where). */
 long hex_parse(const char *text, unsigned char *dst, size_t cap, char *msg, size_t msg_cap);
+/* The same over len bytes that may hold NULs (reported as non-hex, like any byte);
+ * bytes that are not printable are shown escaped ('\x1b', '\xff') in msg. */
+long hex_parse_n(const char *text, size_t len, unsigned char *dst, size_t cap, char *msg,
+		 size_t msg_cap);
 
 #endif

@@ -22,6 +22,12 @@ check corrupt 1 '[MQTT-3.1.2-3]' $M decode 10 0c 00 04 4d 51 54 54 04 03 00 3c 0
 check stdin 0 'PINGREQ' sh -c "echo 'c0 00' | $M decode"
 check stdin-json 0 '"type":"PINGRESP"' sh -c "printf '0xd0\n0x00\n' | $M decode --json"
 check not-hex 2 'not a hex digit' $M decode 10 0q
+check decode-nul 2 "stdin: '\\x00' at character 6 is not a hex digit" sh -c 'printf "c0 00\000zzzz" | "$1" decode' sh "$M"
+check decode-escape 2 "'\\x1b' at character 4 is not a hex digit" $M decode c0 "$(printf '\033')[31m"
+check decode-option-after 0 '"type":"PINGREQ"' $M decode c0 00 --json
+check decode-stdin-dir 2 'stdin is a directory' sh -c '"$1" decode < /' sh "$M"
+check decode-stdin-big 2 'input is larger than 16 MiB' sh -c 'head -c 16777217 /dev/zero | "$1" decode' sh "$M"
+check decode-stdin-16mib 2 "'\\x00' at character 1" sh -c 'head -c 16777216 /dev/zero | "$1" decode' sh "$M"
 check no-command 2 'usage: mqttsim' $M
 check bad-command 2 "'frob' is not a command" $M frob
 check help 0 'decode' $M --help
