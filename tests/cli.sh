@@ -38,6 +38,11 @@ check passwd-stdin 0 'replaced-ok' sh -c 'd=$(mktemp -d); "$1" passwd "$d/pw" al
 check passwd-delete 0 'deleted-ok' sh -c 'd=$(mktemp -d); "$1" passwd "$d/pw" alice a >/dev/null; "$1" passwd "$d/pw" bob b >/dev/null; "$1" passwd --delete "$d/pw" alice && ! grep -q "^alice:" "$d/pw" && grep -q "^bob:" "$d/pw" && echo deleted-ok; rm -rf "$d"' sh "$M"
 check passwd-delete-missing 2 "there is no user 'carol'" sh -c 'd=$(mktemp -d); "$1" passwd "$d/pw" alice a >/dev/null; "$1" passwd --delete "$d/pw" carol; rc=$?; rm -rf "$d"; exit $rc' sh "$M"
 check passwd-bad-file 2 ':2: expected USER:' sh -c 'd=$(mktemp -d); printf "# users\nalice\n" > "$d/pw"; "$1" passwd "$d/pw" bob b; rc=$?; rm -rf "$d"; exit $rc' sh "$M"
+check passwd-symlink 0 'link-kept' sh -c 'd=$(mktemp -d); mkdir "$d/etc"; "$1" passwd "$d/etc/pw" alice a >/dev/null; ln -s etc/pw "$d/link"; "$1" passwd "$d/link" bob b && [ -L "$d/link" ] && grep -q "^alice:" "$d/etc/pw" && grep -q "^bob:" "$d/etc/pw" && [ "$(ls "$d" | wc -l)" -eq 2 ] && [ "$(ls "$d/etc")" = pw ] && echo link-kept; rm -rf "$d"' sh "$M"
+check passwd-symlink-dangling 2 'is a symbolic link that cannot be followed: No such file or directory' sh -c 'd=$(mktemp -d); ln -s nothere "$d/pw"; "$1" passwd "$d/pw" alice a; rc=$?; [ -L "$d/pw" ] || rc=9; rm -rf "$d"; exit $rc' sh "$M"
+check passwd-user-not-utf8 2 'the user name is not an MQTT string (UTF-8 without U+0000, MQTT-1.5.3-1): ill-formed UTF-8: byte 0xFF cannot start a character (byte 2)' sh -c 'd=$(mktemp -d); "$1" passwd "$d/pw" "$(printf "a\377b")" x; rc=$?; [ -e "$d/pw" ] && rc=9; rm -rf "$d"; exit $rc' sh "$M"
+check passwd-user-overlong-nul 2 'byte 0xC0 starts an overlong encoding' sh -c 'd=$(mktemp -d); "$1" passwd "$d/pw" "$(printf "a\300\200")" x; rc=$?; rm -rf "$d"; exit $rc' sh "$M"
+check passwd-user-utf8 0 "added user 'José'" sh -c 'd=$(mktemp -d); "$1" passwd "$d/pw" "José" x; rc=$?; rm -rf "$d"; exit $rc' sh "$M"
 check passwd-usage 2 'usage: mqttsim passwd' $M passwd only-a-file
 check broker-bad-listen 2 "--listen takes ADDR:PORT" $M broker --listen nonsense
 check broker-bad-store 2 "--store /nonexistent-dir-of-mqttsim" $M broker --listen 127.0.0.1:0 --store /nonexistent-dir-of-mqttsim
