@@ -40,54 +40,6 @@ static int hexval(int c)
 	return -1;
 }
 
-/* One character of input for an error message, never raw: printable ASCII as itself, valid
- * UTF-8 as itself unless it is a C1 control, anything else as \xNN (or \uNNNN). Returns
- * the bytes it covers. */
-static size_t describe_char(const unsigned char *p, size_t left, char *out, size_t cap)
-{
-	unsigned c = p[0];
-	if (c >= 0x20 && c < 0x7f) {
-		snprintf(out, cap, c == '\'' || c == '\\' ? "\\%c" : "%c", c);
-		return 1;
-	}
-	size_t n = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c <= 0xdf ? 2 : 0;
-	if (n == 0 || n > left || c > 0xf4) {
-		snprintf(out, cap, "\\x%02x", c);
-		return 1;
-	}
-	uint32_t cp = c & (0xff >> (n + 1));
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80) {
-			snprintf(out, cap, "\\x%02x", c);
-			return 1;
-		}
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	static const uint32_t min_of[] = { 0, 0, 0x80, 0x800, 0x10000 };
-	if (cp < min_of[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-		snprintf(out, cap, "\\x%02x", c);
-		return 1;
-	}
-	if (cp <= 0x9f)
-		snprintf(out, cap, "\\u%04x", (unsigned)cp);
-	else
-		snprintf(out, cap, "%.*s", (int)n, (const char *)p);
-	return n;
-}
-
-/* A command-line word for a message, escaped as describe_char() does; cut short if long. */
-static void escape_str(const char *s, char *out, size_t cap)
-{
-	size_t k = 0, left = strlen(s);
-	out[0] = 0;
-	while (left && k + 16 < cap) {
-		size_t used = describe_char((const unsigned char *)s, left, out + k, cap - k);
-		s += used;
-		left -= used;
-		k = strlen(out);
-	}
-}
-
 /* Where byte at sits in text, for a person: "character N", or "line L, character N" in text
  * of several lines; a UTF-8 sequence counts as one character. */
 static void locate(const char *text, size_t at, char *out, size_t cap)
@@ -131,7 +83,7 @@ long hex_parse_n(const char *text, size_t len, unsigned char *dst, size_t cap, c
 		const char *digits = p;
 		while (p < end && !SEP(*p)) {
 			if (hexval((unsigned char)*p) < 0) {
-				describe_char((const unsigned char *)p, (size_t)(end - p), what, sizeof what);
+				cli_char((const unsigned char *)p, (size_t)(end - p), what, sizeof what);
 				locate(text, (size_t)(p - text), where, sizeof where);
 				snprintf(msg, msg_cap, "'%s' at %s is not a hex digit", what, where);
 				return -1;
@@ -276,14 +228,14 @@ int cmd_decode(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			else {
 				char shown[64] = "(nothing)";
 				if (v)
-					escape_str(v, shown, sizeof shown);
+					cli_escape(v, strlen(v), shown, sizeof shown);
 				fprintf(err, "mqttsim decode: --version takes 3.1.1 or 5.0, not '%s'\n", shown);
 				free(hex);
 				return EXIT_USAGE;
 			}
 		} else {
 			char shown[80];
-			escape_str(a, shown, sizeof shown);
+			cli_escape(a, strlen(a), shown, sizeof shown);
 			fprintf(err, "mqttsim decode: unknown option '%s'\n%s", shown, decode_usage);
 			free(hex);
 			return EXIT_USAGE;
