@@ -48,12 +48,24 @@ check broker-bad-listen 2 "--listen takes ADDR:PORT" $M broker --listen nonsense
 check broker-bad-store 2 "--store /nonexistent-dir-of-mqttsim" $M broker --listen 127.0.0.1:0 --store /nonexistent-dir-of-mqttsim
 check broker-bad-passwords 2 "/nonexistent-file-of-mqttsim" $M broker --listen 127.0.0.1:0 --passwords /nonexistent-file-of-mqttsim
 check broker-bad-option 2 "unknown option '--frob'" $M broker --frob
-check broker-bad-number 2 "--max-queued takes a whole number above 0" $M broker --max-queued -3
+check broker-bad-number 2 "--max-queued takes a whole number from 1 to 4294967295, not '-3'" $M broker --max-queued -3
+check broker-inflight-range 2 "--max-inflight takes a whole number from 1 to 65535, not '70000'" $M broker --max-inflight 70000
+check broker-sys-interval-range 2 "--sys-interval takes a whole number from 0 to 4294967295 (seconds; 0 disables \$SYS), not 'x'" $M broker --sys-interval x
+check broker-max-packet-range 2 "--max-packet takes a whole number from 1 to 4294967295 (bytes), not '0'" $M broker --max-packet 0
+check broker-port-range 2 "--listen takes ADDR:PORT with PORT from 0 to 65535" $M broker --listen 127.0.0.1:70000
+check broker-option-escaped 2 "unknown option '--\\x1b[2J'" $M broker "--$(printf '\033')[2J"
+check broker-config-dir 2 "--config / is a directory" timeout 3 $M broker --listen 127.0.0.1:0 --config /
 cfg=$(mktemp)
 printf '# comment\nlisten 127.0.0.1:0\nmax-queued 10\nfrob 3\n' >"$cfg"
 check broker-config-error 2 "$cfg:4: unknown option '--frob'" $M broker --config "$cfg"
 printf 'listen 127.0.0.1:0\nsys-interval 0 extra\n' >"$cfg"
 check broker-config-extra 2 "$cfg:2: one option and at most one value per line ('extra' is extra)" $M broker --config "$cfg"
+printf 'listen 127.0.0.1:0\n\177ELF\002\001\001\000\000\n' >"$cfg"
+check broker-config-binary 2 "$cfg:2:1: '\\x7f' is a control character, but a config file is text" $M broker --config "$cfg"
+printf 'listen 127.0.0.1:0\nstore /tmp/\377\n' >"$cfg"
+check broker-config-not-utf8 2 "$cfg:2:12: '\\xff' is a byte that is not UTF-8 text" $M broker --config "$cfg"
+printf 'listen 127.0.0.1:0\nmax-inflight 70000\n' >"$cfg"
+check broker-config-range 2 "$cfg:2: --max-inflight takes a whole number from 1 to 65535, not '70000'" $M broker --config "$cfg"
 printf 'listen 127.0.0.1:0 # any free port\nsys-interval 0\n' >"$cfg"
 check broker-config-runs 124 "listening on 127.0.0.1:" timeout 1 $M broker --config "$cfg"
 rm -f "$cfg"
