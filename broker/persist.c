@@ -591,7 +591,7 @@ void persist_recover(broker *b)
 	if (lrc < 0) {
 		b->st.store_errors++;
 		/* Appending after a log that was never read would bury what it holds. */
-		core_log(b, "store: cannot read the log (error %d): not using the store", -lrc);
+		core_log(b, "store: cannot read the log (%s): not using the store", strerror(-lrc));
 		b->store = NULL;
 		free(data);
 		return;
@@ -632,7 +632,7 @@ void persist_recover(broker *b)
 			int krc = b->store->keep(b->store->ctx, pos, data + pos, len - pos, where, sizeof where);
 			if (krc < 0) {
 				ok = false;
-				snprintf(kept, sizeof kept, "NOT kept (error %d), so the log is left as it is", -krc);
+				snprintf(kept, sizeof kept, "NOT kept (%s), so the log is left as it is", strerror(-krc));
 			} else {
 				snprintf(kept, sizeof kept, "kept in %s", where);
 			}

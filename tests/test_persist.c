@@ -640,7 +640,7 @@ START_TEST(test_file_keep_failure_leaves_log_alone)
 	broker_stats st;
 	broker_get_stats(b, &st);
 	ck_assert_uint_eq(st.store_errors, 1);
-	ck_assert_msg(strstr(flog, "NOT kept (error 28), so the log is left as it is") &&
+	ck_assert_msg(strstr(flog, "NOT kept (No space left on device), so the log is left as it is") &&
 			      strstr(flog, "store: not using the store"),
 		      "%s", flog);
 	/* Nothing is written to the store any more: the log is exactly what it was. */
