@@ -63,8 +63,9 @@ typedef struct broker_store {
 	/* Optional (NULL: the store keeps no copies). Recovery could not read the log from
 	 * byte `offset` on: keep those len bytes somewhere replace() never overwrites, durably,
 	 * before the start-up compaction drops them from the log, and write a name for the
-	 * copy into where (for the log line). 0 or -errno; on an error the broker leaves the
-	 * log untouched and stops using the store (see broker_stats.store_errors). */
+	 * copy into where (for the log line). 0 or -errno, and then where may say what went
+	 * wrong; on an error the broker leaves the log untouched and stops using the store
+	 * (see broker_stats.store_errors). */
 	int (*keep)(void *ctx, uint64_t offset, const void *data, size_t len, char *where,
 		    size_t where_cap);
 } broker_store;

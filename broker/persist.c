@@ -632,7 +632,8 @@ void persist_recover(broker *b)
 			int krc = b->store->keep(b->store->ctx, pos, data + pos, len - pos, where, sizeof where);
 			if (krc < 0) {
 				ok = false;
-				snprintf(kept, sizeof kept, "NOT kept (%s), so the log is left as it is", strerror(-krc));
+				snprintf(kept, sizeof kept, "NOT kept (%s), so the log is left as it is",
+					 where[0] ? where : strerror(-krc));
 			} else {
 				snprintf(kept, sizeof kept, "kept in %s", where);
 			}

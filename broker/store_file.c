@@ -132,6 +132,11 @@ static int fs_keep(void *ctx, uint64_t offset, const void *data, size_t len, cha
 	}
 	if (fd < 0) {
 		int e = errno;
+		if (e == EEXIST)
+			snprintf(where, where_cap, "%s.torn-1 to -%u all exist: move old ones away",
+				 fs->path, BROKER_FILE_STORE_MAX_TORN);
+		else
+			snprintf(where, where_cap, "cannot create %s: %s", name, strerror(e));
 		free(name);
 		return -e;
 	}
@@ -140,6 +145,7 @@ static int fs_keep(void *ctx, uint64_t offset, const void *data, size_t len, cha
 		rc = -errno;
 	close(fd);
 	if (rc) {
+		snprintf(where, where_cap, "cannot write %s: %s", name, strerror(-rc));
 		unlink(name);
 		free(name);
 		return rc;

@@ -77,6 +77,12 @@ check broker-store-garbage 124 "could not be read (a record of 1952999795 bytes 
 if cmp -s "$st/orig" "$st/broker.log.torn-1" && [ ! -s "$st/broker.log" ]; then pass=$((pass+1)); else echo "FAIL broker-store-garbage: the unread bytes were not kept"; fail=$((fail+1)); fi
 check broker-store-clean-restart 124 "listening on" timeout 1 $M broker --listen 127.0.0.1:0 --sys-interval 0 --store "$st"
 if [ -e "$st/broker.log.torn-2" ]; then echo "FAIL broker-store-clean-restart: a clean log was set aside"; fail=$((fail+1)); else pass=$((pass+1)); fi
+# If the unread bytes cannot be kept, the log stays as it is and the broker does not start.
+printf 'not a log either\n' >"$st/broker.log"
+cp "$st/broker.log" "$st/orig"
+(cd "$st" && for i in $(seq 1 1000); do : >"broker.log.torn-$i"; done)
+check broker-store-keep-fails 2 "NOT kept ($st/broker.log.torn-1 to -1000 all exist: move old ones away), so the log is left as it is" timeout 3 $M broker --listen 127.0.0.1:0 --sys-interval 0 --store "$st"
+if cmp -s "$st/orig" "$st/broker.log"; then pass=$((pass+1)); else echo "FAIL broker-store-keep-fails: the log was changed"; fail=$((fail+1)); fi
 rm -rf "$st"
 tl=$(mktemp -d)
 $M run scenarios/examples/qos1-publish.yaml --out "$tl" >/dev/null
