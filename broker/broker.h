@@ -60,8 +60,8 @@ typedef struct broker_store {
 	int (*load)(void *ctx, uint8_t **data, size_t *len);
 	/* Atomically replace the log with data (compaction); durable when it returns 0. */
 	int (*replace)(void *ctx, const void *data, size_t len);
-	/* Optional (NULL: the store keeps no copies). Recovery could not read the log from
-	 * byte `offset` on: keep those len bytes somewhere replace() never overwrites, durably,
+	/* Optional (NULL: the store keeps no copies). Recovery could not read (or apply) the
+	 * log from byte `offset` on: keep those len bytes somewhere replace() never overwrites, durably,
 	 * before the start-up compaction drops them from the log, and write a name for the
 	 * copy into where (for the log line). 0 or -errno, and then where may say what went
 	 * wrong; on an error the broker leaves the log untouched and stops using the store

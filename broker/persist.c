@@ -597,7 +597,7 @@ void persist_recover(broker *b)
 		return;
 	}
 	mtab t = { 0 };
-	size_t pos = 0;
+	size_t pos = 0, first_skip = 0;
 	b->replaying = true;
 	while (pos + 8 <= len) {
 		uint32_t n = (uint32_t)data[pos] << 24 | (uint32_t)data[pos + 1] << 16 |
@@ -609,9 +609,11 @@ void persist_recover(broker *b)
 		rd r = { data + pos + 8, data + pos + 8 + n, false };
 		/* A whole record (its CRC holds) that does not apply is skipped and counted, not
 		 * taken for the torn tail: everything after it would be lost with it. */
-		if (!apply(b, &r, &t) || r.bad || r.p != r.end)
+		if (!apply(b, &r, &t) || r.bad || r.p != r.end) {
+			if (!b->st.skipped_records)
+				first_skip = pos;
 			b->st.skipped_records++;
-		else
+		} else
 			b->st.recovered_records++;
 		pos += 8 + (size_t)n;
 	}
@@ -622,36 +624,45 @@ void persist_recover(broker *b)
 		msg_unref(t.v[i]);
 	free(t.v);
 	if (len) {
-		char why[160];
-		char kept[300] = "dropped (this store keeps no copies)";
+		/* Whatever could not be read or applied is evidence (a disk fault, a bug, a
+		 * foreign file): it leaves the log only once a copy of it is safe. Records that
+		 * fail to apply never occur in a log this broker wrote, so they are kept too,
+		 * with everything after the first of them. */
+		size_t from = b->st.skipped_records ? first_skip : pos;
+		char why[160], skipped[64] = "", kept[400] = "";
 		bool ok = true;
-		if (pos < len && b->store->keep) {
-			/* Whatever could not be read is evidence (a disk fault, a bug, a foreign
-			 * file): it leaves the log only once a copy of it is safe. */
+		if (from < len) {
 			char where[256] = "";
-			int krc = b->store->keep(b->store->ctx, pos, data + pos, len - pos, where, sizeof where);
-			if (krc < 0) {
+			int krc = b->store->keep ? b->store->keep(b->store->ctx, from, data + from, len - from,
+								  where, sizeof where)
+						 : 0;
+			if (!b->store->keep)
+				snprintf(kept, sizeof kept, ": dropped (this store keeps no copies)");
+			else if (krc < 0) {
 				ok = false;
-				snprintf(kept, sizeof kept, "NOT kept (%s), so the log is left as it is",
+				snprintf(kept, sizeof kept, ": NOT kept (%s), so the log is left as it is",
 					 where[0] ? where : strerror(-krc));
-			} else {
-				snprintf(kept, sizeof kept, "kept in %s", where);
-			}
+			} else if (from == pos)
+				snprintf(kept, sizeof kept, ": kept in %s", where);
+			else
+				snprintf(kept, sizeof kept, "; the log from offset %zu on kept in %s", from, where);
 		}
+		if (b->st.skipped_records)
+			snprintf(skipped, sizeof skipped, " (the first at offset %zu)", first_skip);
 		if (pos < len)
 			core_log(b,
-				 "store: recovered %llu records, skipped %llu; the last %zu bytes from "
-				 "offset %zu could not be read (%s): %s",
+				 "store: recovered %llu records, skipped %llu%s; the last %zu bytes from "
+				 "offset %zu could not be read (%s)%s",
 				 (unsigned long long)b->st.recovered_records,
-				 (unsigned long long)b->st.skipped_records, len - pos, pos,
+				 (unsigned long long)b->st.skipped_records, skipped, len - pos, pos,
 				 torn_why(data, len, pos, why, sizeof why), kept);
 		else
-			core_log(b, "store: recovered %llu records, skipped %llu; no torn tail",
+			core_log(b, "store: recovered %llu records, skipped %llu%s; no torn tail%s",
 				 (unsigned long long)b->st.recovered_records,
-				 (unsigned long long)b->st.skipped_records);
+				 (unsigned long long)b->st.skipped_records, skipped, kept);
 		if (!ok) {
 			b->st.store_errors++;
-			core_log(b, "store: not using the store, to keep the unread bytes");
+			core_log(b, "store: not using the store, to keep what it could not read");
 			b->store = NULL;
 			free(data);
 			return;

@@ -3,7 +3,8 @@
  * appends with write(2), durability with fsync(2), compaction by writing a new file,
  * fsyncing it, renaming it over the old one and fsyncing the directory.
  *
- * Bytes that recovery could not read (a torn or corrupt tail) are copied to
+ * Bytes that recovery could not read (a torn or corrupt tail), or the log from the first
+ * record it could not apply, are copied to
  * DIR/broker.log.torn-N (the first N not yet taken, up to BROKER_FILE_STORE_MAX_TORN)
  * before the start-up compaction drops them from the log; they are never deleted.
  */

@@ -621,6 +621,56 @@ START_TEST(test_file_random_bytes_kept_whole)
 }
 END_TEST
 
+static uint32_t test_crc32(const uint8_t *p, size_t n)
+{
+	uint32_t c = 0xFFFFFFFFu;
+	for (size_t i = 0; i < n; i++) {
+		c ^= p[i];
+		for (int k = 0; k < 8; k++)
+			c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+	}
+	return c ^ 0xFFFFFFFFu;
+}
+
+START_TEST(test_file_skipped_record_is_kept_aside)
+{
+	size_t len = flog_three();
+	uint8_t old[1 << 16];
+	memcpy(old, fread_all("broker.log", &len), len);
+	size_t rec = len / 3;
+	/* A whole record, CRC and all, of a type no broker writes, in place of the second. */
+	static const uint8_t body[] = { 0xEE };
+	uint32_t c = test_crc32(body, 1);
+	uint8_t bad[9] = { 0, 0, 0, 1, (uint8_t)(c >> 24), (uint8_t)(c >> 16), (uint8_t)(c >> 8), (uint8_t)c, 0xEE };
+	uint8_t log[1 << 16];
+	memcpy(log, old, rec);
+	memcpy(log + rec, bad, sizeof bad);
+	memcpy(log + rec + sizeof bad, old + rec, len - rec);
+	size_t n = len + sizeof bad;
+	fwrite_all("broker.log", log, n);
+
+	broker_file_store *fs;
+	broker *b = fstart(&fs, NULL, NULL);
+	broker_stats st;
+	broker_get_stats(b, &st);
+	ck_assert_uint_eq(st.recovered_records, 3);
+	ck_assert_uint_eq(st.skipped_records, 1);
+	ck_assert_uint_eq(st.torn_bytes, 0);
+	char want[512];
+	snprintf(want, sizeof want,
+		 "store: recovered 3 records, skipped 1 (the first at offset %zu); no torn tail; the log "
+		 "from offset %zu on kept in %s\n", rec, rec, fpath("broker.log.torn-1"));
+	ck_assert_str_eq(flog, want);
+	size_t kn;
+	uint8_t *k = fread_all("broker.log.torn-1", &kn);
+	ck_assert_ptr_nonnull(k);
+	ck_assert_uint_eq(kn, n - rec);
+	ck_assert(!memcmp(k, log + rec, kn));
+	broker_free(b);
+	broker_file_store_close(fs);
+}
+END_TEST
+
 static int keep_fails(void *ctx, uint64_t off, const void *d, size_t n, char *where, size_t cap)
 {
 	(void)ctx; (void)off; (void)d; (void)n; (void)where; (void)cap;
@@ -681,6 +731,7 @@ Suite *persist_suite(void)
 	tcase_add_test(tc, test_file_partial_last_record_starts_fine);
 	tcase_add_test(tc, test_file_random_bytes_kept_whole);
 	tcase_add_test(tc, test_file_keep_failure_leaves_log_alone);
+	tcase_add_test(tc, test_file_skipped_record_is_kept_aside);
 	suite_add_tcase(s, tc);
 	return s;
 }
