@@ -621,6 +621,46 @@ START_TEST(test_file_random_bytes_kept_whole)
 }
 END_TEST
 
+static int load_fails(void *ctx, uint8_t **data, size_t *len)
+{
+	(void)ctx;
+	*data = NULL;
+	*len = 0;
+	return -EIO;
+}
+
+START_TEST(test_file_unreadable_log_is_not_appended_to)
+{
+	size_t len = flog_three();
+	uint8_t old[1 << 16];
+	memcpy(old, fread_all("broker.log", &len), len);
+	char err[256];
+	broker_file_store *fs = broker_file_store_open(fdir, err, sizeof err);
+	ck_assert_ptr_nonnull(fs);
+	broker_store wrap = *broker_file_store_get(fs);
+	wrap.load = load_fails;
+	broker_config c;
+	broker_config_init(&c);
+	c.sys_interval_s = 0;
+	c.store = &wrap;
+	broker *b = broker_new(&fenv, &c);
+	broker_stats st;
+	broker_get_stats(b, &st);
+	ck_assert_uint_eq(st.store_errors, 1);
+	ck_assert_str_eq(flog, "store: cannot read the log (Input/output error): not using the store\n");
+	uint8_t pk[64];
+	broker_on_open(b, 1, "test");
+	broker_on_bytes(b, 1, pk, unhex("10 0c 00 04 4d 51 54 54 04 02 00 00 00 00", pk, sizeof pk));
+	broker_on_bytes(b, 1, pk, unhex("31 07 00 03 72 2f 7a 76 31", pk, sizeof pk));
+	broker_free(b);
+	broker_file_store_close(fs);
+	size_t now_len;
+	uint8_t *now = fread_all("broker.log", &now_len);
+	ck_assert_uint_eq(now_len, len);
+	ck_assert(!memcmp(now, old, len));
+}
+END_TEST
+
 static uint32_t test_crc32(const uint8_t *p, size_t n)
 {
 	uint32_t c = 0xFFFFFFFFu;
@@ -732,6 +772,7 @@ Suite *persist_suite(void)
 	tcase_add_test(tc, test_file_random_bytes_kept_whole);
 	tcase_add_test(tc, test_file_keep_failure_leaves_log_alone);
 	tcase_add_test(tc, test_file_skipped_record_is_kept_aside);
+	tcase_add_test(tc, test_file_unreadable_log_is_not_appended_to);
 	suite_add_tcase(s, tc);
 	return s;
 }
