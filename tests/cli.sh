@@ -100,6 +100,10 @@ check timeline-huge-file 2 "huge.trace is larger than 1 GiB, the most mqttsim ti
 rm -f "$tl/huge.trace"
 check timeline-huge-pipe 2 'stdin is larger than 1 GiB, the most mqttsim timeline reads' sh -c 'head -c 1073741825 /dev/zero | "$1" timeline -' sh "$M"
 check timeline-pipe 0 'broker     -> sub        PUBLISH' sh -c 'cat "$2" | "$1" timeline -' sh "$M" "$tl/qos1-publish.trace"
+mkfifo "$tl/fifo"
+cat "$tl/qos1-publish.trace" >"$tl/fifo" &
+check timeline-fifo 0 'broker     -> sub        PUBLISH' timeout 5 $M timeline "$tl/fifo"
+wait
 check timeline-color-needs-value 2 '--color needs a value: auto, always or never' $M timeline "$tl/qos1-publish.trace" --color
 check timeline-color-equals 0 'PUBLISH' $M timeline --color=never "$tl/qos1-publish.trace"
 # Output that cannot be written is a failure, whatever the command did.
