@@ -45,11 +45,15 @@ int cmd_timeline(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 				return EXIT_USAGE;
 			}
 			if (strcmp(colour, "auto") && strcmp(colour, "always") && strcmp(colour, "never")) {
-				fprintf(err, "mqttsim timeline: --color takes auto, always or never, not '%s'\n", colour);
+				char shown[80];
+				cli_escape(colour, strlen(colour), shown, sizeof shown);
+				fprintf(err, "mqttsim timeline: --color takes auto, always or never, not '%s'\n", shown);
 				return EXIT_USAGE;
 			}
 		} else if (argv[i][0] == '-' && argv[i][1]) {
-			fprintf(err, "mqttsim timeline: unknown option '%s'\n%s", argv[i], timeline_usage);
+			char shown[80];
+			cli_escape(argv[i], strlen(argv[i]), shown, sizeof shown);
+			fprintf(err, "mqttsim timeline: unknown option '%s'\n%s", shown, timeline_usage);
 			return EXIT_USAGE;
 		} else if (!path) {
 			path = argv[i];

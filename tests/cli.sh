@@ -105,6 +105,7 @@ cat "$tl/qos1-publish.trace" >"$tl/fifo" &
 check timeline-fifo 0 'broker     -> sub        PUBLISH' timeout 5 $M timeline "$tl/fifo"
 wait
 check timeline-color-needs-value 2 '--color needs a value: auto, always or never' $M timeline "$tl/qos1-publish.trace" --color
+check timeline-color-escaped 2 "--color takes auto, always or never, not '\\x1b[2J'" $M timeline "$tl/qos1-publish.trace" --color "$(printf '\033')[2J"
 check timeline-color-equals 0 'PUBLISH' $M timeline --color=never "$tl/qos1-publish.trace"
 # Output that cannot be written is a failure, whatever the command did.
 full="cannot write output: No space left on device"
