@@ -60,6 +60,14 @@ typedef struct broker_store {
 	int (*load)(void *ctx, uint8_t **data, size_t *len);
 	/* Atomically replace the log with data (compaction); durable when it returns 0. */
 	int (*replace)(void *ctx, const void *data, size_t len);
+	/* Optional (NULL: the store keeps no copies). Recovery could not read (or apply) the
+	 * log from byte `offset` on: keep those len bytes somewhere replace() never overwrites, durably,
+	 * before the start-up compaction drops them from the log, and write a name for the
+	 * copy into where (for the log line). 0 or -errno, and then where may say what went
+	 * wrong; on an error the broker leaves the log untouched and stops using the store
+	 * (see broker_stats.store_errors). */
+	int (*keep)(void *ctx, uint64_t offset, const void *data, size_t len, char *where,
+		    size_t where_cap);
 } broker_store;
 
 /* Policy when a persistent session's offline queue is full. */
@@ -122,6 +130,7 @@ typedef struct broker_stats {
 	uint64_t recovered_records;  /* log records replayed at start */
 	uint64_t skipped_records;    /* whole log records that could not be applied at start */
 	uint64_t torn_bytes;         /* bytes of a torn or corrupt log tail dropped at start */
+	uint64_t torn_offset;        /* where in the log that tail began (0 when none) */
 	uint64_t compactions;        /* log rewrites since start (the one at start included) */
 } broker_stats;
 void broker_get_stats(const broker *b, broker_stats *out);

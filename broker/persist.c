@@ -10,6 +10,7 @@
  */
 #include "broker/core.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -557,6 +558,27 @@ static bool apply(broker *b, rd *r, mtab *t)
 	}
 }
 
+/* Why the record at pos cannot be read, in words for the log line. */
+static const char *torn_why(const uint8_t *data, size_t len, size_t pos, char *out, size_t cap)
+{
+	if (len - pos < 8) {
+		snprintf(out, cap, "a record header cut short (%zu of 8 bytes): a write a crash tore",
+			 len - pos);
+		return out;
+	}
+	uint32_t n = (uint32_t)data[pos] << 24 | (uint32_t)data[pos + 1] << 16 |
+		     (uint32_t)data[pos + 2] << 8 | data[pos + 3];
+	if (n == 0)
+		snprintf(out, cap, "a record of length 0: corrupt data");
+	else if (n > len - pos - 8)
+		snprintf(out, cap,
+			 "a record of %u bytes with only %zu left in the log: a write a crash tore, "
+			 "or a corrupt length", n, len - pos - 8);
+	else
+		snprintf(out, cap, "a record of %u bytes that fails its CRC check: corrupt data", n);
+	return out;
+}
+
 void persist_recover(broker *b)
 {
 	crc_init();
@@ -565,12 +587,17 @@ void persist_recover(broker *b)
 		return;
 	uint8_t *data = NULL;
 	size_t len = 0;
-	if (b->store->load(b->store->ctx, &data, &len) < 0) {
+	int lrc = b->store->load(b->store->ctx, &data, &len);
+	if (lrc < 0) {
 		b->st.store_errors++;
+		/* Appending after a log that was never read would bury what it holds. */
+		core_log(b, "store: cannot read the log (%s): not using the store", strerror(-lrc));
+		b->store = NULL;
+		free(data);
 		return;
 	}
 	mtab t = { 0 };
-	size_t pos = 0;
+	size_t pos = 0, first_skip = 0;
 	b->replaying = true;
 	while (pos + 8 <= len) {
 		uint32_t n = (uint32_t)data[pos] << 24 | (uint32_t)data[pos + 1] << 16 |
@@ -582,17 +609,65 @@ void persist_recover(broker *b)
 		rd r = { data + pos + 8, data + pos + 8 + n, false };
 		/* A whole record (its CRC holds) that does not apply is skipped and counted, not
 		 * taken for the torn tail: everything after it would be lost with it. */
-		if (!apply(b, &r, &t) || r.bad || r.p != r.end)
+		if (!apply(b, &r, &t) || r.bad || r.p != r.end) {
+			if (!b->st.skipped_records)
+				first_skip = pos;
 			b->st.skipped_records++;
-		else
+		} else
 			b->st.recovered_records++;
 		pos += 8 + (size_t)n;
 	}
 	b->st.torn_bytes = len - pos;
+	b->st.torn_offset = pos < len ? pos : 0;
 	b->replaying = false;
 	for (size_t i = 0; i < t.n; i++)
 		msg_unref(t.v[i]);
 	free(t.v);
+	if (len) {
+		/* Whatever could not be read or applied is evidence (a disk fault, a bug, a
+		 * foreign file): it leaves the log only once a copy of it is safe. Records that
+		 * fail to apply never occur in a log this broker wrote, so they are kept too,
+		 * with everything after the first of them. */
+		size_t from = b->st.skipped_records ? first_skip : pos;
+		char why[160], skipped[64] = "", kept[400] = "";
+		bool ok = true;
+		if (from < len) {
+			char where[256] = "";
+			int krc = b->store->keep ? b->store->keep(b->store->ctx, from, data + from, len - from,
+								  where, sizeof where)
+						 : 0;
+			if (!b->store->keep)
+				snprintf(kept, sizeof kept, ": dropped (this store keeps no copies)");
+			else if (krc < 0) {
+				ok = false;
+				snprintf(kept, sizeof kept, ": NOT kept (%s), so the log is left as it is",
+					 where[0] ? where : strerror(-krc));
+			} else if (from == pos)
+				snprintf(kept, sizeof kept, ": kept in %s", where);
+			else
+				snprintf(kept, sizeof kept, "; the log from offset %zu on kept in %s", from, where);
+		}
+		if (b->st.skipped_records)
+			snprintf(skipped, sizeof skipped, " (the first at offset %zu)", first_skip);
+		if (pos < len)
+			core_log(b,
+				 "store: recovered %llu records, skipped %llu%s; the last %zu bytes from "
+				 "offset %zu could not be read (%s)%s",
+				 (unsigned long long)b->st.recovered_records,
+				 (unsigned long long)b->st.skipped_records, skipped, len - pos, pos,
+				 torn_why(data, len, pos, why, sizeof why), kept);
+		else
+			core_log(b, "store: recovered %llu records, skipped %llu%s; no torn tail%s",
+				 (unsigned long long)b->st.recovered_records,
+				 (unsigned long long)b->st.skipped_records, skipped, kept);
+		if (!ok) {
+			b->st.store_errors++;
+			core_log(b, "store: not using the store, to keep what it could not read");
+			b->store = NULL;
+			free(data);
+			return;
+		}
+	}
 	free(data);
 	/* Start from a clean snapshot: the torn tail goes, and so does replayed history. */
 	compact(b);

@@ -357,7 +357,7 @@ broker_sim *broker_sim_start_persistent(sim_world *w, sim_host *h, uint16_t port
 	broker_sim *bs = calloc(1, sizeof *bs);
 	if (!bs)
 		abort();
-	bs->store = (broker_store){ bs, st_append, st_sync, st_load, st_replace };
+	bs->store = (broker_store){ bs, st_append, st_sync, st_load, st_replace, NULL };
 	c.store = &bs->store;
 	bs->w = w;
 	bs->h = h;

@@ -318,6 +318,17 @@ int broker_tcp_run(const broker_tcp_opts *o, char *err, size_t errlen)
 	epoll_ctl(sh.ep, EPOLL_CTL_ADD, lfd, &ev);
 	broker_env env = { &sh, env_now, env_send, env_close, env_wake, env_log };
 	sh.b = broker_new(&env, &o->cfg);
+	broker_stats st;
+	broker_get_stats(sh.b, &st);
+	if (o->cfg.store && st.store_errors) {
+		/* Recovery gave up on the store (the log line above says why): a broker that
+		 * says it persists sessions must not run without doing so. */
+		snprintf(err, errlen, "the store could not be recovered (see the line above); not starting");
+		broker_free(sh.b);
+		close(sh.ep);
+		close(lfd);
+		return -1;
+	}
 	char line[128];
 	snprintf(line, sizeof line, "listening on %s:%u", o->host, port);
 	logf_(&sh, line);

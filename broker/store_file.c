@@ -64,13 +64,28 @@ static int fs_load(void *ctx, uint8_t **data, size_t *len)
 		ssize_t n = pread(fs->fd, buf + got, (size_t)st.st_size - got, (off_t)got);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n < 0) {
+			/* A log read only in part would look torn where it is not. */
+			int e = errno;
+			free(buf);
+			return -e;
+		}
+		if (n == 0)
 			break;
 		got += (size_t)n;
 	}
 	*data = buf;
 	*len = got;
 	return 0;
+}
+
+static void sync_dir(const char *dir)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
 }
 
 static int fs_replace(void *ctx, const void *data, size_t len)
@@ -88,17 +103,56 @@ static int fs_replace(void *ctx, const void *data, size_t len)
 	if (rc)
 		return rc;
 	/* The rename is durable only once the directory is. */
-	int dfd = open(fs->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
+	sync_dir(fs->dir);
 	/* Appends go to the new file from now on. */
 	int nfd = open(fs->path, O_WRONLY | O_APPEND | O_CLOEXEC);
 	if (nfd < 0)
 		return -errno;
 	close(fs->fd);
 	fs->fd = nfd;
+	return 0;
+}
+
+/* The unread tail goes to the first free DIR/broker.log.torn-N: never over an older one. */
+static int fs_keep(void *ctx, uint64_t offset, const void *data, size_t len, char *where,
+		   size_t where_cap)
+{
+	broker_file_store *fs = ctx;
+	(void)offset;
+	size_t cap = strlen(fs->path) + 32;
+	char *name = malloc(cap);
+	if (!name)
+		return -ENOMEM;
+	int fd = -1;
+	for (unsigned i = 1; i <= BROKER_FILE_STORE_MAX_TORN; i++) {
+		snprintf(name, cap, "%s.torn-%u", fs->path, i);
+		fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EEXIST)
+			break;
+	}
+	if (fd < 0) {
+		int e = errno;
+		if (e == EEXIST)
+			snprintf(where, where_cap, "%s.torn-1 to -%u all exist: move old ones away",
+				 fs->path, BROKER_FILE_STORE_MAX_TORN);
+		else
+			snprintf(where, where_cap, "cannot create %s: %s", name, strerror(e));
+		free(name);
+		return -e;
+	}
+	int rc = write_all(fd, data, len);
+	if (!rc && fsync(fd) < 0)
+		rc = -errno;
+	close(fd);
+	if (rc) {
+		snprintf(where, where_cap, "cannot write %s: %s", name, strerror(-rc));
+		unlink(name);
+		free(name);
+		return rc;
+	}
+	sync_dir(fs->dir);
+	snprintf(where, where_cap, "%s", name);
+	free(name);
 	return 0;
 }
 
@@ -135,7 +189,7 @@ broker_file_store *broker_file_store_open(const char *dir, char *err, size_t err
 		broker_file_store_close(fs);
 		return NULL;
 	}
-	fs->ops = (broker_store){ fs, fs_append, fs_sync, fs_load, fs_replace };
+	fs->ops = (broker_store){ fs, fs_append, fs_sync, fs_load, fs_replace, fs_keep };
 	return fs;
 }
 

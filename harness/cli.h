@@ -28,5 +28,16 @@ int cmd_replay(int argc, char **argv, FILE *in, FILE *out, FILE *err);
 /* Parse hex text into bytes: whitespace, commas, colons and "0x" prefixes are allowed.
  * Returns the byte count, or -1 with a message in msg (what was wrong and where). */
 long hex_parse(const char *text, unsigned char *dst, size_t cap, char *msg, size_t msg_cap);
+/* The same over len bytes that may hold NULs (reported as non-hex, like any byte);
+ * bytes that are not printable are shown escaped ('\x1b', '\xff') in msg. */
+long hex_parse_n(const char *text, size_t len, unsigned char *dst, size_t cap, char *msg,
+		 size_t msg_cap);
+
+/* Input quoted in a message, never raw: printable ASCII and valid UTF-8 as themselves,
+ * control characters (C0, DEL, C1) and bytes that are not UTF-8 escaped as \xNN or \uNNNN.
+ * cli_char shows the character at p (left bytes remain) and returns the bytes it covers;
+ * cli_escape shows len bytes of s, cut with "..." when out (cap bytes) is too small. */
+size_t cli_char(const unsigned char *p, size_t left, char *out, size_t cap);
+void cli_escape(const char *s, size_t len, char *out, size_t cap);
 
 #endif

@@ -5,12 +5,14 @@
 #include "broker/shell_tcp.h"
 #include "broker/store_file.h"
 #include "harness/cli.h"
+#include "mqtt/mqtt.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static volatile sig_atomic_t stop_flag;
 
@@ -30,13 +32,13 @@ static const char broker_usage[] =
 	"  --passwords FILE     user names and salted password hashes (see mqttsim passwd)\n"
 	"  --acl FILE           topic access rules: user/client sections, topic/pattern lines\n"
 	"  --sys-interval S     publish $SYS/ topics every S seconds (default 10; 0 disables)\n"
-	"  --max-inflight N     outbound QoS 1/2 messages in flight per client (default 20)\n"
-	"  --max-queued N       messages queued per session (default 1000)\n"
+	"  --max-inflight N     outbound QoS 1/2 messages in flight per client (1..65535, default 20)\n"
+	"  --max-queued N       messages queued per session (1..4294967295, default 1000)\n"
 	"  --drop-oldest        when a queue is full drop its oldest message (default: the new one)\n"
 	"  --queue-qos0         queue QoS 0 messages for offline persistent sessions\n"
 	"  --no-anonymous       refuse CONNECT without a user name (CONNACK 5)\n"
-	"  --max-packet BYTES   larger packets close the connection (default 1048576)\n"
-	"  --config FILE        options from FILE, one per line without the dashes\n"
+	"  --max-packet BYTES   larger packets close the connection (1..4294967295, default 1048576)\n"
+	"  --config FILE        options from FILE (UTF-8 text), one per line without the dashes\n"
 	"\n"
 	"One log line per connect, disconnect and refusal goes to stderr.\n";
 
@@ -88,6 +90,62 @@ static void set_str(char **dst, const char *v)
 
 static int parse(bopts *b, int argc, char **argv, const char *where, FILE *out, FILE *err);
 
+#define CONFIG_MAX_BYTES (1u << 20) /* a config file is a few lines; this is plenty */
+
+/* What is wrong with the bytes of one config line, or NULL: a config file is UTF-8 text
+ * (file names may need more than ASCII), without control characters but tab and CR. */
+static const char *config_line_bad(const char *s, size_t n, size_t *at)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f) {
+			*at = i;
+			return "a control character";
+		}
+	}
+	mqtt_err e;
+	if (mqtt_utf8_check((const uint8_t *)s, n, MQTT_V311, &e) < 0) {
+		*at = e.offset;
+		return "a byte that is not UTF-8 text";
+	}
+	return NULL;
+}
+
+/* The whole config file, or NULL after a message. */
+static char *config_read(const char *path, size_t *len, FILE *err)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		fprintf(err, "mqttsim broker: --config %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fprintf(err, "mqttsim broker: --config %s is a directory; give the config file in it\n", path);
+		fclose(f);
+		return NULL;
+	}
+	char *buf = malloc(CONFIG_MAX_BYTES + 1);
+	if (!buf) {
+		fprintf(err, "mqttsim broker: out of memory\n");
+		fclose(f);
+		return NULL;
+	}
+	size_t n = fread(buf, 1, CONFIG_MAX_BYTES + 1, f);
+	int bad = ferror(f) ? errno : 0;
+	fclose(f);
+	if (bad || n > CONFIG_MAX_BYTES) {
+		if (bad)
+			fprintf(err, "mqttsim broker: --config %s: %s\n", path, strerror(bad));
+		else
+			fprintf(err, "mqttsim broker: --config %s is larger than 1 MiB: not a config file\n", path);
+		free(buf);
+		return NULL;
+	}
+	*len = n;
+	return buf;
+}
+
 /* A config file: one option per line, as on the command line without the dashes
  * ("listen 127.0.0.1:1883", "no-anonymous"); '#' starts a comment. */
 static int parse_config(bopts *b, const char *path, FILE *out, FILE *err)
@@ -96,25 +154,60 @@ static int parse_config(bopts *b, const char *path, FILE *out, FILE *err)
 		fprintf(err, "mqttsim broker: %s: --config nested too deeply\n", path);
 		return -1;
 	}
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		fprintf(err, "mqttsim broker: --config %s: %s\n", path, strerror(errno));
+	size_t len = 0;
+	char *text = config_read(path, &len, err);
+	if (!text) {
+		b->depth--;
 		return -1;
 	}
-	char line[1024];
 	int rc = 0;
-	for (int no = 1; rc == 0 && fgets(line, sizeof line, f); no++) {
+	char *line = NULL;
+	size_t no = 0;
+	for (size_t i = 0; rc == 0 && i < len;) {
+		const char *nl = memchr(text + i, '\n', len - i);
+		size_t end = nl ? (size_t)(nl - text) : len, n = end - i;
+		const char *s = text + i;
+		i = end + 1;
+		no++;
+		char where[1100], opt[80], shown[80];
+		size_t at = 0;
+		const char *bad = config_line_bad(s, n, &at);
+		if (bad) {
+			size_t col = 1;
+			for (size_t k = 0; k < at; k++)
+				col += ((unsigned char)s[k] & 0xc0) != 0x80;
+			cli_char((const unsigned char *)s + at, n - at, shown, sizeof shown);
+			fprintf(err, "mqttsim broker: %s:%zu:%zu: '%s' is %s, but a config file is text: one "
+				     "option per line\n", path, no, col, shown, bad);
+			rc = -1;
+			break;
+		}
+		free(line);
+		line = malloc(n + 1);
+		if (!line) {
+			fprintf(err, "mqttsim broker: out of memory\n");
+			rc = -1;
+			break;
+		}
+		memcpy(line, s, n);
+		line[n] = 0;
 		char *hash = strchr(line, '#');
 		if (hash)
 			*hash = 0;
-		char *name = strtok(line, " \t\r\n"), *value = strtok(NULL, " \t\r\n"), *extra = strtok(NULL, " \t\r\n");
+		char *name = strtok(line, " \t\r"), *value = strtok(NULL, " \t\r"), *extra = strtok(NULL, " \t\r");
 		if (!name)
 			continue;
-		char where[1100], opt[80];
-		snprintf(where, sizeof where, "%s:%d: ", path, no);
+		snprintf(where, sizeof where, "%s:%zu: ", path, no);
 		if (extra) {
+			cli_escape(extra, strlen(extra), shown, sizeof shown);
 			fprintf(err, "mqttsim broker: %sone option and at most one value per line ('%s' is extra)\n",
-				where, extra);
+				where, shown);
+			rc = -1;
+			break;
+		}
+		if (strlen(name) > sizeof opt - 3) {
+			cli_escape(name, strlen(name), shown, sizeof shown);
+			fprintf(err, "mqttsim broker: %sunknown option '%s'\n", where, shown);
 			rc = -1;
 			break;
 		}
@@ -124,7 +217,8 @@ static int parse_config(bopts *b, const char *path, FILE *out, FILE *err)
 		if (rc > 0) /* "help" in a config file is not a request for help */
 			rc = 0;
 	}
-	fclose(f);
+	free(line);
+	free(text);
 	b->depth--;
 	return rc;
 }
@@ -141,17 +235,27 @@ static int parse(bopts *b, int argc, char **argv, const char *where, FILE *out, 
 			return 1;
 		} else if (!strcmp(a, "--listen")) {
 			if (!v || !parse_listen(v, b->host, sizeof b->host, &o->port)) {
-				fprintf(err, "mqttsim broker: %s--listen takes ADDR:PORT (e.g. 127.0.0.1:1883), not '%s'\n",
-					where, v ? v : "(nothing)");
+				char shown[80] = "(nothing)";
+				if (v)
+					cli_escape(v, strlen(v), shown, sizeof shown);
+				fprintf(err, "mqttsim broker: %s--listen takes ADDR:PORT with PORT from 0 to 65535 "
+					     "(e.g. 127.0.0.1:1883; 0 picks a free port), not '%s'\n", where, shown);
 				return -1;
 			}
 			i++;
 		} else if (!strcmp(a, "--sys-interval") || !strcmp(a, "--max-inflight") ||
 			   !strcmp(a, "--max-queued") || !strcmp(a, "--max-packet")) {
 			unsigned long max = !strcmp(a, "--max-inflight") ? 65535 : UINT_MAX;
-			if (!parse_uint(v, max, &n) || (n == 0 && strcmp(a, "--sys-interval"))) {
-				fprintf(err, "mqttsim broker: %s%s takes a whole number%s, not '%s'\n", where, a,
-					strcmp(a, "--sys-interval") ? " above 0" : "", v ? v : "(nothing)");
+			unsigned long min = !strcmp(a, "--sys-interval") ? 0 : 1;
+			if (!parse_uint(v, max, &n) || n < min) {
+				char shown[80] = "(nothing)";
+				if (v)
+					cli_escape(v, strlen(v), shown, sizeof shown);
+				fprintf(err, "mqttsim broker: %s%s takes a whole number from %lu to %lu%s, not '%s'\n",
+					where, a, min, max,
+					!strcmp(a, "--sys-interval") ? " (seconds; 0 disables $SYS)" :
+					!strcmp(a, "--max-packet") ? " (bytes)" : "",
+					shown);
 				return -1;
 			}
 			if (!strcmp(a, "--sys-interval"))
@@ -186,7 +290,9 @@ static int parse(bopts *b, int argc, char **argv, const char *where, FILE *out, 
 		} else if (!strcmp(a, "--no-anonymous")) {
 			o->cfg.allow_anonymous = false;
 		} else {
-			fprintf(err, "mqttsim broker: %sunknown option '%s'\n%s", where, a, *where ? "" : broker_usage);
+			char shown[80];
+			cli_escape(a, strlen(a), shown, sizeof shown);
+			fprintf(err, "mqttsim broker: %sunknown option '%s'\n%s", where, shown, *where ? "" : broker_usage);
 			return -1;
 		}
 	}

@@ -9,8 +9,10 @@
 #include "mqtt/mqtt.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define DECODE_MAX_INPUT (16u << 20) /* bytes of hex text read from stdin */
 
@@ -24,6 +26,8 @@ static const char decode_usage[] =
 	"  --version V   protocol version of the stream before any CONNECT: 3.1.1 (default) or 5.0\n"
 	"  --json        one JSON object per packet (JSON Lines)\n"
 	"\n"
+	"Options may come before or after the hex; input on stdin is read up to 16 MiB.\n"
+	"\n"
 	"exit: 0 all packets decoded, 1 a packet is malformed or incomplete, 2 bad usage or non-hex input\n";
 
 static int hexval(int c)
@@ -36,41 +40,68 @@ static int hexval(int c)
 	return -1;
 }
 
-long hex_parse(const char *text, unsigned char *dst, size_t cap, char *msg, size_t msg_cap)
+/* Where byte at sits in text, for a person: "character N", or "line L, character N" in text
+ * of several lines; a UTF-8 sequence counts as one character. */
+static void locate(const char *text, size_t at, char *out, size_t cap)
+{
+	size_t line = 1, col = 1;
+	bool lines = memchr(text, '\n', at) != NULL;
+	for (size_t i = 0; i < at; i++) {
+		unsigned char c = (unsigned char)text[i];
+		if (c == '\n') {
+			line++;
+			col = 1;
+		} else if ((c & 0xc0) != 0x80) {
+			col++;
+		}
+	}
+	if (lines)
+		snprintf(out, cap, "line %zu, character %zu", line, col);
+	else
+		snprintf(out, cap, "character %zu", col);
+}
+
+long hex_parse_n(const char *text, size_t len, unsigned char *dst, size_t cap, char *msg,
+		 size_t msg_cap)
 {
 	size_t n = 0;
-	const char *p = text;
-	while (*p) {
-		if (isspace((unsigned char)*p) || *p == ',' || *p == ':') {
+	const char *p = text, *end = text + len;
+	char where[64], what[16];
+#define SEP(c) (isspace((unsigned char)(c)) || (c) == ',' || (c) == ':')
+	while (p < end) {
+		if (SEP(*p)) {
 			p++;
 			continue;
 		}
 		/* One token: optional 0x, then hex digits. */
 		const char *tok = p;
 		bool prefixed = false;
-		if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+		if (end - p >= 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
 			prefixed = true;
 			p += 2;
 		}
 		const char *digits = p;
-		while (*p && !isspace((unsigned char)*p) && *p != ',' && *p != ':') {
+		while (p < end && !SEP(*p)) {
 			if (hexval((unsigned char)*p) < 0) {
-				snprintf(msg, msg_cap, "'%c' at character %zu is not a hex digit", *p,
-					 (size_t)(p - text) + 1);
+				cli_char((const unsigned char *)p, (size_t)(end - p), what, sizeof what);
+				locate(text, (size_t)(p - text), where, sizeof where);
+				snprintf(msg, msg_cap, "'%s' at %s is not a hex digit", what, where);
 				return -1;
 			}
 			p++;
 		}
 		size_t nd = (size_t)(p - digits);
 		if (nd == 0) {
-			snprintf(msg, msg_cap, "'0x' at character %zu has no digits after it",
-				 (size_t)(tok - text) + 1);
+			locate(text, (size_t)(tok - text), where, sizeof where);
+			snprintf(msg, msg_cap, "'0x' at %s has no digits after it", where);
 			return -1;
 		}
 		if (nd % 2 && !(prefixed && nd == 1)) {
+			/* The token is 0x and hex digits only: safe to print. */
+			locate(text, (size_t)(tok - text), where, sizeof where);
 			snprintf(msg, msg_cap,
-				 "'%.*s' at character %zu has an odd number of hex digits (write bytes as pairs)",
-				 (int)(p - tok > 20 ? 20 : p - tok), tok, (size_t)(tok - text) + 1);
+				 "'%.*s' at %s has an odd number of hex digits (write bytes as pairs)",
+				 (int)(p - tok > 20 ? 20 : p - tok), tok, where);
 			return -1;
 		}
 		for (size_t i = 0; i < nd;) {
@@ -89,33 +120,55 @@ long hex_parse(const char *text, unsigned char *dst, size_t cap, char *msg, size
 			dst[n++] = (unsigned char)v;
 		}
 	}
+#undef SEP
 	return (long)n;
 }
 
-static char *read_all(FILE *in, size_t limit, size_t *len)
+long hex_parse(const char *text, unsigned char *dst, size_t cap, char *msg, size_t msg_cap)
+{
+	return hex_parse_n(text, strlen(text), dst, cap, msg, msg_cap);
+}
+
+/* All of in, up to limit bytes. NULL with *why set: "too large" (more than limit) or
+ * a read error's message. */
+static char *read_all(FILE *in, size_t limit, size_t *len, const char **why)
 {
 	size_t cap = 4096, n = 0;
 	char *buf = malloc(cap + 1);
+	*why = "out of memory";
 	if (!buf)
 		return NULL;
 	for (;;) {
 		if (n == cap) {
-			if (cap >= limit) {
+			if (n > limit) {
 				free(buf);
+				*why = "too large";
 				return NULL;
 			}
-			cap *= 2;
+			/* One byte past the limit tells a too large input from one just at it. */
+			cap = cap * 2 > limit ? limit + 1 : cap * 2;
 			char *nb = realloc(buf, cap + 1);
 			if (!nb) {
 				free(buf);
+				*why = "out of memory";
 				return NULL;
 			}
 			buf = nb;
 		}
 		size_t got = fread(buf + n, 1, cap - n, in);
 		n += got;
+		if (ferror(in)) {
+			*why = strerror(errno);
+			free(buf);
+			return NULL;
+		}
 		if (got == 0)
 			break;
+	}
+	if (n > limit) {
+		free(buf);
+		*why = "too large";
+		return NULL;
 	}
 	buf[n] = 0;
 	*len = n;
@@ -144,16 +197,24 @@ static void print_error(FILE *out, bool json, size_t at, const mqtt_err *e)
 int cmd_decode(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 {
 	uint8_t version = MQTT_V311;
-	bool json = false, from_stdin = false;
+	bool json = false, from_stdin = false, opts = true;
 	size_t text_len = 0;
-	int first_hex = argc;
+	/* Options may come before or after the hex: hex never starts with '-'. */
+	char **hex = calloc((size_t)argc + 1, sizeof *hex);
+	int nhex = 0;
+	if (!hex) {
+		fprintf(err, "mqttsim decode: out of memory\n");
+		return EXIT_USAGE;
+	}
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		if (!strcmp(a, "--")) {
-			first_hex = i + 1;
-			break;
+		if (!opts || a[0] != '-' || a[1] == 0) {
+			hex[nhex++] = argv[i];
+		} else if (!strcmp(a, "--")) {
+			opts = false;
 		} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			free(hex);
 			fputs(decode_usage, out);
 			return EXIT_PASS;
 		} else if (!strcmp(a, "--json")) {
@@ -165,48 +226,72 @@ int cmd_decode(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			else if (v && (!strcmp(v, "5.0") || !strcmp(v, "5")))
 				version = MQTT_V5;
 			else {
-				fprintf(err, "mqttsim decode: --version takes 3.1.1 or 5.0, not '%s'\n",
-					v ? v : "(nothing)");
+				char shown[64] = "(nothing)";
+				if (v)
+					cli_escape(v, strlen(v), shown, sizeof shown);
+				fprintf(err, "mqttsim decode: --version takes 3.1.1 or 5.0, not '%s'\n", shown);
+				free(hex);
 				return EXIT_USAGE;
 			}
-		} else if (a[0] == '-' && a[1] != 0) {
-			fprintf(err, "mqttsim decode: unknown option '%s'\n%s", a, decode_usage);
-			return EXIT_USAGE;
 		} else {
-			first_hex = i;
-			break;
+			char shown[80];
+			cli_escape(a, strlen(a), shown, sizeof shown);
+			fprintf(err, "mqttsim decode: unknown option '%s'\n%s", shown, decode_usage);
+			free(hex);
+			return EXIT_USAGE;
 		}
 	}
 
 	char *text;
-	if (first_hex >= argc || (first_hex == argc - 1 && !strcmp(argv[first_hex], "-"))) {
+	if (nhex == 0 || (nhex == 1 && !strcmp(hex[0], "-"))) {
 		from_stdin = true;
-		text = read_all(in, DECODE_MAX_INPUT, &text_len);
+		struct stat st;
+		if (fstat(fileno(in), &st) == 0 && S_ISDIR(st.st_mode)) {
+			fprintf(err, "mqttsim decode: stdin is a directory; give hex as arguments or pipe it in\n");
+			free(hex);
+			return EXIT_USAGE;
+		}
+		const char *why = NULL;
+		text = read_all(in, DECODE_MAX_INPUT, &text_len, &why);
 		if (!text) {
-			fprintf(err, "mqttsim decode: could not read stdin (more than %u bytes?)\n",
-				DECODE_MAX_INPUT);
+			if (!strcmp(why, "too large"))
+				fprintf(err, "mqttsim decode: input is larger than 16 MiB, the most decode reads\n");
+			else
+				fprintf(err, "mqttsim decode: cannot read stdin: %s\n", why);
+			free(hex);
 			return EXIT_USAGE;
 		}
 	} else {
-		for (int i = first_hex; i < argc; i++)
-			text_len += strlen(argv[i]) + 1;
+		for (int i = 0; i < nhex; i++) {
+			if (!strcmp(hex[i], "-")) {
+				fprintf(err, "mqttsim decode: '-' (read stdin) cannot be mixed with hex arguments\n");
+				free(hex);
+				return EXIT_USAGE;
+			}
+			text_len += strlen(hex[i]) + 1;
+		}
 		text = malloc(text_len + 1);
 		if (!text) {
 			fprintf(err, "mqttsim decode: out of memory\n");
+			free(hex);
 			return EXIT_USAGE;
 		}
-		text[0] = 0;
-		for (int i = first_hex; i < argc; i++) {
-			strcat(text, argv[i]);
-			strcat(text, " ");
+		size_t k = 0;
+		for (int i = 0; i < nhex; i++) {
+			size_t l = strlen(hex[i]);
+			memcpy(text + k, hex[i], l);
+			k += l;
+			text[k++] = ' ';
 		}
+		text[k] = 0;
 	}
+	free(hex);
 
 	int rc = EXIT_PASS;
 	size_t cap = text_len / 2 + 1;
 	unsigned char *bytes = malloc(cap);
 	char msg[160];
-	long n = bytes ? hex_parse(text, bytes, cap, msg, sizeof msg) : -1;
+	long n = bytes ? hex_parse_n(text, text_len, bytes, cap, msg, sizeof msg) : -1;
 	if (n < 0) {
 		fprintf(err, "mqttsim decode: %s: %s\n", from_stdin ? "stdin" : "arguments",
 			bytes ? msg : "out of memory");

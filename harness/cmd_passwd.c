@@ -4,15 +4,20 @@
  *
  * The file is checked with the broker's own loader before it is touched, so the tool
  * never carries a bad line forward, and rewritten through a temporary file and rename(),
- * so a crash leaves either the old file or the new one, never half of each.
+ * so a crash leaves either the old file or the new one, never half of each. A FILE that is
+ * a symbolic link is written through: the temporary file goes next to the link's target
+ * and is renamed onto it, so the link stays a link.
  */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "harness/cli.h"
 
 #include "broker/auth.h"
 #include "broker/sha256.h"
+#include "mqtt/mqtt.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +35,8 @@ static const char passwd_usage[] =
 	"from stdin, which keeps the password out of the process list and shell history:\n"
 	"    printf '%s\\n' \"$PW\" | mqttsim passwd broker.passwd alice\n"
 	"Passwords are stored as PBKDF2-HMAC-SHA256 hashes (10000 iterations, 16-byte random\n"
-	"salt); use the file with `mqttsim broker --passwords FILE`.\n"
+	"salt); use the file with `mqttsim broker --passwords FILE`. A FILE that is a symbolic\n"
+	"link is rewritten through the link (the link stays). USER must be UTF-8 (an MQTT string).\n"
 	"\n"
 	"  --delete   remove USER from FILE\n"
 	"\n"
@@ -200,9 +206,32 @@ int cmd_passwd(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	}
 	const char *path = pos[0], *user = pos[1];
 	char why[160];
+	/* A CONNECT carries the user name as an MQTT string: UTF-8 without U+0000
+	 * (MQTT-1.5.3-1, MQTT-1.5.3-2). A name no client can send is a typo or a wrong
+	 * terminal encoding, not an account. */
+	mqtt_err ue;
+	if (mqtt_utf8_check((const uint8_t *)user, strlen(user), MQTT_V311, &ue) < 0) {
+		fprintf(err, "mqttsim passwd: the user name is not an MQTT string (UTF-8 without U+0000, "
+			     "%s): %s (byte %u)\n", ue.stmt ? ue.stmt : "MQTT-1.5.3-1", ue.msg, ue.offset + 1);
+		return EXIT_USAGE;
+	}
 	if (broker_auth_user_check(user, why, sizeof why)) {
 		fprintf(err, "mqttsim passwd: %s\n", why);
 		return EXIT_USAGE;
+	}
+	/* Through a symbolic link to its target: renaming onto the link itself would
+	 * replace the link with a plain file and leave the target stale. */
+	char *real = NULL;
+	struct stat lst;
+	if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+		real = realpath(path, NULL);
+		if (!real) {
+			fprintf(err, "mqttsim passwd: %s is a symbolic link that cannot be followed: %s%s\n", path,
+				strerror(errno),
+				errno == ENOENT ? " (create its target first, or give the target's path)" : "");
+			return EXIT_USAGE;
+		}
+		path = real;
 	}
 
 	int rc = EXIT_USAGE;
@@ -316,8 +345,11 @@ int cmd_passwd(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	}
 	if (write_atomically(path, text, n, err))
 		goto done;
-	fprintf(out, "%s user '%s' %s %s\n", del ? "deleted" : found ? "changed the password of" : "added",
-		user, del ? "from" : found ? "in" : "to", path);
+	fprintf(out, "%s user '%s' %s %s", del ? "deleted" : found ? "changed the password of" : "added",
+		user, del ? "from" : found ? "in" : "to", pos[0]);
+	if (real)
+		fprintf(out, " (written through the link to %s)", real);
+	fputc('\n', out);
 	rc = EXIT_PASS;
 done:
 	if (pw)
@@ -326,5 +358,6 @@ done:
 	free(entry);
 	free(text);
 	free(old);
+	free(real);
 	return rc;
 }

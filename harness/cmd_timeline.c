@@ -7,20 +7,26 @@
 #include "reports/timeline.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+/* The most a timeline reads: a trace of a long run with --bytes stays far below it, and
+ * a mistaken path (/dev/zero, a disk image) fails at once instead of filling memory. */
+#define TIMELINE_MAX_INPUT ((size_t)1 << 30)
 
 static const char timeline_usage[] =
 	"usage: mqttsim timeline TRACE [--bytes] [--color auto|always|never]\n"
 	"\n"
 	"Show a trace (from mqttsim run --out DIR) as a timeline: connections, every MQTT packet\n"
 	"with who sent it to whom, faults, and the scenario's steps. Colour on a terminal unless\n"
-	"NO_COLOR is set. --bytes also shows each send and receive.\n";
+	"NO_COLOR is set. --bytes also shows each send and receive. TRACE may be '-' (stdin) or a\n"
+	"pipe; it is read whole, up to 1 GiB.\n";
 
 int cmd_timeline(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 {
-	(void)in;
 	const char *path = NULL, *colour = "auto";
 	timeline_opts o = { 0 };
 	for (int i = 1; i < argc; i++) {
@@ -29,14 +35,25 @@ int cmd_timeline(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			return EXIT_PASS;
 		} else if (!strcmp(argv[i], "--bytes")) {
 			o.bytes = true;
-		} else if (!strcmp(argv[i], "--color") && i + 1 < argc) {
-			colour = argv[++i];
+		} else if (!strcmp(argv[i], "--color") || !strncmp(argv[i], "--color=", 8)) {
+			if (argv[i][7] == '=')
+				colour = argv[i] + 8;
+			else if (i + 1 < argc)
+				colour = argv[++i];
+			else {
+				fprintf(err, "mqttsim timeline: --color needs a value: auto, always or never\n");
+				return EXIT_USAGE;
+			}
 			if (strcmp(colour, "auto") && strcmp(colour, "always") && strcmp(colour, "never")) {
-				fprintf(err, "mqttsim timeline: --color takes auto, always or never, not '%s'\n", colour);
+				char shown[80];
+				cli_escape(colour, strlen(colour), shown, sizeof shown);
+				fprintf(err, "mqttsim timeline: --color takes auto, always or never, not '%s'\n", shown);
 				return EXIT_USAGE;
 			}
 		} else if (argv[i][0] == '-' && argv[i][1]) {
-			fprintf(err, "mqttsim timeline: unknown option '%s'\n%s", argv[i], timeline_usage);
+			char shown[80];
+			cli_escape(argv[i], strlen(argv[i]), shown, sizeof shown);
+			fprintf(err, "mqttsim timeline: unknown option '%s'\n%s", shown, timeline_usage);
 			return EXIT_USAGE;
 		} else if (!path) {
 			path = argv[i];
@@ -52,29 +69,77 @@ int cmd_timeline(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	const char *nc = getenv("NO_COLOR");
 	o.colour = !strcmp(colour, "always") ||
 		   (!strcmp(colour, "auto") && isatty(fileno(out)) && !(nc && *nc));
-	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	bool from_stdin = !strcmp(path, "-");
+	const char *name = from_stdin ? "stdin" : path;
+	FILE *f = from_stdin ? in : fopen(path, "r");
 	if (!f) {
 		fprintf(err, "mqttsim timeline: %s: %s\n", path, strerror(errno));
 		return EXIT_USAGE;
 	}
+	/* A file, a pipe or stdin; not a directory (whose read fails with a puzzling
+	 * message), nor a named device, which may never end (stdin is read whatever it is,
+	 * within the bound: /dev/null and a terminal are fine there). */
+	struct stat st;
+	const char *refuse = NULL;
+	if (fstat(fileno(f), &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			refuse = "is a directory; give one of the .trace files that mqttsim run --out DIR writes in it";
+		else if (!from_stdin && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)))
+			refuse = "is a device, not a trace file";
+		else if (!from_stdin && S_ISSOCK(st.st_mode))
+			refuse = "is a socket, not a trace file";
+		else if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > TIMELINE_MAX_INPUT)
+			refuse = "is larger than 1 GiB, the most mqttsim timeline reads";
+	}
+	if (refuse) {
+		fprintf(err, "mqttsim timeline: %s %s\n", name, refuse);
+		if (!from_stdin)
+			fclose(f);
+		return EXIT_USAGE;
+	}
 	size_t cap = 1 << 16, len = 0;
 	char *text = malloc(cap);
+	const char *why = NULL;
+	bool too_big = false;
 	for (;;) {
-		if (!text)
-			abort();
+		if (!text) {
+			why = "out of memory";
+			break;
+		}
 		size_t got = fread(text + len, 1, cap - len, f);
 		len += got;
+		if (ferror(f)) {
+			why = strerror(errno);
+			break;
+		}
 		if (len < cap)
 			break;
-		cap *= 2;
-		text = realloc(text, cap);
+		if (len > TIMELINE_MAX_INPUT) {
+			too_big = true;
+			break;
+		}
+		/* One byte past the bound is enough to know the input is too large. */
+		size_t ncap = cap * 2 > TIMELINE_MAX_INPUT ? TIMELINE_MAX_INPUT + 1 : cap * 2;
+		char *nt = realloc(text, ncap);
+		if (!nt)
+			free(text);
+		text = nt;
+		cap = ncap;
 	}
-	if (f != stdin)
+	if (!from_stdin)
 		fclose(f);
+	if (why || too_big) {
+		if (too_big)
+			fprintf(err, "mqttsim timeline: %s is larger than 1 GiB, the most mqttsim timeline reads\n", name);
+		else
+			fprintf(err, "mqttsim timeline: %s: %s\n", name, why);
+		free(text);
+		return EXIT_USAGE;
+	}
 	size_t n = timeline_write(text, len, &o, out);
 	free(text);
 	if (n == 0) {
-		fprintf(err, "mqttsim timeline: %s holds no events I know (is it a trace from mqttsim run --out?)\n", path);
+		fprintf(err, "mqttsim timeline: %s holds no events I know (is it a trace from mqttsim run --out?)\n", name);
 		return EXIT_USAGE;
 	}
 	return EXIT_PASS;

@@ -3,6 +3,8 @@
  */
 #include "harness/cli.h"
 
+#include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 static const struct {
@@ -31,7 +33,33 @@ static void usage(FILE *f)
 		   "exit codes: 0 all passed, 1 a check failed, 2 bad input or usage\n");
 }
 
-int main(int argc, char **argv)
+/* The exit code once stdout and stderr are known to hold what was written to them: a
+ * command whose output went nowhere (a full disk, a closed pipe) has not succeeded, even
+ * if it did its work, so a script never takes a truncated listing for a whole one. */
+static int finish(int rc)
+{
+	errno = 0;
+	bool bad = ferror(stdout) != 0;
+	int e = errno;
+	if (fflush(stdout) != 0) {
+		bad = true;
+		e = errno;
+	}
+	if (bad) {
+		if (e)
+			fprintf(stderr, "mqttsim: cannot write output: %s\n", strerror(e));
+		else
+			fprintf(stderr, "mqttsim: cannot write output: a write to stdout failed\n");
+		if (rc == EXIT_PASS)
+			rc = EXIT_USAGE;
+	}
+	/* Nothing is left to say where stderr failed, but success would be a lie. */
+	if ((fflush(stderr) != 0 || ferror(stderr)) && rc == EXIT_PASS)
+		rc = EXIT_USAGE;
+	return rc;
+}
+
+static int dispatch(int argc, char **argv)
 {
 	if (argc < 2) {
 		usage(stderr);
@@ -51,4 +79,9 @@ int main(int argc, char **argv)
 			return commands[i].fn(argc - 1, argv + 1, stdin, stdout, stderr);
 	fprintf(stderr, "mqttsim: '%s' is not a command. See 'mqttsim --help'.\n", cmd);
 	return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	return finish(dispatch(argc, argv));
 }

@@ -96,6 +96,7 @@ if start_broker --listen 127.0.0.1:0 --store "$tmp/store"; then
 	if start_broker --listen "127.0.0.1:$port" --store "$tmp/store"; then
 		out=$($PY "$HERE/interop_paho.py" "$port" persist-check 2>&1)
 		[ $? -eq 0 ] && ok "session survives kill -9 of the broker (--store)" || bad "session survives kill -9" "$out"
+		grep -q "store: recovered [1-9][0-9]* records, skipped 0; " "$tmp/broker.log" && ok "restart logs what recovery did" || bad "restart logs what recovery did" "$(head -3 "$tmp/broker.log")"
 		kill -TERM $bpid; wait $bpid
 	fi
 fi

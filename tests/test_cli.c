@@ -102,6 +102,22 @@ static const struct {
 	{ "--frobnicate c0 00", NULL, 2, "", "unknown option '--frobnicate'" },
 	{ "--help", NULL, 0, "usage: mqttsim decode", NULL },
 	{ "-- c0 00", NULL, 0, "PINGREQ", NULL },
+	/* options after the hex */
+	{ "c0 00 --json", NULL, 0, "{\"offset\":0,\"packet\":{\"type\":\"PINGREQ\"", NULL },
+	{ "e0 01 8e --version 5.0", NULL, 0, "DISCONNECT reason=0x8E", NULL },
+	{ "c0 00 --frob", NULL, 2, "", "unknown option '--frob'" },
+	/* bytes a terminal would act on, and bytes that are not UTF-8, are shown escaped */
+	{ "c0 \x1b[31m", NULL, 2, "", "arguments: '\\x1b' at character 4 is not a hex digit" },
+	{ "c0 \xff", NULL, 2, "", "'\\xff' at character 4 is not a hex digit" },
+	{ "c0 \xc3", NULL, 2, "", "'\\xc3' at character 4" },
+	{ "c0 \xc2\x85", NULL, 2, "", "'\\u0085' at character 4" },
+	{ "c0 \xc3\xa9", NULL, 2, "", "'\xc3\xa9' at character 4" },
+	{ "\xc3\xa9g", NULL, 2, "", "'\xc3\xa9' at character 1" },
+	{ "00 \xc3\xa9 g", NULL, 2, "", "'\xc3\xa9' at character 4" },
+	{ "--\x1b", NULL, 2, "", "unknown option '--\\x1b'" },
+	{ "--version \x07", NULL, 2, "", "--version takes 3.1.1 or 5.0, not '\\x07'" },
+	{ "", "c0 00\nd0 zz\n", 2, "", "stdin: 'z' at line 2, character 4 is not a hex digit" },
+	{ "c0 -", NULL, 2, "", "'-' (read stdin) cannot be mixed with hex arguments" },
 };
 
 static char *slurp(FILE *f)

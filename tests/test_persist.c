@@ -6,12 +6,16 @@
 #include "tests.h"
 
 #include "broker/shell_sim.h"
+#include "broker/store_file.h"
 #include "sim/disk.h"
 #include "tclient.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define PORT 1883
 #define MS 1000
@@ -416,6 +420,333 @@ START_TEST(test_crash_point_sweep)
 }
 END_TEST
 
+
+/* ---- the file store (mqttsim broker --store DIR): what recovery keeps and says -------- */
+
+static char fdir[64];
+static char flog[4096]; /* the broker's log lines, one per line */
+
+static int64_t f_now(void *ctx) { (void)ctx; return 0; }
+static void f_send(void *ctx, uint64_t c, const uint8_t *d, size_t n) { (void)ctx; (void)c; (void)d; (void)n; }
+static void f_close(void *ctx, uint64_t c) { (void)ctx; (void)c; }
+static void f_wake(void *ctx, int64_t at) { (void)ctx; (void)at; }
+static void f_log(void *ctx, const char *line)
+{
+	(void)ctx;
+	size_t n = strlen(flog);
+	snprintf(flog + n, sizeof flog - n, "%s\n", line);
+}
+
+static const broker_env fenv = { NULL, f_now, f_send, f_close, f_wake, f_log };
+
+static void fsetup(void)
+{
+	strcpy(fdir, "/tmp/mqttsim-store-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(fdir));
+	flog[0] = 0;
+}
+
+static void fteardown(void)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", fdir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static char *fpath(const char *name)
+{
+	static char p[2][128];
+	static int k;
+	k ^= 1;
+	snprintf(p[k], sizeof p[k], "%s/%s", fdir, name);
+	return p[k];
+}
+
+static uint8_t *fread_all(const char *name, size_t *len)
+{
+	FILE *f = fopen(fpath(name), "rb");
+	if (!f)
+		return NULL;
+	static uint8_t buf[1 << 16];
+	*len = fread(buf, 1, sizeof buf, f);
+	fclose(f);
+	return buf;
+}
+
+static void fwrite_all(const char *name, const uint8_t *d, size_t n)
+{
+	FILE *f = fopen(fpath(name), "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(d, 1, n, f), n);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/* A broker on the file store; the caller frees both. */
+static broker *fstart(broker_file_store **fs, broker_store *wrap,
+		      int (*keep)(void *, uint64_t, const void *, size_t, char *, size_t))
+{
+	char err[256];
+	*fs = broker_file_store_open(fdir, err, sizeof err);
+	ck_assert_msg(*fs != NULL, "%s", err);
+	broker_config c;
+	broker_config_init(&c);
+	c.sys_interval_s = 0;
+	c.store = broker_file_store_get(*fs);
+	if (wrap) {
+		*wrap = *c.store;
+		wrap->keep = keep;
+		c.store = wrap;
+	}
+	return broker_new(&fenv, &c);
+}
+
+/* Three retained messages: three records in the log. */
+static size_t flog_three(void)
+{
+	broker_file_store *fs;
+	broker *b = fstart(&fs, NULL, NULL);
+	uint8_t pk[64];
+	broker_on_open(b, 1, "test");
+	broker_on_bytes(b, 1, pk, unhex("10 0c 00 04 4d 51 54 54 04 02 00 00 00 00", pk, sizeof pk));
+	for (char t = 'a'; t <= 'c'; t++) {
+		size_t n = unhex("31 07 00 03 72 2f 61 76 31", pk, sizeof pk);
+		pk[6] = (uint8_t)t; /* topic r/a, r/b, r/c */
+		broker_on_bytes(b, 1, pk, n);
+	}
+	broker_free(b);
+	broker_file_store_close(fs);
+	size_t len;
+	ck_assert_ptr_nonnull(fread_all("broker.log", &len));
+	ck_assert_uint_gt(len, 0);
+	flog[0] = 0;
+	return len;
+}
+
+START_TEST(test_file_corrupt_record_is_kept_aside)
+{
+	size_t len = flog_three();
+	uint8_t old[1 << 16];
+	memcpy(old, fread_all("broker.log", &len), len);
+	size_t rec = len / 3; /* the three records are the same size */
+	old[rec + 10] ^= 0x55; /* one bad byte in the second record */
+	fwrite_all("broker.log", old, len);
+
+	broker_file_store *fs;
+	broker *b = fstart(&fs, NULL, NULL);
+	broker_stats st;
+	broker_get_stats(b, &st);
+	ck_assert_uint_eq(st.recovered_records, 1);
+	ck_assert_uint_eq(st.torn_bytes, len - rec);
+	ck_assert_uint_eq(st.torn_offset, rec);
+	ck_assert_uint_eq(st.store_errors, 0);
+	/* The log line says what happened and where the bytes went. */
+	char want[512];
+	snprintf(want, sizeof want,
+		 "store: recovered 1 records, skipped 0; the last %zu bytes from offset %zu could not "
+		 "be read (a record of %zu bytes that fails its CRC check: corrupt data): kept in %s\n",
+		 len - rec, rec, rec - 8, fpath("broker.log.torn-1"));
+	ck_assert_str_eq(flog, want);
+	/* The copy holds exactly the unread bytes; the log was compacted to the one record. */
+	size_t kn;
+	uint8_t *k = fread_all("broker.log.torn-1", &kn);
+	ck_assert_ptr_nonnull(k);
+	ck_assert_uint_eq(kn, len - rec);
+	ck_assert(!memcmp(k, old + rec, kn));
+	struct stat sb;
+	ck_assert_int_eq(stat(fpath("broker.log"), &sb), 0);
+	ck_assert_int_eq(sb.st_size, (off_t)rec);
+	broker_free(b);
+	broker_file_store_close(fs);
+
+	/* The next start finds a clean log and leaves the copy alone. */
+	flog[0] = 0;
+	b = fstart(&fs, NULL, NULL);
+	broker_get_stats(b, &st);
+	ck_assert_uint_eq(st.torn_bytes, 0);
+	ck_assert_str_eq(flog, "store: recovered 1 records, skipped 0; no torn tail\n");
+	ck_assert_int_eq(stat(fpath("broker.log.torn-2"), &sb), -1);
+	ck_assert_int_eq(stat(fpath("broker.log.torn-1"), &sb), 0);
+	broker_free(b);
+	broker_file_store_close(fs);
+}
+END_TEST
+
+START_TEST(test_file_partial_last_record_starts_fine)
+{
+	size_t len = flog_three();
+	/* A crash cut the last record short: the normal torn tail. */
+	ck_assert_int_eq(truncate(fpath("broker.log"), (off_t)(len - 3)), 0);
+	broker_file_store *fs;
+	broker *b = fstart(&fs, NULL, NULL);
+	broker_stats st;
+	broker_get_stats(b, &st);
+	ck_assert_uint_eq(st.recovered_records, 2);
+	ck_assert_uint_eq(st.torn_bytes, len / 3 - 3);
+	ck_assert_uint_eq(st.store_errors, 0);
+	ck_assert_msg(strstr(flog, "with only") && strstr(flog, "a write a crash tore") &&
+			      strstr(flog, "kept in "),
+		      "%s", flog);
+	size_t kn;
+	ck_assert_ptr_nonnull(fread_all("broker.log.torn-1", &kn));
+	ck_assert_uint_eq(kn, len / 3 - 3);
+	broker_free(b);
+	broker_file_store_close(fs);
+}
+END_TEST
+
+START_TEST(test_file_random_bytes_kept_whole)
+{
+	uint8_t junk[300];
+	uint32_t x = 12345;
+	for (size_t i = 0; i < sizeof junk; i++) {
+		x = x * 1103515245u + 12345u;
+		junk[i] = (uint8_t)(x >> 16);
+	}
+	fwrite_all("broker.log", junk, sizeof junk);
+	broker_file_store *fs;
+	broker *b = fstart(&fs, NULL, NULL);
+	broker_stats st;
+	broker_get_stats(b, &st);
+	ck_assert_uint_eq(st.recovered_records, 0);
+	ck_assert_uint_eq(st.torn_bytes, sizeof junk);
+	ck_assert_uint_eq(st.torn_offset, 0);
+	ck_assert_msg(strstr(flog, "the last 300 bytes from offset 0 could not be read"), "%s", flog);
+	size_t kn;
+	uint8_t *k = fread_all("broker.log.torn-1", &kn);
+	ck_assert_ptr_nonnull(k);
+	ck_assert_uint_eq(kn, sizeof junk);
+	ck_assert(!memcmp(k, junk, kn));
+	broker_free(b);
+	broker_file_store_close(fs);
+}
+END_TEST
+
+static int load_fails(void *ctx, uint8_t **data, size_t *len)
+{
+	(void)ctx;
+	*data = NULL;
+	*len = 0;
+	return -EIO;
+}
+
+START_TEST(test_file_unreadable_log_is_not_appended_to)
+{
+	size_t len = flog_three();
+	uint8_t old[1 << 16];
+	memcpy(old, fread_all("broker.log", &len), len);
+	char err[256];
+	broker_file_store *fs = broker_file_store_open(fdir, err, sizeof err);
+	ck_assert_ptr_nonnull(fs);
+	broker_store wrap = *broker_file_store_get(fs);
+	wrap.load = load_fails;
+	broker_config c;
+	broker_config_init(&c);
+	c.sys_interval_s = 0;
+	c.store = &wrap;
+	broker *b = broker_new(&fenv, &c);
+	broker_stats st;
+	broker_get_stats(b, &st);
+	ck_assert_uint_eq(st.store_errors, 1);
+	ck_assert_str_eq(flog, "store: cannot read the log (Input/output error): not using the store\n");
+	uint8_t pk[64];
+	broker_on_open(b, 1, "test");
+	broker_on_bytes(b, 1, pk, unhex("10 0c 00 04 4d 51 54 54 04 02 00 00 00 00", pk, sizeof pk));
+	broker_on_bytes(b, 1, pk, unhex("31 07 00 03 72 2f 7a 76 31", pk, sizeof pk));
+	broker_free(b);
+	broker_file_store_close(fs);
+	size_t now_len;
+	uint8_t *now = fread_all("broker.log", &now_len);
+	ck_assert_uint_eq(now_len, len);
+	ck_assert(!memcmp(now, old, len));
+}
+END_TEST
+
+static uint32_t test_crc32(const uint8_t *p, size_t n)
+{
+	uint32_t c = 0xFFFFFFFFu;
+	for (size_t i = 0; i < n; i++) {
+		c ^= p[i];
+		for (int k = 0; k < 8; k++)
+			c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+	}
+	return c ^ 0xFFFFFFFFu;
+}
+
+START_TEST(test_file_skipped_record_is_kept_aside)
+{
+	size_t len = flog_three();
+	uint8_t old[1 << 16];
+	memcpy(old, fread_all("broker.log", &len), len);
+	size_t rec = len / 3;
+	/* A whole record, CRC and all, of a type no broker writes, in place of the second. */
+	static const uint8_t body[] = { 0xEE };
+	uint32_t c = test_crc32(body, 1);
+	uint8_t bad[9] = { 0, 0, 0, 1, (uint8_t)(c >> 24), (uint8_t)(c >> 16), (uint8_t)(c >> 8), (uint8_t)c, 0xEE };
+	uint8_t log[1 << 16];
+	memcpy(log, old, rec);
+	memcpy(log + rec, bad, sizeof bad);
+	memcpy(log + rec + sizeof bad, old + rec, len - rec);
+	size_t n = len + sizeof bad;
+	fwrite_all("broker.log", log, n);
+
+	broker_file_store *fs;
+	broker *b = fstart(&fs, NULL, NULL);
+	broker_stats st;
+	broker_get_stats(b, &st);
+	ck_assert_uint_eq(st.recovered_records, 3);
+	ck_assert_uint_eq(st.skipped_records, 1);
+	ck_assert_uint_eq(st.torn_bytes, 0);
+	char want[512];
+	snprintf(want, sizeof want,
+		 "store: recovered 3 records, skipped 1 (the first at offset %zu); no torn tail; the log "
+		 "from offset %zu on kept in %s\n", rec, rec, fpath("broker.log.torn-1"));
+	ck_assert_str_eq(flog, want);
+	size_t kn;
+	uint8_t *k = fread_all("broker.log.torn-1", &kn);
+	ck_assert_ptr_nonnull(k);
+	ck_assert_uint_eq(kn, n - rec);
+	ck_assert(!memcmp(k, log + rec, kn));
+	broker_free(b);
+	broker_file_store_close(fs);
+}
+END_TEST
+
+static int keep_fails(void *ctx, uint64_t off, const void *d, size_t n, char *where, size_t cap)
+{
+	(void)ctx; (void)off; (void)d; (void)n; (void)where; (void)cap;
+	return -ENOSPC;
+}
+
+START_TEST(test_file_keep_failure_leaves_log_alone)
+{
+	size_t len = flog_three();
+	uint8_t old[1 << 16];
+	memcpy(old, fread_all("broker.log", &len), len);
+	old[len - 1] ^= 0xff;
+	fwrite_all("broker.log", old, len);
+	broker_file_store *fs;
+	broker_store wrap;
+	broker *b = fstart(&fs, &wrap, keep_fails);
+	broker_stats st;
+	broker_get_stats(b, &st);
+	ck_assert_uint_eq(st.store_errors, 1);
+	ck_assert_msg(strstr(flog, "NOT kept (No space left on device), so the log is left as it is") &&
+			      strstr(flog, "store: not using the store"),
+		      "%s", flog);
+	/* Nothing is written to the store any more: the log is exactly what it was. */
+	uint8_t pk[64];
+	broker_on_open(b, 1, "test");
+	broker_on_bytes(b, 1, pk, unhex("10 0c 00 04 4d 51 54 54 04 02 00 00 00 00", pk, sizeof pk));
+	broker_on_bytes(b, 1, pk, unhex("31 07 00 03 72 2f 7a 76 31", pk, sizeof pk));
+	broker_free(b);
+	broker_file_store_close(fs);
+	size_t now_len;
+	uint8_t *now = fread_all("broker.log", &now_len);
+	ck_assert_uint_eq(now_len, len);
+	ck_assert(!memcmp(now, old, len));
+}
+END_TEST
+
 Suite *persist_suite(void)
 {
 	Suite *s = suite_create("persist");
@@ -433,6 +764,15 @@ Suite *persist_suite(void)
 	tc = tcase_create("sweep");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, test_crash_point_sweep, 0, SWEEP_POINTS);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("file");
+	tcase_add_checked_fixture(tc, fsetup, fteardown);
+	tcase_add_test(tc, test_file_corrupt_record_is_kept_aside);
+	tcase_add_test(tc, test_file_partial_last_record_starts_fine);
+	tcase_add_test(tc, test_file_random_bytes_kept_whole);
+	tcase_add_test(tc, test_file_keep_failure_leaves_log_alone);
+	tcase_add_test(tc, test_file_skipped_record_is_kept_aside);
+	tcase_add_test(tc, test_file_unreadable_log_is_not_appended_to);
 	suite_add_tcase(s, tc);
 	return s;
 }
