@@ -36,15 +36,26 @@ int run_parse_target(const char *t, char *host, size_t hcap, unsigned *port)
 		return 0;
 	if (strncmp(t, "tcp://", 6))
 		return -1;
-	const char *h = t + 6, *colon = strrchr(h, ':');
-	if (!colon || colon == h || (size_t)(colon - h) >= hcap)
+	const char *h = t + 6, *colon = strrchr(h, ':'), *hend = colon;
+	if (*h == '[') { /* an IPv6 address: tcp://[::1]:1883 */
+		const char *rb = strchr(h, ']');
+		if (!rb || rb[1] != ':')
+			return -1;
+		colon = rb + 1;
+		hend = rb;
+		h++;
+	}
+	if (!colon || hend == h || (size_t)(hend - h) >= hcap)
 		return -1;
-	char *end;
-	unsigned long p = strtoul(colon + 1, &end, 10);
-	if (*end || p == 0 || p > 65535 || colon[1] == 0)
+	/* The port: digits only (no sign, no space), 1 to 65535. */
+	const char *d = colon + 1;
+	if (!*d || strspn(d, "0123456789") != strlen(d) || strlen(d) > 5)
 		return -1;
-	memcpy(host, h, (size_t)(colon - h));
-	host[colon - h] = 0;
+	unsigned long p = strtoul(d, NULL, 10);
+	if (p == 0 || p > 65535)
+		return -1;
+	memcpy(host, h, (size_t)(hend - h));
+	host[hend - h] = 0;
 	*port = (unsigned)p;
 	return 1;
 }

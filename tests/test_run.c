@@ -261,6 +261,13 @@ START_TEST(test_run_targets)
 	ck_assert_int_eq(run_parse_target("tcp://h:0", host, sizeof host, &port), -1);
 	ck_assert_int_eq(run_parse_target("tcp://:1", host, sizeof host, &port), -1);
 	ck_assert_int_eq(run_parse_target("tcp://h:99999", host, sizeof host, &port), -1);
+	ck_assert_int_eq(run_parse_target("tcp://h: 1883", host, sizeof host, &port), -1);
+	ck_assert_int_eq(run_parse_target("tcp://h:+1883", host, sizeof host, &port), -1);
+	ck_assert_int_eq(run_parse_target("tcp://[::1]:1883", host, sizeof host, &port), 1);
+	ck_assert_str_eq(host, "::1");
+	ck_assert_uint_eq(port, 1883);
+	ck_assert_int_eq(run_parse_target("tcp://[::1]1883", host, sizeof host, &port), -1);
+	ck_assert_int_eq(run_parse_target("tcp://[]:1883", host, sizeof host, &port), -1);
 }
 END_TEST
 
