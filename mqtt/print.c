@@ -151,7 +151,7 @@ static void put_quoted(out *o, mqtt_str s, size_t limit, bool json)
 {
 	put(o, "\"");
 	for (uint32_t i = 0; i < s.len; i++) {
-		if (i == limit) {
+		if (i >= limit) {
 			put(o, "...");
 			break;
 		}
@@ -162,8 +162,28 @@ static void put_quoted(out *o, mqtt_str s, size_t limit, bool json)
 			put(o, "\\n");
 		else if (c < 0x20 || c == 0x7F)
 			put(o, json ? "\\u%04x" : "\\x%02x", c);
-		else
+		else if (c < 0x80)
 			put(o, "%c", c);
+		else {
+			/* UTF-8 as it is, but C1 controls (U+0080..U+009F) escaped like C0 ones, and a
+			 * byte that starts no well-formed sequence shown as a byte (text) or U+FFFD
+			 * (JSON must stay UTF-8). */
+			uint32_t n = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c <= 0xDF ? 2 : 0;
+			if (c > 0xF4)
+				n = 0;
+			for (uint32_t k = 1; n && k < n; k++)
+				if (i + k >= s.len || (s.data[i + k] & 0xC0) != 0x80)
+					n = 0;
+			if (!n) {
+				put(o, json ? "\\ufffd" : "\\x%02x", c);
+			} else if (n == 2 && c == 0xC2 && s.data[i + 1] < 0xA0) {
+				put(o, "\\u%04x", s.data[i + 1]);
+				i++;
+			} else {
+				put(o, "%.*s", (int)n, (const char *)s.data + i);
+				i += n - 1;
+			}
+		}
 	}
 	put(o, "\"");
 }

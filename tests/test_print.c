@@ -109,6 +109,21 @@ START_TEST(test_print_escapes)
 }
 END_TEST
 
+/* Above ASCII: well-formed UTF-8 as it is; C1 controls escaped; a stray byte shown as a
+ * byte (text) or U+FFFD (JSON stays valid UTF-8); a multi-byte character is never cut. */
+START_TEST(test_print_non_ascii)
+{
+	static const uint8_t topic[] = { 'a', 0xC3, 0xA9, 0xC2, 0x85, 0xFF, 0xE2, 0x82, 0xAC, 'z' };
+	char line[512];
+	mqtt_packet p = { .type = MQTT_PUBLISH, .version = MQTT_V311 };
+	p.publish.topic = (mqtt_str){ topic, sizeof topic };
+	mqtt_print(&p, line, sizeof line);
+	ck_assert_msg(strstr(line, "topic=\"a\xc3\xa9\\u0085\\xff\xe2\x82\xacz\""), "%s", line);
+	mqtt_print_json(&p, line, sizeof line);
+	ck_assert_msg(strstr(line, "\"topic\":\"a\xc3\xa9\\u0085\\ufffd\xe2\x82\xacz\""), "%s", line);
+}
+END_TEST
+
 static const struct {
 	uint8_t version;
 	const char *hex;
@@ -349,6 +364,7 @@ Suite *print_suite(void)
 	tcase_add_loop_test(tc, test_print_json, 0, (int)(sizeof json_rows / sizeof json_rows[0]));
 	tcase_add_test(tc, test_print_truncates);
 	tcase_add_test(tc, test_print_escapes);
+	tcase_add_test(tc, test_print_non_ascii);
 	tcase_add_test(tc, test_print_all_properties);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("names");
