@@ -4,6 +4,7 @@
 # run (or, for an absent broker, every scenario reported as an error, reports included).
 set -u
 M=${MQTTSIM:-build/mqttsim}
+. "$(dirname "$0")/lib.sh"
 pass=0 fail=0
 check() { # name expected_rc expected_substring cmd...
 	name=$1 want=$2 needle=$3; shift 3
@@ -62,14 +63,7 @@ printf 'name: long-wait\nduration: 10m\nclients: [{ id: a }]\nsteps:\n  - { clie
 check duration-bounds-wait 1 'the run reached its duration (600s) here' timeout 20 $M run "$tmp/long.yaml"
 check skipped-not-passed 0 'run: 0 passed, 0 failed, 1 skipped (not for this target)' $M run tests/scenarios/tcp-only.yaml
 # Killing `run -j` ends its workers too: none is left talking to the broker.
-"$M" broker --listen 127.0.0.1:0 --sys-interval 0 2>"$tmp/broker.log" &
-bpid=$!
-port=""
-for i in $(seq 1 50); do
-	port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/broker.log")
-	[ -n "$port" ] && break
-	sleep 0.1
-done
+broker_start "$tmp/broker.log" --sys-interval 0
 printf 'name: slow-%s\ntargets: [tcp]\nduration: 50s\nclients: [{ id: a }]\nsteps:\n  - { client: a, connect: {} }\n  - { wait: 40s }\n' 1 >"$tmp/slow1.yaml"
 printf 'name: slow-%s\ntargets: [tcp]\nduration: 50s\nclients: [{ id: a }]\nsteps:\n  - { client: a, connect: {} }\n  - { wait: 40s }\n' 2 >"$tmp/slow2.yaml"
 "$M" run "$tmp/slow1.yaml" "$tmp/slow2.yaml" -j 2 --broker "tcp://127.0.0.1:$port" >/dev/null 2>&1 &

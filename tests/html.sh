@@ -15,6 +15,7 @@
 # Missing xmllint or chromium: a NOTE, and that part is skipped.
 set -u
 M=${MQTTSIM:-build/mqttsim}
+. "$(dirname "$0")/lib.sh"
 PY=${PYTHON:-python3}
 [ -x "$M" ] || { echo "html: $M is not built (make, or set MQTTSIM)"; echo "html: 0 passed, 1 failed"; exit 1; }
 pass=0 fail=0
@@ -155,14 +156,7 @@ n=$(grep -c '<svg class="seq"' "$tmp/call/conform.html"); ns=$(grep -c '<tr id="
 [ "$n" -ge 1 ] && [ "$n" -eq "$ns" ] && ok "conform --html-diagrams all: a diagram for each of the $ns scenarios" || bad "conform --html-diagrams all: $n diagrams, $ns scenarios"
 
 # Over TCP (the in-tree broker): pcap is noted, not a crash; the client-side trace is drawn.
-"$M" broker --listen 127.0.0.1:0 2>"$tmp/broker.log" &
-bpid=$!
-port=""
-for i in $(seq 1 50); do
-	port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/broker.log")
-	[ -n "$port" ] && break
-	sleep 0.1
-done
+broker_start "$tmp/broker.log"
 if [ -n "$port" ]; then
 	"$M" run scenarios/examples/qos1-publish.yaml --broker "tcp://127.0.0.1:$port" --report html,pcap --report-dir "$tmp/tcp" >"$tmp/tcp.out" 2>&1; rc=$?
 	[ $rc -eq 0 ] && grep -q 'note: --report pcap: tcp://127.0.0.1:[0-9]* is a real broker' "$tmp/tcp.out" && ! ls "$tmp/tcp"/*.pcap >/dev/null 2>&1 &&

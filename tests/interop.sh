@@ -4,6 +4,7 @@
 # (Debian python3-paho-mqtt). Each case prints PASS or FAIL; the last line counts them.
 set -u
 M=${MQTTSIM:-build/mqttsim}
+. "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
 HERE=$(dirname "$0")
 for tool in mosquitto_pub mosquitto_sub; do
@@ -13,14 +14,7 @@ $PY -c 'import paho.mqtt' 2>/dev/null || { echo "interop: python3-paho-mqtt is m
 
 tmp=$(mktemp -d)
 trap 'kill $bpid 2>/dev/null; rm -rf "$tmp"' EXIT
-"$M" broker --listen 127.0.0.1:0 --sys-interval 1 2>"$tmp/broker.log" &
-bpid=$!
-port=""
-for i in $(seq 1 50); do
-	port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/broker.log")
-	[ -n "$port" ] && break
-	sleep 0.1
-done
+broker_start "$tmp/broker.log" --sys-interval 1
 [ -n "$port" ] || { echo "interop: the broker did not start:"; cat "$tmp/broker.log"; exit 1; }
 
 pass=0 fail=0

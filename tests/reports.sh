@@ -11,6 +11,7 @@
 # Missing xmllint or prove: a NOTE, and that check is skipped.
 set -u
 M=${MQTTSIM:-build/mqttsim}
+. "$(dirname "$0")/lib.sh"
 PY=${PYTHON:-python3}
 SCHEMA=reports/schema/mqttsim-report-1.json
 [ -x "$M" ] || { echo "reports: $M is not built (make, or set MQTTSIM)"; echo "reports: 0 passed, 1 failed"; exit 1; }
@@ -165,14 +166,7 @@ EOF
 fi
 
 # Over TCP against the in-tree broker: wall-clock times, and the simulation-only scenario skipped.
-"$M" broker --listen 127.0.0.1:0 2>"$tmp/broker.log" &
-bpid=$!
-port=""
-for i in $(seq 1 50); do
-	port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/broker.log")
-	[ -n "$port" ] && break
-	sleep 0.1
-done
+broker_start "$tmp/broker.log"
 if [ -n "$port" ]; then
 	"$M" run scenarios/examples --broker "tcp://127.0.0.1:$port" -j 4 --report junit,json,tap --report-dir "$tmp/tcp" >"$tmp/tcp.out" 2>&1; rc=$?
 	[ $rc -eq 0 ] && ok "run over TCP: exit 0" || bad "run over TCP (exit $rc)" "$(cat "$tmp/tcp.out")"
