@@ -31,8 +31,9 @@ static const char passwd_usage[] =
 	"usage: mqttsim passwd [--delete] FILE USER [PASSWORD]\n"
 	"\n"
 	"Add USER to the broker password FILE, or give an existing USER a new password.\n"
-	"FILE is created (mode 0600) if it does not exist. Without PASSWORD, one line is read\n"
-	"from stdin, which keeps the password out of the process list and shell history:\n"
+	"FILE is created (mode 0600) if it does not exist; an existing one keeps its mode and\n"
+	"owner. Without PASSWORD, one line is read from stdin, which keeps the password out of\n"
+	"the process list and shell history:\n"
 	"    printf '%s\\n' \"$PW\" | mqttsim passwd broker.passwd alice\n"
 	"Passwords are stored as PBKDF2-HMAC-SHA256 hashes (10000 iterations, 16-byte random\n"
 	"salt); use the file with `mqttsim broker --passwords FILE`. A FILE that is a symbolic\n"
@@ -155,7 +156,13 @@ static int write_atomically(const char *path, const char *text, size_t len, FILE
 		p += w;
 		left -= (size_t)w;
 	}
-	if (fchmod(fd, 0600) || fsync(fd))
+	/* A file that exists keeps its mode and owner (an admin may have given the broker's
+	 * group read access); a new one is 0600. */
+	struct stat st;
+	bool had = stat(path, &st) == 0;
+	if (fchmod(fd, had ? st.st_mode & 07777 : 0600) || fsync(fd))
+		goto fail;
+	if (had && (st.st_uid != geteuid() || st.st_gid != getegid()) && fchown(fd, st.st_uid, st.st_gid))
 		goto fail;
 	if (close(fd)) {
 		fd = -1;

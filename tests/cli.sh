@@ -34,6 +34,7 @@ check help 0 'decode' $M --help
 check version 0 'mqttsim ' $M --version
 check decode-help 0 'usage: mqttsim decode' $M decode --help
 check passwd-create 0 'format-ok' sh -c 'd=$(mktemp -d); "$1" passwd "$d/pw" alice s3cret >/dev/null && grep -Eq "^alice:[\$]mqs1[\$]10000[\$][0-9a-f]{32}[\$][0-9a-f]{64}\$" "$d/pw" && [ "$(stat -c %a "$d/pw")" = 600 ] && [ "$(wc -l < "$d/pw")" -eq 1 ] && echo format-ok; rm -rf "$d"' sh "$M"
+check passwd-keeps-mode 0 'mode-kept' sh -c 'd=$(mktemp -d); "$1" passwd "$d/pw" alice s3cret >/dev/null && chmod 640 "$d/pw" && "$1" passwd "$d/pw" bob pw2 >/dev/null && [ "$(stat -c %a "$d/pw")" = 640 ] && [ "$(wc -l < "$d/pw")" -eq 2 ] && echo mode-kept; rm -rf "$d"' sh "$M"
 check passwd-stdin 0 'replaced-ok' sh -c 'd=$(mktemp -d); "$1" passwd "$d/pw" alice one >/dev/null; a=$(cat "$d/pw"); printf "two\n" | "$1" passwd "$d/pw" alice && [ "$(grep -c "^alice:" "$d/pw")" -eq 1 ] && [ "$(cat "$d/pw")" != "$a" ] && echo replaced-ok; rm -rf "$d"' sh "$M"
 check passwd-delete 0 'deleted-ok' sh -c 'd=$(mktemp -d); "$1" passwd "$d/pw" alice a >/dev/null; "$1" passwd "$d/pw" bob b >/dev/null; "$1" passwd --delete "$d/pw" alice && ! grep -q "^alice:" "$d/pw" && grep -q "^bob:" "$d/pw" && echo deleted-ok; rm -rf "$d"' sh "$M"
 check passwd-delete-missing 2 "there is no user 'carol'" sh -c 'd=$(mktemp -d); "$1" passwd "$d/pw" alice a >/dev/null; "$1" passwd --delete "$d/pw" carol; rc=$?; rm -rf "$d"; exit $rc' sh "$M"
