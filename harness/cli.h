@@ -40,4 +40,9 @@ long hex_parse_n(const char *text, size_t len, unsigned char *dst, size_t cap, c
 size_t cli_char(const unsigned char *p, size_t left, char *out, size_t cap);
 void cli_escape(const char *s, size_t len, char *out, size_t cap);
 
+/* All of in, up to limit bytes, NUL-terminated (the NUL not counted in *len). NULL with
+ * *why set: "too large" (more than limit), "out of memory", or a read error's message.
+ * The one reader of whole inputs for the commands (decode, timeline, passwd, explore...). */
+char *cli_read_all(FILE *in, size_t limit, size_t *len, const char **why);
+
 #endif

@@ -1,10 +1,12 @@
 /*
- * cli_escape.c - input shown in error messages without letting it act on the terminal:
- * see cli.h.
+ * cli_escape.c - input as the commands take it: read whole within a bound, and shown in
+ * error messages without letting it act on the terminal. See cli.h.
  */
 #include "harness/cli.h"
 
+#include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* One character of input for an error message, never raw: printable ASCII as itself, valid
@@ -57,4 +59,49 @@ void cli_escape(const char *s, size_t len, char *out, size_t cap)
 		len -= used;
 		k = strlen(out);
 	}
+}
+
+/* See cli.h. */
+char *cli_read_all(FILE *in, size_t limit, size_t *len, const char **why)
+{
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap + 1);
+	*why = "out of memory";
+	if (!buf)
+		return NULL;
+	for (;;) {
+		if (n == cap) {
+			if (n > limit) {
+				free(buf);
+				*why = "too large";
+				return NULL;
+			}
+			/* One byte past the limit tells a too large input from one just at it. */
+			cap = cap * 2 > limit ? limit + 1 : cap * 2;
+			char *nb = realloc(buf, cap + 1);
+			if (!nb) {
+				free(buf);
+				*why = "out of memory";
+				return NULL;
+			}
+			buf = nb;
+		}
+		size_t got = fread(buf + n, 1, cap - n, in);
+		n += got;
+		if (ferror(in)) {
+			*why = strerror(errno);
+			free(buf);
+			return NULL;
+		}
+		if (got == 0)
+			break;
+	}
+	if (n > limit) {
+		free(buf);
+		*why = "too large";
+		return NULL;
+	}
+	buf[n] = 0;
+	*len = n;
+	return buf;
 }

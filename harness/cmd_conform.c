@@ -330,6 +330,10 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		if (keep)
 			run[nrun++] = sc[i];
 	}
+	if (names_collide(run, nrun, &o, "conform", err)) {
+		free(run);
+		goto done;
+	}
 	if (nrun == 0) {
 		/* Asked for statements no scenario covers: say why, and run nothing. */
 		for (size_t k = 0; k < nonly; k++) {

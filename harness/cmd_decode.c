@@ -129,52 +129,6 @@ long hex_parse(const char *text, unsigned char *dst, size_t cap, char *msg, size
 	return hex_parse_n(text, strlen(text), dst, cap, msg, msg_cap);
 }
 
-/* All of in, up to limit bytes. NULL with *why set: "too large" (more than limit) or
- * a read error's message. */
-static char *read_all(FILE *in, size_t limit, size_t *len, const char **why)
-{
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap + 1);
-	*why = "out of memory";
-	if (!buf)
-		return NULL;
-	for (;;) {
-		if (n == cap) {
-			if (n > limit) {
-				free(buf);
-				*why = "too large";
-				return NULL;
-			}
-			/* One byte past the limit tells a too large input from one just at it. */
-			cap = cap * 2 > limit ? limit + 1 : cap * 2;
-			char *nb = realloc(buf, cap + 1);
-			if (!nb) {
-				free(buf);
-				*why = "out of memory";
-				return NULL;
-			}
-			buf = nb;
-		}
-		size_t got = fread(buf + n, 1, cap - n, in);
-		n += got;
-		if (ferror(in)) {
-			*why = strerror(errno);
-			free(buf);
-			return NULL;
-		}
-		if (got == 0)
-			break;
-	}
-	if (n > limit) {
-		free(buf);
-		*why = "too large";
-		return NULL;
-	}
-	buf[n] = 0;
-	*len = n;
-	return buf;
-}
-
 static void print_error(FILE *out, bool json, size_t at, const mqtt_err *e)
 {
 	if (json) {
@@ -252,7 +206,7 @@ int cmd_decode(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			return EXIT_USAGE;
 		}
 		const char *why = NULL;
-		text = read_all(in, DECODE_MAX_INPUT, &text_len, &why);
+		text = cli_read_all(in, DECODE_MAX_INPUT, &text_len, &why);
 		if (!text) {
 			if (!strcmp(why, "too large"))
 				fprintf(err, "mqttsim decode: input is larger than 16 MiB, the most decode reads\n");

@@ -64,37 +64,12 @@ char *explore_slurp(const char *path, size_t *len, FILE *err, const char *cmd)
 		fprintf(err, "mqttsim %s: %s: %s\n", cmd, path, strerror(errno));
 		return NULL;
 	}
-	size_t cap = 65536, n = 0;
-	char *buf = malloc(cap);
-	while (buf) {
-		n += fread(buf + n, 1, cap - n - 1, f);
-		if (ferror(f) || n < cap - 1)
-			break;
-		if (cap >= (64u << 20)) {
-			fprintf(err, "mqttsim %s: %s: larger than 64 MiB\n", cmd, path);
-			free(buf);
-			buf = NULL;
-			break;
-		}
-		char *nb = realloc(buf, cap * 2);
-		if (!nb) {
-			free(buf);
-			buf = NULL;
-		}
-		buf = nb;
-		cap *= 2;
-	}
-	bool bad = ferror(f);
+	const char *why;
+	char *buf = cli_read_all(f, 64u << 20, len, &why);
 	fclose(f);
-	if (bad) {
-		fprintf(err, "mqttsim %s: %s: cannot read it\n", cmd, path);
-		free(buf);
-		return NULL;
-	}
 	if (!buf)
-		return NULL;
-	buf[n] = 0;
-	*len = n;
+		fprintf(err, "mqttsim %s: %s: %s\n", cmd, path,
+			!strcmp(why, "too large") ? "larger than 64 MiB" : why);
 	return buf;
 }
 

@@ -43,35 +43,19 @@ static const char passwd_usage[] =
 	"\n"
 	"exit: 0 done, 2 bad usage, a bad FILE or an I/O error\n";
 
-/* The whole file, or NULL with errno set (ENOENT: it does not exist). */
+/* The whole file, or NULL with errno set (ENOENT: it does not exist; EFBIG: larger than
+ * the broker would load). */
 static char *slurp(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return NULL;
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap);
-	while (buf) {
-		n += fread(buf + n, 1, cap - n, f);
-		if (ferror(f) || n >= BROKER_AUTH_MAX_FILE) {
-			int e = ferror(f) ? errno : EFBIG;
-			free(buf);
-			fclose(f);
-			errno = e;
-			return NULL;
-		}
-		if (n < cap)
-			break;
-		cap *= 2;
-		char *nb = realloc(buf, cap);
-		if (!nb)
-			free(buf);
-		buf = nb;
-	}
+	const char *why;
+	char *buf = cli_read_all(f, BROKER_AUTH_MAX_FILE, len, &why);
+	int e = errno;
 	fclose(f);
 	if (!buf)
-		errno = ENOMEM;
-	*len = n;
+		errno = !strcmp(why, "too large") ? EFBIG : !strcmp(why, "out of memory") ? ENOMEM : e ? e : EIO;
 	return buf;
 }
 

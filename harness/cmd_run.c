@@ -228,6 +228,21 @@ int run_one_text(const scenario *s, const run_opts *o, char **text)
 	return code;
 }
 
+bool names_collide(scenario *const *sc, size_t n, const run_opts *o, const char *cmd, FILE *err)
+{
+	if (!o->out_dir && !o->pcap_dir)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(sc[i]->name, sc[k]->name)) {
+				fprintf(err, "mqttsim %s: %s and %s are both named '%s'; their files in %s would "
+					     "overwrite each other: rename one (nothing was run)\n",
+					cmd, sc[k]->file, sc[i]->file, sc[i]->name, o->out_dir ? o->out_dir : o->pcap_dir);
+				return true;
+			}
+	return false;
+}
+
 int probe_target(const char *broker, scenario *const *sc, size_t n, const char *cmd, char *why, size_t cap,
 		 FILE *err)
 {
@@ -251,11 +266,10 @@ int probe_target(const char *broker, scenario *const *sc, size_t n, const char *
 void run_none(scenario **sc, size_t n, const char *why, int *code, char **text, FILE *out)
 {
 	for (size_t i = 0; i < n; i++) {
-		size_t cap = strlen(sc[i]->name) + strlen(sc[i]->file) + strlen(why) + 32;
-		text[i] = malloc(cap);
-		if (!text[i])
+		int m = snprintf(NULL, 0, "ERROR %s (%s): %s\n", sc[i]->name, sc[i]->file, why);
+		if (m < 0 || !(text[i] = malloc((size_t)m + 2)))
 			abort();
-		int m = snprintf(text[i], cap - 1, "ERROR %s (%s): %s\n", sc[i]->name, sc[i]->file, why);
+		snprintf(text[i], (size_t)m + 1, "ERROR %s (%s): %s\n", sc[i]->name, sc[i]->file, why);
 		text[i][m + 1] = 0; /* no outcomes: nothing ran */
 		code[i] = 2;
 		if (out)
@@ -511,18 +525,11 @@ int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		report_cleanup(&ro);
 		return EXIT_USAGE;
 	}
-	/* Files are named after scenarios: two of one name would overwrite each other. */
-	if (o.out_dir || o.pcap_dir)
-		for (size_t i = 0; i < f.n; i++)
-			for (size_t k = 0; k < i; k++)
-				if (!strcmp(sc[i]->name, sc[k]->name)) {
-					fprintf(err, "mqttsim run: %s and %s are both named '%s'; their files in %s would "
-						     "overwrite each other: rename one (nothing was run)\n",
-						sc[k]->file, sc[i]->file, sc[i]->name, o.out_dir ? o.out_dir : o.pcap_dir);
-					free_all(&f, sc);
-					report_cleanup(&ro);
-					return EXIT_USAGE;
-				}
+	if (names_collide(sc, f.n, &o, "run", err)) {
+		free_all(&f, sc);
+		report_cleanup(&ro);
+		return EXIT_USAGE;
+	}
 	fflush(out);
 	if (isatty(fileno(err)))
 		o.progress = err;

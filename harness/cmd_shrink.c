@@ -102,18 +102,25 @@ static bool pubs_fail(const size_t *items, size_t n, void *ctx)
 	return hit;
 }
 
+/* The scenario's text as a libyaml document; false when it does not parse. */
+static bool load_doc(const char *text, size_t len, yaml_document_t *doc)
+{
+	yaml_parser_t p;
+	if (!yaml_parser_initialize(&p))
+		abort();
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+	bool ok = yaml_parser_load(&p, doc);
+	yaml_parser_delete(&p);
+	return ok;
+}
+
 /* The lines [from, to) of each item of the top-level `steps` list, so that a step can be
  * cut out of the text. -1 when the list is not one item per run of lines (a flow list,
  * aliases, two items on a line): then steps are not shrunk. */
 static int step_extents(const char *text, size_t len, size_t nsteps, size_t (*ext)[2])
 {
-	yaml_parser_t p;
 	yaml_document_t doc;
-	if (!yaml_parser_initialize(&p))
-		abort();
-	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
-	int ok = yaml_parser_load(&p, &doc);
-	yaml_parser_delete(&p);
+	bool ok = load_doc(text, len, &doc);
 	if (!ok)
 		return -1;
 	int rc = -1;
@@ -202,13 +209,8 @@ static int write_shrunk(const char *text, size_t len, const char *out_path, cons
 			const sc_fault *f, size_t n, const bool *drop_step, size_t (*ext)[2], const char *header,
 			FILE *err)
 {
-	yaml_parser_t p;
 	yaml_document_t doc;
-	if (!yaml_parser_initialize(&p))
-		abort();
-	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
-	int ok = yaml_parser_load(&p, &doc);
-	yaml_parser_delete(&p);
+	bool ok = load_doc(text, len, &doc);
 	if (!ok) {
 		fprintf(err, "mqttsim shrink: %s: cannot read it again as YAML\n", s->file);
 		return -1;

@@ -97,43 +97,16 @@ int cmd_timeline(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			fclose(f);
 		return EXIT_USAGE;
 	}
-	size_t cap = 1 << 16, len = 0;
-	char *text = malloc(cap);
+	size_t len = 0;
 	const char *why = NULL;
-	bool too_big = false;
-	for (;;) {
-		if (!text) {
-			why = "out of memory";
-			break;
-		}
-		size_t got = fread(text + len, 1, cap - len, f);
-		len += got;
-		if (ferror(f)) {
-			why = strerror(errno);
-			break;
-		}
-		if (len < cap)
-			break;
-		if (len > TIMELINE_MAX_INPUT) {
-			too_big = true;
-			break;
-		}
-		/* One byte past the bound is enough to know the input is too large. */
-		size_t ncap = cap * 2 > TIMELINE_MAX_INPUT ? TIMELINE_MAX_INPUT + 1 : cap * 2;
-		char *nt = realloc(text, ncap);
-		if (!nt)
-			free(text);
-		text = nt;
-		cap = ncap;
-	}
+	char *text = cli_read_all(f, TIMELINE_MAX_INPUT, &len, &why);
 	if (!from_stdin)
 		fclose(f);
-	if (why || too_big) {
-		if (too_big)
+	if (!text) {
+		if (!strcmp(why, "too large"))
 			fprintf(err, "mqttsim timeline: %s is larger than 1 GiB, the most mqttsim timeline reads\n", name);
 		else
 			fprintf(err, "mqttsim timeline: %s: %s\n", name, why);
-		free(text);
 		return EXIT_USAGE;
 	}
 	size_t n = timeline_write(text, len, &o, out);

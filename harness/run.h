@@ -83,6 +83,9 @@ int run_probe_broker(const char *host, unsigned port, int64_t bound_us, char *wh
  * failure put the reason in why, print "mqttsim CMD: ..." to err and return -1. */
 int probe_target(const char *broker, scenario *const *sc, size_t n, const char *cmd, char *why, size_t cap,
 		 FILE *err);
+/* Traces, captures and diagrams are files named after scenarios: true (after saying so on
+ * err) when two scenarios share a name and one would overwrite the other's. */
+bool names_collide(scenario *const *sc, size_t n, const run_opts *o, const char *cmd, FILE *err);
 /* Results for scenarios that were not run: each an ERROR with that reason (code 2). */
 void run_none(scenario **sc, size_t n, const char *why, int *codes, char **texts, FILE *out);
 

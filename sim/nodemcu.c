@@ -254,6 +254,21 @@ static void rx_clear(nm_node *n)
 static void schedule_attempt(nm_node *n, sim_us delay);
 static void go_sleep(nm_node *n);
 
+/* What belonged to the connection that just ended goes: its keepalive timer, partial
+ * input, the Lua send queue, an outstanding ping; a connection that was up counts a drop. */
+static void forget_connection(nm_node *n, bool was_up)
+{
+	sim_timer_cancel(W(n), &n->ka);
+	rx_clear(n);
+	if (n->c->fw.firmware == NM_NODEMCU_LUA)
+		queue_clear(n, true);
+	n->ping_out = false;
+	if (was_up) {
+		n->st.drops++;
+		n->st.last_drop_us = sim_now(W(n));
+	}
+}
+
 /* The MQTT connection is over (error, timeout, EOF): close the socket, drop what belongs
  * to it, and let the sketch's reconnect logic take over. */
 static void lost(nm_node *n, const char *why, bool abort_sock)
@@ -266,15 +281,7 @@ static void lost(nm_node *n, const char *why, bool abort_sock)
 			sim_sock_close(n->s);
 		n->s = NULL;
 	}
-	sim_timer_cancel(W(n), &n->ka);
-	rx_clear(n);
-	if (n->c->fw.firmware == NM_NODEMCU_LUA)
-		queue_clear(n, true);
-	n->ping_out = false;
-	if (was_up) {
-		n->st.drops++;
-		n->st.last_drop_us = sim_now(W(n));
-	}
+	forget_connection(n, was_up);
 	trace(n, "%s: %s", was_up ? "connection lost" : "connect failed", why);
 	n->state = n->wifi_up ? ST_IDLE : ST_OFF;
 	if (!n->wifi_up)
@@ -763,15 +770,7 @@ static void radio_off(nm_node *n, bool cut)
 	}
 	n->wifi_up = false;
 	bool was_up = n->state == ST_UP;
-	sim_timer_cancel(W(n), &n->ka);
-	rx_clear(n);
-	if (n->c->fw.firmware == NM_NODEMCU_LUA)
-		queue_clear(n, true);
-	n->ping_out = false;
-	if (was_up) {
-		n->st.drops++;
-		n->st.last_drop_us = sim_now(W(n));
-	}
+	forget_connection(n, was_up);
 	n->state = ST_OFF;
 }
 

@@ -58,6 +58,10 @@ if [ -w /dev/full ]; then
 	mkdir "$tmp/tr" && ln -s /dev/full "$tmp/tr/qos0-publish.trace"
 	check trace-disk-full 2 "could not write the trace to $tmp/tr/qos0-publish.trace: No space left on device" $M run scenarios/examples/qos0-publish.yaml --out "$tmp/tr"
 fi
+mkdir "$tmp/dupc"
+cp scenarios/conformance/7-plain-tcp.yaml "$tmp/dupc/a.yaml"
+cp scenarios/conformance/7-plain-tcp.yaml "$tmp/dupc/b.yaml"
+check conform-same-name-html 2 "are both named 'plain-tcp'; their files in" $M conform --scenarios "$tmp/dupc" --report html --report-dir "$tmp/dupc-rep"
 # A step never outlasts the run's duration.
 printf 'name: long-wait\nduration: 10m\nclients: [{ id: a }]\nsteps:\n  - { client: a, connect: {} }\n  - { wait: 10000000h }\n' >"$tmp/long.yaml"
 check duration-bounds-wait 1 'the run reached its duration (600s) here' timeout 20 $M run "$tmp/long.yaml"
