@@ -39,5 +39,14 @@ n=$(grep -c 'max_subscriptions 10000 reached' "$tmp/bound.log")
 [ "$n" -eq 1 ] && ok "the refusal is logged once" || bad "the refusal is logged once" "$n lines:" "$(cat "$tmp/bound.log")"
 kill $bpid; wait $bpid 2>/dev/null; bpid=""
 
+# The bound from a config line.
+printf 'sys-interval 0\nmax-subscriptions 500  # per session\n' >"$tmp/broker.conf"
+broker_start "$tmp/conf.log" --config "$tmp/broker.conf"
+[ -n "$port" ] || { echo "abuse_topics: the broker did not start:"; cat "$tmp/conf.log"; exit 1; }
+out=$(timeout 30 $PY "$HERE/abuse_topics.py" "$port" --filters 1000 --per 100 --expect-refused 500 \
+	--route 10 --limit 10 2>&1)
+[ $? -eq 0 ] && ok "max-subscriptions 500 from a config line" || bad "max-subscriptions from a config line" "$out"
+kill $bpid; wait $bpid 2>/dev/null; bpid=""
+
 echo "abuse_topics: $pass passed, $fail failed"
 [ $fail -eq 0 ]
