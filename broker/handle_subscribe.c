@@ -124,6 +124,8 @@ static void child_unlink(tnode *p, tnode *n)
 			break;
 		}
 	}
+	if (p->tab_cap > 4 * CHILD_TAB_MIN && p->nchildren < p->tab_cap / 8)
+		tab_build(p, p->tab_cap / 4); /* give back what a storm of filters left */
 }
 
 /* The node for a filter, walking "a/b/c" level by level. */
@@ -179,6 +181,16 @@ static void sub_tab_put(session *s, sub *x)
 	s->sub_tab[k] = x;
 }
 
+/* (Re)build the session's table with cap slots from its list. */
+static void sub_tab_rebuild(session *s, uint32_t cap)
+{
+	free(s->sub_tab);
+	s->sub_tab = xcalloc(cap, sizeof *s->sub_tab);
+	s->sub_tab_cap = cap;
+	for (sub *y = s->subs; y; y = y->next_in_session)
+		sub_tab_put(s, y);
+}
+
 static void sub_link(session *s, sub *x)
 {
 	tnode *n = x->node;
@@ -193,16 +205,10 @@ static void sub_link(session *s, sub *x)
 		s->subs->prev_in_session = x;
 	s->subs = x;
 	s->nsubs++;
-	if (!s->sub_tab || s->nsubs > s->sub_tab_cap) {
-		uint32_t cap = s->sub_tab_cap ? 2 * s->sub_tab_cap : 8;
-		free(s->sub_tab);
-		s->sub_tab = xcalloc(cap, sizeof *s->sub_tab);
-		s->sub_tab_cap = cap;
-		for (sub *y = s->subs; y; y = y->next_in_session)
-			sub_tab_put(s, y);
-	} else {
+	if (!s->sub_tab || s->nsubs > s->sub_tab_cap)
+		sub_tab_rebuild(s, s->sub_tab_cap ? 2 * s->sub_tab_cap : 8);
+	else
 		sub_tab_put(s, x);
-	}
 }
 
 /* Off the node's list, the session's list and table; the caller frees x and prunes. */
@@ -230,6 +236,13 @@ static void sub_unlink(session *s, sub *x)
 		}
 	}
 	s->nsubs--;
+	if (s->nsubs == 0) {
+		free(s->sub_tab);
+		s->sub_tab = NULL;
+		s->sub_tab_cap = 0;
+	} else if (s->sub_tab_cap > 64 && s->nsubs < s->sub_tab_cap / 8) {
+		sub_tab_rebuild(s, s->sub_tab_cap / 4);
+	}
 }
 
 void sub_add(broker *b, session *s, const char *filter, size_t flen, uint8_t qos)

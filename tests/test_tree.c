@@ -318,6 +318,46 @@ START_TEST(test_unsubscribe_frees_nodes)
 }
 END_TEST
 
+/* After a storm of filters is unsubscribed, the tables shrink (and lookups still work). */
+START_TEST(test_tables_shrink)
+{
+	start();
+	client(1, "a");
+	client(2, "pub");
+	enum { N = 2000, KEEP = 50 };
+	char (*names)[16] = malloc(N * sizeof *names);
+	const char **f = malloc(N * sizeof *f);
+	for (int i = 0; i < N; i++) {
+		snprintf(names[i], sizeof names[0], "z/%d", i);
+		f[i] = names[i];
+	}
+	for (int k = 0; k < N / 500; k++)
+		subscribe_n(1, (uint16_t)(k + 1), f + k * 500, 500, 0);
+	tnode *z = B->root.children;
+	session *s = B->sessions;
+	uint32_t cap = z->tab_cap, scap = s->sub_tab_cap;
+	ck_assert_uint_ge(cap, N);
+	ck_assert_uint_ge(scap, N);
+	for (int i = KEEP; i < N; i++)
+		unsubscribe1(1, (uint16_t)(100 + i), f[i]);
+	ck_assert_uint_eq(z->nchildren, KEEP);
+	ck_assert_uint_eq(s->nsubs, KEEP);
+	ck_assert_uint_lt(z->tab_cap, cap / 8);
+	ck_assert_uint_lt(s->sub_tab_cap, scap / 8);
+	for (int i = 0; i < KEEP + 5; i++) {
+		size_t before = nout;
+		publish(2, f[i], 0, false);
+		ck_assert_uint_eq(nout, before + (i < KEEP));
+	}
+	for (int i = 0; i < KEEP; i++)
+		unsubscribe1(1, (uint16_t)(3000 + i), f[i]);
+	ck_assert_ptr_null(s->sub_tab);
+	ck_assert_ptr_null(B->root.children);
+	free(names);
+	free(f);
+}
+END_TEST
+
 /* ---- matching: every filter shape against every topic shape, mqtt_topic_match as oracle ---- */
 
 static const char *const FILTERS[] = {
@@ -539,6 +579,7 @@ Suite *tree_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_many_siblings);
 	tcase_add_test(tc, test_unsubscribe_frees_nodes);
+	tcase_add_test(tc, test_tables_shrink);
 	tcase_add_test(tc, test_wildcards_every_level);
 	tcase_add_test(tc, test_dollar_topics);
 	tcase_add_test(tc, test_delivery_order);
