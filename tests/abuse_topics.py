@@ -11,7 +11,8 @@ PINGRESP. Then the probe publishes --route QoS 0 messages to topics that each ma
 the filters, and the bulk client must receive every one. Prints the figures; exits 1 when
 the last SUBACK came later than --limit seconds, a PINGRESP took longer than --ping-limit,
 a return code is not what was asked (the last --expect-refused filters must get 0x80, the
-others their QoS), or a message was not routed; 2 for bad usage or no broker. Every wait is
+others their QoS), a message was not routed, or the probe's PINGREQ right after the bulk
+client disconnects (dropping all its subscriptions) waits longer than --ping-limit; 2 for bad usage or no broker. Every wait is
 bounded (--limit plus a few seconds).
 
 Raw sockets, no MQTT library: the packets are a handful of bytes and we want to time the
@@ -255,6 +256,25 @@ def main():
                         + ("" if not got or got == topics[:len(got)] else ", out of order"))
         print(f"abuse_topics: {nroute} publishes routed through {granted} subscriptions in "
               f"{t_route * 1e3:.1f} ms")
+    # Dropping a clean session frees all its subscriptions: that must not stall the broker
+    # either (the old tree unlinked each node by scanning its siblings).
+    if done:
+        bulk.s.close()
+        t2 = time.monotonic()
+        probe.send(b"\xc0\x00")
+        pong = [False]
+
+        def ponged():
+            for t, _ in probe.packets():
+                pong[0] = pong[0] or t == 0xD0
+            return pong[0]
+
+        ok = pump([probe], ponged, min(hard, t2 + a.ping_limit))
+        t_drop = time.monotonic() - t2
+        if not ok:
+            fail.append(f"no PINGRESP within {a.ping_limit:.1f} s of the bulk client's disconnect")
+        print(f"abuse_topics: PINGRESP {t_drop * 1e3:.1f} ms after the bulk client (and its "
+              f"{granted} subscriptions) went away")
     for f in fail:
         print(f"abuse_topics: FAIL {f}")
     return 1 if fail else 0
