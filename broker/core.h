@@ -140,18 +140,21 @@ struct broker {
 	uint64_t next_mid;
 	uint64_t snap_gen;
 	size_t log_bytes, snap_bytes;
+	/* Output held until the log is durable (send_later): packets, encoded, in order. */
 	struct pending_ack {
 		uint64_t conn;
-		uint8_t type;
-		uint16_t id;
+		size_t off, len;   /* in held_bytes */
 	} *acks;
 	size_t nacks, acks_cap;
+	uint8_t *held_bytes;
+	size_t held_len, held_cap;
 
 	broker_stats st;
 };
 
 /* core.c */
 void core_send(broker *b, conn *c, const mqtt_packet *p);
+conn *conn_find(broker *b, uint64_t id);
 void core_close(broker *b, conn *c, bool publish_will, const char *why);
 void core_deadline(broker *b, conn *c, int64_t at);
 void core_log(broker *b, const char *fmt, ...)
@@ -213,8 +216,11 @@ void persist_out(broker *b, session *s, uint8_t type, uint16_t id);
 void persist_retained(broker *b, const msg *m);
 void persist_recover(broker *b);
 void persist_free(broker *b);
-/* Acknowledgements wait for the log to be durable: queued here, sent by acks_flush()
- * after one sync (group commit). Without a store they go out at once. */
+/* Output that reveals state - acknowledgements, SUBACK, a PUBLISH whose packet id the
+ * session now holds - waits for the log to be durable: queued here in order, sent by
+ * acks_flush() after one sync (group commit). Without a store, or with nothing appended
+ * since the last sync, it goes out at once. */
+void send_later(broker *b, conn *c, const mqtt_packet *p);
 void ack_later(broker *b, conn *c, uint8_t type, uint16_t id);
 void acks_flush(broker *b);
 

@@ -233,21 +233,42 @@ void persist_retained(broker *b, const msg *m)
 
 /* ---- group commit ------------------------------------------------------------------------- */
 
+void send_later(broker *b, conn *c, const mqtt_packet *p)
+{
+	if (!b->store || !b->dirty) {
+		core_send(b, c, p);
+		return;
+	}
+	size_t n = mqtt_encoded_size(p);
+	if (n == 0)
+		return; /* as core_send: never for packets the broker builds */
+	if (b->held_len + n > b->held_cap) {
+		size_t cap = b->held_cap ? b->held_cap : 4096;
+		while (cap < b->held_len + n)
+			cap *= 2;
+		uint8_t *h = realloc(b->held_bytes, cap);
+		if (!h)
+			abort();
+		b->held_bytes = h;
+		b->held_cap = cap;
+	}
+	if (mqtt_encode(p, b->held_bytes + b->held_len, n, NULL) != (int)n)
+		return;
+	if (b->nacks == b->acks_cap) {
+		b->acks_cap = b->acks_cap ? 2 * b->acks_cap : 64;
+		void *a = realloc(b->acks, b->acks_cap * sizeof *b->acks);
+		if (!a)
+			abort();
+		b->acks = a;
+	}
+	b->acks[b->nacks++] = (struct pending_ack){ c->id, b->held_len, n };
+	b->held_len += n;
+}
+
 void ack_later(broker *b, conn *c, uint8_t type, uint16_t id)
 {
 	mqtt_packet p = { .type = type, .version = MQTT_V311, .packet_id = id };
-	if (!b->store || !b->dirty) {
-		core_send(b, c, &p);
-		return;
-	}
-	if (b->nacks == b->acks_cap) {
-		b->acks_cap = b->acks_cap ? 2 * b->acks_cap : 64;
-		void *n = realloc(b->acks, b->acks_cap * sizeof *b->acks);
-		if (!n)
-			abort();
-		b->acks = n;
-	}
-	b->acks[b->nacks++] = (struct pending_ack){ c->id, type, id };
+	send_later(b, c, &p);
 }
 
 static void compact(broker *b);
@@ -261,20 +282,18 @@ void acks_flush(broker *b)
 			b->st.store_errors++;
 		b->dirty = false;
 	}
-	size_t n = b->nacks;
-	b->nacks = 0;
-	for (size_t i = 0; i < n; i++) {
-		conn *c = NULL;
-		for (conn *x = b->conns; x; x = x->next)
-			if (x->id == b->acks[i].conn) {
-				c = x;
-				break;
-			}
-		if (c) {
-			mqtt_packet p = { .type = b->acks[i].type, .version = MQTT_V311, .packet_id = b->acks[i].id };
-			core_send(b, c, &p);
-		}
+	/* Sending cannot add to the queue: dirty is false until the next append. A connection
+	 * that closed meanwhile gets nothing; its session redelivers what was in flight. */
+	for (size_t i = 0; i < b->nacks; i++) {
+		const struct pending_ack *a = &b->acks[i];
+		if (!conn_find(b, a->conn))
+			continue;
+		if (a->len && b->held_bytes[a->off] >> 4 == MQTT_PUBLISH)
+			b->st.msgs_sent++;
+		b->env.send(b->env.ctx, a->conn, b->held_bytes + a->off, a->len);
 	}
+	b->nacks = 0;
+	b->held_len = 0;
 	uint32_t limit = b->cfg.compact_bytes ? b->cfg.compact_bytes : DEFAULT_COMPACT;
 	if (b->log_bytes > limit && b->log_bytes > 2 * b->snap_bytes)
 		compact(b);
@@ -678,4 +697,7 @@ void persist_free(broker *b)
 	free(b->acks);
 	b->acks = NULL;
 	b->nacks = b->acks_cap = 0;
+	free(b->held_bytes);
+	b->held_bytes = NULL;
+	b->held_len = b->held_cap = 0;
 }
