@@ -136,7 +136,10 @@ struct broker {
 	/* persistence (persist.c) */
 	const broker_store *store;
 	bool replaying;            /* recovery: apply, do not write */
-	bool dirty;                /* appended since the last sync */
+	bool dirty;                /* records since the last sync */
+	/* The records since the last sync, appended at the sync as one (persist.c emit). */
+	uint8_t *batch;
+	size_t batch_len, batch_cap, batch_recs;
 	uint64_t next_mid;
 	uint64_t snap_gen;
 	size_t log_bytes, snap_bytes;
@@ -208,6 +211,7 @@ bool session_replay_out(session *s, uint8_t type, uint16_t id);
 enum {
 	R_SESS = 1, R_SESS_DEL, R_SUB, R_UNSUB, R_MSG, R_ENQ, R_SENT, R_POP, R_REL, R_DONE,
 	R_IN2, R_IN2_DEL, R_RET, R_RET_DEL,
+	R_BATCH, /* the records of one sync, whole, in one record: applied all or none */
 };
 void persist_session(broker *b, session *s, bool exists);
 void persist_sub(broker *b, session *s, const char *filter, size_t flen, uint8_t qos, bool add);
