@@ -802,12 +802,8 @@ static long sweep_run(long crash_at, int mutant, bool torn, long recrash, char *
 
 /* Sweep N = 1, 2, ... for one disk model; returns the points swept, or -1 with what failed
  * in why (and the first failing point in *at). */
-static long sweep_all(int mutant, bool torn, long recrash, long *at, char *why, size_t cap)
+static long sweep_all(int mutant, bool torn, long recrash, long step, long *at, char *why, size_t cap)
 {
-	long step = 1;
-	const char *e = getenv("CRASHSWEEP_STEP");
-	if (e && atol(e) > 0)
-		step = atol(e);
 	const char *one = getenv("CRASHSWEEP_N");
 	long n = one ? atol(one) : 1;
 	for (long swept = 0;; n += step) {
@@ -836,11 +832,13 @@ START_TEST(test_crash_sweep)
 	ck_assert_msg(!why[0], "no crash: %s", why);
 	ck_assert_int_gt(calls, 20);
 	long at = 0;
-	long swept = sweep_all(MUT_NONE, torn, recrash, &at, why, sizeof why);
+	const char *e = getenv("CRASHSWEEP_STEP"); /* make valgrind: every 4th point */
+	long step = e && atol(e) > 0 ? atol(e) : 1;
+	long swept = sweep_all(MUT_NONE, torn, recrash, step, &at, why, sizeof why);
 	ck_assert_msg(swept >= 0, "%s, crash at store call %ld: %s\n  replay: CRASHSWEEP_N=%ld "
 		      "CK_RUN_SUITE=crashsweep build/check_mqttsim", mode[_i], at, why, at);
-	fprintf(stderr, "crashsweep: %s: %ld crash points swept (%ld store calls without a crash)\n",
-		mode[_i], swept, calls);
+	fprintf(stderr, "crashsweep: %s: %ld crash points swept%s (%ld store calls without a crash)\n",
+		mode[_i], swept, step > 1 ? " (every few only: CRASHSWEEP_STEP)" : "", calls);
 }
 END_TEST
 
@@ -852,7 +850,7 @@ START_TEST(test_crash_sweep_catches_mutants)
 		return;
 	char why[800];
 	long at = 0;
-	long swept = sweep_all(mutants[_i], false, 0, &at, why, sizeof why);
+	long swept = sweep_all(mutants[_i], false, 0, 1, &at, why, sizeof why);
 	ck_assert_msg(swept < 0, "mutant %d survived %ld crash points", mutants[_i], swept);
 	fprintf(stderr, "crashsweep: mutant %d caught at crash point %ld: %s\n", mutants[_i], at, why);
 }
