@@ -3,10 +3,14 @@
  * changes, replayed at start, compacted into a snapshot when it grows.
  *
  * A record is [u32 body length][u32 CRC-32 of the body][body], big-endian; the body is
- * one type byte and its fields. Recovery stops at the first record that is cut short or
- * fails its CRC: that is a write the crash tore, and everything before it is intact
- * because it was synced in order. Only persistent sessions (clean session 0) and
- * retained messages are kept; clean sessions end with their connection anyway.
+ * one type byte and its fields. The records of one sync are appended together, as one
+ * R_BATCH record holding them when there are several, so a crash keeps all of them or none.
+ * Recovery stops at the first record that is cut short or fails its CRC: that is a write
+ * the crash tore, and everything before it is intact because it was synced in order.
+ * Nothing the broker sends that reveals a change (acknowledgements, SUBACK, PUBLISH with its
+ * packet id) leaves before that change is synced (send_later). Only persistent sessions
+ * (clean session 0) and retained messages are kept; clean sessions end with their
+ * connection anyway.
  */
 #include "broker/core.h"
 
