@@ -141,7 +141,7 @@ asan:
 		SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test
 
 valgrind: $(TESTS)
-	$(call bounded,valgrind,env CK_FORK=no valgrind --child-silent-after-fork=yes --error-exitcode=3 --leak-check=full --errors-for-leak-kinds=all --show-leak-kinds=all -q $(TESTS))
+	$(call bounded,valgrind,env CK_FORK=no CRASHSWEEP_STEP=4 valgrind --child-silent-after-fork=yes --error-exitcode=3 --leak-check=full --errors-for-leak-kinds=all --show-leak-kinds=all -q $(TESTS))
 
 # Coverage of the project's code (mqtt/ sim/ broker/ conformance/ reports/ harness/) by the
 # whole of `make test`: HTML in reports/coverage/, one summary line, and a floor on lines.

@@ -100,7 +100,7 @@ static conn **conn_slot(broker *b, uint64_t id)
 	return &b->conn_hash[(id * 0x9e3779b97f4a7c15ull >> 32) & (b->conn_buckets - 1)];
 }
 
-static conn *conn_find(broker *b, uint64_t id)
+conn *conn_find(broker *b, uint64_t id)
 {
 	for (conn *c = *conn_slot(b, id); c; c = c->hnext)
 		if (c->id == id)

@@ -154,22 +154,28 @@ struct broker {
 	/* persistence (persist.c) */
 	const broker_store *store;
 	bool replaying;            /* recovery: apply, do not write */
-	bool dirty;                /* appended since the last sync */
+	bool dirty;                /* records since the last sync */
+	/* The records since the last sync, appended at the sync as one (persist.c emit). */
+	uint8_t *batch;
+	size_t batch_len, batch_cap, batch_recs;
 	uint64_t next_mid;
 	uint64_t snap_gen;
 	size_t log_bytes, snap_bytes;
+	/* Output held until the log is durable (send_later): packets, encoded, in order. */
 	struct pending_ack {
 		uint64_t conn;
-		uint8_t type;
-		uint16_t id;
+		size_t off, len;   /* in held_bytes */
 	} *acks;
 	size_t nacks, acks_cap;
+	uint8_t *held_bytes;
+	size_t held_len, held_cap;
 
 	broker_stats st;
 };
 
 /* core.c */
 void core_send(broker *b, conn *c, const mqtt_packet *p);
+conn *conn_find(broker *b, uint64_t id);
 void core_close(broker *b, conn *c, bool publish_will, const char *why);
 void core_deadline(broker *b, conn *c, int64_t at);
 void core_log(broker *b, const char *fmt, ...)
@@ -224,6 +230,7 @@ bool session_replay_out(session *s, uint8_t type, uint16_t id);
 enum {
 	R_SESS = 1, R_SESS_DEL, R_SUB, R_UNSUB, R_MSG, R_ENQ, R_SENT, R_POP, R_REL, R_DONE,
 	R_IN2, R_IN2_DEL, R_RET, R_RET_DEL,
+	R_BATCH, /* the records of one sync, whole, in one record: applied all or none */
 };
 void persist_session(broker *b, session *s, bool exists);
 void persist_sub(broker *b, session *s, const char *filter, size_t flen, uint8_t qos, bool add);
@@ -232,8 +239,11 @@ void persist_out(broker *b, session *s, uint8_t type, uint16_t id);
 void persist_retained(broker *b, const msg *m);
 void persist_recover(broker *b);
 void persist_free(broker *b);
-/* Acknowledgements wait for the log to be durable: queued here, sent by acks_flush()
- * after one sync (group commit). Without a store they go out at once. */
+/* Output that reveals state - acknowledgements, SUBACK, a PUBLISH whose packet id the
+ * session now holds - waits for the log to be durable: queued here in order, sent by
+ * acks_flush() after one sync (group commit). Without a store, or with nothing appended
+ * since the last sync, it goes out at once. */
+void send_later(broker *b, conn *c, const mqtt_packet *p);
 void ack_later(broker *b, conn *c, uint8_t type, uint16_t id);
 void acks_flush(broker *b);
 

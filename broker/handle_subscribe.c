@@ -323,7 +323,11 @@ void handle_subscribe(broker *b, conn *c, const mqtt_packet *p)
 	}
 	mqtt_packet r = { .type = MQTT_SUBACK, .version = MQTT_V311, .packet_id = p->packet_id };
 	r.codes = (mqtt_str){ cv, k };
-	core_send(b, c, &r);
+	/* SUBACK promises the subscription: it waits for the sync. Sent ahead of it, a crash
+	 * could forget the subscription but keep the session (synced earlier), and the client,
+	 * told "session present" on its return, would never subscribe again (the crash sweep,
+	 * tests/test_crashsweep.c, found it). */
+	send_later(b, c, &r);
 	/* Retained messages follow the SUBACK, for every filter granted. */
 	it = (mqtt_iter){ 0, 0 };
 	for (uint32_t i = 0; mqtt_sub_next(&p->subscribe, p->version, &it, &e); i++)

@@ -3,10 +3,14 @@
  * changes, replayed at start, compacted into a snapshot when it grows.
  *
  * A record is [u32 body length][u32 CRC-32 of the body][body], big-endian; the body is
- * one type byte and its fields. Recovery stops at the first record that is cut short or
- * fails its CRC: that is a write the crash tore, and everything before it is intact
- * because it was synced in order. Only persistent sessions (clean session 0) and
- * retained messages are kept; clean sessions end with their connection anyway.
+ * one type byte and its fields. The records of one sync are appended together, as one
+ * R_BATCH record holding them when there are several, so a crash keeps all of them or none.
+ * Recovery stops at the first record that is cut short or fails its CRC: that is a write
+ * the crash tore, and everything before it is intact because it was synced in order.
+ * Nothing the broker sends that reveals a change (acknowledgements, SUBACK, PUBLISH with its
+ * packet id) leaves before that change is synced (send_later). Only persistent sessions
+ * (clean session 0) and retained messages are kept; clean sessions end with their
+ * connection anyway.
  */
 #include "broker/core.h"
 
@@ -127,13 +131,58 @@ static bool active(broker *b)
 	return b->store && !b->replaying;
 }
 
+/* A record joins the batch of the next sync. A batch of several is appended as one R_BATCH
+ * record, so that what one sync covers survives a crash whole or not at all: appended one by
+ * one, a crash that kept part of the unsynced tail (a torn write) could keep a QoS 2
+ * message's deliveries but not the id that marks it received, and the publisher's retry
+ * would then be delivered a second time (the crash sweep, tests/test_crashsweep.c, found
+ * it). Records after the last sync were never promised to anyone. */
 static void emit(broker *b, buf *r)
 {
-	if (b->store->append(b->store->ctx, r->p, r->len) < 0)
-		b->st.store_errors++;
+	if (!b->batch_len)
+		b->batch_len = 9; /* room for the R_BATCH header and type byte */
+	if (b->batch_len + r->len > b->batch_cap) {
+		size_t cap = b->batch_cap ? b->batch_cap : 1024;
+		while (cap < b->batch_len + r->len)
+			cap *= 2;
+		uint8_t *p = realloc(b->batch, cap);
+		if (!p)
+			abort();
+		b->batch = p;
+		b->batch_cap = cap;
+	}
+	memcpy(b->batch + b->batch_len, r->p, r->len);
+	b->batch_len += r->len;
+	b->batch_recs++;
 	b->log_bytes += r->len;
 	b->dirty = true;
 	free(r->p);
+}
+
+/* Append the batch: one record alone as it is (its CRC makes it whole or absent), several
+ * inside one R_BATCH record. */
+static void batch_append(broker *b)
+{
+	if (!b->batch_recs)
+		return;
+	const uint8_t *p = b->batch + 9;
+	size_t n = b->batch_len - 9;
+	if (b->batch_recs > 1) {
+		uint8_t *h = b->batch;
+		uint32_t body = (uint32_t)(b->batch_len - 8);
+		h[8] = R_BATCH;
+		uint32_t c = crc32_of(h + 8, body);
+		for (int i = 0; i < 4; i++) {
+			h[i] = (uint8_t)(body >> (24 - 8 * i));
+			h[4 + i] = (uint8_t)(c >> (24 - 8 * i));
+		}
+		p = b->batch;
+		n = b->batch_len;
+		b->log_bytes += 9;
+	}
+	if (b->store->append(b->store->ctx, p, n) < 0)
+		b->st.store_errors++;
+	b->batch_len = b->batch_recs = 0;
 }
 
 static void rec_msg(buf *r, const msg *m)
@@ -233,21 +282,42 @@ void persist_retained(broker *b, const msg *m)
 
 /* ---- group commit ------------------------------------------------------------------------- */
 
+void send_later(broker *b, conn *c, const mqtt_packet *p)
+{
+	if (!b->store || !b->dirty) {
+		core_send(b, c, p);
+		return;
+	}
+	size_t n = mqtt_encoded_size(p);
+	if (n == 0)
+		return; /* as core_send: never for packets the broker builds */
+	if (b->held_len + n > b->held_cap) {
+		size_t cap = b->held_cap ? b->held_cap : 4096;
+		while (cap < b->held_len + n)
+			cap *= 2;
+		uint8_t *h = realloc(b->held_bytes, cap);
+		if (!h)
+			abort();
+		b->held_bytes = h;
+		b->held_cap = cap;
+	}
+	if (mqtt_encode(p, b->held_bytes + b->held_len, n, NULL) != (int)n)
+		return;
+	if (b->nacks == b->acks_cap) {
+		b->acks_cap = b->acks_cap ? 2 * b->acks_cap : 64;
+		void *a = realloc(b->acks, b->acks_cap * sizeof *b->acks);
+		if (!a)
+			abort();
+		b->acks = a;
+	}
+	b->acks[b->nacks++] = (struct pending_ack){ c->id, b->held_len, n };
+	b->held_len += n;
+}
+
 void ack_later(broker *b, conn *c, uint8_t type, uint16_t id)
 {
 	mqtt_packet p = { .type = type, .version = MQTT_V311, .packet_id = id };
-	if (!b->store || !b->dirty) {
-		core_send(b, c, &p);
-		return;
-	}
-	if (b->nacks == b->acks_cap) {
-		b->acks_cap = b->acks_cap ? 2 * b->acks_cap : 64;
-		void *n = realloc(b->acks, b->acks_cap * sizeof *b->acks);
-		if (!n)
-			abort();
-		b->acks = n;
-	}
-	b->acks[b->nacks++] = (struct pending_ack){ c->id, type, id };
+	send_later(b, c, &p);
 }
 
 static void compact(broker *b);
@@ -257,24 +327,23 @@ void acks_flush(broker *b)
 	if (!b->store)
 		return;
 	if (b->dirty) {
+		batch_append(b);
 		if (b->store->sync(b->store->ctx) < 0)
 			b->st.store_errors++;
 		b->dirty = false;
 	}
-	size_t n = b->nacks;
-	b->nacks = 0;
-	for (size_t i = 0; i < n; i++) {
-		conn *c = NULL;
-		for (conn *x = b->conns; x; x = x->next)
-			if (x->id == b->acks[i].conn) {
-				c = x;
-				break;
-			}
-		if (c) {
-			mqtt_packet p = { .type = b->acks[i].type, .version = MQTT_V311, .packet_id = b->acks[i].id };
-			core_send(b, c, &p);
-		}
+	/* Sending cannot add to the queue: dirty is false until the next append. A connection
+	 * that closed meanwhile gets nothing; its session redelivers what was in flight. */
+	for (size_t i = 0; i < b->nacks; i++) {
+		const struct pending_ack *a = &b->acks[i];
+		if (!conn_find(b, a->conn))
+			continue;
+		if (a->len && b->held_bytes[a->off] >> 4 == MQTT_PUBLISH)
+			b->st.msgs_sent++;
+		b->env.send(b->env.ctx, a->conn, b->held_bytes + a->off, a->len);
 	}
+	b->nacks = 0;
+	b->held_len = 0;
 	uint32_t limit = b->cfg.compact_bytes ? b->cfg.compact_bytes : DEFAULT_COMPACT;
 	if (b->log_bytes > limit && b->log_bytes > 2 * b->snap_bytes)
 		compact(b);
@@ -377,6 +446,7 @@ static void compact(broker *b)
 	} else {
 		b->log_bytes = b->snap_bytes = r.len;
 		b->dirty = false;
+		b->batch_len = b->batch_recs = 0; /* the snapshot holds what they said */
 	}
 	free(r.p);
 }
@@ -558,6 +628,34 @@ static bool apply(broker *b, rd *r, mtab *t)
 	}
 }
 
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Apply the body of one whole record (its CRC holds); a batch applies each record it holds,
+ * counting them in *applied. False if one does not apply (the rest of a batch is left). */
+static bool apply_record(broker *b, const uint8_t *body, size_t n, mtab *t, uint64_t *applied)
+{
+	if (n && body[0] == R_BATCH) {
+		for (size_t pos = 1; pos < n;) {
+			if (n - pos < 8)
+				return false;
+			uint32_t len = be32(body + pos), c = be32(body + pos + 4);
+			if (len == 0 || len > n - pos - 8 || body[pos + 8] == R_BATCH ||
+			    crc32_of(body + pos + 8, len) != c || !apply_record(b, body + pos + 8, len, t, applied))
+				return false;
+			pos += 8 + (size_t)len;
+		}
+		return true;
+	}
+	rd r = { body, body + n, false };
+	if (!apply(b, &r, t) || r.bad || r.p != r.end)
+		return false;
+	(*applied)++;
+	return true;
+}
+
 /* Why the record at pos cannot be read, in words for the log line. */
 static const char *torn_why(const uint8_t *data, size_t len, size_t pos, char *out, size_t cap)
 {
@@ -606,15 +704,16 @@ void persist_recover(broker *b)
 			     (uint32_t)data[pos + 6] << 8 | data[pos + 7];
 		if (n == 0 || n > len - pos - 8 || crc32_of(data + pos + 8, n) != c)
 			break;
-		rd r = { data + pos + 8, data + pos + 8 + n, false };
 		/* A whole record (its CRC holds) that does not apply is skipped and counted, not
 		 * taken for the torn tail: everything after it would be lost with it. */
-		if (!apply(b, &r, &t) || r.bad || r.p != r.end) {
+		uint64_t applied = 0;
+		bool ok = apply_record(b, data + pos + 8, n, &t, &applied);
+		b->st.recovered_records += applied;
+		if (!ok) {
 			if (!b->st.skipped_records)
 				first_skip = pos;
 			b->st.skipped_records++;
-		} else
-			b->st.recovered_records++;
+		}
 		pos += 8 + (size_t)n;
 	}
 	b->st.torn_bytes = len - pos;
@@ -678,4 +777,10 @@ void persist_free(broker *b)
 	free(b->acks);
 	b->acks = NULL;
 	b->nacks = b->acks_cap = 0;
+	free(b->held_bytes);
+	b->held_bytes = NULL;
+	b->held_len = b->held_cap = 0;
+	free(b->batch);
+	b->batch = NULL;
+	b->batch_len = b->batch_cap = b->batch_recs = 0;
 }

@@ -48,24 +48,23 @@ struct broker_sim {
 #define LOG_FILE "broker.log"
 #define LOG_TMP "broker.log.new"
 
+/* Each store call takes the host as its context: the store is the host's disk, whichever
+ * broker (or test wrapper) uses it. */
 static int st_append(void *ctx, const void *data, size_t len)
 {
-	broker_sim *bs = ctx;
-	long n = sim_disk_append(sim_host_disk(bs->h), LOG_FILE, data, len);
+	long n = sim_disk_append(sim_host_disk(ctx), LOG_FILE, data, len);
 	return n < 0 ? (int)n : 0;
 }
 
 static int st_sync(void *ctx)
 {
-	broker_sim *bs = ctx;
-	sim_disk *d = sim_host_disk(bs->h);
+	sim_disk *d = sim_host_disk(ctx);
 	return sim_disk_exists(d, LOG_FILE) ? sim_disk_fsync(d, LOG_FILE) : 0;
 }
 
 static int st_load(void *ctx, uint8_t **data, size_t *len)
 {
-	broker_sim *bs = ctx;
-	sim_disk *d = sim_host_disk(bs->h);
+	sim_disk *d = sim_host_disk(ctx);
 	*data = NULL;
 	*len = 0;
 	long n = sim_disk_size(d, LOG_FILE);
@@ -88,8 +87,7 @@ static int st_load(void *ctx, uint8_t **data, size_t *len)
 
 static int st_replace(void *ctx, const void *data, size_t len)
 {
-	broker_sim *bs = ctx;
-	sim_disk *d = sim_host_disk(bs->h);
+	sim_disk *d = sim_host_disk(ctx);
 	long rc;
 	if (sim_disk_exists(d, LOG_TMP))
 		sim_disk_remove(d, LOG_TMP);
@@ -97,6 +95,11 @@ static int st_replace(void *ctx, const void *data, size_t len)
 	    (rc = sim_disk_rename(d, LOG_TMP, LOG_FILE)) < 0)
 		return (int)rc;
 	return 0;
+}
+
+broker_store broker_sim_disk_store(sim_host *h)
+{
+	return (broker_store){ h, st_append, st_sync, st_load, st_replace, NULL };
 }
 
 static size_t bucket(uint64_t id, size_t cap)
@@ -357,7 +360,7 @@ broker_sim *broker_sim_start_persistent(sim_world *w, sim_host *h, uint16_t port
 	broker_sim *bs = calloc(1, sizeof *bs);
 	if (!bs)
 		abort();
-	bs->store = (broker_store){ bs, st_append, st_sync, st_load, st_replace, NULL };
+	bs->store = broker_sim_disk_store(h);
 	c.store = &bs->store;
 	bs->w = w;
 	bs->h = h;

@@ -17,6 +17,10 @@ broker_sim *broker_sim_start(sim_world *w, sim_host *h, uint16_t port, const bro
  * queues and retained messages survive a crash as far as they were synced. */
 broker_sim *broker_sim_start_persistent(sim_world *w, sim_host *h, uint16_t port,
 					const broker_config *cfg);
+/* The store broker_sim_start_persistent uses: "broker.log" on the host's virtual disk (ctx is
+ * the host). A test may wrap it - to count its calls, or break one - and hand the wrapper to
+ * broker_sim_start in cfg->store; the wrapper must outlive the broker_sim. */
+broker_store broker_sim_disk_store(sim_host *h);
 void broker_sim_free(broker_sim *bs);
 broker *broker_sim_core(broker_sim *bs); /* NULL while the host is down */
 

@@ -244,6 +244,53 @@ START_TEST(test_torn_tail_is_dropped)
 }
 END_TEST
 
+/* The records of one sync go to the log as one: a crash that tears them drops them all.
+ * Torn one record at a time, the deliveries of a QoS 2 message could survive without the
+ * id that marks it received, and the publisher's retry would be delivered again. */
+START_TEST(test_torn_batch_is_dropped_whole)
+{
+	start(8);
+	tclient *sub = join("sub", "s", false, CONNACK_OK);
+	tc_subscribe(sub, 1, "t", 2);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(sub, "SUBACK id=1 codes=0x02");
+	tc_send_hex(sub, "e0 00");
+	tclient *pub = join("pub", "p", false, CONNACK_OK);
+	sim_disk *d = sim_host_disk(bh);
+	long before = sim_disk_size(d, "broker.log");
+	tc_publish(pub, "t", "once", 2, false, 9);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(pub, "PUBREC id=9");
+	/* The message, its place in s's queue and p's received id 9: one sync. A crash tore
+	 * its last bytes. */
+	long after = sim_disk_size(d, "broker.log");
+	ck_assert_int_gt(after, before + 20);
+	ck_assert_int_eq(sim_disk_truncate(d, "broker.log", (uint64_t)(after - 3)), 0);
+	ck_assert_int_eq(sim_disk_fsync(d, "broker.log"), 0);
+	restart_broker();
+	broker_stats st;
+	broker_get_stats(broker_sim_core(bs), &st);
+	ck_assert_uint_eq(st.torn_bytes, (uint64_t)(after - 3 - before));
+	/* The publisher never saw the crash's PUBREC as final: it retries [MQTT-4.4.0-1]. */
+	tclient *pub2 = join("pub2", "p", false, CONNACK_PRESENT);
+	mqtt_packet dup = { .type = MQTT_PUBLISH, .version = MQTT_V311, .packet_id = 9 };
+	dup.publish.qos = 2;
+	dup.publish.dup = true;
+	dup.publish.topic = MQTT_STR("t");
+	dup.publish.payload = MQTT_STR("once");
+	tc_send(pub2, &dup);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(pub2, "PUBREC id=9");
+	tclient *again = join("sub2", "s", false, CONNACK_PRESENT);
+	TC_EXPECT(again, "PUBLISH qos=2 retain=0 dup=0 id=1 topic=\"t\" payload=4B");
+	TC_EXPECT_NOTHING(again);
+	tc_free(sub);
+	tc_free(pub);
+	tc_free(pub2);
+	tc_free(again);
+}
+END_TEST
+
 START_TEST(test_compaction_keeps_state)
 {
 	cfg.compact_bytes = 4096;
@@ -758,6 +805,7 @@ Suite *persist_suite(void)
 	tcase_add_test(tc, test_inflight_redelivered_after_crash);
 	tcase_add_test(tc, test_qos2_exactly_once_across_crash);
 	tcase_add_test(tc, test_torn_tail_is_dropped);
+	tcase_add_test(tc, test_torn_batch_is_dropped_whole);
 	tcase_add_test(tc, test_compaction_keeps_state);
 	tcase_add_test(tc, test_compaction_then_old_message_queued);
 	suite_add_tcase(s, tc);

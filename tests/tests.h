@@ -19,6 +19,7 @@ Suite *broker_suite(void);     /* test_broker.c: the reference broker through th
 Suite *tree_suite(void);       /* test_tree.c: topic tree (siblings, wildcards, order), max_subscriptions */
 Suite *auth_suite(void);       /* test_auth.c: hashes, password and ACL files, auth end to end */
 Suite *persist_suite(void);    /* test_persist.c: the broker's log across crashes */
+Suite *crashsweep_suite(void); /* test_crashsweep.c: crash at every store write and sync */
 Suite *run_suite(void);        /* test_run.c: steps and expectations of scenarios */
 Suite *scenario_suite(void);   /* test_scenario.c: the YAML loader, its units and its errors */
 Suite *sim_suite(void);        /* test_sim.c: event queue, timers, random streams, trace */
