@@ -124,6 +124,7 @@ typedef struct broker_stats {
 	uint64_t msgs_received;      /* PUBLISH packets from clients */
 	uint64_t msgs_sent;          /* PUBLISH packets to clients */
 	uint64_t msgs_dropped;       /* queue bounds, denied publishes */
+	uint64_t reads_denied;       /* deliveries the receiver's read access refused */
 	uint64_t retained;
 	uint64_t protocol_errors;
 	uint64_t store_errors;       /* appends or syncs that failed */
