@@ -55,7 +55,7 @@ BIN   := $(BUILD)/mqttsim
 TESTS := $(BUILD)/check_mqttsim
 OUT   := reports/out
 
-.PHONY: all test unit cli lint interop scenarios conform aedes reports pcap badinput html progress explore asan valgrind coverage bench deps install clean help
+.PHONY: all test unit cli lint interop scenarios conform aedes reports pcap badinput html progress explore abuse asan valgrind coverage bench deps install clean help
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -76,7 +76,7 @@ $(TESTS): $(TEST_OBJ) $(LIB)
 $(BUILD)/bench_%: $(BUILD)/tests/bench_%.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(YAML_LIBS) -lm
 
-test: unit cli lint interop scenarios conform aedes reports pcap badinput html progress explore
+test: unit cli lint interop scenarios conform aedes reports pcap badinput html progress explore abuse
 
 # Every test target is bounded in wall time: a hang fails its target with a message naming it
 # instead of stalling CI. $(call bounded,NAME,COMMAND)
@@ -120,6 +120,10 @@ progress: $(BIN)
 
 explore: $(BIN)
 	$(call bounded,explore,env MQTTSIM=$(BIN) sh tests/explore.sh)
+
+# Abuse tests on loopback (issue 20): each tests/abuse_*.sh against `mqttsim broker`.
+abuse: $(BIN)
+	$(call bounded,abuse,env MQTTSIM=$(BIN) sh tests/abuse_acl.sh)
 
 unit: $(TESTS)
 	@mkdir -p $(OUT)
