@@ -499,6 +499,15 @@ void retained_set(broker *b, msg *m)
 	b->st.retained++;
 }
 
+/* The retained entry for exactly this topic, or NULL. */
+static retained *ret_find(broker *b, const char *topic, size_t n)
+{
+	for (retained *r = b->ret_hash[ret_bucket(b, topic, n)]; r; r = r->hnext)
+		if (r->m->topic_len == n && memcmp(r->m->topic, topic, n) == 0)
+			return r;
+	return NULL;
+}
+
 /*
  * Retained messages go to a new subscription with RETAIN=1 [MQTT-3.3.1-6], oldest first,
  * all of them: not through the offline-queue bound (max_queued), which would drop all but
@@ -506,18 +515,33 @@ void retained_set(broker *b, msg *m)
  * next one whenever the in-flight window has room (session_pump, on each PUBACK/PUBCOMP).
  * QoS 0 ones are not paced: they go out at once, as far as the transport takes them.
  * Messages that arrive after the SUBSCRIBE queue behind the cursor, under the queue bound.
+ *
+ * A filter without wildcards matches one topic at most: found by hash, and sent at once
+ * when nothing waits ahead of it, so many exact filters neither scan the store nor each
+ * hold a cursor. A wildcard filter is matched against every retained message, O(retained)
+ * per filter; only a tree of retained topics would do better.
  */
 void retained_deliver(broker *b, session *s, const char *filter, size_t flen, uint8_t qos)
 {
-	if (!b->retained)
+	bool exact = !memchr(filter, '+', flen) && !memchr(filter, '#', flen);
+	retained *first = exact ? ret_find(b, filter, flen) : b->retained;
+	if (!first)
 		return;
+	if (exact) {
+		uint8_t q = qos < first->m->qos ? qos : first->m->qos;
+		if (!s->queue && (q == 0 || s->inflight_count < b->cfg.max_inflight)) {
+			deliver(b, s, first->m, q, !(b->cfg.test_faults & BROKER_TF_RETAIN_FLAG));
+			return;
+		}
+	}
 	rcursor *rc = calloc(1, sizeof *rc + flen + 1);
 	outmsg *o = calloc(1, sizeof *o);
 	if (!rc || !o)
 		abort();
 	rc->start = b->ret_clock;
-	rc->next_ins = 0;
-	rc->at = b->retained;
+	rc->exact = exact;
+	rc->next_ins = exact ? first->ins_seq : 0;
+	rc->at = first;
 	rc->gen = b->ret_gen;
 	rc->qos = qos;
 	rc->filter_len = (uint16_t)flen;
@@ -534,15 +558,20 @@ static int retained_next(broker *b, session *s, outmsg *mark)
 {
 	rcursor *rc = mark->rc;
 	retained *r = rc->at;
+	if (rc->next_ins == UINT64_MAX)
+		return 0;
 	if (rc->gen != b->ret_gen) {
-		/* An entry was deleted since: find the place again by insertion number. */
-		for (r = b->retained; r && r->ins_seq < rc->next_ins; r = r->next)
-			;
+		/* An entry was deleted since: find the place again (by insertion number). */
+		if (rc->exact)
+			r = ret_find(b, rc->filter, rc->filter_len);
+		else
+			for (r = b->retained; r && r->ins_seq < rc->next_ins; r = r->next)
+				;
 		rc->gen = b->ret_gen;
 	}
 	/* Entries made after the SUBSCRIBE (ins_seq > start) and messages set after it went to
 	 * the subscriber live already. */
-	for (; r && r->ins_seq <= rc->start; r = r->next) {
+	for (; r && r->ins_seq <= rc->start; r = rc->exact ? NULL : r->next) {
 		if (r->set_seq > rc->start ||
 		    !mqtt_topic_match((const uint8_t *)rc->filter, rc->filter_len,
 				      (const uint8_t *)r->m->topic, r->m->topic_len))
@@ -554,7 +583,7 @@ static int retained_next(broker *b, session *s, outmsg *mark)
 			return 2;
 		}
 		rc->at = r->next;
-		rc->next_ins = r->ins_seq + 1;
+		rc->next_ins = rc->exact ? UINT64_MAX : r->ins_seq + 1;
 		if (!may_read(b, s, r->m->topic))
 			continue;
 		bool flag = !(b->cfg.test_faults & BROKER_TF_RETAIN_FLAG);
@@ -570,6 +599,7 @@ static int retained_next(broker *b, session *s, outmsg *mark)
 		return 1;
 	}
 	rc->at = r;
+	rc->next_ins = UINT64_MAX;
 	return 0;
 }
 

@@ -427,6 +427,54 @@ START_TEST(test_retained_not_cut_by_queue_bound)
 }
 END_TEST
 
+/* Many exact filters in one SUBSCRIBE, each with its retained message: found by hash, and
+ * past the in-flight window paced like a wildcard's, not cut at the queue bound. */
+START_TEST(test_retained_exact_filters_not_cut)
+{
+	enum { N = 60 };
+	cfg.max_queued = 5;
+	start_broker(false);
+	tclient *pub = connect_as("pub", "pub", NULL, true, NULL, 0);
+	TC_EXPECT(pub, CONNACK_OK);
+	static char topics[N][16];
+	mqtt_sub subs[N];
+	for (int i = 0; i < N; i++) {
+		snprintf(topics[i], sizeof topics[i], "x/%02d", i);
+		tc_publish(pub, topics[i], "v", 1, true, (uint16_t)(i + 1));
+		subs[i] = (mqtt_sub){ .filter = { (const uint8_t *)topics[i], (uint32_t)strlen(topics[i]) }, .qos = 1 };
+	}
+	tc_run(w, 50 * MS);
+	tclient *sub = connect_as("sub", "sub", NULL, true, NULL, 0);
+	TC_EXPECT(sub, CONNACK_OK);
+	mqtt_packet sp = { .type = MQTT_SUBSCRIBE, .version = MQTT_V311, .packet_id = 1 };
+	sp.subscribe.items = subs;
+	sp.subscribe.count = N;
+	tc_send(sub, &sp);
+	tc_run(w, 10 * MS);
+	const char *l = tc_next(sub);
+	ck_assert_ptr_nonnull(l);
+	ck_assert(!strncmp(l, "SUBACK id=1 codes=0x01,", 23));
+	int got = 0;
+	for (int round = 0; round < 100 && got < N; round++) {
+		while ((l = tc_next(sub))) {
+			unsigned id;
+			char t[64], want[16];
+			ck_assert_msg(sscanf(l, "PUBLISH qos=1 retain=1 dup=0 id=%u topic=\"%63[^\"]\"", &id, t) == 2,
+				      "unexpected: %s", l);
+			snprintf(want, sizeof want, "x/%02d", got++);
+			ck_assert_str_eq(t, want);
+			mqtt_packet ack = { .type = MQTT_PUBACK, .version = MQTT_V311, .packet_id = (uint16_t)id };
+			tc_send(sub, &ack);
+		}
+		tc_run(w, 10 * MS);
+	}
+	TC_EXPECT_NOTHING(sub);
+	ck_assert_int_eq(got, N);
+	tc_free(pub);
+	tc_free(sub);
+}
+END_TEST
+
 /* A persistent subscriber: what the cursor put in flight survives a crash (the rest of
  * the retained messages do not: the cursor is not in the log). */
 START_TEST(test_retained_cursor_inflight_survives_crash)
@@ -659,6 +707,7 @@ Suite *security_suite(void)
 	tc = tcase_create("retained");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_retained_not_cut_by_queue_bound);
+	tcase_add_test(tc, test_retained_exact_filters_not_cut);
 	tcase_add_test(tc, test_retained_cursor_inflight_survives_crash);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
