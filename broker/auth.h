@@ -33,6 +33,8 @@
  * (mqtt_topic_match). A SUBSCRIBE filter needs read on a filter that covers it: every
  * topic the requested filter matches must be matched by the granted one ("a/+" is
  * covered by "a/#" and "+/+"; "a/#" by "#" but not by "a/+"; "$SYS/#" not by "#").
+ * The broker asks for read again on every delivery, with the message's topic (a filter
+ * without wildcards, so the same rule: a granted filter that matches it).
  * Without an ACL file everything is allowed; with one, what is not granted is denied.
  *
  * Connect: without a password file every CONNECT is accepted (anonymous or not). With one,

@@ -42,7 +42,11 @@ typedef struct broker_auth {
 	 * username is NULL when the CONNECT has none; password may be NULL. */
 	int (*connect)(void *ctx, const char *client_id, const char *username,
 		       const uint8_t *password, size_t password_len);
-	/* May this client publish to the topic (publish) or subscribe to the filter? */
+	/* May this client publish to the topic (publish), or read: subscribe to the filter,
+	 * and receive each message, asked again with its concrete topic and the receiving
+	 * session's user name on every delivery (only when this is set; once per matching
+	 * subscriber). A session's user is the one that created it: with auth set, a CONNECT
+	 * under another user name for an existing session's client id gets CONNACK 5. */
 	bool (*allow)(void *ctx, const char *client_id, const char *username, const char *topic,
 		      bool publish);
 } broker_auth;
@@ -129,6 +133,7 @@ typedef struct broker_stats {
 	uint64_t msgs_sent;          /* PUBLISH packets to clients */
 	uint64_t msgs_dropped;       /* queue bounds, denied publishes */
 	uint64_t subs_refused;       /* filters refused for max_subscriptions */
+	uint64_t reads_denied;       /* deliveries the receiver's read access refused */
 	uint64_t retained;
 	uint64_t protocol_errors;
 	uint64_t store_errors;       /* appends or syncs that failed */

@@ -304,7 +304,13 @@ static void conn_free(broker *b, conn *c)
 }
 
 /* Forget a connection: publish its will if it ended abnormally, detach or drop its
- * session, and (when the broker decided) ask the shell to close the transport. */
+ * session, and (when the broker decided) ask the shell to close the transport.
+ *
+ * The session is detached (a clean one freed) before the will is routed: a will is a
+ * message like any other from a client that is gone, so a persistent session subscribed
+ * to its own will topic gets it queued for its return (QoS 0 only with queue_qos0), never
+ * sent into the transport being closed. Whether the owner may publish it is asked with
+ * the user name of its CONNECT; each receiver's read access is checked by deliver(). */
 static void conn_end(broker *b, conn *c, bool publish_will, bool tell_shell, const char *why)
 {
 	session *s = c->s;
@@ -314,22 +320,23 @@ static void conn_end(broker *b, conn *c, bool publish_will, bool tell_shell, con
 	}
 	bool will_allowed = !c->will || !b->cfg.auth || !b->cfg.auth->allow || !s ||
 			    b->cfg.auth->allow(b->cfg.auth->ctx, s->client_id, c->username, c->will_topic, true);
-	if (publish_will && c->will && will_allowed && !(b->cfg.test_faults & BROKER_TF_SKIP_WILL)) {
-		/* Published like any message from this client, with its QoS and retain. */
-		msg *m = msg_new(c->will_topic, strlen(c->will_topic), c->will_payload,
-				 c->will_payload_len, c->will_qos, c->will_retain);
-		c->will = false;
-		if (m->retain)
-			retained_set(b, m);
-		route(b, m);
-		msg_unref(m);
-	}
+	bool will = publish_will && c->will && will_allowed && !(b->cfg.test_faults & BROKER_TF_SKIP_WILL);
 	if (s) {
 		s->c = NULL;
 		c->s = NULL;
 		if (s->clean || (b->cfg.test_faults & BROKER_TF_FORGET_SESSION))
 			session_free(b, s);
 	}
+	if (will) {
+		/* Published like any message from this client, with its QoS and retain. */
+		msg *m = msg_new(c->will_topic, strlen(c->will_topic), c->will_payload,
+				 c->will_payload_len, c->will_qos, c->will_retain);
+		if (m->retain)
+			retained_set(b, m);
+		route(b, m);
+		msg_unref(m);
+	}
+	c->will = false;
 	uint64_t id = c->id;
 	conn_free(b, c);
 	if (tell_shell)
@@ -421,8 +428,8 @@ static bool dispatch(broker *b, conn *c, const mqtt_packet *p)
 void broker_on_bytes(broker *b, uint64_t id, const uint8_t *data, size_t len)
 {
 	conn *c = conn_find(b, id);
-	if (!c)
-		return;
+	if (!c || len == 0)
+		return; /* nothing new to decode (and c->rx may not exist yet) */
 	if (c->rx_len + len > c->rx_cap) {
 		size_t cap = c->rx_cap ? c->rx_cap : 1024;
 		while (cap < c->rx_len + len)

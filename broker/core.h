@@ -30,12 +30,32 @@ typedef struct msg {
 
 enum out_state { OUT_QUEUED = 0, OUT_SENT, OUT_RELEASED };
 
+/*
+ * Retained messages still to send for a new subscription, paced by the in-flight window
+ * (handle_publish.c). It sits in the session's queue as an outmsg without a message, so
+ * what arrives after the SUBSCRIBE queues behind it. Positions are the retained entries'
+ * insertion numbers, so a deleted entry never leaves it dangling; it sends only entries
+ * set before the subscription (newer ones went out live).
+ */
+typedef struct rcursor {
+	uint64_t start;           /* ret_clock at the SUBSCRIBE */
+	uint64_t next_ins;        /* first insertion number not yet looked at; UINT64_MAX: done */
+	struct retained *at;      /* cached entry with that number, valid while gen == ret_gen */
+	uint64_t gen;
+	bool exact;               /* a filter without wildcards: one entry, found by hash */
+	uint8_t qos;
+	uint16_t filter_len;
+	char filter[];
+} rcursor;
+
 /* One outbound delivery to a session, in FIFO order. */
 typedef struct outmsg {
-	msg *m;
+	msg *m;            /* NULL for a retained cursor (rc) in the queue */
+	rcursor *rc;
 	uint8_t qos;       /* min(subscription, message) */
 	uint8_t state;     /* enum out_state */
 	bool retain;       /* RETAIN=1: a retained message sent because of a new subscription */
+	bool unchecked;    /* read access not yet checked against the session's user (recovered) */
 	uint16_t id;       /* packet id once in flight */
 	struct outmsg *next;
 } outmsg;
@@ -53,8 +73,13 @@ typedef struct sub {
 	struct sub *hnext; /* chain in s->sub_tab, keyed by node->id; finds, never orders */
 } sub;
 
+/* Who a session belongs to: the user name of the CONNECT that created it. */
+enum owner_state { OWNER_UNKNOWN = 0, OWNER_ANON, OWNER_USER };
+
 struct session {
 	char *client_id;
+	char *owner;               /* user name (OWNER_USER), else NULL */
+	uint8_t owner_state;       /* enum owner_state; UNKNOWN only from a log that predates it */
 	uint64_t seq;              /* creation order */
 	bool clean;
 	conn *c;                   /* NULL while offline */
@@ -116,6 +141,8 @@ struct tnode {
 
 typedef struct retained {
 	msg *m;
+	uint64_t ins_seq;          /* ret_clock when the topic was first retained (list order) */
+	uint64_t set_seq;          /* ret_clock when m was set */
 	struct retained *next, *prev;
 	struct retained *hnext;
 } retained;
@@ -142,6 +169,8 @@ struct broker {
 	retained *retained, *retained_tail;
 	retained **ret_hash;
 	size_t ret_buckets;
+	uint64_t ret_clock;        /* counts retained sets, for rcursor */
+	uint64_t ret_gen;          /* counts retained deletions, for rcursor */
 
 	conn **heap;               /* keepalive deadlines */
 	size_t heap_len, heap_cap;
@@ -191,6 +220,8 @@ void handle_connect(broker *b, conn *c, const mqtt_packet *p);
 session *session_find(broker *b, const char *id);
 session *session_create_offline(broker *b, const char *id);
 void session_free(broker *b, session *s);
+/* Set the owner (username NULL: anonymous); false if it was that already. */
+bool session_set_owner(session *s, const char *username);
 
 /* handle_publish.c */
 msg *msg_new(const char *topic, size_t topic_len, const uint8_t *payload, size_t len, uint8_t qos,
@@ -206,6 +237,8 @@ void outmsg_free_list(outmsg *o);
 void retained_set(broker *b, msg *m);
 void retained_deliver(broker *b, session *s, const char *filter, size_t flen, uint8_t qos);
 void retained_free_all(broker *b);
+/* May the session's user read this topic (auth's allow for reading, a concrete topic)? */
+bool may_read(broker *b, session *s, const char *topic);
 
 /* handle_subscribe.c */
 void handle_subscribe(broker *b, conn *c, const mqtt_packet *p);
@@ -222,7 +255,8 @@ void sub_add(broker *b, session *s, const char *filter, size_t flen, uint8_t qos
 bool sub_remove(broker *b, session *s, const char *filter, size_t flen);
 
 /* handle_publish.c, shared with recovery */
-void queue_append(session *s, msg *m, uint8_t qos, bool retain_flag);
+outmsg *queue_append(session *s, msg *m, uint8_t qos, bool retain_flag);
+outmsg *queue_prepend(session *s, msg *m, uint8_t qos, bool retain_flag);
 bool session_replay_out(session *s, uint8_t type, uint16_t id);
 
 /* persist.c: records of what a restart must rebuild; all no-ops without a store, during
@@ -231,10 +265,11 @@ enum {
 	R_SESS = 1, R_SESS_DEL, R_SUB, R_UNSUB, R_MSG, R_ENQ, R_SENT, R_POP, R_REL, R_DONE,
 	R_IN2, R_IN2_DEL, R_RET, R_RET_DEL,
 	R_BATCH, /* the records of one sync, whole, in one record: applied all or none */
+	R_ENQ_FRONT, /* a message put back at the head of a session's queue */
 };
 void persist_session(broker *b, session *s, bool exists);
 void persist_sub(broker *b, session *s, const char *filter, size_t flen, uint8_t qos, bool add);
-void persist_enq(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag);
+void persist_enq(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag, bool front);
 void persist_out(broker *b, session *s, uint8_t type, uint16_t id);
 void persist_retained(broker *b, const msg *m);
 void persist_recover(broker *b);

@@ -21,12 +21,39 @@ session *session_find(broker *b, const char *id)
 	return NULL;
 }
 
-static session *session_new(broker *b, const char *id, bool clean)
+bool session_set_owner(session *s, const char *username)
+{
+	uint8_t st = username ? OWNER_USER : OWNER_ANON;
+	if (s->owner_state == st && (!username || !strcmp(s->owner, username)))
+		return false;
+	free(s->owner);
+	s->owner = username ? core_strndup(username, strlen(username)) : NULL;
+	s->owner_state = st;
+	return true;
+}
+
+/* May a CONNECT with this user name use the session? Its owner may; so may anyone for a
+ * session recovered from a log written before sessions had owners (it becomes theirs). */
+static bool owner_is(const session *s, const char *username)
+{
+	switch (s->owner_state) {
+	case OWNER_ANON:
+		return !username;
+	case OWNER_USER:
+		return username && !strcmp(s->owner, username);
+	default:
+		return true;
+	}
+}
+
+static session *session_new(broker *b, const char *id, bool clean, const conn *c)
 {
 	session *s = calloc(1, sizeof *s);
 	if (!s)
 		abort();
 	s->client_id = core_strndup(id, strlen(id));
+	if (c)
+		session_set_owner(s, c->username);
 	s->seq = b->next_seq++;
 	s->clean = clean;
 	s->inflight_tail = &s->inflight;
@@ -47,7 +74,7 @@ static session *session_new(broker *b, const char *id, bool clean)
 
 session *session_create_offline(broker *b, const char *id)
 {
-	return session_new(b, id, false);
+	return session_new(b, id, false, NULL);
 }
 
 void session_free(broker *b, session *s)
@@ -75,6 +102,7 @@ void session_free(broker *b, session *s)
 	b->st.sessions--;
 	free(s->in_qos2);
 	free(s->client_id);
+	free(s->owner);
 	free(s);
 }
 
@@ -130,9 +158,29 @@ void handle_connect(broker *b, conn *c, const mqtt_packet *p)
 		return;
 	}
 
+	/*
+	 * A session belongs to the user name that created it (anonymous is a name of its own).
+	 * With authentication on, a CONNECT under another name for a client id whose session
+	 * exists - connected or not, clean session 0 or 1 - is refused with CONNACK 5: it
+	 * neither inherits the session (subscriptions, queued messages) nor takes it over
+	 * (closing the owner's connection) nor discards it (messages acknowledged to their
+	 * publishers). The owner frees the id by connecting with clean session 1. MQTT 5.0
+	 * section 5.4.2 asks a server to check that a client may use its client id; 3.1.1 has
+	 * no such words, and CONNACK 5 (not authorised) is its answer. Without authentication
+	 * a user name is only a claim, so it decides nothing here.
+	 */
+	session *s = session_find(b, id);
+	if (s && b->cfg.auth && !owner_is(s, c->username)) {
+		char why[400];
+		snprintf(why, sizeof why, "client id %s is a session of %s%s, not of %s%s", id,
+			 s->owner ? "user " : "", s->owner ? s->owner : "an anonymous client",
+			 c->username ? "user " : "", c->username ? c->username : "an anonymous client");
+		refuse(b, c, 5, why);
+		return;
+	}
+
 	/* Takeover: the older connection of this client is closed [MQTT-3.1.4-2]. It did not
 	 * say DISCONNECT, so its will goes out. */
-	session *s = session_find(b, id);
 	if (s && s->c)
 		core_close(b, s->c, true, "session taken over");
 	s = session_find(b, id); /* a clean session went with its connection */
@@ -141,11 +189,15 @@ void handle_connect(broker *b, conn *c, const mqtt_packet *p)
 	if (k->clean_start) {
 		if (s)
 			session_free(b, s);
-		s = session_new(b, id, true);
+		s = session_new(b, id, true, c);
 	} else if (s) {
 		present = true; /* [MQTT-3.2.2-2] */
+		/* A session from an older log (no owner) becomes this user's; without
+		 * authentication the last user name seen is kept, for a later restart with it. */
+		if (session_set_owner(s, c->username))
+			persist_session(b, s, true);
 	} else {
-		s = session_new(b, id, false);
+		s = session_new(b, id, false, c);
 	}
 	s->clean = k->clean_start;
 	s->c = c;

@@ -39,6 +39,7 @@ void outmsg_free_list(outmsg *o)
 	while (o) {
 		outmsg *n = o->next;
 		msg_unref(o->m);
+		free(o->rc);
 		free(o);
 		o = n;
 	}
@@ -84,16 +85,44 @@ static uint16_t next_id(session *s)
 	}
 }
 
-static outmsg *queue_pop(session *s)
+/* Unlink *pp from the queue. Retained cursors are not counted in s->queued. */
+static outmsg *queue_unlink(session *s, outmsg **pp)
 {
-	outmsg *o = s->queue;
-	s->queue = o->next;
-	if (!s->queue)
-		s->queue_tail = &s->queue;
-	s->queued--;
+	outmsg *o = *pp;
+	*pp = o->next;
+	if (s->queue_tail == &o->next)
+		s->queue_tail = pp;
+	if (o->m)
+		s->queued--;
 	o->next = NULL;
 	return o;
 }
+
+static outmsg *queue_pop(session *s)
+{
+	return queue_unlink(s, &s->queue);
+}
+
+bool may_read(broker *b, session *s, const char *topic)
+{
+	const broker_auth *a = b->cfg.auth;
+	if (!a || !a->allow)
+		return true;
+	/* Online, the session's owner is the connection's user (handle_connect sees to it). */
+	const char *user = s->c ? s->c->username : s->owner;
+	if (a->allow(a->ctx, s->client_id, user, topic, false))
+		return true;
+	b->st.reads_denied++;
+	return false;
+}
+
+static bool needs_check(broker *b, const outmsg *o)
+{
+	return o->unchecked && b->cfg.auth && b->cfg.auth->allow;
+}
+
+static void inflight_remove(broker *b, session *s, outmsg **link);
+static int retained_next(broker *b, session *s, outmsg *mark);
 
 static void inflight_push(session *s, outmsg *o, uint16_t id)
 {
@@ -106,8 +135,28 @@ static void inflight_push(session *s, outmsg *o, uint16_t id)
 
 void session_pump(broker *b, session *s)
 {
-	while (s->c && s->queue && (s->queue->qos == 0 || s->inflight_count < b->cfg.max_inflight)) {
+	while (s->c && s->queue) {
+		if (!s->queue->m) {
+			/* A retained cursor at the head: it puts its next message before itself,
+			 * waits for the window, or is done and goes. */
+			int r = retained_next(b, s, s->queue);
+			if (r == 0)
+				outmsg_free_list(queue_unlink(s, &s->queue));
+			else if (r == 2)
+				break;
+			continue;
+		}
+		if (s->queue->qos && s->inflight_count >= b->cfg.max_inflight)
+			break;
 		outmsg *o = queue_pop(s);
+		if (needs_check(b, o)) {
+			if (!may_read(b, s, o->m->topic)) {
+				persist_out(b, s, R_POP, 0);
+				outmsg_free_list(o);
+				continue;
+			}
+			o->unchecked = false;
+		}
 		if (o->qos == 0) {
 			persist_out(b, s, R_POP, 0);
 			send_publish(b, s, o, false);
@@ -124,16 +173,26 @@ void session_resume(broker *b, session *s)
 {
 	/* Unacknowledged PUBLISH again with DUP set, PUBREL again for those already
 	 * received, with their original packet ids [MQTT-4.4.0-1]. */
-	for (outmsg *o = s->inflight; o && s->c; o = o->next) {
+	for (outmsg **pp = &s->inflight; *pp && s->c;) {
+		outmsg *o = *pp;
+		if (o->state == OUT_SENT && needs_check(b, o)) {
+			/* Recovered from the log: not to a user who may not read it. */
+			if (!may_read(b, s, o->m->topic)) {
+				inflight_remove(b, s, pp);
+				continue;
+			}
+			o->unchecked = false;
+		}
 		if (o->state == OUT_SENT)
 			send_publish(b, s, o, true);
 		else if (o->state == OUT_RELEASED)
-			send_ack(b, s->c, MQTT_PUBREL, o->id);
+			send_ack(b, s->c, MQTT_PUBREL, o->id); /* only the id: nothing to read */
+		pp = &o->next;
 	}
 	session_pump(b, s);
 }
 
-void queue_append(session *s, msg *m, uint8_t qos, bool retain_flag)
+static outmsg *outmsg_new(msg *m, uint8_t qos, bool retain_flag)
 {
 	outmsg *o = calloc(1, sizeof *o);
 	if (!o)
@@ -142,15 +201,43 @@ void queue_append(session *s, msg *m, uint8_t qos, bool retain_flag)
 	m->refs++;
 	o->qos = qos;
 	o->retain = retain_flag;
+	return o;
+}
+
+outmsg *queue_append(session *s, msg *m, uint8_t qos, bool retain_flag)
+{
+	outmsg *o = outmsg_new(m, qos, retain_flag);
 	*s->queue_tail = o;
 	s->queue_tail = &o->next;
 	s->queued++;
+	return o;
 }
 
+outmsg *queue_prepend(session *s, msg *m, uint8_t qos, bool retain_flag)
+{
+	outmsg *o = outmsg_new(m, qos, retain_flag);
+	o->next = s->queue;
+	if (!s->queue)
+		s->queue_tail = &o->next;
+	s->queue = o;
+	s->queued++;
+	return o;
+}
+
+/*
+ * One message to one session. Read access is checked here, for every delivery, against
+ * the session's user: live routing, offline queueing, wills; retained messages for a new
+ * subscription are checked as their cursor sends them, queued ones recovered from the
+ * log as they go out (session_pump, session_resume).
+ */
 void deliver(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag)
 {
 	if (!s->c && qos == 0 && !b->cfg.queue_qos0)
 		return; /* QoS 0 to an offline session is simply not delivered */
+	/* Offline with no known owner (an older log), nobody to ask for yet. */
+	bool unchecked = !s->c && s->owner_state == OWNER_UNKNOWN;
+	if (!unchecked && !may_read(b, s, m->topic))
+		return;
 	if (s->c && qos == 0 && !s->queue) {
 		/* Nothing ahead of it: straight out, nothing to remember. */
 		outmsg o = { .m = m, .qos = 0, .retain = retain_flag };
@@ -159,13 +246,18 @@ void deliver(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag)
 	}
 	if (s->queued >= b->cfg.max_queued) {
 		b->st.msgs_dropped++;
-		if (b->cfg.queue_policy != BROKER_DROP_OLDEST || !s->queue)
+		if (b->cfg.queue_policy != BROKER_DROP_OLDEST || !s->queued)
 			return;
+		/* The oldest message, passing retained cursors: the log has no cursors, so
+		 * for it this is the head of the queue (R_POP). */
+		outmsg **pp = &s->queue;
+		while (!(*pp)->m)
+			pp = &(*pp)->next;
 		persist_out(b, s, R_POP, 0);
-		outmsg_free_list(queue_pop(s));
+		outmsg_free_list(queue_unlink(s, pp));
 	}
-	queue_append(s, m, qos, retain_flag);
-	persist_enq(b, s, m, qos, retain_flag);
+	queue_append(s, m, qos, retain_flag)->unchecked = unchecked;
+	persist_enq(b, s, m, qos, retain_flag, false);
 	session_pump(b, s);
 }
 
@@ -385,18 +477,21 @@ void retained_set(broker *b, msg *m)
 		msg_unref(r->m);
 		free(r);
 		b->st.retained--;
+		b->ret_gen++; /* cursors find their place again */
 		return;
 	}
 	m->refs++;
 	if (r) {
 		msg_unref(r->m); /* replaced [MQTT-3.3.1-5] */
 		r->m = m;
+		r->set_seq = ++b->ret_clock;
 		return;
 	}
 	r = calloc(1, sizeof *r);
 	if (!r)
 		abort();
 	r->m = m;
+	r->ins_seq = r->set_seq = ++b->ret_clock;
 	r->hnext = b->ret_hash[k];
 	b->ret_hash[k] = r;
 	r->prev = b->retained_tail;
@@ -408,28 +503,108 @@ void retained_set(broker *b, msg *m)
 	b->st.retained++;
 }
 
+/* The retained entry for exactly this topic, or NULL. */
+static retained *ret_find(broker *b, const char *topic, size_t n)
+{
+	for (retained *r = b->ret_hash[ret_bucket(b, topic, n)]; r; r = r->hnext)
+		if (r->m->topic_len == n && memcmp(r->m->topic, topic, n) == 0)
+			return r;
+	return NULL;
+}
+
+/*
+ * Retained messages go to a new subscription with RETAIN=1 [MQTT-3.3.1-6], oldest first,
+ * all of them: not through the offline-queue bound (max_queued), which would drop all but
+ * the first thousand or so, but through a cursor in the session's queue that sends the
+ * next one whenever the in-flight window has room (session_pump, on each PUBACK/PUBCOMP).
+ * QoS 0 ones are not paced: they go out at once, as far as the transport takes them.
+ * Messages that arrive after the SUBSCRIBE queue behind the cursor, under the queue bound.
+ *
+ * A filter without wildcards matches one topic at most: found by hash, and sent at once
+ * when nothing waits ahead of it, so many exact filters neither scan the store nor each
+ * hold a cursor. A wildcard filter is matched against every retained message, O(retained)
+ * per filter; only a tree of retained topics would do better.
+ */
 void retained_deliver(broker *b, session *s, const char *filter, size_t flen, uint8_t qos)
 {
-	/* Sent with RETAIN=1 to a new subscription [MQTT-3.3.1-6], oldest first. A filter
-	 * without wildcards matches one topic at most: found by hash, so many exact filters do
-	 * not each scan the store. A wildcard filter is matched against every retained message,
-	 * O(retained) per filter; only a tree of retained topics would do better. */
-	if (!memchr(filter, '+', flen) && !memchr(filter, '#', flen)) {
-		for (retained *r = b->ret_hash[ret_bucket(b, filter, flen)]; r; r = r->hnext) {
-			if (r->m->topic_len == flen && memcmp(r->m->topic, filter, flen) == 0) {
-				deliver(b, s, r->m, qos < r->m->qos ? qos : r->m->qos,
-					!(b->cfg.test_faults & BROKER_TF_RETAIN_FLAG));
-				break;
-			}
-		}
+	bool exact = !memchr(filter, '+', flen) && !memchr(filter, '#', flen);
+	retained *first = exact ? ret_find(b, filter, flen) : b->retained;
+	if (!first)
 		return;
+	if (exact) {
+		uint8_t q = qos < first->m->qos ? qos : first->m->qos;
+		if (!s->queue && (q == 0 || s->inflight_count < b->cfg.max_inflight)) {
+			deliver(b, s, first->m, q, !(b->cfg.test_faults & BROKER_TF_RETAIN_FLAG));
+			return;
+		}
 	}
-	for (retained *r = b->retained; r; r = r->next) {
-		if (mqtt_topic_match((const uint8_t *)filter, flen, (const uint8_t *)r->m->topic,
-				     r->m->topic_len))
-			deliver(b, s, r->m, qos < r->m->qos ? qos : r->m->qos,
-				!(b->cfg.test_faults & BROKER_TF_RETAIN_FLAG));
+	rcursor *rc = calloc(1, sizeof *rc + flen + 1);
+	outmsg *o = calloc(1, sizeof *o);
+	if (!rc || !o)
+		abort();
+	rc->start = b->ret_clock;
+	rc->exact = exact;
+	rc->next_ins = exact ? first->ins_seq : 0;
+	rc->at = first;
+	rc->gen = b->ret_gen;
+	rc->qos = qos;
+	rc->filter_len = (uint16_t)flen;
+	memcpy(rc->filter, filter, flen);
+	o->rc = rc;
+	*s->queue_tail = o;
+	s->queue_tail = &o->next;
+	session_pump(b, s);
+}
+
+/* The cursor at the head of s's queue: 1 when it put its next message at the head (before
+ * itself), 2 when that message waits for the in-flight window, 0 when it has no more. */
+static int retained_next(broker *b, session *s, outmsg *mark)
+{
+	rcursor *rc = mark->rc;
+	retained *r = rc->at;
+	if (rc->next_ins == UINT64_MAX)
+		return 0;
+	if (rc->gen != b->ret_gen) {
+		/* An entry was deleted since: find the place again (by insertion number). */
+		if (rc->exact)
+			r = ret_find(b, rc->filter, rc->filter_len);
+		else
+			for (r = b->retained; r && r->ins_seq < rc->next_ins; r = r->next)
+				;
+		rc->gen = b->ret_gen;
 	}
+	/* Entries made after the SUBSCRIBE (ins_seq > start) and messages set after it went to
+	 * the subscriber live already. */
+	for (; r && r->ins_seq <= rc->start; r = rc->exact ? NULL : r->next) {
+		if (r->set_seq > rc->start ||
+		    !mqtt_topic_match((const uint8_t *)rc->filter, rc->filter_len,
+				      (const uint8_t *)r->m->topic, r->m->topic_len))
+			continue;
+		uint8_t qos = rc->qos < r->m->qos ? rc->qos : r->m->qos;
+		if (qos && s->inflight_count >= b->cfg.max_inflight) {
+			rc->at = r;
+			rc->next_ins = r->ins_seq;
+			return 2;
+		}
+		rc->at = r->next;
+		rc->next_ins = rc->exact ? UINT64_MAX : r->ins_seq + 1;
+		if (!may_read(b, s, r->m->topic))
+			continue;
+		bool flag = !(b->cfg.test_faults & BROKER_TF_RETAIN_FLAG);
+		if (!qos) {
+			outmsg o = { .m = r->m, .qos = 0, .retain = flag };
+			send_publish(b, s, &o, false);
+			if (!s->c)
+				return 2; /* the shell gave up on the connection */
+			continue;
+		}
+		queue_prepend(s, r->m, qos, flag);
+		persist_enq(b, s, r->m, qos, flag, true);
+		return 1;
+	}
+	rc->at = r;
+	rc->next_ins = UINT64_MAX;
+	return 0;
 }
 
 void retained_free_all(broker *b)

@@ -196,6 +196,21 @@ static void rec_msg(buf *r, const msg *m)
 	rec_end(r, at);
 }
 
+/* R_SESS: the client id, then (since sessions have owners) one byte, enum owner_state,
+ * and for OWNER_USER the user name. A log written before has only the id: such a session
+ * recovers with OWNER_UNKNOWN. */
+static void rec_sess(buf *r, const session *s)
+{
+	size_t at = rec_begin(r, R_SESS);
+	put_str(r, s->client_id);
+	if (s->owner_state != OWNER_UNKNOWN) {
+		put_u8(r, s->owner_state);
+		if (s->owner_state == OWNER_USER)
+			put_str(r, s->owner);
+	}
+	rec_end(r, at);
+}
+
 /* ---- hooks called as state changes ------------------------------------------------------ */
 
 void persist_session(broker *b, session *s, bool exists)
@@ -203,9 +218,13 @@ void persist_session(broker *b, session *s, bool exists)
 	if (!active(b) || s->clean)
 		return;
 	buf r = { 0 };
-	size_t at = rec_begin(&r, exists ? R_SESS : R_SESS_DEL);
-	put_str(&r, s->client_id);
-	rec_end(&r, at);
+	if (exists) {
+		rec_sess(&r, s);
+	} else {
+		size_t at = rec_begin(&r, R_SESS_DEL);
+		put_str(&r, s->client_id);
+		rec_end(&r, at);
+	}
 	emit(b, &r);
 }
 
@@ -222,7 +241,9 @@ void persist_sub(broker *b, session *s, const char *filter, size_t flen, uint8_t
 	emit(b, &r);
 }
 
-void persist_enq(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag)
+/* front: the message goes to the head of the queue (R_ENQ_FRONT, a retained message a
+ * cursor is sending), else to its tail. */
+void persist_enq(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag, bool front)
 {
 	if (!active(b) || s->clean)
 		return;
@@ -237,7 +258,7 @@ void persist_enq(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag)
 		m->snap = b->snap_gen;
 		rec_msg(&r, m);
 	}
-	size_t at = rec_begin(&r, R_ENQ);
+	size_t at = rec_begin(&r, front ? R_ENQ_FRONT : R_ENQ);
 	put_str(&r, s->client_id);
 	put_u64(&r, m->mid);
 	put_u8(&r, qos);
@@ -392,9 +413,8 @@ static void compact(broker *b)
 	for (session *s = b->sessions; s; s = s->next) {
 		if (s->clean)
 			continue;
-		size_t at = rec_begin(&r, R_SESS);
-		put_str(&r, s->client_id);
-		rec_end(&r, at);
+		rec_sess(&r, s);
+		size_t at;
 		/* The session's list is newest first; write oldest first. */
 		size_t n = 0;
 		for (sub *x = s->subs; x; x = x->next_in_session)
@@ -439,7 +459,8 @@ static void compact(broker *b)
 				snap_out(&r, s, R_REL, o->id);
 		}
 		for (outmsg *o = s->queue; o; o = o->next)
-			snap_enq(b, &r, s, o);
+			if (o->m) /* a retained cursor is not kept (see README) */
+				snap_enq(b, &r, s, o);
 	}
 	if (b->store->replace(b->store->ctx, r.p, r.len) < 0) {
 		b->st.store_errors++;
@@ -544,10 +565,29 @@ static bool apply(broker *b, rd *r, mtab *t)
 		memcpy(name, d, n);
 		name[n] = 0;
 		s = session_find(b, name);
-		if (type == R_SESS && !s)
-			session_create_offline(b, name);
-		else if (type == R_SESS_DEL && s)
-			session_free(b, s);
+		if (type == R_SESS_DEL) {
+			if (s)
+				session_free(b, s);
+			return true;
+		}
+		if (!s)
+			s = session_create_offline(b, name);
+		if (r->p == r->end)
+			return true; /* an older log: no owner recorded */
+		uint8_t own = get_u8(r);
+		if (own == OWNER_ANON) {
+			session_set_owner(s, NULL);
+		} else if (own == OWNER_USER) {
+			char *user;
+			d = get_bytes(r, &n);
+			if (r->bad || memchr(d, 0, n))
+				return false;
+			user = core_strndup((const char *)d, n);
+			session_set_owner(s, user);
+			free(user);
+		} else {
+			return false;
+		}
 		return true;
 	}
 	case R_SUB:
@@ -584,14 +624,17 @@ static bool apply(broker *b, rd *r, mtab *t)
 		t->v[t->n++] = x;
 		return true;
 	}
-	case R_ENQ: {
+	case R_ENQ:
+	case R_ENQ_FRONT: {
 		s = sess_of(b, r);
 		uint64_t mid = get_u64(r);
 		uint8_t qos = get_u8(r), ret = get_u8(r);
 		msg *x = mtab_find(t, mid);
 		if (!s || !x || r->bad || qos > 2)
 			return false;
-		queue_append(s, x, qos, ret);
+		/* Read access is checked again before it goes out: the ACL may have changed
+		 * since, or the session may go to a user it was not checked for. */
+		(type == R_ENQ ? queue_append : queue_prepend)(s, x, qos, ret)->unchecked = true;
 		return true;
 	}
 	case R_SENT:
