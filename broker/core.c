@@ -433,8 +433,19 @@ void broker_on_bytes(broker *b, uint64_t id, const uint8_t *data, size_t len)
 		c->rx = r;
 		c->rx_cap = cap;
 	}
-	memcpy(c->rx + c->rx_len, data, len);
+	if (len)
+		memcpy(c->rx + c->rx_len, data, len);
 	c->rx_len += len;
+	if (c->auth_pending) {
+		/* Paused until broker_on_auth(); the shell should stop reading meanwhile. */
+		if (c->rx_len > 2 * (size_t)b->cfg.max_packet_size) {
+			core_log(b, "closing %s: %zu bytes arrived while its CONNECT waited for authentication (bound %zu)",
+				 c->peer, c->rx_len, 2 * (size_t)b->cfg.max_packet_size);
+			core_close(b, c, false, "input bound while authenticating");
+			rearm(b);
+		}
+		return;
+	}
 
 	size_t pos = 0;
 	while (pos < c->rx_len) {
@@ -483,6 +494,10 @@ void broker_on_bytes(broker *b, uint64_t id, const uint8_t *data, size_t len)
 			rearm(b);
 			return;
 		}
+		if (c->auth_pending) {
+			pos -= (size_t)n; /* decoded again once broker_on_auth() answers */
+			break;
+		}
 	}
 	memmove(c->rx, c->rx + pos, c->rx_len - pos);
 	c->rx_len -= pos;
@@ -496,7 +511,8 @@ void broker_tick(broker *b)
 	while (b->heap_len && b->heap[0]->deadline <= t) {
 		conn *c = b->heap[0];
 		if (c->state == CONN_NEW) {
-			core_log(b, "no CONNECT from %s in time", c->peer);
+			core_log(b, c->auth_pending ? "no answer from authentication for %s in time"
+						    : "no CONNECT from %s in time", c->peer);
 			core_close(b, c, false, "no CONNECT");
 		} else {
 			/* Nothing for 1.5 x keepalive: the client is gone [MQTT-3.1.2-24]. */
@@ -509,6 +525,24 @@ void broker_tick(broker *b)
 	}
 	acks_flush(b);
 	rearm(b);
+}
+
+void broker_on_auth(broker *b, uint64_t id, int rc)
+{
+	conn *c = conn_find(b, id);
+	if (!c || !c->auth_pending)
+		return;
+	c->auth_pending = false;
+	c->auth_answered = true;
+	c->auth_rc = rc < 0 || rc > 5 ? 5 : (uint8_t)rc;
+	/* The CONNECT is still first in rx: handle it, then whatever came after it. */
+	broker_on_bytes(b, id, NULL, 0);
+}
+
+const char *broker_conn_client_id(broker *b, uint64_t id)
+{
+	conn *c = conn_find(b, id);
+	return c && c->s ? c->s->client_id : NULL;
 }
 
 void broker_get_stats(const broker *b, broker_stats *out)

@@ -85,6 +85,9 @@ struct conn {
 	char *will_topic;
 	uint8_t *will_payload;
 	uint32_t will_payload_len;
+	bool auth_pending;         /* CONNECT waits for broker_on_auth(); input is kept, unread */
+	bool auth_answered;        /* ... and here is the answer, for the CONNECT's second pass */
+	uint8_t auth_rc;
 	conn *next, *prev;         /* all connections, open order */
 	conn *hnext;
 };
