@@ -38,7 +38,7 @@ WARN   := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
           -Wpointer-arith -Wformat=2 -Wno-format-nonliteral -Wvla -Wundef
 CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L $(OPT) $(WARN) $(SAN) $(CFLAGS_EXTRA) \
           -I. $(PKG_CFLAGS) -MMD -MP
-LDFLAGS_ALL := $(SAN) $(CFLAGS_EXTRA)
+LDFLAGS_ALL := $(SAN) $(CFLAGS_EXTRA) -pthread
 
 # Library sources: every module but the command-line entry point.
 MODULES  := mqtt sim broker conformance reports harness
