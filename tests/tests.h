@@ -17,6 +17,7 @@ Suite *cli_suite(void);        /* test_cli.c: hex parsing and `mqttsim decode` *
 Suite *net_suite(void);        /* test_net.c: virtual network, faults, disk, host clocks */
 Suite *broker_suite(void);     /* test_broker.c: the reference broker through the sim shell */
 Suite *auth_suite(void);       /* test_auth.c: hashes, password and ACL files, auth end to end */
+Suite *authwait_suite(void);   /* test_authwait.c: asynchronous authentication (connect_start) */
 Suite *persist_suite(void);    /* test_persist.c: the broker's log across crashes */
 Suite *run_suite(void);        /* test_run.c: steps and expectations of scenarios */
 Suite *scenario_suite(void);   /* test_scenario.c: the YAML loader, its units and its errors */
