@@ -137,7 +137,7 @@ void handle_connect(broker *b, conn *c, const mqtt_packet *p)
 						   k->has_password ? k->password.data : NULL,
 						   k->has_password ? k->password.len : 0);
 	if (rc) {
-		refuse(b, c, rc, rc == 4 ? "bad user name or password" : "not authorised");
+		refuse(b, c, rc, rc == 4 ? "bad user name or password" : rc == 3 ? "server unavailable" : "not authorised");
 		return;
 	}
 
