@@ -55,7 +55,7 @@ BIN   := $(BUILD)/mqttsim
 TESTS := $(BUILD)/check_mqttsim
 OUT   := reports/out
 
-.PHONY: all test unit cli lint abuse_shell interop scenarios conform aedes reports pcap badinput html progress explore asan valgrind coverage bench deps install clean help
+.PHONY: all test unit cli lint abuse_shell interop scenarios conform aedes reports pcap badinput html progress explore abuse_topics asan valgrind coverage bench deps install clean help
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -76,7 +76,7 @@ $(TESTS): $(TEST_OBJ) $(LIB)
 $(BUILD)/bench_%: $(BUILD)/tests/bench_%.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(YAML_LIBS) -lm
 
-test: unit cli lint interop scenarios conform aedes reports pcap badinput html progress explore abuse_shell
+test: unit cli lint interop scenarios conform aedes reports pcap badinput html progress explore abuse_topics abuse_shell
 
 # Every test target is bounded in wall time: a hang fails its target with a message naming it
 # instead of stalling CI. $(call bounded,NAME,COMMAND)
@@ -124,6 +124,9 @@ progress: $(BIN)
 
 explore: $(BIN)
 	$(call bounded,explore,env MQTTSIM=$(BIN) sh tests/explore.sh)
+
+abuse_topics: $(BIN)
+	$(call bounded,abuse_topics,env MQTTSIM=$(BIN) sh tests/abuse_topics.sh)
 
 unit: $(TESTS)
 	@mkdir -p $(OUT)

@@ -99,6 +99,10 @@ typedef struct broker_config {
 	bool allow_anonymous;        /* CONNECT without user name accepted (default set by init) */
 	uint32_t sys_interval_s;     /* $SYS/ publication period; 0 disables */
 	uint32_t max_connections;    /* 0: 100000 */
+	/* Subscriptions one session may hold (0: 10000; UINT32_MAX: no practical limit). A
+	 * SUBSCRIBE's filter past it gets return code 0x80; replacing a subscription the
+	 * session has already is always granted. */
+	uint32_t max_subscriptions;
 	/* Authentication and authorisation; NULL accepts everything (see auth.h). */
 	const broker_auth *auth;
 	/* Persistent sessions, their queues and in-flight messages, and retained messages
@@ -144,6 +148,7 @@ typedef struct broker_stats {
 	uint64_t msgs_received;      /* PUBLISH packets from clients */
 	uint64_t msgs_sent;          /* PUBLISH packets to clients */
 	uint64_t msgs_dropped;       /* queue bounds, denied publishes */
+	uint64_t subs_refused;       /* filters refused for max_subscriptions */
 	uint64_t retained;
 	uint64_t protocol_errors;
 	uint64_t store_errors;       /* appends or syncs that failed */

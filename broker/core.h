@@ -40,13 +40,17 @@ typedef struct outmsg {
 	struct outmsg *next;
 } outmsg;
 
-/* A subscription of a session (the session's own list, for unsubscribe and cleanup). */
+/* A subscription of a session: on its node's list (subscription order, for routing) and on
+ * the session's list (newest first, for unsubscribe, cleanup and compaction), both doubly
+ * linked so either unlink is O(1); found by node in the session's hash table. */
 typedef struct sub {
 	session *s;
 	uint8_t qos;
 	uint64_t seq;      /* when it was made: orders deliveries */
 	tnode *node;
-	struct sub *next_in_node, *next_in_session;
+	struct sub *next_in_node, *prev_in_node;
+	struct sub *next_in_session, *prev_in_session;
+	struct sub *hnext; /* chain in s->sub_tab, keyed by node->id; finds, never orders */
 } sub;
 
 struct session {
@@ -55,6 +59,8 @@ struct session {
 	bool clean;
 	conn *c;                   /* NULL while offline */
 	sub *subs;
+	sub **sub_tab;             /* subs by node id (find only); NULL until the first */
+	uint32_t nsubs, sub_tab_cap;
 	outmsg *inflight, **inflight_tail;
 	uint32_t inflight_count;
 	outmsg *queue, **queue_tail;
@@ -88,16 +94,27 @@ struct conn {
 	bool auth_pending;         /* CONNECT waits for broker_on_auth(); input is kept, unread */
 	bool auth_answered;        /* ... and here is the answer, for the CONNECT's second pass */
 	uint8_t auth_rc;
+	bool subs_limit_logged;    /* max_subscriptions refusal logged for this connection */
 	conn *next, *prev;         /* all connections, open order */
 	conn *hnext;
 };
 
+/* One filter level. Children are kept on a list in insertion order (the only order
+ * anything walks them in) and, once there are more than a few, also in a hash table by
+ * level, so finding a child is O(1) however many siblings it has; the "+" and "#" children
+ * are also pointed to directly, so matching a topic looks at most three children per level. */
 struct tnode {
-	char *level;
+	char *level;               /* NUL-terminated */
+	size_t level_len;
+	uint64_t id;               /* creation order; keys the sessions' subscription tables */
 	tnode *parent;
-	tnode *children;           /* first child, insertion order */
-	tnode *sibling;
-	sub *subs;                 /* subscriptions ending here, in subscription order */
+	tnode *children, *children_tail;
+	tnode *sibling, *prev_sibling;
+	tnode *plus, *hash;        /* the "+" and "#" children, or NULL */
+	tnode **tab;               /* children by level hash; NULL while there are few */
+	uint32_t nchildren, tab_cap;
+	tnode *hnext;              /* chain in the parent's tab */
+	sub *subs, *subs_tail;     /* subscriptions ending here, in subscription order */
 };
 
 typedef struct retained {
@@ -123,6 +140,7 @@ struct broker {
 	size_t sess_buckets;
 
 	tnode root;
+	uint64_t next_node_id;
 
 	retained *retained, *retained_tail;
 	retained **ret_hash;
@@ -195,7 +213,8 @@ void tree_free(tnode *n);
  * creation order. Caller frees *out. Returns the count. */
 size_t tree_match(broker *b, const char *topic, sub ***out);
 
-/* handle_subscribe.c, shared with recovery */
+/* handle_subscribe.c, shared with recovery. sub_add never refuses (recovery restores what
+ * was granted); handle_subscribe applies max_subscriptions before it. */
 void sub_add(broker *b, session *s, const char *filter, size_t flen, uint8_t qos);
 bool sub_remove(broker *b, session *s, const char *filter, size_t flen);
 

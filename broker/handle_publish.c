@@ -406,7 +406,20 @@ void retained_set(broker *b, msg *m)
 
 void retained_deliver(broker *b, session *s, const char *filter, size_t flen, uint8_t qos)
 {
-	/* Sent with RETAIN=1 to a new subscription [MQTT-3.3.1-6], oldest first. */
+	/* Sent with RETAIN=1 to a new subscription [MQTT-3.3.1-6], oldest first. A filter
+	 * without wildcards matches one topic at most: found by hash, so many exact filters do
+	 * not each scan the store. A wildcard filter is matched against every retained message,
+	 * O(retained) per filter; only a tree of retained topics would do better. */
+	if (!memchr(filter, '+', flen) && !memchr(filter, '#', flen)) {
+		for (retained *r = b->ret_hash[ret_bucket(b, filter, flen)]; r; r = r->hnext) {
+			if (r->m->topic_len == flen && memcmp(r->m->topic, filter, flen) == 0) {
+				deliver(b, s, r->m, qos < r->m->qos ? qos : r->m->qos,
+					!(b->cfg.test_faults & BROKER_TF_RETAIN_FLAG));
+				break;
+			}
+		}
+		return;
+	}
 	for (retained *r = b->retained; r; r = r->next) {
 		if (mqtt_topic_match((const uint8_t *)filter, flen, (const uint8_t *)r->m->topic,
 				     r->m->topic_len))

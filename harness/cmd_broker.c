@@ -34,6 +34,8 @@ static const char broker_usage[] =
 	"  --sys-interval S     publish $SYS/ topics every S seconds (default 10; 0 disables)\n"
 	"  --max-inflight N     outbound QoS 1/2 messages in flight per client (1..65535, default 20)\n"
 	"  --max-queued N       messages queued per session (1..4294967295, default 1000)\n"
+	"  --max-subscriptions N  filters one session may hold (1..4294967295, default 10000;\n"
+	"                       4294967295 for no practical limit); past it a filter gets SUBACK 0x80\n"
 	"  --drop-oldest        when a queue is full drop its oldest message (default: the new one)\n"
 	"  --queue-qos0         queue QoS 0 messages for offline persistent sessions\n"
 	"  --no-anonymous       refuse CONNECT without a user name (CONNACK 5)\n"
@@ -244,7 +246,8 @@ static int parse(bopts *b, int argc, char **argv, const char *where, FILE *out, 
 			}
 			i++;
 		} else if (!strcmp(a, "--sys-interval") || !strcmp(a, "--max-inflight") ||
-			   !strcmp(a, "--max-queued") || !strcmp(a, "--max-packet")) {
+			   !strcmp(a, "--max-queued") || !strcmp(a, "--max-packet") ||
+			   !strcmp(a, "--max-subscriptions")) {
 			unsigned long max = !strcmp(a, "--max-inflight") ? 65535 : UINT_MAX;
 			unsigned long min = !strcmp(a, "--sys-interval") ? 0 : 1;
 			if (!parse_uint(v, max, &n) || n < min) {
@@ -254,7 +257,8 @@ static int parse(bopts *b, int argc, char **argv, const char *where, FILE *out, 
 				fprintf(err, "mqttsim broker: %s%s takes a whole number from %lu to %lu%s, not '%s'\n",
 					where, a, min, max,
 					!strcmp(a, "--sys-interval") ? " (seconds; 0 disables $SYS)" :
-					!strcmp(a, "--max-packet") ? " (bytes)" : "",
+					!strcmp(a, "--max-packet") ? " (bytes)" :
+					!strcmp(a, "--max-subscriptions") ? " (4294967295: no practical limit)" : "",
 					shown);
 				return -1;
 			}
@@ -264,6 +268,8 @@ static int parse(bopts *b, int argc, char **argv, const char *where, FILE *out, 
 				o->cfg.max_inflight = (uint16_t)n;
 			else if (!strcmp(a, "--max-queued"))
 				o->cfg.max_queued = (uint32_t)n;
+			else if (!strcmp(a, "--max-subscriptions"))
+				o->cfg.max_subscriptions = (uint32_t)n;
 			else
 				o->cfg.max_packet_size = (uint32_t)n;
 			i++;

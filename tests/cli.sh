@@ -53,6 +53,7 @@ check broker-bad-number 2 "--max-queued takes a whole number from 1 to 429496729
 check broker-inflight-range 2 "--max-inflight takes a whole number from 1 to 65535, not '70000'" $M broker --max-inflight 70000
 check broker-sys-interval-range 2 "--sys-interval takes a whole number from 0 to 4294967295 (seconds; 0 disables \$SYS), not 'x'" $M broker --sys-interval x
 check broker-max-packet-range 2 "--max-packet takes a whole number from 1 to 4294967295 (bytes), not '0'" $M broker --max-packet 0
+check broker-max-subscriptions-range 2 "--max-subscriptions takes a whole number from 1 to 4294967295 (4294967295: no practical limit), not '0'" $M broker --max-subscriptions 0
 check broker-port-range 2 "--listen takes ADDR:PORT with PORT from 0 to 65535" $M broker --listen 127.0.0.1:70000
 check broker-option-escaped 2 "unknown option '--\\x1b[2J'" $M broker "--$(printf '\033')[2J"
 check broker-config-dir 2 "--config / is a directory" timeout 3 $M broker --listen 127.0.0.1:0 --config /
@@ -67,6 +68,8 @@ printf 'listen 127.0.0.1:0\nstore /tmp/\377\n' >"$cfg"
 check broker-config-not-utf8 2 "$cfg:2:12: '\\xff' is a byte that is not UTF-8 text" $M broker --config "$cfg"
 printf 'listen 127.0.0.1:0\nmax-inflight 70000\n' >"$cfg"
 check broker-config-range 2 "$cfg:2: --max-inflight takes a whole number from 1 to 65535, not '70000'" $M broker --config "$cfg"
+printf 'listen 127.0.0.1:0\nmax-subscriptions 10k\n' >"$cfg"
+check broker-config-max-subscriptions 2 "$cfg:2: --max-subscriptions takes a whole number from 1 to 4294967295 (4294967295: no practical limit), not '10k'" $M broker --config "$cfg"
 printf 'listen 127.0.0.1:0 # any free port\nsys-interval 0\n' >"$cfg"
 check broker-config-runs 124 "listening on 127.0.0.1:" timeout 1 $M broker --config "$cfg"
 rm -f "$cfg"
