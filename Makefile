@@ -38,7 +38,7 @@ WARN   := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
           -Wpointer-arith -Wformat=2 -Wno-format-nonliteral -Wvla -Wundef
 CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L $(OPT) $(WARN) $(SAN) $(CFLAGS_EXTRA) \
           -I. $(PKG_CFLAGS) -MMD -MP
-LDFLAGS_ALL := $(SAN) $(CFLAGS_EXTRA)
+LDFLAGS_ALL := $(SAN) $(CFLAGS_EXTRA) -pthread
 
 # Library sources: every module but the command-line entry point.
 MODULES  := mqtt sim broker conformance reports harness
@@ -55,7 +55,7 @@ BIN   := $(BUILD)/mqttsim
 TESTS := $(BUILD)/check_mqttsim
 OUT   := reports/out
 
-.PHONY: all test unit cli lint interop scenarios conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl asan valgrind coverage bench deps install clean help
+.PHONY: all test unit cli lint interop scenarios conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell asan valgrind coverage bench deps install clean help
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -76,7 +76,7 @@ $(TESTS): $(TEST_OBJ) $(LIB)
 $(BUILD)/bench_%: $(BUILD)/tests/bench_%.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(YAML_LIBS) -lm
 
-test: unit cli lint interop scenarios conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl
+test: unit cli lint interop scenarios conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell
 
 # Every test target is bounded in wall time: a hang fails its target with a message naming it
 # instead of stalling CI. $(call bounded,NAME,COMMAND)
@@ -93,6 +93,10 @@ lint:
 
 interop: $(BIN)
 	$(call bounded,interop,env MQTTSIM=$(BIN) sh tests/interop.sh)
+
+# The socket shell under abuse: a never-reading subscriber, EMFILE, a wrong-password flood.
+abuse_shell: $(BIN)
+	$(call bounded,abuse_shell,env MQTTSIM=$(BIN) sh tests/abuse_shell.sh)
 
 scenarios: $(BIN)
 	$(call bounded,scenarios,env MQTTSIM=$(BIN) sh tests/scenarios.sh)

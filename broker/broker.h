@@ -49,7 +49,21 @@ typedef struct broker_auth {
 	 * under another user name for an existing session's client id gets CONNACK 5. */
 	bool (*allow)(void *ctx, const char *client_id, const char *username, const char *topic,
 		      bool publish);
+	/* Optional; when set the broker asks it instead of connect. The same question for the
+	 * connection conn, which may be answered later: return BROKER_AUTH_PENDING and call
+	 * broker_on_auth(b, conn, rc) once, never from inside this callback; or return the
+	 * answer at once. The strings and password are only valid during the call (copy what is
+	 * kept). Until the answer the connection is paused: bytes after its CONNECT are kept,
+	 * unprocessed (up to 2 x max_packet_size, past which it is closed), and handled in order
+	 * once the CONNECT is answered. For an empty client id the name given here is
+	 * provisional (the one assigned with the answer may differ). A connection closed
+	 * meanwhile is forgotten, and a late answer for it ignored; a shell that reuses
+	 * connection ids must drop answers meant for an earlier connection of the same id. */
+	int (*connect_start)(void *ctx, uint64_t conn, const char *client_id, const char *username,
+			     const uint8_t *password, size_t password_len);
 } broker_auth;
+
+#define BROKER_AUTH_PENDING (-1) /* connect_start: the answer comes by broker_on_auth() */
 
 /*
  * Persistence, injected: an append-only log. The simulation shell backs it with the host's
@@ -125,6 +139,12 @@ void broker_on_bytes(broker *b, uint64_t conn, const uint8_t *data, size_t len);
 void broker_on_close(broker *b, uint64_t conn);
 /* Timers due: keepalive expiry, $SYS publication. */
 void broker_tick(broker *b);
+/* The answer (a CONNACK return code, as broker_auth.connect gives) to a connect_start that
+ * returned BROKER_AUTH_PENDING. Ignored for a connection that is not waiting for one. */
+void broker_on_auth(broker *b, uint64_t conn, int rc);
+/* The client id of an open, connected connection (for a shell's log lines), or NULL.
+ * Valid until the next call into the broker. */
+const char *broker_conn_client_id(broker *b, uint64_t conn);
 
 typedef struct broker_stats {
 	uint64_t clients_connected;

@@ -425,6 +425,8 @@ static bool dispatch(broker *b, conn *c, const mqtt_packet *p)
 	return conn_find(b, id) != NULL;
 }
 
+static void decode_input(broker *b, conn *c);
+
 void broker_on_bytes(broker *b, uint64_t id, const uint8_t *data, size_t len)
 {
 	conn *c = conn_find(b, id);
@@ -442,6 +444,23 @@ void broker_on_bytes(broker *b, uint64_t id, const uint8_t *data, size_t len)
 	}
 	memcpy(c->rx + c->rx_len, data, len);
 	c->rx_len += len;
+	decode_input(b, c);
+}
+
+/* Decode and handle what c->rx holds: after new bytes, and again once a pending
+ * authentication is answered (broker_on_auth). */
+static void decode_input(broker *b, conn *c)
+{
+	if (c->auth_pending) {
+		/* Paused until broker_on_auth(); the shell should stop reading meanwhile. */
+		if (c->rx_len > 2 * (size_t)b->cfg.max_packet_size) {
+			core_log(b, "closing %s: %zu bytes arrived while its CONNECT waited for authentication (bound %zu)",
+				 c->peer, c->rx_len, 2 * (size_t)b->cfg.max_packet_size);
+			core_close(b, c, false, "input bound while authenticating");
+			rearm(b);
+		}
+		return;
+	}
 
 	size_t pos = 0;
 	while (pos < c->rx_len) {
@@ -490,6 +509,10 @@ void broker_on_bytes(broker *b, uint64_t id, const uint8_t *data, size_t len)
 			rearm(b);
 			return;
 		}
+		if (c->auth_pending) {
+			pos -= (size_t)n; /* decoded again once broker_on_auth() answers */
+			break;
+		}
 	}
 	memmove(c->rx, c->rx + pos, c->rx_len - pos);
 	c->rx_len -= pos;
@@ -503,7 +526,8 @@ void broker_tick(broker *b)
 	while (b->heap_len && b->heap[0]->deadline <= t) {
 		conn *c = b->heap[0];
 		if (c->state == CONN_NEW) {
-			core_log(b, "no CONNECT from %s in time", c->peer);
+			core_log(b, c->auth_pending ? "no answer from authentication for %s in time"
+						    : "no CONNECT from %s in time", c->peer);
 			core_close(b, c, false, "no CONNECT");
 		} else {
 			/* Nothing for 1.5 x keepalive: the client is gone [MQTT-3.1.2-24]. */
@@ -516,6 +540,24 @@ void broker_tick(broker *b)
 	}
 	acks_flush(b);
 	rearm(b);
+}
+
+void broker_on_auth(broker *b, uint64_t id, int rc)
+{
+	conn *c = conn_find(b, id);
+	if (!c || !c->auth_pending)
+		return;
+	c->auth_pending = false;
+	c->auth_answered = true;
+	c->auth_rc = rc < 0 || rc > 5 ? 5 : (uint8_t)rc;
+	/* The CONNECT is still first in rx: handle it, then whatever came after it. */
+	decode_input(b, c);
+}
+
+const char *broker_conn_client_id(broker *b, uint64_t id)
+{
+	conn *c = conn_find(b, id);
+	return c && c->s ? c->s->client_id : NULL;
 }
 
 void broker_get_stats(const broker *b, broker_stats *out)

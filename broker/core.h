@@ -116,6 +116,9 @@ struct conn {
 	char *will_topic;
 	uint8_t *will_payload;
 	uint32_t will_payload_len;
+	bool auth_pending;         /* CONNECT waits for broker_on_auth(); input is kept, unread */
+	bool auth_answered;        /* ... and here is the answer, for the CONNECT's second pass */
+	uint8_t auth_rc;
 	bool subs_limit_logged;    /* max_subscriptions refusal logged for this connection */
 	conn *next, *prev;         /* all connections, open order */
 	conn *hnext;

@@ -145,16 +145,27 @@ void handle_connect(broker *b, conn *c, const mqtt_packet *p)
 	}
 
 	uint8_t rc = 0;
-	if (k->has_username)
+	if (k->has_username && !c->username)
 		c->username = core_strndup((const char *)k->username.data, k->username.len);
 	if (!k->has_username && !b->cfg.allow_anonymous)
 		rc = 5;
-	else if (b->cfg.auth && b->cfg.auth->connect)
+	else if (c->auth_answered)
+		rc = c->auth_rc; /* this CONNECT's second pass, with broker_on_auth()'s answer */
+	else if (b->cfg.auth && b->cfg.auth->connect_start) {
+		int r = b->cfg.auth->connect_start(b->cfg.auth->ctx, c->id, id, c->username,
+						   k->has_password ? k->password.data : NULL,
+						   k->has_password ? k->password.len : 0);
+		if (r == BROKER_AUTH_PENDING) {
+			c->auth_pending = true; /* broker_on_bytes keeps the CONNECT for later */
+			return;
+		}
+		rc = r < 0 || r > 5 ? 5 : (uint8_t)r;
+	} else if (b->cfg.auth && b->cfg.auth->connect)
 		rc = (uint8_t)b->cfg.auth->connect(b->cfg.auth->ctx, id, c->username,
 						   k->has_password ? k->password.data : NULL,
 						   k->has_password ? k->password.len : 0);
 	if (rc) {
-		refuse(b, c, rc, rc == 4 ? "bad user name or password" : "not authorised");
+		refuse(b, c, rc, rc == 4 ? "bad user name or password" : rc == 3 ? "server unavailable" : "not authorised");
 		return;
 	}
 

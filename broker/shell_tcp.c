@@ -1,44 +1,99 @@
 /*
  * shell_tcp.c - glue between the broker core and real sockets.
  *
- * One thread, one epoll set. A connection's id is its file descriptor: unique while open,
- * and the core has forgotten an id before the descriptor is closed and can be reused.
- * Bytes the kernel will not take yet wait in a per-connection buffer and leave on EPOLLOUT.
+ * One event-loop thread, one epoll set. A connection's id is its file descriptor: unique
+ * while open, and the core has forgotten an id before the descriptor is closed and can be
+ * reused. Bytes the kernel will not take yet wait in a per-connection buffer and leave on
+ * EPOLLOUT.
+ *
+ * Password checks (PBKDF2, ~9 ms each at 10,000 iterations) run on one worker thread, so a
+ * flood of CONNECTs cannot stall everyone else's traffic: the core pauses a connection whose
+ * CONNECT is being checked (broker_auth.connect_start) and the answer comes back through an
+ * eventfd to this loop, which alone calls into the core. The worker touches nothing but its
+ * job and the injected broker_auth.connect, which must therefore be thread-safe (auth.c's is:
+ * it only reads the loaded file). The simulation shell keeps asking synchronously.
  */
 #define _GNU_SOURCE /* accept4 */
 #include "broker/shell_tcp.h"
 
+#include "broker/sha256.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #define MAX_EVENTS 256
 #define MAX_OUTBUF (64u << 20) /* a client that reads nothing is cut off past this */
+#define MAX_OUTBUF_NAME "64 MiB"
+#define MAX_AUTH_QUEUE 1024    /* CONNECTs waiting for the worker; past it: CONNACK 3 */
+#define FD_PAUSE_US 100000     /* out of descriptors without a spare: listener rests this long */
+#define MAX_SHED 64            /* connections refused per wake-up while out of descriptors */
 
 typedef struct tconn {
 	bool open;
 	bool closing;       /* the core asked to close: flush, then close */
 	bool want_out;      /* EPOLLOUT registered */
-	bool dead;          /* a write failed: the read side reports the end to the core */
+	bool dead;          /* cut off (write failed, output bound): to be reaped, see reap() */
+	bool auth_pending;  /* the worker is checking its CONNECT: not read meanwhile */
+	uint64_t gen;       /* which connection on this fd, for late answers from the worker */
+	char peer[INET6_ADDRSTRLEN + 8];
 	uint8_t *out;
 	size_t out_off, out_len, out_cap;
 } tconn;
 
+/* One CONNECT for the worker: copies of what connect() needs, and the answer. */
+typedef struct auth_job {
+	struct auth_job *next;
+	int fd;
+	uint64_t gen;
+	int rc;
+	char *client_id, *username; /* username NULL when the CONNECT had none */
+	uint8_t *password;          /* NULL when it had none */
+	size_t password_len;
+} auth_job;
+
+typedef struct auth_worker {
+	const broker_auth *inner;   /* the broker_auth the caller configured */
+	broker_auth iface;          /* what the core gets: connect_start, the rest forwarded */
+	pthread_t th;
+	bool running;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	auth_job *todo, **todo_tail; /* under mu */
+	auth_job *done, **done_tail; /* under mu */
+	size_t queued;              /* jobs not yet answered to the core (loop thread only) */
+	bool full;                  /* the queue hit MAX_AUTH_QUEUE (logged once until it drains) */
+	bool stop;                  /* under mu */
+	int efd;                    /* eventfd: the worker finished something */
+} auth_worker;
+
 typedef struct shell {
 	const broker_tcp_opts *o;
 	int ep;
+	int lfd;
 	broker *b;
 	tconn *conns;       /* indexed by fd */
 	size_t nconns;
+	size_t nopen;
+	uint64_t next_gen;
 	int64_t wake_at;
+	int *reap;          /* fds cut off inside a core call, to be closed after it */
+	size_t nreap, reap_cap;
+	int spare_fd;       /* held open to be given up when accept() runs out of descriptors */
+	bool fd_starved;    /* in an out-of-descriptors episode (logged once when it starts) */
+	uint64_t fd_refused;
+	int64_t listen_resume_at; /* INT64_MAX unless the listener is paused */
+	auth_worker *aw;    /* NULL without authentication */
 } shell;
 
 static int64_t mono_us(void)
@@ -79,34 +134,83 @@ static tconn *get(shell *sh, int fd)
 	return &sh->conns[fd];
 }
 
+static void auth_cancel(shell *sh, int fd, uint64_t gen);
+
 static void conn_close(shell *sh, int fd)
 {
 	tconn *c = get(sh, fd);
-	epoll_ctl(sh->ep, EPOLL_CTL_DEL, fd, NULL);
+	if (c->auth_pending)
+		auth_cancel(sh, fd, c->gen); /* no hashing for a client that left */
+	if (!c->dead)
+		epoll_ctl(sh->ep, EPOLL_CTL_DEL, fd, NULL); /* a dead one left the set already */
 	close(fd);
 	free(c->out);
 	memset(c, 0, sizeof *c);
+	sh->nopen--;
+}
+
+/* Register what the connection waits for: input unless its CONNECT is being checked
+ * (level-triggered, so unread input would wake the loop at once), output when buffered. */
+static void update_interest(shell *sh, int fd, tconn *c)
+{
+	struct epoll_event ev = { .events = (c->auth_pending ? 0 : EPOLLIN | EPOLLRDHUP) |
+					    (c->want_out ? EPOLLOUT : 0),
+				  .data.fd = fd };
+	epoll_ctl(sh->ep, EPOLL_CTL_MOD, fd, &ev);
 }
 
 static void set_out_interest(shell *sh, int fd, tconn *c, bool want)
 {
 	if (c->want_out == want)
 		return;
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0), .data.fd = fd };
-	epoll_ctl(sh->ep, EPOLL_CTL_MOD, fd, &ev);
 	c->want_out = want;
+	update_interest(sh, fd, c);
 }
 
 /*
- * A connection whose writes fail is not closed here: flush runs inside the core's own
- * calls (env_send), where telling the core it lost a connection would pull state out from
- * under it. The socket is shut down instead, and the read path reports the end.
+ * Cut a connection off from inside a core call (env_send, the flush it makes): telling the
+ * core there would pull state out from under it. Everything that can go at once goes: the
+ * socket leaves the epoll set (no more wake-ups for it), is shut down, and its buffer is
+ * freed. The descriptor stays open, so its number (the core's id) cannot be reused, until
+ * reap() tells the core and closes it after the core call returns.
  */
-static void kill_conn(tconn *c, int fd)
+static void kill_conn(shell *sh, tconn *c, int fd)
 {
+	if (c->dead)
+		return;
 	c->dead = true;
-	c->out_len = c->out_off = 0;
+	c->want_out = false;
+	free(c->out);
+	c->out = NULL;
+	c->out_off = c->out_len = c->out_cap = 0;
+	epoll_ctl(sh->ep, EPOLL_CTL_DEL, fd, NULL);
 	shutdown(fd, SHUT_RDWR);
+	if (sh->nreap == sh->reap_cap) {
+		size_t cap = sh->reap_cap ? 2 * sh->reap_cap : 16;
+		int *r = realloc(sh->reap, cap * sizeof *r);
+		if (!r)
+			abort();
+		sh->reap = r;
+		sh->reap_cap = cap;
+	}
+	sh->reap[sh->nreap++] = fd;
+}
+
+/* Outside core calls: tell the core about every connection cut off meanwhile (once each:
+ * its will, its session), then close it. Telling the core can cut off more (a will sent to
+ * another slow reader); the loop takes those too. An fd the core closed meanwhile (a
+ * takeover: env_close) was closed there, and one reused since is not dead. */
+static void reap(shell *sh)
+{
+	while (sh->nreap) {
+		int fd = sh->reap[--sh->nreap];
+		tconn *c = get(sh, fd);
+		if (!c->open || !c->dead)
+			continue;
+		broker_on_close(sh->b, (uint64_t)fd);
+		if (get(sh, fd)->open)
+			conn_close(sh, fd);
+	}
 }
 
 /* Write what is buffered. Returns false if the connection is finished. */
@@ -128,12 +232,10 @@ static bool flush(shell *sh, int fd)
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (c->closing) {
+		if (c->closing)
 			conn_close(sh, fd); /* the core has forgotten it already */
-		} else {
-			set_out_interest(sh, fd, c, false);
-			kill_conn(c, fd);
-		}
+		else
+			kill_conn(sh, c, fd);
 		return false;
 	}
 	c->out_off = 0;
@@ -159,8 +261,13 @@ static void env_send(void *ctx, uint64_t id, const uint8_t *data, size_t len)
 	if (!c->open || c->closing || c->dead)
 		return;
 	if (c->out_len + len > MAX_OUTBUF) {
-		logf_(sh, "a client reads too slowly: output buffer full, closing it");
-		kill_conn(c, fd);
+		char line[512];
+		const char *cid = broker_conn_client_id(sh->b, id);
+		snprintf(line, sizeof line,
+			 "cutting off %s client=%s: it reads too slowly, %zu bytes wait to be sent and %zu more would pass the %s output bound",
+			 c->peer, cid ? cid : "-", c->out_len, len, MAX_OUTBUF_NAME);
+		logf_(sh, line);
+		kill_conn(sh, c, fd);
 		return;
 	}
 	if (c->out_off && c->out_off + c->out_len + len > c->out_cap) {
@@ -191,7 +298,10 @@ static void env_close(void *ctx, uint64_t id)
 	if (!c->open)
 		return;
 	c->closing = true;
-	flush(sh, (int)id);
+	if (c->dead)
+		conn_close(sh, (int)id); /* cut off before, and now forgotten: nothing to flush */
+	else
+		flush(sh, (int)id);
 }
 
 static void env_wake(void *ctx, int64_t at)
@@ -205,6 +315,44 @@ static void env_log(void *ctx, const char *line)
 	logf_(ctx, line);
 }
 
+/*
+ * accept() failed for want of descriptors. The pending connection stays in the backlog and
+ * the listener stays readable, so simply returning would wake the loop again at once,
+ * forever. Instead give up the spare descriptor, accept and close at once what is waiting
+ * (those clients see their connection closed rather than hang), and take the spare back;
+ * without a spare, take the listener out of the epoll set for FD_PAUSE_US. Logged once per
+ * episode; the episode ends at the next accept that succeeds.
+ */
+static void out_of_fds(shell *sh, int err)
+{
+	if (!sh->fd_starved) {
+		char line[256];
+		snprintf(line, sizeof line,
+			 "out of file descriptors (accept: %s) with %zu connections open: refusing new connections until some close",
+			 strerror(err), sh->nopen);
+		logf_(sh, line);
+		sh->fd_starved = true;
+	}
+	bool shed = false;
+	if (sh->spare_fd >= 0) {
+		close(sh->spare_fd);
+		sh->spare_fd = -1;
+		for (int i = 0; i < MAX_SHED; i++) {
+			int fd = accept4(sh->lfd, NULL, NULL, SOCK_CLOEXEC);
+			if (fd < 0)
+				break;
+			close(fd);
+			sh->fd_refused++;
+			shed = true;
+		}
+		sh->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	if (!shed || sh->spare_fd < 0) {
+		epoll_ctl(sh->ep, EPOLL_CTL_DEL, sh->lfd, NULL);
+		sh->listen_resume_at = mono_us() + FD_PAUSE_US;
+	}
+}
+
 static void accept_all(shell *sh, int lfd)
 {
 	for (;;) {
@@ -212,9 +360,22 @@ static void accept_all(shell *sh, int lfd)
 		socklen_t sl = sizeof ss;
 		int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno == EINTR)
+			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			return; /* EAGAIN, or out of descriptors: try again on the next event */
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+				out_of_fds(sh, errno);
+			return; /* EAGAIN: all taken */
+		}
+		if (sh->fd_starved) {
+			char line[160];
+			snprintf(line, sizeof line,
+				 "file descriptors available again: accepting connections (%llu refused meanwhile)",
+				 (unsigned long long)sh->fd_refused);
+			logf_(sh, line);
+			sh->fd_starved = false;
+			sh->fd_refused = 0;
+			if (sh->spare_fd < 0)
+				sh->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		}
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -232,6 +393,9 @@ static void accept_all(shell *sh, int lfd)
 		tconn *c = get(sh, fd);
 		memset(c, 0, sizeof *c);
 		c->open = true;
+		c->gen = ++sh->next_gen;
+		snprintf(c->peer, sizeof c->peer, "%s", peer);
+		sh->nopen++;
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.fd = fd };
 		epoll_ctl(sh->ep, EPOLL_CTL_ADD, fd, &ev);
 		if (broker_on_open(sh->b, (uint64_t)fd, peer) < 0 && get(sh, fd)->open && !get(sh, fd)->closing)
@@ -239,12 +403,15 @@ static void accept_all(shell *sh, int lfd)
 	}
 }
 
-static void readable(shell *sh, int fd)
+/* Read and hand to the core until the socket has nothing more. A connection whose CONNECT
+ * went to the worker is not read further (back-pressure), unless drain: it hung up, and
+ * reading to the end is how the core learns that. */
+static void readable(shell *sh, int fd, bool drain)
 {
 	uint8_t buf[65536];
 	for (;;) {
 		tconn *c = get(sh, fd);
-		if (!c->open || c->closing)
+		if (!c->open || c->closing || c->dead || (c->auth_pending && !drain))
 			return;
 		ssize_t n = recv(fd, buf, sizeof buf, 0);
 		if (n > 0) {
@@ -262,6 +429,232 @@ static void readable(shell *sh, int fd)
 		conn_close(sh, fd);
 		return;
 	}
+}
+
+/* ---- authentication on the worker thread -------------------------------------------------- */
+
+static void job_free(auth_job *j)
+{
+	if (j->password) {
+		sha256_wipe(j->password, j->password_len);
+		free(j->password);
+	}
+	free(j->client_id);
+	free(j->username);
+	free(j);
+}
+
+static void *auth_main(void *arg)
+{
+	auth_worker *aw = arg;
+	pthread_mutex_lock(&aw->mu);
+	for (;;) {
+		while (!aw->todo && !aw->stop)
+			pthread_cond_wait(&aw->cv, &aw->mu);
+		if (aw->stop)
+			break;
+		auth_job *j = aw->todo;
+		aw->todo = j->next;
+		if (!aw->todo)
+			aw->todo_tail = &aw->todo;
+		pthread_mutex_unlock(&aw->mu);
+		j->rc = aw->inner->connect(aw->inner->ctx, j->client_id, j->username, j->password,
+					   j->password_len);
+		j->next = NULL;
+		pthread_mutex_lock(&aw->mu);
+		*aw->done_tail = j;
+		aw->done_tail = &j->next;
+		uint64_t one = 1;
+		ssize_t w = write(aw->efd, &one, sizeof one);
+		(void)w; /* only fails when the counter is saturated: the loop is woken anyway */
+	}
+	pthread_mutex_unlock(&aw->mu);
+	return NULL;
+}
+
+static char *dup_or_null(const char *s, size_t n)
+{
+	if (!s)
+		return NULL;
+	char *d = malloc(n + 1);
+	if (!d)
+		abort();
+	memcpy(d, s, n);
+	d[n] = 0;
+	return d;
+}
+
+/* broker_auth.connect_start, called by the core inside broker_on_bytes. */
+static int aw_connect_start(void *ctx, uint64_t conn, const char *client_id, const char *username,
+			    const uint8_t *password, size_t password_len)
+{
+	shell *sh = ctx;
+	auth_worker *aw = sh->aw;
+	tconn *c = get(sh, (int)conn);
+	if (aw->queued >= MAX_AUTH_QUEUE) {
+		if (!aw->full) {
+			char line[200];
+			snprintf(line, sizeof line,
+				 "%d CONNECTs wait for their password check: refusing more with CONNACK 3 until half are answered",
+				 MAX_AUTH_QUEUE);
+			logf_(sh, line);
+			aw->full = true;
+		}
+		return 3; /* server unavailable */
+	}
+	auth_job *j = calloc(1, sizeof *j);
+	if (!j)
+		abort();
+	j->fd = (int)conn;
+	j->gen = c->gen;
+	j->client_id = dup_or_null(client_id, strlen(client_id));
+	j->username = dup_or_null(username, username ? strlen(username) : 0);
+	if (password) {
+		j->password = malloc(password_len ? password_len : 1);
+		if (!j->password)
+			abort();
+		if (password_len)
+			memcpy(j->password, password, password_len);
+		j->password_len = password_len;
+	}
+	c->auth_pending = true;
+	update_interest(sh, (int)conn, c);
+	aw->queued++;
+	pthread_mutex_lock(&aw->mu);
+	*aw->todo_tail = j;
+	aw->todo_tail = &j->next;
+	pthread_cond_signal(&aw->cv);
+	pthread_mutex_unlock(&aw->mu);
+	return BROKER_AUTH_PENDING;
+}
+
+static int aw_connect(void *ctx, const char *client_id, const char *username,
+		      const uint8_t *password, size_t password_len)
+{
+	const auth_worker *aw = ((shell *)ctx)->aw;
+	return aw->inner->connect(aw->inner->ctx, client_id, username, password, password_len);
+}
+
+static bool aw_allow(void *ctx, const char *client_id, const char *username, const char *topic,
+		     bool publish)
+{
+	const auth_worker *aw = ((shell *)ctx)->aw;
+	return aw->inner->allow ? aw->inner->allow(aw->inner->ctx, client_id, username, topic, publish)
+				: true;
+}
+
+/* A connection whose CONNECT waits went away: drop its job unless the worker has it. */
+static void auth_cancel(shell *sh, int fd, uint64_t gen)
+{
+	auth_worker *aw = sh->aw;
+	if (!aw)
+		return;
+	auth_job *gone = NULL;
+	pthread_mutex_lock(&aw->mu);
+	for (auth_job **pp = &aw->todo; *pp; pp = &(*pp)->next) {
+		if ((*pp)->fd == fd && (*pp)->gen == gen) {
+			gone = *pp;
+			*pp = gone->next;
+			if (!*pp)
+				aw->todo_tail = pp;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&aw->mu);
+	if (gone) {
+		aw->queued--;
+		job_free(gone);
+	}
+}
+
+/* The worker finished jobs: hand each answer to the core, if its connection still waits. */
+static void auth_deliver(shell *sh)
+{
+	auth_worker *aw = sh->aw;
+	uint64_t n;
+	ssize_t r = read(aw->efd, &n, sizeof n);
+	(void)r;
+	pthread_mutex_lock(&aw->mu);
+	auth_job *j = aw->done;
+	aw->done = NULL;
+	aw->done_tail = &aw->done;
+	pthread_mutex_unlock(&aw->mu);
+	while (j) {
+		auth_job *next = j->next;
+		aw->queued--;
+		tconn *c = get(sh, j->fd);
+		if (c->open && c->gen == j->gen && c->auth_pending && !c->dead) {
+			c->auth_pending = false;
+			update_interest(sh, j->fd, c);
+			broker_on_auth(sh->b, (uint64_t)j->fd, j->rc);
+			reap(sh);
+		}
+		job_free(j);
+		j = next;
+	}
+	if (aw->full && aw->queued <= MAX_AUTH_QUEUE / 2)
+		aw->full = false;
+}
+
+/* Start the worker in front of inner (which has a connect). 0, or -1 with err filled. */
+static int auth_start(shell *sh, const broker_auth *inner, char *err, size_t errlen)
+{
+	auth_worker *aw = calloc(1, sizeof *aw);
+	if (!aw)
+		abort();
+	aw->inner = inner;
+	aw->iface = (broker_auth){ .ctx = sh, .connect = aw_connect, .allow = aw_allow,
+				   .connect_start = aw_connect_start };
+	aw->todo_tail = &aw->todo;
+	aw->done_tail = &aw->done;
+	aw->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (aw->efd < 0) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		free(aw);
+		return -1;
+	}
+	pthread_mutex_init(&aw->mu, NULL);
+	pthread_cond_init(&aw->cv, NULL);
+	int e = pthread_create(&aw->th, NULL, auth_main, aw);
+	if (e) {
+		snprintf(err, errlen, "cannot start the authentication thread: %s", strerror(e));
+		pthread_mutex_destroy(&aw->mu);
+		pthread_cond_destroy(&aw->cv);
+		close(aw->efd);
+		free(aw);
+		return -1;
+	}
+	aw->running = true;
+	sh->aw = aw;
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = aw->efd };
+	epoll_ctl(sh->ep, EPOLL_CTL_ADD, aw->efd, &ev);
+	return 0;
+}
+
+/* Stop the worker (after the job in hand, if any) and drop every job not delivered. */
+static void auth_stop(shell *sh)
+{
+	auth_worker *aw = sh->aw;
+	if (!aw)
+		return;
+	pthread_mutex_lock(&aw->mu);
+	aw->stop = true;
+	pthread_cond_signal(&aw->cv);
+	pthread_mutex_unlock(&aw->mu);
+	pthread_join(aw->th, NULL);
+	for (auth_job *j = aw->todo, *next; j; j = next) {
+		next = j->next;
+		job_free(j);
+	}
+	for (auth_job *j = aw->done, *next; j; j = next) {
+		next = j->next;
+		job_free(j);
+	}
+	pthread_mutex_destroy(&aw->mu);
+	pthread_cond_destroy(&aw->cv);
+	close(aw->efd);
+	free(aw);
+	sh->aw = NULL;
 }
 
 static int listen_on(const broker_tcp_opts *o, char *err, size_t errlen, unsigned *port_out)
@@ -303,11 +696,12 @@ static int listen_on(const broker_tcp_opts *o, char *err, size_t errlen, unsigne
 
 int broker_tcp_run(const broker_tcp_opts *o, char *err, size_t errlen)
 {
-	shell sh = { .o = o, .wake_at = INT64_MAX };
+	shell sh = { .o = o, .wake_at = INT64_MAX, .listen_resume_at = INT64_MAX, .spare_fd = -1 };
 	unsigned port;
 	int lfd = listen_on(o, err, errlen, &port);
 	if (lfd < 0)
 		return -1;
+	sh.lfd = lfd;
 	sh.ep = epoll_create1(EPOLL_CLOEXEC);
 	if (sh.ep < 0) {
 		snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
@@ -316,15 +710,28 @@ int broker_tcp_run(const broker_tcp_opts *o, char *err, size_t errlen)
 	}
 	struct epoll_event ev = { .events = EPOLLIN, .data.fd = lfd };
 	epoll_ctl(sh.ep, EPOLL_CTL_ADD, lfd, &ev);
+	broker_config cfg = o->cfg;
+	if (cfg.auth && cfg.auth->connect) {
+		if (auth_start(&sh, cfg.auth, err, errlen) < 0) {
+			close(sh.ep);
+			close(lfd);
+			return -1;
+		}
+		cfg.auth = &sh.aw->iface;
+	}
+	sh.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	broker_env env = { &sh, env_now, env_send, env_close, env_wake, env_log };
-	sh.b = broker_new(&env, &o->cfg);
+	sh.b = broker_new(&env, &cfg);
 	broker_stats st;
 	broker_get_stats(sh.b, &st);
 	if (o->cfg.store && st.store_errors) {
 		/* Recovery gave up on the store (the log line above says why): a broker that
 		 * says it persists sessions must not run without doing so. */
 		snprintf(err, errlen, "the store could not be recovered (see the line above); not starting");
+		auth_stop(&sh);
 		broker_free(sh.b);
+		if (sh.spare_fd >= 0)
+			close(sh.spare_fd);
 		close(sh.ep);
 		close(lfd);
 		return -1;
@@ -336,9 +743,10 @@ int broker_tcp_run(const broker_tcp_opts *o, char *err, size_t errlen)
 	struct epoll_event evs[MAX_EVENTS];
 	while (!*o->stop) {
 		int timeout = -1;
-		if (sh.wake_at != INT64_MAX) {
-			int64_t d = sh.wake_at - mono_us();
-			timeout = d <= 0 ? 0 : (int)((d + 999) / 1000);
+		int64_t due = sh.wake_at < sh.listen_resume_at ? sh.wake_at : sh.listen_resume_at;
+		if (due != INT64_MAX) {
+			int64_t d = due - mono_us();
+			timeout = d <= 0 ? 0 : d > 3600000000LL ? 3600000 : (int)((d + 999) / 1000);
 		}
 		int n = epoll_wait(sh.ep, evs, MAX_EVENTS, timeout);
 		if (n < 0 && errno != EINTR) {
@@ -349,26 +757,44 @@ int broker_tcp_run(const broker_tcp_opts *o, char *err, size_t errlen)
 			int fd = evs[i].data.fd;
 			if (fd == lfd) {
 				accept_all(&sh, lfd);
-				continue;
-			}
-			if (!get(&sh, fd)->open)
-				continue;
-			if (evs[i].events & EPOLLOUT) {
-				if (!flush(&sh, fd))
+			} else if (sh.aw && fd == sh.aw->efd) {
+				auth_deliver(&sh);
+			} else {
+				tconn *c = get(&sh, fd);
+				uint32_t e = evs[i].events;
+				if (!c->open || c->dead)
+					continue; /* closed or cut off by an earlier event of this batch */
+				if ((e & EPOLLOUT) && !flush(&sh, fd))
 					continue;
+				if (c->auth_pending)
+					e &= EPOLLHUP | EPOLLERR; /* paused: only a hang-up is read */
+				if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+					readable(&sh, fd, (e & (EPOLLHUP | EPOLLERR)) != 0);
 			}
-			if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-				readable(&sh, fd);
+			reap(&sh);
 		}
-		if (sh.wake_at != INT64_MAX && mono_us() >= sh.wake_at)
+		int64_t t = mono_us();
+		if (sh.listen_resume_at != INT64_MAX && t >= sh.listen_resume_at) {
+			struct epoll_event lev = { .events = EPOLLIN, .data.fd = lfd };
+			epoll_ctl(sh.ep, EPOLL_CTL_ADD, lfd, &lev);
+			sh.listen_resume_at = INT64_MAX;
+		}
+		if (sh.wake_at != INT64_MAX && t >= sh.wake_at) {
 			broker_tick(sh.b);
+			reap(&sh);
+		}
 	}
 	logf_(&sh, "shutting down");
+	/* The worker first: it may be inside the caller's broker_auth, which dies after we return. */
+	auth_stop(&sh);
 	broker_free(sh.b);
 	for (size_t fd = 0; fd < sh.nconns; fd++)
 		if (sh.conns[fd].open)
 			conn_close(&sh, (int)fd);
 	free(sh.conns);
+	free(sh.reap);
+	if (sh.spare_fd >= 0)
+		close(sh.spare_fd);
 	close(sh.ep);
 	close(lfd);
 	return 0;

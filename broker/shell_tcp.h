@@ -13,6 +13,9 @@
 typedef struct broker_tcp_opts {
 	const char *host;            /* address to bind, e.g. "127.0.0.1" or "0.0.0.0" */
 	unsigned port;               /* 0 picks a free port (printed on the log line) */
+	/* cfg.auth->connect, when set, runs on the shell's worker thread (password hashing
+	 * off the event loop), so it must be safe to call from another thread; allow and the
+	 * rest stay on the loop. auth.c's broker_auth qualifies. */
 	broker_config cfg;
 	FILE *log;                   /* one line per event; NULL for silence */
 	volatile sig_atomic_t *stop; /* set to non-zero (e.g. from a signal) to shut down */

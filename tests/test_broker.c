@@ -212,7 +212,7 @@ static bool auth_allow(void *ctx, const char *id, const char *user, const char *
 	return strncmp(topic, "secret/", 7) != 0;
 }
 
-static const broker_auth test_auth = { NULL, auth_connect, auth_allow };
+static const broker_auth test_auth = { .connect = auth_connect, .allow = auth_allow };
 
 START_TEST(test_authentication)
 {
@@ -247,7 +247,7 @@ END_TEST
 
 START_TEST(test_acl)
 {
-	cfg.auth = &(broker_auth){ NULL, NULL, auth_allow };
+	cfg.auth = &(broker_auth){ .allow = auth_allow };
 	start_broker();
 	tclient *c = online("c1", "dev-1", true);
 	mqtt_sub subs[2] = { { .filter = MQTT_STR("secret/#"), .qos = 1 }, { .filter = MQTT_STR("ro/#"), .qos = 1 } };

@@ -18,6 +18,7 @@ Suite *net_suite(void);        /* test_net.c: virtual network, faults, disk, hos
 Suite *broker_suite(void);     /* test_broker.c: the reference broker through the sim shell */
 Suite *tree_suite(void);       /* test_tree.c: topic tree (siblings, wildcards, order), max_subscriptions */
 Suite *auth_suite(void);       /* test_auth.c: hashes, password and ACL files, auth end to end */
+Suite *authwait_suite(void);   /* test_authwait.c: asynchronous authentication (connect_start) */
 Suite *persist_suite(void);    /* test_persist.c: the broker's log across crashes */
 Suite *crashsweep_suite(void); /* test_crashsweep.c: crash at every store write and sync */
 Suite *run_suite(void);        /* test_run.c: steps and expectations of scenarios */
