@@ -421,7 +421,8 @@ static bool dispatch(broker *b, conn *c, const mqtt_packet *p)
 void broker_on_bytes(broker *b, uint64_t id, const uint8_t *data, size_t len)
 {
 	conn *c = conn_find(b, id);
-	if (!c)
+	/* No bytes: nothing new to parse (and c->rx may still be NULL). */
+	if (!c || len == 0)
 		return;
 	if (c->rx_len + len > c->rx_cap) {
 		size_t cap = c->rx_cap ? c->rx_cap : 1024;
