@@ -25,7 +25,7 @@
  * never had; a log line is a string.
  *
  * The config byte: bit 0 auth (users alice/apw, bob/bpw at 1 PBKDF2 iteration, so a
- * CONNECT stays cheap, and an ACL), bit 1 the store, bit 2 queue QoS 0, bit 3 drop the
+ * CONNECT stays cheap, other user names refused before any hash, and an ACL), bit 1 the store, bit 2 queue QoS 0, bit 3 drop the
  * oldest when a queue is full, bit 4 anonymous clients allowed, bit 5 small limits (2 in
  * flight, 4 queued, 512-byte packets and compaction at 512 bytes, 3 connections), bit 6
  * $SYS every second.
@@ -213,11 +213,25 @@ static int st_keep(void *ctx, uint64_t off, const void *d, size_t len, char *whe
 
 /* ---- authentication, made once --------------------------------------------------------- */
 
+/* The file auth hashes 10,000 PBKDF2 iterations for a user name it does not know (so that
+ * its answer takes as long as for a known one), which would cut this target's speed tenfold;
+ * such a CONNECT gets the 4 it would get, without the hash. */
+static const broker_auth *file_auth;
+
+static int fast_connect(void *ctx, const char *client_id, const char *username, const uint8_t *pw,
+			size_t pwlen)
+{
+	if (username && strcmp(username, "alice") && strcmp(username, "bob"))
+		return 4;
+	return file_auth->connect(ctx, client_id, username, pw, pwlen);
+}
+
 static const broker_auth *auth_get(void)
 {
 	static broker_file_auth *fa;
+	static broker_auth fast;
 	if (fa)
-		return broker_auth_get(fa);
+		return &fast;
 	static const uint8_t salt[BROKER_AUTH_SALT_LEN] = "fuzz-salt-16byte";
 	char pw[2 * BROKER_AUTH_LINE_CAP(8) + 8], err[256];
 	int n = broker_auth_format(pw, sizeof pw, "alice", (const uint8_t *)"apw", 3, salt, sizeof salt, 1,
@@ -246,7 +260,10 @@ static const broker_auth *auth_get(void)
 		fprintf(stderr, "fuzz_broker: %s\n", err);
 		abort();
 	}
-	return broker_auth_get(fa);
+	file_auth = broker_auth_get(fa);
+	fast = *file_auth;
+	fast.connect = fast_connect;
+	return &fast;
 }
 
 /* ---- the run ------------------------------------------------------------------------- */
