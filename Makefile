@@ -18,7 +18,7 @@ SAN     ?=
 CFLAGS_EXTRA ?=
 
 APT_PKGS := build-essential pkg-config check libyaml-dev lcov valgrind libxml2-utils tshark mosquitto-clients \
-            python3-paho-mqtt mosquitto chromium
+            python3-paho-mqtt mosquitto chromium clang libclang-rt-dev
 PKGS     := check yaml-0.1
 
 # Stop early, and say how to fix it, when a library is missing.
@@ -207,7 +207,15 @@ FUZZ_BIN     := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 .PHONY: fuzz fuzz-build
 fuzz-build: $(FUZZ_BIN)
 
-$(FUZZ_DIR)/obj/%.o: %.c
+# clang and its libFuzzer runtime, checked once, with the packages to install when absent.
+$(FUZZ_DIR)/.cc-ok:
+	@mkdir -p $(FUZZ_DIR)
+	@printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n);\nint LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' >$(FUZZ_DIR)/cc-check.c
+	@$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_DIR)/cc-check.c -o $(FUZZ_DIR)/cc-check 2>$(FUZZ_DIR)/cc-check.log || \
+		{ echo "make fuzz needs clang with libFuzzer ('$(FUZZ_CC) -fsanitize=fuzzer' fails, see $(FUZZ_DIR)/cc-check.log): apt-get install -y clang libclang-rt-dev"; exit 2; }
+	@touch $@
+
+$(FUZZ_DIR)/obj/%.o: %.c | $(FUZZ_DIR)/.cc-ok
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 
