@@ -22,13 +22,14 @@
  *
  * Oracles, besides the sanitizers and LeakSanitizer: every byte the broker sends decodes
  * as a valid MQTT 3.1.1 packet; nothing is sent to a connection the broker closed or
- * never had; a log line is a string.
+ * never had; a log line is a string; with bit 7 of the config byte, determinism (below).
  *
  * The config byte: bit 0 auth (users alice/apw, bob/bpw at 1 PBKDF2 iteration, so a
  * CONNECT stays cheap, other user names refused before any hash, and an ACL), bit 1 the store, bit 2 queue QoS 0, bit 3 drop the
  * oldest when a queue is full, bit 4 anonymous clients allowed, bit 5 small limits (2 in
  * flight, 4 queued, 512-byte packets and compaction at 512 bytes, 3 connections), bit 6
- * $SYS every second.
+ * $SYS every second, bit 7 determinism: the input runs twice, the heap shaped otherwise the
+ * second time, and both runs must send, close, wake and log exactly the same.
  */
 #include "broker/auth.h"
 #include "broker/broker.h"
@@ -60,6 +61,7 @@ typedef struct mem_store {
 } mem_store;
 
 typedef struct world {
+	uint64_t h; /* FNV-1a of everything the broker did: sends, closes, wake-ups, log lines */
 	int64_t now, wake;
 	uint64_t next_id;
 	fconn c[SLOTS];
@@ -74,11 +76,21 @@ static fconn *find(world *w, uint64_t id)
 	return NULL;
 }
 
+static void mix(world *w, const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	for (size_t i = 0; i < len; i++)
+		w->h = (w->h ^ b[i]) * 0x100000001b3ull;
+}
+
+static void mix_u64(world *w, uint64_t v) { mix(w, &v, sizeof v); }
+
 static int64_t env_now(void *ctx) { return ((world *)ctx)->now; }
 
 static void env_send(void *ctx, uint64_t id, const uint8_t *d, size_t len)
 {
 	world *w = ctx;
+	mix_u64(w, 1), mix_u64(w, id), mix(w, d, len);
 	fconn *c = find(w, id);
 	if (!c || c->state != C_OPEN) {
 		fprintf(stderr, "broker sent %zu bytes to connection %llu, which is %s\n", len,
@@ -118,6 +130,7 @@ static void env_send(void *ctx, uint64_t id, const uint8_t *d, size_t len)
 
 static void env_close(void *ctx, uint64_t id)
 {
+	mix_u64(ctx, 2), mix_u64(ctx, id);
 	fconn *c = find(ctx, id);
 	if (!c || c->state != C_OPEN) {
 		fprintf(stderr, "broker closed connection %llu, which is %s\n", (unsigned long long)id,
@@ -127,16 +140,20 @@ static void env_close(void *ctx, uint64_t id)
 	c->state = C_CLOSED;
 }
 
-static void env_wake(void *ctx, int64_t at) { ((world *)ctx)->wake = at; }
+static void env_wake(void *ctx, int64_t at)
+{
+	mix_u64(ctx, 3), mix_u64(ctx, (uint64_t)at);
+	((world *)ctx)->wake = at;
+}
 
 /* FUZZ_VERBOSE=1 prints the broker's log lines, to see what a seed does. */
 static int verbose = -1;
 
 static void env_log(void *ctx, const char *line)
 {
-	(void)ctx;
 	if (!line || strlen(line) > 1u << 20)
 		abort();
+	mix_u64(ctx, 4), mix(ctx, line, strlen(line));
 	if (verbose < 0)
 		verbose = getenv("FUZZ_VERBOSE") != NULL;
 	if (verbose)
@@ -276,12 +293,12 @@ static void drop_all(world *w)
 	}
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* One run of the input; returns the transcript hash. */
+static uint64_t run(const uint8_t *data, size_t size)
 {
-	if (size < 1)
-		return 0;
 	static world w;
 	memset(&w, 0, sizeof w);
+	w.h = 0xcbf29ce484222325ull;
 	w.now = 1000000000000;
 	w.wake = INT64_MAX;
 	w.next_id = 1;
@@ -384,5 +401,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	broker_free(b);
 	drop_all(&w);
 	free(w.st.log);
+	return w.h;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 1)
+		return 0;
+	uint64_t h = run(data, size);
+	if (data[0] & 128) {
+		/* Again with the heap in another shape: the same transcript, or the core depends
+		 * on addresses (or on anything else but its calls and the clock). */
+		void *junk[64];
+		for (size_t i = 0; i < 64; i++)
+			junk[i] = malloc(16 + 24 * (i % 7) + (size & 255));
+		for (size_t i = 0; i < 64; i += 2)
+			free(junk[i]);
+		uint64_t again = run(data, size);
+		for (size_t i = 1; i < 64; i += 2)
+			free(junk[i]);
+		if (again != h) {
+			fprintf(stderr, "the same input gave two different transcripts\n");
+			abort();
+		}
+	}
 	return 0;
 }

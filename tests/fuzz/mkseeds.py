@@ -90,7 +90,7 @@ DISCONNECT = bytes([0xE0, 0])
 
 # ---- the operations of fuzz_broker.c ----------------------------------------------------
 
-AUTH, STORE, QOS0, OLDEST, ANON, SMALL, SYS = 1, 2, 4, 8, 16, 32, 64
+AUTH, STORE, QOS0, OLDEST, ANON, SMALL, SYS, TWICE = 1, 2, 4, 8, 16, 32, 64, 128
 
 
 def op(kind, arg=0):
@@ -183,6 +183,8 @@ def broker_seeds():
         send(1, connect("a") + connect("a")) + open_(2) + send(2, bytes.fromhex("10 0c 00 04 4d 51 54 54 05 02 00 3c 00 00")) + \
         open_(3) + send(3, connect("d") + bytes.fromhex("30 ff ff ff 7f")) + open_(4) + \
         send(4, connect("e") + subscribe(1, ("a/#/b", 1))) + time(20, 2)
+    for name in ("pubsub-qos012", "persistent-crash", "takeover-queue-small"):
+        seeds[name + "-twice"] = bytes([seeds[name][0] | TWICE]) + seeds[name][1:]
     for name, data in seeds.items():
         out("broker", name, data)
 
