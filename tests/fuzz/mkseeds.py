@@ -208,6 +208,24 @@ def scenario_seeds():
     tdir = "tests/scenarios"
     picks += [os.path.join(tdir, f) for f in sorted(os.listdir(os.path.join(ROOT, tdir))) if f.endswith(".yaml")]
     copy_files("scenario", [p for p in picks if os.path.exists(os.path.join(ROOT, p))])
+    # YAML anchors and aliases, which no scenario of the tree uses.
+    out("scenario", "aliases.yaml", ALIASES)
+
+
+ALIASES = """name: aliases
+description: Anchors and aliases, each used a few times (a seed for fuzz_scenario).
+spec: [MQTT-3.3.1-9]
+clients:
+  - { id: pub }
+  - { id: sub }
+steps:
+  - { client: sub, connect: &c { keepalive: 30s } }
+  - { client: sub, subscribe: { filter: &t sensors/1/temp, qos: 0 } }
+  - { client: pub, connect: *c }
+  - &p { client: pub, publish: { topic: *t, payload: &v "21.5", qos: 0 } }
+  - *p
+  - { client: sub, expect: { packet: PUBLISH, topic: *t, payload: *v, within: 2s } }
+"""
 
 
 def catalog_seeds():
