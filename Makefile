@@ -6,6 +6,7 @@
 #   make valgrind   the unit tests under valgrind (leak check)
 #   make coverage   line, function and branch coverage (gcov/lcov), HTML in reports/coverage/
 #   make bench      benchmarks, printing figures
+#   make fuzz       every libFuzzer target for FUZZ_SECONDS (60) each; make fuzz-build only builds
 #   make deps       install the Debian packages (as root)
 #   make install    PREFIX=/usr/local by default; DESTDIR honoured
 
@@ -17,7 +18,7 @@ SAN     ?=
 CFLAGS_EXTRA ?=
 
 APT_PKGS := build-essential pkg-config check libyaml-dev lcov valgrind libxml2-utils tshark mosquitto-clients \
-            python3-paho-mqtt mosquitto chromium
+            python3-paho-mqtt mosquitto chromium clang libclang-rt-dev
 PKGS     := check yaml-0.1
 
 # Stop early, and say how to fix it, when a library is missing.
@@ -194,16 +195,49 @@ clean:
 	rm -rf build $(OUT) reports/coverage
 
 help:
-	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,11p' Makefile | sed 's/^# \{0,1\}//'
 
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
 
-# Coverage-guided fuzzing of the codec with libFuzzer (clang). FUZZ_SECONDS bounds the run.
+# Coverage-guided fuzzing with libFuzzer (clang): one target per input surface, each in
+# tests/fuzz/fuzz_NAME.c with its seeds in tests/fuzz/seeds/NAME/. The library is compiled
+# again with clang, coverage instrumentation and ASan+UBSan under build/fuzz/. `make fuzz`
+# runs every target for FUZZ_SECONDS one after the other (the small hex and timeline
+# surfaces for a sixth of that) and fails on a crash, leak or timeout; the corpora grow
+# under build/fuzz/corpus/ (out of git).
 FUZZ_SECONDS ?= 60
-.PHONY: fuzz
-fuzz:
-	@mkdir -p build/fuzz reports/out/fuzz-corpus
-	clang -std=c11 -g -O1 -I. -fsanitize=fuzzer,address,undefined \
-		tests/fuzz/fuzz_decode.c $(wildcard mqtt/*.c) -o build/fuzz/fuzz_decode
-	build/fuzz/fuzz_decode -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
-		reports/out/fuzz-corpus tests/fuzz/seeds
+FUZZ_TARGETS ?= decode broker scenario catalog acl passwd hexdecode timeline
+FUZZ_DIR     := build/fuzz
+FUZZ_CC      ?= clang
+FUZZ_CFLAGS  := -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -I. $(PKG_CFLAGS) \
+                -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_OBJ     := $(LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
+FUZZ_LIB     := $(FUZZ_DIR)/libmqttsim.a
+FUZZ_BIN     := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
+
+.PHONY: fuzz fuzz-build
+fuzz-build: $(FUZZ_BIN)
+
+# clang and its libFuzzer runtime, checked once, with the packages to install when absent.
+$(FUZZ_DIR)/.cc-ok:
+	@mkdir -p $(FUZZ_DIR)
+	@printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n);\nint LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' >$(FUZZ_DIR)/cc-check.c
+	@$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_DIR)/cc-check.c -o $(FUZZ_DIR)/cc-check 2>$(FUZZ_DIR)/cc-check.log || \
+		{ echo "make fuzz needs clang with libFuzzer ('$(FUZZ_CC) -fsanitize=fuzzer' fails, see $(FUZZ_DIR)/cc-check.log): apt-get install -y clang libclang-rt-dev"; exit 2; }
+	@touch $@
+
+$(FUZZ_DIR)/obj/%.o: %.c | $(FUZZ_DIR)/.cc-ok
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_LIB): $(FUZZ_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(WARN) -fsanitize=fuzzer -MMD -MP -MF $@.d $< $(FUZZ_LIB) $(YAML_LIBS) -lm -o $@
+
+fuzz: fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_DIR=$(FUZZ_DIR) sh tests/fuzz/run.sh $(FUZZ_TARGETS)
+
+-include $(FUZZ_OBJ:.o=.d) $(FUZZ_BIN:%=%.d)

@@ -30,6 +30,7 @@ Suite *explore_suite(void);    /* test_explore.c: seed ranges, shards, ddmin, sw
 Suite *sensor_suite(void);     /* test_sensor.c: TMP36, soil probe, ESP8266 ADC, walk, curve */
 Suite *nodemcu_suite(void);    /* test_nodemcu.c: NodeMCU profiles, timers, device life, nodes: */
 Suite *security_suite(void);   /* test_security.c: the broker under abuse: owners, reads, retained pacing */
+Suite *fuzz_suite(void);       /* test_fuzz.c: crashes the fuzzers found, replayed; their seeds */
 
 /* Hex text (spaces allowed) to bytes; aborts the test on bad hex. Returns the length. */
 size_t unhex(const char *hex, uint8_t *out, size_t cap);
