@@ -7,10 +7,12 @@
  * ids and aliases for duplicates, and stops at the first problem, reporting it as
  * FILE:LINE:COLUMN (1-based, at the offending key or value; at the statement for a missing
  * key). A catalog is a file we ship, but the loader treats it as input all the same: a
- * first pass over the parser's events bounds nesting and size before libyaml builds the
- * document (its scanner is quadratic in flow nesting), and the file size is bounded.
+ * first pass over the parser's events (yaml_walk.c) bounds nesting, size and the text that
+ * aliases expand to (each use of an alias is copied) before libyaml builds the document (its
+ * scanner is quadratic in flow nesting), and the file size is bounded.
  */
 #include "conformance/catalog.h"
+#include "conformance/yaml_walk.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -22,6 +24,7 @@
 #define MAX_FILE_BYTES (4u << 20)  /* 141 statements take about 60 KiB */
 #define MAX_DEPTH 8                /* the schema is three levels deep */
 #define MAX_NODES 200000L
+#define MAX_EXPANDED_BYTES (16u << 20) /* text, every alias expanded: 4 times the largest file */
 #define MAX_STATEMENTS 4096
 #define MAX_KEYS 32               /* in one mapping: the keys are checked pairwise */
 #define MAX_SUMMARY 1000           /* characters: a line or two, not a copy of the standard */
@@ -505,54 +508,33 @@ static void load_root(ld *L, const yaml_node_t *root)
 		fail(L, root, "the catalog has no 'statements'");
 }
 
-/* First pass over events: nesting and size bounded before the document is composed. A
- * syntax error is left to the second pass, which meets it at the same place. */
+/* First pass over events: nesting, size and the text that aliases expand to bounded before
+ * the document is composed. A syntax error is left to the second pass, which meets it at the
+ * same place. */
 static bool shape_ok(ld *L)
 {
-	yaml_parser_t p;
-	if (!yaml_parser_initialize(&p)) {
+	static const yw_limits lim = { MAX_DEPTH, MAX_NODES, MAX_EXPANDED_BYTES };
+	yw_pos at;
+	switch (yw_shape(L->text, L->len, &lim, &at)) {
+	case YW_OK:
+		return true;
+	case YW_TOO_DEEP:
+		fail_at(L, at.line, at.col, "nesting deeper than %d levels; a catalog needs three",
+			MAX_DEPTH);
+		break;
+	case YW_TOO_MANY:
+		fail_at(L, at.line, at.col, "the catalog is too large: more than %ld values", MAX_NODES);
+		break;
+	case YW_TOO_BIG:
+		fail_at(L, at.line, at.col,
+			"the catalog is too large: with its aliases expanded it holds more than %u MiB "
+			"of text (each use of an alias repeats its anchor's text)", MAX_EXPANDED_BYTES >> 20);
+		break;
+	case YW_NO_MEMORY:
 		fail_at(L, 1, 1, "out of memory");
-		return false;
+		break;
 	}
-	yaml_parser_set_input_string(&p, (const unsigned char *)L->text, L->len);
-	bool ok = true, done = false;
-	long depth = 0, nodes = 0;
-	while (ok && !done) {
-		yaml_event_t ev;
-		if (!yaml_parser_parse(&p, &ev))
-			break;
-		int line = (int)ev.start_mark.line + 1, col = (int)ev.start_mark.column + 1;
-		switch (ev.type) {
-		case YAML_SEQUENCE_START_EVENT:
-		case YAML_MAPPING_START_EVENT:
-			if (++depth > MAX_DEPTH) {
-				fail_at(L, line, col, "nesting deeper than %d levels; a catalog needs three",
-					MAX_DEPTH);
-				ok = false;
-			}
-			/* fall through */
-		case YAML_SCALAR_EVENT:
-		case YAML_ALIAS_EVENT:
-			if (ok && ++nodes > MAX_NODES) {
-				fail_at(L, line, col, "the catalog is too large: more than %ld values",
-					MAX_NODES);
-				ok = false;
-			}
-			break;
-		case YAML_SEQUENCE_END_EVENT:
-		case YAML_MAPPING_END_EVENT:
-			depth--;
-			break;
-		case YAML_STREAM_END_EVENT:
-			done = true;
-			break;
-		default:
-			break;
-		}
-		yaml_event_delete(&ev);
-	}
-	yaml_parser_delete(&p);
-	return ok;
+	return false;
 }
 
 void catalog_free(catalog *c)

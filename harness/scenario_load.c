@@ -14,13 +14,17 @@
  * count, so a first pass over the events bounds both before the document is built.
  * Anchors and aliases are allowed (a link profile used twice is handy), but an alias makes
  * the graph a DAG, possibly a cyclic one (&a [*a]): the schema walk still ends, and a
- * budget on node visits stops the "billion laughs" kind of expansion. Every list has a
+ * budget on node visits stops the "billion laughs" kind of expansion. Each alias the walk
+ * reads copies its anchor's strings again, so the first pass (conformance/yaml_walk.c) also
+ * bounds the text with every alias expanded (64 MiB) and names the alias that crosses it:
+ * a 1 MiB payload used 3,000 times would otherwise take 3 GB. Every list has a
  * limit that is reported when hit. No assert() looks at user input; the few asserts check
  * this file's own tables.
  */
 #include "broker/auth.h"
 #include "harness/scenario.h"
 
+#include "conformance/yaml_walk.h"
 #include "harness/cli.h"
 #include "mqtt/mqtt.h"
 
@@ -36,6 +40,7 @@
 #define MAX_FILE_BYTES (16u << 20) /* a scenario is text someone wrote, not a data dump */
 #define MAX_VISITS 500000L          /* node visits: bounds what aliases can multiply */
 #define MAX_NODES 500000L           /* nodes in the file, checked before composing them */
+#define MAX_EXPANDED_BYTES (64u << 20) /* text, every alias expanded: 4 times the largest file */
 #define MAX_DEPTH 64                /* a scenario is six levels deep; libyaml is quadratic in it */
 #define MAX_CLIENTS 10000
 #define MAX_STEPS 100000
@@ -2682,39 +2687,34 @@ static void sort_errors(ld *L)
 	}
 }
 
-/* The first pass: events only, stopping at the first that is too deep or too many. A
- * syntax error is left for the second pass to report; it meets it at the same place. */
+/* The first pass: events only, stopping at the first that is too deep, too many or, with
+ * aliases expanded, too much text. A syntax error is left for the second pass to report; it
+ * meets it at the same place. */
 static bool shape_ok(ld *L)
 {
-	yaml_parser_t p;
-	if (!yaml_parser_initialize(&p)) {
+	static const yw_limits lim = { MAX_DEPTH, MAX_NODES, MAX_EXPANDED_BYTES };
+	yw_pos at;
+	switch (yw_shape(L->text, L->len, &lim, &at)) {
+	case YW_OK:
+		return true;
+	case YW_TOO_DEEP:
+		err_at(L, (sc_pos){ at.line, at.col },
+		       "nesting deeper than %d levels; a scenario needs only a few", MAX_DEPTH);
+		break;
+	case YW_TOO_MANY:
+		err_at(L, (sc_pos){ at.line, at.col },
+		       "the scenario is too large: more than %ld values", MAX_NODES);
+		break;
+	case YW_TOO_BIG:
+		err_at(L, (sc_pos){ at.line, at.col },
+		       "the scenario is too large: with its aliases expanded it holds more than %u MiB "
+		       "of text (each use of an alias repeats its anchor's text)", MAX_EXPANDED_BYTES >> 20);
+		break;
+	case YW_NO_MEMORY:
 		oom(L);
-		return false;
+		break;
 	}
-	yaml_parser_set_input_string(&p, (const unsigned char *)L->text, L->len);
-	bool ok = true, done = false;
-	long depth = 0, nodes = 0;
-	while (ok && !done) {
-		yaml_event_t ev;
-		if (!yaml_parser_parse(&p, &ev))
-			break;
-		sc_pos at = { (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1 };
-		bool opens = ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT;
-		bool is_node = opens || ev.type == YAML_SCALAR_EVENT || ev.type == YAML_ALIAS_EVENT;
-		if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT)
-			depth--;
-		done = ev.type == YAML_STREAM_END_EVENT;
-		yaml_event_delete(&ev);
-		if (opens && ++depth > MAX_DEPTH) {
-			err_at(L, at, "nesting deeper than %d levels; a scenario needs only a few", MAX_DEPTH);
-			ok = false;
-		} else if (is_node && ++nodes > MAX_NODES) {
-			err_at(L, at, "the scenario is too large: more than %ld values", MAX_NODES);
-			ok = false;
-		}
-	}
-	yaml_parser_delete(&p);
-	return ok;
+	return false;
 }
 
 static scenario *parse(ld *L)

@@ -66,6 +66,24 @@ check conform-same-name-html 2 "are both named 'plain-tcp'; their files in" $M c
 printf 'name: long-wait\nduration: 10m\nclients: [{ id: a }]\nsteps:\n  - { client: a, connect: {} }\n  - { wait: 10000000h }\n' >"$tmp/long.yaml"
 check duration-bounds-wait 1 'the run reached its duration (600s) here' timeout 20 $M run "$tmp/long.yaml"
 check skipped-not-passed 0 'run: 0 passed, 0 failed, 1 skipped (not for this target)' $M run tests/scenarios/tcp-only.yaml
+# Aliases that repeat a large anchor are refused at the alias that crosses the budget, before
+# anything is copied: little memory (under ulimit -v, unless a sanitizer's reservation rules
+# that out) and little time. The file (1 MiB used 3,000 times) is made here, not committed.
+{
+	printf 'name: amp\nclients: [{ id: a }]\nsteps:\n  - { client: a, connect: {} }\n'
+	printf '  - { client: a, publish: { topic: t, payload: &p "'
+	head -c 1048576 /dev/zero | tr '\0' x
+	printf '" } }\n'
+	i=0
+	while [ $i -lt 3000 ]; do
+		printf '  - { client: a, publish: { topic: t, payload: *p } }\n'
+		i=$((i+1))
+	done
+} >"$tmp/amp.yaml"
+lim=""
+(ulimit -v 300000 && "$M" --help) >/dev/null 2>&1 && lim="ulimit -v 300000 &&"
+check alias-amplification 2 "$tmp/amp.yaml:68:48: the scenario is too large: with its aliases expanded it holds more than 64 MiB of text" \
+	timeout 10 sh -c "$lim exec \"\$0\" list \"\$1\"" "$M" "$tmp/amp.yaml"
 # Killing `run -j` ends its workers too: none is left talking to the broker.
 broker_start "$tmp/broker.log" --sys-interval 0
 printf 'name: slow-%s\ntargets: [tcp]\nduration: 50s\nclients: [{ id: a }]\nsteps:\n  - { client: a, connect: {} }\n  - { wait: 40s }\n' 1 >"$tmp/slow1.yaml"

@@ -401,6 +401,39 @@ START_TEST(test_good_catalog)
 }
 END_TEST
 
+START_TEST(test_alias_bytes)
+{
+	/* Seventeen statements share a 1 MiB reason through an alias; the loader copies it for
+	 * each, so the 16th (its reason on line 114, the alias at column 13) takes the catalog past 16 MiB. */
+	const size_t big = 1u << 20;
+	size_t cap = big + 17 * 256, n;
+	char *text = malloc(cap);
+	ck_assert_ptr_nonnull(text);
+	n = (size_t)snprintf(text, cap, HEAD STMT("MQTT-1.1.1-1", "1.1.1", "    reason: &r \""));
+	memset(text + n, 'x', big);
+	n += big;
+	n += (size_t)snprintf(text + n, cap - n, "\"\n");
+	for (int i = 2; i <= 17; i++) {
+		char id[32];
+		snprintf(id, sizeof id, "MQTT-1.1.1-%d", i);
+		n += (size_t)snprintf(text + n, cap - n,
+				      "  - id: %s\n    section: \"1.1.1\"\n    target: both\n"
+				      "    level: mandatory\n    testable: true\n    summary: fine\n"
+				      "    reason: *r\n", id);
+	}
+	ck_assert_uint_lt(n, cap - 1);
+	char path[256], err[600], want[700];
+	catalog *c = load_text("big.yaml", text, path, sizeof path, err, sizeof err);
+	catalog_free(c);
+	ck_assert_ptr_null(c);
+	snprintf(want, sizeof want, "%s:114:13: the catalog is too large: with its aliases expanded "
+		 "it holds more than 16 MiB of text (each use of an alias repeats its anchor's text)",
+		 path);
+	ck_assert_str_eq(err, want);
+	free(text);
+}
+END_TEST
+
 START_TEST(test_unreadable_file)
 {
 	char err[600], path[256];
@@ -430,6 +463,7 @@ Suite *catalog_suite(void)
 	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_loop_test(tc, test_bad_catalog, 0, (int)(sizeof bad_rows / sizeof bad_rows[0]));
 	tcase_add_loop_test(tc, test_good_catalog, 0, (int)(sizeof good_rows / sizeof good_rows[0]));
+	tcase_add_test(tc, test_alias_bytes);
 	tcase_add_test(tc, test_unreadable_file);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1142,6 +1142,54 @@ START_TEST(test_alias_expansion)
 }
 END_TEST
 
+/* A scenario whose 1 MiB payload is used again through 'uses' aliases, one step a line:
+ * the anchor on line 5, the aliases on lines 6 on, each '*p' at column 48. */
+static char *payload_aliases(int uses, size_t *len)
+{
+	const size_t big = 1u << 20;
+	size_t cap = big + 200 + (size_t)uses * 64, n;
+	char *text = malloc(cap);
+	ck_assert_ptr_nonnull(text);
+	n = (size_t)snprintf(text, cap, "name: amp\nclients: [{ id: a }]\nsteps:\n"
+				       "  - { client: a, connect: {} }\n"
+				       "  - { client: a, publish: { topic: t, payload: &p \"");
+	memset(text + n, 'x', big);
+	n += big;
+	n += (size_t)snprintf(text + n, cap - n, "\" } }\n");
+	for (int i = 0; i < uses; i++)
+		n += (size_t)snprintf(text + n, cap - n,
+				      "  - { client: a, publish: { topic: t, payload: *p } }\n");
+	ck_assert_uint_lt(n, cap - 1);
+	*len = n;
+	return text;
+}
+
+START_TEST(test_alias_bytes)
+{
+	/* Each alias copies its anchor's text: the 63rd use of 1 MiB takes the file past 64 MiB.
+	 * The error names that alias, and nothing was copied to find it. */
+	size_t n;
+	char *text = payload_aliases(3000, &n);
+	sc_errors e;
+	ck_assert_ptr_null(scenario_parse(FILE_NAME, text, n, &e));
+	ck_assert_int_eq(e.n, 1);
+	ck_assert_str_eq(bare(&e, 0), "68:48: the scenario is too large: with its aliases expanded it "
+				      "holds more than 64 MiB of text (each use of an alias repeats "
+				      "its anchor's text)");
+	sc_errors_free(&e);
+	free(text);
+
+	/* Under the budget an alias is as good as the text it stands for. */
+	text = payload_aliases(8, &n);
+	scenario *s = scenario_parse(FILE_NAME, text, n, &e);
+	ck_assert_msg(s != NULL, "%s", e.n ? e.msg[0] : "?");
+	ck_assert_uint_eq(s->nsteps, 10);
+	ck_assert_uint_eq(strlen(s->steps[9].payload), 1u << 20);
+	scenario_free(s);
+	free(text);
+}
+END_TEST
+
 START_TEST(test_cyclic_alias)
 {
 	expect_first_contains("&a { name: t, broker: *a }\n", 27,
@@ -1299,6 +1347,7 @@ Suite *scenario_suite(void)
 	tcase_set_timeout(tc, 300); /* the mutation run takes a second natively, longer under valgrind */
 	tcase_add_test(tc, test_deep_nesting);
 	tcase_add_test(tc, test_alias_expansion);
+	tcase_add_test(tc, test_alias_bytes);
 	tcase_add_test(tc, test_cyclic_alias);
 	tcase_add_test(tc, test_nul_and_binary);
 	tcase_add_test(tc, test_mutations);
