@@ -65,6 +65,7 @@ Suite *fuzz_suite(void)
 	Suite *s = suite_create("fuzz");
 	TCase *tc = tcase_create("regressions");
 	tcase_set_timeout(tc, 60);
+	tcase_add_unchecked_fixture(tc, NULL, fuzz_broker_release);
 	tcase_add_test(tc, test_broker_empty_bytes_on_new_connection);
 	tcase_add_test(tc, test_broker_seeds);
 	suite_add_tcase(s, tc);
