@@ -4,8 +4,11 @@
  * The queue is a binary min-heap keyed by (at, seq), the key stored beside each timer
  * pointer so that sifting never touches timer memory. Each timer knows
  * its slot, so cancel and re-arm are O(log n) without searching: keepalive timers are
- * re-armed on every packet, so that path must stay cheap. `seq` is a counter bumped on
- * every arm, which makes the key unique: the order never depends on addresses.
+ * re-armed on every packet, so that path must stay cheap: a re-arm to a later time only
+ * writes the timer's new key, and the heap entry, still under the old key, is put back
+ * under the new one when it reaches the top (a lazy re-arm; O(1) for the common case).
+ * `seq` is a counter bumped on every arm, which makes the key unique: the order never
+ * depends on addresses.
  */
 #include "sim/world.h"
 
@@ -105,8 +108,22 @@ void sim_timer_arm(sim_world *w, sim_timer *t, sim_us at)
 {
 	if (at < w->now)
 		at = w->now; /* the past is now: never move time backwards */
-	if (t->slot)
-		heap_remove(w, t);
+	if (t->slot) {
+		sim_heap_ent *e = &w->heap[t->slot - 1];
+		t->at = at;
+		t->seq = w->seq++;
+		if (at >= e->at) {
+			/* Later than its place in the heap (a keepalive pushed back by a packet): the
+			 * entry stays where it is, and when it comes up it is put back under the
+			 * timer's own key without firing (sim_run). The key (at, seq) is the one an
+			 * eager re-arm would have given, so the order of firing is the same. */
+			return;
+		}
+		e->at = at;
+		e->seq = t->seq;
+		sift_up(w, t->slot - 1);
+		return;
+	}
 	if (w->heap_len == w->heap_cap) {
 		size_t cap = w->heap_cap ? w->heap_cap * 2 : 256;
 		sim_heap_ent *h = realloc(w->heap, cap * sizeof *h);
@@ -155,6 +172,13 @@ int sim_run(sim_world *w, sim_us until, uint64_t max_steps)
 		if (w->heap[0].at > until) {
 			w->now = until;
 			return SIM_STOP_DEADLINE;
+		}
+		if (w->heap[0].seq != t->seq) {
+			/* Re-armed later since it was placed: to its own key, nothing fires. */
+			w->heap[0].at = t->at;
+			w->heap[0].seq = t->seq;
+			sift_down(w, 0);
+			continue;
 		}
 		heap_remove(w, t);
 		w->now = t->at;
