@@ -73,6 +73,20 @@ static void send_publish(broker *b, session *s, const outmsg *o, bool dup)
 	send_later(b, s->c, &p);
 }
 
+/* Does the PUBLISH fit the client's Maximum Packet Size? One that does not is dropped
+ * as if it had been sent [MQTT-3.1.2-25]: a QoS 1/2 one must not hold a slot of the
+ * window waiting for an acknowledgement that cannot come. */
+static bool publish_fits(const session *s, const outmsg *o)
+{
+	if (!s->c || !s->c->max_out_packet)
+		return true;
+	mqtt_packet p = { .type = MQTT_PUBLISH, .packet_id = 1 }, q;
+	p.publish.qos = o->qos;
+	p.publish.topic = (mqtt_str){ (const uint8_t *)o->m->topic, o->m->topic_len };
+	p.publish.payload = (mqtt_str){ o->m->payload, o->m->payload_len };
+	return core_fit(s->c, &p, &q) != 0;
+}
+
 static void send_ack(broker *b, conn *c, uint8_t type, uint16_t id)
 {
 	mqtt_packet p = { .type = type, .version = MQTT_V311, .packet_id = id };
@@ -167,6 +181,12 @@ void session_pump(broker *b, session *s)
 			}
 			o->unchecked = false;
 		}
+		if (!publish_fits(s, o)) {
+			b->st.msgs_dropped++;
+			persist_out(b, s, R_POP, 0);
+			outmsg_free_list(o);
+			continue;
+		}
 		if (o->qos == 0) {
 			persist_out(b, s, R_POP, 0);
 			send_publish(b, s, o, false);
@@ -192,6 +212,12 @@ void session_resume(broker *b, session *s)
 				continue;
 			}
 			o->unchecked = false;
+		}
+		if (o->state == OUT_SENT && !publish_fits(s, o)) {
+			/* Past the Maximum Packet Size of this connection of the client. */
+			b->st.msgs_dropped++;
+			inflight_remove(b, s, pp);
+			continue;
 		}
 		if (o->state == OUT_SENT)
 			send_publish(b, s, o, true);

@@ -540,6 +540,8 @@ START_TEST(test_client_limits)
 	tc_publish(pub, "t", "b", 1, false, 2);
 	/* 46 bytes as a PUBLISH to s: never sent [MQTT-3.1.2-24]. */
 	tc_publish(pub, "t", "0123456789012345678901234567890123456789", 0, false, 0);
+	tc_publish(pub, "t", "0123456789012345678901234567890123456789", 1, false, 3);
+	tc_publish(pub, "t", "c", 1, false, 4);
 	tc_run(w, 10 * MS);
 	/* One unacknowledged at a time [MQTT-3.3.4-9]. */
 	TC_EXPECT(s, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t\" payload=1B");
@@ -548,6 +550,14 @@ START_TEST(test_client_limits)
 	tc_run(w, 10 * MS);
 	TC_EXPECT(s, "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"t\" payload=1B");
 	TC_EXPECT_NOTHING(s);
+	/* The QoS 1 message too large for s is dropped, not left holding the one slot. */
+	tc_send_hex(s, "40 02 00 02");
+	tc_run(w, 10 * MS);
+	TC_EXPECT(s, "PUBLISH qos=1 retain=0 dup=0 id=3 topic=\"t\" payload=1B");
+	TC_EXPECT_NOTHING(s);
+	broker_stats st;
+	broker_get_stats(broker_sim_core(bs), &st);
+	ck_assert_uint_eq(st.msgs_dropped, 2); /* both 46-byte ones, QoS 0 and 1 */
 	tc_free(s);
 	tc_free(pub);
 }
