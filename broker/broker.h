@@ -9,7 +9,7 @@
  *
  * MQTT 3.1.1 (protocol level 4) and 5.0 (level 5) clients on one broker; every packet to
  * a client is encoded by the level of its CONNECT. A CONNECT for another level is answered
- * with CONNACK 0x01 (levels below 4, in 3.1.1's form) or 0x84 (past 5, in 5.0's) and closed.
+ * with 3.1.1's CONNACK 0x01 and closed, as 3.1.1 requires.
  *
  * Ownership: the broker copies what it keeps; buffers passed in are only read during the
  * call. Connection ids are chosen by the shell and must be unique while open.

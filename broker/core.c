@@ -216,10 +216,10 @@ static void rearm(broker *b)
 /* ---- sending --------------------------------------------------------------------------------- */
 
 /* The packet as this connection's level puts it on the wire, within the client's Maximum
- * Packet Size (5.0). A reason string and user properties are the first to go when the
- * packet is too large with them [MQTT-3.1.2-25]; a packet still too large is not sent
- * at all, as if it had been [MQTT-3.1.2-24]. *q is the packet to encode, its size
- * returned (0: do not send). */
+ * Packet Size (5.0), which nothing may exceed [MQTT-3.1.2-24]. A reason string and user
+ * properties go first, as each packet's rules ask (MQTT-3.4.2-2 and its like); a packet
+ * still too large is not sent at all, as if it had been [MQTT-3.1.2-25]. *q is the packet
+ * to encode, its size returned (0: do not send). */
 size_t core_fit(const conn *c, const mqtt_packet *p, mqtt_packet *q)
 {
 	*q = *p;
@@ -544,17 +544,12 @@ static void decode_input(broker *b, conn *c)
 			if (c->state == CONN_NEW && raw_level == MQTT_V5 && e.code != MQTT_ERR_VERSION) {
 				refuse_v5(b, c, e.reason >= 0x80 ? e.reason : 0x81, e.msg);
 			} else if (c->state == CONN_NEW && (e.code == MQTT_ERR_VERSION || raw_level > MQTT_V5)) {
-				/* Unsupported level: say so, then close [MQTT-3.1.2-2]. A level past 5 is
-				 * a newer client, told in 5.0's terms (0x84); an older one (3.1's
-				 * "MQIsdp" level 3) gets the 3.1.1 answer it can read, 0x01. */
-				if (raw_level > MQTT_V5) {
-					mqtt_packet r = { .type = MQTT_CONNACK, .version = MQTT_V5, .reason = 0x84 };
-					c->version = MQTT_V5;
-					core_send(b, c, &r);
-				} else {
-					mqtt_packet r = { .type = MQTT_CONNACK, .version = MQTT_V311, .reason = 1 };
-					core_send(b, c, &r);
-				}
+				/* Unsupported level: say so with CONNACK 0x01 in 3.1.1's form, then close
+				 * [MQTT-3.1.2-2], whatever the level (3.1's "MQIsdp" 3, or 6 and up).
+				 * 3.1.1 requires it; 5.0 only allows 0x84 (a MAY), and a client of an
+				 * unknown level reads neither for certain. mosquitto does the same. */
+				mqtt_packet r = { .type = MQTT_CONNACK, .version = MQTT_V311, .reason = 1 };
+				core_send(b, c, &r);
 				core_log(b, "refused %s: %s", c->peer, e.msg);
 				core_close(b, c, false, "unsupported protocol level");
 			} else {

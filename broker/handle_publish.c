@@ -400,18 +400,21 @@ void handle_publish(broker *b, conn *c, const mqtt_packet *p)
 			return;
 		}
 		if (pub->qos > b->cfg.max_qos) {
-			core_disconnect(b, c, 0x9B, "QoS above the server's Maximum QoS"); /* [MQTT-3.2.2-11] */
+			/* The client broke MQTT-3.2.2-11; the answer is 0x9B (5.0 §3.2.2.3.4). */
+			core_disconnect(b, c, 0x9B, "QoS above the server's Maximum QoS");
 			return;
 		}
 		if (pub->retain && !b->cfg.retain_available) {
-			core_disconnect(b, c, 0x9A, "retain is not available"); /* [MQTT-3.2.2-14] */
+			/* The client broke MQTT-3.2.2-14; the answer is 0x9A (5.0 §3.2.2.3.5). */
+			core_disconnect(b, c, 0x9A, "retain is not available");
 			return;
 		}
 		uint32_t rmax = b->cfg.receive_max ? b->cfg.receive_max : 65535;
 		if (pub->qos && !(pub->qos == 2 && in_qos2_has(s, p->packet_id, false)) &&
 		    (uint32_t)c->in_q1_held + c->in_q2 >= rmax) {
-			/* One more unacknowledged QoS 1/2 PUBLISH than our Receive Maximum. */
-			core_disconnect(b, c, 0x93, "receive maximum exceeded"); /* [MQTT-3.3.4-7] */
+			/* One more unacknowledged QoS 1/2 PUBLISH than our Receive Maximum: the
+			 * client broke MQTT-3.3.4-7, the answer is 0x93 (5.0 §3.3.4). */
+			core_disconnect(b, c, 0x93, "receive maximum exceeded");
 			return;
 		}
 	}

@@ -322,7 +322,8 @@ void handle_subscribe(broker *b, conn *c, const mqtt_packet *p)
 			over++;
 			continue;
 		}
-		/* A server may grant less than asked [MQTT-3.9.3-3]; never above its Maximum QoS. */
+		/* Granted at most the server's Maximum QoS; asked for more, it still subscribes
+		 * [MQTT-3.2.2-10]. */
 		uint8_t q = e.qos < b->cfg.max_qos ? e.qos : b->cfg.max_qos;
 		sub_add(b, s, fd, e.filter.len, q);
 		cv[k++] = q;
