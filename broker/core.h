@@ -204,6 +204,11 @@ struct broker {
 	const broker_store *store;
 	bool replaying;            /* recovery: apply, do not write */
 	bool dirty;                /* records since the last sync */
+	/* An append or sync failed (or the start-up compaction did): the log may have a hole,
+	 * and records appended after a hole would replay against the wrong state. Until a whole
+	 * snapshot is written (compaction via replace), nothing more is appended and output
+	 * that reveals state stays held (persist.c). */
+	bool log_stale;
 	/* The records since the last sync, appended at the sync as one (persist.c emit). */
 	uint8_t *batch;
 	size_t batch_len, batch_cap, batch_recs;

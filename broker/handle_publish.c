@@ -442,7 +442,7 @@ void handle_publish(broker *b, conn *c, const mqtt_packet *p)
 	msg_unref(m);
 	/* Acknowledged once what it caused is durable (ack_later waits for the sync). */
 	if (pub->qos == 1) {
-		if (b->store && b->dirty)
+		if (b->store && (b->dirty || b->log_stale))
 			c->in_q1_held++; /* unacknowledged until acks_flush sends it */
 		ack_later(b, c, MQTT_PUBACK, p->packet_id);
 	} else if (pub->qos == 2) {

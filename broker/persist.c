@@ -131,6 +131,17 @@ static bool active(broker *b)
 	return b->store && !b->replaying;
 }
 
+/* The log can no longer be trusted to be the history of this broker: a write failed. Said
+ * once, when it happens; what was lost is rewritten whole by the next compaction. */
+static void go_stale(broker *b, const char *what, int rc)
+{
+	b->st.store_errors++;
+	if (!b->log_stale)
+		core_log(b, "store: %s failed (%s): holding output until a whole snapshot is written", what,
+			 strerror(rc < 0 ? -rc : rc));
+	b->log_stale = true;
+}
+
 /* A record joins the batch of the next sync. A batch of several is appended as one R_BATCH
  * record, so that what one sync covers survives a crash whole or not at all: appended one by
  * one, a crash that kept part of the unsynced tail (a torn write) could keep a QoS 2
@@ -180,9 +191,10 @@ static void batch_append(broker *b)
 		n = b->batch_len;
 		b->log_bytes += 9;
 	}
-	if (b->store->append(b->store->ctx, p, n) < 0)
-		b->st.store_errors++;
+	int rc = b->store->append(b->store->ctx, p, n);
 	b->batch_len = b->batch_recs = 0;
+	if (rc < 0)
+		go_stale(b, "append", rc);
 }
 
 static void rec_msg(buf *r, const msg *m)
@@ -313,7 +325,7 @@ void persist_retained(broker *b, const msg *m)
 
 void send_later(broker *b, conn *c, const mqtt_packet *p0)
 {
-	if (!b->store || !b->dirty) {
+	if (!b->store || (!b->dirty && !b->log_stale)) {
 		core_send(b, c, p0);
 		return;
 	}
@@ -356,11 +368,27 @@ void acks_flush(broker *b)
 {
 	if (!b->store)
 		return;
-	if (b->dirty) {
+	if (b->dirty && !b->log_stale) {
 		batch_append(b);
-		if (b->store->sync(b->store->ctx) < 0)
-			b->st.store_errors++;
-		b->dirty = false;
+		if (!b->log_stale) {
+			int rc = b->store->sync(b->store->ctx);
+			if (rc < 0)
+				go_stale(b, "sync", rc);
+		}
+	}
+	b->dirty = false;
+	if (b->log_stale) {
+		/* Nothing is appended after a hole: the snapshot says it all, and until it is
+		 * written the held output waits. It is retried at every event that has output
+		 * waiting (a whole rewrite each time while the disk refuses). */
+		b->batch_len = b->batch_recs = 0;
+		if (!b->nacks)
+			return;
+		compact(b);
+		if (b->log_stale)
+			return;
+		core_log(b, "store: a whole snapshot is written (%zu bytes): writing and sending again",
+			 b->snap_bytes);
 	}
 	/* Sending cannot add to the queue: dirty is false until the next append. A connection
 	 * that closed meanwhile gets nothing; its session redelivers what was in flight. */
@@ -473,11 +501,15 @@ static void compact(broker *b)
 			if (o->m) /* a retained cursor is not kept (see README) */
 				snap_enq(b, &r, s, o);
 	}
-	if (b->store->replace(b->store->ctx, r.p, r.len) < 0) {
-		b->st.store_errors++;
+	int rc = b->store->replace(b->store->ctx, r.p, r.len);
+	if (rc < 0) {
+		/* The old log stays (replace is atomic), but what was appended since it was last
+		 * whole may not be in it. */
+		go_stale(b, "compaction", rc);
 	} else {
 		b->log_bytes = b->snap_bytes = r.len;
 		b->dirty = false;
+		b->log_stale = false;
 		b->batch_len = b->batch_recs = 0; /* the snapshot holds what they said */
 	}
 	free(r.p);

@@ -794,6 +794,195 @@ START_TEST(test_file_keep_failure_leaves_log_alone)
 }
 END_TEST
 
+/* ---- a store that fails: nothing after a hole in the log ------------------------------------ */
+
+/* What the broker sent, per connection id (1..7), so a test can see which acknowledgements
+ * went out. */
+static uint8_t ssent[8][4096];
+static size_t ssent_len[8];
+
+static void s_send(void *ctx, uint64_t c, const uint8_t *d, size_t n)
+{
+	(void)ctx;
+	ck_assert_uint_lt(c, 8);
+	ck_assert_uint_le(ssent_len[c] + n, sizeof ssent[c]);
+	memcpy(ssent[c] + ssent_len[c], d, n);
+	ssent_len[c] += n;
+}
+
+static const broker_env senv = { NULL, f_now, s_send, f_close, f_wake, f_log };
+
+/* How many of the next appends, syncs and replaces fail, then the real file store's. */
+static int fail_append, fail_sync, fail_replace;
+static broker_store real_store;
+
+static int w_append(void *ctx, const void *d, size_t n)
+{
+	if (fail_append > 0 && fail_append--)
+		return -EIO;
+	return real_store.append(ctx, d, n);
+}
+
+static int w_sync(void *ctx)
+{
+	if (fail_sync > 0 && fail_sync--)
+		return -EIO;
+	return real_store.sync(ctx);
+}
+
+static int w_replace(void *ctx, const void *d, size_t n)
+{
+	if (fail_replace > 0 && fail_replace--)
+		return -ENOSPC;
+	return real_store.replace(ctx, d, n);
+}
+
+static bool sent_has(uint64_t c, const char *hex)
+{
+	uint8_t want[64];
+	size_t n = unhex(hex, want, sizeof want);
+	for (size_t i = 0; i + n <= ssent_len[c]; i++)
+		if (!memcmp(ssent[c] + i, want, n))
+			return true;
+	return false;
+}
+
+static size_t count_of(const char *hay, const char *needle)
+{
+	size_t k = 0;
+	for (const char *p = hay; (p = strstr(p, needle)); p++)
+		k++;
+	return k;
+}
+
+#define CONNECT_S_KEEP "10 0d 00 04 4d 51 54 54 04 00 00 00 00 01 73"  /* "s", clean session 0 */
+#define CONNECT_P      "10 0d 00 04 4d 51 54 54 04 02 00 00 00 01 70"  /* "p", clean session 1 */
+#define PUBLISH_Q(d, id) "32 08 00 03 71 2f " d " 00 " id " 78"        /* QoS 1 q/d, payload x */
+
+static void sfeed(broker *b, uint64_t c, const char *hex)
+{
+	uint8_t pk[64];
+	broker_on_bytes(b, c, pk, unhex(hex, pk, sizeof pk));
+}
+
+/* A broker on the file store wrapped by w_*; a persistent session "s" subscribed to q/#
+ * (QoS 1) and gone, and a publisher "p" on connection 2. */
+static broker *sstart(broker_file_store **fs)
+{
+	memset(ssent_len, 0, sizeof ssent_len);
+	fail_append = fail_sync = fail_replace = 0;
+	char err[256];
+	*fs = broker_file_store_open(fdir, err, sizeof err);
+	ck_assert_msg(*fs != NULL, "%s", err);
+	real_store = *broker_file_store_get(*fs);
+	static broker_store wrap;
+	wrap = real_store;
+	wrap.append = w_append;
+	wrap.sync = w_sync;
+	wrap.replace = w_replace;
+	broker_config c;
+	broker_config_init(&c);
+	c.sys_interval_s = 0;
+	c.store = &wrap;
+	broker *b = broker_new(&senv, &c);
+	broker_on_open(b, 1, "sub");
+	sfeed(b, 1, CONNECT_S_KEEP);
+	sfeed(b, 1, "82 08 00 01 00 03 71 2f 23 01");
+	ck_assert(sent_has(1, "90 03 00 01 01"));
+	sfeed(b, 1, "e0 00");
+	broker_on_open(b, 2, "pub");
+	sfeed(b, 2, CONNECT_P);
+	ck_assert(sent_has(2, "20 02 00 00"));
+	return b;
+}
+
+/* The broker again on the same directory, the plain file store. */
+static broker *sstart_plain(broker_file_store **fs)
+{
+	memset(ssent_len, 0, sizeof ssent_len);
+	char err[256];
+	*fs = broker_file_store_open(fdir, err, sizeof err);
+	ck_assert_msg(*fs != NULL, "%s", err);
+	broker_config c;
+	broker_config_init(&c);
+	c.sys_interval_s = 0;
+	c.store = broker_file_store_get(*fs);
+	return broker_new(&senv, &c);
+}
+
+/* After the restart, the session gets q/1 then q/2 (and nothing lost between). */
+static void restart_and_expect_both(broker *b, broker_file_store *fs)
+{
+	broker_free(b);
+	broker_file_store_close(fs);
+	fail_append = fail_sync = fail_replace = 0;
+	b = sstart_plain(&fs);
+	broker_on_open(b, 3, "sub2");
+	sfeed(b, 3, CONNECT_S_KEEP);
+	ck_assert_msg(sent_has(3, "20 02 01 00"), "no CONNACK with session present");
+	ck_assert_msg(sent_has(3, "32 08 00 03 71 2f 31 00 01 78"), "q/1 lost after the restart");
+	ck_assert_msg(sent_has(3, "32 08 00 03 71 2f 32 00 02 78"), "q/2 lost after the restart");
+	broker_free(b);
+	broker_file_store_close(fs);
+}
+
+/* An append fails, the next ones would succeed: before the fix the PUBACK of q/1 went out
+ * though its record never reached the disk, q/2's records followed the hole, and after a
+ * restart q/1 was gone (and the records after the hole were replayed against a queue
+ * without it). Now the hole is closed by a whole snapshot before anything is sent. */
+START_TEST(test_file_failed_append_is_healed_by_a_snapshot)
+{
+	broker_file_store *fs;
+	broker *b = sstart(&fs);
+	fail_append = 1;
+	sfeed(b, 2, PUBLISH_Q("31", "01"));
+	ck_assert(sent_has(2, "40 02 00 01"));
+	sfeed(b, 2, PUBLISH_Q("32", "02"));
+	ck_assert(sent_has(2, "40 02 00 02"));
+	broker_stats st;
+	broker_get_stats(b, &st);
+	ck_assert_uint_eq(st.store_errors, 1);
+	restart_and_expect_both(b, fs);
+	ck_assert_uint_eq(count_of(flog, "store: append failed (Input/output error): holding output"), 1);
+	ck_assert_uint_eq(count_of(flog, "store: a whole snapshot is written"), 1);
+}
+END_TEST
+
+/* The snapshot cannot be written either: the PUBACKs wait (in order) until it can. */
+START_TEST(test_file_output_held_while_the_disk_refuses)
+{
+	broker_file_store *fs;
+	broker *b = sstart(&fs);
+	fail_append = 1;
+	fail_replace = 2;
+	sfeed(b, 2, PUBLISH_Q("31", "01"));
+	ck_assert_msg(!sent_has(2, "40 02 00 01"), "PUBACK sent for a message not on the disk");
+	sfeed(b, 2, PUBLISH_Q("32", "02"));
+	ck_assert(!sent_has(2, "40 02 00 01") && !sent_has(2, "40 02 00 02"));
+	sfeed(b, 2, "c0 00"); /* PINGREQ: the third try of the snapshot succeeds */
+	ck_assert(sent_has(2, "40 02 00 01 40 02 00 02"));
+	ck_assert_uint_eq(count_of(flog, "holding output"), 1);
+	ck_assert_uint_eq(count_of(flog, "store: a whole snapshot is written"), 1);
+	restart_and_expect_both(b, fs);
+}
+END_TEST
+
+/* A failed sync (fsync said EIO: what it wrote may not be on the disk) is a hole too. */
+START_TEST(test_file_failed_sync_holds_output_until_a_snapshot)
+{
+	broker_file_store *fs;
+	broker *b = sstart(&fs);
+	fail_sync = 1;
+	fail_replace = 1;
+	sfeed(b, 2, PUBLISH_Q("31", "01"));
+	ck_assert_msg(!sent_has(2, "40 02 00 01"), "PUBACK sent after a failed sync");
+	ck_assert_uint_eq(count_of(flog, "store: sync failed (Input/output error)"), 1);
+	sfeed(b, 2, PUBLISH_Q("32", "02"));
+	ck_assert(sent_has(2, "40 02 00 01 40 02 00 02"));
+	restart_and_expect_both(b, fs);
+}
+END_TEST
+
 Suite *persist_suite(void)
 {
 	Suite *s = suite_create("persist");
@@ -821,6 +1010,9 @@ Suite *persist_suite(void)
 	tcase_add_test(tc, test_file_keep_failure_leaves_log_alone);
 	tcase_add_test(tc, test_file_skipped_record_is_kept_aside);
 	tcase_add_test(tc, test_file_unreadable_log_is_not_appended_to);
+	tcase_add_test(tc, test_file_failed_append_is_healed_by_a_snapshot);
+	tcase_add_test(tc, test_file_output_held_while_the_disk_refuses);
+	tcase_add_test(tc, test_file_failed_sync_holds_output_until_a_snapshot);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -76,7 +76,7 @@ static int sec_connect(void *ctx, const char *id, const char *user, const uint8_
 	return 0;
 }
 
-static const broker_auth sec_auth = { NULL, sec_connect, sec_allow };
+static const broker_auth sec_auth = { .connect = sec_connect, .allow = sec_allow };
 
 /* CONNECT as user (NULL: none), with a will when will_topic is set. */
 static tclient *connect_as(const char *host, const char *id, const char *user, bool clean,

@@ -220,6 +220,10 @@ static int st_load(void *ctx, uint8_t **d, size_t *len)
 static int st_replace(void *ctx, const void *d, size_t len)
 {
 	mem_store *s = ctx;
+	if (s->fail_appends) { /* atomic: a failed replace leaves the old log */
+		s->fail_appends--;
+		return -EIO;
+	}
 	s->len = 0;
 	int rc = st_append(ctx, d, len);
 	if (rc == 0)
