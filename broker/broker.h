@@ -7,8 +7,9 @@
  * Everything it does is a function of the calls it receives and env->now_us(), so in
  * simulation it is as deterministic as the rest of the run.
  *
- * MQTT 3.1.1 semantics (protocol level 4). A CONNECT for another level is answered with
- * CONNACK 0x01 and closed, as 3.1.1 requires.
+ * MQTT 3.1.1 (protocol level 4) and 5.0 (level 5) clients on one broker; every packet to
+ * a client is encoded by the level of its CONNECT. A CONNECT for another level is answered
+ * with 3.1.1's CONNACK 0x01 and closed, as 3.1.1 requires.
  *
  * Ownership: the broker copies what it keeps; buffers passed in are only read during the
  * call. Connection ids are chosen by the shell and must be unique while open.
@@ -107,6 +108,16 @@ typedef struct broker_config {
 	 * SUBSCRIBE's filter past it gets return code 0x80; replacing a subscription the
 	 * session has already is always granted. */
 	uint32_t max_subscriptions;
+	/* MQTT 5.0 capabilities, announced in CONNACK to 5.0 clients and enforced for all.
+	 * Session Expiry Interval granted at most (0: no cap; a 3.1.1 persistent session asks
+	 * for "never"). */
+	uint32_t max_session_expiry_s;
+	uint16_t receive_max;        /* inbound QoS 1/2 PUBLISHes unacknowledged (0: 65535) */
+	uint8_t max_qos;             /* highest QoS accepted and granted (init: 2) */
+	bool retain_available;       /* retained messages accepted (init: true) */
+	/* Keep alive the broker imposes on 5.0 clients asking for more, or for none, as
+	 * Server Keep Alive (0: the client's own is used). */
+	uint16_t server_keepalive_s;
 	/* Authentication and authorisation; NULL accepts everything (see auth.h). */
 	const broker_auth *auth;
 	/* Persistent sessions, their queues and in-flight messages, and retained messages

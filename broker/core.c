@@ -49,6 +49,8 @@ void broker_config_init(broker_config *c)
 	c->allow_anonymous = true;
 	c->sys_interval_s = 10;
 	c->max_connections = 100000;
+	c->max_qos = 2;
+	c->retain_available = true;
 }
 
 void core_log(broker *b, const char *fmt, ...)
@@ -202,6 +204,8 @@ static void rearm(broker *b)
 	int64_t at = b->next_sys_us;
 	if (b->heap_len && b->heap[0]->deadline < at)
 		at = b->heap[0]->deadline;
+	if (b->eheap_len && b->eheap[0]->expires_us < at)
+		at = b->eheap[0]->expires_us;
 	if (at != b->woken_for) {
 		b->woken_for = at;
 		if (b->env.wake)
@@ -211,11 +215,36 @@ static void rearm(broker *b)
 
 /* ---- sending --------------------------------------------------------------------------------- */
 
-void core_send(broker *b, conn *c, const mqtt_packet *p)
+/* The packet as this connection's level puts it on the wire, within the client's Maximum
+ * Packet Size (5.0), which nothing may exceed [MQTT-3.1.2-24]. A reason string and user
+ * properties go first, as each packet's rules ask (MQTT-3.4.2-2 and its like); a packet
+ * still too large is not sent at all, as if it had been [MQTT-3.1.2-25]. *q is the packet
+ * to encode, its size returned (0: do not send). */
+size_t core_fit(const conn *c, const mqtt_packet *p, mqtt_packet *q)
 {
-	size_t n = mqtt_encoded_size(p);
+	*q = *p;
+	q->version = c->version == MQTT_V5 ? MQTT_V5 : MQTT_V311;
+	if (q->version != MQTT_V5)
+		q->props = (mqtt_props){ 0 };
+	size_t n = mqtt_encoded_size(q);
+	if (n && c->max_out_packet && n > c->max_out_packet) {
+		q->props.present &= ~((uint64_t)1 << MQTT_PROP_REASON_STRING);
+		q->props.user_count = 0;
+		q->props.user = NULL;
+		q->props.raw = (mqtt_str){ 0 };
+		n = mqtt_encoded_size(q);
+		if (n > c->max_out_packet)
+			n = 0;
+	}
+	return n;
+}
+
+void core_send(broker *b, conn *c, const mqtt_packet *p0)
+{
+	mqtt_packet pq, *p = &pq;
+	size_t n = core_fit(c, p0, p);
 	if (n == 0)
-		return; /* cannot happen for packets the broker builds; never send garbage */
+		return; /* over the client's maximum, or (never for what the broker builds) garbage */
 	if (n > b->out_cap) {
 		size_t cap = b->out_cap ? b->out_cap : 4096;
 		while (cap < n)
@@ -326,6 +355,8 @@ static void conn_end(broker *b, conn *c, bool publish_will, bool tell_shell, con
 		c->s = NULL;
 		if (s->clean || (b->cfg.test_faults & BROKER_TF_FORGET_SESSION))
 			session_free(b, s);
+		else
+			session_detach(b, s);
 	}
 	if (will) {
 		/* Published like any message from this client, with its QoS and retain. */
@@ -346,6 +377,28 @@ static void conn_end(broker *b, conn *c, bool publish_will, bool tell_shell, con
 void core_close(broker *b, conn *c, bool publish_will, const char *why)
 {
 	conn_end(b, c, publish_will, true, why);
+}
+
+bool core_reason_ok(const conn *c)
+{
+	return c->version == MQTT_V5 && c->problem_info;
+}
+
+void core_disconnect(broker *b, conn *c, uint8_t reason, const char *why)
+{
+	if (c->version == MQTT_V5 && c->state == CONN_UP) {
+		/* A server may say why before it closes (5.0 §4.13); after the held output, so
+		 * nothing the client was promised is lost behind it. Only once CONNACK went out:
+		 * before it the answer is a CONNACK (see refuse_malformed). */
+		mqtt_packet d = { .type = MQTT_DISCONNECT, .version = MQTT_V5, .reason = reason };
+		if (why && core_reason_ok(c)) {
+			d.props.reason_string = (mqtt_str){ (const uint8_t *)why, (uint32_t)strlen(why) };
+			MQTT_SET(&d.props, MQTT_PROP_REASON_STRING);
+		}
+		send_later(b, c, &d);
+		acks_flush(b);
+	}
+	core_close(b, c, true, why ? why : "disconnected by the server");
 }
 
 void broker_on_close(broker *b, uint64_t id)
@@ -376,12 +429,30 @@ static int connect_level(const uint8_t *d, size_t len)
 	return d[i + 6];
 }
 
-static void protocol_error(broker *b, conn *c, const char *stmt, const char *what)
+/* reason: the 5.0 DISCONNECT reason a 5.0 client is told (0x81 malformed, 0x82 protocol
+ * error, 0x95 too large, ...); a 3.1.1 client is only closed on, as 3.1.1 requires. */
+static void protocol_error(broker *b, conn *c, const char *stmt, const char *what, uint8_t reason)
 {
 	b->st.protocol_errors++;
 	core_log(b, "protocol error from %s client=%s: [%s] %s", c->peer, c->s ? c->s->client_id : "-",
 		 stmt ? stmt : "-", what);
-	core_close(b, c, true, "protocol error");
+	if (c->version == MQTT_V5 && c->state == CONN_UP)
+		core_disconnect(b, c, reason >= 0x80 ? reason : 0x82, what);
+	else
+		core_close(b, c, true, "protocol error");
+}
+
+/* A 5.0 CONNECT the broker cannot read: CONNACK with the reason (0x81 malformed, 0x82
+ * protocol error, 0x95 too large), then close; no will, the session never began
+ * (5.0 §4.13.1: before CONNACK the answer to a bad packet may be a CONNACK). */
+static void refuse_v5(broker *b, conn *c, uint8_t reason, const char *what)
+{
+	b->st.protocol_errors++;
+	mqtt_packet r = { .type = MQTT_CONNACK, .version = MQTT_V5, .reason = reason };
+	c->version = MQTT_V5;
+	core_send(b, c, &r);
+	core_log(b, "refused %s: %s (CONNACK 0x%02X)", c->peer, what, reason);
+	core_close(b, c, false, "bad CONNECT");
 }
 
 /* One decoded packet. Returns false when the connection is gone. */
@@ -389,13 +460,13 @@ static bool dispatch(broker *b, conn *c, const mqtt_packet *p)
 {
 	uint64_t id = c->id;
 	if (c->state == CONN_NEW && p->type != MQTT_CONNECT) {
-		protocol_error(b, c, "MQTT-3.1.0-1", "the first packet must be CONNECT");
+		protocol_error(b, c, "MQTT-3.1.0-1", "the first packet must be CONNECT", 0x82);
 		return false;
 	}
 	switch (p->type) {
 	case MQTT_CONNECT:
 		if (c->state != CONN_NEW) {
-			protocol_error(b, c, "MQTT-3.1.0-2", "a second CONNECT on one connection");
+			protocol_error(b, c, "MQTT-3.1.0-2", "a second CONNECT on one connection", 0x82);
 			return false;
 		}
 		handle_connect(b, c, p);
@@ -413,13 +484,11 @@ static bool dispatch(broker *b, conn *c, const mqtt_packet *p)
 		break;
 	}
 	case MQTT_DISCONNECT:
-		/* A clean goodbye: the will is discarded, not published [MQTT-3.14.4-3]. */
-		c->will = false;
-		core_close(b, c, false, "DISCONNECT");
+		handle_disconnect(b, c, p);
 		return false;
 	default:
 		/* CONNACK, SUBACK, UNSUBACK, PINGRESP only ever flow to clients. */
-		protocol_error(b, c, "MQTT-4.8.0-1", "a packet type clients must not send");
+		protocol_error(b, c, "MQTT-4.8.0-1", "a packet type clients must not send", 0x82);
 		return false;
 	}
 	return conn_find(b, id) != NULL;
@@ -466,36 +535,35 @@ static void decode_input(broker *b, conn *c)
 	while (pos < c->rx_len) {
 		mqtt_packet p;
 		mqtt_err e;
-		int n = mqtt_decode(c->rx + pos, c->rx_len - pos, MQTT_V311, b->cfg.max_packet_size, &p, &e);
+		uint8_t level = c->version ? c->version : MQTT_V311; /* a CONNECT says its own */
+		int n = mqtt_decode(c->rx + pos, c->rx_len - pos, level, b->cfg.max_packet_size, &p, &e);
 		if (n == 0)
 			break;
 		if (n < 0) {
-			if (c->state == CONN_NEW && (e.code == MQTT_ERR_VERSION || connect_level(c->rx + pos, c->rx_len - pos) > 4)) {
-				/* Unsupported level: say so with CONNACK 0x01, then close [MQTT-3.1.2-2]. */
+			int raw_level = c->state == CONN_NEW ? connect_level(c->rx + pos, c->rx_len - pos) : -1;
+			if (c->state == CONN_NEW && raw_level == MQTT_V5 && e.code != MQTT_ERR_VERSION) {
+				refuse_v5(b, c, e.reason >= 0x80 ? e.reason : 0x81, e.msg);
+			} else if (c->state == CONN_NEW && (e.code == MQTT_ERR_VERSION || raw_level > MQTT_V5)) {
+				/* Unsupported level: say so with CONNACK 0x01 in 3.1.1's form, then close
+				 * [MQTT-3.1.2-2], whatever the level (3.1's "MQIsdp" 3, or 6 and up).
+				 * 3.1.1 requires it; 5.0 only allows 0x84 (a MAY), and a client of an
+				 * unknown level reads neither for certain. mosquitto does the same. */
 				mqtt_packet r = { .type = MQTT_CONNACK, .version = MQTT_V311, .reason = 1 };
 				core_send(b, c, &r);
 				core_log(b, "refused %s: %s", c->peer, e.msg);
 				core_close(b, c, false, "unsupported protocol level");
 			} else {
-				protocol_error(b, c, e.stmt, e.msg);
+				protocol_error(b, c, e.stmt, e.msg, e.reason);
 			}
 			acks_flush(b);
 			rearm(b);
 			return;
 		}
-		if (p.version != MQTT_V311 && p.type == MQTT_CONNECT && c->state == CONN_NEW) {
-			mqtt_packet r = { .type = MQTT_CONNACK, .version = MQTT_V311, .reason = 1 };
-			core_send(b, c, &r);
-			core_log(b, "refused %s: protocol level %u (this broker speaks 3.1.1)", c->peer,
-				 p.version);
-			core_close(b, c, false, "unsupported protocol level");
-			acks_flush(b);
-			rearm(b);
-			return;
-		}
+		if (p.type == MQTT_CONNECT && c->state == CONN_NEW)
+			c->version = p.version; /* every packet to this client is encoded by it */
 		mqtt_err ve;
 		if (mqtt_validate(&p, &ve) < 0) {
-			protocol_error(b, c, ve.stmt, ve.msg);
+			protocol_error(b, c, ve.stmt, ve.msg, ve.reason);
 			acks_flush(b);
 			rearm(b);
 			return;
@@ -530,10 +598,12 @@ void broker_tick(broker *b)
 						    : "no CONNECT from %s in time", c->peer);
 			core_close(b, c, false, "no CONNECT");
 		} else {
-			/* Nothing for 1.5 x keepalive: the client is gone [MQTT-3.1.2-24]. */
-			core_close(b, c, true, "keepalive expired");
+			/* Nothing for 1.5 x keepalive: the client is gone [MQTT-3.1.2-24]; a 5.0
+			 * client is told 0x8D first (5.0 §3.1.2.10). */
+			core_disconnect(b, c, 0x8D, "keepalive expired");
 		}
 	}
+	session_expire(b, t);
 	if (t >= b->next_sys_us) {
 		sys_publish(b);
 		b->next_sys_us = t + (int64_t)b->cfg.sys_interval_s * 1000000;
@@ -581,6 +651,7 @@ void broker_free(broker *b)
 	free(b->sess_hash);
 	free(b->ret_hash);
 	free(b->heap);
+	free(b->eheap);
 	free(b->out);
 	free(b);
 }

@@ -92,6 +92,12 @@ struct session {
 	uint32_t queued;
 	uint16_t last_id;
 	uint16_t *in_qos2;         /* inbound QoS 2 ids awaiting PUBREL */
+	/* Session Expiry Interval (5.0 semantics for both levels: a 3.1.1 clean session is 0,
+	 * a persistent one SESSION_NEVER). While offline with a finite interval the session
+	 * sits in the expiry heap until expires_us. */
+	uint32_t expiry_s;
+	int64_t expires_us;        /* INT64_MAX while connected or never expiring */
+	uint32_t exp_slot;         /* 1-based index in the expiry heap; 0 when absent */
 	uint32_t in_qos2_len, in_qos2_cap;
 	session *next, *prev;      /* all sessions, creation order */
 	session *hnext;            /* hash chain */
@@ -108,6 +114,15 @@ struct conn {
 	uint8_t *rx;
 	size_t rx_len, rx_cap;
 	uint16_t keepalive_s;
+	uint8_t version;           /* MQTT_V311 or MQTT_V5 once CONNECT is read; 0 before */
+	/* What a 5.0 client told us in its CONNECT (3.1.1: the defaults). */
+	uint16_t recv_max;         /* its Receive Maximum: QoS 1/2 PUBLISHes it takes unacked */
+	uint32_t max_out_packet;   /* its Maximum Packet Size (0: the protocol maximum) */
+	bool problem_info;         /* Request Problem Information: reason strings allowed */
+	bool expiry_zero_at_connect; /* DISCONNECT may not raise 0 (5.0 §3.14.2.2.2) */
+	/* Inbound QoS 1/2 PUBLISHes on this connection not yet acknowledged, against our
+	 * Receive Maximum: PUBACKs held for the sync, QoS 2 ids awaiting PUBREL. */
+	uint32_t in_q1_held, in_q2;
 	int64_t deadline;          /* keepalive expiry; INT64_MAX when none */
 	uint32_t heap_slot;        /* 1-based index in the deadline heap; 0 when absent */
 	bool will;
@@ -177,6 +192,8 @@ struct broker {
 
 	conn **heap;               /* keepalive deadlines */
 	size_t heap_len, heap_cap;
+	session **eheap;           /* offline sessions by (expires_us, seq) */
+	size_t eheap_len, eheap_cap;
 	int64_t next_sys_us;
 	int64_t woken_for;
 
@@ -211,7 +228,10 @@ struct broker {
 };
 
 /* core.c */
+/* Encode by the connection's level (a 3.1.1 client never sees 5.0 properties) and send;
+ * a packet over a 5.0 client's Maximum Packet Size is not sent (see core_fit). */
 void core_send(broker *b, conn *c, const mqtt_packet *p);
+size_t core_fit(const conn *c, const mqtt_packet *p, mqtt_packet *q);
 conn *conn_find(broker *b, uint64_t id);
 void core_close(broker *b, conn *c, bool publish_will, const char *why);
 void core_deadline(broker *b, conn *c, int64_t at);
@@ -223,8 +243,24 @@ void core_log(broker *b, const char *fmt, ...)
 uint64_t core_hash(const char *s, size_t n);
 char *core_strndup(const char *s, size_t n);
 
+/* Session Expiry Interval meaning "never" (also every 3.1.1 persistent session). */
+#define SESSION_NEVER UINT32_MAX
+
+/* core.c, 5.0: send DISCONNECT with this reason (to a 5.0 client; nothing to a 3.1.1
+ * one, which has no such packet from a server), then close, publishing the will. */
+void core_disconnect(broker *b, conn *c, uint8_t reason, const char *why);
+/* May a reason string go to this client (5.0 and Request Problem Information not 0)? */
+bool core_reason_ok(const conn *c);
+
 /* handle_connect.c */
 void handle_connect(broker *b, conn *c, const mqtt_packet *p);
+void handle_disconnect(broker *b, conn *c, const mqtt_packet *p);
+/* A session lost its connection: start its expiry clock (or free it, interval 0). */
+void session_detach(broker *b, session *s);
+/* Put an offline session in the expiry heap at at_us (INT64_MAX: take it out). */
+void session_expire_at(broker *b, session *s, int64_t at_us);
+/* Free every offline session whose expiry time has come; the earliest left, or INT64_MAX. */
+int64_t session_expire(broker *b, int64_t now_us);
 session *session_find(broker *b, const char *id);
 session *session_create_offline(broker *b, const char *id);
 void session_free(broker *b, session *s);

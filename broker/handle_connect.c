@@ -46,8 +46,126 @@ static bool owner_is(const session *s, const char *username)
 	}
 }
 
-static session *session_new(broker *b, const char *id, bool clean, const conn *c)
+/* ---- the expiry heap: offline sessions with a finite Session Expiry Interval ---------------- */
+
+static bool exp_earlier(const session *a, const session *c)
 {
+	return a->expires_us < c->expires_us || (a->expires_us == c->expires_us && a->seq < c->seq);
+}
+
+static void eh_place(broker *b, size_t i, session *s)
+{
+	b->eheap[i] = s;
+	s->exp_slot = (uint32_t)i + 1;
+}
+
+static void eh_up(broker *b, size_t i)
+{
+	session *s = b->eheap[i];
+	while (i > 0 && exp_earlier(s, b->eheap[(i - 1) / 2])) {
+		eh_place(b, i, b->eheap[(i - 1) / 2]);
+		i = (i - 1) / 2;
+	}
+	eh_place(b, i, s);
+}
+
+static void eh_down(broker *b, size_t i)
+{
+	session *s = b->eheap[i];
+	for (;;) {
+		size_t k = 2 * i + 1;
+		if (k >= b->eheap_len)
+			break;
+		if (k + 1 < b->eheap_len && exp_earlier(b->eheap[k + 1], b->eheap[k]))
+			k++;
+		if (!exp_earlier(b->eheap[k], s))
+			break;
+		eh_place(b, i, b->eheap[k]);
+		i = k;
+	}
+	eh_place(b, i, s);
+}
+
+static void eh_remove(broker *b, session *s)
+{
+	if (!s->exp_slot)
+		return;
+	size_t i = s->exp_slot - 1;
+	session *last = b->eheap[--b->eheap_len];
+	s->exp_slot = 0;
+	if (last == s)
+		return;
+	eh_place(b, i, last);
+	eh_up(b, i);
+	eh_down(b, last->exp_slot - 1);
+}
+
+/* Keys (expires_us, seq) are unique, so sessions expiring at one instant go in creation
+ * order, whatever the heap's shape. */
+void session_expire_at(broker *b, session *s, int64_t at_us)
+{
+	eh_remove(b, s);
+	s->expires_us = at_us;
+	if (at_us == INT64_MAX)
+		return;
+	if (b->eheap_len == b->eheap_cap) {
+		b->eheap_cap = b->eheap_cap ? 2 * b->eheap_cap : 64;
+		session **h = realloc(b->eheap, b->eheap_cap * sizeof *h);
+		if (!h)
+			abort();
+		b->eheap = h;
+	}
+	eh_place(b, b->eheap_len++, s);
+	eh_up(b, b->eheap_len - 1);
+}
+
+void session_detach(broker *b, session *s)
+{
+	if (s->expiry_s == SESSION_NEVER)
+		return;
+	/* The session ends that many seconds after its network connection closed
+	 * [MQTT-3.1.2-23], on the broker's clock; the deadline is logged so a restart keeps it. */
+	session_expire_at(b, s, b->env.now_us(b->env.ctx) + (int64_t)s->expiry_s * 1000000);
+	persist_session(b, s, true);
+}
+
+int64_t session_expire(broker *b, int64_t now_us)
+{
+	while (b->eheap_len && b->eheap[0]->expires_us <= now_us) {
+		session *s = b->eheap[0];
+		core_log(b, "session %s expired (%u s after its connection closed)", s->client_id,
+			 s->expiry_s);
+		session_free(b, s);
+	}
+	return b->eheap_len ? b->eheap[0]->expires_us : INT64_MAX;
+}
+
+/* The interval the broker grants for the one a client asked for. */
+static uint32_t expiry_grant(const broker *b, uint32_t asked)
+{
+	uint32_t cap = b->cfg.max_session_expiry_s;
+	return cap && asked > cap ? cap : asked;
+}
+
+/* Set a connected session's interval. A session that was kept in the log and now ends with
+ * its connection leaves the log at once (its disconnect must not bring it back after a
+ * restart); a kept one records its new interval. */
+static void session_set_expiry(broker *b, session *s, uint32_t expiry_s)
+{
+	bool clean = expiry_s == 0;
+	if (clean && !s->clean)
+		persist_session(b, s, false);
+	bool changed = s->expiry_s != expiry_s || s->expires_us != INT64_MAX;
+	s->clean = clean;
+	s->expiry_s = expiry_s;
+	session_expire_at(b, s, INT64_MAX);
+	if (changed && !clean)
+		persist_session(b, s, true);
+}
+
+static session *session_new(broker *b, const char *id, uint32_t expiry_s, const conn *c)
+{
+	bool clean = expiry_s == 0;
 	session *s = calloc(1, sizeof *s);
 	if (!s)
 		abort();
@@ -56,6 +174,8 @@ static session *session_new(broker *b, const char *id, bool clean, const conn *c
 		session_set_owner(s, c->username);
 	s->seq = b->next_seq++;
 	s->clean = clean;
+	s->expiry_s = expiry_s;
+	s->expires_us = INT64_MAX;
 	s->inflight_tail = &s->inflight;
 	s->queue_tail = &s->queue;
 	s->prev = b->sessions_tail;
@@ -74,12 +194,13 @@ static session *session_new(broker *b, const char *id, bool clean, const conn *c
 
 session *session_create_offline(broker *b, const char *id)
 {
-	return session_new(b, id, false, NULL);
+	return session_new(b, id, SESSION_NEVER, NULL);
 }
 
 void session_free(broker *b, session *s)
 {
 	persist_session(b, s, false);
+	eh_remove(b, s);
 	subs_drop_session(b, s);
 	outmsg_free_list(s->inflight);
 	outmsg_free_list(s->queue);
@@ -106,17 +227,45 @@ void session_free(broker *b, session *s)
 	free(s);
 }
 
-static void connack(broker *b, conn *c, uint8_t rc, bool present)
+/* The 5.0 reason code for a 3.1.1 CONNACK return code (3.1.1 answers keep theirs). */
+static uint8_t reason_v5(uint8_t rc)
 {
-	mqtt_packet r = { .type = MQTT_CONNACK, .version = MQTT_V311, .reason = rc,
+	switch (rc) {
+	case 0: return 0x00;
+	case 1: return 0x84; /* unsupported protocol version */
+	case 2: return 0x85; /* client identifier not valid */
+	case 3: return 0x88; /* server unavailable */
+	case 4: return 0x86; /* bad user name or password */
+	case 5: return 0x87; /* not authorized */
+	default: return rc >= 0x80 ? rc : 0x80;
+	}
+}
+
+/* rc: a 3.1.1 return code, or (5.0 only) a 5.0 reason >= 0x80. props: 5.0 only. */
+static void connack(broker *b, conn *c, uint8_t rc, bool present, const mqtt_props *props)
+{
+	mqtt_packet r = { .type = MQTT_CONNACK, .version = c->version, .reason = rc,
 			  .session_present = present };
+	if (c->version == MQTT_V5) {
+		r.reason = reason_v5(rc);
+		if (props)
+			r.props = *props;
+	}
 	core_send(b, c, &r);
 }
 
 static void refuse(broker *b, conn *c, uint8_t rc, const char *why)
 {
-	connack(b, c, rc, false);
-	core_log(b, "refused %s: %s (CONNACK %u)", c->peer, why, rc);
+	mqtt_props pr = { 0 };
+	if (why && core_reason_ok(c)) {
+		pr.reason_string = (mqtt_str){ (const uint8_t *)why, (uint32_t)strlen(why) };
+		MQTT_SET(&pr, MQTT_PROP_REASON_STRING);
+	}
+	connack(b, c, rc, false, &pr);
+	if (c->version == MQTT_V5)
+		core_log(b, "refused %s: %s (CONNACK 0x%02X)", c->peer, why, reason_v5(rc));
+	else
+		core_log(b, "refused %s: %s (CONNACK %u)", c->peer, why, rc);
 	/* A refused connection is closed, and its will is never published [MQTT-3.2.2-5]. */
 	core_close(b, c, false, "refused");
 }
@@ -124,10 +273,30 @@ static void refuse(broker *b, conn *c, uint8_t rc, const char *why)
 void handle_connect(broker *b, conn *c, const mqtt_packet *p)
 {
 	const mqtt_connect *k = &p->connect;
+	const mqtt_props *cp = &p->props;
+	bool v5 = c->version == MQTT_V5;
 	char id[256];
+	bool assigned = false;
+
+	/* What the client asks for; 3.1.1 says it with the clean session flag alone. */
+	uint32_t expiry = k->clean_start ? 0 : SESSION_NEVER;
+	c->recv_max = 65535;
+	c->max_out_packet = 0;
+	c->problem_info = true;
+	if (v5) {
+		/* Absent, the interval is 0: the session ends with the connection (5.0 §3.1.2.11.2). */
+		expiry = MQTT_HAS(cp, MQTT_PROP_SESSION_EXPIRY) ? cp->session_expiry : 0;
+		if (MQTT_HAS(cp, MQTT_PROP_RECEIVE_MAX))
+			c->recv_max = cp->receive_max; /* 0 is malformed; the codec refused it */
+		if (MQTT_HAS(cp, MQTT_PROP_MAX_PACKET_SIZE))
+			c->max_out_packet = cp->max_packet_size;
+		if (MQTT_HAS(cp, MQTT_PROP_REQUEST_PROBLEM_INFO))
+			c->problem_info = cp->request_problem_info != 0;
+	}
+	c->expiry_zero_at_connect = expiry == 0;
 
 	if (k->client_id.len == 0) {
-		if (!k->clean_start) {
+		if (!v5 && !k->clean_start) {
 			/* A session needs a name to be found again [MQTT-3.1.3-8]. */
 			refuse(b, c, 2, "empty client identifier with clean session 0");
 			return;
@@ -136,12 +305,24 @@ void handle_connect(broker *b, conn *c, const mqtt_packet *p)
 		do
 			snprintf(id, sizeof id, "mqttsim-auto-%llu", (unsigned long long)++b->assigned_ids);
 		while (session_find(b, id)); /* a client may have chosen this very name itself */
+		/* 5.0: whatever its Clean Start, told the name in CONNACK [MQTT-3.1.3-7]. */
+		assigned = v5;
 	} else if (k->client_id.len >= sizeof id) {
 		refuse(b, c, 2, "client identifier longer than 255 bytes");
 		return;
 	} else {
 		memcpy(id, k->client_id.data, k->client_id.len);
 		id[k->client_id.len] = 0;
+	}
+
+	if (v5 && k->will && k->will_qos > b->cfg.max_qos) {
+		/* A will at a QoS the server does not take [MQTT-3.2.2-12]. */
+		refuse(b, c, 0x9B, "will QoS above the server's Maximum QoS");
+		return;
+	}
+	if (v5 && k->will && k->will_retain && !b->cfg.retain_available) {
+		refuse(b, c, 0x9A, "retained will, but retain is not available"); /* [MQTT-3.2.2-13] */
+		return;
 	}
 
 	uint8_t rc = 0;
@@ -190,27 +371,29 @@ void handle_connect(broker *b, conn *c, const mqtt_packet *p)
 		return;
 	}
 
-	/* Takeover: the older connection of this client is closed [MQTT-3.1.4-2]. It did not
-	 * say DISCONNECT, so its will goes out. */
+	/* Takeover: the older connection of this client is closed [MQTT-3.1.4-2]; a 5.0 one
+	 * is told DISCONNECT 0x8E first [MQTT-3.1.4-3]. It did not say DISCONNECT, so its
+	 * will goes out. */
 	if (s && s->c)
-		core_close(b, s->c, true, "session taken over");
+		core_disconnect(b, s->c, 0x8E, "session taken over");
 	s = session_find(b, id); /* a clean session went with its connection */
 
+	uint32_t granted = expiry_grant(b, expiry);
 	bool present = false;
 	if (k->clean_start) {
 		if (s)
-			session_free(b, s);
-		s = session_new(b, id, true, c);
+			session_free(b, s); /* [MQTT-3.1.2-4] */
+		s = session_new(b, id, granted, c);
 	} else if (s) {
 		present = true; /* [MQTT-3.2.2-2] */
 		/* A session from an older log (no owner) becomes this user's; without
 		 * authentication the last user name seen is kept, for a later restart with it. */
 		if (session_set_owner(s, c->username))
 			persist_session(b, s, true);
+		session_set_expiry(b, s, granted);
 	} else {
-		s = session_new(b, id, false, c);
+		s = session_new(b, id, granted, c);
 	}
-	s->clean = k->clean_start;
 	s->c = c;
 	c->s = s;
 	c->state = CONN_UP;
@@ -228,12 +411,80 @@ void handle_connect(broker *b, conn *c, const mqtt_packet *p)
 			memcpy(c->will_payload, k->will_payload.data, k->will_payload.len);
 		c->will_payload_len = k->will_payload.len;
 	}
-	c->keepalive_s = k->keepalive_s;
-	bool enforce = k->keepalive_s && !(b->cfg.test_faults & BROKER_TF_IGNORE_KEEPALIVE);
-	core_deadline(b, c, enforce ? b->env.now_us(b->env.ctx) + (int64_t)k->keepalive_s * 1500000 : INT64_MAX);
-	connack(b, c, 0, present);
-	core_log(b, "connect %s client=%s clean=%d keepalive=%u%s%s", c->peer, id, k->clean_start,
-		 k->keepalive_s, present ? " session-present" : "", c->will ? " will" : "");
+	uint16_t keepalive = k->keepalive_s;
+	mqtt_props ack = { 0 };
+	if (v5) {
+		/* What the server announces (5.0 §3.2.2.3): its limits, what is not built yet
+		 * as 0, and whatever it changed of what the client asked for. */
+		uint16_t sk = b->cfg.server_keepalive_s;
+		if (sk && (keepalive == 0 || keepalive > sk)) {
+			keepalive = sk; /* the client must use it [MQTT-3.2.2-21] */
+			ack.server_keepalive = sk;
+			MQTT_SET(&ack, MQTT_PROP_SERVER_KEEPALIVE);
+		}
+		if (granted != expiry) {
+			ack.session_expiry = granted;
+			MQTT_SET(&ack, MQTT_PROP_SESSION_EXPIRY);
+		}
+		ack.receive_max = b->cfg.receive_max ? b->cfg.receive_max : 65535;
+		MQTT_SET(&ack, MQTT_PROP_RECEIVE_MAX);
+		if (b->cfg.max_qos < 2) {
+			ack.max_qos = b->cfg.max_qos;
+			MQTT_SET(&ack, MQTT_PROP_MAX_QOS);
+		}
+		if (!b->cfg.retain_available) {
+			ack.retain_available = 0;
+			MQTT_SET(&ack, MQTT_PROP_RETAIN_AVAILABLE);
+		}
+		ack.max_packet_size = b->cfg.max_packet_size;
+		MQTT_SET(&ack, MQTT_PROP_MAX_PACKET_SIZE);
+		if (assigned) {
+			ack.assigned_client_id = (mqtt_str){ (const uint8_t *)s->client_id,
+							     (uint32_t)strlen(s->client_id) };
+			MQTT_SET(&ack, MQTT_PROP_ASSIGNED_CLIENT_ID);
+		}
+		ack.sub_id_available = 0;
+		MQTT_SET(&ack, MQTT_PROP_SUB_ID_AVAILABLE);
+		ack.shared_sub_available = 0;
+		MQTT_SET(&ack, MQTT_PROP_SHARED_SUB_AVAILABLE);
+	}
+	c->keepalive_s = keepalive;
+	bool enforce = keepalive && !(b->cfg.test_faults & BROKER_TF_IGNORE_KEEPALIVE);
+	core_deadline(b, c, enforce ? b->env.now_us(b->env.ctx) + (int64_t)keepalive * 1500000 : INT64_MAX);
+	connack(b, c, 0, present, &ack);
+	if (v5)
+		core_log(b, "connect %s client=%s v5 clean-start=%d expiry=%u keepalive=%u%s%s", c->peer, id,
+			 k->clean_start, granted, keepalive, present ? " session-present" : "",
+			 c->will ? " will" : "");
+	else
+		core_log(b, "connect %s client=%s clean=%d keepalive=%u%s%s", c->peer, id, k->clean_start,
+			 k->keepalive_s, present ? " session-present" : "", c->will ? " will" : "");
 	/* Unacknowledged deliveries go out again, then whatever queued while away. */
 	session_resume(b, s);
+}
+
+void handle_disconnect(broker *b, conn *c, const mqtt_packet *p)
+{
+	session *s = c->s;
+	if (c->version == MQTT_V5 && s && MQTT_HAS(&p->props, MQTT_PROP_SESSION_EXPIRY)) {
+		uint32_t e = p->props.session_expiry;
+		if (c->expiry_zero_at_connect && e != 0) {
+			/* A session that was to end at disconnect may not be given a life after it
+			 * (5.0 §3.14.2.2.2): a protocol error, and the will goes out. */
+			b->st.protocol_errors++;
+			core_log(b, "protocol error from %s client=%s: [5.0 §3.14.2.2.2] DISCONNECT sets "
+				    "Session Expiry Interval %u after CONNECT had 0", c->peer, s->client_id, e);
+			core_disconnect(b, c, 0x82, "session expiry interval raised from 0");
+			return;
+		}
+		session_set_expiry(b, s, expiry_grant(b, e));
+	}
+	if (c->version == MQTT_V5 && p->reason == 0x04) {
+		/* Disconnect with Will Message: a goodbye that still wants its will published. */
+		core_close(b, c, true, "DISCONNECT with will");
+		return;
+	}
+	/* A clean goodbye: the will is discarded, not published [MQTT-3.14.4-3]. */
+	c->will = false;
+	core_close(b, c, false, "DISCONNECT");
 }

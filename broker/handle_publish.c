@@ -45,6 +45,16 @@ void outmsg_free_list(outmsg *o)
 	}
 }
 
+/* QoS 1/2 deliveries the session may have unacknowledged: the broker's window, and no more
+ * than a 5.0 client's Receive Maximum [MQTT-3.3.4-9]. */
+static uint32_t window(const broker *b, const session *s)
+{
+	uint32_t w = b->cfg.max_inflight;
+	if (s->c && s->c->recv_max < w)
+		w = s->c->recv_max;
+	return w;
+}
+
 static bool in_qos2_has(session *s, uint16_t id, bool remove);
 static void in_qos2_add(session *s, uint16_t id);
 
@@ -61,6 +71,20 @@ static void send_publish(broker *b, session *s, const outmsg *o, bool dup)
 	 * message, which the receiver, still holding the id until PUBREL, drops as a
 	 * duplicate [MQTT-4.3.3-2] (the crash sweep, tests/test_crashsweep.c, found it). */
 	send_later(b, s->c, &p);
+}
+
+/* Does the PUBLISH fit the client's Maximum Packet Size? One that does not is dropped
+ * as if it had been sent [MQTT-3.1.2-25]: a QoS 1/2 one must not hold a slot of the
+ * window waiting for an acknowledgement that cannot come. */
+static bool publish_fits(const session *s, const outmsg *o)
+{
+	if (!s->c || !s->c->max_out_packet)
+		return true;
+	mqtt_packet p = { .type = MQTT_PUBLISH, .packet_id = 1 }, q;
+	p.publish.qos = o->qos;
+	p.publish.topic = (mqtt_str){ (const uint8_t *)o->m->topic, o->m->topic_len };
+	p.publish.payload = (mqtt_str){ o->m->payload, o->m->payload_len };
+	return core_fit(s->c, &p, &q) != 0;
 }
 
 static void send_ack(broker *b, conn *c, uint8_t type, uint16_t id)
@@ -146,7 +170,7 @@ void session_pump(broker *b, session *s)
 				break;
 			continue;
 		}
-		if (s->queue->qos && s->inflight_count >= b->cfg.max_inflight)
+		if (s->queue->qos && s->inflight_count >= window(b, s))
 			break;
 		outmsg *o = queue_pop(s);
 		if (needs_check(b, o)) {
@@ -156,6 +180,12 @@ void session_pump(broker *b, session *s)
 				continue;
 			}
 			o->unchecked = false;
+		}
+		if (!publish_fits(s, o)) {
+			b->st.msgs_dropped++;
+			persist_out(b, s, R_POP, 0);
+			outmsg_free_list(o);
+			continue;
 		}
 		if (o->qos == 0) {
 			persist_out(b, s, R_POP, 0);
@@ -182,6 +212,12 @@ void session_resume(broker *b, session *s)
 				continue;
 			}
 			o->unchecked = false;
+		}
+		if (o->state == OUT_SENT && !publish_fits(s, o)) {
+			/* Past the Maximum Packet Size of this connection of the client. */
+			b->st.msgs_dropped++;
+			inflight_remove(b, s, pp);
+			continue;
 		}
 		if (o->state == OUT_SENT)
 			send_publish(b, s, o, true);
@@ -351,6 +387,38 @@ void handle_publish(broker *b, conn *c, const mqtt_packet *p)
 	const mqtt_publish *pub = &p->publish;
 	b->st.msgs_received++;
 
+	if (c->version == MQTT_V5) {
+		/* What this broker announced it does not take (5.0 §3.2.2.3): a topic alias (its
+		 * Topic Alias Maximum is 0), a QoS above its Maximum QoS, a retained message
+		 * when retain is not available. */
+		if (MQTT_HAS(&p->props, MQTT_PROP_TOPIC_ALIAS)) {
+			core_disconnect(b, c, 0x94, "topic alias, but the server's Topic Alias Maximum is 0");
+			return;
+		}
+		if (pub->topic.len == 0) {
+			core_disconnect(b, c, 0x82, "empty topic name without a topic alias");
+			return;
+		}
+		if (pub->qos > b->cfg.max_qos) {
+			/* The client broke MQTT-3.2.2-11; the answer is 0x9B (5.0 §3.2.2.3.4). */
+			core_disconnect(b, c, 0x9B, "QoS above the server's Maximum QoS");
+			return;
+		}
+		if (pub->retain && !b->cfg.retain_available) {
+			/* The client broke MQTT-3.2.2-14; the answer is 0x9A (5.0 §3.2.2.3.5). */
+			core_disconnect(b, c, 0x9A, "retain is not available");
+			return;
+		}
+		uint32_t rmax = b->cfg.receive_max ? b->cfg.receive_max : 65535;
+		if (pub->qos && !(pub->qos == 2 && in_qos2_has(s, p->packet_id, false)) &&
+		    (uint32_t)c->in_q1_held + c->in_q2 >= rmax) {
+			/* One more unacknowledged QoS 1/2 PUBLISH than our Receive Maximum: the
+			 * client broke MQTT-3.3.4-7, the answer is 0x93 (5.0 §3.3.4). */
+			core_disconnect(b, c, 0x93, "receive maximum exceeded");
+			return;
+		}
+	}
+
 	/* QoS 2, method B: deliver on first receipt, remember the id until PUBREL, so a
 	 * retried PUBLISH before PUBREL is acknowledged but not delivered again [MQTT-4.3.3-2]. */
 	if (pub->qos == 2 && in_qos2_has(s, p->packet_id, false) &&
@@ -374,8 +442,11 @@ void handle_publish(broker *b, conn *c, const mqtt_packet *p)
 	msg_unref(m);
 	/* Acknowledged once what it caused is durable (ack_later waits for the sync). */
 	if (pub->qos == 1) {
+		if (b->store && (b->dirty || b->log_stale))
+			c->in_q1_held++; /* unacknowledged until acks_flush sends it */
 		ack_later(b, c, MQTT_PUBACK, p->packet_id);
 	} else if (pub->qos == 2) {
+		c->in_q2++;
 		in_qos2_add(s, p->packet_id);
 		persist_out(b, s, R_IN2, p->packet_id);
 		ack_later(b, c, MQTT_PUBREC, p->packet_id);
@@ -436,8 +507,11 @@ void handle_ack(broker *b, conn *c, const mqtt_packet *p)
 	case MQTT_PUBREL:
 		/* The id is free again only once that is durable: a restart must not take a
 		 * new message under this id for a duplicate. */
-		if (in_qos2_has(s, p->packet_id, true))
+		if (in_qos2_has(s, p->packet_id, true)) {
 			persist_out(b, s, R_IN2_DEL, p->packet_id);
+			if (c->in_q2)
+				c->in_q2--; /* ids of an earlier connection were never counted here */
+		}
 		ack_later(b, c, MQTT_PUBCOMP, p->packet_id);
 		break;
 	default:
@@ -533,7 +607,7 @@ void retained_deliver(broker *b, session *s, const char *filter, size_t flen, ui
 		return;
 	if (exact) {
 		uint8_t q = qos < first->m->qos ? qos : first->m->qos;
-		if (!s->queue && (q == 0 || s->inflight_count < b->cfg.max_inflight)) {
+		if (!s->queue && (q == 0 || s->inflight_count < window(b, s))) {
 			deliver(b, s, first->m, q, !(b->cfg.test_faults & BROKER_TF_RETAIN_FLAG));
 			return;
 		}
@@ -581,7 +655,7 @@ static int retained_next(broker *b, session *s, outmsg *mark)
 				      (const uint8_t *)r->m->topic, r->m->topic_len))
 			continue;
 		uint8_t qos = rc->qos < r->m->qos ? rc->qos : r->m->qos;
-		if (qos && s->inflight_count >= b->cfg.max_inflight) {
+		if (qos && s->inflight_count >= window(b, s)) {
 			rc->at = r;
 			rc->next_ins = r->ins_seq;
 			return 2;

@@ -289,28 +289,44 @@ void handle_subscribe(broker *b, conn *c, const mqtt_packet *p)
 	uint8_t codes[256], *cv = p->subscribe.count <= sizeof codes ? codes : malloc(p->subscribe.count);
 	if (!cv)
 		abort();
+	bool v5 = c->version == MQTT_V5;
+	if (v5 && p->props.sub_id_count) {
+		/* CONNACK said Subscription Identifier Available 0 (5.0 §3.2.2.3.12). */
+		if (cv != codes)
+			free(cv);
+		core_disconnect(b, c, 0xA1, "subscription identifiers are not supported");
+		return;
+	}
 	mqtt_iter it = { 0, 0 };
 	mqtt_sub e;
 	uint32_t k = 0, over = 0;
 	while (mqtt_sub_next(&p->subscribe, p->version, &it, &e)) {
 		const char *fd = (const char *)e.filter.data;
+		if (v5 && e.filter.len >= 7 && !memcmp(fd, "$share/", 7)) {
+			cv[k++] = 0x9E; /* shared subscriptions not supported (announced 0) */
+			continue;
+		}
 		char *f = core_strndup(fd, e.filter.len);
 		bool allowed = !b->cfg.auth || !b->cfg.auth->allow ||
 			       b->cfg.auth->allow(b->cfg.auth->ctx, s->client_id, c->username, f, false);
 		free(f);
 		if (!allowed) {
-			cv[k++] = 0x80; /* refused: this filter only */
+			cv[k++] = v5 ? 0x87 : 0x80; /* refused: this filter only */
 			continue;
 		}
 		if (s->nsubs >= max && sub_is_new(b, s, fd, e.filter.len)) {
-			/* 0x80, the one failure code SUBACK has [MQTT-3.9.3-2], for this filter
-			 * alone, in its place [MQTT-3.9.3-1]; the rest of the packet is served. */
-			cv[k++] = 0x80;
+			/* 0x80, the one failure code 3.1.1's SUBACK has [MQTT-3.9.3-2] (5.0: 0x97,
+			 * quota exceeded), for this filter alone, in its place [MQTT-3.9.3-1]; the
+			 * rest of the packet is served. */
+			cv[k++] = v5 ? 0x97 : 0x80;
 			over++;
 			continue;
 		}
-		sub_add(b, s, fd, e.filter.len, e.qos);
-		cv[k++] = e.qos; /* this broker grants every QoS asked for */
+		/* Granted at most the server's Maximum QoS; asked for more, it still subscribes
+		 * [MQTT-3.2.2-10]. */
+		uint8_t q = e.qos < b->cfg.max_qos ? e.qos : b->cfg.max_qos;
+		sub_add(b, s, fd, e.filter.len, q);
+		cv[k++] = q;
 	}
 	if (over) {
 		b->st.subs_refused += over;
@@ -331,8 +347,8 @@ void handle_subscribe(broker *b, conn *c, const mqtt_packet *p)
 	/* Retained messages follow the SUBACK, for every filter granted. */
 	it = (mqtt_iter){ 0, 0 };
 	for (uint32_t i = 0; mqtt_sub_next(&p->subscribe, p->version, &it, &e); i++)
-		if (cv[i] != 0x80)
-			retained_deliver(b, s, (const char *)e.filter.data, e.filter.len, e.qos);
+		if (cv[i] < 0x80)
+			retained_deliver(b, s, (const char *)e.filter.data, e.filter.len, cv[i]);
 	if (cv != codes)
 		free(cv);
 }
@@ -342,11 +358,22 @@ void handle_unsubscribe(broker *b, conn *c, const mqtt_packet *p)
 	session *s = c->s;
 	mqtt_iter it = { 0, 0 };
 	mqtt_str f;
-	while (mqtt_str_next(&p->unsubscribe, &it, &f))
-		sub_remove(b, s, (const char *)f.data, f.len);
-	/* UNSUBACK even when nothing matched [MQTT-3.10.4-5]. */
+	uint8_t codes[256], *cv = p->unsubscribe.count <= sizeof codes ? codes : malloc(p->unsubscribe.count);
+	if (!cv)
+		abort();
+	uint32_t k = 0;
+	while (mqtt_str_next(&p->unsubscribe, &it, &f)) {
+		bool had = sub_remove(b, s, (const char *)f.data, f.len);
+		cv[k++] = had ? 0x00 : 0x11; /* 5.0: success, or no subscription existed */
+	}
+	/* UNSUBACK even when nothing matched [MQTT-3.10.4-5]; 5.0 gives a code per filter,
+	 * in order [MQTT-3.11.3-1]; 3.1.1 has none. */
 	mqtt_packet r = { .type = MQTT_UNSUBACK, .version = MQTT_V311, .packet_id = p->packet_id };
+	if (c->version == MQTT_V5)
+		r.codes = (mqtt_str){ cv, k };
 	core_send(b, c, &r);
+	if (cv != codes)
+		free(cv);
 }
 
 void subs_drop_session(broker *b, session *s)

@@ -209,8 +209,12 @@ static void rec_msg(buf *r, const msg *m)
 }
 
 /* R_SESS: the client id, then (since sessions have owners) one byte, enum owner_state,
- * and for OWNER_USER the user name. A log written before has only the id: such a session
- * recovers with OWNER_UNKNOWN. */
+ * and for OWNER_USER the user name; then (since 5.0 session expiry) the Session Expiry
+ * Interval (u32 seconds) and when the session expires on the broker's clock (u64 µs;
+ * INT64_MAX while connected or never). A log written before has only the id, or no
+ * expiry: such a session recovers with OWNER_UNKNOWN, or never expires (3.1.1's clean
+ * session 0, all a log could hold then). A session with OWNER_UNKNOWN came from such a
+ * log and never expires, so writing only its id loses nothing. */
 static void rec_sess(buf *r, const session *s)
 {
 	size_t at = rec_begin(r, R_SESS);
@@ -219,6 +223,10 @@ static void rec_sess(buf *r, const session *s)
 		put_u8(r, s->owner_state);
 		if (s->owner_state == OWNER_USER)
 			put_str(r, s->owner);
+		if (s->expiry_s != SESSION_NEVER) {
+			put_u32(r, s->expiry_s);
+			put_u64(r, (uint64_t)s->expires_us);
+		}
 	}
 	rec_end(r, at);
 }
@@ -315,15 +323,16 @@ void persist_retained(broker *b, const msg *m)
 
 /* ---- group commit ------------------------------------------------------------------------- */
 
-void send_later(broker *b, conn *c, const mqtt_packet *p)
+void send_later(broker *b, conn *c, const mqtt_packet *p0)
 {
 	if (!b->store || (!b->dirty && !b->log_stale)) {
-		core_send(b, c, p);
+		core_send(b, c, p0);
 		return;
 	}
-	size_t n = mqtt_encoded_size(p);
+	mqtt_packet pq, *p = &pq;
+	size_t n = core_fit(c, p0, p);
 	if (n == 0)
-		return; /* as core_send: never for packets the broker builds */
+		return; /* as core_send: over the client's maximum (never garbage) */
 	if (b->held_len + n > b->held_cap) {
 		size_t cap = b->held_cap ? b->held_cap : 4096;
 		while (cap < b->held_len + n)
@@ -385,8 +394,10 @@ void acks_flush(broker *b)
 	 * that closed meanwhile gets nothing; its session redelivers what was in flight. */
 	for (size_t i = 0; i < b->nacks; i++) {
 		const struct pending_ack *a = &b->acks[i];
-		if (!conn_find(b, a->conn))
+		conn *c = conn_find(b, a->conn);
+		if (!c)
 			continue;
+		c->in_q1_held = 0; /* every PUBACK held for it goes out now */
 		if (a->len && b->held_bytes[a->off] >> 4 == MQTT_PUBLISH)
 			b->st.msgs_sent++;
 		b->env.send(b->env.ctx, a->conn, b->held_bytes + a->off, a->len);
@@ -620,6 +631,21 @@ static bool apply(broker *b, rd *r, mtab *t)
 		} else {
 			return false;
 		}
+		if (r->p == r->end) {
+			s->expiry_s = SESSION_NEVER; /* a later record may have taken its expiry away */
+			session_expire_at(b, s, INT64_MAX);
+			return true;
+		}
+		uint32_t exp = get_u32(r);
+		int64_t at_us = (int64_t)get_u64(r);
+		if (r->bad || exp == 0 || exp == SESSION_NEVER || at_us < 0)
+			return false;
+		/* It was connected when the record was written, so its connection closed no
+		 * earlier than now; and a clock that went back (another boot) may not stretch it
+		 * past its interval from now. */
+		int64_t now_us = b->env.now_us(b->env.ctx), full = now_us + (int64_t)exp * 1000000;
+		s->expiry_s = exp;
+		session_expire_at(b, s, at_us == INT64_MAX || at_us > full ? full : at_us);
 		return true;
 	}
 	case R_SUB:

@@ -25,7 +25,8 @@ static void on_signal(int sig)
 static const char broker_usage[] =
 	"usage: mqttsim broker [--listen ADDR:PORT] [options]\n"
 	"\n"
-	"Run the reference MQTT 3.1.1 broker on real sockets until SIGINT or SIGTERM.\n"
+	"Run the reference MQTT broker (3.1.1 and 5.0 clients) on real sockets until SIGINT or\n"
+	"SIGTERM.\n"
 	"\n"
 	"  --listen ADDR:PORT   address to listen on (default 127.0.0.1:1883; port 0 picks one)\n"
 	"  --store DIR          keep persistent sessions and retained messages in DIR/broker.log\n"
@@ -40,6 +41,16 @@ static const char broker_usage[] =
 	"  --queue-qos0         queue QoS 0 messages for offline persistent sessions\n"
 	"  --no-anonymous       refuse CONNECT without a user name (CONNACK 5)\n"
 	"  --max-packet BYTES   larger packets close the connection (1..4294967295, default 1048576)\n"
+	"\n"
+	"MQTT 5.0 limits, announced in CONNACK to 5.0 clients and enforced:\n"
+	"  --max-session-expiry S  Session Expiry Interval granted at most (1..4294967295 seconds,\n"
+	"                       default: no cap); caps 3.1.1 persistent sessions too\n"
+	"  --receive-max N      inbound QoS 1/2 PUBLISHes a client may leave unacknowledged\n"
+	"                       (1..65535, default 65535); past it DISCONNECT 0x93\n"
+	"  --max-qos Q          highest QoS accepted and granted (0..2, default 2)\n"
+	"  --no-retain          retained messages not available (5.0 PUBLISH with retain: 0x9A)\n"
+	"  --server-keepalive S  keep alive imposed on 5.0 clients asking for more or none\n"
+	"                       (1..65535 seconds; default: the client's own)\n"
 	"  --config FILE        options from FILE (UTF-8 text), one per line without the dashes\n"
 	"\n"
 	"One log line per connect, disconnect and refusal goes to stderr.\n";
@@ -247,9 +258,13 @@ static int parse(bopts *b, int argc, char **argv, const char *where, FILE *out, 
 			i++;
 		} else if (!strcmp(a, "--sys-interval") || !strcmp(a, "--max-inflight") ||
 			   !strcmp(a, "--max-queued") || !strcmp(a, "--max-packet") ||
-			   !strcmp(a, "--max-subscriptions")) {
-			unsigned long max = !strcmp(a, "--max-inflight") ? 65535 : UINT_MAX;
-			unsigned long min = !strcmp(a, "--sys-interval") ? 0 : 1;
+			   !strcmp(a, "--max-subscriptions") || !strcmp(a, "--max-session-expiry") ||
+			   !strcmp(a, "--receive-max") || !strcmp(a, "--max-qos") ||
+			   !strcmp(a, "--server-keepalive")) {
+			bool u16 = !strcmp(a, "--max-inflight") || !strcmp(a, "--receive-max") ||
+				   !strcmp(a, "--server-keepalive");
+			unsigned long max = u16 ? 65535 : !strcmp(a, "--max-qos") ? 2 : UINT_MAX;
+			unsigned long min = !strcmp(a, "--sys-interval") || !strcmp(a, "--max-qos") ? 0 : 1;
 			if (!parse_uint(v, max, &n) || n < min) {
 				char shown[80] = "(nothing)";
 				if (v)
@@ -258,7 +273,8 @@ static int parse(bopts *b, int argc, char **argv, const char *where, FILE *out, 
 					where, a, min, max,
 					!strcmp(a, "--sys-interval") ? " (seconds; 0 disables $SYS)" :
 					!strcmp(a, "--max-packet") ? " (bytes)" :
-					!strcmp(a, "--max-subscriptions") ? " (4294967295: no practical limit)" : "",
+					!strcmp(a, "--max-subscriptions") ? " (4294967295: no practical limit)" :
+					!strcmp(a, "--max-session-expiry") || !strcmp(a, "--server-keepalive") ? " (seconds)" : "",
 					shown);
 				return -1;
 			}
@@ -270,6 +286,14 @@ static int parse(bopts *b, int argc, char **argv, const char *where, FILE *out, 
 				o->cfg.max_queued = (uint32_t)n;
 			else if (!strcmp(a, "--max-subscriptions"))
 				o->cfg.max_subscriptions = (uint32_t)n;
+			else if (!strcmp(a, "--max-session-expiry"))
+				o->cfg.max_session_expiry_s = (uint32_t)n;
+			else if (!strcmp(a, "--receive-max"))
+				o->cfg.receive_max = (uint16_t)n;
+			else if (!strcmp(a, "--max-qos"))
+				o->cfg.max_qos = (uint8_t)n;
+			else if (!strcmp(a, "--server-keepalive"))
+				o->cfg.server_keepalive_s = (uint16_t)n;
 			else
 				o->cfg.max_packet_size = (uint32_t)n;
 			i++;
@@ -295,6 +319,8 @@ static int parse(bopts *b, int argc, char **argv, const char *where, FILE *out, 
 			o->cfg.queue_qos0 = true;
 		} else if (!strcmp(a, "--no-anonymous")) {
 			o->cfg.allow_anonymous = false;
+		} else if (!strcmp(a, "--no-retain")) {
+			o->cfg.retain_available = false;
 		} else {
 			char shown[80];
 			cli_escape(a, strlen(a), shown, sizeof shown);

@@ -26,6 +26,7 @@ int main(void)
 	srunner_add_suite(sr, net_suite());
 	srunner_add_suite(sr, sim_suite());
 	srunner_add_suite(sr, broker_suite());
+	srunner_add_suite(sr, broker5_suite());
 	srunner_add_suite(sr, tree_suite());
 	srunner_add_suite(sr, persist_suite());
 	srunner_add_suite(sr, crashsweep_suite());

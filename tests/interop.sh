@@ -62,6 +62,26 @@ wait $hpid 2>/dev/null
 out=$($PY "$HERE/interop_paho.py" "$port" will-check 2>&1)
 [ $? -eq 0 ] && ok "paho will on kill -9" || bad "paho will on kill -9" "$out"
 
+# MQTT 5.0 (mosquitto clients -V 5) beside 3.1.1: both subscribers get a 5.0 publisher's
+# message (user property and message expiry dropped for 3.1.1), and a 3.1.1 one's.
+timeout 10 mosquitto_sub -V 5 -p "$port" -t 'v/#' -q 1 -C 2 -F '%t %q %p' >"$tmp/sub5.out" &
+s5=$!
+timeout 10 mosquitto_sub -V 311 -p "$port" -t 'v/#' -q 1 -C 2 -F '%t %q %p' >"$tmp/sub4.out" &
+s4=$!
+sleep 0.3
+mosquitto_pub -V 5 -p "$port" -t v/5 -m five -q 1 -D publish user-property k v -D publish message-expiry-interval 30
+mosquitto_pub -V 311 -p "$port" -t v/4 -m four -q 1
+wait $s5 $s4
+want="v/5 1 five
+v/4 1 four"
+[ "$(cat "$tmp/sub5.out")" = "$want" ] && [ "$(cat "$tmp/sub4.out")" = "$want" ] && ok "mosquitto -V 5 and -V 311 on one broker" ||
+	bad "mosquitto -V 5 and -V 311 on one broker" "5.0: $(cat "$tmp/sub5.out")" "3.1.1: $(cat "$tmp/sub4.out")"
+# Session Expiry Interval 60: the session and what queued for it are there on return.
+timeout 5 mosquitto_sub -V 5 -p "$port" -i exp5 -c -x 60 -t e/t -q 1 -W 1 >/dev/null 2>&1
+mosquitto_pub -V 5 -p "$port" -t e/t -m queued -q 1
+out=$(timeout 5 mosquitto_sub -V 5 -p "$port" -i exp5 -c -x 60 -t e/t -q 1 -C 1)
+[ "$out" = "queued" ] && ok "mosquitto -V 5 session expiry keeps the session" || bad "mosquitto -V 5 session expiry" "got: $out"
+
 # The broker survived all of it and shuts down cleanly on SIGTERM.
 if kill -0 $bpid 2>/dev/null; then
 	kill -TERM $bpid; wait $bpid; rc=$?

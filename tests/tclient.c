@@ -35,7 +35,7 @@ static void on_readable(sim_sock *s, void *ctx)
 		mqtt_packet p;
 		mqtt_err e;
 		char line[512];
-		int n = mqtt_decode(c->rx + pos, c->rx_len - pos, MQTT_V311, 0, &p, &e);
+		int n = mqtt_decode(c->rx + pos, c->rx_len - pos, c->version ? c->version : MQTT_V311, 0, &p, &e);
 		if (n == 0)
 			break;
 		if (n < 0) {
@@ -110,9 +110,21 @@ void tc_connect(tclient *c, const char *id, bool clean, uint16_t keepalive)
 	tc_send(c, &p);
 }
 
+void tc_connect5(tclient *c, const char *id, bool clean_start, uint16_t keepalive, const mqtt_props *props)
+{
+	mqtt_packet p = { .type = MQTT_CONNECT, .version = MQTT_V5 };
+	p.connect.client_id = (mqtt_str){ (const uint8_t *)id, (uint32_t)strlen(id) };
+	p.connect.clean_start = clean_start;
+	p.connect.keepalive_s = keepalive;
+	if (props)
+		p.props = *props;
+	c->version = MQTT_V5;
+	tc_send(c, &p);
+}
+
 void tc_publish(tclient *c, const char *topic, const char *payload, uint8_t qos, bool retain, uint16_t id)
 {
-	mqtt_packet p = { .type = MQTT_PUBLISH, .version = MQTT_V311, .packet_id = id };
+	mqtt_packet p = { .type = MQTT_PUBLISH, .version = c->version ? c->version : MQTT_V311, .packet_id = id };
 	p.publish.qos = qos;
 	p.publish.retain = retain;
 	p.publish.topic = (mqtt_str){ (const uint8_t *)topic, (uint32_t)strlen(topic) };
@@ -123,7 +135,7 @@ void tc_publish(tclient *c, const char *topic, const char *payload, uint8_t qos,
 void tc_subscribe(tclient *c, uint16_t id, const char *filter, uint8_t qos)
 {
 	mqtt_sub s = { .filter = { (const uint8_t *)filter, (uint32_t)strlen(filter) }, .qos = qos };
-	mqtt_packet p = { .type = MQTT_SUBSCRIBE, .version = MQTT_V311, .packet_id = id };
+	mqtt_packet p = { .type = MQTT_SUBSCRIBE, .version = c->version ? c->version : MQTT_V311, .packet_id = id };
 	p.subscribe.items = &s;
 	p.subscribe.count = 1;
 	tc_send(c, &p);

@@ -15,6 +15,7 @@ typedef struct tclient {
 	sim_world *w;
 	sim_host *h;
 	sim_sock *s;
+	uint8_t version;          /* MQTT_V5 after tc_connect5 (what it sends and decodes); 0: 3.1.1 */
 	int connect_err;          /* on_connect result; 1 until then */
 	bool closed;              /* EOF or error seen */
 	long close_err;           /* 0 for EOF, else -errno */
@@ -34,6 +35,9 @@ void tc_send(tclient *c, const mqtt_packet *p);
 void tc_send_hex(tclient *c, const char *hex);
 /* CONNECT (3.1.1) with the given client id, clean flag and keepalive. */
 void tc_connect(tclient *c, const char *id, bool clean, uint16_t keepalive);
+/* CONNECT (5.0) with these properties (NULL: none); the client speaks 5.0 from here on. */
+void tc_connect5(tclient *c, const char *id, bool clean_start, uint16_t keepalive, const mqtt_props *props);
+/* Packets below go out at the client's level (3.1.1 unless tc_connect5 was called). */
 void tc_publish(tclient *c, const char *topic, const char *payload, uint8_t qos, bool retain, uint16_t id);
 void tc_subscribe(tclient *c, uint16_t id, const char *filter, uint8_t qos);
 void tc_drop(tclient *c);   /* abort the TCP connection (RST), as a crashing client would */

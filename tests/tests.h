@@ -16,6 +16,7 @@ Suite *print_suite(void);      /* test_print.c: printers and names */
 Suite *cli_suite(void);        /* test_cli.c: hex parsing and `mqttsim decode` */
 Suite *net_suite(void);        /* test_net.c: virtual network, faults, disk, host clocks */
 Suite *broker_suite(void);     /* test_broker.c: the reference broker through the sim shell */
+Suite *broker5_suite(void);    /* test_broker5.c: MQTT 5.0 in the reference broker, 3.1.1 beside it */
 Suite *tree_suite(void);       /* test_tree.c: topic tree (siblings, wildcards, order), max_subscriptions */
 Suite *auth_suite(void);       /* test_auth.c: hashes, password and ACL files, auth end to end */
 Suite *authwait_suite(void);   /* test_authwait.c: asynchronous authentication (connect_start) */

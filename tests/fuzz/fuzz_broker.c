@@ -52,6 +52,7 @@ typedef struct fconn {
 	int state;
 	uint8_t *out; /* sent bytes not yet decoded */
 	size_t out_len, out_cap;
+	uint8_t version; /* the level the broker speaks to it, read off its CONNACK; 0 before */
 } fconn;
 
 typedef struct mem_store {
@@ -114,7 +115,12 @@ static void env_send(void *ctx, uint64_t id, const uint8_t *d, size_t len)
 	while (pos < c->out_len) {
 		mqtt_packet p;
 		mqtt_err e;
-		int n = mqtt_decode(c->out + pos, c->out_len - pos, MQTT_V311, 0, &p, &e);
+		/* A 3.1.1 CONNACK is 2 bytes long after its header, a 5.0 one at least 3 (its
+		 * property length); the broker speaks that level from then on. */
+		if (!c->version && c->out_len - pos >= 2 && c->out[pos] == 0x20)
+			c->version = c->out[pos + 1] == 2 ? MQTT_V311 : MQTT_V5;
+		int n = mqtt_decode(c->out + pos, c->out_len - pos, c->version ? c->version : MQTT_V311,
+				    0, &p, &e);
 		if (n == 0)
 			break;
 		if (n < 0 || mqtt_validate(&p, &e) < 0) {

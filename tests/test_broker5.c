@@ -1,0 +1,637 @@
+/*
+ * test_broker5.c - the reference broker's MQTT 5.0 behaviour, driven through the
+ * simulation shell by scripted clients (3.1.1 and 5.0 on one broker); every test asserts
+ * on the exact packets, reason codes and properties the clients receive.
+ */
+#include "tests.h"
+
+#include "broker/shell_sim.h"
+#include "tclient.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PORT 1883
+#define MS 1000
+#define SEC (1000 * MS)
+
+static sim_world *w;
+static sim_host *bh;
+static broker_sim *bs;
+static broker_config cfg;
+
+/* What this broker announces to every 5.0 client with the default configuration. */
+#define CAPS "receive_max=65535 max_packet_size=1048576 sub_id_available=0 shared_sub_available=0"
+#define ACK5 "CONNACK session_present=0 reason=0 (Success) " CAPS
+#define ACK5_PRESENT "CONNACK session_present=1 reason=0 (Success) " CAPS
+
+static void start_broker(void)
+{
+	w = sim_world_new(7);
+	sim_link l = { .latency_us = 1 * MS };
+	sim_net_set_default(w, &l);
+	bh = sim_host_add(w, "broker");
+	bs = broker_sim_start(w, bh, PORT, &cfg);
+}
+
+static void start_persistent(void)
+{
+	w = sim_world_new(7);
+	sim_link l = { .latency_us = 1 * MS };
+	sim_net_set_default(w, &l);
+	bh = sim_host_add(w, "broker");
+	bs = broker_sim_start_persistent(w, bh, PORT, &cfg);
+}
+
+static void setup(void)
+{
+	broker_config_init(&cfg);
+	cfg.sys_interval_s = 0;
+	w = NULL;
+	bs = NULL;
+}
+
+static void teardown(void)
+{
+	if (bs)
+		broker_sim_free(bs);
+	bs = NULL;
+	if (w)
+		sim_world_free(w);
+	w = NULL;
+}
+
+static mqtt_props expiry_props(uint32_t s)
+{
+	mqtt_props p = { 0 };
+	p.session_expiry = s;
+	MQTT_SET(&p, MQTT_PROP_SESSION_EXPIRY);
+	return p;
+}
+
+/* A 5.0 client, connected; the CONNACK it got must be `want`. */
+static tclient *online5(const char *host, const char *id, bool clean, const mqtt_props *props,
+			const char *want)
+{
+	tclient *c = tc_new(w, host, bh, PORT);
+	tc_connect5(c, id, clean, 0, props);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(c, want);
+	return c;
+}
+
+static tclient *online4(const char *host, const char *id, bool clean)
+{
+	tclient *c = tc_new(w, host, bh, PORT);
+	tc_connect(c, id, clean, 0);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(c, CONNACK_OK);
+	return c;
+}
+
+static void disconnect5(tclient *c, uint8_t reason, const mqtt_props *props)
+{
+	mqtt_packet d = { .type = MQTT_DISCONNECT, .version = MQTT_V5, .reason = reason };
+	if (props)
+		d.props = *props;
+	tc_send(c, &d);
+	tc_run(w, 10 * MS);
+}
+
+static void will5(tclient *c, const char *id, const char *topic, const char *payload)
+{
+	mqtt_packet p = { .type = MQTT_CONNECT, .version = MQTT_V5 };
+	p.connect.client_id = (mqtt_str){ (const uint8_t *)id, (uint32_t)strlen(id) };
+	p.connect.clean_start = true;
+	p.connect.will = true;
+	p.connect.will_topic = (mqtt_str){ (const uint8_t *)topic, (uint32_t)strlen(topic) };
+	p.connect.will_payload = (mqtt_str){ (const uint8_t *)payload, (uint32_t)strlen(payload) };
+	c->version = MQTT_V5;
+	tc_send(c, &p);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(c, ACK5);
+}
+
+/* ---- 1. CONNECT and CONNACK ------------------------------------------------------------- */
+
+START_TEST(test_v5_and_v311_on_one_broker)
+{
+	start_broker();
+	tclient *a = online5("a", "five", true, NULL, ACK5);
+	tclient *b = online4("b", "four", true); /* 3.1.1 CONNACK, byte for byte as before */
+	tc_send_hex(a, "c0 00");
+	tc_send_hex(b, "c0 00");
+	tc_run(w, 10 * MS);
+	TC_EXPECT(a, "PINGRESP");
+	TC_EXPECT(b, "PINGRESP");
+	/* 5.0 SUBACK and UNSUBACK carry a reason code per filter [MQTT-3.11.3-1]. */
+	tc_subscribe(a, 1, "t/#", 2);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(a, "SUBACK id=1 codes=0x02");
+	tc_send_hex(a, "a2 0b 00 02 00 00 03 74 2f 23 00 01 78"); /* UNSUBSCRIBE "t/#", "x" */
+	tc_run(w, 10 * MS);
+	TC_EXPECT(a, "UNSUBACK id=2 codes=0x00,0x11");
+	/* 3.1.1 UNSUBACK has none. */
+	tc_send_hex(b, "a2 05 00 02 00 01 78");
+	tc_run(w, 10 * MS);
+	TC_EXPECT(b, "UNSUBACK id=2");
+	TC_EXPECT_NOTHING(a);
+	TC_EXPECT_NOTHING(b);
+	tc_free(a);
+	tc_free(b);
+}
+END_TEST
+
+START_TEST(test_unsupported_levels)
+{
+	start_broker();
+	/* A level past 5: 3.1.1's CONNACK 0x01, then close [MQTT-3.1.2-2] (the 3.1.1 suite's
+	 * scenarios/conformance/3.1-unsupported-level.yaml asks for it; 5.0's 0x84 is a MAY). */
+	tclient *c = tc_new(w, "c1", bh, PORT);
+	tc_send_hex(c, "10 0d 00 04 4d 51 54 54 06 02 00 3c 00 00 00");
+	tc_run(w, 10 * MS);
+	TC_EXPECT(c, "CONNACK session_present=0 rc=1 (Connection Refused, unacceptable protocol version)");
+	ck_assert(c->closed);
+	/* Level 3 ("MQIsdp") still gets 3.1.1's CONNACK 0x01. */
+	tclient *d = tc_new(w, "c2", bh, PORT);
+	tc_send_hex(d, "10 10 00 06 4d 51 49 73 64 70 03 02 00 3c 00 02 61 62");
+	tc_run(w, 10 * MS);
+	TC_EXPECT(d, "CONNACK session_present=0 rc=1 (Connection Refused, unacceptable protocol version)");
+	ck_assert(d->closed);
+	/* Level 5 with a body only 3.1.1 would read (no property length): malformed, CONNACK
+	 * 0x81 before the close (5.0 §4.13.1). */
+	tclient *e = tc_new(w, "c3", bh, PORT);
+	e->version = MQTT_V5;
+	tc_send_hex(e, "10 0e 00 04 4d 51 54 54 05 02 00 3c 00 02 63 35");
+	tc_run(w, 10 * MS);
+	TC_EXPECT(e, "CONNACK session_present=0 reason=129 (Malformed Packet)");
+	ck_assert(e->closed);
+	tc_free(c);
+	tc_free(d);
+	tc_free(e);
+}
+END_TEST
+
+START_TEST(test_assigned_client_id)
+{
+	start_broker();
+	/* An empty id, even with Clean Start 0, is given a name, said in CONNACK [MQTT-3.1.3-7]. */
+	tclient *c = online5("c1", "", false, NULL,
+			     "CONNACK session_present=0 reason=0 (Success) assigned_client_id=\"mqttsim-auto-1\" " CAPS);
+	tclient *d = online5("c2", "", true, NULL,
+			     "CONNACK session_present=0 reason=0 (Success) assigned_client_id=\"mqttsim-auto-2\" " CAPS);
+	tc_free(c);
+	tc_free(d);
+}
+END_TEST
+
+START_TEST(test_announced_limits)
+{
+	cfg.max_session_expiry_s = 60;
+	cfg.server_keepalive_s = 30;
+	cfg.max_qos = 1;
+	cfg.retain_available = false;
+	cfg.receive_max = 10;
+	cfg.max_packet_size = 4096;
+	start_broker();
+	/* Asked for an hour and no keep alive: told 60 s and 30 s [MQTT-3.2.2-21]. */
+	mqtt_props p = expiry_props(3600);
+	tclient *c = online5("c1", "dev", true, &p,
+			     "CONNACK session_present=0 reason=0 (Success) session_expiry=60 server_keepalive=30 "
+			     "receive_max=10 max_qos=1 retain_available=0 max_packet_size=4096 sub_id_available=0 "
+			     "shared_sub_available=0");
+	/* Granted QoS never above the maximum [MQTT-3.2.2-10]; a shared filter is refused. */
+	mqtt_sub s[2] = { { .filter = MQTT_STR("a/+"), .qos = 2 }, { .filter = MQTT_STR("$share/g/a"), .qos = 0 } };
+	mqtt_packet sp = { .type = MQTT_SUBSCRIBE, .version = MQTT_V5, .packet_id = 3 };
+	sp.subscribe.items = s;
+	sp.subscribe.count = 2;
+	tc_send(c, &sp);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(c, "SUBACK id=3 codes=0x01,0x9E");
+	/* The server keep alive is enforced: nothing for 45 s is the end (0x8D). */
+	tc_run(w, 46 * SEC);
+	TC_EXPECT(c, "DISCONNECT reason=0x8D (Keep Alive timeout) reason_string=\"keepalive expired\"");
+	ck_assert(c->closed);
+	/* A QoS 2 will is refused with 0x9B, a retained one with 0x9A [MQTT-3.2.2-12, -13]. */
+	tclient *d = tc_new(w, "c2", bh, PORT);
+	d->version = MQTT_V5;
+	mqtt_packet k = { .type = MQTT_CONNECT, .version = MQTT_V5 };
+	k.connect.client_id = MQTT_STR("w");
+	k.connect.clean_start = true;
+	k.connect.will = true;
+	k.connect.will_qos = 2;
+	k.connect.will_topic = MQTT_STR("w/t");
+	tc_send(d, &k);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(d, "CONNACK session_present=0 reason=155 (QoS not supported) "
+		     "reason_string=\"will QoS above the server's Maximum QoS\"");
+	ck_assert(d->closed);
+	tclient *e = tc_new(w, "c3", bh, PORT);
+	e->version = MQTT_V5;
+	k.connect.will_qos = 0;
+	k.connect.will_retain = true;
+	tc_send(e, &k);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(e, "CONNACK session_present=0 reason=154 (Retain not supported) "
+		     "reason_string=\"retained will, but retain is not available\"");
+	tc_free(c);
+	tc_free(d);
+	tc_free(e);
+}
+END_TEST
+
+static int auth_connect(void *ctx, const char *client_id, const char *username,
+			const uint8_t *password, size_t password_len)
+{
+	(void)ctx;
+	(void)client_id;
+	(void)password;
+	if (username && !strcmp(username, "mallory"))
+		return 5;
+	return password_len == 6 && !memcmp(password, "secret", 6) ? 0 : 4;
+}
+
+START_TEST(test_refusal_reason_codes)
+{
+	broker_auth au = { .connect = auth_connect };
+	cfg.auth = &au;
+	cfg.allow_anonymous = false;
+	start_broker();
+	mqtt_packet k = { .type = MQTT_CONNECT, .version = MQTT_V5 };
+	k.connect.client_id = MQTT_STR("dev");
+	k.connect.clean_start = true;
+	const char *want[] = {
+		"CONNACK session_present=0 reason=135 (Not authorized) reason_string=\"not authorised\"",
+		"CONNACK session_present=0 reason=134 (Bad User Name or Password) reason_string=\"bad user name or password\"",
+		"CONNACK session_present=0 reason=135 (Not authorized) reason_string=\"not authorised\"",
+		"CONNACK session_present=0 reason=133 (Client Identifier not valid) reason_string=\"client identifier longer than 255 bytes\"",
+		/* Request Problem Information 0: no reason string (allowed on CONNACK by
+		 * MQTT-3.1.2-29; this broker leaves it out). */
+		"CONNACK session_present=0 reason=133 (Client Identifier not valid)",
+		"CONNACK session_present=0 reason=0 (Success) " CAPS,
+	};
+	char longid[300];
+	memset(longid, 'x', sizeof longid - 1);
+	longid[sizeof longid - 1] = 0;
+	for (int i = 0; i < 6; i++) {
+		char host[8];
+		snprintf(host, sizeof host, "c%d", i);
+		tclient *c = tc_new(w, host, bh, PORT);
+		c->version = MQTT_V5;
+		k.connect.has_username = i > 0;
+		k.connect.username = i == 2 ? MQTT_STR("mallory") : MQTT_STR("alice");
+		k.connect.has_password = i > 0;
+		k.connect.password = i == 1 ? MQTT_STR("wrong!") : MQTT_STR("secret");
+		k.connect.client_id = i == 3 || i == 4 ? (mqtt_str){ (const uint8_t *)longid, 299 } : MQTT_STR("dev");
+		k.props = (mqtt_props){ 0 };
+		if (i == 4) {
+			k.props.request_problem_info = 0;
+			MQTT_SET(&k.props, MQTT_PROP_REQUEST_PROBLEM_INFO);
+		}
+		tc_send(c, &k);
+		tc_run(w, 10 * MS);
+		TC_EXPECT(c, want[i]);
+		ck_assert_int_eq(c->closed, i < 5);
+		tc_free(c);
+	}
+}
+END_TEST
+
+/* ---- 2. Session expiry --------------------------------------------------------------------- */
+
+START_TEST(test_expiry_zero_ends_at_disconnect)
+{
+	start_broker();
+	/* No Session Expiry Interval is 0: Clean Start 0 still ends with the connection. */
+	tclient *a = online5("a", "dev", false, NULL, ACK5);
+	tc_subscribe(a, 1, "t", 1);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(a, "SUBACK id=1 codes=0x01");
+	tc_drop(a);
+	tc_run(w, 10 * MS);
+	tclient *b = online5("b", "dev", false, NULL, ACK5);
+	tc_free(a);
+	tc_free(b);
+}
+END_TEST
+
+START_TEST(test_expiry_interval_counts_offline)
+{
+	start_broker();
+	mqtt_props p = expiry_props(10);
+	tclient *a = online5("a", "dev", true, &p, ACK5);
+	tc_subscribe(a, 1, "t", 1);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(a, "SUBACK id=1 codes=0x01");
+	tc_drop(a);
+	tc_run(w, 10 * MS);
+	tclient *pub = online4("pub", "p", true);
+	tc_publish(pub, "t", "kept", 1, false, 1);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(pub, "PUBACK id=1");
+	/* 9 s later the session is still there, with the message that queued meanwhile. */
+	tc_run(w, 9 * SEC);
+	tclient *b = online5("b", "dev", false, &p, ACK5_PRESENT);
+	TC_EXPECT(b, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t\" payload=4B");
+	tc_send_hex(b, "40 02 00 01");
+	tc_run(w, 10 * MS);
+	/* Counting starts again at this disconnect: gone 10 s after it, not before. */
+	tc_drop(b);
+	tc_run(w, 9990 * MS);
+	broker_stats st;
+	broker_get_stats(broker_sim_core(bs), &st);
+	ck_assert_uint_eq(st.sessions, 2); /* dev and the publisher's */
+	tc_run(w, 20 * MS);
+	broker_get_stats(broker_sim_core(bs), &st);
+	ck_assert_uint_eq(st.sessions, 1);
+	tclient *c = online5("c", "dev", false, &p, ACK5);
+	tc_free(a);
+	tc_free(b);
+	tc_free(c);
+	tc_free(pub);
+}
+END_TEST
+
+START_TEST(test_expiry_never_and_clean_start)
+{
+	start_broker();
+	mqtt_props p = expiry_props(0xFFFFFFFFu);
+	tclient *a = online5("a", "dev", false, &p, ACK5);
+	tc_drop(a);
+	tc_run(w, (int64_t)100000 * SEC);
+	tclient *b = online5("b", "dev", false, &p, ACK5_PRESENT);
+	/* Clean Start 1 discards it [MQTT-3.1.2-4]; the takeover tells b 0x8E [MQTT-3.1.4-3]. */
+	tclient *c = online5("c", "dev", true, &p, ACK5);
+	TC_EXPECT(b, "DISCONNECT reason=0x8E (Session taken over) reason_string=\"session taken over\"");
+	ck_assert(b->closed);
+	/* A 3.1.1 client taking over a 5.0 one's session: the same. */
+	tclient *d = online4("d", "dev", true);
+	TC_EXPECT(c, "DISCONNECT reason=0x8E (Session taken over) reason_string=\"session taken over\"");
+	tc_free(a);
+	tc_free(b);
+	tc_free(c);
+	tc_free(d);
+}
+END_TEST
+
+START_TEST(test_disconnect_changes_expiry)
+{
+	start_broker();
+	mqtt_props p = expiry_props(100);
+	tclient *a = online5("a", "dev", false, &p, ACK5);
+	mqtt_props zero = expiry_props(0);
+	disconnect5(a, 0x00, &zero); /* 100 -> 0: the session ends now */
+	ck_assert(a->closed);
+	tclient *b = online5("b", "dev", false, NULL, ACK5);
+	/* CONNECT said 0 (absent): DISCONNECT may not raise it (5.0 §3.14.2.2.2), 0x82. */
+	mqtt_props ten = expiry_props(10);
+	disconnect5(b, 0x00, &ten);
+	TC_EXPECT(b, "DISCONNECT reason=0x82 (Protocol Error) reason_string=\"session expiry interval raised from 0\"");
+	ck_assert(b->closed);
+	tclient *c = online5("c", "dev", false, NULL, ACK5);
+	broker_stats st;
+	broker_get_stats(broker_sim_core(bs), &st);
+	ck_assert_uint_eq(st.protocol_errors, 1);
+	tc_free(a);
+	tc_free(b);
+	tc_free(c);
+}
+END_TEST
+
+START_TEST(test_expiry_survives_restart)
+{
+	start_persistent();
+	mqtt_props p = expiry_props(30);
+	tclient *a = online5("a", "dev", false, &p, ACK5);
+	tc_subscribe(a, 1, "t", 1);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(a, "SUBACK id=1 codes=0x01");
+	tc_drop(a);
+	tc_run(w, 10 * SEC);
+	/* Down for 5 s; 10 s had passed, 15 s are left after it. */
+	sim_host_crash(bh);
+	tc_run(w, 5 * SEC);
+	sim_host_restart(bh);
+	tc_run(w, 14 * SEC);
+	broker_stats st;
+	broker_get_stats(broker_sim_core(bs), &st);
+	ck_assert_uint_eq(st.sessions, 1);
+	tc_run(w, 2 * SEC);
+	broker_get_stats(broker_sim_core(bs), &st);
+	ck_assert_uint_eq(st.sessions, 0);
+	/* A session connected when the broker crashed counts from the restart. */
+	tclient *b = online5("b", "dev2", false, &p, ACK5);
+	tc_run(w, 10 * MS);
+	sim_host_crash(bh);
+	tc_run(w, 100 * SEC);
+	sim_host_restart(bh);
+	tc_run(w, 29 * SEC);
+	tclient *c = online5("c", "dev2", false, &p, ACK5_PRESENT);
+	tc_free(a);
+	tc_free(b);
+	tc_free(c);
+}
+END_TEST
+
+/* ---- 3. DISCONNECT both ways ---------------------------------------------------------------- */
+
+START_TEST(test_disconnect_with_will)
+{
+	start_broker();
+	tclient *s = online5("s", "sub", true, NULL, ACK5);
+	tc_subscribe(s, 1, "will/#", 0);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(s, "SUBACK id=1 codes=0x00");
+	tclient *a = tc_new(w, "a", bh, PORT);
+	will5(a, "a", "will/a", "gone");
+	disconnect5(a, 0x04, NULL); /* Disconnect with Will Message */
+	TC_EXPECT(s, "PUBLISH qos=0 retain=0 dup=0 topic=\"will/a\" payload=4B");
+	tclient *b = tc_new(w, "b", bh, PORT);
+	will5(b, "b", "will/b", "gone");
+	disconnect5(b, 0x00, NULL); /* normal: the will is discarded */
+	TC_EXPECT_NOTHING(s);
+	tc_free(s);
+	tc_free(a);
+	tc_free(b);
+}
+END_TEST
+
+START_TEST(test_server_disconnect_reasons)
+{
+	cfg.max_packet_size = 64;
+	cfg.receive_max = 2;
+	start_broker();
+	mqtt_props pi = { 0 };
+	pi.request_problem_info = 0;
+	MQTT_SET(&pi, MQTT_PROP_REQUEST_PROBLEM_INFO);
+	const char *caps = "receive_max=2 max_packet_size=64 sub_id_available=0 shared_sub_available=0";
+	char ack[200];
+	snprintf(ack, sizeof ack, "CONNACK session_present=0 reason=0 (Success) %s", caps);
+	/* Malformed: a PUBLISH with QoS 3 (0x81). */
+	tclient *a = online5("a", "a", true, NULL, ack);
+	tc_send_hex(a, "36 05 00 01 74 00 01");
+	tc_run(w, 10 * MS);
+	const char *got = tc_next(a);
+	ck_assert_msg(got && !strncmp(got, "DISCONNECT reason=0x81 (Malformed Packet)", 41), "%s", got);
+	ck_assert(a->closed);
+	/* Protocol error: a second CONNECT (0x82); no reason string when problem info is 0. */
+	tclient *b = online5("b", "b", true, &pi, ack);
+	tc_connect5(b, "b", true, 0, NULL);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(b, "DISCONNECT reason=0x82 (Protocol Error)");
+	/* Over the server's Maximum Packet Size (0x95). */
+	tclient *c = online5("c", "c", true, &pi, ack);
+	tc_publish(c, "t", "0123456789012345678901234567890123456789012345678901234567890123", 0, false, 0);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(c, "DISCONNECT reason=0x95 (Packet too large)");
+	/* A topic alias when Topic Alias Maximum is 0 (0x94). */
+	tclient *d = online5("d", "d", true, &pi, ack);
+	tc_send_hex(d, "30 07 00 01 74 03 23 00 01");
+	tc_run(w, 10 * MS);
+	TC_EXPECT(d, "DISCONNECT reason=0x94 (Topic Alias invalid)");
+	/* A third QoS 2 PUBLISH unreleased, past Receive Maximum 2 (0x93). */
+	tclient *e = online5("e", "e", true, &pi, ack);
+	tc_publish(e, "t", "1", 2, false, 1);
+	tc_publish(e, "t", "2", 2, false, 2);
+	tc_publish(e, "t", "2", 2, false, 2); /* a retry of an id it holds is not a new one */
+	tc_run(w, 10 * MS);
+	TC_EXPECT(e, "PUBREC id=1 reason=0x00 (Success)");
+	TC_EXPECT(e, "PUBREC id=2 reason=0x00 (Success)");
+	TC_EXPECT(e, "PUBREC id=2 reason=0x00 (Success)");
+	tc_send_hex(e, "62 02 00 01"); /* PUBREL 1 frees a slot */
+	tc_publish(e, "t", "3", 2, false, 3);
+	tc_publish(e, "t", "4", 2, false, 4);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(e, "PUBCOMP id=1 reason=0x00 (Success)");
+	TC_EXPECT(e, "PUBREC id=3 reason=0x00 (Success)");
+	TC_EXPECT(e, "DISCONNECT reason=0x93 (Receive Maximum exceeded)");
+	ck_assert(e->closed);
+	/* A 3.1.1 client is closed on without a DISCONNECT (3.1.1 has none from a server). */
+	tclient *f = online4("f", "f", true);
+	tc_send_hex(f, "36 05 00 01 74 00 01");
+	tc_run(w, 10 * MS);
+	TC_EXPECT_NOTHING(f);
+	ck_assert(f->closed);
+	tc_free(a);
+	tc_free(b);
+	tc_free(c);
+	tc_free(d);
+	tc_free(e);
+	tc_free(f);
+}
+END_TEST
+
+/* ---- 4. The client's Receive Maximum and Maximum Packet Size ------------------------------ */
+
+START_TEST(test_client_limits)
+{
+	start_broker();
+	mqtt_props p = { 0 };
+	p.receive_max = 1;
+	p.max_packet_size = 40;
+	MQTT_SET(&p, MQTT_PROP_RECEIVE_MAX);
+	MQTT_SET(&p, MQTT_PROP_MAX_PACKET_SIZE);
+	tclient *s = online5("s", "sub", true, &p, ACK5);
+	tc_subscribe(s, 1, "t", 1);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(s, "SUBACK id=1 codes=0x01");
+	tclient *pub = online4("pub", "p", true);
+	tc_publish(pub, "t", "a", 1, false, 1);
+	tc_publish(pub, "t", "b", 1, false, 2);
+	/* 46 bytes as a PUBLISH to s: never sent [MQTT-3.1.2-24]. */
+	tc_publish(pub, "t", "0123456789012345678901234567890123456789", 0, false, 0);
+	tc_publish(pub, "t", "0123456789012345678901234567890123456789", 1, false, 3);
+	tc_publish(pub, "t", "c", 1, false, 4);
+	tc_run(w, 10 * MS);
+	/* One unacknowledged at a time [MQTT-3.3.4-9]. */
+	TC_EXPECT(s, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t\" payload=1B");
+	TC_EXPECT_NOTHING(s);
+	tc_send_hex(s, "40 02 00 01");
+	tc_run(w, 10 * MS);
+	TC_EXPECT(s, "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"t\" payload=1B");
+	TC_EXPECT_NOTHING(s);
+	/* The QoS 1 message too large for s is dropped, not left holding the one slot. */
+	tc_send_hex(s, "40 02 00 02");
+	tc_run(w, 10 * MS);
+	TC_EXPECT(s, "PUBLISH qos=1 retain=0 dup=0 id=3 topic=\"t\" payload=1B");
+	TC_EXPECT_NOTHING(s);
+	broker_stats st;
+	broker_get_stats(broker_sim_core(bs), &st);
+	ck_assert_uint_eq(st.msgs_dropped, 2); /* both 46-byte ones, QoS 0 and 1 */
+	tc_free(s);
+	tc_free(pub);
+}
+END_TEST
+
+/* ---- 5. Mixed versions --------------------------------------------------------------------- */
+
+START_TEST(test_mixed_versions)
+{
+	start_broker();
+	tclient *s4 = online4("s4", "s4", true);
+	tclient *s5 = online5("s5", "s5", true, NULL, ACK5);
+	tc_subscribe(s4, 1, "t/#", 1);
+	tc_subscribe(s5, 1, "t/#", 1);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(s4, "SUBACK id=1 codes=0x01");
+	TC_EXPECT(s5, "SUBACK id=1 codes=0x01");
+	/* A 5.0 publisher with a user property and a content type: the 3.1.1 subscriber gets
+	 * the message without them (it has no way to read them). */
+	tclient *p5 = online5("p5", "p5", true, NULL, ACK5);
+	mqtt_user_prop up = { MQTT_STR("k"), MQTT_STR("v") };
+	mqtt_packet pp = { .type = MQTT_PUBLISH, .version = MQTT_V5, .packet_id = 1 };
+	pp.publish.qos = 1;
+	pp.publish.topic = MQTT_STR("t/5");
+	pp.publish.payload = MQTT_STR("five");
+	pp.props.user = &up;
+	pp.props.user_count = 1;
+	pp.props.content_type = MQTT_STR("text/plain");
+	MQTT_SET(&pp.props, MQTT_PROP_CONTENT_TYPE);
+	tc_send(p5, &pp);
+	tclient *p4 = online4("p4", "p4", true);
+	tc_publish(p4, "t/4", "four", 1, false, 1);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(p5, "PUBACK id=1 reason=0x00 (Success)");
+	TC_EXPECT(p4, "PUBACK id=1");
+	TC_EXPECT(s4, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t/5\" payload=4B");
+	TC_EXPECT(s4, "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"t/4\" payload=4B");
+	TC_EXPECT(s5, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t/5\" payload=4B");
+	TC_EXPECT(s5, "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"t/4\" payload=4B");
+	TC_EXPECT_NOTHING(s4);
+	TC_EXPECT_NOTHING(s5);
+	tc_free(s4);
+	tc_free(s5);
+	tc_free(p4);
+	tc_free(p5);
+}
+END_TEST
+
+Suite *broker5_suite(void)
+{
+	Suite *s = suite_create("broker5");
+	TCase *t = tcase_create("connect");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, test_v5_and_v311_on_one_broker);
+	tcase_add_test(t, test_unsupported_levels);
+	tcase_add_test(t, test_assigned_client_id);
+	tcase_add_test(t, test_announced_limits);
+	tcase_add_test(t, test_refusal_reason_codes);
+	suite_add_tcase(s, t);
+	t = tcase_create("session");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, test_expiry_zero_ends_at_disconnect);
+	tcase_add_test(t, test_expiry_interval_counts_offline);
+	tcase_add_test(t, test_expiry_never_and_clean_start);
+	tcase_add_test(t, test_disconnect_changes_expiry);
+	tcase_add_test(t, test_expiry_survives_restart);
+	suite_add_tcase(s, t);
+	t = tcase_create("disconnect");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, test_disconnect_with_will);
+	tcase_add_test(t, test_server_disconnect_reasons);
+	tcase_add_test(t, test_client_limits);
+	tcase_add_test(t, test_mixed_versions);
+	suite_add_tcase(s, t);
+	return s;
+}
