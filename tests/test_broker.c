@@ -226,6 +226,8 @@ START_TEST(test_authentication)
 	tc_run(w, 10 * MS);
 	TC_EXPECT(e, "CONNACK session_present=0 rc=5 (Connection Refused, not authorized)");
 	tc_free(c);
+	tc_free(d);
+	tc_free(e);
 }
 END_TEST
 
