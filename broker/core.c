@@ -5,6 +5,7 @@
 #include "broker/core.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,90 +123,20 @@ static void conn_unhash(broker *b, conn *c)
 
 /* ---- the keepalive deadline heap ----------------------------------------------------------- */
 
-static bool earlier(const conn *a, const conn *c)
-{
-	return a->deadline < c->deadline || (a->deadline == c->deadline && a->id < c->id);
-}
-
-static void heap_place(broker *b, size_t i, conn *c)
-{
-	b->heap[i] = c;
-	c->heap_slot = (uint32_t)i + 1;
-}
-
-static void heap_up(broker *b, size_t i)
-{
-	conn *c = b->heap[i];
-	while (i > 0 && earlier(c, b->heap[(i - 1) / 2])) {
-		heap_place(b, i, b->heap[(i - 1) / 2]);
-		i = (i - 1) / 2;
-	}
-	heap_place(b, i, c);
-}
-
-static void heap_down(broker *b, size_t i)
-{
-	conn *c = b->heap[i];
-	for (;;) {
-		size_t k = 2 * i + 1;
-		if (k >= b->heap_len)
-			break;
-		if (k + 1 < b->heap_len && earlier(b->heap[k + 1], b->heap[k]))
-			k++;
-		if (!earlier(b->heap[k], c))
-			break;
-		heap_place(b, i, b->heap[k]);
-		i = k;
-	}
-	heap_place(b, i, c);
-}
-
-static void heap_remove(broker *b, conn *c)
-{
-	if (!c->heap_slot)
-		return;
-	size_t i = c->heap_slot - 1;
-	conn *last = b->heap[--b->heap_len];
-	c->heap_slot = 0;
-	if (last == c)
-		return;
-	heap_place(b, i, last);
-	heap_up(b, i);
-	heap_down(b, last->heap_slot - 1);
-}
-
 void core_deadline(broker *b, conn *c, int64_t at)
 {
-	if (c->heap_slot && at != INT64_MAX && at >= c->deadline) {
-		/* Pushed later (every packet does it): sifting down from where it is suffices.
-		 * Keys (deadline, id) are unique, so the order of expiry is the same. */
-		c->deadline = at;
-		heap_down(b, c->heap_slot - 1);
-		return;
-	}
-	heap_remove(b, c);
-	c->deadline = at;
-	if (at == INT64_MAX)
-		return;
-	if (b->heap_len == b->heap_cap) {
-		b->heap_cap = b->heap_cap ? 2 * b->heap_cap : 64;
-		conn **h = realloc(b->heap, b->heap_cap * sizeof *h);
-		if (!h)
-			abort();
-		b->heap = h;
-	}
-	heap_place(b, b->heap_len++, c);
-	heap_up(b, b->heap_len - 1);
+	c->dl.tie = c->id; /* keys (deadline, id) are unique: expiry order never depends on shape */
+	bheap_set(&b->deadlines, &c->dl, at);
 }
 
 /* Tell the shell when to call broker_tick() next, if that changed. */
 static void rearm(broker *b)
 {
 	int64_t at = b->next_sys_us;
-	if (b->heap_len && b->heap[0]->deadline < at)
-		at = b->heap[0]->deadline;
-	if (b->eheap_len && b->eheap[0]->expires_us < at)
-		at = b->eheap[0]->expires_us;
+	if (bheap_next(&b->deadlines) < at)
+		at = bheap_next(&b->deadlines);
+	if (bheap_next(&b->expiries) < at)
+		at = bheap_next(&b->expiries);
 	if (at != b->woken_for) {
 		b->woken_for = at;
 		if (b->env.wake)
@@ -277,7 +208,7 @@ int broker_on_open(broker *b, uint64_t id, const char *peer)
 	conn *c = xcalloc(1, sizeof *c);
 	c->id = id;
 	c->peer = core_strndup(peer ? peer : "?", strlen(peer ? peer : "?"));
-	c->deadline = INT64_MAX;
+	c->dl.at = INT64_MAX;
 	c->prev = b->conns_tail;
 	if (b->conns_tail)
 		b->conns_tail->next = c;
@@ -313,7 +244,7 @@ static void conn_free(broker *b, conn *c)
 {
 	if (c->s && c->s->c == c)
 		c->s->c = NULL;
-	heap_remove(b, c);
+	bheap_set(&b->deadlines, &c->dl, INT64_MAX);
 	conn_unhash(b, c);
 	b->nconns--;
 	if (c->prev)
@@ -591,8 +522,8 @@ static void decode_input(broker *b, conn *c)
 void broker_tick(broker *b)
 {
 	int64_t t = now(b);
-	while (b->heap_len && b->heap[0]->deadline <= t) {
-		conn *c = b->heap[0];
+	while (bheap_next(&b->deadlines) <= t) {
+		conn *c = (conn *)((char *)bheap_top(&b->deadlines) - offsetof(conn, dl));
 		if (c->state == CONN_NEW) {
 			core_log(b, c->auth_pending ? "no answer from authentication for %s in time"
 						    : "no CONNECT from %s in time", c->peer);
@@ -650,8 +581,8 @@ void broker_free(broker *b)
 	free(b->conn_hash);
 	free(b->sess_hash);
 	free(b->ret_hash);
-	free(b->heap);
-	free(b->eheap);
+	bheap_free(&b->deadlines);
+	bheap_free(&b->expiries);
 	free(b->out);
 	free(b);
 }

@@ -9,6 +9,7 @@
 #define BROKER_CORE_H
 
 #include "broker/broker.h"
+#include "broker/heap.h"
 #include "mqtt/mqtt.h"
 
 typedef struct session session;
@@ -94,10 +95,9 @@ struct session {
 	uint16_t *in_qos2;         /* inbound QoS 2 ids awaiting PUBREL */
 	/* Session Expiry Interval (5.0 semantics for both levels: a 3.1.1 clean session is 0,
 	 * a persistent one SESSION_NEVER). While offline with a finite interval the session
-	 * sits in the expiry heap until expires_us. */
+	 * sits in the expiry heap until exp.at. */
 	uint32_t expiry_s;
-	int64_t expires_us;        /* INT64_MAX while connected or never expiring */
-	uint32_t exp_slot;         /* 1-based index in the expiry heap; 0 when absent */
+	bheap_item exp;            /* exp.at: INT64_MAX while connected or never expiring; tie seq */
 	uint32_t in_qos2_len, in_qos2_cap;
 	session *next, *prev;      /* all sessions, creation order */
 	session *hnext;            /* hash chain */
@@ -123,8 +123,7 @@ struct conn {
 	/* Inbound QoS 1/2 PUBLISHes on this connection not yet acknowledged, against our
 	 * Receive Maximum: PUBACKs held for the sync, QoS 2 ids awaiting PUBREL. */
 	uint32_t in_q1_held, in_q2;
-	int64_t deadline;          /* keepalive expiry; INT64_MAX when none */
-	uint32_t heap_slot;        /* 1-based index in the deadline heap; 0 when absent */
+	bheap_item dl;             /* keepalive expiry (dl.at; INT64_MAX when none); tie id */
 	bool will;
 	uint8_t will_qos;
 	bool will_retain;
@@ -190,10 +189,8 @@ struct broker {
 	uint64_t ret_clock;        /* counts retained sets, for rcursor */
 	uint64_t ret_gen;          /* counts retained deletions, for rcursor */
 
-	conn **heap;               /* keepalive deadlines */
-	size_t heap_len, heap_cap;
-	session **eheap;           /* offline sessions by (expires_us, seq) */
-	size_t eheap_len, eheap_cap;
+	bheap deadlines;           /* conns by keepalive deadline */
+	bheap expiries;            /* offline sessions by expiry */
 	int64_t next_sys_us;
 	int64_t woken_for;
 

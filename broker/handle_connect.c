@@ -4,6 +4,7 @@
  */
 #include "broker/core.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,75 +49,12 @@ static bool owner_is(const session *s, const char *username)
 
 /* ---- the expiry heap: offline sessions with a finite Session Expiry Interval ---------------- */
 
-static bool exp_earlier(const session *a, const session *c)
-{
-	return a->expires_us < c->expires_us || (a->expires_us == c->expires_us && a->seq < c->seq);
-}
-
-static void eh_place(broker *b, size_t i, session *s)
-{
-	b->eheap[i] = s;
-	s->exp_slot = (uint32_t)i + 1;
-}
-
-static void eh_up(broker *b, size_t i)
-{
-	session *s = b->eheap[i];
-	while (i > 0 && exp_earlier(s, b->eheap[(i - 1) / 2])) {
-		eh_place(b, i, b->eheap[(i - 1) / 2]);
-		i = (i - 1) / 2;
-	}
-	eh_place(b, i, s);
-}
-
-static void eh_down(broker *b, size_t i)
-{
-	session *s = b->eheap[i];
-	for (;;) {
-		size_t k = 2 * i + 1;
-		if (k >= b->eheap_len)
-			break;
-		if (k + 1 < b->eheap_len && exp_earlier(b->eheap[k + 1], b->eheap[k]))
-			k++;
-		if (!exp_earlier(b->eheap[k], s))
-			break;
-		eh_place(b, i, b->eheap[k]);
-		i = k;
-	}
-	eh_place(b, i, s);
-}
-
-static void eh_remove(broker *b, session *s)
-{
-	if (!s->exp_slot)
-		return;
-	size_t i = s->exp_slot - 1;
-	session *last = b->eheap[--b->eheap_len];
-	s->exp_slot = 0;
-	if (last == s)
-		return;
-	eh_place(b, i, last);
-	eh_up(b, i);
-	eh_down(b, last->exp_slot - 1);
-}
-
-/* Keys (expires_us, seq) are unique, so sessions expiring at one instant go in creation
- * order, whatever the heap's shape. */
+/* Keys (expiry, seq) are unique, so sessions expiring at one instant go in creation order,
+ * whatever the heap's shape. */
 void session_expire_at(broker *b, session *s, int64_t at_us)
 {
-	eh_remove(b, s);
-	s->expires_us = at_us;
-	if (at_us == INT64_MAX)
-		return;
-	if (b->eheap_len == b->eheap_cap) {
-		b->eheap_cap = b->eheap_cap ? 2 * b->eheap_cap : 64;
-		session **h = realloc(b->eheap, b->eheap_cap * sizeof *h);
-		if (!h)
-			abort();
-		b->eheap = h;
-	}
-	eh_place(b, b->eheap_len++, s);
-	eh_up(b, b->eheap_len - 1);
+	s->exp.tie = s->seq;
+	bheap_set(&b->expiries, &s->exp, at_us);
 }
 
 void session_detach(broker *b, session *s)
@@ -131,13 +69,13 @@ void session_detach(broker *b, session *s)
 
 int64_t session_expire(broker *b, int64_t now_us)
 {
-	while (b->eheap_len && b->eheap[0]->expires_us <= now_us) {
-		session *s = b->eheap[0];
+	while (bheap_next(&b->expiries) <= now_us) {
+		session *s = (session *)((char *)bheap_top(&b->expiries) - offsetof(session, exp));
 		core_log(b, "session %s expired (%u s after its connection closed)", s->client_id,
 			 s->expiry_s);
 		session_free(b, s);
 	}
-	return b->eheap_len ? b->eheap[0]->expires_us : INT64_MAX;
+	return bheap_next(&b->expiries);
 }
 
 /* The interval the broker grants for the one a client asked for. */
@@ -155,7 +93,7 @@ static void session_set_expiry(broker *b, session *s, uint32_t expiry_s)
 	bool clean = expiry_s == 0;
 	if (clean && !s->clean)
 		persist_session(b, s, false);
-	bool changed = s->expiry_s != expiry_s || s->expires_us != INT64_MAX;
+	bool changed = s->expiry_s != expiry_s || s->exp.at != INT64_MAX;
 	s->clean = clean;
 	s->expiry_s = expiry_s;
 	session_expire_at(b, s, INT64_MAX);
@@ -175,7 +113,7 @@ static session *session_new(broker *b, const char *id, uint32_t expiry_s, const 
 	s->seq = b->next_seq++;
 	s->clean = clean;
 	s->expiry_s = expiry_s;
-	s->expires_us = INT64_MAX;
+	s->exp.at = INT64_MAX;
 	s->inflight_tail = &s->inflight;
 	s->queue_tail = &s->queue;
 	s->prev = b->sessions_tail;
@@ -200,7 +138,7 @@ session *session_create_offline(broker *b, const char *id)
 void session_free(broker *b, session *s)
 {
 	persist_session(b, s, false);
-	eh_remove(b, s);
+	session_expire_at(b, s, INT64_MAX);
 	subs_drop_session(b, s);
 	outmsg_free_list(s->inflight);
 	outmsg_free_list(s->queue);

@@ -225,7 +225,7 @@ static void rec_sess(buf *r, const session *s)
 			put_str(r, s->owner);
 		if (s->expiry_s != SESSION_NEVER) {
 			put_u32(r, s->expiry_s);
-			put_u64(r, (uint64_t)s->expires_us);
+			put_u64(r, (uint64_t)s->exp.at);
 		}
 	}
 	rec_end(r, at);
