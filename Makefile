@@ -56,7 +56,7 @@ BIN   := $(BUILD)/mqttsim
 TESTS := $(BUILD)/check_mqttsim
 OUT   := reports/out
 
-.PHONY: all test unit cli lint interop scenarios trace_hashes conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell asan valgrind coverage bench deps install clean help
+.PHONY: all test unit cli lint interop scenarios trace_hashes golden conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell asan valgrind coverage bench deps install clean help
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -77,7 +77,7 @@ $(TESTS): $(TEST_OBJ) $(LIB)
 $(BUILD)/bench_%: $(BUILD)/tests/bench_%.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(YAML_LIBS) -lm
 
-test: unit cli lint interop scenarios trace_hashes conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell
+test: unit cli lint interop scenarios trace_hashes golden conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell
 
 # Every test target is bounded in wall time: a hang fails its target with a message naming it
 # instead of stalling CI. $(call bounded,NAME,COMMAND)
@@ -105,6 +105,10 @@ scenarios: $(BIN)
 # Every scenario's trace hash and event count as recorded (the fleet only in make bench).
 trace_hashes: $(BIN)
 	$(call bounded,trace_hashes,env MQTTSIM=$(BIN) sh tests/trace_hashes.sh)
+
+# What run, conform and explore print, compared with outputs recorded in tests/golden/.
+golden: $(BIN)
+	$(call bounded,golden,env MQTTSIM=$(BIN) sh tests/golden.sh)
 
 conform: $(BIN)
 	$(call bounded,conform,env MQTTSIM=$(BIN) sh tests/conform.sh)

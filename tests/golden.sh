@@ -1,0 +1,80 @@
+#!/bin/sh
+# golden.sh - what `run`, `conform` and `explore` print, byte for byte, compared with outputs
+# recorded before the harness was rebuilt around results as data (issue 12). Wall-clock
+# figures (timestamps, seeds/s, elapsed seconds) are masked; everything else must match.
+#   sh tests/golden.sh            compare (exit 1 on any difference, showing the first lines)
+#   sh tests/golden.sh --record   write tests/golden/*.txt anew (only for a deliberate change)
+set -u
+M=${MQTTSIM:-build/mqttsim}
+G=tests/golden
+record=0
+[ "${1:-}" = "--record" ] && record=1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+
+# Wall time differs between runs; nothing else may.
+mask() {
+	sed -e 's/"started": "[^"]*"/"started": "T"/' \
+	    -e 's/timestamp="[^"]*"/timestamp="T"/g' \
+	    -e 's/run in [0-9.]*s ([0-9]* seeds\/s)/run in Ts (N seeds\/s)/' \
+	    -e 's/"time_s": [0-9.]*,\(.*"clock": "wall"\)/"time_s": T,\1/' \
+	    -e 's/time="[0-9.]*"/time="T"/g' \
+	    -e 's/started: .*/started: T/' \
+	    -e 's/, started [0-9TZ:-]*/, started T/' \
+	    -e "s|$tmp|TMP|g"
+}
+
+case_() { # name command...
+	name=$1; shift
+	"$@" >"$tmp/out" 2>&1
+	echo "exit $?" >>"$tmp/out"
+	for f in "$tmp"/rep/*; do
+		[ -f "$f" ] || continue
+		printf '==== %s\n' "${f##*/}" >>"$tmp/out"
+		cat "$f" >>"$tmp/out"
+	done
+	rm -rf "$tmp/rep"
+	mask <"$tmp/out" >"$tmp/$name.txt"
+	if [ $record -eq 1 ]; then
+		cp "$tmp/$name.txt" "$G/$name.txt"
+		echo "recorded $name"
+	elif cmp -s "$tmp/$name.txt" "$G/$name.txt"; then
+		pass=$((pass+1)); echo "PASS $name"
+	else
+		fail=$((fail+1)); echo "FAIL $name: output differs from $G/$name.txt"
+		diff "$G/$name.txt" "$tmp/$name.txt" | head -12 | sed 's/^/    /'
+	fi
+}
+
+D="scenarios/conformance scenarios/examples scenarios/flaky scenarios/explore"
+case_ run-all "$M" run $D -j 2
+case_ run-json "$M" run scenarios/examples scenarios/flaky --report json,junit,tap --report-dir "$tmp/rep"
+case_ conform-sim "$M" conform -j 2
+case_ conform-sim-reports "$M" conform -j 2 --report json,junit,tap --report-dir "$tmp/rep"
+for b in retain-flag skip-will qos2-twice forget-session ignore-keepalive; do
+	case_ "conform-break-$b" "$M" conform -j 2 --break-broker "$b"
+done
+case_ conform-break-skip-will-json "$M" conform -j 2 --break-broker skip-will --report json --report-dir "$tmp/rep"
+S=scenarios/explore/planted-qos0-partition.yaml
+case_ explore-1000 "$M" explore "$S" --seeds 1000 -j 2 --report json --report-dir "$tmp/rep"
+case_ explore-swarm "$M" explore "$S" --seeds 300..500 --swarm --json "$tmp/rep/swarm.json"
+# Against mosquitto over TCP: wall-clock runs, so only the verdicts are compared.
+MOSQ=$(command -v mosquitto || ls /usr/sbin/mosquitto 2>/dev/null)
+if [ -n "$MOSQ" ]; then
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	"$MOSQ" -p "$port" >"$tmp/mosq.log" 2>&1 &
+	mpid=$!
+	trap 'kill $mpid 2>/dev/null; rm -rf "$tmp"' EXIT
+	sleep 0.5
+	verdicts() { "$@" | grep -E '^(FAIL|XFAIL|XPASS|OPTIONAL|UNREACHED|statements:) ' | sed 's/  seed=.*//' | sort; }
+	case_ conform-mosquitto-verdicts verdicts "$M" conform --broker "tcp://127.0.0.1:$port" -j 4 \
+		--expect-failures conformance/expected-failures/mosquitto.txt
+elif [ -n "${CI:-}" ]; then
+	fail=$((fail+1)); echo "FAIL mosquitto is not installed (CI must install it)"
+else
+	echo "NOTE mosquitto is not installed (apt-get install -y mosquitto): its verdicts were not compared"
+fi
+[ $record -eq 1 ] && exit 0
+echo "golden: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
