@@ -371,10 +371,23 @@ static long in_process(const pool_job *j)
 	return (long)i;
 }
 
+static long run_forked(const pool_job *j);
+
 long pool_run(const pool_job *j)
 {
 	if (j->workers <= 1 || j->n <= 1)
 		return in_process(j);
+	/* A worker that dies leaves a pipe with no reader: writing to it must fail, not kill us. */
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old_pipe;
+	sigemptyset(&ign.sa_mask);
+	sigaction(SIGPIPE, &ign, &old_pipe);
+	long rc = run_forked(j);
+	sigaction(SIGPIPE, &old_pipe, NULL);
+	return rc;
+}
+
+static long run_forked(const pool_job *j)
+{
 	pool P = { .j = j, .limit = j->n, .depth = j->depth ? j->depth : 1 };
 	P.nw = j->workers < (long)j->n ? j->workers : (long)j->n;
 	P.w = calloc((size_t)P.nw, sizeof *P.w);
