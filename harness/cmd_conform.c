@@ -113,18 +113,13 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		char *end;
 		int rr;
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			fputs(conform_usage, out);
 			return EXIT_PASS;
-		} else if (!strcmp(a, "--broker") && v) {
-			char host[256];
-			unsigned port;
-			if (run_parse_target(v, host, sizeof host, &port) < 0) {
-				fprintf(err, "mqttsim conform: --broker takes sim or tcp://HOST:PORT, not '%s'\n", v);
+		} else if (!strcmp(a, "--broker")) {
+			if (cli_broker("conform", v, err) < 0)
 				goto done;
-			}
 			o.broker = v;
 			i++;
 		} else if (!strcmp(a, "--version") && v) {
@@ -147,19 +142,13 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			}
 			free(copy);
 			i++;
-		} else if (!strcmp(a, "-j") && v) {
-			jobs = strtol(v, &end, 10);
-			if (*end || jobs < 1 || jobs > 256) {
-				fprintf(err, "mqttsim conform: -j takes a number from 1 to 256, not '%s'\n", v);
+		} else if (!strcmp(a, "-j")) {
+			if (cli_jobs("conform", v, &jobs, err) < 0)
 				goto done;
-			}
 			i++;
-		} else if (!strcmp(a, "--seed") && v) {
-			o.seed = strtoull(v, &end, 10);
-			if (*end || *v == '-') {
-				fprintf(err, "mqttsim conform: --seed takes a whole number, not '%s'\n", v);
+		} else if (!strcmp(a, "--seed")) {
+			if (cli_seed("conform", v, &o.seed, err) < 0)
 				goto done;
-			}
 			o.has_seed = true;
 			i++;
 		} else if (!strcmp(a, "--expect-failures") && v) {

@@ -818,7 +818,6 @@ int cmd_explore(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	int rc = EXIT_USAGE;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		char *end;
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			fputs(explore_usage, out);
 			rc = EXIT_PASS;
@@ -853,11 +852,8 @@ int cmd_explore(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			W.budget_s = (double)us / 1e6;
 			i++;
 		} else if (!strcmp(a, "-j")) {
-			W.jobs = v ? strtol(v, &end, 10) : 0;
-			if (!v || *end || W.jobs < 1 || W.jobs > 256) {
-				fprintf(err, "mqttsim explore: -j takes a number from 1 to 256, not '%s'\n", v ? v : "(nothing)");
+			if (cli_jobs("explore", v, &W.jobs, err) < 0)
 				goto out;
-			}
 			i++;
 		} else if (!strcmp(a, "--report")) {
 			if (!v || strcmp(v, "json")) {

@@ -183,31 +183,23 @@ int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	files f = { 0 };
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		char *end;
 		int rr;
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			fputs(run_usage, out);
 			free_all(&f, NULL);
 			return EXIT_PASS;
 		} else if (!strcmp(a, "--broker")) {
-			char host[256];
-			unsigned port;
-			if (!v || run_parse_target(v, host, sizeof host, &port) < 0) {
-				fprintf(err, "mqttsim run: --broker takes sim or tcp://HOST:PORT, not '%s'\n", v ? v : "(nothing)");
+			if (cli_broker("run", v, err) < 0) {
 				free_all(&f, NULL);
 				return EXIT_USAGE;
 			}
 			o.broker = v;
 			i++;
 		} else if (!strcmp(a, "--seed")) {
-			errno = 0;
-			unsigned long long sd = v ? strtoull(v, &end, 10) : 0;
-			if (!v || !*v || *end || errno || *v == '-') {
-				fprintf(err, "mqttsim run: --seed takes a whole number, not '%s'\n", v ? v : "(nothing)");
+			if (cli_seed("run", v, &o.seed, err) < 0) {
 				free_all(&f, NULL);
 				return EXIT_USAGE;
 			}
-			o.seed = sd;
 			o.has_seed = true;
 			i++;
 		} else if (!strcmp(a, "--out")) {
@@ -226,9 +218,7 @@ int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			o.out_dir = v;
 			i++;
 		} else if (!strcmp(a, "-j")) {
-			jobs = v ? strtol(v, &end, 10) : 0;
-			if (!v || *end || jobs < 1 || jobs > 256) {
-				fprintf(err, "mqttsim run: -j takes a number from 1 to 256, not '%s'\n", v ? v : "(nothing)");
+			if (cli_jobs("run", v, &jobs, err) < 0) {
 				free_all(&f, NULL);
 				return EXIT_USAGE;
 			}

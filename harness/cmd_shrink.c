@@ -292,17 +292,12 @@ int cmd_shrink(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	run_opts o = { 0 };
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		char *end;
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			fputs(shrink_usage, out);
 			return EXIT_PASS;
 		} else if (!strcmp(a, "--seed")) {
-			errno = 0;
-			o.seed = v ? strtoull(v, &end, 10) : 0;
-			if (!v || !*v || *end || errno || *v == '-') {
-				fprintf(err, "mqttsim shrink: --seed takes a whole number, not '%s'\n", v ? v : "(nothing)");
+			if (cli_seed("shrink", v, &o.seed, err) < 0)
 				return EXIT_USAGE;
-			}
 			o.has_seed = true;
 			i++;
 		} else if (!strcmp(a, "--swarm")) {
