@@ -6,6 +6,7 @@
 #ifndef HARNESS_CLI_H
 #define HARNESS_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #define EXIT_PASS 0
@@ -44,5 +45,14 @@ void cli_escape(const char *s, size_t len, char *out, size_t cap);
  * *why set: "too large" (more than limit), "out of memory", or a read error's message.
  * The one reader of whole inputs for the commands (decode, timeline, passwd, explore...). */
 char *cli_read_all(FILE *in, size_t limit, size_t *len, const char **why);
+
+/* Option values every command parses alike. Each returns 0 with the value, or -1 after
+ * saying on err what the option takes ("mqttsim CMD: --seed takes ..., not 'V'"); v is the
+ * argument after the option (NULL when there is none). */
+#define CLI_JOBS_MAX 256
+int cli_seed(const char *cmd, const char *v, uint64_t *out, FILE *err);
+int cli_jobs(const char *cmd, const char *v, long *out, FILE *err);
+/* --broker: sim or tcp://HOST:PORT (the value is kept by the caller). */
+int cli_broker(const char *cmd, const char *v, FILE *err);
 
 #endif

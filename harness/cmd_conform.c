@@ -13,6 +13,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "broker/broker.h"
 #include "conformance/catalog.h"
+#include "conformance/verdict.h"
 #include "harness/cli.h"
 #include "harness/reporting.h"
 #include "harness/run.h"
@@ -45,66 +46,6 @@ static const char conform_usage[] =
 	"  --html-diagrams auto|failed|all|none  sequence diagrams in the HTML report (auto:\n"
 	"                         the failed scenarios, and all when at most 20 run)\n";
 
-typedef struct xfail {
-	char *id, *reason;
-	int line;
-} xfail;
-
-static int load_xfails(const char *path, xfail **out, size_t *n, FILE *err)
-{
-	struct stat st;
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-		fprintf(err, "mqttsim conform: --expect-failures %s: not a regular file\n", path);
-		return -1;
-	}
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		fprintf(err, "mqttsim conform: --expect-failures %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	char line[4096];
-	size_t cap = 0;
-	for (int no = 1; fgets(line, sizeof line, f); no++) {
-		if (!strchr(line, '\n') && !feof(f)) {
-			fprintf(err, "%s:%d: line longer than %zu bytes\n", path, no, sizeof line - 2);
-			fclose(f);
-			return -1;
-		}
-		char *p = line + strspn(line, " \t");
-		if (*p == '#' || *p == '\n' || !*p)
-			continue;
-		size_t idl = strcspn(p, " \t\r\n");
-		char *reason = p + idl + strspn(p + idl, " \t");
-		reason[strcspn(reason, "\r\n")] = 0;
-		if (!*reason) {
-			fprintf(err, "%s:%d: an expected failure needs a reason after the id: say what the broker does\n",
-				path, no);
-			fclose(f);
-			return -1;
-		}
-		if (*n == cap) {
-			cap = cap ? 2 * cap : 16;
-			*out = realloc(*out, cap * sizeof **out);
-			if (!*out)
-				abort();
-		}
-		(*out)[*n].id = strndup(p, idl);
-		(*out)[*n].reason = strdup(reason);
-		(*out)[*n].line = no;
-		(*n)++;
-	}
-	fclose(f);
-	return 0;
-}
-
-static const char *xfail_reason(const xfail *x, size_t n, const cat_stmt *st)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(x[i].id, st->id) || (st->alias && !strcmp(x[i].id, st->alias)))
-			return x[i].reason;
-	return NULL;
-}
-
 /* The index of st in s's spec list, or -1 when s does not name it. */
 static long spec_index(const scenario *s, const cat_stmt *st)
 {
@@ -119,19 +60,31 @@ static bool names(const scenario *s, const cat_stmt *st)
 	return spec_index(s, st) >= 0;
 }
 
-/* What scenario run k says of st: RUN_STMT_* or 0 when it says nothing (skipped for this
- * target, or it could not run - that is an error of its own). */
-static int outcome(const scenario *s, const char *text, int code, const cat_stmt *st)
+/* What run k observed of st (enum verdict_obs): nothing when it does not name st. */
+static int observed(const scenario *s, const run_result *r, const cat_stmt *st)
 {
 	long i = spec_index(s, st);
-	if (i < 0 || !strncmp(text, "SKIP ", 5))
-		return 0;
-	if (!strncmp(text, "ERROR ", 6))
-		return 0; /* it could not run: no evidence either way */
-	const char *o = run_text_outcomes(text);
-	if ((size_t)i >= strlen(o))
-		return code ? RUN_STMT_FAIL : RUN_STMT_PASS;
-	return o[i];
+	if (i < 0)
+		return VERDICT_OBS_NONE;
+	switch (run_stmt_outcome(s, r, (size_t)i)) {
+	case RUN_STMT_PASS: return VERDICT_OBS_PASS;
+	case RUN_STMT_FAIL: return VERDICT_OBS_FAIL;
+	case RUN_STMT_UNREACHED: return VERDICT_OBS_UNREACHED;
+	default: return VERDICT_OBS_NONE;
+	}
+}
+
+static int rep_verdict(int kind)
+{
+	switch (kind) {
+	case VERDICT_PASS: return REP_V_PASS;
+	case VERDICT_FAIL: return REP_V_FAIL;
+	case VERDICT_XFAIL: return REP_V_XFAIL;
+	case VERDICT_XPASS: return REP_V_XPASS;
+	case VERDICT_OPTIONAL: return REP_V_OPTIONAL;
+	case VERDICT_UNTESTED: return REP_V_UNTESTED;
+	default: return REP_V_NA;
+	}
 }
 
 static int by_name(const void *a, const void *b)
@@ -150,27 +103,23 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	int rc = EXIT_USAGE;
 	catalog *cat = NULL;
 	scenario **sc = NULL;
-	char **files = NULL, **texts = NULL;
-	int *codes = NULL;
-	size_t nfiles = 0, nx = 0;
-	xfail *xf = NULL;
+	char **files = NULL;
+	run_result *res = NULL;
+	size_t nfiles = 0;
+	xfail_list xf = { 0 };
+	int *obs = NULL;
 	report_opts ro = { 0 };
 	report_stmts rs = { 0 };
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		char *end;
 		int rr;
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			fputs(conform_usage, out);
 			return EXIT_PASS;
-		} else if (!strcmp(a, "--broker") && v) {
-			char host[256];
-			unsigned port;
-			if (run_parse_target(v, host, sizeof host, &port) < 0) {
-				fprintf(err, "mqttsim conform: --broker takes sim or tcp://HOST:PORT, not '%s'\n", v);
+		} else if (!strcmp(a, "--broker")) {
+			if (cli_broker("conform", v, err) < 0)
 				goto done;
-			}
 			o.broker = v;
 			i++;
 		} else if (!strcmp(a, "--version") && v) {
@@ -193,19 +142,13 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			}
 			free(copy);
 			i++;
-		} else if (!strcmp(a, "-j") && v) {
-			jobs = strtol(v, &end, 10);
-			if (*end || jobs < 1 || jobs > 256) {
-				fprintf(err, "mqttsim conform: -j takes a number from 1 to 256, not '%s'\n", v);
+		} else if (!strcmp(a, "-j")) {
+			if (cli_jobs("conform", v, &jobs, err) < 0)
 				goto done;
-			}
 			i++;
-		} else if (!strcmp(a, "--seed") && v) {
-			o.seed = strtoull(v, &end, 10);
-			if (*end || *v == '-') {
-				fprintf(err, "mqttsim conform: --seed takes a whole number, not '%s'\n", v);
+		} else if (!strcmp(a, "--seed")) {
+			if (cli_seed("conform", v, &o.seed, err) < 0)
 				goto done;
-			}
 			o.has_seed = true;
 			i++;
 		} else if (!strcmp(a, "--expect-failures") && v) {
@@ -260,11 +203,11 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			fprintf(err, "mqttsim conform: --only %s: no such statement in %s\n", only[k], catalog_path);
 			goto done;
 		}
-	if (xfile && load_xfails(xfile, &xf, &nx, err) < 0)
+	if (xfile && xfail_load(xfile, &xf, "mqttsim conform", err) < 0)
 		goto done;
-	for (size_t k = 0; k < nx; k++)
-		if (!catalog_find(cat, xf[k].id)) {
-			fprintf(err, "%s:%d: '%s' is not a statement of the catalog (%s)\n", xfile, xf[k].line, xf[k].id,
+	for (size_t k = 0; k < xf.n; k++)
+		if (!catalog_find(cat, xf.v[k].id)) {
+			fprintf(err, "%s:%d: '%s' is not a statement of the catalog (%s)\n", xfile, xf.v[k].line, xf.v[k].id,
 				catalog_path);
 			goto done;
 		}
@@ -347,9 +290,9 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		free(run);
 		goto done;
 	}
-	codes = calloc(nrun + 1, sizeof *codes);
-	texts = calloc(nrun + 1, sizeof *texts);
-	if (!codes || !texts)
+	res = calloc(nrun + 1, sizeof *res);
+	obs = calloc(nrun + 1, sizeof *obs);
+	if (!res || !obs)
 		abort();
 	if (isatty(fileno(err)))
 		o.progress = err; /* "[37/98] name" while it runs */
@@ -357,9 +300,9 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	char nobody[600];
 	bool unreachable = probe_target(o.broker, run, nrun, "conform", nobody, sizeof nobody, err) < 0;
 	if (unreachable)
-		run_none(run, nrun, nobody, codes, texts, o.verbose ? out : NULL);
+		run_none(run, nrun, nobody, res, o.verbose ? out : NULL);
 	else
-		run_many(run, nrun, &o, jobs, codes, texts, o.verbose ? out : NULL);
+		run_many(run, nrun, &o, jobs, res, o.verbose ? out : NULL);
 
 	/* Verdicts per statement, summaries per section (sections in catalog order). */
 	int npass = 0, nfail = 0, nxfail = 0, nxpass = 0, nopt = 0, nuntested = 0, nna = 0;
@@ -392,32 +335,22 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			in_only = catalog_find(cat, only[k]) == st;
 		if (!in_only)
 			continue;
-		int covered = 0, failed = 0, unreached = 0;
-		size_t blocker = 0;
 		/* A scenario skipped for this target (e.g. simulation-only) covers nothing here; one
 		 * that stopped at another statement's failure before checking this one has not
 		 * reached it. */
-		for (size_t k = 0; k < nrun; k++) {
-			int oc = outcome(run[k], texts[k], codes[k], st);
-			if (oc == RUN_STMT_UNREACHED) {
-				if (!unreached++)
-					blocker = k;
-			} else if (oc) {
-				covered++;
-				failed += oc == RUN_STMT_FAIL;
-			}
-		}
-		const char *why = xfail_reason(xf, nx, st);
+		size_t nobs = 0;
+		for (size_t k = 0; k < nrun; k++)
+			obs[nobs++] = observed(run[k], &res[k], st);
+		const char *why = xfail_reason(&xf, st);
 		const char *untested_why = NULL;
-		if (!covered && unreached && why) {
-			covered = failed = 1; /* listed, and still not shown to pass: expected */
-		} else if (!covered && unreached) {
+		verdict vd = verdict_decide(st, why, obs, nobs);
+		if (vd.unreached) {
 			static const char fmt[] = "not reached: %s stopped at an earlier failure before checking it";
-			size_t rl = sizeof fmt + strlen(run[blocker]->file);
+			size_t rl = sizeof fmt + strlen(run[vd.blocker]->file);
 			char *r = malloc(rl);
 			if (!r)
 				abort();
-			snprintf(r, rl, fmt, run[blocker]->file);
+			snprintf(r, rl, fmt, run[vd.blocker]->file);
 			reasons = realloc(reasons, (nreasons + 1) * sizeof *reasons);
 			if (!reasons)
 				abort();
@@ -425,52 +358,38 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			untested_why = r;
 			fprintf(out, "UNREACHED %s (%s): %s\n", st->id, st->summary, r);
 		}
-		int verdict = why ? (failed ? REP_V_XFAIL : REP_V_XPASS) : REP_V_PASS;
-		if (!covered) {
-			verdict = st->testable ? REP_V_UNTESTED : REP_V_NA;
-			if (st->testable) {
-				nuntested++;
-				s_untested++;
-			} else {
-				nna++;
-				s_na++;
-			}
-		} else if (!failed) {
-			if (why) {
-				nxpass++;
-				fprintf(out, "XPASS %s (%s): it passed, but %s lists it: \"%s\" - remove the entry\n", st->id,
-					st->summary, xfile, why);
-			}
+		int rv = rep_verdict(vd.kind);
+		switch (vd.kind) {
+		case VERDICT_UNTESTED: nuntested++; s_untested++; break;
+		case VERDICT_NA: nna++; s_na++; break;
+		case VERDICT_XPASS:
+			nxpass++;
+			fprintf(out, "XPASS %s (%s): it passed, but %s lists it: \"%s\" - remove the entry\n", st->id,
+				st->summary, xfile, why);
 			npass++;
 			s_pass++;
-		} else if (why) {
-			nxfail++;
-			s_xfail++;
-		} else if (st->optional) {
-			verdict = REP_V_OPTIONAL;
-			nopt++;
-			s_xfail++;
-		} else {
-			verdict = REP_V_FAIL;
-			nfail++;
-			s_fail++;
+			break;
+		case VERDICT_PASS: npass++; s_pass++; break;
+		case VERDICT_XFAIL: nxfail++; s_xfail++; break;
+		case VERDICT_OPTIONAL: nopt++; s_xfail++; break;
+		default: nfail++; s_fail++; break;
 		}
 		if (ro.formats)
-			report_stmt_add(&rs, st, verdict,
-					verdict == REP_V_NA ? st->reason : verdict == REP_V_UNTESTED ? untested_why : why,
+			report_stmt_add(&rs, st, rv,
+					rv == REP_V_NA ? st->reason : rv == REP_V_UNTESTED ? untested_why : why,
 					run, nrun);
 	}
 	/* Every failed scenario once: the statements it fails (expected or not), then what it
 	 * saw - the step or expectation that failed and the last packets exchanged. */
 	for (size_t k = 0; k < nrun; k++) {
-		if (codes[k] == 0)
+		if (run_code(&res[k]) == 0)
 			continue;
 		bool any_unexpected = false;
 		for (size_t i = 0; i < cat->n; i++) {
 			const cat_stmt *st = &cat->v[i];
-			if (outcome(run[k], texts[k], codes[k], st) != RUN_STMT_FAIL)
+			if (observed(run[k], &res[k], st) != VERDICT_OBS_FAIL)
 				continue;
-			const char *why = xfail_reason(xf, nx, st);
+			const char *why = xfail_reason(&xf, st);
 			if (why) {
 				fprintf(out, "XFAIL %s (%s)\n  expected: %s\n", st->id, st->summary, why);
 			} else {
@@ -479,7 +398,7 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			}
 		}
 		if (any_unexpected || o.verbose)
-			fprintf(out, "%s", texts[k]);
+			run_format(out, run[k], &o, &res[k]);
 	}
 	fprintf(out, "statements: %d pass, %d fail, %d expected failures, %d optional not supported, %d untested, %d not testable from outside%s\n",
 		npass, nfail, nxfail, nopt, nuntested, nna, nxpass ? " (XPASS above: listed failures that passed)" : "");
@@ -488,7 +407,7 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		fprintf(out, "conform: nothing ran: %s\n", nobody);
 	rc = unreachable ? EXIT_USAGE : nfail ? EXIT_FAIL : EXIT_PASS;
 	if (ro.formats) {
-		rep_case *cases = report_cases(run, nrun, &o, codes, texts);
+		rep_case *cases = report_cases(run, nrun, &o, res);
 		report_attach_traces(&ro, cases, nrun);
 		rep_run rr = { .command = "conform", .target = o.broker ? o.broker : "sim", .spec_version = cat->version,
 			       .cases = cases, .ncases = nrun, .stmts = rs.v, .nstmts = rs.n };
@@ -497,7 +416,7 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		report_cases_free(cases, nrun);
 	}
 	for (size_t k = 0; k < nrun; k++)
-		free(texts[k]);
+		run_result_free(&res[k]);
 	free(run);
 	for (size_t k = 0; k < nreasons; k++)
 		free(reasons[k]);
@@ -506,11 +425,8 @@ done:
 	for (size_t k = 0; k < nonly; k++)
 		free(only[k]);
 	free(only);
-	for (size_t k = 0; k < nx; k++) {
-		free(xf[k].id);
-		free(xf[k].reason);
-	}
-	free(xf);
+	xfail_free(&xf);
+	free(obs);
 	for (size_t i = 0; i < nfiles; i++) {
 		if (sc)
 			scenario_free(sc[i]);
@@ -518,8 +434,7 @@ done:
 	}
 	free(sc);
 	free(files);
-	free(texts);
-	free(codes);
+	free(res);
 	report_stmts_free(&rs);
 	report_cleanup(&ro);
 	catalog_free(cat);

@@ -11,12 +11,12 @@
 #include "harness/cli.h"
 #include "harness/explore.h"
 #include "harness/explore_cmd.h"
+#include "harness/pool.h"
 #include "harness/reporting.h"
 #include "harness/run.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -275,7 +275,7 @@ static void run_seed(const scenario *s, const run_opts *base, uint64_t seed, boo
 	out->code = r.pass ? 0 : 1;
 	if (!r.pass) {
 		explore_fail f[8];
-		int nf = explore_failures(s, r.report, f, 8);
+		int nf = explore_failures(s, &r, f, 8);
 		char label[512], at[600];
 		if (nf > 0) {
 			explore_fail_label(s, &f[0], label, sizeof label);
@@ -535,197 +535,87 @@ static bool out_of_time(const sweep *W)
 	return W->budget_s > 0 && wall_s() - W->start >= W->budget_s;
 }
 
-static void sweep_here(const sweep *W, results *R)
+/* The sweep through the worker pool (pool.h): item k is seed range.first + k; its record
+ * is the seed_out's fields. */
+typedef struct sweep_run {
+	const sweep *W;
+	results *R;
+	double last;        /* when the progress line was last drawn */
+	long lost;          /* seeds whose worker died */
+} sweep_run;
+
+static void seed_work(void *ctx, size_t k, pool_rec *rec)
 {
-	double last = 0;
-	for (uint64_t k = 0; k < W->range.count; k++) {
-		if (out_of_time(W))
-			break;
-		seed_out o;
-		run_seed(W->s, &W->o, W->range.first + k, W->check_det, k % FRESH_EVERY == 0, &o);
-		results_add(R, &o);
-		double t = wall_s();
-		if (W->progress && t - last > 0.2) {
-			progress(W, R, false);
-			last = t;
-		}
+	const sweep *W = ((sweep_run *)ctx)->W;
+	seed_out o;
+	run_seed(W->s, &W->o, W->range.first + k, W->check_det, k % FRESH_EVERY == 0, &o);
+	pool_put_u64(rec, o.seed);
+	pool_put_i64(rec, o.code);
+	pool_put_u64(rec, o.hash);
+	pool_put_str(rec, o.at);
+	pool_put_str(rec, o.what);
+	pool_put_str(rec, o.msg);
+	seed_out_free(&o);
+}
+
+static void seed_done(void *ctx, size_t k, const unsigned char *p, size_t len, const char *why)
+{
+	sweep_run *X = ctx;
+	seed_out o = { .seed = X->W->range.first + k };
+	pool_in in = { .p = p, .len = len };
+	int64_t code = 2;
+	if (p) {
+		pool_get_u64(&in, &o.seed);
+		pool_get_i64(&in, &code);
+		pool_get_u64(&in, &o.hash);
+		pool_get_str(&in, &o.at);
+		pool_get_str(&in, &o.what);
+		pool_get_str(&in, &o.msg);
 	}
-}
-
-/* A worker's record: seed, code, hash, then three length-prefixed strings. */
-static int put_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	while (n) {
-		ssize_t w = write(fd, c, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static void put_str(int fd, const char *s)
-{
-	uint32_t n = (uint32_t)strlen(s);
-	if (put_all(fd, &n, sizeof n) < 0 || put_all(fd, s, n) < 0)
-		_exit(3);
-}
-
-static void worker(const sweep *W, long w, int fd)
-{
-	for (uint64_t k = (uint64_t)w; k < W->range.count; k += (uint64_t)W->jobs) {
-		if (out_of_time(W))
-			break;
-		seed_out o;
-		run_seed(W->s, &W->o, W->range.first + k, W->check_det, k % FRESH_EVERY == 0, &o);
-		int32_t code = o.code;
-		if (put_all(fd, &o.seed, sizeof o.seed) < 0 || put_all(fd, &code, sizeof code) < 0 ||
-		    put_all(fd, &o.hash, sizeof o.hash) < 0)
-			_exit(3);
-		put_str(fd, o.at ? o.at : "");
-		put_str(fd, o.what ? o.what : "");
-		put_str(fd, o.msg ? o.msg : "");
+	if (!p || in.bad) {
+		/* The run never came back: a crash of this seed is a failure of its own. */
 		seed_out_free(&o);
-		if (W->range.count - k <= (uint64_t)W->jobs)
-			break; /* the next k would pass the end (or wrap, at the far end of uint64) */
+		char m[160];
+		snprintf(m, sizeof m, "the worker process running this seed stopped (%s)", p ? "a bad record" : why);
+		o = (seed_out){ .seed = X->W->range.first + k, .at = xstrdup(""), .what = xstrdup("error"), .msg = xstrdup(m) };
+		code = 2;
+		X->lost++;
+	}
+	o.code = (int)code;
+	results_add(X->R, &o);
+}
+
+static bool seed_more(void *ctx, size_t k)
+{
+	(void)k;
+	return !out_of_time(((sweep_run *)ctx)->W);
+}
+
+static void seed_tick(void *ctx, size_t next)
+{
+	sweep_run *X = ctx;
+	(void)next;
+	double t = wall_s();
+	if (X->W->progress && t - X->last > 0.2) {
+		progress(X->W, X->R, false);
+		X->last = t;
 	}
 }
 
-typedef struct rbuf {
-	char *b;
-	size_t len, cap;
-	bool open;
-} rbuf;
-
-/* Take complete records off the front of a worker's buffer. */
-static void take_records(rbuf *rb, results *R)
+/* Every seed of the range, W->jobs at a time. Returns 0, or -1 when seeds were lost to
+ * workers that died (they count as failed seeds, and the caller says so). */
+static int sweep_all(const sweep *W, results *R)
 {
-	size_t off = 0;
-	for (;;) {
-		size_t need = off + 20;
-		if (rb->len < need)
-			break;
-		uint32_t l[3];
-		size_t p = need;
-		bool whole = true;
-		char *str[3];
-		for (int i = 0; i < 3; i++) {
-			if (rb->len < p + 4) {
-				whole = false;
-				break;
-			}
-			memcpy(&l[i], rb->b + p, 4);
-			p += 4;
-			if (rb->len < p + l[i]) {
-				whole = false;
-				break;
-			}
-			str[i] = rb->b + p;
-			p += l[i];
-		}
-		if (!whole)
-			break;
-		seed_out o;
-		int32_t code;
-		memcpy(&o.seed, rb->b + off, 8);
-		memcpy(&code, rb->b + off + 8, 4);
-		memcpy(&o.hash, rb->b + off + 12, 8);
-		o.code = code;
-		o.at = strndup(str[0], l[0]);
-		o.what = strndup(str[1], l[1]);
-		o.msg = strndup(str[2], l[2]);
-		if (!o.at || !o.what || !o.msg)
-			abort();
-		results_add(R, &o);
-		off = p;
-	}
-	memmove(rb->b, rb->b + off, rb->len - off);
-	rb->len -= off;
-}
-
-static int sweep_forked(const sweep *W, results *R)
-{
-	long n = W->jobs;
-	pid_t *pid = calloc((size_t)n, sizeof *pid);
-	struct pollfd *pf = calloc((size_t)n, sizeof *pf);
-	rbuf *rb = calloc((size_t)n, sizeof *rb);
-	if (!pid || !pf || !rb)
-		abort();
-	fflush(NULL);
-	for (long w = 0; w < n; w++) {
-		int p[2];
-		if (pipe(p) < 0) {
-			fprintf(W->err, "mqttsim explore: pipe: %s\n", strerror(errno));
-			exit(EXIT_USAGE);
-		}
-		pid[w] = fork();
-		if (pid[w] < 0) {
-			fprintf(W->err, "mqttsim explore: fork: %s\n", strerror(errno));
-			exit(EXIT_USAGE);
-		}
-		if (pid[w] == 0) {
-			close(p[0]);
-			for (long k = 0; k < w; k++)
-				close(pf[k].fd);
-			worker(W, w, p[1]);
-			close(p[1]);
-			_exit(0);
-		}
-		close(p[1]);
-		pf[w].fd = p[0];
-		pf[w].events = POLLIN;
-		rb[w].open = true;
-	}
-	long open = n;
-	double last = 0;
-	while (open > 0) {
-		if (poll(pf, (nfds_t)n, 200) < 0 && errno != EINTR)
-			break;
-		for (long w = 0; w < n; w++) {
-			if (!rb[w].open || !(pf[w].revents & (POLLIN | POLLHUP | POLLERR)))
-				continue;
-			if (rb[w].cap - rb[w].len < 65536) {
-				rb[w].cap = rb[w].cap ? 2 * rb[w].cap : 131072;
-				rb[w].b = realloc(rb[w].b, rb[w].cap);
-				if (!rb[w].b)
-					abort();
-			}
-			ssize_t m = read(pf[w].fd, rb[w].b + rb[w].len, rb[w].cap - rb[w].len);
-			if (m > 0) {
-				rb[w].len += (size_t)m;
-				take_records(&rb[w], R);
-			} else if (m == 0 || errno != EINTR) {
-				rb[w].open = false;
-				close(pf[w].fd);
-				pf[w].fd = -1;
-				open--;
-			}
-		}
-		double t = wall_s();
-		if (W->progress && t - last > 0.2) {
-			progress(W, R, false);
-			last = t;
-		}
-	}
-	int bad = 0;
-	for (long w = 0; w < n; w++) {
-		int st = 0;
-		waitpid(pid[w], &st, 0);
-		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || rb[w].len) {
-			fprintf(W->err, "mqttsim explore: worker %ld stopped abnormally (%s %d); its seeds are not all counted\n", w + 1,
-				WIFSIGNALED(st) ? "signal" : "exit", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
-			bad = 1;
-		}
-		free(rb[w].b);
-	}
-	free(pid);
-	free(pf);
-	free(rb);
-	return bad ? -1 : 0;
+	sweep_run X = { .W = W, .R = R };
+	pool_job j = { .n = (size_t)W->range.count, .workers = W->jobs, .depth = 8, .work = seed_work,
+		       .done = seed_done, .more = seed_more, .tick = seed_tick, .ctx = &X, .cmd = "explore",
+		       .err = W->err };
+	if (pool_run(&j) < 0)
+		return -1;
+	if (X.lost)
+		fprintf(W->err, "mqttsim explore: %ld seed%s lost to a worker process that stopped (listed as errors)\n",
+			X.lost, X.lost == 1 ? "" : "s");
+	return X.lost ? -1 : 0;
 }
 
 /* ---- --merge -------------------------------------------------------------------------------- */
@@ -928,7 +818,6 @@ int cmd_explore(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	int rc = EXIT_USAGE;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		char *end;
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			fputs(explore_usage, out);
 			rc = EXIT_PASS;
@@ -963,11 +852,8 @@ int cmd_explore(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			W.budget_s = (double)us / 1e6;
 			i++;
 		} else if (!strcmp(a, "-j")) {
-			W.jobs = v ? strtol(v, &end, 10) : 0;
-			if (!v || *end || W.jobs < 1 || W.jobs > 256) {
-				fprintf(err, "mqttsim explore: -j takes a number from 1 to 256, not '%s'\n", v ? v : "(nothing)");
+			if (cli_jobs("explore", v, &W.jobs, err) < 0)
 				goto out;
-			}
 			i++;
 		} else if (!strcmp(a, "--report")) {
 			if (!v || strcmp(v, "json")) {
@@ -1072,11 +958,7 @@ int cmd_explore(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	fprintf(out, "%s%s\n", W.o.swarm ? ", swarm" : "", W.check_det ? ", each seed twice" : "");
 	fflush(out);
 	results R = { 0 };
-	int werr = 0;
-	if (W.jobs > 1)
-		werr = sweep_forked(&W, &R);
-	else
-		sweep_here(&W, &R);
+	int werr = sweep_all(&W, &R);
 	progress(&W, &R, true);
 	double elapsed = wall_s() - W.start;
 

@@ -9,14 +9,9 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
-#include <sys/ioctl.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 static const char run_usage[] =
@@ -179,248 +174,6 @@ static void free_all(files *f, scenario **sc)
 	free(sc);
 }
 
-/* One run, reported as text; returns 0 pass, 1 fail, 2 could not run. */
-int run_one_text(const scenario *s, const run_opts *o, char **text)
-{
-	run_result r;
-	int rc = run_scenario(s, o, &r);
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	if (!f)
-		abort();
-	int code;
-	if (rc < 0) {
-		fprintf(f, "ERROR %s (%s): %s", s->name, s->file, r.report ? r.report : "");
-		code = 2;
-	} else if (r.skipped) {
-		fprintf(f, "SKIP  %s (%s): not for this target\n", s->name, s->file);
-		code = 0;
-	} else {
-		bool sim = !o->broker || !strcmp(o->broker, "sim");
-		fprintf(f, "%s  %s (%s)  seed=%llu  %s %lld.%03llds", r.pass ? "PASS" : "FAIL", s->name, s->file,
-			(unsigned long long)r.seed, sim ? "virtual" : "took", (long long)(r.virtual_us / 1000000),
-			(long long)(r.virtual_us % 1000000 / 1000));
-		if (sim)
-			fprintf(f, "  events=%llu  trace=%016llx", (unsigned long long)r.events,
-				(unsigned long long)r.trace_hash);
-		fputc('\n', f);
-		if (!r.pass)
-			fprintf(f, "%s  replay: mqttsim run %s --seed %llu%s%s%s\n", r.report ? r.report : "", s->file,
-				(unsigned long long)r.seed, o->broker ? " --broker " : "", o->broker ? o->broker : "",
-				o->swarm ? " --swarm" : "");
-		else if (r.output_lost)
-			fprintf(f, "%s", r.report ? r.report : "");
-		code = r.pass ? 0 : 1;
-		if (r.output_lost) {
-			fprintf(f, "ERROR %s (%s): what it was to write is lost (see above)\n", s->name, s->file);
-			code = 2;
-		}
-	}
-	/* The outcome letters, after the report's NUL (see run.h); none when nothing ran. */
-	fputc(0, f);
-	for (size_t i = 0; rc >= 0 && !r.skipped && i < s->nspec; i++)
-		fputc(run_stmt_outcome(s, &r, i), f);
-	if (fclose(f) != 0)
-		abort();
-	run_result_free(&r);
-	*text = buf;
-	return code;
-}
-
-bool names_collide(scenario *const *sc, size_t n, const run_opts *o, const char *cmd, FILE *err)
-{
-	if (!o->out_dir && !o->pcap_dir)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		for (size_t k = 0; k < i; k++)
-			if (!strcmp(sc[i]->name, sc[k]->name)) {
-				fprintf(err, "mqttsim %s: %s and %s are both named '%s'; their files in %s would "
-					     "overwrite each other: rename one (nothing was run)\n",
-					cmd, sc[k]->file, sc[i]->file, sc[i]->name, o->out_dir ? o->out_dir : o->pcap_dir);
-				return true;
-			}
-	return false;
-}
-
-int probe_target(const char *broker, scenario *const *sc, size_t n, const char *cmd, char *why, size_t cap,
-		 FILE *err)
-{
-	char host[256];
-	unsigned port;
-	if (run_parse_target(broker, host, sizeof host, &port) != 1)
-		return 0;
-	bool any = false; /* if every scenario skips this target, nobody needs to be there */
-	for (size_t i = 0; i < n && !any; i++)
-		any = sc[i]->targets & SC_TARGET_TCP;
-	if (!any)
-		return 0;
-	char r[400];
-	if (run_probe_broker(host, port, 5000000, r, sizeof r) == 0)
-		return 0;
-	snprintf(why, cap, "no MQTT broker at %s: %s", broker, r);
-	fprintf(err, "mqttsim %s: %s; nothing was run\n", cmd, why);
-	return -1;
-}
-
-void run_none(scenario **sc, size_t n, const char *why, int *code, char **text, FILE *out)
-{
-	for (size_t i = 0; i < n; i++) {
-		int m = snprintf(NULL, 0, "ERROR %s (%s): %s\n", sc[i]->name, sc[i]->file, why);
-		if (m < 0 || !(text[i] = malloc((size_t)m + 2)))
-			abort();
-		snprintf(text[i], (size_t)m + 1, "ERROR %s (%s): %s\n", sc[i]->name, sc[i]->file, why);
-		text[i][m + 1] = 0; /* no outcomes: nothing ran */
-		code[i] = 2;
-		if (out)
-			fputs(text[i], out);
-	}
-}
-
-/* The progress line: "[k/n] name", cut to the terminal's width (a wrapped line could not be
- * overwritten), control bytes shown as '?'. k == 0 clears it. */
-static void progress(FILE *p, size_t k, size_t n, const char *name)
-{
-	if (!p || n < 2)
-		return;
-	fputs("\r\033[K", p);
-	if (k) {
-		struct winsize ws;
-		int cols = ioctl(fileno(p), TIOCGWINSZ, &ws) == 0 && ws.ws_col ? ws.ws_col : 80;
-		char line[512];
-		int m = snprintf(line, sizeof line, "[%zu/%zu] %s", k, n, name);
-		size_t len = m < 0 ? 0 : (size_t)m < sizeof line ? (size_t)m : sizeof line - 1;
-		if (len > (size_t)cols - 1)
-			len = (size_t)cols - 1;
-		for (size_t i = 0; i < len; i++)
-			fputc((unsigned char)line[i] < 0x20 || line[i] == 0x7f ? '?' : line[i], p);
-	}
-	fflush(p);
-}
-
-/* A report to out, with the progress line out of its way when both are the terminal. */
-static void emit(const run_opts *o, size_t n, const char *t, FILE *out)
-{
-	if (!out)
-		return;
-	progress(o->progress, 0, n, NULL);
-	fputs(t, out);
-	fflush(out);
-}
-
-/* See run.h. The children write their reports into pipes; the parent reads them in order,
- * so output stays in file order whatever finishes first. */
-void run_many(scenario **sc, size_t n, const run_opts *o, long jobs, int *code, char **text, FILE *out)
-{
-	if (jobs == 1 || n == 1) {
-		for (size_t i = 0; i < n; i++) {
-			progress(o->progress, i + 1, n, sc[i]->name);
-			code[i] = run_one_text(sc[i], o, &text[i]);
-			emit(o, n, text[i], out);
-		}
-	} else {
-		/* One child per scenario, at most `jobs` at a time; each writes its report into a
-		 * pipe. Whichever child finishes frees its slot at once (a long scenario does not
-		 * hold the others up), and the reports are printed in file order. */
-		int *fd = calloc(n, sizeof *fd);
-		pid_t *pid = calloc(n, sizeof *pid);
-		size_t *len = calloc(n, sizeof *len), *cap = calloc(n, sizeof *cap);
-		struct pollfd *pf = calloc((size_t)jobs, sizeof *pf);
-		size_t *pk = calloc((size_t)jobs, sizeof *pk);
-		if (!fd || !pid || !len || !cap || !pf || !pk)
-			abort();
-		size_t next = 0, done = 0, printed = 0;
-		long running = 0;
-		while (done < n) {
-			while (running < jobs && next < n) {
-				int p[2];
-				if (pipe(p) < 0)
-					abort();
-				fflush(NULL);
-				pid_t parent = getpid();
-				pid[next] = fork();
-				if (pid[next] == 0) {
-					/* A worker ends with its parent (killed, interrupted): no orphans
-					 * still talking to a broker. */
-					prctl(PR_SET_PDEATHSIG, SIGTERM);
-					if (getppid() != parent)
-						_exit(3);
-					close(p[0]);
-					char *t;
-					int c = run_one_text(sc[next], o, &t);
-					size_t tl = strlen(t) + 1; /* the report, then the outcomes */
-					tl += strlen(t + tl) + 1;
-					if (write(p[1], t, tl) < 0)
-						_exit(3);
-					_exit(c);
-				}
-				close(p[1]);
-				fd[next] = p[0];
-				cap[next] = 4096;
-				text[next] = malloc(cap[next]);
-				if (!text[next])
-					abort();
-				next++;
-				running++;
-			}
-			nfds_t np = 0;
-			for (size_t k = printed; k < next; k++)
-				if (fd[k] >= 0 && pid[k] > 0) {
-					pf[np] = (struct pollfd){ fd[k], POLLIN, 0 };
-					pk[np++] = k;
-				}
-			if (poll(pf, np, -1) < 0) {
-				if (errno == EINTR)
-					continue;
-				abort();
-			}
-			for (nfds_t i = 0; i < np; i++) {
-				if (!pf[i].revents)
-					continue;
-				size_t k = pk[i];
-				if (len[k] + 1 >= cap[k]) {
-					cap[k] *= 2;
-					text[k] = realloc(text[k], cap[k]);
-					if (!text[k])
-						abort();
-				}
-				ssize_t m = read(fd[k], text[k] + len[k], cap[k] - len[k] - 1);
-				if (m > 0) {
-					len[k] += (size_t)m;
-					continue;
-				}
-				if (m < 0 && errno == EINTR)
-					continue;
-				/* End of the report: the child is done. */
-				text[k][len[k]] = 0;
-				close(fd[k]);
-				fd[k] = -1;
-				int st = 0;
-				waitpid(pid[k], &st, 0);
-				pid[k] = 0;
-				code[k] = WIFEXITED(st) ? WEXITSTATUS(st) : 2;
-				done++;
-				running--;
-			}
-			while (printed < next && fd[printed] < 0) {
-				progress(o->progress, printed + 1, n, sc[printed]->name); /* every k shows */
-				emit(o, n, text[printed], out);
-				printed++;
-			}
-			/* The scenario whose report is next in line. */
-			if (printed < n)
-				progress(o->progress, printed + 1, n, sc[printed]->name);
-		}
-		free(len);
-		free(cap);
-		free(pf);
-		free(pk);
-		free(fd);
-		free(pid);
-	}
-	progress(o->progress, 0, n, NULL);
-}
-
 int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 {
 	(void)in;
@@ -430,31 +183,23 @@ int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	files f = { 0 };
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		char *end;
 		int rr;
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			fputs(run_usage, out);
 			free_all(&f, NULL);
 			return EXIT_PASS;
 		} else if (!strcmp(a, "--broker")) {
-			char host[256];
-			unsigned port;
-			if (!v || run_parse_target(v, host, sizeof host, &port) < 0) {
-				fprintf(err, "mqttsim run: --broker takes sim or tcp://HOST:PORT, not '%s'\n", v ? v : "(nothing)");
+			if (cli_broker("run", v, err) < 0) {
 				free_all(&f, NULL);
 				return EXIT_USAGE;
 			}
 			o.broker = v;
 			i++;
 		} else if (!strcmp(a, "--seed")) {
-			errno = 0;
-			unsigned long long sd = v ? strtoull(v, &end, 10) : 0;
-			if (!v || !*v || *end || errno || *v == '-') {
-				fprintf(err, "mqttsim run: --seed takes a whole number, not '%s'\n", v ? v : "(nothing)");
+			if (cli_seed("run", v, &o.seed, err) < 0) {
 				free_all(&f, NULL);
 				return EXIT_USAGE;
 			}
-			o.seed = sd;
 			o.has_seed = true;
 			i++;
 		} else if (!strcmp(a, "--out")) {
@@ -473,9 +218,7 @@ int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			o.out_dir = v;
 			i++;
 		} else if (!strcmp(a, "-j")) {
-			jobs = v ? strtol(v, &end, 10) : 0;
-			if (!v || *end || jobs < 1 || jobs > 256) {
-				fprintf(err, "mqttsim run: -j takes a number from 1 to 256, not '%s'\n", v ? v : "(nothing)");
+			if (cli_jobs("run", v, &jobs, err) < 0) {
 				free_all(&f, NULL);
 				return EXIT_USAGE;
 			}
@@ -534,19 +277,18 @@ int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	if (isatty(fileno(err)))
 		o.progress = err;
 	int passed = 0, failed = 0, errors = 0;
-	char **text = calloc(f.n, sizeof *text);
-	int *code = calloc(f.n, sizeof *code);
-	if (!text || !code)
+	run_result *res = calloc(f.n, sizeof *res);
+	if (!res)
 		abort();
 	/* Nobody there: every scenario is an error (the reports still say so), none runs. */
 	char why[600];
 	if (probe_target(o.broker, sc, f.n, "run", why, sizeof why, err) < 0)
-		run_none(sc, f.n, why, code, text, out);
+		run_none(sc, f.n, why, res, out);
 	else
-		run_many(sc, f.n, &o, jobs, code, text, out);
+		run_many(sc, f.n, &o, jobs, res, out);
 	int report_rc = 0;
 	if (ro.formats) {
-		rep_case *rc = report_cases(sc, f.n, &o, code, text);
+		rep_case *rc = report_cases(sc, f.n, &o, res);
 		report_attach_traces(&ro, rc, f.n);
 		rep_run rr = { .command = "run", .target = o.broker ? o.broker : "sim", .cases = rc, .ncases = f.n };
 		report_rc = report_write(&ro, &rr, err);
@@ -555,12 +297,13 @@ int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	report_cleanup(&ro);
 	int skipped = 0;
 	for (size_t i = 0; i < f.n; i++) {
-		bool skip = code[i] == 0 && !strncmp(text[i], "SKIP ", 5);
+		int code = run_code(&res[i]);
+		bool skip = code == 0 && res[i].skipped;
 		skipped += skip;
-		passed += code[i] == 0 && !skip;
-		failed += code[i] == 1;
-		errors += code[i] >= 2;
-		free(text[i]);
+		passed += code == 0 && !skip;
+		failed += code == 1;
+		errors += code >= 2;
+		run_result_free(&res[i]);
 	}
 	fprintf(out, "run: %d passed, %d failed", passed, failed);
 	if (skipped)
@@ -568,8 +311,7 @@ int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	if (errors)
 		fprintf(out, ", %d error%s (ERROR above: could not run, or lost its output)", errors, errors == 1 ? "" : "s");
 	fputc('\n', out);
-	free(text);
-	free(code);
+	free(res);
 	free_all(&f, sc);
 	if (report_rc < 0)
 		return EXIT_USAGE;

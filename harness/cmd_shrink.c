@@ -63,7 +63,7 @@ static bool fails_with(shrink_ctx *c, const sc_fault *f, size_t n, uint64_t *has
 	bool hit = false;
 	if (run_scenario(&copy, &c->o, &r) == 0 && !r.pass) {
 		explore_fail fl[16];
-		int nf = explore_failures(&copy, r.report, fl, 16);
+		int nf = explore_failures(&copy, &r, fl, 16);
 		for (int i = 0; i < nf && !hit; i++)
 			hit = explore_fail_same(&fl[i], &c->target);
 	}
@@ -292,17 +292,12 @@ int cmd_shrink(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	run_opts o = { 0 };
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		char *end;
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			fputs(shrink_usage, out);
 			return EXIT_PASS;
 		} else if (!strcmp(a, "--seed")) {
-			errno = 0;
-			o.seed = v ? strtoull(v, &end, 10) : 0;
-			if (!v || !*v || *end || errno || *v == '-') {
-				fprintf(err, "mqttsim shrink: --seed takes a whole number, not '%s'\n", v ? v : "(nothing)");
+			if (cli_seed("shrink", v, &o.seed, err) < 0)
 				return EXIT_USAGE;
-			}
 			o.has_seed = true;
 			i++;
 		} else if (!strcmp(a, "--swarm")) {
@@ -358,8 +353,8 @@ int cmd_shrink(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		goto out;
 	}
 	explore_fail fl[16];
-	if (explore_failures(s, r.report, fl, 16) < 1) {
-		fprintf(err, "mqttsim shrink: cannot tell what failed from the report:\n%s", r.report ? r.report : "");
+	if (explore_failures(s, &r, fl, 16) < 1) {
+		fprintf(err, "mqttsim shrink: it failed outside every step and expectation, so there is no check to shrink towards:\n%s", r.report ? r.report : "");
 		goto out;
 	}
 	c = (shrink_ctx){ .s = s, .o = o, .all = r.faults, .target = fl[0], .steps = s->steps, .nsteps = s->nsteps };
@@ -466,7 +461,7 @@ int cmd_shrink(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	run_result ar;
 	run_scenario(alone, &ao, &ar);
 	explore_fail afl[16];
-	int anf = ar.pass ? 0 : explore_failures(alone, ar.report, afl, 16);
+	int anf = ar.pass ? 0 : explore_failures(alone, &ar, afl, 16);
 	bool same = false;
 	for (int i = 0; i < anf && !same; i++)
 		same = explore_fail_same(&afl[i], &fl[0]);

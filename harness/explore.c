@@ -143,42 +143,19 @@ static const char *const expect_names[] = {
 
 bool explore_fail_same(const explore_fail *a, const explore_fail *b)
 {
-	if (a->kind != b->kind)
-		return false;
-	if (a->kind == EXPLORE_FAIL_OTHER)
-		return a->pos.line == b->pos.line && a->pos.col == b->pos.col;
-	return a->index == b->index;
+	return a->kind == b->kind && a->index == b->index;
 }
 
-int explore_failures(const scenario *s, const char *report, explore_fail *out, int cap)
+int explore_failures(const scenario *s, const run_result *r, explore_fail *out, int cap)
 {
-	const char *file = s->file ? s->file : "-";
-	size_t fl = strlen(file);
 	int n = 0;
-	for (const char *p = report; p && *p && n < cap;) {
-		const char *eol = strchr(p, '\n');
-		const char *next = eol ? eol + 1 : p + strlen(p);
-		if (!strncmp(p, file, fl) && p[fl] == ':') {
-			char *end;
-			long line = strtol(p + fl + 1, &end, 10);
-			long col = *end == ':' ? strtol(end + 1, &end, 10) : -1;
-			if (*end == ':' && line > 0 && col > 0) {
-				explore_fail f = { EXPLORE_FAIL_OTHER, -1, { (int)line, (int)col } };
-				for (size_t i = 0; i < s->nsteps && f.index < 0; i++)
-					if (s->steps[i].pos.line == line && s->steps[i].pos.col == col)
-						f = (explore_fail){ EXPLORE_FAIL_STEP, (int)i, f.pos };
-				for (size_t i = 0; i < s->nexpects && f.index < 0; i++)
-					if (s->expects[i].pos.line == line && s->expects[i].pos.col == col)
-						f = (explore_fail){ EXPLORE_FAIL_EXPECT, (int)i, f.pos };
-				bool seen = false;
-				for (int k = 0; k < n && !seen; k++)
-					seen = explore_fail_same(&out[k], &f);
-				if (!seen)
-					out[n++] = f;
-			}
-		}
-		p = next;
-	}
+	if (r->pass || r->error)
+		return 0;
+	if (r->failed_step >= 0 && (size_t)r->failed_step < s->nsteps && n < cap)
+		out[n++] = (explore_fail){ EXPLORE_FAIL_STEP, (int)r->failed_step, s->steps[r->failed_step].pos };
+	for (size_t i = 0; r->failed_expect && i < s->nexpects && n < cap; i++)
+		if (r->failed_expect[i])
+			out[n++] = (explore_fail){ EXPLORE_FAIL_EXPECT, (int)i, s->expects[i].pos };
 	return n;
 }
 
@@ -204,7 +181,7 @@ void explore_fail_label(const scenario *s, const explore_fail *f, char *buf, siz
 		else
 			snprintf(buf, cap, "expect %s%s%s", k, x->topic ? " on " : "", x->topic ? x->topic : "");
 	} else {
-		snprintf(buf, cap, "line %d", f->pos.line);
+		snprintf(buf, cap, "?");
 	}
 }
 

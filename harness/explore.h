@@ -7,6 +7,7 @@
 #ifndef HARNESS_EXPLORE_H
 #define HARNESS_EXPLORE_H
 
+#include "harness/run.h"
 #include "harness/scenario.h"
 
 #include <stdbool.h>
@@ -40,18 +41,18 @@ void explore_swarm_describe(const sim_fault_rates *r, const sc_random_faults *rf
 
 /* ---- what failed ---------------------------------------------------------------------------- */
 
-enum { EXPLORE_FAIL_STEP = 1, EXPLORE_FAIL_EXPECT, EXPLORE_FAIL_OTHER };
+enum { EXPLORE_FAIL_STEP = 1, EXPLORE_FAIL_EXPECT };
 
 typedef struct explore_fail {
 	int kind;       /* EXPLORE_FAIL_* */
-	int index;      /* into s->steps or s->expects; -1 for OTHER */
-	sc_pos pos;
+	int index;      /* into s->steps or s->expects */
+	sc_pos pos;     /* its place in the scenario file */
 } explore_fail;
 
-/* The steps and expectations a run's failure report names, in report order, each once.
- * Failure lines start "FILE:LINE:COLUMN: "; a position that is no step or expectation is
- * OTHER. Returns the count (at most cap). */
-int explore_failures(const scenario *s, const char *report, explore_fail *out, int cap);
+/* What a failed run of s failed, from the result (never its text): the step that failed,
+ * or the expectations that did, in scenario order. Returns the count (at most cap; 0 for a
+ * run that passed, could not run, or failed outside every step and expectation). */
+int explore_failures(const scenario *s, const run_result *r, explore_fail *out, int cap);
 /* "expect delivered (sensor -> dashboard)", "step 3 expect (sub)"... */
 void explore_fail_label(const scenario *s, const explore_fail *f, char *buf, size_t cap);
 bool explore_fail_same(const explore_fail *a, const explore_fail *b);

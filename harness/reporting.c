@@ -215,39 +215,6 @@ static char *classname_of(const char *file)
 	return c;
 }
 
-/* Parse the first line of run_one_text()'s report (see cmd_run.c):
- * "PASS  NAME (FILE)  seed=N  virtual S.MMMs  events=N  trace=HEX". The fields are looked
- * for after "NAME (FILE)", so a file name cannot fake them. */
-static void parse_header(rep_case *c, const char *line, size_t len)
-{
-	char buf[1024], pre[1024];
-	snprintf(buf, sizeof buf, "%.*s", (int)(len < sizeof buf ? len : sizeof buf - 1), line);
-	const char *p = buf;
-	int n = snprintf(pre, sizeof pre, "%s (%s)", c->name, c->file);
-	if (strlen(p) > 6 && n > 0 && (size_t)n < sizeof pre && !strncmp(p + 6, pre, (size_t)n))
-		p += 6 + n;
-	char *end;
-	const char *q;
-	if ((q = strstr(p, "  seed="))) {
-		c->seed = strtoull(q + 7, &end, 10);
-		c->has_seed = end != q + 7;
-		p = end;
-	}
-	if ((q = strstr(p, "  virtual ")) || (q = strstr(p, "  took "))) {
-		q = strchr(q + 2, ' ') + 1;
-		long long s = strtoll(q, &end, 10);
-		if (*end == '.') {
-			long long ms = strtoll(end + 1, &end, 10);
-			c->time_us = s * 1000000 + ms * 1000;
-		}
-		p = end;
-	}
-	if ((q = strstr(p, "  events=")))
-		c->events = strtoull(q + 9, NULL, 10);
-	if ((q = strstr(p, "  trace=")))
-		c->trace_hash = strtoull(q + 8, NULL, 16);
-}
-
 static char *line_dup(const char *s)
 {
 	char *d = strndup(s, strcspn(s, "\n"));
@@ -256,7 +223,7 @@ static char *line_dup(const char *s)
 	return d;
 }
 
-rep_case *report_cases(scenario *const *sc, size_t n, const run_opts *o, const int *codes, char *const *texts)
+rep_case *report_cases(scenario *const *sc, size_t n, const run_opts *o, const run_result *res)
 {
 	rep_case *v = calloc(n ? n : 1, sizeof *v);
 	if (!v)
@@ -264,8 +231,8 @@ rep_case *report_cases(scenario *const *sc, size_t n, const run_opts *o, const i
 	bool sim = !o->broker || !strcmp(o->broker, "sim");
 	for (size_t i = 0; i < n; i++) {
 		rep_case *c = &v[i];
-		const char *t = texts[i] ? texts[i] : "";
-		size_t l1 = strcspn(t, "\n");
+		const run_result *r = &res[i];
+		int code = run_code(r);
 		c->name = sc[i]->name;
 		c->file = sc[i]->file;
 		c->classname = classname_of(sc[i]->file);
@@ -273,27 +240,27 @@ rep_case *report_cases(scenario *const *sc, size_t n, const run_opts *o, const i
 		c->has_seed = true;
 		c->time_us = -1;
 		c->virtual_time = sim;
-		if (codes[i] == 0 && !strncmp(t, "SKIP ", 5)) {
+		const char *rep = r->report && *r->report ? r->report : NULL;
+		if (code == 0 && r->skipped) {
 			c->status = REP_SKIP;
 			c->message = strdup("not for this target");
-		} else if (codes[i] == 0 || codes[i] == 1) {
-			c->status = codes[i] ? REP_FAIL : REP_PASS;
-			parse_header(c, t, l1);
-			if (codes[i]) {
-				const char *m = t[l1] ? t + l1 + 1 : t;
-				c->message = line_dup(*m ? m : t);
-				c->details = t;
+		} else if (code == 0 || code == 1) {
+			c->status = code ? REP_FAIL : REP_PASS;
+			c->seed = r->seed;
+			/* The time as the result line shows it, to the millisecond. */
+			c->time_us = r->virtual_us / 1000 * 1000;
+			if (sim) {
+				c->events = r->events;
+				c->trace_hash = r->trace_hash;
+			}
+			if (code) {
+				c->details = run_format_text(sc[i], o, r);
+				c->message = rep ? line_dup(rep) : line_dup(strchr(c->details, '\n') + 1);
 			}
 		} else {
-			/* "ERROR NAME (FILE): why" */
 			c->status = REP_ERROR;
-			const char *m = t;
-			char pre[1024];
-			snprintf(pre, sizeof pre, "ERROR %s (%s): ", c->name, c->file);
-			if (!strncmp(t, pre, strlen(pre)))
-				m = t + strlen(pre);
-			c->message = line_dup(*m ? m : "the scenario could not run");
-			c->details = t;
+			c->details = run_format_text(sc[i], o, r);
+			c->message = line_dup(rep ? rep : "the scenario could not run");
 		}
 	}
 	return v;
@@ -304,6 +271,7 @@ void report_cases_free(rep_case *c, size_t n)
 	for (size_t i = 0; c && i < n; i++) {
 		free((char *)c[i].classname);
 		free((char *)c[i].message);
+		free((char *)c[i].details);
 		free((char *)c[i].trace);
 	}
 	free(c);

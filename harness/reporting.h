@@ -1,12 +1,9 @@
 /*
  * reporting.h - `--report FORMATS` and `--report-dir DIR` of `mqttsim run` and
- * `mqttsim conform`: the options, the results model of reports/report.h filled from what
- * run_many() produced, and the files DIR/<command>.junit.xml, .json, .tap, .html; with pcap,
- * DIR/<scenario>.pcap written by the simulation as it runs.
- *
- * The per-scenario facts (seed, time, events, trace hash) are read back from the first line
- * run_one_text() writes, because that text is all a -j child hands back; tests/test_reports.c
- * checks the two stay in step.
+ * `mqttsim conform`: the options, the results model of reports/report.h filled from the
+ * results run_many() produced (data, never text read back), and the files
+ * DIR/<command>.junit.xml, .json, .tap, .html; with pcap, DIR/<scenario>.pcap written by the
+ * simulation as it runs.
  */
 #ifndef HARNESS_REPORTING_H
 #define HARNESS_REPORTING_H
@@ -57,10 +54,9 @@ void report_attach_traces(const report_opts *ro, rep_case *c, size_t n);
 /* Remove what report_prepare() made. */
 void report_cleanup(report_opts *ro);
 
-/* The results model of n runs from run_many()'s codes and texts. details point into
- * texts (keep them until the report is written); other strings are owned by the array:
- * free it with report_cases_free(). */
-rep_case *report_cases(scenario *const *sc, size_t n, const run_opts *o, const int *codes, char *const *texts);
+/* The results model of n runs from run_many()'s results. Strings are owned by the array
+ * (names and files are the scenarios'): free it with report_cases_free(). */
+rep_case *report_cases(scenario *const *sc, size_t n, const run_opts *o, const run_result *res);
 void report_cases_free(rep_case *c, size_t n);
 
 /* Statements for `conform`, appended in catalog order. */

@@ -87,20 +87,17 @@ int run_scenario(const scenario *s, const run_opts *o, run_result *r)
 	int t = run_parse_target(o->broker, host, sizeof host, &port);
 	if (t < 0) {
 		report_add(&r->report, "--broker takes sim or tcp://HOST:PORT, not '%s'", o->broker);
+		r->error = true;
 		return -1;
 	}
-	if (t == 0) {
-		if (!(s->targets & SC_TARGET_SIM)) {
-			r->skipped = r->pass = true;
-			return 0;
-		}
-		return engine_sim_run(s, o, r);
-	}
-	if (!(s->targets & SC_TARGET_TCP)) {
+	if (!(s->targets & (t == 0 ? SC_TARGET_SIM : SC_TARGET_TCP))) {
 		r->skipped = r->pass = true;
 		return 0;
 	}
-	return engine_tcp_run(s, o, host, port, r);
+	int rc = t == 0 ? engine_sim_run(s, o, r) : engine_tcp_run(s, o, host, port, r);
+	if (rc < 0)
+		r->error = true;
+	return rc;
 }
 
 /* ---- helpers over the engine ----------------------------------------------------------- */
@@ -785,6 +782,8 @@ static bool names_id(char *const *ids, size_t n, const char *id)
 
 int run_stmt_outcome(const scenario *s, const run_result *r, size_t spec_index)
 {
+	if (r->skipped || r->error)
+		return RUN_STMT_NONE;
 	if (r->pass)
 		return RUN_STMT_PASS;
 	const char *id = s->spec[spec_index];
@@ -815,9 +814,4 @@ int run_stmt_outcome(const scenario *s, const run_result *r, size_t spec_index)
 			checked = true;
 		}
 	return checked ? RUN_STMT_PASS : RUN_STMT_UNREACHED;
-}
-
-const char *run_text_outcomes(const char *text)
-{
-	return text + strlen(text) + 1;
 }

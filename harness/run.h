@@ -31,17 +31,25 @@ typedef struct run_opts {
 	bool no_trace;          /* sim: no trace at all (benchmarks): no text, hash 0 */
 } run_opts;
 
+/* What came of one run: data, from the engine to the command's edge, where it is formatted
+ * for people (run_format) and for reports (reporting.h). Between worker processes it travels
+ * as a record (run_result_encode/decode): every field but trace and faults, which only
+ * in-process callers (explore, shrink) ask for. */
 typedef struct run_result {
 	bool pass;
 	bool skipped;         /* the scenario does not support this target */
+	bool error;           /* the run could not happen (bad target, no broker, a worker that
+				 died...): report says why */
 	uint64_t seed;
 	uint64_t trace_hash;  /* sim: hash of the whole trace */
 	uint64_t events;
 	int64_t virtual_us;   /* time the run covered (virtual in sim, real over TCP) */
-	char *report;         /* failures and context; malloc'd, may be NULL */
+	int64_t wall_us;      /* wall time the run took (run_many) */
+	char *report;         /* the failure's message lines and the last packets; malloc'd, may
+				 be NULL */
 	bool output_lost;     /* a trace or capture asked for could not be written (report says) */
 	long failed_step;     /* index of the step that failed; -1 when none did */
-	unsigned char *failed_expect; /* per expectation, 1 if it failed; NULL when none ran */
+	unsigned char *failed_expect; /* per expectation, 1 if it failed; NULL when none did */
 	char *trace;          /* keep_trace: the trace text, malloc'd */
 	size_t trace_len;
 	sc_fault *faults;     /* want_faults: explicit then drawn, in schedule order; malloc'd,
@@ -52,7 +60,8 @@ typedef struct run_result {
 /* What a run says about one of its scenario's statements (spec[i]). Steps and expectations
  * may name the statements they check (`spec:`); then a failure fails only those, and
  * statements whose checks come after a failed step are not reached. */
-enum { RUN_STMT_PASS = 'P', RUN_STMT_FAIL = 'F', RUN_STMT_UNREACHED = 'U' };
+enum { RUN_STMT_NONE = 0, RUN_STMT_PASS = 'P', RUN_STMT_FAIL = 'F', RUN_STMT_UNREACHED = 'U' };
+/* RUN_STMT_NONE when the run says nothing: skipped on this target, or it could not run. */
 int run_stmt_outcome(const scenario *s, const run_result *r, size_t spec_index);
 
 /* Run s. Returns 0 when the run happened (r->pass says how it went), -1 when it could not
@@ -60,18 +69,31 @@ int run_stmt_outcome(const scenario *s, const run_result *r, size_t spec_index);
 int run_scenario(const scenario *s, const run_opts *o, run_result *r);
 void run_result_free(run_result *r);
 
-/* One run as a report: a PASS/FAIL/SKIP line, then on failure the details and the command
- * that replays it. Returns 0 pass (or skip), 1 fail, 2 could not run. *text is malloc'd.
- * After the report's terminating NUL comes a second string: one RUN_STMT_* letter per
- * statement of s->spec (empty when the run was skipped or could not happen); see
- * run_text_outcomes(). */
-int run_one_text(const scenario *s, const run_opts *o, char **text);
-/* The outcome letters of a text from run_one_text/run_many ("" when there are none). */
-const char *run_text_outcomes(const char *text);
-/* Run n scenarios, `jobs` at a time (a child process each when jobs > 1), printing each
- * report to out (unless NULL) in order. codes[i] as run_one_text; texts[i] malloc'd. */
-void run_many(scenario **sc, size_t n, const run_opts *o, long jobs, int *codes, char **texts,
-	      FILE *out);
+/* How a command counts a result: 0 passed (or skipped), 1 failed, 2 could not run or lost
+ * what it was to write. */
+int run_code(const run_result *r);
+/* The result as people read it: a PASS/FAIL/SKIP/ERROR line, then on failure the report and
+ * the command that replays it. */
+void run_format(FILE *f, const scenario *s, const run_opts *o, const run_result *r);
+/* The same, malloc'd. */
+char *run_format_text(const scenario *s, const run_opts *o, const run_result *r);
+
+struct pool_rec;
+/* A result as a record (pool.h) and back; s is the scenario it ran (the record's expectation
+ * flags are checked against it). decode returns 0, or -1 for a record that does not fit
+ * (then r holds an error saying so). */
+void run_result_encode(struct pool_rec *out, const scenario *s, const run_result *r);
+int run_result_decode(const unsigned char *p, size_t len, const scenario *s, run_result *r);
+
+/* Run n scenarios, `jobs` at a time (in worker processes when jobs > 1: pool.h), printing
+ * each formatted result to out (unless NULL) in order. res[i] is scenario i's result (free
+ * each with run_result_free). */
+void run_many(scenario **sc, size_t n, const run_opts *o, long jobs, run_result *res, FILE *out);
+/* Results for scenarios that were not run: each an error with that reason. */
+void run_none(scenario **sc, size_t n, const char *why, run_result *res, FILE *out);
+
+/* Wall time for measuring runs (CLOCK_MONOTONIC), in microseconds. */
+int64_t run_mono_us(void);
 
 /* Before a run over TCP: can a CONNECT get a CONNACK from HOST:PORT within bound_us?
  * 0 yes; -1 with the reason in why (unresolvable, refused, silent, not MQTT). Any CONNACK
@@ -86,8 +108,6 @@ int probe_target(const char *broker, scenario *const *sc, size_t n, const char *
 /* Traces, captures and diagrams are files named after scenarios: true (after saying so on
  * err) when two scenarios share a name and one would overwrite the other's. */
 bool names_collide(scenario *const *sc, size_t n, const run_opts *o, const char *cmd, FILE *err);
-/* Results for scenarios that were not run: each an ERROR with that reason (code 2). */
-void run_none(scenario **sc, size_t n, const char *why, int *codes, char **texts, FILE *out);
 
 /* Does the target string name the simulator? tcp://HOST:PORT is parsed into host/port. */
 int run_parse_target(const char *target, char *host, size_t hcap, unsigned *port);

@@ -166,6 +166,68 @@ START_TEST(test_decode_cmd)
 }
 END_TEST
 
+/* The option values every command shares: --seed, -j, --broker. */
+static const struct {
+	int kind; /* 0 seed, 1 jobs, 2 broker */
+	const char *v;
+	int rc;
+	uint64_t want;
+} opt_rows[] = {
+	{ 0, "0", 0, 0 },
+	{ 0, "18446744073709551615", 0, UINT64_MAX },
+	{ 0, "18446744073709551616", -1, 0 },
+	{ 0, "99999999999999999999", -1, 0 },
+	{ 0, "", -1, 0 },
+	{ 0, NULL, -1, 0 },
+	{ 0, "-1", -1, 0 },
+	{ 0, "+1", -1, 0 },
+	{ 0, " 1", -1, 0 },
+	{ 0, "1x", -1, 0 },
+	{ 1, "1", 0, 1 },
+	{ 1, "256", 0, 256 },
+	{ 1, "257", -1, 0 },
+	{ 1, "0", -1, 0 },
+	{ 1, "", -1, 0 },
+	{ 1, "-2", -1, 0 },
+	{ 1, "4k", -1, 0 },
+	{ 1, "99999999999999999999", -1, 0 },
+	{ 2, "sim", 0, 0 },
+	{ 2, "tcp://127.0.0.1:1883", 0, 0 },
+	{ 2, "tcp://[::1]:1883", 0, 0 },
+	{ 2, "tcp://h:0", -1, 0 },
+	{ 2, "udp://h:1", -1, 0 },
+	{ 2, NULL, -1, 0 },
+};
+
+START_TEST(test_option_values)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *err = open_memstream(&buf, &len);
+	uint64_t seed = 7;
+	long jobs = 7;
+	int rc = opt_rows[_i].kind == 0 ? cli_seed("run", opt_rows[_i].v, &seed, err)
+		 : opt_rows[_i].kind == 1 ? cli_jobs("run", opt_rows[_i].v, &jobs, err)
+					  : cli_broker("run", opt_rows[_i].v, err);
+	fclose(err);
+	ck_assert_msg(rc == opt_rows[_i].rc, "row %d ('%s'): rc %d", _i, opt_rows[_i].v ? opt_rows[_i].v : "NULL", rc);
+	if (rc == 0 && opt_rows[_i].kind == 0)
+		ck_assert_uint_eq(seed, opt_rows[_i].want);
+	if (rc == 0 && opt_rows[_i].kind == 1)
+		ck_assert_int_eq(jobs, (long)opt_rows[_i].want);
+	if (rc < 0) {
+		/* says which command and option, and quotes the value */
+		ck_assert_msg(strstr(buf, "mqttsim run: ") == buf, "%s", buf);
+		char q[64];
+		snprintf(q, sizeof q, "not '%s'", opt_rows[_i].v ? opt_rows[_i].v : "(nothing)");
+		ck_assert_msg(strstr(buf, q), "%s", buf);
+	} else {
+		ck_assert_uint_eq(len, 0);
+	}
+	free(buf);
+}
+END_TEST
+
 Suite *cli_suite(void)
 {
 	Suite *s = suite_create("cli");
@@ -175,6 +237,9 @@ Suite *cli_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("decode");
 	tcase_add_loop_test(tc, test_decode_cmd, 0, (int)(sizeof decode_rows / sizeof decode_rows[0]));
+	suite_add_tcase(s, tc);
+	tc = tcase_create("options");
+	tcase_add_loop_test(tc, test_option_values, 0, (int)(sizeof opt_rows / sizeof opt_rows[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -210,34 +210,41 @@ START_TEST(failures_from_reports)
 	scenario *s = scenario_parse("f.yaml", scen, strlen(scen), &e);
 	ck_assert_ptr_nonnull(s);
 	explore_fail f[8];
-	const char *rep = "f.yaml:10:5: b expected SUBACK within 5000ms; it did not come\n"
-			  "  b received 0 packets\n"
-			  "f.yaml:12:5: delivered: 1 of 1 ...\n"
-			  "f.yaml:12:5: again the same\n"
-			  "g.yaml:13:5: another file\n"
-			  "f.yaml:99:1: nothing there\n"
-			  "f.yaml:13:5: no_duplicates: ...";
-	int n = explore_failures(s, rep, f, 8);
-	ck_assert_int_eq(n, 4);
+	/* A failed step: that step, and no expectation ran. */
+	run_result r = { .failed_step = 3 };
+	int n = explore_failures(s, &r, f, 8);
+	ck_assert_int_eq(n, 1);
 	ck_assert_int_eq(f[0].kind, EXPLORE_FAIL_STEP);
 	ck_assert_int_eq(f[0].index, 3);
+	ck_assert_int_eq(f[0].pos.line, 10);
+	ck_assert_int_eq(f[0].pos.col, 5);
+	/* Failed expectations, in scenario order. */
+	unsigned char fe[2] = { 1, 1 };
+	r = (run_result){ .failed_step = -1, .failed_expect = fe };
+	n = explore_failures(s, &r, f + 1, 7);
+	ck_assert_int_eq(n, 2);
 	ck_assert_int_eq(f[1].kind, EXPLORE_FAIL_EXPECT);
 	ck_assert_int_eq(f[1].index, 0);
-	ck_assert_int_eq(f[2].kind, EXPLORE_FAIL_OTHER);
-	ck_assert_int_eq(f[2].pos.line, 99);
-	ck_assert_int_eq(f[3].kind, EXPLORE_FAIL_EXPECT);
-	ck_assert_int_eq(f[3].index, 1);
+	ck_assert_int_eq(f[1].pos.line, 12);
+	ck_assert_int_eq(f[2].kind, EXPLORE_FAIL_EXPECT);
+	ck_assert_int_eq(f[2].index, 1);
+	ck_assert_int_eq(explore_failures(s, &r, f + 1, 1), 1); /* bounded by cap */
 	char label[200];
 	explore_fail_label(s, &f[0], label, sizeof label);
 	ck_assert_str_eq(label, "step 4 expect (b)");
 	explore_fail_label(s, &f[1], label, sizeof label);
 	ck_assert_str_eq(label, "expect delivered (a -> b on x)");
-	explore_fail_label(s, &f[3], label, sizeof label);
+	explore_fail_label(s, &f[2], label, sizeof label);
 	ck_assert_str_eq(label, "expect no_duplicates (to b)");
-	ck_assert(!explore_fail_same(&f[1], &f[3]));
+	ck_assert(!explore_fail_same(&f[1], &f[2]));
 	ck_assert(explore_fail_same(&f[1], &f[1]));
-	ck_assert_int_eq(explore_failures(s, "", f, 8), 0);
-	ck_assert_int_eq(explore_failures(s, NULL, f, 8), 0);
+	/* Nothing failed, or nothing ran. */
+	r = (run_result){ .pass = true, .failed_step = -1 };
+	ck_assert_int_eq(explore_failures(s, &r, f, 8), 0);
+	r = (run_result){ .error = true, .failed_step = -1 };
+	ck_assert_int_eq(explore_failures(s, &r, f, 8), 0);
+	r = (run_result){ .failed_step = -1 };
+	ck_assert_int_eq(explore_failures(s, &r, f, 8), 0);
 	scenario_free(s);
 }
 END_TEST

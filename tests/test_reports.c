@@ -2,7 +2,7 @@
  * test_reports.c - the report writers (reports/): exact output of each writer for a small
  * run and a small conformance result, escaping (XML specials, control characters, bytes that
  * are not UTF-8, JSON and TAP/YAML escapes), the --report list, and the harness glue
- * (harness/reporting.c): results read back from run_one_text()'s text agree with the run,
+ * (harness/reporting.c): cases built from run results agree with the run,
  * statements find their scenarios by id or alias, files land in the report directory.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -518,30 +518,30 @@ START_TEST(test_formats)
 }
 END_TEST
 
-/* run_one_text()'s texts, read back. */
+/* The results model from run results (data). */
 #define N "t"
-START_TEST(test_cases_from_text)
+START_TEST(test_cases_from_results)
 {
 	sc_errors e = { 0 };
 	static const char y[] = "name: t\nseed: 9\nclients: [{ id: a }]\nsteps:\n  - { client: a, connect: {} }\n";
 	scenario *s = scenario_parse("dir/sub/t.yaml", y, sizeof y - 1, &e);
 	ck_assert_ptr_nonnull(s);
 	scenario *sc[4] = { s, s, s, s };
-	char *texts[4] = {
-		"PASS  " N " (dir/sub/t.yaml)  seed=42  virtual 1.234s  events=17  trace=00000000000000ff\n",
-		"FAIL  " N " (dir/sub/t.yaml)  seed=7  took 0.005s\ndir/sub/t.yaml:3:5: boom\n  more\n  replay: x\n",
-		"SKIP  " N " (dir/sub/t.yaml): not for this target\n",
-		"ERROR " N " (dir/sub/t.yaml): cannot resolve broker address h: unknown\n",
+	run_result res[4] = {
+		{ .pass = true, .seed = 42, .virtual_us = 1234567, .events = 17, .trace_hash = 0xff, .failed_step = -1 },
+		{ .seed = 7, .virtual_us = 5000, .events = 3, .trace_hash = 9, .failed_step = 0,
+		  .report = "dir/sub/t.yaml:3:5: boom\n  more\n" },
+		{ .pass = true, .skipped = true, .failed_step = -1 },
+		{ .error = true, .failed_step = -1, .report = "cannot resolve broker address h: unknown\n" },
 	};
-	int codes[4] = { 0, 1, 0, 2 };
 	run_opts o = { .broker = "tcp://h:1" };
-	rep_case *c = report_cases(sc, 4, &o, codes, texts);
+	rep_case *c = report_cases(sc, 4, &o, res);
 	ck_assert_int_eq(c[0].status, REP_PASS);
 	ck_assert(c[0].has_seed);
 	ck_assert_uint_eq(c[0].seed, 42);
-	ck_assert_int_eq(c[0].time_us, 1234000);
-	ck_assert_uint_eq(c[0].events, 17);
-	ck_assert_uint_eq(c[0].trace_hash, 0xff);
+	ck_assert_int_eq(c[0].time_us, 1234000); /* to the millisecond, as the result line */
+	ck_assert_uint_eq(c[0].events, 0);       /* over TCP there are no events or trace */
+	ck_assert_uint_eq(c[0].trace_hash, 0);
 	ck_assert_ptr_null(c[0].message);
 	ck_assert_ptr_null(c[0].details);
 	ck_assert_str_eq(c[0].classname, "dir.sub");
@@ -551,34 +551,28 @@ START_TEST(test_cases_from_text)
 	ck_assert_int_eq(c[1].time_us, 5000);
 	ck_assert_uint_eq(c[1].trace_hash, 0);
 	ck_assert_str_eq(c[1].message, "dir/sub/t.yaml:3:5: boom");
-	ck_assert_ptr_eq(c[1].details, texts[1]);
+	ck_assert_str_eq(c[1].details, "FAIL  " N " (dir/sub/t.yaml)  seed=7  took 0.005s\ndir/sub/t.yaml:3:5: boom\n"
+				       "  more\n  replay: mqttsim run dir/sub/t.yaml --seed 7 --broker tcp://h:1\n");
 	ck_assert_int_eq(c[2].status, REP_SKIP);
 	ck_assert_uint_eq(c[2].seed, 9); /* the scenario's */
 	ck_assert_int_lt(c[2].time_us, 0);
 	ck_assert_int_eq(c[3].status, REP_ERROR);
 	ck_assert_str_eq(c[3].message, "cannot resolve broker address h: unknown");
-	ck_assert_ptr_eq(c[3].details, texts[3]);
+	ck_assert_str_eq(c[3].details, "ERROR " N " (dir/sub/t.yaml): cannot resolve broker address h: unknown\n");
 	report_cases_free(c, 4);
-	/* --seed overrides; a file without a directory */
+	/* In simulation: events and hash; --seed overrides; a file without a directory */
 	scenario_free(s);
 	s = scenario_parse("t.yaml", y, sizeof y - 1, &e);
 	sc[0] = s;
 	o = (run_opts){ .seed = 5, .has_seed = true };
-	codes[0] = 0;
-	texts[0] = "SKIP  " N " (t.yaml): not for this target\n";
-	c = report_cases(sc, 1, &o, codes, texts);
+	c = report_cases(sc, 1, &o, &res[2]);
 	ck_assert_uint_eq(c[0].seed, 5);
 	ck_assert_str_eq(c[0].classname, "scenarios");
 	ck_assert(c[0].virtual_time);
 	report_cases_free(c, 1);
-	scenario_free(s);
-	/* a file name that looks like the fields does not fool it */
-	s = scenario_parse("x  seed=99  virtual 8.000s/t.yaml", y, sizeof y - 1, &e);
-	sc[0] = s;
-	texts[0] = "PASS  t (x  seed=99  virtual 8.000s/t.yaml)  seed=4  virtual 0.250s  events=2  trace=0000000000000001\n";
-	c = report_cases(sc, 1, &o, codes, texts);
-	ck_assert_uint_eq(c[0].seed, 4);
-	ck_assert_int_eq(c[0].time_us, 250000);
+	c = report_cases(sc, 1, &o, &res[0]);
+	ck_assert_uint_eq(c[0].events, 17);
+	ck_assert_uint_eq(c[0].trace_hash, 0xff);
 	report_cases_free(c, 1);
 	scenario_free(s);
 	sc_errors_free(&e);
@@ -586,8 +580,7 @@ START_TEST(test_cases_from_text)
 END_TEST
 #undef N
 
-/* A real run: what the report reads back from the text is what run_scenario() says. This
- * keeps reporting.c and run_one_text() in step. */
+/* A real run: the report's case is what run_scenario() says. */
 START_TEST(test_cases_real_run)
 {
 	static const char y[] =
@@ -606,10 +599,8 @@ START_TEST(test_cases_real_run)
 	run_result r;
 	ck_assert_int_eq(run_scenario(s, &o, &r), 0);
 	ck_assert(!r.pass);
-	char *text;
-	int code = run_one_text(s, &o, &text);
-	ck_assert_int_eq(code, 1);
-	rep_case *c = report_cases(&s, 1, &o, &code, &text);
+	ck_assert_int_eq(run_code(&r), 1);
+	rep_case *c = report_cases(&s, 1, &o, &r);
 	ck_assert_int_eq(c->status, REP_FAIL);
 	ck_assert_uint_eq(c->seed, r.seed);
 	ck_assert_uint_eq(c->trace_hash, r.trace_hash);
@@ -623,7 +614,6 @@ START_TEST(test_cases_real_run)
 	ck_contains(c->details, "bytes: ");
 	ck_contains(c->details, "replay: mqttsim run real.yaml --seed 3");
 	report_cases_free(c, 1);
-	free(text);
 	run_result_free(&r);
 	scenario_free(s);
 	sc_errors_free(&e);
@@ -1051,7 +1041,7 @@ Suite *reports_suite(void)
 	tcase_add_test(tc, test_formats);
 	suite_add_tcase(s, tc);
 	TCase *glue = tcase_create("harness");
-	tcase_add_test(glue, test_cases_from_text);
+	tcase_add_test(glue, test_cases_from_results);
 	tcase_add_test(glue, test_cases_real_run);
 	tcase_add_test(glue, test_stmt_add);
 	tcase_add_test(glue, test_options_and_files);

@@ -1,0 +1,150 @@
+/*
+ * verdict.c - the verdict rules (verdict.h) and the expected-failures list.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "conformance/verdict.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+verdict verdict_decide(const cat_stmt *st, const char *listed, const int *obs, size_t n)
+{
+	verdict v = { .kind = VERDICT_PASS };
+	size_t covered = 0, failed = 0, unreached = 0;
+	for (size_t k = 0; k < n; k++) {
+		if (obs[k] == VERDICT_OBS_UNREACHED) {
+			if (!unreached++)
+				v.blocker = k;
+		} else if (obs[k] == VERDICT_OBS_PASS || obs[k] == VERDICT_OBS_FAIL) {
+			covered++;
+			failed += obs[k] == VERDICT_OBS_FAIL;
+		}
+	}
+	if (!covered && unreached && listed) {
+		v.kind = VERDICT_XFAIL; /* listed, and still not shown to pass: expected */
+		return v;
+	}
+	if (!covered) {
+		v.unreached = unreached > 0;
+		v.kind = st->testable ? VERDICT_UNTESTED : VERDICT_NA;
+		return v;
+	}
+	if (!failed)
+		v.kind = listed ? VERDICT_XPASS : VERDICT_PASS;
+	else if (listed)
+		v.kind = VERDICT_XFAIL;
+	else if (st->optional)
+		v.kind = VERDICT_OPTIONAL;
+	else
+		v.kind = VERDICT_FAIL;
+	return v;
+}
+
+/* ---- expected failures ------------------------------------------------------------------ */
+
+/* Lines of at most this many bytes (without the newline). */
+#define XFAIL_LINE_MAX 4094
+
+int xfail_parse(const char *name, const char *text, xfail_list *out, FILE *err)
+{
+	size_t cap = 0;
+	const char *p = text;
+	for (int no = 1; *p; no++) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+		if (len > XFAIL_LINE_MAX) {
+			fprintf(err, "%s:%d: line longer than %d bytes\n", name, no, XFAIL_LINE_MAX);
+			return -1;
+		}
+		char line[XFAIL_LINE_MAX + 1];
+		memcpy(line, p, len);
+		line[len] = 0;
+		p = eol ? eol + 1 : p + len;
+		char *q = line + strspn(line, " \t");
+		if (*q == '#' || !*q || *q == '\r')
+			continue;
+		size_t idl = strcspn(q, " \t\r");
+		char *reason = q + idl + strspn(q + idl, " \t");
+		reason[strcspn(reason, "\r")] = 0;
+		if (!*reason) {
+			fprintf(err, "%s:%d: an expected failure needs a reason after the id: say what the broker does\n",
+				name, no);
+			return -1;
+		}
+		if (out->n == cap) {
+			cap = cap ? 2 * cap : 16;
+			xfail *v = realloc(out->v, cap * sizeof *v);
+			if (!v)
+				abort();
+			out->v = v;
+		}
+		xfail *x = &out->v[out->n++];
+		x->id = strndup(q, idl);
+		x->reason = strdup(reason);
+		x->line = no;
+		if (!x->id || !x->reason)
+			abort();
+	}
+	return 0;
+}
+
+int xfail_load(const char *path, xfail_list *out, const char *cmd, FILE *err)
+{
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		fprintf(err, "%s: --expect-failures %s: not a regular file\n", cmd, path);
+		return -1;
+	}
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(err, "%s: --expect-failures %s: %s\n", cmd, path, strerror(errno));
+		return -1;
+	}
+	char *text = NULL;
+	size_t len = 0, cap = 0;
+	for (;;) {
+		if (cap - len < 4096) {
+			cap = cap ? 2 * cap : 8192;
+			char *t = realloc(text, cap);
+			if (!t)
+				abort();
+			text = t;
+		}
+		size_t m = fread(text + len, 1, cap - len - 1, f);
+		len += m;
+		if (m == 0)
+			break;
+	}
+	bool bad = ferror(f);
+	fclose(f);
+	text[len] = 0;
+	if (bad || memchr(text, 0, len)) {
+		fprintf(err, "%s: --expect-failures %s: %s\n", cmd, path, bad ? "read error" : "not a text file (a NUL byte)");
+		free(text);
+		return -1;
+	}
+	int rc = xfail_parse(path, text, out, err);
+	free(text);
+	return rc;
+}
+
+const char *xfail_reason(const xfail_list *x, const cat_stmt *st)
+{
+	for (size_t i = 0; i < x->n; i++)
+		if (!strcmp(x->v[i].id, st->id) || (st->alias && !strcmp(x->v[i].id, st->alias)))
+			return x->v[i].reason;
+	return NULL;
+}
+
+void xfail_free(xfail_list *x)
+{
+	for (size_t i = 0; i < x->n; i++) {
+		free(x->v[i].id);
+		free(x->v[i].reason);
+	}
+	free(x->v);
+	x->v = NULL;
+	x->n = 0;
+}

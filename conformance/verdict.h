@@ -1,0 +1,76 @@
+/*
+ * verdict.h - how a verdict per statement is reached: the catalog's facts about a statement,
+ * what every scenario run that names it observed, and the broker's list of expected failures
+ * in; one verdict out. Pure: no I/O but reading the expected-failures file, no printing.
+ *
+ * The rules (each a row of tests/test_verdict.c):
+ *  - a run says of a statement: passed, failed, not reached (it stopped at another failure
+ *    before the check naming this one), or nothing (it was skipped on this target, or could
+ *    not run: no evidence either way);
+ *  - failed in any run: FAIL; an optional statement: OPTIONAL (not supported, never a
+ *    failure); listed in the expected failures: XFAIL;
+ *  - passed in some run and failed in none: PASS, or XPASS when it is listed;
+ *  - only not reached: UNTESTED with the first run that stopped as the reason; a listed
+ *    statement stays XFAIL (still not shown to pass);
+ *  - named by no run that said anything: UNTESTED when it is testable, NA when the catalog
+ *    says nothing outside a server can observe it.
+ */
+#ifndef CONFORMANCE_VERDICT_H
+#define CONFORMANCE_VERDICT_H
+
+#include "conformance/catalog.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/* What one run observed of a statement. */
+enum verdict_obs {
+	VERDICT_OBS_NONE = 0,
+	VERDICT_OBS_PASS,
+	VERDICT_OBS_FAIL,
+	VERDICT_OBS_UNREACHED,
+};
+
+enum verdict_kind {
+	VERDICT_PASS,
+	VERDICT_FAIL,
+	VERDICT_XFAIL,
+	VERDICT_XPASS,
+	VERDICT_OPTIONAL,
+	VERDICT_UNTESTED,
+	VERDICT_NA,
+};
+
+typedef struct verdict {
+	int kind;            /* enum verdict_kind */
+	bool unreached;      /* UNTESTED because every run naming it stopped before its check */
+	size_t blocker;      /* then: the index (into obs) of the first run that stopped */
+} verdict;
+
+/* The verdict of st from obs[0..n) (one per run naming it, enum verdict_obs); listed is the
+ * expected-failure reason when the list names st, else NULL. */
+verdict verdict_decide(const cat_stmt *st, const char *listed, const int *obs, size_t n);
+
+/* ---- expected failures ("ID  reason" lines, # comments) ---------------------------------- */
+
+typedef struct xfail {
+	char *id, *reason;
+	int line;
+} xfail;
+
+typedef struct xfail_list {
+	xfail *v;
+	size_t n;
+} xfail_list;
+
+/* Read FILE. Returns 0, or -1 after printing what is wrong and where (FILE:LINE) on err.
+ * cmd names the command in messages ("mqttsim conform"). */
+int xfail_load(const char *path, xfail_list *out, const char *cmd, FILE *err);
+/* The same from text in memory; name stands for the file in messages. */
+int xfail_parse(const char *name, const char *text, xfail_list *out, FILE *err);
+/* The reason the list gives for st (by id or alias), or NULL. */
+const char *xfail_reason(const xfail_list *x, const cat_stmt *st);
+void xfail_free(xfail_list *x);
+
+#endif
