@@ -11,7 +11,7 @@
 
 /* A JSON string (or null for NULL). Bytes that are not UTF-8 become U+FFFD; control
  * characters, quote and backslash are escaped; U+2028 and U+2029 too (for JavaScript). */
-static void jstr(FILE *f, const char *s)
+void rep_json_str(FILE *f, const char *s)
 {
 	if (!s) {
 		fputs("null", f);
@@ -48,7 +48,7 @@ static void key(FILE *f, const char *indent, const char *k)
 static void kv_str(FILE *f, const char *indent, const char *k, const char *v, bool last)
 {
 	key(f, indent, k);
-	jstr(f, v);
+	rep_json_str(f, v);
 	fputs(last ? "\n" : ",\n", f);
 }
 
@@ -99,7 +99,7 @@ static void write_stmt(FILE *f, const rep_run *r, const rep_stmt *s, bool last)
 	for (size_t k = 0; k < s->ncases; k++) {
 		if (k)
 			fputs(", ", f);
-		jstr(f, s->cases[k] < r->ncases ? r->cases[s->cases[k]].name : NULL);
+		rep_json_str(f, s->cases[k] < r->ncases ? r->cases[s->cases[k]].name : NULL);
 	}
 	fputs("]\n", f);
 	fputs(last ? "    }\n" : "    },\n", f);

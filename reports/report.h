@@ -98,6 +98,9 @@ enum rep_format {
 /* Writers. Each returns 0, or -1 when the stream reports a write error. */
 int rep_write_junit(FILE *f, const rep_run *r);
 int rep_write_json(FILE *f, const rep_run *r);
+/* A JSON string (null for NULL): bytes that are not UTF-8 become U+FFFD; control characters,
+ * quote, backslash, U+2028 and U+2029 are escaped. The one JSON string writer. */
+void rep_json_str(FILE *f, const char *s);
 int rep_write_tap(FILE *f, const rep_run *r);
 /* One HTML page (polyglot: well-formed XML too), no scripts and nothing fetched: for
  * conform the statement matrix by section, then the scenarios, then a sequence diagram for
