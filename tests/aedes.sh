@@ -5,9 +5,11 @@
 #  - tests/aedes/server.js starts it on a free loopback port;
 #  - `mqttsim conform` passes apart from the deviations listed, with reasons, in
 #    conformance/expected-failures/aedes.txt, and two runs give the same verdicts.
-# Without Node.js (or npm, to install aedes) nothing is checked, and that is not a failure.
+# Without Node.js 20 or later (or npm, to install aedes) nothing is checked: a NOTE, or under
+# CI a failure (tests/lib.sh).
 set -u
 M=${MQTTSIM:-build/mqttsim}
+. "$(dirname "$0")/lib.sh"
 X=conformance/expected-failures/aedes.txt
 PREFIX=build/aedes
 pass=0 fail=0
@@ -15,15 +17,12 @@ ok() { pass=$((pass+1)); echo "PASS $1"; }
 bad() { fail=$((fail+1)); echo "FAIL $1"; shift; for l in "$@"; do echo "$l" | sed 's/^/    /'; done; }
 finish() { echo "aedes: $pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit $?; }
 
-if ! command -v node >/dev/null 2>&1; then
-	echo "NOTE node is not installed: aedes not checked"
-	exit 0
-fi
+need_tool node nodejs "conform was not run against aedes" || finish
 want=$(node -p "require('./tests/aedes/package.json').dependencies.aedes")
 major=$(node -p 'process.versions.node.split(".")[0]')
 if [ "$major" -lt 20 ]; then
-	echo "NOTE node $(node --version) is older than aedes $want needs (20): aedes not checked"
-	exit 0
+	missing "node $(node --version) is older than aedes $want needs (20)" "nodejs (20 or later)" "conform was not run against aedes"
+	finish
 fi
 
 tmp=$(mktemp -d)
@@ -33,10 +32,7 @@ trap '[ -n "$apid" ] && kill $apid 2>/dev/null; rm -rf "$tmp"' EXIT
 # Install when the pinned version is missing or the lockfile changed since the last install.
 have=$(node -p "require('./$PREFIX/node_modules/aedes/package.json').version" 2>/dev/null)
 if [ "$have" != "$want" ] || ! cmp -s tests/aedes/package-lock.json "$PREFIX/package-lock.json"; then
-	if ! command -v npm >/dev/null 2>&1; then
-		echo "NOTE npm is not installed, so aedes $want cannot be: aedes not checked"
-		exit 0
-	fi
+	need_tool npm npm "aedes $want could not be installed, and conform was not run against it" || finish
 	rm -rf "$PREFIX"
 	mkdir -p "$PREFIX"
 	cp tests/aedes/package.json tests/aedes/package-lock.json "$PREFIX/"

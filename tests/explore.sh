@@ -13,6 +13,7 @@
 #  - bad input exits 2 with a message.
 set -u
 M=${MQTTSIM:-build/mqttsim}
+. "$(dirname "$0")/lib.sh"
 S=scenarios/explore/planted-qos0-partition.yaml
 pass=0 fail=0
 ok() { pass=$((pass+1)); echo "PASS $1"; }
@@ -38,12 +39,10 @@ case "$out" in *"FAIL  planted-qos0-partition"*"delivered:"*) r=1;; *) r=0;; esa
 out=$("$M" run "$S" 2>&1); rc=$?
 [ $rc -eq 0 ] && ok "the scenario passes with its own seed" || bad "own seed passes (exit $rc)" "$out"
 
-PY=$(command -v python3 || true)
-if [ -n "$PY" ]; then
+if need_tool python3 python3 "the explore JSON was not validated"; then
+	PY=$tool
 	out=$("$PY" tests/check_explore_json.py reports/schema/mqttsim-explore-1.json "$tmp/all.json" 2>&1) &&
 		ok "the JSON results validate against reports/schema/mqttsim-explore-1.json" || bad "explore JSON" "$out"
-else
-	echo "NOTE python3 is not installed: the explore JSON was not validated"
 fi
 
 out=$("$M" explore "$S" --seeds 1000 -j 2 --json "$tmp/j2.json" 2>&1); rc=$?

@@ -12,7 +12,8 @@
 #    removed; the writers read no clock and no files;
 #  - headless Chromium opens the page without console errors, the DOM holds the SVG with its
 #    arrows, and a screenshot is written (reports/out/html-screenshot.png, kept to look at).
-# Missing xmllint or chromium: a NOTE, and that part is skipped.
+# Missing xmllint, tshark or chromium: that part is skipped, with a NOTE, or under CI a failure
+# (tests/lib.sh).
 set -u
 M=${MQTTSIM:-build/mqttsim}
 . "$(dirname "$0")/lib.sh"
@@ -25,8 +26,8 @@ tmp=$(mktemp -d)
 bpid=""
 trap '[ -n "$bpid" ] && kill $bpid 2>/dev/null; rm -rf "$tmp"' EXIT
 export SOURCE_DATE_EPOCH=1700000000
-XMLLINT=$(command -v xmllint)
-[ -n "$XMLLINT" ] || echo "NOTE xmllint is missing (apt-get install -y libxml2-utils): the page's XML form is checked with python only"
+need_tool xmllint libxml2-utils "the page's XML form was checked with python only"
+XMLLINT=$tool
 
 # wellformed FILE NAME: parses as XML (xmllint, and python's parser for the checks below).
 wellformed() {
@@ -91,7 +92,7 @@ grep -q 'class="bad badpkt"' "$tmp/run/run.html" && ok "run: the undecodable pac
 np=$(ls "$tmp/run"/*.pcap 2>/dev/null | wc -l)
 nt=$(ls "$tmp/traces"/*.trace | wc -l)
 [ "$np" -eq "$nt" ] && [ -s "$tmp/run/flaky-wifi-qos1.pcap" ] && ok "run --report pcap: $np captures, one per scenario" || bad "run --report pcap: $np captures for $nt scenarios"
-if command -v tshark >/dev/null 2>&1; then
+if need_tool tshark tshark "the capture of qos2-exactly-once was not decoded"; then
 	want=$(grep -c ' mqtt [<-]' "$tmp/traces/qos2-exactly-once.trace")
 	got=$(tshark -r "$tmp/run/qos2-exactly-once.pcap" -Y mqtt -T fields -e mqtt.msgtype 2>/dev/null | tr ',' '\n' | grep -c .)
 	[ "$want" = "$got" ] && ok "run --report pcap: tshark decodes the $got packets of qos2-exactly-once" || bad "pcap: tshark $got, trace $want"
@@ -186,9 +187,8 @@ out=$(grep -nE '\b(time|gettimeofday|clock_gettime|clock|getenv|secure_getenv|lo
 
 # Headless Chromium: no console errors, the SVG in the DOM, a screenshot.
 CHROMIUM=$(command -v chromium || command -v chromium-browser)
-if [ -z "$CHROMIUM" ]; then
-	echo "NOTE chromium is not installed (apt-get install -y chromium): the page was not opened in a browser"
-else
+if [ -n "$CHROMIUM" ] || need_tool chromium chromium "the page was not opened in a browser"; then
+	CHROMIUM=${CHROMIUM:-$tool}
 	"$M" run scenarios/examples/flaky-wifi-qos1.yaml --report html --report-dir "$tmp/one" >/dev/null 2>&1
 	page="file://$(cd "$tmp/one" && pwd)/run.html"
 	want=$(grep -c 'class="pkt ' "$tmp/one/run.html")

@@ -2,22 +2,28 @@
 # interop.sh - `mqttsim broker` on loopback against clients nobody here wrote:
 # mosquitto_pub / mosquitto_sub (Debian mosquitto-clients) and Eclipse Paho
 # (Debian python3-paho-mqtt). Each case prints PASS or FAIL; the last line counts them.
+# Without either client, nothing is checked: a NOTE, or under CI a failure (tests/lib.sh).
 set -u
 M=${MQTTSIM:-build/mqttsim}
 . "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
 HERE=$(dirname "$0")
-for tool in mosquitto_pub mosquitto_sub; do
-	command -v $tool >/dev/null || { echo "interop: $tool is missing: apt-get install -y mosquitto-clients (or make deps)"; exit 1; }
-done
-$PY -c 'import paho.mqtt' 2>/dev/null || { echo "interop: python3-paho-mqtt is missing: apt-get install -y python3-paho-mqtt (or make deps)"; exit 1; }
+pass=0 fail=0
+have=1
+need_tool mosquitto_pub mosquitto-clients "the broker was not checked against mosquitto's and Paho's clients" || have=0
+need_tool mosquitto_sub mosquitto-clients "the broker was not checked against mosquitto's and Paho's clients" || have=0
+need_py $PY paho.mqtt python3-paho-mqtt "the broker was not checked against mosquitto's and Paho's clients" || have=0
+if [ $have -eq 0 ]; then
+	echo "interop: $pass passed, $fail failed"
+	[ "$fail" -eq 0 ]
+	exit
+fi
 
 tmp=$(mktemp -d)
 trap 'kill $bpid 2>/dev/null; rm -rf "$tmp"' EXIT
 broker_start "$tmp/broker.log" --sys-interval 1
 [ -n "$port" ] || { echo "interop: the broker did not start:"; cat "$tmp/broker.log"; exit 1; }
 
-pass=0 fail=0
 ok() { pass=$((pass+1)); echo "PASS $1"; }
 bad() { fail=$((fail+1)); echo "FAIL $1"; shift; for l in "$@"; do echo "    $l"; done; }
 

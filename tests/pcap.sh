@@ -1,17 +1,18 @@
 #!/bin/sh
 # pcap.sh - `mqttsim run --pcap` against tshark's MQTT dissector: for each example
 # scenario, tshark must decode exactly the MQTT packets the trace shows, type by type, and
-# flag nothing as malformed. Skipped (with a NOTE) when tshark is not installed.
+# flag nothing as malformed. Without tshark: a NOTE, or under CI a failure (tests/lib.sh).
 set -u
 M=${MQTTSIM:-build/mqttsim}
-if ! command -v tshark >/dev/null 2>&1; then
-	echo "NOTE tshark is not installed (apt-get install -y tshark): the pcap check was not done"
-	echo "pcap: 0 passed, 0 failed"
-	exit 0
+. "$(dirname "$0")/lib.sh"
+pass=0 fail=0
+if ! need_tool tshark tshark "the pcap files were not decoded"; then
+	echo "pcap: $pass passed, $fail failed"
+	[ "$fail" -eq 0 ]
+	exit
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
 "$M" run scenarios/examples --pcap "$tmp" --out "$tmp" >/dev/null 2>&1
 types="CONNECT CONNACK PUBLISH PUBACK PUBREC PUBREL PUBCOMP SUBSCRIBE SUBACK UNSUBSCRIBE UNSUBACK PINGREQ PINGRESP DISCONNECT"
 for trace in "$tmp"/*.trace; do
