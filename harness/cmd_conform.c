@@ -43,6 +43,7 @@ static const char conform_usage[] =
 	"  --report F             also write reports: junit, json, tap, html (comma-separated)\n"
 	"                         to DIR/conform.<format>; pcap: DIR/NAME.pcap per scenario\n"
 	"  --report-dir DIR       where (default " REPORT_DEFAULT_DIR ")\n"
+	"  --tap-version 13|14    the TAP report's version (default 13, what prove before 3.48 reads)\n"
 	"  --html-diagrams auto|failed|all|none  sequence diagrams in the HTML report (auto:\n"
 	"                         the failed scenarios, and all when at most 20 run)\n";
 

@@ -30,6 +30,7 @@ static const char run_usage[] =
 	"  --report F   also write reports: junit, json, tap, html (comma-separated) to\n"
 	"               DIR/run.<format>; pcap: DIR/NAME.pcap per simulated scenario\n"
 	"  --report-dir DIR  where (default " REPORT_DEFAULT_DIR ")\n"
+	"  --tap-version 13|14  the TAP report's version (default 13, what prove before 3.48 reads)\n"
 	"  --html-diagrams auto|failed|all|none  which scenarios get a sequence diagram in the\n"
 	"               HTML report (auto: failed ones, and all when " "there are at most 20)\n"
 	"\n"

@@ -44,6 +44,15 @@ int report_opts_arg(report_opts *ro, const char *cmd, int argc, char **argv, int
 		fprintf(err, "mqttsim %s: --html-diagrams takes auto, failed, all or none, not '%s'\n", cmd, v ? v : "(nothing)");
 		return -1;
 	}
+	if (!strcmp(a, "--tap-version")) {
+		if (!v || (strcmp(v, "13") && strcmp(v, "14"))) {
+			fprintf(err, "mqttsim %s: --tap-version takes 13 or 14, not '%s'\n", cmd, v ? v : "(nothing)");
+			return -1;
+		}
+		ro->tap_version = atoi(v);
+		(*i)++;
+		return 1;
+	}
 	if (!strcmp(a, "--report-dir")) {
 		if (!v || !*v) {
 			fprintf(err, "mqttsim %s: --report-dir needs a directory\n", cmd);
@@ -87,6 +96,10 @@ int report_opts_check(report_opts *ro, const char *cmd, FILE *err)
 {
 	if (ro->diagrams_set && !(ro->formats & REP_FMT_HTML)) {
 		fprintf(err, "mqttsim %s: --html-diagrams is for the HTML report: add --report html\n", cmd);
+		return -1;
+	}
+	if (ro->tap_version && !(ro->formats & REP_FMT_TAP)) {
+		fprintf(err, "mqttsim %s: --tap-version is for the TAP report: add --report tap\n", cmd);
 		return -1;
 	}
 	if (!ro->formats) {
@@ -324,6 +337,8 @@ int report_write(const report_opts *ro, const rep_run *run, FILE *err)
 		r.version = MQTTSIM_VERSION;
 	if (!r.started && ro->started[0])
 		r.started = ro->started;
+	if (!r.tap_version)
+		r.tap_version = ro->tap_version;
 	const char *dir = ro->dir ? ro->dir : REPORT_DEFAULT_DIR;
 	int rc = 0;
 	for (size_t i = 0; i < sizeof fmts / sizeof fmts[0]; i++) {

@@ -26,6 +26,7 @@ typedef struct report_opts {
 	const char *dir;         /* --report-dir; NULL: REPORT_DEFAULT_DIR */
 	int diagrams;            /* --html-diagrams (enum report_diagrams) */
 	bool diagrams_set;
+	int tap_version;         /* --tap-version: 13 (default) or 14 */
 	char started[32];        /* set by report_opts_check(): when the run started, ISO 8601 UTC */
 	const char *trace_dir;   /* set by report_prepare(): where the runs write their traces */
 	char trace_tmp[4096];    /* a directory report_prepare() made for them ("" if none) */

@@ -84,6 +84,7 @@ typedef struct rep_run {
 	size_t ncases;
 	const rep_stmt *stmts;   /* conform only (run: none) */
 	size_t nstmts;
+	int tap_version;         /* 13 (0 means 13: what Debian's prove reads) or 14 */
 } rep_run;
 
 /* Formats, as bits for --report. */

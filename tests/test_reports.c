@@ -203,7 +203,7 @@ static const char run_json[] =
 	"}\n";
 
 static const char run_tap[] =
-	"TAP version 14\n"
+	"TAP version 13\n"
 	"# mqttsim 9.9 run, target sim, started 2024-01-02T03:04:05Z\n"
 	"1..4\n"
 	"ok 1 - ok-one\n"
@@ -233,7 +233,7 @@ static const char run_tap[] =
 	"  ...\n";
 
 static const char cf_tap[] =
-	"TAP version 14\n"
+	"TAP version 13\n"
 	"# mqttsim 9.9 conform, target tcp://h:1883, MQTT 3.1.1\n"
 	"1..7\n"
 	"ok 1 - MQTT-1.5.3-1\n"
@@ -306,6 +306,13 @@ START_TEST(test_tap_run_exact)
 {
 	char *s = render(rep_write_tap, &run);
 	ck_assert_str_eq(s, run_tap);
+	free(s);
+	/* --tap-version 14: only the version line differs */
+	rep_run r14 = run;
+	r14.tap_version = 14;
+	s = render(rep_write_tap, &r14);
+	ck_assert(!strncmp(s, "TAP version 14\n", 15));
+	ck_assert_str_eq(s + 15, run_tap + 15);
 	free(s);
 }
 END_TEST
@@ -720,7 +727,7 @@ START_TEST(test_options_and_files)
 	unlink(path);
 	snprintf(path, sizeof path, "%s/run.tap", sub);
 	got = read_all(path);
-	ck_contains(got, "TAP version 14\n");
+	ck_contains(got, "TAP version 13\n");
 	free(got);
 	unlink(path);
 	snprintf(path, sizeof path, "%s/run.junit.xml", sub);
