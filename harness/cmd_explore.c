@@ -13,6 +13,7 @@
 #include "harness/explore_cmd.h"
 #include "harness/reporting.h"
 #include "harness/run.h"
+#include "harness/units.h"
 
 #include <errno.h>
 #include <inttypes.h>

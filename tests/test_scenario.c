@@ -8,6 +8,7 @@
 #include "tests.h"
 
 #include "harness/scenario.h"
+#include "harness/units.h"
 #include "mqtt/mqtt.h"
 
 #include <stdio.h>
