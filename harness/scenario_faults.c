@@ -138,16 +138,21 @@ void scn__load_network(ld *L, const yaml_node_t *v)
 
 /* ---- faults ---------------------------------------------------------------------------- */
 
-static const char *const fault_keys[] = {
-	"at", "for", "restart_after",
-	"partition", "partition_oneway", "clog", "blackhole", "reset", "crash", "drift", "jump",
-	"wifi_down", NULL,
-};
-#define FAULT_KINDS (fault_keys + 3) /* the kind names: sim_fault_kind_parse()'s and wifi_down */
-/* The kinds random_faults may draw (wifi_down is a node's own fault: see nodes' wifi). */
-static const char *const random_kinds[] = {
-	"partition", "partition_oneway", "clog", "blackhole", "reset", "crash", "drift", "jump", NULL,
-};
+/* A fault's keys, NULL-terminated: when and for how long, then the kinds from keys +
+ * FAULT_WHEN on: sim's, in their order (sim_fault_kind_names()), and wifi_down, a node's own. */
+enum { FAULT_WHEN = 3, FAULT_NKEYS = FAULT_WHEN + (SIM_FAULT_KINDS - 1) + 1 };
+
+static void fault_keys(const char *keys[FAULT_NKEYS + 1])
+{
+	static const char *const when[FAULT_WHEN] = { "at", "for", "restart_after" };
+	size_t n = 0;
+	for (size_t i = 0; i < FAULT_WHEN; i++)
+		keys[n++] = when[i];
+	for (const char *const *k = sim_fault_kind_names(); *k; k++)
+		keys[n++] = *k;
+	keys[n++] = "wifi_down";
+	keys[n] = NULL;
+}
 
 static bool pair_kind(int kind)
 {
@@ -195,7 +200,10 @@ static void load_fault(ld *L, const yaml_node_t *v, sc_fault *ft)
 {
 	ft->pos = scn__pos_of(v);
 	fields f;
-	if (!scn__fields_read(L, v, "fault", fault_keys, &f))
+	const char *keys[FAULT_NKEYS + 1];
+	fault_keys(keys);
+	const char *const *kinds = keys + FAULT_WHEN;
+	if (!scn__fields_read(L, v, "fault", keys, &f))
 		return;
 	int64_t x;
 	yaml_node_t *at = scn__fget(&f, "at");
@@ -205,10 +213,10 @@ static void load_fault(ld *L, const yaml_node_t *v, sc_fault *ft)
 			scn__err(L, at, "'at' is %s, after the end of the run (duration: %s)", scn__sval(at),
 			         L->duration_text);
 	}
-	const char *kind = scn__only_one(L, &f, FAULT_KINDS, "write one fault per item");
+	const char *kind = scn__only_one(L, &f, kinds, "write one fault per item");
 	if (!kind) {
 		if (f.map && !f.unknown)
-			scn__err(L, f.map, "fault needs a kind: one of %s", scn__join(FAULT_KINDS, scn__count_of(FAULT_KINDS)).s);
+			scn__err(L, f.map, "fault needs a kind: one of %s", scn__join(kinds, scn__count_of(kinds)).s);
 		return;
 	}
 	ft->kind = !strcmp(kind, "wifi_down") ? SC_FAULT_WIFI_DOWN : sim_fault_kind_parse(kind);
@@ -339,9 +347,11 @@ void scn__load_random_faults(ld *L, const yaml_node_t *v)
 	sc_random_faults *rf = &L->s->random_faults;
 	rf->pos = scn__pos_of(v);
 	fields f;
-	if (scn__is_null(v) || !scn__fields_read(L, v, "random_faults", random_kinds, &f))
+	/* The kinds random_faults may draw are sim's (wifi_down is a node's own: see nodes' wifi). */
+	const char *const *kinds = sim_fault_kind_names();
+	if (scn__is_null(v) || !scn__fields_read(L, v, "random_faults", kinds, &f))
 		return;
-	for (const char *const *k = random_kinds; *k; k++) {
+	for (const char *const *k = kinds; *k; k++) {
 		yaml_node_t *kv = scn__fget(&f, *k);
 		if (!kv)
 			continue;
