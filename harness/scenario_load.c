@@ -301,54 +301,16 @@ static void load_root(ld *L, const yaml_node_t *root)
 
 /* ---- YAML syntax errors ---------------------------------------------------------------- */
 
-/* libyaml gives reader (encoding) errors as a byte offset, not a line and column. */
-static sc_pos offset_pos(const ld *L, size_t off)
-{
-	sc_pos p = { 1, 1 };
-	for (size_t i = 0; i < off && i < L->len; i++) {
-		if (L->text[i] == '\n')
-			p.line++, p.col = 1;
-		else if (((unsigned char)L->text[i] & 0xC0) != 0x80)
-			p.col++;
-	}
-	return p;
-}
-
-/* The byte at a libyaml mark (0-based line, column in characters), or 0. */
-static int char_at(const ld *L, size_t line, size_t col)
-{
-	size_t i = 0;
-	for (size_t l = 0; l < line && i < L->len; i++)
-		if (L->text[i] == '\n')
-			l++;
-	for (; col > 0 && i < L->len; col--)
-		for (i++; i < L->len && ((unsigned char)L->text[i] & 0xC0) == 0x80; i++)
-			;
-	return i < L->len ? (unsigned char)L->text[i] : 0;
-}
-
 static void syntax_error(ld *L, const yaml_parser_t *p)
 {
 	if (p->error == YAML_MEMORY_ERROR) {
 		scn__oom(L);
 		return;
 	}
-	sc_pos at;
-	char extra[160] = "";
-	if (p->error == YAML_READER_ERROR) {
-		at = offset_pos(L, p->problem_offset);
-		if (p->problem_value >= 0)
-			snprintf(extra, sizeof extra, " (byte 0x%02X)", (unsigned)p->problem_value & 0xFFu);
-	} else {
-		at = (sc_pos){ (int)p->problem_mark.line + 1, (int)p->problem_mark.column + 1 };
-		if (p->context)
-			snprintf(extra, sizeof extra, " (%s at %d:%d)", p->context,
-				 (int)p->context_mark.line + 1, (int)p->context_mark.column + 1);
-		if (char_at(L, p->problem_mark.line, p->problem_mark.column) == '\t')
-			snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
-				 "; tabs cannot indent YAML, use spaces");
-	}
-	scn__err_at(L, at, "YAML syntax error: %s%s", p->problem ? p->problem : "unknown problem", extra);
+	yw_pos at;
+	char msg[400];
+	yw_syntax_error(p, L->text, L->len, true, &at, msg, sizeof msg);
+	scn__err_at(L, (sc_pos){ at.line, at.col }, "%s", msg);
 }
 
 /* ---- entry points ---------------------------------------------------------------------- */
@@ -377,27 +339,14 @@ static bool shape_ok(ld *L)
 {
 	static const yw_limits lim = { MAX_DEPTH, MAX_NODES, MAX_EXPANDED_BYTES };
 	yw_pos at;
-	switch (yw_shape(L->text, L->len, &lim, &at)) {
-	case YW_OK:
-		return true;
-	case YW_TOO_DEEP:
-		scn__err_at(L, (sc_pos){ at.line, at.col },
-		            "nesting deeper than %d levels; a scenario needs only a few", MAX_DEPTH);
-		break;
-	case YW_TOO_MANY:
-		scn__err_at(L, (sc_pos){ at.line, at.col },
-		            "the scenario is too large: more than %ld values", MAX_NODES);
-		break;
-	case YW_TOO_BIG:
-		scn__err_at(L, (sc_pos){ at.line, at.col },
-		            "the scenario is too large: with its aliases expanded it holds more than %u MiB "
-		       "of text (each use of an alias repeats its anchor's text)", MAX_EXPANDED_BYTES >> 20);
-		break;
-	case YW_NO_MEMORY:
+	char msg[400];
+	yw_status st = yw_shape_check(L->text, L->len, &lim, "scenario", "a scenario needs only a few",
+				      &at, msg, sizeof msg);
+	if (st == YW_NO_MEMORY)
 		scn__oom(L);
-		break;
-	}
-	return false;
+	else if (st != YW_OK)
+		scn__err_at(L, (sc_pos){ at.line, at.col }, "%s", msg);
+	return st == YW_OK;
 }
 
 static scenario *parse(ld *L)
