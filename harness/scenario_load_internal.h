@@ -176,8 +176,11 @@ void scn__load_steps(ld *L, const yaml_node_t *v);       /* scenario_steps.c */
 void scn__load_expects(ld *L, const yaml_node_t *v);
 void scn__load_nodes(ld *L, const yaml_node_t *v);       /* scenario_nodes.c */
 
-/* The keys of a will and of one subscription: a client's step and a node say them alike. */
-extern const char *const scn__will_keys[];
+/* A will ({ topic, payload, qos, retain }) into the four; false (reported) when v is not a
+ * mapping. A client's connect step and a node say it alike. scenario_steps.c. */
+bool scn__load_will(ld *L, const yaml_node_t *v, char **topic, char **payload, uint8_t *qos,
+		    bool *retain);
+/* The keys of one subscription, { filter, qos }: for a subscribe step and a node's. */
 extern const char *const scn__sub_keys[];
 
 #endif

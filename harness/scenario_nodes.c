@@ -210,19 +210,6 @@ static void load_sensor(ld *L, const yaml_node_t *v, nm_sensor *ns, const nm_con
 		         ns->s.wet_raw, ns->s.dry_raw);
 }
 
-static void load_node_will(ld *L, const yaml_node_t *v, nm_config *c)
-{
-	fields f;
-	if (!scn__fields_read(L, v, "will", scn__will_keys, &f))
-		return;
-	c->has_will = true;
-	if (scn__frequire(L, &f, "topic"))
-		scn__n_topic(L, scn__fget(&f, "topic"), "topic", false, &c->will_topic);
-	scn__n_str(L, scn__fget(&f, "payload"), "payload", &c->will_payload);
-	scn__n_qos(L, scn__fget(&f, "qos"), &c->will_qos);
-	scn__n_bool(L, scn__fget(&f, "retain"), "retain", &c->will_retain);
-}
-
 static void load_node_subs(ld *L, const yaml_node_t *v, nm_config *c)
 {
 	long n = scn__list_count(L, v, "subscribe", NM_MAX_SUBS);
@@ -284,7 +271,8 @@ static void load_node(ld *L, const yaml_node_t *v, sc_node *sn)
 			c->fw.keepalive_s = (uint16_t)(x / 1000000);
 	}
 	if (scn__fget(&f, "will"))
-		load_node_will(L, scn__fget(&f, "will"), c);
+		c->has_will = scn__load_will(L, scn__fget(&f, "will"), &c->will_topic, &c->will_payload,
+		                             &c->will_qos, &c->will_retain);
 	yaml_node_t *bs = scn__fget(&f, "buffer_size");
 	if (scn__n_amount(L, bs, "buffer_size", SIZE, AMT_POSITIVE, &x)) {
 		if (x < 32 || x > 65536)

@@ -18,21 +18,20 @@
 
 /* ---- steps ----------------------------------------------------------------------------- */
 
-const char *const scn__will_keys[] = { "topic", "payload", "qos", "retain", NULL };
+static const char *const will_keys[] = { "topic", "payload", "qos", "retain", NULL };
 
-static void load_will(ld *L, const yaml_node_t *v, sc_step *st)
+bool scn__load_will(ld *L, const yaml_node_t *v, char **topic, char **payload, uint8_t *qos,
+		    bool *retain)
 {
 	fields f;
-	if (!scn__fields_read(L, v, "will", scn__will_keys, &f))
-		return;
-	st->will = true;
+	if (!scn__fields_read(L, v, "will", will_keys, &f))
+		return false;
 	if (scn__frequire(L, &f, "topic"))
-		scn__n_topic(L, scn__fget(&f, "topic"), "topic", false, &st->will_topic);
-	scn__n_str(L, scn__fget(&f, "payload"), "payload", &st->will_payload);
-	scn__n_qos(L, scn__fget(&f, "qos"), &st->will_qos);
-	scn__n_bool(L, scn__fget(&f, "retain"), "retain", &st->will_retain);
-	if (!st->will_payload)
-		st->will_payload = scn__xstrdup(L, "");
+		scn__n_topic(L, scn__fget(&f, "topic"), "topic", false, topic);
+	scn__n_str(L, scn__fget(&f, "payload"), "payload", payload);
+	scn__n_qos(L, scn__fget(&f, "qos"), qos);
+	scn__n_bool(L, scn__fget(&f, "retain"), "retain", retain);
+	return true;
 }
 
 static const char *const connect_keys[] = {
@@ -63,8 +62,10 @@ static void step_connect(ld *L, const yaml_node_t *v, sc_step *st)
 	}
 	scn__n_str(L, scn__fget(&f, "username"), "username", &st->username);
 	scn__n_str(L, scn__fget(&f, "password"), "password", &st->password);
-	if (scn__fget(&f, "will"))
-		load_will(L, scn__fget(&f, "will"), st);
+	yaml_node_t *wv = scn__fget(&f, "will");
+	if (wv && (st->will = scn__load_will(L, wv, &st->will_topic, &st->will_payload, &st->will_qos,
+	                                     &st->will_retain)) && !st->will_payload)
+		st->will_payload = scn__xstrdup(L, ""); /* no payload: an empty one */
 	if (scn__n_int(L, scn__fget(&f, "rc"), "rc", 0, 255, &x))
 		st->connack.rc = (uint8_t)x;
 	if (scn__n_bool(L, scn__fget(&f, "session_present"), "session_present", &st->connack.session_present))
