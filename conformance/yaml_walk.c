@@ -207,8 +207,9 @@ yw_status yw_shape_check(const char *text, size_t len, const yw_limits *lim, con
 		snprintf(msg, cap, "the %s is too large: more than %ld values", what, lim->max_nodes);
 		break;
 	case YW_TOO_BIG:
-		snprintf(msg, cap, "the %s is too large: with its aliases expanded it holds more than %zu MiB "
-			 "of text (each use of an alias repeats its anchor's text)", what, lim->max_expanded >> 20);
+		snprintf(msg, cap, "the %s is too large: with its aliases expanded it holds more than "
+			 "%zu MiB of text (each use of an alias repeats its anchor's text)", what,
+			 lim->max_expanded >> 20);
 		break;
 	case YW_NO_MEMORY:
 		*at = (yw_pos){ 1, 1 };

@@ -319,7 +319,7 @@ static void load_rate(ld *L, const yaml_node_t *v, const char *kind, sim_fault_r
 	int64_t x;
 	yaml_node_t *ph = scn__fget(&f, "per_hour");
 	if (scn__frequire(L, &f, "per_hour") && !rate_range(L, ph, "per_hour", k, false, lo, r) &&
-	         scn__n_number(L, ph, "per_hour", 0, 1e6, &r->per_hour[k]))
+	    scn__n_number(L, ph, "per_hour", 0, 1e6, &r->per_hour[k]))
 		lo->per_hour[k] = r->per_hour[k];
 	/* Which kinds last (mean), and which carry a size (ppm for drift, by for jump). */
 	bool instant = k == SIM_FAULT_RESET || k == SIM_FAULT_JUMP;

@@ -263,7 +263,7 @@ static void load_root(ld *L, const yaml_node_t *root)
 		scn__load_nodes(L, scn__fget(&f, "nodes"));
 	yaml_node_t *v;
 	if (scn__frequire(L, &f, "name") && scn__n_str(L, (v = scn__fget(&f, "name")), "name", &s->name) &&
-	         !scn__word_ok(s->name))
+	    !scn__word_ok(s->name))
 		scn__err(L, v, "'name' may use only letters, digits, '-', '_' and '.' (it names the trace "
 			       "file), got %s", scn__quoted(s->name).s);
 	scn__n_str(L, scn__fget(&f, "description"), "description", &s->description);

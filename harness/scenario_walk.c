@@ -647,7 +647,7 @@ bool scn__word_ok(const char *s)
 		return false;
 	for (; *s; s++)
 		if (!(scn__is_digit(*s) || (scn__lower(*s) >= 'a' && scn__lower(*s) <= 'z') || *s == '-' ||
-		           *s == '_' || *s == '.'))
+		      *s == '_' || *s == '.'))
 			return false;
 	return true;
 }
