@@ -87,41 +87,12 @@ static int line_of(const yaml_node_t *n)
 	return (int)n->start_mark.line + 1;
 }
 
-/* Line and column of a byte offset, for reader errors (which carry only an offset). */
-static void offset_pos(const ld *L, size_t off, int *line, int *col)
-{
-	*line = 1;
-	*col = 1;
-	for (size_t i = 0; i < off && i < L->len; i++) {
-		if (L->text[i] == '\n') {
-			++*line;
-			*col = 1;
-		} else if (((unsigned char)L->text[i] & 0xC0) != 0x80) {
-			++*col;
-		}
-	}
-}
-
 static void syntax_error(ld *L, const yaml_parser_t *p)
 {
-	if (p->error == YAML_MEMORY_ERROR) {
-		fail_at(L, 1, 1, "out of memory");
-		return;
-	}
-	int line, col;
-	if (p->error == YAML_READER_ERROR) {
-		offset_pos(L, p->problem_offset, &line, &col);
-	} else {
-		line = (int)p->problem_mark.line + 1;
-		col = (int)p->problem_mark.column + 1;
-	}
-	if (p->context)
-		fail_at(L, line, col, "YAML syntax error: %s (%s at %d:%d)",
-			p->problem ? p->problem : "unknown problem", p->context,
-			(int)p->context_mark.line + 1, (int)p->context_mark.column + 1);
-	else
-		fail_at(L, line, col, "YAML syntax error: %s",
-			p->problem ? p->problem : "unknown problem");
+	yw_pos at;
+	char msg[400];
+	yw_syntax_error(p, L->text, L->len, false, &at, msg, sizeof msg);
+	fail_at(L, at.line, at.col, "%s", msg);
 }
 
 /* ---- ids and sections ------------------------------------------------------------------- */
@@ -515,26 +486,12 @@ static bool shape_ok(ld *L)
 {
 	static const yw_limits lim = { MAX_DEPTH, MAX_NODES, MAX_EXPANDED_BYTES };
 	yw_pos at;
-	switch (yw_shape(L->text, L->len, &lim, &at)) {
-	case YW_OK:
-		return true;
-	case YW_TOO_DEEP:
-		fail_at(L, at.line, at.col, "nesting deeper than %d levels; a catalog needs three",
-			MAX_DEPTH);
-		break;
-	case YW_TOO_MANY:
-		fail_at(L, at.line, at.col, "the catalog is too large: more than %ld values", MAX_NODES);
-		break;
-	case YW_TOO_BIG:
-		fail_at(L, at.line, at.col,
-			"the catalog is too large: with its aliases expanded it holds more than %u MiB "
-			"of text (each use of an alias repeats its anchor's text)", MAX_EXPANDED_BYTES >> 20);
-		break;
-	case YW_NO_MEMORY:
-		fail_at(L, 1, 1, "out of memory");
-		break;
-	}
-	return false;
+	char msg[400];
+	yw_status st = yw_shape_check(L->text, L->len, &lim, "catalog", "a catalog needs three", &at,
+				      msg, sizeof msg);
+	if (st != YW_OK)
+		fail_at(L, at.line, at.col, "%s", msg);
+	return st == YW_OK;
 }
 
 void catalog_free(catalog *c)

@@ -4,6 +4,7 @@
 #include "conformance/yaml_walk.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -190,4 +191,83 @@ yw_status yw_shape(const char *text, size_t len, const yw_limits *lim, yw_pos *a
 	anchors_free(&tab);
 	yaml_parser_delete(&p);
 	return st;
+}
+
+yw_status yw_shape_check(const char *text, size_t len, const yw_limits *lim, const char *what,
+			 const char *depth_note, yw_pos *at, char *msg, size_t cap)
+{
+	yw_status st = yw_shape(text, len, lim, at);
+	switch (st) {
+	case YW_OK:
+		break;
+	case YW_TOO_DEEP:
+		snprintf(msg, cap, "nesting deeper than %ld levels; %s", lim->max_depth, depth_note);
+		break;
+	case YW_TOO_MANY:
+		snprintf(msg, cap, "the %s is too large: more than %ld values", what, lim->max_nodes);
+		break;
+	case YW_TOO_BIG:
+		snprintf(msg, cap, "the %s is too large: with its aliases expanded it holds more than "
+			 "%zu MiB of text (each use of an alias repeats its anchor's text)", what,
+			 lim->max_expanded >> 20);
+		break;
+	case YW_NO_MEMORY:
+		*at = (yw_pos){ 1, 1 };
+		snprintf(msg, cap, "out of memory");
+		break;
+	}
+	return st;
+}
+
+/* ---- syntax errors --------------------------------------------------------------------- */
+
+/* The line and column of byte off (columns count characters, not UTF-8 bytes). */
+static yw_pos offset_pos(const char *text, size_t len, size_t off)
+{
+	yw_pos p = { 1, 1 };
+	for (size_t i = 0; i < off && i < len; i++) {
+		if (text[i] == '\n')
+			p.line++, p.col = 1;
+		else if (((unsigned char)text[i] & 0xC0) != 0x80)
+			p.col++;
+	}
+	return p;
+}
+
+/* The byte at a libyaml mark (0-based line, column in characters), or 0. */
+static int char_at(const char *text, size_t len, size_t line, size_t col)
+{
+	size_t i = 0;
+	for (size_t l = 0; l < line && i < len; i++)
+		if (text[i] == '\n')
+			l++;
+	for (; col > 0 && i < len; col--)
+		for (i++; i < len && ((unsigned char)text[i] & 0xC0) == 0x80; i++)
+			;
+	return i < len ? (unsigned char)text[i] : 0;
+}
+
+void yw_syntax_error(const yaml_parser_t *p, const char *text, size_t len, bool hints, yw_pos *at,
+		     char *msg, size_t cap)
+{
+	if (p->error == YAML_MEMORY_ERROR) {
+		*at = (yw_pos){ 1, 1 };
+		snprintf(msg, cap, "out of memory");
+		return;
+	}
+	char extra[160] = "";
+	if (p->error == YAML_READER_ERROR) {
+		*at = offset_pos(text, len, p->problem_offset);
+		if (hints && p->problem_value >= 0)
+			snprintf(extra, sizeof extra, " (byte 0x%02X)", (unsigned)p->problem_value & 0xFFu);
+	} else {
+		*at = (yw_pos){ (int)p->problem_mark.line + 1, (int)p->problem_mark.column + 1 };
+		if (p->context)
+			snprintf(extra, sizeof extra, " (%s at %d:%d)", p->context,
+				 (int)p->context_mark.line + 1, (int)p->context_mark.column + 1);
+		if (hints && char_at(text, len, p->problem_mark.line, p->problem_mark.column) == '\t')
+			snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
+				 "; tabs cannot indent YAML, use spaces");
+	}
+	snprintf(msg, cap, "YAML syntax error: %s%s", p->problem ? p->problem : "unknown problem", extra);
 }

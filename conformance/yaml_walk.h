@@ -14,6 +14,9 @@
  * the anchor's text once per use (a 1 MiB string used 3,000 times is 3 GB). yw_shape() also
  * sums the text of the document as if every alias were replaced by a copy of its anchor,
  * and stops at the alias that takes the sum over a budget.
+ *
+ * The two loaders word their own messages, but a bound crossed and a syntax error read the
+ * same in both but for the kind of file, so yw_shape_check() and yw_syntax_error() word those.
  */
 #ifndef CONFORMANCE_YAML_WALK_H
 #define CONFORMANCE_YAML_WALK_H
@@ -44,5 +47,18 @@ typedef struct yw_pos {
  * position of the event that crossed it, in *at. A syntax error is not reported (YW_OK):
  * the composer meets it at the same place and says it. Allocates nothing that outlives it. */
 yw_status yw_shape(const char *text, size_t len, const yw_limits *lim, yw_pos *at);
+
+/* yw_shape(), and when it stops, what to tell the user in msg[cap]: `what` names the kind of
+ * file ("the catalog is too large: more than 200000 values"), `depth_note` follows "nesting
+ * deeper than N levels; " ("a catalog needs three"). *at is 1:1 for YW_NO_MEMORY. */
+yw_status yw_shape_check(const char *text, size_t len, const yw_limits *lim, const char *what,
+			 const char *depth_note, yw_pos *at, char *msg, size_t cap);
+
+/* libyaml's parse error in p as "YAML syntax error: PROBLEM (CONTEXT at L:C)" in msg[cap],
+ * at its place in text[0, len) (a reader error, such as bad UTF-8, carries only a byte
+ * offset). With hints, a reader error also names the byte, and an error at a tab says that
+ * tabs cannot indent YAML. A memory error is "out of memory" at 1:1. */
+void yw_syntax_error(const yaml_parser_t *p, const char *text, size_t len, bool hints, yw_pos *at,
+		     char *msg, size_t cap);
 
 #endif

@@ -14,6 +14,7 @@
 #include "harness/pool.h"
 #include "harness/reporting.h"
 #include "harness/run.h"
+#include "harness/units.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -1,9 +1,9 @@
 /*
  * scenario.h - the scenario model: what a YAML scenario says, after loading and validation.
  *
- * The loader (scenario_load.c) builds it from a file with libyaml and reports every problem
- * as FILE:LINE:COLUMN; the runner (run.c) executes it against the simulated broker or a
- * broker over TCP. Strings are owned by the scenario and freed by scenario_free().
+ * The loader (scenario_load.c and its parts, scenario_load_internal.h) builds it from a file
+ * with libyaml and reports every problem as FILE:LINE:COLUMN; the runner (run.c) executes it
+ * against the simulated broker or a broker over TCP. Strings are owned by the scenario and freed by scenario_free().
  * Times are microseconds; positions are 1-based line and column in the YAML file.
  */
 #ifndef HARNESS_SCENARIO_H
@@ -252,14 +252,5 @@ int scenario_find_node(const scenario *s, const char *name, long *inst);
 /* A nodes[] entry's counter, by enum sc_node_stat. */
 uint64_t sc_node_stat(const nm_stats *st, int stat);
 void sc_errors_free(sc_errors *e);
-
-/* Parse "250ms", "15s", "2h", "1m30s", "500us" into microseconds. -1 if malformed. */
-int64_t sc_parse_duration(const char *s);
-/* Parse "256B", "4KiB", "1MB" into bytes; -1 if malformed. */
-int64_t sc_parse_size(const char *s);
-/* Parse "20kbit", "1Mbit", "9600bit" (also "/s") into bits per second; -1 if malformed. */
-int64_t sc_parse_bitrate(const char *s);
-/* Parse "30%" or "0.3" into a fraction in [0, 1]; -1 if malformed or out of range. */
-double sc_parse_fraction(const char *s);
 
 #endif

@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const names[SIM_FAULT_KINDS] = {
+/* By kind; names[SIM_FAULT_KINDS] is NULL, so names + 1 is a NULL-terminated list. */
+static const char *const names[SIM_FAULT_KINDS + 1] = {
 	[SIM_FAULT_PARTITION] = "partition", [SIM_FAULT_PARTITION_ONEWAY] = "partition_oneway",
 	[SIM_FAULT_CLOG] = "clog", [SIM_FAULT_BLACKHOLE] = "blackhole", [SIM_FAULT_RESET] = "reset",
 	[SIM_FAULT_CRASH] = "crash", [SIM_FAULT_DRIFT] = "drift", [SIM_FAULT_JUMP] = "jump",
@@ -17,6 +18,11 @@ static const char *const names[SIM_FAULT_KINDS] = {
 const char *sim_fault_name(int kind)
 {
 	return kind > 0 && kind < SIM_FAULT_KINDS ? names[kind] : "?";
+}
+
+const char *const *sim_fault_kind_names(void)
+{
+	return names + 1;
 }
 
 int sim_fault_kind_parse(const char *name)

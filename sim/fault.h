@@ -31,6 +31,9 @@ typedef struct sim_fault {
 
 const char *sim_fault_name(int kind);
 int sim_fault_kind_parse(const char *name); /* 0 if unknown */
+/* Every kind's name, in the order of enum sim_fault_kind (SIM_FAULT_PARTITION first),
+ * NULL-terminated: the one list of names, for loaders that show or read them. */
+const char *const *sim_fault_kind_names(void);
 
 /* Schedule a copy of f. Returns 0, or -EINVAL if hosts are missing for its kind. */
 int sim_fault_schedule(sim_world *w, const sim_fault *f);

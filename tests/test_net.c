@@ -1714,10 +1714,13 @@ START_TEST(test_fault_schedule_rejects_and_names)
 	f.a = a;
 	f.b = NULL;
 	ck_assert_int_eq(sim_fault_schedule(w, &f), 0);
+	const char *const *names = sim_fault_kind_names();
 	for (int k = 1; k < SIM_FAULT_KINDS; k++) {
 		ck_assert_str_ne(sim_fault_name(k), "?");
 		ck_assert_int_eq(sim_fault_kind_parse(sim_fault_name(k)), k);
+		ck_assert_str_eq(names[k - 1], sim_fault_name(k));
 	}
+	ck_assert_ptr_null(names[SIM_FAULT_KINDS - 1]);
 	ck_assert_int_eq(sim_fault_kind_parse("nonsense"), 0);
 	ck_assert_str_eq(sim_fault_name(0), "?");
 }

@@ -1,5 +1,5 @@
 /*
- * test_scenario.c - the scenario loader (harness/scenario_load.c): unit parsers, good files
+ * test_scenario.c - the scenario loader (harness/scenario_*.c, units.c): unit parsers, good files
  * read into the model field by field, bad files with the exact first error a user sees
  * (LINE:COLUMN: message), several errors in one file, limits, and a mutation run that must
  * never crash. Everything goes through scenario_parse() in memory, except one test of
@@ -8,6 +8,7 @@
 #include "tests.h"
 
 #include "harness/scenario.h"
+#include "harness/units.h"
 #include "mqtt/mqtt.h"
 
 #include <stdio.h>

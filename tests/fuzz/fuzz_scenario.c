@@ -1,5 +1,5 @@
 /*
- * fuzz_scenario.c - libFuzzer target for the scenario loader (harness/scenario_load.c),
+ * fuzz_scenario.c - libFuzzer target for the scenario loader (harness/scenario_*.c),
  * fed from memory through scenario_parse().
  *
  * Oracle, besides the sanitizers: the loader either returns a scenario and no error, or
