@@ -44,7 +44,12 @@ LDFLAGS_ALL := $(SAN) $(CFLAGS_EXTRA) -pthread
 # Library sources: every module but the command-line entry point.
 MODULES  := mqtt sim broker conformance reports harness
 LIB_SRC  := $(filter-out harness/main.c,$(foreach m,$(MODULES),$(wildcard $(m)/*.c)))
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+# The suite built into the binary (harness/suite.h): catalogs, expected-failure lists and every
+# scenario, generated from the tree's files into build/gen/suite_data.c.
+SUITE_FILES := $(sort $(wildcard conformance/*.yaml conformance/expected-failures/*.txt)) \
+               $(sort $(shell find scenarios -name '*.yaml' 2>/dev/null))
+SUITE_GEN   := build/gen/suite_data.c
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/suite_data.o
 MAIN_OBJ := $(BUILD)/harness/main.o
 TEST_SRC := $(filter-out tests/bench_%.c,$(wildcard tests/*.c))
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
@@ -62,6 +67,22 @@ all: $(BIN)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+# The list of files is a prerequisite too, so adding or removing a scenario regenerates it.
+build/gen/suite.list: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(SUITE_FILES)' | cmp -s - $@ 2>/dev/null || echo '$(SUITE_FILES)' >$@
+
+$(SUITE_GEN): harness/embed.sh build/gen/suite.list $(SUITE_FILES)
+	@echo "embed $(words $(SUITE_FILES)) files of the suite -> $@"
+	@sh harness/embed.sh $(SUITE_FILES) >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/suite_data.o: $(SUITE_GEN)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+.PHONY: FORCE
+FORCE:
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -196,9 +217,13 @@ deps:
 	apt-get update
 	DEBIAN_FRONTEND=noninteractive apt-get install -y $(APT_PKGS)
 
+# The binary carries its suite (harness/suite.h): nothing else is needed at run time.
 install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/mqttsim
+	install -m 644 harness/mqttsim.1 $(DESTDIR)$(PREFIX)/share/man/man1/mqttsim.1
+	install -m 644 harness/mqttsim.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/mqttsim
 
 clean:
 	rm -rf build $(OUT) reports/coverage
@@ -220,7 +245,7 @@ FUZZ_DIR     := build/fuzz
 FUZZ_CC      ?= clang
 FUZZ_CFLAGS  := -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -I. $(PKG_CFLAGS) \
                 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_OBJ     := $(LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
+FUZZ_OBJ     := $(LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o) $(FUZZ_DIR)/obj/gen/suite_data.o
 FUZZ_LIB     := $(FUZZ_DIR)/libmqttsim.a
 FUZZ_BIN     := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 
@@ -238,6 +263,10 @@ $(FUZZ_DIR)/.cc-ok:
 $(FUZZ_DIR)/obj/%.o: %.c | $(FUZZ_DIR)/.cc-ok
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_DIR)/obj/gen/suite_data.o: $(SUITE_GEN) | $(FUZZ_DIR)/.cc-ok
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
 
 $(FUZZ_LIB): $(FUZZ_OBJ)
 	rm -f $@
