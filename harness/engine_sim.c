@@ -3,7 +3,7 @@
  * the simulation core, in virtual time. Same scenario and seed, same trace.
  */
 #include "broker/auth.h"
-#include "broker/shell_sim.h"
+#include "harness/broker_shell_sim.h"
 #include "reports/pcap.h"
 #include "harness/cli.h"
 #include "harness/engine.h"

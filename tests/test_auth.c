@@ -7,7 +7,7 @@
 
 #include "broker/auth.h"
 #include "broker/sha256.h"
-#include "broker/shell_sim.h"
+#include "harness/broker_shell_sim.h"
 #include "tclient.h"
 
 #include <dirent.h>

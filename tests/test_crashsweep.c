@@ -28,7 +28,7 @@
  */
 #include "tests.h"
 
-#include "broker/shell_sim.h"
+#include "harness/broker_shell_sim.h"
 #include "mqtt/mqtt.h"
 #include "sim/disk.h"
 

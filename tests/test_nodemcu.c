@@ -6,7 +6,7 @@
  */
 #include "tests.h"
 
-#include "broker/shell_sim.h"
+#include "harness/broker_shell_sim.h"
 #include "harness/scenario.h"
 #include "sim/nodemcu.h"
 

@@ -1,5 +1,5 @@
 /*
- * shell_tcp.c - glue between the broker core and real sockets.
+ * broker_shell_tcp.c - glue between the broker core and real sockets.
  *
  * One event-loop thread, one epoll set. A connection's id is its file descriptor: unique
  * while open, and the core has forgotten an id before the descriptor is closed and can be
@@ -14,7 +14,7 @@
  * it only reads the loaded file). The simulation shell keeps asking synchronously.
  */
 #define _GNU_SOURCE /* accept4 */
-#include "broker/shell_tcp.h"
+#include "harness/broker_shell_tcp.h"
 
 #include "broker/sha256.h"
 

@@ -1,9 +1,9 @@
 /*
- * shell_tcp.h - the reference broker on real sockets: epoll, non-blocking I/O, the
- * monotonic clock. This is the one place in broker/ that touches the operating system.
+ * broker_shell_tcp.h - the reference broker on real sockets: epoll, non-blocking I/O, the
+ * monotonic clock. The broker core in broker/ never touches the operating system; this does.
  */
-#ifndef BROKER_SHELL_TCP_H
-#define BROKER_SHELL_TCP_H
+#ifndef HARNESS_BROKER_SHELL_TCP_H
+#define HARNESS_BROKER_SHELL_TCP_H
 
 #include "broker/broker.h"
 
