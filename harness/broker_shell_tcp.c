@@ -10,8 +10,8 @@
  * flood of CONNECTs cannot stall everyone else's traffic: the core pauses a connection whose
  * CONNECT is being checked (broker_auth.connect_start) and the answer comes back through an
  * eventfd to this loop, which alone calls into the core. The worker touches nothing but its
- * job and the injected broker_auth.connect, which must therefore be thread-safe (auth.c's is:
- * it only reads the loaded file). The simulation shell keeps asking synchronously.
+ * job and the injected broker_auth.connect, which must therefore be thread-safe
+ * (broker/auth.h's is: it only reads the loaded file). The simulation shell keeps asking synchronously.
  */
 #define _GNU_SOURCE /* accept4 */
 #include "harness/broker_shell_tcp.h"

@@ -15,7 +15,7 @@ typedef struct broker_tcp_opts {
 	unsigned port;               /* 0 picks a free port (printed on the log line) */
 	/* cfg.auth->connect, when set, runs on the shell's worker thread (password hashing
 	 * off the event loop), so it must be safe to call from another thread; allow and the
-	 * rest stay on the loop. auth.c's broker_auth qualifies. */
+	 * rest stay on the loop. broker/auth.h's broker_auth qualifies. */
 	broker_config cfg;
 	FILE *log;                   /* one line per event; NULL for silence */
 	volatile sig_atomic_t *stop; /* set to non-zero (e.g. from a signal) to shut down */

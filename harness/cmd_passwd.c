@@ -9,9 +9,9 @@
  * and is renamed onto it, so the link stays a link.
  */
 #define _XOPEN_SOURCE 700 /* realpath */
+#include "harness/broker_auth_file.h"
 #include "harness/cli.h"
 
-#include "broker/auth.h"
 #include "broker/sha256.h"
 #include "mqtt/mqtt.h"
 

@@ -7,6 +7,7 @@
 
 #include "broker/auth.h"
 #include "broker/sha256.h"
+#include "harness/broker_auth_file.h"
 #include "harness/broker_shell_sim.h"
 #include "tclient.h"
 
@@ -649,126 +650,6 @@ START_TEST(test_acl_table)
 }
 END_TEST
 
-static bool covered(const char *f, const char *g)
-{
-	char acl[300], err[256];
-	int n = snprintf(acl, sizeof acl, "topic read %s\n", g);
-	broker_file_auth *fa = broker_auth_parse(NULL, NULL, 0, "acl", acl, (size_t)n, err, sizeof err);
-	ck_assert_msg(fa != NULL, "%s", err);
-	const broker_auth *a = broker_auth_get(fa);
-	bool r = a->allow(a->ctx, "c", "u", f, false);
-	broker_auth_free(fa);
-	return r;
-}
-
-START_TEST(test_covered_table)
-{
-	static const struct {
-		const char *f, *g;
-		bool want;
-	} rows[] = {
-		{ "a/+", "a/#", true },    { "a/+", "+/+", true },     { "a/#", "#", true },
-		{ "a/#", "a/#", true },    { "a/#", "a/+", false },    { "a", "a/#", true },
-		{ "a/#", "a", false },     { "#", "+/#", true },       { "a/#", "a/+/#", false },
-		{ "+/+", "+/#", true },    { "a/b", "a/b", true },     { "a/b", "a/c", false },
-		{ "a/b/c", "a/+", false }, { "a/b", "a/b/c", false },  { "+", "#", true },
-		{ "+/#", "#", true },      { "#", "+", false },        { "#", "#", true },
-		{ "a//b", "a/+/b", true }, { "a/", "a/+", true },      { "a/+", "a/", false },
-		{ "a/+/c", "+/b/c", false }, { "$SYS/x", "#", false }, { "$SYS/x", "+/x", false },
-		{ "$SYS/#", "$SYS/#", true }, { "$SYS/x", "$SYS/+", true }, { "+/x", "$SYS/x", false },
-		{ "ab", "a", false },      { "a", "ab", false },       { "a/b/#", "a/+/#", true },
-	};
-	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
-		ck_assert_msg(covered(rows[i].f, rows[i].g) == rows[i].want, "is %s covered by %s: want %s",
-			      rows[i].f, rows[i].g, rows[i].want ? "yes" : "no");
-}
-END_TEST
-
-/* "Covered" by its definition, checked by brute force: F is covered by G exactly when no
- * topic that F matches escapes G. Filters of up to 3 levels from {a, b, +, #} (and "$s"
- * first); topics of up to 4 levels from {a, b, z, ""} (and "$s" first): "z" and the empty
- * level stand for any value the filters do not name, the 4th level for "deeper". */
-#define BF_F 80
-#define BF_T 500
-
-static int gen(char out[][16], int max, const char *const *first, int nfirst,
-	       const char *const *rest, int nrest, int depth, bool is_filter)
-{
-	int n = 0;
-	char cur[16];
-	int idx[4] = { 0 };
-	for (int d = 1; d <= depth; d++) {
-		int total = nfirst;
-		for (int k = 1; k < d; k++)
-			total *= nrest;
-		for (int c = 0; c < total; c++) {
-			int v = c;
-			idx[0] = v % nfirst;
-			v /= nfirst;
-			for (int k = 1; k < d; k++) {
-				idx[k] = v % nrest;
-				v /= nrest;
-			}
-			cur[0] = 0;
-			bool okf = true;
-			for (int k = 0; k < d; k++) {
-				const char *lv = k ? rest[idx[k]] : first[idx[0]];
-				if (is_filter && !strcmp(lv, "#") && k != d - 1)
-					okf = false; /* '#' only last */
-				if (k)
-					strcat(cur, "/");
-				strcat(cur, lv);
-			}
-			if (!okf || !cur[0])
-				continue;
-			ck_assert_int_lt(n, max);
-			strcpy(out[n++], cur);
-		}
-	}
-	return n;
-}
-
-START_TEST(test_covered_brute_force)
-{
-	static const char *ff[] = { "a", "b", "+", "#", "$s" }, *fr[] = { "a", "b", "+", "#" };
-	static const char *tf[] = { "a", "b", "z", "", "$s" }, *tr[] = { "a", "b", "z", "" };
-	static char F[BF_F][16], T[BF_T][16];
-	static bool M[BF_F][BF_T];
-	int nf = gen(F, BF_F, ff, 5, fr, 4, 3, true);
-	int nt = gen(T, BF_T, tf, 5, tr, 4, 4, false);
-	ck_assert_int_eq(nf, 69);
-	ck_assert_int_eq(nt, 424);
-	for (int i = 0; i < nf; i++)
-		for (int t = 0; t < nt; t++)
-			M[i][t] = mqtt_topic_match((const uint8_t *)F[i], strlen(F[i]),
-						   (const uint8_t *)T[t], strlen(T[t]));
-	int yes = 0, no = 0;
-	for (int g = 0; g < nf; g++) {
-		char acl[64], err[256];
-		int n = snprintf(acl, sizeof acl, "topic read %s\n", F[g]);
-		broker_file_auth *fa = broker_auth_parse(NULL, NULL, 0, "acl", acl, (size_t)n, err, sizeof err);
-		ck_assert_msg(fa != NULL, "%s", err);
-		const broker_auth *a = broker_auth_get(fa);
-		for (int f = 0; f < nf; f++) {
-			bool want = true;
-			int witness = -1;
-			for (int t = 0; t < nt && want; t++)
-				if (M[f][t] && !M[g][t]) {
-					want = false;
-					witness = t;
-				}
-			bool got = a->allow(a->ctx, "c", "u", F[f], false);
-			ck_assert_msg(got == want, "%s covered by %s: got %d, want %d (topic \"%s\")", F[f],
-				      F[g], got, want, witness >= 0 ? T[witness] : "-");
-			want ? yes++ : no++;
-		}
-		broker_auth_free(fa);
-	}
-	ck_assert_int_gt(yes, 200);
-	ck_assert_int_gt(no, 200);
-}
-END_TEST
-
 START_TEST(test_acl_file_bad)
 {
 	static const struct {
@@ -963,8 +844,6 @@ Suite *auth_suite(void)
 	tc = tcase_create("acl");
 	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, test_acl_table);
-	tcase_add_test(tc, test_covered_table);
-	tcase_add_test(tc, test_covered_brute_force);
 	tcase_add_test(tc, test_acl_file_bad);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("end_to_end");
