@@ -236,7 +236,7 @@ void broker__auth_free_passwd(broker_file_auth *a)
 	for (size_t i = 0; i < a->nusers; i++)
 		free(a->users[i].name);
 	if (a->users)
-		sha256_wipe(a->users, a->nusers * sizeof *a->users);
+		broker_sha256_wipe(a->users, a->nusers * sizeof *a->users);
 	free(a->users);
 }
 
@@ -255,14 +255,14 @@ int broker__auth_connect(void *ctx, const char *client_id, const char *username,
 		/* Derive a key anyway, so the answer for an unknown user takes as long as the
 		 * answer for a wrong password and does not reveal which user names exist. */
 		static const uint8_t dummy_salt[BROKER_AUTH_SALT_LEN] = { 0 };
-		sha256_pbkdf2(password ? password : dummy_salt, password ? password_len : 0,
-			      dummy_salt, sizeof dummy_salt, BROKER_AUTH_ITERATIONS, dk, sizeof dk);
-		sha256_wipe(dk, sizeof dk);
+		broker_sha256_pbkdf2(password ? password : dummy_salt, password ? password_len : 0,
+				     dummy_salt, sizeof dummy_salt, BROKER_AUTH_ITERATIONS, dk, sizeof dk);
+		broker_sha256_wipe(dk, sizeof dk);
 		return 4;
 	}
-	sha256_pbkdf2(password, password_len, u->salt, u->salt_len, u->iterations, dk, sizeof dk);
-	bool ok = sha256_equal(dk, u->hash, sizeof dk);
-	sha256_wipe(dk, sizeof dk);
+	broker_sha256_pbkdf2(password, password_len, u->salt, u->salt_len, u->iterations, dk, sizeof dk);
+	bool ok = broker_sha256_equal(dk, u->hash, sizeof dk);
+	broker_sha256_wipe(dk, sizeof dk);
 	return ok ? 0 : 4;
 }
 
@@ -331,7 +331,7 @@ int broker_auth_format(char *out, size_t cap, const char *user, const uint8_t *p
 		return -1;
 	}
 	uint8_t dk[SHA256_LEN];
-	if (sha256_pbkdf2(password, password_len, salt, salt_len, iterations, dk, sizeof dk)) {
+	if (broker_sha256_pbkdf2(password, password_len, salt, salt_len, iterations, dk, sizeof dk)) {
 		broker__auth_say(err, errlen, "key derivation failed");
 		return -1;
 	}
@@ -343,6 +343,6 @@ int broker_auth_format(char *out, size_t cap, const char *user, const uint8_t *p
 	tohex(out + pos, dk, sizeof dk);
 	pos += 2 * sizeof dk;
 	out[pos] = 0;
-	sha256_wipe(dk, sizeof dk);
+	broker_sha256_wipe(dk, sizeof dk);
 	return (int)pos;
 }

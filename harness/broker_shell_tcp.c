@@ -436,7 +436,7 @@ static void readable(shell *sh, int fd, bool drain)
 static void job_free(auth_job *j)
 {
 	if (j->password) {
-		sha256_wipe(j->password, j->password_len);
+		broker_sha256_wipe(j->password, j->password_len);
 		free(j->password);
 	}
 	free(j->client_id);

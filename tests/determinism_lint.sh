@@ -94,6 +94,36 @@ arrows=$( (inc broker | grep -vE '#[[:space:]]*include[[:space:]]*"(broker|mqtt)
 	inc mqtt | grep -vE '#[[:space:]]*include[[:space:]]*"(mqtt/)?[a-z0-9_]+\.h"') 2>/dev/null)
 report headers "includes against the arrows (broker/ includes no sim/ or harness/; sim/ no broker/)" "$arrows"
 
+# ---- symbols -------------------------------------------------------------------------------
+# Every global the broker's objects define starts with broker_: broker_ for the API in
+# broker.h, auth.h and sha256.h, broker__ for what its files share (DESIGN.md, "Naming").
+# Exceptions, by name, one a line (none today):
+symbol_exceptions=''
+lib=${1:-build/libmqttsim.a}
+if [ -f "$lib" ]; then
+	members=$(for f in broker/*.c; do basename "$f" .c; done)
+	syms=$(nm -A --defined-only "$lib" 2>/dev/null | awk -v members="$members" '
+		BEGIN { n = split(members, m, "\n"); for (i = 1; i <= n; i++) want[m[i] ".o"] = 1 }
+		{
+			# archive:member.o:ADDR TYPE NAME (ADDR may be absent)
+			split($1, p, ":"); obj = p[2]
+			type = $(NF - 1); name = $NF
+			if ((obj in want) && type ~ /^[A-Z]$/ && type != "U") print obj ": " type " " name
+		}')
+	nglobal=$(printf '%s\n' "$syms" | grep -c .)
+	bad=$(printf '%s\n' "$syms" | grep . | awk '$3 !~ /^broker_/' |
+		grep -vwF "${symbol_exceptions:-@none@}")
+	if [ "$nglobal" -eq 0 ]; then
+		report symbols "no broker objects found in $lib" "$lib"
+	else
+		report symbols "globals of broker/ objects in $lib without the broker_ prefix" "$bad"
+	fi
+elif [ $# -gt 0 ]; then
+	report symbols "no library" "$lib: not found; build it first (make)"
+else
+	echo "determinism lint: symbols: skipped ($lib not built; make lint builds it)"
+fi
+
 total=$((passed + failed))
 echo "determinism lint: $passed passed, $failed failed (of $total checks)"
 [ "$failed" -eq 0 ]

@@ -112,7 +112,7 @@ START_TEST(test_sha256_vectors)
 	uint8_t d[SHA256_LEN];
 	char hex[65];
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-		sha256(rows[i].msg, strlen(rows[i].msg), d);
+		broker_sha256(rows[i].msg, strlen(rows[i].msg), d);
 		hex_of(d, sizeof d, hex);
 		ck_assert_msg(!strcmp(hex, rows[i].hex), "sha256(\"%s\") = %s, want %s", rows[i].msg, hex,
 			      rows[i].hex);
@@ -120,10 +120,10 @@ START_TEST(test_sha256_vectors)
 		size_t n = strlen(rows[i].msg);
 		for (size_t cut = 0; cut <= n; cut++) {
 			sha256_ctx c;
-			sha256_init(&c);
-			sha256_update(&c, rows[i].msg, cut);
-			sha256_update(&c, rows[i].msg + cut, n - cut);
-			sha256_final(&c, d);
+			broker_sha256_init(&c);
+			broker_sha256_update(&c, rows[i].msg, cut);
+			broker_sha256_update(&c, rows[i].msg + cut, n - cut);
+			broker_sha256_final(&c, d);
 			hex_of(d, sizeof d, hex);
 			ck_assert_msg(!strcmp(hex, rows[i].hex), "row %zu split at %zu: %s", i, cut, hex);
 		}
@@ -132,14 +132,14 @@ START_TEST(test_sha256_vectors)
 	char a[1000];
 	memset(a, 'a', sizeof a);
 	sha256_ctx c;
-	sha256_init(&c);
+	broker_sha256_init(&c);
 	size_t left = 1000000;
 	for (size_t step = 1; left; step = step % 997 + 1) {
 		size_t take = step < left ? step : left;
-		sha256_update(&c, a, take);
+		broker_sha256_update(&c, a, take);
 		left -= take;
 	}
-	sha256_final(&c, d);
+	broker_sha256_final(&c, d);
 	hex_of(d, sizeof d, hex);
 	ck_assert_str_eq(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
@@ -189,7 +189,7 @@ START_TEST(test_hmac_vectors)
 			dn = strlen(rows[i].text);
 			memcpy(data, rows[i].text, dn);
 		}
-		sha256_hmac(key, kn, data, dn, mac);
+		broker_sha256_hmac(key, kn, data, dn, mac);
 		hex_of(mac, sizeof mac, hex);
 		hex[strlen(rows[i].mac)] = 0; /* case 5 compares the first 128 bits only */
 		ck_assert_msg(!strcmp(hex, rows[i].mac), "RFC 4231 case %zu: %s, want %s", i + 1, hex,
@@ -228,15 +228,15 @@ START_TEST(test_pbkdf2_vectors)
 		uint8_t dk[64];
 		char hex[129];
 		size_t n = strlen(rows[i].dk) / 2;
-		ck_assert_int_eq(sha256_pbkdf2(rows[i].pw, rows[i].pw_len, rows[i].salt, rows[i].salt_len,
-					       rows[i].c, dk, n),
+		ck_assert_int_eq(broker_sha256_pbkdf2(rows[i].pw, rows[i].pw_len, rows[i].salt, rows[i].salt_len,
+						      rows[i].c, dk, n),
 				 0);
 		hex_of(dk, n, hex);
 		ck_assert_msg(!strcmp(hex, rows[i].dk), "PBKDF2 row %zu: %s, want %s", i, hex, rows[i].dk);
 	}
 	uint8_t dk[4];
-	ck_assert_int_eq(sha256_pbkdf2("p", 1, "s", 1, 0, dk, sizeof dk), -1);
-	ck_assert_int_eq(sha256_pbkdf2("p", 1, "s", 1, 1, dk, 0), -1);
+	ck_assert_int_eq(broker_sha256_pbkdf2("p", 1, "s", 1, 0, dk, sizeof dk), -1);
+	ck_assert_int_eq(broker_sha256_pbkdf2("p", 1, "s", 1, 1, dk, 0), -1);
 }
 END_TEST
 
@@ -245,13 +245,13 @@ START_TEST(test_equal)
 	uint8_t a[32], b[32];
 	memset(a, 7, sizeof a);
 	memcpy(b, a, sizeof b);
-	ck_assert(sha256_equal(a, b, sizeof a));
+	ck_assert(broker_sha256_equal(a, b, sizeof a));
 	b[0] ^= 1;
-	ck_assert(!sha256_equal(a, b, sizeof a));
+	ck_assert(!broker_sha256_equal(a, b, sizeof a));
 	b[0] ^= 1;
 	b[31] ^= 0x80;
-	ck_assert(!sha256_equal(a, b, sizeof a));
-	ck_assert(sha256_equal(a, b, 31));
+	ck_assert(!broker_sha256_equal(a, b, sizeof a));
+	ck_assert(broker_sha256_equal(a, b, 31));
 }
 END_TEST
 
