@@ -1,9 +1,9 @@
 /*
- * auth.h - a file-backed broker_auth: user names and salted password hashes from a
- * password file, topic access from a mosquitto-like ACL file.
+ * auth.h - a file-backed broker_auth (auth.c, auth_passwd.c, auth_acl.c): user names and
+ * salted password hashes from a password file, topic access from a mosquitto-like ACL file.
  *
- * The broker core never reads files; the shells load these at startup and hand the
- * broker_auth to broker_config.auth.
+ * Nothing here reads a file: the harness reads them (harness/broker_auth_file.c) and hands
+ * their text to broker_auth_parse(), then the broker_auth to broker_config.auth.
  *
  * Password file, one user per line ('#' comments and blank lines allowed; leading and
  * trailing blanks ignored):
@@ -57,7 +57,6 @@
 /* Each CONNECT costs about 2 x iterations SHA-256 blocks; a bound keeps a hostile or
  * mistyped file from making every connect take seconds. */
 #define BROKER_AUTH_MAX_ITERATIONS 1000000
-#define BROKER_AUTH_MAX_FILE (16u << 20)    /* bytes read from either file */
 /* Bytes that always hold a formatted password line for a user name of user_len bytes,
  * with its NUL. */
 #define BROKER_AUTH_LINE_CAP(user_len) ((user_len) + 96 + 2 * BROKER_AUTH_MAX_SALT)
@@ -65,16 +64,13 @@
 typedef struct broker_file_auth broker_file_auth;
 
 /*
- * Load a password file and an ACL file; either path may be NULL (no passwords: every
- * CONNECT accepted; no ACL: everything allowed). Returns a new object owned by the
- * caller, or NULL with a message in err ("FILE:LINE: what is wrong", or "FILE: why it
- * could not be read"; err may be NULL). Nothing is printed.
+ * Parse a password file's and an ACL file's text (read by the caller: the broker reads no
+ * files; harness/broker_auth_file.h reads them from disk); the names stand for the files
+ * in messages. A NULL text means no such file (no passwords: every CONNECT accepted; no
+ * ACL: everything allowed). The texts are only read during the call. Returns a new object
+ * owned by the caller, or NULL with a message in err ("NAME:LINE: what is wrong"; err may
+ * be NULL). Nothing is printed.
  */
-broker_file_auth *broker_auth_load(const char *passwd_path, const char *acl_path, char *err,
-				   size_t errlen);
-
-/* The same from text already in memory; the names stand for the files in messages.
- * A NULL text means no such file. The texts are only read during the call. */
 broker_file_auth *broker_auth_parse(const char *passwd_name, const char *passwd_text,
 				    size_t passwd_len, const char *acl_name, const char *acl_text,
 				    size_t acl_len, char *err, size_t errlen);

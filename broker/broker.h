@@ -3,7 +3,8 @@
  *
  * The core consumes bytes per connection and produces bytes, close requests and one
  * wake-up time through the broker_env it is given. It never touches a socket, a clock or
- * a file: the simulation shell (shell_sim.c) and the socket shell (shell_tcp.c) do that.
+ * a file: the simulation shell (harness/broker_shell_sim.c) and the socket shell
+ * (harness/broker_shell_tcp.c) do that.
  * Everything it does is a function of the calls it receives and env->now_us(), so in
  * simulation it is as deterministic as the rest of the run.
  *

@@ -20,7 +20,7 @@ static void *xcalloc(size_t n, size_t m)
 	return p;
 }
 
-char *core_strndup(const char *s, size_t n)
+char *broker__core_strndup(const char *s, size_t n)
 {
 	char *d = malloc(n + 1);
 	if (!d)
@@ -30,7 +30,7 @@ char *core_strndup(const char *s, size_t n)
 	return d;
 }
 
-uint64_t core_hash(const char *s, size_t n)
+uint64_t broker__core_hash(const char *s, size_t n)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
 	for (size_t i = 0; i < n; i++) {
@@ -54,7 +54,7 @@ void broker_config_init(broker_config *c)
 	c->retain_available = true;
 }
 
-void core_log(broker *b, const char *fmt, ...)
+void broker__core_log(broker *b, const char *fmt, ...)
 {
 	if (!b->env.log)
 		return;
@@ -91,7 +91,7 @@ broker *broker_new(const broker_env *env, const broker_config *cfg)
 	b->started_us = now(b);
 	b->next_sys_us = b->cfg.sys_interval_s ? b->started_us : INT64_MAX;
 	b->woken_for = -1;
-	persist_recover(b);
+	broker__persist_recover(b);
 	broker_tick(b);
 	return b;
 }
@@ -103,7 +103,7 @@ static conn **conn_slot(broker *b, uint64_t id)
 	return &b->conn_hash[(id * 0x9e3779b97f4a7c15ull >> 32) & (b->conn_buckets - 1)];
 }
 
-conn *conn_find(broker *b, uint64_t id)
+conn *broker__conn_find(broker *b, uint64_t id)
 {
 	for (conn *c = *conn_slot(b, id); c; c = c->hnext)
 		if (c->id == id)
@@ -123,20 +123,20 @@ static void conn_unhash(broker *b, conn *c)
 
 /* ---- the keepalive deadline heap ----------------------------------------------------------- */
 
-void core_deadline(broker *b, conn *c, int64_t at)
+void broker__core_deadline(broker *b, conn *c, int64_t at)
 {
 	c->dl.tie = c->id; /* keys (deadline, id) are unique: expiry order never depends on shape */
-	bheap_set(&b->deadlines, &c->dl, at);
+	broker__bheap_set(&b->deadlines, &c->dl, at);
 }
 
 /* Tell the shell when to call broker_tick() next, if that changed. */
 static void rearm(broker *b)
 {
 	int64_t at = b->next_sys_us;
-	if (bheap_next(&b->deadlines) < at)
-		at = bheap_next(&b->deadlines);
-	if (bheap_next(&b->expiries) < at)
-		at = bheap_next(&b->expiries);
+	if (broker__bheap_next(&b->deadlines) < at)
+		at = broker__bheap_next(&b->deadlines);
+	if (broker__bheap_next(&b->expiries) < at)
+		at = broker__bheap_next(&b->expiries);
 	if (at != b->woken_for) {
 		b->woken_for = at;
 		if (b->env.wake)
@@ -151,7 +151,7 @@ static void rearm(broker *b)
  * properties go first, as each packet's rules ask (MQTT-3.4.2-2 and its like); a packet
  * still too large is not sent at all, as if it had been [MQTT-3.1.2-25]. *q is the packet
  * to encode, its size returned (0: do not send). */
-size_t core_fit(const conn *c, const mqtt_packet *p, mqtt_packet *q)
+size_t broker__core_fit(const conn *c, const mqtt_packet *p, mqtt_packet *q)
 {
 	*q = *p;
 	q->version = c->version == MQTT_V5 ? MQTT_V5 : MQTT_V311;
@@ -170,10 +170,10 @@ size_t core_fit(const conn *c, const mqtt_packet *p, mqtt_packet *q)
 	return n;
 }
 
-void core_send(broker *b, conn *c, const mqtt_packet *p0)
+void broker__core_send(broker *b, conn *c, const mqtt_packet *p0)
 {
 	mqtt_packet pq, *p = &pq;
-	size_t n = core_fit(c, p0, p);
+	size_t n = broker__core_fit(c, p0, p);
 	if (n == 0)
 		return; /* over the client's maximum, or (never for what the broker builds) garbage */
 	if (n > b->out_cap) {
@@ -197,17 +197,17 @@ void core_send(broker *b, conn *c, const mqtt_packet *p0)
 
 int broker_on_open(broker *b, uint64_t id, const char *peer)
 {
-	if (conn_find(b, id))
+	if (broker__conn_find(b, id))
 		return -1;
 	if (b->nconns >= b->cfg.max_connections) {
-		core_log(b, "refused %s: %u connections already open", peer ? peer : "?",
-			 b->cfg.max_connections);
+		broker__core_log(b, "refused %s: %u connections already open", peer ? peer : "?",
+				 b->cfg.max_connections);
 		b->env.close(b->env.ctx, id);
 		return -1;
 	}
 	conn *c = xcalloc(1, sizeof *c);
 	c->id = id;
-	c->peer = core_strndup(peer ? peer : "?", strlen(peer ? peer : "?"));
+	c->peer = broker__core_strndup(peer ? peer : "?", strlen(peer ? peer : "?"));
 	c->dl.at = INT64_MAX;
 	c->prev = b->conns_tail;
 	if (b->conns_tail)
@@ -235,7 +235,7 @@ int broker_on_open(broker *b, uint64_t id, const char *peer)
 	*slot = c;
 	b->nconns++;
 	/* A client has a while to send CONNECT; keepalive takes over after it. */
-	core_deadline(b, c, now(b) + 30 * 1000000LL);
+	broker__core_deadline(b, c, now(b) + 30 * 1000000LL);
 	rearm(b);
 	return 0;
 }
@@ -244,7 +244,7 @@ static void conn_free(broker *b, conn *c)
 {
 	if (c->s && c->s->c == c)
 		c->s->c = NULL;
-	bheap_set(&b->deadlines, &c->dl, INT64_MAX);
+	broker__bheap_set(&b->deadlines, &c->dl, INT64_MAX);
 	conn_unhash(b, c);
 	b->nconns--;
 	if (c->prev)
@@ -276,7 +276,7 @@ static void conn_end(broker *b, conn *c, bool publish_will, bool tell_shell, con
 	session *s = c->s;
 	if (c->state == CONN_UP) {
 		b->st.clients_connected--;
-		core_log(b, "disconnect %s client=%s (%s)", c->peer, s ? s->client_id : "-", why);
+		broker__core_log(b, "disconnect %s client=%s (%s)", c->peer, s ? s->client_id : "-", why);
 	}
 	bool will_allowed = !c->will || !b->cfg.auth || !b->cfg.auth->allow || !s ||
 			    b->cfg.auth->allow(b->cfg.auth->ctx, s->client_id, c->username, c->will_topic, true);
@@ -285,18 +285,18 @@ static void conn_end(broker *b, conn *c, bool publish_will, bool tell_shell, con
 		s->c = NULL;
 		c->s = NULL;
 		if (s->clean || (b->cfg.test_faults & BROKER_TF_FORGET_SESSION))
-			session_free(b, s);
+			broker__session_free(b, s);
 		else
-			session_detach(b, s);
+			broker__session_detach(b, s);
 	}
 	if (will) {
 		/* Published like any message from this client, with its QoS and retain. */
-		msg *m = msg_new(c->will_topic, strlen(c->will_topic), c->will_payload,
-				 c->will_payload_len, c->will_qos, c->will_retain);
+		msg *m = broker__msg_new(c->will_topic, strlen(c->will_topic), c->will_payload,
+					 c->will_payload_len, c->will_qos, c->will_retain);
 		if (m->retain)
-			retained_set(b, m);
-		route(b, m);
-		msg_unref(m);
+			broker__retained_set(b, m);
+		broker__route(b, m);
+		broker__msg_unref(m);
 	}
 	c->will = false;
 	uint64_t id = c->id;
@@ -305,41 +305,41 @@ static void conn_end(broker *b, conn *c, bool publish_will, bool tell_shell, con
 		b->env.close(b->env.ctx, id);
 }
 
-void core_close(broker *b, conn *c, bool publish_will, const char *why)
+void broker__core_close(broker *b, conn *c, bool publish_will, const char *why)
 {
 	conn_end(b, c, publish_will, true, why);
 }
 
-bool core_reason_ok(const conn *c)
+bool broker__core_reason_ok(const conn *c)
 {
 	return c->version == MQTT_V5 && c->problem_info;
 }
 
-void core_disconnect(broker *b, conn *c, uint8_t reason, const char *why)
+void broker__core_disconnect(broker *b, conn *c, uint8_t reason, const char *why)
 {
 	if (c->version == MQTT_V5 && c->state == CONN_UP) {
 		/* A server may say why before it closes (5.0 §4.13); after the held output, so
 		 * nothing the client was promised is lost behind it. Only once CONNACK went out:
 		 * before it the answer is a CONNACK (see refuse_malformed). */
 		mqtt_packet d = { .type = MQTT_DISCONNECT, .version = MQTT_V5, .reason = reason };
-		if (why && core_reason_ok(c)) {
+		if (why && broker__core_reason_ok(c)) {
 			d.props.reason_string = (mqtt_str){ (const uint8_t *)why, (uint32_t)strlen(why) };
 			MQTT_SET(&d.props, MQTT_PROP_REASON_STRING);
 		}
-		send_later(b, c, &d);
-		acks_flush(b);
+		broker__send_later(b, c, &d);
+		broker__acks_flush(b);
 	}
-	core_close(b, c, true, why ? why : "disconnected by the server");
+	broker__core_close(b, c, true, why ? why : "disconnected by the server");
 }
 
 void broker_on_close(broker *b, uint64_t id)
 {
-	conn *c = conn_find(b, id);
+	conn *c = broker__conn_find(b, id);
 	if (!c)
 		return;
 	/* The client left without DISCONNECT: that is the abnormal end a will is for. */
 	conn_end(b, c, true, false, "connection lost");
-	acks_flush(b);
+	broker__acks_flush(b);
 	rearm(b);
 }
 
@@ -365,12 +365,12 @@ static int connect_level(const uint8_t *d, size_t len)
 static void protocol_error(broker *b, conn *c, const char *stmt, const char *what, uint8_t reason)
 {
 	b->st.protocol_errors++;
-	core_log(b, "protocol error from %s client=%s: [%s] %s", c->peer, c->s ? c->s->client_id : "-",
-		 stmt ? stmt : "-", what);
+	broker__core_log(b, "protocol error from %s client=%s: [%s] %s", c->peer, c->s ? c->s->client_id : "-",
+			 stmt ? stmt : "-", what);
 	if (c->version == MQTT_V5 && c->state == CONN_UP)
-		core_disconnect(b, c, reason >= 0x80 ? reason : 0x82, what);
+		broker__core_disconnect(b, c, reason >= 0x80 ? reason : 0x82, what);
 	else
-		core_close(b, c, true, "protocol error");
+		broker__core_close(b, c, true, "protocol error");
 }
 
 /* A 5.0 CONNECT the broker cannot read: CONNACK with the reason (0x81 malformed, 0x82
@@ -381,9 +381,9 @@ static void refuse_v5(broker *b, conn *c, uint8_t reason, const char *what)
 	b->st.protocol_errors++;
 	mqtt_packet r = { .type = MQTT_CONNACK, .version = MQTT_V5, .reason = reason };
 	c->version = MQTT_V5;
-	core_send(b, c, &r);
-	core_log(b, "refused %s: %s (CONNACK 0x%02X)", c->peer, what, reason);
-	core_close(b, c, false, "bad CONNECT");
+	broker__core_send(b, c, &r);
+	broker__core_log(b, "refused %s: %s (CONNACK 0x%02X)", c->peer, what, reason);
+	broker__core_close(b, c, false, "bad CONNECT");
 }
 
 /* One decoded packet. Returns false when the connection is gone. */
@@ -400,36 +400,36 @@ static bool dispatch(broker *b, conn *c, const mqtt_packet *p)
 			protocol_error(b, c, "MQTT-3.1.0-2", "a second CONNECT on one connection", 0x82);
 			return false;
 		}
-		handle_connect(b, c, p);
+		broker__handle_connect(b, c, p);
 		break;
-	case MQTT_PUBLISH: handle_publish(b, c, p); break;
+	case MQTT_PUBLISH: broker__handle_publish(b, c, p); break;
 	case MQTT_PUBACK:
 	case MQTT_PUBREC:
 	case MQTT_PUBREL:
-	case MQTT_PUBCOMP: handle_ack(b, c, p); break;
-	case MQTT_SUBSCRIBE: handle_subscribe(b, c, p); break;
-	case MQTT_UNSUBSCRIBE: handle_unsubscribe(b, c, p); break;
+	case MQTT_PUBCOMP: broker__handle_ack(b, c, p); break;
+	case MQTT_SUBSCRIBE: broker__handle_subscribe(b, c, p); break;
+	case MQTT_UNSUBSCRIBE: broker__handle_unsubscribe(b, c, p); break;
 	case MQTT_PINGREQ: {
 		mqtt_packet r = { .type = MQTT_PINGRESP, .version = MQTT_V311 };
-		core_send(b, c, &r);
+		broker__core_send(b, c, &r);
 		break;
 	}
 	case MQTT_DISCONNECT:
-		handle_disconnect(b, c, p);
+		broker__handle_disconnect(b, c, p);
 		return false;
 	default:
 		/* CONNACK, SUBACK, UNSUBACK, PINGRESP only ever flow to clients. */
 		protocol_error(b, c, "MQTT-4.8.0-1", "a packet type clients must not send", 0x82);
 		return false;
 	}
-	return conn_find(b, id) != NULL;
+	return broker__conn_find(b, id) != NULL;
 }
 
 static void decode_input(broker *b, conn *c);
 
 void broker_on_bytes(broker *b, uint64_t id, const uint8_t *data, size_t len)
 {
-	conn *c = conn_find(b, id);
+	conn *c = broker__conn_find(b, id);
 	if (!c || len == 0)
 		return; /* nothing new to decode (and c->rx may not exist yet) */
 	if (c->rx_len + len > c->rx_cap) {
@@ -454,9 +454,9 @@ static void decode_input(broker *b, conn *c)
 	if (c->auth_pending) {
 		/* Paused until broker_on_auth(); the shell should stop reading meanwhile. */
 		if (c->rx_len > 2 * (size_t)b->cfg.max_packet_size) {
-			core_log(b, "closing %s: %zu bytes arrived while its CONNECT waited for authentication (bound %zu)",
-				 c->peer, c->rx_len, 2 * (size_t)b->cfg.max_packet_size);
-			core_close(b, c, false, "input bound while authenticating");
+			broker__core_log(b, "closing %s: %zu bytes arrived while its CONNECT waited for authentication (bound %zu)",
+					 c->peer, c->rx_len, 2 * (size_t)b->cfg.max_packet_size);
+			broker__core_close(b, c, false, "input bound while authenticating");
 			rearm(b);
 		}
 		return;
@@ -480,13 +480,13 @@ static void decode_input(broker *b, conn *c)
 				 * 3.1.1 requires it; 5.0 only allows 0x84 (a MAY), and a client of an
 				 * unknown level reads neither for certain. mosquitto does the same. */
 				mqtt_packet r = { .type = MQTT_CONNACK, .version = MQTT_V311, .reason = 1 };
-				core_send(b, c, &r);
-				core_log(b, "refused %s: %s", c->peer, e.msg);
-				core_close(b, c, false, "unsupported protocol level");
+				broker__core_send(b, c, &r);
+				broker__core_log(b, "refused %s: %s", c->peer, e.msg);
+				broker__core_close(b, c, false, "unsupported protocol level");
 			} else {
 				protocol_error(b, c, e.stmt, e.msg, e.reason);
 			}
-			acks_flush(b);
+			broker__acks_flush(b);
 			rearm(b);
 			return;
 		}
@@ -495,16 +495,16 @@ static void decode_input(broker *b, conn *c)
 		mqtt_err ve;
 		if (mqtt_validate(&p, &ve) < 0) {
 			protocol_error(b, c, ve.stmt, ve.msg, ve.reason);
-			acks_flush(b);
+			broker__acks_flush(b);
 			rearm(b);
 			return;
 		}
 		/* Any packet from the client resets its keepalive clock [MQTT-3.1.2-24]. */
 		if (c->state == CONN_UP && c->keepalive_s && !(b->cfg.test_faults & BROKER_TF_IGNORE_KEEPALIVE))
-			core_deadline(b, c, now(b) + (int64_t)c->keepalive_s * 1500000);
+			broker__core_deadline(b, c, now(b) + (int64_t)c->keepalive_s * 1500000);
 		pos += (size_t)n;
 		if (!dispatch(b, c, &p)) {
-			acks_flush(b);
+			broker__acks_flush(b);
 			rearm(b);
 			return;
 		}
@@ -515,37 +515,37 @@ static void decode_input(broker *b, conn *c)
 	}
 	memmove(c->rx, c->rx + pos, c->rx_len - pos);
 	c->rx_len -= pos;
-	acks_flush(b);
+	broker__acks_flush(b);
 	rearm(b);
 }
 
 void broker_tick(broker *b)
 {
 	int64_t t = now(b);
-	while (bheap_next(&b->deadlines) <= t) {
-		conn *c = (conn *)((char *)bheap_top(&b->deadlines) - offsetof(conn, dl));
+	while (broker__bheap_next(&b->deadlines) <= t) {
+		conn *c = (conn *)((char *)broker__bheap_top(&b->deadlines) - offsetof(conn, dl));
 		if (c->state == CONN_NEW) {
-			core_log(b, c->auth_pending ? "no answer from authentication for %s in time"
+			broker__core_log(b, c->auth_pending ? "no answer from authentication for %s in time"
 						    : "no CONNECT from %s in time", c->peer);
-			core_close(b, c, false, "no CONNECT");
+			broker__core_close(b, c, false, "no CONNECT");
 		} else {
 			/* Nothing for 1.5 x keepalive: the client is gone [MQTT-3.1.2-24]; a 5.0
 			 * client is told 0x8D first (5.0 §3.1.2.10). */
-			core_disconnect(b, c, 0x8D, "keepalive expired");
+			broker__core_disconnect(b, c, 0x8D, "keepalive expired");
 		}
 	}
-	session_expire(b, t);
+	broker__session_expire(b, t);
 	if (t >= b->next_sys_us) {
-		sys_publish(b);
+		broker__sys_publish(b);
 		b->next_sys_us = t + (int64_t)b->cfg.sys_interval_s * 1000000;
 	}
-	acks_flush(b);
+	broker__acks_flush(b);
 	rearm(b);
 }
 
 void broker_on_auth(broker *b, uint64_t id, int rc)
 {
-	conn *c = conn_find(b, id);
+	conn *c = broker__conn_find(b, id);
 	if (!c || !c->auth_pending)
 		return;
 	c->auth_pending = false;
@@ -557,7 +557,7 @@ void broker_on_auth(broker *b, uint64_t id, int rc)
 
 const char *broker_conn_client_id(broker *b, uint64_t id)
 {
-	conn *c = conn_find(b, id);
+	conn *c = broker__conn_find(b, id);
 	return c && c->s ? c->s->client_id : NULL;
 }
 
@@ -571,18 +571,18 @@ void broker_free(broker *b)
 	if (!b)
 		return;
 	b->store = NULL; /* tearing down memory is not a change to remember */
-	persist_free(b);
+	broker__persist_free(b);
 	while (b->conns)
 		conn_free(b, b->conns);
 	while (b->sessions)
-		session_free(b, b->sessions);
-	tree_free(&b->root);
-	retained_free_all(b);
+		broker__session_free(b, b->sessions);
+	broker__tree_free(&b->root);
+	broker__retained_free_all(b);
 	free(b->conn_hash);
 	free(b->sess_hash);
 	free(b->ret_hash);
-	bheap_free(&b->deadlines);
-	bheap_free(&b->expiries);
+	broker__bheap_free(&b->deadlines);
+	broker__bheap_free(&b->expiries);
 	free(b->out);
 	free(b);
 }

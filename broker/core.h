@@ -1,6 +1,10 @@
 /*
  * core.h - internal to broker/: sessions, connections, messages, the topic tree.
  *
+ * Functions shared between broker/'s files are named broker__NAME (two underscores): they
+ * are not API, and nothing the broker defines is global without the broker_ prefix (the
+ * lint checks the library's symbols).
+ *
  * Determinism: every collection the broker walks is kept in insertion order (lists, or
  * arrays sorted by a sequence number); hash tables are used only to find things, never to
  * decide an order.
@@ -212,7 +216,7 @@ struct broker {
 	uint64_t next_mid;
 	uint64_t snap_gen;
 	size_t log_bytes, snap_bytes;
-	/* Output held until the log is durable (send_later): packets, encoded, in order. */
+	/* Output held until the log is durable (broker__send_later): packets, encoded, in order. */
 	struct pending_ack {
 		uint64_t conn;
 		size_t off, len;   /* in held_bytes */
@@ -226,79 +230,79 @@ struct broker {
 
 /* core.c */
 /* Encode by the connection's level (a 3.1.1 client never sees 5.0 properties) and send;
- * a packet over a 5.0 client's Maximum Packet Size is not sent (see core_fit). */
-void core_send(broker *b, conn *c, const mqtt_packet *p);
-size_t core_fit(const conn *c, const mqtt_packet *p, mqtt_packet *q);
-conn *conn_find(broker *b, uint64_t id);
-void core_close(broker *b, conn *c, bool publish_will, const char *why);
-void core_deadline(broker *b, conn *c, int64_t at);
-void core_log(broker *b, const char *fmt, ...)
+ * a packet over a 5.0 client's Maximum Packet Size is not sent (see broker__core_fit). */
+void broker__core_send(broker *b, conn *c, const mqtt_packet *p);
+size_t broker__core_fit(const conn *c, const mqtt_packet *p, mqtt_packet *q);
+conn *broker__conn_find(broker *b, uint64_t id);
+void broker__core_close(broker *b, conn *c, bool publish_will, const char *why);
+void broker__core_deadline(broker *b, conn *c, int64_t at);
+void broker__core_log(broker *b, const char *fmt, ...)
 #if defined(__GNUC__)
 	__attribute__((format(printf, 2, 3)))
 #endif
 	;
-uint64_t core_hash(const char *s, size_t n);
-char *core_strndup(const char *s, size_t n);
+uint64_t broker__core_hash(const char *s, size_t n);
+char *broker__core_strndup(const char *s, size_t n);
 
 /* Session Expiry Interval meaning "never" (also every 3.1.1 persistent session). */
 #define SESSION_NEVER UINT32_MAX
 
 /* core.c, 5.0: send DISCONNECT with this reason (to a 5.0 client; nothing to a 3.1.1
  * one, which has no such packet from a server), then close, publishing the will. */
-void core_disconnect(broker *b, conn *c, uint8_t reason, const char *why);
+void broker__core_disconnect(broker *b, conn *c, uint8_t reason, const char *why);
 /* May a reason string go to this client (5.0 and Request Problem Information not 0)? */
-bool core_reason_ok(const conn *c);
+bool broker__core_reason_ok(const conn *c);
 
 /* handle_connect.c */
-void handle_connect(broker *b, conn *c, const mqtt_packet *p);
-void handle_disconnect(broker *b, conn *c, const mqtt_packet *p);
+void broker__handle_connect(broker *b, conn *c, const mqtt_packet *p);
+void broker__handle_disconnect(broker *b, conn *c, const mqtt_packet *p);
 /* A session lost its connection: start its expiry clock (or free it, interval 0). */
-void session_detach(broker *b, session *s);
+void broker__session_detach(broker *b, session *s);
 /* Put an offline session in the expiry heap at at_us (INT64_MAX: take it out). */
-void session_expire_at(broker *b, session *s, int64_t at_us);
+void broker__session_expire_at(broker *b, session *s, int64_t at_us);
 /* Free every offline session whose expiry time has come; the earliest left, or INT64_MAX. */
-int64_t session_expire(broker *b, int64_t now_us);
-session *session_find(broker *b, const char *id);
-session *session_create_offline(broker *b, const char *id);
-void session_free(broker *b, session *s);
+int64_t broker__session_expire(broker *b, int64_t now_us);
+session *broker__session_find(broker *b, const char *id);
+session *broker__session_create_offline(broker *b, const char *id);
+void broker__session_free(broker *b, session *s);
 /* Set the owner (username NULL: anonymous); false if it was that already. */
-bool session_set_owner(session *s, const char *username);
+bool broker__session_set_owner(session *s, const char *username);
 
 /* handle_publish.c */
-msg *msg_new(const char *topic, size_t topic_len, const uint8_t *payload, size_t len, uint8_t qos,
-	     bool retain);
-void msg_unref(msg *m);
-void handle_publish(broker *b, conn *c, const mqtt_packet *p);
-void handle_ack(broker *b, conn *c, const mqtt_packet *p);
-void route(broker *b, msg *m);
-void deliver(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag);
-void session_resume(broker *b, session *s);
-void session_pump(broker *b, session *s);
-void outmsg_free_list(outmsg *o);
-void retained_set(broker *b, msg *m);
-void retained_deliver(broker *b, session *s, const char *filter, size_t flen, uint8_t qos);
-void retained_free_all(broker *b);
+msg *broker__msg_new(const char *topic, size_t topic_len, const uint8_t *payload, size_t len,
+		     uint8_t qos, bool retain);
+void broker__msg_unref(msg *m);
+void broker__handle_publish(broker *b, conn *c, const mqtt_packet *p);
+void broker__handle_ack(broker *b, conn *c, const mqtt_packet *p);
+void broker__route(broker *b, msg *m);
+void broker__deliver(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag);
+void broker__session_resume(broker *b, session *s);
+void broker__session_pump(broker *b, session *s);
+void broker__outmsg_free_list(outmsg *o);
+void broker__retained_set(broker *b, msg *m);
+void broker__retained_deliver(broker *b, session *s, const char *filter, size_t flen, uint8_t qos);
+void broker__retained_free_all(broker *b);
 /* May the session's user read this topic (auth's allow for reading, a concrete topic)? */
-bool may_read(broker *b, session *s, const char *topic);
+bool broker__may_read(broker *b, session *s, const char *topic);
 
 /* handle_subscribe.c */
-void handle_subscribe(broker *b, conn *c, const mqtt_packet *p);
-void handle_unsubscribe(broker *b, conn *c, const mqtt_packet *p);
-void subs_drop_session(broker *b, session *s);
-void tree_free(tnode *n);
+void broker__handle_subscribe(broker *b, conn *c, const mqtt_packet *p);
+void broker__handle_unsubscribe(broker *b, conn *c, const mqtt_packet *p);
+void broker__subs_drop_session(broker *b, session *s);
+void broker__tree_free(tnode *n);
 /* Matching subscriptions for a topic, one per session at its highest QoS, in session
  * creation order. Caller frees *out. Returns the count. */
-size_t tree_match(broker *b, const char *topic, sub ***out);
+size_t broker__tree_match(broker *b, const char *topic, sub ***out);
 
-/* handle_subscribe.c, shared with recovery. sub_add never refuses (recovery restores what
- * was granted); handle_subscribe applies max_subscriptions before it. */
-void sub_add(broker *b, session *s, const char *filter, size_t flen, uint8_t qos);
-bool sub_remove(broker *b, session *s, const char *filter, size_t flen);
+/* handle_subscribe.c, shared with recovery. broker__sub_add never refuses (recovery restores what
+ * was granted); broker__handle_subscribe applies max_subscriptions before it. */
+void broker__sub_add(broker *b, session *s, const char *filter, size_t flen, uint8_t qos);
+bool broker__sub_remove(broker *b, session *s, const char *filter, size_t flen);
 
 /* handle_publish.c, shared with recovery */
-outmsg *queue_append(session *s, msg *m, uint8_t qos, bool retain_flag);
-outmsg *queue_prepend(session *s, msg *m, uint8_t qos, bool retain_flag);
-bool session_replay_out(session *s, uint8_t type, uint16_t id);
+outmsg *broker__queue_append(session *s, msg *m, uint8_t qos, bool retain_flag);
+outmsg *broker__queue_prepend(session *s, msg *m, uint8_t qos, bool retain_flag);
+bool broker__session_replay_out(session *s, uint8_t type, uint16_t id);
 
 /* persist.c: records of what a restart must rebuild; all no-ops without a store, during
  * recovery, and for clean sessions. */
@@ -308,22 +312,23 @@ enum {
 	R_BATCH, /* the records of one sync, whole, in one record: applied all or none */
 	R_ENQ_FRONT, /* a message put back at the head of a session's queue */
 };
-void persist_session(broker *b, session *s, bool exists);
-void persist_sub(broker *b, session *s, const char *filter, size_t flen, uint8_t qos, bool add);
-void persist_enq(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag, bool front);
-void persist_out(broker *b, session *s, uint8_t type, uint16_t id);
-void persist_retained(broker *b, const msg *m);
-void persist_recover(broker *b);
-void persist_free(broker *b);
+void broker__persist_session(broker *b, session *s, bool exists);
+void broker__persist_sub(broker *b, session *s, const char *filter, size_t flen, uint8_t qos,
+			 bool add);
+void broker__persist_enq(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag, bool front);
+void broker__persist_out(broker *b, session *s, uint8_t type, uint16_t id);
+void broker__persist_retained(broker *b, const msg *m);
+void broker__persist_recover(broker *b);
+void broker__persist_free(broker *b);
 /* Output that reveals state - acknowledgements, SUBACK, a PUBLISH whose packet id the
  * session now holds - waits for the log to be durable: queued here in order, sent by
- * acks_flush() after one sync (group commit). Without a store, or with nothing appended
+ * broker__acks_flush() after one sync (group commit). Without a store, or with nothing appended
  * since the last sync, it goes out at once. */
-void send_later(broker *b, conn *c, const mqtt_packet *p);
-void ack_later(broker *b, conn *c, uint8_t type, uint16_t id);
-void acks_flush(broker *b);
+void broker__send_later(broker *b, conn *c, const mqtt_packet *p);
+void broker__ack_later(broker *b, conn *c, uint8_t type, uint16_t id);
+void broker__acks_flush(broker *b);
 
 /* sys.c */
-void sys_publish(broker *b);
+void broker__sys_publish(broker *b);
 
 #endif

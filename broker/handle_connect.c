@@ -11,10 +11,10 @@
 
 static size_t sess_bucket(broker *b, const char *id)
 {
-	return (size_t)(core_hash(id, strlen(id)) & (b->sess_buckets - 1));
+	return (size_t)(broker__core_hash(id, strlen(id)) & (b->sess_buckets - 1));
 }
 
-session *session_find(broker *b, const char *id)
+session *broker__session_find(broker *b, const char *id)
 {
 	for (session *s = b->sess_hash[sess_bucket(b, id)]; s; s = s->hnext)
 		if (!strcmp(s->client_id, id))
@@ -22,13 +22,13 @@ session *session_find(broker *b, const char *id)
 	return NULL;
 }
 
-bool session_set_owner(session *s, const char *username)
+bool broker__session_set_owner(session *s, const char *username)
 {
 	uint8_t st = username ? OWNER_USER : OWNER_ANON;
 	if (s->owner_state == st && (!username || !strcmp(s->owner, username)))
 		return false;
 	free(s->owner);
-	s->owner = username ? core_strndup(username, strlen(username)) : NULL;
+	s->owner = username ? broker__core_strndup(username, strlen(username)) : NULL;
 	s->owner_state = st;
 	return true;
 }
@@ -51,31 +51,31 @@ static bool owner_is(const session *s, const char *username)
 
 /* Keys (expiry, seq) are unique, so sessions expiring at one instant go in creation order,
  * whatever the heap's shape. */
-void session_expire_at(broker *b, session *s, int64_t at_us)
+void broker__session_expire_at(broker *b, session *s, int64_t at_us)
 {
 	s->exp.tie = s->seq;
-	bheap_set(&b->expiries, &s->exp, at_us);
+	broker__bheap_set(&b->expiries, &s->exp, at_us);
 }
 
-void session_detach(broker *b, session *s)
+void broker__session_detach(broker *b, session *s)
 {
 	if (s->expiry_s == SESSION_NEVER)
 		return;
 	/* The session ends that many seconds after its network connection closed
 	 * [MQTT-3.1.2-23], on the broker's clock; the deadline is logged so a restart keeps it. */
-	session_expire_at(b, s, b->env.now_us(b->env.ctx) + (int64_t)s->expiry_s * 1000000);
-	persist_session(b, s, true);
+	broker__session_expire_at(b, s, b->env.now_us(b->env.ctx) + (int64_t)s->expiry_s * 1000000);
+	broker__persist_session(b, s, true);
 }
 
-int64_t session_expire(broker *b, int64_t now_us)
+int64_t broker__session_expire(broker *b, int64_t now_us)
 {
-	while (bheap_next(&b->expiries) <= now_us) {
-		session *s = (session *)((char *)bheap_top(&b->expiries) - offsetof(session, exp));
-		core_log(b, "session %s expired (%u s after its connection closed)", s->client_id,
-			 s->expiry_s);
-		session_free(b, s);
+	while (broker__bheap_next(&b->expiries) <= now_us) {
+		session *s = (session *)((char *)broker__bheap_top(&b->expiries) - offsetof(session, exp));
+		broker__core_log(b, "session %s expired (%u s after its connection closed)", s->client_id,
+				 s->expiry_s);
+		broker__session_free(b, s);
 	}
-	return bheap_next(&b->expiries);
+	return broker__bheap_next(&b->expiries);
 }
 
 /* The interval the broker grants for the one a client asked for. */
@@ -92,13 +92,13 @@ static void session_set_expiry(broker *b, session *s, uint32_t expiry_s)
 {
 	bool clean = expiry_s == 0;
 	if (clean && !s->clean)
-		persist_session(b, s, false);
+		broker__persist_session(b, s, false);
 	bool changed = s->expiry_s != expiry_s || s->exp.at != INT64_MAX;
 	s->clean = clean;
 	s->expiry_s = expiry_s;
-	session_expire_at(b, s, INT64_MAX);
+	broker__session_expire_at(b, s, INT64_MAX);
 	if (changed && !clean)
-		persist_session(b, s, true);
+		broker__persist_session(b, s, true);
 }
 
 static session *session_new(broker *b, const char *id, uint32_t expiry_s, const conn *c)
@@ -107,9 +107,9 @@ static session *session_new(broker *b, const char *id, uint32_t expiry_s, const 
 	session *s = calloc(1, sizeof *s);
 	if (!s)
 		abort();
-	s->client_id = core_strndup(id, strlen(id));
+	s->client_id = broker__core_strndup(id, strlen(id));
 	if (c)
-		session_set_owner(s, c->username);
+		broker__session_set_owner(s, c->username);
 	s->seq = b->next_seq++;
 	s->clean = clean;
 	s->expiry_s = expiry_s;
@@ -126,22 +126,22 @@ static session *session_new(broker *b, const char *id, uint32_t expiry_s, const 
 	s->hnext = b->sess_hash[k];
 	b->sess_hash[k] = s;
 	b->st.sessions++;
-	persist_session(b, s, true);
+	broker__persist_session(b, s, true);
 	return s;
 }
 
-session *session_create_offline(broker *b, const char *id)
+session *broker__session_create_offline(broker *b, const char *id)
 {
 	return session_new(b, id, SESSION_NEVER, NULL);
 }
 
-void session_free(broker *b, session *s)
+void broker__session_free(broker *b, session *s)
 {
-	persist_session(b, s, false);
-	session_expire_at(b, s, INT64_MAX);
-	subs_drop_session(b, s);
-	outmsg_free_list(s->inflight);
-	outmsg_free_list(s->queue);
+	broker__persist_session(b, s, false);
+	broker__session_expire_at(b, s, INT64_MAX);
+	broker__subs_drop_session(b, s);
+	broker__outmsg_free_list(s->inflight);
+	broker__outmsg_free_list(s->queue);
 	for (session **pp = &b->sess_hash[sess_bucket(b, s->client_id)]; *pp; pp = &(*pp)->hnext) {
 		if (*pp == s) {
 			*pp = s->hnext;
@@ -189,26 +189,26 @@ static void connack(broker *b, conn *c, uint8_t rc, bool present, const mqtt_pro
 		if (props)
 			r.props = *props;
 	}
-	core_send(b, c, &r);
+	broker__core_send(b, c, &r);
 }
 
 static void refuse(broker *b, conn *c, uint8_t rc, const char *why)
 {
 	mqtt_props pr = { 0 };
-	if (why && core_reason_ok(c)) {
+	if (why && broker__core_reason_ok(c)) {
 		pr.reason_string = (mqtt_str){ (const uint8_t *)why, (uint32_t)strlen(why) };
 		MQTT_SET(&pr, MQTT_PROP_REASON_STRING);
 	}
 	connack(b, c, rc, false, &pr);
 	if (c->version == MQTT_V5)
-		core_log(b, "refused %s: %s (CONNACK 0x%02X)", c->peer, why, reason_v5(rc));
+		broker__core_log(b, "refused %s: %s (CONNACK 0x%02X)", c->peer, why, reason_v5(rc));
 	else
-		core_log(b, "refused %s: %s (CONNACK %u)", c->peer, why, rc);
+		broker__core_log(b, "refused %s: %s (CONNACK %u)", c->peer, why, rc);
 	/* A refused connection is closed, and its will is never published [MQTT-3.2.2-5]. */
-	core_close(b, c, false, "refused");
+	broker__core_close(b, c, false, "refused");
 }
 
-void handle_connect(broker *b, conn *c, const mqtt_packet *p)
+void broker__handle_connect(broker *b, conn *c, const mqtt_packet *p)
 {
 	const mqtt_connect *k = &p->connect;
 	const mqtt_props *cp = &p->props;
@@ -242,7 +242,7 @@ void handle_connect(broker *b, conn *c, const mqtt_packet *p)
 		/* The server names it, uniquely [MQTT-3.1.3-6]. */
 		do
 			snprintf(id, sizeof id, "mqttsim-auto-%llu", (unsigned long long)++b->assigned_ids);
-		while (session_find(b, id)); /* a client may have chosen this very name itself */
+		while (broker__session_find(b, id)); /* a client may have chosen this very name itself */
 		/* 5.0: whatever its Clean Start, told the name in CONNACK [MQTT-3.1.3-7]. */
 		assigned = v5;
 	} else if (k->client_id.len >= sizeof id) {
@@ -265,7 +265,7 @@ void handle_connect(broker *b, conn *c, const mqtt_packet *p)
 
 	uint8_t rc = 0;
 	if (k->has_username && !c->username)
-		c->username = core_strndup((const char *)k->username.data, k->username.len);
+		c->username = broker__core_strndup((const char *)k->username.data, k->username.len);
 	if (!k->has_username && !b->cfg.allow_anonymous)
 		rc = 5;
 	else if (c->auth_answered)
@@ -299,7 +299,7 @@ void handle_connect(broker *b, conn *c, const mqtt_packet *p)
 	 * no such words, and CONNACK 5 (not authorised) is its answer. Without authentication
 	 * a user name is only a claim, so it decides nothing here.
 	 */
-	session *s = session_find(b, id);
+	session *s = broker__session_find(b, id);
 	if (s && b->cfg.auth && !owner_is(s, c->username)) {
 		char why[400];
 		snprintf(why, sizeof why, "client id %s is a session of %s%s, not of %s%s", id,
@@ -313,21 +313,21 @@ void handle_connect(broker *b, conn *c, const mqtt_packet *p)
 	 * is told DISCONNECT 0x8E first [MQTT-3.1.4-3]. It did not say DISCONNECT, so its
 	 * will goes out. */
 	if (s && s->c)
-		core_disconnect(b, s->c, 0x8E, "session taken over");
-	s = session_find(b, id); /* a clean session went with its connection */
+		broker__core_disconnect(b, s->c, 0x8E, "session taken over");
+	s = broker__session_find(b, id); /* a clean session went with its connection */
 
 	uint32_t granted = expiry_grant(b, expiry);
 	bool present = false;
 	if (k->clean_start) {
 		if (s)
-			session_free(b, s); /* [MQTT-3.1.2-4] */
+			broker__session_free(b, s); /* [MQTT-3.1.2-4] */
 		s = session_new(b, id, granted, c);
 	} else if (s) {
 		present = true; /* [MQTT-3.2.2-2] */
 		/* A session from an older log (no owner) becomes this user's; without
 		 * authentication the last user name seen is kept, for a later restart with it. */
-		if (session_set_owner(s, c->username))
-			persist_session(b, s, true);
+		if (broker__session_set_owner(s, c->username))
+			broker__persist_session(b, s, true);
 		session_set_expiry(b, s, granted);
 	} else {
 		s = session_new(b, id, granted, c);
@@ -341,7 +341,7 @@ void handle_connect(broker *b, conn *c, const mqtt_packet *p)
 		c->will = true;
 		c->will_qos = k->will_qos;
 		c->will_retain = k->will_retain;
-		c->will_topic = core_strndup((const char *)k->will_topic.data, k->will_topic.len);
+		c->will_topic = broker__core_strndup((const char *)k->will_topic.data, k->will_topic.len);
 		c->will_payload = malloc(k->will_payload.len ? k->will_payload.len : 1);
 		if (!c->will_payload)
 			abort();
@@ -388,20 +388,20 @@ void handle_connect(broker *b, conn *c, const mqtt_packet *p)
 	}
 	c->keepalive_s = keepalive;
 	bool enforce = keepalive && !(b->cfg.test_faults & BROKER_TF_IGNORE_KEEPALIVE);
-	core_deadline(b, c, enforce ? b->env.now_us(b->env.ctx) + (int64_t)keepalive * 1500000 : INT64_MAX);
+	broker__core_deadline(b, c, enforce ? b->env.now_us(b->env.ctx) + (int64_t)keepalive * 1500000 : INT64_MAX);
 	connack(b, c, 0, present, &ack);
 	if (v5)
-		core_log(b, "connect %s client=%s v5 clean-start=%d expiry=%u keepalive=%u%s%s", c->peer, id,
-			 k->clean_start, granted, keepalive, present ? " session-present" : "",
-			 c->will ? " will" : "");
+		broker__core_log(b, "connect %s client=%s v5 clean-start=%d expiry=%u keepalive=%u%s%s", c->peer, id,
+				 k->clean_start, granted, keepalive, present ? " session-present" : "",
+				 c->will ? " will" : "");
 	else
-		core_log(b, "connect %s client=%s clean=%d keepalive=%u%s%s", c->peer, id, k->clean_start,
-			 k->keepalive_s, present ? " session-present" : "", c->will ? " will" : "");
+		broker__core_log(b, "connect %s client=%s clean=%d keepalive=%u%s%s", c->peer, id, k->clean_start,
+				 k->keepalive_s, present ? " session-present" : "", c->will ? " will" : "");
 	/* Unacknowledged deliveries go out again, then whatever queued while away. */
-	session_resume(b, s);
+	broker__session_resume(b, s);
 }
 
-void handle_disconnect(broker *b, conn *c, const mqtt_packet *p)
+void broker__handle_disconnect(broker *b, conn *c, const mqtt_packet *p)
 {
 	session *s = c->s;
 	if (c->version == MQTT_V5 && s && MQTT_HAS(&p->props, MQTT_PROP_SESSION_EXPIRY)) {
@@ -410,19 +410,19 @@ void handle_disconnect(broker *b, conn *c, const mqtt_packet *p)
 			/* A session that was to end at disconnect may not be given a life after it
 			 * (5.0 §3.14.2.2.2): a protocol error, and the will goes out. */
 			b->st.protocol_errors++;
-			core_log(b, "protocol error from %s client=%s: [5.0 §3.14.2.2.2] DISCONNECT sets "
+			broker__core_log(b, "protocol error from %s client=%s: [5.0 §3.14.2.2.2] DISCONNECT sets "
 				    "Session Expiry Interval %u after CONNECT had 0", c->peer, s->client_id, e);
-			core_disconnect(b, c, 0x82, "session expiry interval raised from 0");
+			broker__core_disconnect(b, c, 0x82, "session expiry interval raised from 0");
 			return;
 		}
 		session_set_expiry(b, s, expiry_grant(b, e));
 	}
 	if (c->version == MQTT_V5 && p->reason == 0x04) {
 		/* Disconnect with Will Message: a goodbye that still wants its will published. */
-		core_close(b, c, true, "DISCONNECT with will");
+		broker__core_close(b, c, true, "DISCONNECT with will");
 		return;
 	}
 	/* A clean goodbye: the will is discarded, not published [MQTT-3.14.4-3]. */
 	c->will = false;
-	core_close(b, c, false, "DISCONNECT");
+	broker__core_close(b, c, false, "DISCONNECT");
 }

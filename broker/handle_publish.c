@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-msg *msg_new(const char *topic, size_t topic_len, const uint8_t *payload, size_t len, uint8_t qos,
-	     bool retain)
+msg *broker__msg_new(const char *topic, size_t topic_len, const uint8_t *payload, size_t len,
+		     uint8_t qos, bool retain)
 {
 	msg *m = malloc(sizeof *m + topic_len + 1 + len);
 	if (!m)
@@ -28,17 +28,17 @@ msg *msg_new(const char *topic, size_t topic_len, const uint8_t *payload, size_t
 	return m;
 }
 
-void msg_unref(msg *m)
+void broker__msg_unref(msg *m)
 {
 	if (m && --m->refs == 0)
 		free(m);
 }
 
-void outmsg_free_list(outmsg *o)
+void broker__outmsg_free_list(outmsg *o)
 {
 	while (o) {
 		outmsg *n = o->next;
-		msg_unref(o->m);
+		broker__msg_unref(o->m);
 		free(o->rc);
 		free(o);
 		o = n;
@@ -70,7 +70,7 @@ static void send_publish(broker *b, session *s, const outmsg *o, bool dup)
 	 * whose packet id a crash then forgot would make the broker reuse that id for another
 	 * message, which the receiver, still holding the id until PUBREL, drops as a
 	 * duplicate [MQTT-4.3.3-2] (the crash sweep, tests/test_crashsweep.c, found it). */
-	send_later(b, s->c, &p);
+	broker__send_later(b, s->c, &p);
 }
 
 /* Does the PUBLISH fit the client's Maximum Packet Size? One that does not is dropped
@@ -84,13 +84,13 @@ static bool publish_fits(const session *s, const outmsg *o)
 	p.publish.qos = o->qos;
 	p.publish.topic = (mqtt_str){ (const uint8_t *)o->m->topic, o->m->topic_len };
 	p.publish.payload = (mqtt_str){ o->m->payload, o->m->payload_len };
-	return core_fit(s->c, &p, &q) != 0;
+	return broker__core_fit(s->c, &p, &q) != 0;
 }
 
 static void send_ack(broker *b, conn *c, uint8_t type, uint16_t id)
 {
 	mqtt_packet p = { .type = type, .version = MQTT_V311, .packet_id = id };
-	send_later(b, c, &p);
+	broker__send_later(b, c, &p);
 }
 
 /* A packet id not used by any message in flight to this session. */
@@ -127,12 +127,12 @@ static outmsg *queue_pop(session *s)
 	return queue_unlink(s, &s->queue);
 }
 
-bool may_read(broker *b, session *s, const char *topic)
+bool broker__may_read(broker *b, session *s, const char *topic)
 {
 	const broker_auth *a = b->cfg.auth;
 	if (!a || !a->allow)
 		return true;
-	/* Online, the session's owner is the connection's user (handle_connect sees to it). */
+	/* Online, the session's owner is the connection's user (broker__handle_connect sees to it). */
 	const char *user = s->c ? s->c->username : s->owner;
 	if (a->allow(a->ctx, s->client_id, user, topic, false))
 		return true;
@@ -157,7 +157,7 @@ static void inflight_push(session *s, outmsg *o, uint16_t id)
 	s->inflight_count++;
 }
 
-void session_pump(broker *b, session *s)
+void broker__session_pump(broker *b, session *s)
 {
 	while (s->c && s->queue) {
 		if (!s->queue->m) {
@@ -165,7 +165,7 @@ void session_pump(broker *b, session *s)
 			 * waits for the window, or is done and goes. */
 			int r = retained_next(b, s, s->queue);
 			if (r == 0)
-				outmsg_free_list(queue_unlink(s, &s->queue));
+				broker__outmsg_free_list(queue_unlink(s, &s->queue));
 			else if (r == 2)
 				break;
 			continue;
@@ -174,32 +174,32 @@ void session_pump(broker *b, session *s)
 			break;
 		outmsg *o = queue_pop(s);
 		if (needs_check(b, o)) {
-			if (!may_read(b, s, o->m->topic)) {
-				persist_out(b, s, R_POP, 0);
-				outmsg_free_list(o);
+			if (!broker__may_read(b, s, o->m->topic)) {
+				broker__persist_out(b, s, R_POP, 0);
+				broker__outmsg_free_list(o);
 				continue;
 			}
 			o->unchecked = false;
 		}
 		if (!publish_fits(s, o)) {
 			b->st.msgs_dropped++;
-			persist_out(b, s, R_POP, 0);
-			outmsg_free_list(o);
+			broker__persist_out(b, s, R_POP, 0);
+			broker__outmsg_free_list(o);
 			continue;
 		}
 		if (o->qos == 0) {
-			persist_out(b, s, R_POP, 0);
+			broker__persist_out(b, s, R_POP, 0);
 			send_publish(b, s, o, false);
-			outmsg_free_list(o);
+			broker__outmsg_free_list(o);
 			continue;
 		}
 		inflight_push(s, o, next_id(s));
-		persist_out(b, s, R_SENT, o->id);
+		broker__persist_out(b, s, R_SENT, o->id);
 		send_publish(b, s, o, false);
 	}
 }
 
-void session_resume(broker *b, session *s)
+void broker__session_resume(broker *b, session *s)
 {
 	/* Unacknowledged PUBLISH again with DUP set, PUBREL again for those already
 	 * received, with their original packet ids [MQTT-4.4.0-1]. */
@@ -207,7 +207,7 @@ void session_resume(broker *b, session *s)
 		outmsg *o = *pp;
 		if (o->state == OUT_SENT && needs_check(b, o)) {
 			/* Recovered from the log: not to a user who may not read it. */
-			if (!may_read(b, s, o->m->topic)) {
+			if (!broker__may_read(b, s, o->m->topic)) {
 				inflight_remove(b, s, pp);
 				continue;
 			}
@@ -225,7 +225,7 @@ void session_resume(broker *b, session *s)
 			send_ack(b, s->c, MQTT_PUBREL, o->id); /* only the id: nothing to read */
 		pp = &o->next;
 	}
-	session_pump(b, s);
+	broker__session_pump(b, s);
 }
 
 static outmsg *outmsg_new(msg *m, uint8_t qos, bool retain_flag)
@@ -240,7 +240,7 @@ static outmsg *outmsg_new(msg *m, uint8_t qos, bool retain_flag)
 	return o;
 }
 
-outmsg *queue_append(session *s, msg *m, uint8_t qos, bool retain_flag)
+outmsg *broker__queue_append(session *s, msg *m, uint8_t qos, bool retain_flag)
 {
 	outmsg *o = outmsg_new(m, qos, retain_flag);
 	*s->queue_tail = o;
@@ -249,7 +249,7 @@ outmsg *queue_append(session *s, msg *m, uint8_t qos, bool retain_flag)
 	return o;
 }
 
-outmsg *queue_prepend(session *s, msg *m, uint8_t qos, bool retain_flag)
+outmsg *broker__queue_prepend(session *s, msg *m, uint8_t qos, bool retain_flag)
 {
 	outmsg *o = outmsg_new(m, qos, retain_flag);
 	o->next = s->queue;
@@ -264,15 +264,15 @@ outmsg *queue_prepend(session *s, msg *m, uint8_t qos, bool retain_flag)
  * One message to one session. Read access is checked here, for every delivery, against
  * the session's user: live routing, offline queueing, wills; retained messages for a new
  * subscription are checked as their cursor sends them, queued ones recovered from the
- * log as they go out (session_pump, session_resume).
+ * log as they go out (broker__session_pump, broker__session_resume).
  */
-void deliver(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag)
+void broker__deliver(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag)
 {
 	if (!s->c && qos == 0 && !b->cfg.queue_qos0)
 		return; /* QoS 0 to an offline session is simply not delivered */
 	/* Offline with no known owner (an older log), nobody to ask for yet. */
 	bool unchecked = !s->c && s->owner_state == OWNER_UNKNOWN;
-	if (!unchecked && !may_read(b, s, m->topic))
+	if (!unchecked && !broker__may_read(b, s, m->topic))
 		return;
 	if (s->c && qos == 0 && !s->queue) {
 		/* Nothing ahead of it: straight out, nothing to remember. */
@@ -289,16 +289,16 @@ void deliver(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag)
 		outmsg **pp = &s->queue;
 		while (!(*pp)->m)
 			pp = &(*pp)->next;
-		persist_out(b, s, R_POP, 0);
-		outmsg_free_list(queue_unlink(s, pp));
+		broker__persist_out(b, s, R_POP, 0);
+		broker__outmsg_free_list(queue_unlink(s, pp));
 	}
-	queue_append(s, m, qos, retain_flag)->unchecked = unchecked;
-	persist_enq(b, s, m, qos, retain_flag, false);
-	session_pump(b, s);
+	broker__queue_append(s, m, qos, retain_flag)->unchecked = unchecked;
+	broker__persist_enq(b, s, m, qos, retain_flag, false);
+	broker__session_pump(b, s);
 }
 
 /* Recovery: redo one change of a session's outbound state or inbound QoS 2 ids. */
-bool session_replay_out(session *s, uint8_t type, uint16_t id)
+bool broker__session_replay_out(session *s, uint8_t type, uint16_t id)
 {
 	outmsg **link = NULL, *o = NULL;
 	for (outmsg **pp = &s->inflight; *pp; pp = &(*pp)->next)
@@ -318,7 +318,7 @@ bool session_replay_out(session *s, uint8_t type, uint16_t id)
 	case R_POP:
 		if (!s->queue)
 			return false;
-		outmsg_free_list(queue_pop(s));
+		broker__outmsg_free_list(queue_pop(s));
 		return true;
 	case R_REL:
 		if (!o || o->qos != 2)
@@ -333,7 +333,7 @@ bool session_replay_out(session *s, uint8_t type, uint16_t id)
 			s->inflight_tail = link;
 		s->inflight_count--;
 		o->next = NULL;
-		outmsg_free_list(o);
+		broker__outmsg_free_list(o);
 		return true;
 	case R_IN2:
 		in_qos2_add(s, id);
@@ -345,14 +345,14 @@ bool session_replay_out(session *s, uint8_t type, uint16_t id)
 	}
 }
 
-void route(broker *b, msg *m)
+void broker__route(broker *b, msg *m)
 {
 	sub **matches = NULL;
-	size_t n = tree_match(b, m->topic, &matches);
+	size_t n = broker__tree_match(b, m->topic, &matches);
 	for (size_t i = 0; i < n; i++) {
 		uint8_t qos = matches[i]->qos < m->qos ? matches[i]->qos : m->qos;
 		/* Forwarded live, RETAIN is 0 whatever the publisher set [MQTT-3.3.1-9]. */
-		deliver(b, matches[i]->s, m, qos, false);
+		broker__deliver(b, matches[i]->s, m, qos, false);
 	}
 	free(matches);
 }
@@ -381,7 +381,7 @@ static void in_qos2_add(session *s, uint16_t id)
 	s->in_qos2[s->in_qos2_len++] = id;
 }
 
-void handle_publish(broker *b, conn *c, const mqtt_packet *p)
+void broker__handle_publish(broker *b, conn *c, const mqtt_packet *p)
 {
 	session *s = c->s;
 	const mqtt_publish *pub = &p->publish;
@@ -392,21 +392,21 @@ void handle_publish(broker *b, conn *c, const mqtt_packet *p)
 		 * Topic Alias Maximum is 0), a QoS above its Maximum QoS, a retained message
 		 * when retain is not available. */
 		if (MQTT_HAS(&p->props, MQTT_PROP_TOPIC_ALIAS)) {
-			core_disconnect(b, c, 0x94, "topic alias, but the server's Topic Alias Maximum is 0");
+			broker__core_disconnect(b, c, 0x94, "topic alias, but the server's Topic Alias Maximum is 0");
 			return;
 		}
 		if (pub->topic.len == 0) {
-			core_disconnect(b, c, 0x82, "empty topic name without a topic alias");
+			broker__core_disconnect(b, c, 0x82, "empty topic name without a topic alias");
 			return;
 		}
 		if (pub->qos > b->cfg.max_qos) {
 			/* The client broke MQTT-3.2.2-11; the answer is 0x9B (5.0 §3.2.2.3.4). */
-			core_disconnect(b, c, 0x9B, "QoS above the server's Maximum QoS");
+			broker__core_disconnect(b, c, 0x9B, "QoS above the server's Maximum QoS");
 			return;
 		}
 		if (pub->retain && !b->cfg.retain_available) {
 			/* The client broke MQTT-3.2.2-14; the answer is 0x9A (5.0 §3.2.2.3.5). */
-			core_disconnect(b, c, 0x9A, "retain is not available");
+			broker__core_disconnect(b, c, 0x9A, "retain is not available");
 			return;
 		}
 		uint32_t rmax = b->cfg.receive_max ? b->cfg.receive_max : 65535;
@@ -414,7 +414,7 @@ void handle_publish(broker *b, conn *c, const mqtt_packet *p)
 		    (uint32_t)c->in_q1_held + c->in_q2 >= rmax) {
 			/* One more unacknowledged QoS 1/2 PUBLISH than our Receive Maximum: the
 			 * client broke MQTT-3.3.4-7, the answer is 0x93 (5.0 §3.3.4). */
-			core_disconnect(b, c, 0x93, "receive maximum exceeded");
+			broker__core_disconnect(b, c, 0x93, "receive maximum exceeded");
 			return;
 		}
 	}
@@ -423,33 +423,33 @@ void handle_publish(broker *b, conn *c, const mqtt_packet *p)
 	 * retried PUBLISH before PUBREL is acknowledged but not delivered again [MQTT-4.3.3-2]. */
 	if (pub->qos == 2 && in_qos2_has(s, p->packet_id, false) &&
 	    !(b->cfg.test_faults & BROKER_TF_QOS2_TWICE)) {
-		ack_later(b, c, MQTT_PUBREC, p->packet_id);
+		broker__ack_later(b, c, MQTT_PUBREC, p->packet_id);
 		return;
 	}
-	msg *m = msg_new((const char *)pub->topic.data, pub->topic.len, pub->payload.data,
-			 pub->payload.len, pub->qos, pub->retain);
+	msg *m = broker__msg_new((const char *)pub->topic.data, pub->topic.len, pub->payload.data,
+				 pub->payload.len, pub->qos, pub->retain);
 	bool allowed = !b->cfg.auth || !b->cfg.auth->allow ||
 		       b->cfg.auth->allow(b->cfg.auth->ctx, s->client_id, c->username, m->topic, true);
 	if (allowed) {
 		if (pub->retain)
-			retained_set(b, m);
-		route(b, m);
+			broker__retained_set(b, m);
+		broker__route(b, m);
 	} else {
 		/* A denied publish is dropped; it is still acknowledged so the client moves on. */
 		b->st.msgs_dropped++;
-		core_log(b, "denied publish client=%s topic=%s", s->client_id, m->topic);
+		broker__core_log(b, "denied publish client=%s topic=%s", s->client_id, m->topic);
 	}
-	msg_unref(m);
-	/* Acknowledged once what it caused is durable (ack_later waits for the sync). */
+	broker__msg_unref(m);
+	/* Acknowledged once what it caused is durable (broker__ack_later waits for the sync). */
 	if (pub->qos == 1) {
 		if (b->store && (b->dirty || b->log_stale))
-			c->in_q1_held++; /* unacknowledged until acks_flush sends it */
-		ack_later(b, c, MQTT_PUBACK, p->packet_id);
+			c->in_q1_held++; /* unacknowledged until broker__acks_flush sends it */
+		broker__ack_later(b, c, MQTT_PUBACK, p->packet_id);
 	} else if (pub->qos == 2) {
 		c->in_q2++;
 		in_qos2_add(s, p->packet_id);
-		persist_out(b, s, R_IN2, p->packet_id);
-		ack_later(b, c, MQTT_PUBREC, p->packet_id);
+		broker__persist_out(b, s, R_IN2, p->packet_id);
+		broker__ack_later(b, c, MQTT_PUBREC, p->packet_id);
 	}
 }
 
@@ -466,17 +466,17 @@ static outmsg *inflight_find(session *s, uint16_t id, outmsg ***link)
 
 static void inflight_remove(broker *b, session *s, outmsg **link)
 {
-	persist_out(b, s, R_DONE, (*link)->id);
+	broker__persist_out(b, s, R_DONE, (*link)->id);
 	outmsg *o = *link;
 	*link = o->next;
 	if (s->inflight_tail == &o->next)
 		s->inflight_tail = link;
 	s->inflight_count--;
 	o->next = NULL;
-	outmsg_free_list(o);
+	broker__outmsg_free_list(o);
 }
 
-void handle_ack(broker *b, conn *c, const mqtt_packet *p)
+void broker__handle_ack(broker *b, conn *c, const mqtt_packet *p)
 {
 	session *s = c->s;
 	outmsg **link, *o = inflight_find(s, p->packet_id, &link);
@@ -484,35 +484,35 @@ void handle_ack(broker *b, conn *c, const mqtt_packet *p)
 	case MQTT_PUBACK:
 		if (o && o->qos == 1) {
 			inflight_remove(b, s, link);
-			session_pump(b, s);
+			broker__session_pump(b, s);
 		}
 		break;
 	case MQTT_PUBREC:
 		/* The message is delivered; from here only the id travels [MQTT-4.3.3-1]. */
 		if (o && o->qos == 2 && o->state == OUT_SENT) {
 			o->state = OUT_RELEASED;
-			persist_out(b, s, R_REL, o->id);
+			broker__persist_out(b, s, R_REL, o->id);
 		}
 		/* Only once "released" is durable: a restart that forgot it would send the
 		 * PUBLISH again, and a receiver that has already released the id would take it
 		 * for a new message - a duplicate QoS 2 delivery. */
-		ack_later(b, c, MQTT_PUBREL, p->packet_id);
+		broker__ack_later(b, c, MQTT_PUBREL, p->packet_id);
 		break;
 	case MQTT_PUBCOMP:
 		if (o && o->qos == 2 && o->state == OUT_RELEASED) {
 			inflight_remove(b, s, link);
-			session_pump(b, s);
+			broker__session_pump(b, s);
 		}
 		break;
 	case MQTT_PUBREL:
 		/* The id is free again only once that is durable: a restart must not take a
 		 * new message under this id for a duplicate. */
 		if (in_qos2_has(s, p->packet_id, true)) {
-			persist_out(b, s, R_IN2_DEL, p->packet_id);
+			broker__persist_out(b, s, R_IN2_DEL, p->packet_id);
 			if (c->in_q2)
 				c->in_q2--; /* ids of an earlier connection were never counted here */
 		}
-		ack_later(b, c, MQTT_PUBCOMP, p->packet_id);
+		broker__ack_later(b, c, MQTT_PUBCOMP, p->packet_id);
 		break;
 	default:
 		break;
@@ -523,12 +523,12 @@ void handle_ack(broker *b, conn *c, const mqtt_packet *p)
 
 static size_t ret_bucket(broker *b, const char *topic, size_t n)
 {
-	return (size_t)(core_hash(topic, n) & (b->ret_buckets - 1));
+	return (size_t)(broker__core_hash(topic, n) & (b->ret_buckets - 1));
 }
 
-void retained_set(broker *b, msg *m)
+void broker__retained_set(broker *b, msg *m)
 {
-	persist_retained(b, m);
+	broker__persist_retained(b, m);
 	size_t k = ret_bucket(b, m->topic, m->topic_len);
 	retained **pp = &b->ret_hash[k];
 	for (; *pp; pp = &(*pp)->hnext)
@@ -548,7 +548,7 @@ void retained_set(broker *b, msg *m)
 			r->next->prev = r->prev;
 		else
 			b->retained_tail = r->prev;
-		msg_unref(r->m);
+		broker__msg_unref(r->m);
 		free(r);
 		b->st.retained--;
 		b->ret_gen++; /* cursors find their place again */
@@ -556,7 +556,7 @@ void retained_set(broker *b, msg *m)
 	}
 	m->refs++;
 	if (r) {
-		msg_unref(r->m); /* replaced [MQTT-3.3.1-5] */
+		broker__msg_unref(r->m); /* replaced [MQTT-3.3.1-5] */
 		r->m = m;
 		r->set_seq = ++b->ret_clock;
 		return;
@@ -590,7 +590,7 @@ static retained *ret_find(broker *b, const char *topic, size_t n)
  * Retained messages go to a new subscription with RETAIN=1 [MQTT-3.3.1-6], oldest first,
  * all of them: not through the offline-queue bound (max_queued), which would drop all but
  * the first thousand or so, but through a cursor in the session's queue that sends the
- * next one whenever the in-flight window has room (session_pump, on each PUBACK/PUBCOMP).
+ * next one whenever the in-flight window has room (broker__session_pump, on each PUBACK/PUBCOMP).
  * QoS 0 ones are not paced: they go out at once, as far as the transport takes them.
  * Messages that arrive after the SUBSCRIBE queue behind the cursor, under the queue bound.
  *
@@ -599,7 +599,7 @@ static retained *ret_find(broker *b, const char *topic, size_t n)
  * hold a cursor. A wildcard filter is matched against every retained message, O(retained)
  * per filter; only a tree of retained topics would do better.
  */
-void retained_deliver(broker *b, session *s, const char *filter, size_t flen, uint8_t qos)
+void broker__retained_deliver(broker *b, session *s, const char *filter, size_t flen, uint8_t qos)
 {
 	bool exact = !memchr(filter, '+', flen) && !memchr(filter, '#', flen);
 	retained *first = exact ? ret_find(b, filter, flen) : b->retained;
@@ -608,7 +608,7 @@ void retained_deliver(broker *b, session *s, const char *filter, size_t flen, ui
 	if (exact) {
 		uint8_t q = qos < first->m->qos ? qos : first->m->qos;
 		if (!s->queue && (q == 0 || s->inflight_count < window(b, s))) {
-			deliver(b, s, first->m, q, !(b->cfg.test_faults & BROKER_TF_RETAIN_FLAG));
+			broker__deliver(b, s, first->m, q, !(b->cfg.test_faults & BROKER_TF_RETAIN_FLAG));
 			return;
 		}
 	}
@@ -627,7 +627,7 @@ void retained_deliver(broker *b, session *s, const char *filter, size_t flen, ui
 	o->rc = rc;
 	*s->queue_tail = o;
 	s->queue_tail = &o->next;
-	session_pump(b, s);
+	broker__session_pump(b, s);
 }
 
 /* The cursor at the head of s's queue: 1 when it put its next message at the head (before
@@ -662,7 +662,7 @@ static int retained_next(broker *b, session *s, outmsg *mark)
 		}
 		rc->at = r->next;
 		rc->next_ins = rc->exact ? UINT64_MAX : r->ins_seq + 1;
-		if (!may_read(b, s, r->m->topic))
+		if (!broker__may_read(b, s, r->m->topic))
 			continue;
 		bool flag = !(b->cfg.test_faults & BROKER_TF_RETAIN_FLAG);
 		if (!qos) {
@@ -672,8 +672,8 @@ static int retained_next(broker *b, session *s, outmsg *mark)
 				return 2; /* the shell gave up on the connection */
 			continue;
 		}
-		queue_prepend(s, r->m, qos, flag);
-		persist_enq(b, s, r->m, qos, flag, true);
+		broker__queue_prepend(s, r->m, qos, flag);
+		broker__persist_enq(b, s, r->m, qos, flag, true);
 		return 1;
 	}
 	rc->at = r;
@@ -681,11 +681,11 @@ static int retained_next(broker *b, session *s, outmsg *mark)
 	return 0;
 }
 
-void retained_free_all(broker *b)
+void broker__retained_free_all(broker *b)
 {
 	for (retained *r = b->retained, *n; r; r = n) {
 		n = r->next;
-		msg_unref(r->m);
+		broker__msg_unref(r->m);
 		free(r);
 	}
 	b->retained = b->retained_tail = NULL;

@@ -8,7 +8,7 @@
  * O(levels), whatever the number of siblings, filters or sessions (the old sibling scan made
  * 100,000 filters under one level take about half a minute). The hash tables only find:
  * what is walked (children, a node's subscriptions, a session's subscriptions) is walked
- * along its list, and tree_match sorts what it found by session and subscription seq, so no
+ * along its list, and broker__tree_match sorts what it found by session and subscription seq, so no
  * order depends on a hash or an address.
  */
 #include "broker/core.h"
@@ -31,7 +31,7 @@ static void *xcalloc(size_t n, size_t size)
 
 static size_t level_slot(const char *s, size_t len, uint32_t cap)
 {
-	return (size_t)(core_hash(s, len) & (cap - 1));
+	return (size_t)(broker__core_hash(s, len) & (cap - 1));
 }
 
 static void tab_put(tnode *n, tnode *c)
@@ -71,7 +71,7 @@ static tnode *child(broker *b, tnode *n, const char *s, size_t len, bool create)
 	if (c || !create)
 		return c;
 	c = xcalloc(1, sizeof *c);
-	c->level = core_strndup(s, len);
+	c->level = broker__core_strndup(s, len);
 	c->level_len = len;
 	c->id = ++b->next_node_id;
 	c->parent = n;
@@ -245,7 +245,7 @@ static void sub_unlink(session *s, sub *x)
 	}
 }
 
-void sub_add(broker *b, session *s, const char *filter, size_t flen, uint8_t qos)
+void broker__sub_add(broker *b, session *s, const char *filter, size_t flen, uint8_t qos)
 {
 	tnode *n = node_for(b, filter, flen, true);
 	sub *x = sub_find(s, n);
@@ -259,10 +259,10 @@ void sub_add(broker *b, session *s, const char *filter, size_t flen, uint8_t qos
 		x->node = n;
 		sub_link(s, x);
 	}
-	persist_sub(b, s, filter, flen, qos, true);
+	broker__persist_sub(b, s, filter, flen, qos, true);
 }
 
-bool sub_remove(broker *b, session *s, const char *filter, size_t flen)
+bool broker__sub_remove(broker *b, session *s, const char *filter, size_t flen)
 {
 	tnode *n = node_for(b, filter, flen, false);
 	sub *x = n ? sub_find(s, n) : NULL;
@@ -271,7 +271,7 @@ bool sub_remove(broker *b, session *s, const char *filter, size_t flen)
 	sub_unlink(s, x);
 	free(x);
 	prune(n);
-	persist_sub(b, s, filter, flen, 0, false);
+	broker__persist_sub(b, s, filter, flen, 0, false);
 	return true;
 }
 
@@ -282,7 +282,7 @@ static bool sub_is_new(broker *b, const session *s, const char *filter, size_t f
 	return !n || !sub_find(s, n);
 }
 
-void handle_subscribe(broker *b, conn *c, const mqtt_packet *p)
+void broker__handle_subscribe(broker *b, conn *c, const mqtt_packet *p)
 {
 	session *s = c->s;
 	uint32_t max = b->cfg.max_subscriptions ? b->cfg.max_subscriptions : DEFAULT_MAX_SUBSCRIPTIONS;
@@ -294,7 +294,7 @@ void handle_subscribe(broker *b, conn *c, const mqtt_packet *p)
 		/* CONNACK said Subscription Identifier Available 0 (5.0 §3.2.2.3.12). */
 		if (cv != codes)
 			free(cv);
-		core_disconnect(b, c, 0xA1, "subscription identifiers are not supported");
+		broker__core_disconnect(b, c, 0xA1, "subscription identifiers are not supported");
 		return;
 	}
 	mqtt_iter it = { 0, 0 };
@@ -306,7 +306,7 @@ void handle_subscribe(broker *b, conn *c, const mqtt_packet *p)
 			cv[k++] = 0x9E; /* shared subscriptions not supported (announced 0) */
 			continue;
 		}
-		char *f = core_strndup(fd, e.filter.len);
+		char *f = broker__core_strndup(fd, e.filter.len);
 		bool allowed = !b->cfg.auth || !b->cfg.auth->allow ||
 			       b->cfg.auth->allow(b->cfg.auth->ctx, s->client_id, c->username, f, false);
 		free(f);
@@ -325,14 +325,14 @@ void handle_subscribe(broker *b, conn *c, const mqtt_packet *p)
 		/* Granted at most the server's Maximum QoS; asked for more, it still subscribes
 		 * [MQTT-3.2.2-10]. */
 		uint8_t q = e.qos < b->cfg.max_qos ? e.qos : b->cfg.max_qos;
-		sub_add(b, s, fd, e.filter.len, q);
+		broker__sub_add(b, s, fd, e.filter.len, q);
 		cv[k++] = q;
 	}
 	if (over) {
 		b->st.subs_refused += over;
 		if (!c->subs_limit_logged) { /* once per connection: a client that insists is not a log flood */
 			c->subs_limit_logged = true;
-			core_log(b, "refused %u of %u filters from %s client=%s: max_subscriptions %u reached "
+			broker__core_log(b, "refused %u of %u filters from %s client=%s: max_subscriptions %u reached "
 				    "(further refusals on this connection are only counted)",
 				 over, k, c->peer, s->client_id, max);
 		}
@@ -343,17 +343,17 @@ void handle_subscribe(broker *b, conn *c, const mqtt_packet *p)
 	 * could forget the subscription but keep the session (synced earlier), and the client,
 	 * told "session present" on its return, would never subscribe again (the crash sweep,
 	 * tests/test_crashsweep.c, found it). */
-	send_later(b, c, &r);
+	broker__send_later(b, c, &r);
 	/* Retained messages follow the SUBACK, for every filter granted. */
 	it = (mqtt_iter){ 0, 0 };
 	for (uint32_t i = 0; mqtt_sub_next(&p->subscribe, p->version, &it, &e); i++)
 		if (cv[i] < 0x80)
-			retained_deliver(b, s, (const char *)e.filter.data, e.filter.len, cv[i]);
+			broker__retained_deliver(b, s, (const char *)e.filter.data, e.filter.len, cv[i]);
 	if (cv != codes)
 		free(cv);
 }
 
-void handle_unsubscribe(broker *b, conn *c, const mqtt_packet *p)
+void broker__handle_unsubscribe(broker *b, conn *c, const mqtt_packet *p)
 {
 	session *s = c->s;
 	mqtt_iter it = { 0, 0 };
@@ -363,7 +363,7 @@ void handle_unsubscribe(broker *b, conn *c, const mqtt_packet *p)
 		abort();
 	uint32_t k = 0;
 	while (mqtt_str_next(&p->unsubscribe, &it, &f)) {
-		bool had = sub_remove(b, s, (const char *)f.data, f.len);
+		bool had = broker__sub_remove(b, s, (const char *)f.data, f.len);
 		cv[k++] = had ? 0x00 : 0x11; /* 5.0: success, or no subscription existed */
 	}
 	/* UNSUBACK even when nothing matched [MQTT-3.10.4-5]; 5.0 gives a code per filter,
@@ -371,12 +371,12 @@ void handle_unsubscribe(broker *b, conn *c, const mqtt_packet *p)
 	mqtt_packet r = { .type = MQTT_UNSUBACK, .version = MQTT_V311, .packet_id = p->packet_id };
 	if (c->version == MQTT_V5)
 		r.codes = (mqtt_str){ cv, k };
-	core_send(b, c, &r);
+	broker__core_send(b, c, &r);
 	if (cv != codes)
 		free(cv);
 }
 
-void subs_drop_session(broker *b, session *s)
+void broker__subs_drop_session(broker *b, session *s)
 {
 	(void)b;
 	while (s->subs) {
@@ -391,11 +391,11 @@ void subs_drop_session(broker *b, session *s)
 	s->sub_tab_cap = 0;
 }
 
-void tree_free(tnode *n)
+void broker__tree_free(tnode *n)
 {
 	for (tnode *c = n->children, *next; c; c = next) {
 		next = c->sibling;
-		tree_free(c);
+		broker__tree_free(c);
 		free(c->level);
 		free(c);
 	}
@@ -475,7 +475,7 @@ static int by_session_then_qos(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-size_t tree_match(broker *b, const char *topic, sub ***out)
+size_t broker__tree_match(broker *b, const char *topic, sub ***out)
 {
 	vec v = { 0 };
 	walk(&b->root, topic, true, &v);

@@ -44,7 +44,7 @@ static void down(bheap *h, size_t i)
 	place(h, i, it);
 }
 
-void bheap_set(bheap *h, bheap_item *it, int64_t at)
+void broker__bheap_set(bheap *h, bheap_item *it, int64_t at)
 {
 	if (it->slot && at != INT64_MAX) {
 		/* Moved: up if earlier, down if later (every packet pushes a keepalive later). */
@@ -78,7 +78,7 @@ void bheap_set(bheap *h, bheap_item *it, int64_t at)
 	up(h, h->len - 1);
 }
 
-void bheap_free(bheap *h)
+void broker__bheap_free(bheap *h)
 {
 	free(h->v);
 	h->v = NULL;

@@ -22,9 +22,17 @@ typedef struct bheap {
 } bheap;
 
 /* Put it in the heap at `at`, or move it there; INT64_MAX takes it out. */
-void bheap_set(bheap *h, bheap_item *it, int64_t at);
-static inline bheap_item *bheap_top(const bheap *h) { return h->len ? h->v[0] : NULL; }
-static inline int64_t bheap_next(const bheap *h) { return h->len ? h->v[0]->at : INT64_MAX; }
-void bheap_free(bheap *h);
+void broker__bheap_set(bheap *h, bheap_item *it, int64_t at);
+static inline bheap_item *broker__bheap_top(const bheap *h)
+{
+	return h->len ? h->v[0] : NULL;
+}
+
+static inline int64_t broker__bheap_next(const bheap *h)
+{
+	return h->len ? h->v[0]->at : INT64_MAX;
+}
+
+void broker__bheap_free(bheap *h);
 
 #endif

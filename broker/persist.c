@@ -8,7 +8,7 @@
  * Recovery stops at the first record that is cut short or fails its CRC: that is a write
  * the crash tore, and everything before it is intact because it was synced in order.
  * Nothing the broker sends that reveals a change (acknowledgements, SUBACK, PUBLISH with its
- * packet id) leaves before that change is synced (send_later). Only persistent sessions
+ * packet id) leaves before that change is synced (broker__send_later). Only persistent sessions
  * (clean session 0) and retained messages are kept; clean sessions end with their
  * connection anyway.
  */
@@ -137,8 +137,8 @@ static void go_stale(broker *b, const char *what, int rc)
 {
 	b->st.store_errors++;
 	if (!b->log_stale)
-		core_log(b, "store: %s failed (%s): holding output until a whole snapshot is written", what,
-			 strerror(rc < 0 ? -rc : rc));
+		broker__core_log(b, "store: %s failed (%s): holding output until a whole snapshot is written", what,
+				 strerror(rc < 0 ? -rc : rc));
 	b->log_stale = true;
 }
 
@@ -233,7 +233,7 @@ static void rec_sess(buf *r, const session *s)
 
 /* ---- hooks called as state changes ------------------------------------------------------ */
 
-void persist_session(broker *b, session *s, bool exists)
+void broker__persist_session(broker *b, session *s, bool exists)
 {
 	if (!active(b) || s->clean)
 		return;
@@ -248,7 +248,8 @@ void persist_session(broker *b, session *s, bool exists)
 	emit(b, &r);
 }
 
-void persist_sub(broker *b, session *s, const char *filter, size_t flen, uint8_t qos, bool add)
+void broker__persist_sub(broker *b, session *s, const char *filter, size_t flen, uint8_t qos,
+			 bool add)
 {
 	if (!active(b) || s->clean)
 		return;
@@ -263,7 +264,7 @@ void persist_sub(broker *b, session *s, const char *filter, size_t flen, uint8_t
 
 /* front: the message goes to the head of the queue (R_ENQ_FRONT, a retained message a
  * cursor is sending), else to its tail. */
-void persist_enq(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag, bool front)
+void broker__persist_enq(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag, bool front)
 {
 	if (!active(b) || s->clean)
 		return;
@@ -287,7 +288,7 @@ void persist_enq(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag, b
 	emit(b, &r);
 }
 
-void persist_out(broker *b, session *s, uint8_t type, uint16_t id)
+void broker__persist_out(broker *b, session *s, uint8_t type, uint16_t id)
 {
 	if (!active(b) || s->clean)
 		return;
@@ -304,7 +305,7 @@ static bool sys_own(const char *topic)
 	return !strncmp(topic, "$SYS/broker/", 12);
 }
 
-void persist_retained(broker *b, const msg *m)
+void broker__persist_retained(broker *b, const msg *m)
 {
 	/* $SYS/broker/ is the broker's own report, rebuilt at start: not worth a write each
 	 * time. Other $ topics a client retained are kept like any. */
@@ -323,16 +324,16 @@ void persist_retained(broker *b, const msg *m)
 
 /* ---- group commit ------------------------------------------------------------------------- */
 
-void send_later(broker *b, conn *c, const mqtt_packet *p0)
+void broker__send_later(broker *b, conn *c, const mqtt_packet *p0)
 {
 	if (!b->store || (!b->dirty && !b->log_stale)) {
-		core_send(b, c, p0);
+		broker__core_send(b, c, p0);
 		return;
 	}
 	mqtt_packet pq, *p = &pq;
-	size_t n = core_fit(c, p0, p);
+	size_t n = broker__core_fit(c, p0, p);
 	if (n == 0)
-		return; /* as core_send: over the client's maximum (never garbage) */
+		return; /* as broker__core_send: over the client's maximum (never garbage) */
 	if (b->held_len + n > b->held_cap) {
 		size_t cap = b->held_cap ? b->held_cap : 4096;
 		while (cap < b->held_len + n)
@@ -356,15 +357,15 @@ void send_later(broker *b, conn *c, const mqtt_packet *p0)
 	b->held_len += n;
 }
 
-void ack_later(broker *b, conn *c, uint8_t type, uint16_t id)
+void broker__ack_later(broker *b, conn *c, uint8_t type, uint16_t id)
 {
 	mqtt_packet p = { .type = type, .version = MQTT_V311, .packet_id = id };
-	send_later(b, c, &p);
+	broker__send_later(b, c, &p);
 }
 
 static void compact(broker *b);
 
-void acks_flush(broker *b)
+void broker__acks_flush(broker *b)
 {
 	if (!b->store)
 		return;
@@ -387,14 +388,14 @@ void acks_flush(broker *b)
 		compact(b);
 		if (b->log_stale)
 			return;
-		core_log(b, "store: a whole snapshot is written (%zu bytes): writing and sending again",
-			 b->snap_bytes);
+		broker__core_log(b, "store: a whole snapshot is written (%zu bytes): writing and sending again",
+				 b->snap_bytes);
 	}
 	/* Sending cannot add to the queue: dirty is false until the next append. A connection
 	 * that closed meanwhile gets nothing; its session redelivers what was in flight. */
 	for (size_t i = 0; i < b->nacks; i++) {
 		const struct pending_ack *a = &b->acks[i];
-		conn *c = conn_find(b, a->conn);
+		conn *c = broker__conn_find(b, a->conn);
 		if (!c)
 			continue;
 		c->in_q1_held = 0; /* every PUBACK held for it goes out now */
@@ -588,7 +589,7 @@ static session *sess_of(broker *b, rd *r)
 		return NULL;
 	memcpy(name, id, n);
 	name[n] = 0;
-	return session_find(b, name);
+	return broker__session_find(b, name);
 }
 
 /* Apply one record. Returns false if it does not make sense (treated like a torn tail). */
@@ -607,33 +608,33 @@ static bool apply(broker *b, rd *r, mtab *t)
 			return false;
 		memcpy(name, d, n);
 		name[n] = 0;
-		s = session_find(b, name);
+		s = broker__session_find(b, name);
 		if (type == R_SESS_DEL) {
 			if (s)
-				session_free(b, s);
+				broker__session_free(b, s);
 			return true;
 		}
 		if (!s)
-			s = session_create_offline(b, name);
+			s = broker__session_create_offline(b, name);
 		if (r->p == r->end)
 			return true; /* an older log: no owner recorded */
 		uint8_t own = get_u8(r);
 		if (own == OWNER_ANON) {
-			session_set_owner(s, NULL);
+			broker__session_set_owner(s, NULL);
 		} else if (own == OWNER_USER) {
 			char *user;
 			d = get_bytes(r, &n);
 			if (r->bad || memchr(d, 0, n))
 				return false;
-			user = core_strndup((const char *)d, n);
-			session_set_owner(s, user);
+			user = broker__core_strndup((const char *)d, n);
+			broker__session_set_owner(s, user);
 			free(user);
 		} else {
 			return false;
 		}
 		if (r->p == r->end) {
 			s->expiry_s = SESSION_NEVER; /* a later record may have taken its expiry away */
-			session_expire_at(b, s, INT64_MAX);
+			broker__session_expire_at(b, s, INT64_MAX);
 			return true;
 		}
 		uint32_t exp = get_u32(r);
@@ -645,7 +646,7 @@ static bool apply(broker *b, rd *r, mtab *t)
 		 * past its interval from now. */
 		int64_t now_us = b->env.now_us(b->env.ctx), full = now_us + (int64_t)exp * 1000000;
 		s->expiry_s = exp;
-		session_expire_at(b, s, at_us == INT64_MAX || at_us > full ? full : at_us);
+		broker__session_expire_at(b, s, at_us == INT64_MAX || at_us > full ? full : at_us);
 		return true;
 	}
 	case R_SUB:
@@ -656,9 +657,9 @@ static bool apply(broker *b, rd *r, mtab *t)
 		if (!s || r->bad || n == 0 || qos > 2)
 			return false;
 		if (type == R_SUB)
-			sub_add(b, s, (const char *)d, n, qos);
+			broker__sub_add(b, s, (const char *)d, n, qos);
 		else
-			sub_remove(b, s, (const char *)d, n);
+			broker__sub_remove(b, s, (const char *)d, n);
 		return true;
 	}
 	case R_MSG: {
@@ -668,7 +669,7 @@ static bool apply(broker *b, rd *r, mtab *t)
 		e = get_bytes(r, &m);
 		if (r->bad || qos > 2 || n > 65535)
 			return false;
-		msg *x = msg_new((const char *)d, n, e, m, qos, ret);
+		msg *x = broker__msg_new((const char *)d, n, e, m, qos, ret);
 		x->mid = mid;
 		if (mid > b->next_mid)
 			b->next_mid = mid;
@@ -692,7 +693,7 @@ static bool apply(broker *b, rd *r, mtab *t)
 			return false;
 		/* Read access is checked again before it goes out: the ACL may have changed
 		 * since, or the session may go to a user it was not checked for. */
-		(type == R_ENQ ? queue_append : queue_prepend)(s, x, qos, ret)->unchecked = true;
+		(type == R_ENQ ? broker__queue_append : broker__queue_prepend)(s, x, qos, ret)->unchecked = true;
 		return true;
 	}
 	case R_SENT:
@@ -705,7 +706,7 @@ static bool apply(broker *b, rd *r, mtab *t)
 		uint16_t id = get_u16(r);
 		if (!s || r->bad)
 			return false;
-		return session_replay_out(s, type, id);
+		return broker__session_replay_out(s, type, id);
 	}
 	case R_RET:
 	case R_RET_DEL: {
@@ -719,9 +720,9 @@ static bool apply(broker *b, rd *r, mtab *t)
 		}
 		if (r->bad || n == 0 || n > 65535 || qos > 2 || (type == R_RET && m == 0))
 			return false;
-		msg *x = msg_new((const char *)d, n, e, m, qos, true);
-		retained_set(b, x);
-		msg_unref(x);
+		msg *x = broker__msg_new((const char *)d, n, e, m, qos, true);
+		broker__retained_set(b, x);
+		broker__msg_unref(x);
 		return true;
 	}
 	default:
@@ -778,7 +779,7 @@ static const char *torn_why(const uint8_t *data, size_t len, size_t pos, char *o
 	return out;
 }
 
-void persist_recover(broker *b)
+void broker__persist_recover(broker *b)
 {
 	crc_init();
 	b->store = b->cfg.store;
@@ -790,7 +791,7 @@ void persist_recover(broker *b)
 	if (lrc < 0) {
 		b->st.store_errors++;
 		/* Appending after a log that was never read would bury what it holds. */
-		core_log(b, "store: cannot read the log (%s): not using the store", strerror(-lrc));
+		broker__core_log(b, "store: cannot read the log (%s): not using the store", strerror(-lrc));
 		b->store = NULL;
 		free(data);
 		return;
@@ -821,7 +822,7 @@ void persist_recover(broker *b)
 	b->st.torn_offset = pos < len ? pos : 0;
 	b->replaying = false;
 	for (size_t i = 0; i < t.n; i++)
-		msg_unref(t.v[i]);
+		broker__msg_unref(t.v[i]);
 	free(t.v);
 	if (len) {
 		/* Whatever could not be read or applied is evidence (a disk fault, a bug, a
@@ -850,19 +851,19 @@ void persist_recover(broker *b)
 		if (b->st.skipped_records)
 			snprintf(skipped, sizeof skipped, " (the first at offset %zu)", first_skip);
 		if (pos < len)
-			core_log(b,
-				 "store: recovered %llu records, skipped %llu%s; the last %zu bytes from "
-				 "offset %zu could not be read (%s)%s",
-				 (unsigned long long)b->st.recovered_records,
-				 (unsigned long long)b->st.skipped_records, skipped, len - pos, pos,
-				 torn_why(data, len, pos, why, sizeof why), kept);
+			broker__core_log(b,
+					 "store: recovered %llu records, skipped %llu%s; the last %zu bytes from "
+					 "offset %zu could not be read (%s)%s",
+					 (unsigned long long)b->st.recovered_records,
+					 (unsigned long long)b->st.skipped_records, skipped, len - pos, pos,
+					 torn_why(data, len, pos, why, sizeof why), kept);
 		else
-			core_log(b, "store: recovered %llu records, skipped %llu%s; no torn tail%s",
-				 (unsigned long long)b->st.recovered_records,
-				 (unsigned long long)b->st.skipped_records, skipped, kept);
+			broker__core_log(b, "store: recovered %llu records, skipped %llu%s; no torn tail%s",
+					 (unsigned long long)b->st.recovered_records,
+					 (unsigned long long)b->st.skipped_records, skipped, kept);
 		if (!ok) {
 			b->st.store_errors++;
-			core_log(b, "store: not using the store, to keep what it could not read");
+			broker__core_log(b, "store: not using the store, to keep what it could not read");
 			b->store = NULL;
 			free(data);
 			return;
@@ -873,7 +874,7 @@ void persist_recover(broker *b)
 	compact(b);
 }
 
-void persist_free(broker *b)
+void broker__persist_free(broker *b)
 {
 	free(b->acks);
 	b->acks = NULL;

@@ -76,10 +76,10 @@ static void compress(uint32_t h[8], const uint8_t block[SHA256_BLOCK])
 	h[6] += g;
 	h[7] += k;
 	/* The schedule is derived from the message, which may be a password. */
-	sha256_wipe(w, sizeof w);
+	broker_sha256_wipe(w, sizeof w);
 }
 
-void sha256_init(sha256_ctx *c)
+void broker_sha256_init(sha256_ctx *c)
 {
 	/* FIPS 180-4 §5.3.3: square roots of the first 8 primes. */
 	static const uint32_t H0[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
@@ -89,7 +89,7 @@ void sha256_init(sha256_ctx *c)
 	c->buf_len = 0;
 }
 
-void sha256_update(sha256_ctx *c, const void *data, size_t len)
+void broker_sha256_update(sha256_ctx *c, const void *data, size_t len)
 {
 	const uint8_t *p = data;
 	if (len == 0)
@@ -114,7 +114,7 @@ void sha256_update(sha256_ctx *c, const void *data, size_t len)
 	}
 }
 
-void sha256_final(sha256_ctx *c, uint8_t out[SHA256_LEN])
+void broker_sha256_final(sha256_ctx *c, uint8_t out[SHA256_LEN])
 {
 	/* FIPS 180-4 §5.1.1: a 1 bit, zeros, then the message length in bits, big-endian,
 	 * ending on a block boundary. */
@@ -131,15 +131,15 @@ void sha256_final(sha256_ctx *c, uint8_t out[SHA256_LEN])
 	compress(c->h, c->buf);
 	for (int i = 0; i < 8; i++)
 		store_be32(out + 4 * i, c->h[i]);
-	sha256_wipe(c, sizeof *c);
+	broker_sha256_wipe(c, sizeof *c);
 }
 
-void sha256(const void *data, size_t len, uint8_t out[SHA256_LEN])
+void broker_sha256(const void *data, size_t len, uint8_t out[SHA256_LEN])
 {
 	sha256_ctx c;
-	sha256_init(&c);
-	sha256_update(&c, data, len);
-	sha256_final(&c, out);
+	broker_sha256_init(&c);
+	broker_sha256_update(&c, data, len);
+	broker_sha256_final(&c, out);
 }
 
 /* HMAC as two hash states already fed the padded key (RFC 2104 §2 steps 1-3 and 5).
@@ -153,19 +153,19 @@ static void hmac_key_init(hmac_key *hk, const void *key, size_t key_len)
 {
 	uint8_t k[SHA256_BLOCK] = { 0 }, pad[SHA256_BLOCK];
 	if (key_len > SHA256_BLOCK)
-		sha256(key, key_len, k);
+		broker_sha256(key, key_len, k);
 	else if (key_len)
 		memcpy(k, key, key_len);
 	for (int i = 0; i < SHA256_BLOCK; i++)
 		pad[i] = k[i] ^ 0x36;
-	sha256_init(&hk->inner);
-	sha256_update(&hk->inner, pad, sizeof pad);
+	broker_sha256_init(&hk->inner);
+	broker_sha256_update(&hk->inner, pad, sizeof pad);
 	for (int i = 0; i < SHA256_BLOCK; i++)
 		pad[i] = k[i] ^ 0x5c;
-	sha256_init(&hk->outer);
-	sha256_update(&hk->outer, pad, sizeof pad);
-	sha256_wipe(k, sizeof k);
-	sha256_wipe(pad, sizeof pad);
+	broker_sha256_init(&hk->outer);
+	broker_sha256_update(&hk->outer, pad, sizeof pad);
+	broker_sha256_wipe(k, sizeof k);
+	broker_sha256_wipe(pad, sizeof pad);
 }
 
 /* HMAC of the concatenation of two pieces (the second may be empty). */
@@ -174,27 +174,27 @@ static void hmac_run(const hmac_key *hk, const void *m1, size_t n1, const void *
 {
 	sha256_ctx c = hk->inner;
 	uint8_t t[SHA256_LEN];
-	sha256_update(&c, m1, n1);
+	broker_sha256_update(&c, m1, n1);
 	if (n2)
-		sha256_update(&c, m2, n2);
-	sha256_final(&c, t);
+		broker_sha256_update(&c, m2, n2);
+	broker_sha256_final(&c, t);
 	c = hk->outer;
-	sha256_update(&c, t, sizeof t);
-	sha256_final(&c, out);
-	sha256_wipe(t, sizeof t);
+	broker_sha256_update(&c, t, sizeof t);
+	broker_sha256_final(&c, out);
+	broker_sha256_wipe(t, sizeof t);
 }
 
-void sha256_hmac(const void *key, size_t key_len, const void *msg, size_t msg_len,
-		 uint8_t out[SHA256_LEN])
+void broker_sha256_hmac(const void *key, size_t key_len, const void *msg, size_t msg_len,
+			uint8_t out[SHA256_LEN])
 {
 	hmac_key hk;
 	hmac_key_init(&hk, key, key_len);
 	hmac_run(&hk, msg, msg_len, NULL, 0, out);
-	sha256_wipe(&hk, sizeof hk);
+	broker_sha256_wipe(&hk, sizeof hk);
 }
 
-int sha256_pbkdf2(const void *password, size_t password_len, const void *salt, size_t salt_len,
-		  uint32_t iterations, uint8_t *out, size_t out_len)
+int broker_sha256_pbkdf2(const void *password, size_t password_len, const void *salt,
+			 size_t salt_len, uint32_t iterations, uint8_t *out, size_t out_len)
 {
 	if (iterations == 0 || out_len == 0 ||
 	    (uint64_t)out_len > (uint64_t)0xffffffffu * SHA256_LEN)
@@ -217,13 +217,13 @@ int sha256_pbkdf2(const void *password, size_t password_len, const void *salt, s
 		out += take;
 		out_len -= take;
 	}
-	sha256_wipe(&hk, sizeof hk);
-	sha256_wipe(u, sizeof u);
-	sha256_wipe(t, sizeof t);
+	broker_sha256_wipe(&hk, sizeof hk);
+	broker_sha256_wipe(u, sizeof u);
+	broker_sha256_wipe(t, sizeof t);
 	return 0;
 }
 
-bool sha256_equal(const uint8_t *a, const uint8_t *b, size_t n)
+bool broker_sha256_equal(const uint8_t *a, const uint8_t *b, size_t n)
 {
 	/* No early exit: every byte is looked at whatever the first difference. */
 	volatile uint8_t diff = 0;
@@ -232,7 +232,7 @@ bool sha256_equal(const uint8_t *a, const uint8_t *b, size_t n)
 	return diff == 0;
 }
 
-void sha256_wipe(void *p, size_t n)
+void broker_sha256_wipe(void *p, size_t n)
 {
 	/* Stores through a volatile pointer are not removed as dead by the optimiser. */
 	volatile uint8_t *v = p;

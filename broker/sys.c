@@ -9,13 +9,13 @@
 
 static void put(broker *b, const char *topic, const char *value)
 {
-	msg *m = msg_new(topic, strlen(topic), (const uint8_t *)value, strlen(value), 0, true);
-	retained_set(b, m);
-	route(b, m);
-	msg_unref(m);
+	msg *m = broker__msg_new(topic, strlen(topic), (const uint8_t *)value, strlen(value), 0, true);
+	broker__retained_set(b, m);
+	broker__route(b, m);
+	broker__msg_unref(m);
 }
 
-void sys_publish(broker *b)
+void broker__sys_publish(broker *b)
 {
 	char v[64];
 	int64_t up = (b->env.now_us(b->env.ctx) - b->started_us) / 1000000;

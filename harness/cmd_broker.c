@@ -1,9 +1,9 @@
 /*
  * cmd_broker.c - `mqttsim broker`: the reference broker on real sockets.
  */
-#include "broker/auth.h"
-#include "broker/shell_tcp.h"
-#include "broker/store_file.h"
+#include "harness/broker_auth_file.h"
+#include "harness/broker_shell_tcp.h"
+#include "harness/broker_store_file.h"
 #include "harness/cli.h"
 #include "mqtt/mqtt.h"
 

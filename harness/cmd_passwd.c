@@ -9,9 +9,9 @@
  * and is renamed onto it, so the link stays a link.
  */
 #define _XOPEN_SOURCE 700 /* realpath */
+#include "harness/broker_auth_file.h"
 #include "harness/cli.h"
 
-#include "broker/auth.h"
 #include "broker/sha256.h"
 #include "mqtt/mqtt.h"
 
@@ -288,7 +288,7 @@ int cmd_passwd(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		int k = broker_auth_format(entry, BROKER_AUTH_LINE_CAP(ulen), user, (const uint8_t *)pw,
 					   (size_t)n, salt, sizeof salt, BROKER_AUTH_ITERATIONS, why,
 					   sizeof why);
-		sha256_wipe(pw, (size_t)n);
+		broker_sha256_wipe(pw, (size_t)n);
 		if (k < 0) {
 			fprintf(err, "mqttsim passwd: %s\n", why);
 			goto done;
@@ -344,7 +344,7 @@ int cmd_passwd(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	rc = EXIT_PASS;
 done:
 	if (pw)
-		sha256_wipe(pw, MAX_PASSWORD + 2);
+		broker_sha256_wipe(pw, MAX_PASSWORD + 2);
 	free(pw);
 	free(entry);
 	free(text);

@@ -3,7 +3,7 @@
  * the simulation core, in virtual time. Same scenario and seed, same trace.
  */
 #include "broker/auth.h"
-#include "broker/shell_sim.h"
+#include "harness/broker_shell_sim.h"
 #include "reports/pcap.h"
 #include "harness/cli.h"
 #include "harness/engine.h"
@@ -312,7 +312,7 @@ int engine_sim_run(const scenario *s, const run_opts *o, run_result *res)
 	} else {
 		/* The text is kept only when something reads it (--out, -v, explore): a fleet's
 		 * trace runs to gigabytes. The hash covers every line either way. */
-		sim_trace_record(r.w, o->out_dir || o->verbose || o->keep_trace, NULL);
+		sim_trace_record(r.w, o->out_dir || o->verbose || o->keep_trace, NULL, NULL);
 	}
 	FILE *pf = NULL;
 	pcap_writer *pw = NULL;

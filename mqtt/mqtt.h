@@ -324,6 +324,11 @@ int mqtt_topic_filter_check(const uint8_t *s, size_t len, uint8_t version, mqtt_
  * with a wildcard does not match a topic starting with '$'. */
 bool mqtt_topic_match(const uint8_t *filter, size_t flen, const uint8_t *topic, size_t tlen);
 
+/* Does filter g cover filter f: is every topic that f matches also matched by g? ("a/+" is
+ * covered by "a/#" and "+/+"; "a/#" by "#" but not by "a/+"; "$SYS/#" not by "#".) Both are
+ * valid, non-shared filters; an empty one covers and is covered by nothing. */
+bool mqtt_topic_filter_covers(const uint8_t *f, size_t flen, const uint8_t *g, size_t glen);
+
 /* Split "$share/NAME/filter". Returns 1 and fills name and filter if it is a shared
  * subscription, 0 if it is not one, -code if it starts with "$share/" but is invalid. */
 int mqtt_share_parse(const uint8_t *s, size_t len, mqtt_str *name, mqtt_str *filter, mqtt_err *err);

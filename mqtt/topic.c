@@ -1,6 +1,6 @@
 /*
- * topic.c - topic names, topic filters, matching, shared subscriptions, and the
- * post-decode checks of mqtt_validate().
+ * topic.c - topic names, topic filters, matching, one filter covering another, shared
+ * subscriptions, and the post-decode checks of mqtt_validate().
  */
 #include "wire.h"
 
@@ -130,6 +130,61 @@ bool mqtt_topic_match(const uint8_t *f, size_t flen, const uint8_t *t, size_t tl
 		if (i == flen)
 			return false;
 		i++, j++;
+	}
+}
+
+/* Both filters are walked level by level; at each level f's set of values must lie inside
+ * g's. */
+bool mqtt_topic_filter_covers(const uint8_t *f, size_t flen, const uint8_t *g, size_t glen)
+{
+	if (!flen || !glen)
+		return false;
+	/* A wildcard first level of g never matches a '$' topic, but a literal first level
+	 * of f starting with '$' only matches such topics. */
+	if (f[0] == '$' && (g[0] == '+' || g[0] == '#'))
+		return false;
+	size_t i = 0, j = 0;
+	bool fend = false, gend = false;
+	for (int level = 0;; level++) {
+		if (fend) {
+			if (gend)
+				return true;
+			/* f's topics stop here (never at level 0: f has a level); g still wants
+			 * levels unless all it has left is "#", which also matches its parent
+			 * ("a/#" matches "a"). */
+			return glen - j == 1 && g[j] == '#';
+		}
+		if (gend)
+			return false; /* f's topics have more levels than g allows */
+		size_t fe = i, ge = j;
+		while (fe < flen && f[fe] != '/')
+			fe++;
+		while (ge < glen && g[ge] != '/')
+			ge++;
+		bool fhash = fe - i == 1 && f[i] == '#', fplus = fe - i == 1 && f[i] == '+';
+		bool ghash = ge - j == 1 && g[j] == '#', gplus = ge - j == 1 && g[j] == '+';
+		if (ghash)
+			return true; /* this level and all below, whatever f has */
+		if (fhash) {
+			/* f matches any number of further levels, and at level > 0 its parent
+			 * too. Only "#" (above) takes all of that; at the first level, where
+			 * there is no parent, "+/#" does as well: one level or more. */
+			return level == 0 && glen - j == 3 && !memcmp(g + j, "+/#", 3);
+		}
+		if (fplus) {
+			if (!gplus)
+				return false; /* f takes any value here, g only one */
+		} else if (!gplus && (fe - i != ge - j || memcmp(f + i, g + j, fe - i))) {
+			return false;
+		}
+		if (fe == flen)
+			fend = true;
+		else
+			i = fe + 1;
+		if (ge == glen)
+			gend = true;
+		else
+			j = ge + 1;
 	}
 }
 

@@ -91,8 +91,11 @@ size_t sim_pending(const sim_world *w);     /* timers armed */
 /* ---- trace (trace.c) ---------------------------------------------------------------------- */
 
 /* Every event of a run, one line each: "   12.345678 host conn kind details".
- * The hash covers every line; the text is kept only when recording is on. */
-void sim_trace_record(sim_world *w, bool keep_text, FILE *also_to);
+ * The hash covers every line; the text is kept only when recording is on. also_to, when
+ * not NULL, is handed each line as it is made (NUL-terminated, len bytes with its newline):
+ * sim/ writes to no file itself. */
+typedef void sim_trace_sink(void *ctx, const char *line, size_t len);
+void sim_trace_record(sim_world *w, bool keep_text, sim_trace_sink *also_to, void *ctx);
 /* Tracing is on by default; off skips formatting and hashing (benchmarks only). */
 void sim_trace_enable(sim_world *w, bool on);
 void sim_trace(sim_world *w, const char *host, uint64_t conn, const char *kind, const char *fmt, ...)

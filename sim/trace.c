@@ -7,13 +7,15 @@
  */
 #include "sim/world.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-void sim_trace_record(sim_world *w, bool keep_text, FILE *also_to)
+void sim_trace_record(sim_world *w, bool keep_text, sim_trace_sink *also_to, void *ctx)
 {
 	w->trace_keep = keep_text;
-	w->trace_file = also_to;
+	w->trace_sink = also_to;
+	w->trace_sink_ctx = ctx;
 }
 
 void sim_trace_enable(sim_world *w, bool on) { w->trace_off = !on; }
@@ -41,8 +43,8 @@ void sim_trace(sim_world *w, const char *host, uint64_t conn, const char *kind, 
 	line[n] = 0;
 	w->trace_hash = sim_hash64(w->trace_hash, line, (size_t)n);
 	w->trace_lines++;
-	if (w->trace_file)
-		fputs(line, w->trace_file);
+	if (w->trace_sink)
+		w->trace_sink(w->trace_sink_ctx, line, (size_t)n);
 	if (w->trace_keep) {
 		if (w->trace_len + (size_t)n + 1 > w->trace_cap) {
 			size_t cap = w->trace_cap ? w->trace_cap * 2 : 65536;

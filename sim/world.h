@@ -156,7 +156,8 @@ struct sim_world {
 	uint64_t trace_lines;
 	bool trace_keep;
 	bool trace_off;
-	FILE *trace_file;
+	sim_trace_sink *trace_sink;
+	void *trace_sink_ctx;
 	char *trace_text;
 	size_t trace_len, trace_cap;
 };

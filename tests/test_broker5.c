@@ -5,7 +5,7 @@
  */
 #include "tests.h"
 
-#include "broker/shell_sim.h"
+#include "harness/broker_shell_sim.h"
 #include "tclient.h"
 
 #include <stdio.h>

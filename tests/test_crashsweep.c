@@ -28,7 +28,7 @@
  */
 #include "tests.h"
 
-#include "broker/shell_sim.h"
+#include "harness/broker_shell_sim.h"
 #include "mqtt/mqtt.h"
 #include "sim/disk.h"
 
@@ -570,6 +570,14 @@ static void cli_init(sweep *sw, cli *c, const char *id, int role)
 
 /* ---- one run --------------------------------------------------------------------------------- */
 
+/* CRASHSWEEP_TRACE: the run's trace on stderr, line by line. */
+static void trace_to_stderr(void *ctx, const char *line, size_t len)
+{
+	(void)ctx;
+	(void)len;
+	fputs(line, stderr);
+}
+
 static void sweep_setup(sweep *sw, long crash_at, int mutant, bool torn, long recrash)
 {
 	memset(sw, 0, sizeof *sw);
@@ -577,7 +585,7 @@ static void sweep_setup(sweep *sw, long crash_at, int mutant, bool torn, long re
 	ck_assert_ptr_nonnull(sw->w);
 	sim_trace_enable(sw->w, getenv("CRASHSWEEP_TRACE") != NULL);
 	if (getenv("CRASHSWEEP_TRACE"))
-		sim_trace_record(sw->w, false, stderr);
+		sim_trace_record(sw->w, false, trace_to_stderr, NULL);
 	sim_link l = { .latency_us = 1 * MS, .rto_us = 10 * MS, .rto_max_us = 40 * MS };
 	sim_net_set_default(sw->w, &l);
 	sw->bh = sim_host_add(sw->w, "broker");

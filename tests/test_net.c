@@ -1735,7 +1735,7 @@ static char *draw_trace(uint64_t seed, const sim_fault_rates *r, int *count)
 	static const char *const names[] = { "h0", "h1", "h2", "h3" };
 	for (int i = 0; i < 4; i++)
 		h[i] = sim_host_add(w, names[i]);
-	sim_trace_record(w, true, NULL);
+	sim_trace_record(w, true, NULL, NULL);
 	*count = sim_fault_draw(w, r, h, 4, 0, SIM_S(1800));
 	run_to(w, SIM_S(7200));
 	size_t len = 0;

@@ -6,7 +6,7 @@
  */
 #include "tests.h"
 
-#include "broker/shell_sim.h"
+#include "harness/broker_shell_sim.h"
 #include "harness/scenario.h"
 #include "sim/nodemcu.h"
 
@@ -24,7 +24,7 @@ typedef struct tw {
 static void tw_open(tw *t, uint64_t seed)
 {
 	t->w = sim_world_new(seed);
-	sim_trace_record(t->w, true, NULL);
+	sim_trace_record(t->w, true, NULL, NULL);
 	t->bh = sim_host_add(t->w, "broker");
 	broker_config c;
 	broker_config_init(&c);

@@ -5,8 +5,8 @@
  */
 #include "tests.h"
 
-#include "broker/shell_sim.h"
-#include "broker/store_file.h"
+#include "harness/broker_shell_sim.h"
+#include "harness/broker_store_file.h"
 #include "sim/disk.h"
 #include "tclient.h"
 
@@ -409,6 +409,14 @@ END_TEST
  * After the restart the subscriber must get every message whose PUBACK the publisher saw,
  * and no more than were published; nothing else may arrive.
  */
+/* SWEEP_TRACE: the run's trace on stderr, line by line. */
+static void trace_to_stderr(void *ctx, const char *line, size_t len)
+{
+	(void)ctx;
+	(void)len;
+	fputs(line, stderr);
+}
+
 enum { SWEEP_MSGS = 12, SWEEP_POINTS = 48 };
 
 START_TEST(test_crash_point_sweep)
@@ -417,7 +425,7 @@ START_TEST(test_crash_point_sweep)
 	sim_us offset = (sim_us)(_i / SWEEP_MSGS) * 300;
 	start(100 + (uint64_t)_i);
 	if (getenv("SWEEP_TRACE")) /* to read one point's run: SWEEP_TRACE=1 CK_RUN_CASE=sweep */
-		sim_trace_record(w, false, stderr);
+		sim_trace_record(w, false, trace_to_stderr, NULL);
 	sim_disk_set_torn(sim_host_disk(bh), true);
 	tclient *sub = join("sub", "s", false, CONNACK_OK);
 	tc_subscribe(sub, 1, "sweep", 1);

@@ -6,8 +6,8 @@
  */
 #include "tests.h"
 
-#include "broker/shell_sim.h"
-#include "broker/store_file.h"
+#include "harness/broker_shell_sim.h"
+#include "harness/broker_store_file.h"
 #include "tclient.h"
 
 #include <stdio.h>

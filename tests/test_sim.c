@@ -307,7 +307,7 @@ END_TEST
 START_TEST(test_trace_format_and_hash)
 {
 	sim_world *w = sim_world_new(1), *v = sim_world_new(1);
-	sim_trace_record(w, true, NULL);
+	sim_trace_record(w, true, NULL, NULL);
 	sim_timer t;
 	sim_timer_init(&t, rearm_forever, NULL);
 	sim_timer_arm(w, &t, SIM_S(3) + 42);

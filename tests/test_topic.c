@@ -1,6 +1,6 @@
 /*
- * test_topic.c - topic names, topic filters, matching, shared subscriptions and the
- * UTF-8 rules of MQTT strings (mqtt/topic.c, mqtt/utf8.c).
+ * test_topic.c - topic names, topic filters, matching, one filter covering another,
+ * shared subscriptions and the UTF-8 rules of MQTT strings (mqtt/topic.c, mqtt/utf8.c).
  *
  * Every expectation comes from the specifications (MQTT 3.1.1 §1.5.3, §4.7; MQTT 5.0
  * §1.5.4, §4.7, §4.8.2; RFC 3629 §4), not from the code. Statement ids differ between the
@@ -677,6 +677,119 @@ START_TEST(test_match_property)
 }
 END_TEST
 
+/* ---- one filter covering another (mqtt_topic_filter_covers) ------------------------- */
+
+/* Is f covered by g? Both copied to buffers of exactly their length. */
+static bool covered(const char *f, const char *g)
+{
+	size_t flen = strlen(f), glen = strlen(g);
+	bool r = mqtt_topic_filter_covers(dup_exact(f, flen), flen, dup_exact(g, glen), glen);
+	release();
+	return r;
+}
+
+START_TEST(test_covered_table)
+{
+	static const struct {
+		const char *f, *g;
+		bool want;
+	} rows[] = {
+		{ "a/+", "a/#", true },    { "a/+", "+/+", true },     { "a/#", "#", true },
+		{ "a/#", "a/#", true },    { "a/#", "a/+", false },    { "a", "a/#", true },
+		{ "a/#", "a", false },     { "#", "+/#", true },       { "a/#", "a/+/#", false },
+		{ "+/+", "+/#", true },    { "a/b", "a/b", true },     { "a/b", "a/c", false },
+		{ "a/b/c", "a/+", false }, { "a/b", "a/b/c", false },  { "+", "#", true },
+		{ "+/#", "#", true },      { "#", "+", false },        { "#", "#", true },
+		{ "a//b", "a/+/b", true }, { "a/", "a/+", true },      { "a/+", "a/", false },
+		{ "a/+/c", "+/b/c", false }, { "$SYS/x", "#", false }, { "$SYS/x", "+/x", false },
+		{ "$SYS/#", "$SYS/#", true }, { "$SYS/x", "$SYS/+", true }, { "+/x", "$SYS/x", false },
+		{ "ab", "a", false },      { "a", "ab", false },       { "a/b/#", "a/+/#", true },
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+		ck_assert_msg(covered(rows[i].f, rows[i].g) == rows[i].want, "is %s covered by %s: want %s",
+			      rows[i].f, rows[i].g, rows[i].want ? "yes" : "no");
+}
+END_TEST
+
+/* "Covered" by its definition, checked by brute force: F is covered by G exactly when no
+ * topic that F matches escapes G. Filters of up to 3 levels from {a, b, +, #} (and "$s"
+ * first); topics of up to 4 levels from {a, b, z, ""} (and "$s" first): "z" and the empty
+ * level stand for any value the filters do not name, the 4th level for "deeper". */
+#define BF_F 80
+#define BF_T 500
+
+static int gen(char out[][16], int max, const char *const *first, int nfirst,
+	       const char *const *rest, int nrest, int depth, bool is_filter)
+{
+	int n = 0;
+	char cur[16];
+	int idx[4] = { 0 };
+	for (int d = 1; d <= depth; d++) {
+		int total = nfirst;
+		for (int k = 1; k < d; k++)
+			total *= nrest;
+		for (int c = 0; c < total; c++) {
+			int v = c;
+			idx[0] = v % nfirst;
+			v /= nfirst;
+			for (int k = 1; k < d; k++) {
+				idx[k] = v % nrest;
+				v /= nrest;
+			}
+			cur[0] = 0;
+			bool okf = true;
+			for (int k = 0; k < d; k++) {
+				const char *lv = k ? rest[idx[k]] : first[idx[0]];
+				if (is_filter && !strcmp(lv, "#") && k != d - 1)
+					okf = false; /* '#' only last */
+				if (k)
+					strcat(cur, "/");
+				strcat(cur, lv);
+			}
+			if (!okf || !cur[0])
+				continue;
+			ck_assert_int_lt(n, max);
+			strcpy(out[n++], cur);
+		}
+	}
+	return n;
+}
+
+START_TEST(test_covered_brute_force)
+{
+	static const char *ff[] = { "a", "b", "+", "#", "$s" }, *fr[] = { "a", "b", "+", "#" };
+	static const char *tf[] = { "a", "b", "z", "", "$s" }, *tr[] = { "a", "b", "z", "" };
+	static char F[BF_F][16], T[BF_T][16];
+	static bool M[BF_F][BF_T];
+	int nf = gen(F, BF_F, ff, 5, fr, 4, 3, true);
+	int nt = gen(T, BF_T, tf, 5, tr, 4, 4, false);
+	ck_assert_int_eq(nf, 69);
+	ck_assert_int_eq(nt, 424);
+	for (int i = 0; i < nf; i++)
+		for (int t = 0; t < nt; t++)
+			M[i][t] = mqtt_topic_match((const uint8_t *)F[i], strlen(F[i]),
+						   (const uint8_t *)T[t], strlen(T[t]));
+	int yes = 0, no = 0;
+	for (int g = 0; g < nf; g++) {
+		for (int f = 0; f < nf; f++) {
+			bool want = true;
+			int witness = -1;
+			for (int t = 0; t < nt && want; t++)
+				if (M[f][t] && !M[g][t]) {
+					want = false;
+					witness = t;
+				}
+			bool got = covered(F[f], F[g]);
+			ck_assert_msg(got == want, "%s covered by %s: got %d, want %d (topic \"%s\")", F[f],
+				      F[g], got, want, witness >= 0 ? T[witness] : "-");
+			want ? yes++ : no++;
+		}
+	}
+	ck_assert_int_gt(yes, 200);
+	ck_assert_int_gt(no, 200);
+}
+END_TEST
+
 #define NROWS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 Suite *topic_suite(void)
@@ -686,6 +799,8 @@ Suite *topic_suite(void)
 	tcase_add_checked_fixture(tc, NULL, release);
 	tcase_add_loop_test(tc, test_match, 0, NROWS(match_rows));
 	tcase_add_test(tc, test_match_property);
+	tcase_add_test(tc, test_covered_table);
+	tcase_add_test(tc, test_covered_brute_force);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("check");
 	tcase_add_checked_fixture(tc, NULL, release);

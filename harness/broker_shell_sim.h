@@ -1,9 +1,9 @@
 /*
- * shell_sim.h - the reference broker on a simulated host: virtual connections, the
+ * broker_shell_sim.h - the reference broker on a simulated host: virtual connections, the
  * host's virtual clock, crash and restart through the host's hooks.
  */
-#ifndef BROKER_SHELL_SIM_H
-#define BROKER_SHELL_SIM_H
+#ifndef HARNESS_BROKER_SHELL_SIM_H
+#define HARNESS_BROKER_SHELL_SIM_H
 
 #include "broker/broker.h"
 #include "sim/net.h"

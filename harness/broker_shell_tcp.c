@@ -1,5 +1,5 @@
 /*
- * shell_tcp.c - glue between the broker core and real sockets.
+ * broker_shell_tcp.c - glue between the broker core and real sockets.
  *
  * One event-loop thread, one epoll set. A connection's id is its file descriptor: unique
  * while open, and the core has forgotten an id before the descriptor is closed and can be
@@ -10,11 +10,11 @@
  * flood of CONNECTs cannot stall everyone else's traffic: the core pauses a connection whose
  * CONNECT is being checked (broker_auth.connect_start) and the answer comes back through an
  * eventfd to this loop, which alone calls into the core. The worker touches nothing but its
- * job and the injected broker_auth.connect, which must therefore be thread-safe (auth.c's is:
- * it only reads the loaded file). The simulation shell keeps asking synchronously.
+ * job and the injected broker_auth.connect, which must therefore be thread-safe
+ * (broker/auth.h's is: it only reads the loaded file). The simulation shell keeps asking synchronously.
  */
 #define _GNU_SOURCE /* accept4 */
-#include "broker/shell_tcp.h"
+#include "harness/broker_shell_tcp.h"
 
 #include "broker/sha256.h"
 
@@ -436,7 +436,7 @@ static void readable(shell *sh, int fd, bool drain)
 static void job_free(auth_job *j)
 {
 	if (j->password) {
-		sha256_wipe(j->password, j->password_len);
+		broker_sha256_wipe(j->password, j->password_len);
 		free(j->password);
 	}
 	free(j->client_id);

@@ -1,12 +1,12 @@
 /*
- * shell_sim.c - glue between the sans-I/O broker core and the simulated network.
+ * broker_shell_sim.c - glue between the sans-I/O broker core and the simulated network.
  *
  * Each accepted virtual socket becomes a broker connection named by the socket's
  * connection id. Bytes the transport cannot take yet wait in a per-connection queue and
  * go out on the writable callback; the core's single wake-up time becomes one sim timer
  * on the host's clock.
  */
-#include "broker/shell_sim.h"
+#include "harness/broker_shell_sim.h"
 
 #include "sim/disk.h"
 #include "sim/sim.h"

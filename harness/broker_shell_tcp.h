@@ -1,9 +1,9 @@
 /*
- * shell_tcp.h - the reference broker on real sockets: epoll, non-blocking I/O, the
- * monotonic clock. This is the one place in broker/ that touches the operating system.
+ * broker_shell_tcp.h - the reference broker on real sockets: epoll, non-blocking I/O, the
+ * monotonic clock. The broker core in broker/ never touches the operating system; this does.
  */
-#ifndef BROKER_SHELL_TCP_H
-#define BROKER_SHELL_TCP_H
+#ifndef HARNESS_BROKER_SHELL_TCP_H
+#define HARNESS_BROKER_SHELL_TCP_H
 
 #include "broker/broker.h"
 
@@ -15,7 +15,7 @@ typedef struct broker_tcp_opts {
 	unsigned port;               /* 0 picks a free port (printed on the log line) */
 	/* cfg.auth->connect, when set, runs on the shell's worker thread (password hashing
 	 * off the event loop), so it must be safe to call from another thread; allow and the
-	 * rest stay on the loop. auth.c's broker_auth qualifies. */
+	 * rest stay on the loop. broker/auth.h's broker_auth qualifies. */
 	broker_config cfg;
 	FILE *log;                   /* one line per event; NULL for silence */
 	volatile sig_atomic_t *stop; /* set to non-zero (e.g. from a signal) to shut down */

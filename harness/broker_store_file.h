@@ -1,5 +1,5 @@
 /*
- * store_file.h - the broker's log as a file under a directory (`mqttsim broker --store`):
+ * broker_store_file.h - the broker's log as a file under a directory (`mqttsim broker --store`):
  * appends with write(2), durability with fsync(2), compaction by writing a new file,
  * fsyncing it, renaming it over the old one and fsyncing the directory.
  *
@@ -8,8 +8,8 @@
  * DIR/broker.log.torn-N (the first N not yet taken, up to BROKER_FILE_STORE_MAX_TORN)
  * before the start-up compaction drops them from the log; they are never deleted.
  */
-#ifndef BROKER_STORE_FILE_H
-#define BROKER_STORE_FILE_H
+#ifndef HARNESS_BROKER_STORE_FILE_H
+#define HARNESS_BROKER_STORE_FILE_H
 
 #include "broker/broker.h"
 

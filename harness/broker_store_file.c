@@ -1,7 +1,7 @@
 /*
- * store_file.c - see store_file.h. Real files: used only by the socket shell.
+ * broker_store_file.c - see broker_store_file.h. Real files: used only by the socket shell.
  */
-#include "broker/store_file.h"
+#include "harness/broker_store_file.h"
 
 #include <errno.h>
 #include <fcntl.h>

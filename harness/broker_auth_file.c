@@ -1,0 +1,85 @@
+/*
+ * broker_auth_file.c - see broker_auth_file.h.
+ */
+#include "harness/broker_auth_file.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void say(char *err, size_t errlen, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 3, 4)))
+#endif
+	;
+
+static void say(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (!err || !errlen)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* The whole file, NUL-terminated, or NULL with a message. */
+static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		say(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return NULL;
+	}
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	for (;;) {
+		if (!buf) {
+			say(err, errlen, "%s: out of memory", path);
+			goto fail;
+		}
+		n += fread(buf + n, 1, cap - n, f);
+		if (ferror(f)) {
+			say(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+			goto fail;
+		}
+		if (n < cap)
+			break; /* end of file */
+		if (cap >= BROKER_AUTH_MAX_FILE) {
+			say(err, errlen, "%s: %u bytes or more, too large for this file; is it the right one?",
+			    path, BROKER_AUTH_MAX_FILE);
+			goto fail;
+		}
+		cap *= 2;
+		char *nb = realloc(buf, cap);
+		if (!nb)
+			free(buf);
+		buf = nb;
+	}
+	fclose(f);
+	*len = n;
+	return buf;
+fail:
+	free(buf);
+	fclose(f);
+	return NULL;
+}
+
+broker_file_auth *broker_auth_load(const char *passwd_path, const char *acl_path, char *err,
+				   size_t errlen)
+{
+	char *pw = NULL, *acl = NULL;
+	size_t pw_len = 0, acl_len = 0;
+	broker_file_auth *a = NULL;
+	if (passwd_path && !(pw = read_file(passwd_path, &pw_len, err, errlen)))
+		goto done;
+	if (acl_path && !(acl = read_file(acl_path, &acl_len, err, errlen)))
+		goto done;
+	a = broker_auth_parse(passwd_path, pw, pw_len, acl_path, acl, acl_len, err, errlen);
+done:
+	free(pw);
+	free(acl);
+	return a;
+}
