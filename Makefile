@@ -61,7 +61,7 @@ BIN   := $(BUILD)/mqttsim
 TESTS := $(BUILD)/check_mqttsim
 OUT   := reports/out
 
-.PHONY: all test unit cli lint interop scenarios trace_hashes golden conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell asan valgrind coverage bench deps install clean help
+.PHONY: all test unit cli lint interop scenarios trace_hashes golden install_test conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell asan valgrind coverage bench deps install clean help
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -98,7 +98,7 @@ $(TESTS): $(TEST_OBJ) $(LIB)
 $(BUILD)/bench_%: $(BUILD)/tests/bench_%.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(YAML_LIBS) -lm
 
-test: unit cli lint interop scenarios trace_hashes golden conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell
+test: unit cli lint interop scenarios trace_hashes golden install_test conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell
 
 # Every test target is bounded in wall time: a hang fails its target with a message naming it
 # instead of stalling CI. $(call bounded,NAME,COMMAND)
@@ -131,6 +131,10 @@ trace_hashes: $(BIN)
 # What run, conform and explore print, compared with outputs recorded in tests/golden/.
 golden: $(BIN)
 	$(call bounded,golden,env MQTTSIM=$(BIN) sh tests/golden.sh)
+
+# make install into a temporary DESTDIR, then the installed binary from /.
+install_test: $(BIN)
+	$(call bounded,install_test,env MQTTSIM=$(BIN) sh tests/install.sh)
 
 conform: $(BIN)
 	$(call bounded,conform,env MQTTSIM=$(BIN) sh tests/conform.sh)
