@@ -44,7 +44,12 @@ LDFLAGS_ALL := $(SAN) $(CFLAGS_EXTRA) -pthread
 # Library sources: every module but the command-line entry point.
 MODULES  := mqtt sim broker conformance reports harness
 LIB_SRC  := $(filter-out harness/main.c,$(foreach m,$(MODULES),$(wildcard $(m)/*.c)))
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+# The suite built into the binary (harness/suite.h): catalogs, expected-failure lists and every
+# scenario, generated from the tree's files into build/gen/suite_data.c.
+SUITE_FILES := $(sort $(wildcard conformance/*.yaml conformance/expected-failures/*.txt)) \
+               $(sort $(shell find scenarios -name '*.yaml' 2>/dev/null))
+SUITE_GEN   := build/gen/suite_data.c
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/suite_data.o
 MAIN_OBJ := $(BUILD)/harness/main.o
 TEST_SRC := $(filter-out tests/bench_%.c,$(wildcard tests/*.c))
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
@@ -56,12 +61,28 @@ BIN   := $(BUILD)/mqttsim
 TESTS := $(BUILD)/check_mqttsim
 OUT   := reports/out
 
-.PHONY: all test unit cli lint interop scenarios trace_hashes golden conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell asan valgrind coverage bench deps install clean help
+.PHONY: all test unit cli lint interop scenarios trace_hashes golden install_test conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell asan valgrind coverage bench deps install clean help
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+# The list of files is a prerequisite too, so adding or removing a scenario regenerates it.
+build/gen/suite.list: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(SUITE_FILES)' | cmp -s - $@ 2>/dev/null || echo '$(SUITE_FILES)' >$@
+
+$(SUITE_GEN): harness/embed.sh build/gen/suite.list $(SUITE_FILES)
+	@echo "embed $(words $(SUITE_FILES)) files of the suite -> $@"
+	@sh harness/embed.sh $(SUITE_FILES) >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/suite_data.o: $(SUITE_GEN)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+.PHONY: FORCE
+FORCE:
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -77,7 +98,7 @@ $(TESTS): $(TEST_OBJ) $(LIB)
 $(BUILD)/bench_%: $(BUILD)/tests/bench_%.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(YAML_LIBS) -lm
 
-test: unit cli lint interop scenarios trace_hashes golden conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell
+test: unit cli lint interop scenarios trace_hashes golden install_test conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell
 
 # Every test target is bounded in wall time: a hang fails its target with a message naming it
 # instead of stalling CI. $(call bounded,NAME,COMMAND)
@@ -110,6 +131,10 @@ trace_hashes: $(BIN)
 # What run, conform and explore print, compared with outputs recorded in tests/golden/.
 golden: $(BIN)
 	$(call bounded,golden,env MQTTSIM=$(BIN) sh tests/golden.sh)
+
+# make install into a temporary DESTDIR, then the installed binary from /.
+install_test: $(BIN)
+	$(call bounded,install_test,env MQTTSIM=$(BIN) sh tests/install.sh)
 
 conform: $(BIN)
 	$(call bounded,conform,env MQTTSIM=$(BIN) sh tests/conform.sh)
@@ -197,9 +222,13 @@ deps:
 	apt-get update
 	DEBIAN_FRONTEND=noninteractive apt-get install -y $(APT_PKGS)
 
+# The binary carries its suite (harness/suite.h): nothing else is needed at run time.
 install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/mqttsim
+	install -m 644 harness/mqttsim.1 $(DESTDIR)$(PREFIX)/share/man/man1/mqttsim.1
+	install -m 644 harness/mqttsim.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/mqttsim
 
 clean:
 	rm -rf build $(OUT) reports/coverage
@@ -221,7 +250,7 @@ FUZZ_DIR     := build/fuzz
 FUZZ_CC      ?= clang
 FUZZ_CFLAGS  := -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -I. $(PKG_CFLAGS) \
                 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_OBJ     := $(LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
+FUZZ_OBJ     := $(LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o) $(FUZZ_DIR)/obj/gen/suite_data.o
 FUZZ_LIB     := $(FUZZ_DIR)/libmqttsim.a
 FUZZ_BIN     := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 
@@ -239,6 +268,10 @@ $(FUZZ_DIR)/.cc-ok:
 $(FUZZ_DIR)/obj/%.o: %.c | $(FUZZ_DIR)/.cc-ok
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_DIR)/obj/gen/suite_data.o: $(SUITE_GEN) | $(FUZZ_DIR)/.cc-ok
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
 
 $(FUZZ_LIB): $(FUZZ_OBJ)
 	rm -f $@

@@ -18,6 +18,7 @@
 #include "harness/reporting.h"
 #include "harness/run.h"
 #include "harness/scenario.h"
+#include "harness/suite.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -99,6 +100,7 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	run_opts o = { 0 };
 	long jobs = 1;
 	const char *catalog_path = DEFAULT_CATALOG, *dir = DEFAULT_DIR, *xfile = NULL;
+	bool own_catalog = false, own_dir = false; /* else the built-in ones (suite.h) */
 	char **only = NULL;
 	size_t nonly = 0;
 	int rc = EXIT_USAGE;
@@ -157,9 +159,11 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			i++;
 		} else if (!strcmp(a, "--catalog") && v) {
 			catalog_path = v;
+			own_catalog = true;
 			i++;
 		} else if (!strcmp(a, "--scenarios") && v) {
 			dir = v;
+			own_dir = true;
 			i++;
 		} else if (!strcmp(a, "--break-broker") && v) {
 			/* Test-only: break one behaviour of the reference broker in simulation. */
@@ -194,7 +198,9 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	if (report_opts_check(&ro, "conform", err) < 0 || report_prepare(&ro, &o, "conform", err) < 0)
 		goto done;
 	char msg[1024];
-	cat = catalog_load(catalog_path, msg, sizeof msg);
+	const suite_file *bc = own_catalog ? NULL : suite_find(catalog_path);
+	cat = bc ? catalog_parse(bc->path, (const char *)bc->data, bc->len, msg, sizeof msg)
+		 : catalog_load(catalog_path, msg, sizeof msg);
 	if (!cat) {
 		fprintf(err, "mqttsim conform: %s\n", msg);
 		goto done;
@@ -204,7 +210,10 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			fprintf(err, "mqttsim conform: --only %s: no such statement in %s\n", only[k], catalog_path);
 			goto done;
 		}
-	if (xfile && xfail_load(xfile, &xf, "mqttsim conform", err) < 0)
+	struct stat xst;
+	const suite_file *bx = xfile && stat(xfile, &xst) != 0 ? suite_find(xfile) : NULL;
+	if (bx ? xfail_parse(bx->path, (const char *)bx->data, &xf, err) < 0
+	       : xfile && xfail_load(xfile, &xf, "mqttsim conform", err) < 0)
 		goto done;
 	for (size_t k = 0; k < xf.n; k++)
 		if (!catalog_find(cat, xf.v[k].id)) {
@@ -213,24 +222,43 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			goto done;
 		}
 
-	DIR *d = opendir(dir);
-	if (!d) {
-		fprintf(err, "mqttsim conform: %s: %s\n", dir, strerror(errno));
-		goto done;
+	/* The built-in scenarios, or the directory named (from disk; built-in when it is not there). */
+	struct stat dst;
+	if (!own_dir || (stat(dir, &dst) != 0 && suite_has_dir(dir))) {
+		char **v;
+		size_t m = suite_list_dir(dir, ".yaml", &v);
+		for (size_t k = 0; k < m; k++) {
+			size_t l = strlen(v[k]);
+			if (l > 5 && !strcmp(v[k] + l - 5, ".yaml")) {
+				files = realloc(files, (nfiles + 1) * sizeof *files);
+				if (!files)
+					abort();
+				files[nfiles++] = v[k];
+			} else {
+				free(v[k]); /* a directory under it: conform reads one level */
+			}
+		}
+		free(v);
+	} else {
+		DIR *d = opendir(dir);
+		if (!d) {
+			fprintf(err, "mqttsim conform: %s: %s\n", dir, strerror(errno));
+			goto done;
+		}
+		struct dirent *de;
+		while ((de = readdir(d))) {
+			size_t l = strlen(de->d_name);
+			if (l < 6 || strcmp(de->d_name + l - 5, ".yaml"))
+				continue;
+			files = realloc(files, (nfiles + 1) * sizeof *files);
+			if (!files)
+				abort();
+			char p[4096];
+			snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+			files[nfiles++] = strdup(p);
+		}
+		closedir(d);
 	}
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		size_t l = strlen(de->d_name);
-		if (l < 6 || strcmp(de->d_name + l - 5, ".yaml"))
-			continue;
-		files = realloc(files, (nfiles + 1) * sizeof *files);
-		if (!files)
-			abort();
-		char p[4096];
-		snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-		files[nfiles++] = strdup(p);
-	}
-	closedir(d);
 	if (nfiles == 0) {
 		fprintf(err, "mqttsim conform: %s: no scenarios (.yaml files) in this directory\n", dir);
 		goto done;
@@ -242,7 +270,7 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	int bad = 0;
 	for (size_t i = 0; i < nfiles; i++) {
 		sc_errors e = { 0 };
-		sc[i] = scenario_load(files[i], &e);
+		sc[i] = own_dir ? suite_scenario_load(files[i], &e) : suite_scenario_builtin(files[i], &e);
 		for (int k = 0; k < e.n; k++)
 			fprintf(err, "%s\n", e.msg[k]);
 		sc_errors_free(&e);

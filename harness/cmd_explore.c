@@ -14,6 +14,7 @@
 #include "harness/pool.h"
 #include "harness/reporting.h"
 #include "harness/run.h"
+#include "harness/suite.h"
 #include "harness/units.h"
 
 #include <errno.h>
@@ -76,7 +77,7 @@ char *explore_slurp(const char *path, size_t *len, FILE *err, const char *cmd)
 scenario *explore_load(const char *path, FILE *err, const char *cmd)
 {
 	sc_errors e = { 0 };
-	scenario *s = scenario_load(path, &e);
+	scenario *s = suite_scenario_load(path, &e);
 	if (!s) {
 		for (int k = 0; k < e.n; k++)
 			fprintf(err, "%s\n", e.msg[k]);

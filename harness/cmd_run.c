@@ -6,6 +6,7 @@
 #include "harness/reporting.h"
 #include "harness/run.h"
 #include "harness/scenario.h"
+#include "harness/suite.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -70,9 +71,32 @@ typedef struct dirs_seen {
 	int n;
 } dirs_seen;
 
+/* The built-in scenarios under dir (suite.h), recursively, in the order collect_in() gives. */
+static void collect_builtin(files *f, const char *dir)
+{
+	char **v;
+	size_t m = suite_list_dir(dir, ".yaml", &v);
+	for (size_t i = 0; i < m; i++) {
+		if (suite_find(v[i]))
+			add_file(f, v[i]);
+		else
+			collect_builtin(f, v[i]);
+		free(v[i]);
+	}
+	free(v);
+}
+
 static int collect_in(files *f, const char *path, bool named, dirs_seen *seen, FILE *err)
 {
 	struct stat st;
+	if (named && stat(path, &st) < 0 && (suite_find(path) || suite_has_dir(path))) {
+		/* Nothing on disk there, but mqttsim carries it. */
+		if (suite_find(path))
+			add_file(f, path);
+		else
+			collect_builtin(f, path);
+		return 0;
+	}
 	if (stat(path, &st) < 0) {
 		fprintf(err, "mqttsim: %s: %s%s\n", path, strerror(errno),
 			lstat(path, &st) == 0 && S_ISLNK(st.st_mode) ? " (a symbolic link to nothing)" : "");
@@ -151,7 +175,7 @@ static int load_all(files *f, scenario **out, FILE *err)
 	int bad = 0;
 	for (size_t i = 0; i < f->n; i++) {
 		sc_errors e = { 0 };
-		out[i] = scenario_load(f->v[i], &e);
+		out[i] = suite_scenario_load(f->v[i], &e);
 		if (!out[i]) {
 			bad++;
 			for (int k = 0; k < e.n; k++)
@@ -339,10 +363,8 @@ int cmd_list(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			return EXIT_USAGE;
 		}
 	}
-	if (argc < 2 && collect(&f, "scenarios", err) < 0) {
-		free_all(&f, NULL);
-		return EXIT_USAGE;
-	}
+	if (argc < 2)
+		collect_builtin(&f, "scenarios"); /* the scenarios mqttsim carries */
 	scenario **sc = calloc(f.n ? f.n : 1, sizeof *sc);
 	if (!sc)
 		abort();

@@ -1,0 +1,36 @@
+# bash completion for mqttsim; installed by `make install` into
+# $(PREFIX)/share/bash-completion/completions/mqttsim.
+_mqttsim()
+{
+	local cur prev cmd
+	cur=${COMP_WORDS[COMP_CWORD]}
+	prev=${COMP_WORDS[COMP_CWORD-1]}
+	cmd=${COMP_WORDS[1]}
+	if [ "$COMP_CWORD" -eq 1 ]; then
+		COMPREPLY=($(compgen -W "broker conform run list timeline explore shrink replay decode passwd --help --version" -- "$cur"))
+		return
+	fi
+	case $prev in
+	--broker) COMPREPLY=($(compgen -W "sim tcp://127.0.0.1:1883" -- "$cur")); return;;
+	--report) COMPREPLY=($(compgen -W "junit json tap html pcap" -- "$cur")); return;;
+	--html-diagrams) COMPREPLY=($(compgen -W "auto failed all none" -- "$cur")); return;;
+	--tap-version) COMPREPLY=($(compgen -W "13 14" -- "$cur")); return;;
+	--break-broker) COMPREPLY=($(compgen -W "retain-flag skip-will qos2-twice forget-session ignore-keepalive" -- "$cur")); return;;
+	--expect-failures|--catalog|--out|--pcap|--json) COMPREPLY=($(compgen -f -- "$cur")); return;;
+	--scenarios|--report-dir) COMPREPLY=($(compgen -d -- "$cur")); return;;
+	esac
+	local opts
+	case $cmd in
+	conform) opts="--broker --version --only -j --expect-failures --seed -v --catalog --scenarios --report --report-dir --html-diagrams --tap-version";;
+	run) opts="--broker --seed --out --pcap -j -v --swarm --report --report-dir --html-diagrams --tap-version";;
+	explore) opts="--seeds --swarm --time-budget --shard -j --check-determinism --report --report-dir --json --merge";;
+	shrink) opts="--seed --swarm --out";;
+	*) opts="--help";;
+	esac
+	if [[ $cur == -* ]]; then
+		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+	else
+		COMPREPLY=($(compgen -f -- "$cur"))
+	fi
+}
+complete -F _mqttsim mqttsim
