@@ -55,4 +55,20 @@ int cli_jobs(const char *cmd, const char *v, long *out, FILE *err);
 /* --broker: sim or tcp://HOST:PORT (the value is kept by the caller). */
 int cli_broker(const char *cmd, const char *v, FILE *err);
 
+/* The broker under test's names and credentials: --username U, --password P,
+ * --password-file F (its first line), --client-id-prefix S, --topic-prefix T. If argv[*i] is
+ * one, take it and its value into o (advancing *i) and return 1; 0 for any other argument;
+ * -1 after saying what is wrong. cli_target_done() then checks them together and reads
+ * MQTTSIM_PASSWORD when a user name came without a password (0, or -1 said on err). */
+struct run_opts;
+int cli_target_opt(const char *cmd, int argc, char **argv, int *i, struct run_opts *o, FILE *err);
+int cli_target_done(const char *cmd, struct run_opts *o, FILE *err);
+#define CLI_TARGET_USAGE \
+	"  --username U, --password P   credentials for the broker under test (every CONNECT\n" \
+	"               that has none of its own); --password-file F or MQTTSIM_PASSWORD keep\n" \
+	"               the password out of the process list\n" \
+	"  --client-id-prefix S, --topic-prefix T   for brokers that allow only some ids or\n" \
+	"               topics: S goes before every client id, T/ before every topic (then the\n" \
+	"               run's own id, so runs never collide)\n"
+
 #endif

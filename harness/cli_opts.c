@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 int cli_seed(const char *cmd, const char *v, uint64_t *out, FILE *err)
 {
@@ -40,6 +41,75 @@ int cli_broker(const char *cmd, const char *v, FILE *err)
 	unsigned port;
 	if (!v || run_parse_target(v, host, sizeof host, &port) < 0) {
 		fprintf(err, "mqttsim %s: --broker takes sim or tcp://HOST:PORT, not '%s'\n", cmd, v ? v : "(nothing)");
+		return -1;
+	}
+	return 0;
+}
+
+/* The password from a file, kept for the life of the command. */
+static char file_password[4096];
+
+static bool plain_text(const char *v, bool topic)
+{
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+		if (*p < 0x20 || *p == 0x7f || (topic && (*p == '+' || *p == '#')))
+			return false;
+	return true;
+}
+
+int cli_target_opt(const char *cmd, int argc, char **argv, int *i, struct run_opts *o, FILE *err)
+{
+	const char *a = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+	if (!strcmp(a, "--username") || !strcmp(a, "--password") || !strcmp(a, "--client-id-prefix")) {
+		if (!v || !*v || strlen(v) > 256 || !plain_text(v, false)) {
+			fprintf(err, "mqttsim %s: %s takes a non-empty text of at most 256 bytes without control characters\n",
+				cmd, a);
+			return -1;
+		}
+		if (a[2] == 'u')
+			o->username = v;
+		else if (a[2] == 'p')
+			o->password = v;
+		else
+			o->id_prefix = v;
+	} else if (!strcmp(a, "--topic-prefix")) {
+		if (!v || !*v || strlen(v) > 256 || !plain_text(v, true) || v[0] == '$' || v[0] == '/' ||
+		    v[strlen(v) - 1] == '/') {
+			fprintf(err, "mqttsim %s: --topic-prefix takes topic levels like 'tenant/42' (no wildcards, no "
+				     "leading $ or /, no trailing /), not '%s'\n", cmd, v ? v : "(nothing)");
+			return -1;
+		}
+		o->topic_prefix = v;
+	} else if (!strcmp(a, "--password-file")) {
+		FILE *f = v ? fopen(v, "r") : NULL;
+		if (!f) {
+			fprintf(err, "mqttsim %s: --password-file %s: %s\n", cmd, v ? v : "(nothing)",
+				v ? strerror(errno) : "which file?");
+			return -1;
+		}
+		bool ok = fgets(file_password, sizeof file_password, f) != NULL;
+		fclose(f);
+		file_password[strcspn(file_password, "\r\n")] = 0;
+		if (!ok || !*file_password) {
+			fprintf(err, "mqttsim %s: --password-file %s: the first line is empty\n", cmd, v);
+			return -1;
+		}
+		o->password = file_password;
+	} else {
+		return 0;
+	}
+	(*i)++;
+	return 1;
+}
+
+int cli_target_done(const char *cmd, struct run_opts *o, FILE *err)
+{
+	const char *env = getenv("MQTTSIM_PASSWORD");
+	if (o->username && !o->password && env && *env)
+		o->password = env;
+	if (o->password && !o->username) {
+		/* MQTT-3.1.2-22: no password without a user name. */
+		fprintf(err, "mqttsim %s: a password needs --username (MQTT 3.1.1 sends no password without a user name)\n", cmd);
 		return -1;
 	}
 	return 0;

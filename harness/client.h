@@ -43,7 +43,8 @@ typedef struct hclient {
 	uint8_t version;
 	void (*send)(struct hclient *c, const uint8_t *data, size_t len);
 	void *ctx;                  /* the runner's transport */
-	const char *prefix;         /* run id put before topics on the wire (TCP); stripped here */
+	const char *prefix;         /* put before topics on the wire (TCP: [--topic-prefix/]run id);
+				     * stripped here */
 
 	bool tcp_open;              /* transport connected */
 	bool peer_closed;           /* the broker closed (EOF or error) */

@@ -39,6 +39,7 @@ static const char conform_usage[] =
 	"failed statement with the packets exchanged. Exit 0 when nothing failed unexpectedly.\n"
 	"\n"
 	"  --only ID              only the scenarios covering ID (repeat, or separate with commas)\n"
+	CLI_TARGET_USAGE
 	"  --expect-failures FILE known deviations of this broker: lines 'ID  reason'\n"
 	"  --catalog FILE, --scenarios DIR   other catalog or scenario directory\n"
 	"  --report F             also write reports: junit, json, tap, html (comma-separated)\n"
@@ -186,7 +187,8 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			i++;
 		} else if (!strcmp(a, "-v")) {
 			o.verbose = true;
-		} else if ((rr = report_opts_arg(&ro, "conform", argc, argv, &i, err)) != 0) {
+		} else if ((rr = report_opts_arg(&ro, "conform", argc, argv, &i, err)) != 0 ||
+			   (rr = cli_target_opt("conform", argc, argv, &i, &o, err)) != 0) {
 			if (rr < 0)
 				goto done;
 		} else {
@@ -195,7 +197,8 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		}
 	}
 
-	if (report_opts_check(&ro, "conform", err) < 0 || report_prepare(&ro, &o, "conform", err) < 0)
+	if (cli_target_done("conform", &o, err) < 0 || report_opts_check(&ro, "conform", err) < 0 ||
+	    report_prepare(&ro, &o, "conform", err) < 0)
 		goto done;
 	char msg[1024];
 	const suite_file *bc = own_catalog ? NULL : suite_find(catalog_path);
@@ -327,7 +330,7 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		o.progress = err; /* "[37/98] name" while it runs */
 	/* Nobody there: nothing runs, every statement stays untested, the reports say why. */
 	char nobody[600];
-	bool unreachable = probe_target(o.broker, run, nrun, "conform", nobody, sizeof nobody, err) < 0;
+	bool unreachable = probe_target(o.broker, &o, run, nrun, "conform", nobody, sizeof nobody, err) < 0;
 	if (unreachable)
 		run_none(run, nrun, nobody, res, o.verbose ? out : NULL);
 	else

@@ -26,6 +26,7 @@ static const char run_usage[] =
 	"  --out DIR    write each run's trace to DIR/NAME.trace\n"
 	"  --pcap DIR   simulation: write each run's byte streams to DIR/NAME.pcap (Wireshark)\n"
 	"  -j N         run N scenarios at a time\n"
+	CLI_TARGET_USAGE
 	"  -v           on failure, also print the end of the trace\n"
 	"  --swarm      simulation: random fault kinds and rates drawn from the seed, as explore --swarm\n"
 	"  --report F   also write reports: junit, json, tap, html (comma-separated) to\n"
@@ -261,7 +262,8 @@ int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			o.verbose = true;
 		} else if (!strcmp(a, "--swarm")) {
 			o.swarm = true;
-		} else if ((rr = report_opts_arg(&ro, "run", argc, argv, &i, err)) != 0) {
+		} else if ((rr = report_opts_arg(&ro, "run", argc, argv, &i, err)) != 0 ||
+			   (rr = cli_target_opt("run", argc, argv, &i, &o, err)) != 0) {
 			if (rr < 0) {
 				free_all(&f, NULL);
 				return EXIT_USAGE;
@@ -277,6 +279,10 @@ int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	}
 	if (f.n == 0) {
 		fprintf(err, "mqttsim run: no scenario given\n%s", run_usage);
+		free_all(&f, NULL);
+		return EXIT_USAGE;
+	}
+	if (cli_target_done("run", &o, err) < 0) {
 		free_all(&f, NULL);
 		return EXIT_USAGE;
 	}
@@ -307,7 +313,7 @@ int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		abort();
 	/* Nobody there: every scenario is an error (the reports still say so), none runs. */
 	char why[600];
-	if (probe_target(o.broker, sc, f.n, "run", why, sizeof why, err) < 0)
+	if (probe_target(o.broker, &o, sc, f.n, "run", why, sizeof why, err) < 0)
 		run_none(sc, f.n, why, res, out);
 	else
 		run_many(sc, f.n, &o, jobs, res, out);

@@ -29,8 +29,13 @@ typedef struct engine {
 		__attribute__((format(printf, 3, 4)))
 #endif
 		;
-	/* Topics and client ids as the broker sees them (tcp prefixes a run id). */
-	const char *prefix;
+	/* Client ids and topics as the broker sees them: tcp puts the run id (after the user's
+	 * --client-id-prefix / --topic-prefix) before both; sim puts nothing. */
+	const char *id_prefix;
+	const char *topic_prefix;
+	/* Credentials for every CONNECT step without its own (--username, --password). */
+	const char *username;
+	const char *password;
 	/* The run ends here (the scenario's duration, or the target's default): no wait goes
 	 * past it, so no step can hang a run. */
 	int64_t limit_us;

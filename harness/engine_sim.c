@@ -424,7 +424,7 @@ int engine_sim_run(const scenario *s, const run_opts *o, run_result *res)
 
 	engine e = { .ctx = &r, .clients = r.clients, .nclients = s->nclients, .now = s_now,
 		     .run_until = s_run_until, .open = s_open, .open_state = s_open_state, .close = s_close,
-		     .note = s_note, .prefix = "",
+		     .note = s_note, .id_prefix = "", .topic_prefix = "",
 		     .limit_us = s->duration_us ? s->duration_us : RUN_DEFAULT_LIMIT_SIM_US };
 	if (r.nodes) {
 		e.node_parties = s_node_parties;

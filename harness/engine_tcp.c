@@ -59,7 +59,10 @@ typedef struct tcprun {
 	size_t n;
 	bool verbose;
 	struct pollfd *pf;
-	char prefix[64];
+	char prefix[64];      /* the run id */
+	char idp[320];        /* before client ids: [--client-id-prefix]run id */
+	char tp[320];         /* before topics: [--topic-prefix/]run id */
+	const run_opts *o;
 	size_t next_fault;
 	struct tfault {
 		int64_t at;
@@ -379,8 +382,8 @@ static void cleanup(tcprun *r, engine *e)
 		const char *id = i < r->s->nclients ? (r->s->clients[i].client_id ? r->s->clients[i].client_id
 										   : r->s->clients[i].id)
 						    : "mqttsim-probe";
-		char cid[256];
-		snprintf(cid, sizeof cid, "%s-%s", r->prefix, id);
+		char cid[600];
+		snprintf(cid, sizeof cid, "%s-%s", r->idp, id);
 		hclient_reset(p);
 		if (t_open(r, pi) != 0)
 			return;
@@ -393,6 +396,14 @@ static void cleanup(tcprun *r, engine *e)
 		mqtt_packet c = { .type = MQTT_CONNECT, .version = MQTT_V311 };
 		c.connect.client_id = (mqtt_str){ (const uint8_t *)cid, (uint32_t)strlen(cid) };
 		c.connect.clean_start = true;
+		if (r->o->username) {
+			c.connect.has_username = true;
+			c.connect.username = (mqtt_str){ (const uint8_t *)r->o->username, (uint32_t)strlen(r->o->username) };
+		}
+		if (r->o->password) {
+			c.connect.has_password = true;
+			c.connect.password = (mqtt_str){ (const uint8_t *)r->o->password, (uint32_t)strlen(r->o->password) };
+		}
 		hclient_send(save_c, &c, t_now(r));
 		if (i == r->s->nclients) {
 			/* The probe also clears retained messages published under the run id. */
@@ -400,7 +411,7 @@ static void cleanup(tcprun *r, engine *e)
 				hclient *hc = &r->clients[k];
 				for (size_t m = 0; m < hc->npubs; m++) {
 					char t[512];
-					snprintf(t, sizeof t, "%s/%s", r->prefix, hc->pubs[m].topic);
+					snprintf(t, sizeof t, "%s/%s", r->tp, hc->pubs[m].topic);
 					mqtt_packet pub = { .type = MQTT_PUBLISH, .version = MQTT_V311 };
 					pub.publish.retain = true;
 					pub.publish.topic = (mqtt_str){ (const uint8_t *)t, (uint32_t)strlen(t) };
@@ -419,7 +430,7 @@ static void cleanup(tcprun *r, engine *e)
 
 int engine_tcp_run(const scenario *s, const run_opts *o, const char *host, unsigned port, run_result *res)
 {
-	tcprun r = { .s = s, .verbose = o->verbose };
+	tcprun r = { .s = s, .verbose = o->verbose, .o = o };
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
 	char ps[16];
 	snprintf(ps, sizeof ps, "%u", port);
@@ -438,6 +449,9 @@ int engine_tcp_run(const scenario *s, const run_opts *o, const char *host, unsig
 	/* A run id nobody else uses: the process and the moment, in hex. */
 	snprintf(r.prefix, sizeof r.prefix, "msim-%x-%llx", (unsigned)getpid(),
 		 (unsigned long long)(mono_us() & 0xFFFFFFFFFFull));
+	snprintf(r.idp, sizeof r.idp, "%s%s", o->id_prefix ? o->id_prefix : "", r.prefix);
+	snprintf(r.tp, sizeof r.tp, "%s%s%s", o->topic_prefix ? o->topic_prefix : "", o->topic_prefix ? "/" : "",
+		 r.prefix);
 	r.n = s->nclients + 1;
 	r.conns = calloc(r.n, sizeof *r.conns);
 	r.clients = calloc(r.n, sizeof *r.clients);
@@ -450,7 +464,7 @@ int engine_tcp_run(const scenario *s, const run_opts *o, const char *host, unsig
 		hclient_init(&r.clients[i], sc, (int)i);
 		r.clients[i].send = t_send;
 		r.clients[i].ctx = &r;
-		r.clients[i].prefix = r.prefix;
+		r.clients[i].prefix = r.tp;
 		r.conns[i].fd = -1;
 		r.conns[i].state = -ENOTCONN;
 		r.conns[i].out_tail = &r.conns[i].out;
@@ -468,7 +482,8 @@ int engine_tcp_run(const scenario *s, const run_opts *o, const char *host, unsig
 	r.t0 = mono_us();
 	engine e = { .ctx = &r, .clients = r.clients, .nclients = s->nclients, .now = t_now,
 		     .run_until = t_run_until, .open = t_open, .open_state = t_open_state, .close = t_close,
-		     .note = t_note, .prefix = r.prefix,
+		     .note = t_note, .id_prefix = r.idp, .topic_prefix = r.tp, .username = o->username,
+		     .password = o->password,
 		     .limit_us = s->duration_us ? s->duration_us : RUN_DEFAULT_LIMIT_TCP_US };
 	res->pass = run_steps(&e, s, res);
 	res->virtual_us = t_now(&r);
@@ -508,7 +523,7 @@ int engine_tcp_run(const scenario *s, const run_opts *o, const char *host, unsig
 
 /* ---- is anybody there? ------------------------------------------------------------------ */
 
-int run_probe_broker(const char *host, unsigned port, int64_t bound_us, char *why, size_t cap)
+int run_probe_broker(const char *host, unsigned port, const run_opts *o, int64_t bound_us, char *why, size_t cap)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
 	char ps[16];
@@ -534,11 +549,27 @@ int run_probe_broker(const char *host, unsigned port, int64_t bound_us, char *wh
 		return -1;
 	}
 	/* CONNECT, clean session, a client id of its own, keepalive 0: then wait for CONNACK. */
-	char cid[64];
-	int cl = snprintf(cid, sizeof cid, "mqttsim-probe-%x", (unsigned)getpid());
-	uint8_t pkt[96] = { 0x10, (uint8_t)(12 + cl), 0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, 0, 0, 0, (uint8_t)cl };
-	memcpy(pkt + 14, cid, (size_t)cl);
-	size_t plen = 14 + (size_t)cl, sent = 0;
+	char cid[300];
+	snprintf(cid, sizeof cid, "%smqttsim-probe-%x", o && o->id_prefix ? o->id_prefix : "", (unsigned)getpid());
+	mqtt_packet cp = { .type = MQTT_CONNECT, .version = MQTT_V311 };
+	cp.connect.client_id = (mqtt_str){ (const uint8_t *)cid, (uint32_t)strlen(cid) };
+	cp.connect.clean_start = true;
+	if (o && o->username) {
+		cp.connect.has_username = true;
+		cp.connect.username = (mqtt_str){ (const uint8_t *)o->username, (uint32_t)strlen(o->username) };
+	}
+	if (o && o->password) {
+		cp.connect.has_password = true;
+		cp.connect.password = (mqtt_str){ (const uint8_t *)o->password, (uint32_t)strlen(o->password) };
+	}
+	uint8_t pkt[1024];
+	int el = mqtt_encode(&cp, pkt, sizeof pkt, NULL);
+	if (el <= 0) {
+		snprintf(why, cap, "the probe's CONNECT does not fit (a client id prefix or credentials too long)");
+		close(fd);
+		return -1;
+	}
+	size_t plen = (size_t)el, sent = 0;
 	uint8_t in[4];
 	size_t got = 0;
 	const char *stage = "the connection did not open";
@@ -584,6 +615,18 @@ int run_probe_broker(const char *host, unsigned port, int64_t bound_us, char *wh
 			 host, port, in[0], in[1]);
 		close(fd);
 		return -1;
+	}
+	if (in[3] != 0) {
+		/* A refusal: every scenario would fail on it, so nothing is run (exit 2). */
+		static const char *const rc_name[] = { "", "unacceptable protocol version", "identifier rejected",
+						       "server unavailable", "bad user name or password", "not authorized" };
+		const char *hint = in[3] == 4 || in[3] == 5 ? "; give --username and --password (or --password-file, or MQTTSIM_PASSWORD)"
+				   : in[3] == 2 ? "; if it only takes some client ids, give --client-id-prefix"
+						: "";
+		snprintf(why, cap, "the broker refused our CONNECT: %s (CONNACK %u)%s",
+			 in[3] < 6 ? rc_name[in[3]] : "a return code 3.1.1 does not define", in[3], hint);
+		close(fd);
+		return -2;
 	}
 	static const uint8_t disc[2] = { 0xE0, 0 };
 	(void)!send(fd, disc, sizeof disc, MSG_NOSIGNAL);

@@ -256,7 +256,7 @@ rep_case *report_cases(scenario *const *sc, size_t n, const run_opts *o, const r
 		const char *rep = r->report && *r->report ? r->report : NULL;
 		if (code == 0 && r->skipped) {
 			c->status = REP_SKIP;
-			c->message = strdup("not for this target");
+			c->message = rep ? line_dup(rep) : strdup("not for this target");
 		} else if (code == 0 || code == 1) {
 			c->status = code ? REP_FAIL : REP_PASS;
 			c->seed = r->seed;

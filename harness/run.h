@@ -29,6 +29,11 @@ typedef struct run_opts {
 				 process-wide state: 1 a counter of runs, so two runs of a seed
 				 differ; 2 the process id, so only runs in two processes differ */
 	bool no_trace;          /* sim: no trace at all (benchmarks): no text, hash 0 */
+	/* tcp: the broker under test's names and credentials (cli_target_opt). */
+	const char *username;   /* every CONNECT without credentials of its own, and the probe */
+	const char *password;   /* with username (--password, --password-file, MQTTSIM_PASSWORD) */
+	const char *id_prefix;  /* before every client id (then the run id) */
+	const char *topic_prefix; /* before every topic (then "/", the run id) */
 } run_opts;
 
 /* What came of one run: data, from the engine to the command's edge, where it is formatted
@@ -95,15 +100,16 @@ void run_none(scenario **sc, size_t n, const char *why, run_result *res, FILE *o
 /* Wall time for measuring runs (CLOCK_MONOTONIC), in microseconds. */
 int64_t run_mono_us(void);
 
-/* Before a run over TCP: can a CONNECT get a CONNACK from HOST:PORT within bound_us?
- * 0 yes; -1 with the reason in why (unresolvable, refused, silent, not MQTT). Any CONNACK
- * will do, a refusal included: the scenarios judge the rest. */
-int run_probe_broker(const char *host, unsigned port, int64_t bound_us, char *why, size_t cap);
+/* Before a run over TCP: does a CONNECT (o's credentials and client-id prefix) get CONNACK 0
+ * from HOST:PORT within bound_us? 0 yes; -1 with the reason in why (unresolvable, refused,
+ * silent, not MQTT); -2 when the broker answered with a refusal (why says which, and what
+ * to give mqttsim). */
+int run_probe_broker(const char *host, unsigned port, const run_opts *o, int64_t bound_us, char *why, size_t cap);
 
 /* For commands: probe a tcp:// target once before running anything (0 for sim, or when no
  * scenario of sc[] runs over TCP); on
  * failure put the reason in why, print "mqttsim CMD: ..." to err and return -1. */
-int probe_target(const char *broker, scenario *const *sc, size_t n, const char *cmd, char *why, size_t cap,
+int probe_target(const char *broker, const run_opts *o, scenario *const *sc, size_t n, const char *cmd, char *why, size_t cap,
 		 FILE *err);
 /* Traces, captures and diagrams are files named after scenarios: true (after saying so on
  * err) when two scenarios share a name and one would overwrite the other's. */

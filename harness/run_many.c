@@ -34,7 +34,7 @@ void run_format(FILE *f, const scenario *s, const run_opts *o, const run_result 
 		return;
 	}
 	if (r->skipped) {
-		fprintf(f, "SKIP  %s (%s): not for this target\n", s->name, s->file);
+		fprintf(f, "SKIP  %s (%s): %s", s->name, s->file, r->report ? r->report : "not for this target\n");
 		return;
 	}
 	bool sim = !o->broker || !strcmp(o->broker, "sim");
@@ -225,8 +225,8 @@ bool names_collide(scenario *const *sc, size_t n, const run_opts *o, const char 
 	return false;
 }
 
-int probe_target(const char *broker, scenario *const *sc, size_t n, const char *cmd, char *why, size_t cap,
-		 FILE *err)
+int probe_target(const char *broker, const run_opts *o, scenario *const *sc, size_t n, const char *cmd, char *why,
+		 size_t cap, FILE *err)
 {
 	char host[256];
 	unsigned port;
@@ -238,9 +238,13 @@ int probe_target(const char *broker, scenario *const *sc, size_t n, const char *
 	if (!any)
 		return 0;
 	char r[400];
-	if (run_probe_broker(host, port, 5000000, r, sizeof r) == 0)
+	int pr = run_probe_broker(host, port, o, 5000000, r, sizeof r);
+	if (pr == 0)
 		return 0;
-	snprintf(why, cap, "no MQTT broker at %s: %s", broker, r);
+	if (pr == -2)
+		snprintf(why, cap, "%s: %s", broker, r);
+	else
+		snprintf(why, cap, "no MQTT broker at %s: %s", broker, r);
 	fprintf(err, "mqttsim %s: %s; nothing was run\n", cmd, why);
 	return -1;
 }
