@@ -776,6 +776,179 @@ START_TEST(test_publish_props_survive_restart)
 }
 END_TEST
 
+/* ---- 7. Message Expiry Interval ------------------------------------------------------------- */
+
+static mqtt_packet publish5_exp(const char *topic, const char *payload, uint8_t qos, bool retain,
+				uint16_t id, uint32_t expiry_s)
+{
+	mqtt_packet p = publish5(topic, payload, qos, retain, id);
+	p.props.message_expiry = expiry_s;
+	MQTT_SET(&p.props, MQTT_PROP_MESSAGE_EXPIRY);
+	return p;
+}
+
+START_TEST(test_expiry_live_and_offline_queue)
+{
+	start_broker();
+	mqtt_props e = expiry_props(3600);
+	tclient *a = online5("a", "off", true, &e, ACK5);
+	tclient *live = online5("live", "live", true, NULL, ACK5);
+	sub_ok(a, 1, "t/#", 1);
+	sub_ok(live, 1, "t/#", 1);
+	tc_drop(a);
+	tc_run(w, 10 * MS);
+	tclient *p = online5("p", "p", true, NULL, ACK5);
+	mqtt_packet pp = publish5_exp("t/short", "1", 1, false, 1, 3);
+	tc_send(p, &pp);
+	pp = publish5_exp("t/long", "2", 1, false, 2, 10);
+	tc_send(p, &pp);
+	pp = publish5("t/never", "3", 1, false, 3);
+	tc_send(p, &pp);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(p, "PUBACK id=1 reason=0x00 (Success)");
+	TC_EXPECT(p, "PUBACK id=2 reason=0x00 (Success)");
+	TC_EXPECT(p, "PUBACK id=3 reason=0x00 (Success)");
+	/* Forwarded at once, the interval is the one received: it waited 0 s [MQTT-3.3.2-6]. */
+	TC_EXPECT(live, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t/short\" payload=1B message_expiry=3");
+	TC_EXPECT(live, "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"t/long\" payload=1B message_expiry=10");
+	TC_EXPECT(live, "PUBLISH qos=1 retain=0 dup=0 id=3 topic=\"t/never\" payload=1B");
+	/* 5 s offline (and the 10 ms of the CONNECT): the 3 s one is gone [MQTT-3.3.2-5], the
+	 * 10 s one has 4.99 s left, sent as 5, the other has no interval to count. */
+	tc_run(w, 5 * SEC);
+	tclient *b = online5("b", "off", false, &e, ACK5_PRESENT);
+	TC_EXPECT(b, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t/long\" payload=1B message_expiry=5");
+	TC_EXPECT(b, "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"t/never\" payload=1B");
+	TC_EXPECT_NOTHING(b);
+	broker_stats st;
+	broker_get_stats(broker_sim_core(bs), &st);
+	ck_assert_uint_eq(st.msgs_expired, 1);
+	tc_free(a);
+	tc_free(b);
+	tc_free(live);
+	tc_free(p);
+}
+END_TEST
+
+START_TEST(test_expiry_behind_the_window)
+{
+	start_broker();
+	/* Receive Maximum 1: the second message waits for the first's PUBACK, online. */
+	mqtt_props rm = expiry_props(3600);
+	rm.receive_max = 1;
+	MQTT_SET(&rm, MQTT_PROP_RECEIVE_MAX);
+	tclient *s = online5("s", "s", true, &rm, ACK5);
+	sub_ok(s, 1, "t", 1);
+	tclient *p = online5("p", "p", true, NULL, ACK5);
+	mqtt_packet pp = publish5("t", "first", 1, false, 1);
+	tc_send(p, &pp);
+	pp = publish5_exp("t", "soon", 1, false, 2, 2);
+	tc_send(p, &pp);
+	pp = publish5_exp("t", "later", 1, false, 3, 60);
+	tc_send(p, &pp);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(s, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t\" payload=5B");
+	TC_EXPECT_NOTHING(s);
+	tc_run(w, 3 * SEC);
+	tc_send_hex(s, "40 02 00 01");
+	tc_run(w, 10 * MS);
+	/* 3.01 s waited: the 2 s one was never sent; the 60 s one has 56.99 s left. */
+	TC_EXPECT(s, "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"t\" payload=5B message_expiry=57");
+	TC_EXPECT_NOTHING(s);
+	/* Once sent it is delivered to the end: unacknowledged past its interval, it goes
+	 * again with DUP, and 0 left, to the session's next connection. */
+	tc_run(w, 60 * SEC);
+	tc_drop(s);
+	tc_run(w, 10 * MS);
+	tclient *s2 = online5("s2", "s", false, &rm, ACK5_PRESENT);
+	TC_EXPECT(s2, "PUBLISH qos=1 retain=0 dup=1 id=2 topic=\"t\" payload=5B message_expiry=0");
+	TC_EXPECT_NOTHING(s2);
+	tc_free(s);
+	tc_free(s2);
+	tc_free(p);
+}
+END_TEST
+
+START_TEST(test_expiry_retained)
+{
+	start_broker();
+	tclient *p = online5("p", "p", true, NULL, ACK5);
+	mqtt_packet pp = publish5_exp("r/a", "a", 0, true, 0, 5);
+	tc_send(p, &pp);
+	pp = publish5_exp("r/b", "b", 1, true, 1, 20);
+	tc_send(p, &pp);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(p, "PUBACK id=1 reason=0x10 (No matching subscribers)");
+	tc_run(w, 2 * SEC);
+	/* 2.01 s on: both, with what is left of their intervals. */
+	tclient *c = online5("c", "c", true, NULL, ACK5);
+	tc_subscribe(c, 1, "r/#", 1);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(c, "SUBACK id=1 codes=0x01");
+	TC_EXPECT(c, "PUBLISH qos=0 retain=1 dup=0 topic=\"r/a\" payload=1B message_expiry=3");
+	TC_EXPECT(c, "PUBLISH qos=1 retain=1 dup=0 id=1 topic=\"r/b\" payload=1B message_expiry=18");
+	tc_run(w, 5 * SEC);
+	/* 7.04 s on: r/a expired, for a wildcard filter and an exact one alike; r/b stays. */
+	tclient *d = online5("d", "d", true, NULL, ACK5);
+	tc_subscribe(d, 1, "r/+", 1);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(d, "SUBACK id=1 codes=0x01");
+	TC_EXPECT(d, "PUBLISH qos=1 retain=1 dup=0 id=1 topic=\"r/b\" payload=1B message_expiry=13");
+	TC_EXPECT_NOTHING(d);
+	tclient *e = online4("e", "e", true);
+	tc_subscribe(e, 1, "r/a", 1);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(e, "SUBACK id=1 codes=0x01");
+	TC_EXPECT_NOTHING(e);
+	broker_stats st;
+	broker_get_stats(broker_sim_core(bs), &st);
+	ck_assert_uint_eq(st.retained, 1); /* the exact lookup deleted r/a from the store */
+	tc_free(c);
+	tc_free(d);
+	tc_free(e);
+	tc_free(p);
+}
+END_TEST
+
+START_TEST(test_expiry_survives_restart_msgs)
+{
+	start_persistent();
+	mqtt_props e = expiry_props(3600);
+	tclient *a = online5("a", "off", true, &e, ACK5);
+	sub_ok(a, 1, "q", 1);
+	tc_drop(a);
+	tc_run(w, 10 * MS);
+	tclient *p = online5("p", "p", true, NULL, ACK5);
+	mqtt_packet pp = publish5_exp("q", "queued", 1, false, 1, 30);
+	tc_send(p, &pp);
+	pp = publish5_exp("q", "short", 1, false, 2, 8);
+	tc_send(p, &pp);
+	pp = publish5_exp("r", "retained", 1, true, 3, 30);
+	tc_send(p, &pp);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(p, "PUBACK id=1 reason=0x00 (Success)");
+	TC_EXPECT(p, "PUBACK id=2 reason=0x00 (Success)");
+	TC_EXPECT(p, "PUBACK id=3 reason=0x10 (No matching subscribers)");
+	/* Down 5 s, up 5 s: the broker's clock kept running; 10.02 s waited, 19.98 left. */
+	tc_run(w, 10 * MS);
+	sim_host_crash(bh);
+	tc_run(w, 5 * SEC);
+	sim_host_restart(bh);
+	tc_run(w, 5 * SEC);
+	tclient *b = online5("b", "off", false, &e, ACK5_PRESENT);
+	TC_EXPECT(b, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"q\" payload=6B message_expiry=20");
+	TC_EXPECT_NOTHING(b);
+	tclient *c = online5("c", "c", true, NULL, ACK5);
+	tc_subscribe(c, 1, "r", 1);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(c, "SUBACK id=1 codes=0x01");
+	TC_EXPECT(c, "PUBLISH qos=1 retain=1 dup=0 id=1 topic=\"r\" payload=8B message_expiry=20");
+	tc_free(a);
+	tc_free(b);
+	tc_free(c);
+	tc_free(p);
+}
+END_TEST
+
 Suite *broker5_suite(void)
 {
 	Suite *s = suite_create("broker5");
@@ -808,6 +981,13 @@ Suite *broker5_suite(void)
 	tcase_add_test(t, test_publish_props_not_stripped);
 	tcase_add_test(t, test_publish_props_retained_and_queued);
 	tcase_add_test(t, test_publish_props_survive_restart);
+	suite_add_tcase(s, t);
+	t = tcase_create("expiry");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, test_expiry_live_and_offline_queue);
+	tcase_add_test(t, test_expiry_behind_the_window);
+	tcase_add_test(t, test_expiry_retained);
+	tcase_add_test(t, test_expiry_survives_restart_msgs);
 	suite_add_tcase(s, t);
 	return s;
 }
