@@ -949,6 +949,98 @@ START_TEST(test_expiry_survives_restart_msgs)
 }
 END_TEST
 
+/* ---- 8. Topic Alias, inbound ------------------------------------------------------------------ */
+
+static mqtt_packet publish5_alias(const char *topic, const char *payload, uint16_t alias)
+{
+	mqtt_packet p = publish5(topic, payload, 0, false, 0);
+	p.props.topic_alias = alias;
+	MQTT_SET(&p.props, MQTT_PROP_TOPIC_ALIAS);
+	return p;
+}
+
+START_TEST(test_topic_alias_inbound)
+{
+	start_broker();
+	tclient *s5 = online5("s5", "s5", true, NULL, ACK5); /* CONNACK: topic_alias_max=10 */
+	tclient *s4 = online4("s4", "s4", true);
+	sub_ok(s5, 1, "a/#", 0);
+	sub_ok(s4, 1, "a/#", 0);
+	mqtt_props e = expiry_props(3600);
+	tclient *p = online5("p", "p", true, &e, ACK5);
+	/* Set with a topic, used with an empty one, set again; 1 and the maximum, 10, are
+	 * both taken [MQTT-3.3.2-12]. No alias goes on to a subscriber: this broker sends
+	 * none (its own mapping would be per connection too) [MQTT-3.3.2-7]. */
+	mqtt_packet pp = publish5_alias("a/one", "1", 1);
+	tc_send(p, &pp);
+	pp = publish5_alias("", "2", 1);
+	tc_send(p, &pp);
+	pp = publish5_alias("a/ten", "3", 10);
+	tc_send(p, &pp);
+	pp = publish5_alias("a/uno", "4", 1);
+	tc_send(p, &pp);
+	pp = publish5_alias("", "5", 1);
+	tc_send(p, &pp);
+	pp = publish5_alias("", "6", 10);
+	tc_send(p, &pp);
+	tc_run(w, 10 * MS);
+	const char *topics[6] = { "a/one", "a/one", "a/ten", "a/uno", "a/uno", "a/ten" };
+	for (int i = 0; i < 6; i++) {
+		char want[96];
+		snprintf(want, sizeof want, "PUBLISH qos=0 retain=0 dup=0 topic=\"%s\" payload=1B", topics[i]);
+		TC_EXPECT(s5, want);
+		TC_EXPECT(s4, want);
+	}
+	TC_EXPECT_NOTHING(s5);
+	/* Aliases are the connection's, not the session's: on the next connection alias 1
+	 * is unknown, and an empty topic with it is a protocol error (0x82). */
+	tc_drop(p);
+	tc_run(w, 10 * MS);
+	tclient *q = online5("q", "p", false, &e, ACK5_PRESENT);
+	pp = publish5_alias("", "7", 1);
+	tc_send(q, &pp);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(q, "DISCONNECT reason=0x82 (Protocol Error) reason_string=\"topic alias not set on this connection\"");
+	ck_assert(q->closed);
+	TC_EXPECT_NOTHING(s5);
+	tc_free(s5);
+	tc_free(s4);
+	tc_free(p);
+	tc_free(q);
+}
+END_TEST
+
+START_TEST(test_topic_alias_invalid)
+{
+	start_broker();
+	/* Past the Topic Alias Maximum CONNACK announced [MQTT-3.3.2-9]: 0x94. */
+	tclient *a = online5("a", "a", true, NULL, ACK5);
+	mqtt_packet pp = publish5_alias("t", "x", 11);
+	tc_send(a, &pp);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(a, "DISCONNECT reason=0x94 (Topic Alias invalid) "
+		     "reason_string=\"topic alias 11 above the server's Topic Alias Maximum 10\"");
+	ck_assert(a->closed);
+	/* Alias 0 is not permitted [MQTT-3.3.2-8]: 0x94 as well (the codec refuses it). */
+	tclient *b = online5("b", "b", true, NULL, ACK5);
+	tc_send_hex(b, "30 07 00 01 74 03 23 00 00");
+	tc_run(w, 10 * MS);
+	const char *got = tc_next(b);
+	ck_assert_msg(got && !strncmp(got, "DISCONNECT reason=0x94 (Topic Alias invalid)", 44), "%s", got);
+	ck_assert(b->closed);
+	/* An empty topic with an alias never set: 0x82. */
+	tclient *c = online5("c", "c", true, NULL, ACK5);
+	pp = publish5_alias("", "x", 3);
+	tc_send(c, &pp);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(c, "DISCONNECT reason=0x82 (Protocol Error) reason_string=\"topic alias not set on this connection\"");
+	ck_assert(c->closed);
+	tc_free(a);
+	tc_free(b);
+	tc_free(c);
+}
+END_TEST
+
 Suite *broker5_suite(void)
 {
 	Suite *s = suite_create("broker5");
@@ -988,6 +1080,11 @@ Suite *broker5_suite(void)
 	tcase_add_test(t, test_expiry_behind_the_window);
 	tcase_add_test(t, test_expiry_retained);
 	tcase_add_test(t, test_expiry_survives_restart_msgs);
+	suite_add_tcase(s, t);
+	t = tcase_create("alias");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, test_topic_alias_inbound);
+	tcase_add_test(t, test_topic_alias_invalid);
 	suite_add_tcase(s, t);
 	return s;
 }
