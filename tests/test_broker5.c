@@ -1041,6 +1041,70 @@ START_TEST(test_topic_alias_invalid)
 }
 END_TEST
 
+/* ---- 9. PUBACK and PUBREC reason codes -------------------------------------------------------- */
+
+static bool deny_secret(void *ctx, const char *client_id, const char *username, const char *topic,
+			bool publish)
+{
+	(void)ctx;
+	(void)client_id;
+	(void)username;
+	return !(publish && !strncmp(topic, "secret/", 7));
+}
+
+START_TEST(test_puback_reason_codes)
+{
+	broker_auth au = { .allow = deny_secret };
+	cfg.auth = &au;
+	start_broker();
+	tclient *s = online5("s", "s", true, NULL, ACK5);
+	sub_ok(s, 1, "t/#", 1);
+	sub_ok(s, 2, "secret/#", 1);
+	tclient *p5 = online5("p5", "p5", true, NULL, ACK5);
+	tclient *p4 = online4("p4", "p4", true);
+	/* 5.0 §3.4.2.1, §3.5.2.1 [MQTT-3.4.2-1, MQTT-3.5.2-1]: Success when it went to a
+	 * subscriber, 0x10 when nobody subscribes, 0x87 when the ACL refuses it. */
+	tc_publish(p5, "t/a", "1", 1, false, 1);
+	tc_publish(p5, "nobody", "2", 1, false, 2);
+	tc_publish(p5, "secret/x", "3", 1, false, 3);
+	tc_publish(p5, "t/a", "4", 2, false, 4);
+	tc_publish(p5, "nobody", "5", 2, false, 5);
+	tc_publish(p5, "secret/x", "6", 2, false, 6);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(p5, "PUBACK id=1 reason=0x00 (Success)");
+	TC_EXPECT(p5, "PUBACK id=2 reason=0x10 (No matching subscribers)");
+	TC_EXPECT(p5, "PUBACK id=3 reason=0x87 (Not authorized)");
+	TC_EXPECT(p5, "PUBREC id=4 reason=0x00 (Success)");
+	TC_EXPECT(p5, "PUBREC id=5 reason=0x10 (No matching subscribers)");
+	TC_EXPECT(p5, "PUBREC id=6 reason=0x87 (Not authorized)");
+	/* A PUBREC of 0x80 or more ends the exchange: id 6 is free at once, a new message
+	 * under it is routed, not taken for a retry (5.0 §4.3.3). */
+	tc_publish(p5, "t/b", "7", 2, false, 6);
+	tc_send_hex(p5, "62 02 00 04");
+	tc_send_hex(p5, "62 02 00 05");
+	tc_run(w, 10 * MS);
+	TC_EXPECT(p5, "PUBREC id=6 reason=0x00 (Success)");
+	TC_EXPECT(p5, "PUBCOMP id=4 reason=0x00 (Success)");
+	TC_EXPECT(p5, "PUBCOMP id=5 reason=0x00 (Success)");
+	TC_EXPECT_NOTHING(p5);
+	/* 3.1.1: the same packets as ever, no reason code. */
+	tc_publish(p4, "nobody", "8", 1, false, 1);
+	tc_publish(p4, "secret/x", "9", 1, false, 2);
+	tc_publish(p4, "nobody", "a", 2, false, 3);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(p4, "PUBACK id=1");
+	TC_EXPECT(p4, "PUBACK id=2");
+	TC_EXPECT(p4, "PUBREC id=3");
+	TC_EXPECT(s, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t/a\" payload=1B");
+	TC_EXPECT(s, "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"t/a\" payload=1B");
+	TC_EXPECT(s, "PUBLISH qos=1 retain=0 dup=0 id=3 topic=\"t/b\" payload=1B");
+	TC_EXPECT_NOTHING(s);
+	tc_free(s);
+	tc_free(p5);
+	tc_free(p4);
+}
+END_TEST
+
 Suite *broker5_suite(void)
 {
 	Suite *s = suite_create("broker5");
@@ -1085,6 +1149,10 @@ Suite *broker5_suite(void)
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, test_topic_alias_inbound);
 	tcase_add_test(t, test_topic_alias_invalid);
+	suite_add_tcase(s, t);
+	t = tcase_create("acks");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, test_puback_reason_codes);
 	suite_add_tcase(s, t);
 	return s;
 }
