@@ -119,6 +119,9 @@ typedef struct broker_config {
 	/* Keep alive the broker imposes on 5.0 clients asking for more, or for none, as
 	 * Server Keep Alive (0: the client's own is used). */
 	uint16_t server_keepalive_s;
+	/* Topic Alias Maximum announced to 5.0 clients: inbound aliases 1..N are taken
+	 * (init: 10; 0: none). The broker sends no aliases itself. */
+	uint16_t topic_alias_max;
 	/* Authentication and authorisation; NULL accepts everything (see auth.h). */
 	const broker_auth *auth;
 	/* Persistent sessions, their queues and in-flight messages, and retained messages
@@ -164,6 +167,7 @@ typedef struct broker_stats {
 	uint64_t msgs_received;      /* PUBLISH packets from clients */
 	uint64_t msgs_sent;          /* PUBLISH packets to clients */
 	uint64_t msgs_dropped;       /* queue bounds, denied publishes */
+	uint64_t msgs_expired;       /* 5.0 deliveries not made: Message Expiry Interval passed */
 	uint64_t subs_refused;       /* filters refused for max_subscriptions */
 	uint64_t reads_denied;       /* deliveries the receiver's read access refused */
 	uint64_t retained;

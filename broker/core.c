@@ -52,6 +52,7 @@ void broker_config_init(broker_config *c)
 	c->max_connections = 100000;
 	c->max_qos = 2;
 	c->retain_available = true;
+	c->topic_alias_max = 10;
 }
 
 void broker__core_log(broker *b, const char *fmt, ...)
@@ -148,7 +149,8 @@ static void rearm(broker *b)
 
 /* The packet as this connection's level puts it on the wire, within the client's Maximum
  * Packet Size (5.0), which nothing may exceed [MQTT-3.1.2-24]. A reason string and user
- * properties go first, as each packet's rules ask (MQTT-3.4.2-2 and its like); a packet
+ * properties go first, as each packet's rules ask (MQTT-3.4.2-2 and its like; not a
+ * PUBLISH's); a packet
  * still too large is not sent at all, as if it had been [MQTT-3.1.2-25]. *q is the packet
  * to encode, its size returned (0: do not send). */
 size_t broker__core_fit(const conn *c, const mqtt_packet *p, mqtt_packet *q)
@@ -159,6 +161,10 @@ size_t broker__core_fit(const conn *c, const mqtt_packet *p, mqtt_packet *q)
 		q->props = (mqtt_props){ 0 };
 	size_t n = mqtt_encoded_size(q);
 	if (n && c->max_out_packet && n > c->max_out_packet) {
+		/* A PUBLISH's User Properties are the publisher's, forwarded unaltered or not
+		 * at all [MQTT-3.3.2-17]. */
+		if (q->type == MQTT_PUBLISH)
+			return 0;
 		q->props.present &= ~((uint64_t)1 << MQTT_PROP_REASON_STRING);
 		q->props.user_count = 0;
 		q->props.user = NULL;
@@ -259,6 +265,9 @@ static void conn_free(broker *b, conn *c)
 	free(c->username);
 	free(c->rx);
 	free(c->will_topic);
+	for (uint32_t i = 0; i < c->nalias; i++)
+		free(c->alias[i]);
+	free(c->alias);
 	free(c->will_payload);
 	free(c);
 }

@@ -20,6 +20,18 @@ typedef struct session session;
 typedef struct conn conn;
 typedef struct tnode tnode;
 
+/*
+ * The properties of a 5.0 PUBLISH that travel on with its message, unaltered: Payload
+ * Format Indicator, Content Type, Response Topic, Correlation Data (present bits and
+ * fields of p) and the User Properties, in their order, as their wire form (p.raw, only
+ * User Properties in it, counted in p.user_count) [MQTT-3.3.2-4, -15, -16, -17, -18, -20].
+ * The strings point into data, in the same allocation; owned by the message.
+ */
+typedef struct msg_props {
+	mqtt_props p;
+	uint8_t data[];
+} msg_props;
+
 /* A message as routed: shared by every delivery, freed with its last reference. */
 typedef struct msg {
 	int refs;
@@ -27,6 +39,11 @@ typedef struct msg {
 	uint64_t snap;     /* compaction generation that last wrote it */
 	uint8_t qos;
 	bool retain;
+	/* 5.0 Message Expiry Interval: when it expires on the broker's clock (INT64_MAX:
+	 * never), and the interval it was published with (for a clock that went back). */
+	int64_t expire_us;
+	uint32_t expiry_s;
+	msg_props *props;  /* NULL: none (every 3.1.1 message) */
 	uint16_t topic_len;
 	uint32_t payload_len;
 	uint8_t *payload;  /* points into the same allocation, after the topic */
@@ -138,6 +155,10 @@ struct conn {
 	bool auth_answered;        /* ... and here is the answer, for the CONNECT's second pass */
 	uint8_t auth_rc;
 	bool subs_limit_logged;    /* max_subscriptions refusal logged for this connection */
+	/* Inbound Topic Aliases of this connection (never of the session [MQTT-3.3.2-7]):
+	 * alias[i] is alias i + 1's topic, or NULL; grown to the highest alias set. */
+	char **alias;
+	uint32_t nalias;
 	conn *next, *prev;         /* all connections, open order */
 	conn *hnext;
 };
@@ -272,9 +293,15 @@ bool broker__session_set_owner(session *s, const char *username);
 msg *broker__msg_new(const char *topic, size_t topic_len, const uint8_t *payload, size_t len,
 		     uint8_t qos, bool retain);
 void broker__msg_unref(msg *m);
+/* Keep the forwarded properties of in (a decoded PUBLISH's, or as recovery rebuilds them;
+ * nothing kept when it has none of them). */
+void broker__msg_set_props(msg *m, const mqtt_props *in);
+/* Has the message's expiry interval passed (5.0 §3.3.2.3.3)? */
+bool broker__msg_expired(const msg *m, int64_t now_us);
 void broker__handle_publish(broker *b, conn *c, const mqtt_packet *p);
 void broker__handle_ack(broker *b, conn *c, const mqtt_packet *p);
-void broker__route(broker *b, msg *m);
+/* Returns the number of matching subscriptions (sessions). */
+size_t broker__route(broker *b, msg *m);
 void broker__deliver(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag);
 void broker__session_resume(broker *b, session *s);
 void broker__session_pump(broker *b, session *s);

@@ -376,6 +376,10 @@ void broker__handle_connect(broker *b, conn *c, const mqtt_packet *p)
 		}
 		ack.max_packet_size = b->cfg.max_packet_size;
 		MQTT_SET(&ack, MQTT_PROP_MAX_PACKET_SIZE);
+		if (b->cfg.topic_alias_max) { /* absent is 0: no aliases taken */
+			ack.topic_alias_max = b->cfg.topic_alias_max;
+			MQTT_SET(&ack, MQTT_PROP_TOPIC_ALIAS_MAX);
+		}
 		if (assigned) {
 			ack.assigned_client_id = (mqtt_str){ (const uint8_t *)s->client_id,
 							     (uint32_t)strlen(s->client_id) };

@@ -4,6 +4,7 @@
  */
 #include "broker/core.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,9 @@ msg *broker__msg_new(const char *topic, size_t topic_len, const uint8_t *payload
 	m->snap = 0;
 	m->qos = qos;
 	m->retain = retain;
+	m->expire_us = INT64_MAX;
+	m->expiry_s = 0;
+	m->props = NULL;
 	m->topic_len = (uint16_t)topic_len;
 	m->payload_len = (uint32_t)len;
 	memcpy(m->topic, topic, topic_len);
@@ -30,8 +34,88 @@ msg *broker__msg_new(const char *topic, size_t topic_len, const uint8_t *payload
 
 void broker__msg_unref(msg *m)
 {
-	if (m && --m->refs == 0)
+	if (m && --m->refs == 0) {
+		free(m->props);
 		free(m);
+	}
+}
+
+#define FORWARDED                                                                       \
+	((uint64_t)1 << MQTT_PROP_PAYLOAD_FORMAT | (uint64_t)1 << MQTT_PROP_CONTENT_TYPE | \
+	 (uint64_t)1 << MQTT_PROP_RESPONSE_TOPIC | (uint64_t)1 << MQTT_PROP_CORRELATION_DATA)
+
+static mqtt_str keep_str(uint8_t **w, mqtt_str s)
+{
+	mqtt_str k = { *w, s.len };
+	if (s.len)
+		memcpy(*w, s.data, s.len);
+	*w += s.len;
+	return k;
+}
+
+static uint8_t *put_str16(uint8_t *w, mqtt_str s)
+{
+	*w++ = (uint8_t)(s.len >> 8);
+	*w++ = (uint8_t)s.len;
+	if (s.len)
+		memcpy(w, s.data, s.len);
+	return w + s.len;
+}
+
+/* The Message Expiry Interval and Topic Alias are not among them: the first is counted down
+ * (send_publish), the second belongs to the publisher's connection [MQTT-3.3.2-7]. */
+void broker__msg_set_props(msg *m, const mqtt_props *in)
+{
+	uint64_t present = in->present & FORWARDED;
+	if (!present && !in->user_count)
+		return;
+	size_t n = 0;
+	if (MQTT_HAS(in, MQTT_PROP_CONTENT_TYPE))
+		n += in->content_type.len;
+	if (MQTT_HAS(in, MQTT_PROP_RESPONSE_TOPIC))
+		n += in->response_topic.len;
+	if (MQTT_HAS(in, MQTT_PROP_CORRELATION_DATA))
+		n += in->correlation_data.len;
+	mqtt_iter it = { 0, 0 };
+	mqtt_user_prop u;
+	while (mqtt_props_user_next(in, &it, &u))
+		n += 5 + (size_t)u.key.len + u.value.len;
+	msg_props *mp = malloc(sizeof *mp + n);
+	if (!mp)
+		abort();
+	memset(&mp->p, 0, sizeof mp->p);
+	mp->p.present = present;
+	mp->p.payload_format = in->payload_format;
+	uint8_t *w = mp->data;
+	if (MQTT_HAS(in, MQTT_PROP_CONTENT_TYPE))
+		mp->p.content_type = keep_str(&w, in->content_type);
+	if (MQTT_HAS(in, MQTT_PROP_RESPONSE_TOPIC))
+		mp->p.response_topic = keep_str(&w, in->response_topic);
+	if (MQTT_HAS(in, MQTT_PROP_CORRELATION_DATA))
+		mp->p.correlation_data = keep_str(&w, in->correlation_data);
+	/* User Properties as the wire has them, in their order: the codec's iterator walks it. */
+	uint8_t *users = w;
+	it = (mqtt_iter){ 0, 0 };
+	while (mqtt_props_user_next(in, &it, &u)) {
+		*w++ = MQTT_PROP_USER;
+		w = put_str16(w, u.key);
+		w = put_str16(w, u.value);
+		mp->p.user_count++;
+	}
+	mp->p.raw = (mqtt_str){ users, (uint32_t)(w - users) };
+	m->props = mp;
+}
+
+/* "Passed": a message is still delivered in the microsecond its interval ends (a live
+ * delivery of one published with interval 0 among them). */
+bool broker__msg_expired(const msg *m, int64_t now_us)
+{
+	return m->expire_us != INT64_MAX && now_us > m->expire_us;
+}
+
+static int64_t now_of(broker *b)
+{
+	return b->env.now_us(b->env.ctx);
 }
 
 void broker__outmsg_free_list(outmsg *o)
@@ -58,14 +142,30 @@ static uint32_t window(const broker *b, const session *s)
 static bool in_qos2_has(session *s, uint16_t id, bool remove);
 static void in_qos2_add(session *s, uint16_t id);
 
+/* The PUBLISH for a delivery: its message's properties, and the Message Expiry Interval
+ * less the whole seconds it waited here [MQTT-3.3.2-6] (0 for a redelivery whose time ran
+ * out after it first went out, which must still complete). */
+static void publish_packet(broker *b, const outmsg *o, bool dup, mqtt_packet *p)
+{
+	*p = (mqtt_packet){ .type = MQTT_PUBLISH, .version = MQTT_V311, .packet_id = o->qos ? o->id : 0 };
+	p->publish.qos = o->qos;
+	p->publish.retain = o->retain;
+	p->publish.dup = dup;
+	p->publish.topic = (mqtt_str){ (const uint8_t *)o->m->topic, o->m->topic_len };
+	p->publish.payload = (mqtt_str){ o->m->payload, o->m->payload_len };
+	if (o->m->props)
+		p->props = o->m->props->p;
+	if (o->m->expire_us != INT64_MAX) {
+		int64_t left = o->m->expire_us - now_of(b);
+		p->props.message_expiry = left <= 0 ? 0 : (uint32_t)((left + 999999) / 1000000);
+		MQTT_SET(&p->props, MQTT_PROP_MESSAGE_EXPIRY);
+	}
+}
+
 static void send_publish(broker *b, session *s, const outmsg *o, bool dup)
 {
-	mqtt_packet p = { .type = MQTT_PUBLISH, .version = MQTT_V311, .packet_id = o->qos ? o->id : 0 };
-	p.publish.qos = o->qos;
-	p.publish.retain = o->retain;
-	p.publish.dup = dup;
-	p.publish.topic = (mqtt_str){ (const uint8_t *)o->m->topic, o->m->topic_len };
-	p.publish.payload = (mqtt_str){ o->m->payload, o->m->payload_len };
+	mqtt_packet p;
+	publish_packet(b, o, dup, &p);
 	/* Not before the log holds what it reveals: sent ahead of the sync, a QoS 2 PUBLISH
 	 * whose packet id a crash then forgot would make the broker reuse that id for another
 	 * message, which the receiver, still holding the id until PUBREL, drops as a
@@ -76,14 +176,13 @@ static void send_publish(broker *b, session *s, const outmsg *o, bool dup)
 /* Does the PUBLISH fit the client's Maximum Packet Size? One that does not is dropped
  * as if it had been sent [MQTT-3.1.2-25]: a QoS 1/2 one must not hold a slot of the
  * window waiting for an acknowledgement that cannot come. */
-static bool publish_fits(const session *s, const outmsg *o)
+static bool publish_fits(broker *b, const session *s, const outmsg *o)
 {
 	if (!s->c || !s->c->max_out_packet)
 		return true;
-	mqtt_packet p = { .type = MQTT_PUBLISH, .packet_id = 1 }, q;
-	p.publish.qos = o->qos;
-	p.publish.topic = (mqtt_str){ (const uint8_t *)o->m->topic, o->m->topic_len };
-	p.publish.payload = (mqtt_str){ o->m->payload, o->m->payload_len };
+	mqtt_packet p, q;
+	publish_packet(b, o, false, &p);
+	p.packet_id = 1; /* two bytes whatever its value */
 	return broker__core_fit(s->c, &p, &q) != 0;
 }
 
@@ -181,7 +280,14 @@ void broker__session_pump(broker *b, session *s)
 			}
 			o->unchecked = false;
 		}
-		if (!publish_fits(s, o)) {
+		if (broker__msg_expired(o->m, now_of(b))) {
+			/* Waited past its Message Expiry Interval: deleted, not sent [MQTT-3.3.2-5]. */
+			b->st.msgs_expired++;
+			broker__persist_out(b, s, R_POP, 0);
+			broker__outmsg_free_list(o);
+			continue;
+		}
+		if (!publish_fits(b, s, o)) {
 			b->st.msgs_dropped++;
 			broker__persist_out(b, s, R_POP, 0);
 			broker__outmsg_free_list(o);
@@ -213,7 +319,7 @@ void broker__session_resume(broker *b, session *s)
 			}
 			o->unchecked = false;
 		}
-		if (o->state == OUT_SENT && !publish_fits(s, o)) {
+		if (o->state == OUT_SENT && !publish_fits(b, s, o)) {
 			/* Past the Maximum Packet Size of this connection of the client. */
 			b->st.msgs_dropped++;
 			inflight_remove(b, s, pp);
@@ -270,6 +376,10 @@ void broker__deliver(broker *b, session *s, msg *m, uint8_t qos, bool retain_fla
 {
 	if (!s->c && qos == 0 && !b->cfg.queue_qos0)
 		return; /* QoS 0 to an offline session is simply not delivered */
+	if (broker__msg_expired(m, now_of(b))) {
+		b->st.msgs_expired++; /* a retained one, say [MQTT-3.3.2-5] */
+		return;
+	}
 	/* Offline with no known owner (an older log), nobody to ask for yet. */
 	bool unchecked = !s->c && s->owner_state == OWNER_UNKNOWN;
 	if (!unchecked && !broker__may_read(b, s, m->topic))
@@ -345,7 +455,7 @@ bool broker__session_replay_out(session *s, uint8_t type, uint16_t id)
 	}
 }
 
-void broker__route(broker *b, msg *m)
+size_t broker__route(broker *b, msg *m)
 {
 	sub **matches = NULL;
 	size_t n = broker__tree_match(b, m->topic, &matches);
@@ -355,6 +465,7 @@ void broker__route(broker *b, msg *m)
 		broker__deliver(b, matches[i]->s, m, qos, false);
 	}
 	free(matches);
+	return n;
 }
 
 static bool in_qos2_has(session *s, uint16_t id, bool remove)
@@ -381,24 +492,73 @@ static void in_qos2_add(session *s, uint16_t id)
 	s->in_qos2[s->in_qos2_len++] = id;
 }
 
+/*
+ * An inbound Topic Alias (5.0 §3.3.2.3.4): with a topic it sets the alias, with an empty
+ * one it stands for the topic set last [MQTT-3.3.2-12]. *topic becomes the topic name the
+ * message has. False when the connection was closed for it.
+ */
+static bool topic_alias(broker *b, conn *c, const mqtt_packet *p, mqtt_str *topic)
+{
+	if (!MQTT_HAS(&p->props, MQTT_PROP_TOPIC_ALIAS)) {
+		if (topic->len == 0) {
+			broker__core_disconnect(b, c, 0x82, "empty topic name without a topic alias");
+			return false;
+		}
+		return true;
+	}
+	uint16_t a = p->props.topic_alias; /* 0 the codec refused [MQTT-3.3.2-8] */
+	if (a > b->cfg.topic_alias_max) {
+		/* Past what CONNACK announced: the client broke MQTT-3.3.2-9, answered 0x94. */
+		char why[80];
+		snprintf(why, sizeof why, "topic alias %u above the server's Topic Alias Maximum %u", a,
+			 b->cfg.topic_alias_max);
+		broker__core_disconnect(b, c, 0x94, why);
+		return false;
+	}
+	if (topic->len == 0) {
+		const char *t = a <= c->nalias ? c->alias[a - 1] : NULL;
+		if (!t) {
+			broker__core_disconnect(b, c, 0x82, "topic alias not set on this connection");
+			return false;
+		}
+		*topic = (mqtt_str){ (const uint8_t *)t, (uint32_t)strlen(t) };
+		return true;
+	}
+	if (a > c->nalias) {
+		char **n = realloc(c->alias, a * sizeof *n);
+		if (!n)
+			abort();
+		memset(n + c->nalias, 0, (a - c->nalias) * sizeof *n);
+		c->alias = n;
+		c->nalias = a;
+	}
+	free(c->alias[a - 1]);
+	c->alias[a - 1] = broker__core_strndup((const char *)topic->data, topic->len);
+	return true;
+}
+
+/* PUBACK or PUBREC; to a 5.0 client with reason (3.1.1's have none). */
+static void ack_rc(broker *b, conn *c, uint8_t type, uint16_t id, uint8_t reason)
+{
+	mqtt_packet p = { .type = type, .version = MQTT_V311, .packet_id = id };
+	if (c->version == MQTT_V5)
+		p.reason = reason;
+	broker__send_later(b, c, &p);
+}
+
 void broker__handle_publish(broker *b, conn *c, const mqtt_packet *p)
 {
 	session *s = c->s;
 	const mqtt_publish *pub = &p->publish;
+	mqtt_str topic = pub->topic;
 	b->st.msgs_received++;
 
 	if (c->version == MQTT_V5) {
-		/* What this broker announced it does not take (5.0 §3.2.2.3): a topic alias (its
-		 * Topic Alias Maximum is 0), a QoS above its Maximum QoS, a retained message
+		/* What this broker announced it does not take (5.0 §3.2.2.3): a topic alias past
+		 * its Topic Alias Maximum, a QoS above its Maximum QoS, a retained message
 		 * when retain is not available. */
-		if (MQTT_HAS(&p->props, MQTT_PROP_TOPIC_ALIAS)) {
-			broker__core_disconnect(b, c, 0x94, "topic alias, but the server's Topic Alias Maximum is 0");
+		if (!topic_alias(b, c, p, &topic))
 			return;
-		}
-		if (pub->topic.len == 0) {
-			broker__core_disconnect(b, c, 0x82, "empty topic name without a topic alias");
-			return;
-		}
 		if (pub->qos > b->cfg.max_qos) {
 			/* The client broke MQTT-3.2.2-11; the answer is 0x9B (5.0 §3.2.2.3.4). */
 			broker__core_disconnect(b, c, 0x9B, "QoS above the server's Maximum QoS");
@@ -426,15 +586,27 @@ void broker__handle_publish(broker *b, conn *c, const mqtt_packet *p)
 		broker__ack_later(b, c, MQTT_PUBREC, p->packet_id);
 		return;
 	}
-	msg *m = broker__msg_new((const char *)pub->topic.data, pub->topic.len, pub->payload.data,
+	msg *m = broker__msg_new((const char *)topic.data, topic.len, pub->payload.data,
 				 pub->payload.len, pub->qos, pub->retain);
+	if (c->version == MQTT_V5) {
+		broker__msg_set_props(m, &p->props);
+		if (MQTT_HAS(&p->props, MQTT_PROP_MESSAGE_EXPIRY)) {
+			m->expiry_s = p->props.message_expiry;
+			m->expire_us = now_of(b) + (int64_t)m->expiry_s * 1000000;
+		}
+	}
+	/* 5.0 PUBACK/PUBREC reason: 0x10 when nobody subscribes to it, 0x87 when the ACL
+	 * refuses it (5.0 §3.4.2.1); 3.1.1 has only the packet. */
+	uint8_t reason = 0x00;
 	bool allowed = !b->cfg.auth || !b->cfg.auth->allow ||
 		       b->cfg.auth->allow(b->cfg.auth->ctx, s->client_id, c->username, m->topic, true);
 	if (allowed) {
 		if (pub->retain)
 			broker__retained_set(b, m);
-		broker__route(b, m);
+		if (broker__route(b, m) == 0)
+			reason = 0x10;
 	} else {
+		reason = 0x87;
 		/* A denied publish is dropped; it is still acknowledged so the client moves on. */
 		b->st.msgs_dropped++;
 		broker__core_log(b, "denied publish client=%s topic=%s", s->client_id, m->topic);
@@ -444,12 +616,16 @@ void broker__handle_publish(broker *b, conn *c, const mqtt_packet *p)
 	if (pub->qos == 1) {
 		if (b->store && (b->dirty || b->log_stale))
 			c->in_q1_held++; /* unacknowledged until broker__acks_flush sends it */
-		broker__ack_later(b, c, MQTT_PUBACK, p->packet_id);
+		ack_rc(b, c, MQTT_PUBACK, p->packet_id, reason);
+	} else if (pub->qos == 2 && c->version == MQTT_V5 && reason >= 0x80) {
+		/* A PUBREC of 0x80 or more ends the exchange: no PUBREL follows, so the id is
+		 * not held (5.0 §4.3.3). */
+		ack_rc(b, c, MQTT_PUBREC, p->packet_id, reason);
 	} else if (pub->qos == 2) {
 		c->in_q2++;
 		in_qos2_add(s, p->packet_id);
 		broker__persist_out(b, s, R_IN2, p->packet_id);
-		broker__ack_later(b, c, MQTT_PUBREC, p->packet_id);
+		ack_rc(b, c, MQTT_PUBREC, p->packet_id, reason);
 	}
 }
 
@@ -603,6 +779,15 @@ void broker__retained_deliver(broker *b, session *s, const char *filter, size_t 
 {
 	bool exact = !memchr(filter, '+', flen) && !memchr(filter, '#', flen);
 	retained *first = exact ? ret_find(b, filter, flen) : b->retained;
+	if (first && exact && broker__msg_expired(first->m, now_of(b))) {
+		/* Its Message Expiry Interval passed: gone from the store, as an empty retained
+		 * message would delete it (a wildcard filter's cursor only steps over such). */
+		msg *del = broker__msg_new(first->m->topic, first->m->topic_len, NULL, 0, 0, true);
+		broker__retained_set(b, del);
+		broker__msg_unref(del);
+		b->st.msgs_expired++;
+		return;
+	}
 	if (!first)
 		return;
 	if (exact) {
@@ -650,7 +835,7 @@ static int retained_next(broker *b, session *s, outmsg *mark)
 	/* Entries made after the SUBSCRIBE (ins_seq > start) and messages set after it went to
 	 * the subscriber live already. */
 	for (; r && r->ins_seq <= rc->start; r = rc->exact ? NULL : r->next) {
-		if (r->set_seq > rc->start ||
+		if (r->set_seq > rc->start || broker__msg_expired(r->m, now_of(b)) ||
 		    !mqtt_topic_match((const uint8_t *)rc->filter, rc->filter_len,
 				      (const uint8_t *)r->m->topic, r->m->topic_len))
 			continue;

@@ -197,6 +197,34 @@ static void batch_append(broker *b)
 		go_stale(b, "append", rc);
 }
 
+/*
+ * The 5.0 tail of a message (R_MSG, R_RET), written only for a message that has one, so a
+ * 3.1.1 message's record is as before and a log written before it loads: the Message Expiry
+ * Interval (u32 s) and when it expires on the broker's clock (u64 µs; INT64_MAX never),
+ * one byte saying which of Payload Format Indicator (1), Content Type (2), Response Topic
+ * (4), Correlation Data (8) it has, the indicator's value, the three as byte strings
+ * (empty when absent), then the User Property count and their wire form, in order.
+ */
+static void put_tail(buf *r, const msg *m)
+{
+	if (!m->props && m->expire_us == INT64_MAX)
+		return;
+	put_u32(r, m->expiry_s);
+	put_u64(r, (uint64_t)m->expire_us);
+	mqtt_props none = { 0 };
+	const mqtt_props *p = m->props ? &m->props->p : &none;
+	uint8_t which = (uint8_t)(MQTT_HAS(p, MQTT_PROP_PAYLOAD_FORMAT) | MQTT_HAS(p, MQTT_PROP_CONTENT_TYPE) << 1 |
+				  MQTT_HAS(p, MQTT_PROP_RESPONSE_TOPIC) << 2 |
+				  MQTT_HAS(p, MQTT_PROP_CORRELATION_DATA) << 3);
+	put_u8(r, which);
+	put_u8(r, p->payload_format);
+	put_bytes(r, p->content_type.data, p->content_type.len);
+	put_bytes(r, p->response_topic.data, p->response_topic.len);
+	put_bytes(r, p->correlation_data.data, p->correlation_data.len);
+	put_u32(r, p->user_count);
+	put_bytes(r, p->raw.data, p->raw.len);
+}
+
 static void rec_msg(buf *r, const msg *m)
 {
 	size_t at = rec_begin(r, R_MSG);
@@ -205,6 +233,7 @@ static void rec_msg(buf *r, const msg *m)
 	put_u8(r, m->retain);
 	put_str(r, m->topic);
 	put_bytes(r, m->payload, m->payload_len);
+	put_tail(r, m);
 	rec_end(r, at);
 }
 
@@ -317,6 +346,7 @@ void broker__persist_retained(broker *b, const msg *m)
 	if (m->payload_len) {
 		put_u8(&r, m->qos);
 		put_bytes(&r, m->payload, m->payload_len);
+		put_tail(&r, m);
 	}
 	rec_end(&r, at);
 	emit(b, &r);
@@ -441,13 +471,15 @@ static void compact(broker *b)
 	buf r = { 0 };
 	b->snap_gen++;
 	b->st.compactions++;
+	int64_t now_us = b->env.now_us(b->env.ctx);
 	for (retained *x = b->retained; x; x = x->next) {
-		if (sys_own(x->m->topic))
-			continue;
+		if (sys_own(x->m->topic) || broker__msg_expired(x->m, now_us))
+			continue; /* an expired one is never delivered again: not worth keeping */
 		size_t at = rec_begin(&r, R_RET);
 		put_str(&r, x->m->topic);
 		put_u8(&r, x->m->qos);
 		put_bytes(&r, x->m->payload, x->m->payload_len);
+		put_tail(&r, x->m);
 		rec_end(&r, at);
 	}
 	for (session *s = b->sessions; s; s = s->next) {
@@ -566,6 +598,68 @@ static const uint8_t *get_bytes(rd *r, size_t *n)
 	return d;
 }
 
+/* User Properties in wire form, exactly count of them and nothing else (the codec's
+ * iterator trusts what it walks). */
+static bool users_ok(const uint8_t *p, size_t n, uint32_t count)
+{
+	uint32_t seen = 0;
+	for (size_t i = 0; i < n; seen++) {
+		if (p[i++] != MQTT_PROP_USER)
+			return false;
+		for (int k = 0; k < 2; k++) {
+			if (n - i < 2)
+				return false;
+			size_t len = (size_t)p[i] << 8 | p[i + 1];
+			if (n - i - 2 < len || mqtt_utf8_check(p + i + 2, len, MQTT_V5, NULL))
+				return false;
+			i += 2 + len;
+		}
+	}
+	return seen == count;
+}
+
+/* The tail put_tail wrote, if the record has one, onto x. False if it makes no sense. */
+static bool get_tail(broker *b, rd *r, msg *x)
+{
+	if (r->p == r->end)
+		return true; /* a 3.1.1 message, or a log from before 5.0 publish properties */
+	uint32_t exp_s = get_u32(r);
+	int64_t at_us = (int64_t)get_u64(r);
+	uint8_t which = get_u8(r), pfi = get_u8(r);
+	size_t n[4];
+	const uint8_t *d[4];
+	for (int i = 0; i < 3; i++)
+		d[i] = get_bytes(r, &n[i]);
+	uint32_t users = get_u32(r);
+	d[3] = get_bytes(r, &n[3]);
+	if (r->bad || which > 15 || pfi > 1 || at_us < 0 || n[0] > 65535 || n[1] > 65535 ||
+	    n[2] > 65535 || !users_ok(d[3], n[3], users))
+		return false;
+	if (at_us != INT64_MAX) {
+		/* A clock that went back (another boot) may not stretch it past its interval. */
+		int64_t full = b->env.now_us(b->env.ctx) + (int64_t)exp_s * 1000000;
+		x->expiry_s = exp_s;
+		x->expire_us = at_us > full ? full : at_us;
+	}
+	mqtt_props p = { 0 };
+	if (which & 1) {
+		MQTT_SET(&p, MQTT_PROP_PAYLOAD_FORMAT);
+		p.payload_format = pfi;
+	}
+	static const uint8_t ids[3] = { MQTT_PROP_CONTENT_TYPE, MQTT_PROP_RESPONSE_TOPIC,
+					MQTT_PROP_CORRELATION_DATA };
+	mqtt_str *f[3] = { &p.content_type, &p.response_topic, &p.correlation_data };
+	for (int i = 0; i < 3; i++)
+		if (which & (2 << i)) {
+			MQTT_SET(&p, ids[i]);
+			*f[i] = (mqtt_str){ d[i], (uint32_t)n[i] };
+		}
+	p.user_count = users;
+	p.raw = (mqtt_str){ d[3], (uint32_t)n[3] };
+	broker__msg_set_props(x, &p);
+	return true;
+}
+
 typedef struct mtab {
 	msg **v;
 	size_t n, cap;
@@ -670,6 +764,10 @@ static bool apply(broker *b, rd *r, mtab *t)
 		if (r->bad || qos > 2 || n > 65535)
 			return false;
 		msg *x = broker__msg_new((const char *)d, n, e, m, qos, ret);
+		if (!get_tail(b, r, x)) {
+			broker__msg_unref(x);
+			return false;
+		}
 		x->mid = mid;
 		if (mid > b->next_mid)
 			b->next_mid = mid;
@@ -721,6 +819,10 @@ static bool apply(broker *b, rd *r, mtab *t)
 		if (r->bad || n == 0 || n > 65535 || qos > 2 || (type == R_RET && m == 0))
 			return false;
 		msg *x = broker__msg_new((const char *)d, n, e, m, qos, true);
+		if (type == R_RET && !get_tail(b, r, x)) {
+			broker__msg_unref(x);
+			return false;
+		}
 		broker__retained_set(b, x);
 		broker__msg_unref(x);
 		return true;

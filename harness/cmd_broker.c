@@ -51,6 +51,9 @@ static const char broker_usage[] =
 	"  --no-retain          retained messages not available (5.0 PUBLISH with retain: 0x9A)\n"
 	"  --server-keepalive S  keep alive imposed on 5.0 clients asking for more or none\n"
 	"                       (1..65535 seconds; default: the client's own)\n"
+	"  --topic-alias-max N  Topic Alias Maximum: inbound aliases 1..N taken (0..65535,\n"
+	"                       default 10; 0: none); past it DISCONNECT 0x94. The broker sends\n"
+	"                       no aliases to clients\n"
 	"  --config FILE        options from FILE (UTF-8 text), one per line without the dashes\n"
 	"\n"
 	"One log line per connect, disconnect and refusal goes to stderr.\n";
@@ -260,11 +263,12 @@ static int parse(bopts *b, int argc, char **argv, const char *where, FILE *out, 
 			   !strcmp(a, "--max-queued") || !strcmp(a, "--max-packet") ||
 			   !strcmp(a, "--max-subscriptions") || !strcmp(a, "--max-session-expiry") ||
 			   !strcmp(a, "--receive-max") || !strcmp(a, "--max-qos") ||
-			   !strcmp(a, "--server-keepalive")) {
+			   !strcmp(a, "--server-keepalive") || !strcmp(a, "--topic-alias-max")) {
 			bool u16 = !strcmp(a, "--max-inflight") || !strcmp(a, "--receive-max") ||
-				   !strcmp(a, "--server-keepalive");
+				   !strcmp(a, "--server-keepalive") || !strcmp(a, "--topic-alias-max");
 			unsigned long max = u16 ? 65535 : !strcmp(a, "--max-qos") ? 2 : UINT_MAX;
-			unsigned long min = !strcmp(a, "--sys-interval") || !strcmp(a, "--max-qos") ? 0 : 1;
+			unsigned long min = !strcmp(a, "--sys-interval") || !strcmp(a, "--max-qos") ||
+					    !strcmp(a, "--topic-alias-max") ? 0 : 1;
 			if (!parse_uint(v, max, &n) || n < min) {
 				char shown[80] = "(nothing)";
 				if (v)
@@ -294,6 +298,8 @@ static int parse(bopts *b, int argc, char **argv, const char *where, FILE *out, 
 				o->cfg.max_qos = (uint8_t)n;
 			else if (!strcmp(a, "--server-keepalive"))
 				o->cfg.server_keepalive_s = (uint16_t)n;
+			else if (!strcmp(a, "--topic-alias-max"))
+				o->cfg.topic_alias_max = (uint16_t)n;
 			else
 				o->cfg.max_packet_size = (uint32_t)n;
 			i++;

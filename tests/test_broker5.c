@@ -22,7 +22,7 @@ static broker_sim *bs;
 static broker_config cfg;
 
 /* What this broker announces to every 5.0 client with the default configuration. */
-#define CAPS "receive_max=65535 max_packet_size=1048576 sub_id_available=0 shared_sub_available=0"
+#define CAPS "receive_max=65535 topic_alias_max=10 max_packet_size=1048576 sub_id_available=0 shared_sub_available=0"
 #define ACK5 "CONNACK session_present=0 reason=0 (Success) " CAPS
 #define ACK5_PRESENT "CONNACK session_present=1 reason=0 (Success) " CAPS
 
@@ -194,12 +194,13 @@ START_TEST(test_announced_limits)
 	cfg.retain_available = false;
 	cfg.receive_max = 10;
 	cfg.max_packet_size = 4096;
+	cfg.topic_alias_max = 3;
 	start_broker();
 	/* Asked for an hour and no keep alive: told 60 s and 30 s [MQTT-3.2.2-21]. */
 	mqtt_props p = expiry_props(3600);
 	tclient *c = online5("c1", "dev", true, &p,
 			     "CONNACK session_present=0 reason=0 (Success) session_expiry=60 server_keepalive=30 "
-			     "receive_max=10 max_qos=1 retain_available=0 max_packet_size=4096 sub_id_available=0 "
+			     "receive_max=10 topic_alias_max=3 max_qos=1 retain_available=0 max_packet_size=4096 sub_id_available=0 "
 			     "shared_sub_available=0");
 	/* Granted QoS never above the maximum [MQTT-3.2.2-10]; a shared filter is refused. */
 	mqtt_sub s[2] = { { .filter = MQTT_STR("a/+"), .qos = 2 }, { .filter = MQTT_STR("$share/g/a"), .qos = 0 } };
@@ -461,6 +462,7 @@ START_TEST(test_server_disconnect_reasons)
 {
 	cfg.max_packet_size = 64;
 	cfg.receive_max = 2;
+	cfg.topic_alias_max = 0; /* none taken, and none announced (absent is 0) */
 	start_broker();
 	mqtt_props pi = { 0 };
 	pi.request_problem_info = 0;
@@ -496,15 +498,17 @@ START_TEST(test_server_disconnect_reasons)
 	tc_publish(e, "t", "2", 2, false, 2);
 	tc_publish(e, "t", "2", 2, false, 2); /* a retry of an id it holds is not a new one */
 	tc_run(w, 10 * MS);
-	TC_EXPECT(e, "PUBREC id=1 reason=0x00 (Success)");
-	TC_EXPECT(e, "PUBREC id=2 reason=0x00 (Success)");
+	/* Nobody subscribes to t: 0x10; the retry of an id it holds is acknowledged as
+	 * received, 0x00, and not routed again. */
+	TC_EXPECT(e, "PUBREC id=1 reason=0x10 (No matching subscribers)");
+	TC_EXPECT(e, "PUBREC id=2 reason=0x10 (No matching subscribers)");
 	TC_EXPECT(e, "PUBREC id=2 reason=0x00 (Success)");
 	tc_send_hex(e, "62 02 00 01"); /* PUBREL 1 frees a slot */
 	tc_publish(e, "t", "3", 2, false, 3);
 	tc_publish(e, "t", "4", 2, false, 4);
 	tc_run(w, 10 * MS);
 	TC_EXPECT(e, "PUBCOMP id=1 reason=0x00 (Success)");
-	TC_EXPECT(e, "PUBREC id=3 reason=0x00 (Success)");
+	TC_EXPECT(e, "PUBREC id=3 reason=0x10 (No matching subscribers)");
 	TC_EXPECT(e, "DISCONNECT reason=0x93 (Receive Maximum exceeded)");
 	ck_assert(e->closed);
 	/* A 3.1.1 client is closed on without a DISCONNECT (3.1.1 has none from a server). */
@@ -577,7 +581,7 @@ START_TEST(test_mixed_versions)
 	TC_EXPECT(s4, "SUBACK id=1 codes=0x01");
 	TC_EXPECT(s5, "SUBACK id=1 codes=0x01");
 	/* A 5.0 publisher with a user property and a content type: the 3.1.1 subscriber gets
-	 * the message without them (it has no way to read them). */
+	 * the message without them (it has no way to read them), the 5.0 one with them. */
 	tclient *p5 = online5("p5", "p5", true, NULL, ACK5);
 	mqtt_user_prop up = { MQTT_STR("k"), MQTT_STR("v") };
 	mqtt_packet pp = { .type = MQTT_PUBLISH, .version = MQTT_V5, .packet_id = 1 };
@@ -596,7 +600,8 @@ START_TEST(test_mixed_versions)
 	TC_EXPECT(p4, "PUBACK id=1");
 	TC_EXPECT(s4, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t/5\" payload=4B");
 	TC_EXPECT(s4, "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"t/4\" payload=4B");
-	TC_EXPECT(s5, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t/5\" payload=4B");
+	TC_EXPECT(s5, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t/5\" payload=4B content_type=\"text/plain\" "
+		      "user:\"k\"=\"v\"");
 	TC_EXPECT(s5, "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"t/4\" payload=4B");
 	TC_EXPECT_NOTHING(s4);
 	TC_EXPECT_NOTHING(s5);
@@ -604,6 +609,499 @@ START_TEST(test_mixed_versions)
 	tc_free(s5);
 	tc_free(p4);
 	tc_free(p5);
+}
+END_TEST
+
+/* ---- 6. PUBLISH properties ------------------------------------------------------------------ */
+
+/* A 5.0 PUBLISH with every property a message carries on: Payload Format Indicator,
+ * Content Type, Response Topic, Correlation Data and three User Properties, one name twice. */
+static const mqtt_user_prop ups[3] = {
+	{ MQTT_STR("k1"), MQTT_STR("a") }, { MQTT_STR("k2"), MQTT_STR("b") }, { MQTT_STR("k1"), MQTT_STR("c") },
+};
+#define PROPS_SEEN                                                                             \
+	"payload_format=1 content_type=\"application/json\" response_topic=\"r/reply\" "       \
+	"correlation_data=2B user:\"k1\"=\"a\" user:\"k2\"=\"b\" user:\"k1\"=\"c\""
+
+static mqtt_packet publish5(const char *topic, const char *payload, uint8_t qos, bool retain, uint16_t id)
+{
+	mqtt_packet p = { .type = MQTT_PUBLISH, .version = MQTT_V5, .packet_id = id };
+	p.publish.qos = qos;
+	p.publish.retain = retain;
+	p.publish.topic = (mqtt_str){ (const uint8_t *)topic, (uint32_t)strlen(topic) };
+	p.publish.payload = (mqtt_str){ (const uint8_t *)payload, (uint32_t)strlen(payload) };
+	return p;
+}
+
+static mqtt_packet publish5_props(const char *topic, const char *payload, uint8_t qos, bool retain, uint16_t id)
+{
+	mqtt_packet p = publish5(topic, payload, qos, retain, id);
+	p.props.payload_format = 1;
+	MQTT_SET(&p.props, MQTT_PROP_PAYLOAD_FORMAT);
+	p.props.content_type = MQTT_STR("application/json");
+	MQTT_SET(&p.props, MQTT_PROP_CONTENT_TYPE);
+	p.props.response_topic = MQTT_STR("r/reply");
+	MQTT_SET(&p.props, MQTT_PROP_RESPONSE_TOPIC);
+	p.props.correlation_data = MQTT_STR("\x01\x02");
+	MQTT_SET(&p.props, MQTT_PROP_CORRELATION_DATA);
+	p.props.user = ups;
+	p.props.user_count = 3;
+	return p;
+}
+
+/* Subscribe and read the SUBACK. */
+static void sub_ok(tclient *c, uint16_t id, const char *filter, uint8_t qos)
+{
+	char want[64];
+	tc_subscribe(c, id, filter, qos);
+	tc_run(w, 10 * MS);
+	snprintf(want, sizeof want, "SUBACK id=%u codes=0x%02X", id, qos);
+	TC_EXPECT(c, want);
+}
+
+START_TEST(test_publish_props_forwarded)
+{
+	start_broker();
+	tclient *s5 = online5("s5", "s5", true, NULL, ACK5);
+	tclient *s4 = online4("s4", "s4", true);
+	sub_ok(s5, 1, "t/#", 1);
+	sub_ok(s4, 1, "t/#", 1);
+	tclient *p = online5("p", "p", true, NULL, ACK5);
+	mqtt_packet pp = publish5_props("t/1", "{}", 1, false, 1);
+	tc_send(p, &pp);
+	pp = publish5_props("t/0", "{}", 0, false, 0);
+	tc_send(p, &pp);
+	pp = publish5("t/2", "plain", 1, false, 2); /* none of its own, none of the last one's */
+	tc_send(p, &pp);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(p, "PUBACK id=1 reason=0x00 (Success)");
+	TC_EXPECT(p, "PUBACK id=2 reason=0x00 (Success)");
+	/* Unaltered, User Properties in their order [MQTT-3.3.2-4, -15, -16, -17, -18, -20]. */
+	TC_EXPECT(s5, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t/1\" payload=2B " PROPS_SEEN);
+	TC_EXPECT(s5, "PUBLISH qos=0 retain=0 dup=0 topic=\"t/0\" payload=2B " PROPS_SEEN);
+	TC_EXPECT(s5, "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"t/2\" payload=5B");
+	/* 3.1.1 has no properties: the same messages without them. */
+	TC_EXPECT(s4, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t/1\" payload=2B");
+	TC_EXPECT(s4, "PUBLISH qos=0 retain=0 dup=0 topic=\"t/0\" payload=2B");
+	TC_EXPECT(s4, "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"t/2\" payload=5B");
+	TC_EXPECT_NOTHING(s5);
+	TC_EXPECT_NOTHING(s4);
+	tc_free(s5);
+	tc_free(s4);
+	tc_free(p);
+}
+END_TEST
+
+START_TEST(test_publish_props_not_stripped)
+{
+	start_broker();
+	/* The PUBLISH is 67 bytes with its properties (43 without its User Properties), past
+	 * small's 50: it is dropped whole, never sent without its User Properties
+	 * [MQTT-3.3.2-17, MQTT-3.1.2-25]. */
+	mqtt_props mp = { 0 };
+	mp.max_packet_size = 50;
+	MQTT_SET(&mp, MQTT_PROP_MAX_PACKET_SIZE);
+	tclient *small = online5("small", "small", true, &mp, ACK5);
+	mp.max_packet_size = 100;
+	tclient *big = online5("big", "big", true, &mp, ACK5);
+	sub_ok(small, 1, "t", 0);
+	sub_ok(big, 1, "t", 0);
+	tclient *p = online5("p", "p", true, NULL, ACK5);
+	mqtt_packet pp = publish5_props("t", "x", 0, false, 0);
+	tc_send(p, &pp);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(big, "PUBLISH qos=0 retain=0 dup=0 topic=\"t\" payload=1B " PROPS_SEEN);
+	TC_EXPECT_NOTHING(small);
+	tc_free(small);
+	tc_free(big);
+	tc_free(p);
+}
+END_TEST
+
+/* Retained and queued messages keep their properties; with a store, across a restart. */
+static void props_kept(bool restart)
+{
+	if (restart)
+		start_persistent();
+	else
+		start_broker();
+	mqtt_props e = expiry_props(3600);
+	tclient *a = online5("a", "off", true, &e, ACK5);
+	sub_ok(a, 1, "t/#", 1);
+	tc_drop(a);
+	tc_run(w, 10 * MS);
+	tclient *p = online5("p", "p", true, NULL, ACK5);
+	mqtt_packet pp = publish5_props("t/q", "queued", 1, false, 1);
+	tc_send(p, &pp);
+	pp = publish5_props("t/r", "kept", 1, true, 2);
+	tc_send(p, &pp);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(p, "PUBACK id=1 reason=0x00 (Success)");
+	TC_EXPECT(p, "PUBACK id=2 reason=0x00 (Success)");
+	if (restart) {
+		sim_host_crash(bh);
+		tc_run(w, 1 * SEC);
+		sim_host_restart(bh);
+		tc_run(w, 10 * MS);
+	}
+	tclient *b = online5("b", "off", false, &e, ACK5_PRESENT);
+	TC_EXPECT(b, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t/q\" payload=6B " PROPS_SEEN);
+	TC_EXPECT(b, "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"t/r\" payload=4B " PROPS_SEEN);
+	tclient *c = online5("c", "new", true, NULL, ACK5);
+	tc_subscribe(c, 1, "t/#", 1);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(c, "SUBACK id=1 codes=0x01");
+	TC_EXPECT(c, "PUBLISH qos=1 retain=1 dup=0 id=1 topic=\"t/r\" payload=4B " PROPS_SEEN);
+	tclient *d = online4("d", "four", true);
+	tc_subscribe(d, 1, "t/#", 1);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(d, "SUBACK id=1 codes=0x01");
+	TC_EXPECT(d, "PUBLISH qos=1 retain=1 dup=0 id=1 topic=\"t/r\" payload=4B");
+	tc_free(a);
+	tc_free(b);
+	tc_free(c);
+	tc_free(d);
+	tc_free(p);
+}
+
+START_TEST(test_publish_props_retained_and_queued)
+{
+	props_kept(false);
+}
+END_TEST
+
+START_TEST(test_publish_props_survive_restart)
+{
+	props_kept(true);
+}
+END_TEST
+
+/* ---- 7. Message Expiry Interval ------------------------------------------------------------- */
+
+static mqtt_packet publish5_exp(const char *topic, const char *payload, uint8_t qos, bool retain,
+				uint16_t id, uint32_t expiry_s)
+{
+	mqtt_packet p = publish5(topic, payload, qos, retain, id);
+	p.props.message_expiry = expiry_s;
+	MQTT_SET(&p.props, MQTT_PROP_MESSAGE_EXPIRY);
+	return p;
+}
+
+START_TEST(test_expiry_live_and_offline_queue)
+{
+	start_broker();
+	mqtt_props e = expiry_props(3600);
+	tclient *a = online5("a", "off", true, &e, ACK5);
+	tclient *live = online5("live", "live", true, NULL, ACK5);
+	sub_ok(a, 1, "t/#", 1);
+	sub_ok(live, 1, "t/#", 1);
+	tc_drop(a);
+	tc_run(w, 10 * MS);
+	tclient *p = online5("p", "p", true, NULL, ACK5);
+	mqtt_packet pp = publish5_exp("t/short", "1", 1, false, 1, 3);
+	tc_send(p, &pp);
+	pp = publish5_exp("t/long", "2", 1, false, 2, 10);
+	tc_send(p, &pp);
+	pp = publish5("t/never", "3", 1, false, 3);
+	tc_send(p, &pp);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(p, "PUBACK id=1 reason=0x00 (Success)");
+	TC_EXPECT(p, "PUBACK id=2 reason=0x00 (Success)");
+	TC_EXPECT(p, "PUBACK id=3 reason=0x00 (Success)");
+	/* Forwarded at once, the interval is the one received: it waited 0 s [MQTT-3.3.2-6]. */
+	TC_EXPECT(live, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t/short\" payload=1B message_expiry=3");
+	TC_EXPECT(live, "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"t/long\" payload=1B message_expiry=10");
+	TC_EXPECT(live, "PUBLISH qos=1 retain=0 dup=0 id=3 topic=\"t/never\" payload=1B");
+	/* 5 s offline (and the 10 ms of the CONNECT): the 3 s one is gone [MQTT-3.3.2-5], the
+	 * 10 s one has 4.99 s left, sent as 5, the other has no interval to count. */
+	tc_run(w, 5 * SEC);
+	tclient *b = online5("b", "off", false, &e, ACK5_PRESENT);
+	TC_EXPECT(b, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t/long\" payload=1B message_expiry=5");
+	TC_EXPECT(b, "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"t/never\" payload=1B");
+	TC_EXPECT_NOTHING(b);
+	broker_stats st;
+	broker_get_stats(broker_sim_core(bs), &st);
+	ck_assert_uint_eq(st.msgs_expired, 1);
+	tc_free(a);
+	tc_free(b);
+	tc_free(live);
+	tc_free(p);
+}
+END_TEST
+
+START_TEST(test_expiry_behind_the_window)
+{
+	start_broker();
+	/* Receive Maximum 1: the second message waits for the first's PUBACK, online. */
+	mqtt_props rm = expiry_props(3600);
+	rm.receive_max = 1;
+	MQTT_SET(&rm, MQTT_PROP_RECEIVE_MAX);
+	tclient *s = online5("s", "s", true, &rm, ACK5);
+	sub_ok(s, 1, "t", 1);
+	tclient *p = online5("p", "p", true, NULL, ACK5);
+	mqtt_packet pp = publish5("t", "first", 1, false, 1);
+	tc_send(p, &pp);
+	pp = publish5_exp("t", "soon", 1, false, 2, 2);
+	tc_send(p, &pp);
+	pp = publish5_exp("t", "later", 1, false, 3, 60);
+	tc_send(p, &pp);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(s, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t\" payload=5B");
+	TC_EXPECT_NOTHING(s);
+	tc_run(w, 3 * SEC);
+	tc_send_hex(s, "40 02 00 01");
+	tc_run(w, 10 * MS);
+	/* 3.01 s waited: the 2 s one was never sent; the 60 s one has 56.99 s left. */
+	TC_EXPECT(s, "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"t\" payload=5B message_expiry=57");
+	TC_EXPECT_NOTHING(s);
+	/* Once sent it is delivered to the end: unacknowledged past its interval, it goes
+	 * again with DUP, and 0 left, to the session's next connection. */
+	tc_run(w, 60 * SEC);
+	tc_drop(s);
+	tc_run(w, 10 * MS);
+	tclient *s2 = online5("s2", "s", false, &rm, ACK5_PRESENT);
+	TC_EXPECT(s2, "PUBLISH qos=1 retain=0 dup=1 id=2 topic=\"t\" payload=5B message_expiry=0");
+	TC_EXPECT_NOTHING(s2);
+	tc_free(s);
+	tc_free(s2);
+	tc_free(p);
+}
+END_TEST
+
+START_TEST(test_expiry_retained)
+{
+	start_broker();
+	tclient *p = online5("p", "p", true, NULL, ACK5);
+	mqtt_packet pp = publish5_exp("r/a", "a", 0, true, 0, 5);
+	tc_send(p, &pp);
+	pp = publish5_exp("r/b", "b", 1, true, 1, 20);
+	tc_send(p, &pp);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(p, "PUBACK id=1 reason=0x10 (No matching subscribers)");
+	tc_run(w, 2 * SEC);
+	/* 2.01 s on: both, with what is left of their intervals. */
+	tclient *c = online5("c", "c", true, NULL, ACK5);
+	tc_subscribe(c, 1, "r/#", 1);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(c, "SUBACK id=1 codes=0x01");
+	TC_EXPECT(c, "PUBLISH qos=0 retain=1 dup=0 topic=\"r/a\" payload=1B message_expiry=3");
+	TC_EXPECT(c, "PUBLISH qos=1 retain=1 dup=0 id=1 topic=\"r/b\" payload=1B message_expiry=18");
+	tc_run(w, 5 * SEC);
+	/* 7.04 s on: r/a expired, for a wildcard filter and an exact one alike; r/b stays. */
+	tclient *d = online5("d", "d", true, NULL, ACK5);
+	tc_subscribe(d, 1, "r/+", 1);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(d, "SUBACK id=1 codes=0x01");
+	TC_EXPECT(d, "PUBLISH qos=1 retain=1 dup=0 id=1 topic=\"r/b\" payload=1B message_expiry=13");
+	TC_EXPECT_NOTHING(d);
+	tclient *e = online4("e", "e", true);
+	tc_subscribe(e, 1, "r/a", 1);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(e, "SUBACK id=1 codes=0x01");
+	TC_EXPECT_NOTHING(e);
+	broker_stats st;
+	broker_get_stats(broker_sim_core(bs), &st);
+	ck_assert_uint_eq(st.retained, 1); /* the exact lookup deleted r/a from the store */
+	tc_free(c);
+	tc_free(d);
+	tc_free(e);
+	tc_free(p);
+}
+END_TEST
+
+START_TEST(test_expiry_survives_restart_msgs)
+{
+	start_persistent();
+	mqtt_props e = expiry_props(3600);
+	tclient *a = online5("a", "off", true, &e, ACK5);
+	sub_ok(a, 1, "q", 1);
+	tc_drop(a);
+	tc_run(w, 10 * MS);
+	tclient *p = online5("p", "p", true, NULL, ACK5);
+	mqtt_packet pp = publish5_exp("q", "queued", 1, false, 1, 30);
+	tc_send(p, &pp);
+	pp = publish5_exp("q", "short", 1, false, 2, 8);
+	tc_send(p, &pp);
+	pp = publish5_exp("r", "retained", 1, true, 3, 30);
+	tc_send(p, &pp);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(p, "PUBACK id=1 reason=0x00 (Success)");
+	TC_EXPECT(p, "PUBACK id=2 reason=0x00 (Success)");
+	TC_EXPECT(p, "PUBACK id=3 reason=0x10 (No matching subscribers)");
+	/* Down 5 s, up 5 s: the broker's clock kept running; 10.02 s waited, 19.98 left. */
+	tc_run(w, 10 * MS);
+	sim_host_crash(bh);
+	tc_run(w, 5 * SEC);
+	sim_host_restart(bh);
+	tc_run(w, 5 * SEC);
+	tclient *b = online5("b", "off", false, &e, ACK5_PRESENT);
+	TC_EXPECT(b, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"q\" payload=6B message_expiry=20");
+	TC_EXPECT_NOTHING(b);
+	tclient *c = online5("c", "c", true, NULL, ACK5);
+	tc_subscribe(c, 1, "r", 1);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(c, "SUBACK id=1 codes=0x01");
+	TC_EXPECT(c, "PUBLISH qos=1 retain=1 dup=0 id=1 topic=\"r\" payload=8B message_expiry=20");
+	tc_free(a);
+	tc_free(b);
+	tc_free(c);
+	tc_free(p);
+}
+END_TEST
+
+/* ---- 8. Topic Alias, inbound ------------------------------------------------------------------ */
+
+static mqtt_packet publish5_alias(const char *topic, const char *payload, uint16_t alias)
+{
+	mqtt_packet p = publish5(topic, payload, 0, false, 0);
+	p.props.topic_alias = alias;
+	MQTT_SET(&p.props, MQTT_PROP_TOPIC_ALIAS);
+	return p;
+}
+
+START_TEST(test_topic_alias_inbound)
+{
+	start_broker();
+	tclient *s5 = online5("s5", "s5", true, NULL, ACK5); /* CONNACK: topic_alias_max=10 */
+	tclient *s4 = online4("s4", "s4", true);
+	sub_ok(s5, 1, "a/#", 0);
+	sub_ok(s4, 1, "a/#", 0);
+	mqtt_props e = expiry_props(3600);
+	tclient *p = online5("p", "p", true, &e, ACK5);
+	/* Set with a topic, used with an empty one, set again; 1 and the maximum, 10, are
+	 * both taken [MQTT-3.3.2-12]. No alias goes on to a subscriber: this broker sends
+	 * none (its own mapping would be per connection too) [MQTT-3.3.2-7]. */
+	mqtt_packet pp = publish5_alias("a/one", "1", 1);
+	tc_send(p, &pp);
+	pp = publish5_alias("", "2", 1);
+	tc_send(p, &pp);
+	pp = publish5_alias("a/ten", "3", 10);
+	tc_send(p, &pp);
+	pp = publish5_alias("a/uno", "4", 1);
+	tc_send(p, &pp);
+	pp = publish5_alias("", "5", 1);
+	tc_send(p, &pp);
+	pp = publish5_alias("", "6", 10);
+	tc_send(p, &pp);
+	tc_run(w, 10 * MS);
+	const char *topics[6] = { "a/one", "a/one", "a/ten", "a/uno", "a/uno", "a/ten" };
+	for (int i = 0; i < 6; i++) {
+		char want[96];
+		snprintf(want, sizeof want, "PUBLISH qos=0 retain=0 dup=0 topic=\"%s\" payload=1B", topics[i]);
+		TC_EXPECT(s5, want);
+		TC_EXPECT(s4, want);
+	}
+	TC_EXPECT_NOTHING(s5);
+	/* Aliases are the connection's, not the session's: on the next connection alias 1
+	 * is unknown, and an empty topic with it is a protocol error (0x82). */
+	tc_drop(p);
+	tc_run(w, 10 * MS);
+	tclient *q = online5("q", "p", false, &e, ACK5_PRESENT);
+	pp = publish5_alias("", "7", 1);
+	tc_send(q, &pp);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(q, "DISCONNECT reason=0x82 (Protocol Error) reason_string=\"topic alias not set on this connection\"");
+	ck_assert(q->closed);
+	TC_EXPECT_NOTHING(s5);
+	tc_free(s5);
+	tc_free(s4);
+	tc_free(p);
+	tc_free(q);
+}
+END_TEST
+
+START_TEST(test_topic_alias_invalid)
+{
+	start_broker();
+	/* Past the Topic Alias Maximum CONNACK announced [MQTT-3.3.2-9]: 0x94. */
+	tclient *a = online5("a", "a", true, NULL, ACK5);
+	mqtt_packet pp = publish5_alias("t", "x", 11);
+	tc_send(a, &pp);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(a, "DISCONNECT reason=0x94 (Topic Alias invalid) "
+		     "reason_string=\"topic alias 11 above the server's Topic Alias Maximum 10\"");
+	ck_assert(a->closed);
+	/* Alias 0 is not permitted [MQTT-3.3.2-8]: 0x94 as well (the codec refuses it). */
+	tclient *b = online5("b", "b", true, NULL, ACK5);
+	tc_send_hex(b, "30 07 00 01 74 03 23 00 00");
+	tc_run(w, 10 * MS);
+	const char *got = tc_next(b);
+	ck_assert_msg(got && !strncmp(got, "DISCONNECT reason=0x94 (Topic Alias invalid)", 44), "%s", got);
+	ck_assert(b->closed);
+	/* An empty topic with an alias never set: 0x82. */
+	tclient *c = online5("c", "c", true, NULL, ACK5);
+	pp = publish5_alias("", "x", 3);
+	tc_send(c, &pp);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(c, "DISCONNECT reason=0x82 (Protocol Error) reason_string=\"topic alias not set on this connection\"");
+	ck_assert(c->closed);
+	tc_free(a);
+	tc_free(b);
+	tc_free(c);
+}
+END_TEST
+
+/* ---- 9. PUBACK and PUBREC reason codes -------------------------------------------------------- */
+
+static bool deny_secret(void *ctx, const char *client_id, const char *username, const char *topic,
+			bool publish)
+{
+	(void)ctx;
+	(void)client_id;
+	(void)username;
+	return !(publish && !strncmp(topic, "secret/", 7));
+}
+
+START_TEST(test_puback_reason_codes)
+{
+	broker_auth au = { .allow = deny_secret };
+	cfg.auth = &au;
+	start_broker();
+	tclient *s = online5("s", "s", true, NULL, ACK5);
+	sub_ok(s, 1, "t/#", 1);
+	sub_ok(s, 2, "secret/#", 1);
+	tclient *p5 = online5("p5", "p5", true, NULL, ACK5);
+	tclient *p4 = online4("p4", "p4", true);
+	/* 5.0 §3.4.2.1, §3.5.2.1 [MQTT-3.4.2-1, MQTT-3.5.2-1]: Success when it went to a
+	 * subscriber, 0x10 when nobody subscribes, 0x87 when the ACL refuses it. */
+	tc_publish(p5, "t/a", "1", 1, false, 1);
+	tc_publish(p5, "nobody", "2", 1, false, 2);
+	tc_publish(p5, "secret/x", "3", 1, false, 3);
+	tc_publish(p5, "t/a", "4", 2, false, 4);
+	tc_publish(p5, "nobody", "5", 2, false, 5);
+	tc_publish(p5, "secret/x", "6", 2, false, 6);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(p5, "PUBACK id=1 reason=0x00 (Success)");
+	TC_EXPECT(p5, "PUBACK id=2 reason=0x10 (No matching subscribers)");
+	TC_EXPECT(p5, "PUBACK id=3 reason=0x87 (Not authorized)");
+	TC_EXPECT(p5, "PUBREC id=4 reason=0x00 (Success)");
+	TC_EXPECT(p5, "PUBREC id=5 reason=0x10 (No matching subscribers)");
+	TC_EXPECT(p5, "PUBREC id=6 reason=0x87 (Not authorized)");
+	/* A PUBREC of 0x80 or more ends the exchange: id 6 is free at once, a new message
+	 * under it is routed, not taken for a retry (5.0 §4.3.3). */
+	tc_publish(p5, "t/b", "7", 2, false, 6);
+	tc_send_hex(p5, "62 02 00 04");
+	tc_send_hex(p5, "62 02 00 05");
+	tc_run(w, 10 * MS);
+	TC_EXPECT(p5, "PUBREC id=6 reason=0x00 (Success)");
+	TC_EXPECT(p5, "PUBCOMP id=4 reason=0x00 (Success)");
+	TC_EXPECT(p5, "PUBCOMP id=5 reason=0x00 (Success)");
+	TC_EXPECT_NOTHING(p5);
+	/* 3.1.1: the same packets as ever, no reason code. */
+	tc_publish(p4, "nobody", "8", 1, false, 1);
+	tc_publish(p4, "secret/x", "9", 1, false, 2);
+	tc_publish(p4, "nobody", "a", 2, false, 3);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(p4, "PUBACK id=1");
+	TC_EXPECT(p4, "PUBACK id=2");
+	TC_EXPECT(p4, "PUBREC id=3");
+	TC_EXPECT(s, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t/a\" payload=1B");
+	TC_EXPECT(s, "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"t/a\" payload=1B");
+	TC_EXPECT(s, "PUBLISH qos=1 retain=0 dup=0 id=3 topic=\"t/b\" payload=1B");
+	TC_EXPECT_NOTHING(s);
+	tc_free(s);
+	tc_free(p5);
+	tc_free(p4);
 }
 END_TEST
 
@@ -632,6 +1130,29 @@ Suite *broker5_suite(void)
 	tcase_add_test(t, test_server_disconnect_reasons);
 	tcase_add_test(t, test_client_limits);
 	tcase_add_test(t, test_mixed_versions);
+	suite_add_tcase(s, t);
+	t = tcase_create("publish");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, test_publish_props_forwarded);
+	tcase_add_test(t, test_publish_props_not_stripped);
+	tcase_add_test(t, test_publish_props_retained_and_queued);
+	tcase_add_test(t, test_publish_props_survive_restart);
+	suite_add_tcase(s, t);
+	t = tcase_create("expiry");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, test_expiry_live_and_offline_queue);
+	tcase_add_test(t, test_expiry_behind_the_window);
+	tcase_add_test(t, test_expiry_retained);
+	tcase_add_test(t, test_expiry_survives_restart_msgs);
+	suite_add_tcase(s, t);
+	t = tcase_create("alias");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, test_topic_alias_inbound);
+	tcase_add_test(t, test_topic_alias_invalid);
+	suite_add_tcase(s, t);
+	t = tcase_create("acks");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, test_puback_reason_codes);
 	suite_add_tcase(s, t);
 	return s;
 }
