@@ -3,6 +3,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "conformance/verdict.h"
+#include "mqtt/alloc.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -75,9 +76,7 @@ int xfail_parse(const char *name, const char *text, xfail_list *out, FILE *err)
 		}
 		if (out->n == cap) {
 			cap = cap ? 2 * cap : 16;
-			xfail *v = realloc(out->v, cap * sizeof *v);
-			if (!v)
-				abort();
+			xfail *v = mqtt_xrealloc(out->v, cap * sizeof *v);
 			out->v = v;
 		}
 		xfail *x = &out->v[out->n++];
@@ -107,9 +106,7 @@ int xfail_load(const char *path, xfail_list *out, const char *cmd, FILE *err)
 	for (;;) {
 		if (cap - len < 4096) {
 			cap = cap ? 2 * cap : 8192;
-			char *t = realloc(text, cap);
-			if (!t)
-				abort();
+			char *t = mqtt_xrealloc(text, cap);
 			text = t;
 		}
 		size_t m = fread(text + len, 1, cap - len - 1, f);

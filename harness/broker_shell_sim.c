@@ -7,6 +7,7 @@
  * on the host's clock.
  */
 #include "harness/broker_shell_sim.h"
+#include "mqtt/alloc.h"
 
 #include "sim/disk.h"
 #include "sim/sim.h"
@@ -121,9 +122,7 @@ static void add(broker_sim *bs, bconn *c)
 {
 	if (bs->count + 1 > bs->tab_cap) {
 		size_t cap = bs->tab_cap ? bs->tab_cap * 2 : 64;
-		bconn **t = calloc(cap, sizeof *t);
-		if (!t)
-			abort();
+		bconn **t = mqtt_xcalloc(cap, sizeof *t);
 		for (bconn *x = bs->conns; x; x = x->next) {
 			size_t b = bucket(x->id, cap);
 			x->hnext = t[b];
@@ -192,18 +191,7 @@ static void env_send(void *ctx, uint64_t id, const uint8_t *data, size_t len)
 	bconn *c = find(ctx, id);
 	if (!c || c->closing)
 		return;
-	if (c->out_len + len > c->out_cap) {
-		size_t cap = c->out_cap ? c->out_cap : 1024;
-		while (cap < c->out_len + len)
-			cap *= 2;
-		uint8_t *o = realloc(c->out, cap);
-		if (!o)
-			abort();
-		c->out = o;
-		c->out_cap = cap;
-	}
-	memcpy(c->out + c->out_len, data, len);
-	c->out_len += len;
+	mqtt_xappend(&c->out, &c->out_len, &c->out_cap, data, len, 1024);
 	flush(c);
 }
 
@@ -283,9 +271,7 @@ static const sim_sock_ops ops = { .on_readable = on_readable, .on_writable = on_
 static void on_accept(sim_sock *s, void *ctx)
 {
 	broker_sim *bs = ctx;
-	bconn *c = calloc(1, sizeof *c);
-	if (!c)
-		abort();
+	bconn *c = mqtt_xcalloc(1, sizeof *c);
 	c->bs = bs;
 	c->s = s;
 	c->id = sim_sock_id(s);
@@ -333,9 +319,7 @@ static void on_restart(sim_host *h, void *ctx)
 
 broker_sim *broker_sim_start(sim_world *w, sim_host *h, uint16_t port, const broker_config *cfg)
 {
-	broker_sim *bs = calloc(1, sizeof *bs);
-	if (!bs)
-		abort();
+	broker_sim *bs = mqtt_xcalloc(1, sizeof *bs);
 	bs->w = w;
 	bs->h = h;
 	bs->port = port;
@@ -357,9 +341,7 @@ broker_sim *broker_sim_start_persistent(sim_world *w, sim_host *h, uint16_t port
 		c = *cfg;
 	else
 		broker_config_init(&c);
-	broker_sim *bs = calloc(1, sizeof *bs);
-	if (!bs)
-		abort();
+	broker_sim *bs = mqtt_xcalloc(1, sizeof *bs);
 	bs->store = broker_sim_disk_store(h);
 	c.store = &bs->store;
 	bs->w = w;

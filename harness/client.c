@@ -2,24 +2,15 @@
  * client.c - see client.h.
  */
 #include "harness/client.h"
+#include "mqtt/alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void *xrealloc(void *p, size_t n)
-{
-	void *q = realloc(p, n);
-	if (!q)
-		abort();
-	return q;
-}
-
 static void *xdup(const void *p, size_t n)
 {
-	void *q = malloc(n + 1);
-	if (!q)
-		abort();
+	void *q = mqtt_xmalloc(n + 1);
 	if (n)
 		memcpy(q, p, n);
 	((char *)q)[n] = 0;
@@ -68,7 +59,7 @@ static void log_pub(hclient *c, const uint8_t *topic, size_t tl, const uint8_t *
 {
 	if (c->npubs == c->pubs_cap) {
 		c->pubs_cap = c->pubs_cap ? 2 * c->pubs_cap : 16;
-		c->pubs = xrealloc(c->pubs, c->pubs_cap * sizeof *c->pubs);
+		c->pubs = mqtt_xrealloc(c->pubs, c->pubs_cap * sizeof *c->pubs);
 	}
 	tx_pub *t = &c->pubs[c->npubs++];
 	t->topic = xdup(topic, tl);
@@ -128,7 +119,7 @@ static void record(hclient *c, const mqtt_packet *p, const uint8_t *raw, size_t 
 {
 	if (c->npkts == c->pkts_cap) {
 		c->pkts_cap = c->pkts_cap ? 2 * c->pkts_cap : 32;
-		c->pkts = xrealloc(c->pkts, c->pkts_cap * sizeof *c->pkts);
+		c->pkts = mqtt_xrealloc(c->pkts, c->pkts_cap * sizeof *c->pkts);
 	}
 	rx_pkt *r = &c->pkts[c->npkts++];
 	memset(r, 0, sizeof *r);
@@ -167,19 +158,21 @@ void hclient_on_bytes(hclient *c, const uint8_t *data, size_t len, int64_t now)
 {
 	if (c->rx_broken)
 		return;
-	if (c->rx_len + len > c->rx_cap) {
-		c->rx_cap = c->rx_cap ? c->rx_cap : 4096;
-		while (c->rx_cap < c->rx_len + len)
-			c->rx_cap *= 2;
-		c->rx = xrealloc(c->rx, c->rx_cap);
+	if (c->rx_len + len > HCLIENT_RX_MAX) {
+		/* Bounded like every buffer: no packet a scenario expects is this large. */
+		snprintf(c->rx_error, sizeof c->rx_error,
+			 "the broker sent %zu bytes that do not end a packet (the client's bound is %u)", c->rx_len + len,
+			 (unsigned)HCLIENT_RX_MAX);
+		c->rx_broken = true;
+		c->rx_len = 0;
+		return;
 	}
-	memcpy(c->rx + c->rx_len, data, len);
-	c->rx_len += len;
+	mqtt_xappend(&c->rx, &c->rx_len, &c->rx_cap, data, len, 4096);
 	size_t pos = 0;
 	while (pos < c->rx_len) {
 		mqtt_packet p;
 		mqtt_err e;
-		int n = mqtt_decode(c->rx + pos, c->rx_len - pos, c->version, 0, &p, &e);
+		int n = mqtt_decode(c->rx + pos, c->rx_len - pos, c->version, HCLIENT_RX_MAX, &p, &e);
 		if (n == 0)
 			break;
 		if (n < 0) {

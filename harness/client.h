@@ -37,6 +37,10 @@ typedef struct tx_pub {
 	int64_t at_us;
 } tx_pub;
 
+/* What a scripted client holds of bytes that do not yet make a packet, and the largest packet
+ * it accepts: past it the broker's stream is called broken (rx_error says so). */
+#define HCLIENT_RX_MAX (16u << 20)
+
 typedef struct hclient {
 	const sc_client *cfg;
 	int index;

@@ -3,6 +3,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "harness/cli.h"
+#include "mqtt/alloc.h"
 #include "harness/reporting.h"
 #include "harness/run.h"
 #include "harness/scenario.h"
@@ -47,9 +48,7 @@ static void add_file(files *f, const char *p)
 {
 	if (f->n == f->cap) {
 		f->cap = f->cap ? 2 * f->cap : 16;
-		f->v = realloc(f->v, f->cap * sizeof *f->v);
-		if (!f->v)
-			abort();
+		f->v = mqtt_xrealloc(f->v, f->cap * sizeof *f->v);
 	}
 	f->v[f->n++] = strdup(p);
 }
@@ -290,9 +289,7 @@ int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		free_all(&f, NULL);
 		return EXIT_USAGE;
 	}
-	scenario **sc = calloc(f.n, sizeof *sc);
-	if (!sc)
-		abort();
+	scenario **sc = mqtt_xcalloc(f.n, sizeof *sc);
 	if (load_all(&f, sc, err)) {
 		fprintf(err, "mqttsim run: nothing was run: fix the errors above\n");
 		free_all(&f, sc);
@@ -308,9 +305,7 @@ int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	if (isatty(fileno(err)))
 		o.progress = err;
 	int passed = 0, failed = 0, errors = 0;
-	run_result *res = calloc(f.n, sizeof *res);
-	if (!res)
-		abort();
+	run_result *res = mqtt_xcalloc(f.n, sizeof *res);
 	/* Nobody there: every scenario is an error (the reports still say so), none runs. */
 	char why[600];
 	if (probe_target(o.broker, &o, sc, f.n, "run", why, sizeof why, err) < 0)
@@ -371,9 +366,7 @@ int cmd_list(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	}
 	if (argc < 2)
 		collect_builtin(&f, "scenarios"); /* the scenarios mqttsim carries */
-	scenario **sc = calloc(f.n ? f.n : 1, sizeof *sc);
-	if (!sc)
-		abort();
+	scenario **sc = mqtt_xcalloc(f.n ? f.n : 1, sizeof *sc);
 	int bad = load_all(&f, sc, err);
 	for (size_t i = 0; i < f.n; i++) {
 		if (!sc[i])

@@ -5,6 +5,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "harness/cli.h"
+#include "mqtt/alloc.h"
 #include "harness/explore.h"
 #include "harness/explore_cmd.h"
 #include "harness/run.h"
@@ -228,9 +229,7 @@ static int write_shrunk(const char *text, size_t len, const char *out_path, cons
 	size_t nlines = 1;
 	for (size_t i = 0; i < len; i++)
 		nlines += text[i] == '\n';
-	drop_line = calloc(nlines + 1, 1);
-	if (!drop_line)
-		abort();
+	drop_line = mqtt_xcalloc(nlines + 1, 1);
 	for (size_t i = 0; i < nkeys; i++) {
 		yaml_node_t *k = yaml_document_get_node(&doc, root->data.mapping.pairs.start[i].key);
 		if (!k || k->type != YAML_SCALAR_NODE)
@@ -427,9 +426,7 @@ int cmd_shrink(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			c.nfaults = m;
 			unsigned before_msg = c.runs, t2;
 			mp = explore_ddmin(np, pubs_fail, &c, pkeep, &t2);
-			drop_step = calloc(s->nsteps, sizeof *drop_step);
-			if (!drop_step)
-				abort();
+			drop_step = mqtt_xcalloc(s->nsteps, sizeof *drop_step);
 			for (size_t i = 0; i < np; i++)
 				drop_step[pubs[i]] = true;
 			for (size_t i = 0; i < mp; i++)
@@ -582,9 +579,7 @@ int cmd_replay(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			     "version does)\n", path, version, MQTTSIM_VERSION, version, seed);
 		goto out;
 	}
-	file = strndup(open + 2, (size_t)(close - open - 2));
-	if (!file)
-		abort();
+	file = mqtt_xstrndup(open + 2, (size_t)(close - open - 2));
 	const char *sp = scen ? scen : file;
 	s = explore_load(sp, err, "replay");
 	if (!s)
@@ -601,9 +596,7 @@ int cmd_replay(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	}
 	/* The recorded events are every line not starting with '#'; they must match line for
 	 * line as well as by hash (a hand-edited trace is not a recording). */
-	body = malloc(len + 1);
-	if (!body)
-		abort();
+	body = mqtt_xmalloc(len + 1);
 	size_t bl = 0;
 	for (const char *q = text; q < text + len;) {
 		const char *e = memchr(q, '\n', (size_t)(text + len - q));

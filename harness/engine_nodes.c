@@ -2,6 +2,7 @@
  * engine_nodes.c - see engine_nodes.h.
  */
 #include "harness/engine_nodes.h"
+#include "mqtt/alloc.h"
 #include "harness/engine.h"
 
 #include <stdio.h>
@@ -26,14 +27,6 @@ struct simnodes {
 	wifi_ev **evs;
 	size_t nevs, evs_cap;
 };
-
-static void *xcalloc(size_t n, size_t m)
-{
-	void *p = calloc(n ? n : 1, m ? m : 1);
-	if (!p)
-		abort();
-	return p;
-}
 
 static nm_node *node_at(simnodes *sn, int entry, long inst)
 {
@@ -69,7 +62,7 @@ static void watch(simnodes *sn, int entry, long inst)
 			continue;
 		nm_node *n = nm_fleet_node(sn->fleet, fi);
 		nm_node_watch(n, true);
-		hclient *c = xcalloc(1, sizeof *c);
+		hclient *c = mqtt_xcalloc(1, sizeof *c);
 		sc_client *cfg = &sn->log_cfg[fi];
 		cfg->id = (char *)nm_node_id(n);
 		cfg->client_id = cfg->id;
@@ -92,16 +85,16 @@ simnodes *simnodes_new(sim_world *w, sim_host *broker, uint16_t port, const scen
 {
 	if (!s->nnodes)
 		return NULL;
-	simnodes *sn = xcalloc(1, sizeof *sn);
+	simnodes *sn = mqtt_xcalloc(1, sizeof *sn);
 	sn->w = w;
 	sn->s = s;
 	sn->fleet = nm_fleet_new(w, broker, port);
-	sn->first = xcalloc(s->nnodes, sizeof *sn->first);
+	sn->first = mqtt_xcalloc(s->nnodes, sizeof *sn->first);
 	for (size_t k = 0; k < s->nnodes; k++)
 		sn->first[k] = (size_t)nm_fleet_add(sn->fleet, &s->nodes[k].cfg, (int)k);
 	size_t total = nm_fleet_count(sn->fleet);
-	sn->log_of = xcalloc(total, sizeof *sn->log_of);
-	sn->log_cfg = xcalloc(total, sizeof *sn->log_cfg);
+	sn->log_of = mqtt_xcalloc(total, sizeof *sn->log_of);
+	sn->log_cfg = mqtt_xcalloc(total, sizeof *sn->log_cfg);
 	for (size_t i = 0; i < s->nexpects; i++) {
 		const sc_expect *x = &s->expects[i];
 		if (x->kind == SC_EXP_NODE)
@@ -111,7 +104,7 @@ simnodes *simnodes_new(sim_world *w, sim_host *broker, uint16_t port, const scen
 		if (x->to_node >= 0)
 			watch(sn, x->to_node, x->to_inst);
 	}
-	sn->logs = xcalloc(total, sizeof *sn->logs);
+	sn->logs = mqtt_xcalloc(total, sizeof *sn->logs);
 	for (size_t i = 0; i < total; i++)
 		if (sn->log_of[i])
 			sn->logs[sn->nlogs++] = sn->log_of[i];
@@ -160,7 +153,7 @@ size_t simnodes_hosts(simnodes *sn, const char *name, sim_host ***out)
 	if (k < 0)
 		return 0;
 	uint32_t count = inst < 0 ? sn->s->nodes[k].cfg.count : 1;
-	sim_host **v = xcalloc(count, sizeof *v);
+	sim_host **v = mqtt_xcalloc(count, sizeof *v);
 	for (uint32_t i = 0; i < count; i++)
 		v[i] = nm_node_host(node_at(sn, k, inst < 0 ? (long)i + 1 : inst));
 	*out = v;
@@ -184,12 +177,10 @@ void simnodes_wifi_down(simnodes *sn, const char *name, sim_us at, sim_us for_us
 	for (uint32_t i = 0; i < count; i++) {
 		if (sn->nevs == sn->evs_cap) {
 			sn->evs_cap = sn->evs_cap ? 2 * sn->evs_cap : 16;
-			wifi_ev **v = realloc(sn->evs, sn->evs_cap * sizeof *v);
-			if (!v)
-				abort();
+			wifi_ev **v = mqtt_xrealloc(sn->evs, sn->evs_cap * sizeof *v);
 			sn->evs = v;
 		}
-		wifi_ev *ev = xcalloc(1, sizeof *ev);
+		wifi_ev *ev = mqtt_xcalloc(1, sizeof *ev);
 		ev->n = node_at(sn, k, inst < 0 ? (long)i + 1 : inst);
 		ev->for_us = for_us;
 		sim_timer_init(&ev->t, wifi_fire, ev);

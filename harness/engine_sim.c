@@ -3,6 +3,7 @@
  * the simulation core, in virtual time. Same scenario and seed, same trace.
  */
 #include "broker/auth.h"
+#include "mqtt/alloc.h"
 #include "harness/broker_shell_sim.h"
 #include "reports/pcap.h"
 #include "harness/cli.h"
@@ -86,9 +87,7 @@ static void c_send(hclient *hc, const uint8_t *data, size_t len)
 		c->out_cap = c->out_cap ? c->out_cap : 1024;
 		while (c->out_cap < c->out_len + len)
 			c->out_cap *= 2;
-		c->out = realloc(c->out, c->out_cap);
-		if (!c->out)
-			abort();
+		c->out = mqtt_xrealloc(c->out, c->out_cap);
 	}
 	memcpy(c->out + c->out_len, data, len);
 	c->out_len += len;
@@ -230,9 +229,7 @@ static sim_host *host_named(simrun *r, const scenario *s, const char *name)
 static void keep_fault(run_result *res, const sim_fault *f)
 {
 	if (res->nfaults % 16 == 0) {
-		res->faults = realloc(res->faults, (res->nfaults + 16) * sizeof *res->faults);
-		if (!res->faults)
-			abort();
+		res->faults = mqtt_xrealloc(res->faults, (res->nfaults + 16) * sizeof *res->faults);
 	}
 	sc_fault *k = &res->faults[res->nfaults++];
 	memset(k, 0, sizeof *k);
@@ -395,9 +392,7 @@ int engine_sim_run(const scenario *s, const run_opts *o, run_result *res)
 		free(hb);
 	}
 	if (s->random_faults.on) {
-		sim_host **hs = calloc(s->nclients + 1, sizeof *hs);
-		if (!hs)
-			abort();
+		sim_host **hs = mqtt_xcalloc(s->nclients + 1, sizeof *hs);
 		hs[0] = r.bh;
 		for (size_t i = 0; i < s->nclients; i++)
 			hs[i + 1] = r.hosts[i];
@@ -450,9 +445,7 @@ int engine_sim_run(const scenario *s, const run_opts *o, run_result *res)
 	if (o->keep_trace) {
 		size_t len;
 		const char *text = sim_trace_text(r.w, &len);
-		res->trace = malloc(len + 1);
-		if (!res->trace)
-			abort();
+		res->trace = mqtt_xmalloc(len + 1);
 		memcpy(res->trace, text ? text : "", len);
 		res->trace[len] = 0;
 		res->trace_len = len;

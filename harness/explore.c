@@ -3,6 +3,7 @@
  * See explore.h.
  */
 #include "harness/explore.h"
+#include "mqtt/alloc.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -274,9 +275,7 @@ static int jp_string(jp *j, char **out)
 {
 	j->p++; /* the opening quote */
 	size_t cap = 16, n = 0;
-	char *s = malloc(cap);
-	if (!s)
-		abort();
+	char *s = mqtt_xmalloc(cap);
 	while (j->p < j->end && *j->p != '"') {
 		char c = *j->p++;
 		if ((unsigned char)c < 0x20) {
@@ -315,9 +314,7 @@ static int jp_string(jp *j, char **out)
 		}
 		if (n + 2 > cap) {
 			cap *= 2;
-			s = realloc(s, cap);
-			if (!s)
-				abort();
+			s = mqtt_xrealloc(s, cap);
 		}
 		s[n++] = c;
 	}
@@ -424,9 +421,7 @@ static int jp_value(jp *j, jv *v, int depth)
 		while (q < j->end && strchr("+-0123456789.eE", *q))
 			q++;
 		v->type = JV_NUM;
-		v->s = strndup(j->p, (size_t)(q - j->p));
-		if (!v->s)
-			abort();
+		v->s = mqtt_xstrndup(j->p, (size_t)(q - j->p));
 		j->p = q;
 		return 0;
 	}

@@ -4,6 +4,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "harness/explore.h"
+#include "mqtt/alloc.h"
 #include "harness/explore_cmd.h"
 #include "harness/cli.h"
 #include "harness/run.h"
@@ -23,9 +24,7 @@ void explore__results_add(results *R, seed_out *o)
 {
 	if (R->nran == R->capran) {
 		R->capran = R->capran ? 2 * R->capran : 1024;
-		R->ran = realloc(R->ran, R->capran * sizeof *R->ran);
-		if (!R->ran)
-			abort();
+		R->ran = mqtt_xrealloc(R->ran, R->capran * sizeof *R->ran);
 	}
 	R->ran[R->nran++] = o->seed;
 	if (o->code == 0) {
@@ -35,9 +34,7 @@ void explore__results_add(results *R, seed_out *o)
 	}
 	if (R->nfails == R->capfails) {
 		R->capfails = R->capfails ? 2 * R->capfails : 16;
-		R->fails = realloc(R->fails, R->capfails * sizeof *R->fails);
-		if (!R->fails)
-			abort();
+		R->fails = mqtt_xrealloc(R->fails, R->capfails * sizeof *R->fails);
 	}
 	R->fails[R->nfails++] = *o;
 }
@@ -99,9 +96,7 @@ void explore__print_summary(const summary *S, FILE *out)
 	if (!S->nfails)
 		return;
 	fprintf(out, "failures, grouped by what failed:\n");
-	bool *done = calloc(S->nfails, 1);
-	if (!done)
-		abort();
+	bool *done = mqtt_xcalloc(S->nfails, 1);
 	for (size_t i = 0; i < S->nfails; i++) {
 		if (done[i])
 			continue;
@@ -205,9 +200,7 @@ int explore__merge(int nfiles, char **files, const char *json_out, FILE *out, FI
 	results R = { 0 };
 	char *file = NULL, *name = NULL, *spec = NULL;
 	int rc = EXIT_USAGE;
-	jv *docs = calloc((size_t)nfiles, sizeof *docs);
-	if (!docs)
-		abort();
+	jv *docs = mqtt_xcalloc((size_t)nfiles, sizeof *docs);
 	size_t niv = 0, capiv = 0;
 	uint64_t (*iv)[2] = NULL;
 	uint64_t shard_n = 0, shards_seen = 0;
@@ -273,9 +266,7 @@ int explore__merge(int nfiles, char **files, const char *json_out, FILE *out, FI
 			}
 			if (niv == capiv) {
 				capiv = capiv ? 2 * capiv : 64;
-				iv = realloc(iv, capiv * sizeof *iv);
-				if (!iv)
-					abort();
+				iv = mqtt_xrealloc(iv, capiv * sizeof *iv);
 			}
 			iv[niv][0] = a;
 			iv[niv][1] = b;
@@ -299,9 +290,7 @@ int explore__merge(int nfiles, char **files, const char *json_out, FILE *out, FI
 			o.msg = explore__xstrdup(m && m->type == JV_STR ? m->s : "");
 			if (R.nfails == R.capfails) {
 				R.capfails = R.capfails ? 2 * R.capfails : 16;
-				R.fails = realloc(R.fails, R.capfails * sizeof *R.fails);
-				if (!R.fails)
-					abort();
+				R.fails = mqtt_xrealloc(R.fails, R.capfails * sizeof *R.fails);
 			}
 			R.fails[R.nfails++] = o;
 		}

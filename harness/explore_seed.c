@@ -5,6 +5,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "harness/explore.h"
+#include "mqtt/alloc.h"
 #include "harness/explore_cmd.h"
 #include "harness/run.h"
 
@@ -20,9 +21,7 @@
 
 char *explore__xstrdup(const char *s)
 {
-	char *d = strdup(s ? s : "");
-	if (!d)
-		abort();
+	char *d = mqtt_xstrdup(s ? s : "");
 	return d;
 }
 
@@ -32,9 +31,7 @@ static char *first_line(const char *s)
 		return explore__xstrdup("");
 	const char *e = strchr(s, '\n');
 	size_t n = e ? (size_t)(e - s) : strlen(s);
-	char *d = strndup(s, n);
-	if (!d)
-		abort();
+	char *d = mqtt_xstrndup(s, n);
 	return d;
 }
 
@@ -59,9 +56,7 @@ char *explore_trace_diff(const char *a, size_t alen, const char *b, size_t blen,
 	if (lb > 300)
 		lb = 300;
 	size_t cap = 700;
-	char *m = malloc(cap);
-	if (!m)
-		abort();
+	char *m = mqtt_xmalloc(cap);
 	snprintf(m, cap, "the traces differ from event line %zu: %s: %.*s | %s: %.*s", line, na,
 		 start < alen ? la : 9, start < alen ? a + start : "(the end)", nb, start < blen ? lb : 9,
 		 start < blen ? b + start : "(the end)");

@@ -9,6 +9,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "harness/pool.h"
+#include "mqtt/alloc.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -31,9 +32,7 @@ static void grow(pool_rec *r, size_t more)
 	size_t cap = r->cap ? r->cap : 256;
 	while (cap - r->len < more)
 		cap *= 2;
-	unsigned char *p = realloc(r->p, cap);
-	if (!p)
-		abort();
+	unsigned char *p = mqtt_xrealloc(r->p, cap);
 	r->p = p;
 	r->cap = cap;
 }
@@ -103,9 +102,7 @@ bool pool_get_bytes(pool_in *in, char **s, size_t *n)
 		in->bad = true;
 		return false;
 	}
-	char *d = malloc((size_t)l + 1);
-	if (!d)
-		abort();
+	char *d = mqtt_xmalloc((size_t)l + 1);
 	memcpy(d, in->p + in->off, (size_t)l);
 	d[l] = 0;
 	in->off += (size_t)l;
@@ -250,9 +247,7 @@ static void deliver(pool *P, size_t i, const unsigned char *p, size_t len, const
 	s->len = len;
 	s->p = NULL;
 	if (p) {
-		s->p = malloc(len ? len : 1);
-		if (!s->p)
-			abort();
+		s->p = mqtt_xmalloc(len ? len : 1);
 		memcpy(s->p, p, len);
 	}
 	snprintf(s->why, sizeof s->why, "%s", why ? why : "");
@@ -400,9 +395,7 @@ static long run_forked(const pool_job *j)
 	long alive = 0;
 	for (long k = 0; k < P.nw; k++) {
 		P.w[k].to = P.w[k].from = -1;
-		P.w[k].q = calloc(P.depth, sizeof *P.w[k].q);
-		if (!P.w[k].q)
-			abort();
+		P.w[k].q = mqtt_xcalloc(P.depth, sizeof *P.w[k].q);
 	}
 	char fail[128] = "";
 	for (long k = 0; k < P.nw; k++) {
@@ -469,9 +462,7 @@ static long run_forked(const pool_job *j)
 			worker *w = &P.w[pw[x]];
 			if (w->cap - w->len < 65536) {
 				w->cap = w->cap ? 2 * w->cap : 131072;
-				w->buf = realloc(w->buf, w->cap);
-				if (!w->buf)
-					abort();
+				w->buf = mqtt_xrealloc(w->buf, w->cap);
 			}
 			ssize_t m = read(w->from, w->buf + w->len, w->cap - w->len);
 			if (m > 0) {

@@ -3,6 +3,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "harness/reporting.h"
+#include "mqtt/alloc.h"
 #include "harness/cli.h"
 
 #include <dirent.h>
@@ -230,17 +231,13 @@ static char *classname_of(const char *file)
 
 static char *line_dup(const char *s)
 {
-	char *d = strndup(s, strcspn(s, "\n"));
-	if (!d)
-		abort();
+	char *d = mqtt_xstrndup(s, strcspn(s, "\n"));
 	return d;
 }
 
 rep_case *report_cases(scenario *const *sc, size_t n, const run_opts *o, const run_result *res)
 {
-	rep_case *v = calloc(n ? n : 1, sizeof *v);
-	if (!v)
-		abort();
+	rep_case *v = mqtt_xcalloc(n ? n : 1, sizeof *v);
 	bool sim = !o->broker || !strcmp(o->broker, "sim");
 	for (size_t i = 0; i < n; i++) {
 		rep_case *c = &v[i];
@@ -295,9 +292,7 @@ void report_stmt_add(report_stmts *rs, const cat_stmt *st, int verdict, const ch
 {
 	if (rs->n == rs->cap) {
 		rs->cap = rs->cap ? 2 * rs->cap : 64;
-		rs->v = realloc(rs->v, rs->cap * sizeof *rs->v);
-		if (!rs->v)
-			abort();
+		rs->v = mqtt_xrealloc(rs->v, rs->cap * sizeof *rs->v);
 	}
 	size_t *idx = NULL, m = 0;
 	for (size_t k = 0; k < nrun; k++) {
@@ -306,9 +301,7 @@ void report_stmt_add(report_stmts *rs, const cat_stmt *st, int verdict, const ch
 			named = !strcmp(run[k]->spec[j], st->id) || (st->alias && !strcmp(run[k]->spec[j], st->alias));
 		if (!named)
 			continue;
-		idx = realloc(idx, (m + 1) * sizeof *idx);
-		if (!idx)
-			abort();
+		idx = mqtt_xrealloc(idx, (m + 1) * sizeof *idx);
 		idx[m++] = k;
 	}
 	rs->v[rs->n++] = (rep_stmt){ .id = st->id, .alias = st->alias, .section = st->section, .summary = st->summary,

@@ -3,6 +3,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "harness/suite.h"
+#include "mqtt/alloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -80,9 +81,7 @@ size_t suite_list_dir(const char *dir, const char *ext, char ***out)
 			free(e);
 			continue;
 		}
-		char **nv = realloc(v, (m + 1) * sizeof *v);
-		if (!nv)
-			abort();
+		char **nv = mqtt_xrealloc(v, (m + 1) * sizeof *v);
 		v = nv;
 		v[m++] = e;
 	}

@@ -3,7 +3,7 @@
  */
 #include "wire.h"
 
-static int read_packet_id(rd *r, uint16_t *id)
+int rd_packet_id(rd *r, uint16_t *id)
 {
 	int rc = rd_u16(r, id, "packet identifier");
 	if (rc)
@@ -42,7 +42,7 @@ int mqtt__publish_read(rd *r, mqtt_packet *p, uint8_t flags)
 					  "topic name contains the wildcard '%c'", m->topic.data[i]);
 		}
 	}
-	if (m->qos && (rc = read_packet_id(r, &p->packet_id)))
+	if (m->qos && (rc = rd_packet_id(r, &p->packet_id)))
 		return rc;
 	if ((rc = mqtt__props_read(r, MQTT_PUBLISH, &p->props)))
 		return rc;
@@ -65,7 +65,7 @@ static bool props_empty(const mqtt_props *p)
 
 int mqtt__ack_read(rd *r, mqtt_packet *p)
 {
-	int rc = read_packet_id(r, &p->packet_id);
+	int rc = rd_packet_id(r, &p->packet_id);
 	if (rc)
 		return rc;
 	if (r->version == MQTT_V311) {

@@ -6,18 +6,6 @@
  */
 #include "wire.h"
 
-static int read_id(rd *r, uint16_t *id)
-{
-	int rc = rd_u16(r, id, "packet identifier");
-	if (rc)
-		return rc;
-	if (*id == 0) {
-		r->p -= 2;
-		return MALFORMED(r, SID(r->version, "MQTT-2.3.1-1", "MQTT-2.2.1-3"),
-				 "packet identifier is 0; it must be non-zero");
-	}
-	return 0;
-}
 
 /* A filter: UTF-8 and at least one character. Syntax is mqtt_validate()'s job. */
 static int read_filter(rd *r, mqtt_str *f)
@@ -46,7 +34,7 @@ int mqtt__subscribe_read(rd *r, mqtt_packet *p)
 {
 	int rc;
 	bool v5 = r->version == MQTT_V5;
-	if ((rc = read_id(r, &p->packet_id)) ||
+	if ((rc = rd_packet_id(r, &p->packet_id)) ||
 	    (rc = mqtt__props_read(r, MQTT_SUBSCRIBE, &p->props)))
 		return rc;
 	if (!rd_left(r))
@@ -154,7 +142,7 @@ uint8_t *mqtt__subscribe_write(uint8_t *w, const mqtt_packet *p)
 int mqtt__unsubscribe_read(rd *r, mqtt_packet *p)
 {
 	int rc;
-	if ((rc = read_id(r, &p->packet_id)) ||
+	if ((rc = rd_packet_id(r, &p->packet_id)) ||
 	    (rc = mqtt__props_read(r, MQTT_UNSUBSCRIBE, &p->props)))
 		return rc;
 	if (!rd_left(r))
@@ -200,7 +188,7 @@ uint8_t *mqtt__unsubscribe_write(uint8_t *w, const mqtt_packet *p)
 int mqtt__suback_read(rd *r, mqtt_packet *p)
 {
 	int rc;
-	if ((rc = read_id(r, &p->packet_id)))
+	if ((rc = rd_packet_id(r, &p->packet_id)))
 		return rc;
 	if (r->version == MQTT_V311 && p->type == MQTT_UNSUBACK) {
 		if (rd_left(r))

@@ -93,6 +93,8 @@ int rd_utf8(rd *r, mqtt_str *s, const char *what);
 
 /* Variable byte integer inside a packet body (5.0: minimal encoding required). */
 int rd_vbi(rd *r, uint32_t *v, const char *what);
+/* A packet identifier, which must not be 0 (MQTT-2.3.1-1; 5.0: MQTT-2.2.1-3). */
+int rd_packet_id(rd *r, uint16_t *id);
 
 /* Property block (length + properties) for the packet type or MQTT_PROPS_WILL. */
 int mqtt__props_read(rd *r, unsigned where, mqtt_props *props);

@@ -23,6 +23,7 @@
  * those are drawn as arrows from the broker.
  */
 #include "reports/report.h"
+#include "mqtt/alloc.h"
 #include "reports/report_text.h"
 
 #include <inttypes.h>
@@ -90,28 +91,6 @@ static void fmt_time(char *buf, size_t cap, int64_t t)
 	snprintf(buf, cap, "%lld.%06llds", (long long)(t / 1000000), (long long)(t % 1000000));
 }
 
-static void *grow(void *p, size_t *cap, size_t n, size_t size)
-{
-	if (n < *cap)
-		return p;
-	size_t c = *cap ? *cap * 2 : 32;
-	void *q = realloc(p, c * size);
-	if (!q)
-		abort();
-	*cap = c;
-	return q;
-}
-
-static char *dup_n(const char *s, size_t n)
-{
-	char *d = malloc(n + 1);
-	if (!d)
-		abort();
-	memcpy(d, s, n);
-	d[n] = 0;
-	return d;
-}
-
 static int host(dg *g, const char *name)
 {
 	for (int i = 0; i < g->nhosts; i++)
@@ -147,7 +126,7 @@ static dg_conn *conn(dg *g, unsigned long id)
 
 static dg_conn *conn_add(dg *g, unsigned long id, int client, int server)
 {
-	g->conns = grow(g->conns, &g->ccap, g->nconns, sizeof *g->conns);
+	g->conns = mqtt_xgrow(g->conns, &g->ccap, g->nconns + 1, sizeof *g->conns, 32);
 	g->conns[g->nconns] = (dg_conn){ .id = id, .end = { client, server } };
 	return &g->conns[g->nconns++];
 }
@@ -166,9 +145,9 @@ static bool add_row(dg *g, int kind, int64_t t, int from, int to, double start, 
 		g->info.truncated = true;
 		return false;
 	}
-	g->rows = grow(g->rows, &g->cap, g->nrows, sizeof *g->rows);
+	g->rows = mqtt_xgrow(g->rows, &g->cap, g->nrows + 1, sizeof *g->rows, 32);
 	g->rows[g->nrows++] = (dg_row){ .kind = kind, .t = t, .from = from, .to = to, .start = start,
-					.text = dup_n(text, n) };
+					.text = mqtt_xstrndup(text, n) };
 	if (kind == R_PKT || kind == R_BAD)
 		g->info.drawn++;
 	return true;
@@ -178,9 +157,9 @@ static void band_open(dg *g, int kind, int a, int b, const char *key, const char
 {
 	if (g->nrows >= g->max_rows)
 		return;
-	g->bands = grow(g->bands, &g->bcap, g->nbands, sizeof *g->bands);
+	g->bands = mqtt_xgrow(g->bands, &g->bcap, g->nbands + 1, sizeof *g->bands, 32);
 	dg_band *d = &g->bands[g->nbands++];
-	*d = (dg_band){ .a = a, .b = b, .r0 = here(g), .open = true, .kind = kind, .text = dup_n(text, strlen(text)) };
+	*d = (dg_band){ .a = a, .b = b, .r0 = here(g), .open = true, .kind = kind, .text = mqtt_xstrndup(text, strlen(text)) };
 	snprintf(d->key, sizeof d->key, "%s", key);
 }
 
@@ -235,7 +214,7 @@ static void record_send(dg_conn *c, int d, uint64_t n, double pos, int64_t t)
 	c->sent[d] += n;
 	c->last_send[d] = pos;
 	c->last_send_t[d] = t;
-	c->s[d] = grow(c->s[d], &c->cap[d], c->ns[d], sizeof *c->s[d]);
+	c->s[d] = mqtt_xgrow(c->s[d], &c->cap[d], c->ns[d] + 1, sizeof *c->s[d], 32);
 	c->s[d][c->ns[d]++] = (dg_send){ .end = c->sent[d], .pos = pos };
 }
 
@@ -325,7 +304,7 @@ static void parse_line(dg *g, char *line)
 		if (last && last->kind == R_LOST && last->conn == id && last->from == h && last->to == to) {
 			last->count++;
 			free(last->text);
-			last->text = dup_n(rest, rl);
+			last->text = mqtt_xstrndup(rest, rl);
 		} else if (add_row(g, R_LOST, t, h, to, here(g), rest, rl)) {
 			g->rows[g->nrows - 1].conn = id;
 			g->rows[g->nrows - 1].count = 1;
@@ -523,10 +502,10 @@ int rep_write_diagram(FILE *f, const char *trace, size_t len, const char *title,
 						 c->id, c->sent[d] - c->recvd[d], g.hosts[c->end[!d]], tb);
 				g.info.undelivered += c->sent[d] - c->recvd[d];
 				if (g.nrows < g.max_rows) {
-					g.rows = grow(g.rows, &g.cap, g.nrows, sizeof *g.rows);
+					g.rows = mqtt_xgrow(g.rows, &g.cap, g.nrows + 1, sizeof *g.rows, 32);
 					g.rows[g.nrows++] = (dg_row){ .kind = R_UNSENT, .t = -1, .from = c->end[d],
 								      .to = c->end[d], .start = c->last_send[d],
-								      .text = dup_n(txt, (size_t)n) };
+								      .text = mqtt_xstrndup(txt, (size_t)n) };
 				}
 			}
 		}

@@ -3,6 +3,7 @@
  * is current (what reads see, like the page cache). fsync makes current durable.
  */
 #include "sim/world.h"
+#include "mqtt/alloc.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -24,9 +25,7 @@ struct sim_disk {
 sim_disk *sim_host_disk(sim_host *h)
 {
 	if (!h->disk) {
-		h->disk = calloc(1, sizeof *h->disk);
-		if (!h->disk)
-			abort();
+		h->disk = mqtt_xcalloc(1, sizeof *h->disk);
 		h->disk->host = h;
 	}
 	return h->disk;

@@ -2,6 +2,7 @@
  * fault.c - applying and undoing scheduled faults; drawing them from the seed.
  */
 #include "sim/fault.h"
+#include "mqtt/alloc.h"
 #include "sim/world.h"
 
 #include <errno.h>
@@ -78,9 +79,7 @@ int sim_fault_schedule(sim_world *w, const sim_fault *f)
 	bool pair = f->kind <= SIM_FAULT_RESET;
 	if (f->kind <= 0 || f->kind >= SIM_FAULT_KINDS || !f->a || (pair && !f->b))
 		return -EINVAL;
-	fault_ev *e = calloc(1, sizeof *e);
-	if (!e)
-		abort();
+	fault_ev *e = mqtt_xcalloc(1, sizeof *e);
 	e->f = *f;
 	sim_timer_init(&e->start, fault_start, e);
 	sim_timer_init(&e->end, fault_end, e);
@@ -137,9 +136,7 @@ size_t sim_fault_plan(uint64_t seed, const sim_fault_rates *r, sim_host *const *
 				f.value = sim_rng_uniform(&rng, -r->value[k], r->value[k]);
 			if (count == cap) {
 				cap = cap ? 2 * cap : 16;
-				v = realloc(v, cap * sizeof *v);
-				if (!v)
-					abort();
+				v = mqtt_xrealloc(v, cap * sizeof *v);
 			}
 			v[count++] = f;
 		}

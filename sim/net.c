@@ -11,6 +11,7 @@
  * one instant show up as one read (coalescing).
  */
 #include "sim/world.h"
+#include "mqtt/alloc.h"
 
 #include "mqtt/mqtt.h"
 
@@ -28,22 +29,6 @@ enum { PH_SEND = 1, PH_ARRIVE = 2 };
 #define SYN_RTO SIM_S(1)
 #define SYN_RETRIES 6
 #define DEFAULT_BUF (64u << 10)
-
-static void *xmalloc(size_t n)
-{
-	void *p = malloc(n);
-	if (!p)
-		abort(); /* the simulation has no way to go on without memory */
-	return p;
-}
-
-static void *xcalloc(size_t n, size_t m)
-{
-	void *p = calloc(n, m);
-	if (!p)
-		abort();
-	return p;
-}
 
 /* ---- hosts ---------------------------------------------------------------------------- */
 
@@ -77,7 +62,7 @@ static void host_hash(sim_world *w, sim_host *h)
 {
 	if (w->host_count + 1 > w->host_tab_cap) {
 		size_t cap = w->host_tab_cap ? 2 * w->host_tab_cap : 64;
-		sim_host **t = xcalloc(cap, sizeof *t);
+		sim_host **t = mqtt_xcalloc(cap, sizeof *t);
 		for (sim_host *x = w->hosts; x; x = x->next) {
 			size_t b = name_bucket(x->name, cap);
 			x->hnext = t[b];
@@ -97,9 +82,9 @@ sim_host *sim_host_add(sim_world *w, const char *name)
 	net_init(w);
 	if (sim_host_find(w, name))
 		return NULL;
-	sim_host *h = xcalloc(1, sizeof *h);
+	sim_host *h = mqtt_xcalloc(1, sizeof *h);
 	size_t n = strlen(name);
-	h->name = xmalloc(n + 1);
+	h->name = mqtt_xmalloc(n + 1);
 	memcpy(h->name, name, n + 1);
 	h->w = w;
 	host_hash(w, h);
@@ -171,9 +156,9 @@ static sim_pair *pair_get(sim_world *w, sim_host *a, sim_host *b, bool create)
 		return NULL;
 	if (w->pair_buckets == 0) {
 		w->pair_buckets = 1024;
-		w->pairs = xcalloc(w->pair_buckets, sizeof *w->pairs);
+		w->pairs = mqtt_xcalloc(w->pair_buckets, sizeof *w->pairs);
 	}
-	sim_pair *p = xcalloc(1, sizeof *p);
+	sim_pair *p = mqtt_xcalloc(1, sizeof *p);
 	p->from = a;
 	p->to = b;
 	p->held_tail = &p->held;
@@ -289,7 +274,7 @@ static void seg_fire(sim_world *w, sim_timer *t);
 
 static sim_seg *seg_new(sim_conn *c, int from, uint8_t flags, const void *data, uint32_t len)
 {
-	sim_seg *s = xmalloc(sizeof *s + len);
+	sim_seg *s = mqtt_xmalloc(sizeof *s + len);
 	memset(s, 0, sizeof *s);
 	sim_timer_init(&s->t, seg_fire, s);
 	s->conn = c;
@@ -410,18 +395,7 @@ static void trace_mqtt(sim_world *w, sim_conn *c, int from, const uint8_t *data,
 	sim_pipe *p = &c->pipe[from];
 	if (!w->trace_mqtt || p->mq_broken)
 		return;
-	if (p->mq_len + len > p->mq_cap) {
-		size_t cap = p->mq_cap ? p->mq_cap : 256;
-		while (cap < p->mq_len + len)
-			cap *= 2;
-		uint8_t *n = realloc(p->mq, cap);
-		if (!n)
-			abort();
-		p->mq = n;
-		p->mq_cap = cap;
-	}
-	memcpy(p->mq + p->mq_len, data, len);
-	p->mq_len += len;
+	mqtt_xappend(&p->mq, &p->mq_len, &p->mq_cap, data, len, 256);
 	size_t pos = 0;
 	while (pos < p->mq_len) {
 		mqtt_packet pk;
@@ -502,9 +476,7 @@ static void pipe_drain(sim_world *w, sim_conn *c, int from)
 				size_t cap = r->rcap ? r->rcap : 4096;
 				while (cap < r->rlen + n)
 					cap *= 2;
-				uint8_t *nb = realloc(r->rbuf, cap);
-				if (!nb)
-					abort();
+				uint8_t *nb = mqtt_xrealloc(r->rbuf, cap);
 				r->rbuf = nb;
 				r->rcap = cap;
 			}
@@ -565,7 +537,7 @@ static void stash_insert(sim_pipe *p, sim_seg *s)
 		size_t cap = p->win_cap ? p->win_cap : 16;
 		while (cap < need)
 			cap *= 2;
-		sim_seg **win = xcalloc(cap, sizeof *win);
+		sim_seg **win = mqtt_xcalloc(cap, sizeof *win);
 		for (size_t i = 0; i < p->win_cap; i++) {
 			sim_seg *g = p->win[i];
 			if (g)
@@ -891,16 +863,14 @@ void sim_host_crash(sim_host *h)
 	/* Every socket vanishes without a word to its peer. Collect first: releasing may
 	 * free connections while we walk the list. */
 	size_t n = 0, cap = 16;
-	sim_sock **gone = xmalloc(cap * sizeof *gone);
+	sim_sock **gone = mqtt_xmalloc(cap * sizeof *gone);
 	for (sim_conn *c = w->conns; c; c = c->next) {
 		for (int k = 0; k < 2; k++) {
 			sim_sock *s = &c->end[k];
 			if (s->host == h && s->conn && s->state != 0) {
 				if (n == cap) {
 					cap *= 2;
-					sim_sock **g = realloc(gone, cap * sizeof *gone);
-					if (!g)
-						abort();
+					sim_sock **g = mqtt_xrealloc(gone, cap * sizeof *gone);
 					gone = g;
 				}
 				gone[n++] = s;
@@ -941,7 +911,7 @@ int sim_listen(sim_host *h, uint16_t port, sim_accept_fn fn, void *ctx)
 {
 	if (listener_find(h, port))
 		return -EADDRINUSE;
-	sim_listener *l = xcalloc(1, sizeof *l);
+	sim_listener *l = mqtt_xcalloc(1, sizeof *l);
 	l->port = port;
 	l->fn = fn;
 	l->ctx = ctx;
@@ -966,7 +936,7 @@ void sim_unlisten(sim_host *h, uint16_t port)
 sim_sock *sim_connect(sim_host *from, sim_host *to, uint16_t port, const sim_sock_ops *ops, void *ctx)
 {
 	sim_world *w = from->w;
-	sim_conn *c = xcalloc(1, sizeof *c);
+	sim_conn *c = mqtt_xcalloc(1, sizeof *c);
 	c->id = ++w->conn_ids;
 	c->port = port;
 	*w->conns_tail = c;

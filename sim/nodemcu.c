@@ -13,6 +13,7 @@
  * node keeps a heap buffer only for a packet split across reads.
  */
 #include "sim/nodemcu.h"
+#include "mqtt/alloc.h"
 #include "sim/world.h"
 
 #include <errno.h>
@@ -91,14 +92,6 @@ struct nm_fleet {
 	size_t bytes;
 	bool started;
 };
-
-static void *xcalloc(size_t n, size_t m)
-{
-	void *p = calloc(n ? n : 1, m ? m : 1);
-	if (!p)
-		abort();
-	return p;
-}
 
 /* ---- profiles --------------------------------------------------------------------------- */
 
@@ -213,7 +206,7 @@ static bool send_packet(nm_node *n, const mqtt_packet *p)
 	size_t len = mqtt_encoded_size(p);
 	if (!len)
 		return false;
-	uint8_t *buf = len <= sizeof small ? small : xcalloc(1, len);
+	uint8_t *buf = len <= sizeof small ? small : mqtt_xcalloc(1, len);
 	int w = mqtt_encode(p, buf, len, NULL);
 	long r = w > 0 ? sim_sock_write(n->s, buf, (size_t)w) : -1;
 	if (buf != small)
@@ -515,7 +508,7 @@ static void publish(nm_node *n, const char *topic, const uint8_t *pl, size_t len
 		emit(n, topic, pl, len, qos, NM_QUEUE_FULL);
 		return;
 	}
-	nm_msg *m = xcalloc(1, sizeof *m + tl + len);
+	nm_msg *m = mqtt_xcalloc(1, sizeof *m + tl + len);
 	m->qos = qos;
 	m->retain = retain;
 	m->topic_len = (uint16_t)tl;
@@ -721,9 +714,7 @@ static void on_readable(sim_sock *s, void *ctx)
 			/* Continue a split packet: append, then parse from the heap buffer. */
 			if (n->rx_len + (size_t)r > n->rx_cap) {
 				n->rx_cap = (uint32_t)(n->rx_len + (size_t)r);
-				uint8_t *nb = realloc(n->rx, n->rx_cap);
-				if (!nb)
-					abort();
+				uint8_t *nb = mqtt_xrealloc(n->rx, n->rx_cap);
 				n->rx = nb;
 			}
 			memcpy(n->rx + n->rx_len, buf, (size_t)r);
@@ -741,7 +732,7 @@ static void on_readable(sim_sock *s, void *ctx)
 				return;
 			if ((size_t)used < (size_t)r) {
 				n->rx_len = n->rx_cap = (uint32_t)((size_t)r - (size_t)used);
-				n->rx = xcalloc(1, n->rx_cap);
+				n->rx = mqtt_xcalloc(1, n->rx_cap);
 				memcpy(n->rx, buf + used, n->rx_len);
 			}
 		}
@@ -907,7 +898,7 @@ static void wifi_fire(sim_world *w, sim_timer *t)
 
 nm_fleet *nm_fleet_new(sim_world *w, sim_host *broker, uint16_t port)
 {
-	nm_fleet *f = xcalloc(1, sizeof *f);
+	nm_fleet *f = mqtt_xcalloc(1, sizeof *f);
 	f->w = w;
 	f->broker = broker;
 	f->port = port;
@@ -930,16 +921,14 @@ long nm_fleet_add(nm_fleet *f, const nm_config *c, int entry)
 		size_t cap = f->cap ? f->cap : 16;
 		while (cap < f->n + count)
 			cap *= 2;
-		nm_node **nn = realloc(f->nodes, cap * sizeof *nn);
-		if (!nn)
-			abort();
+		nm_node **nn = mqtt_xrealloc(f->nodes, cap * sizeof *nn);
 		f->nodes = nn;
 		f->bytes += (cap - f->cap) * sizeof *nn;
 		f->cap = cap;
 	}
 	long first = (long)f->n;
-	nm_node *block = xcalloc(count, sizeof *block);
-	nm_sensor_rt *srs = c->nsensors ? xcalloc((size_t)count * c->nsensors, sizeof *srs) : NULL;
+	nm_node *block = mqtt_xcalloc(count, sizeof *block);
+	nm_sensor_rt *srs = c->nsensors ? mqtt_xcalloc((size_t)count * c->nsensors, sizeof *srs) : NULL;
 	f->bytes += count * sizeof *block + (size_t)count * c->nsensors * sizeof *srs;
 	for (uint32_t i = 0; i < count; i++) {
 		nm_node *n = &block[i];
@@ -967,7 +956,7 @@ long nm_fleet_add(nm_fleet *f, const nm_config *c, int entry)
 			snprintf(name, sizeof name, "node/%s/sensor/%u", id, k);
 			sim_rng_init(&r->rng, sim_world_seed(f->w), name);
 			if (c->sensors[k].format == FORMAT_JSON && c->sensors[k].batch > 1) {
-				r->hist = xcalloc(c->sensors[k].batch, sizeof *r->hist);
+				r->hist = mqtt_xcalloc(c->sensors[k].batch, sizeof *r->hist);
 				f->bytes += c->sensors[k].batch * sizeof *r->hist;
 			}
 		}

@@ -6,6 +6,7 @@
  * with conn 0 for events that belong to no connection.
  */
 #include "sim/world.h"
+#include "mqtt/alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,9 +51,7 @@ void sim_trace(sim_world *w, const char *host, uint64_t conn, const char *kind, 
 			size_t cap = w->trace_cap ? w->trace_cap * 2 : 65536;
 			while (cap < w->trace_len + (size_t)n + 1)
 				cap *= 2;
-			char *t = realloc(w->trace_text, cap);
-			if (!t)
-				abort();
+			char *t = mqtt_xrealloc(w->trace_text, cap);
 			w->trace_text = t;
 			w->trace_cap = cap;
 		}
