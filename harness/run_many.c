@@ -149,7 +149,17 @@ typedef struct many {
 	const run_opts *o;
 	run_result *res;
 	FILE *out;
+	size_t shown;       /* the k of the progress line on the terminal now; 0: none */
 } many;
+
+/* "[k/n] name" once per k, however runs finish (a redraw of the same k is skipped). */
+static void show(many *M, size_t k)
+{
+	if (k == M->shown)
+		return;
+	progress(M->o->progress, k, M->n, k ? M->sc[k - 1]->name : NULL);
+	M->shown = k;
+}
 
 static void many_work(void *ctx, size_t i, pool_rec *out)
 {
@@ -175,17 +185,17 @@ static void many_done(void *ctx, size_t i, const unsigned char *rec, size_t len,
 		r->seed = M->o->has_seed ? M->o->seed : M->sc[i]->seed;
 		report_add(&r->report, "the worker process running it stopped (%s)", why);
 	}
+	show(M, i + 1); /* every k shows, however they finish */
 	if (!M->out)
 		return;
-	progress(M->o->progress, 0, M->n, NULL);
+	show(M, 0);
 	run_format(M->out, M->sc[i], M->o, r);
 	fflush(M->out);
 }
 
 static void many_tick(void *ctx, size_t next)
 {
-	many *M = ctx;
-	progress(M->o->progress, next + 1, M->n, M->sc[next]->name);
+	show(ctx, next + 1);
 }
 
 int64_t run_estimate_us(const scenario *s)
@@ -212,7 +222,7 @@ static int by_estimate(const void *a, const void *b)
 
 void run_many(scenario **sc, size_t n, const run_opts *o, long jobs, run_result *res, FILE *out)
 {
-	many M = { sc, n, o, res, out };
+	many M = { sc, n, o, res, out, 0 };
 	/* The longest first, so the last to finish is a short one; results still come in order. */
 	size_t *order = NULL;
 	if (jobs > 1 && n > 1 && n <= POOL_WINDOW) {
