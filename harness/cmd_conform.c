@@ -3,10 +3,11 @@
  * turn their results into a verdict per normative statement.
  *
  * A statement's verdict comes from every scenario that names it in `spec`: it fails when a
- * check naming it (or a check naming nothing) fails in any of them, and passes when at least
- * one shows it passing; when every one stopped at another failure before checking it, it is
- * "not reached" (see run_stmt_outcome()). Statements no scenario covers are "untested" (testable ones) or "n/a"
- * (the catalog says why nothing outside a server can observe them). A failure of an
+ * check naming it fails in any of them (only such a check can fail it, so every statement of
+ * a scenario's `spec` must be named by one of its steps or expectations), and passes when at
+ * least one shows it passing; when every one stopped at another failure before checking it,
+ * it is "not reached" (see run_stmt_outcome()). Statements no scenario covers are "untested"
+ * (testable ones) or "n/a" (the catalog says why nothing outside a server can observe them). A failure of an
  * optional statement is reported as such, never as a failure; a failure listed in the
  * --expect-failures file is an expected failure, with the reason the file gives.
  */
@@ -64,6 +65,20 @@ static long spec_index(const scenario *s, const cat_stmt *st)
 static bool names(const scenario *s, const cat_stmt *st)
 {
 	return spec_index(s, st) >= 0;
+}
+
+/* Does a step or an expectation of s name id (one of s's own spec entries)? */
+static bool checked_by_some(const scenario *s, const char *id)
+{
+	for (size_t i = 0; i < s->nsteps; i++)
+		for (size_t j = 0; j < s->steps[i].nspec; j++)
+			if (!strcmp(s->steps[i].spec[j], id))
+				return true;
+	for (size_t i = 0; i < s->nexpects; i++)
+		for (size_t j = 0; j < s->expects[i].nspec; j++)
+			if (!strcmp(s->expects[i].spec[j], id))
+				return true;
+	return false;
 }
 
 /* What run k observed of st (enum verdict_obs): nothing when it does not name st. */
@@ -290,6 +305,13 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			if (!catalog_find(cat, sc[i]->spec[k])) {
 				fprintf(err, "%s: spec names %s, which is not a statement of %s\n", files[i],
 					sc[i]->spec[k], catalog_path);
+				bad++;
+			} else if (!checked_by_some(sc[i], sc[i]->spec[k])) {
+				/* Only a check naming a statement can fail it: one no check names would
+				 * never be tested here, whatever the broker did. */
+				fprintf(err, "%s: %s is in spec but no step or expectation names it; add "
+					     "`spec: %s` to the check that checks it\n",
+					files[i], sc[i]->spec[k], sc[i]->spec[k]);
 				bad++;
 			}
 	}

@@ -63,8 +63,10 @@ typedef struct run_result {
 } run_result;
 
 /* What a run says about one of its scenario's statements (spec[i]). Steps and expectations
- * may name the statements they check (`spec:`); then a failure fails only those, and
- * statements whose checks come after a failed step are not reached. */
+ * name the statements they check (`spec:`). Only a check that names a statement can fail
+ * it; statements checked at or after a failed step (or by no check at all) are not reached;
+ * statements whose checks all ran and passed passed. A failed check that names nothing fails
+ * nothing, and a run that failed outside every check leaves every statement not reached. */
 enum { RUN_STMT_NONE = 0, RUN_STMT_PASS = 'P', RUN_STMT_FAIL = 'F', RUN_STMT_UNREACHED = 'U' };
 /* RUN_STMT_NONE when the run says nothing: skipped on this target, or it could not run. */
 int run_stmt_outcome(const scenario *s, const run_result *r, size_t spec_index);

@@ -119,8 +119,8 @@ n=$(grep -c '<svg class="seq"' "$tmp/f2/run.html")
 wellformed "$tmp/f2/run.html" "a failed run"
 
 # conform with a broken broker: the matrix, failures with diagrams.
-printf 'MQTT-3.3.1-8  broken on purpose by --break-broker retain-flag\n' >"$tmp/xf.txt"
-"$M" conform --break-broker retain-flag --expect-failures "$tmp/xf.txt" -j 2 --report html,json --report-dir "$tmp/c" >"$tmp/c.out" 2>&1; rc=$?
+printf 'MQTT-3.1.2-17  broken on purpose by --break-broker skip-will\n' >"$tmp/xf.txt"
+"$M" conform --break-broker skip-will --expect-failures "$tmp/xf.txt" -j 2 --report html,json --report-dir "$tmp/c" >"$tmp/c.out" 2>&1; rc=$?
 [ $rc -eq 1 ] && ok "conform --break-broker --report html: exit 1" || bad "conform html (exit $rc)" "$(tail -3 "$tmp/c.out")"
 wellformed "$tmp/c/conform.html" conform
 selfcontained "$tmp/c/conform.html" conform

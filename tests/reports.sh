@@ -112,24 +112,24 @@ tap "$tmp/c/conform.tap" conform 0
 
 # A broken broker: the statements it breaks fail in all three, with the packets; one of them
 # listed as an expected failure becomes xfail (JUnit skipped, TAP TODO).
-printf 'MQTT-3.3.1-8  broken on purpose by --break-broker retain-flag\n' >"$tmp/xf.txt"
-"$M" conform --break-broker retain-flag --expect-failures "$tmp/xf.txt" -j 4 --report junit,json,tap --report-dir "$tmp/b" >"$tmp/b.out" 2>&1; rc=$?
+printf 'MQTT-3.1.2-17  broken on purpose by --break-broker skip-will\n' >"$tmp/xf.txt"
+"$M" conform --break-broker skip-will --expect-failures "$tmp/xf.txt" -j 4 --report junit,json,tap --report-dir "$tmp/b" >"$tmp/b.out" 2>&1; rc=$?
 nf=$(sed -n 's/^statements: [0-9]* pass, \([0-9]*\) fail.*/\1/p' "$tmp/b.out")
-[ $rc -eq 1 ] && [ "${nf:-0}" -gt 0 ] && ok "conform --break-broker retain-flag: exit 1, $nf statements fail" || bad "broken broker (exit $rc)" "$(tail -3 "$tmp/b.out")"
+[ $rc -eq 1 ] && [ "${nf:-0}" -gt 0 ] && ok "conform --break-broker skip-will: exit 1, $nf statements fail" || bad "broken broker (exit $rc)" "$(tail -3 "$tmp/b.out")"
 junit "$tmp/b/conform.junit.xml" "conform, broken broker"
 json "$tmp/b/conform.json" "conform, broken broker" statements.fail="$nf" statements.xfail=1
 tap "$tmp/b/conform.tap" "conform, broken broker" 1
 nj=$(grep -c '<failure ' "$tmp/b/conform.junit.xml")
 nt=$(grep -c '^not ok [0-9]* - [^#]*$' "$tmp/b/conform.tap")
 [ "$nj" = "$nf" ] && [ "$nt" = "$nf" ] && ok "broken broker: $nf failures in JUnit and TAP, as on the terminal" || bad "broken broker: JUnit $nj, TAP $nt, terminal $nf failures"
-testcase MQTT-3.3.1-6 "$tmp/b/conform.junit.xml" | grep -q 'bytes: ' &&
-	testcase MQTT-3.3.1-6 "$tmp/b/conform.junit.xml" | grep -q '<failure message="scenarios/conformance/' &&
+testcase MQTT-3.1.2-8 "$tmp/b/conform.junit.xml" | grep -q 'bytes: ' &&
+	testcase MQTT-3.1.2-8 "$tmp/b/conform.junit.xml" | grep -q '<failure message="scenarios/conformance/' &&
 	ok "broken broker: the JUnit failure has the failed step as message and the packets' bytes" ||
-	bad "broken broker: the JUnit failure of MQTT-3.3.1-6" "$(testcase MQTT-3.3.1-6 "$tmp/b/conform.junit.xml")"
-testcase MQTT-3.3.1-8 "$tmp/b/conform.junit.xml" | grep -q '<skipped message="expected failure: broken on purpose' &&
-	grep -q '^not ok [0-9]* - MQTT-3.3.1-8 # TODO expected failure: broken on purpose' "$tmp/b/conform.tap" &&
+	bad "broken broker: the JUnit failure of MQTT-3.1.2-8" "$(testcase MQTT-3.1.2-8 "$tmp/b/conform.junit.xml")"
+testcase MQTT-3.1.2-17 "$tmp/b/conform.junit.xml" | grep -q '<skipped message="expected failure: broken on purpose' &&
+	grep -q '^not ok [0-9]* - MQTT-3.1.2-17 # TODO expected failure: broken on purpose' "$tmp/b/conform.tap" &&
 	ok "broken broker: the listed statement is JUnit skipped (xfail) and TAP not ok # TODO" ||
-	bad "broken broker: xfail mapping" "$(testcase MQTT-3.3.1-8 "$tmp/b/conform.junit.xml")" "$(grep 'MQTT-3.3.1-8 ' "$tmp/b/conform.tap")"
+	bad "broken broker: xfail mapping" "$(testcase MQTT-3.1.2-17 "$tmp/b/conform.junit.xml")" "$(grep 'MQTT-3.1.2-17 ' "$tmp/b/conform.tap")"
 
 # The YAML of the TAP file reads back (TAP::Parser) to exactly the details in the JSON.
 if [ -n "$PROVE" ] && perl -MTAP::Parser -e 1 2>/dev/null; then

@@ -184,8 +184,11 @@ START_TEST(test_run_deterministic)
 }
 END_TEST
 
-/* Steps and expectations that name statements: a failure fails only those; statements
- * checked after a failed step are not reached; an unnamed failing check fails them all. */
+/* The rule of DESIGN.md "How a verdict is reached", one row per clause: only a check that
+ * names a statement can fail it; a failed step that names none leaves the statements checked
+ * at or after it not reached, and those whose checks all ran before it passed; a failed
+ * expectation that names none fails none; a run that failed outside every check says "not
+ * reached" of all. */
 START_TEST(test_run_stmt_outcomes)
 {
 #define SPEC_HEAD "name: t\nspec: [MQTT-1.1.1-1, MQTT-1.1.1-2, MQTT-1.1.1-3, MQTT-1.1.1-4]\n" \
@@ -195,24 +198,30 @@ START_TEST(test_run_stmt_outcomes)
 		const char *yaml;
 		const char *want; /* one letter per spec id: P pass, F fail, U not reached */
 	} cases[] = {
-		/* the second step fails: its statement fails, the first passed, the third is not
-		 * reached, the unnamed one is not reached either */
+		/* a failing step that names a statement fails it; the first passed; the third is
+		 * checked after it, not reached; the fourth no check names, not reached */
 		{ SPEC_HEAD "  - { client: a, expect: { packet: PUBLISH, within: 10ms }, spec: [MQTT-1.1.1-2] }\n"
 			    "  - { client: a, disconnect: true, spec: [MQTT-1.1.1-3] }\n", "PFUU" },
-		/* a failing step that names nothing fails every statement */
+		/* a failing step that names nothing fails nothing: checked before it, passed;
+		 * checked after it, not reached */
 		{ SPEC_HEAD "  - { client: a, expect: { packet: PUBLISH, within: 10ms } }\n"
-			    "  - { client: a, disconnect: true, spec: [MQTT-1.1.1-3] }\n", "FFFF" },
-		/* everything passes */
+			    "  - { client: a, disconnect: true, spec: [MQTT-1.1.1-3] }\n", "PUUU" },
+		/* a statement checked before the unnamed failure and again after it: not reached */
+		{ SPEC_HEAD "  - { client: a, expect: { packet: PUBLISH, within: 10ms } }\n"
+			    "  - { client: a, disconnect: true, spec: [MQTT-1.1.1-1] }\n", "UUUU" },
+		/* a statement named by an expectation is not reached when a step failed */
+		{ SPEC_HEAD "  - { client: a, expect: { packet: PUBLISH, within: 10ms } }\n"
+			    "expect:\n  - { spec: [MQTT-1.1.1-4], retained: { topic: t, payload: null } }\n", "PUUU" },
+		/* everything passes: every statement passes, named or not */
 		{ SPEC_HEAD "  - { client: a, disconnect: true, spec: [MQTT-1.1.1-3] }\n", "PPPP" },
 		/* a named expectation fails: only its statement; the steps' statements passed */
 		{ SPEC_HEAD "  - { client: a, publish: { topic: t, payload: x } }\n"
 			    "expect:\n  - { spec: [MQTT-1.1.1-4], retained: { topic: t, payload: x } }\n"
 			    "  - { spec: [MQTT-1.1.1-3], retained: { topic: t, payload: null } }\n", "PUPF" },
-		/* an unnamed expectation fails: every statement fails */
+		/* an unnamed expectation fails: it fails nothing; what the steps checked passed */
 		{ SPEC_HEAD "  - { client: a, publish: { topic: t, payload: x } }\n"
-			    "expect:\n  - { retained: { topic: t, payload: x } }\n", "FFFF" },
+			    "expect:\n  - { retained: { topic: t, payload: x } }\n", "PUUU" },
 	};
-#undef SPEC_HEAD
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		sc_errors e = { 0 };
 		scenario *s = scenario_parse("t.yaml", cases[i].yaml, strlen(cases[i].yaml), &e);
@@ -244,6 +253,26 @@ START_TEST(test_run_stmt_outcomes)
 		scenario_free(s);
 		sc_errors_free(&e);
 	}
+	/* A run that failed outside every step and expectation (an engine error, a lost
+	 * worker...) says "not reached" of every statement; a skipped run or one that could not
+	 * happen says nothing. */
+	static const char y[] = SPEC_HEAD "  - { client: a, disconnect: true, spec: [MQTT-1.1.1-3] }\n";
+	sc_errors e = { 0 };
+	scenario *s = scenario_parse("t.yaml", y, strlen(y), &e);
+	ck_assert_ptr_nonnull(s);
+	run_result r = { .failed_step = -1 };
+	char got[8] = "";
+	for (size_t k = 0; k < s->nspec; k++)
+		got[k] = (char)run_stmt_outcome(s, &r, k);
+	ck_assert_str_eq(got, "UUUU");
+	r.skipped = true;
+	ck_assert_int_eq(run_stmt_outcome(s, &r, 0), RUN_STMT_NONE);
+	r.skipped = false;
+	r.error = true;
+	ck_assert_int_eq(run_stmt_outcome(s, &r, 0), RUN_STMT_NONE);
+	scenario_free(s);
+	sc_errors_free(&e);
+#undef SPEC_HEAD
 }
 END_TEST
 
