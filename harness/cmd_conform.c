@@ -40,6 +40,9 @@ static const char conform_usage[] =
 	"failed statement with the packets exchanged. Exit 0 when nothing failed unexpectedly.\n"
 	"\n"
 	"  --only ID              only the scenarios covering ID (repeat, or separate with commas)\n"
+	"  -j N                   N scenarios at a time (default: the CPUs online, at most 16, in\n"
+	"                         simulation; 16 over TCP, where scenarios mostly wait; the\n"
+	"                         longest start first, and results print in file order)\n"
 	CLI_TARGET_USAGE
 	"  --expect-failures FILE known deviations of this broker: lines 'ID  reason'\n"
 	"  --catalog FILE, --scenarios DIR   other catalog or scenario directory\n"
@@ -114,7 +117,7 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 {
 	(void)in;
 	run_opts o = { 0 };
-	long jobs = 1;
+	long jobs = 0; /* 0: run_default_jobs() */
 	const char *catalog_path = DEFAULT_CATALOG, *dir = DEFAULT_DIR, *xfile = NULL;
 	bool own_catalog = false, own_dir = false; /* else the built-in ones (suite.h) */
 	char **only = NULL;
@@ -212,6 +215,8 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		}
 	}
 
+	if (!jobs)
+		jobs = run_default_jobs(o.broker);
 	if (cli_target_done("conform", &o, err) < 0 || report_opts_check(&ro, "conform", err) < 0 ||
 	    report_prepare(&ro, &o, "conform", err) < 0)
 		goto done;

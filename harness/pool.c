@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define WINDOW 4096
+#define WINDOW POOL_WINDOW
 
 /* ---- records ---------------------------------------------------------------------------- */
 
@@ -272,7 +272,13 @@ static bool next_item(pool *P, size_t *i)
 		*i = P->retry[--P->nretry];
 		return true;
 	}
-	if (P->stopped || P->next_new >= P->j->n || P->next_new - P->next_done >= WINDOW)
+	if (P->stopped || P->next_new >= P->j->n)
+		return false;
+	if (P->j->order) {
+		*i = P->j->order[P->next_new++];
+		return true;
+	}
+	if (P->next_new - P->next_done >= WINDOW)
 		return false;
 	if (P->j->more && !P->j->more(P->j->ctx, P->next_new)) {
 		P->stopped = true;
@@ -353,7 +359,7 @@ static long in_process(const pool_job *j)
 {
 	pool_rec rec = { 0 };
 	size_t i = 0;
-	for (; i < j->n; i++) {
+	for (; i < j->n; i++) { /* in this process the order does not matter: one at a time */
 		if (j->more && !j->more(j->ctx, i))
 			break;
 		if (j->tick)

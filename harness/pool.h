@@ -50,6 +50,9 @@ typedef struct pool_job {
 	size_t n;                 /* items 0..n-1 */
 	long workers;             /* <= 1: in this process */
 	unsigned depth;           /* items handed to a worker ahead of its results (0: 1) */
+	/* The order items are handed out in (a permutation of 0..n-1; NULL: 0, 1, ...); done()
+	 * still sees them in item order. Only with n <= POOL_WINDOW and no `more`. */
+	const size_t *order;
 	/* In a worker (or here): do item i, writing its record into out. */
 	void (*work)(void *ctx, size_t i, pool_rec *out);
 	/* In the parent, in item order: item i's record (rec NULL when the worker running it
@@ -65,6 +68,8 @@ typedef struct pool_job {
 	const char *cmd;          /* "run", "explore": names errors */
 	FILE *err;
 } pool_job;
+
+#define POOL_WINDOW 4096
 
 /* Run the job. Returns the number of items done (n unless `more` stopped it), or -1 when
  * no worker could be started at all (the reason said on err; nothing was done). */

@@ -96,6 +96,13 @@ int run_result_decode(const unsigned char *p, size_t len, const scenario *s, run
  * each formatted result to out (unless NULL) in order. res[i] is scenario i's result (free
  * each with run_result_free). */
 void run_many(scenario **sc, size_t n, const run_opts *o, long jobs, run_result *res, FILE *out);
+/* A scenario's wall time over a network, roughly: its waits, negative windows and close
+ * bounds, or its duration when longer (run_many starts the longest first). */
+int64_t run_estimate_us(const scenario *s);
+/* -j when none is given: the CPUs online (at most 16) in simulation, where runs compute;
+ * RUN_TCP_JOBS against a broker over the network, where scenarios mostly wait. */
+#define RUN_TCP_JOBS 16
+long run_default_jobs(const char *broker);
 /* Results for scenarios that were not run: each an error with that reason. */
 void run_none(scenario **sc, size_t n, const char *why, run_result *res, FILE *out);
 

@@ -6,6 +6,7 @@
 #include "harness/engine.h"
 #include "harness/pool.h"
 #include "harness/run.h"
+#include "mqtt/alloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -148,7 +149,17 @@ typedef struct many {
 	const run_opts *o;
 	run_result *res;
 	FILE *out;
+	size_t shown;       /* the k of the progress line on the terminal now; 0: none */
 } many;
+
+/* "[k/n] name" once per k, however runs finish (a redraw of the same k is skipped). */
+static void show(many *M, size_t k)
+{
+	if (k == M->shown)
+		return;
+	progress(M->o->progress, k, M->n, k ? M->sc[k - 1]->name : NULL);
+	M->shown = k;
+}
 
 static void many_work(void *ctx, size_t i, pool_rec *out)
 {
@@ -174,27 +185,69 @@ static void many_done(void *ctx, size_t i, const unsigned char *rec, size_t len,
 		r->seed = M->o->has_seed ? M->o->seed : M->sc[i]->seed;
 		report_add(&r->report, "the worker process running it stopped (%s)", why);
 	}
+	show(M, i + 1); /* every k shows, however they finish */
 	if (!M->out)
 		return;
-	progress(M->o->progress, 0, M->n, NULL);
+	show(M, 0);
 	run_format(M->out, M->sc[i], M->o, r);
 	fflush(M->out);
 }
 
 static void many_tick(void *ctx, size_t next)
 {
-	many *M = ctx;
-	progress(M->o->progress, next + 1, M->n, M->sc[next]->name);
+	show(ctx, next + 1);
+}
+
+int64_t run_estimate_us(const scenario *s)
+{
+	int64_t t = 0;
+	for (size_t i = 0; i < s->nsteps; i++) {
+		const sc_step *st = &s->steps[i];
+		if (st->kind == SC_WAIT || st->kind == SC_EXPECT_NONE)
+			t += st->for_us;
+		else if (st->kind == SC_EXPECT_CLOSED)
+			t += st->within_us;
+	}
+	return s->duration_us > t ? s->duration_us : t;
+}
+
+static const scenario *const *by_estimate_sc;
+
+static int by_estimate(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int64_t ex = run_estimate_us(by_estimate_sc[x]), ey = run_estimate_us(by_estimate_sc[y]);
+	return ex != ey ? (ex < ey ? 1 : -1) : (x > y) - (x < y);
 }
 
 void run_many(scenario **sc, size_t n, const run_opts *o, long jobs, run_result *res, FILE *out)
 {
-	many M = { sc, n, o, res, out };
-	pool_job j = { .n = n, .workers = jobs, .work = many_work, .done = many_done,
+	many M = { sc, n, o, res, out, 0 };
+	/* The longest first, so the last to finish is a short one; results still come in order. */
+	size_t *order = NULL;
+	if (jobs > 1 && n > 1 && n <= POOL_WINDOW) {
+		order = mqtt_xcalloc(n, sizeof *order);
+		for (size_t i = 0; i < n; i++)
+			order[i] = i;
+		by_estimate_sc = (const scenario *const *)sc;
+		qsort(order, n, sizeof *order, by_estimate);
+	}
+	pool_job j = { .n = n, .workers = jobs, .order = order, .work = many_work, .done = many_done,
 		       .tick = o->progress ? many_tick : NULL, .ctx = &M, .cmd = "run", .err = stderr };
 	if (pool_run(&j) < 0)
 		run_none(sc, n, "no worker process could be started", res, out);
+	free(order);
 	progress(o->progress, 0, n, NULL);
+}
+
+long run_default_jobs(const char *broker)
+{
+	char host[256];
+	unsigned port;
+	if (run_parse_target(broker, host, sizeof host, &port) == 1)
+		return RUN_TCP_JOBS; /* scenarios over a network mostly wait: many at once */
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > 16 ? 16 : n;
 }
 
 void run_none(scenario **sc, size_t n, const char *why, run_result *res, FILE *out)
