@@ -13,6 +13,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "broker/broker.h"
+#include "mqtt/alloc.h"
 #include "conformance/catalog.h"
 #include "conformance/verdict.h"
 #include "harness/cli.h"
@@ -157,9 +158,7 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			}
 			char *copy = strdup(v), *save = NULL;
 			for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-				only = realloc(only, (nonly + 1) * sizeof *only);
-				if (!only)
-					abort();
+				only = mqtt_xrealloc(only, (nonly + 1) * sizeof *only);
 				only[nonly++] = strdup(t);
 			}
 			free(copy);
@@ -253,9 +252,7 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		for (size_t k = 0; k < m; k++) {
 			size_t l = strlen(v[k]);
 			if (l > 5 && !strcmp(v[k] + l - 5, ".yaml")) {
-				files = realloc(files, (nfiles + 1) * sizeof *files);
-				if (!files)
-					abort();
+				files = mqtt_xrealloc(files, (nfiles + 1) * sizeof *files);
 				files[nfiles++] = v[k];
 			} else {
 				free(v[k]); /* a directory under it: conform reads one level */
@@ -273,9 +270,7 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			size_t l = strlen(de->d_name);
 			if (l < 6 || strcmp(de->d_name + l - 5, ".yaml"))
 				continue;
-			files = realloc(files, (nfiles + 1) * sizeof *files);
-			if (!files)
-				abort();
+			files = mqtt_xrealloc(files, (nfiles + 1) * sizeof *files);
 			char p[4096];
 			snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
 			files[nfiles++] = strdup(p);
@@ -287,9 +282,7 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		goto done;
 	}
 	qsort(files, nfiles, sizeof *files, by_name);
-	sc = calloc(nfiles + 1, sizeof *sc);
-	if (!sc)
-		abort();
+	sc = mqtt_xcalloc(nfiles + 1, sizeof *sc);
 	int bad = 0;
 	for (size_t i = 0; i < nfiles; i++) {
 		sc_errors e = { 0 };
@@ -406,13 +399,9 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		if (vd.unreached) {
 			static const char fmt[] = "not reached: %s stopped at an earlier failure before checking it";
 			size_t rl = sizeof fmt + strlen(run[vd.blocker]->file);
-			char *r = malloc(rl);
-			if (!r)
-				abort();
+			char *r = mqtt_xmalloc(rl);
 			snprintf(r, rl, fmt, run[vd.blocker]->file);
-			reasons = realloc(reasons, (nreasons + 1) * sizeof *reasons);
-			if (!reasons)
-				abort();
+			reasons = mqtt_xrealloc(reasons, (nreasons + 1) * sizeof *reasons);
 			reasons[nreasons++] = r;
 			untested_why = r;
 			fprintf(out, "UNREACHED %s (%s): %s\n", st->id, st->summary, r);

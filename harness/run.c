@@ -6,6 +6,7 @@
  * duration, so a broker that vanishes gives a clear failure, never a hang.
  */
 #include "harness/engine.h"
+#include "mqtt/alloc.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -21,9 +22,7 @@ void report_add(char **report, const char *fmt, ...)
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
 	size_t old = *report ? strlen(*report) : 0, n = strlen(line);
-	char *r = realloc(*report, old + n + 2);
-	if (!r)
-		abort();
+	char *r = mqtt_xrealloc(*report, old + n + 2);
 	memcpy(r + old, line, n);
 	r[old + n] = '\n';
 	r[old + n + 1] = 0;
@@ -219,15 +218,11 @@ static char *prefixed(const engine *e, const char *topic)
 {
 	size_t pl = e->topic_prefix ? strlen(e->topic_prefix) : 0;
 	if (!pl || topic[0] == '$') {
-		char *t = strdup(topic);
-		if (!t)
-			abort();
+		char *t = mqtt_xstrdup(topic);
 		return t;
 	}
 	size_t n = strlen(topic);
-	char *t = malloc(pl + 1 + n + 1);
-	if (!t)
-		abort();
+	char *t = mqtt_xmalloc(pl + 1 + n + 1);
 	memcpy(t, e->topic_prefix, pl);
 	t[pl] = '/';
 	memcpy(t + pl + 1, topic, n + 1);
@@ -273,9 +268,7 @@ static bool step_connect(engine *e, const scenario *s, const sc_step *st, char *
 	const char *id = st->client_id ? st->client_id : c->cfg->client_id ? c->cfg->client_id : c->cfg->id;
 	if (e->id_prefix && *e->id_prefix && *id) { /* an empty id stays empty: that is the point of it */
 		size_t n = strlen(e->id_prefix) + strlen(id) + 2;
-		cid = malloc(n);
-		if (!cid)
-			abort();
+		cid = mqtt_xmalloc(n);
 		snprintf(cid, n, "%s-%s", e->id_prefix, id);
 		id = cid;
 	}
@@ -349,13 +342,9 @@ static bool send_subscribe(engine *e, const sc_step *st)
 {
 	hclient *c = &e->clients[st->client];
 	mqtt_packet p = { .version = MQTT_V311, .packet_id = hclient_next_id(c) };
-	char **t = calloc(st->nsubs ? st->nsubs : 1, sizeof *t);
-	if (!t)
-		abort();
+	char **t = mqtt_xcalloc(st->nsubs ? st->nsubs : 1, sizeof *t);
 	if (st->kind == SC_SUBSCRIBE) {
-		mqtt_sub *v = calloc(st->nsubs ? st->nsubs : 1, sizeof *v);
-		if (!v)
-			abort();
+		mqtt_sub *v = mqtt_xcalloc(st->nsubs ? st->nsubs : 1, sizeof *v);
 		for (size_t i = 0; i < st->nsubs; i++) {
 			t[i] = prefixed(e, st->subs[i].filter);
 			v[i].filter = (mqtt_str){ (const uint8_t *)t[i], (uint32_t)strlen(t[i]) };
@@ -367,9 +356,7 @@ static bool send_subscribe(engine *e, const sc_step *st)
 		hclient_send(c, &p, e->now(e->ctx));
 		free(v);
 	} else {
-		mqtt_str *v = calloc(st->nsubs ? st->nsubs : 1, sizeof *v);
-		if (!v)
-			abort();
+		mqtt_str *v = mqtt_xcalloc(st->nsubs ? st->nsubs : 1, sizeof *v);
 		for (size_t i = 0; i < st->nsubs; i++) {
 			t[i] = prefixed(e, st->subs[i].filter);
 			v[i] = (mqtt_str){ (const uint8_t *)t[i], (uint32_t)strlen(t[i]) };
@@ -476,9 +463,7 @@ static bool topic_in(const char *filter, const char *topic)
 static size_t parties(engine *e, int client, int node, long inst, hclient ***out)
 {
 	size_t cap = node >= 0 && e->node_parties ? e->nlogs + 1 : 1, n = 0;
-	hclient **v = calloc(cap, sizeof *v);
-	if (!v)
-		abort();
+	hclient **v = mqtt_xcalloc(cap, sizeof *v);
 	if (client >= 0)
 		v[n++] = &e->clients[client];
 	else if (node >= 0 && e->node_parties)
@@ -489,9 +474,7 @@ static size_t parties(engine *e, int client, int node, long inst, hclient ***out
 
 static bool exp_delivered_one(const sc_expect *x, hclient *from, hclient *to, char **report, const char *at)
 {
-	bool *used = calloc(to->npkts + 1, 1);
-	if (!used)
-		abort();
+	bool *used = mqtt_xcalloc(to->npkts + 1, 1);
 	uint64_t total = 0, missing = 0;
 	const tx_pub *first_missing = NULL;
 	for (size_t i = 0; i < from->npubs; i++) {
@@ -543,9 +526,7 @@ static bool exp_ordered_one(engine *e, const sc_expect *x, hclient *to, char **r
 {
 	for (size_t p = 0; p < e->nclients + e->nlogs; p++) {
 		hclient *from = p < e->nclients ? &e->clients[p] : e->logs[p - e->nclients];
-		bool *used = calloc(from->npubs + 1, 1);
-		if (!used)
-			abort();
+		bool *used = mqtt_xcalloc(from->npubs + 1, 1);
 		size_t last = 0;
 		bool any = false, ok = true;
 		for (size_t k = 0; k < to->npkts && ok; k++) {

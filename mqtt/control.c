@@ -14,13 +14,8 @@ int mqtt__disconnect_read(rd *r, mqtt_packet *p)
 	}
 	if (!rd_left(r))
 		return 0; /* reason 0x00, no properties */
-	if ((rc = rd_u8(r, &p->reason, "reason code")))
+	if ((rc = rd_reason(r, p, p->type == MQTT_AUTH ? "MQTT-3.15.2-1" : "MQTT-3.14.2-1")))
 		return rc;
-	if (!mqtt_reason_allowed(p->type, p->reason)) {
-		r->p--;
-		return MALFORMED(r, p->type == MQTT_AUTH ? "MQTT-3.15.2-1" : "MQTT-3.14.2-1",
-				 "0x%02X is not a %s reason code", p->reason, mqtt_type_name(p->type));
-	}
 	/* DISCONNECT may stop after its reason code; AUTH may not (its only short form is
 	 * the empty one), so its missing property length is reported by the reader. */
 	if (!rd_left(r) && p->type == MQTT_DISCONNECT)

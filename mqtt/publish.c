@@ -16,6 +16,18 @@ int rd_packet_id(rd *r, uint16_t *id)
 	return 0;
 }
 
+int rd_reason(rd *r, mqtt_packet *p, const char *stmt)
+{
+	int rc = rd_u8(r, &p->reason, "reason code");
+	if (rc)
+		return rc;
+	if (!mqtt_reason_allowed(p->type, p->reason)) {
+		r->p--;
+		return MALFORMED(r, stmt, "0x%02X is not a %s reason code", p->reason, mqtt_type_name(p->type));
+	}
+	return 0;
+}
+
 int mqtt__publish_read(rd *r, mqtt_packet *p, uint8_t flags)
 {
 	mqtt_publish *m = &p->publish;
@@ -76,15 +88,9 @@ int mqtt__ack_read(rd *r, mqtt_packet *p)
 	}
 	if (!rd_left(r))
 		return 0; /* reason 0x00, no properties */
-	if ((rc = rd_u8(r, &p->reason, "reason code")))
+	static const char *const stmt[] = { "MQTT-3.4.2-1", "MQTT-3.5.2-1", "MQTT-3.6.2-1", "MQTT-3.7.2-1" };
+	if ((rc = rd_reason(r, p, stmt[p->type - MQTT_PUBACK])))
 		return rc;
-	if (!mqtt_reason_allowed(p->type, p->reason)) {
-		r->p--;
-		static const char *const stmt[] = { "MQTT-3.4.2-1", "MQTT-3.5.2-1", "MQTT-3.6.2-1",
-						    "MQTT-3.7.2-1" };
-		return MALFORMED(r, stmt[p->type - MQTT_PUBACK], "0x%02X is not a %s reason code", p->reason,
-				 mqtt_type_name(p->type));
-	}
 	if (!rd_left(r))
 		return 0;
 	return mqtt__props_read(r, p->type, &p->props);
