@@ -61,7 +61,7 @@ BIN   := $(BUILD)/mqttsim
 TESTS := $(BUILD)/check_mqttsim
 OUT   := reports/out
 
-.PHONY: all test unit cli lint interop scenarios trace_hashes golden install_test credentials conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell asan valgrind coverage bench deps install clean help
+.PHONY: all test unit cli lint interop scenarios trace_hashes golden install_test credentials window conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell asan valgrind coverage bench deps install clean help
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -98,7 +98,7 @@ $(TESTS): $(TEST_OBJ) $(LIB)
 $(BUILD)/bench_%: $(BUILD)/tests/bench_%.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(YAML_LIBS) -lm
 
-test: unit cli lint interop scenarios trace_hashes golden install_test credentials conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell
+test: unit cli lint interop scenarios trace_hashes golden install_test credentials window conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell
 
 # Every test target is bounded in wall time: a hang fails its target with a message naming it
 # instead of stalling CI. $(call bounded,NAME,COMMAND)
@@ -139,6 +139,10 @@ install_test: $(BIN)
 # The suite against a mosquitto that wants a user name and allows topics under a prefix.
 credentials: $(BIN)
 	$(call bounded,credentials,env MQTTSIM=$(BIN) sh tests/credentials.sh)
+
+# A negative check over TCP sees what arrived while an earlier check waited.
+window: $(BIN)
+	$(call bounded,window,env MQTTSIM=$(BIN) sh tests/window.sh)
 
 conform: $(BIN)
 	$(call bounded,conform,env MQTTSIM=$(BIN) sh tests/conform.sh)

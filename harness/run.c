@@ -398,7 +398,7 @@ static bool step_expect(engine *e, const scenario *s, const sc_step *st, int64_t
 {
 	hclient *c = &e->clients[st->client];
 	char at[512], want[512];
-	find_arg f = { c, &st->match, since, 0 };
+	find_arg f = { c, &st->match, 0, 0 }; /* a positive check takes any packet not yet matched */
 	int64_t start = e->now(e->ctx);
 	if (st->kind == SC_EXPECT && st->match.again) {
 		if (c->last_match && pkt_matches(c, &c->pkts[c->last_match - 1], &st->match))
@@ -427,7 +427,7 @@ static bool step_expect(engine *e, const scenario *s, const sc_step *st, int64_t
 		return false;
 	}
 	if (st->kind == SC_EXPECT_NONE) {
-		f.since = start;
+		f.since = since; /* from the last action on (see run_steps) */
 		if (!wait_until(e, start + st->for_us, find_unseen, &f))
 			return true;
 		hclient_describe(&st->match, want, sizeof want);
@@ -688,10 +688,18 @@ bool run_steps(engine *e, const scenario *s, run_result *res)
 	char **report = &res->report;
 	bool ok = true;
 	res->failed_step = -1;
+	/* When the last action (anything but a check or a wait) began: a check that nothing may
+	 * arrive looks at every packet received since then that no other check matched, not
+	 * only at those arriving during its own window. Over a fast network the forbidden packet
+	 * may come while an earlier check is still waiting for its own. */
+	int64_t action_us = 0;
 	for (size_t i = 0; i < s->nsteps && ok; i++) {
 		const sc_step *st = &s->steps[i];
 		hclient *c = st->client >= 0 ? &e->clients[st->client] : NULL;
 		int64_t now = e->now(e->ctx);
+		if (st->kind != SC_EXPECT && st->kind != SC_EXPECT_NONE && st->kind != SC_EXPECT_CLOSED &&
+		    st->kind != SC_WAIT)
+			action_us = now;
 		switch (st->kind) {
 		case SC_CONNECT:
 			ok = step_connect(e, s, st, report);
@@ -732,7 +740,7 @@ bool run_steps(engine *e, const scenario *s, run_result *res)
 			c->last_tx_us = now;
 			break;
 		default:
-			ok = step_expect(e, s, st, 0, report);
+			ok = step_expect(e, s, st, action_us, report);
 			break;
 		}
 		if (e->hit_limit && e->now(e->ctx) >= e->limit_us) {

@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""dup_broker.py PORTFILE - a deliberately wrong MQTT 3.1.1 server for tests/window.sh: it
+answers CONNECT with CONNACK 0 and every SUBSCRIBE with two SUBACKs at once (a broker that
+sends one SUBACK per filter), PINGREQ with PINGRESP, and ignores the rest. It writes the port
+it listens on (127.0.0.1) to PORTFILE and serves until killed."""
+import socket, sys, threading
+
+def serve(c):
+    buf = b""
+    try:
+        while True:
+            d = c.recv(4096)
+            if not d:
+                return
+            buf += d
+            while len(buf) >= 2:
+                # remaining length (variable byte integer)
+                mul, n, i = 1, 0, 1
+                while True:
+                    if i >= len(buf):
+                        break
+                    b = buf[i]
+                    n += (b & 0x7F) * mul
+                    mul *= 128
+                    i += 1
+                    if not b & 0x80:
+                        break
+                else:
+                    break
+                if i >= len(buf) and (buf[i - 1] & 0x80):
+                    break
+                if len(buf) < i + n:
+                    break
+                pkt, buf = buf[:i + n], buf[i + n:]
+                t = pkt[0] >> 4
+                if t == 1:
+                    c.sendall(b"\x20\x02\x00\x00")
+                elif t == 8:
+                    pid = pkt[i:i + 2]
+                    ack = b"\x90\x03" + pid + b"\x00"
+                    c.sendall(ack + ack)  # the second is the defect
+                elif t == 12:
+                    c.sendall(b"\xd0\x00")
+                elif t == 14:
+                    return
+    finally:
+        c.close()
+
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0))
+s.listen(16)
+with open(sys.argv[1], "w") as f:
+    f.write(str(s.getsockname()[1]))
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
