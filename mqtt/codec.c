@@ -30,7 +30,7 @@ int mqtt__short(rd *r, const char *what, size_t need)
 			 need == 1 ? "" : "s", rd_left(r), rd_left(r) == 1 ? "" : "s");
 }
 
-int rd_utf8(rd *r, mqtt_str *s, const char *what)
+int mqtt__rd_utf8(rd *r, mqtt_str *s, const char *what)
 {
 	uint32_t at = RD_OFF(r) + 2;
 	int rc = rd_bin(r, s, what);
@@ -54,7 +54,7 @@ int rd_utf8(rd *r, mqtt_str *s, const char *what)
 	return 0;
 }
 
-int rd_vbi(rd *r, uint32_t *v, const char *what)
+int mqtt__rd_vbi(rd *r, uint32_t *v, const char *what)
 {
 	uint32_t val = 0;
 	const uint8_t *start = r->p;

@@ -33,7 +33,7 @@ int mqtt__connect_read(rd *r, mqtt_packet *p, uint8_t flags)
 
 	/* The level decides which rules apply, so read it before judging the name. */
 	const uint8_t *name_at = r->p;
-	if ((rc = rd_utf8(r, &c->protocol_name, "protocol name")) ||
+	if ((rc = mqtt__rd_utf8(r, &c->protocol_name, "protocol name")) ||
 	    (rc = rd_u8(r, &level, "protocol level")))
 		return rc;
 	if (level != MQTT_V311 && level != MQTT_V5) {
@@ -74,7 +74,7 @@ int mqtt__connect_read(rd *r, mqtt_packet *p, uint8_t flags)
 	if ((rc = mqtt__props_read(r, MQTT_CONNECT, &p->props)))
 		return rc;
 	if ((rc = need(r, "MQTT-3.1.3-3", "client identifier")) ||
-	    (rc = rd_utf8(r, &c->client_id, "client identifier")))
+	    (rc = mqtt__rd_utf8(r, &c->client_id, "client identifier")))
 		return rc;
 	if (c->will) {
 		if ((rc = need(r, "MQTT-3.1.2-9", "will fields")) ||
@@ -82,7 +82,7 @@ int mqtt__connect_read(rd *r, mqtt_packet *p, uint8_t flags)
 		    (rc = need(r, "MQTT-3.1.2-9", "will topic")))
 			return rc;
 		uint32_t at = RD_OFF(r) + 2;
-		if ((rc = rd_utf8(r, &c->will_topic, "will topic")))
+		if ((rc = mqtt__rd_utf8(r, &c->will_topic, "will topic")))
 			return rc;
 		if ((rc = mqtt_topic_name_check(c->will_topic.data, c->will_topic.len, r->version, r->err))) {
 			if (r->err) {
@@ -98,7 +98,7 @@ int mqtt__connect_read(rd *r, mqtt_packet *p, uint8_t flags)
 	}
 	if (c->has_username &&
 	    ((rc = need(r, SID(r->version, "MQTT-3.1.2-19", "MQTT-3.1.2-17"), "user name")) ||
-	     (rc = rd_utf8(r, &c->username, "user name"))))
+	     (rc = mqtt__rd_utf8(r, &c->username, "user name"))))
 		return rc;
 	if (c->has_password &&
 	    ((rc = need(r, SID(r->version, "MQTT-3.1.2-21", "MQTT-3.1.2-19"), "password")) ||

@@ -14,7 +14,7 @@ int mqtt__disconnect_read(rd *r, mqtt_packet *p)
 	}
 	if (!rd_left(r))
 		return 0; /* reason 0x00, no properties */
-	if ((rc = rd_reason(r, p, p->type == MQTT_AUTH ? "MQTT-3.15.2-1" : "MQTT-3.14.2-1")))
+	if ((rc = mqtt__rd_reason(r, p, p->type == MQTT_AUTH ? "MQTT-3.15.2-1" : "MQTT-3.14.2-1")))
 		return rc;
 	/* DISCONNECT may stop after its reason code; AUTH may not (its only short form is
 	 * the empty one), so its missing property length is reported by the reader. */

@@ -243,7 +243,7 @@ int mqtt__props_read(rd *r, unsigned where, mqtt_props *props)
 		return MALFORMED(r, "MQTT-2.2.2-1",
 				 "%s has no property length; it must be present (0 when there are no properties)",
 				 where_name(where));
-	if ((rc = rd_vbi(r, &len, "property length")))
+	if ((rc = mqtt__rd_vbi(r, &len, "property length")))
 		return rc;
 	if (len > rd_left(r))
 		return MALFORMED(r, "§2.2.2.1", "property length %u exceeds the %zu bytes left", len,
@@ -256,7 +256,7 @@ int mqtt__props_read(rd *r, unsigned where, mqtt_props *props)
 	while (pr.p < pr.end) {
 		const uint8_t *at = pr.p;
 		uint32_t id, v = 0;
-		if ((rc = rd_vbi(&pr, &id, "property identifier")))
+		if ((rc = mqtt__rd_vbi(&pr, &id, "property identifier")))
 			return rc;
 		const mqtt_prop_info *in = mqtt_prop_lookup(id);
 		pr.p = at;
@@ -298,11 +298,11 @@ int mqtt__props_read(rd *r, unsigned where, mqtt_props *props)
 			*field_u32(props, id) = v;
 			break;
 		case MQTT_PT_VBI:
-			if ((rc = rd_vbi(&pr, &v, in->name)))
+			if ((rc = mqtt__rd_vbi(&pr, &v, in->name)))
 				return rc;
 			break;
 		case MQTT_PT_UTF8:
-			if ((rc = rd_utf8(&pr, field_str(props, id), in->name)))
+			if ((rc = mqtt__rd_utf8(&pr, field_str(props, id), in->name)))
 				return rc;
 			break;
 		case MQTT_PT_BINARY:
@@ -311,8 +311,8 @@ int mqtt__props_read(rd *r, unsigned where, mqtt_props *props)
 			break;
 		default: { /* UTF-8 pair */
 			mqtt_str k, val;
-			if ((rc = rd_utf8(&pr, &k, "User Property name")) ||
-			    (rc = rd_utf8(&pr, &val, "User Property value")))
+			if ((rc = mqtt__rd_utf8(&pr, &k, "User Property name")) ||
+			    (rc = mqtt__rd_utf8(&pr, &val, "User Property value")))
 				return rc;
 			break;
 		}

@@ -3,7 +3,7 @@
  */
 #include "wire.h"
 
-int rd_packet_id(rd *r, uint16_t *id)
+int mqtt__rd_packet_id(rd *r, uint16_t *id)
 {
 	int rc = rd_u16(r, id, "packet identifier");
 	if (rc)
@@ -16,7 +16,7 @@ int rd_packet_id(rd *r, uint16_t *id)
 	return 0;
 }
 
-int rd_reason(rd *r, mqtt_packet *p, const char *stmt)
+int mqtt__rd_reason(rd *r, mqtt_packet *p, const char *stmt)
 {
 	int rc = rd_u8(r, &p->reason, "reason code");
 	if (rc)
@@ -44,7 +44,7 @@ int mqtt__publish_read(rd *r, mqtt_packet *p, uint8_t flags)
 				  "PUBLISH at QoS 0 has the DUP flag set");
 
 	uint32_t topic_at = RD_OFF(r) + 2;
-	if ((rc = rd_utf8(r, &m->topic, "topic name")))
+	if ((rc = mqtt__rd_utf8(r, &m->topic, "topic name")))
 		return rc;
 	/* Wildcards are the only rule left after rd_utf8; an empty name is judged below,
 	 * because in 5.0 a Topic Alias may stand in for it. */
@@ -54,7 +54,7 @@ int mqtt__publish_read(rd *r, mqtt_packet *p, uint8_t flags)
 					  "topic name contains the wildcard '%c'", m->topic.data[i]);
 		}
 	}
-	if (m->qos && (rc = rd_packet_id(r, &p->packet_id)))
+	if (m->qos && (rc = mqtt__rd_packet_id(r, &p->packet_id)))
 		return rc;
 	if ((rc = mqtt__props_read(r, MQTT_PUBLISH, &p->props)))
 		return rc;
@@ -77,7 +77,7 @@ static bool props_empty(const mqtt_props *p)
 
 int mqtt__ack_read(rd *r, mqtt_packet *p)
 {
-	int rc = rd_packet_id(r, &p->packet_id);
+	int rc = mqtt__rd_packet_id(r, &p->packet_id);
 	if (rc)
 		return rc;
 	if (r->version == MQTT_V311) {
@@ -89,7 +89,7 @@ int mqtt__ack_read(rd *r, mqtt_packet *p)
 	if (!rd_left(r))
 		return 0; /* reason 0x00, no properties */
 	static const char *const stmt[] = { "MQTT-3.4.2-1", "MQTT-3.5.2-1", "MQTT-3.6.2-1", "MQTT-3.7.2-1" };
-	if ((rc = rd_reason(r, p, stmt[p->type - MQTT_PUBACK])))
+	if ((rc = mqtt__rd_reason(r, p, stmt[p->type - MQTT_PUBACK])))
 		return rc;
 	if (!rd_left(r))
 		return 0;

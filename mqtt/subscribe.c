@@ -11,7 +11,7 @@
 static int read_filter(rd *r, mqtt_str *f)
 {
 	const uint8_t *at = r->p;
-	int rc = rd_utf8(r, f, "topic filter");
+	int rc = mqtt__rd_utf8(r, f, "topic filter");
 	if (rc)
 		return rc;
 	if (f->len == 0) {
@@ -34,7 +34,7 @@ int mqtt__subscribe_read(rd *r, mqtt_packet *p)
 {
 	int rc;
 	bool v5 = r->version == MQTT_V5;
-	if ((rc = rd_packet_id(r, &p->packet_id)) ||
+	if ((rc = mqtt__rd_packet_id(r, &p->packet_id)) ||
 	    (rc = mqtt__props_read(r, MQTT_SUBSCRIBE, &p->props)))
 		return rc;
 	if (!rd_left(r))
@@ -142,7 +142,7 @@ uint8_t *mqtt__subscribe_write(uint8_t *w, const mqtt_packet *p)
 int mqtt__unsubscribe_read(rd *r, mqtt_packet *p)
 {
 	int rc;
-	if ((rc = rd_packet_id(r, &p->packet_id)) ||
+	if ((rc = mqtt__rd_packet_id(r, &p->packet_id)) ||
 	    (rc = mqtt__props_read(r, MQTT_UNSUBSCRIBE, &p->props)))
 		return rc;
 	if (!rd_left(r))
@@ -188,7 +188,7 @@ uint8_t *mqtt__unsubscribe_write(uint8_t *w, const mqtt_packet *p)
 int mqtt__suback_read(rd *r, mqtt_packet *p)
 {
 	int rc;
-	if ((rc = rd_packet_id(r, &p->packet_id)))
+	if ((rc = mqtt__rd_packet_id(r, &p->packet_id)))
 		return rc;
 	if (r->version == MQTT_V311 && p->type == MQTT_UNSUBACK) {
 		if (rd_left(r))

@@ -89,15 +89,15 @@ static inline int rd_bin(rd *r, mqtt_str *s, const char *what)
 }
 
 /* Length-prefixed UTF-8 string, checked by the rules of r->version. */
-int rd_utf8(rd *r, mqtt_str *s, const char *what);
+int mqtt__rd_utf8(rd *r, mqtt_str *s, const char *what);
 
 /* Variable byte integer inside a packet body (5.0: minimal encoding required). */
-int rd_vbi(rd *r, uint32_t *v, const char *what);
+int mqtt__rd_vbi(rd *r, uint32_t *v, const char *what);
 /* A packet identifier, which must not be 0 (MQTT-2.3.1-1; 5.0: MQTT-2.2.1-3). */
-int rd_packet_id(rd *r, uint16_t *id);
+int mqtt__rd_packet_id(rd *r, uint16_t *id);
 /* A 5.0 reason code for p->type into p->reason; one the packet type does not define is
  * malformed, citing stmt. */
-int rd_reason(rd *r, mqtt_packet *p, const char *stmt);
+int mqtt__rd_reason(rd *r, mqtt_packet *p, const char *stmt);
 
 /* Property block (length + properties) for the packet type or MQTT_PROPS_WILL. */
 int mqtt__props_read(rd *r, unsigned where, mqtt_props *props);

@@ -95,13 +95,15 @@ arrows=$( (inc broker | grep -vE '#[[:space:]]*include[[:space:]]*"(broker|mqtt)
 report headers "includes against the arrows (broker/ includes no sim/ or harness/; sim/ no broker/)" "$arrows"
 
 # ---- symbols -------------------------------------------------------------------------------
-# Every global the broker's objects define starts with broker_: broker_ for the API in
+# Every global the broker's objects define starts with broker_ (and the codec's with mqtt_): broker_ for the API in
 # broker.h, auth.h and sha256.h, broker__ for what its files share (DESIGN.md, "Naming").
 # Exceptions, by name, one a line (none today):
 symbol_exceptions=''
 lib=${1:-build/libmqttsim.a}
 if [ -f "$lib" ]; then
-	members=$(for f in broker/*.c; do basename "$f" .c; done)
+	# The codec likewise: mqtt_ for its API, mqtt__ for what its files share.
+	for mod in broker mqtt; do
+	members=$(for f in $mod/*.c; do basename "$f" .c; done)
 	syms=$(nm -A --defined-only "$lib" 2>/dev/null | awk -v members="$members" '
 		BEGIN { n = split(members, m, "\n"); for (i = 1; i <= n; i++) want[m[i] ".o"] = 1 }
 		{
@@ -111,13 +113,14 @@ if [ -f "$lib" ]; then
 			if ((obj in want) && type ~ /^[A-Z]$/ && type != "U") print obj ": " type " " name
 		}')
 	nglobal=$(printf '%s\n' "$syms" | grep -c .)
-	bad=$(printf '%s\n' "$syms" | grep . | awk '$3 !~ /^broker_/' |
+	bad=$(printf '%s\n' "$syms" | grep . | awk -v pre="^${mod}_" '$3 !~ pre' |
 		grep -vwF "${symbol_exceptions:-@none@}")
 	if [ "$nglobal" -eq 0 ]; then
-		report symbols "no broker objects found in $lib" "$lib"
+		report symbols "no $mod objects found in $lib" "$lib"
 	else
-		report symbols "globals of broker/ objects in $lib without the broker_ prefix" "$bad"
+		report symbols "globals of $mod/ objects in $lib without the ${mod}_ prefix" "$bad"
 	fi
+	done
 elif [ $# -gt 0 ]; then
 	report symbols "no library" "$lib: not found; build it first (make)"
 else
