@@ -388,7 +388,8 @@ int cmd_explore(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	S.shard_n = shard_n;
 	S.nran = R.nran;
 	S.passed = R.passed;
-	qsort(R.fails, R.nfails, sizeof *R.fails, explore__by_seed);
+	if (R.nfails)
+		qsort(R.fails, R.nfails, sizeof *R.fails, explore__by_seed);
 	S.fails = R.fails;
 	S.nfails = R.nfails;
 	S.elapsed_s = elapsed;

@@ -61,7 +61,8 @@ int explore__by_seed(const void *a, const void *b)
 /* The seeds that ran, as sorted [first, last] intervals; returns the count, *iv malloc'd. */
 size_t explore__intervals(uint64_t *seeds, size_t n, uint64_t (**iv)[2])
 {
-	qsort(seeds, n, sizeof *seeds, explore__by_u64);
+	if (n)
+		qsort(seeds, n, sizeof *seeds, explore__by_u64);
 	*iv = malloc((n ? n : 1) * sizeof **iv);
 	if (!*iv)
 		abort();
@@ -296,7 +297,8 @@ int explore__merge(int nfiles, char **files, const char *json_out, FILE *out, FI
 		}
 	}
 	/* Shards must not overlap; gaps are allowed (a time budget stops a shard early) but said. */
-	qsort(iv, niv, sizeof *iv, explore__by_u64);
+	if (niv)
+		qsort(iv, niv, sizeof *iv, explore__by_u64);
 	for (size_t i = 1; i < niv; i++)
 		if (iv[i][0] <= iv[i - 1][1]) {
 			fprintf(err, "mqttsim explore --merge: seed %" PRIu64 " ran more than once (in %" PRIu64 "..%" PRIu64 " and %" PRIu64 "..%" PRIu64 "): "
@@ -316,7 +318,8 @@ int explore__merge(int nfiles, char **files, const char *json_out, FILE *out, FI
 		}
 	}
 	niv = k;
-	qsort(R.fails, R.nfails, sizeof *R.fails, explore__by_seed);
+	if (R.nfails)
+		qsort(R.fails, R.nfails, sizeof *R.fails, explore__by_seed);
 	S.file = file;
 	S.name = name;
 	S.spec = spec;

@@ -94,7 +94,8 @@ static void load_clients(ld *L, const yaml_node_t *v)
 		load_client(L, it, &s->clients[s->nclients++]);
 	}
 	/* Sorted by (id, position): duplicates sit side by side, the first one first. */
-	qsort(L->ids, L->nids, sizeof *L->ids, cmp_id);
+	if (L->nids)
+		qsort(L->ids, L->nids, sizeof *L->ids, cmp_id);
 	for (size_t i = 1, first = 0; i < L->nids; i++) {
 		if (strcmp(L->ids[i].id, L->ids[first].id)) {
 			first = i;
