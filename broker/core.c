@@ -290,13 +290,16 @@ static void conn_end(broker *b, conn *c, bool publish_will, bool tell_shell, con
 	bool will_allowed = !c->will || !b->cfg.auth || !b->cfg.auth->allow || !s ||
 			    b->cfg.auth->allow(b->cfg.auth->ctx, s->client_id, c->username, c->will_topic, true);
 	bool will = publish_will && c->will && will_allowed && !(b->cfg.test_faults & BROKER_TF_SKIP_WILL);
+	const session *from = NULL; /* the will's publisher, for No Local, if it lives on */
 	if (s) {
 		s->c = NULL;
 		c->s = NULL;
-		if (s->clean || (b->cfg.test_faults & BROKER_TF_FORGET_SESSION))
+		if (s->clean || (b->cfg.test_faults & BROKER_TF_FORGET_SESSION)) {
 			broker__session_free(b, s);
-		else
-			broker__session_detach(b, s);
+		} else {
+			broker__session_detach(b, s); /* it stays, offline */
+			from = s;
+		}
 	}
 	if (will) {
 		/* Published like any message from this client, with its QoS and retain. */
@@ -304,7 +307,7 @@ static void conn_end(broker *b, conn *c, bool publish_will, bool tell_shell, con
 					 c->will_payload_len, c->will_qos, c->will_retain);
 		if (m->retain)
 			broker__retained_set(b, m);
-		broker__route(b, m);
+		broker__route(b, m, from);
 		broker__msg_unref(m);
 	}
 	c->will = false;

@@ -66,6 +66,7 @@ typedef struct rcursor {
 	uint64_t gen;
 	bool exact;               /* a filter without wildcards: one entry, found by hash */
 	uint8_t qos;
+	uint32_t sub_id;          /* the subscription's Subscription Identifier (0: none) */
 	uint16_t filter_len;
 	char filter[];
 } rcursor;
@@ -79,15 +80,26 @@ typedef struct outmsg {
 	bool retain;       /* RETAIN=1: a retained message sent because of a new subscription */
 	bool unchecked;    /* read access not yet checked against the session's user (recovered) */
 	uint16_t id;       /* packet id once in flight */
+	/* 5.0 Subscription Identifiers of the subscriptions it matched, for its PUBLISH
+	 * [MQTT-3.3.4-3, -4]; owned (NULL when none). */
+	uint32_t nsub_ids;
+	uint32_t *sub_ids;
 	struct outmsg *next;
 } outmsg;
 
 /* A subscription of a session: on its node's list (subscription order, for routing) and on
  * the session's list (newest first, for unsubscribe, cleanup and compaction), both doubly
  * linked so either unlink is O(1); found by node in the session's hash table. */
+/* 5.0 subscription options beside the QoS (bits of sub.opts; a 3.1.1 subscription has none). */
+#define SUB_NO_LOCAL 0x01   /* not to the client that published it [MQTT-3.8.3-3] */
+#define SUB_RAP      0x02   /* Retain As Published [MQTT-3.3.1-12, -13] */
+#define SUB_RH_SHIFT 2      /* Retain Handling 0..2, bits 2-3 (used at SUBSCRIBE only) */
+
 typedef struct sub {
 	session *s;
 	uint8_t qos;
+	uint8_t opts;      /* SUB_* */
+	uint32_t sub_id;   /* 5.0 Subscription Identifier, 0: none */
 	uint64_t seq;      /* when it was made: orders deliveries */
 	tnode *node;
 	struct sub *next_in_node, *prev_in_node;
@@ -300,14 +312,18 @@ void broker__msg_set_props(msg *m, const mqtt_props *in);
 bool broker__msg_expired(const msg *m, int64_t now_us);
 void broker__handle_publish(broker *b, conn *c, const mqtt_packet *p);
 void broker__handle_ack(broker *b, conn *c, const mqtt_packet *p);
-/* Returns the number of matching subscriptions (sessions). */
-size_t broker__route(broker *b, msg *m);
-void broker__deliver(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag);
+/* Returns the number of sessions it went to. from: the publisher's session (NULL for the
+ * broker's own), whose No Local subscriptions it skips. */
+size_t broker__route(broker *b, msg *m, const session *from);
+/* ids: the Subscription Identifiers it goes with (copied; NULL when n_ids is 0). */
+void broker__deliver(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag,
+		     const uint32_t *ids, uint32_t n_ids);
 void broker__session_resume(broker *b, session *s);
 void broker__session_pump(broker *b, session *s);
 void broker__outmsg_free_list(outmsg *o);
 void broker__retained_set(broker *b, msg *m);
-void broker__retained_deliver(broker *b, session *s, const char *filter, size_t flen, uint8_t qos);
+void broker__retained_deliver(broker *b, session *s, const char *filter, size_t flen, uint8_t qos,
+			      uint32_t sub_id);
 void broker__retained_free_all(broker *b);
 /* May the session's user read this topic (auth's allow for reading, a concrete topic)? */
 bool broker__may_read(broker *b, session *s, const char *topic);
@@ -317,13 +333,14 @@ void broker__handle_subscribe(broker *b, conn *c, const mqtt_packet *p);
 void broker__handle_unsubscribe(broker *b, conn *c, const mqtt_packet *p);
 void broker__subs_drop_session(broker *b, session *s);
 void broker__tree_free(tnode *n);
-/* Matching subscriptions for a topic, one per session at its highest QoS, in session
- * creation order. Caller frees *out. Returns the count. */
+/* Every subscription matching a topic, grouped by session (in session creation order),
+ * in subscription order within a session. Caller frees *out. Returns the count. */
 size_t broker__tree_match(broker *b, const char *topic, sub ***out);
 
 /* handle_subscribe.c, shared with recovery. broker__sub_add never refuses (recovery restores what
  * was granted); broker__handle_subscribe applies max_subscriptions before it. */
-void broker__sub_add(broker *b, session *s, const char *filter, size_t flen, uint8_t qos);
+void broker__sub_add(broker *b, session *s, const char *filter, size_t flen, uint8_t qos,
+		     uint8_t opts, uint32_t sub_id);
 bool broker__sub_remove(broker *b, session *s, const char *filter, size_t flen);
 
 /* handle_publish.c, shared with recovery */
@@ -340,9 +357,9 @@ enum {
 	R_ENQ_FRONT, /* a message put back at the head of a session's queue */
 };
 void broker__persist_session(broker *b, session *s, bool exists);
-void broker__persist_sub(broker *b, session *s, const char *filter, size_t flen, uint8_t qos,
-			 bool add);
-void broker__persist_enq(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag, bool front);
+/* x: the subscription made or replaced, with its options; NULL: the filter's was removed. */
+void broker__persist_sub(broker *b, session *s, const char *filter, size_t flen, const sub *x);
+void broker__persist_enq(broker *b, session *s, const outmsg *o, bool front);
 void broker__persist_out(broker *b, session *s, uint8_t type, uint16_t id);
 void broker__persist_retained(broker *b, const msg *m);
 void broker__persist_recover(broker *b);

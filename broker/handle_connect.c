@@ -385,8 +385,15 @@ void broker__handle_connect(broker *b, conn *c, const mqtt_packet *p)
 							     (uint32_t)strlen(s->client_id) };
 			MQTT_SET(&ack, MQTT_PROP_ASSIGNED_CLIENT_ID);
 		}
-		ack.sub_id_available = 0;
-		MQTT_SET(&ack, MQTT_PROP_SUB_ID_AVAILABLE);
+		/* Absent is available (5.0 §3.2.2.3.11-12): said only when switched off. */
+		if (b->cfg.no_wildcards) {
+			ack.wildcard_sub_available = 0;
+			MQTT_SET(&ack, MQTT_PROP_WILDCARD_SUB_AVAILABLE);
+		}
+		if (b->cfg.no_sub_ids) {
+			ack.sub_id_available = 0;
+			MQTT_SET(&ack, MQTT_PROP_SUB_ID_AVAILABLE);
+		}
 		ack.shared_sub_available = 0;
 		MQTT_SET(&ack, MQTT_PROP_SHARED_SUB_AVAILABLE);
 	}

@@ -124,6 +124,7 @@ void broker__outmsg_free_list(outmsg *o)
 		outmsg *n = o->next;
 		broker__msg_unref(o->m);
 		free(o->rc);
+		free(o->sub_ids);
 		free(o);
 		o = n;
 	}
@@ -155,6 +156,10 @@ static void publish_packet(broker *b, const outmsg *o, bool dup, mqtt_packet *p)
 	p->publish.payload = (mqtt_str){ o->m->payload, o->m->payload_len };
 	if (o->m->props)
 		p->props = o->m->props->p;
+	if (o->nsub_ids) {
+		p->props.sub_ids = o->sub_ids;
+		p->props.sub_id_count = o->nsub_ids;
+	}
 	if (o->m->expire_us != INT64_MAX) {
 		int64_t left = o->m->expire_us - now_of(b);
 		p->props.message_expiry = left <= 0 ? 0 : (uint32_t)((left + 999999) / 1000000);
@@ -334,6 +339,17 @@ void broker__session_resume(broker *b, session *s)
 	broker__session_pump(b, s);
 }
 
+static void outmsg_set_ids(outmsg *o, const uint32_t *ids, uint32_t n)
+{
+	if (!n)
+		return;
+	o->sub_ids = malloc(n * sizeof *o->sub_ids);
+	if (!o->sub_ids)
+		abort();
+	memcpy(o->sub_ids, ids, n * sizeof *ids);
+	o->nsub_ids = n;
+}
+
 static outmsg *outmsg_new(msg *m, uint8_t qos, bool retain_flag)
 {
 	outmsg *o = calloc(1, sizeof *o);
@@ -372,7 +388,8 @@ outmsg *broker__queue_prepend(session *s, msg *m, uint8_t qos, bool retain_flag)
  * subscription are checked as their cursor sends them, queued ones recovered from the
  * log as they go out (broker__session_pump, broker__session_resume).
  */
-void broker__deliver(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag)
+void broker__deliver(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag,
+		     const uint32_t *ids, uint32_t n_ids)
 {
 	if (!s->c && qos == 0 && !b->cfg.queue_qos0)
 		return; /* QoS 0 to an offline session is simply not delivered */
@@ -386,7 +403,7 @@ void broker__deliver(broker *b, session *s, msg *m, uint8_t qos, bool retain_fla
 		return;
 	if (s->c && qos == 0 && !s->queue) {
 		/* Nothing ahead of it: straight out, nothing to remember. */
-		outmsg o = { .m = m, .qos = 0, .retain = retain_flag };
+		outmsg o = { .m = m, .qos = 0, .retain = retain_flag, .nsub_ids = n_ids, .sub_ids = (uint32_t *)ids };
 		send_publish(b, s, &o, false);
 		return;
 	}
@@ -402,8 +419,10 @@ void broker__deliver(broker *b, session *s, msg *m, uint8_t qos, bool retain_fla
 		broker__persist_out(b, s, R_POP, 0);
 		broker__outmsg_free_list(queue_unlink(s, pp));
 	}
-	broker__queue_append(s, m, qos, retain_flag)->unchecked = unchecked;
-	broker__persist_enq(b, s, m, qos, retain_flag, false);
+	outmsg *o = broker__queue_append(s, m, qos, retain_flag);
+	o->unchecked = unchecked;
+	outmsg_set_ids(o, ids, n_ids);
+	broker__persist_enq(b, s, o, false);
 	broker__session_pump(b, s);
 }
 
@@ -455,17 +474,55 @@ bool broker__session_replay_out(session *s, uint8_t type, uint16_t id)
 	}
 }
 
-size_t broker__route(broker *b, msg *m)
+/*
+ * One delivery per session whatever the number of its subscriptions that match
+ * [MQTT-3.3.4-2]: at the highest QoS among them, with the Subscription Identifiers of all
+ * that have one, in subscription order [MQTT-3.3.4-3, -4], and RETAIN as published if any
+ * of them asks for it (Retain As Published; else 0 [MQTT-3.3.1-12, -13]). A No Local
+ * subscription of the publishing session takes no part [MQTT-3.8.3-3].
+ */
+size_t broker__route(broker *b, msg *m, const session *from)
 {
-	sub **matches = NULL;
-	size_t n = broker__tree_match(b, m->topic, &matches);
-	for (size_t i = 0; i < n; i++) {
-		uint8_t qos = matches[i]->qos < m->qos ? matches[i]->qos : m->qos;
-		/* Forwarded live, RETAIN is 0 whatever the publisher set [MQTT-3.3.1-9]. */
-		broker__deliver(b, matches[i]->s, m, qos, false);
+	sub **v = NULL;
+	size_t n = broker__tree_match(b, m->topic, &v), sessions = 0;
+	uint32_t idbuf[16], *ids = idbuf, ids_cap = 16;
+	for (size_t i = 0, j; i < n; i = j) {
+		session *s = v[i]->s;
+		uint8_t qos = 0;
+		bool any = false, rap = false;
+		uint32_t nids = 0;
+		for (j = i; j < n && v[j]->s == s; j++) {
+			const sub *x = v[j];
+			if ((x->opts & SUB_NO_LOCAL) && s == from)
+				continue;
+			any = true;
+			if (x->qos > qos)
+				qos = x->qos;
+			rap |= (x->opts & SUB_RAP) != 0;
+			if (!x->sub_id)
+				continue;
+			if (nids == ids_cap) {
+				ids_cap *= 2;
+				uint32_t *g = ids == idbuf ? malloc(ids_cap * sizeof *g) : realloc(ids, ids_cap * sizeof *g);
+				if (!g)
+					abort();
+				if (ids == idbuf)
+					memcpy(g, idbuf, sizeof idbuf);
+				ids = g;
+			}
+			ids[nids++] = x->sub_id;
+		}
+		if (!any)
+			continue;
+		sessions++;
+		/* Forwarded live, RETAIN is 0 whatever the publisher set [MQTT-3.3.1-9 (3.1.1)],
+		 * unless Retain As Published. */
+		broker__deliver(b, s, m, qos < m->qos ? qos : m->qos, rap && m->retain, ids, nids);
 	}
-	free(matches);
-	return n;
+	if (ids != idbuf)
+		free(ids);
+	free(v);
+	return sessions;
 }
 
 static bool in_qos2_has(session *s, uint16_t id, bool remove)
@@ -557,6 +614,11 @@ void broker__handle_publish(broker *b, conn *c, const mqtt_packet *p)
 		/* What this broker announced it does not take (5.0 §3.2.2.3): a topic alias past
 		 * its Topic Alias Maximum, a QoS above its Maximum QoS, a retained message
 		 * when retain is not available. */
+		if (p->props.sub_id_count) {
+			/* Only a server puts them in a PUBLISH [MQTT-3.3.4-6]. */
+			broker__core_disconnect(b, c, 0x82, "subscription identifier in a PUBLISH from a client");
+			return;
+		}
 		if (!topic_alias(b, c, p, &topic))
 			return;
 		if (pub->qos > b->cfg.max_qos) {
@@ -603,7 +665,7 @@ void broker__handle_publish(broker *b, conn *c, const mqtt_packet *p)
 	if (allowed) {
 		if (pub->retain)
 			broker__retained_set(b, m);
-		if (broker__route(b, m) == 0)
+		if (broker__route(b, m, s) == 0)
 			reason = 0x10;
 	} else {
 		reason = 0x87;
@@ -775,7 +837,8 @@ static retained *ret_find(broker *b, const char *topic, size_t n)
  * hold a cursor. A wildcard filter is matched against every retained message, O(retained)
  * per filter; only a tree of retained topics would do better.
  */
-void broker__retained_deliver(broker *b, session *s, const char *filter, size_t flen, uint8_t qos)
+void broker__retained_deliver(broker *b, session *s, const char *filter, size_t flen, uint8_t qos,
+			      uint32_t sub_id)
 {
 	bool exact = !memchr(filter, '+', flen) && !memchr(filter, '#', flen);
 	retained *first = exact ? ret_find(b, filter, flen) : b->retained;
@@ -793,7 +856,8 @@ void broker__retained_deliver(broker *b, session *s, const char *filter, size_t 
 	if (exact) {
 		uint8_t q = qos < first->m->qos ? qos : first->m->qos;
 		if (!s->queue && (q == 0 || s->inflight_count < window(b, s))) {
-			broker__deliver(b, s, first->m, q, !(b->cfg.test_faults & BROKER_TF_RETAIN_FLAG));
+			broker__deliver(b, s, first->m, q, !(b->cfg.test_faults & BROKER_TF_RETAIN_FLAG), &sub_id,
+					sub_id ? 1 : 0);
 			return;
 		}
 	}
@@ -807,6 +871,7 @@ void broker__retained_deliver(broker *b, session *s, const char *filter, size_t 
 	rc->at = first;
 	rc->gen = b->ret_gen;
 	rc->qos = qos;
+	rc->sub_id = sub_id;
 	rc->filter_len = (uint16_t)flen;
 	memcpy(rc->filter, filter, flen);
 	o->rc = rc;
@@ -851,14 +916,16 @@ static int retained_next(broker *b, session *s, outmsg *mark)
 			continue;
 		bool flag = !(b->cfg.test_faults & BROKER_TF_RETAIN_FLAG);
 		if (!qos) {
-			outmsg o = { .m = r->m, .qos = 0, .retain = flag };
+			outmsg o = { .m = r->m, .qos = 0, .retain = flag, .nsub_ids = rc->sub_id ? 1 : 0,
+				      .sub_ids = &rc->sub_id };
 			send_publish(b, s, &o, false);
 			if (!s->c)
 				return 2; /* the shell gave up on the connection */
 			continue;
 		}
-		broker__queue_prepend(s, r->m, qos, flag);
-		broker__persist_enq(b, s, r->m, qos, flag, true);
+		outmsg *o = broker__queue_prepend(s, r->m, qos, flag);
+		outmsg_set_ids(o, &rc->sub_id, rc->sub_id ? 1 : 0);
+		broker__persist_enq(b, s, o, true);
 		return 1;
 	}
 	rc->at = r;

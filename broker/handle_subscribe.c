@@ -245,21 +245,24 @@ static void sub_unlink(session *s, sub *x)
 	}
 }
 
-void broker__sub_add(broker *b, session *s, const char *filter, size_t flen, uint8_t qos)
+void broker__sub_add(broker *b, session *s, const char *filter, size_t flen, uint8_t qos,
+		     uint8_t opts, uint32_t sub_id)
 {
 	tnode *n = node_for(b, filter, flen, true);
 	sub *x = sub_find(s, n);
-	if (x) {
-		x->qos = qos; /* the same filter again replaces the subscription [MQTT-3.8.4-3] */
-	} else {
+	if (!x) {
 		x = xcalloc(1, sizeof *x);
 		x->s = s;
-		x->qos = qos;
 		x->seq = b->next_seq++;
 		x->node = n;
 		sub_link(s, x);
 	}
-	broker__persist_sub(b, s, filter, flen, qos, true);
+	/* The same filter again replaces the subscription, options and Subscription Identifier
+	 * (none if this SUBSCRIBE has none) with it [MQTT-3.8.4-3]. */
+	x->qos = qos;
+	x->opts = (uint8_t)(opts & (SUB_NO_LOCAL | SUB_RAP));
+	x->sub_id = sub_id;
+	broker__persist_sub(b, s, filter, flen, x);
 }
 
 bool broker__sub_remove(broker *b, session *s, const char *filter, size_t flen)
@@ -271,7 +274,7 @@ bool broker__sub_remove(broker *b, session *s, const char *filter, size_t flen)
 	sub_unlink(s, x);
 	free(x);
 	prune(n);
-	broker__persist_sub(b, s, filter, flen, 0, false);
+	broker__persist_sub(b, s, filter, flen, NULL);
 	return true;
 }
 
@@ -282,39 +285,74 @@ static bool sub_is_new(broker *b, const session *s, const char *filter, size_t f
 	return !n || !sub_find(s, n);
 }
 
+static bool has_wildcard(const char *f, size_t n)
+{
+	return memchr(f, '+', n) || memchr(f, '#', n);
+}
+
+/* May the session's user read (subscribe to) this filter? */
+static bool may_subscribe(broker *b, conn *c, const char *fd, size_t flen)
+{
+	if (!b->cfg.auth || !b->cfg.auth->allow)
+		return true;
+	char *f = broker__core_strndup(fd, flen);
+	bool ok = b->cfg.auth->allow(b->cfg.auth->ctx, c->s->client_id, c->username, f, false);
+	free(f);
+	return ok;
+}
+
+/*
+ * One code per filter, in order [MQTT-3.8.4-6, MQTT-3.9.3-1]: the QoS granted, or why not.
+ * A 5.0 client hears which reason (5.0 §3.9.3): 0x9E shared subscriptions (not supported),
+ * 0xA1 a Subscription Identifier when they are switched off, 0xA2 a wildcard filter when
+ * those are, 0x87 the ACL, 0x97 max_subscriptions. The standard also lets a server
+ * DISCONNECT for the first three (5.0 §3.2.2.3.11-13); answering per filter keeps the
+ * rest of the packet served. 3.1.1 has only 0x80. A malformed filter never gets here: it
+ * is a protocol error (mqtt_validate), so 0x8F (well-formed but not allowed) has no case
+ * beside the ACL's 0x87.
+ */
 void broker__handle_subscribe(broker *b, conn *c, const mqtt_packet *p)
 {
 	session *s = c->s;
 	uint32_t max = b->cfg.max_subscriptions ? b->cfg.max_subscriptions : DEFAULT_MAX_SUBSCRIPTIONS;
-	uint8_t codes[256], *cv = p->subscribe.count <= sizeof codes ? codes : malloc(p->subscribe.count);
+	/* cv[0..count): the codes; cv[count..2*count): 1 where retained messages follow. */
+	uint8_t codes[512], *cv = 2 * (size_t)p->subscribe.count <= sizeof codes ? codes
+						: malloc(2 * (size_t)p->subscribe.count);
 	if (!cv)
 		abort();
+	uint8_t *send_ret = cv + p->subscribe.count;
 	bool v5 = c->version == MQTT_V5;
+	/* One at most in a SUBSCRIBE, never 0 (the codec refuses both, 5.0 §3.8.2.1.2). */
+	uint32_t sub_id = 0;
 	if (v5 && p->props.sub_id_count) {
-		/* CONNACK said Subscription Identifier Available 0 (5.0 §3.2.2.3.12). */
-		if (cv != codes)
-			free(cv);
-		broker__core_disconnect(b, c, 0xA1, "subscription identifiers are not supported");
-		return;
+		mqtt_iter si = { 0, 0 };
+		mqtt_props_sub_id_next(&p->props, &si, &sub_id);
 	}
 	mqtt_iter it = { 0, 0 };
 	mqtt_sub e;
 	uint32_t k = 0, over = 0;
 	while (mqtt_sub_next(&p->subscribe, p->version, &it, &e)) {
 		const char *fd = (const char *)e.filter.data;
-		if (v5 && e.filter.len >= 7 && !memcmp(fd, "$share/", 7)) {
+		size_t flen = e.filter.len;
+		send_ret[k] = 0;
+		if (v5 && flen >= 7 && !memcmp(fd, "$share/", 7)) {
 			cv[k++] = 0x9E; /* shared subscriptions not supported (announced 0) */
 			continue;
 		}
-		char *f = broker__core_strndup(fd, e.filter.len);
-		bool allowed = !b->cfg.auth || !b->cfg.auth->allow ||
-			       b->cfg.auth->allow(b->cfg.auth->ctx, s->client_id, c->username, f, false);
-		free(f);
-		if (!allowed) {
+		if (v5 && sub_id && b->cfg.no_sub_ids) {
+			cv[k++] = 0xA1; /* announced Subscription Identifier Available 0 */
+			continue;
+		}
+		if (b->cfg.no_wildcards && has_wildcard(fd, flen)) {
+			cv[k++] = v5 ? 0xA2 : 0x80; /* announced Wildcard Subscription Available 0 */
+			continue;
+		}
+		if (!may_subscribe(b, c, fd, flen)) {
 			cv[k++] = v5 ? 0x87 : 0x80; /* refused: this filter only */
 			continue;
 		}
-		if (s->nsubs >= max && sub_is_new(b, s, fd, e.filter.len)) {
+		bool fresh = sub_is_new(b, s, fd, flen);
+		if (s->nsubs >= max && fresh) {
 			/* 0x80, the one failure code 3.1.1's SUBACK has [MQTT-3.9.3-2] (5.0: 0x97,
 			 * quota exceeded), for this filter alone, in its place [MQTT-3.9.3-1]; the
 			 * rest of the packet is served. */
@@ -325,7 +363,12 @@ void broker__handle_subscribe(broker *b, conn *c, const mqtt_packet *p)
 		/* Granted at most the server's Maximum QoS; asked for more, it still subscribes
 		 * [MQTT-3.2.2-10]. */
 		uint8_t q = e.qos < b->cfg.max_qos ? e.qos : b->cfg.max_qos;
-		broker__sub_add(b, s, fd, e.filter.len, q);
+		uint8_t opts = (uint8_t)((e.no_local ? SUB_NO_LOCAL : 0) | (e.retain_as_published ? SUB_RAP : 0));
+		broker__sub_add(b, s, fd, flen, q, opts, sub_id);
+		/* Retain Handling: 0 sends the retained messages [MQTT-3.3.1-9], 1 only for a
+		 * subscription that did not exist [MQTT-3.3.1-10], 2 none [MQTT-3.3.1-11]
+		 * (3.1.1: always, as 0). */
+		send_ret[k] = e.retain_handling == 0 || (e.retain_handling == 1 && fresh);
 		cv[k++] = q;
 	}
 	if (over) {
@@ -344,11 +387,11 @@ void broker__handle_subscribe(broker *b, conn *c, const mqtt_packet *p)
 	 * told "session present" on its return, would never subscribe again (the crash sweep,
 	 * tests/test_crashsweep.c, found it). */
 	broker__send_later(b, c, &r);
-	/* Retained messages follow the SUBACK, for every filter granted. */
+	/* Retained messages follow the SUBACK, for every filter granted that wants them. */
 	it = (mqtt_iter){ 0, 0 };
 	for (uint32_t i = 0; mqtt_sub_next(&p->subscribe, p->version, &it, &e); i++)
-		if (cv[i] < 0x80)
-			broker__retained_deliver(b, s, (const char *)e.filter.data, e.filter.len, cv[i]);
+		if (send_ret[i])
+			broker__retained_deliver(b, s, (const char *)e.filter.data, e.filter.len, cv[i], sub_id);
 	if (cv != codes)
 		free(cv);
 }
@@ -361,15 +404,22 @@ void broker__handle_unsubscribe(broker *b, conn *c, const mqtt_packet *p)
 	uint8_t codes[256], *cv = p->unsubscribe.count <= sizeof codes ? codes : malloc(p->unsubscribe.count);
 	if (!cv)
 		abort();
+	bool v5 = c->version == MQTT_V5;
 	uint32_t k = 0;
 	while (mqtt_str_next(&p->unsubscribe, &it, &f)) {
+		if (v5 && !may_subscribe(b, c, (const char *)f.data, f.len)) {
+			/* 0x87: a filter this user may not subscribe to is not theirs to drop either;
+			 * nothing is removed (3.1.1, with no code to say so, removes it as before). */
+			cv[k++] = 0x87;
+			continue;
+		}
 		bool had = broker__sub_remove(b, s, (const char *)f.data, f.len);
 		cv[k++] = had ? 0x00 : 0x11; /* 5.0: success, or no subscription existed */
 	}
 	/* UNSUBACK even when nothing matched [MQTT-3.10.4-5]; 5.0 gives a code per filter,
 	 * in order [MQTT-3.11.3-1]; 3.1.1 has none. */
 	mqtt_packet r = { .type = MQTT_UNSUBACK, .version = MQTT_V311, .packet_id = p->packet_id };
-	if (c->version == MQTT_V5)
+	if (v5)
 		r.codes = (mqtt_str){ cv, k };
 	broker__core_send(b, c, &r);
 	if (cv != codes)
@@ -465,13 +515,11 @@ static void walk(const tnode *n, const char *t, bool root, vec *out)
 		matched(c, t + len + 1, last, out);
 }
 
-static int by_session_then_qos(const void *a, const void *b)
+static int by_session_then_seq(const void *a, const void *b)
 {
 	const sub *x = *(sub *const *)a, *y = *(sub *const *)b;
 	if (x->s->seq != y->s->seq)
 		return x->s->seq < y->s->seq ? -1 : 1;
-	if (x->qos != y->qos)
-		return x->qos > y->qos ? -1 : 1;
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
@@ -479,14 +527,10 @@ size_t broker__tree_match(broker *b, const char *topic, sub ***out)
 {
 	vec v = { 0 };
 	walk(&b->root, topic, true, &v);
-	/* Overlapping subscriptions of one session give one delivery, at the highest QoS
-	 * among them; sessions are served in the order they were created. */
+	/* Grouped by session, sessions in the order they were created; broker__route makes
+	 * one delivery per session of its group. */
 	if (v.n > 1)
-		qsort(v.v, v.n, sizeof *v.v, by_session_then_qos);
-	size_t k = 0;
-	for (size_t i = 0; i < v.n; i++)
-		if (k == 0 || v.v[k - 1]->s != v.v[i]->s)
-			v.v[k++] = v.v[i];
+		qsort(v.v, v.n, sizeof *v.v, by_session_then_seq);
 	*out = v.v;
-	return k;
+	return v.n;
 }

@@ -22,7 +22,7 @@ static broker_sim *bs;
 static broker_config cfg;
 
 /* What this broker announces to every 5.0 client with the default configuration. */
-#define CAPS "receive_max=65535 topic_alias_max=10 max_packet_size=1048576 sub_id_available=0 shared_sub_available=0"
+#define CAPS "receive_max=65535 topic_alias_max=10 max_packet_size=1048576 shared_sub_available=0"
 #define ACK5 "CONNACK session_present=0 reason=0 (Success) " CAPS
 #define ACK5_PRESENT "CONNACK session_present=1 reason=0 (Success) " CAPS
 
@@ -200,7 +200,7 @@ START_TEST(test_announced_limits)
 	mqtt_props p = expiry_props(3600);
 	tclient *c = online5("c1", "dev", true, &p,
 			     "CONNACK session_present=0 reason=0 (Success) session_expiry=60 server_keepalive=30 "
-			     "receive_max=10 topic_alias_max=3 max_qos=1 retain_available=0 max_packet_size=4096 sub_id_available=0 "
+			     "receive_max=10 topic_alias_max=3 max_qos=1 retain_available=0 max_packet_size=4096 "
 			     "shared_sub_available=0");
 	/* Granted QoS never above the maximum [MQTT-3.2.2-10]; a shared filter is refused. */
 	mqtt_sub s[2] = { { .filter = MQTT_STR("a/+"), .qos = 2 }, { .filter = MQTT_STR("$share/g/a"), .qos = 0 } };
@@ -467,7 +467,7 @@ START_TEST(test_server_disconnect_reasons)
 	mqtt_props pi = { 0 };
 	pi.request_problem_info = 0;
 	MQTT_SET(&pi, MQTT_PROP_REQUEST_PROBLEM_INFO);
-	const char *caps = "receive_max=2 max_packet_size=64 sub_id_available=0 shared_sub_available=0";
+	const char *caps = "receive_max=2 max_packet_size=64 shared_sub_available=0";
 	char ack[200];
 	snprintf(ack, sizeof ack, "CONNACK session_present=0 reason=0 (Success) %s", caps);
 	/* Malformed: a PUBLISH with QoS 3 (0x81). */
@@ -1105,6 +1105,383 @@ START_TEST(test_puback_reason_codes)
 }
 END_TEST
 
+
+/* ---- 10. Subscription options ------------------------------------------------------------------ */
+
+/* A 5.0 SUBSCRIBE of these entries, with Subscription Identifier sub_id (0: none). */
+static void sub5(tclient *c, uint16_t id, const mqtt_sub *subs, uint32_t n, uint32_t sub_id)
+{
+	mqtt_packet p = { .type = MQTT_SUBSCRIBE, .version = MQTT_V5, .packet_id = id };
+	p.subscribe.items = subs;
+	p.subscribe.count = n;
+	if (sub_id) {
+		p.props.sub_ids = &sub_id;
+		p.props.sub_id_count = 1;
+	}
+	tc_send(c, &p);
+	tc_run(w, 10 * MS);
+}
+
+/* One filter, with its options: nl No Local, rap Retain As Published, rh Retain Handling. */
+static void sub5_one(tclient *c, uint16_t id, const char *filter, uint8_t qos, bool nl, bool rap, uint8_t rh,
+		     uint32_t sub_id)
+{
+	mqtt_sub e = { .filter = { (const uint8_t *)filter, (uint32_t)strlen(filter) }, .qos = qos,
+		       .no_local = nl, .retain_as_published = rap, .retain_handling = rh };
+	sub5(c, id, &e, 1, sub_id);
+}
+
+static void sub5_ok(tclient *c, uint16_t id, const char *filter, uint8_t qos, bool nl, bool rap, uint8_t rh,
+		    uint32_t sub_id)
+{
+	char want[64];
+	sub5_one(c, id, filter, qos, nl, rap, rh, sub_id);
+	snprintf(want, sizeof want, "SUBACK id=%u codes=0x%02X", id, qos);
+	TC_EXPECT(c, want);
+}
+
+START_TEST(test_sub_no_local)
+{
+	start_broker();
+	tclient *a = online5("a", "a", true, NULL, ACK5);
+	tclient *b = online5("b", "b", true, NULL, ACK5);
+	sub5_ok(a, 1, "t/#", 1, true, false, 0, 0);
+	/* Its own message does not come back on a No Local subscription [MQTT-3.8.3-3]; with
+	 * nobody else subscribed that is "No matching subscribers". */
+	tc_publish(a, "t/x", "1", 1, false, 1);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(a, "PUBACK id=1 reason=0x10 (No matching subscribers)");
+	TC_EXPECT_NOTHING(a);
+	/* Another client's message does. */
+	tc_publish(b, "t/x", "2", 1, false, 1);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(b, "PUBACK id=1 reason=0x00 (Success)");
+	TC_EXPECT(a, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t/x\" payload=1B");
+	tc_send_hex(a, "40 02 00 01");
+	/* An overlapping subscription without No Local brings its own messages back, once,
+	 * at that subscription's QoS (the No Local one takes no part). */
+	sub5_ok(a, 2, "t/x", 0, false, false, 0, 0);
+	tc_publish(a, "t/x", "3", 1, false, 2);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(a, "PUBLISH qos=0 retain=0 dup=0 topic=\"t/x\" payload=1B");
+	TC_EXPECT(a, "PUBACK id=2 reason=0x00 (Success)");
+	TC_EXPECT_NOTHING(a);
+	TC_EXPECT_NOTHING(b);
+	/* No Local on a shared subscription is a protocol error [MQTT-3.8.3-4]. */
+	sub5_one(b, 2, "$share/g/t/#", 0, true, false, 0, 0);
+	TC_EXPECT(b, "DISCONNECT reason=0x82 (Protocol Error) reason_string=\"No Local is set on the shared "
+		     "subscription \\\"$share/g/t/#\\\"\"");
+	ck_assert(b->closed);
+	tc_free(a);
+	tc_free(b);
+}
+END_TEST
+
+START_TEST(test_sub_no_local_will)
+{
+	start_broker();
+	/* A will is its client's message too: a No Local subscription of a session that lives
+	 * on does not get it back; another subscriber does. */
+	mqtt_props e = expiry_props(60);
+	tclient *a = tc_new(w, "a", bh, PORT);
+	mqtt_packet k = { .type = MQTT_CONNECT, .version = MQTT_V5, .props = e };
+	k.connect.client_id = MQTT_STR("a");
+	k.connect.clean_start = true;
+	k.connect.will = true;
+	k.connect.will_qos = 1;
+	k.connect.will_topic = MQTT_STR("w/a");
+	k.connect.will_payload = MQTT_STR("gone");
+	a->version = MQTT_V5;
+	tc_send(a, &k);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(a, ACK5);
+	sub5_ok(a, 1, "w/#", 1, true, false, 0, 0);
+	tclient *b = online5("b", "b", true, NULL, ACK5);
+	sub_ok(b, 1, "w/#", 1);
+	tc_drop(a);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(b, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"w/a\" payload=4B");
+	tclient *a2 = online5("a2", "a", false, &e, ACK5_PRESENT);
+	TC_EXPECT_NOTHING(a2);
+	tc_free(a);
+	tc_free(a2);
+	tc_free(b);
+}
+END_TEST
+
+START_TEST(test_sub_retain_as_published)
+{
+	start_broker();
+	tclient *rap = online5("rap", "rap", true, NULL, ACK5);
+	tclient *plain = online5("plain", "plain", true, NULL, ACK5);
+	tclient *old = online4("old", "old", true);
+	sub5_ok(rap, 1, "r/#", 0, false, true, 0, 0);
+	sub5_ok(plain, 1, "r/#", 0, false, false, 0, 0);
+	sub_ok(old, 1, "r/#", 0);
+	tclient *p = online5("p", "p", true, NULL, ACK5);
+	tc_publish(p, "r/a", "kept", 0, true, 0);
+	tc_publish(p, "r/b", "live", 0, false, 0);
+	tc_run(w, 10 * MS);
+	/* Retain As Published 1: RETAIN as the publisher set it [MQTT-3.3.1-13]; 0 (and
+	 * 3.1.1): RETAIN 0 on a live forward [MQTT-3.3.1-12]. */
+	TC_EXPECT(rap, "PUBLISH qos=0 retain=1 dup=0 topic=\"r/a\" payload=4B");
+	TC_EXPECT(rap, "PUBLISH qos=0 retain=0 dup=0 topic=\"r/b\" payload=4B");
+	TC_EXPECT(plain, "PUBLISH qos=0 retain=0 dup=0 topic=\"r/a\" payload=4B");
+	TC_EXPECT(plain, "PUBLISH qos=0 retain=0 dup=0 topic=\"r/b\" payload=4B");
+	TC_EXPECT(old, "PUBLISH qos=0 retain=0 dup=0 topic=\"r/a\" payload=4B");
+	TC_EXPECT(old, "PUBLISH qos=0 retain=0 dup=0 topic=\"r/b\" payload=4B");
+	/* A retained message sent for a new subscription has RETAIN 1 whatever the option
+	 * [MQTT-3.3.1-9 of 3.1.1, 5.0 §3.3.1.3]. */
+	sub5_ok(plain, 2, "r/a", 0, false, false, 0, 0);
+	TC_EXPECT(plain, "PUBLISH qos=0 retain=1 dup=0 topic=\"r/a\" payload=4B");
+	TC_EXPECT_NOTHING(rap);
+	TC_EXPECT_NOTHING(plain);
+	TC_EXPECT_NOTHING(old);
+	tc_free(rap);
+	tc_free(plain);
+	tc_free(old);
+	tc_free(p);
+}
+END_TEST
+
+START_TEST(test_sub_retain_handling)
+{
+	start_broker();
+	tclient *p = online5("p", "p", true, NULL, ACK5);
+	tc_publish(p, "k/1", "one", 0, true, 0);
+	tc_run(w, 10 * MS);
+	tclient *c = online5("c", "c", true, NULL, ACK5);
+	/* 0: the retained messages at every SUBSCRIBE, a repeated one too [MQTT-3.3.1-9]. */
+	sub5_ok(c, 1, "k/#", 0, false, false, 0, 0);
+	TC_EXPECT(c, "PUBLISH qos=0 retain=1 dup=0 topic=\"k/1\" payload=3B");
+	sub5_ok(c, 2, "k/#", 0, false, false, 0, 0);
+	TC_EXPECT(c, "PUBLISH qos=0 retain=1 dup=0 topic=\"k/1\" payload=3B");
+	/* 1: only if the subscription did not exist [MQTT-3.3.1-10]. */
+	sub5_ok(c, 3, "k/+", 0, false, false, 1, 0);
+	TC_EXPECT(c, "PUBLISH qos=0 retain=1 dup=0 topic=\"k/1\" payload=3B");
+	sub5_ok(c, 4, "k/+", 0, false, false, 1, 0);
+	sub5_ok(c, 5, "k/#", 0, false, false, 1, 0);
+	TC_EXPECT_NOTHING(c);
+	/* 2: never [MQTT-3.3.1-11]. */
+	sub5_ok(c, 6, "k/1", 0, false, false, 2, 0);
+	sub5_ok(c, 7, "+/1", 0, false, false, 2, 0);
+	TC_EXPECT_NOTHING(c);
+	/* Live messages flow whatever the handling. */
+	tc_publish(p, "k/1", "two", 0, false, 0);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(c, "PUBLISH qos=0 retain=0 dup=0 topic=\"k/1\" payload=3B");
+	TC_EXPECT_NOTHING(c);
+	tc_free(p);
+	tc_free(c);
+}
+END_TEST
+
+/* No Local, Retain As Published and the Subscription Identifier are kept in the store with
+ * the subscription, and a queued delivery keeps its identifiers. */
+START_TEST(test_sub_options_survive_restart)
+{
+	start_persistent();
+	mqtt_props e = expiry_props(3600);
+	tclient *a = online5("a", "a", true, &e, ACK5);
+	sub5_ok(a, 1, "o/#", 1, true, true, 0, 7);
+	sub5_ok(a, 2, "o/x", 1, false, false, 0, 0);
+	sub5_ok(a, 3, "q/#", 1, false, false, 0, 0);
+	tc_drop(a);
+	tc_run(w, 10 * MS);
+	tclient *p = online5("p", "p", true, NULL, ACK5);
+	tc_publish(p, "o/y", "queued", 1, true, 1);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(p, "PUBACK id=1 reason=0x00 (Success)");
+	sim_host_crash(bh);
+	tc_run(w, 1 * SEC);
+	sim_host_restart(bh);
+	tc_run(w, 10 * MS);
+	tclient *b = online5("b", "a", false, &e, ACK5_PRESENT);
+	/* Queued with its identifier and, by Retain As Published, RETAIN 1. */
+	TC_EXPECT(b, "PUBLISH qos=1 retain=1 dup=0 id=1 topic=\"o/y\" payload=6B subscription_id=7");
+	tc_send_hex(b, "40 02 00 01");
+	/* No Local still holds: its own message comes back on o/x alone, without an identifier. */
+	tc_publish(b, "o/x", "mine", 1, false, 1);
+	tc_publish(b, "o/z", "mine", 1, false, 2);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(b, "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"o/x\" payload=4B");
+	TC_EXPECT(b, "PUBACK id=1 reason=0x00 (Success)");
+	TC_EXPECT(b, "PUBACK id=2 reason=0x10 (No matching subscribers)");
+	TC_EXPECT_NOTHING(b);
+	tc_send_hex(b, "40 02 00 02");
+	tc_run(w, 10 * MS);
+	/* Again, from the snapshot the restart wrote (the options in its R_SUB records). */
+	sim_host_crash(bh);
+	tc_run(w, 1 * SEC);
+	sim_host_restart(bh);
+	tc_run(w, 10 * MS);
+	tclient *b2 = online5("b2", "a", false, &e, ACK5_PRESENT);
+	tclient *p2 = online5("p2", "p", true, NULL, ACK5);
+	tc_publish(b2, "o/z", "mine", 0, false, 0);
+	tc_publish(p2, "o/z", "theirs", 0, true, 0);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(b2, "PUBLISH qos=0 retain=1 dup=0 topic=\"o/z\" payload=6B subscription_id=7");
+	TC_EXPECT_NOTHING(b2);
+	tc_free(a);
+	tc_free(b);
+	tc_free(b2);
+	tc_free(p);
+	tc_free(p2);
+}
+END_TEST
+
+/* ---- 11. SUBACK and UNSUBACK reason codes ------------------------------------------------------ */
+
+static bool deny_read_secret(void *ctx, const char *client_id, const char *username, const char *topic,
+			     bool publish)
+{
+	(void)ctx;
+	(void)client_id;
+	(void)username;
+	return publish || strncmp(topic, "secret/", 7);
+}
+
+START_TEST(test_suback_reason_codes)
+{
+	broker_auth au = { .allow = deny_read_secret };
+	cfg.auth = &au;
+	cfg.max_subscriptions = 3;
+	cfg.max_qos = 1;
+	start_broker();
+	tclient *c = online5("c", "c", true, NULL,
+			     "CONNACK session_present=0 reason=0 (Success) receive_max=65535 topic_alias_max=10 "
+			     "max_qos=1 max_packet_size=1048576 shared_sub_available=0");
+	/* A code per filter, in order [MQTT-3.8.4-6, MQTT-3.9.3-1]: granted QoS (at most the
+	 * maximum, 5.0 §3.9.3), 0x87 not authorized, 0x9E shared, 0x97 past max_subscriptions. */
+	mqtt_sub s[6] = {
+		{ .filter = MQTT_STR("a"), .qos = 0 }, { .filter = MQTT_STR("b/+"), .qos = 2 },
+		{ .filter = MQTT_STR("secret/x"), .qos = 1 }, { .filter = MQTT_STR("$share/g/a"), .qos = 1 },
+		{ .filter = MQTT_STR("c/#"), .qos = 1 }, { .filter = MQTT_STR("d"), .qos = 1 },
+	};
+	sub5(c, 1, s, 6, 0);
+	TC_EXPECT(c, "SUBACK id=1 codes=0x00,0x01,0x87,0x9E,0x01,0x97");
+	/* Replacing one held is granted at the limit. */
+	sub5(c, 2, s, 1, 0);
+	TC_EXPECT(c, "SUBACK id=2 codes=0x00");
+	/* UNSUBACK: 0x00 removed, 0x11 none existed, 0x87 not authorized [MQTT-3.11.3-1]. */
+	tc_send_hex(c, "a2 13 00 03 00 00 01 61 00 01 61 00 08 73 65 63 72 65 74 2f 78");
+	tc_run(w, 10 * MS);
+	TC_EXPECT(c, "UNSUBACK id=3 codes=0x00,0x11,0x87");
+	/* 3.1.1 has only 0x80 for every refusal [MQTT-3.9.3-2]. */
+	tclient *d = online4("d", "d", true);
+	mqtt_packet sp = { .type = MQTT_SUBSCRIBE, .version = MQTT_V311, .packet_id = 1 };
+	sp.subscribe.items = s;
+	sp.subscribe.count = 6;
+	tc_send(d, &sp);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(d, "SUBACK id=1 codes=0x00,0x01,0x80,0x01,0x80,0x80");
+	TC_EXPECT_NOTHING(c);
+	TC_EXPECT_NOTHING(d);
+	tc_free(c);
+	tc_free(d);
+}
+END_TEST
+
+START_TEST(test_suback_capabilities_off)
+{
+	cfg.no_sub_ids = true;
+	cfg.no_wildcards = true;
+	start_broker();
+	/* CONNACK says what is off [5.0 §3.2.2.3.11, .12]; absent means available. */
+	tclient *c = online5("c", "c", true, NULL,
+			     "CONNACK session_present=0 reason=0 (Success) receive_max=65535 topic_alias_max=10 "
+			     "max_packet_size=1048576 wildcard_sub_available=0 sub_id_available=0 "
+			     "shared_sub_available=0");
+	mqtt_sub s[3] = { { .filter = MQTT_STR("a/+"), .qos = 1 }, { .filter = MQTT_STR("a/#"), .qos = 1 },
+			  { .filter = MQTT_STR("a/b"), .qos = 1 } };
+	/* 0xA2 for a wildcard filter, the rest served. */
+	sub5(c, 1, s, 3, 0);
+	TC_EXPECT(c, "SUBACK id=1 codes=0xA2,0xA2,0x01");
+	/* 0xA1 for every filter of a SUBSCRIBE with a Subscription Identifier: none is made. */
+	sub5(c, 2, s + 2, 1, 5);
+	TC_EXPECT(c, "SUBACK id=2 codes=0xA1");
+	tclient *d = online4("d", "d", true);
+	tc_subscribe(d, 1, "a/+", 1);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(d, "SUBACK id=1 codes=0x80");
+	tclient *p = online5("p", "p", true, NULL,
+			     "CONNACK session_present=0 reason=0 (Success) receive_max=65535 topic_alias_max=10 "
+			     "max_packet_size=1048576 wildcard_sub_available=0 sub_id_available=0 "
+			     "shared_sub_available=0");
+	tc_publish(p, "a/b", "x", 0, false, 0);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(c, "PUBLISH qos=0 retain=0 dup=0 topic=\"a/b\" payload=1B");
+	TC_EXPECT_NOTHING(c);
+	TC_EXPECT_NOTHING(d);
+	tc_free(c);
+	tc_free(d);
+	tc_free(p);
+}
+END_TEST
+
+/* ---- 12. Subscription Identifiers ----------------------------------------------------------------- */
+
+START_TEST(test_sub_ids)
+{
+	start_broker();
+	tclient *c = online5("c", "c", true, NULL, ACK5);
+	tclient *o = online5("o", "o", true, NULL, ACK5);
+	sub5_ok(c, 1, "s/#", 1, false, false, 0, 1);
+	sub5_ok(c, 2, "s/+", 0, false, false, 0, 268435455);
+	sub5_ok(c, 3, "s/x", 1, false, false, 0, 0);
+	sub5_ok(o, 1, "s/x", 1, false, false, 0, 9);
+	tclient *p = online5("p", "p", true, NULL, ACK5);
+	tc_publish(p, "s/x", "a", 1, false, 1);
+	tc_publish(p, "s/y/z", "b", 0, false, 0);
+	tc_run(w, 10 * MS);
+	/* One copy, at the highest QoS, with the identifiers of every matching subscription
+	 * that has one [MQTT-3.3.4-3, -4]; each client its own [MQTT-3.3.4-5]. */
+	TC_EXPECT(c, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"s/x\" payload=1B subscription_id=1,268435455");
+	TC_EXPECT(c, "PUBLISH qos=0 retain=0 dup=0 topic=\"s/y/z\" payload=1B subscription_id=1");
+	TC_EXPECT(o, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"s/x\" payload=1B subscription_id=9");
+	tc_send_hex(c, "40 02 00 01");
+	tc_send_hex(o, "40 02 00 01");
+	/* Subscribing to a filter again replaces its identifier, with none if none is given
+	 * (5.0 §3.8.2.1.2). */
+	sub5_ok(c, 4, "s/+", 0, false, false, 0, 0);
+	tc_publish(p, "s/x", "c", 0, true, 0);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(c, "PUBLISH qos=0 retain=0 dup=0 topic=\"s/x\" payload=1B subscription_id=1");
+	TC_EXPECT(o, "PUBLISH qos=0 retain=0 dup=0 topic=\"s/x\" payload=1B subscription_id=9");
+	/* A retained message sent for a subscription carries its identifier. */
+	sub5_ok(o, 2, "s/#", 0, false, false, 0, 3);
+	TC_EXPECT(o, "PUBLISH qos=0 retain=1 dup=0 topic=\"s/x\" payload=1B subscription_id=3");
+	/* A 3.1.1 subscriber never sees them. */
+	tclient *d = online4("d", "d", true);
+	sub_ok(d, 1, "s/#", 0);
+	TC_EXPECT(d, "PUBLISH qos=0 retain=1 dup=0 topic=\"s/x\" payload=1B");
+	TC_EXPECT_NOTHING(c);
+	TC_EXPECT_NOTHING(o);
+	TC_EXPECT_NOTHING(d);
+	TC_EXPECT(p, "PUBACK id=1 reason=0x00 (Success)");
+	/* A PUBLISH from a client must not carry one [MQTT-3.3.4-6]: a protocol error. */
+	mqtt_packet pp = publish5("s/x", "d", 0, false, 0);
+	uint32_t id = 4;
+	pp.props.sub_ids = &id;
+	pp.props.sub_id_count = 1;
+	tc_send(p, &pp);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(p, "DISCONNECT reason=0x82 (Protocol Error) reason_string=\"subscription identifier in a "
+		     "PUBLISH from a client\"");
+	ck_assert(p->closed);
+	/* Nor may a SUBSCRIBE's be 0 (5.0 §3.8.2.1.2). */
+	tc_send_hex(o, "82 09 00 05 02 0b 00 00 01 61 00");
+	tc_run(w, 10 * MS);
+	const char *got = tc_next(o);
+	ck_assert_msg(got && !strncmp(got, "DISCONNECT reason=0x82 (Protocol Error)", 39), "got %s", got ? got : "nothing");
+	ck_assert(o->closed);
+	tc_free(c);
+	tc_free(o);
+	tc_free(d);
+	tc_free(p);
+}
+END_TEST
+
 Suite *broker5_suite(void)
 {
 	Suite *s = suite_create("broker5");
@@ -1153,6 +1530,17 @@ Suite *broker5_suite(void)
 	t = tcase_create("acks");
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, test_puback_reason_codes);
+	suite_add_tcase(s, t);
+	t = tcase_create("subscriptions");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, test_sub_no_local);
+	tcase_add_test(t, test_sub_no_local_will);
+	tcase_add_test(t, test_sub_retain_as_published);
+	tcase_add_test(t, test_sub_retain_handling);
+	tcase_add_test(t, test_sub_options_survive_restart);
+	tcase_add_test(t, test_suback_reason_codes);
+	tcase_add_test(t, test_suback_capabilities_off);
+	tcase_add_test(t, test_sub_ids);
 	suite_add_tcase(s, t);
 	return s;
 }
