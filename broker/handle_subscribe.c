@@ -307,9 +307,10 @@ static bool may_subscribe(broker *b, conn *c, const char *fd, size_t flen)
  * 0xA1 a Subscription Identifier when they are switched off, 0xA2 a wildcard filter when
  * those are, 0x87 the ACL, 0x97 max_subscriptions. The standard also lets a server
  * DISCONNECT for the first three (5.0 §3.2.2.3.11-13); answering per filter keeps the
- * rest of the packet served. 3.1.1 has only 0x80. A malformed filter never gets here: it
- * is a protocol error (mqtt_validate), so 0x8F (well-formed but not allowed) has no case
- * beside the ACL's 0x87.
+ * rest of the packet served. 3.1.1 has only 0x80. A filter that breaks the wildcard or
+ * share-name rules never gets here: mqtt_validate makes it a protocol error (DISCONNECT
+ * 0x8F); SUBACK's 0x8F is for a correctly formed filter the client may not have, which
+ * here is the ACL's 0x87.
  */
 void broker__handle_subscribe(broker *b, conn *c, const mqtt_packet *p)
 {

@@ -1377,6 +1377,11 @@ START_TEST(test_suback_reason_codes)
 	TC_EXPECT(d, "SUBACK id=1 codes=0x00,0x01,0x80,0x01,0x80,0x80");
 	TC_EXPECT_NOTHING(c);
 	TC_EXPECT_NOTHING(d);
+	/* A filter that is not correctly formed is no SUBACK matter: the connection closes. */
+	sub5_one(c, 4, "a/#/b", 0, false, false, 0, 0);
+	TC_EXPECT(c, "DISCONNECT reason=0x8F (Topic Filter invalid) reason_string=\"'#' must be the last "
+		     "character and stand alone in its level\"");
+	ck_assert(c->closed);
 	tc_free(c);
 	tc_free(d);
 }
