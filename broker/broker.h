@@ -128,6 +128,9 @@ typedef struct broker_config {
 	 * wildcard filter). Negative so a zeroed config keeps them available. */
 	bool no_sub_ids;
 	bool no_wildcards;
+	/* Shared subscriptions (`$share/NAME/filter`) refused: CONNACK says Shared Subscription
+	 * Available 0, such a filter gets SUBACK 0x9E. */
+	bool no_shared_subs;
 	/* Authentication and authorisation; NULL accepts everything (see auth.h). */
 	const broker_auth *auth;
 	/* Persistent sessions, their queues and in-flight messages, and retained messages

@@ -583,12 +583,14 @@ void broker_free(broker *b)
 	if (!b)
 		return;
 	b->store = NULL; /* tearing down memory is not a change to remember */
+	b->freeing = true;
 	broker__persist_free(b);
 	while (b->conns)
 		conn_free(b, b->conns);
 	while (b->sessions)
 		broker__session_free(b, b->sessions);
 	broker__tree_free(&b->root);
+	b->groups = b->groups_tail = NULL;
 	broker__retained_free_all(b);
 	free(b->conn_hash);
 	free(b->sess_hash);

@@ -19,6 +19,7 @@
 typedef struct session session;
 typedef struct conn conn;
 typedef struct tnode tnode;
+typedef struct sgroup sgroup;
 
 /*
  * The properties of a 5.0 PUBLISH that travel on with its message, unaltered: Payload
@@ -84,6 +85,9 @@ typedef struct outmsg {
 	 * [MQTT-3.3.4-3, -4]; owned (NULL when none). */
 	uint32_t nsub_ids;
 	uint32_t *sub_ids;
+	/* The shared subscription group (sgroup.id) that chose this session for it, 0: none;
+	 * if the session ends first it goes to another member [MQTT-4.8.2-4]. Not persisted. */
+	uint64_t grp;
 	struct outmsg *next;
 } outmsg;
 
@@ -93,7 +97,7 @@ typedef struct outmsg {
 /* 5.0 subscription options beside the QoS (bits of sub.opts; a 3.1.1 subscription has none). */
 #define SUB_NO_LOCAL 0x01   /* not to the client that published it [MQTT-3.8.3-3] */
 #define SUB_RAP      0x02   /* Retain As Published [MQTT-3.3.1-12, -13] */
-#define SUB_RH_SHIFT 2      /* Retain Handling 0..2, bits 2-3 (used at SUBSCRIBE only) */
+#define SUB_SHARED   0x04   /* a member of a shared subscription group (sub.grp); persisted only */
 
 typedef struct sub {
 	session *s;
@@ -102,10 +106,28 @@ typedef struct sub {
 	uint32_t sub_id;   /* 5.0 Subscription Identifier, 0: none */
 	uint64_t seq;      /* when it was made: orders deliveries */
 	tnode *node;
+	sgroup *grp;       /* shared subscription: its group (and it is on the group's list, not
+			    * the node's); NULL for an ordinary one */
 	struct sub *next_in_node, *prev_in_node;
 	struct sub *next_in_session, *prev_in_session;
 	struct sub *hnext; /* chain in s->sub_tab, keyed by node->id; finds, never orders */
 } sub;
+
+/*
+ * A shared subscription group, `$share/NAME/filter` (5.0 §4.8.2): the members are
+ * subscriptions of different sessions, in subscription order; each message matching the
+ * filter goes to one of them, round robin (handle_publish.c).
+ */
+struct sgroup {
+	char *name;                /* the share name, NUL-terminated */
+	size_t name_len;
+	uint64_t id;               /* creation order: orders deliveries; found again by it */
+	tnode *node;               /* of the filter after the share name */
+	sub *members, *members_tail;
+	uint64_t last_seq;         /* seq of the member served last (0: none yet) */
+	sgroup *next_in_node, *prev_in_node;
+	sgroup *next, *prev;       /* all groups (broker.groups), creation order */
+};
 
 /* Who a session belongs to: the user name of the CONNECT that created it. */
 enum owner_state { OWNER_UNKNOWN = 0, OWNER_ANON, OWNER_USER };
@@ -191,6 +213,7 @@ struct tnode {
 	uint32_t nchildren, tab_cap;
 	tnode *hnext;              /* chain in the parent's tab */
 	sub *subs, *subs_tail;     /* subscriptions ending here, in subscription order */
+	sgroup *groups, *groups_tail; /* shared subscription groups of this filter, creation order */
 };
 
 typedef struct retained {
@@ -219,6 +242,8 @@ struct broker {
 
 	tnode root;
 	uint64_t next_node_id;
+	sgroup *groups, *groups_tail;
+	bool freeing;              /* broker_free: sessions go, nothing is handed on */
 
 	retained *retained, *retained_tail;
 	retained **ret_hash;
@@ -315,9 +340,13 @@ void broker__handle_ack(broker *b, conn *c, const mqtt_packet *p);
 /* Returns the number of sessions it went to. from: the publisher's session (NULL for the
  * broker's own), whose No Local subscriptions it skips. */
 size_t broker__route(broker *b, msg *m, const session *from);
-/* ids: the Subscription Identifiers it goes with (copied; NULL when n_ids is 0). */
+/* ids: the Subscription Identifiers it goes with (copied; NULL when n_ids is 0); grp: the
+ * shared subscription group it was chosen by (0: none). */
 void broker__deliver(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag,
-		     const uint32_t *ids, uint32_t n_ids);
+		     const uint32_t *ids, uint32_t n_ids, uint64_t grp);
+/* A session ends: what shared subscriptions gave it and it has not delivered goes to
+ * another member of the group [MQTT-4.8.2-4]. */
+void broker__shared_handoff(broker *b, session *s);
 void broker__session_resume(broker *b, session *s);
 void broker__session_pump(broker *b, session *s);
 void broker__outmsg_free_list(outmsg *o);
@@ -333,15 +362,17 @@ void broker__handle_subscribe(broker *b, conn *c, const mqtt_packet *p);
 void broker__handle_unsubscribe(broker *b, conn *c, const mqtt_packet *p);
 void broker__subs_drop_session(broker *b, session *s);
 void broker__tree_free(tnode *n);
-/* Every subscription matching a topic, grouped by session (in session creation order),
- * in subscription order within a session. Caller frees *out. Returns the count. */
-size_t broker__tree_match(broker *b, const char *topic, sub ***out);
+/* Every ordinary subscription matching a topic, grouped by session (in session creation
+ * order), in subscription order within a session; and the shared groups matching it, in
+ * creation order. Caller frees *out and *groups. Returns the count of subscriptions. */
+size_t broker__tree_match(broker *b, const char *topic, sub ***out, sgroup ***groups, size_t *ngroups);
 
 /* handle_subscribe.c, shared with recovery. broker__sub_add never refuses (recovery restores what
  * was granted); broker__handle_subscribe applies max_subscriptions before it. */
+/* opts SUB_*; with SUB_SHARED the filter is `$share/NAME/filter` (valid: checked before). */
 void broker__sub_add(broker *b, session *s, const char *filter, size_t flen, uint8_t qos,
 		     uint8_t opts, uint32_t sub_id);
-bool broker__sub_remove(broker *b, session *s, const char *filter, size_t flen);
+bool broker__sub_remove(broker *b, session *s, const char *filter, size_t flen, bool shared);
 
 /* handle_publish.c, shared with recovery */
 outmsg *broker__queue_append(session *s, msg *m, uint8_t qos, bool retain_flag);
@@ -358,7 +389,8 @@ enum {
 };
 void broker__persist_session(broker *b, session *s, bool exists);
 /* x: the subscription made or replaced, with its options; NULL: the filter's was removed. */
-void broker__persist_sub(broker *b, session *s, const char *filter, size_t flen, const sub *x);
+void broker__persist_sub(broker *b, session *s, const char *filter, size_t flen, const sub *x,
+			 bool shared);
 void broker__persist_enq(broker *b, session *s, const outmsg *o, bool front);
 void broker__persist_out(broker *b, session *s, uint8_t type, uint16_t id);
 void broker__persist_retained(broker *b, const msg *m);

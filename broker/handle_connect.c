@@ -139,6 +139,7 @@ void broker__session_free(broker *b, session *s)
 {
 	broker__persist_session(b, s, false);
 	broker__session_expire_at(b, s, INT64_MAX);
+	broker__shared_handoff(b, s);
 	broker__subs_drop_session(b, s);
 	broker__outmsg_free_list(s->inflight);
 	broker__outmsg_free_list(s->queue);
@@ -394,8 +395,10 @@ void broker__handle_connect(broker *b, conn *c, const mqtt_packet *p)
 			ack.sub_id_available = 0;
 			MQTT_SET(&ack, MQTT_PROP_SUB_ID_AVAILABLE);
 		}
-		ack.shared_sub_available = 0;
-		MQTT_SET(&ack, MQTT_PROP_SHARED_SUB_AVAILABLE);
+		if (b->cfg.no_shared_subs) {
+			ack.shared_sub_available = 0;
+			MQTT_SET(&ack, MQTT_PROP_SHARED_SUB_AVAILABLE);
+		}
 	}
 	c->keepalive_s = keepalive;
 	bool enforce = keepalive && !(b->cfg.test_faults & BROKER_TF_IGNORE_KEEPALIVE);

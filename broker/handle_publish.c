@@ -389,7 +389,7 @@ outmsg *broker__queue_prepend(session *s, msg *m, uint8_t qos, bool retain_flag)
  * log as they go out (broker__session_pump, broker__session_resume).
  */
 void broker__deliver(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag,
-		     const uint32_t *ids, uint32_t n_ids)
+		     const uint32_t *ids, uint32_t n_ids, uint64_t grp)
 {
 	if (!s->c && qos == 0 && !b->cfg.queue_qos0)
 		return; /* QoS 0 to an offline session is simply not delivered */
@@ -421,6 +421,7 @@ void broker__deliver(broker *b, session *s, msg *m, uint8_t qos, bool retain_fla
 	}
 	outmsg *o = broker__queue_append(s, m, qos, retain_flag);
 	o->unchecked = unchecked;
+	o->grp = grp;
 	outmsg_set_ids(o, ids, n_ids);
 	broker__persist_enq(b, s, o, false);
 	broker__session_pump(b, s);
@@ -475,16 +476,56 @@ bool broker__session_replay_out(session *s, uint8_t type, uint16_t id)
 }
 
 /*
+ * The member of a shared subscription group that gets the next message: round robin in
+ * subscription order, the one after the member served last, passing over members whose
+ * client is offline while any is online (an offline one's queue would hold it until it
+ * returns); if all are offline, the next in turn. `not` (a session that is ending) is
+ * never chosen. NULL if there is nobody.
+ */
+static sub *group_pick(sgroup *g, const session *not)
+{
+	sub *first = NULL, *after = NULL, *first_on = NULL, *after_on = NULL;
+	for (sub *x = g->members; x; x = x->next_in_node) {
+		if (x->s == not)
+			continue;
+		bool later = x->seq > g->last_seq;
+		if (!first)
+			first = x;
+		if (later && !after)
+			after = x;
+		if (x->s->c && !first_on)
+			first_on = x;
+		if (x->s->c && later && !after_on)
+			after_on = x;
+	}
+	sub *x = after_on ? after_on : first_on ? first_on : after ? after : first;
+	if (x)
+		g->last_seq = x->seq;
+	return x;
+}
+
+/* One message to the member of g chosen for it. */
+static void group_deliver(broker *b, sgroup *g, sub *x, msg *m, bool retain_flag)
+{
+	uint8_t qos = x->qos < m->qos ? x->qos : m->qos;
+	broker__deliver(b, x->s, m, qos, retain_flag, &x->sub_id, x->sub_id ? 1 : 0, g->id);
+}
+
+/*
  * One delivery per session whatever the number of its subscriptions that match
  * [MQTT-3.3.4-2]: at the highest QoS among them, with the Subscription Identifiers of all
  * that have one, in subscription order [MQTT-3.3.4-3, -4], and RETAIN as published if any
  * of them asks for it (Retain As Published; else 0 [MQTT-3.3.1-12, -13]). A No Local
- * subscription of the publishing session takes no part [MQTT-3.8.3-3].
+ * subscription of the publishing session takes no part [MQTT-3.8.3-3]. Then one delivery
+ * per matching shared subscription group, to one member of it [MQTT-4.8.2-*] (a session
+ * may so get a second copy: its own subscription and its group's are two).
  */
 size_t broker__route(broker *b, msg *m, const session *from)
 {
 	sub **v = NULL;
-	size_t n = broker__tree_match(b, m->topic, &v), sessions = 0;
+	sgroup **gv = NULL;
+	size_t ng = 0;
+	size_t n = broker__tree_match(b, m->topic, &v, &gv, &ng), sessions = 0;
 	uint32_t idbuf[16], *ids = idbuf, ids_cap = 16;
 	for (size_t i = 0, j; i < n; i = j) {
 		session *s = v[i]->s;
@@ -517,12 +558,51 @@ size_t broker__route(broker *b, msg *m, const session *from)
 		sessions++;
 		/* Forwarded live, RETAIN is 0 whatever the publisher set [MQTT-3.3.1-9 (3.1.1)],
 		 * unless Retain As Published. */
-		broker__deliver(b, s, m, qos < m->qos ? qos : m->qos, rap && m->retain, ids, nids);
+		broker__deliver(b, s, m, qos < m->qos ? qos : m->qos, rap && m->retain, ids, nids, 0);
+	}
+	for (size_t i = 0; i < ng; i++) {
+		sub *x = group_pick(gv[i], NULL);
+		if (!x)
+			continue;
+		sessions++;
+		group_deliver(b, gv[i], x, m, (x->opts & SUB_RAP) && m->retain);
 	}
 	if (ids != idbuf)
 		free(ids);
 	free(v);
+	free(gv);
 	return sessions;
+}
+
+static sgroup *group_by_id(broker *b, uint64_t id)
+{
+	for (sgroup *g = b->groups; g; g = g->next)
+		if (g->id == id)
+			return g;
+	return NULL;
+}
+
+/* What a member of a group held undelivered: a message sent and not acknowledged (a QoS 2
+ * one PUBREC'd is delivered, and stays), or queued. Messages recovered from the store do
+ * not know their group (outmsg.grp is not persisted) and stay with the session. */
+static void handoff_list(broker *b, session *s, outmsg *o)
+{
+	for (; o; o = o->next) {
+		if (!o->m || !o->grp || o->state == OUT_RELEASED || broker__msg_expired(o->m, now_of(b)))
+			continue;
+		sgroup *g = group_by_id(b, o->grp);
+		sub *x = g ? group_pick(g, s) : NULL;
+		if (x)
+			group_deliver(b, g, x, o->m, (x->opts & SUB_RAP) && o->m->retain);
+	}
+}
+
+void broker__shared_handoff(broker *b, session *s)
+{
+	if (b->freeing || b->replaying)
+		return;
+	handoff_list(b, s, s->inflight);
+	handoff_list(b, s, s->queue);
 }
 
 static bool in_qos2_has(session *s, uint16_t id, bool remove)
@@ -857,7 +937,7 @@ void broker__retained_deliver(broker *b, session *s, const char *filter, size_t 
 		uint8_t q = qos < first->m->qos ? qos : first->m->qos;
 		if (!s->queue && (q == 0 || s->inflight_count < window(b, s))) {
 			broker__deliver(b, s, first->m, q, !(b->cfg.test_faults & BROKER_TF_RETAIN_FLAG), &sub_id,
-					sub_id ? 1 : 0);
+					sub_id ? 1 : 0, 0);
 			return;
 		}
 	}

@@ -146,7 +146,7 @@ static tnode *node_for(broker *b, const char *f, size_t flen, bool create)
 /* Drop nodes left with no subscriptions and no children. */
 static void prune(tnode *n)
 {
-	while (n->parent && !n->subs && !n->children) {
+	while (n->parent && !n->subs && !n->children && !n->groups) {
 		tnode *p = n->parent;
 		child_unlink(p, n);
 		free(n->tab);
@@ -164,14 +164,80 @@ static size_t sub_slot(uint64_t node_id, uint32_t cap)
 	return (size_t)(h >> 32) & (cap - 1);
 }
 
-static sub *sub_find(const session *s, const tnode *n)
+/* The session's subscription to node n: its ordinary one (g NULL) or its membership of g. */
+static sub *sub_find(const session *s, const tnode *n, const sgroup *g)
 {
 	if (!s->sub_tab)
 		return NULL;
 	for (sub *x = s->sub_tab[sub_slot(n->id, s->sub_tab_cap)]; x; x = x->hnext)
-		if (x->node == n)
+		if (x->node == n && x->grp == g)
 			return x;
 	return NULL;
+}
+
+/* ---- shared subscription groups ------------------------------------------------------------ */
+
+static sgroup *group_find(const tnode *n, const char *name, size_t len)
+{
+	for (sgroup *g = n->groups; g; g = g->next_in_node)
+		if (g->name_len == len && !memcmp(g->name, name, len))
+			return g;
+	return NULL;
+}
+
+static sgroup *group_new(broker *b, tnode *n, const char *name, size_t len)
+{
+	sgroup *g = xcalloc(1, sizeof *g);
+	g->name = broker__core_strndup(name, len);
+	g->name_len = len;
+	g->id = b->next_seq++;
+	g->node = n;
+	g->prev_in_node = n->groups_tail;
+	if (n->groups_tail)
+		n->groups_tail->next_in_node = g;
+	else
+		n->groups = g;
+	n->groups_tail = g;
+	g->prev = b->groups_tail;
+	if (b->groups_tail)
+		b->groups_tail->next = g;
+	else
+		b->groups = g;
+	b->groups_tail = g;
+	return g;
+}
+
+/* A group left without members goes (its node is pruned by the caller). */
+static void group_free(broker *b, sgroup *g)
+{
+	tnode *n = g->node;
+	if (g->prev_in_node)
+		g->prev_in_node->next_in_node = g->next_in_node;
+	else
+		n->groups = g->next_in_node;
+	if (g->next_in_node)
+		g->next_in_node->prev_in_node = g->prev_in_node;
+	else
+		n->groups_tail = g->prev_in_node;
+	if (g->prev)
+		g->prev->next = g->next;
+	else
+		b->groups = g->next;
+	if (g->next)
+		g->next->prev = g->prev;
+	else
+		b->groups_tail = g->prev;
+	free(g->name);
+	free(g);
+}
+
+/* Split a shared filter (already valid) into its share name and the filter after it. */
+static void share_split(const char *f, size_t flen, mqtt_str *name, mqtt_str *inner)
+{
+	if (mqtt_share_parse((const uint8_t *)f, flen, name, inner, NULL) != 1) {
+		*name = (mqtt_str){ (const uint8_t *)f, 0 };
+		*inner = (mqtt_str){ (const uint8_t *)f, (uint32_t)flen };
+	}
 }
 
 static void sub_tab_put(session *s, sub *x)
@@ -194,12 +260,13 @@ static void sub_tab_rebuild(session *s, uint32_t cap)
 static void sub_link(session *s, sub *x)
 {
 	tnode *n = x->node;
-	x->prev_in_node = n->subs_tail;
-	if (n->subs_tail)
-		n->subs_tail->next_in_node = x;
+	sub **head = x->grp ? &x->grp->members : &n->subs, **tail = x->grp ? &x->grp->members_tail : &n->subs_tail;
+	x->prev_in_node = *tail;
+	if (*tail)
+		(*tail)->next_in_node = x;
 	else
-		n->subs = x;
-	n->subs_tail = x;
+		*head = x;
+	*tail = x;
 	x->next_in_session = s->subs;
 	if (s->subs)
 		s->subs->prev_in_session = x;
@@ -212,17 +279,21 @@ static void sub_link(session *s, sub *x)
 }
 
 /* Off the node's list, the session's list and table; the caller frees x and prunes. */
-static void sub_unlink(session *s, sub *x)
+static void sub_unlink(broker *b, session *s, sub *x)
 {
 	tnode *n = x->node;
+	sub **head = x->grp ? &x->grp->members : &n->subs, **tail = x->grp ? &x->grp->members_tail : &n->subs_tail;
 	if (x->prev_in_node)
 		x->prev_in_node->next_in_node = x->next_in_node;
 	else
-		n->subs = x->next_in_node;
+		*head = x->next_in_node;
 	if (x->next_in_node)
 		x->next_in_node->prev_in_node = x->prev_in_node;
 	else
-		n->subs_tail = x->prev_in_node;
+		*tail = x->prev_in_node;
+	if (x->grp && !x->grp->members)
+		group_free(b, x->grp);
+	x->grp = NULL;
 	if (x->prev_in_session)
 		x->prev_in_session->next_in_session = x->next_in_session;
 	else
@@ -248,13 +319,23 @@ static void sub_unlink(session *s, sub *x)
 void broker__sub_add(broker *b, session *s, const char *filter, size_t flen, uint8_t qos,
 		     uint8_t opts, uint32_t sub_id)
 {
-	tnode *n = node_for(b, filter, flen, true);
-	sub *x = sub_find(s, n);
+	mqtt_str name = { 0 }, inner = { (const uint8_t *)filter, (uint32_t)flen };
+	if (opts & SUB_SHARED)
+		share_split(filter, flen, &name, &inner);
+	tnode *n = node_for(b, (const char *)inner.data, inner.len, true);
+	sgroup *g = NULL;
+	if (opts & SUB_SHARED) {
+		g = group_find(n, (const char *)name.data, name.len);
+		if (!g)
+			g = group_new(b, n, (const char *)name.data, name.len);
+	}
+	sub *x = sub_find(s, n, g);
 	if (!x) {
 		x = xcalloc(1, sizeof *x);
 		x->s = s;
 		x->seq = b->next_seq++;
 		x->node = n;
+		x->grp = g;
 		sub_link(s, x);
 	}
 	/* The same filter again replaces the subscription, options and Subscription Identifier
@@ -262,27 +343,41 @@ void broker__sub_add(broker *b, session *s, const char *filter, size_t flen, uin
 	x->qos = qos;
 	x->opts = (uint8_t)(opts & (SUB_NO_LOCAL | SUB_RAP));
 	x->sub_id = sub_id;
-	broker__persist_sub(b, s, filter, flen, x);
+	broker__persist_sub(b, s, filter, flen, x, g != NULL);
 }
 
-bool broker__sub_remove(broker *b, session *s, const char *filter, size_t flen)
+/* The session's subscription for this filter (shared: `$share/NAME/filter`), or NULL. */
+static sub *sub_lookup(broker *b, const session *s, const char *filter, size_t flen, bool shared)
 {
-	tnode *n = node_for(b, filter, flen, false);
-	sub *x = n ? sub_find(s, n) : NULL;
+	mqtt_str name = { 0 }, inner = { (const uint8_t *)filter, (uint32_t)flen };
+	if (shared)
+		share_split(filter, flen, &name, &inner);
+	tnode *n = node_for(b, (const char *)inner.data, inner.len, false);
+	if (!n)
+		return NULL;
+	sgroup *g = NULL;
+	if (shared && !(g = group_find(n, (const char *)name.data, name.len)))
+		return NULL;
+	return sub_find(s, n, g);
+}
+
+bool broker__sub_remove(broker *b, session *s, const char *filter, size_t flen, bool shared)
+{
+	sub *x = sub_lookup(b, s, filter, flen, shared);
 	if (!x)
 		return false;
-	sub_unlink(s, x);
+	tnode *n = x->node;
+	sub_unlink(b, s, x);
 	free(x);
 	prune(n);
-	broker__persist_sub(b, s, filter, flen, NULL);
+	broker__persist_sub(b, s, filter, flen, NULL, shared);
 	return true;
 }
 
 /* Would subscribing s to this filter add a subscription (rather than replace one)? */
-static bool sub_is_new(broker *b, const session *s, const char *filter, size_t flen)
+static bool sub_is_new(broker *b, const session *s, const char *filter, size_t flen, bool shared)
 {
-	tnode *n = node_for(b, filter, flen, false);
-	return !n || !sub_find(s, n);
+	return !sub_lookup(b, s, filter, flen, shared);
 }
 
 static bool has_wildcard(const char *f, size_t n)
@@ -336,23 +431,28 @@ void broker__handle_subscribe(broker *b, conn *c, const mqtt_packet *p)
 		const char *fd = (const char *)e.filter.data;
 		size_t flen = e.filter.len;
 		send_ret[k] = 0;
-		if (v5 && flen >= 7 && !memcmp(fd, "$share/", 7)) {
-			cv[k++] = 0x9E; /* shared subscriptions not supported (announced 0) */
+		bool shared = v5 && flen >= 7 && !memcmp(fd, "$share/", 7);
+		mqtt_str name, inner = { e.filter.data, e.filter.len };
+		if (shared && b->cfg.no_shared_subs) {
+			cv[k++] = 0x9E; /* announced Shared Subscription Available 0 */
 			continue;
 		}
+		if (shared)
+			share_split(fd, flen, &name, &inner);
 		if (v5 && sub_id && b->cfg.no_sub_ids) {
 			cv[k++] = 0xA1; /* announced Subscription Identifier Available 0 */
 			continue;
 		}
-		if (b->cfg.no_wildcards && has_wildcard(fd, flen)) {
+		if (b->cfg.no_wildcards && has_wildcard((const char *)inner.data, inner.len)) {
 			cv[k++] = v5 ? 0xA2 : 0x80; /* announced Wildcard Subscription Available 0 */
 			continue;
 		}
-		if (!may_subscribe(b, c, fd, flen)) {
+		/* A shared one is asked for the filter its members receive. */
+		if (!may_subscribe(b, c, (const char *)inner.data, inner.len)) {
 			cv[k++] = v5 ? 0x87 : 0x80; /* refused: this filter only */
 			continue;
 		}
-		bool fresh = sub_is_new(b, s, fd, flen);
+		bool fresh = sub_is_new(b, s, fd, flen, shared);
 		if (s->nsubs >= max && fresh) {
 			/* 0x80, the one failure code 3.1.1's SUBACK has [MQTT-3.9.3-2] (5.0: 0x97,
 			 * quota exceeded), for this filter alone, in its place [MQTT-3.9.3-1]; the
@@ -364,12 +464,13 @@ void broker__handle_subscribe(broker *b, conn *c, const mqtt_packet *p)
 		/* Granted at most the server's Maximum QoS; asked for more, it still subscribes
 		 * [MQTT-3.2.2-10]. */
 		uint8_t q = e.qos < b->cfg.max_qos ? e.qos : b->cfg.max_qos;
-		uint8_t opts = (uint8_t)((e.no_local ? SUB_NO_LOCAL : 0) | (e.retain_as_published ? SUB_RAP : 0));
+		uint8_t opts = (uint8_t)((e.no_local ? SUB_NO_LOCAL : 0) | (e.retain_as_published ? SUB_RAP : 0) |
+					 (shared ? SUB_SHARED : 0));
 		broker__sub_add(b, s, fd, flen, q, opts, sub_id);
 		/* Retain Handling: 0 sends the retained messages [MQTT-3.3.1-9], 1 only for a
 		 * subscription that did not exist [MQTT-3.3.1-10], 2 none [MQTT-3.3.1-11]
-		 * (3.1.1: always, as 0). */
-		send_ret[k] = e.retain_handling == 0 || (e.retain_handling == 1 && fresh);
+		 * (3.1.1: always, as 0). None for a shared subscription (5.0 §4.8.2). */
+		send_ret[k] = !shared && (e.retain_handling == 0 || (e.retain_handling == 1 && fresh));
 		cv[k++] = q;
 	}
 	if (over) {
@@ -408,13 +509,17 @@ void broker__handle_unsubscribe(broker *b, conn *c, const mqtt_packet *p)
 	bool v5 = c->version == MQTT_V5;
 	uint32_t k = 0;
 	while (mqtt_str_next(&p->unsubscribe, &it, &f)) {
-		if (v5 && !may_subscribe(b, c, (const char *)f.data, f.len)) {
+		bool shared = v5 && f.len >= 7 && !memcmp(f.data, "$share/", 7);
+		mqtt_str name, inner = f;
+		if (shared)
+			share_split((const char *)f.data, f.len, &name, &inner);
+		if (v5 && !may_subscribe(b, c, (const char *)inner.data, inner.len)) {
 			/* 0x87: a filter this user may not subscribe to is not theirs to drop either;
 			 * nothing is removed (3.1.1, with no code to say so, removes it as before). */
 			cv[k++] = 0x87;
 			continue;
 		}
-		bool had = broker__sub_remove(b, s, (const char *)f.data, f.len);
+		bool had = broker__sub_remove(b, s, (const char *)f.data, f.len, shared);
 		cv[k++] = had ? 0x00 : 0x11; /* 5.0: success, or no subscription existed */
 	}
 	/* UNSUBACK even when nothing matched [MQTT-3.10.4-5]; 5.0 gives a code per filter,
@@ -429,11 +534,10 @@ void broker__handle_unsubscribe(broker *b, conn *c, const mqtt_packet *p)
 
 void broker__subs_drop_session(broker *b, session *s)
 {
-	(void)b;
 	while (s->subs) {
 		sub *x = s->subs;
 		tnode *node = x->node;
-		sub_unlink(s, x);
+		sub_unlink(b, s, x);
 		free(x);
 		prune(node);
 	}
@@ -454,6 +558,16 @@ void broker__tree_free(tnode *n)
 		next = x->next_in_node;
 		free(x);
 	}
+	for (sgroup *g = n->groups, *gn; g; g = gn) {
+		gn = g->next_in_node;
+		for (sub *x = g->members, *next; x; x = next) {
+			next = x->next_in_node;
+			free(x);
+		}
+		free(g->name);
+		free(g);
+	}
+	n->groups = n->groups_tail = NULL;
 	free(n->tab);
 	n->tab = NULL;
 	n->tab_cap = n->nchildren = 0;
@@ -464,6 +578,8 @@ void broker__tree_free(tnode *n)
 typedef struct vec {
 	sub **v;
 	size_t n, cap;
+	sgroup **g;        /* shared groups met on the way */
+	size_t ng, gcap;
 } vec;
 
 static void add_subs(vec *out, const tnode *n)
@@ -477,6 +593,16 @@ static void add_subs(vec *out, const tnode *n)
 			out->v = v;
 		}
 		out->v[out->n++] = x;
+	}
+	for (sgroup *g = n->groups; g; g = g->next_in_node) {
+		if (out->ng == out->gcap) {
+			out->gcap = out->gcap ? 2 * out->gcap : 8;
+			sgroup **v = realloc(out->g, out->gcap * sizeof *v);
+			if (!v)
+				abort();
+			out->g = v;
+		}
+		out->g[out->ng++] = g;
 	}
 }
 
@@ -524,14 +650,25 @@ static int by_session_then_seq(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-size_t broker__tree_match(broker *b, const char *topic, sub ***out)
+static int by_group_id(const void *a, const void *b)
+{
+	const sgroup *x = *(sgroup *const *)a, *y = *(sgroup *const *)b;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+size_t broker__tree_match(broker *b, const char *topic, sub ***out, sgroup ***groups, size_t *ngroups)
 {
 	vec v = { 0 };
 	walk(&b->root, topic, true, &v);
 	/* Grouped by session, sessions in the order they were created; broker__route makes
-	 * one delivery per session of its group. */
+	 * one delivery per session of its group. Shared groups by creation (each node is met
+	 * once, so each group once). */
 	if (v.n > 1)
 		qsort(v.v, v.n, sizeof *v.v, by_session_then_seq);
+	if (v.ng > 1)
+		qsort(v.g, v.ng, sizeof *v.g, by_group_id);
 	*out = v.v;
+	*groups = v.g;
+	*ngroups = v.ng;
 	return v.n;
 }

@@ -277,28 +277,32 @@ void broker__persist_session(broker *b, session *s, bool exists)
 	emit(b, &r);
 }
 
-/* R_SUB / R_UNSUB: the client id, the QoS, the filter; then, for a 5.0 subscription with
- * options or a Subscription Identifier, its options (u8, SUB_NO_LOCAL | SUB_RAP) and the
- * identifier (u32, 0: none). Without them the record is as before, and an older log loads. */
-static void rec_sub(buf *r, const session *s, const char *filter, size_t flen, const sub *x)
+/* R_SUB / R_UNSUB: the client id, the QoS, the filter (a shared one whole, `$share/NAME/
+ * filter`); then, for a 5.0 subscription with options, a Subscription Identifier or
+ * shared, its options (u8, SUB_NO_LOCAL | SUB_RAP | SUB_SHARED) and the identifier (u32,
+ * 0: none). Without them the record is as before, and an older log loads. */
+static void rec_sub(buf *r, const session *s, const char *filter, size_t flen, const sub *x, bool shared)
 {
 	size_t at = rec_begin(r, x ? R_SUB : R_UNSUB);
 	put_str(r, s->client_id);
 	put_u8(r, x ? x->qos : 0);
 	put_bytes(r, filter, flen);
-	if (x && (x->opts || x->sub_id)) {
-		put_u8(r, x->opts);
-		put_u32(r, x->sub_id);
+	uint8_t opts = (uint8_t)((x ? x->opts : 0) | (shared ? SUB_SHARED : 0));
+	uint32_t id = x ? x->sub_id : 0;
+	if (opts || id) {
+		put_u8(r, opts);
+		put_u32(r, id);
 	}
 	rec_end(r, at);
 }
 
-void broker__persist_sub(broker *b, session *s, const char *filter, size_t flen, const sub *x)
+void broker__persist_sub(broker *b, session *s, const char *filter, size_t flen, const sub *x,
+			 bool shared)
 {
 	if (!active(b) || s->clean)
 		return;
 	buf r = { 0 };
-	rec_sub(&r, s, filter, flen, x);
+	rec_sub(&r, s, filter, flen, x, shared);
 	emit(b, &r);
 }
 
@@ -516,8 +520,10 @@ static void compact(broker *b)
 		for (sub *x = s->subs; x; x = x->next_in_session)
 			v[n++] = x;
 		while (n--) {
-			/* The filter, rebuilt from the node up to the root. */
-			size_t len = 0;
+			/* The filter, rebuilt from the node up to the root, after "$share/NAME/"
+			 * for a shared one. */
+			const sgroup *g = v[n]->grp;
+			size_t pre = g ? 7 + g->name_len + 1 : 0, len = pre;
 			for (tnode *t = v[n]->node; t->parent; t = t->parent)
 				len += strlen(t->level) + 1;
 			char *path = malloc(len + 1);
@@ -529,10 +535,15 @@ static void compact(broker *b)
 				size_t l = strlen(t->level);
 				end -= l;
 				memcpy(path + end, t->level, l);
-				if (end)
+				if (end > pre)
 					path[--end] = '/';
 			}
-			rec_sub(&r, s, path, len - 1, v[n]);
+			if (g) {
+				memcpy(path, "$share/", 7);
+				memcpy(path + 7, g->name, g->name_len);
+				path[pre - 1] = '/';
+			}
+			rec_sub(&r, s, path, len - 1, v[n], g != NULL);
 			free(path);
 		}
 		free(v);
@@ -763,16 +774,19 @@ static bool apply(broker *b, rd *r, mtab *t)
 		uint8_t qos = get_u8(r), opts = 0;
 		d = get_bytes(r, &n);
 		uint32_t sub_id = 0;
-		if (type == R_SUB && r->p != r->end) { /* the 5.0 tail */
+		if (r->p != r->end) { /* the 5.0 tail */
 			opts = get_u8(r);
 			sub_id = get_u32(r);
 		}
-		if (!s || r->bad || n == 0 || qos > 2 || opts > (SUB_NO_LOCAL | SUB_RAP) || sub_id > MQTT_VBI_MAX)
+		mqtt_str sn, sf;
+		if (!s || r->bad || n == 0 || qos > 2 || opts > (SUB_NO_LOCAL | SUB_RAP | SUB_SHARED) ||
+		    sub_id > MQTT_VBI_MAX ||
+		    ((opts & SUB_SHARED) && mqtt_share_parse(d, n, &sn, &sf, NULL) != 1))
 			return false;
 		if (type == R_SUB)
 			broker__sub_add(b, s, (const char *)d, n, qos, opts, sub_id);
 		else
-			broker__sub_remove(b, s, (const char *)d, n);
+			broker__sub_remove(b, s, (const char *)d, n, (opts & SUB_SHARED) != 0);
 		return true;
 	}
 	case R_MSG: {

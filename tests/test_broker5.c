@@ -22,7 +22,7 @@ static broker_sim *bs;
 static broker_config cfg;
 
 /* What this broker announces to every 5.0 client with the default configuration. */
-#define CAPS "receive_max=65535 topic_alias_max=10 max_packet_size=1048576 shared_sub_available=0"
+#define CAPS "receive_max=65535 topic_alias_max=10 max_packet_size=1048576"
 #define ACK5 "CONNACK session_present=0 reason=0 (Success) " CAPS
 #define ACK5_PRESENT "CONNACK session_present=1 reason=0 (Success) " CAPS
 
@@ -195,6 +195,7 @@ START_TEST(test_announced_limits)
 	cfg.receive_max = 10;
 	cfg.max_packet_size = 4096;
 	cfg.topic_alias_max = 3;
+	cfg.no_shared_subs = true;
 	start_broker();
 	/* Asked for an hour and no keep alive: told 60 s and 30 s [MQTT-3.2.2-21]. */
 	mqtt_props p = expiry_props(3600);
@@ -467,7 +468,7 @@ START_TEST(test_server_disconnect_reasons)
 	mqtt_props pi = { 0 };
 	pi.request_problem_info = 0;
 	MQTT_SET(&pi, MQTT_PROP_REQUEST_PROBLEM_INFO);
-	const char *caps = "receive_max=2 max_packet_size=64 shared_sub_available=0";
+	const char *caps = "receive_max=2 max_packet_size=64";
 	char ack[200];
 	snprintf(ack, sizeof ack, "CONNACK session_present=0 reason=0 (Success) %s", caps);
 	/* Malformed: a PUBLISH with QoS 3 (0x81). */
@@ -1350,16 +1351,17 @@ START_TEST(test_suback_reason_codes)
 	start_broker();
 	tclient *c = online5("c", "c", true, NULL,
 			     "CONNACK session_present=0 reason=0 (Success) receive_max=65535 topic_alias_max=10 "
-			     "max_qos=1 max_packet_size=1048576 shared_sub_available=0");
+			     "max_qos=1 max_packet_size=1048576");
 	/* A code per filter, in order [MQTT-3.8.4-6, MQTT-3.9.3-1]: granted QoS (at most the
-	 * maximum, 5.0 §3.9.3), 0x87 not authorized, 0x9E shared, 0x97 past max_subscriptions. */
+	 * maximum, 5.0 §3.9.3), 0x87 not authorized, 0x97 past max_subscriptions (a shared
+	 * subscription counts). */
 	mqtt_sub s[6] = {
 		{ .filter = MQTT_STR("a"), .qos = 0 }, { .filter = MQTT_STR("b/+"), .qos = 2 },
 		{ .filter = MQTT_STR("secret/x"), .qos = 1 }, { .filter = MQTT_STR("$share/g/a"), .qos = 1 },
 		{ .filter = MQTT_STR("c/#"), .qos = 1 }, { .filter = MQTT_STR("d"), .qos = 1 },
 	};
 	sub5(c, 1, s, 6, 0);
-	TC_EXPECT(c, "SUBACK id=1 codes=0x00,0x01,0x87,0x9E,0x01,0x97");
+	TC_EXPECT(c, "SUBACK id=1 codes=0x00,0x01,0x87,0x01,0x97,0x97");
 	/* Replacing one held is granted at the limit. */
 	sub5(c, 2, s, 1, 0);
 	TC_EXPECT(c, "SUBACK id=2 codes=0x00");
@@ -1391,19 +1393,20 @@ START_TEST(test_suback_capabilities_off)
 {
 	cfg.no_sub_ids = true;
 	cfg.no_wildcards = true;
+	cfg.no_shared_subs = true;
 	start_broker();
 	/* CONNACK says what is off [5.0 §3.2.2.3.11, .12]; absent means available. */
 	tclient *c = online5("c", "c", true, NULL,
 			     "CONNACK session_present=0 reason=0 (Success) receive_max=65535 topic_alias_max=10 "
 			     "max_packet_size=1048576 wildcard_sub_available=0 sub_id_available=0 "
 			     "shared_sub_available=0");
-	mqtt_sub s[3] = { { .filter = MQTT_STR("a/+"), .qos = 1 }, { .filter = MQTT_STR("a/#"), .qos = 1 },
-			  { .filter = MQTT_STR("a/b"), .qos = 1 } };
-	/* 0xA2 for a wildcard filter, the rest served. */
-	sub5(c, 1, s, 3, 0);
-	TC_EXPECT(c, "SUBACK id=1 codes=0xA2,0xA2,0x01");
+	mqtt_sub s[4] = { { .filter = MQTT_STR("a/+"), .qos = 1 }, { .filter = MQTT_STR("$share/g/a/b"), .qos = 1 },
+			  { .filter = MQTT_STR("a/#"), .qos = 1 }, { .filter = MQTT_STR("a/b"), .qos = 1 } };
+	/* 0xA2 for a wildcard filter, 0x9E for a shared one, the rest served. */
+	sub5(c, 1, s, 4, 0);
+	TC_EXPECT(c, "SUBACK id=1 codes=0xA2,0x9E,0xA2,0x01");
 	/* 0xA1 for every filter of a SUBSCRIBE with a Subscription Identifier: none is made. */
-	sub5(c, 2, s + 2, 1, 5);
+	sub5(c, 2, s + 3, 1, 5);
 	TC_EXPECT(c, "SUBACK id=2 codes=0xA1");
 	tclient *d = online4("d", "d", true);
 	tc_subscribe(d, 1, "a/+", 1);
