@@ -1490,6 +1490,217 @@ START_TEST(test_sub_ids)
 }
 END_TEST
 
+
+/* ---- 13. Shared subscriptions ------------------------------------------------------------------ */
+
+START_TEST(test_shared_round_robin)
+{
+	start_broker();
+	tclient *p = online5("p", "p", true, NULL, ACK5);
+	tc_publish(p, "j/r", "kept", 1, true, 1);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(p, "PUBACK id=1 reason=0x10 (No matching subscribers)");
+	tclient *m[3];
+	char host[8];
+	for (int i = 0; i < 3; i++) {
+		snprintf(host, sizeof host, "m%d", i + 1);
+		m[i] = online5(host, host, true, NULL, ACK5);
+		/* Retained messages are not sent for a shared subscription (5.0 §4.8.2). */
+		sub5_ok(m[i], 1, "$share/g/j/#", 1, false, false, 0, i == 2 ? 33 : 0);
+		TC_EXPECT_NOTHING(m[i]);
+	}
+	/* Another group of the same filter gets every message too, to its one member; the
+	 * share name tells groups apart, the filter after it decides what matches. */
+	tclient *o = online5("o", "o", true, NULL, ACK5);
+	sub5_ok(o, 1, "$share/h/j/+", 0, false, false, 0, 0);
+	/* Each message to one member, round robin in subscription order [MQTT-4.8.2-*]; the
+	 * member's own Subscription Identifier with it. */
+	char pl[2] = "0";
+	for (uint16_t i = 0; i < 6; i++) {
+		pl[0] = (char)('1' + i);
+		tc_publish(p, "j/x", pl, 1, false, (uint16_t)(10 + i));
+	}
+	tc_run(w, 10 * MS);
+	for (uint16_t i = 0; i < 6; i++) {
+		char want[64];
+		snprintf(want, sizeof want, "PUBACK id=%u reason=0x00 (Success)", 10 + i);
+		TC_EXPECT(p, want);
+	}
+	TC_EXPECT(m[0], "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"j/x\" payload=1B");
+	TC_EXPECT(m[0], "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"j/x\" payload=1B");
+	TC_EXPECT(m[1], "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"j/x\" payload=1B");
+	TC_EXPECT(m[1], "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"j/x\" payload=1B");
+	TC_EXPECT(m[2], "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"j/x\" payload=1B subscription_id=33");
+	TC_EXPECT(m[2], "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"j/x\" payload=1B subscription_id=33");
+	for (int i = 0; i < 6; i++)
+		TC_EXPECT(o, "PUBLISH qos=0 retain=0 dup=0 topic=\"j/x\" payload=1B");
+	for (int i = 0; i < 3; i++) {
+		tc_send_hex(m[i], "40 02 00 01");
+		tc_send_hex(m[i], "40 02 00 02");
+		TC_EXPECT_NOTHING(m[i]);
+	}
+	TC_EXPECT_NOTHING(o);
+	/* A member that leaves is no longer served; its own ordinary subscription beside the
+	 * group's is a second subscription, a second copy. */
+	tc_send_hex(m[1], "a2 11 00 05 00 00 0c 24 73 68 61 72 65 2f 67 2f 6a 2f 23"); /* $share/g/j/# */
+	tc_run(w, 10 * MS);
+	TC_EXPECT(m[1], "UNSUBACK id=5 codes=0x00");
+	sub5_ok(m[0], 2, "j/x", 0, false, false, 0, 0);
+	tc_publish(p, "j/x", "a", 0, false, 0);
+	tc_publish(p, "j/x", "b", 0, false, 0);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(m[0], "PUBLISH qos=0 retain=0 dup=0 topic=\"j/x\" payload=1B");
+	TC_EXPECT(m[0], "PUBLISH qos=0 retain=0 dup=0 topic=\"j/x\" payload=1B");
+	TC_EXPECT(m[0], "PUBLISH qos=0 retain=0 dup=0 topic=\"j/x\" payload=1B");
+	TC_EXPECT(m[2], "PUBLISH qos=0 retain=0 dup=0 topic=\"j/x\" payload=1B subscription_id=33");
+	TC_EXPECT_NOTHING(m[0]);
+	TC_EXPECT_NOTHING(m[1]);
+	TC_EXPECT_NOTHING(m[2]);
+	/* A 3.1.1 client's "$share/g/j/#" is an ordinary filter that matches no topic
+	 * starting with "j" (its first level is "$share"). */
+	tclient *d = online4("d", "d", true);
+	sub_ok(d, 1, "$share/g/j/#", 1);
+	tc_publish(p, "j/x", "c", 0, false, 0);
+	tc_run(w, 10 * MS);
+	TC_EXPECT_NOTHING(d);
+	for (int i = 0; i < 3; i++)
+		tc_free(m[i]);
+	tc_free(o);
+	tc_free(p);
+	tc_free(d);
+}
+END_TEST
+
+START_TEST(test_shared_payload_order)
+{
+	/* Which member got which message, by payload: strictly 1, 2, 3, 1, 2, 3. */
+	start_broker();
+	mqtt_props ex = expiry_props(3600);
+	tclient *m[3];
+	char host[8];
+	for (int i = 0; i < 3; i++) {
+		snprintf(host, sizeof host, "m%d", i + 1);
+		m[i] = online5(host, host, true, &ex, ACK5);
+		sub5_ok(m[i], 1, "$share/g/q", 0, false, false, 0, 0);
+	}
+	tclient *p = online5("p", "p", true, NULL, ACK5);
+	const char *pl[6] = { "a", "bb", "ccc", "dddd", "eeeee", "ffffff" };
+	for (int i = 0; i < 6; i++)
+		tc_publish(p, "q", pl[i], 0, false, 0);
+	tc_run(w, 10 * MS);
+	for (int i = 0; i < 6; i++) {
+		char want[64];
+		snprintf(want, sizeof want, "PUBLISH qos=0 retain=0 dup=0 topic=\"q\" payload=%dB", i + 1);
+		TC_EXPECT(m[i % 3], want);
+	}
+	/* m2 goes offline, its session (and membership) kept: passed over while another
+	 * member is online. */
+	tc_drop(m[1]);
+	tc_run(w, 10 * MS);
+	for (int i = 0; i < 2; i++)
+		tc_publish(p, "q", pl[i], 0, false, 0);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(m[0], "PUBLISH qos=0 retain=0 dup=0 topic=\"q\" payload=1B");
+	TC_EXPECT(m[2], "PUBLISH qos=0 retain=0 dup=0 topic=\"q\" payload=2B");
+	/* Back, it takes its turn again: after m3 (served last) come m1, then m2. */
+	tclient *back = online5("m2b", "m2", false, &ex, ACK5_PRESENT);
+	for (int i = 0; i < 3; i++)
+		tc_publish(p, "q", pl[i], 0, false, 0);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(m[0], "PUBLISH qos=0 retain=0 dup=0 topic=\"q\" payload=1B");
+	TC_EXPECT(back, "PUBLISH qos=0 retain=0 dup=0 topic=\"q\" payload=2B");
+	TC_EXPECT(m[2], "PUBLISH qos=0 retain=0 dup=0 topic=\"q\" payload=3B");
+	TC_EXPECT_NOTHING(m[0]);
+	TC_EXPECT_NOTHING(m[2]);
+	TC_EXPECT_NOTHING(back);
+	for (int i = 0; i < 3; i++)
+		tc_free(m[i]);
+	tc_free(back);
+	tc_free(p);
+}
+END_TEST
+
+START_TEST(test_shared_handoff)
+{
+	start_broker();
+	mqtt_props e60 = expiry_props(60);
+	tclient *a = online5("a", "a", true, &e60, ACK5);
+	tclient *b = online5("b", "b", true, NULL, ACK5);
+	sub5_ok(a, 1, "$share/g/t", 1, false, false, 0, 0);
+	sub5_ok(b, 1, "$share/g/t", 1, false, false, 0, 4);
+	tclient *p = online5("p", "p", true, NULL, ACK5);
+	tc_publish(p, "t", "one", 1, false, 1);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(a, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t\" payload=3B");
+	/* a goes without acknowledging it; its session lives on for 60 s, and the message
+	 * waits for it (the standard lets the server wait) ... */
+	tc_drop(a);
+	tc_run(w, 30 * SEC);
+	TC_EXPECT_NOTHING(b);
+	/* ... and when the session ends it goes to another member [MQTT-4.8.2-4], with
+	 * that member's Subscription Identifier. */
+	tc_run(w, 31 * SEC);
+	TC_EXPECT(b, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t\" payload=3B subscription_id=4");
+	tc_send_hex(b, "40 02 00 01");
+	/* A session that ends with its connection hands over at once; one acknowledged stays
+	 * delivered. */
+	tclient *c = online5("c", "c", true, NULL, ACK5);
+	sub5_ok(c, 1, "$share/g/t", 1, false, false, 0, 0);
+	tc_publish(p, "t", "two", 1, false, 2);   /* to c: b was served last (the handoff) */
+	tc_publish(p, "t", "three", 1, false, 3); /* to b */
+	tc_run(w, 10 * MS);
+	TC_EXPECT(c, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t\" payload=3B");
+	TC_EXPECT(b, "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"t\" payload=5B subscription_id=4");
+	tc_send_hex(c, "40 02 00 01");
+	tc_run(w, 10 * MS);
+	tc_drop(b);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(c, "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"t\" payload=5B");
+	TC_EXPECT_NOTHING(c);
+	tc_free(a);
+	tc_free(b);
+	tc_free(c);
+	tc_free(p);
+}
+END_TEST
+
+START_TEST(test_shared_survives_restart)
+{
+	start_persistent();
+	mqtt_props e = expiry_props(3600);
+	tclient *a = online5("a", "a", true, &e, ACK5);
+	tclient *b = online5("b", "b", true, &e, ACK5);
+	sub5_ok(a, 1, "$share/grp/s/+", 1, false, false, 0, 0);
+	sub5_ok(b, 1, "$share/grp/s/+", 1, false, true, 0, 12);
+	/* Twice: from the log, then from the snapshot the first restart wrote. */
+	for (int k = 0; k < 2; k++) {
+		sim_host_crash(bh);
+		tc_run(w, 1 * SEC);
+		sim_host_restart(bh);
+		tc_run(w, 10 * MS);
+	}
+	tclient *a2 = online5("a2", "a", false, &e, ACK5_PRESENT);
+	tclient *b2 = online5("b2", "b", false, &e, ACK5_PRESENT);
+	tclient *p = online5("p", "p", true, NULL, ACK5);
+	tc_publish(p, "s/1", "x", 1, true, 1);
+	tc_publish(p, "s/2", "y", 1, true, 2);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(a2, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"s/1\" payload=1B");
+	TC_EXPECT(b2, "PUBLISH qos=1 retain=1 dup=0 id=1 topic=\"s/2\" payload=1B subscription_id=12");
+	/* And it is a group, not an ordinary filter "$share/grp/s/+". */
+	tc_send_hex(b2, "a2 13 00 05 00 00 0e 24 73 68 61 72 65 2f 67 72 70 2f 73 2f 2b"); /* $share/grp/s/+ */
+	tc_run(w, 10 * MS);
+	TC_EXPECT(b2, "UNSUBACK id=5 codes=0x00");
+	TC_EXPECT_NOTHING(a2);
+	TC_EXPECT_NOTHING(b2);
+	tc_free(a);
+	tc_free(b);
+	tc_free(a2);
+	tc_free(b2);
+	tc_free(p);
+}
+END_TEST
+
 Suite *broker5_suite(void)
 {
 	Suite *s = suite_create("broker5");
@@ -1549,6 +1760,13 @@ Suite *broker5_suite(void)
 	tcase_add_test(t, test_suback_reason_codes);
 	tcase_add_test(t, test_suback_capabilities_off);
 	tcase_add_test(t, test_sub_ids);
+	suite_add_tcase(s, t);
+	t = tcase_create("shared");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, test_shared_round_robin);
+	tcase_add_test(t, test_shared_payload_order);
+	tcase_add_test(t, test_shared_handoff);
+	tcase_add_test(t, test_shared_survives_restart);
 	suite_add_tcase(s, t);
 	return s;
 }
