@@ -154,6 +154,13 @@ struct session {
 	uint32_t expiry_s;
 	bheap_item exp;            /* exp.at: INT64_MAX while connected or never expiring; tie seq */
 	uint32_t in_qos2_len, in_qos2_cap;
+	/* A 5.0 will waiting out its Will Delay Interval: published at willh.at or when the
+	 * session ends, whichever is first; dropped if a connection for this client id comes
+	 * first [MQTT-3.1.2-8, MQTT-3.1.3-9]. Not persisted. */
+	msg *will;
+	bool will_has_expiry;
+	uint32_t will_expiry_s;
+	bheap_item willh;          /* in broker.wills while will is set; tie seq */
 	session *next, *prev;      /* all sessions, creation order */
 	session *hnext;            /* hash chain */
 };
@@ -185,6 +192,12 @@ struct conn {
 	char *will_topic;
 	uint8_t *will_payload;
 	uint32_t will_payload_len;
+	/* 5.0: the will as a message with its properties (forwarded like a PUBLISH's), its
+	 * Message Expiry Interval (counted from its publication) and Will Delay Interval. */
+	msg *will_msg;
+	bool will_has_expiry;
+	uint32_t will_expiry_s;
+	uint32_t will_delay_s;
 	bool auth_pending;         /* CONNECT waits for broker_on_auth(); input is kept, unread */
 	bool auth_answered;        /* ... and here is the answer, for the CONNECT's second pass */
 	uint8_t auth_rc;
@@ -253,6 +266,7 @@ struct broker {
 
 	bheap deadlines;           /* conns by keepalive deadline */
 	bheap expiries;            /* offline sessions by expiry */
+	bheap wills;               /* offline sessions by delayed will */
 	int64_t next_sys_us;
 	int64_t woken_for;
 
@@ -304,6 +318,11 @@ char *broker__core_strndup(const char *s, size_t n);
 
 /* Session Expiry Interval meaning "never" (also every 3.1.1 persistent session). */
 #define SESSION_NEVER UINT32_MAX
+
+/* core.c, 5.0 delayed wills: publish the session's pending will now (it ends, or its delay
+ * passed), or drop it (a connection for its client id came in time). */
+void broker__will_fire(broker *b, session *s);
+void broker__will_cancel(broker *b, session *s);
 
 /* core.c, 5.0: send DISCONNECT with this reason (to a 5.0 client; nothing to a 3.1.1
  * one, which has no such packet from a server), then close, publishing the will. */

@@ -620,9 +620,10 @@ END_TEST
 static const mqtt_user_prop ups[3] = {
 	{ MQTT_STR("k1"), MQTT_STR("a") }, { MQTT_STR("k2"), MQTT_STR("b") }, { MQTT_STR("k1"), MQTT_STR("c") },
 };
-#define PROPS_SEEN                                                                             \
-	"payload_format=1 content_type=\"application/json\" response_topic=\"r/reply\" "       \
+#define PROPS_SEEN_REST                                                                        \
+	"content_type=\"application/json\" response_topic=\"r/reply\" "                      \
 	"correlation_data=2B user:\"k1\"=\"a\" user:\"k2\"=\"b\" user:\"k1\"=\"c\""
+#define PROPS_SEEN "payload_format=1 " PROPS_SEEN_REST
 
 static mqtt_packet publish5(const char *topic, const char *payload, uint8_t qos, bool retain, uint16_t id)
 {
@@ -1701,6 +1702,132 @@ START_TEST(test_shared_survives_restart)
 }
 END_TEST
 
+
+/* ---- 14. Will Delay Interval and will properties -------------------------------------------------- */
+
+/* A 5.0 client with a QoS 1 will on w/ID: Session Expiry `expiry` (NULL-free: always set),
+ * Will Delay `delay` (0: none), and, when props, the will properties of publish5_props plus
+ * a Message Expiry Interval of 100 s. */
+static tclient *online_will5(const char *host, const char *id, bool clean, uint32_t expiry, uint32_t delay,
+			     bool props, const char *want)
+{
+	tclient *c = tc_new(w, host, bh, PORT);
+	char topic[32];
+	snprintf(topic, sizeof topic, "w/%s", id);
+	mqtt_packet k = { .type = MQTT_CONNECT, .version = MQTT_V5, .props = expiry_props(expiry) };
+	k.connect.client_id = (mqtt_str){ (const uint8_t *)id, (uint32_t)strlen(id) };
+	k.connect.clean_start = clean;
+	k.connect.will = true;
+	k.connect.will_qos = 1;
+	k.connect.will_topic = (mqtt_str){ (const uint8_t *)topic, (uint32_t)strlen(topic) };
+	k.connect.will_payload = MQTT_STR("bye");
+	mqtt_props *wp = &k.connect.will_props;
+	if (props) {
+		*wp = publish5_props("x", "x", 0, false, 0).props;
+		wp->message_expiry = 100;
+		MQTT_SET(wp, MQTT_PROP_MESSAGE_EXPIRY);
+	}
+	if (delay) {
+		wp->will_delay = delay;
+		MQTT_SET(wp, MQTT_PROP_WILL_DELAY);
+	}
+	c->version = MQTT_V5;
+	tc_send(c, &k);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(c, want);
+	return c;
+}
+
+START_TEST(test_will_delay)
+{
+	start_broker();
+	tclient *s = online5("s", "s", true, NULL, ACK5);
+	sub_ok(s, 1, "w/#", 1);
+	/* Published once its delay has passed, with its properties, order kept, and its
+	 * Message Expiry Interval counted from then [MQTT-3.1.2-8, MQTT-3.1.3-10]. */
+	tclient *a = online_will5("a", "a", true, 60, 5, true, ACK5);
+	tc_drop(a);
+	tc_run(w, 4990 * MS);
+	TC_EXPECT_NOTHING(s);
+	tc_run(w, 20 * MS);
+	TC_EXPECT(s, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"w/a\" payload=3B payload_format=1 message_expiry=100 " PROPS_SEEN_REST);
+	tc_send_hex(s, "40 02 00 01");
+	/* Not at all when a connection for the client id comes within the delay
+	 * [MQTT-3.1.3-9]: resuming the session, or with Clean Start discarding it. */
+	tclient *b = online_will5("b", "b", true, 60, 10, false, ACK5);
+	tclient *e = online_will5("e", "e", true, 60, 10, false, ACK5);
+	tc_drop(b);
+	tc_drop(e);
+	tc_run(w, 3 * SEC);
+	tclient *b2 = online5("b2", "b", false, NULL, ACK5_PRESENT);
+	tclient *e2 = online5("e2", "e", true, NULL, ACK5);
+	tc_run(w, 15 * SEC);
+	TC_EXPECT_NOTHING(s);
+	/* At the session's end when that comes first [MQTT-3.1.2-8]: expiry 2 s, delay 10 s. */
+	tclient *c = online_will5("c", "c", true, 2, 10, false, ACK5);
+	tc_drop(c);
+	tc_run(w, 1900 * MS);
+	TC_EXPECT_NOTHING(s);
+	tc_run(w, 200 * MS);
+	TC_EXPECT(s, "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"w/c\" payload=3B");
+	tc_send_hex(s, "40 02 00 02");
+	/* A session that ends with its connection (expiry 0): at once. */
+	tclient *d = online_will5("d", "d", true, 0, 10, false, ACK5);
+	tc_drop(d);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(s, "PUBLISH qos=1 retain=0 dup=0 id=3 topic=\"w/d\" payload=3B");
+	tc_send_hex(s, "40 02 00 03");
+	/* DISCONNECT 0x04 waits for the delay too; DISCONNECT 0x00 drops the will. */
+	tclient *f = online_will5("f", "f", true, 60, 2, false, ACK5);
+	disconnect5(f, 0x04, NULL);
+	TC_EXPECT_NOTHING(s);
+	tc_run(w, 2 * SEC);
+	TC_EXPECT(s, "PUBLISH qos=1 retain=0 dup=0 id=4 topic=\"w/f\" payload=3B");
+	tclient *g = online_will5("g", "g", true, 60, 2, false, ACK5);
+	disconnect5(g, 0x00, NULL);
+	tc_run(w, 3 * SEC);
+	TC_EXPECT_NOTHING(s);
+	tc_free(s);
+	tc_free(a);
+	tc_free(b);
+	tc_free(b2);
+	tc_free(c);
+	tc_free(d);
+	tc_free(e);
+	tc_free(e2);
+	tc_free(f);
+	tc_free(g);
+}
+END_TEST
+
+START_TEST(test_will_props_now)
+{
+	start_broker();
+	tclient *s5 = online5("s5", "s5", true, NULL, ACK5);
+	tclient *s4 = online4("s4", "s4", true);
+	sub_ok(s5, 1, "w/#", 1);
+	sub_ok(s4, 1, "w/#", 1);
+	/* Without a delay, at once, with its properties; a 3.1.1 subscriber gets it without. */
+	tclient *a = online_will5("a", "a", true, 60, 0, true, ACK5);
+	tc_drop(a);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(s5, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"w/a\" payload=3B payload_format=1 message_expiry=100 " PROPS_SEEN_REST);
+	TC_EXPECT(s4, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"w/a\" payload=3B");
+	/* A takeover closes the old connection, the new one is for the same client id: a
+	 * delayed will is not sent, one without a delay is. */
+	tclient *b = online_will5("b", "b", true, 60, 5, false, ACK5);
+	tclient *b2 = online5("b2", "b", false, NULL, ACK5_PRESENT);
+	TC_EXPECT(b, "DISCONNECT reason=0x8E (Session taken over) reason_string=\"session taken over\"");
+	tc_run(w, 6 * SEC);
+	TC_EXPECT_NOTHING(s5);
+	tc_free(s5);
+	tc_free(s4);
+	tc_free(a);
+	tc_free(b);
+	tc_free(b2);
+}
+END_TEST
+
 Suite *broker5_suite(void)
 {
 	Suite *s = suite_create("broker5");
@@ -1767,6 +1894,11 @@ Suite *broker5_suite(void)
 	tcase_add_test(t, test_shared_payload_order);
 	tcase_add_test(t, test_shared_handoff);
 	tcase_add_test(t, test_shared_survives_restart);
+	suite_add_tcase(s, t);
+	t = tcase_create("will");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, test_will_delay);
+	tcase_add_test(t, test_will_props_now);
 	suite_add_tcase(s, t);
 	return s;
 }
