@@ -122,6 +122,15 @@ typedef struct broker_config {
 	/* Topic Alias Maximum announced to 5.0 clients: inbound aliases 1..N are taken
 	 * (init: 10; 0: none). The broker sends no aliases itself. */
 	uint16_t topic_alias_max;
+	/* Subscription Identifiers / wildcard filters refused (default false: both taken). Set,
+	 * CONNACK says so (Subscription Identifier / Wildcard Subscription Available 0) and a
+	 * SUBSCRIBE using one gets SUBACK 0xA1 / 0xA2 for its filters (3.1.1: 0x80 for a
+	 * wildcard filter). Negative so a zeroed config keeps them available. */
+	bool no_sub_ids;
+	bool no_wildcards;
+	/* Shared subscriptions (`$share/NAME/filter`) refused: CONNACK says Shared Subscription
+	 * Available 0, such a filter gets SUBACK 0x9E. */
+	bool no_shared_subs;
 	/* Authentication and authorisation; NULL accepts everything (see auth.h). */
 	const broker_auth *auth;
 	/* Persistent sessions, their queues and in-flight messages, and retained messages

@@ -138,11 +138,49 @@ static void rearm(broker *b)
 		at = broker__bheap_next(&b->deadlines);
 	if (broker__bheap_next(&b->expiries) < at)
 		at = broker__bheap_next(&b->expiries);
+	if (broker__bheap_next(&b->wills) < at)
+		at = broker__bheap_next(&b->wills);
 	if (at != b->woken_for) {
 		b->woken_for = at;
 		if (b->env.wake)
 			b->env.wake(b->env.ctx, at);
 	}
+}
+
+/* ---- wills --------------------------------------------------------------------------------- */
+
+/* A will goes out like a PUBLISH of its client's; its Message Expiry Interval counts from
+ * here. from: its session, if that lives on (No Local). */
+static void will_publish(broker *b, msg *m, bool has_expiry, uint32_t expiry_s, const session *from)
+{
+	if (has_expiry) {
+		m->expiry_s = expiry_s;
+		m->expire_us = now(b) + (int64_t)expiry_s * 1000000;
+	}
+	if (m->retain)
+		broker__retained_set(b, m);
+	broker__route(b, m, from);
+}
+
+void broker__will_cancel(broker *b, session *s)
+{
+	if (!s->will)
+		return;
+	broker__bheap_set(&b->wills, &s->willh, INT64_MAX);
+	broker__msg_unref(s->will);
+	s->will = NULL;
+}
+
+void broker__will_fire(broker *b, session *s)
+{
+	msg *m = s->will;
+	if (!m)
+		return;
+	broker__bheap_set(&b->wills, &s->willh, INT64_MAX);
+	s->will = NULL;
+	broker__core_log(b, "will of client=%s published (delayed)", s->client_id);
+	will_publish(b, m, s->will_has_expiry, s->will_expiry_s, s);
+	broker__msg_unref(m);
 }
 
 /* ---- sending --------------------------------------------------------------------------------- */
@@ -269,6 +307,7 @@ static void conn_free(broker *b, conn *c)
 		free(c->alias[i]);
 	free(c->alias);
 	free(c->will_payload);
+	broker__msg_unref(c->will_msg);
 	free(c);
 }
 
@@ -290,21 +329,36 @@ static void conn_end(broker *b, conn *c, bool publish_will, bool tell_shell, con
 	bool will_allowed = !c->will || !b->cfg.auth || !b->cfg.auth->allow || !s ||
 			    b->cfg.auth->allow(b->cfg.auth->ctx, s->client_id, c->username, c->will_topic, true);
 	bool will = publish_will && c->will && will_allowed && !(b->cfg.test_faults & BROKER_TF_SKIP_WILL);
+	const session *from = NULL; /* the will's publisher, for No Local, if it lives on */
 	if (s) {
 		s->c = NULL;
 		c->s = NULL;
-		if (s->clean || (b->cfg.test_faults & BROKER_TF_FORGET_SESSION))
+		if (s->clean || (b->cfg.test_faults & BROKER_TF_FORGET_SESSION)) {
 			broker__session_free(b, s);
-		else
-			broker__session_detach(b, s);
+		} else {
+			broker__session_detach(b, s); /* it stays, offline */
+			from = s;
+		}
 	}
-	if (will) {
-		/* Published like any message from this client, with its QoS and retain. */
-		msg *m = broker__msg_new(c->will_topic, strlen(c->will_topic), c->will_payload,
-					 c->will_payload_len, c->will_qos, c->will_retain);
-		if (m->retain)
-			broker__retained_set(b, m);
-		broker__route(b, m);
+	if (will && c->will_msg && c->will_delay_s && from) {
+		/* 5.0 Will Delay Interval: it waits with the session (broker__will_fire). */
+		session *ws = (session *)from;
+		broker__will_cancel(b, ws);
+		ws->will = c->will_msg;
+		c->will_msg = NULL;
+		ws->will_has_expiry = c->will_has_expiry;
+		ws->will_expiry_s = c->will_expiry_s;
+		ws->willh.tie = ws->seq;
+		broker__bheap_set(&b->wills, &ws->willh, now(b) + (int64_t)c->will_delay_s * 1000000);
+	} else if (will) {
+		/* Published like any message from this client, with its QoS and retain (and a
+		 * 5.0 will's properties); at once when it has no delay or its session ended. */
+		msg *m = c->will_msg;
+		c->will_msg = NULL;
+		if (!m)
+			m = broker__msg_new(c->will_topic, strlen(c->will_topic), c->will_payload,
+					    c->will_payload_len, c->will_qos, c->will_retain);
+		will_publish(b, m, c->will_has_expiry, c->will_expiry_s, from);
 		broker__msg_unref(m);
 	}
 	c->will = false;
@@ -543,6 +597,8 @@ void broker_tick(broker *b)
 			broker__core_disconnect(b, c, 0x8D, "keepalive expired");
 		}
 	}
+	while (broker__bheap_next(&b->wills) <= t)
+		broker__will_fire(b, (session *)((char *)broker__bheap_top(&b->wills) - offsetof(session, willh)));
 	broker__session_expire(b, t);
 	if (t >= b->next_sys_us) {
 		broker__sys_publish(b);
@@ -580,18 +636,21 @@ void broker_free(broker *b)
 	if (!b)
 		return;
 	b->store = NULL; /* tearing down memory is not a change to remember */
+	b->freeing = true;
 	broker__persist_free(b);
 	while (b->conns)
 		conn_free(b, b->conns);
 	while (b->sessions)
 		broker__session_free(b, b->sessions);
 	broker__tree_free(&b->root);
+	b->groups = b->groups_tail = NULL;
 	broker__retained_free_all(b);
 	free(b->conn_hash);
 	free(b->sess_hash);
 	free(b->ret_hash);
 	broker__bheap_free(&b->deadlines);
 	broker__bheap_free(&b->expiries);
+	broker__bheap_free(&b->wills);
 	free(b->out);
 	free(b);
 }

@@ -19,6 +19,7 @@
 typedef struct session session;
 typedef struct conn conn;
 typedef struct tnode tnode;
+typedef struct sgroup sgroup;
 
 /*
  * The properties of a 5.0 PUBLISH that travel on with its message, unaltered: Payload
@@ -66,6 +67,7 @@ typedef struct rcursor {
 	uint64_t gen;
 	bool exact;               /* a filter without wildcards: one entry, found by hash */
 	uint8_t qos;
+	uint32_t sub_id;          /* the subscription's Subscription Identifier (0: none) */
 	uint16_t filter_len;
 	char filter[];
 } rcursor;
@@ -79,21 +81,53 @@ typedef struct outmsg {
 	bool retain;       /* RETAIN=1: a retained message sent because of a new subscription */
 	bool unchecked;    /* read access not yet checked against the session's user (recovered) */
 	uint16_t id;       /* packet id once in flight */
+	/* 5.0 Subscription Identifiers of the subscriptions it matched, for its PUBLISH
+	 * [MQTT-3.3.4-3, -4]; owned (NULL when none). */
+	uint32_t nsub_ids;
+	uint32_t *sub_ids;
+	/* The shared subscription group (sgroup.id) that chose this session for it, 0: none;
+	 * if the session ends first it goes to another member [MQTT-4.8.2-4]. Not persisted. */
+	uint64_t grp;
 	struct outmsg *next;
 } outmsg;
 
 /* A subscription of a session: on its node's list (subscription order, for routing) and on
  * the session's list (newest first, for unsubscribe, cleanup and compaction), both doubly
  * linked so either unlink is O(1); found by node in the session's hash table. */
+/* 5.0 subscription options beside the QoS (bits of sub.opts; a 3.1.1 subscription has none). */
+#define SUB_NO_LOCAL 0x01   /* not to the client that published it [MQTT-3.8.3-3] */
+#define SUB_RAP      0x02   /* Retain As Published [MQTT-3.3.1-12, -13] */
+#define SUB_SHARED   0x04   /* a member of a shared subscription group (sub.grp); persisted only */
+
 typedef struct sub {
 	session *s;
 	uint8_t qos;
+	uint8_t opts;      /* SUB_* */
+	uint32_t sub_id;   /* 5.0 Subscription Identifier, 0: none */
 	uint64_t seq;      /* when it was made: orders deliveries */
 	tnode *node;
+	sgroup *grp;       /* shared subscription: its group (and it is on the group's list, not
+			    * the node's); NULL for an ordinary one */
 	struct sub *next_in_node, *prev_in_node;
 	struct sub *next_in_session, *prev_in_session;
 	struct sub *hnext; /* chain in s->sub_tab, keyed by node->id; finds, never orders */
 } sub;
+
+/*
+ * A shared subscription group, `$share/NAME/filter` (5.0 §4.8.2): the members are
+ * subscriptions of different sessions, in subscription order; each message matching the
+ * filter goes to one of them, round robin (handle_publish.c).
+ */
+struct sgroup {
+	char *name;                /* the share name, NUL-terminated */
+	size_t name_len;
+	uint64_t id;               /* creation order: orders deliveries; found again by it */
+	tnode *node;               /* of the filter after the share name */
+	sub *members, *members_tail;
+	uint64_t last_seq;         /* seq of the member served last (0: none yet) */
+	sgroup *next_in_node, *prev_in_node;
+	sgroup *next, *prev;       /* all groups (broker.groups), creation order */
+};
 
 /* Who a session belongs to: the user name of the CONNECT that created it. */
 enum owner_state { OWNER_UNKNOWN = 0, OWNER_ANON, OWNER_USER };
@@ -120,6 +154,13 @@ struct session {
 	uint32_t expiry_s;
 	bheap_item exp;            /* exp.at: INT64_MAX while connected or never expiring; tie seq */
 	uint32_t in_qos2_len, in_qos2_cap;
+	/* A 5.0 will waiting out its Will Delay Interval: published at willh.at or when the
+	 * session ends, whichever is first; dropped if a connection for this client id comes
+	 * first [MQTT-3.1.2-8, MQTT-3.1.3-9]. Not persisted. */
+	msg *will;
+	bool will_has_expiry;
+	uint32_t will_expiry_s;
+	bheap_item willh;          /* in broker.wills while will is set; tie seq */
 	session *next, *prev;      /* all sessions, creation order */
 	session *hnext;            /* hash chain */
 };
@@ -151,6 +192,12 @@ struct conn {
 	char *will_topic;
 	uint8_t *will_payload;
 	uint32_t will_payload_len;
+	/* 5.0: the will as a message with its properties (forwarded like a PUBLISH's), its
+	 * Message Expiry Interval (counted from its publication) and Will Delay Interval. */
+	msg *will_msg;
+	bool will_has_expiry;
+	uint32_t will_expiry_s;
+	uint32_t will_delay_s;
 	bool auth_pending;         /* CONNECT waits for broker_on_auth(); input is kept, unread */
 	bool auth_answered;        /* ... and here is the answer, for the CONNECT's second pass */
 	uint8_t auth_rc;
@@ -179,6 +226,7 @@ struct tnode {
 	uint32_t nchildren, tab_cap;
 	tnode *hnext;              /* chain in the parent's tab */
 	sub *subs, *subs_tail;     /* subscriptions ending here, in subscription order */
+	sgroup *groups, *groups_tail; /* shared subscription groups of this filter, creation order */
 };
 
 typedef struct retained {
@@ -207,6 +255,8 @@ struct broker {
 
 	tnode root;
 	uint64_t next_node_id;
+	sgroup *groups, *groups_tail;
+	bool freeing;              /* broker_free: sessions go, nothing is handed on */
 
 	retained *retained, *retained_tail;
 	retained **ret_hash;
@@ -216,6 +266,7 @@ struct broker {
 
 	bheap deadlines;           /* conns by keepalive deadline */
 	bheap expiries;            /* offline sessions by expiry */
+	bheap wills;               /* offline sessions by delayed will */
 	int64_t next_sys_us;
 	int64_t woken_for;
 
@@ -268,6 +319,11 @@ char *broker__core_strndup(const char *s, size_t n);
 /* Session Expiry Interval meaning "never" (also every 3.1.1 persistent session). */
 #define SESSION_NEVER UINT32_MAX
 
+/* core.c, 5.0 delayed wills: publish the session's pending will now (it ends, or its delay
+ * passed), or drop it (a connection for its client id came in time). */
+void broker__will_fire(broker *b, session *s);
+void broker__will_cancel(broker *b, session *s);
+
 /* core.c, 5.0: send DISCONNECT with this reason (to a 5.0 client; nothing to a 3.1.1
  * one, which has no such packet from a server), then close, publishing the will. */
 void broker__core_disconnect(broker *b, conn *c, uint8_t reason, const char *why);
@@ -300,14 +356,22 @@ void broker__msg_set_props(msg *m, const mqtt_props *in);
 bool broker__msg_expired(const msg *m, int64_t now_us);
 void broker__handle_publish(broker *b, conn *c, const mqtt_packet *p);
 void broker__handle_ack(broker *b, conn *c, const mqtt_packet *p);
-/* Returns the number of matching subscriptions (sessions). */
-size_t broker__route(broker *b, msg *m);
-void broker__deliver(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag);
+/* Returns the number of sessions it went to. from: the publisher's session (NULL for the
+ * broker's own), whose No Local subscriptions it skips. */
+size_t broker__route(broker *b, msg *m, const session *from);
+/* ids: the Subscription Identifiers it goes with (copied; NULL when n_ids is 0); grp: the
+ * shared subscription group it was chosen by (0: none). */
+void broker__deliver(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag,
+		     const uint32_t *ids, uint32_t n_ids, uint64_t grp);
+/* A session ends: what shared subscriptions gave it and it has not delivered goes to
+ * another member of the group [MQTT-4.8.2-4]. */
+void broker__shared_handoff(broker *b, session *s);
 void broker__session_resume(broker *b, session *s);
 void broker__session_pump(broker *b, session *s);
 void broker__outmsg_free_list(outmsg *o);
 void broker__retained_set(broker *b, msg *m);
-void broker__retained_deliver(broker *b, session *s, const char *filter, size_t flen, uint8_t qos);
+void broker__retained_deliver(broker *b, session *s, const char *filter, size_t flen, uint8_t qos,
+			      uint32_t sub_id);
 void broker__retained_free_all(broker *b);
 /* May the session's user read this topic (auth's allow for reading, a concrete topic)? */
 bool broker__may_read(broker *b, session *s, const char *topic);
@@ -317,14 +381,17 @@ void broker__handle_subscribe(broker *b, conn *c, const mqtt_packet *p);
 void broker__handle_unsubscribe(broker *b, conn *c, const mqtt_packet *p);
 void broker__subs_drop_session(broker *b, session *s);
 void broker__tree_free(tnode *n);
-/* Matching subscriptions for a topic, one per session at its highest QoS, in session
- * creation order. Caller frees *out. Returns the count. */
-size_t broker__tree_match(broker *b, const char *topic, sub ***out);
+/* Every ordinary subscription matching a topic, grouped by session (in session creation
+ * order), in subscription order within a session; and the shared groups matching it, in
+ * creation order. Caller frees *out and *groups. Returns the count of subscriptions. */
+size_t broker__tree_match(broker *b, const char *topic, sub ***out, sgroup ***groups, size_t *ngroups);
 
 /* handle_subscribe.c, shared with recovery. broker__sub_add never refuses (recovery restores what
  * was granted); broker__handle_subscribe applies max_subscriptions before it. */
-void broker__sub_add(broker *b, session *s, const char *filter, size_t flen, uint8_t qos);
-bool broker__sub_remove(broker *b, session *s, const char *filter, size_t flen);
+/* opts SUB_*; with SUB_SHARED the filter is `$share/NAME/filter` (valid: checked before). */
+void broker__sub_add(broker *b, session *s, const char *filter, size_t flen, uint8_t qos,
+		     uint8_t opts, uint32_t sub_id);
+bool broker__sub_remove(broker *b, session *s, const char *filter, size_t flen, bool shared);
 
 /* handle_publish.c, shared with recovery */
 outmsg *broker__queue_append(session *s, msg *m, uint8_t qos, bool retain_flag);
@@ -340,9 +407,10 @@ enum {
 	R_ENQ_FRONT, /* a message put back at the head of a session's queue */
 };
 void broker__persist_session(broker *b, session *s, bool exists);
-void broker__persist_sub(broker *b, session *s, const char *filter, size_t flen, uint8_t qos,
-			 bool add);
-void broker__persist_enq(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag, bool front);
+/* x: the subscription made or replaced, with its options; NULL: the filter's was removed. */
+void broker__persist_sub(broker *b, session *s, const char *filter, size_t flen, const sub *x,
+			 bool shared);
+void broker__persist_enq(broker *b, session *s, const outmsg *o, bool front);
 void broker__persist_out(broker *b, session *s, uint8_t type, uint16_t id);
 void broker__persist_retained(broker *b, const msg *m);
 void broker__persist_recover(broker *b);

@@ -139,6 +139,12 @@ void broker__session_free(broker *b, session *s)
 {
 	broker__persist_session(b, s, false);
 	broker__session_expire_at(b, s, INT64_MAX);
+	/* A will still waiting for its delay goes now: the session ends first [MQTT-3.1.2-8]. */
+	if (b->freeing)
+		broker__will_cancel(b, s);
+	else
+		broker__will_fire(b, s);
+	broker__shared_handoff(b, s);
 	broker__subs_drop_session(b, s);
 	broker__outmsg_free_list(s->inflight);
 	broker__outmsg_free_list(s->queue);
@@ -315,6 +321,10 @@ void broker__handle_connect(broker *b, conn *c, const mqtt_packet *p)
 	if (s && s->c)
 		broker__core_disconnect(b, s->c, 0x8E, "session taken over");
 	s = broker__session_find(b, id); /* a clean session went with its connection */
+	/* A connection for this client id before its Will Delay Interval passed: the will is
+	 * not sent [MQTT-3.1.2-8, MQTT-3.1.3-9] (also when Clean Start discards the session). */
+	if (s)
+		broker__will_cancel(b, s);
 
 	uint32_t granted = expiry_grant(b, expiry);
 	bool present = false;
@@ -348,6 +358,15 @@ void broker__handle_connect(broker *b, conn *c, const mqtt_packet *p)
 		if (k->will_payload.len)
 			memcpy(c->will_payload, k->will_payload.data, k->will_payload.len);
 		c->will_payload_len = k->will_payload.len;
+		if (v5) {
+			const mqtt_props *wp = &k->will_props;
+			c->will_msg = broker__msg_new(c->will_topic, k->will_topic.len, k->will_payload.data,
+						      k->will_payload.len, k->will_qos, k->will_retain);
+			broker__msg_set_props(c->will_msg, wp);
+			c->will_has_expiry = MQTT_HAS(wp, MQTT_PROP_MESSAGE_EXPIRY);
+			c->will_expiry_s = wp->message_expiry;
+			c->will_delay_s = MQTT_HAS(wp, MQTT_PROP_WILL_DELAY) ? wp->will_delay : 0;
+		}
 	}
 	uint16_t keepalive = k->keepalive_s;
 	mqtt_props ack = { 0 };
@@ -385,10 +404,19 @@ void broker__handle_connect(broker *b, conn *c, const mqtt_packet *p)
 							     (uint32_t)strlen(s->client_id) };
 			MQTT_SET(&ack, MQTT_PROP_ASSIGNED_CLIENT_ID);
 		}
-		ack.sub_id_available = 0;
-		MQTT_SET(&ack, MQTT_PROP_SUB_ID_AVAILABLE);
-		ack.shared_sub_available = 0;
-		MQTT_SET(&ack, MQTT_PROP_SHARED_SUB_AVAILABLE);
+		/* Absent is available (5.0 §3.2.2.3.11-12): said only when switched off. */
+		if (b->cfg.no_wildcards) {
+			ack.wildcard_sub_available = 0;
+			MQTT_SET(&ack, MQTT_PROP_WILDCARD_SUB_AVAILABLE);
+		}
+		if (b->cfg.no_sub_ids) {
+			ack.sub_id_available = 0;
+			MQTT_SET(&ack, MQTT_PROP_SUB_ID_AVAILABLE);
+		}
+		if (b->cfg.no_shared_subs) {
+			ack.shared_sub_available = 0;
+			MQTT_SET(&ack, MQTT_PROP_SHARED_SUB_AVAILABLE);
+		}
 	}
 	c->keepalive_s = keepalive;
 	bool enforce = keepalive && !(b->cfg.test_faults & BROKER_TF_IGNORE_KEEPALIVE);

@@ -124,6 +124,7 @@ void broker__outmsg_free_list(outmsg *o)
 		outmsg *n = o->next;
 		broker__msg_unref(o->m);
 		free(o->rc);
+		free(o->sub_ids);
 		free(o);
 		o = n;
 	}
@@ -155,6 +156,10 @@ static void publish_packet(broker *b, const outmsg *o, bool dup, mqtt_packet *p)
 	p->publish.payload = (mqtt_str){ o->m->payload, o->m->payload_len };
 	if (o->m->props)
 		p->props = o->m->props->p;
+	if (o->nsub_ids) {
+		p->props.sub_ids = o->sub_ids;
+		p->props.sub_id_count = o->nsub_ids;
+	}
 	if (o->m->expire_us != INT64_MAX) {
 		int64_t left = o->m->expire_us - now_of(b);
 		p->props.message_expiry = left <= 0 ? 0 : (uint32_t)((left + 999999) / 1000000);
@@ -334,6 +339,17 @@ void broker__session_resume(broker *b, session *s)
 	broker__session_pump(b, s);
 }
 
+static void outmsg_set_ids(outmsg *o, const uint32_t *ids, uint32_t n)
+{
+	if (!n)
+		return;
+	o->sub_ids = malloc(n * sizeof *o->sub_ids);
+	if (!o->sub_ids)
+		abort();
+	memcpy(o->sub_ids, ids, n * sizeof *ids);
+	o->nsub_ids = n;
+}
+
 static outmsg *outmsg_new(msg *m, uint8_t qos, bool retain_flag)
 {
 	outmsg *o = calloc(1, sizeof *o);
@@ -372,7 +388,8 @@ outmsg *broker__queue_prepend(session *s, msg *m, uint8_t qos, bool retain_flag)
  * subscription are checked as their cursor sends them, queued ones recovered from the
  * log as they go out (broker__session_pump, broker__session_resume).
  */
-void broker__deliver(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag)
+void broker__deliver(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag,
+		     const uint32_t *ids, uint32_t n_ids, uint64_t grp)
 {
 	if (!s->c && qos == 0 && !b->cfg.queue_qos0)
 		return; /* QoS 0 to an offline session is simply not delivered */
@@ -386,7 +403,7 @@ void broker__deliver(broker *b, session *s, msg *m, uint8_t qos, bool retain_fla
 		return;
 	if (s->c && qos == 0 && !s->queue) {
 		/* Nothing ahead of it: straight out, nothing to remember. */
-		outmsg o = { .m = m, .qos = 0, .retain = retain_flag };
+		outmsg o = { .m = m, .qos = 0, .retain = retain_flag, .nsub_ids = n_ids, .sub_ids = (uint32_t *)ids };
 		send_publish(b, s, &o, false);
 		return;
 	}
@@ -402,8 +419,11 @@ void broker__deliver(broker *b, session *s, msg *m, uint8_t qos, bool retain_fla
 		broker__persist_out(b, s, R_POP, 0);
 		broker__outmsg_free_list(queue_unlink(s, pp));
 	}
-	broker__queue_append(s, m, qos, retain_flag)->unchecked = unchecked;
-	broker__persist_enq(b, s, m, qos, retain_flag, false);
+	outmsg *o = broker__queue_append(s, m, qos, retain_flag);
+	o->unchecked = unchecked;
+	o->grp = grp;
+	outmsg_set_ids(o, ids, n_ids);
+	broker__persist_enq(b, s, o, false);
 	broker__session_pump(b, s);
 }
 
@@ -455,17 +475,134 @@ bool broker__session_replay_out(session *s, uint8_t type, uint16_t id)
 	}
 }
 
-size_t broker__route(broker *b, msg *m)
+/*
+ * The member of a shared subscription group that gets the next message: round robin in
+ * subscription order, the one after the member served last, passing over members whose
+ * client is offline while any is online (an offline one's queue would hold it until it
+ * returns); if all are offline, the next in turn. `not` (a session that is ending) is
+ * never chosen. NULL if there is nobody.
+ */
+static sub *group_pick(sgroup *g, const session *not)
 {
-	sub **matches = NULL;
-	size_t n = broker__tree_match(b, m->topic, &matches);
-	for (size_t i = 0; i < n; i++) {
-		uint8_t qos = matches[i]->qos < m->qos ? matches[i]->qos : m->qos;
-		/* Forwarded live, RETAIN is 0 whatever the publisher set [MQTT-3.3.1-9]. */
-		broker__deliver(b, matches[i]->s, m, qos, false);
+	sub *first = NULL, *after = NULL, *first_on = NULL, *after_on = NULL;
+	for (sub *x = g->members; x; x = x->next_in_node) {
+		if (x->s == not)
+			continue;
+		bool later = x->seq > g->last_seq;
+		if (!first)
+			first = x;
+		if (later && !after)
+			after = x;
+		if (x->s->c && !first_on)
+			first_on = x;
+		if (x->s->c && later && !after_on)
+			after_on = x;
 	}
-	free(matches);
-	return n;
+	sub *x = after_on ? after_on : first_on ? first_on : after ? after : first;
+	if (x)
+		g->last_seq = x->seq;
+	return x;
+}
+
+/* One message to the member of g chosen for it. */
+static void group_deliver(broker *b, sgroup *g, sub *x, msg *m, bool retain_flag)
+{
+	uint8_t qos = x->qos < m->qos ? x->qos : m->qos;
+	broker__deliver(b, x->s, m, qos, retain_flag, &x->sub_id, x->sub_id ? 1 : 0, g->id);
+}
+
+/*
+ * One delivery per session whatever the number of its subscriptions that match
+ * [MQTT-3.3.4-2]: at the highest QoS among them, with the Subscription Identifiers of all
+ * that have one, in subscription order [MQTT-3.3.4-3, -4], and RETAIN as published if any
+ * of them asks for it (Retain As Published; else 0 [MQTT-3.3.1-12, -13]). A No Local
+ * subscription of the publishing session takes no part [MQTT-3.8.3-3]. Then one delivery
+ * per matching shared subscription group, to one member of it [MQTT-4.8.2-*] (a session
+ * may so get a second copy: its own subscription and its group's are two).
+ */
+size_t broker__route(broker *b, msg *m, const session *from)
+{
+	sub **v = NULL;
+	sgroup **gv = NULL;
+	size_t ng = 0;
+	size_t n = broker__tree_match(b, m->topic, &v, &gv, &ng), sessions = 0;
+	uint32_t idbuf[16], *ids = idbuf, ids_cap = 16;
+	for (size_t i = 0, j; i < n; i = j) {
+		session *s = v[i]->s;
+		uint8_t qos = 0;
+		bool any = false, rap = false;
+		uint32_t nids = 0;
+		for (j = i; j < n && v[j]->s == s; j++) {
+			const sub *x = v[j];
+			if ((x->opts & SUB_NO_LOCAL) && s == from)
+				continue;
+			any = true;
+			if (x->qos > qos)
+				qos = x->qos;
+			rap |= (x->opts & SUB_RAP) != 0;
+			if (!x->sub_id)
+				continue;
+			if (nids == ids_cap) {
+				ids_cap *= 2;
+				uint32_t *g = ids == idbuf ? malloc(ids_cap * sizeof *g) : realloc(ids, ids_cap * sizeof *g);
+				if (!g)
+					abort();
+				if (ids == idbuf)
+					memcpy(g, idbuf, sizeof idbuf);
+				ids = g;
+			}
+			ids[nids++] = x->sub_id;
+		}
+		if (!any)
+			continue;
+		sessions++;
+		/* Forwarded live, RETAIN is 0 whatever the publisher set [MQTT-3.3.1-9 (3.1.1)],
+		 * unless Retain As Published. */
+		broker__deliver(b, s, m, qos < m->qos ? qos : m->qos, rap && m->retain, ids, nids, 0);
+	}
+	for (size_t i = 0; i < ng; i++) {
+		sub *x = group_pick(gv[i], NULL);
+		if (!x)
+			continue;
+		sessions++;
+		group_deliver(b, gv[i], x, m, (x->opts & SUB_RAP) && m->retain);
+	}
+	if (ids != idbuf)
+		free(ids);
+	free(v);
+	free(gv);
+	return sessions;
+}
+
+static sgroup *group_by_id(broker *b, uint64_t id)
+{
+	for (sgroup *g = b->groups; g; g = g->next)
+		if (g->id == id)
+			return g;
+	return NULL;
+}
+
+/* What a member of a group held undelivered: a message sent and not acknowledged (a QoS 2
+ * one PUBREC'd is delivered, and stays), or queued. Messages recovered from the store do
+ * not know their group (outmsg.grp is not persisted) and stay with the session. */
+static void handoff_list(broker *b, session *s, outmsg *o)
+{
+	for (; o; o = o->next) {
+		if (!o->m || !o->grp || o->state == OUT_RELEASED || broker__msg_expired(o->m, now_of(b)))
+			continue;
+		sgroup *g = group_by_id(b, o->grp);
+		sub *x = g ? group_pick(g, s) : NULL;
+		if (x)
+			group_deliver(b, g, x, o->m, (x->opts & SUB_RAP) && o->m->retain);
+	}
+}
+
+void broker__shared_handoff(broker *b, session *s)
+{
+	if (b->freeing || b->replaying)
+		return;
+	handoff_list(b, s, s->inflight);
+	handoff_list(b, s, s->queue);
 }
 
 static bool in_qos2_has(session *s, uint16_t id, bool remove)
@@ -557,6 +694,11 @@ void broker__handle_publish(broker *b, conn *c, const mqtt_packet *p)
 		/* What this broker announced it does not take (5.0 §3.2.2.3): a topic alias past
 		 * its Topic Alias Maximum, a QoS above its Maximum QoS, a retained message
 		 * when retain is not available. */
+		if (p->props.sub_id_count) {
+			/* Only a server puts them in a PUBLISH [MQTT-3.3.4-6]. */
+			broker__core_disconnect(b, c, 0x82, "subscription identifier in a PUBLISH from a client");
+			return;
+		}
 		if (!topic_alias(b, c, p, &topic))
 			return;
 		if (pub->qos > b->cfg.max_qos) {
@@ -603,7 +745,7 @@ void broker__handle_publish(broker *b, conn *c, const mqtt_packet *p)
 	if (allowed) {
 		if (pub->retain)
 			broker__retained_set(b, m);
-		if (broker__route(b, m) == 0)
+		if (broker__route(b, m, s) == 0)
 			reason = 0x10;
 	} else {
 		reason = 0x87;
@@ -775,7 +917,8 @@ static retained *ret_find(broker *b, const char *topic, size_t n)
  * hold a cursor. A wildcard filter is matched against every retained message, O(retained)
  * per filter; only a tree of retained topics would do better.
  */
-void broker__retained_deliver(broker *b, session *s, const char *filter, size_t flen, uint8_t qos)
+void broker__retained_deliver(broker *b, session *s, const char *filter, size_t flen, uint8_t qos,
+			      uint32_t sub_id)
 {
 	bool exact = !memchr(filter, '+', flen) && !memchr(filter, '#', flen);
 	retained *first = exact ? ret_find(b, filter, flen) : b->retained;
@@ -793,7 +936,8 @@ void broker__retained_deliver(broker *b, session *s, const char *filter, size_t 
 	if (exact) {
 		uint8_t q = qos < first->m->qos ? qos : first->m->qos;
 		if (!s->queue && (q == 0 || s->inflight_count < window(b, s))) {
-			broker__deliver(b, s, first->m, q, !(b->cfg.test_faults & BROKER_TF_RETAIN_FLAG));
+			broker__deliver(b, s, first->m, q, !(b->cfg.test_faults & BROKER_TF_RETAIN_FLAG), &sub_id,
+					sub_id ? 1 : 0, 0);
 			return;
 		}
 	}
@@ -807,6 +951,7 @@ void broker__retained_deliver(broker *b, session *s, const char *filter, size_t 
 	rc->at = first;
 	rc->gen = b->ret_gen;
 	rc->qos = qos;
+	rc->sub_id = sub_id;
 	rc->filter_len = (uint16_t)flen;
 	memcpy(rc->filter, filter, flen);
 	o->rc = rc;
@@ -851,14 +996,16 @@ static int retained_next(broker *b, session *s, outmsg *mark)
 			continue;
 		bool flag = !(b->cfg.test_faults & BROKER_TF_RETAIN_FLAG);
 		if (!qos) {
-			outmsg o = { .m = r->m, .qos = 0, .retain = flag };
+			outmsg o = { .m = r->m, .qos = 0, .retain = flag, .nsub_ids = rc->sub_id ? 1 : 0,
+				      .sub_ids = &rc->sub_id };
 			send_publish(b, s, &o, false);
 			if (!s->c)
 				return 2; /* the shell gave up on the connection */
 			continue;
 		}
-		broker__queue_prepend(s, r->m, qos, flag);
-		broker__persist_enq(b, s, r->m, qos, flag, true);
+		outmsg *o = broker__queue_prepend(s, r->m, qos, flag);
+		outmsg_set_ids(o, &rc->sub_id, rc->sub_id ? 1 : 0);
+		broker__persist_enq(b, s, o, true);
 		return 1;
 	}
 	rc->at = r;

@@ -146,7 +146,7 @@ static tnode *node_for(broker *b, const char *f, size_t flen, bool create)
 /* Drop nodes left with no subscriptions and no children. */
 static void prune(tnode *n)
 {
-	while (n->parent && !n->subs && !n->children) {
+	while (n->parent && !n->subs && !n->children && !n->groups) {
 		tnode *p = n->parent;
 		child_unlink(p, n);
 		free(n->tab);
@@ -164,14 +164,80 @@ static size_t sub_slot(uint64_t node_id, uint32_t cap)
 	return (size_t)(h >> 32) & (cap - 1);
 }
 
-static sub *sub_find(const session *s, const tnode *n)
+/* The session's subscription to node n: its ordinary one (g NULL) or its membership of g. */
+static sub *sub_find(const session *s, const tnode *n, const sgroup *g)
 {
 	if (!s->sub_tab)
 		return NULL;
 	for (sub *x = s->sub_tab[sub_slot(n->id, s->sub_tab_cap)]; x; x = x->hnext)
-		if (x->node == n)
+		if (x->node == n && x->grp == g)
 			return x;
 	return NULL;
+}
+
+/* ---- shared subscription groups ------------------------------------------------------------ */
+
+static sgroup *group_find(const tnode *n, const char *name, size_t len)
+{
+	for (sgroup *g = n->groups; g; g = g->next_in_node)
+		if (g->name_len == len && !memcmp(g->name, name, len))
+			return g;
+	return NULL;
+}
+
+static sgroup *group_new(broker *b, tnode *n, const char *name, size_t len)
+{
+	sgroup *g = xcalloc(1, sizeof *g);
+	g->name = broker__core_strndup(name, len);
+	g->name_len = len;
+	g->id = b->next_seq++;
+	g->node = n;
+	g->prev_in_node = n->groups_tail;
+	if (n->groups_tail)
+		n->groups_tail->next_in_node = g;
+	else
+		n->groups = g;
+	n->groups_tail = g;
+	g->prev = b->groups_tail;
+	if (b->groups_tail)
+		b->groups_tail->next = g;
+	else
+		b->groups = g;
+	b->groups_tail = g;
+	return g;
+}
+
+/* A group left without members goes (its node is pruned by the caller). */
+static void group_free(broker *b, sgroup *g)
+{
+	tnode *n = g->node;
+	if (g->prev_in_node)
+		g->prev_in_node->next_in_node = g->next_in_node;
+	else
+		n->groups = g->next_in_node;
+	if (g->next_in_node)
+		g->next_in_node->prev_in_node = g->prev_in_node;
+	else
+		n->groups_tail = g->prev_in_node;
+	if (g->prev)
+		g->prev->next = g->next;
+	else
+		b->groups = g->next;
+	if (g->next)
+		g->next->prev = g->prev;
+	else
+		b->groups_tail = g->prev;
+	free(g->name);
+	free(g);
+}
+
+/* Split a shared filter (already valid) into its share name and the filter after it. */
+static void share_split(const char *f, size_t flen, mqtt_str *name, mqtt_str *inner)
+{
+	if (mqtt_share_parse((const uint8_t *)f, flen, name, inner, NULL) != 1) {
+		*name = (mqtt_str){ (const uint8_t *)f, 0 };
+		*inner = (mqtt_str){ (const uint8_t *)f, (uint32_t)flen };
+	}
 }
 
 static void sub_tab_put(session *s, sub *x)
@@ -194,12 +260,13 @@ static void sub_tab_rebuild(session *s, uint32_t cap)
 static void sub_link(session *s, sub *x)
 {
 	tnode *n = x->node;
-	x->prev_in_node = n->subs_tail;
-	if (n->subs_tail)
-		n->subs_tail->next_in_node = x;
+	sub **head = x->grp ? &x->grp->members : &n->subs, **tail = x->grp ? &x->grp->members_tail : &n->subs_tail;
+	x->prev_in_node = *tail;
+	if (*tail)
+		(*tail)->next_in_node = x;
 	else
-		n->subs = x;
-	n->subs_tail = x;
+		*head = x;
+	*tail = x;
 	x->next_in_session = s->subs;
 	if (s->subs)
 		s->subs->prev_in_session = x;
@@ -212,17 +279,21 @@ static void sub_link(session *s, sub *x)
 }
 
 /* Off the node's list, the session's list and table; the caller frees x and prunes. */
-static void sub_unlink(session *s, sub *x)
+static void sub_unlink(broker *b, session *s, sub *x)
 {
 	tnode *n = x->node;
+	sub **head = x->grp ? &x->grp->members : &n->subs, **tail = x->grp ? &x->grp->members_tail : &n->subs_tail;
 	if (x->prev_in_node)
 		x->prev_in_node->next_in_node = x->next_in_node;
 	else
-		n->subs = x->next_in_node;
+		*head = x->next_in_node;
 	if (x->next_in_node)
 		x->next_in_node->prev_in_node = x->prev_in_node;
 	else
-		n->subs_tail = x->prev_in_node;
+		*tail = x->prev_in_node;
+	if (x->grp && !x->grp->members)
+		group_free(b, x->grp);
+	x->grp = NULL;
 	if (x->prev_in_session)
 		x->prev_in_session->next_in_session = x->next_in_session;
 	else
@@ -245,76 +316,144 @@ static void sub_unlink(session *s, sub *x)
 	}
 }
 
-void broker__sub_add(broker *b, session *s, const char *filter, size_t flen, uint8_t qos)
+void broker__sub_add(broker *b, session *s, const char *filter, size_t flen, uint8_t qos,
+		     uint8_t opts, uint32_t sub_id)
 {
-	tnode *n = node_for(b, filter, flen, true);
-	sub *x = sub_find(s, n);
-	if (x) {
-		x->qos = qos; /* the same filter again replaces the subscription [MQTT-3.8.4-3] */
-	} else {
+	mqtt_str name = { 0 }, inner = { (const uint8_t *)filter, (uint32_t)flen };
+	if (opts & SUB_SHARED)
+		share_split(filter, flen, &name, &inner);
+	tnode *n = node_for(b, (const char *)inner.data, inner.len, true);
+	sgroup *g = NULL;
+	if (opts & SUB_SHARED) {
+		g = group_find(n, (const char *)name.data, name.len);
+		if (!g)
+			g = group_new(b, n, (const char *)name.data, name.len);
+	}
+	sub *x = sub_find(s, n, g);
+	if (!x) {
 		x = xcalloc(1, sizeof *x);
 		x->s = s;
-		x->qos = qos;
 		x->seq = b->next_seq++;
 		x->node = n;
+		x->grp = g;
 		sub_link(s, x);
 	}
-	broker__persist_sub(b, s, filter, flen, qos, true);
+	/* The same filter again replaces the subscription, options and Subscription Identifier
+	 * (none if this SUBSCRIBE has none) with it [MQTT-3.8.4-3]. */
+	x->qos = qos;
+	x->opts = (uint8_t)(opts & (SUB_NO_LOCAL | SUB_RAP));
+	x->sub_id = sub_id;
+	broker__persist_sub(b, s, filter, flen, x, g != NULL);
 }
 
-bool broker__sub_remove(broker *b, session *s, const char *filter, size_t flen)
+/* The session's subscription for this filter (shared: `$share/NAME/filter`), or NULL. */
+static sub *sub_lookup(broker *b, const session *s, const char *filter, size_t flen, bool shared)
 {
-	tnode *n = node_for(b, filter, flen, false);
-	sub *x = n ? sub_find(s, n) : NULL;
+	mqtt_str name = { 0 }, inner = { (const uint8_t *)filter, (uint32_t)flen };
+	if (shared)
+		share_split(filter, flen, &name, &inner);
+	tnode *n = node_for(b, (const char *)inner.data, inner.len, false);
+	if (!n)
+		return NULL;
+	sgroup *g = NULL;
+	if (shared && !(g = group_find(n, (const char *)name.data, name.len)))
+		return NULL;
+	return sub_find(s, n, g);
+}
+
+bool broker__sub_remove(broker *b, session *s, const char *filter, size_t flen, bool shared)
+{
+	sub *x = sub_lookup(b, s, filter, flen, shared);
 	if (!x)
 		return false;
-	sub_unlink(s, x);
+	tnode *n = x->node;
+	sub_unlink(b, s, x);
 	free(x);
 	prune(n);
-	broker__persist_sub(b, s, filter, flen, 0, false);
+	broker__persist_sub(b, s, filter, flen, NULL, shared);
 	return true;
 }
 
 /* Would subscribing s to this filter add a subscription (rather than replace one)? */
-static bool sub_is_new(broker *b, const session *s, const char *filter, size_t flen)
+static bool sub_is_new(broker *b, const session *s, const char *filter, size_t flen, bool shared)
 {
-	tnode *n = node_for(b, filter, flen, false);
-	return !n || !sub_find(s, n);
+	return !sub_lookup(b, s, filter, flen, shared);
 }
 
+static bool has_wildcard(const char *f, size_t n)
+{
+	return memchr(f, '+', n) || memchr(f, '#', n);
+}
+
+/* May the session's user read (subscribe to) this filter? */
+static bool may_subscribe(broker *b, conn *c, const char *fd, size_t flen)
+{
+	if (!b->cfg.auth || !b->cfg.auth->allow)
+		return true;
+	char *f = broker__core_strndup(fd, flen);
+	bool ok = b->cfg.auth->allow(b->cfg.auth->ctx, c->s->client_id, c->username, f, false);
+	free(f);
+	return ok;
+}
+
+/*
+ * One code per filter, in order [MQTT-3.8.4-6, MQTT-3.9.3-1]: the QoS granted, or why not.
+ * A 5.0 client hears which reason (5.0 §3.9.3): 0x9E shared subscriptions (not supported),
+ * 0xA1 a Subscription Identifier when they are switched off, 0xA2 a wildcard filter when
+ * those are, 0x87 the ACL, 0x97 max_subscriptions. The standard also lets a server
+ * DISCONNECT for the first three (5.0 §3.2.2.3.11-13); answering per filter keeps the
+ * rest of the packet served. 3.1.1 has only 0x80. A filter that breaks the wildcard or
+ * share-name rules never gets here: mqtt_validate makes it a protocol error (DISCONNECT
+ * 0x8F); SUBACK's 0x8F is for a correctly formed filter the client may not have, which
+ * here is the ACL's 0x87.
+ */
 void broker__handle_subscribe(broker *b, conn *c, const mqtt_packet *p)
 {
 	session *s = c->s;
 	uint32_t max = b->cfg.max_subscriptions ? b->cfg.max_subscriptions : DEFAULT_MAX_SUBSCRIPTIONS;
-	uint8_t codes[256], *cv = p->subscribe.count <= sizeof codes ? codes : malloc(p->subscribe.count);
+	/* cv[0..count): the codes; cv[count..2*count): 1 where retained messages follow. */
+	uint8_t codes[512], *cv = 2 * (size_t)p->subscribe.count <= sizeof codes ? codes
+						: malloc(2 * (size_t)p->subscribe.count);
 	if (!cv)
 		abort();
+	uint8_t *send_ret = cv + p->subscribe.count;
 	bool v5 = c->version == MQTT_V5;
+	/* One at most in a SUBSCRIBE, never 0 (the codec refuses both, 5.0 §3.8.2.1.2). */
+	uint32_t sub_id = 0;
 	if (v5 && p->props.sub_id_count) {
-		/* CONNACK said Subscription Identifier Available 0 (5.0 §3.2.2.3.12). */
-		if (cv != codes)
-			free(cv);
-		broker__core_disconnect(b, c, 0xA1, "subscription identifiers are not supported");
-		return;
+		mqtt_iter si = { 0, 0 };
+		mqtt_props_sub_id_next(&p->props, &si, &sub_id);
 	}
 	mqtt_iter it = { 0, 0 };
 	mqtt_sub e;
 	uint32_t k = 0, over = 0;
 	while (mqtt_sub_next(&p->subscribe, p->version, &it, &e)) {
 		const char *fd = (const char *)e.filter.data;
-		if (v5 && e.filter.len >= 7 && !memcmp(fd, "$share/", 7)) {
-			cv[k++] = 0x9E; /* shared subscriptions not supported (announced 0) */
+		size_t flen = e.filter.len;
+		send_ret[k] = 0;
+		bool shared = v5 && flen >= 7 && !memcmp(fd, "$share/", 7);
+		mqtt_str name, inner = { e.filter.data, e.filter.len };
+		if (shared && b->cfg.no_shared_subs) {
+			cv[k++] = 0x9E; /* announced Shared Subscription Available 0 */
 			continue;
 		}
-		char *f = broker__core_strndup(fd, e.filter.len);
-		bool allowed = !b->cfg.auth || !b->cfg.auth->allow ||
-			       b->cfg.auth->allow(b->cfg.auth->ctx, s->client_id, c->username, f, false);
-		free(f);
-		if (!allowed) {
+		if (shared)
+			share_split(fd, flen, &name, &inner);
+		if (v5 && sub_id && b->cfg.no_sub_ids) {
+			cv[k++] = 0xA1; /* announced Subscription Identifier Available 0 */
+			continue;
+		}
+		if (b->cfg.no_wildcards && has_wildcard((const char *)inner.data, inner.len)) {
+			cv[k++] = v5 ? 0xA2 : 0x80; /* announced Wildcard Subscription Available 0 */
+			continue;
+		}
+		/* A shared one is asked for the filter its members receive. */
+		if (!may_subscribe(b, c, (const char *)inner.data, inner.len)) {
 			cv[k++] = v5 ? 0x87 : 0x80; /* refused: this filter only */
 			continue;
 		}
-		if (s->nsubs >= max && sub_is_new(b, s, fd, e.filter.len)) {
+		bool fresh = sub_is_new(b, s, fd, flen, shared);
+		if (s->nsubs >= max && fresh) {
 			/* 0x80, the one failure code 3.1.1's SUBACK has [MQTT-3.9.3-2] (5.0: 0x97,
 			 * quota exceeded), for this filter alone, in its place [MQTT-3.9.3-1]; the
 			 * rest of the packet is served. */
@@ -325,7 +464,13 @@ void broker__handle_subscribe(broker *b, conn *c, const mqtt_packet *p)
 		/* Granted at most the server's Maximum QoS; asked for more, it still subscribes
 		 * [MQTT-3.2.2-10]. */
 		uint8_t q = e.qos < b->cfg.max_qos ? e.qos : b->cfg.max_qos;
-		broker__sub_add(b, s, fd, e.filter.len, q);
+		uint8_t opts = (uint8_t)((e.no_local ? SUB_NO_LOCAL : 0) | (e.retain_as_published ? SUB_RAP : 0) |
+					 (shared ? SUB_SHARED : 0));
+		broker__sub_add(b, s, fd, flen, q, opts, sub_id);
+		/* Retain Handling: 0 sends the retained messages [MQTT-3.3.1-9], 1 only for a
+		 * subscription that did not exist [MQTT-3.3.1-10], 2 none [MQTT-3.3.1-11]
+		 * (3.1.1: always, as 0). None for a shared subscription (5.0 §4.8.2). */
+		send_ret[k] = !shared && (e.retain_handling == 0 || (e.retain_handling == 1 && fresh));
 		cv[k++] = q;
 	}
 	if (over) {
@@ -344,11 +489,11 @@ void broker__handle_subscribe(broker *b, conn *c, const mqtt_packet *p)
 	 * told "session present" on its return, would never subscribe again (the crash sweep,
 	 * tests/test_crashsweep.c, found it). */
 	broker__send_later(b, c, &r);
-	/* Retained messages follow the SUBACK, for every filter granted. */
+	/* Retained messages follow the SUBACK, for every filter granted that wants them. */
 	it = (mqtt_iter){ 0, 0 };
 	for (uint32_t i = 0; mqtt_sub_next(&p->subscribe, p->version, &it, &e); i++)
-		if (cv[i] < 0x80)
-			broker__retained_deliver(b, s, (const char *)e.filter.data, e.filter.len, cv[i]);
+		if (send_ret[i])
+			broker__retained_deliver(b, s, (const char *)e.filter.data, e.filter.len, cv[i], sub_id);
 	if (cv != codes)
 		free(cv);
 }
@@ -361,15 +506,26 @@ void broker__handle_unsubscribe(broker *b, conn *c, const mqtt_packet *p)
 	uint8_t codes[256], *cv = p->unsubscribe.count <= sizeof codes ? codes : malloc(p->unsubscribe.count);
 	if (!cv)
 		abort();
+	bool v5 = c->version == MQTT_V5;
 	uint32_t k = 0;
 	while (mqtt_str_next(&p->unsubscribe, &it, &f)) {
-		bool had = broker__sub_remove(b, s, (const char *)f.data, f.len);
+		bool shared = v5 && f.len >= 7 && !memcmp(f.data, "$share/", 7);
+		mqtt_str name, inner = f;
+		if (shared)
+			share_split((const char *)f.data, f.len, &name, &inner);
+		if (v5 && !may_subscribe(b, c, (const char *)inner.data, inner.len)) {
+			/* 0x87: a filter this user may not subscribe to is not theirs to drop either;
+			 * nothing is removed (3.1.1, with no code to say so, removes it as before). */
+			cv[k++] = 0x87;
+			continue;
+		}
+		bool had = broker__sub_remove(b, s, (const char *)f.data, f.len, shared);
 		cv[k++] = had ? 0x00 : 0x11; /* 5.0: success, or no subscription existed */
 	}
 	/* UNSUBACK even when nothing matched [MQTT-3.10.4-5]; 5.0 gives a code per filter,
 	 * in order [MQTT-3.11.3-1]; 3.1.1 has none. */
 	mqtt_packet r = { .type = MQTT_UNSUBACK, .version = MQTT_V311, .packet_id = p->packet_id };
-	if (c->version == MQTT_V5)
+	if (v5)
 		r.codes = (mqtt_str){ cv, k };
 	broker__core_send(b, c, &r);
 	if (cv != codes)
@@ -378,11 +534,10 @@ void broker__handle_unsubscribe(broker *b, conn *c, const mqtt_packet *p)
 
 void broker__subs_drop_session(broker *b, session *s)
 {
-	(void)b;
 	while (s->subs) {
 		sub *x = s->subs;
 		tnode *node = x->node;
-		sub_unlink(s, x);
+		sub_unlink(b, s, x);
 		free(x);
 		prune(node);
 	}
@@ -403,6 +558,16 @@ void broker__tree_free(tnode *n)
 		next = x->next_in_node;
 		free(x);
 	}
+	for (sgroup *g = n->groups, *gn; g; g = gn) {
+		gn = g->next_in_node;
+		for (sub *x = g->members, *next; x; x = next) {
+			next = x->next_in_node;
+			free(x);
+		}
+		free(g->name);
+		free(g);
+	}
+	n->groups = n->groups_tail = NULL;
 	free(n->tab);
 	n->tab = NULL;
 	n->tab_cap = n->nchildren = 0;
@@ -413,6 +578,8 @@ void broker__tree_free(tnode *n)
 typedef struct vec {
 	sub **v;
 	size_t n, cap;
+	sgroup **g;        /* shared groups met on the way */
+	size_t ng, gcap;
 } vec;
 
 static void add_subs(vec *out, const tnode *n)
@@ -426,6 +593,16 @@ static void add_subs(vec *out, const tnode *n)
 			out->v = v;
 		}
 		out->v[out->n++] = x;
+	}
+	for (sgroup *g = n->groups; g; g = g->next_in_node) {
+		if (out->ng == out->gcap) {
+			out->gcap = out->gcap ? 2 * out->gcap : 8;
+			sgroup **v = realloc(out->g, out->gcap * sizeof *v);
+			if (!v)
+				abort();
+			out->g = v;
+		}
+		out->g[out->ng++] = g;
 	}
 }
 
@@ -465,28 +642,33 @@ static void walk(const tnode *n, const char *t, bool root, vec *out)
 		matched(c, t + len + 1, last, out);
 }
 
-static int by_session_then_qos(const void *a, const void *b)
+static int by_session_then_seq(const void *a, const void *b)
 {
 	const sub *x = *(sub *const *)a, *y = *(sub *const *)b;
 	if (x->s->seq != y->s->seq)
 		return x->s->seq < y->s->seq ? -1 : 1;
-	if (x->qos != y->qos)
-		return x->qos > y->qos ? -1 : 1;
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-size_t broker__tree_match(broker *b, const char *topic, sub ***out)
+static int by_group_id(const void *a, const void *b)
+{
+	const sgroup *x = *(sgroup *const *)a, *y = *(sgroup *const *)b;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+size_t broker__tree_match(broker *b, const char *topic, sub ***out, sgroup ***groups, size_t *ngroups)
 {
 	vec v = { 0 };
 	walk(&b->root, topic, true, &v);
-	/* Overlapping subscriptions of one session give one delivery, at the highest QoS
-	 * among them; sessions are served in the order they were created. */
+	/* Grouped by session, sessions in the order they were created; broker__route makes
+	 * one delivery per session of its group. Shared groups by creation (each node is met
+	 * once, so each group once). */
 	if (v.n > 1)
-		qsort(v.v, v.n, sizeof *v.v, by_session_then_qos);
-	size_t k = 0;
-	for (size_t i = 0; i < v.n; i++)
-		if (k == 0 || v.v[k - 1]->s != v.v[i]->s)
-			v.v[k++] = v.v[i];
+		qsort(v.v, v.n, sizeof *v.v, by_session_then_seq);
+	if (v.ng > 1)
+		qsort(v.g, v.ng, sizeof *v.g, by_group_id);
 	*out = v.v;
-	return k;
+	*groups = v.g;
+	*ngroups = v.ng;
+	return v.n;
 }

@@ -277,26 +277,59 @@ void broker__persist_session(broker *b, session *s, bool exists)
 	emit(b, &r);
 }
 
-void broker__persist_sub(broker *b, session *s, const char *filter, size_t flen, uint8_t qos,
-			 bool add)
+/* R_SUB / R_UNSUB: the client id, the QoS, the filter (a shared one whole, `$share/NAME/
+ * filter`); then, for a 5.0 subscription with options, a Subscription Identifier or
+ * shared, its options (u8, SUB_NO_LOCAL | SUB_RAP | SUB_SHARED) and the identifier (u32,
+ * 0: none). Without them the record is as before, and an older log loads. */
+static void rec_sub(buf *r, const session *s, const char *filter, size_t flen, const sub *x, bool shared)
+{
+	size_t at = rec_begin(r, x ? R_SUB : R_UNSUB);
+	put_str(r, s->client_id);
+	put_u8(r, x ? x->qos : 0);
+	put_bytes(r, filter, flen);
+	uint8_t opts = (uint8_t)((x ? x->opts : 0) | (shared ? SUB_SHARED : 0));
+	uint32_t id = x ? x->sub_id : 0;
+	if (opts || id) {
+		put_u8(r, opts);
+		put_u32(r, id);
+	}
+	rec_end(r, at);
+}
+
+void broker__persist_sub(broker *b, session *s, const char *filter, size_t flen, const sub *x,
+			 bool shared)
 {
 	if (!active(b) || s->clean)
 		return;
 	buf r = { 0 };
-	size_t at = rec_begin(&r, add ? R_SUB : R_UNSUB);
-	put_str(&r, s->client_id);
-	put_u8(&r, qos);
-	put_bytes(&r, filter, flen);
-	rec_end(&r, at);
+	rec_sub(&r, s, filter, flen, x, shared);
 	emit(b, &r);
+}
+
+/* R_ENQ / R_ENQ_FRONT: the client id, the message id, QoS and RETAIN flag of the delivery;
+ * then, for one with 5.0 Subscription Identifiers, their count (u32) and each (u32). */
+static void rec_enq(buf *r, const session *s, const outmsg *o, bool front)
+{
+	size_t at = rec_begin(r, front ? R_ENQ_FRONT : R_ENQ);
+	put_str(r, s->client_id);
+	put_u64(r, o->m->mid);
+	put_u8(r, o->qos);
+	put_u8(r, o->retain);
+	if (o->nsub_ids) {
+		put_u32(r, o->nsub_ids);
+		for (uint32_t i = 0; i < o->nsub_ids; i++)
+			put_u32(r, o->sub_ids[i]);
+	}
+	rec_end(r, at);
 }
 
 /* front: the message goes to the head of the queue (R_ENQ_FRONT, a retained message a
  * cursor is sending), else to its tail. */
-void broker__persist_enq(broker *b, session *s, msg *m, uint8_t qos, bool retain_flag, bool front)
+void broker__persist_enq(broker *b, session *s, const outmsg *o, bool front)
 {
 	if (!active(b) || s->clean)
 		return;
+	msg *m = o->m;
 	buf r = { 0 };
 	bool fresh = !m->mid;
 	if (fresh)
@@ -308,12 +341,7 @@ void broker__persist_enq(broker *b, session *s, msg *m, uint8_t qos, bool retain
 		m->snap = b->snap_gen;
 		rec_msg(&r, m);
 	}
-	size_t at = rec_begin(&r, front ? R_ENQ_FRONT : R_ENQ);
-	put_str(&r, s->client_id);
-	put_u64(&r, m->mid);
-	put_u8(&r, qos);
-	put_u8(&r, retain_flag);
-	rec_end(&r, at);
+	rec_enq(&r, s, o, front);
 	emit(b, &r);
 }
 
@@ -450,12 +478,7 @@ static void snap_enq(broker *b, buf *r, session *s, outmsg *o)
 		o->m->snap = b->snap_gen;
 		rec_msg(r, o->m);
 	}
-	size_t at = rec_begin(r, R_ENQ);
-	put_str(r, s->client_id);
-	put_u64(r, o->m->mid);
-	put_u8(r, o->qos);
-	put_u8(r, o->retain);
-	rec_end(r, at);
+	rec_enq(r, s, o, false);
 }
 
 static void snap_out(buf *r, session *s, uint8_t type, uint16_t id)
@@ -486,7 +509,6 @@ static void compact(broker *b)
 		if (s->clean)
 			continue;
 		rec_sess(&r, s);
-		size_t at;
 		/* The session's list is newest first; write oldest first. */
 		size_t n = 0;
 		for (sub *x = s->subs; x; x = x->next_in_session)
@@ -498,8 +520,10 @@ static void compact(broker *b)
 		for (sub *x = s->subs; x; x = x->next_in_session)
 			v[n++] = x;
 		while (n--) {
-			/* The filter, rebuilt from the node up to the root. */
-			size_t len = 0;
+			/* The filter, rebuilt from the node up to the root, after "$share/NAME/"
+			 * for a shared one. */
+			const sgroup *g = v[n]->grp;
+			size_t pre = g ? 7 + g->name_len + 1 : 0, len = pre;
 			for (tnode *t = v[n]->node; t->parent; t = t->parent)
 				len += strlen(t->level) + 1;
 			char *path = malloc(len + 1);
@@ -511,14 +535,15 @@ static void compact(broker *b)
 				size_t l = strlen(t->level);
 				end -= l;
 				memcpy(path + end, t->level, l);
-				if (end)
+				if (end > pre)
 					path[--end] = '/';
 			}
-			at = rec_begin(&r, R_SUB);
-			put_str(&r, s->client_id);
-			put_u8(&r, v[n]->qos);
-			put_bytes(&r, path, len - 1);
-			rec_end(&r, at);
+			if (g) {
+				memcpy(path, "$share/", 7);
+				memcpy(path + 7, g->name, g->name_len);
+				path[pre - 1] = '/';
+			}
+			rec_sub(&r, s, path, len - 1, v[n], g != NULL);
 			free(path);
 		}
 		free(v);
@@ -746,14 +771,22 @@ static bool apply(broker *b, rd *r, mtab *t)
 	case R_SUB:
 	case R_UNSUB: {
 		s = sess_of(b, r);
-		uint8_t qos = get_u8(r);
+		uint8_t qos = get_u8(r), opts = 0;
 		d = get_bytes(r, &n);
-		if (!s || r->bad || n == 0 || qos > 2)
+		uint32_t sub_id = 0;
+		if (r->p != r->end) { /* the 5.0 tail */
+			opts = get_u8(r);
+			sub_id = get_u32(r);
+		}
+		mqtt_str sn, sf;
+		if (!s || r->bad || n == 0 || qos > 2 || opts > (SUB_NO_LOCAL | SUB_RAP | SUB_SHARED) ||
+		    sub_id > MQTT_VBI_MAX ||
+		    ((opts & SUB_SHARED) && mqtt_share_parse(d, n, &sn, &sf, NULL) != 1))
 			return false;
 		if (type == R_SUB)
-			broker__sub_add(b, s, (const char *)d, n, qos);
+			broker__sub_add(b, s, (const char *)d, n, qos, opts, sub_id);
 		else
-			broker__sub_remove(b, s, (const char *)d, n);
+			broker__sub_remove(b, s, (const char *)d, n, (opts & SUB_SHARED) != 0);
 		return true;
 	}
 	case R_MSG: {
@@ -787,11 +820,31 @@ static bool apply(broker *b, rd *r, mtab *t)
 		uint64_t mid = get_u64(r);
 		uint8_t qos = get_u8(r), ret = get_u8(r);
 		msg *x = mtab_find(t, mid);
+		uint32_t nids = 0;
+		if (r->p != r->end) { /* Subscription Identifiers */
+			nids = get_u32(r);
+			if (nids == 0 || nids > (size_t)(r->end - r->p) / 4)
+				return false;
+		}
 		if (!s || !x || r->bad || qos > 2)
 			return false;
+		uint32_t *ids = NULL;
+		if (nids) {
+			ids = malloc(nids * sizeof *ids);
+			if (!ids)
+				abort();
+			for (uint32_t i = 0; i < nids; i++)
+				if ((ids[i] = get_u32(r)) == 0 || ids[i] > MQTT_VBI_MAX) {
+					free(ids);
+					return false;
+				}
+		}
 		/* Read access is checked again before it goes out: the ACL may have changed
 		 * since, or the session may go to a user it was not checked for. */
-		(type == R_ENQ ? broker__queue_append : broker__queue_prepend)(s, x, qos, ret)->unchecked = true;
+		outmsg *o = (type == R_ENQ ? broker__queue_append : broker__queue_prepend)(s, x, qos, ret);
+		o->unchecked = true;
+		o->sub_ids = ids;
+		o->nsub_ids = nids;
 		return true;
 	}
 	case R_SENT:

@@ -11,7 +11,7 @@ static void put(broker *b, const char *topic, const char *value)
 {
 	msg *m = broker__msg_new(topic, strlen(topic), (const uint8_t *)value, strlen(value), 0, true);
 	broker__retained_set(b, m);
-	broker__route(b, m);
+	broker__route(b, m, NULL);
 	broker__msg_unref(m);
 }
 

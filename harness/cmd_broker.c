@@ -49,6 +49,10 @@ static const char broker_usage[] =
 	"                       (1..65535, default 65535); past it DISCONNECT 0x93\n"
 	"  --max-qos Q          highest QoS accepted and granted (0..2, default 2)\n"
 	"  --no-retain          retained messages not available (5.0 PUBLISH with retain: 0x9A)\n"
+	"  --no-sub-ids         Subscription Identifiers not available (SUBACK 0xA1)\n"
+	"  --no-wildcards       wildcard filters not available (SUBACK 0xA2; 3.1.1: 0x80)\n"
+	"  --no-shared-subs     shared subscriptions ($share/NAME/filter) not available\n"
+	"                       (SUBACK 0x9E)\n"
 	"  --server-keepalive S  keep alive imposed on 5.0 clients asking for more or none\n"
 	"                       (1..65535 seconds; default: the client's own)\n"
 	"  --topic-alias-max N  Topic Alias Maximum: inbound aliases 1..N taken (0..65535,\n"
@@ -327,6 +331,12 @@ static int parse(bopts *b, int argc, char **argv, const char *where, FILE *out, 
 			o->cfg.allow_anonymous = false;
 		} else if (!strcmp(a, "--no-retain")) {
 			o->cfg.retain_available = false;
+		} else if (!strcmp(a, "--no-sub-ids")) {
+			o->cfg.no_sub_ids = true;
+		} else if (!strcmp(a, "--no-wildcards")) {
+			o->cfg.no_wildcards = true;
+		} else if (!strcmp(a, "--no-shared-subs")) {
+			o->cfg.no_shared_subs = true;
 		} else {
 			char shown[80];
 			cli_escape(a, strlen(a), shown, sizeof shown);

@@ -22,7 +22,7 @@ static broker_sim *bs;
 static broker_config cfg;
 
 /* What this broker announces to every 5.0 client with the default configuration. */
-#define CAPS "receive_max=65535 topic_alias_max=10 max_packet_size=1048576 sub_id_available=0 shared_sub_available=0"
+#define CAPS "receive_max=65535 topic_alias_max=10 max_packet_size=1048576"
 #define ACK5 "CONNACK session_present=0 reason=0 (Success) " CAPS
 #define ACK5_PRESENT "CONNACK session_present=1 reason=0 (Success) " CAPS
 
@@ -195,12 +195,13 @@ START_TEST(test_announced_limits)
 	cfg.receive_max = 10;
 	cfg.max_packet_size = 4096;
 	cfg.topic_alias_max = 3;
+	cfg.no_shared_subs = true;
 	start_broker();
 	/* Asked for an hour and no keep alive: told 60 s and 30 s [MQTT-3.2.2-21]. */
 	mqtt_props p = expiry_props(3600);
 	tclient *c = online5("c1", "dev", true, &p,
 			     "CONNACK session_present=0 reason=0 (Success) session_expiry=60 server_keepalive=30 "
-			     "receive_max=10 topic_alias_max=3 max_qos=1 retain_available=0 max_packet_size=4096 sub_id_available=0 "
+			     "receive_max=10 topic_alias_max=3 max_qos=1 retain_available=0 max_packet_size=4096 "
 			     "shared_sub_available=0");
 	/* Granted QoS never above the maximum [MQTT-3.2.2-10]; a shared filter is refused. */
 	mqtt_sub s[2] = { { .filter = MQTT_STR("a/+"), .qos = 2 }, { .filter = MQTT_STR("$share/g/a"), .qos = 0 } };
@@ -467,7 +468,7 @@ START_TEST(test_server_disconnect_reasons)
 	mqtt_props pi = { 0 };
 	pi.request_problem_info = 0;
 	MQTT_SET(&pi, MQTT_PROP_REQUEST_PROBLEM_INFO);
-	const char *caps = "receive_max=2 max_packet_size=64 sub_id_available=0 shared_sub_available=0";
+	const char *caps = "receive_max=2 max_packet_size=64";
 	char ack[200];
 	snprintf(ack, sizeof ack, "CONNACK session_present=0 reason=0 (Success) %s", caps);
 	/* Malformed: a PUBLISH with QoS 3 (0x81). */
@@ -619,9 +620,10 @@ END_TEST
 static const mqtt_user_prop ups[3] = {
 	{ MQTT_STR("k1"), MQTT_STR("a") }, { MQTT_STR("k2"), MQTT_STR("b") }, { MQTT_STR("k1"), MQTT_STR("c") },
 };
-#define PROPS_SEEN                                                                             \
-	"payload_format=1 content_type=\"application/json\" response_topic=\"r/reply\" "       \
+#define PROPS_SEEN_REST                                                                        \
+	"content_type=\"application/json\" response_topic=\"r/reply\" "                      \
 	"correlation_data=2B user:\"k1\"=\"a\" user:\"k2\"=\"b\" user:\"k1\"=\"c\""
+#define PROPS_SEEN "payload_format=1 " PROPS_SEEN_REST
 
 static mqtt_packet publish5(const char *topic, const char *payload, uint8_t qos, bool retain, uint16_t id)
 {
@@ -1105,6 +1107,727 @@ START_TEST(test_puback_reason_codes)
 }
 END_TEST
 
+
+/* ---- 10. Subscription options ------------------------------------------------------------------ */
+
+/* A 5.0 SUBSCRIBE of these entries, with Subscription Identifier sub_id (0: none). */
+static void sub5(tclient *c, uint16_t id, const mqtt_sub *subs, uint32_t n, uint32_t sub_id)
+{
+	mqtt_packet p = { .type = MQTT_SUBSCRIBE, .version = MQTT_V5, .packet_id = id };
+	p.subscribe.items = subs;
+	p.subscribe.count = n;
+	if (sub_id) {
+		p.props.sub_ids = &sub_id;
+		p.props.sub_id_count = 1;
+	}
+	tc_send(c, &p);
+	tc_run(w, 10 * MS);
+}
+
+/* One filter, with its options: nl No Local, rap Retain As Published, rh Retain Handling. */
+static void sub5_one(tclient *c, uint16_t id, const char *filter, uint8_t qos, bool nl, bool rap, uint8_t rh,
+		     uint32_t sub_id)
+{
+	mqtt_sub e = { .filter = { (const uint8_t *)filter, (uint32_t)strlen(filter) }, .qos = qos,
+		       .no_local = nl, .retain_as_published = rap, .retain_handling = rh };
+	sub5(c, id, &e, 1, sub_id);
+}
+
+static void sub5_ok(tclient *c, uint16_t id, const char *filter, uint8_t qos, bool nl, bool rap, uint8_t rh,
+		    uint32_t sub_id)
+{
+	char want[64];
+	sub5_one(c, id, filter, qos, nl, rap, rh, sub_id);
+	snprintf(want, sizeof want, "SUBACK id=%u codes=0x%02X", id, qos);
+	TC_EXPECT(c, want);
+}
+
+START_TEST(test_sub_no_local)
+{
+	start_broker();
+	tclient *a = online5("a", "a", true, NULL, ACK5);
+	tclient *b = online5("b", "b", true, NULL, ACK5);
+	sub5_ok(a, 1, "t/#", 1, true, false, 0, 0);
+	/* Its own message does not come back on a No Local subscription [MQTT-3.8.3-3]; with
+	 * nobody else subscribed that is "No matching subscribers". */
+	tc_publish(a, "t/x", "1", 1, false, 1);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(a, "PUBACK id=1 reason=0x10 (No matching subscribers)");
+	TC_EXPECT_NOTHING(a);
+	/* Another client's message does. */
+	tc_publish(b, "t/x", "2", 1, false, 1);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(b, "PUBACK id=1 reason=0x00 (Success)");
+	TC_EXPECT(a, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t/x\" payload=1B");
+	tc_send_hex(a, "40 02 00 01");
+	/* An overlapping subscription without No Local brings its own messages back, once,
+	 * at that subscription's QoS (the No Local one takes no part). */
+	sub5_ok(a, 2, "t/x", 0, false, false, 0, 0);
+	tc_publish(a, "t/x", "3", 1, false, 2);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(a, "PUBLISH qos=0 retain=0 dup=0 topic=\"t/x\" payload=1B");
+	TC_EXPECT(a, "PUBACK id=2 reason=0x00 (Success)");
+	TC_EXPECT_NOTHING(a);
+	TC_EXPECT_NOTHING(b);
+	/* No Local on a shared subscription is a protocol error [MQTT-3.8.3-4]. */
+	sub5_one(b, 2, "$share/g/t/#", 0, true, false, 0, 0);
+	TC_EXPECT(b, "DISCONNECT reason=0x82 (Protocol Error) reason_string=\"No Local is set on the shared "
+		     "subscription \\\"$share/g/t/#\\\"\"");
+	ck_assert(b->closed);
+	tc_free(a);
+	tc_free(b);
+}
+END_TEST
+
+START_TEST(test_sub_no_local_will)
+{
+	start_broker();
+	/* A will is its client's message too: a No Local subscription of a session that lives
+	 * on does not get it back; another subscriber does. */
+	mqtt_props e = expiry_props(60);
+	tclient *a = tc_new(w, "a", bh, PORT);
+	mqtt_packet k = { .type = MQTT_CONNECT, .version = MQTT_V5, .props = e };
+	k.connect.client_id = MQTT_STR("a");
+	k.connect.clean_start = true;
+	k.connect.will = true;
+	k.connect.will_qos = 1;
+	k.connect.will_topic = MQTT_STR("w/a");
+	k.connect.will_payload = MQTT_STR("gone");
+	a->version = MQTT_V5;
+	tc_send(a, &k);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(a, ACK5);
+	sub5_ok(a, 1, "w/#", 1, true, false, 0, 0);
+	tclient *b = online5("b", "b", true, NULL, ACK5);
+	sub_ok(b, 1, "w/#", 1);
+	tc_drop(a);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(b, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"w/a\" payload=4B");
+	tclient *a2 = online5("a2", "a", false, &e, ACK5_PRESENT);
+	TC_EXPECT_NOTHING(a2);
+	tc_free(a);
+	tc_free(a2);
+	tc_free(b);
+}
+END_TEST
+
+START_TEST(test_sub_retain_as_published)
+{
+	start_broker();
+	tclient *rap = online5("rap", "rap", true, NULL, ACK5);
+	tclient *plain = online5("plain", "plain", true, NULL, ACK5);
+	tclient *old = online4("old", "old", true);
+	sub5_ok(rap, 1, "r/#", 0, false, true, 0, 0);
+	sub5_ok(plain, 1, "r/#", 0, false, false, 0, 0);
+	sub_ok(old, 1, "r/#", 0);
+	tclient *p = online5("p", "p", true, NULL, ACK5);
+	tc_publish(p, "r/a", "kept", 0, true, 0);
+	tc_publish(p, "r/b", "live", 0, false, 0);
+	tc_run(w, 10 * MS);
+	/* Retain As Published 1: RETAIN as the publisher set it [MQTT-3.3.1-13]; 0 (and
+	 * 3.1.1): RETAIN 0 on a live forward [MQTT-3.3.1-12]. */
+	TC_EXPECT(rap, "PUBLISH qos=0 retain=1 dup=0 topic=\"r/a\" payload=4B");
+	TC_EXPECT(rap, "PUBLISH qos=0 retain=0 dup=0 topic=\"r/b\" payload=4B");
+	TC_EXPECT(plain, "PUBLISH qos=0 retain=0 dup=0 topic=\"r/a\" payload=4B");
+	TC_EXPECT(plain, "PUBLISH qos=0 retain=0 dup=0 topic=\"r/b\" payload=4B");
+	TC_EXPECT(old, "PUBLISH qos=0 retain=0 dup=0 topic=\"r/a\" payload=4B");
+	TC_EXPECT(old, "PUBLISH qos=0 retain=0 dup=0 topic=\"r/b\" payload=4B");
+	/* A retained message sent for a new subscription has RETAIN 1 whatever the option
+	 * [MQTT-3.3.1-9 of 3.1.1, 5.0 §3.3.1.3]. */
+	sub5_ok(plain, 2, "r/a", 0, false, false, 0, 0);
+	TC_EXPECT(plain, "PUBLISH qos=0 retain=1 dup=0 topic=\"r/a\" payload=4B");
+	TC_EXPECT_NOTHING(rap);
+	TC_EXPECT_NOTHING(plain);
+	TC_EXPECT_NOTHING(old);
+	tc_free(rap);
+	tc_free(plain);
+	tc_free(old);
+	tc_free(p);
+}
+END_TEST
+
+START_TEST(test_sub_retain_handling)
+{
+	start_broker();
+	tclient *p = online5("p", "p", true, NULL, ACK5);
+	tc_publish(p, "k/1", "one", 0, true, 0);
+	tc_run(w, 10 * MS);
+	tclient *c = online5("c", "c", true, NULL, ACK5);
+	/* 0: the retained messages at every SUBSCRIBE, a repeated one too [MQTT-3.3.1-9]. */
+	sub5_ok(c, 1, "k/#", 0, false, false, 0, 0);
+	TC_EXPECT(c, "PUBLISH qos=0 retain=1 dup=0 topic=\"k/1\" payload=3B");
+	sub5_ok(c, 2, "k/#", 0, false, false, 0, 0);
+	TC_EXPECT(c, "PUBLISH qos=0 retain=1 dup=0 topic=\"k/1\" payload=3B");
+	/* 1: only if the subscription did not exist [MQTT-3.3.1-10]. */
+	sub5_ok(c, 3, "k/+", 0, false, false, 1, 0);
+	TC_EXPECT(c, "PUBLISH qos=0 retain=1 dup=0 topic=\"k/1\" payload=3B");
+	sub5_ok(c, 4, "k/+", 0, false, false, 1, 0);
+	sub5_ok(c, 5, "k/#", 0, false, false, 1, 0);
+	TC_EXPECT_NOTHING(c);
+	/* 2: never [MQTT-3.3.1-11]. */
+	sub5_ok(c, 6, "k/1", 0, false, false, 2, 0);
+	sub5_ok(c, 7, "+/1", 0, false, false, 2, 0);
+	TC_EXPECT_NOTHING(c);
+	/* Live messages flow whatever the handling. */
+	tc_publish(p, "k/1", "two", 0, false, 0);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(c, "PUBLISH qos=0 retain=0 dup=0 topic=\"k/1\" payload=3B");
+	TC_EXPECT_NOTHING(c);
+	tc_free(p);
+	tc_free(c);
+}
+END_TEST
+
+/* No Local, Retain As Published and the Subscription Identifier are kept in the store with
+ * the subscription, and a queued delivery keeps its identifiers. */
+START_TEST(test_sub_options_survive_restart)
+{
+	start_persistent();
+	mqtt_props e = expiry_props(3600);
+	tclient *a = online5("a", "a", true, &e, ACK5);
+	sub5_ok(a, 1, "o/#", 1, true, true, 0, 7);
+	sub5_ok(a, 2, "o/x", 1, false, false, 0, 0);
+	sub5_ok(a, 3, "q/#", 1, false, false, 0, 0);
+	tc_drop(a);
+	tc_run(w, 10 * MS);
+	tclient *p = online5("p", "p", true, NULL, ACK5);
+	tc_publish(p, "o/y", "queued", 1, true, 1);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(p, "PUBACK id=1 reason=0x00 (Success)");
+	sim_host_crash(bh);
+	tc_run(w, 1 * SEC);
+	sim_host_restart(bh);
+	tc_run(w, 10 * MS);
+	tclient *b = online5("b", "a", false, &e, ACK5_PRESENT);
+	/* Queued with its identifier and, by Retain As Published, RETAIN 1. */
+	TC_EXPECT(b, "PUBLISH qos=1 retain=1 dup=0 id=1 topic=\"o/y\" payload=6B subscription_id=7");
+	tc_send_hex(b, "40 02 00 01");
+	/* No Local still holds: its own message comes back on o/x alone, without an identifier. */
+	tc_publish(b, "o/x", "mine", 1, false, 1);
+	tc_publish(b, "o/z", "mine", 1, false, 2);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(b, "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"o/x\" payload=4B");
+	TC_EXPECT(b, "PUBACK id=1 reason=0x00 (Success)");
+	TC_EXPECT(b, "PUBACK id=2 reason=0x10 (No matching subscribers)");
+	TC_EXPECT_NOTHING(b);
+	tc_send_hex(b, "40 02 00 02");
+	tc_run(w, 10 * MS);
+	/* Again, from the snapshot the restart wrote (the options in its R_SUB records). */
+	sim_host_crash(bh);
+	tc_run(w, 1 * SEC);
+	sim_host_restart(bh);
+	tc_run(w, 10 * MS);
+	tclient *b2 = online5("b2", "a", false, &e, ACK5_PRESENT);
+	tclient *p2 = online5("p2", "p", true, NULL, ACK5);
+	tc_publish(b2, "o/z", "mine", 0, false, 0);
+	tc_publish(p2, "o/z", "theirs", 0, true, 0);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(b2, "PUBLISH qos=0 retain=1 dup=0 topic=\"o/z\" payload=6B subscription_id=7");
+	TC_EXPECT_NOTHING(b2);
+	tc_free(a);
+	tc_free(b);
+	tc_free(b2);
+	tc_free(p);
+	tc_free(p2);
+}
+END_TEST
+
+/* ---- 11. SUBACK and UNSUBACK reason codes ------------------------------------------------------ */
+
+static bool deny_read_secret(void *ctx, const char *client_id, const char *username, const char *topic,
+			     bool publish)
+{
+	(void)ctx;
+	(void)client_id;
+	(void)username;
+	return publish || strncmp(topic, "secret/", 7);
+}
+
+START_TEST(test_suback_reason_codes)
+{
+	broker_auth au = { .allow = deny_read_secret };
+	cfg.auth = &au;
+	cfg.max_subscriptions = 3;
+	cfg.max_qos = 1;
+	start_broker();
+	tclient *c = online5("c", "c", true, NULL,
+			     "CONNACK session_present=0 reason=0 (Success) receive_max=65535 topic_alias_max=10 "
+			     "max_qos=1 max_packet_size=1048576");
+	/* A code per filter, in order [MQTT-3.8.4-6, MQTT-3.9.3-1]: granted QoS (at most the
+	 * maximum, 5.0 §3.9.3), 0x87 not authorized, 0x97 past max_subscriptions (a shared
+	 * subscription counts). */
+	mqtt_sub s[6] = {
+		{ .filter = MQTT_STR("a"), .qos = 0 }, { .filter = MQTT_STR("b/+"), .qos = 2 },
+		{ .filter = MQTT_STR("secret/x"), .qos = 1 }, { .filter = MQTT_STR("$share/g/a"), .qos = 1 },
+		{ .filter = MQTT_STR("c/#"), .qos = 1 }, { .filter = MQTT_STR("d"), .qos = 1 },
+	};
+	sub5(c, 1, s, 6, 0);
+	TC_EXPECT(c, "SUBACK id=1 codes=0x00,0x01,0x87,0x01,0x97,0x97");
+	/* Replacing one held is granted at the limit. */
+	sub5(c, 2, s, 1, 0);
+	TC_EXPECT(c, "SUBACK id=2 codes=0x00");
+	/* UNSUBACK: 0x00 removed, 0x11 none existed, 0x87 not authorized [MQTT-3.11.3-1]. */
+	tc_send_hex(c, "a2 13 00 03 00 00 01 61 00 01 61 00 08 73 65 63 72 65 74 2f 78");
+	tc_run(w, 10 * MS);
+	TC_EXPECT(c, "UNSUBACK id=3 codes=0x00,0x11,0x87");
+	/* 3.1.1 has only 0x80 for every refusal [MQTT-3.9.3-2]. */
+	tclient *d = online4("d", "d", true);
+	mqtt_packet sp = { .type = MQTT_SUBSCRIBE, .version = MQTT_V311, .packet_id = 1 };
+	sp.subscribe.items = s;
+	sp.subscribe.count = 6;
+	tc_send(d, &sp);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(d, "SUBACK id=1 codes=0x00,0x01,0x80,0x01,0x80,0x80");
+	TC_EXPECT_NOTHING(c);
+	TC_EXPECT_NOTHING(d);
+	/* A filter that is not correctly formed is no SUBACK matter: the connection closes. */
+	sub5_one(c, 4, "a/#/b", 0, false, false, 0, 0);
+	TC_EXPECT(c, "DISCONNECT reason=0x8F (Topic Filter invalid) reason_string=\"'#' must be the last "
+		     "character and stand alone in its level\"");
+	ck_assert(c->closed);
+	tc_free(c);
+	tc_free(d);
+}
+END_TEST
+
+START_TEST(test_suback_capabilities_off)
+{
+	cfg.no_sub_ids = true;
+	cfg.no_wildcards = true;
+	cfg.no_shared_subs = true;
+	start_broker();
+	/* CONNACK says what is off [5.0 §3.2.2.3.11, .12]; absent means available. */
+	tclient *c = online5("c", "c", true, NULL,
+			     "CONNACK session_present=0 reason=0 (Success) receive_max=65535 topic_alias_max=10 "
+			     "max_packet_size=1048576 wildcard_sub_available=0 sub_id_available=0 "
+			     "shared_sub_available=0");
+	mqtt_sub s[4] = { { .filter = MQTT_STR("a/+"), .qos = 1 }, { .filter = MQTT_STR("$share/g/a/b"), .qos = 1 },
+			  { .filter = MQTT_STR("a/#"), .qos = 1 }, { .filter = MQTT_STR("a/b"), .qos = 1 } };
+	/* 0xA2 for a wildcard filter, 0x9E for a shared one, the rest served. */
+	sub5(c, 1, s, 4, 0);
+	TC_EXPECT(c, "SUBACK id=1 codes=0xA2,0x9E,0xA2,0x01");
+	/* 0xA1 for every filter of a SUBSCRIBE with a Subscription Identifier: none is made. */
+	sub5(c, 2, s + 3, 1, 5);
+	TC_EXPECT(c, "SUBACK id=2 codes=0xA1");
+	tclient *d = online4("d", "d", true);
+	tc_subscribe(d, 1, "a/+", 1);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(d, "SUBACK id=1 codes=0x80");
+	tclient *p = online5("p", "p", true, NULL,
+			     "CONNACK session_present=0 reason=0 (Success) receive_max=65535 topic_alias_max=10 "
+			     "max_packet_size=1048576 wildcard_sub_available=0 sub_id_available=0 "
+			     "shared_sub_available=0");
+	tc_publish(p, "a/b", "x", 0, false, 0);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(c, "PUBLISH qos=0 retain=0 dup=0 topic=\"a/b\" payload=1B");
+	TC_EXPECT_NOTHING(c);
+	TC_EXPECT_NOTHING(d);
+	tc_free(c);
+	tc_free(d);
+	tc_free(p);
+}
+END_TEST
+
+/* ---- 12. Subscription Identifiers ----------------------------------------------------------------- */
+
+START_TEST(test_sub_ids)
+{
+	start_broker();
+	tclient *c = online5("c", "c", true, NULL, ACK5);
+	tclient *o = online5("o", "o", true, NULL, ACK5);
+	sub5_ok(c, 1, "s/#", 1, false, false, 0, 1);
+	sub5_ok(c, 2, "s/+", 0, false, false, 0, 268435455);
+	sub5_ok(c, 3, "s/x", 1, false, false, 0, 0);
+	sub5_ok(o, 1, "s/x", 1, false, false, 0, 9);
+	tclient *p = online5("p", "p", true, NULL, ACK5);
+	tc_publish(p, "s/x", "a", 1, false, 1);
+	tc_publish(p, "s/y/z", "b", 0, false, 0);
+	tc_run(w, 10 * MS);
+	/* One copy, at the highest QoS, with the identifiers of every matching subscription
+	 * that has one [MQTT-3.3.4-3, -4]; each client its own [MQTT-3.3.4-5]. */
+	TC_EXPECT(c, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"s/x\" payload=1B subscription_id=1,268435455");
+	TC_EXPECT(c, "PUBLISH qos=0 retain=0 dup=0 topic=\"s/y/z\" payload=1B subscription_id=1");
+	TC_EXPECT(o, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"s/x\" payload=1B subscription_id=9");
+	tc_send_hex(c, "40 02 00 01");
+	tc_send_hex(o, "40 02 00 01");
+	/* Subscribing to a filter again replaces its identifier, with none if none is given
+	 * (5.0 §3.8.2.1.2). */
+	sub5_ok(c, 4, "s/+", 0, false, false, 0, 0);
+	tc_publish(p, "s/x", "c", 0, true, 0);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(c, "PUBLISH qos=0 retain=0 dup=0 topic=\"s/x\" payload=1B subscription_id=1");
+	TC_EXPECT(o, "PUBLISH qos=0 retain=0 dup=0 topic=\"s/x\" payload=1B subscription_id=9");
+	/* A retained message sent for a subscription carries its identifier. */
+	sub5_ok(o, 2, "s/#", 0, false, false, 0, 3);
+	TC_EXPECT(o, "PUBLISH qos=0 retain=1 dup=0 topic=\"s/x\" payload=1B subscription_id=3");
+	/* A 3.1.1 subscriber never sees them. */
+	tclient *d = online4("d", "d", true);
+	sub_ok(d, 1, "s/#", 0);
+	TC_EXPECT(d, "PUBLISH qos=0 retain=1 dup=0 topic=\"s/x\" payload=1B");
+	TC_EXPECT_NOTHING(c);
+	TC_EXPECT_NOTHING(o);
+	TC_EXPECT_NOTHING(d);
+	TC_EXPECT(p, "PUBACK id=1 reason=0x00 (Success)");
+	/* A PUBLISH from a client must not carry one [MQTT-3.3.4-6]: a protocol error. */
+	mqtt_packet pp = publish5("s/x", "d", 0, false, 0);
+	uint32_t id = 4;
+	pp.props.sub_ids = &id;
+	pp.props.sub_id_count = 1;
+	tc_send(p, &pp);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(p, "DISCONNECT reason=0x82 (Protocol Error) reason_string=\"subscription identifier in a "
+		     "PUBLISH from a client\"");
+	ck_assert(p->closed);
+	/* Nor may a SUBSCRIBE's be 0 (5.0 §3.8.2.1.2). */
+	tc_send_hex(o, "82 09 00 05 02 0b 00 00 01 61 00");
+	tc_run(w, 10 * MS);
+	const char *got = tc_next(o);
+	ck_assert_msg(got && !strncmp(got, "DISCONNECT reason=0x82 (Protocol Error)", 39), "got %s", got ? got : "nothing");
+	ck_assert(o->closed);
+	tc_free(c);
+	tc_free(o);
+	tc_free(d);
+	tc_free(p);
+}
+END_TEST
+
+
+/* ---- 13. Shared subscriptions ------------------------------------------------------------------ */
+
+START_TEST(test_shared_round_robin)
+{
+	start_broker();
+	tclient *p = online5("p", "p", true, NULL, ACK5);
+	tc_publish(p, "j/r", "kept", 1, true, 1);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(p, "PUBACK id=1 reason=0x10 (No matching subscribers)");
+	tclient *m[3];
+	char host[8];
+	for (int i = 0; i < 3; i++) {
+		snprintf(host, sizeof host, "m%d", i + 1);
+		m[i] = online5(host, host, true, NULL, ACK5);
+		/* Retained messages are not sent for a shared subscription (5.0 §4.8.2). */
+		sub5_ok(m[i], 1, "$share/g/j/#", 1, false, false, 0, i == 2 ? 33 : 0);
+		TC_EXPECT_NOTHING(m[i]);
+	}
+	/* Another group of the same filter gets every message too, to its one member; the
+	 * share name tells groups apart, the filter after it decides what matches. */
+	tclient *o = online5("o", "o", true, NULL, ACK5);
+	sub5_ok(o, 1, "$share/h/j/+", 0, false, false, 0, 0);
+	/* Each message to one member, round robin in subscription order [MQTT-4.8.2-*]; the
+	 * member's own Subscription Identifier with it. */
+	char pl[2] = "0";
+	for (uint16_t i = 0; i < 6; i++) {
+		pl[0] = (char)('1' + i);
+		tc_publish(p, "j/x", pl, 1, false, (uint16_t)(10 + i));
+	}
+	tc_run(w, 10 * MS);
+	for (uint16_t i = 0; i < 6; i++) {
+		char want[64];
+		snprintf(want, sizeof want, "PUBACK id=%u reason=0x00 (Success)", 10 + i);
+		TC_EXPECT(p, want);
+	}
+	TC_EXPECT(m[0], "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"j/x\" payload=1B");
+	TC_EXPECT(m[0], "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"j/x\" payload=1B");
+	TC_EXPECT(m[1], "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"j/x\" payload=1B");
+	TC_EXPECT(m[1], "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"j/x\" payload=1B");
+	TC_EXPECT(m[2], "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"j/x\" payload=1B subscription_id=33");
+	TC_EXPECT(m[2], "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"j/x\" payload=1B subscription_id=33");
+	for (int i = 0; i < 6; i++)
+		TC_EXPECT(o, "PUBLISH qos=0 retain=0 dup=0 topic=\"j/x\" payload=1B");
+	for (int i = 0; i < 3; i++) {
+		tc_send_hex(m[i], "40 02 00 01");
+		tc_send_hex(m[i], "40 02 00 02");
+		TC_EXPECT_NOTHING(m[i]);
+	}
+	TC_EXPECT_NOTHING(o);
+	/* A member that leaves is no longer served; its own ordinary subscription beside the
+	 * group's is a second subscription, a second copy. */
+	tc_send_hex(m[1], "a2 11 00 05 00 00 0c 24 73 68 61 72 65 2f 67 2f 6a 2f 23"); /* $share/g/j/# */
+	tc_run(w, 10 * MS);
+	TC_EXPECT(m[1], "UNSUBACK id=5 codes=0x00");
+	sub5_ok(m[0], 2, "j/x", 0, false, false, 0, 0);
+	tc_publish(p, "j/x", "a", 0, false, 0);
+	tc_publish(p, "j/x", "b", 0, false, 0);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(m[0], "PUBLISH qos=0 retain=0 dup=0 topic=\"j/x\" payload=1B");
+	TC_EXPECT(m[0], "PUBLISH qos=0 retain=0 dup=0 topic=\"j/x\" payload=1B");
+	TC_EXPECT(m[0], "PUBLISH qos=0 retain=0 dup=0 topic=\"j/x\" payload=1B");
+	TC_EXPECT(m[2], "PUBLISH qos=0 retain=0 dup=0 topic=\"j/x\" payload=1B subscription_id=33");
+	TC_EXPECT_NOTHING(m[0]);
+	TC_EXPECT_NOTHING(m[1]);
+	TC_EXPECT_NOTHING(m[2]);
+	/* A 3.1.1 client's "$share/g/j/#" is an ordinary filter that matches no topic
+	 * starting with "j" (its first level is "$share"). */
+	tclient *d = online4("d", "d", true);
+	sub_ok(d, 1, "$share/g/j/#", 1);
+	tc_publish(p, "j/x", "c", 0, false, 0);
+	tc_run(w, 10 * MS);
+	TC_EXPECT_NOTHING(d);
+	for (int i = 0; i < 3; i++)
+		tc_free(m[i]);
+	tc_free(o);
+	tc_free(p);
+	tc_free(d);
+}
+END_TEST
+
+START_TEST(test_shared_payload_order)
+{
+	/* Which member got which message, by payload: strictly 1, 2, 3, 1, 2, 3. */
+	start_broker();
+	mqtt_props ex = expiry_props(3600);
+	tclient *m[3];
+	char host[8];
+	for (int i = 0; i < 3; i++) {
+		snprintf(host, sizeof host, "m%d", i + 1);
+		m[i] = online5(host, host, true, &ex, ACK5);
+		sub5_ok(m[i], 1, "$share/g/q", 0, false, false, 0, 0);
+	}
+	tclient *p = online5("p", "p", true, NULL, ACK5);
+	const char *pl[6] = { "a", "bb", "ccc", "dddd", "eeeee", "ffffff" };
+	for (int i = 0; i < 6; i++)
+		tc_publish(p, "q", pl[i], 0, false, 0);
+	tc_run(w, 10 * MS);
+	for (int i = 0; i < 6; i++) {
+		char want[64];
+		snprintf(want, sizeof want, "PUBLISH qos=0 retain=0 dup=0 topic=\"q\" payload=%dB", i + 1);
+		TC_EXPECT(m[i % 3], want);
+	}
+	/* m2 goes offline, its session (and membership) kept: passed over while another
+	 * member is online. */
+	tc_drop(m[1]);
+	tc_run(w, 10 * MS);
+	for (int i = 0; i < 2; i++)
+		tc_publish(p, "q", pl[i], 0, false, 0);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(m[0], "PUBLISH qos=0 retain=0 dup=0 topic=\"q\" payload=1B");
+	TC_EXPECT(m[2], "PUBLISH qos=0 retain=0 dup=0 topic=\"q\" payload=2B");
+	/* Back, it takes its turn again: after m3 (served last) come m1, then m2. */
+	tclient *back = online5("m2b", "m2", false, &ex, ACK5_PRESENT);
+	for (int i = 0; i < 3; i++)
+		tc_publish(p, "q", pl[i], 0, false, 0);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(m[0], "PUBLISH qos=0 retain=0 dup=0 topic=\"q\" payload=1B");
+	TC_EXPECT(back, "PUBLISH qos=0 retain=0 dup=0 topic=\"q\" payload=2B");
+	TC_EXPECT(m[2], "PUBLISH qos=0 retain=0 dup=0 topic=\"q\" payload=3B");
+	TC_EXPECT_NOTHING(m[0]);
+	TC_EXPECT_NOTHING(m[2]);
+	TC_EXPECT_NOTHING(back);
+	for (int i = 0; i < 3; i++)
+		tc_free(m[i]);
+	tc_free(back);
+	tc_free(p);
+}
+END_TEST
+
+START_TEST(test_shared_handoff)
+{
+	start_broker();
+	mqtt_props e60 = expiry_props(60);
+	tclient *a = online5("a", "a", true, &e60, ACK5);
+	tclient *b = online5("b", "b", true, NULL, ACK5);
+	sub5_ok(a, 1, "$share/g/t", 1, false, false, 0, 0);
+	sub5_ok(b, 1, "$share/g/t", 1, false, false, 0, 4);
+	tclient *p = online5("p", "p", true, NULL, ACK5);
+	tc_publish(p, "t", "one", 1, false, 1);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(a, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t\" payload=3B");
+	/* a goes without acknowledging it; its session lives on for 60 s, and the message
+	 * waits for it (the standard lets the server wait) ... */
+	tc_drop(a);
+	tc_run(w, 30 * SEC);
+	TC_EXPECT_NOTHING(b);
+	/* ... and when the session ends it goes to another member [MQTT-4.8.2-4], with
+	 * that member's Subscription Identifier. */
+	tc_run(w, 31 * SEC);
+	TC_EXPECT(b, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t\" payload=3B subscription_id=4");
+	tc_send_hex(b, "40 02 00 01");
+	/* A session that ends with its connection hands over at once; one acknowledged stays
+	 * delivered. */
+	tclient *c = online5("c", "c", true, NULL, ACK5);
+	sub5_ok(c, 1, "$share/g/t", 1, false, false, 0, 0);
+	tc_publish(p, "t", "two", 1, false, 2);   /* to c: b was served last (the handoff) */
+	tc_publish(p, "t", "three", 1, false, 3); /* to b */
+	tc_run(w, 10 * MS);
+	TC_EXPECT(c, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t\" payload=3B");
+	TC_EXPECT(b, "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"t\" payload=5B subscription_id=4");
+	tc_send_hex(c, "40 02 00 01");
+	tc_run(w, 10 * MS);
+	tc_drop(b);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(c, "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"t\" payload=5B");
+	TC_EXPECT_NOTHING(c);
+	tc_free(a);
+	tc_free(b);
+	tc_free(c);
+	tc_free(p);
+}
+END_TEST
+
+START_TEST(test_shared_survives_restart)
+{
+	start_persistent();
+	mqtt_props e = expiry_props(3600);
+	tclient *a = online5("a", "a", true, &e, ACK5);
+	tclient *b = online5("b", "b", true, &e, ACK5);
+	sub5_ok(a, 1, "$share/grp/s/+", 1, false, false, 0, 0);
+	sub5_ok(b, 1, "$share/grp/s/+", 1, false, true, 0, 12);
+	/* Twice: from the log, then from the snapshot the first restart wrote. */
+	for (int k = 0; k < 2; k++) {
+		sim_host_crash(bh);
+		tc_run(w, 1 * SEC);
+		sim_host_restart(bh);
+		tc_run(w, 10 * MS);
+	}
+	tclient *a2 = online5("a2", "a", false, &e, ACK5_PRESENT);
+	tclient *b2 = online5("b2", "b", false, &e, ACK5_PRESENT);
+	tclient *p = online5("p", "p", true, NULL, ACK5);
+	tc_publish(p, "s/1", "x", 1, true, 1);
+	tc_publish(p, "s/2", "y", 1, true, 2);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(a2, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"s/1\" payload=1B");
+	TC_EXPECT(b2, "PUBLISH qos=1 retain=1 dup=0 id=1 topic=\"s/2\" payload=1B subscription_id=12");
+	/* And it is a group, not an ordinary filter "$share/grp/s/+". */
+	tc_send_hex(b2, "a2 13 00 05 00 00 0e 24 73 68 61 72 65 2f 67 72 70 2f 73 2f 2b"); /* $share/grp/s/+ */
+	tc_run(w, 10 * MS);
+	TC_EXPECT(b2, "UNSUBACK id=5 codes=0x00");
+	TC_EXPECT_NOTHING(a2);
+	TC_EXPECT_NOTHING(b2);
+	tc_free(a);
+	tc_free(b);
+	tc_free(a2);
+	tc_free(b2);
+	tc_free(p);
+}
+END_TEST
+
+
+/* ---- 14. Will Delay Interval and will properties -------------------------------------------------- */
+
+/* A 5.0 client with a QoS 1 will on w/ID: Session Expiry `expiry` (NULL-free: always set),
+ * Will Delay `delay` (0: none), and, when props, the will properties of publish5_props plus
+ * a Message Expiry Interval of 100 s. */
+static tclient *online_will5(const char *host, const char *id, bool clean, uint32_t expiry, uint32_t delay,
+			     bool props, const char *want)
+{
+	tclient *c = tc_new(w, host, bh, PORT);
+	char topic[32];
+	snprintf(topic, sizeof topic, "w/%s", id);
+	mqtt_packet k = { .type = MQTT_CONNECT, .version = MQTT_V5, .props = expiry_props(expiry) };
+	k.connect.client_id = (mqtt_str){ (const uint8_t *)id, (uint32_t)strlen(id) };
+	k.connect.clean_start = clean;
+	k.connect.will = true;
+	k.connect.will_qos = 1;
+	k.connect.will_topic = (mqtt_str){ (const uint8_t *)topic, (uint32_t)strlen(topic) };
+	k.connect.will_payload = MQTT_STR("bye");
+	mqtt_props *wp = &k.connect.will_props;
+	if (props) {
+		*wp = publish5_props("x", "x", 0, false, 0).props;
+		wp->message_expiry = 100;
+		MQTT_SET(wp, MQTT_PROP_MESSAGE_EXPIRY);
+	}
+	if (delay) {
+		wp->will_delay = delay;
+		MQTT_SET(wp, MQTT_PROP_WILL_DELAY);
+	}
+	c->version = MQTT_V5;
+	tc_send(c, &k);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(c, want);
+	return c;
+}
+
+START_TEST(test_will_delay)
+{
+	start_broker();
+	tclient *s = online5("s", "s", true, NULL, ACK5);
+	sub_ok(s, 1, "w/#", 1);
+	/* Published once its delay has passed, with its properties, order kept, and its
+	 * Message Expiry Interval counted from then [MQTT-3.1.2-8, MQTT-3.1.3-10]. */
+	tclient *a = online_will5("a", "a", true, 60, 5, true, ACK5);
+	tc_drop(a);
+	tc_run(w, 4990 * MS);
+	TC_EXPECT_NOTHING(s);
+	tc_run(w, 20 * MS);
+	TC_EXPECT(s, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"w/a\" payload=3B payload_format=1 message_expiry=100 " PROPS_SEEN_REST);
+	tc_send_hex(s, "40 02 00 01");
+	/* Not at all when a connection for the client id comes within the delay
+	 * [MQTT-3.1.3-9]: resuming the session, or with Clean Start discarding it. */
+	tclient *b = online_will5("b", "b", true, 60, 10, false, ACK5);
+	tclient *e = online_will5("e", "e", true, 60, 10, false, ACK5);
+	tc_drop(b);
+	tc_drop(e);
+	tc_run(w, 3 * SEC);
+	tclient *b2 = online5("b2", "b", false, NULL, ACK5_PRESENT);
+	tclient *e2 = online5("e2", "e", true, NULL, ACK5);
+	tc_run(w, 15 * SEC);
+	TC_EXPECT_NOTHING(s);
+	/* At the session's end when that comes first [MQTT-3.1.2-8]: expiry 2 s, delay 10 s. */
+	tclient *c = online_will5("c", "c", true, 2, 10, false, ACK5);
+	tc_drop(c);
+	tc_run(w, 1900 * MS);
+	TC_EXPECT_NOTHING(s);
+	tc_run(w, 200 * MS);
+	TC_EXPECT(s, "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"w/c\" payload=3B");
+	tc_send_hex(s, "40 02 00 02");
+	/* A session that ends with its connection (expiry 0): at once. */
+	tclient *d = online_will5("d", "d", true, 0, 10, false, ACK5);
+	tc_drop(d);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(s, "PUBLISH qos=1 retain=0 dup=0 id=3 topic=\"w/d\" payload=3B");
+	tc_send_hex(s, "40 02 00 03");
+	/* DISCONNECT 0x04 waits for the delay too; DISCONNECT 0x00 drops the will. */
+	tclient *f = online_will5("f", "f", true, 60, 2, false, ACK5);
+	disconnect5(f, 0x04, NULL);
+	TC_EXPECT_NOTHING(s);
+	tc_run(w, 2 * SEC);
+	TC_EXPECT(s, "PUBLISH qos=1 retain=0 dup=0 id=4 topic=\"w/f\" payload=3B");
+	tclient *g = online_will5("g", "g", true, 60, 2, false, ACK5);
+	disconnect5(g, 0x00, NULL);
+	tc_run(w, 3 * SEC);
+	TC_EXPECT_NOTHING(s);
+	tc_free(s);
+	tc_free(a);
+	tc_free(b);
+	tc_free(b2);
+	tc_free(c);
+	tc_free(d);
+	tc_free(e);
+	tc_free(e2);
+	tc_free(f);
+	tc_free(g);
+}
+END_TEST
+
+START_TEST(test_will_props_now)
+{
+	start_broker();
+	tclient *s5 = online5("s5", "s5", true, NULL, ACK5);
+	tclient *s4 = online4("s4", "s4", true);
+	sub_ok(s5, 1, "w/#", 1);
+	sub_ok(s4, 1, "w/#", 1);
+	/* Without a delay, at once, with its properties; a 3.1.1 subscriber gets it without. */
+	tclient *a = online_will5("a", "a", true, 60, 0, true, ACK5);
+	tc_drop(a);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(s5, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"w/a\" payload=3B payload_format=1 message_expiry=100 " PROPS_SEEN_REST);
+	TC_EXPECT(s4, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"w/a\" payload=3B");
+	/* A takeover closes the old connection, the new one is for the same client id: a
+	 * delayed will is not sent, one without a delay is. */
+	tclient *b = online_will5("b", "b", true, 60, 5, false, ACK5);
+	tclient *b2 = online5("b2", "b", false, NULL, ACK5_PRESENT);
+	TC_EXPECT(b, "DISCONNECT reason=0x8E (Session taken over) reason_string=\"session taken over\"");
+	tc_run(w, 6 * SEC);
+	TC_EXPECT_NOTHING(s5);
+	tc_free(s5);
+	tc_free(s4);
+	tc_free(a);
+	tc_free(b);
+	tc_free(b2);
+}
+END_TEST
+
 Suite *broker5_suite(void)
 {
 	Suite *s = suite_create("broker5");
@@ -1153,6 +1876,29 @@ Suite *broker5_suite(void)
 	t = tcase_create("acks");
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, test_puback_reason_codes);
+	suite_add_tcase(s, t);
+	t = tcase_create("subscriptions");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, test_sub_no_local);
+	tcase_add_test(t, test_sub_no_local_will);
+	tcase_add_test(t, test_sub_retain_as_published);
+	tcase_add_test(t, test_sub_retain_handling);
+	tcase_add_test(t, test_sub_options_survive_restart);
+	tcase_add_test(t, test_suback_reason_codes);
+	tcase_add_test(t, test_suback_capabilities_off);
+	tcase_add_test(t, test_sub_ids);
+	suite_add_tcase(s, t);
+	t = tcase_create("shared");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, test_shared_round_robin);
+	tcase_add_test(t, test_shared_payload_order);
+	tcase_add_test(t, test_shared_handoff);
+	tcase_add_test(t, test_shared_survives_restart);
+	suite_add_tcase(s, t);
+	t = tcase_create("will");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, test_will_delay);
+	tcase_add_test(t, test_will_props_now);
 	suite_add_tcase(s, t);
 	return s;
 }
