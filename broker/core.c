@@ -3,6 +3,7 @@
  * deadlines and the encode-and-send path.
  */
 #include "broker/core.h"
+#include "mqtt/alloc.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,24 +12,6 @@
 #include <string.h>
 
 #define DEFAULT_MAX_PACKET (1u << 20)
-
-static void *xcalloc(size_t n, size_t m)
-{
-	void *p = calloc(n, m);
-	if (!p)
-		abort(); /* the broker has no way to degrade gracefully without memory */
-	return p;
-}
-
-char *broker__core_strndup(const char *s, size_t n)
-{
-	char *d = malloc(n + 1);
-	if (!d)
-		abort();
-	memcpy(d, s, n);
-	d[n] = 0;
-	return d;
-}
 
 uint64_t broker__core_hash(const char *s, size_t n)
 {
@@ -71,7 +54,7 @@ static int64_t now(broker *b) { return b->env.now_us(b->env.ctx); }
 
 broker *broker_new(const broker_env *env, const broker_config *cfg)
 {
-	broker *b = xcalloc(1, sizeof *b);
+	broker *b = mqtt_xcalloc(1, sizeof *b);
 	b->env = *env;
 	if (cfg)
 		b->cfg = *cfg;
@@ -86,9 +69,9 @@ broker *broker_new(const broker_env *env, const broker_config *cfg)
 	if (!b->cfg.max_connections)
 		b->cfg.max_connections = 100000;
 	b->conn_buckets = b->sess_buckets = b->ret_buckets = 1024;
-	b->conn_hash = xcalloc(b->conn_buckets, sizeof *b->conn_hash);
-	b->sess_hash = xcalloc(b->sess_buckets, sizeof *b->sess_hash);
-	b->ret_hash = xcalloc(b->ret_buckets, sizeof *b->ret_hash);
+	b->conn_hash = mqtt_xcalloc(b->conn_buckets, sizeof *b->conn_hash);
+	b->sess_hash = mqtt_xcalloc(b->sess_buckets, sizeof *b->sess_hash);
+	b->ret_hash = mqtt_xcalloc(b->ret_buckets, sizeof *b->ret_hash);
 	b->started_us = now(b);
 	b->next_sys_us = b->cfg.sys_interval_s ? b->started_us : INT64_MAX;
 	b->woken_for = -1;
@@ -224,9 +207,7 @@ void broker__core_send(broker *b, conn *c, const mqtt_packet *p0)
 		size_t cap = b->out_cap ? b->out_cap : 4096;
 		while (cap < n)
 			cap *= 2;
-		uint8_t *o = realloc(b->out, cap);
-		if (!o)
-			abort();
+		uint8_t *o = mqtt_xrealloc(b->out, cap);
 		b->out = o;
 		b->out_cap = cap;
 	}
@@ -249,9 +230,9 @@ int broker_on_open(broker *b, uint64_t id, const char *peer)
 		b->env.close(b->env.ctx, id);
 		return -1;
 	}
-	conn *c = xcalloc(1, sizeof *c);
+	conn *c = mqtt_xcalloc(1, sizeof *c);
 	c->id = id;
-	c->peer = broker__core_strndup(peer ? peer : "?", strlen(peer ? peer : "?"));
+	c->peer = mqtt_xstrndup(peer ? peer : "?", strlen(peer ? peer : "?"));
 	c->dl.at = INT64_MAX;
 	c->prev = b->conns_tail;
 	if (b->conns_tail)
@@ -262,7 +243,7 @@ int broker_on_open(broker *b, uint64_t id, const char *peer)
 	if (b->nconns + 1 > b->conn_buckets) {
 		/* Keep chains short with thousands of clients (fleets of simulated nodes). */
 		size_t cap = b->conn_buckets * 2;
-		conn **t = xcalloc(cap, sizeof *t);
+		conn **t = mqtt_xcalloc(cap, sizeof *t);
 		free(b->conn_hash);
 		b->conn_hash = t;
 		b->conn_buckets = cap;
@@ -499,9 +480,7 @@ void broker_on_bytes(broker *b, uint64_t id, const uint8_t *data, size_t len)
 		size_t cap = c->rx_cap ? c->rx_cap : 1024;
 		while (cap < c->rx_len + len)
 			cap *= 2;
-		uint8_t *r = realloc(c->rx, cap);
-		if (!r)
-			abort();
+		uint8_t *r = mqtt_xrealloc(c->rx, cap);
 		c->rx = r;
 		c->rx_cap = cap;
 	}

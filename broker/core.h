@@ -314,7 +314,6 @@ void broker__core_log(broker *b, const char *fmt, ...)
 #endif
 	;
 uint64_t broker__core_hash(const char *s, size_t n);
-char *broker__core_strndup(const char *s, size_t n);
 
 /* Session Expiry Interval meaning "never" (also every 3.1.1 persistent session). */
 #define SESSION_NEVER UINT32_MAX

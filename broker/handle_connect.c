@@ -3,6 +3,7 @@
  * clean and persistent sessions, the will, keepalive, CONNACK.
  */
 #include "broker/core.h"
+#include "mqtt/alloc.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -28,7 +29,7 @@ bool broker__session_set_owner(session *s, const char *username)
 	if (s->owner_state == st && (!username || !strcmp(s->owner, username)))
 		return false;
 	free(s->owner);
-	s->owner = username ? broker__core_strndup(username, strlen(username)) : NULL;
+	s->owner = username ? mqtt_xstrndup(username, strlen(username)) : NULL;
 	s->owner_state = st;
 	return true;
 }
@@ -104,10 +105,8 @@ static void session_set_expiry(broker *b, session *s, uint32_t expiry_s)
 static session *session_new(broker *b, const char *id, uint32_t expiry_s, const conn *c)
 {
 	bool clean = expiry_s == 0;
-	session *s = calloc(1, sizeof *s);
-	if (!s)
-		abort();
-	s->client_id = broker__core_strndup(id, strlen(id));
+	session *s = mqtt_xcalloc(1, sizeof *s);
+	s->client_id = mqtt_xstrndup(id, strlen(id));
 	if (c)
 		broker__session_set_owner(s, c->username);
 	s->seq = b->next_seq++;
@@ -271,7 +270,7 @@ void broker__handle_connect(broker *b, conn *c, const mqtt_packet *p)
 
 	uint8_t rc = 0;
 	if (k->has_username && !c->username)
-		c->username = broker__core_strndup((const char *)k->username.data, k->username.len);
+		c->username = mqtt_xstrndup((const char *)k->username.data, k->username.len);
 	if (!k->has_username && !b->cfg.allow_anonymous)
 		rc = 5;
 	else if (c->auth_answered)
@@ -351,10 +350,8 @@ void broker__handle_connect(broker *b, conn *c, const mqtt_packet *p)
 		c->will = true;
 		c->will_qos = k->will_qos;
 		c->will_retain = k->will_retain;
-		c->will_topic = broker__core_strndup((const char *)k->will_topic.data, k->will_topic.len);
-		c->will_payload = malloc(k->will_payload.len ? k->will_payload.len : 1);
-		if (!c->will_payload)
-			abort();
+		c->will_topic = mqtt_xstrndup((const char *)k->will_topic.data, k->will_topic.len);
+		c->will_payload = mqtt_xmalloc(k->will_payload.len ? k->will_payload.len : 1);
 		if (k->will_payload.len)
 			memcpy(c->will_payload, k->will_payload.data, k->will_payload.len);
 		c->will_payload_len = k->will_payload.len;

@@ -3,6 +3,7 @@
  * per-session in-flight windows and queues, retained messages.
  */
 #include "broker/core.h"
+#include "mqtt/alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,9 +12,7 @@
 msg *broker__msg_new(const char *topic, size_t topic_len, const uint8_t *payload, size_t len,
 		     uint8_t qos, bool retain)
 {
-	msg *m = malloc(sizeof *m + topic_len + 1 + len);
-	if (!m)
-		abort();
+	msg *m = mqtt_xmalloc(sizeof *m + topic_len + 1 + len);
 	m->refs = 1;
 	m->mid = 0;
 	m->snap = 0;
@@ -80,9 +79,7 @@ void broker__msg_set_props(msg *m, const mqtt_props *in)
 	mqtt_user_prop u;
 	while (mqtt_props_user_next(in, &it, &u))
 		n += 5 + (size_t)u.key.len + u.value.len;
-	msg_props *mp = malloc(sizeof *mp + n);
-	if (!mp)
-		abort();
+	msg_props *mp = mqtt_xmalloc(sizeof *mp + n);
 	memset(&mp->p, 0, sizeof mp->p);
 	mp->p.present = present;
 	mp->p.payload_format = in->payload_format;
@@ -343,18 +340,14 @@ static void outmsg_set_ids(outmsg *o, const uint32_t *ids, uint32_t n)
 {
 	if (!n)
 		return;
-	o->sub_ids = malloc(n * sizeof *o->sub_ids);
-	if (!o->sub_ids)
-		abort();
+	o->sub_ids = mqtt_xmalloc(n * sizeof *o->sub_ids);
 	memcpy(o->sub_ids, ids, n * sizeof *ids);
 	o->nsub_ids = n;
 }
 
 static outmsg *outmsg_new(msg *m, uint8_t qos, bool retain_flag)
 {
-	outmsg *o = calloc(1, sizeof *o);
-	if (!o)
-		abort();
+	outmsg *o = mqtt_xcalloc(1, sizeof *o);
 	o->m = m;
 	m->refs++;
 	o->qos = qos;
@@ -619,13 +612,9 @@ static bool in_qos2_has(session *s, uint16_t id, bool remove)
 
 static void in_qos2_add(session *s, uint16_t id)
 {
-	if (s->in_qos2_len == s->in_qos2_cap) {
-		s->in_qos2_cap = s->in_qos2_cap ? 2 * s->in_qos2_cap : 8;
-		uint16_t *n = realloc(s->in_qos2, s->in_qos2_cap * sizeof *n);
-		if (!n)
-			abort();
-		s->in_qos2 = n;
-	}
+	size_t cap = s->in_qos2_cap;
+	s->in_qos2 = mqtt_xgrow(s->in_qos2, &cap, (size_t)s->in_qos2_len + 1, sizeof *s->in_qos2, 8);
+	s->in_qos2_cap = (uint32_t)cap;
 	s->in_qos2[s->in_qos2_len++] = id;
 }
 
@@ -662,15 +651,13 @@ static bool topic_alias(broker *b, conn *c, const mqtt_packet *p, mqtt_str *topi
 		return true;
 	}
 	if (a > c->nalias) {
-		char **n = realloc(c->alias, a * sizeof *n);
-		if (!n)
-			abort();
+		char **n = mqtt_xrealloc(c->alias, a * sizeof *n);
 		memset(n + c->nalias, 0, (a - c->nalias) * sizeof *n);
 		c->alias = n;
 		c->nalias = a;
 	}
 	free(c->alias[a - 1]);
-	c->alias[a - 1] = broker__core_strndup((const char *)topic->data, topic->len);
+	c->alias[a - 1] = mqtt_xstrndup((const char *)topic->data, topic->len);
 	return true;
 }
 
@@ -879,9 +866,7 @@ void broker__retained_set(broker *b, msg *m)
 		r->set_seq = ++b->ret_clock;
 		return;
 	}
-	r = calloc(1, sizeof *r);
-	if (!r)
-		abort();
+	r = mqtt_xcalloc(1, sizeof *r);
 	r->m = m;
 	r->ins_seq = r->set_seq = ++b->ret_clock;
 	r->hnext = b->ret_hash[k];

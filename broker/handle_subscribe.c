@@ -12,20 +12,13 @@
  * order depends on a hash or an address.
  */
 #include "broker/core.h"
+#include "mqtt/alloc.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define CHILD_TAB_MIN 8           /* a node with more children than this gets a table */
 #define DEFAULT_MAX_SUBSCRIPTIONS 10000
-
-static void *xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n, size);
-	if (!p)
-		abort();
-	return p;
-}
 
 /* ---- children of a node ------------------------------------------------------------------ */
 
@@ -45,7 +38,7 @@ static void tab_put(tnode *n, tnode *c)
 static void tab_build(tnode *n, uint32_t cap)
 {
 	free(n->tab);
-	n->tab = xcalloc(cap, sizeof *n->tab);
+	n->tab = mqtt_xcalloc(cap, sizeof *n->tab);
 	n->tab_cap = cap;
 	for (tnode *c = n->children; c; c = c->sibling)
 		tab_put(n, c);
@@ -70,8 +63,8 @@ static tnode *child(broker *b, tnode *n, const char *s, size_t len, bool create)
 	tnode *c = child_find(n, s, len);
 	if (c || !create)
 		return c;
-	c = xcalloc(1, sizeof *c);
-	c->level = broker__core_strndup(s, len);
+	c = mqtt_xcalloc(1, sizeof *c);
+	c->level = mqtt_xstrndup(s, len);
 	c->level_len = len;
 	c->id = ++b->next_node_id;
 	c->parent = n;
@@ -187,8 +180,8 @@ static sgroup *group_find(const tnode *n, const char *name, size_t len)
 
 static sgroup *group_new(broker *b, tnode *n, const char *name, size_t len)
 {
-	sgroup *g = xcalloc(1, sizeof *g);
-	g->name = broker__core_strndup(name, len);
+	sgroup *g = mqtt_xcalloc(1, sizeof *g);
+	g->name = mqtt_xstrndup(name, len);
 	g->name_len = len;
 	g->id = b->next_seq++;
 	g->node = n;
@@ -251,7 +244,7 @@ static void sub_tab_put(session *s, sub *x)
 static void sub_tab_rebuild(session *s, uint32_t cap)
 {
 	free(s->sub_tab);
-	s->sub_tab = xcalloc(cap, sizeof *s->sub_tab);
+	s->sub_tab = mqtt_xcalloc(cap, sizeof *s->sub_tab);
 	s->sub_tab_cap = cap;
 	for (sub *y = s->subs; y; y = y->next_in_session)
 		sub_tab_put(s, y);
@@ -331,7 +324,7 @@ void broker__sub_add(broker *b, session *s, const char *filter, size_t flen, uin
 	}
 	sub *x = sub_find(s, n, g);
 	if (!x) {
-		x = xcalloc(1, sizeof *x);
+		x = mqtt_xcalloc(1, sizeof *x);
 		x->s = s;
 		x->seq = b->next_seq++;
 		x->node = n;
@@ -390,7 +383,7 @@ static bool may_subscribe(broker *b, conn *c, const char *fd, size_t flen)
 {
 	if (!b->cfg.auth || !b->cfg.auth->allow)
 		return true;
-	char *f = broker__core_strndup(fd, flen);
+	char *f = mqtt_xstrndup(fd, flen);
 	bool ok = b->cfg.auth->allow(b->cfg.auth->ctx, c->s->client_id, c->username, f, false);
 	free(f);
 	return ok;
@@ -587,9 +580,7 @@ static void add_subs(vec *out, const tnode *n)
 	for (sub *x = n->subs; x; x = x->next_in_node) {
 		if (out->n == out->cap) {
 			out->cap = out->cap ? 2 * out->cap : 16;
-			sub **v = realloc(out->v, out->cap * sizeof *v);
-			if (!v)
-				abort();
+			sub **v = mqtt_xrealloc(out->v, out->cap * sizeof *v);
 			out->v = v;
 		}
 		out->v[out->n++] = x;
@@ -597,9 +588,7 @@ static void add_subs(vec *out, const tnode *n)
 	for (sgroup *g = n->groups; g; g = g->next_in_node) {
 		if (out->ng == out->gcap) {
 			out->gcap = out->gcap ? 2 * out->gcap : 8;
-			sgroup **v = realloc(out->g, out->gcap * sizeof *v);
-			if (!v)
-				abort();
+			sgroup **v = mqtt_xrealloc(out->g, out->gcap * sizeof *v);
 			out->g = v;
 		}
 		out->g[out->ng++] = g;

@@ -2,6 +2,7 @@
  * heap.c - the broker's timer heap (heap.h).
  */
 #include "broker/heap.h"
+#include "mqtt/alloc.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -69,9 +70,7 @@ void broker__bheap_set(bheap *h, bheap_item *it, int64_t at)
 		return;
 	if (h->len == h->cap) {
 		h->cap = h->cap ? 2 * h->cap : 64;
-		bheap_item **v = realloc(h->v, h->cap * sizeof *v);
-		if (!v)
-			abort();
+		bheap_item **v = mqtt_xrealloc(h->v, h->cap * sizeof *v);
 		h->v = v;
 	}
 	place(h, h->len++, it);

@@ -13,6 +13,7 @@
  * connection anyway.
  */
 #include "broker/core.h"
+#include "mqtt/alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,9 +59,7 @@ static void need(buf *b, size_t n)
 	size_t cap = b->cap ? b->cap : 256;
 	while (cap < b->len + n)
 		cap *= 2;
-	uint8_t *p = realloc(b->p, cap);
-	if (!p)
-		abort();
+	uint8_t *p = mqtt_xrealloc(b->p, cap);
 	b->p = p;
 	b->cap = cap;
 }
@@ -156,9 +155,7 @@ static void emit(broker *b, buf *r)
 		size_t cap = b->batch_cap ? b->batch_cap : 1024;
 		while (cap < b->batch_len + r->len)
 			cap *= 2;
-		uint8_t *p = realloc(b->batch, cap);
-		if (!p)
-			abort();
+		uint8_t *p = mqtt_xrealloc(b->batch, cap);
 		b->batch = p;
 		b->batch_cap = cap;
 	}
@@ -396,9 +393,7 @@ void broker__send_later(broker *b, conn *c, const mqtt_packet *p0)
 		size_t cap = b->held_cap ? b->held_cap : 4096;
 		while (cap < b->held_len + n)
 			cap *= 2;
-		uint8_t *h = realloc(b->held_bytes, cap);
-		if (!h)
-			abort();
+		uint8_t *h = mqtt_xrealloc(b->held_bytes, cap);
 		b->held_bytes = h;
 		b->held_cap = cap;
 	}
@@ -406,9 +401,7 @@ void broker__send_later(broker *b, conn *c, const mqtt_packet *p0)
 		return;
 	if (b->nacks == b->acks_cap) {
 		b->acks_cap = b->acks_cap ? 2 * b->acks_cap : 64;
-		void *a = realloc(b->acks, b->acks_cap * sizeof *b->acks);
-		if (!a)
-			abort();
+		void *a = mqtt_xrealloc(b->acks, b->acks_cap * sizeof *b->acks);
 		b->acks = a;
 	}
 	b->acks[b->nacks++] = (struct pending_ack){ c->id, b->held_len, n };
@@ -513,9 +506,7 @@ static void compact(broker *b)
 		size_t n = 0;
 		for (sub *x = s->subs; x; x = x->next_in_session)
 			n++;
-		sub **v = malloc((n ? n : 1) * sizeof *v);
-		if (!v)
-			abort();
+		sub **v = mqtt_xmalloc((n ? n : 1) * sizeof *v);
 		n = 0;
 		for (sub *x = s->subs; x; x = x->next_in_session)
 			v[n++] = x;
@@ -526,9 +517,7 @@ static void compact(broker *b)
 			size_t pre = g ? 7 + g->name_len + 1 : 0, len = pre;
 			for (tnode *t = v[n]->node; t->parent; t = t->parent)
 				len += strlen(t->level) + 1;
-			char *path = malloc(len + 1);
-			if (!path)
-				abort();
+			char *path = mqtt_xmalloc(len + 1);
 			size_t end = len - 1;
 			path[end] = 0;
 			for (tnode *t = v[n]->node; t->parent; t = t->parent) {
@@ -745,7 +734,7 @@ static bool apply(broker *b, rd *r, mtab *t)
 			d = get_bytes(r, &n);
 			if (r->bad || memchr(d, 0, n))
 				return false;
-			user = broker__core_strndup((const char *)d, n);
+			user = mqtt_xstrndup((const char *)d, n);
 			broker__session_set_owner(s, user);
 			free(user);
 		} else {
@@ -806,9 +795,7 @@ static bool apply(broker *b, rd *r, mtab *t)
 			b->next_mid = mid;
 		if (t->n == t->cap) {
 			t->cap = t->cap ? 2 * t->cap : 64;
-			msg **v = realloc(t->v, t->cap * sizeof *v);
-			if (!v)
-				abort();
+			msg **v = mqtt_xrealloc(t->v, t->cap * sizeof *v);
 			t->v = v;
 		}
 		t->v[t->n++] = x;
@@ -830,9 +817,7 @@ static bool apply(broker *b, rd *r, mtab *t)
 			return false;
 		uint32_t *ids = NULL;
 		if (nids) {
-			ids = malloc(nids * sizeof *ids);
-			if (!ids)
-				abort();
+			ids = mqtt_xmalloc(nids * sizeof *ids);
 			for (uint32_t i = 0; i < nids; i++)
 				if ((ids[i] = get_u32(r)) == 0 || ids[i] > MQTT_VBI_MAX) {
 					free(ids);

@@ -74,11 +74,7 @@ int xfail_parse(const char *name, const char *text, xfail_list *out, FILE *err)
 				name, no);
 			return -1;
 		}
-		if (out->n == cap) {
-			cap = cap ? 2 * cap : 16;
-			xfail *v = mqtt_xrealloc(out->v, cap * sizeof *v);
-			out->v = v;
-		}
+		out->v = mqtt_xgrow(out->v, &cap, out->n + 1, sizeof *out->v, 16);
 		xfail *x = &out->v[out->n++];
 		x->id = strndup(q, idl);
 		x->reason = strdup(reason);

@@ -57,10 +57,7 @@ void hclient_free(hclient *c)
 static void log_pub(hclient *c, const uint8_t *topic, size_t tl, const uint8_t *payload, size_t len,
 		    uint8_t qos, int64_t now_us)
 {
-	if (c->npubs == c->pubs_cap) {
-		c->pubs_cap = c->pubs_cap ? 2 * c->pubs_cap : 16;
-		c->pubs = mqtt_xrealloc(c->pubs, c->pubs_cap * sizeof *c->pubs);
-	}
+	c->pubs = mqtt_xgrow(c->pubs, &c->pubs_cap, c->npubs + 1, sizeof *c->pubs, 16);
 	tx_pub *t = &c->pubs[c->npubs++];
 	t->topic = xdup(topic, tl);
 	t->payload = xdup(payload, len);
@@ -117,10 +114,7 @@ static void ack(hclient *c, uint8_t type, uint16_t id, int64_t now)
 
 static void record(hclient *c, const mqtt_packet *p, const uint8_t *raw, size_t raw_len, int64_t now)
 {
-	if (c->npkts == c->pkts_cap) {
-		c->pkts_cap = c->pkts_cap ? 2 * c->pkts_cap : 32;
-		c->pkts = mqtt_xrealloc(c->pkts, c->pkts_cap * sizeof *c->pkts);
-	}
+	c->pkts = mqtt_xgrow(c->pkts, &c->pkts_cap, c->npkts + 1, sizeof *c->pkts, 32);
 	rx_pkt *r = &c->pkts[c->npkts++];
 	memset(r, 0, sizeof *r);
 	r->type = p->type;

@@ -47,10 +47,7 @@ typedef struct files {
 
 static void add_file(files *f, const char *p)
 {
-	if (f->n == f->cap) {
-		f->cap = f->cap ? 2 * f->cap : 16;
-		f->v = mqtt_xrealloc(f->v, f->cap * sizeof *f->v);
-	}
+	f->v = mqtt_xgrow(f->v, &f->cap, f->n + 1, sizeof *f->v, 16);
 	f->v[f->n++] = strdup(p);
 }
 

@@ -22,20 +22,14 @@
 
 void explore__results_add(results *R, seed_out *o)
 {
-	if (R->nran == R->capran) {
-		R->capran = R->capran ? 2 * R->capran : 1024;
-		R->ran = mqtt_xrealloc(R->ran, R->capran * sizeof *R->ran);
-	}
+	R->ran = mqtt_xgrow(R->ran, &R->capran, R->nran + 1, sizeof *R->ran, 1024);
 	R->ran[R->nran++] = o->seed;
 	if (o->code == 0) {
 		R->passed++;
 		explore__seed_out_free(o);
 		return;
 	}
-	if (R->nfails == R->capfails) {
-		R->capfails = R->capfails ? 2 * R->capfails : 16;
-		R->fails = mqtt_xrealloc(R->fails, R->capfails * sizeof *R->fails);
-	}
+	R->fails = mqtt_xgrow(R->fails, &R->capfails, R->nfails + 1, sizeof *R->fails, 16);
 	R->fails[R->nfails++] = *o;
 }
 
@@ -265,10 +259,7 @@ int explore__merge(int nfiles, char **files, const char *json_out, FILE *out, FI
 				fprintf(err, "mqttsim explore --merge: %s: 'ran' item %zu is not [first, last]\n", files[i], k + 1);
 				goto out;
 			}
-			if (niv == capiv) {
-				capiv = capiv ? 2 * capiv : 64;
-				iv = mqtt_xrealloc(iv, capiv * sizeof *iv);
-			}
+			iv = mqtt_xgrow(iv, &capiv, niv + 1, sizeof *iv, 64);
 			iv[niv][0] = a;
 			iv[niv][1] = b;
 			niv++;
@@ -289,10 +280,7 @@ int explore__merge(int nfiles, char **files, const char *json_out, FILE *out, FI
 			o.what = explore__xstrdup(what->s);
 			o.at = explore__xstrdup(at && at->type == JV_STR ? at->s : "");
 			o.msg = explore__xstrdup(m && m->type == JV_STR ? m->s : "");
-			if (R.nfails == R.capfails) {
-				R.capfails = R.capfails ? 2 * R.capfails : 16;
-				R.fails = mqtt_xrealloc(R.fails, R.capfails * sizeof *R.fails);
-			}
+			R.fails = mqtt_xgrow(R.fails, &R.capfails, R.nfails + 1, sizeof *R.fails, 16);
 			R.fails[R.nfails++] = o;
 		}
 	}

@@ -290,10 +290,7 @@ void report_cases_free(rep_case *c, size_t n)
 void report_stmt_add(report_stmts *rs, const cat_stmt *st, int verdict, const char *reason,
 		     scenario *const *run, size_t nrun)
 {
-	if (rs->n == rs->cap) {
-		rs->cap = rs->cap ? 2 * rs->cap : 64;
-		rs->v = mqtt_xrealloc(rs->v, rs->cap * sizeof *rs->v);
-	}
+	rs->v = mqtt_xgrow(rs->v, &rs->cap, rs->n + 1, sizeof *rs->v, 64);
 	size_t *idx = NULL, m = 0;
 	for (size_t k = 0; k < nrun; k++) {
 		bool named = false;

@@ -134,10 +134,7 @@ size_t sim_fault_plan(uint64_t seed, const sim_fault_rates *r, sim_host *const *
 				f.value = sim_rng_uniform(&rng, -r->value[k], r->value[k]);
 			else if (k == SIM_FAULT_JUMP)
 				f.value = sim_rng_uniform(&rng, -r->value[k], r->value[k]);
-			if (count == cap) {
-				cap = cap ? 2 * cap : 16;
-				v = mqtt_xrealloc(v, cap * sizeof *v);
-			}
+			v = mqtt_xgrow(v, &cap, count + 1, sizeof *v, 16);
 			v[count++] = f;
 		}
 	}
