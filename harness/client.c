@@ -148,6 +148,19 @@ static void record(hclient *c, const mqtt_packet *p, const uint8_t *raw, size_t 
 		memcpy(r->hex + sizeof r->hex - 4, "...", 4);
 }
 
+/* The length of the packet at p (fixed header and body) when its Remaining Length is well
+ * formed and the whole packet is there; 0 otherwise. */
+static size_t frame_len(const uint8_t *p, size_t n)
+{
+	size_t rl = 0, i = 1;
+	for (unsigned shift = 0; i < n && i <= 4; i++, shift += 7) {
+		rl |= (size_t)(p[i] & 0x7F) << shift;
+		if (!(p[i] & 0x80))
+			return n >= i + 1 + rl ? i + 1 + rl : 0;
+	}
+	return 0;
+}
+
 void hclient_on_bytes(hclient *c, const uint8_t *data, size_t len, int64_t now)
 {
 	if (c->rx_broken)
@@ -170,7 +183,20 @@ void hclient_on_bytes(hclient *c, const uint8_t *data, size_t len, int64_t now)
 		if (n == 0)
 			break;
 		if (n < 0) {
-			/* The broker sent something no valid packet is: remember why. */
+			/* The broker sent something no valid packet is: remember why, and step over it
+			 * when its fixed header still says where it ends. */
+			if (c->nbad < sizeof c->bad / sizeof c->bad[0]) {
+				struct hclient_bad *b = &c->bad[c->nbad];
+				snprintf(b->stmt, sizeof b->stmt, "%s", e.stmt ? e.stmt : "");
+				snprintf(b->msg, sizeof b->msg, "%s", e.msg);
+				b->at_us = now;
+			}
+			c->nbad++;
+			size_t whole = frame_len(c->rx + pos, c->rx_len - pos);
+			if (whole) {
+				pos += whole;
+				continue;
+			}
 			snprintf(c->rx_error, sizeof c->rx_error, "malformed packet from the broker: [%s] %s",
 				 e.stmt ? e.stmt : "-", e.msg);
 			c->rx_broken = true;

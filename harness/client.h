@@ -68,8 +68,17 @@ typedef struct hclient {
 
 	uint8_t *rx;
 	size_t rx_len, rx_cap;
-	bool rx_broken;             /* undecodable bytes arrived; the rest is ignored */
+	bool rx_broken;             /* bytes that cannot even be framed arrived; the rest is ignored */
 	char rx_error[200];
+	/* Malformed packets from the broker, each skipped whole when its framing holds so the
+	 * run goes on checking what it can; the run fails the statement the decoder names.
+	 * Kept across reconnections (a log, like pkts). */
+	struct hclient_bad {
+		char stmt[40];
+		char msg[200];
+		int64_t at_us;
+	} bad[4];
+	size_t nbad;                /* all of them; the first 4 are kept */
 
 	rx_pkt *pkts;
 	size_t npkts, pkts_cap;

@@ -85,6 +85,11 @@ static bool checked_by_some(const scenario *s, const char *id)
 /* What run k observed of st (enum verdict_obs): nothing when it does not name st. */
 static int observed(const scenario *s, const run_result *r, const cat_stmt *st)
 {
+	/* A malformed packet from the broker fails the statement the decoder names, whichever
+	 * scenario saw it. */
+	for (size_t k = 0; !r->skipped && !r->error && k < r->nviolations; k++)
+		if (!strcmp(r->violations[k], st->id) || (st->alias && !strcmp(r->violations[k], st->alias)))
+			return VERDICT_OBS_FAIL;
 	long i = spec_index(s, st);
 	if (i < 0)
 		return VERDICT_OBS_NONE;

@@ -74,6 +74,11 @@ void run_result_free(run_result *r)
 	free(r->faults);
 	r->faults = NULL;
 	r->nfaults = 0;
+	for (size_t i = 0; i < r->nviolations; i++)
+		free(r->violations[i]);
+	free(r->violations);
+	r->violations = NULL;
+	r->nviolations = 0;
 }
 
 int run_scenario(const scenario *s, const run_opts *o, run_result *r)
@@ -683,6 +688,33 @@ static bool exp_retained(engine *e, const sc_expect *x, char **report, const cha
 	return false;
 }
 
+static bool names_id(char *const *ids, size_t n, const char *id);
+
+/* Malformed packets the clients received: each a failure of the statement the decoder names
+ * (res->violations), said in the report. True when there were none. */
+static bool malformed_seen(engine *e, const scenario *s, run_result *res, char **report)
+{
+	bool none = true;
+	for (size_t k = 0; k < e->nclients; k++) {
+		hclient *c = &e->clients[k];
+		for (size_t i = 0; i < c->nbad && i < sizeof c->bad / sizeof c->bad[0]; i++) {
+			const struct hclient_bad *b = &c->bad[i];
+			report_add(report, "%s: %s received a malformed packet at %lld.%06llds: [%s] %s", s->file ? s->file : "-",
+				   c->cfg->id, (long long)(b->at_us / 1000000), (long long)(b->at_us % 1000000),
+				   *b->stmt ? b->stmt : "-", b->msg);
+			if (*b->stmt && !names_id(res->violations, res->nviolations, b->stmt)) {
+				res->violations = mqtt_xrealloc(res->violations, (res->nviolations + 1) * sizeof *res->violations);
+				res->violations[res->nviolations++] = mqtt_xstrdup(b->stmt);
+			}
+			none = false;
+		}
+		if (c->nbad > sizeof c->bad / sizeof c->bad[0])
+			report_add(report, "%s: ... and %zu more malformed packets to %s", s->file ? s->file : "-",
+				   c->nbad - sizeof c->bad / sizeof c->bad[0], c->cfg->id);
+	}
+	return none;
+}
+
 bool run_steps(engine *e, const scenario *s, run_result *res)
 {
 	char **report = &res->report;
@@ -753,13 +785,16 @@ bool run_steps(engine *e, const scenario *s, run_result *res)
 		if (!ok)
 			res->failed_step = (long)i;
 	}
-	if (!ok)
+	if (!ok) {
+		malformed_seen(e, s, res, report);
 		return false;
+	}
 	/* Let what is in flight land before judging the run (not needed when nothing is). */
 	int64_t end = e->now(e->ctx) + (s->nexpects ? 1000000 : 0);
 	if (s->duration_us && s->duration_us > end)
 		end = s->duration_us;
 	wait_until(e, end, NULL, NULL);
+	ok = ok && malformed_seen(e, s, res, report);
 	for (size_t i = 0; i < s->nexpects; i++) {
 		const sc_expect *x = &s->expects[i];
 		char at[512];
@@ -800,7 +835,11 @@ int run_stmt_outcome(const scenario *s, const run_result *r, size_t spec_index)
 {
 	if (r->skipped || r->error)
 		return RUN_STMT_NONE;
-	if (r->pass)
+	const char *sid = s->spec[spec_index];
+	if (names_id(r->violations, r->nviolations, sid))
+		return RUN_STMT_FAIL; /* the decoder's check names it */
+	/* Failed only by malformed packets: every check ran, and judges as if it had passed. */
+	if (r->pass || (r->failed_step < 0 && !r->failed_expect && r->nviolations))
 		return RUN_STMT_PASS;
 	const char *id = s->spec[spec_index];
 	/* Only a check that names a statement can fail it: a failed step or expectation that

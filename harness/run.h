@@ -60,6 +60,9 @@ typedef struct run_result {
 	sc_fault *faults;     /* want_faults: explicit then drawn, in schedule order; malloc'd,
 				 names too */
 	size_t nfaults;
+	char **violations;    /* statements a malformed packet from the broker broke (the decoder
+				 names them); each fails in conform, the run goes on */
+	size_t nviolations;
 } run_result;
 
 /* What a run says about one of its scenario's statements (spec[i]). Steps and expectations

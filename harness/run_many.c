@@ -84,6 +84,9 @@ void run_result_encode(pool_rec *out, const scenario *s, const run_result *r)
 	pool_put_i64(out, r->failed_step);
 	pool_put_bytes(out, r->failed_expect, s->nexpects, r->failed_expect != NULL);
 	pool_put_str(out, r->report);
+	pool_put_u64(out, r->nviolations);
+	for (size_t i = 0; i < r->nviolations; i++)
+		pool_put_str(out, r->violations[i]);
 }
 
 int run_result_decode(const unsigned char *p, size_t len, const scenario *s, run_result *r)
@@ -103,6 +106,19 @@ int run_result_decode(const unsigned char *p, size_t len, const scenario *s, run
 	pool_get_i64(&in, &step);
 	pool_get_bytes(&in, &fe, &nfe);
 	pool_get_str(&in, &r->report);
+	uint64_t nv = 0;
+	pool_get_u64(&in, &nv);
+	if (!in.bad && nv <= 64) {
+		r->violations = mqtt_xcalloc((size_t)nv, sizeof *r->violations);
+		for (; r->nviolations < nv && pool_get_str(&in, &r->violations[r->nviolations]) &&
+		       r->violations[r->nviolations];
+		     r->nviolations++)
+			;
+		if (r->nviolations != nv)
+			in.bad = true;
+	} else {
+		in.bad = true;
+	}
 	r->failed_expect = (unsigned char *)fe;
 	r->failed_step = (long)step;
 	if (in.bad || in.off != len || (fe && nfe != s->nexpects) || step < -1 || step >= (int64_t)s->nsteps) {

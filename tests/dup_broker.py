@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""dup_broker.py PORTFILE - a deliberately wrong MQTT 3.1.1 server for tests/window.sh: it
-answers CONNECT with CONNACK 0 and every SUBSCRIBE with two SUBACKs at once (a broker that
-sends one SUBACK per filter), PINGREQ with PINGRESP, and ignores the rest. It writes the port
-it listens on (127.0.0.1) to PORTFILE and serves until killed."""
+"""dup_broker.py PORTFILE [MODE] - a deliberately wrong MQTT 3.1.1 server for tests/window.sh:
+it answers CONNECT with CONNACK 0, PINGREQ with PINGRESP, and ignores the rest but SUBSCRIBE:
+MODE twice (the default) answers it with two SUBACKs at once (a broker that sends one SUBACK
+per filter); MODE malformed answers it with one SUBACK, then a PINGRESP with flags that are
+not allowed (MQTT-2.2.2-2), then a valid QoS 0 PUBLISH on the topic subscribed. It writes the
+port it listens on (127.0.0.1) to PORTFILE and serves until killed."""
 import socket, sys, threading
 
 def serve(c):
@@ -38,7 +40,13 @@ def serve(c):
                 elif t == 8:
                     pid = pkt[i:i + 2]
                     ack = b"\x90\x03" + pid + b"\x00"
-                    c.sendall(ack + ack)  # the second is the defect
+                    if MODE == "malformed":
+                        tl = int.from_bytes(pkt[i + 2:i + 4], "big")
+                        topic = pkt[i + 4:i + 4 + tl]
+                        pub = b"\x00" + bytes([tl]) + topic + b"after"
+                        c.sendall(ack + b"\xd1\x00" + b"\x30" + bytes([len(pub)]) + pub)
+                    else:
+                        c.sendall(ack + ack)  # the second is the defect
                 elif t == 12:
                     c.sendall(b"\xd0\x00")
                 elif t == 14:
@@ -46,6 +54,7 @@ def serve(c):
     finally:
         c.close()
 
+MODE = sys.argv[2] if len(sys.argv) > 2 else "twice"
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", 0))

@@ -35,6 +35,38 @@ Y
 		[ $rc -eq 1 ] || break
 	done
 	[ $rc -eq 1 ] && ok "the second SUBACK, sent at once, fails expect_none over TCP (5 of 5 runs)" || bad "expect_none missed the second SUBACK (run $k)" "$out"
+	# A malformed packet (a PINGRESP with flags set) between two good ones: the run fails the
+	# statement the decoder names, and goes on to see the PUBLISH after it.
+	python3 tests/dup_broker.py "$tmp/port2" malformed &
+	dpid="$dpid $!"
+	for _ in $(seq 1 50); do [ -s "$tmp/port2" ] && break; sleep 0.1; done
+	cat >"$tmp/bad.yaml" <<'Y'
+name: malformed-then-publish
+description: A malformed packet from the server is a failure of its own; the checks after it still see.
+clients:
+  - { id: sub }
+steps:
+  - { client: sub, connect: { within: 2s } }
+  - { client: sub, subscribe: { filter: w/y, qos: 0 } }
+  - { client: sub, expect: { packet: SUBACK, within: 2s } }
+  - { client: sub, expect: { packet: PUBLISH, topic: w/y, payload: after, within: 2s } }
+Y
+	out=$("$M" run "$tmp/bad.yaml" --broker "tcp://127.0.0.1:$(cat "$tmp/port2")" 2>&1); rc=$?
+	case "$out" in *"sub received a malformed packet at "*"[MQTT-2.2.2-2]"*) r=1;; *) r=0;; esac
+	case "$out" in *"did not come"*) r=0;; esac
+	[ $rc -eq 1 ] && [ $r -eq 1 ] && ok "a malformed packet fails the run naming MQTT-2.2.2-2, and the PUBLISH after it is still seen" ||
+		bad "malformed packet (exit $rc)" "$out"
+	# In conform the decoder's statement fails, though the scenario does not name it; the
+	# statement its own check names passes.
+	mkdir -p "$tmp/suite"
+	sed -e 's/^name: .*/name: malformed-then-publish\nspec: [MQTT-3.8.4-1]/' \
+	    -e 's/expect: { packet: SUBACK, within: 2s } }/expect: { packet: SUBACK, within: 2s }, spec: MQTT-3.8.4-1 }/' \
+	    "$tmp/bad.yaml" >"$tmp/suite/bad.yaml"
+	out=$("$M" conform --scenarios "$tmp/suite" --broker "tcp://127.0.0.1:$(cat "$tmp/port2")" 2>&1); rc=$?
+	case "$out" in *"FAIL  MQTT-2.2.2-2 "*) r=1;; *) r=0;; esac
+	case "$out" in *"FAIL  MQTT-3.8.4-1 "*) r=0;; esac
+	[ $rc -eq 1 ] && [ $r -eq 1 ] && ok "conform: the malformed packet fails MQTT-2.2.2-2; MQTT-3.8.4-1, checked and passed, passes" ||
+		bad "conform with a malformed packet (exit $rc)" "$(echo "$out" | grep -E '^(FAIL|statements)')"
 	# The reference broker sends one SUBACK: the same scenario passes against it.
 	broker_start "$tmp/b.log"
 	out=$("$M" run "$tmp/twice.yaml" --broker "tcp://127.0.0.1:$port" 2>&1); rc=$?
