@@ -245,6 +245,7 @@ START_TEST(test_run_stmt_outcomes)
 		ck_assert_uint_eq(back.trace_hash, r.trace_hash);
 		ck_assert_str_eq(back.report ? back.report : "", r.report ? r.report : "");
 		/* A record cut short, or one with a byte too many, is refused. */
+		run_result_free(&back);
 		ck_assert_int_eq(run_result_decode(rec.p, rec.len - 1, s, &back), -1);
 		ck_assert(back.error);
 		run_result_free(&back);
