@@ -2,6 +2,7 @@
  * broker_auth_file.c - see broker_auth_file.h.
  */
 #include "harness/broker_auth_file.h"
+#include "harness/cli.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -33,37 +34,18 @@ static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
 		say(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 		return NULL;
 	}
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap);
-	for (;;) {
-		if (!buf) {
-			say(err, errlen, "%s: out of memory", path);
-			goto fail;
-		}
-		n += fread(buf + n, 1, cap - n, f);
-		if (ferror(f)) {
-			say(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-			goto fail;
-		}
-		if (n < cap)
-			break; /* end of file */
-		if (cap >= BROKER_AUTH_MAX_FILE) {
-			say(err, errlen, "%s: %u bytes or more, too large for this file; is it the right one?",
-			    path, BROKER_AUTH_MAX_FILE);
-			goto fail;
-		}
-		cap *= 2;
-		char *nb = realloc(buf, cap);
-		if (!nb)
-			free(buf);
-		buf = nb;
-	}
+	const char *why;
+	char *buf = cli_read_all(f, BROKER_AUTH_MAX_FILE - 1, len, &why);
 	fclose(f);
-	*len = n;
-	return buf;
-fail:
-	free(buf);
-	fclose(f);
+	if (buf)
+		return buf;
+	if (!strcmp(why, "too large"))
+		say(err, errlen, "%s: %u bytes or more, too large for this file; is it the right one?", path,
+		    BROKER_AUTH_MAX_FILE);
+	else if (!strcmp(why, "out of memory"))
+		say(err, errlen, "%s: out of memory", path);
+	else
+		say(err, errlen, "%s: cannot read: %s", path, why);
 	return NULL;
 }
 

@@ -175,18 +175,12 @@ void report_attach_traces(const report_opts *ro, rep_case *c, size_t n)
 		FILE *f = fopen(path, "r");
 		if (!f)
 			continue;
-		size_t cap = 1 << 16, len = 0;
-		char *t = malloc(cap);
-		for (;;) {
-			if (!t)
-				abort();
-			len += fread(t + len, 1, cap - len, f);
-			if (len < cap)
-				break;
-			cap *= 2;
-			t = realloc(t, cap);
-		}
+		size_t len = 0;
+		const char *why;
+		char *t = cli_read_all(f, (size_t)1 << 30, &len, &why);
 		fclose(f);
+		if (!t)
+			continue; /* no diagram for a trace that cannot be read */
 		c[i].trace = t;
 		c[i].trace_len = len;
 	}

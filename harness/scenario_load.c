@@ -26,6 +26,7 @@
  * This file: the file and its document, the syntax errors, the top-level keys in their
  * order, clients, the entry points and scenario_free().
  */
+#include "harness/cli.h"
 #include "harness/scenario_load_internal.h"
 
 #include "broker/auth.h"
@@ -447,32 +448,15 @@ scenario *scenario_load(const char *path, sc_errors *errs)
 		file_error(errs, path, "cannot open the scenario", errno);
 		goto out;
 	}
-	size_t cap = 65536, n = 0;
-	char *buf = malloc(cap);
-	while (buf) {
-		n += fread(buf + n, 1, cap - n, f);
-		if (ferror(f)) {
-			file_error(errs, path, "cannot read the scenario", errno);
-			break;
-		}
-		if (n < cap)
-			break;
-		if (cap > MAX_FILE_BYTES) {
-			file_error(errs, path, "the file is larger than 16 MiB; is it a scenario?", EFBIG);
-			break;
-		}
-		char *nb = realloc(buf, cap * 2);
-		if (!nb) {
-			free(buf);
-			buf = NULL;
-			break;
-		}
-		buf = nb;
-		cap *= 2;
-	}
+	size_t n = 0;
+	const char *why;
+	char *buf = cli_read_all(f, MAX_FILE_BYTES, &n, &why);
+	int e = errno;
 	fclose(f);
-	if (!buf)
-		file_error(errs, path, "cannot read the scenario", ENOMEM);
+	if (!buf && !strcmp(why, "too large"))
+		file_error(errs, path, "the file is larger than 16 MiB; is it a scenario?", EFBIG);
+	else if (!buf)
+		file_error(errs, path, "cannot read the scenario", !strcmp(why, "out of memory") ? ENOMEM : e);
 	else if (!errs->n) {
 		ld L;
 		memset(&L, 0, sizeof L);
