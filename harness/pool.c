@@ -9,6 +9,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "harness/pool.h"
+#include "harness/run.h"
 #include "mqtt/alloc.h"
 
 #include <errno.h>
@@ -18,7 +19,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define WINDOW POOL_WINDOW
@@ -425,8 +425,7 @@ static long run_forked(const pool_job *j)
 	}
 	if (j->tick)
 		j->tick(j->ctx, 0);
-	struct timespec last;
-	clock_gettime(CLOCK_MONOTONIC, &last);
+	int64_t last = run_mono_us();
 	for (;;) {
 		for (long k = 0; k < P.nw; k++)
 			feed(&P, &P.w[k]);
@@ -481,9 +480,8 @@ static long run_forked(const pool_job *j)
 					w->to = w->from = -1;
 			}
 		}
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (j->tick && (now.tv_sec - last.tv_sec) * 1000000000L + (now.tv_nsec - last.tv_nsec) > 200000000L) {
+		int64_t now = run_mono_us();
+		if (j->tick && now - last > 200000) {
 			j->tick(j->ctx, P.next_done);
 			last = now;
 		}
