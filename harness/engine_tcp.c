@@ -55,7 +55,14 @@ typedef struct tconn {
 	bool tcp_up;
 	short hs_events;      /* what the handshake waits for: POLLIN or POLLOUT */
 	char names[TLS_NAMES_CAP];
+	uint8_t *stage;       /* TLS: due bytes gathered into one record (TLS_STAGE bytes) */
+	size_t stage_off, stage_len;
 } tconn;
+
+/* Over TLS, bytes due together leave in one record, as they would leave in one TCP stream:
+ * a broker reads a record at a time, and one that closes with a record unread makes its
+ * kernel send RST, which destroys what it had sent (a refusing CONNACK) before we read it. */
+#define TLS_STAGE 16384
 
 typedef struct tcprun {
 	const scenario *s;
@@ -141,6 +148,9 @@ static void conn_drop(tcprun *r, int i, bool abrt)
 		c->ssl = NULL;
 	}
 	c->tcp_up = false;
+	free(c->stage);
+	c->stage = NULL;
+	c->stage_off = c->stage_len = 0;
 	if (c->fd >= 0) {
 		if (abrt) {
 			struct linger lg = { 1, 0 }; /* close with RST, as a crashing client would */
@@ -167,7 +177,38 @@ static void pump(tcprun *r, int i)
 {
 	tconn *c = &r->conns[i];
 	int64_t now = t_now(r);
-	while (c->state == 0 && c->out && c->out->at <= now && !c->hold) {
+	while (c->state == 0 && c->ssl && !c->slice && !c->hold) {
+		if (c->stage_off == c->stage_len) {
+			c->stage_off = c->stage_len = 0;
+			if (!c->stage && !(c->stage = malloc(TLS_STAGE)))
+				abort();
+			while (c->out && c->out->at <= now && c->stage_len < TLS_STAGE) {
+				chunk *k = c->out;
+				size_t take = k->len - k->off < TLS_STAGE - c->stage_len ? k->len - k->off : TLS_STAGE - c->stage_len;
+				memcpy(c->stage + c->stage_len, k->data + k->off, take);
+				c->stage_len += take;
+				k->off += take;
+				if (k->off < k->len)
+					break;
+				c->out = k->next;
+				if (!c->out)
+					c->out_tail = &c->out;
+				free(k);
+			}
+			if (!c->stage_len)
+				break;
+		}
+		/* A write that would block is retried with the same bytes, as OpenSSL requires. */
+		long n = tls_write(c->ssl, c->stage + c->stage_off, c->stage_len - c->stage_off);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			peer_gone(r, i, -errno);
+			return;
+		}
+		c->stage_off += (size_t)n;
+	}
+	while (c->state == 0 && c->out && c->out->at <= now && !c->hold && !(c->ssl && !c->slice)) {
 		chunk *k = c->out;
 		ssize_t n = c->ssl ? tls_write(c->ssl, k->data + k->off, k->len - k->off)
 				   : send(c->fd, k->data + k->off, k->len - k->off, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -264,7 +305,8 @@ static bool t_run_until(void *ctx, int64_t until, bool (*pred)(void *), void *ar
 			tconn *c = &r->conns[i];
 			pf[i].fd = c->fd;
 			pf[i].events = c->state == 1 && c->tcp_up ? c->hs_events
-				       : (short)((c->state == 1 || c->out ? POLLOUT : 0) | (c->state == 0 ? POLLIN : 0));
+				       : (short)((c->state == 1 || c->out || c->stage_off < c->stage_len ? POLLOUT : 0) |
+						 (c->state == 0 ? POLLIN : 0));
 			pf[i].revents = 0;
 		}
 		if (poll(pf, (nfds_t)r->n, wait_ms) < 0 && errno != EINTR)
@@ -367,7 +409,7 @@ static void t_close(void *ctx, int i, bool abrt)
 	if (!abrt && c->state == 0) {
 		/* Let queued bytes (a DISCONNECT, say) leave first, briefly. */
 		int64_t until = t_now(r) + 200000 + c->latency_us;
-		while (c->out && t_now(r) < until && c->state == 0) {
+		while ((c->out || c->stage_off < c->stage_len) && t_now(r) < until && c->state == 0) {
 			pump(r, i);
 			struct pollfd pf = { c->fd, POLLOUT, 0 };
 			poll(&pf, 1, 5);

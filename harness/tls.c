@@ -33,6 +33,13 @@ static void last_error(char *out, size_t cap, const char *fallback)
 	snprintf(out, cap, "%s", buf);
 }
 
+/* OpenSSL refused a key because it is not the certificate's. */
+static bool key_mismatch(void)
+{
+	unsigned long e = ERR_peek_last_error();
+	return ERR_GET_LIB(e) == ERR_LIB_X509 && ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH;
+}
+
 static void names_add(char *names, const char *kind, const char *v)
 {
 	size_t n = strlen(names);
@@ -144,8 +151,10 @@ SSL_CTX *tls_client_ctx(const run_opts *o, char *why, size_t cap)
 			goto fail;
 		}
 		if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+			bool other = key_mismatch();
 			last_error(e, sizeof e, "not a PEM private key");
-			snprintf(why, cap, "--key %s: %s", key, e);
+			snprintf(why, cap, other ? "--key %s does not belong to the certificate in --cert %s: %s" : "--key %s: %s%s",
+				 key, other ? o->tls_cert : e, other ? e : "");
 			goto fail;
 		}
 		if (SSL_CTX_check_private_key(ctx) != 1) {
@@ -307,8 +316,10 @@ SSL_CTX *tls_server_ctx(const char *cert, const char *key, const char *cafile, c
 		goto fail;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+		bool other = key_mismatch();
 		last_error(e, sizeof e, "not a PEM private key");
-		snprintf(why, cap, "--tls-key %s: %s", key, e);
+		snprintf(why, cap, other ? "--tls-key %s does not belong to the certificate in --tls-cert %s: %s" : "--tls-key %s: %s%s",
+			 key, other ? cert : e, other ? e : "");
 		goto fail;
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
