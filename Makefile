@@ -63,7 +63,7 @@ BIN   := $(BUILD)/mqttsim
 TESTS := $(BUILD)/check_mqttsim
 OUT   := reports/out
 
-.PHONY: all test unit cli lint interop scenarios trace_hashes golden install_test credentials conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell asan valgrind coverage bench deps install clean help
+.PHONY: all test unit cli lint interop scenarios trace_hashes golden install_test credentials conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls asan valgrind coverage bench deps install clean help
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -100,7 +100,7 @@ $(TESTS): $(TEST_OBJ) $(LIB)
 $(BUILD)/bench_%: $(BUILD)/tests/bench_%.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(YAML_LIBS) $(SSL_LIBS) -lm
 
-test: unit cli lint interop scenarios trace_hashes golden install_test credentials conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell
+test: unit cli lint interop scenarios trace_hashes golden install_test credentials conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls
 
 # Every test target is bounded in wall time: a hang fails its target with a message naming it
 # instead of stalling CI. $(call bounded,NAME,COMMAND)
@@ -144,6 +144,11 @@ credentials: $(BIN)
 
 conform: $(BIN)
 	$(call bounded,conform,env MQTTSIM=$(BIN) sh tests/conform.sh)
+
+# The suite over mqtts:// (certificates made at test time) against the reference broker's TLS
+# listener and mosquitto's: the verdicts of plain TCP; TLS errors are exit 2 with the reason.
+tls: $(BIN)
+	$(call bounded,tls,env MQTTSIM=$(BIN) sh tests/tls.sh)
 
 reports: $(BIN)
 	$(call bounded,reports,env MQTTSIM=$(BIN) sh tests/reports.sh)
