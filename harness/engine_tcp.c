@@ -724,6 +724,32 @@ int run_probe_broker(const char *host, unsigned port, bool tls, const run_opts *
 		if (rc < 0)
 			goto done;
 	}
+	uint8_t in[4];
+	size_t got = 0;
+	if (ssl && SSL_version(ssl) == TLS1_3_VERSION) {
+		/* TLS 1.3 ends the client's handshake before the broker has judged its certificate;
+		 * the verdict (session tickets, or an alert) follows at once. Read it before the
+		 * CONNECT: a CONNECT reaching a broker that has closed resets the connection, and
+		 * the reset destroys the alert before we read it. */
+		int64_t end = mono_us() + 250000 < until ? mono_us() + 250000 : until;
+		for (int64_t left; (left = end - mono_us()) > 0;) {
+			struct pollfd pf = { fd, POLLIN, 0 };
+			if (poll(&pf, 1, (int)(left / 1000) + 1) <= 0)
+				continue;
+			long n = tls_read(ssl, in, sizeof in);
+			if (n > 0)
+				got += (size_t)n; /* nothing comes before a CONNACK, but keep it all the same */
+			if (n < 0 && errno == EPROTO) {
+				char e[300];
+				tls_error(ssl, -1, e, sizeof e);
+				snprintf(why, cap, "TLS handshake refused: %s%s", e,
+					 strstr(e, "certificate required") ? " (the broker wants a client certificate: give --cert and --key)" : "");
+				rc = -3;
+				goto done;
+			}
+			break; /* tickets read, or the broker closed: the CONNECT will tell */
+		}
+	}
 	/* CONNECT, clean session, a client id of its own, keepalive 0: then wait for CONNACK. */
 	char cid[300];
 	snprintf(cid, sizeof cid, "%smqttsim-probe-%x", o && o->id_prefix ? o->id_prefix : "", (unsigned)getpid());
@@ -746,8 +772,6 @@ int run_probe_broker(const char *host, unsigned port, bool tls, const run_opts *
 		goto done;
 	}
 	size_t plen = (size_t)el, sent = 0;
-	uint8_t in[4];
-	size_t got = 0;
 	const char *stage = ssl ? "no CONNACK to a CONNECT" : "the connection did not open";
 	rc = -1;
 	while (got < 4) {
@@ -767,7 +791,14 @@ int run_probe_broker(const char *host, unsigned port, bool tls, const run_opts *
 			socklen_t sl = sizeof soerr;
 			getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
 			if (soerr) {
-				snprintf(why, cap, "cannot connect to %s:%u: %s", host, port, strerror(soerr));
+				if (ssl) {
+					snprintf(why, cap, "TLS handshake refused: the broker reset the connection right after the "
+							   "handshake (%s): did it refuse our certificate? (--cert and --key give one)",
+						 strerror(soerr));
+					rc = -3;
+				} else {
+					snprintf(why, cap, "cannot connect to %s:%u: %s", host, port, strerror(soerr));
+				}
 				goto done;
 			}
 			n = ssl ? tls_write(ssl, pkt + sent, plen - sent) : send(fd, pkt + sent, plen - sent, MSG_NOSIGNAL);

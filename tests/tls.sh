@@ -86,6 +86,8 @@ verdicts <"$T/tls" >"$T/vtls"
 
 out=$("$M" run scenarios/examples --broker "mqtts://127.0.0.1:$tport" --cafile "$T/ca.pem" --alpn mqtt -j 2 2>&1); rc=$?
 [ $rc -eq 0 ] && ok "run over mqtts://127.0.0.1 (the certificate's IP name), with --alpn mqtt" || bad "run via 127.0.0.1 (exit $rc)" "$(echo "$out" | tail -3)"
+out=$("$M" run scenarios/examples/qos1-publish.yaml --broker "mqtt://localhost:$tport" --tls --cafile "$T/ca.pem" 2>&1); rc=$?
+[ $rc -eq 0 ] && ok "--tls over an mqtt:// target" || bad "--tls (exit $rc)" "$out"
 out=$("$M" run scenarios/examples/qos1-publish.yaml --broker "mqtt://127.0.0.1:$port" 2>&1); rc=$?
 [ $rc -eq 0 ] && ok "mqtt:// is plain TCP, like tcp://" || bad "mqtt:// (exit $rc)" "$out"
 
