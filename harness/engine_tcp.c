@@ -538,6 +538,33 @@ static void cleanup(tcprun *r, engine *e)
 	(void)e;
 }
 
+/* The address the probe reached (run_probe_broker), for the runs after it (worker processes
+ * inherit it): a name such as localhost may resolve to ::1 first while the broker listens on
+ * 127.0.0.1 only. */
+static struct {
+	bool set;
+	char host[256];
+	unsigned port;
+	struct sockaddr_storage addr;
+	socklen_t len;
+} probed;
+
+static int resolve(const char *host, unsigned port, tcprun *r, run_result *res)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
+	char ps[16];
+	snprintf(ps, sizeof ps, "%u", port);
+	int g = getaddrinfo(host, ps, &hints, &ai);
+	if (g || !ai) {
+		report_add(&res->report, "cannot resolve broker address %s: %s", host, gai_strerror(g));
+		return -1;
+	}
+	memcpy(&r->addr, ai->ai_addr, ai->ai_addrlen);
+	r->addrlen = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return 0;
+}
+
 int engine_tcp_run(const scenario *s, const run_opts *o, const char *host, unsigned port, bool tls,
 		   run_result *res)
 {
@@ -550,17 +577,12 @@ int engine_tcp_run(const scenario *s, const run_opts *o, const char *host, unsig
 			return -1;
 		}
 	}
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
-	char ps[16];
-	snprintf(ps, sizeof ps, "%u", port);
-	int g = getaddrinfo(host, ps, &hints, &ai);
-	if (g || !ai) {
-		report_add(&res->report, "cannot resolve broker address %s: %s", host, gai_strerror(g));
+	if (probed.set && probed.port == port && !strcmp(probed.host, host)) {
+		memcpy(&r.addr, &probed.addr, probed.len);
+		r.addrlen = probed.len;
+	} else if (resolve(host, port, &r, res) < 0) {
 		return -1;
 	}
-	memcpy(&r.addr, ai->ai_addr, ai->ai_addrlen);
-	r.addrlen = ai->ai_addrlen;
-	freeaddrinfo(ai);
 	if (plan_faults(&r, s, &res->report) < 0) {
 		free(r.ev);
 		return -1;
@@ -680,6 +702,56 @@ static int probe_tls(int fd, SSL *ssl, const char *host, unsigned port, const ch
 	}
 }
 
+/* Connect to the first of ai's addresses that takes the connection, within until. The socket
+ * (non-blocking), or -1 with why. */
+static int probe_connect(struct addrinfo *ai, const char *host, unsigned port, int64_t until, int64_t bound_us,
+			 char *why, size_t cap)
+{
+	int err = ECONNREFUSED;
+	for (struct addrinfo *a = ai; a; a = a->ai_next) {
+		int fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			err = errno;
+			continue;
+		}
+		if (connect(fd, a->ai_addr, a->ai_addrlen) < 0 && errno != EINPROGRESS) {
+			err = errno;
+			close(fd);
+			continue;
+		}
+		for (;;) {
+			int64_t left = until - mono_us();
+			if (left <= 0) {
+				snprintf(why, cap, "%s:%u did not answer within %llds: the connection did not open", host, port,
+					 (long long)(bound_us / 1000000));
+				close(fd);
+				return -1;
+			}
+			struct pollfd pf = { fd, POLLOUT, 0 };
+			if (poll(&pf, 1, (int)(left / 1000) + 1) > 0)
+				break;
+		}
+		int soerr = 0;
+		socklen_t sl = sizeof soerr;
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+		if (soerr) {
+			err = soerr;
+			close(fd);
+			continue;
+		}
+		probed.set = strlen(host) < sizeof probed.host && a->ai_addrlen <= sizeof probed.addr;
+		if (probed.set) {
+			snprintf(probed.host, sizeof probed.host, "%s", host);
+			probed.port = port;
+			memcpy(&probed.addr, a->ai_addr, a->ai_addrlen);
+			probed.len = (socklen_t)a->ai_addrlen;
+		}
+		return fd;
+	}
+	snprintf(why, cap, "cannot connect to %s:%u: %s", host, port, strerror(err));
+	return -1;
+}
+
 int run_probe_broker(const char *host, unsigned port, bool tls, const run_opts *o, int64_t bound_us, char *why,
 		     size_t cap)
 {
@@ -696,23 +768,14 @@ int run_probe_broker(const char *host, unsigned port, bool tls, const run_opts *
 		freeaddrinfo(ai);
 		return -1;
 	}
-	int fd = socket(ai->ai_family, SOCK_STREAM, 0);
-	if (fd < 0) {
-		snprintf(why, cap, "socket: %s", strerror(errno));
-		freeaddrinfo(ai);
-		return -1;
-	}
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	int64_t until = mono_us() + bound_us;
-	int rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
+	int fd = probe_connect(ai, host, port, until, bound_us, why, cap);
 	freeaddrinfo(ai);
+	if (fd < 0)
+		return -1;
+	int rc;
 	SSL *ssl = NULL;
 	char names[TLS_NAMES_CAP];
-	if (rc < 0 && errno != EINPROGRESS) {
-		snprintf(why, cap, "cannot connect to %s:%u: %s", host, port, strerror(errno));
-		rc = -1;
-		goto done;
-	}
 	if (ctx) {
 		ssl = tls_client_new(ctx, fd, host, names);
 		if (!ssl) {
