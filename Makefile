@@ -18,8 +18,8 @@ SAN     ?=
 CFLAGS_EXTRA ?=
 
 APT_PKGS := build-essential pkg-config check libyaml-dev lcov valgrind libxml2-utils tshark mosquitto-clients \
-            python3-paho-mqtt mosquitto chromium clang libclang-rt-dev
-PKGS     := check yaml-0.1
+            python3-paho-mqtt mosquitto chromium clang libclang-rt-dev libssl-dev openssl
+PKGS     := check yaml-0.1 openssl
 
 # Stop early, and say how to fix it, when a library is missing.
 NODEPS_GOALS := deps clean help
@@ -33,6 +33,8 @@ Install them with:  apt-get install -y $(APT_PKGS)   -- or run `make deps` as ro
   PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
   CHECK_LIBS := $(shell pkg-config --libs check)
   YAML_LIBS  := $(shell pkg-config --libs yaml-0.1)
+  # OpenSSL for TLS (harness/tls.c): the clients of mqtts:// targets and the broker's --listen-tls.
+  SSL_LIBS   := $(shell pkg-config --libs openssl)
 endif
 
 WARN   := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -61,7 +63,7 @@ BIN   := $(BUILD)/mqttsim
 TESTS := $(BUILD)/check_mqttsim
 OUT   := reports/out
 
-.PHONY: all test unit cli lint interop scenarios trace_hashes golden install_test credentials window conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell asan valgrind coverage bench deps install clean help
+.PHONY: all test unit cli lint interop scenarios trace_hashes golden install_test credentials window conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls asan valgrind coverage bench deps install clean help
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -90,15 +92,15 @@ $(LIB): $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BIN): $(MAIN_OBJ) $(LIB)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(YAML_LIBS) -lm
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(YAML_LIBS) $(SSL_LIBS) -lm
 
 $(TESTS): $(TEST_OBJ) $(LIB)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CHECK_LIBS) $(YAML_LIBS) -lm
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CHECK_LIBS) $(YAML_LIBS) $(SSL_LIBS) -lm
 
 $(BUILD)/bench_%: $(BUILD)/tests/bench_%.o $(LIB)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(YAML_LIBS) -lm
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(YAML_LIBS) $(SSL_LIBS) -lm
 
-test: unit cli lint interop scenarios trace_hashes golden install_test credentials window conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell
+test: unit cli lint interop scenarios trace_hashes golden install_test credentials window conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls
 
 # Every test target is bounded in wall time: a hang fails its target with a message naming it
 # instead of stalling CI. $(call bounded,NAME,COMMAND)
@@ -146,6 +148,11 @@ window: $(BIN)
 
 conform: $(BIN)
 	$(call bounded,conform,env MQTTSIM=$(BIN) sh tests/conform.sh)
+
+# The suite over mqtts:// (certificates made at test time) against the reference broker's TLS
+# listener and mosquitto's: the verdicts of plain TCP; TLS errors are exit 2 with the reason.
+tls: $(BIN)
+	$(call bounded,tls,env MQTTSIM=$(BIN) sh tests/tls.sh)
 
 reports: $(BIN)
 	$(call bounded,reports,env MQTTSIM=$(BIN) sh tests/reports.sh)
@@ -286,7 +293,7 @@ $(FUZZ_LIB): $(FUZZ_OBJ)
 	ar rcs $@ $^
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(WARN) -fsanitize=fuzzer -MMD -MP -MF $@.d $< $(FUZZ_LIB) $(YAML_LIBS) -lm -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(WARN) -fsanitize=fuzzer -MMD -MP -MF $@.d $< $(FUZZ_LIB) $(YAML_LIBS) $(SSL_LIBS) -lm -o $@
 
 fuzz: fuzz-build
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_DIR=$(FUZZ_DIR) sh tests/fuzz/run.sh $(FUZZ_TARGETS)

@@ -12,11 +12,18 @@
  * eventfd to this loop, which alone calls into the core. The worker touches nothing but its
  * job and the injected broker_auth.connect, which must therefore be thread-safe
  * (broker/auth.h's is: it only reads the loaded file). The simulation shell keeps asking synchronously.
+ *
+ * A second listener may speak TLS (OpenSSL, harness/tls.h). Its connections shake hands
+ * inside this loop, non-blocking like everything else, and reach the core only once the
+ * handshake is done, so the core never sees TLS at all. A connection that has not finished
+ * within BROKER_TLS_HANDSHAKE_S is dropped and logged: otherwise a client that opens and says
+ * nothing would hold a descriptor forever.
  */
 #define _GNU_SOURCE /* accept4 */
 #include "harness/broker_shell_tcp.h"
 
 #include "broker/sha256.h"
+#include "harness/tls.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,6 +33,7 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -49,6 +57,10 @@ typedef struct tconn {
 	char peer[INET6_ADDRSTRLEN + 8];
 	uint8_t *out;
 	size_t out_off, out_len, out_cap;
+	SSL *ssl;           /* from the TLS listener */
+	bool hs;            /* its handshake is not done: the core does not know it yet */
+	uint32_t hs_events; /* what the handshake waits for: EPOLLIN or EPOLLOUT */
+	int64_t hs_deadline;
 } tconn;
 
 /* One CONNECT for the worker: copies of what connect() needs, and the answer. */
@@ -94,6 +106,9 @@ typedef struct shell {
 	uint64_t fd_refused;
 	int64_t listen_resume_at; /* INT64_MAX unless the listener is paused */
 	auth_worker *aw;    /* NULL without authentication */
+	int tls_lfd;        /* -1 without a TLS listener */
+	size_t nhs;         /* connections in their TLS handshake */
+	int64_t hs_check_at; /* the earliest handshake deadline (INT64_MAX: none) */
 } shell;
 
 static int64_t mono_us(void)
@@ -143,6 +158,13 @@ static void conn_close(shell *sh, int fd)
 		auth_cancel(sh, fd, c->gen); /* no hashing for a client that left */
 	if (!c->dead)
 		epoll_ctl(sh->ep, EPOLL_CTL_DEL, fd, NULL); /* a dead one left the set already */
+	if (c->ssl) {
+		if (c->closing && !c->dead)
+			SSL_shutdown(c->ssl); /* close_notify before the FIN; not waited for */
+		SSL_free(c->ssl);
+	}
+	if (c->hs)
+		sh->nhs--;
 	close(fd);
 	free(c->out);
 	memset(c, 0, sizeof *c);
@@ -153,8 +175,8 @@ static void conn_close(shell *sh, int fd)
  * (level-triggered, so unread input would wake the loop at once), output when buffered. */
 static void update_interest(shell *sh, int fd, tconn *c)
 {
-	struct epoll_event ev = { .events = (c->auth_pending ? 0 : EPOLLIN | EPOLLRDHUP) |
-					    (c->want_out ? EPOLLOUT : 0),
+	struct epoll_event ev = { .events = c->hs ? c->hs_events
+						  : (c->auth_pending ? 0 : EPOLLIN | EPOLLRDHUP) | (c->want_out ? EPOLLOUT : 0),
 				  .data.fd = fd };
 	epoll_ctl(sh->ep, EPOLL_CTL_MOD, fd, &ev);
 }
@@ -220,7 +242,8 @@ static bool flush(shell *sh, int fd)
 	if (c->dead)
 		return false;
 	while (c->out_len) {
-		ssize_t n = send(fd, c->out + c->out_off, c->out_len, MSG_NOSIGNAL);
+		ssize_t n = c->ssl ? tls_write(c->ssl, c->out + c->out_off, c->out_len)
+				   : send(fd, c->out + c->out_off, c->out_len, MSG_NOSIGNAL);
 		if (n > 0) {
 			c->out_off += (size_t)n;
 			c->out_len -= (size_t)n;
@@ -323,7 +346,7 @@ static void env_log(void *ctx, const char *line)
  * without a spare, take the listener out of the epoll set for FD_PAUSE_US. Logged once per
  * episode; the episode ends at the next accept that succeeds.
  */
-static void out_of_fds(shell *sh, int err)
+static void out_of_fds(shell *sh, int lfd, int err)
 {
 	if (!sh->fd_starved) {
 		char line[256];
@@ -338,7 +361,7 @@ static void out_of_fds(shell *sh, int err)
 		close(sh->spare_fd);
 		sh->spare_fd = -1;
 		for (int i = 0; i < MAX_SHED; i++) {
-			int fd = accept4(sh->lfd, NULL, NULL, SOCK_CLOEXEC);
+			int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 			if (fd < 0)
 				break;
 			close(fd);
@@ -349,11 +372,13 @@ static void out_of_fds(shell *sh, int err)
 	}
 	if (!shed || sh->spare_fd < 0) {
 		epoll_ctl(sh->ep, EPOLL_CTL_DEL, sh->lfd, NULL);
+		if (sh->tls_lfd >= 0)
+			epoll_ctl(sh->ep, EPOLL_CTL_DEL, sh->tls_lfd, NULL);
 		sh->listen_resume_at = mono_us() + FD_PAUSE_US;
 	}
 }
 
-static void accept_all(shell *sh, int lfd)
+static void accept_all(shell *sh, int lfd, bool tls)
 {
 	for (;;) {
 		struct sockaddr_storage ss;
@@ -363,7 +388,7 @@ static void accept_all(shell *sh, int lfd)
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
-				out_of_fds(sh, errno);
+				out_of_fds(sh, lfd, errno);
 			return; /* EAGAIN: all taken */
 		}
 		if (sh->fd_starved) {
@@ -396,6 +421,27 @@ static void accept_all(shell *sh, int lfd)
 		c->gen = ++sh->next_gen;
 		snprintf(c->peer, sizeof c->peer, "%s", peer);
 		sh->nopen++;
+		if (tls) {
+			c->ssl = SSL_new(sh->o->tls_ctx);
+			if (!c->ssl) {
+				logf_(sh, "cannot start a TLS session (out of memory): connection closed");
+				close(fd);
+				memset(c, 0, sizeof *c);
+				sh->nopen--;
+				continue;
+			}
+			SSL_set_fd(c->ssl, fd);
+			SSL_set_accept_state(c->ssl);
+			c->hs = true;
+			c->hs_events = EPOLLIN;
+			c->hs_deadline = mono_us() + BROKER_TLS_HANDSHAKE_S * 1000000LL;
+			if (c->hs_deadline < sh->hs_check_at)
+				sh->hs_check_at = c->hs_deadline;
+			sh->nhs++;
+			struct epoll_event hev = { .events = EPOLLIN, .data.fd = fd };
+			epoll_ctl(sh->ep, EPOLL_CTL_ADD, fd, &hev);
+			continue; /* the core hears of it when the handshake is done */
+		}
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.fd = fd };
 		epoll_ctl(sh->ep, EPOLL_CTL_ADD, fd, &ev);
 		if (broker_on_open(sh->b, (uint64_t)fd, peer) < 0 && get(sh, fd)->open && !get(sh, fd)->closing)
@@ -413,10 +459,12 @@ static void readable(shell *sh, int fd, bool drain)
 		tconn *c = get(sh, fd);
 		if (!c->open || c->closing || c->dead || (c->auth_pending && !drain))
 			return;
-		ssize_t n = recv(fd, buf, sizeof buf, 0);
+		ssize_t n = c->ssl ? tls_read(c->ssl, buf, sizeof buf) : recv(fd, buf, sizeof buf, 0);
 		if (n > 0) {
 			broker_on_bytes(sh->b, (uint64_t)fd, buf, (size_t)n);
-			if ((size_t)n < sizeof buf)
+			/* A short read drained the socket; TLS reads a record at a time, so it reads
+			 * until it would block. */
+			if ((size_t)n < sizeof buf && !c->ssl)
 				return;
 			continue;
 		}
@@ -424,10 +472,70 @@ static void readable(shell *sh, int fd, bool drain)
 			return;
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && c->ssl && errno == EPROTO) {
+			char why[300], line[400];
+			tls_error(c->ssl, -1, why, sizeof why);
+			snprintf(line, sizeof line, "TLS error from %s: %s: connection closed", c->peer, why);
+			logf_(sh, line);
+		}
 		/* EOF or error: the client went away. */
 		broker_on_close(sh->b, (uint64_t)fd);
 		conn_close(sh, fd);
 		return;
+	}
+}
+
+/* ---- TLS handshakes ----------------------------------------------------------------------- */
+
+/* One step of fd's handshake; when it is done the core gets the connection. */
+static void handshake(shell *sh, int fd)
+{
+	tconn *c = get(sh, fd);
+	short want = 0;
+	char why[400];
+	int st = tls_step(c->ssl, NULL, NULL, &want, why, sizeof why);
+	if (st == 0) {
+		uint32_t ev = want == POLLOUT ? EPOLLOUT : EPOLLIN;
+		if (ev != c->hs_events) {
+			c->hs_events = ev;
+			update_interest(sh, fd, c);
+		}
+		return;
+	}
+	if (st < 0) {
+		char line[600];
+		snprintf(line, sizeof line, "TLS handshake with %s failed: %s: connection closed", c->peer, why);
+		logf_(sh, line);
+		conn_close(sh, fd);
+		return;
+	}
+	c->hs = false;
+	sh->nhs--;
+	update_interest(sh, fd, c);
+	if (broker_on_open(sh->b, (uint64_t)fd, c->peer) < 0) {
+		if (get(sh, fd)->open && !get(sh, fd)->closing)
+			conn_close(sh, fd);
+		return;
+	}
+	readable(sh, fd, false); /* a CONNECT may have come with the handshake's last flight */
+}
+
+/* Drop every connection whose handshake is past its deadline; note the next deadline. */
+static void handshake_deadlines(shell *sh, int64_t now)
+{
+	sh->hs_check_at = INT64_MAX;
+	for (size_t fd = 0; fd < sh->nconns && sh->nhs; fd++) {
+		tconn *c = &sh->conns[fd];
+		if (!c->open || !c->hs)
+			continue;
+		if (c->hs_deadline <= now) {
+			char line[200];
+			snprintf(line, sizeof line, "dropping %s: no TLS handshake within %d s", c->peer, BROKER_TLS_HANDSHAKE_S);
+			logf_(sh, line);
+			conn_close(sh, (int)fd);
+		} else if (c->hs_deadline < sh->hs_check_at) {
+			sh->hs_check_at = c->hs_deadline;
+		}
 	}
 }
 
@@ -588,6 +696,12 @@ static void auth_deliver(shell *sh)
 			update_interest(sh, j->fd, c);
 			broker_on_auth(sh->b, (uint64_t)j->fd, j->rc);
 			reap(sh);
+			/* Plain input waits in the kernel and wakes epoll; TLS may hold some itself. */
+			c = get(sh, j->fd);
+			if (c->open && c->ssl && !c->auth_pending && SSL_has_pending(c->ssl)) {
+				readable(sh, j->fd, false);
+				reap(sh);
+			}
 		}
 		job_free(j);
 		j = next;
@@ -657,23 +771,23 @@ static void auth_stop(shell *sh)
 	sh->aw = NULL;
 }
 
-static int listen_on(const broker_tcp_opts *o, char *err, size_t errlen, unsigned *port_out)
+static int listen_on(const char *host, unsigned port, char *err, size_t errlen, unsigned *port_out)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	memset(&ss, 0, sizeof ss);
 	struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-	if (inet_pton(AF_INET, o->host, &a4->sin_addr) == 1) {
+	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
 		a4->sin_family = AF_INET;
-		a4->sin_port = htons((uint16_t)o->port);
+		a4->sin_port = htons((uint16_t)port);
 		sl = sizeof *a4;
-	} else if (inet_pton(AF_INET6, o->host, &a6->sin6_addr) == 1) {
+	} else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
 		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons((uint16_t)o->port);
+		a6->sin6_port = htons((uint16_t)port);
 		sl = sizeof *a6;
 	} else {
-		snprintf(err, errlen, "'%s' is not an IPv4 or IPv6 address", o->host);
+		snprintf(err, errlen, "'%s' is not an IPv4 or IPv6 address", host);
 		return -1;
 	}
 	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -684,7 +798,7 @@ static int listen_on(const broker_tcp_opts *o, char *err, size_t errlen, unsigne
 	int one = 1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 1024) < 0) {
-		snprintf(err, errlen, "cannot listen on %s:%u: %s", o->host, o->port, strerror(errno));
+		snprintf(err, errlen, "cannot listen on %s:%u: %s", host, port, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -696,25 +810,41 @@ static int listen_on(const broker_tcp_opts *o, char *err, size_t errlen, unsigne
 
 int broker_tcp_run(const broker_tcp_opts *o, char *err, size_t errlen)
 {
-	shell sh = { .o = o, .wake_at = INT64_MAX, .listen_resume_at = INT64_MAX, .spare_fd = -1 };
-	unsigned port;
-	int lfd = listen_on(o, err, errlen, &port);
+	shell sh = { .o = o, .wake_at = INT64_MAX, .listen_resume_at = INT64_MAX, .spare_fd = -1, .tls_lfd = -1,
+		     .hs_check_at = INT64_MAX };
+	unsigned port, tls_port = 0;
+	int lfd = listen_on(o->host, o->port, err, errlen, &port);
 	if (lfd < 0)
 		return -1;
 	sh.lfd = lfd;
+	if (o->tls_ctx) {
+		sh.tls_lfd = listen_on(o->tls_host, o->tls_port, err, errlen, &tls_port);
+		if (sh.tls_lfd < 0) {
+			close(lfd);
+			return -1;
+		}
+	}
 	sh.ep = epoll_create1(EPOLL_CLOEXEC);
 	if (sh.ep < 0) {
 		snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
 		close(lfd);
+		if (sh.tls_lfd >= 0)
+			close(sh.tls_lfd);
 		return -1;
 	}
 	struct epoll_event ev = { .events = EPOLLIN, .data.fd = lfd };
 	epoll_ctl(sh.ep, EPOLL_CTL_ADD, lfd, &ev);
+	if (sh.tls_lfd >= 0) {
+		struct epoll_event tev = { .events = EPOLLIN, .data.fd = sh.tls_lfd };
+		epoll_ctl(sh.ep, EPOLL_CTL_ADD, sh.tls_lfd, &tev);
+	}
 	broker_config cfg = o->cfg;
 	if (cfg.auth && cfg.auth->connect) {
 		if (auth_start(&sh, cfg.auth, err, errlen) < 0) {
 			close(sh.ep);
 			close(lfd);
+			if (sh.tls_lfd >= 0)
+				close(sh.tls_lfd);
 			return -1;
 		}
 		cfg.auth = &sh.aw->iface;
@@ -734,16 +864,25 @@ int broker_tcp_run(const broker_tcp_opts *o, char *err, size_t errlen)
 			close(sh.spare_fd);
 		close(sh.ep);
 		close(lfd);
+		if (sh.tls_lfd >= 0)
+			close(sh.tls_lfd);
 		return -1;
 	}
 	char line[128];
 	snprintf(line, sizeof line, "listening on %s:%u", o->host, port);
 	logf_(&sh, line);
+	if (sh.tls_lfd >= 0) {
+		/* Not "listening on": scripts that read the plain port from the log keep finding one. */
+		snprintf(line, sizeof line, "listening for TLS on %s:%u", o->tls_host, tls_port);
+		logf_(&sh, line);
+	}
 
 	struct epoll_event evs[MAX_EVENTS];
 	while (!*o->stop) {
 		int timeout = -1;
 		int64_t due = sh.wake_at < sh.listen_resume_at ? sh.wake_at : sh.listen_resume_at;
+		if (sh.nhs && sh.hs_check_at < due)
+			due = sh.hs_check_at;
 		if (due != INT64_MAX) {
 			int64_t d = due - mono_us();
 			timeout = d <= 0 ? 0 : d > 3600000000LL ? 3600000 : (int)((d + 999) / 1000);
@@ -755,8 +894,8 @@ int broker_tcp_run(const broker_tcp_opts *o, char *err, size_t errlen)
 		}
 		for (int i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
-			if (fd == lfd) {
-				accept_all(&sh, lfd);
+			if (fd == lfd || fd == sh.tls_lfd) {
+				accept_all(&sh, fd, fd == sh.tls_lfd);
 			} else if (sh.aw && fd == sh.aw->efd) {
 				auth_deliver(&sh);
 			} else {
@@ -764,6 +903,11 @@ int broker_tcp_run(const broker_tcp_opts *o, char *err, size_t errlen)
 				uint32_t e = evs[i].events;
 				if (!c->open || c->dead)
 					continue; /* closed or cut off by an earlier event of this batch */
+				if (c->hs) {
+					handshake(&sh, fd);
+					reap(&sh);
+					continue;
+				}
 				if ((e & EPOLLOUT) && !flush(&sh, fd))
 					continue;
 				if (c->auth_pending)
@@ -777,8 +921,14 @@ int broker_tcp_run(const broker_tcp_opts *o, char *err, size_t errlen)
 		if (sh.listen_resume_at != INT64_MAX && t >= sh.listen_resume_at) {
 			struct epoll_event lev = { .events = EPOLLIN, .data.fd = lfd };
 			epoll_ctl(sh.ep, EPOLL_CTL_ADD, lfd, &lev);
+			if (sh.tls_lfd >= 0) {
+				lev.data.fd = sh.tls_lfd;
+				epoll_ctl(sh.ep, EPOLL_CTL_ADD, sh.tls_lfd, &lev);
+			}
 			sh.listen_resume_at = INT64_MAX;
 		}
+		if (sh.nhs && t >= sh.hs_check_at)
+			handshake_deadlines(&sh, t);
 		if (sh.wake_at != INT64_MAX && t >= sh.wake_at) {
 			broker_tick(sh.b);
 			reap(&sh);
@@ -797,5 +947,7 @@ int broker_tcp_run(const broker_tcp_opts *o, char *err, size_t errlen)
 		close(sh.spare_fd);
 	close(sh.ep);
 	close(lfd);
+	if (sh.tls_lfd >= 0)
+		close(sh.tls_lfd);
 	return 0;
 }

@@ -13,6 +13,12 @@
 typedef struct broker_tcp_opts {
 	const char *host;            /* address to bind, e.g. "127.0.0.1" or "0.0.0.0" */
 	unsigned port;               /* 0 picks a free port (printed on the log line) */
+	/* A TLS listener beside the plain one, when tls_ctx is set (tls_server_ctx): its
+	 * connections reach the core once their handshake is done; one that does not finish
+	 * it within BROKER_TLS_HANDSHAKE_S is dropped (logged). */
+	struct ssl_ctx_st *tls_ctx;
+	const char *tls_host;
+	unsigned tls_port;           /* 0 picks a free port ("listening for TLS on ...") */
 	/* cfg.auth->connect, when set, runs on the shell's worker thread (password hashing
 	 * off the event loop), so it must be safe to call from another thread; allow and the
 	 * rest stay on the loop. broker/auth.h's broker_auth qualifies. */
@@ -23,6 +29,8 @@ typedef struct broker_tcp_opts {
 
 /* Run until *stop. Returns 0 after a clean shutdown, or -1 with err filled when the
  * listening socket cannot be set up (address in use, bad address...). */
+#define BROKER_TLS_HANDSHAKE_S 10
+
 int broker_tcp_run(const broker_tcp_opts *o, char *err, size_t errlen);
 
 #endif

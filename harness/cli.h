@@ -52,14 +52,18 @@ char *cli_read_all(FILE *in, size_t limit, size_t *len, const char **why);
 #define CLI_JOBS_MAX 256
 int cli_seed(const char *cmd, const char *v, uint64_t *out, FILE *err);
 int cli_jobs(const char *cmd, const char *v, long *out, FILE *err);
-/* --broker: sim or tcp://HOST:PORT (the value is kept by the caller). */
+/* --broker: sim, mqtt://HOST:PORT (tcp:// too) or mqtts://HOST:PORT (the value is kept by
+ * the caller). */
 int cli_broker(const char *cmd, const char *v, FILE *err);
 
 /* The broker under test's names and credentials: --username U, --password P,
- * --password-file F (its first line), --client-id-prefix S, --topic-prefix T. If argv[*i] is
+ * --password-file F (its first line), --client-id-prefix S, --topic-prefix T; and TLS:
+ * --tls, --cafile F, --capath D, --cert F, --key F, --alpn P, --insecure. If argv[*i] is
  * one, take it and its value into o (advancing *i) and return 1; 0 for any other argument;
- * -1 after saying what is wrong. cli_target_done() then checks them together and reads
- * MQTTSIM_PASSWORD when a user name came without a password (0, or -1 said on err). */
+ * -1 after saying what is wrong. cli_target_done() then checks them together (o->broker
+ * already set), reads MQTTSIM_PASSWORD when a user name came without a password, and for a
+ * TLS target loads the certificates (tls_client_ctx) and prints the --insecure warning
+ * (0, or -1 said on err). */
 struct run_opts;
 int cli_target_opt(const char *cmd, int argc, char **argv, int *i, struct run_opts *o, FILE *err);
 int cli_target_done(const char *cmd, struct run_opts *o, FILE *err);
@@ -69,6 +73,12 @@ int cli_target_done(const char *cmd, struct run_opts *o, FILE *err);
 	"               the password out of the process list\n" \
 	"  --client-id-prefix S, --topic-prefix T   for brokers that allow only some ids or\n" \
 	"               topics: S goes before every client id, T/ before every topic (then the\n" \
-	"               run's own id, so runs never collide)\n"
+	"               run's own id, so runs never collide)\n" \
+	"  TLS (--broker mqtts://HOST:PORT, or --tls over mqtt://): the broker's certificate is\n" \
+	"               verified against the system's CAs and must name HOST (also the SNI)\n" \
+	"  --cafile F, --capath D   trust the CAs in F (PEM) or directory D instead\n" \
+	"  --cert F --key F   present a client certificate (PEM; --key defaults to F)\n" \
+	"  --alpn P     offer ALPN protocol(s) P (comma-separated, e.g. mqtt)\n" \
+	"  --insecure   verify nothing (a warning says so): for tests only\n"
 
 #endif

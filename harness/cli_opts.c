@@ -3,6 +3,7 @@
  */
 #include "harness/cli.h"
 #include "harness/run.h"
+#include "harness/tls.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -40,7 +41,7 @@ int cli_broker(const char *cmd, const char *v, FILE *err)
 	char host[256];
 	unsigned port;
 	if (!v || run_parse_target(v, host, sizeof host, &port) < 0) {
-		fprintf(err, "mqttsim %s: --broker takes sim or tcp://HOST:PORT, not '%s'\n", cmd, v ? v : "(nothing)");
+		fprintf(err, "mqttsim %s: --broker takes " RUN_TARGET_FORMS ", not '%s'\n", cmd, v ? v : "(nothing)");
 		return -1;
 	}
 	return 0;
@@ -95,6 +96,29 @@ int cli_target_opt(const char *cmd, int argc, char **argv, int *i, struct run_op
 			return -1;
 		}
 		o->password = file_password;
+	} else if (!strcmp(a, "--cafile") || !strcmp(a, "--capath") || !strcmp(a, "--cert") || !strcmp(a, "--key") ||
+		   !strcmp(a, "--alpn")) {
+		if (!v || !*v) {
+			fprintf(err, "mqttsim %s: %s needs a %s\n", cmd, a,
+				!strcmp(a, "--capath") ? "directory" : !strcmp(a, "--alpn") ? "protocol name (e.g. mqtt)" : "file name");
+			return -1;
+		}
+		if (!strcmp(a, "--cafile"))
+			o->tls_cafile = v;
+		else if (!strcmp(a, "--capath"))
+			o->tls_capath = v;
+		else if (!strcmp(a, "--cert"))
+			o->tls_cert = v;
+		else if (!strcmp(a, "--key"))
+			o->tls_key = v;
+		else
+			o->tls_alpn = v;
+	} else if (!strcmp(a, "--tls") || !strcmp(a, "--insecure")) {
+		if (a[2] == 't')
+			o->tls = true;
+		else
+			o->insecure = true;
+		return 1;
 	} else {
 		return 0;
 	}
@@ -111,6 +135,40 @@ int cli_target_done(const char *cmd, struct run_opts *o, FILE *err)
 		/* MQTT-3.1.2-22: no password without a user name. */
 		fprintf(err, "mqttsim %s: a password needs --username (MQTT 3.1.1 sends no password without a user name)\n", cmd);
 		return -1;
+	}
+	char host[256];
+	unsigned port;
+	int kind = run_parse_target(o->broker, host, sizeof host, &port);
+	if (o->tls && kind == RUN_TARGET_SIM) {
+		fprintf(err, "mqttsim %s: --tls is for a broker over the network (--broker mqtt://HOST:PORT)\n", cmd);
+		return -1;
+	}
+	bool tls = o->tls || kind == RUN_TARGET_TLS;
+	bool any = o->tls_cafile || o->tls_capath || o->tls_cert || o->tls_key || o->tls_alpn || o->insecure;
+	if (any && !tls) {
+		fprintf(err, "mqttsim %s: --cafile, --capath, --cert, --key, --alpn and --insecure are for TLS: give "
+			     "--broker mqtts://HOST:PORT (or --tls)\n", cmd);
+		return -1;
+	}
+	if (o->tls_key && !o->tls_cert) {
+		fprintf(err, "mqttsim %s: --key is the key of a client certificate: give --cert too\n", cmd);
+		return -1;
+	}
+	if (o->insecure && (o->tls_cafile || o->tls_capath)) {
+		fprintf(err, "mqttsim %s: --insecure verifies nothing, so --cafile/--capath would be ignored: give one or the other\n",
+			cmd);
+		return -1;
+	}
+	if (tls) {
+		/* Files are loaded now, so a bad one is said before anything runs. */
+		char why[600];
+		if (!tls_client_ctx(o, why, sizeof why)) {
+			fprintf(err, "mqttsim %s: %s\n", cmd, why);
+			return -1;
+		}
+		if (o->insecure)
+			fprintf(err, "mqttsim %s: WARNING: --insecure: the broker's certificate is NOT verified; anyone "
+				     "between here and the broker can read and change this traffic\n", cmd);
 	}
 	return 0;
 }

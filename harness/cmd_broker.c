@@ -5,6 +5,7 @@
 #include "harness/broker_shell_tcp.h"
 #include "harness/broker_store_file.h"
 #include "harness/cli.h"
+#include "harness/tls.h"
 #include "mqtt/mqtt.h"
 
 #include <errno.h>
@@ -29,6 +30,13 @@ static const char broker_usage[] =
 	"SIGTERM.\n"
 	"\n"
 	"  --listen ADDR:PORT   address to listen on (default 127.0.0.1:1883; port 0 picks one)\n"
+	"  --listen-tls ADDR:PORT  also listen for MQTT over TLS there (8883 is usual; port 0\n"
+	"                       picks one); needs --tls-cert and --tls-key. A client that has\n"
+	"                       not finished its handshake within 10 s is dropped\n"
+	"  --tls-cert FILE      the broker's certificate (PEM, the chain after it)\n"
+	"  --tls-key FILE       its private key (PEM)\n"
+	"  --tls-cafile FILE    require TLS clients to present a certificate signed by a CA in\n"
+	"                       FILE (PEM)\n"
 	"  --store DIR          keep persistent sessions and retained messages in DIR/broker.log\n"
 	"  --passwords FILE     user names and salted password hashes (see mqttsim passwd)\n"
 	"  --acl FILE           topic access rules: user/client sections, topic/pattern lines\n"
@@ -97,6 +105,10 @@ static bool parse_listen(const char *s, char *host, size_t hcap, unsigned *port)
 
 typedef struct bopts {
 	char host[64];
+	char tls_host[64];
+	bool tls;                          /* --listen-tls given */
+	unsigned tls_port;
+	char *tls_cert, *tls_key, *tls_cafile; /* owned copies */
 	broker_tcp_opts o;
 	char *store_dir, *passwords, *acl; /* owned copies */
 	int depth;                         /* --config nesting */
@@ -253,15 +265,25 @@ static int parse(bopts *b, int argc, char **argv, const char *where, FILE *out, 
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			fputs(broker_usage, out);
 			return 1;
-		} else if (!strcmp(a, "--listen")) {
-			if (!v || !parse_listen(v, b->host, sizeof b->host, &o->port)) {
+		} else if (!strcmp(a, "--listen") || !strcmp(a, "--listen-tls")) {
+			bool tls = a[8] == '-';
+			if (!v || !parse_listen(v, tls ? b->tls_host : b->host, sizeof b->host, tls ? &b->tls_port : &o->port)) {
 				char shown[80] = "(nothing)";
 				if (v)
 					cli_escape(v, strlen(v), shown, sizeof shown);
-				fprintf(err, "mqttsim broker: %s--listen takes ADDR:PORT with PORT from 0 to 65535 "
-					     "(e.g. 127.0.0.1:1883; 0 picks a free port), not '%s'\n", where, shown);
+				fprintf(err, "mqttsim broker: %s%s takes ADDR:PORT with PORT from 0 to 65535 "
+					     "(e.g. 127.0.0.1:%s; 0 picks a free port), not '%s'\n", where, a, tls ? "8883" : "1883",
+					shown);
 				return -1;
 			}
+			b->tls |= tls;
+			i++;
+		} else if (!strcmp(a, "--tls-cert") || !strcmp(a, "--tls-key") || !strcmp(a, "--tls-cafile")) {
+			if (!v) {
+				fprintf(err, "mqttsim broker: %s%s needs a file name\n", where, a);
+				return -1;
+			}
+			set_str(a[6] == 'c' && a[7] == 'e' ? &b->tls_cert : a[6] == 'k' ? &b->tls_key : &b->tls_cafile, v);
 			i++;
 		} else if (!strcmp(a, "--sys-interval") || !strcmp(a, "--max-inflight") ||
 			   !strcmp(a, "--max-queued") || !strcmp(a, "--max-packet") ||
@@ -347,6 +369,16 @@ static int parse(bopts *b, int argc, char **argv, const char *where, FILE *out, 
 	return 0;
 }
 
+static void bopts_free(bopts *b)
+{
+	free(b->store_dir);
+	free(b->passwords);
+	free(b->acl);
+	free(b->tls_cert);
+	free(b->tls_key);
+	free(b->tls_cafile);
+}
+
 int cmd_broker(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 {
 	(void)in;
@@ -355,13 +387,34 @@ int cmd_broker(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	broker_config_init(&b.o.cfg);
 	int prc = parse(&b, argc, argv, "", out, err);
 	if (prc != 0) {
-		free(b.store_dir);
-		free(b.passwords);
-		free(b.acl);
+		bopts_free(&b);
 		return prc > 0 ? EXIT_PASS : EXIT_USAGE;
+	}
+	if (b.tls && (!b.tls_cert || !b.tls_key)) {
+		fprintf(err, "mqttsim broker: --listen-tls needs --tls-cert FILE and --tls-key FILE\n");
+		bopts_free(&b);
+		return EXIT_USAGE;
+	}
+	if (!b.tls && (b.tls_cert || b.tls_key || b.tls_cafile)) {
+		fprintf(err, "mqttsim broker: --tls-cert, --tls-key and --tls-cafile are for a TLS listener: give --listen-tls ADDR:PORT\n");
+		bopts_free(&b);
+		return EXIT_USAGE;
 	}
 	broker_tcp_opts o = b.o;
 	o.host = b.host;
+	SSL_CTX *tls_ctx = NULL;
+	if (b.tls) {
+		char why[600];
+		tls_ctx = tls_server_ctx(b.tls_cert, b.tls_key, b.tls_cafile, why, sizeof why);
+		if (!tls_ctx) {
+			fprintf(err, "mqttsim broker: %s\n", why);
+			bopts_free(&b);
+			return EXIT_USAGE;
+		}
+		o.tls_ctx = tls_ctx;
+		o.tls_host = b.tls_host;
+		o.tls_port = b.tls_port;
+	}
 	const char *store_dir = b.store_dir, *passwords = b.passwords, *acl = b.acl;
 
 	struct sigaction sa;
@@ -378,9 +431,8 @@ int cmd_broker(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		auth = broker_auth_load(passwords, acl, msg, sizeof msg);
 		if (!auth) {
 			fprintf(err, "mqttsim broker: %s\n", msg);
-			free(b.store_dir);
-			free(b.passwords);
-			free(b.acl);
+			SSL_CTX_free(tls_ctx);
+			bopts_free(&b);
 			return EXIT_USAGE;
 		}
 		o.cfg.auth = broker_auth_get(auth);
@@ -390,9 +442,8 @@ int cmd_broker(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		if (!store) {
 			fprintf(err, "mqttsim broker: --store %s\n", msg);
 			broker_auth_free(auth);
-			free(b.store_dir);
-			free(b.passwords);
-			free(b.acl);
+			SSL_CTX_free(tls_ctx);
+			bopts_free(&b);
 			return EXIT_USAGE;
 		}
 		o.cfg.store = broker_file_store_get(store);
@@ -404,8 +455,7 @@ int cmd_broker(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	}
 	broker_file_store_close(store);
 	broker_auth_free(auth);
-	free(b.store_dir);
-	free(b.passwords);
-	free(b.acl);
+	SSL_CTX_free(tls_ctx);
+	bopts_free(&b);
 	return rc;
 }

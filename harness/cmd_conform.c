@@ -33,7 +33,8 @@
 #define DEFAULT_DIR "scenarios/conformance"
 
 static const char conform_usage[] =
-	"usage: mqttsim conform [--broker sim|tcp://HOST:PORT] [--version 3.1.1] [--only ID...]\n"
+	"usage: mqttsim conform [--broker sim|mqtt://HOST:PORT|mqtts://HOST:PORT] [--version 3.1.1]\n"
+	"                       [--only ID...] [--cafile F] [--cert F --key F] [--insecure]\n"
 	"                       [-j N] [--expect-failures FILE] [--seed N] [-v]\n"
 	"\n"
 	"Run the conformance scenarios (" DEFAULT_DIR ") and report a verdict per normative\n"

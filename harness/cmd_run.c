@@ -17,12 +17,14 @@
 #include <unistd.h>
 
 static const char run_usage[] =
-	"usage: mqttsim run SCENARIO|DIR... [--broker sim|tcp://HOST:PORT] [--seed N] [--out DIR] [-j N] [-v]\n"
+	"usage: mqttsim run SCENARIO|DIR... [--broker sim|mqtt://HOST:PORT|mqtts://HOST:PORT] [--seed N]\n"
+	"                   [--out DIR] [-j N] [-v]\n"
 	"\n"
 	"Run YAML scenarios (see scenarios/README.md). A directory means every .yaml file in it.\n"
 	"\n"
 	"  --broker T   sim (default): the reference broker in simulation, virtual time;\n"
-	"               tcp://HOST:PORT: a broker over real sockets\n"
+	"               mqtt://HOST:PORT (or tcp://): a broker over real sockets;\n"
+	"               mqtts://HOST:PORT: the same over TLS (options below)\n"
 	"  --seed N     override the scenario's seed (simulation: same seed, same trace)\n"
 	"  --out DIR    write each run's trace to DIR/NAME.trace\n"
 	"  --pcap DIR   simulation: write each run's byte streams to DIR/NAME.pcap (Wireshark)\n"

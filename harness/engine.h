@@ -62,7 +62,7 @@ bool run_steps(engine *e, const scenario *s, run_result *r);
 
 /* engine_sim.c / engine_tcp.c */
 int engine_sim_run(const scenario *s, const run_opts *o, run_result *r);
-int engine_tcp_run(const scenario *s, const run_opts *o, const char *host, unsigned port,
+int engine_tcp_run(const scenario *s, const run_opts *o, const char *host, unsigned port, bool tls,
 		   run_result *r);
 
 /* A growing report. */

@@ -9,12 +9,16 @@
  * that need the broker's own host (crash, clock) cannot be done from outside and are
  * refused up front, as are random faults.
  *
+ * Over TLS (mqtts://) each connection is a TLS session (tls.h): the handshake is part of
+ * opening it, and the fault model applies to the MQTT bytes above TLS (a slice is a record).
+ *
  * Each run puts a unique run id before every client id and topic, so parallel runs and
  * leftovers never collide, and at the end clears the sessions and retained messages it
  * created.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "harness/engine.h"
+#include "harness/tls.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -47,7 +51,18 @@ typedef struct tconn {
 	bool hold, drop;      /* clog/partition, blackhole */
 	int64_t latency_us;
 	size_t slice;
+	SSL *ssl;             /* over TLS; while state is 1 and tcp_up, the handshake runs */
+	bool tcp_up;
+	short hs_events;      /* what the handshake waits for: POLLIN or POLLOUT */
+	char names[TLS_NAMES_CAP];
+	uint8_t *stage;       /* TLS: due bytes gathered into one record (TLS_STAGE bytes) */
+	size_t stage_off, stage_len;
 } tconn;
+
+/* Over TLS, bytes due together leave in one record, as they would leave in one TCP stream:
+ * a broker reads a record at a time, and one that closes with a record unread makes its
+ * kernel send RST, which destroys what it had sent (a refusing CONNACK) before we read it. */
+#define TLS_STAGE 16384
 
 typedef struct tcprun {
 	const scenario *s;
@@ -63,6 +78,8 @@ typedef struct tcprun {
 	char idp[320];        /* before client ids: [--client-id-prefix]run id */
 	char tp[320];         /* before topics: [--topic-prefix/]run id */
 	const run_opts *o;
+	const char *host;
+	SSL_CTX *tls;         /* NULL over plain TCP */
 	size_t next_fault;
 	struct tfault {
 		int64_t at;
@@ -124,6 +141,16 @@ static void t_send(hclient *hc, const uint8_t *data, size_t len)
 static void conn_drop(tcprun *r, int i, bool abrt)
 {
 	tconn *c = &r->conns[i];
+	if (c->ssl) {
+		if (!abrt && c->state == 0)
+			SSL_shutdown(c->ssl); /* close_notify, then the FIN; not waited for */
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
+	c->tcp_up = false;
+	free(c->stage);
+	c->stage = NULL;
+	c->stage_off = c->stage_len = 0;
 	if (c->fd >= 0) {
 		if (abrt) {
 			struct linger lg = { 1, 0 }; /* close with RST, as a crashing client would */
@@ -150,9 +177,41 @@ static void pump(tcprun *r, int i)
 {
 	tconn *c = &r->conns[i];
 	int64_t now = t_now(r);
-	while (c->state == 0 && c->out && c->out->at <= now && !c->hold) {
+	while (c->state == 0 && c->ssl && !c->slice && !c->hold) {
+		if (c->stage_off == c->stage_len) {
+			c->stage_off = c->stage_len = 0;
+			if (!c->stage && !(c->stage = malloc(TLS_STAGE)))
+				abort();
+			while (c->out && c->out->at <= now && c->stage_len < TLS_STAGE) {
+				chunk *k = c->out;
+				size_t take = k->len - k->off < TLS_STAGE - c->stage_len ? k->len - k->off : TLS_STAGE - c->stage_len;
+				memcpy(c->stage + c->stage_len, k->data + k->off, take);
+				c->stage_len += take;
+				k->off += take;
+				if (k->off < k->len)
+					break;
+				c->out = k->next;
+				if (!c->out)
+					c->out_tail = &c->out;
+				free(k);
+			}
+			if (!c->stage_len)
+				break;
+		}
+		/* A write that would block is retried with the same bytes, as OpenSSL requires. */
+		long n = tls_write(c->ssl, c->stage + c->stage_off, c->stage_len - c->stage_off);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			peer_gone(r, i, -errno);
+			return;
+		}
+		c->stage_off += (size_t)n;
+	}
+	while (c->state == 0 && c->out && c->out->at <= now && !c->hold && !(c->ssl && !c->slice)) {
 		chunk *k = c->out;
-		ssize_t n = send(c->fd, k->data + k->off, k->len - k->off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = c->ssl ? tls_write(c->ssl, k->data + k->off, k->len - k->off)
+				   : send(c->fd, k->data + k->off, k->len - k->off, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				break;
@@ -204,6 +263,28 @@ static void apply_faults(tcprun *r)
 	}
 }
 
+static void t_note(void *ctx, int i, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 3, 4)))
+#endif
+	;
+
+/* One step of a connection's TLS handshake; a failure is an open that failed (EPROTO), the
+ * reason in the verbose notes (the probe has said it plainly before any run). */
+static void handshake(tcprun *r, int i)
+{
+	tconn *c = &r->conns[i];
+	char why[400];
+	int st = tls_step(c->ssl, r->host, c->names, &c->hs_events, why, sizeof why);
+	if (st == 1) {
+		c->state = 0;
+	} else if (st < 0) {
+		t_note(r, i, "%s", why);
+		conn_drop(r, i, true);
+		c->state = -EPROTO;
+	}
+}
+
 static bool t_run_until(void *ctx, int64_t until, bool (*pred)(void *), void *arg)
 {
 	tcprun *r = ctx;
@@ -223,7 +304,9 @@ static bool t_run_until(void *ctx, int64_t until, bool (*pred)(void *), void *ar
 		for (size_t i = 0; i < r->n; i++) {
 			tconn *c = &r->conns[i];
 			pf[i].fd = c->fd;
-			pf[i].events = (short)(c->state == 1 || c->out ? POLLOUT : 0) | (c->state == 0 ? POLLIN : 0);
+			pf[i].events = c->state == 1 && c->tcp_up ? c->hs_events
+				       : (short)((c->state == 1 || c->out || c->stage_off < c->stage_len ? POLLOUT : 0) |
+						 (c->state == 0 ? POLLIN : 0));
 			pf[i].revents = 0;
 		}
 		if (poll(pf, (nfds_t)r->n, wait_ms) < 0 && errno != EINTR)
@@ -232,6 +315,10 @@ static bool t_run_until(void *ctx, int64_t until, bool (*pred)(void *), void *ar
 			tconn *c = &r->conns[i];
 			if (c->fd < 0 || !pf[i].revents)
 				continue;
+			if (c->state == 1 && c->tcp_up) {
+				handshake(r, (int)i);
+				continue;
+			}
 			if (c->state == 1) {
 				int err = 0;
 				socklen_t l = sizeof err;
@@ -240,16 +327,26 @@ static bool t_run_until(void *ctx, int64_t until, bool (*pred)(void *), void *ar
 					c->state = -err;
 					conn_drop(r, (int)i, false);
 				} else if (pf[i].revents & (POLLOUT | POLLIN)) {
-					c->state = 0;
+					if (c->ssl) {
+						c->tcp_up = true;
+						handshake(r, (int)i);
+					} else {
+						c->state = 0;
+					}
 				}
 				continue;
 			}
 			if (pf[i].revents & (POLLIN | POLLHUP | POLLERR)) {
 				uint8_t buf[65536];
-				ssize_t n = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
-				if (n > 0) {
-					if (!c->drop)
+				ssize_t n;
+				/* TLS keeps what it decrypted out of poll's sight: read until it has none. */
+				do {
+					n = c->ssl ? tls_read(c->ssl, buf, sizeof buf) : recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
+					if (n > 0 && !c->drop)
 						push(&c->in_tail, t_now(r) + c->latency_us, buf, (size_t)n);
+				} while (n > 0 && c->ssl);
+				if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR))) {
+					/* more later */
 				} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
 					/* Bytes already queued still arrive first, like a real FIN. */
 					while (c->in) {
@@ -259,6 +356,11 @@ static bool t_run_until(void *ctx, int64_t until, bool (*pred)(void *), void *ar
 						free(k);
 					}
 					c->in_tail = &c->in;
+					if (n < 0 && c->ssl && errno == EPROTO) {
+						char why[300];
+						tls_error(c->ssl, -1, why, sizeof why);
+						t_note(r, (int)i, "TLS: %s", why);
+					}
 					peer_gone(r, (int)i, n == 0 ? 0 : -errno);
 				}
 			}
@@ -284,6 +386,14 @@ static int t_open(void *ctx, int i)
 	}
 	c->state = 1;
 	c->hold = c->drop = false;
+	if (r->tls) {
+		c->ssl = tls_client_new(r->tls, c->fd, r->host, c->names);
+		if (!c->ssl) {
+			conn_drop(r, i, true);
+			c->state = -ENOMEM;
+			return -ENOMEM;
+		}
+	}
 	return 0;
 }
 
@@ -299,7 +409,7 @@ static void t_close(void *ctx, int i, bool abrt)
 	if (!abrt && c->state == 0) {
 		/* Let queued bytes (a DISCONNECT, say) leave first, briefly. */
 		int64_t until = t_now(r) + 200000 + c->latency_us;
-		while (c->out && t_now(r) < until && c->state == 0) {
+		while ((c->out || c->stage_off < c->stage_len) && t_now(r) < until && c->state == 0) {
 			pump(r, i);
 			struct pollfd pf = { c->fd, POLLOUT, 0 };
 			poll(&pf, 1, 5);
@@ -428,9 +538,19 @@ static void cleanup(tcprun *r, engine *e)
 	(void)e;
 }
 
-int engine_tcp_run(const scenario *s, const run_opts *o, const char *host, unsigned port, run_result *res)
+/* The address the probe reached (run_probe_broker), for the runs after it (worker processes
+ * inherit it): a name such as localhost may resolve to ::1 first while the broker listens on
+ * 127.0.0.1 only. */
+static struct {
+	bool set;
+	char host[256];
+	unsigned port;
+	struct sockaddr_storage addr;
+	socklen_t len;
+} probed;
+
+static int resolve(const char *host, unsigned port, tcprun *r, run_result *res)
 {
-	tcprun r = { .s = s, .verbose = o->verbose, .o = o };
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
 	char ps[16];
 	snprintf(ps, sizeof ps, "%u", port);
@@ -439,9 +559,30 @@ int engine_tcp_run(const scenario *s, const run_opts *o, const char *host, unsig
 		report_add(&res->report, "cannot resolve broker address %s: %s", host, gai_strerror(g));
 		return -1;
 	}
-	memcpy(&r.addr, ai->ai_addr, ai->ai_addrlen);
-	r.addrlen = ai->ai_addrlen;
+	memcpy(&r->addr, ai->ai_addr, ai->ai_addrlen);
+	r->addrlen = ai->ai_addrlen;
 	freeaddrinfo(ai);
+	return 0;
+}
+
+int engine_tcp_run(const scenario *s, const run_opts *o, const char *host, unsigned port, bool tls,
+		   run_result *res)
+{
+	tcprun r = { .s = s, .verbose = o->verbose, .o = o, .host = host };
+	if (tls) {
+		char why[600];
+		r.tls = tls_client_ctx(o, why, sizeof why);
+		if (!r.tls) {
+			report_add(&res->report, "%s", why);
+			return -1;
+		}
+	}
+	if (probed.set && probed.port == port && !strcmp(probed.host, host)) {
+		memcpy(&r.addr, &probed.addr, probed.len);
+		r.addrlen = probed.len;
+	} else if (resolve(host, port, &r, res) < 0) {
+		return -1;
+	}
 	if (plan_faults(&r, s, &res->report) < 0) {
 		free(r.ev);
 		return -1;
@@ -523,7 +664,96 @@ int engine_tcp_run(const scenario *s, const run_opts *o, const char *host, unsig
 
 /* ---- is anybody there? ------------------------------------------------------------------ */
 
-int run_probe_broker(const char *host, unsigned port, const run_opts *o, int64_t bound_us, char *why, size_t cap)
+/* Wait for a non-blocking connect to finish, then shake hands. 0, or -1 (no connection, or no
+ * answer in time: why says) or -3 (the handshake failed: why says why). */
+static int probe_tls(int fd, SSL *ssl, const char *host, unsigned port, const char *names, int64_t until,
+		     int64_t bound_us, char *why, size_t cap)
+{
+	short ev = POLLOUT;
+	bool connected = false;
+	for (;;) {
+		int64_t left = until - mono_us();
+		if (left <= 0) {
+			snprintf(why, cap, "%s:%u did not answer within %llds: %s", host, port, (long long)(bound_us / 1000000),
+				 connected ? "the TLS handshake did not finish" : "the connection did not open");
+			return -1;
+		}
+		struct pollfd pf = { fd, ev, 0 };
+		if (poll(&pf, 1, (int)(left / 1000) + 1) <= 0)
+			continue;
+		if (!connected) {
+			int soerr = 0;
+			socklen_t sl = sizeof soerr;
+			getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+			if (soerr) {
+				snprintf(why, cap, "cannot connect to %s:%u: %s", host, port, strerror(soerr));
+				return -1;
+			}
+			connected = true;
+		}
+		char w[500];
+		int st = tls_step(ssl, host, names, &ev, w, sizeof w);
+		if (st == 1)
+			return 0;
+		if (st < 0) {
+			snprintf(why, cap, "%s", w);
+			return -3;
+		}
+	}
+}
+
+/* Connect to the first of ai's addresses that takes the connection, within until. The socket
+ * (non-blocking), or -1 with why. */
+static int probe_connect(struct addrinfo *ai, const char *host, unsigned port, int64_t until, int64_t bound_us,
+			 char *why, size_t cap)
+{
+	int err = ECONNREFUSED;
+	for (struct addrinfo *a = ai; a; a = a->ai_next) {
+		int fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			err = errno;
+			continue;
+		}
+		if (connect(fd, a->ai_addr, a->ai_addrlen) < 0 && errno != EINPROGRESS) {
+			err = errno;
+			close(fd);
+			continue;
+		}
+		for (;;) {
+			int64_t left = until - mono_us();
+			if (left <= 0) {
+				snprintf(why, cap, "%s:%u did not answer within %llds: the connection did not open", host, port,
+					 (long long)(bound_us / 1000000));
+				close(fd);
+				return -1;
+			}
+			struct pollfd pf = { fd, POLLOUT, 0 };
+			if (poll(&pf, 1, (int)(left / 1000) + 1) > 0)
+				break;
+		}
+		int soerr = 0;
+		socklen_t sl = sizeof soerr;
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+		if (soerr) {
+			err = soerr;
+			close(fd);
+			continue;
+		}
+		probed.set = strlen(host) < sizeof probed.host && a->ai_addrlen <= sizeof probed.addr;
+		if (probed.set) {
+			snprintf(probed.host, sizeof probed.host, "%s", host);
+			probed.port = port;
+			memcpy(&probed.addr, a->ai_addr, a->ai_addrlen);
+			probed.len = (socklen_t)a->ai_addrlen;
+		}
+		return fd;
+	}
+	snprintf(why, cap, "cannot connect to %s:%u: %s", host, port, strerror(err));
+	return -1;
+}
+
+int run_probe_broker(const char *host, unsigned port, bool tls, const run_opts *o, int64_t bound_us, char *why,
+		     size_t cap)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
 	char ps[16];
@@ -533,20 +763,55 @@ int run_probe_broker(const char *host, unsigned port, const run_opts *o, int64_t
 		snprintf(why, cap, "cannot resolve %s: %s", host, gai_strerror(g));
 		return -1;
 	}
-	int fd = socket(ai->ai_family, SOCK_STREAM, 0);
-	if (fd < 0) {
-		snprintf(why, cap, "socket: %s", strerror(errno));
+	SSL_CTX *ctx = NULL;
+	if (tls && !(ctx = tls_client_ctx(o, why, cap))) {
 		freeaddrinfo(ai);
 		return -1;
 	}
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	int64_t until = mono_us() + bound_us;
-	int rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
+	int fd = probe_connect(ai, host, port, until, bound_us, why, cap);
 	freeaddrinfo(ai);
-	if (rc < 0 && errno != EINPROGRESS) {
-		snprintf(why, cap, "cannot connect to %s:%u: %s", host, port, strerror(errno));
-		close(fd);
+	if (fd < 0)
 		return -1;
+	int rc;
+	SSL *ssl = NULL;
+	char names[TLS_NAMES_CAP];
+	if (ctx) {
+		ssl = tls_client_new(ctx, fd, host, names);
+		if (!ssl) {
+			snprintf(why, cap, "cannot set up TLS: out of memory");
+			rc = -1;
+			goto done;
+		}
+		rc = probe_tls(fd, ssl, host, port, names, until, bound_us, why, cap);
+		if (rc < 0)
+			goto done;
+	}
+	uint8_t in[4];
+	size_t got = 0;
+	if (ssl && SSL_version(ssl) == TLS1_3_VERSION) {
+		/* TLS 1.3 ends the client's handshake before the broker has judged its certificate;
+		 * the verdict (session tickets, or an alert) follows at once. Read it before the
+		 * CONNECT: a CONNECT reaching a broker that has closed resets the connection, and
+		 * the reset destroys the alert before we read it. */
+		int64_t end = mono_us() + 250000 < until ? mono_us() + 250000 : until;
+		for (int64_t left; (left = end - mono_us()) > 0;) {
+			struct pollfd pf = { fd, POLLIN, 0 };
+			if (poll(&pf, 1, (int)(left / 1000) + 1) <= 0)
+				continue;
+			long n = tls_read(ssl, in, sizeof in);
+			if (n > 0)
+				got += (size_t)n; /* nothing comes before a CONNACK, but keep it all the same */
+			if (n < 0 && errno == EPROTO) {
+				char e[300];
+				tls_error(ssl, -1, e, sizeof e);
+				snprintf(why, cap, "TLS handshake refused: %s%s", e,
+					 strstr(e, "certificate required") ? " (the broker wants a client certificate: give --cert and --key)" : "");
+				rc = -3;
+				goto done;
+			}
+			break; /* tickets read, or the broker closed: the CONNECT will tell */
+		}
 	}
 	/* CONNECT, clean session, a client id of its own, keepalive 0: then wait for CONNACK. */
 	char cid[300];
@@ -566,23 +831,22 @@ int run_probe_broker(const char *host, unsigned port, const run_opts *o, int64_t
 	int el = mqtt_encode(&cp, pkt, sizeof pkt, NULL);
 	if (el <= 0) {
 		snprintf(why, cap, "the probe's CONNECT does not fit (a client id prefix or credentials too long)");
-		close(fd);
-		return -1;
+		rc = -1;
+		goto done;
 	}
 	size_t plen = (size_t)el, sent = 0;
-	uint8_t in[4];
-	size_t got = 0;
-	const char *stage = "the connection did not open";
+	const char *stage = ssl ? "no CONNACK to a CONNECT" : "the connection did not open";
+	rc = -1;
 	while (got < 4) {
 		int64_t left = until - mono_us();
 		if (left <= 0) {
 			snprintf(why, cap, "%s:%u did not answer within %llds: %s", host, port,
 				 (long long)(bound_us / 1000000), stage);
-			close(fd);
-			return -1;
+			goto done;
 		}
+		/* TLS may hold a decrypted record poll cannot see: try reading before waiting. */
 		struct pollfd pf = { fd, (short)(sent < plen ? POLLOUT : POLLIN), 0 };
-		if (poll(&pf, 1, (int)(left / 1000) + 1) <= 0)
+		if (!(ssl && sent == plen && SSL_has_pending(ssl)) && poll(&pf, 1, (int)(left / 1000) + 1) <= 0)
 			continue;
 		ssize_t n;
 		if (sent < plen) {
@@ -590,21 +854,35 @@ int run_probe_broker(const char *host, unsigned port, const run_opts *o, int64_t
 			socklen_t sl = sizeof soerr;
 			getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
 			if (soerr) {
-				snprintf(why, cap, "cannot connect to %s:%u: %s", host, port, strerror(soerr));
-				close(fd);
-				return -1;
+				if (ssl) {
+					snprintf(why, cap, "TLS handshake refused: the broker reset the connection right after the "
+							   "handshake (%s): did it refuse our certificate? (--cert and --key give one)",
+						 strerror(soerr));
+					rc = -3;
+				} else {
+					snprintf(why, cap, "cannot connect to %s:%u: %s", host, port, strerror(soerr));
+				}
+				goto done;
 			}
-			n = send(fd, pkt + sent, plen - sent, MSG_NOSIGNAL);
+			n = ssl ? tls_write(ssl, pkt + sent, plen - sent) : send(fd, pkt + sent, plen - sent, MSG_NOSIGNAL);
 			if (n > 0)
 				sent += (size_t)n;
 			stage = "no CONNACK to a CONNECT";
 		} else {
-			n = recv(fd, in + got, sizeof in - got, 0);
+			n = ssl ? tls_read(ssl, in + got, sizeof in - got) : recv(fd, in + got, sizeof in - got, 0);
+			if (n < 0 && ssl && errno == EPROTO) {
+				/* Over TLS 1.3 a broker judges our certificate after the handshake. */
+				char e[300];
+				tls_error(ssl, -1, e, sizeof e);
+				snprintf(why, cap, "TLS handshake refused: %s%s", e,
+					 strstr(e, "certificate required") ? " (the broker wants a client certificate: give --cert and --key)" : "");
+				rc = -3;
+				goto done;
+			}
 			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 				snprintf(why, cap, "%s:%u closed the connection after a CONNECT, before any CONNACK", host,
 					 port);
-				close(fd);
-				return -1;
+				goto done;
 			}
 			if (n > 0)
 				got += (size_t)n;
@@ -613,8 +891,7 @@ int run_probe_broker(const char *host, unsigned port, const run_opts *o, int64_t
 	if (in[0] != 0x20 || in[1] != 2) {
 		snprintf(why, cap, "%s:%u answered a CONNECT with bytes %02x %02x, not a CONNACK: is it an MQTT broker?",
 			 host, port, in[0], in[1]);
-		close(fd);
-		return -1;
+		goto done;
 	}
 	if (in[3] != 0) {
 		/* A refusal: every scenario would fail on it, so nothing is run (exit 2). */
@@ -625,11 +902,21 @@ int run_probe_broker(const char *host, unsigned port, const run_opts *o, int64_t
 						: "";
 		snprintf(why, cap, "the broker refused our CONNECT: %s (CONNACK %u)%s",
 			 in[3] < 6 ? rc_name[in[3]] : "a return code 3.1.1 does not define", in[3], hint);
-		close(fd);
-		return -2;
+		rc = -2;
+		goto done;
 	}
 	static const uint8_t disc[2] = { 0xE0, 0 };
-	(void)!send(fd, disc, sizeof disc, MSG_NOSIGNAL);
+	if (ssl)
+		(void)tls_write(ssl, disc, sizeof disc);
+	else
+		(void)!send(fd, disc, sizeof disc, MSG_NOSIGNAL);
+	rc = 0;
+done:
+	if (ssl) {
+		if (rc == 0)
+			SSL_shutdown(ssl);
+		SSL_free(ssl);
+	}
 	close(fd);
-	return 0;
+	return rc;
 }

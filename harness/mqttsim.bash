@@ -11,18 +11,19 @@ _mqttsim()
 		return
 	fi
 	case $prev in
-	--broker) COMPREPLY=($(compgen -W "sim tcp://127.0.0.1:1883" -- "$cur")); return;;
+	--broker) COMPREPLY=($(compgen -W "sim mqtt://127.0.0.1:1883 mqtts://localhost:8883" -- "$cur")); return;;
 	--report) COMPREPLY=($(compgen -W "junit json tap html pcap" -- "$cur")); return;;
 	--html-diagrams) COMPREPLY=($(compgen -W "auto failed all none" -- "$cur")); return;;
 	--tap-version) COMPREPLY=($(compgen -W "13 14" -- "$cur")); return;;
 	--break-broker) COMPREPLY=($(compgen -W "retain-flag skip-will qos2-twice forget-session ignore-keepalive" -- "$cur")); return;;
-	--expect-failures|--catalog|--out|--pcap|--json) COMPREPLY=($(compgen -f -- "$cur")); return;;
-	--scenarios|--report-dir) COMPREPLY=($(compgen -d -- "$cur")); return;;
+	--expect-failures|--catalog|--out|--pcap|--json|--cafile|--cert|--key|--tls-cert|--tls-key|--tls-cafile) COMPREPLY=($(compgen -f -- "$cur")); return;;
+	--scenarios|--report-dir|--capath) COMPREPLY=($(compgen -d -- "$cur")); return;;
 	esac
 	local opts
 	case $cmd in
-	conform) opts="--broker --version --only -j --expect-failures --seed -v --catalog --scenarios --report --report-dir --html-diagrams --tap-version";;
-	run) opts="--broker --seed --out --pcap -j -v --swarm --report --report-dir --html-diagrams --tap-version";;
+	conform) opts="--broker --version --only -j --expect-failures --seed -v --catalog --scenarios --report --report-dir --html-diagrams --tap-version --username --password --password-file --client-id-prefix --topic-prefix --tls --cafile --capath --cert --key --alpn --insecure";;
+	run) opts="--broker --seed --out --pcap -j -v --swarm --report --report-dir --html-diagrams --tap-version --username --password --password-file --client-id-prefix --topic-prefix --tls --cafile --capath --cert --key --alpn --insecure";;
+	broker) opts="--listen --listen-tls --tls-cert --tls-key --tls-cafile --store --passwords --acl --config --help";;
 	explore) opts="--seeds --swarm --time-budget --shard -j --check-determinism --report --report-dir --json --merge";;
 	shrink) opts="--seed --swarm --out";;
 	*) opts="--help";;

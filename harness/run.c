@@ -32,10 +32,13 @@ void report_add(char **report, const char *fmt, ...)
 int run_parse_target(const char *t, char *host, size_t hcap, unsigned *port)
 {
 	if (!t || !strcmp(t, "sim"))
-		return 0;
-	if (strncmp(t, "tcp://", 6))
+		return RUN_TARGET_SIM;
+	int kind = !strncmp(t, "tcp://", 6) || !strncmp(t, "mqtt://", 7) ? RUN_TARGET_TCP
+		   : !strncmp(t, "mqtts://", 8)                           ? RUN_TARGET_TLS
+									  : -1;
+	if (kind < 0)
 		return -1;
-	const char *h = t + 6, *colon = strrchr(h, ':'), *hend = colon;
+	const char *h = strstr(t, "://") + 3, *colon = strrchr(h, ':'), *hend = colon;
 	if (*h == '[') { /* an IPv6 address: tcp://[::1]:1883 */
 		const char *rb = strchr(h, ']');
 		if (!rb || rb[1] != ':')
@@ -56,7 +59,7 @@ int run_parse_target(const char *t, char *host, size_t hcap, unsigned *port)
 	memcpy(host, h, (size_t)(hend - h));
 	host[hend - h] = 0;
 	*port = (unsigned)p;
-	return 1;
+	return kind;
 }
 
 void run_result_free(run_result *r)
@@ -90,7 +93,7 @@ int run_scenario(const scenario *s, const run_opts *o, run_result *r)
 	r->seed = o->has_seed ? o->seed : s->seed;
 	int t = run_parse_target(o->broker, host, sizeof host, &port);
 	if (t < 0) {
-		report_add(&r->report, "--broker takes sim or tcp://HOST:PORT, not '%s'", o->broker);
+		report_add(&r->report, "--broker takes " RUN_TARGET_FORMS ", not '%s'", o->broker);
 		r->error = true;
 		return -1;
 	}
@@ -100,14 +103,15 @@ int run_scenario(const scenario *s, const run_opts *o, run_result *r)
 	}
 	/* A CONNECT written as bytes carries no credentials: against a broker that needs them
 	 * it could only fail, so it says nothing there (its statements stay untested). */
-	for (size_t i = 0; t == 1 && o->username && i < s->nsteps; i++)
+	for (size_t i = 0; t != RUN_TARGET_SIM && o->username && i < s->nsteps; i++)
 		if (s->steps[i].kind == SC_RAW && s->steps[i].raw_len && s->steps[i].raw[0] == 0x10) {
 			report_add(&r->report, "sends a CONNECT written as bytes (step %d:%d), which cannot carry --username",
 				   s->steps[i].pos.line, s->steps[i].pos.col);
 			r->skipped = r->pass = true;
 			return 0;
 		}
-	int rc = t == 0 ? engine_sim_run(s, o, r) : engine_tcp_run(s, o, host, port, r);
+	int rc = t == RUN_TARGET_SIM ? engine_sim_run(s, o, r)
+				     : engine_tcp_run(s, o, host, port, t == RUN_TARGET_TLS || o->tls, r);
 	if (rc < 0)
 		r->error = true;
 	return rc;

@@ -13,7 +13,7 @@
 #include <stdio.h>
 
 typedef struct run_opts {
-	const char *broker;   /* NULL or "sim", or "tcp://HOST:PORT" */
+	const char *broker;   /* NULL or "sim", or "mqtt://HOST:PORT" (tcp:// too), "mqtts://HOST:PORT" */
 	uint64_t seed;
 	bool has_seed;        /* else the scenario's seed */
 	const char *out_dir;  /* write the trace there as <name>.trace (NULL: nowhere) */
@@ -34,6 +34,12 @@ typedef struct run_opts {
 	const char *password;   /* with username (--password, --password-file, MQTTSIM_PASSWORD) */
 	const char *id_prefix;  /* before every client id (then the run id) */
 	const char *topic_prefix; /* before every topic (then "/", the run id) */
+	/* tcp: TLS (mqtts://, or --tls over mqtt://) and how the broker is verified (tls.h). */
+	bool tls;               /* --tls */
+	const char *tls_cafile, *tls_capath; /* CAs to trust (default: the system's) */
+	const char *tls_cert, *tls_key;      /* a client certificate and its key */
+	const char *tls_alpn;                /* ALPN protocols, "a,b" */
+	bool insecure;          /* no verification of the broker's certificate at all */
 } run_opts;
 
 /* What came of one run: data, from the engine to the command's edge, where it is formatted
@@ -113,10 +119,12 @@ void run_none(scenario **sc, size_t n, const char *why, run_result *res, FILE *o
 int64_t run_mono_us(void);
 
 /* Before a run over TCP: does a CONNECT (o's credentials and client-id prefix) get CONNACK 0
- * from HOST:PORT within bound_us? 0 yes; -1 with the reason in why (unresolvable, refused,
- * silent, not MQTT); -2 when the broker answered with a refusal (why says which, and what
- * to give mqttsim). */
-int run_probe_broker(const char *host, unsigned port, const run_opts *o, int64_t bound_us, char *why, size_t cap);
+ * from HOST:PORT (over TLS when tls, verified as o says) within bound_us? 0 yes; -1 with the
+ * reason in why (unresolvable, refused, silent, not MQTT); -2 when the broker answered with a
+ * refusal (why says which, and what to give mqttsim); -3 when the TLS handshake failed (why
+ * says why: the certificate not trusted, its name, the handshake refused). */
+int run_probe_broker(const char *host, unsigned port, bool tls, const run_opts *o, int64_t bound_us, char *why,
+		     size_t cap);
 
 /* For commands: probe a tcp:// target once before running anything (0 for sim, or when no
  * scenario of sc[] runs over TCP); on
@@ -127,7 +135,11 @@ int probe_target(const char *broker, const run_opts *o, scenario *const *sc, siz
  * err) when two scenarios share a name and one would overwrite the other's. */
 bool names_collide(scenario *const *sc, size_t n, const run_opts *o, const char *cmd, FILE *err);
 
-/* Does the target string name the simulator? tcp://HOST:PORT is parsed into host/port. */
+/* What the target string names: RUN_TARGET_SIM (NULL or "sim"), RUN_TARGET_TCP
+ * (mqtt://HOST:PORT, or its alias tcp://), RUN_TARGET_TLS (mqtts://HOST:PORT), with host and
+ * port parsed; -1 for anything else. IPv6 addresses go in brackets: mqtt://[::1]:1883. */
+enum { RUN_TARGET_SIM = 0, RUN_TARGET_TCP = 1, RUN_TARGET_TLS = 2 };
 int run_parse_target(const char *target, char *host, size_t hcap, unsigned *port);
+#define RUN_TARGET_FORMS "sim, mqtt://HOST:PORT (or tcp://) or mqtts://HOST:PORT"
 
 #endif

@@ -299,7 +299,8 @@ int probe_target(const char *broker, const run_opts *o, scenario *const *sc, siz
 {
 	char host[256];
 	unsigned port;
-	if (run_parse_target(broker, host, sizeof host, &port) != 1)
+	int t = run_parse_target(broker, host, sizeof host, &port);
+	if (t != RUN_TARGET_TCP && t != RUN_TARGET_TLS)
 		return 0;
 	bool any = false; /* if every scenario skips this target, nobody needs to be there */
 	for (size_t i = 0; i < n && !any; i++)
@@ -307,10 +308,10 @@ int probe_target(const char *broker, const run_opts *o, scenario *const *sc, siz
 	if (!any)
 		return 0;
 	char r[400];
-	int pr = run_probe_broker(host, port, o, 5000000, r, sizeof r);
+	int pr = run_probe_broker(host, port, t == RUN_TARGET_TLS || o->tls, o, 5000000, r, sizeof r);
 	if (pr == 0)
 		return 0;
-	if (pr == -2)
+	if (pr == -2 || pr == -3)
 		snprintf(why, cap, "%s: %s", broker, r);
 	else
 		snprintf(why, cap, "no MQTT broker at %s: %s", broker, r);

@@ -290,7 +290,7 @@ START_TEST(test_run_targets)
 	run_result_free(&r);
 	o.broker = "udp://x:1";
 	ck_assert_int_eq(run_scenario(s, &o, &r), -1);
-	ck_assert_ptr_nonnull(strstr(r.report, "--broker takes sim or tcp://HOST:PORT"));
+	ck_assert_ptr_nonnull(strstr(r.report, "--broker takes sim, mqtt://HOST:PORT (or tcp://) or mqtts://HOST:PORT"));
 	run_result_free(&r);
 	scenario_free(s);
 	char host[64];
@@ -309,6 +309,18 @@ START_TEST(test_run_targets)
 	ck_assert_uint_eq(port, 1883);
 	ck_assert_int_eq(run_parse_target("tcp://[::1]1883", host, sizeof host, &port), -1);
 	ck_assert_int_eq(run_parse_target("tcp://[]:1883", host, sizeof host, &port), -1);
+	/* mqtt:// is tcp://; mqtts:// is TLS, parsed alike. */
+	ck_assert_int_eq(run_parse_target("mqtt://broker:1883", host, sizeof host, &port), RUN_TARGET_TCP);
+	ck_assert_str_eq(host, "broker");
+	ck_assert_int_eq(run_parse_target("mqtts://broker.example:8883", host, sizeof host, &port), RUN_TARGET_TLS);
+	ck_assert_str_eq(host, "broker.example");
+	ck_assert_uint_eq(port, 8883);
+	ck_assert_int_eq(run_parse_target("mqtts://[::1]:8883", host, sizeof host, &port), RUN_TARGET_TLS);
+	ck_assert_str_eq(host, "::1");
+	ck_assert_int_eq(run_parse_target("mqtts://h", host, sizeof host, &port), -1);
+	ck_assert_int_eq(run_parse_target("mqtts://h:0", host, sizeof host, &port), -1);
+	ck_assert_int_eq(run_parse_target("mqttss://h:1", host, sizeof host, &port), -1);
+	ck_assert_int_eq(run_parse_target("MQTTS://h:1", host, sizeof host, &port), -1);
 }
 END_TEST
 
