@@ -18,7 +18,7 @@ SAN     ?=
 CFLAGS_EXTRA ?=
 
 APT_PKGS := build-essential pkg-config check libyaml-dev lcov valgrind libxml2-utils tshark mosquitto-clients \
-            python3-paho-mqtt mosquitto chromium clang libclang-rt-dev libssl-dev openssl
+            python3-paho-mqtt python3-yaml mosquitto chromium clang libclang-rt-dev libssl-dev openssl
 PKGS     := check yaml-0.1 openssl
 
 # Stop early, and say how to fix it, when a library is missing.
@@ -63,7 +63,7 @@ BIN   := $(BUILD)/mqttsim
 TESTS := $(BUILD)/check_mqttsim
 OUT   := reports/out
 
-.PHONY: all test unit cli lint interop scenarios trace_hashes golden install_test credentials window conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls asan valgrind coverage bench deps install clean help
+.PHONY: all test unit cli lint interop scenarios trace_hashes golden install_test credentials window ci_recipes conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls asan valgrind coverage bench deps install clean help
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -100,7 +100,7 @@ $(TESTS): $(TEST_OBJ) $(LIB)
 $(BUILD)/bench_%: $(BUILD)/tests/bench_%.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(YAML_LIBS) $(SSL_LIBS) -lm
 
-test: unit cli lint interop scenarios trace_hashes golden install_test credentials window conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls
+test: unit cli lint interop scenarios trace_hashes golden install_test credentials window ci_recipes conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls
 
 # Every test target is bounded in wall time: a hang fails its target with a message naming it
 # instead of stalling CI. $(call bounded,NAME,COMMAND)
@@ -145,6 +145,10 @@ credentials: $(BIN)
 # A negative check over TCP sees what arrived while an earlier check waited.
 window: $(BIN)
 	$(call bounded,window,env MQTTSIM=$(BIN) sh tests/window.sh)
+
+# The CI recipes in README parse, and their commands pass against mosquitto.
+ci_recipes: $(BIN)
+	$(call bounded,ci_recipes,env MQTTSIM=$(BIN) sh tests/ci_recipes.sh)
 
 conform: $(BIN)
 	$(call bounded,conform,env MQTTSIM=$(BIN) sh tests/conform.sh)
