@@ -18,6 +18,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "harness/engine.h"
+#include "mqtt/alloc.h"
 #include "harness/tls.h"
 
 #include <arpa/inet.h>
@@ -90,23 +91,14 @@ typedef struct tcprun {
 	size_t nev;
 } tcprun;
 
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static int64_t t_now(void *ctx)
 {
-	return mono_us() - ((tcprun *)ctx)->t0;
+	return run_mono_us() - ((tcprun *)ctx)->t0;
 }
 
 static void push(chunk ***tail, int64_t at, const uint8_t *d, size_t n)
 {
-	chunk *c = malloc(sizeof *c + n);
-	if (!c)
-		abort();
+	chunk *c = mqtt_xmalloc(sizeof *c + n);
 	c->at = at;
 	c->len = n;
 	c->off = 0;
@@ -180,8 +172,8 @@ static void pump(tcprun *r, int i)
 	while (c->state == 0 && c->ssl && !c->slice && !c->hold) {
 		if (c->stage_off == c->stage_len) {
 			c->stage_off = c->stage_len = 0;
-			if (!c->stage && !(c->stage = malloc(TLS_STAGE)))
-				abort();
+			if (!c->stage)
+				c->stage = mqtt_xmalloc(TLS_STAGE);
 			while (c->out && c->out->at <= now && c->stage_len < TLS_STAGE) {
 				chunk *k = c->out;
 				size_t take = k->len - k->off < TLS_STAGE - c->stage_len ? k->len - k->off : TLS_STAGE - c->stage_len;
@@ -589,7 +581,7 @@ int engine_tcp_run(const scenario *s, const run_opts *o, const char *host, unsig
 	}
 	/* A run id nobody else uses: the process and the moment, in hex. */
 	snprintf(r.prefix, sizeof r.prefix, "msim-%x-%llx", (unsigned)getpid(),
-		 (unsigned long long)(mono_us() & 0xFFFFFFFFFFull));
+		 (unsigned long long)(run_mono_us() & 0xFFFFFFFFFFull));
 	snprintf(r.idp, sizeof r.idp, "%s%s", o->id_prefix ? o->id_prefix : "", r.prefix);
 	snprintf(r.tp, sizeof r.tp, "%s%s%s", o->topic_prefix ? o->topic_prefix : "", o->topic_prefix ? "/" : "",
 		 r.prefix);
@@ -620,7 +612,7 @@ int engine_tcp_run(const scenario *s, const run_opts *o, const char *host, unsig
 			}
 		}
 	}
-	r.t0 = mono_us();
+	r.t0 = run_mono_us();
 	engine e = { .ctx = &r, .clients = r.clients, .nclients = s->nclients, .now = t_now,
 		     .run_until = t_run_until, .open = t_open, .open_state = t_open_state, .close = t_close,
 		     .note = t_note, .id_prefix = r.idp, .topic_prefix = r.tp, .username = o->username,
@@ -672,7 +664,7 @@ static int probe_tls(int fd, SSL *ssl, const char *host, unsigned port, const ch
 	short ev = POLLOUT;
 	bool connected = false;
 	for (;;) {
-		int64_t left = until - mono_us();
+		int64_t left = until - run_mono_us();
 		if (left <= 0) {
 			snprintf(why, cap, "%s:%u did not answer within %llds: %s", host, port, (long long)(bound_us / 1000000),
 				 connected ? "the TLS handshake did not finish" : "the connection did not open");
@@ -720,7 +712,7 @@ static int probe_connect(struct addrinfo *ai, const char *host, unsigned port, i
 			continue;
 		}
 		for (;;) {
-			int64_t left = until - mono_us();
+			int64_t left = until - run_mono_us();
 			if (left <= 0) {
 				snprintf(why, cap, "%s:%u did not answer within %llds: the connection did not open", host, port,
 					 (long long)(bound_us / 1000000));
@@ -768,7 +760,7 @@ int run_probe_broker(const char *host, unsigned port, bool tls, const run_opts *
 		freeaddrinfo(ai);
 		return -1;
 	}
-	int64_t until = mono_us() + bound_us;
+	int64_t until = run_mono_us() + bound_us;
 	int fd = probe_connect(ai, host, port, until, bound_us, why, cap);
 	freeaddrinfo(ai);
 	if (fd < 0)
@@ -794,8 +786,8 @@ int run_probe_broker(const char *host, unsigned port, bool tls, const run_opts *
 		 * the verdict (session tickets, or an alert) follows at once. Read it before the
 		 * CONNECT: a CONNECT reaching a broker that has closed resets the connection, and
 		 * the reset destroys the alert before we read it. */
-		int64_t end = mono_us() + 250000 < until ? mono_us() + 250000 : until;
-		for (int64_t left; (left = end - mono_us()) > 0;) {
+		int64_t end = run_mono_us() + 250000 < until ? run_mono_us() + 250000 : until;
+		for (int64_t left; (left = end - run_mono_us()) > 0;) {
 			struct pollfd pf = { fd, POLLIN, 0 };
 			if (poll(&pf, 1, (int)(left / 1000) + 1) <= 0)
 				continue;
@@ -838,7 +830,7 @@ int run_probe_broker(const char *host, unsigned port, bool tls, const run_opts *
 	const char *stage = ssl ? "no CONNACK to a CONNECT" : "the connection did not open";
 	rc = -1;
 	while (got < 4) {
-		int64_t left = until - mono_us();
+		int64_t left = until - run_mono_us();
 		if (left <= 0) {
 			snprintf(why, cap, "%s:%u did not answer within %llds: %s", host, port,
 				 (long long)(bound_us / 1000000), stage);

@@ -259,7 +259,7 @@ rep_case *report_cases(scenario *const *sc, size_t n, const run_opts *o, const r
 			}
 			if (code) {
 				c->details = run_format_text(sc[i], o, r);
-				c->message = rep ? line_dup(rep) : line_dup(strchr(c->details, '\n') + 1);
+				c->message = line_dup(rep ? rep : "the run failed, saying nothing more");
 			}
 		} else {
 			c->status = REP_ERROR;

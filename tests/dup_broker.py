@@ -15,22 +15,16 @@ def serve(c):
             if not d:
                 return
             buf += d
-            while len(buf) >= 2:
-                # remaining length (variable byte integer)
-                mul, n, i = 1, 0, 1
-                while True:
-                    if i >= len(buf):
-                        break
-                    b = buf[i]
-                    n += (b & 0x7F) * mul
-                    mul *= 128
+            while True:
+                # the fixed header: a type byte, then the remaining length (1 to 4 bytes)
+                n, i = 0, 1
+                while i < len(buf) and i <= 4:
+                    n |= (buf[i] & 0x7F) << (7 * (i - 1))
                     i += 1
-                    if not b & 0x80:
+                    if not buf[i - 1] & 0x80:
                         break
                 else:
-                    break
-                if i >= len(buf) and (buf[i - 1] & 0x80):
-                    break
+                    break  # not a whole header yet
                 if len(buf) < i + n:
                     break
                 pkt, buf = buf[:i + n], buf[i + n:]

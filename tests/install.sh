@@ -1,6 +1,6 @@
 #!/bin/sh
 # install.sh - `make install` gives a mqttsim that works from any directory: it carries its
-# suite (harness/suite.h), so from / `conform` gives the verdicts it gives in the tree, in
+# suite (harness/suite.h), so from an empty directory `conform` gives the verdicts it gives in the tree, in
 # simulation and against mosquitto with its list of expected failures; `list`, `run` of an
 # example and `explore` find the built-in scenarios; the man page and bash completion land.
 set -u
@@ -14,25 +14,31 @@ mpid=""
 trap '[ -n "$mpid" ] && kill $mpid 2>/dev/null; rm -rf "$tmp"' EXIT
 finish() { echo "install: $pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit $?; }
 
-out=$(make -s install DESTDIR="$tmp/root" PREFIX=/opt/mqttsim 2>&1); rc=$?
-I="$tmp/root/opt/mqttsim/bin/mqttsim"
+# PREFIX under the temporary directory, then DESTDIR before it, as a packager does.
+P="$tmp/prefix"
+R="$tmp/root$P"
+out=$(make -s install DESTDIR="$tmp/root" PREFIX="$P" 2>&1); rc=$?
+I="$R/bin/mqttsim"
+# Away from any tree: an empty directory of its own.
+away="$tmp/away"
+mkdir -p "$away"
 [ $rc -eq 0 ] && [ -x "$I" ] && ok "make install DESTDIR PREFIX puts the binary in PREFIX/bin" || { bad "make install (exit $rc)" "$out"; finish; }
-[ -f "$tmp/root/opt/mqttsim/share/man/man1/mqttsim.1" ] && ok "the man page lands in PREFIX/share/man/man1" || bad "no man page"
-c="$tmp/root/opt/mqttsim/share/bash-completion/completions/mqttsim"
+[ -f "$R/share/man/man1/mqttsim.1" ] && ok "the man page lands in PREFIX/share/man/man1" || bad "no man page"
+c="$R/share/bash-completion/completions/mqttsim"
 [ -f "$c" ] && bash -c ". '$c' && complete -p mqttsim" >/dev/null 2>&1 && ok "bash completion installs and loads" || bad "bash completion"
 
 verdicts() { grep -E '^(FAIL|XFAIL|XPASS|OPTIONAL|UNREACHED|statements:) ' | sed 's/  seed=.*//' | sort; }
 "$M" conform -j 2 2>&1 | verdicts >"$tmp/tree"
-(cd / && "$I" conform -j 2 2>&1) | verdicts >"$tmp/inst"
-[ -s "$tmp/tree" ] && cmp -s "$tmp/tree" "$tmp/inst" && ok "conform from / (sim): the verdicts of the tree ($(grep statements: "$tmp/inst"))" ||
-	bad "conform from / differs from the tree" "$(diff "$tmp/tree" "$tmp/inst" | head)"
-n=$(cd / && "$I" list | wc -l)
-[ "$n" -eq "$("$M" list | wc -l)" ] && [ "$n" -gt 100 ] && ok "list from / shows the $n built-in scenarios" || bad "list from / shows $n scenarios"
-out=$(cd / && "$I" run scenarios/examples/qos1-publish.yaml 2>&1); rc=$?
-[ $rc -eq 0 ] && ok "run scenarios/examples/qos1-publish.yaml from / (built in)" || bad "run an example from / (exit $rc)" "$out"
-out=$(cd / && "$I" explore scenarios/explore/planted-qos0-partition.yaml --seeds 20 2>&1); rc=$?
-[ $rc -eq 0 ] && ok "explore a built-in scenario from /" || bad "explore from / (exit $rc)" "$out"
-out=$(cd / && "$I" run scenarios/no-such.yaml 2>&1); rc=$?
+(cd "$away" && "$I" conform -j 2 2>&1) | verdicts >"$tmp/inst"
+[ -s "$tmp/tree" ] && cmp -s "$tmp/tree" "$tmp/inst" && ok "conform from an empty directory (sim): the verdicts of the tree ($(grep statements: "$tmp/inst"))" ||
+	bad "conform from an empty directory differs from the tree" "$(diff "$tmp/tree" "$tmp/inst" | head)"
+n=$(cd "$away" && "$I" list | wc -l)
+[ "$n" -eq "$("$M" list | wc -l)" ] && [ "$n" -gt 100 ] && ok "list from an empty directory shows the $n built-in scenarios" || bad "list from an empty directory shows $n scenarios"
+out=$(cd "$away" && "$I" run scenarios/examples/qos1-publish.yaml 2>&1); rc=$?
+[ $rc -eq 0 ] && ok "run scenarios/examples/qos1-publish.yaml from an empty directory (built in)" || bad "run an example from an empty directory (exit $rc)" "$out"
+out=$(cd "$away" && "$I" explore scenarios/explore/planted-qos0-partition.yaml --seeds 20 2>&1); rc=$?
+[ $rc -eq 0 ] && ok "explore a built-in scenario from an empty directory" || bad "explore from an empty directory (exit $rc)" "$out"
+out=$(cd "$away" && "$I" run scenarios/no-such.yaml 2>&1); rc=$?
 [ $rc -eq 2 ] && case "$out" in *"scenarios/no-such.yaml"*) true;; *) false;; esac && ok "a path in neither place: exit 2, named" || bad "missing path (exit $rc)" "$out"
 # A file on disk wins over the built-in one of the same path.
 mkdir -p "$tmp/here/scenarios/examples"
@@ -47,8 +53,8 @@ if need_tool mosquitto mosquitto "the installed conform was not run against mosq
 	sleep 0.5
 	x=conformance/expected-failures/mosquitto.txt
 	"$M" conform --broker "tcp://127.0.0.1:$port" -j 4 --expect-failures $x 2>&1 | verdicts >"$tmp/mtree"
-	(cd / && "$I" conform --broker "tcp://127.0.0.1:$port" -j 4 --expect-failures $x 2>&1) | verdicts >"$tmp/minst"
-	[ -s "$tmp/mtree" ] && cmp -s "$tmp/mtree" "$tmp/minst" && ok "conform from / against mosquitto, its built-in list: the verdicts of the tree" ||
-		bad "conform from / against mosquitto differs" "$(diff "$tmp/mtree" "$tmp/minst" | head)"
+	(cd "$away" && "$I" conform --broker "tcp://127.0.0.1:$port" -j 4 --expect-failures $x 2>&1) | verdicts >"$tmp/minst"
+	[ -s "$tmp/mtree" ] && cmp -s "$tmp/mtree" "$tmp/minst" && ok "conform from an empty directory against mosquitto, its built-in list: the verdicts of the tree" ||
+		bad "conform from an empty directory against mosquitto differs" "$(diff "$tmp/mtree" "$tmp/minst" | head)"
 fi
 finish
