@@ -481,7 +481,7 @@ static long run_forked(const pool_job *j)
 			}
 		}
 		int64_t now = run_mono_us();
-		if (j->tick && now - last > 200000) {
+		if (j->tick && now - last > 200000 && P.next_done < j->n) { /* a tick names an item still to come */
 			j->tick(j->ctx, P.next_done);
 			last = now;
 		}

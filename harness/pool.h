@@ -62,7 +62,7 @@ typedef struct pool_job {
 	 * never done). NULL: always true. */
 	bool (*more)(void *ctx, size_t i);
 	/* In the parent, at least every 200 ms while it waits, and when the item next in order
-	 * changes (next: that item). NULL: none. */
+	 * changes (next: that item, always < n). NULL: none. */
 	void (*tick)(void *ctx, size_t next);
 	void *ctx;
 	const char *cmd;          /* "run", "explore": names errors */

@@ -211,7 +211,9 @@ static void many_done(void *ctx, size_t i, const unsigned char *rec, size_t len,
 
 static void many_tick(void *ctx, size_t next)
 {
-	show(ctx, next + 1);
+	many *M = ctx;
+	if (next < M->n)
+		show(M, next + 1);
 }
 
 int64_t run_estimate_us(const scenario *s)

@@ -53,7 +53,7 @@ if need_tool script bsdutils "the progress line on a terminal was not checked"; 
 		cmp -s "$tmp/ctty.out" "$tmp/cout"; then
 		ok "conform -j 2 on a terminal: [1/$m] .. [$m/$m], stdout unchanged"
 	else
-		bad "conform on a terminal (exit $rc, m=$m)" "$(tail -c 200 "$tmp/ctty.err" | od -c | head -5)"
+		bad "conform on a terminal (exit $rc, m=$m)" "$(tr "$cr" "\n" <"$tmp/ctty.err" | grep -v "^$esc\[K\[[0-9]*/" | tail -15 | cat -v)"
 	fi
 fi
 echo "progress: $pass passed, $fail failed"

@@ -106,6 +106,8 @@ typedef struct pctx {
 	size_t n;
 	size_t stop_at;      /* more() says no from here */
 	size_t crash;        /* this item kills its worker (SIZE_MAX: none) */
+	bool paced;          /* two items, of 150 and 250 ms */
+	size_t ticks, tick_max;
 } pctx;
 
 static void p_work(void *ctx, size_t i, pool_rec *out)
@@ -114,7 +116,9 @@ static void p_work(void *ctx, size_t i, pool_rec *out)
 	if (i == c->crash)
 		raise(SIGKILL);
 	/* Later items finish first, so the pool has to put them back in order. */
-	if (i < 4)
+	if (c->paced)
+		nanosleep(&(struct timespec){ 0, i ? 250000000L : 150000000L }, NULL);
+	else if (i < 4)
 		nanosleep(&(struct timespec){ 0, (long)(4 - i) * 20000000L }, NULL);
 	pool_put_u64(out, i * i);
 	pool_put_str(out, i % 2 ? "odd" : NULL);
@@ -139,6 +143,14 @@ static void p_done(void *ctx, size_t i, const unsigned char *rec, size_t len, co
 		snprintf(c->why[c->n], sizeof c->why[0], "%s", why);
 	}
 	c->n++;
+}
+
+static void p_tick(void *ctx, size_t next)
+{
+	pctx *c = ctx;
+	c->ticks++;
+	if (next > c->tick_max)
+		c->tick_max = next;
 }
 
 static bool p_more(void *ctx, size_t i)
@@ -181,6 +193,22 @@ START_TEST(pool_order_and_death)
 }
 END_TEST
 
+/* A tick names the item next in order, never one past the last (the progress line once read
+ * past its array). Two workers: item 0 comes back at 150 ms, which restarts the parent's wait,
+ * and item 1 at 250 ms, more than 200 ms after the first tick, when a timed tick is due but no
+ * item is next any more. */
+START_TEST(pool_tick_in_range)
+{
+	pctx c = { .stop_at = 64, .crash = SIZE_MAX, .paced = true };
+	pool_job j = { .n = 2, .workers = 2, .work = p_work, .done = p_done, .more = p_more, .tick = p_tick,
+		       .ctx = &c, .cmd = "test", .err = stderr };
+	ck_assert_int_eq(pool_run(&j), 2);
+	ck_assert_uint_eq(c.n, 2);
+	ck_assert_uint_ge(c.ticks, 2); /* at the start, and when item 1 became next */
+	ck_assert_uint_lt(c.tick_max, 2);
+}
+END_TEST
+
 Suite *verdict_suite(void)
 {
 	Suite *s = suite_create("verdict");
@@ -188,6 +216,7 @@ Suite *verdict_suite(void)
 	tcase_add_test(t, verdict_rules);
 	tcase_add_test(t, xfail_lists);
 	tcase_add_test(t, pool_order_and_death);
+	tcase_add_test(t, pool_tick_in_range);
 	tcase_set_timeout(t, 30);
 	suite_add_tcase(s, t);
 	return s;
