@@ -182,6 +182,14 @@ static size_t index_of(const char *const *list, size_t n, const char *id)
 	return i;
 }
 
+/* The statement with this id, failing the test (rather than crashing it) when it is missing. */
+static const cat_stmt *must_find(const catalog *c, const char *id)
+{
+	const cat_stmt *s = catalog_find(c, id);
+	ck_assert_msg(s != NULL, "%s is missing from the catalog", id);
+	return s;
+}
+
 START_TEST(test_50_loads)
 {
 	ck_assert_uint_eq(N_IDS_50, 251);
@@ -226,8 +234,7 @@ END_TEST
 START_TEST(test_50_alias_and_quirks)
 {
 	catalog *c = load_50();
-	const cat_stmt *s = catalog_find(c, "MQTT-4.2-1");
-	ck_assert_ptr_nonnull(s);
+	const cat_stmt *s = must_find(c, "MQTT-4.2-1");
 	ck_assert_ptr_eq(catalog_find(c, "MQTT-4.2.0-1"), s);
 	ck_assert_str_eq(s->id, "MQTT-4.2.0-1");
 	ck_assert_str_eq(s->alias, "MQTT-4.2-1");
@@ -244,9 +251,9 @@ START_TEST(test_50_alias_and_quirks)
 	ck_assert_ptr_null(catalog_find(c, "MQTT-3.1.2.7"));
 	ck_assert_ptr_null(catalog_find(c, "MQTT-4.8.0-1"));
 	ck_assert_ptr_null(catalog_find(c, "MQTT-7.1.1-1"));
-	ck_assert_str_eq(catalog_find(c, "MQTT-3.1.0-1")->section, "3.1");
-	ck_assert_str_eq(catalog_find(c, "MQTT-6.0.0-4")->section, "6");
-	ck_assert_str_eq(catalog_find(c, "MQTT-4.13.2-1")->section, "4.13.2");
+	ck_assert_str_eq(must_find(c, "MQTT-3.1.0-1")->section, "3.1");
+	ck_assert_str_eq(must_find(c, "MQTT-6.0.0-4")->section, "6");
+	ck_assert_str_eq(must_find(c, "MQTT-4.13.2-1")->section, "4.13.2");
 	catalog_free(c);
 }
 END_TEST
@@ -274,11 +281,11 @@ START_TEST(test_50_fields_consistent)
 	ck_assert_uint_eq(untestable, 49);
 	ck_assert_uint_eq(client, 45);
 	ck_assert_uint_eq(optional, 1);
-	ck_assert(catalog_find(c, "MQTT-3.1.3-6")->optional);
-	ck_assert_int_eq(catalog_find(c, "MQTT-3.3.1-10")->target, CAT_TARGET_SERVER);
-	ck_assert(catalog_find(c, "MQTT-3.3.1-10")->testable);
-	ck_assert_int_eq(catalog_find(c, "MQTT-4.12.0-3")->target, CAT_TARGET_CLIENT);
-	ck_assert(!catalog_find(c, "MQTT-6.0.0-1")->testable);
+	ck_assert(must_find(c, "MQTT-3.1.3-6")->optional);
+	ck_assert_int_eq(must_find(c, "MQTT-3.3.1-10")->target, CAT_TARGET_SERVER);
+	ck_assert(must_find(c, "MQTT-3.3.1-10")->testable);
+	ck_assert_int_eq(must_find(c, "MQTT-4.12.0-3")->target, CAT_TARGET_CLIENT);
+	ck_assert(!must_find(c, "MQTT-6.0.0-1")->testable);
 	catalog_free(c);
 }
 END_TEST
