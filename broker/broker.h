@@ -148,6 +148,11 @@ enum broker_test_fault {
 	BROKER_TF_QOS2_TWICE = 1 << 2,     /* a QoS 2 PUBLISH repeated before PUBREL is delivered again */
 	BROKER_TF_FORGET_SESSION = 1 << 3, /* persistent sessions are dropped on disconnect */
 	BROKER_TF_IGNORE_KEEPALIVE = 1 << 4, /* silent clients are never disconnected */
+	BROKER_TF_RETAINED_STORED_QOS = 1 << 5, /* retained messages go to a new subscriber at their
+						   own QoS, not the lower of it and the granted one */
+	BROKER_TF_QUEUED_RETAIN = 1 << 6,  /* messages queued for an offline session keep the
+					      publisher's RETAIN when delivered */
+	BROKER_TF_DOLLAR_WILDCARD = 1 << 7, /* a first-level wildcard matches '$' topics */
 };
 
 void broker_config_init(broker_config *c);

@@ -551,7 +551,8 @@ size_t broker__route(broker *b, msg *m, const session *from)
 		sessions++;
 		/* Forwarded live, RETAIN is 0 whatever the publisher set [MQTT-3.3.1-9 (3.1.1)],
 		 * unless Retain As Published. */
-		broker__deliver(b, s, m, qos < m->qos ? qos : m->qos, rap && m->retain, ids, nids, 0);
+		bool keep = rap || (!s->c && (b->cfg.test_faults & BROKER_TF_QUEUED_RETAIN));
+		broker__deliver(b, s, m, qos < m->qos ? qos : m->qos, keep && m->retain, ids, nids, 0);
 	}
 	for (size_t i = 0; i < ng; i++) {
 		sub *x = group_pick(gv[i], NULL);
@@ -920,6 +921,8 @@ void broker__retained_deliver(broker *b, session *s, const char *filter, size_t 
 		return;
 	if (exact) {
 		uint8_t q = qos < first->m->qos ? qos : first->m->qos;
+		if (b->cfg.test_faults & BROKER_TF_RETAINED_STORED_QOS)
+			q = first->m->qos;
 		if (!s->queue && (q == 0 || s->inflight_count < window(b, s))) {
 			broker__deliver(b, s, first->m, q, !(b->cfg.test_faults & BROKER_TF_RETAIN_FLAG), &sub_id,
 					sub_id ? 1 : 0, 0);
@@ -970,6 +973,8 @@ static int retained_next(broker *b, session *s, outmsg *mark)
 				      (const uint8_t *)r->m->topic, r->m->topic_len))
 			continue;
 		uint8_t qos = rc->qos < r->m->qos ? rc->qos : r->m->qos;
+		if (b->cfg.test_faults & BROKER_TF_RETAINED_STORED_QOS)
+			qos = r->m->qos;
 		if (qos && s->inflight_count >= window(b, s)) {
 			rc->at = r;
 			rc->next_ins = r->ins_seq;

@@ -648,7 +648,7 @@ static int by_group_id(const void *a, const void *b)
 size_t broker__tree_match(broker *b, const char *topic, sub ***out, sgroup ***groups, size_t *ngroups)
 {
 	vec v = { 0 };
-	walk(&b->root, topic, true, &v);
+	walk(&b->root, topic, !(b->cfg.test_faults & BROKER_TF_DOLLAR_WILDCARD), &v);
 	/* Grouped by session, sessions in the order they were created; broker__route makes
 	 * one delivery per session of its group. Shared groups by creation (each node is met
 	 * once, so each group once). */

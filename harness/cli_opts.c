@@ -4,6 +4,7 @@
 #include "harness/cli.h"
 #include "harness/run.h"
 #include "harness/tls.h"
+#include "broker/broker.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -171,4 +172,26 @@ int cli_target_done(const char *cmd, struct run_opts *o, FILE *err)
 				     "between here and the broker can read and change this traffic\n", cmd);
 	}
 	return 0;
+}
+
+int cli_break_broker(const char *cmd, const char *v, uint32_t *bits, FILE *err)
+{
+	static const struct {
+		const char *name;
+		uint32_t bit;
+	} brk[] = { { "retain-flag", BROKER_TF_RETAIN_FLAG },
+		    { "skip-will", BROKER_TF_SKIP_WILL },
+		    { "qos2-twice", BROKER_TF_QOS2_TWICE },
+		    { "forget-session", BROKER_TF_FORGET_SESSION },
+		    { "ignore-keepalive", BROKER_TF_IGNORE_KEEPALIVE },
+		    { "retained-stored-qos", BROKER_TF_RETAINED_STORED_QOS },
+		    { "queued-retain", BROKER_TF_QUEUED_RETAIN },
+		    { "dollar-wildcard", BROKER_TF_DOLLAR_WILDCARD } };
+	for (size_t k = 0; v && k < sizeof brk / sizeof brk[0]; k++)
+		if (!strcmp(v, brk[k].name)) {
+			*bits |= brk[k].bit;
+			return 0;
+		}
+	fprintf(err, "mqttsim %s: --break-broker takes one of: %s\n", cmd, CLI_BREAK_NAMES);
+	return -1;
 }

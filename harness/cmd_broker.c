@@ -359,6 +359,11 @@ static int parse(bopts *b, int argc, char **argv, const char *where, FILE *out, 
 			o->cfg.no_wildcards = true;
 		} else if (!strcmp(a, "--no-shared-subs")) {
 			o->cfg.no_shared_subs = true;
+		} else if (!strcmp(a, "--break-broker")) {
+			/* Test-only, as conform's: so the suite's checks are shown to fail over TCP too. */
+			if (cli_break_broker("broker", v, &o->cfg.test_faults, err) < 0)
+				return -1;
+			i++;
 		} else {
 			char shown[80];
 			cli_escape(a, strlen(a), shown, sizeof shown);

@@ -191,22 +191,8 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			i++;
 		} else if (!strcmp(a, "--break-broker") && v) {
 			/* Test-only: break one behaviour of the reference broker in simulation. */
-			static const struct {
-				const char *name;
-				uint32_t bit;
-			} brk[] = { { "retain-flag", BROKER_TF_RETAIN_FLAG }, { "skip-will", BROKER_TF_SKIP_WILL },
-				    { "qos2-twice", BROKER_TF_QOS2_TWICE }, { "forget-session", BROKER_TF_FORGET_SESSION },
-				    { "ignore-keepalive", BROKER_TF_IGNORE_KEEPALIVE } };
-			bool found = false;
-			for (size_t k = 0; k < sizeof brk / sizeof brk[0]; k++)
-				if (!strcmp(v, brk[k].name)) {
-					o.broker_faults |= brk[k].bit;
-					found = true;
-				}
-			if (!found) {
-				fprintf(err, "mqttsim conform: --break-broker takes retain-flag, skip-will, qos2-twice, forget-session or ignore-keepalive\n");
+			if (cli_break_broker("conform", v, &o.broker_faults, err) < 0)
 				goto done;
-			}
 			i++;
 		} else if (!strcmp(a, "-v")) {
 			o.verbose = true;
