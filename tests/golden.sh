@@ -53,7 +53,7 @@ case_ run-all "$M" run $D -j 2
 case_ run-json "$M" run scenarios/examples scenarios/flaky --report json,junit,tap --report-dir "$tmp/rep"
 case_ conform-sim "$M" conform -j 2
 case_ conform-sim-reports "$M" conform -j 2 --report json,junit,tap --report-dir "$tmp/rep"
-for b in retain-flag skip-will qos2-twice forget-session ignore-keepalive; do
+for b in retain-flag skip-will qos2-twice forget-session ignore-keepalive retained-stored-qos queued-retain dollar-wildcard; do
 	case_ "conform-break-$b" "$M" conform -j 2 --break-broker "$b"
 done
 case_ conform-break-skip-will-json "$M" conform -j 2 --break-broker skip-will --report json --report-dir "$tmp/rep"
