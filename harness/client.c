@@ -620,22 +620,22 @@ void hclient_describe(const sc_match *m, char *buf, size_t cap)
 	const sc_props *sp = m->props;
 	for (unsigned id = 1; sp && id < SC_PROP_IDS; id++) {
 		uint64_t bit = (uint64_t)1 << id;
-		const mqtt_prop_info *in = mqtt_prop_lookup(id);
-		if (!in || !((sp->present | sp->any | sp->absent) & bit))
+		const char *key = sc_prop_name(id);
+		if (!key || !((sp->present | sp->any | sp->absent) & bit))
 			continue;
 		if (sp->absent & bit)
-			ADD(" no %s", in->key);
+			ADD(" no %s", key);
 		else if (sp->any & bit)
-			ADD(" with %s", in->key);
+			ADD(" with %s", key);
 		else if (id == MQTT_PROP_USER)
-			ADD(" %s=%zu pairs", in->key, sp->nuser);
+			ADD(" %s=%zu pairs", key, sp->nuser);
 		else if (id == MQTT_PROP_SUBSCRIPTION_ID)
 			for (size_t i = 0; i < sp->nsub_ids; i++)
-				ADD(" %s=%u", in->key, (unsigned)sp->sub_ids[i]);
+				ADD(" %s=%u", key, (unsigned)sp->sub_ids[i]);
 		else if (sp->str[id])
-			ADD(" %s=\"%.40s\"", in->key, sp->str[id]);
+			ADD(" %s=\"%.40s\"", key, sp->str[id]);
 		else
-			ADD(" %s=%u", in->key, (unsigned)sp->num[id]);
+			ADD(" %s=%u", key, (unsigned)sp->num[id]);
 	}
 #undef ADD
 }

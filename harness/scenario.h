@@ -297,5 +297,7 @@ int scenario_find_node(const scenario *s, const char *name, long *inst);
 /* A nodes[] entry's counter, by enum sc_node_stat. */
 uint64_t sc_node_stat(const nm_stats *st, int stat);
 void sc_errors_free(sc_errors *e);
+/* A 5.0 property's name in scenarios ("receive_maximum"), or NULL for an id it lacks. */
+const char *sc_prop_name(unsigned id);
 
 #endif

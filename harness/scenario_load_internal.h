@@ -191,8 +191,6 @@ void scn__props_free(sc_props *p);
 /* Is the step's client a 5.0 client? If not, report that `key` (at k) needs 5.0. A step
  * with no (known) client passes: its other error is already said. */
 bool scn__need_v5(ld *L, const sc_step *st, const yaml_node_t *k, const char *key);
-/* The scenario's YAML name of a property id, or NULL. */
-const char *scn__prop_name(unsigned id);
 
 /* A will ({ topic, payload, qos, retain }) into the four; false (reported) when v is not a
  * mapping. A client's connect step and a node say it alike. scenario_steps.c. */

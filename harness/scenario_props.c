@@ -47,7 +47,7 @@ static const char *const prop_names[SC_PROP_IDS] = {
 	[MQTT_PROP_SHARED_SUB_AVAILABLE] = "shared_subscription_available",
 };
 
-const char *scn__prop_name(unsigned id)
+const char *sc_prop_name(unsigned id)
 {
 	return id < SC_PROP_IDS ? prop_names[id] : NULL;
 }

@@ -27,18 +27,18 @@ mutant() {
 }
 
 mutant "connack: broker announces another topic alias maximum" v5-connack.yaml \
-	's/broker: { topic_alias_maximum: 7/broker: { topic_alias_maximum: 9/' 'topic_alias_max=7'
+	's/broker: { topic_alias_maximum: 7/broker: { topic_alias_maximum: 9/' 'topic_alias_maximum=7'
 mutant "connack: reason string said present" v5-connack.yaml 's/reason_string: absent/reason_string: present/' 'it has no Reason String'
 mutant "connack: assigned client id said absent" v5-connack.yaml \
 	's/assigned_client_identifier: present/assigned_client_identifier: absent/' 'which must be absent'
 mutant "sub-ids: broker without subscription identifiers" v5-sub-ids.yaml \
 	's/^targets: \[sim\]$/targets: [sim]\nbroker: { subscription_identifiers: false }/' 'SUBACK codes=0x01'
-mutant "sub-ids: one identifier expected of two" v5-sub-ids.yaml 's/subscription_identifier: \[1, 2\]/subscription_identifier: [1]/' 'subscription_id=1'
+mutant "sub-ids: one identifier expected of two" v5-sub-ids.yaml 's/subscription_identifier: \[1, 2\]/subscription_identifier: [1]/' 'subscription_identifier=1'
 mutant "sub-ids: user properties in another order" v5-sub-ids.yaml \
 	's/\[ \[b, "2"\], \[a, "1"\]/[ [a, "1"], [b, "2"]/' 'expected PUBLISH'
 mutant "receive-max: the client forced past the server's Receive Maximum" v5-receive-max.yaml \
 	's/qos: 2 } }$/qos: 2, force: true } }/' 'DISCONNECT'
-mutant "receive-max: broker takes one" v5-receive-max.yaml 's/^broker: { receive_maximum: 2 }/broker: { receive_maximum: 1 }/' 'receive_max=2'
+mutant "receive-max: broker takes one" v5-receive-max.yaml 's/^broker: { receive_maximum: 2 }/broker: { receive_maximum: 1 }/' 'receive_maximum=2'
 mutant "topic-alias: the alias never set" v5-topic-alias.yaml 's/payload: first, topic_alias: 3/payload: first/' 'has no topic on this connection yet'
 mutant "topic-alias: forced alias never set" v5-topic-alias.yaml \
 	's/payload: first, topic_alias: 3/payload: first/; s/payload: second, topic_alias: 3/payload: second, topic_alias: 3, force: true/' 'expected PUBLISH topic="t/long/name" payload="second"'

@@ -135,7 +135,7 @@ static const struct {
 	  "  - { client: a, connect: { connack_properties: { assigned_client_identifier: present, reason_string: absent } } }\n", true, NULL },
 	{ "name: t\nversion: 5.0\nclients: [{ id: a, client_id: \"\" }]\nsteps:\n"
 	  "  - { client: a, connect: { connack_properties: { assigned_client_identifier: absent } } }\n", false,
-	  "t.yaml:5:5: a expected CONNACK rc=0 no assigned_client_id, got CONNACK" },
+	  "t.yaml:5:5: a expected CONNACK rc=0 no assigned_client_identifier, got CONNACK" },
 	{ "name: t\nversion: 5.0\nbroker: { topic_alias_maximum: 2 }\nclients: [{ id: a }]\nsteps:\n"
 	  "  - { client: a, connect: { connack_properties: { topic_alias_maximum: 3 } } }\n", false,
 	  ": its Topic Alias Maximum is 2, not 3" },
