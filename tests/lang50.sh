@@ -10,7 +10,8 @@ pass=0 fail=0
 ok() { pass=$((pass+1)); echo "PASS $1"; }
 bad() { fail=$((fail+1)); echo "FAIL $1"; shift; for l in "$@"; do echo "$l" | sed 's/^/    /'; done; }
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+bpid=""
+trap '[ -n "$bpid" ] && kill $bpid 2>/dev/null; rm -rf "$tmp"' EXIT
 D=tests/scenarios/v5
 
 out=$("$M" run "$D" 2>&1); rc=$?
@@ -32,7 +33,7 @@ mutant "connack: reason string said present" v5-connack.yaml 's/reason_string: a
 mutant "connack: assigned client id said absent" v5-connack.yaml \
 	's/assigned_client_identifier: present/assigned_client_identifier: absent/' 'which must be absent'
 mutant "sub-ids: broker without subscription identifiers" v5-sub-ids.yaml \
-	's/^targets: \[sim\]$/targets: [sim]\nbroker: { subscription_identifiers: false }/' 'SUBACK codes=0x01'
+	's/^targets: \[sim, tcp\]$/targets: [sim]\nbroker: { subscription_identifiers: false }/' 'SUBACK codes=0x01'
 mutant "sub-ids: one identifier expected of two" v5-sub-ids.yaml 's/subscription_identifier: \[1, 2\]/subscription_identifier: [1]/' 'subscription_identifier=1'
 mutant "sub-ids: user properties in another order" v5-sub-ids.yaml \
 	's/\[ \[b, "2"\], \[a, "1"\]/[ [a, "1"], [b, "2"]/' 'expected PUBLISH'
@@ -49,6 +50,22 @@ mutant "options: Retain Handling 0" v5-options.yaml 's/no_local: true, retain_ha
 mutant "options: Retain As Published off" v5-options.yaml 's/retain_as_published: true/retain_as_published: false/' 'topic="r/3" retain=1'
 mutant "options: a normal disconnect sends no will" v5-options.yaml 's/disconnect: { rc: 0x04 }/disconnect: { rc: 0 }/' 'topic="r/will"'
 mutant "options: will content type" v5-options.yaml 's/content_type: text\/plain, user_properties: \[\[x, y\]\] } } }$/content_type: text\/html, user_properties: [[x, y]] } } }/' 'content_type="text/plain"'
+
+# Over TCP, against the reference broker on a loopback port: the scenarios that take no
+# simulated-broker options (the others say targets: [sim]).
+broker_start "$tmp/broker.log" --sys-interval 0
+if [ -n "$port" ]; then
+	out=$("$M" run "$D" --broker "mqtt://127.0.0.1:$port" 2>&1); rc=$?
+	n=$(printf '%s\n' "$out" | grep -c '^PASS ')
+	[ $rc -eq 0 ] && [ "$n" -ge 2 ] && ok "5.0 scenarios over TCP against mqttsim broker ($n ran)" || bad "over TCP (exit $rc, $n passed)" "$out"
+	mutant_tcp() { sed "$2" "$D/$1" >"$tmp/tcp-$1"; out=$("$M" run "$tmp/tcp-$1" --broker "mqtt://127.0.0.1:$port" 2>&1); rc=$?
+		[ $rc -eq 1 ] && ok "over TCP: $3 fails" || bad "over TCP: $3 (exit $rc, wanted 1)" "$out"; }
+	mutant_tcp v5-options.yaml 's/no_local: true/no_local: false/' "No Local off"
+	mutant_tcp v5-sub-ids.yaml 's/subscription_identifier: \[1, 2\]/subscription_identifier: [2]/' "one identifier expected of two"
+	kill $bpid; wait $bpid 2>/dev/null; bpid=""
+else
+	bad "the reference broker did not start" "$(cat "$tmp/broker.log")"
+fi
 
 echo "lang50: $pass passed, $fail failed"
 [ $fail -eq 0 ]
