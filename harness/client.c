@@ -467,7 +467,7 @@ bool hclient_props_match(const rx_pkt *r, const sc_props *want, char *why, size_
 			memcpy(exp, want->sub_ids, ne * sizeof *exp);
 			qsort(got, ng, sizeof *got, cmp_u32);
 			qsort(exp, ne, sizeof *exp, cmp_u32);
-			if (ng != ne || memcmp(got, exp, ng * sizeof *got)) {
+			if (pr->sub_id_count != want->nsub_ids || ng != ne || memcmp(got, exp, ng * sizeof *got)) {
 				size_t k = (size_t)snprintf(why, cap, "its subscription identifiers are");
 				for (size_t i = 0; i < ng && k < cap; i++)
 					k += (size_t)snprintf(why + k, cap - k, " %u", (unsigned)got[i]);

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #define MAX_USER_PROPS 1000
-#define MAX_SUB_IDS 1000
+#define MAX_SUB_IDS 64              /* identifiers expected in one PUBLISH (client.c compares as many) */
 
 /* The scenario's names, by property id. Authentication Method and Data are left out: AUTH
  * exchanges are not part of the scenario language yet. */
@@ -145,7 +145,9 @@ static void load_user(ld *L, const yaml_node_t *v, sc_props *p)
 		}
 		sc_user_prop *u = &p->user[p->nuser];
 		yaml_node_t *a = scn__list_item(L, it, 0), *b = scn__list_item(L, it, 1);
-		if (a && b && scn__n_str(L, a, "user_properties", &u->name) & scn__n_str(L, b, "user_properties", &u->value))
+		bool ok_name = a && scn__n_str(L, a, "user_properties", &u->name);
+		bool ok_value = b && scn__n_str(L, b, "user_properties", &u->value); /* both reported */
+		if (ok_name && ok_value)
 			p->nuser++;
 		else {
 			free(u->name);
