@@ -17,6 +17,11 @@ D=tests/scenarios/v5
 out=$("$M" run "$D" 2>&1); rc=$?
 [ $rc -eq 0 ] && ok "5.0 scenarios pass in simulation" || bad "5.0 scenarios (exit $rc)" "$out"
 
+# Same scenario, same seed: the same trace, the Receive Maximum queue included.
+a=$("$M" run "$D/v5-receive-max.yaml" | sed -n 's/.*trace=\([0-9a-f]*\).*/\1/p')
+b=$("$M" run "$D/v5-receive-max.yaml" | sed -n 's/.*trace=\([0-9a-f]*\).*/\1/p')
+[ -n "$a" ] && [ "$a" = "$b" ] && ok "5.0 run twice, one trace hash ($a)" || bad "5.0 trace hashes differ" "$a vs $b"
+
 # mutant NAME FILE SED-EXPR NEEDLE: the changed scenario must fail (exit 1) saying NEEDLE.
 mutant() {
 	name=$1 file=$2 expr=$3 needle=$4
