@@ -21,7 +21,7 @@
 #include <string.h>
 #include <yaml.h>
 
-#define MAX_FILE_BYTES (4u << 20)  /* 141 statements take about 60 KiB */
+#define MAX_FILE_BYTES (4u << 20)  /* 141 or 251 statements take about 60 KiB */
 #define MAX_DEPTH 8                /* the schema is three levels deep */
 #define MAX_NODES 200000L
 #define MAX_EXPANDED_BYTES (16u << 20) /* text, every alias expanded: 4 times the largest file */
@@ -35,6 +35,14 @@ static const struct {
 } misprints[] = {
 	{ "MQTT-3.1.2.7", "MQTT-3.1.2-7" }, /* 3.1.1 §3.1.2.4 and Appendix B */
 	{ "MQTT-3-8.3-4", "MQTT-3.8.3-4" }, /* 3.1.1 §3.8.3.1 and Appendix B */
+};
+
+/* The other way round: ids Appendix B prints regularly while the body text prints them in an
+ * irregular form. The body's form is accepted only as the alias of that one id. */
+static const struct {
+	const char *body, *appendix;
+} body_forms[] = {
+	{ "MQTT-4.2-1", "MQTT-4.2.0-1" }, /* 5.0 §4.2; Appendix B prints MQTT-4.2.0-1 */
 };
 
 enum key { K_ID, K_ALIAS, K_SECTION, K_TARGET, K_LEVEL, K_TESTABLE, K_REASON, K_SUMMARY, K_N };
@@ -129,6 +137,15 @@ static const char *misprint_regular(const char *id)
 	for (size_t i = 0; i < sizeof misprints / sizeof misprints[0]; i++)
 		if (!strcmp(id, misprints[i].printed))
 			return misprints[i].regular;
+	return NULL;
+}
+
+/* The id whose irregular body form 'alias' is, or NULL when it is no known body form. */
+static const char *body_form_of(const char *alias)
+{
+	for (size_t i = 0; i < sizeof body_forms / sizeof body_forms[0]; i++)
+		if (!strcmp(alias, body_forms[i].body))
+			return body_forms[i].appendix;
 	return NULL;
 }
 
@@ -292,7 +309,7 @@ static void load_stmt(ld *L, const yaml_node_t *m, size_t idx)
 			s->id = dup_text(L, v, t);
 			break;
 		case K_ALIAS:
-			if (!catalog_id_regular(t)) {
+			if (!catalog_id_regular(t) && !body_form_of(t)) {
 				fail(L, v, "alias '%s' is not a regular statement id (MQTT-<n>.<n>.<n>-<n>)", t);
 				return;
 			}
@@ -372,6 +389,12 @@ static void load_stmt(ld *L, const yaml_node_t *m, size_t idx)
 	if (regular && s->alias && strcmp(s->alias, regular)) {
 		fail(L, val[K_ALIAS], "alias '%s' of the misprinted id %s should be its regular form %s",
 		     s->alias, s->id, regular);
+		return;
+	}
+	const char *owner = s->alias ? body_form_of(s->alias) : NULL;
+	if (owner && strcmp(s->id, owner)) {
+		fail(L, val[K_ALIAS], "alias '%s' is the body text's form of %s, not of %s", s->alias,
+		     owner, s->id);
 		return;
 	}
 	char want[32];

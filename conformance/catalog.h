@@ -1,9 +1,10 @@
 /*
  * catalog.h - the catalog of normative statements of one MQTT version, loaded from YAML
- * (conformance/mqtt-3.1.1.yaml): for each statement its id as the standard prints it, an
- * optional alias (the regular form of a misprinted id), the section, whom it binds, whether
- * it is mandatory or leaves the server latitude, whether a client outside the server can
- * check it (and if not, why), and a paraphrase in our own words.
+ * (conformance/mqtt-3.1.1.yaml, conformance/mqtt-5.0.yaml): for each statement its id as the
+ * standard's Appendix B prints it, an optional alias (the regular form of a misprinted id, or
+ * the form the body text prints where it differs from the appendix), the section, whom it
+ * binds, whether it is mandatory or leaves the server latitude, whether a client outside the
+ * server can check it (and if not, why), and a paraphrase in our own words.
  *
  * The loader is strict: unknown keys, missing fields, duplicate ids or aliases, malformed
  * ids and values out of their sets are errors, reported as FILE:LINE:COLUMN: message (the
@@ -23,7 +24,8 @@ enum cat_target {
 
 typedef struct cat_stmt {
 	char *id;        /* as printed in the standard, e.g. "MQTT-3.3.1-8" or "MQTT-3-8.3-4" */
-	char *alias;     /* the regular form of a misprinted id, or NULL */
+	char *alias;     /* the regular form of a misprinted id, the body's form of the id
+			  * ("MQTT-4.2-1" for 5.0's "MQTT-4.2.0-1"), or NULL */
 	char *section;   /* "3.3.1" */
 	char *summary;   /* our paraphrase */
 	char *reason;    /* why it is not testable; NULL when testable (or none was given) */

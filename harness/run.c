@@ -6,6 +6,7 @@
  * duration, so a broker that vanishes gives a clear failure, never a hang.
  */
 #include "harness/engine.h"
+#include "harness/raw_send.h"
 #include "mqtt/alloc.h"
 
 #include <errno.h>
@@ -807,12 +808,28 @@ bool run_steps(engine *e, const scenario *s, run_result *res)
 			hclient_send(c, &a, now);
 			break;
 		}
-		case SC_RAW:
-			e->note(e->ctx, st->client, "step %d:%d send %zu raw bytes", st->pos.line, st->pos.col,
-				st->raw_len);
-			c->send(c, st->raw, st->raw_len);
+		case SC_RAW: {
+			/* Names in the bytes take the run's prefixes, as the other steps' do. */
+			uint8_t *bytes = NULL;
+			size_t len = st->raw_len;
+			if (st->raw_text && ((e->id_prefix && *e->id_prefix) || (e->topic_prefix && *e->topic_prefix))) {
+				char msg[200], at[512];
+				long n = raw_expand(st->raw_text, &(raw_names){ e->id_prefix, e->topic_prefix }, &bytes, msg,
+						    sizeof msg);
+				if (n < 0) {
+					report_add(report, "%s: the bytes of 'send' with the run's prefixes: %s",
+						   where(s, st, at, sizeof at), msg);
+					ok = false;
+					break;
+				}
+				len = (size_t)n;
+			}
+			e->note(e->ctx, st->client, "step %d:%d send %zu raw bytes", st->pos.line, st->pos.col, len);
+			c->send(c, bytes ? bytes : st->raw, len);
+			free(bytes);
 			c->last_tx_us = now;
 			break;
+		}
 		default:
 			ok = step_expect(e, s, st, action_us, report);
 			break;

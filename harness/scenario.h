@@ -176,8 +176,9 @@ typedef struct sc_step {
 	/* ACK */
 	uint8_t ack_type;
 	/* RAW */
-	uint8_t *raw;
+	uint8_t *raw;             /* as in simulation: no prefixes */
 	size_t raw_len;
+	char *raw_text;           /* the step's text when it names ids or topics (raw_send.h), else NULL */
 	/* EXPECT, EXPECT_NONE */
 	sc_match match;
 	/* The statements this step checks (a subset of the scenario's spec): when it fails, only

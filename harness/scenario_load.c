@@ -569,6 +569,7 @@ void scenario_free(scenario *s)
 		free(st->topic);
 		free(st->payload);
 		free(st->raw);
+		free(st->raw_text);
 		match_free(&st->match);
 		for (size_t j = 0; j < st->nspec; j++)
 			free(st->spec[j]);

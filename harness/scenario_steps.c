@@ -6,6 +6,8 @@
 #include "harness/scenario_load_internal.h"
 
 #include "harness/cli.h"
+#include "harness/raw_send.h"
+#include "mqtt/alloc.h"
 #include "mqtt/mqtt.h"
 
 #include <stdlib.h>
@@ -307,17 +309,16 @@ static void step_send(ld *L, const yaml_node_t *v, sc_step *st)
 	const char *t = scn__scalar(L, v, "send", "hex bytes like \"30 05 00 01 2b 78 78\"");
 	if (!t)
 		return;
-	size_t cap = strlen(t) / 2 + 1;
-	char msg[160];
-	if (!(st->raw = scn__xcalloc(L, cap, 1)))
-		return;
-	long n = hex_parse(t, st->raw, cap, msg, sizeof msg);
+	char msg[200];
+	long n = raw_expand(t, NULL, &st->raw, msg, sizeof msg);
 	if (n < 0)
 		scn__err(L, v, "bad hex in 'send': %s", msg);
 	else if (n == 0)
 		scn__err(L, v, "'send' has no bytes; give hex like \"30 05 00 01 2b 78 78\"");
 	else
 		st->raw_len = (size_t)n;
+	if (n > 0 && raw_is_template(t))
+		st->raw_text = mqtt_xstrdup(t);
 }
 
 /* What each packet a client can receive can be matched on. */

@@ -73,7 +73,7 @@ check_break ignore-keepalive "MQTT-3.1.2-24" ""
 if need_tool mosquitto mosquitto "conform was not run against mosquitto"; then
 	MOSQ=$tool
 	port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-	"$MOSQ" -p "$port" >"$tmp/mosq.log" 2>&1 &
+	"$MOSQ" -v -p "$port" >"$tmp/mosq.log" 2>&1 &
 	mpid=$!
 	sleep 0.5
 	x=conformance/expected-failures/mosquitto.txt
@@ -85,6 +85,24 @@ if need_tool mosquitto mosquitto "conform was not run against mosquitto"; then
 	v2=$(grep -E '^(FAIL|XFAIL|XPASS|OPTIONAL|UNREACHED)' "$tmp/m2" | sed 's/ (.*//' | sort -u)
 	echo "$v1" >"$tmp/v1"; echo "$v2" >"$tmp/v2"
 	[ "$v1" = "$v2" ] && ok "mosquitto: two runs, the same verdicts" || bad "mosquitto verdicts differ between runs" "$(diff "$tmp/v1" "$tmp/v2" | head)"
+	# Two suites at once on one broker: every client id and topic carries its run's prefix,
+	# raw CONNECTs included ({id:...} in `send`), so neither sees the other (issue 13).
+	"$M" conform --broker "tcp://127.0.0.1:$port" -j 4 --expect-failures "$x" >"$tmp/m3" 2>&1 &
+	p3=$!
+	"$M" conform --broker "tcp://127.0.0.1:$port" -j 4 --expect-failures "$x" >"$tmp/m4" 2>&1; rc4=$?
+	wait $p3; rc3=$?
+	v3=$(grep -E '^(FAIL|XFAIL|XPASS|OPTIONAL|UNREACHED)' "$tmp/m3" | sed 's/ (.*//' | sort -u)
+	v4=$(grep -E '^(FAIL|XFAIL|XPASS|OPTIONAL|UNREACHED)' "$tmp/m4" | sed 's/ (.*//' | sort -u)
+	[ $rc3 -eq 0 ] && [ $rc4 -eq 0 ] && [ "$v3" = "$v1" ] && [ "$v4" = "$v1" ] &&
+		[ "$(grep '^statements:' "$tmp/m3")" = "$(grep '^statements:' "$tmp/m1")" ] &&
+		[ "$(grep '^statements:' "$tmp/m4")" = "$(grep '^statements:' "$tmp/m1")" ] &&
+		ok "mosquitto: two suites at once, the same verdicts as one alone" ||
+		bad "mosquitto: two suites at once (exit $rc3, $rc4)" "$(grep -E '^(FAIL|XPASS|statements)' "$tmp/m3" "$tmp/m4" | head -20)"
+	# What made that hold, seen from the broker: every client id it was given is the run's.
+	ids=$(sed -n 's/.* as \([^ ]*\) (p[0-9].*/\1/p' "$tmp/mosq.log" | sort -u)
+	bare=$(echo "$ids" | grep -v '^msim-' | grep -v '^mqttsim-probe-' | grep -v '^auto-' | grep -vx '[0-9A-Za-z]\{1,23\}' | grep -v '^$')
+	[ -n "$ids" ] && [ -z "$bare" ] && ok "mosquitto: every client id carried its run's prefix ($(echo "$ids" | wc -l) ids)" ||
+		bad "mosquitto: client ids without the run's prefix" "$(echo "${bare:-no ids logged}" | head -5)"
 fi
 echo "conform: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

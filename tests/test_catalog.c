@@ -1,11 +1,15 @@
 /*
  * test_catalog.c - the statement catalog (conformance/catalog.c) and the shipped MQTT 3.1.1
- * catalog (conformance/mqtt-3.1.1.yaml).
+ * and MQTT 5.0 catalogs (conformance/mqtt-3.1.1.yaml, conformance/mqtt-5.0.yaml).
  *
  * The expected ids below were transcribed from Appendix B ("Mandatory normative statements")
  * of the OASIS standard mqtt-v3.1.1-os (29 October 2014), in its order: 141 ids, two of them
  * misprinted there (MQTT-3.1.2.7, MQTT-3-8.3-4) and kept as printed. The body text also
  * prints the DUP statement as MQTT-3.3.1.-1; Appendix B prints MQTT-3.3.1-1, as here.
+ *
+ * The 5.0 ids come from Appendix B ("Mandatory normative statement") of mqtt-v5.0-os (7 March
+ * 2019), in its order: 251 ids. Section 2.2.1's start at -2, and section 4.2's is listed as the
+ * appendix prints it (MQTT-4.2.0-1); the body's form MQTT-4.2-1 must resolve as its alias.
  *
  * Bad catalogs are written to files in a mkdtemp directory, loaded, and removed; each row
  * says where the loader must point (LINE:COLUMN, 1-based) and what it must say.
@@ -56,6 +60,64 @@ static const char *const appendix_b[] = {
 
 #define N_IDS (sizeof appendix_b / sizeof appendix_b[0])
 
+#define CATALOG_50 "conformance/mqtt-5.0.yaml"
+
+static const char *const appendix_b_50[] = {
+	"MQTT-1.5.4-1", "MQTT-1.5.4-2", "MQTT-1.5.4-3", "MQTT-1.5.5-1", "MQTT-1.5.7-1",
+	"MQTT-2.1.3-1", "MQTT-2.2.1-2", "MQTT-2.2.1-3", "MQTT-2.2.1-4", "MQTT-2.2.1-5",
+	"MQTT-2.2.1-6", "MQTT-2.2.2-1", "MQTT-3.1.0-1", "MQTT-3.1.0-2", "MQTT-3.1.2-1",
+	"MQTT-3.1.2-2", "MQTT-3.1.2-3", "MQTT-3.1.2-4", "MQTT-3.1.2-5", "MQTT-3.1.2-6",
+	"MQTT-3.1.2-7", "MQTT-3.1.2-8", "MQTT-3.1.2-9", "MQTT-3.1.2-10", "MQTT-3.1.2-11",
+	"MQTT-3.1.2-12", "MQTT-3.1.2-13", "MQTT-3.1.2-14", "MQTT-3.1.2-15", "MQTT-3.1.2-16",
+	"MQTT-3.1.2-17", "MQTT-3.1.2-18", "MQTT-3.1.2-19", "MQTT-3.1.2-20", "MQTT-3.1.2-21",
+	"MQTT-3.1.2-22", "MQTT-3.1.2-23", "MQTT-3.1.2-24", "MQTT-3.1.2-25", "MQTT-3.1.2-26",
+	"MQTT-3.1.2-27", "MQTT-3.1.2-28", "MQTT-3.1.2-29", "MQTT-3.1.2-30", "MQTT-3.1.3-1",
+	"MQTT-3.1.3-2", "MQTT-3.1.3-3", "MQTT-3.1.3-4", "MQTT-3.1.3-5", "MQTT-3.1.3-6",
+	"MQTT-3.1.3-7", "MQTT-3.1.3-8", "MQTT-3.1.3-9", "MQTT-3.1.3-10", "MQTT-3.1.3-11",
+	"MQTT-3.1.3-12", "MQTT-3.1.4-1", "MQTT-3.1.4-2", "MQTT-3.1.4-3", "MQTT-3.1.4-4",
+	"MQTT-3.1.4-5", "MQTT-3.1.4-6", "MQTT-3.2.0-1", "MQTT-3.2.0-2", "MQTT-3.2.2-1",
+	"MQTT-3.2.2-2", "MQTT-3.2.2-3", "MQTT-3.2.2-4", "MQTT-3.2.2-5", "MQTT-3.2.2-6",
+	"MQTT-3.2.2-7", "MQTT-3.2.2-8", "MQTT-3.2.2-9", "MQTT-3.2.2-10", "MQTT-3.2.2-11",
+	"MQTT-3.2.2-12", "MQTT-3.2.2-13", "MQTT-3.2.2-14", "MQTT-3.2.2-15", "MQTT-3.2.2-16",
+	"MQTT-3.2.2-17", "MQTT-3.2.2-18", "MQTT-3.2.2-19", "MQTT-3.2.2-20", "MQTT-3.2.2-21",
+	"MQTT-3.2.2-22", "MQTT-3.3.1-1", "MQTT-3.3.1-2", "MQTT-3.3.1-3", "MQTT-3.3.1-4",
+	"MQTT-3.3.1-5", "MQTT-3.3.1-6", "MQTT-3.3.1-7", "MQTT-3.3.1-8", "MQTT-3.3.1-9",
+	"MQTT-3.3.1-10", "MQTT-3.3.1-11", "MQTT-3.3.1-12", "MQTT-3.3.1-13", "MQTT-3.3.2-1",
+	"MQTT-3.3.2-2", "MQTT-3.3.2-3", "MQTT-3.3.2-4", "MQTT-3.3.2-5", "MQTT-3.3.2-6",
+	"MQTT-3.3.2-7", "MQTT-3.3.2-8", "MQTT-3.3.2-9", "MQTT-3.3.2-10", "MQTT-3.3.2-11",
+	"MQTT-3.3.2-12", "MQTT-3.3.2-13", "MQTT-3.3.2-14", "MQTT-3.3.2-15", "MQTT-3.3.2-16",
+	"MQTT-3.3.2-17", "MQTT-3.3.2-18", "MQTT-3.3.2-19", "MQTT-3.3.2-20", "MQTT-3.3.4-1",
+	"MQTT-3.3.4-2", "MQTT-3.3.4-3", "MQTT-3.3.4-4", "MQTT-3.3.4-5", "MQTT-3.3.4-6",
+	"MQTT-3.3.4-7", "MQTT-3.3.4-8", "MQTT-3.3.4-9", "MQTT-3.3.4-10", "MQTT-3.4.2-1",
+	"MQTT-3.4.2-2", "MQTT-3.4.2-3", "MQTT-3.5.2-1", "MQTT-3.5.2-2", "MQTT-3.5.2-3",
+	"MQTT-3.6.1-1", "MQTT-3.6.2-1", "MQTT-3.6.2-2", "MQTT-3.6.2-3", "MQTT-3.7.2-1",
+	"MQTT-3.7.2-2", "MQTT-3.7.2-3", "MQTT-3.8.1-1", "MQTT-3.8.3-1", "MQTT-3.8.3-2",
+	"MQTT-3.8.3-3", "MQTT-3.8.3-4", "MQTT-3.8.3-5", "MQTT-3.8.4-1", "MQTT-3.8.4-2",
+	"MQTT-3.8.4-3", "MQTT-3.8.4-4", "MQTT-3.8.4-5", "MQTT-3.8.4-6", "MQTT-3.8.4-7",
+	"MQTT-3.8.4-8", "MQTT-3.9.2-1", "MQTT-3.9.2-2", "MQTT-3.9.3-1", "MQTT-3.9.3-2",
+	"MQTT-3.10.1-1", "MQTT-3.10.3-1", "MQTT-3.10.3-2", "MQTT-3.10.4-1", "MQTT-3.10.4-2",
+	"MQTT-3.10.4-3", "MQTT-3.10.4-4", "MQTT-3.10.4-5", "MQTT-3.10.4-6", "MQTT-3.11.2-1",
+	"MQTT-3.11.2-2", "MQTT-3.11.3-1", "MQTT-3.11.3-2", "MQTT-3.12.4-1", "MQTT-3.14.0-1",
+	"MQTT-3.14.1-1", "MQTT-3.14.2-1", "MQTT-3.14.2-2", "MQTT-3.14.2-3", "MQTT-3.14.2-4",
+	"MQTT-3.14.4-1", "MQTT-3.14.4-2", "MQTT-3.14.4-3", "MQTT-3.15.1-1", "MQTT-3.15.2-1",
+	"MQTT-3.15.2-2", "MQTT-3.15.2-3", "MQTT-4.1.0-1", "MQTT-4.1.0-2", "MQTT-4.2.0-1",
+	"MQTT-4.3.1-1", "MQTT-4.3.2-1", "MQTT-4.3.2-2", "MQTT-4.3.2-3", "MQTT-4.3.2-4",
+	"MQTT-4.3.2-5", "MQTT-4.3.3-1", "MQTT-4.3.3-2", "MQTT-4.3.3-3", "MQTT-4.3.3-4",
+	"MQTT-4.3.3-5", "MQTT-4.3.3-6", "MQTT-4.3.3-7", "MQTT-4.3.3-8", "MQTT-4.3.3-9",
+	"MQTT-4.3.3-10", "MQTT-4.3.3-11", "MQTT-4.3.3-12", "MQTT-4.3.3-13", "MQTT-4.4.0-1",
+	"MQTT-4.4.0-2", "MQTT-4.5.0-1", "MQTT-4.5.0-2", "MQTT-4.6.0-1", "MQTT-4.6.0-2",
+	"MQTT-4.6.0-3", "MQTT-4.6.0-4", "MQTT-4.6.0-5", "MQTT-4.6.0-6", "MQTT-4.7.0-1",
+	"MQTT-4.7.1-1", "MQTT-4.7.1-2", "MQTT-4.7.2-1", "MQTT-4.7.3-1", "MQTT-4.7.3-2",
+	"MQTT-4.7.3-3", "MQTT-4.7.3-4", "MQTT-4.8.2-1", "MQTT-4.8.2-2", "MQTT-4.8.2-3",
+	"MQTT-4.8.2-4", "MQTT-4.8.2-5", "MQTT-4.8.2-6", "MQTT-4.9.0-1", "MQTT-4.9.0-2",
+	"MQTT-4.9.0-3", "MQTT-4.12.0-1", "MQTT-4.12.0-2", "MQTT-4.12.0-3", "MQTT-4.12.0-4",
+	"MQTT-4.12.0-5", "MQTT-4.12.0-6", "MQTT-4.12.0-7", "MQTT-4.12.1-1", "MQTT-4.12.1-2",
+	"MQTT-4.13.1-1", "MQTT-4.13.2-1", "MQTT-6.0.0-1", "MQTT-6.0.0-2", "MQTT-6.0.0-3",
+	"MQTT-6.0.0-4",
+};
+
+#define N_IDS_50 (sizeof appendix_b_50 / sizeof appendix_b_50[0])
+
 /* ---- the shipped catalog ---------------------------------------------------------------- */
 
 static catalog *load_shipped(void)
@@ -97,6 +159,133 @@ START_TEST(test_exactly_appendix_b)
 		ck_assert_str_eq(s->id, appendix_b[j]);
 	}
 	ck_assert_uint_eq(c->n, N_IDS);
+	catalog_free(c);
+}
+END_TEST
+
+/* ---- the shipped 5.0 catalog ------------------------------------------------------------ */
+
+static catalog *load_50(void)
+{
+	char err[512];
+	catalog *c = catalog_load(CATALOG_50, err, sizeof err);
+	ck_assert_msg(c != NULL, "%s", err);
+	return c;
+}
+
+/* Where 'id' is in 'list' (n entries), or n. */
+static size_t index_of(const char *const *list, size_t n, const char *id)
+{
+	size_t i = 0;
+	while (i < n && strcmp(list[i], id))
+		i++;
+	return i;
+}
+
+/* The statement with this id, failing the test (rather than crashing it) when it is missing. */
+static const cat_stmt *must_find(const catalog *c, const char *id)
+{
+	const cat_stmt *s = catalog_find(c, id);
+	ck_assert_msg(s != NULL, "%s is missing from the catalog", id);
+	return s;
+}
+
+START_TEST(test_50_loads)
+{
+	ck_assert_uint_eq(N_IDS_50, 251);
+	/* The list of this test is itself free of repeats, so a match below means one id each. */
+	for (size_t i = 0; i < N_IDS_50; i++)
+		ck_assert_msg(index_of(appendix_b_50, N_IDS_50, appendix_b_50[i]) == i,
+			      "%s is listed twice in the test", appendix_b_50[i]);
+	catalog *c = load_50();
+	ck_assert_str_eq(c->version, "5.0");
+	ck_assert_uint_eq(c->n, 251);
+	catalog_free(c);
+}
+END_TEST
+
+/* Exactly Appendix B of 5.0: every id once, none missing, none invented, in its order. The
+ * checks are the test's own, not the loader's, so each failure names the id at fault. */
+START_TEST(test_50_exactly_appendix_b)
+{
+	catalog *c = load_50();
+	for (size_t i = 0; i < c->n; i++) {
+		const char *id = c->v[i].id;
+		ck_assert_msg(index_of(appendix_b_50, N_IDS_50, id) < N_IDS_50,
+			      "%s (statement %zu) is not a statement of MQTT 5.0", id, i + 1);
+		for (size_t j = 0; j < i; j++)
+			ck_assert_msg(strcmp(c->v[j].id, id), "%s is in the catalog twice (statements %zu "
+				      "and %zu)", id, j + 1, i + 1);
+	}
+	for (size_t j = 0; j < N_IDS_50; j++) {
+		const cat_stmt *s = catalog_find(c, appendix_b_50[j]);
+		ck_assert_msg(s != NULL, "%s is missing from the catalog", appendix_b_50[j]);
+		ck_assert_str_eq(s->id, appendix_b_50[j]);
+	}
+	ck_assert_uint_eq(c->n, N_IDS_50);
+	for (size_t i = 0; i < c->n; i++)
+		ck_assert_msg(!strcmp(c->v[i].id, appendix_b_50[i]),
+			      "statement %zu is %s; Appendix B has %s there", i + 1, c->v[i].id,
+			      appendix_b_50[i]);
+	catalog_free(c);
+}
+END_TEST
+
+START_TEST(test_50_alias_and_quirks)
+{
+	catalog *c = load_50();
+	const cat_stmt *s = must_find(c, "MQTT-4.2-1");
+	ck_assert_ptr_eq(catalog_find(c, "MQTT-4.2.0-1"), s);
+	ck_assert_str_eq(s->id, "MQTT-4.2.0-1");
+	ck_assert_str_eq(s->alias, "MQTT-4.2-1");
+	ck_assert_str_eq(s->section, "4.2");
+	ck_assert(!catalog_id_regular("MQTT-4.2-1"));
+	size_t aliases = 0;
+	for (size_t i = 0; i < c->n; i++)
+		aliases += c->v[i].alias != NULL;
+	ck_assert_uint_eq(aliases, 1);
+	/* Section 2.2.1 starts at -2; 3.1.1-only ids are not 5.0 statements. */
+	ck_assert_ptr_null(catalog_find(c, "MQTT-2.2.1-1"));
+	ck_assert_ptr_nonnull(catalog_find(c, "MQTT-2.2.1-2"));
+	ck_assert_ptr_null(catalog_find(c, "MQTT-1.5.3-1"));
+	ck_assert_ptr_null(catalog_find(c, "MQTT-3.1.2.7"));
+	ck_assert_ptr_null(catalog_find(c, "MQTT-4.8.0-1"));
+	ck_assert_ptr_null(catalog_find(c, "MQTT-7.1.1-1"));
+	ck_assert_str_eq(must_find(c, "MQTT-3.1.0-1")->section, "3.1");
+	ck_assert_str_eq(must_find(c, "MQTT-6.0.0-4")->section, "6");
+	ck_assert_str_eq(must_find(c, "MQTT-4.13.2-1")->section, "4.13.2");
+	catalog_free(c);
+}
+END_TEST
+
+/* The same consistency rules as for 3.1.1, and the figures the 5.0 catalog was reviewed with. */
+START_TEST(test_50_fields_consistent)
+{
+	catalog *c = load_50();
+	size_t untestable = 0, optional = 0, client = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		const cat_stmt *s = &c->v[i];
+		ck_assert_msg(s->summary && strlen(s->summary) >= 20, "%s: summary too short", s->id);
+		if (!s->testable) {
+			untestable++;
+			ck_assert_msg(s->reason && strlen(s->reason) >= 10, "%s: no reason", s->id);
+		} else {
+			ck_assert_msg(!s->reason, "%s: testable, yet a reason is given", s->id);
+		}
+		if (s->target == CAT_TARGET_CLIENT) {
+			client++;
+			ck_assert_msg(!s->testable, "%s binds only clients but is marked testable", s->id);
+		}
+		optional += s->optional;
+	}
+	ck_assert_uint_eq(untestable, 49);
+	ck_assert_uint_eq(client, 45);
+	ck_assert_uint_eq(optional, 1);
+	ck_assert(must_find(c, "MQTT-3.1.3-6")->optional);
+	ck_assert_int_eq(must_find(c, "MQTT-3.3.1-10")->target, CAT_TARGET_SERVER);
+	ck_assert(must_find(c, "MQTT-3.3.1-10")->testable);
+	ck_assert_int_eq(must_find(c, "MQTT-4.12.0-3")->target, CAT_TARGET_CLIENT);
+	ck_assert(!must_find(c, "MQTT-6.0.0-1")->testable);
 	catalog_free(c);
 }
 END_TEST
@@ -306,6 +495,11 @@ static const struct bad_row {
 	{ "id taken by an earlier alias",
 	  HEAD STMT("MQTT-3.1.2.7", "3.1.2", "    alias: MQTT-3.1.2-7\n") STMT("MQTT-3.1.2-7", "3.1.2", ""),
 	  10, 9, "duplicate id MQTT-3.1.2-7 (already the alias of the statement at line 9)" },
+	{ "the body's form of 4.2.0-1 on another id",
+	  HEAD STMT("MQTT-4.3.1-1", "4.3.1", "    alias: MQTT-4.2-1\n"), 9, 12,
+	  "alias 'MQTT-4.2-1' is the body text's form of MQTT-4.2.0-1, not of MQTT-4.3.1-1" },
+	{ "an irregular alias that is no body form", HEAD STMT("MQTT-4.2.0-1", "4.2", "    alias: MQTT-4.2-2\n"),
+	  9, 12, "alias 'MQTT-4.2-2' is not a regular statement id" },
 	{ "alias has no value", HEAD STMT("MQTT-3.3.1-1", "3.3.1", "    alias:\n    reason: x\n"), 9, 11,
 	  "'alias' has no value" },
 	{ "section does not match the id", HEAD STMT("MQTT-1.5.3-1", "1.5.4", ""), 4, 14,
@@ -376,6 +570,8 @@ static const struct good_row {
 	  "target: server, level: mandatory, testable: true, summary: fine}]}", 1 },
 	{ "the misprints with and without alias",
 	  HEAD STMT("MQTT-3.1.2.7", "3.1.2", "    alias: MQTT-3.1.2-7\n") STMT("MQTT-3-8.3-4", "3.8.3", ""), 2 },
+	{ "the body's form of 4.2.0-1 as its alias",
+	  "version: \"5.0\"\nstatements:\n" STMT("MQTT-4.2.0-1", "4.2", "    alias: MQTT-4.2-1\n"), 1 },
 	{ "chapters without sections", HEAD STMT("MQTT-6.0.0-1", "6", "") STMT("MQTT-7.1.2-1", "7.1.2", ""), 2 },
 	{ "anchors and aliases", HEAD "  - id: MQTT-1.5.3-1\n    section: &s \"1.5.3\"\n    target: both\n"
 	  "    level: mandatory\n    testable: true\n    summary: &t fine\n"
@@ -457,6 +653,10 @@ Suite *catalog_suite(void)
 	tcase_add_test(tc, test_misprints_and_aliases);
 	tcase_add_test(tc, test_fields_consistent);
 	tcase_add_test(tc, test_id_syntax);
+	tcase_add_test(tc, test_50_loads);
+	tcase_add_test(tc, test_50_exactly_appendix_b);
+	tcase_add_test(tc, test_50_alias_and_quirks);
+	tcase_add_test(tc, test_50_fields_consistent);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("files");

@@ -5,8 +5,10 @@
 #include "tests.h"
 
 #include "harness/cli.h"
+#include "harness/raw_send.h"
 #include "mqtt/mqtt.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,12 +230,91 @@ START_TEST(test_option_values)
 }
 END_TEST
 
+/* The bytes of `send` steps: names take the run's prefixes, {len} counts what follows. */
+static const struct {
+	const char *text, *idp, *tp;
+	const char *hex;   /* expected bytes; NULL: an error */
+	const char *err;   /* a part of the error */
+} raw_rows[] = {
+	{ "30 05 00 01 2b 78 78", NULL, NULL, "30 05 00 01 2b 78 78", NULL },
+	{ "10 {len} 00 04 4d 51 54 54 04 02 00 3c {id:ab}", NULL, NULL,
+	  "10 0e 00 04 4d 51 54 54 04 02 00 3c 00 02 61 62", NULL },
+	{ "10 {len} 00 04 4d 51 54 54 04 02 00 3c {id:ab}", "P", "T",
+	  "10 10 00 04 4d 51 54 54 04 02 00 3c 00 04 50 2d 61 62", NULL },
+	{ "10 {len} 00 0a {id:a,ed a0 80} | c0 00", "P", NULL,
+	  "10 0a 00 0a 00 06 50 2d 61 ed a0 80 c0 00", NULL },
+	{ "30 {len} {topic:x/y} 7a", NULL, "T", "30 08 00 05 54 2f 78 2f 79 7a", NULL },
+	{ "30 {len} {topic:$SYS/x} | 30 {len} {topic:a}", NULL, "T",
+	  "30 08 00 06 24 53 59 53 2f 78 30 05 00 03 54 2f 61", NULL },
+	{ "{alnum:q}", NULL, NULL, "00 01 71", NULL },
+	{ "{alnum:}", NULL, NULL, "00 00", NULL },
+	{ "{len", NULL, NULL, NULL, "has no '}'" },
+	{ "{nope:x}", NULL, NULL, NULL, "is not one of {len}" },
+	{ "10 {len} {len}", NULL, NULL, NULL, "a second {len}" },
+	{ "10 {len} 0g", NULL, NULL, NULL, "in the hex from character 9" },
+	{ "{alnum:a-b}", NULL, NULL, NULL, "letters and digits only" },
+	{ "{id:a,zz}", NULL, NULL, NULL, "bad hex after the ','" },
+};
+
+static size_t hex_bytes(const char *hex, uint8_t *out, size_t cap)
+{
+	char msg[128];
+	long n = hex_parse(hex, out, cap, msg, sizeof msg);
+	ck_assert_int_ge(n, 0);
+	return (size_t)n;
+}
+
+START_TEST(test_raw_expand)
+{
+	uint8_t *got = NULL, want[256];
+	char msg[200] = "";
+	raw_names nm = { raw_rows[_i].idp, raw_rows[_i].tp };
+	long n = raw_expand(raw_rows[_i].text, &nm, &got, msg, sizeof msg);
+	if (raw_rows[_i].hex) {
+		size_t wn = hex_bytes(raw_rows[_i].hex, want, sizeof want);
+		ck_assert_msg(n == (long)wn && !memcmp(got, want, wn), "row %d: %ld bytes (%s)", _i, n, msg);
+	} else {
+		ck_assert_int_eq(n, -1);
+		ck_assert_ptr_null(got);
+		ck_assert_msg(strstr(msg, raw_rows[_i].err), "row %d: '%s'", _i, msg);
+	}
+	free(got);
+}
+END_TEST
+
+/* {len} over 127 bytes takes two bytes; {alnum} keeps the length and the alphabet, varies by run. */
+START_TEST(test_raw_expand_long_and_alnum)
+{
+	char text[400] = "30 {len} ";
+	for (int i = 0; i < 130; i++)
+		strcat(text, "61 ");
+	uint8_t *got = NULL;
+	char msg[200];
+	ck_assert_int_eq(raw_expand(text, NULL, &got, msg, sizeof msg), 133);
+	ck_assert_uint_eq(got[1], 0x82);
+	ck_assert_uint_eq(got[2], 0x01);
+	free(got);
+	uint8_t *a = NULL, *b = NULL;
+	const char *id = "{alnum:0123456789abcdefghijXYZ}";
+	ck_assert_int_eq(raw_expand(id, &(raw_names){ "msim-1-a", NULL }, &a, msg, sizeof msg), 25);
+	ck_assert_int_eq(raw_expand(id, &(raw_names){ "msim-1-b", NULL }, &b, msg, sizeof msg), 25);
+	ck_assert(memcmp(a, b, 25) != 0);
+	ck_assert(!memcmp(a + 2, "0123456789a", 11)); /* the head kept, the last 12 the run's */
+	for (int i = 2; i < 25; i++)
+		ck_assert(isalnum(a[i]) && isalnum(b[i]));
+	free(a);
+	free(b);
+}
+END_TEST
+
 Suite *cli_suite(void)
 {
 	Suite *s = suite_create("cli");
 	TCase *tc = tcase_create("hex");
 	tcase_add_loop_test(tc, test_hex_parse, 0, (int)(sizeof hex_rows / sizeof hex_rows[0]));
 	tcase_add_test(tc, test_hex_parse_capacity);
+	tcase_add_loop_test(tc, test_raw_expand, 0, (int)(sizeof raw_rows / sizeof raw_rows[0]));
+	tcase_add_test(tc, test_raw_expand_long_and_alnum);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("decode");
 	tcase_add_loop_test(tc, test_decode_cmd, 0, (int)(sizeof decode_rows / sizeof decode_rows[0]));

@@ -832,6 +832,8 @@ static const struct {
 	  "4:13: 'wait' cannot be negative, got '-1s'" },
 	{ H "steps:\n  - { client: pub, send: \"30 0g\" }\n",
 	  "4:26: bad hex in 'send': 'g' at character 5 is not a hex digit" },
+	{ H "steps:\n  - { client: pub, send: \"10 {len} {idx:a}\" }\n",
+	  "4:26: bad hex in 'send': '{idx:a}' at character 10 is not one of {len}, {id:TEXT}, {topic:TEXT}, {alnum:TEXT}" },
 	{ H "steps:\n  - { client: pub, send: \"\" }\n",
 	  "4:26: 'send' has no bytes; give hex like \"30 05 00 01 2b 78 78\"" },
 	{ H "steps:\n  - { client: pub, expect: { within: 1s } }\n",
