@@ -25,6 +25,10 @@ typedef struct rx_pkt {
 	uint32_t ncodes;
 	int64_t at_us;
 	bool seen;            /* consumed by an expect step */
+	uint8_t version;      /* the connection's protocol level when it came */
+	uint8_t *bytes;       /* the whole packet as received (NULL for a node's log): its 5.0
+			       * properties are decoded from here when an expect step asks */
+	uint32_t nbytes;
 	char line[200];       /* the codec's one-line print, for failure reports */
 	char hex[100];        /* the packet's first bytes in hex, for failure reports */
 } rx_pkt;
@@ -80,6 +84,23 @@ typedef struct hclient {
 	} bad[4];
 	size_t nbad;                /* all of them; the first 4 are kept */
 
+	/* 5.0: what the server's CONNACK announced on this connection, and what the client does
+	 * to honour it (Receive Maximum MQTT-3.3.4-7; Maximum Packet Size and Topic
+	 * Alias Maximum, 5.0 §3.2.2.3.6 and §3.2.2.3.8): QoS 1 and 2 PUBLISHes past the
+	 * Receive Maximum wait in `queue` until an acknowledgement frees a place. */
+	uint16_t srv_receive_max;   /* 65535 when not announced */
+	uint32_t srv_max_packet;    /* 0 when not announced: no limit but the protocol's */
+	uint16_t srv_alias_max;     /* 0 when not announced: no topic aliases */
+	uint16_t *inflight;         /* ids of QoS 1/2 PUBLISHes sent and not yet acknowledged */
+	size_t ninflight, inflight_cap;
+	struct hclient_queued {
+		uint8_t *bytes;
+		size_t len;
+	} *queue;
+	size_t nqueue, queue_cap;
+	size_t queued_total;        /* PUBLISHes that had to wait, over the run (for notes) */
+	uint8_t *aliases;           /* bit per topic alias the client has set on this connection */
+
 	rx_pkt *pkts;
 	size_t npkts, pkts_cap;
 	size_t conn_first;          /* index in pkts of the first packet of this connection */
@@ -95,6 +116,19 @@ void hclient_on_bytes(hclient *c, const uint8_t *data, size_t len, int64_t now_u
 /* Encode and send. Returns 0, or -1 if the packet cannot be encoded. */
 int hclient_send(hclient *c, const mqtt_packet *p, int64_t now_us);
 uint16_t hclient_next_id(hclient *c);
+
+/* 5.0: send a PUBLISH as the server's CONNACK allows, unless force: too large for its
+ * Maximum Packet Size, or a topic alias it does not take (or never set), is refused with
+ * the reason in why (-1); past its Receive Maximum the packet waits (1) and goes when an
+ * acknowledgement frees a place; else it is sent (0). Logged as published either way
+ * unless refused. 3.1.1 clients send at once. */
+int hclient_publish(hclient *c, const mqtt_packet *p, bool force, int64_t now_us, char *why, size_t cap);
+
+/* Properties given in a scenario into a packet's (or will's) mqtt_props. The strings stay
+ * the scenario's; *user is allocated here for the user properties (free it after encoding). */
+void hclient_props_fill(const sc_props *sp, mqtt_props *out, mqtt_user_prop **user);
+/* Does the received packet carry the properties m asks for? why says what differs. */
+bool hclient_props_match(const rx_pkt *r, const sc_props *want, char *why, size_t cap);
 
 /* Logs kept for a simulated node (no transport): what it tried to publish, what it got. */
 void hclient_log_pub(hclient *c, const char *topic, const uint8_t *payload, size_t len, uint8_t qos,

@@ -334,6 +334,14 @@ int engine_sim_run(const scenario *s, const run_opts *o, run_result *res)
 	if (s->broker.max_inflight)
 		cfg.max_inflight = s->broker.max_inflight;
 	cfg.queue_qos0 = s->broker.queue_qos0;
+	if (s->broker.receive_max)
+		cfg.receive_max = s->broker.receive_max;
+	if (s->broker.has_topic_alias_max)
+		cfg.topic_alias_max = s->broker.topic_alias_max;
+	if (s->broker.max_packet_size)
+		cfg.max_packet_size = s->broker.max_packet_size;
+	cfg.no_sub_ids = s->broker.no_sub_ids;
+	cfg.no_shared_subs = s->broker.no_shared_subs;
 	cfg.queue_policy = s->broker.drop_oldest ? BROKER_DROP_OLDEST : BROKER_DROP_NEW;
 	cfg.test_faults = o->broker_faults;
 	broker_file_auth *acl = NULL;

@@ -273,7 +273,10 @@ static bool step_connect(engine *e, const scenario *s, const sc_step *st, char *
 	if (!open_transport(e, s, st, st->within_us, report))
 		return false;
 
-	mqtt_packet p = { .type = MQTT_CONNECT, .version = MQTT_V311 };
+	mqtt_packet p = { .type = MQTT_CONNECT, .version = c->version };
+	mqtt_user_prop *up = NULL, *wup = NULL;
+	hclient_props_fill(st->props, &p.props, &up);
+	hclient_props_fill(st->will_props, &p.connect.will_props, &wup);
 	char *cid = NULL;
 	const char *id = st->client_id ? st->client_id : c->cfg->client_id ? c->cfg->client_id : c->cfg->id;
 	if (e->id_prefix && *e->id_prefix && *id) { /* an empty id stays empty: that is the point of it */
@@ -320,6 +323,8 @@ static bool step_connect(engine *e, const scenario *s, const sc_step *st, char *
 	hclient_send(c, &p, e->now(e->ctx));
 	free(cid);
 	free(wt);
+	free(up);
+	free(wup);
 	if (!st->wait_connack)
 		return true;
 	sc_match any = { .type = MQTT_CONNACK };
@@ -333,10 +338,14 @@ static bool step_connect(engine *e, const scenario *s, const sc_step *st, char *
 	rx_pkt *r = &c->pkts[f.found];
 	r->seen = true;
 	if (!hclient_match(r, &st->connack)) {
-		char want[256];
+		char want[512], why[200] = "";
 		hclient_describe(&st->connack, want, sizeof want);
-		report_add(report, "%s: %s expected %s, got %s", where(s, st, at, sizeof at), c->cfg->id, want,
-			   r->line);
+		sc_match bare = st->connack;
+		bare.props = NULL;
+		if (st->connack.props && hclient_match(r, &bare))
+			hclient_props_match(r, st->connack.props, why, sizeof why);
+		report_add(report, "%s: %s expected %s, got %s%s%s", where(s, st, at, sizeof at), c->cfg->id, want,
+			   r->line, *why ? ": " : "", why);
 		return false;
 	}
 	return true;
@@ -351,7 +360,9 @@ static bool step_open(engine *e, const scenario *s, const sc_step *st, char **re
 static bool send_subscribe(engine *e, const sc_step *st)
 {
 	hclient *c = &e->clients[st->client];
-	mqtt_packet p = { .version = MQTT_V311, .packet_id = hclient_next_id(c) };
+	mqtt_packet p = { .version = c->version, .packet_id = hclient_next_id(c) };
+	mqtt_user_prop *up = NULL;
+	hclient_props_fill(st->props, &p.props, &up);
 	char **t = mqtt_xcalloc(st->nsubs ? st->nsubs : 1, sizeof *t);
 	if (st->kind == SC_SUBSCRIBE) {
 		mqtt_sub *v = mqtt_xcalloc(st->nsubs ? st->nsubs : 1, sizeof *v);
@@ -359,6 +370,9 @@ static bool send_subscribe(engine *e, const sc_step *st)
 			t[i] = prefixed(e, st->subs[i].filter);
 			v[i].filter = (mqtt_str){ (const uint8_t *)t[i], (uint32_t)strlen(t[i]) };
 			v[i].qos = st->subs[i].qos;
+			v[i].no_local = st->subs[i].no_local;
+			v[i].retain_as_published = st->subs[i].retain_as_published;
+			v[i].retain_handling = st->subs[i].retain_handling;
 		}
 		p.type = MQTT_SUBSCRIBE;
 		p.subscribe.items = v;
@@ -380,27 +394,48 @@ static bool send_subscribe(engine *e, const sc_step *st)
 	for (size_t i = 0; i < st->nsubs; i++)
 		free(t[i]);
 	free(t);
+	free(up);
 	return true;
 }
 
-static bool step_publish(engine *e, const sc_step *st)
+static bool step_publish(engine *e, const scenario *s, const sc_step *st, char **report)
 {
 	hclient *c = &e->clients[st->client];
-	char *t = prefixed(e, st->topic);
+	/* With a topic alias alone the topic stays empty, prefix or not. */
+	char *t = *st->topic ? prefixed(e, st->topic) : mqtt_xstrdup("");
 	const char *pl = st->payload ? st->payload : "";
-	mqtt_packet p = { .type = MQTT_PUBLISH, .version = MQTT_V311 };
+	mqtt_packet p = { .type = MQTT_PUBLISH, .version = c->version };
+	mqtt_user_prop *up = NULL;
+	hclient_props_fill(st->props, &p.props, &up);
+	if (st->has_topic_alias) {
+		MQTT_SET(&p.props, MQTT_PROP_TOPIC_ALIAS);
+		p.props.topic_alias = st->topic_alias;
+	}
 	p.packet_id = st->qos ? (st->id ? st->id : hclient_next_id(c)) : 0;
 	p.publish.qos = st->qos;
 	p.publish.retain = st->retain;
 	p.publish.dup = st->dup;
 	p.publish.topic = (mqtt_str){ (const uint8_t *)t, (uint32_t)strlen(t) };
 	p.publish.payload = (mqtt_str){ (const uint8_t *)pl, (uint32_t)strlen(pl) };
-	hclient_send(c, &p, e->now(e->ctx));
-	/* Expectations compare what the scenario wrote, without the run prefix. */
-	tx_pub *last = &c->pubs[c->npubs - 1];
-	free(last->topic);
-	last->topic = strdup(st->topic);
+	char why[300];
+	size_t before = c->npubs;
+	int rc = hclient_publish(c, &p, st->force, e->now(e->ctx), why, sizeof why);
+	free(up);
 	free(t);
+	if (rc < 0) {
+		char at[512];
+		report_add(report, "%s: %s did not publish: %s", where(s, st, at, sizeof at), c->cfg->id, why);
+		return false;
+	}
+	if (rc == 1)
+		e->note(e->ctx, st->client, "step %d:%d publish waits: %zu QoS 1/2 in flight, the server's Receive Maximum",
+			st->pos.line, st->pos.col, c->ninflight);
+	/* Expectations compare what the scenario wrote, without the run prefix. */
+	if (c->npubs > before) {
+		tx_pub *last = &c->pubs[c->npubs - 1];
+		free(last->topic);
+		last->topic = strdup(st->topic);
+	}
 	return true;
 }
 
@@ -749,11 +784,14 @@ bool run_steps(engine *e, const scenario *s, run_result *res)
 			ok = send_subscribe(e, st);
 			break;
 		case SC_PUBLISH:
-			ok = step_publish(e, st);
+			ok = step_publish(e, s, st, report);
 			break;
 		case SC_DISCONNECT: {
-			mqtt_packet d = { .type = MQTT_DISCONNECT, .version = MQTT_V311 };
+			mqtt_packet d = { .type = MQTT_DISCONNECT, .version = c->version, .reason = st->reason };
+			mqtt_user_prop *up = NULL;
+			hclient_props_fill(st->props, &d.props, &up);
 			hclient_send(c, &d, now);
+			free(up);
 			e->close(e->ctx, st->client, false);
 			break;
 		}
@@ -766,7 +804,7 @@ bool run_steps(engine *e, const scenario *s, run_result *res)
 			break;
 		case SC_ACK: {
 			uint16_t id = st->match.id_ref ? saved_id(c, st->match.id_ref) : c->expected_id;
-			mqtt_packet a = { .type = st->ack_type, .version = MQTT_V311, .packet_id = id };
+			mqtt_packet a = { .type = st->ack_type, .version = c->version, .packet_id = id };
 			hclient_send(c, &a, now);
 			break;
 		}

@@ -60,17 +60,45 @@ typedef struct sc_random_faults {
 	sc_pos pos;
 } sc_random_faults;
 
+/* MQTT 5.0 properties as a scenario gives them, for a packet to send or to expect. Bit
+ * (1 << property id) of `present` says a property is given; its value is in num[] (bytes,
+ * two- and four-byte integers, variable byte integers) or str[] (strings, and binary data
+ * written as text). User properties are an ordered list of pairs; Subscription Identifiers
+ * in an expected PUBLISH a list. Expectations also say a property must be there with any
+ * value (`any`) or must not be there (`absent`). Owned by the scenario. */
+typedef struct sc_user_prop {
+	char *name, *value;
+} sc_user_prop;
+
+#define SC_PROP_IDS 0x2B          /* property ids are below this (MQTT_PROP_ID_MAX + 1) */
+
+typedef struct sc_props {
+	uint64_t present;
+	uint64_t any;             /* expect: present, whatever the value */
+	uint64_t absent;          /* expect: not there */
+	uint32_t num[SC_PROP_IDS];
+	char *str[SC_PROP_IDS];
+	sc_user_prop *user;       /* present bit MQTT_PROP_USER: these, in this order */
+	size_t nuser;
+	uint32_t *sub_ids;        /* present bit MQTT_PROP_SUBSCRIPTION_ID: these, in order */
+	size_t nsub_ids;
+} sc_props;
+
 typedef struct sc_client {
 	char *id;                 /* the name steps use */
 	char *client_id;          /* MQTT client identifier (default: id) */
 	bool auto_ack;            /* answer QoS 1/2 deliveries and PUBREC by itself (default on) */
 	bool auto_ping;           /* PINGREQ when idle for keepalive (default on) */
+	uint8_t version;          /* MQTT_V311 (4) or MQTT_V5 (5): the client's, else the scenario's */
 	sc_pos pos;
 } sc_client;
 
 typedef struct sc_sub {
 	char *filter;
 	uint8_t qos;
+	/* 5.0 subscription options */
+	bool no_local, retain_as_published;
+	uint8_t retain_handling;  /* 0, 1 or 2 */
 } sc_sub;
 
 enum sc_step_kind {
@@ -107,6 +135,7 @@ typedef struct sc_match {
 	char *id_ref;             /* id equals the one remembered under this name ("as") */
 	char *save_as;            /* remember the matched packet's id under this name */
 	bool again;               /* check the packet the last expect matched, not a new one */
+	sc_props *props;          /* 5.0: properties it must (or must not) carry; NULL: any */
 } sc_match;
 
 typedef struct sc_step {
@@ -124,6 +153,7 @@ typedef struct sc_step {
 	char *will_topic, *will_payload;
 	uint8_t will_qos;
 	bool will_retain;
+	sc_props *will_props;     /* 5.0 will properties, or NULL */
 	bool wait_connack;        /* default on: the step waits for CONNACK */
 	sc_match connack;         /* expected CONNACK (rc 0 unless given) */
 	/* SUBSCRIBE / UNSUBSCRIBE */
@@ -135,6 +165,14 @@ typedef struct sc_step {
 	bool retain;
 	bool dup;
 	uint16_t id;              /* 0: the client picks the next free one */
+	bool has_topic_alias;     /* 5.0: a Topic Alias goes with it (0 only to break the rules) */
+	uint16_t topic_alias;     /* with an empty topic (none given), the alias alone */
+	bool force;               /* 5.0: send even what the server's CONNACK forbids */
+	/* DISCONNECT (5.0) */
+	uint8_t reason;
+	/* CONNECT, PUBLISH, SUBSCRIBE, UNSUBSCRIBE, DISCONNECT (5.0): the packet's properties,
+	 * or NULL. connack.props checks the CONNACK's. */
+	sc_props *props;
 	/* ACK */
 	uint8_t ack_type;
 	/* RAW */
@@ -209,6 +247,12 @@ typedef struct sc_broker {
 	uint32_t sys_interval_s;  /* default 0 in scenarios: no $SYS noise */
 	bool has_sys_interval;
 	char *acl;                /* the text of an ACL file (see mqttsim broker --acl), or NULL */
+	/* 5.0 capabilities the simulated broker announces (0 / false: its defaults) */
+	uint16_t receive_max;
+	bool has_topic_alias_max;
+	uint16_t topic_alias_max;
+	uint32_t max_packet_size;
+	bool no_sub_ids, no_shared_subs;
 	sc_pos pos;
 } sc_broker;
 
@@ -220,6 +264,7 @@ typedef struct scenario {
 	size_t nspec;
 	uint64_t seed;
 	bool has_seed;
+	uint8_t version;          /* MQTT_V311 (default) or MQTT_V5: every client's unless it says */
 	int64_t duration_us;      /* bound on the whole run (default 10 min virtual, 60 s tcp) */
 	unsigned targets;         /* SC_TARGET_* (default: both) */
 	sc_broker broker;
@@ -253,5 +298,7 @@ int scenario_find_node(const scenario *s, const char *name, long *inst);
 /* A nodes[] entry's counter, by enum sc_node_stat. */
 uint64_t sc_node_stat(const nm_stats *st, int stat);
 void sc_errors_free(sc_errors *e);
+/* A 5.0 property's name in scenarios ("receive_maximum"), or NULL for an id it lacks. */
+const char *sc_prop_name(unsigned id);
 
 #endif

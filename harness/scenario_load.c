@@ -31,6 +31,7 @@
 
 #include "broker/auth.h"
 #include "conformance/yaml_walk.h"
+#include "mqtt/mqtt.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -45,11 +46,12 @@
 
 /* ---- clients --------------------------------------------------------------------------- */
 
-static const char *const client_keys[] = { "id", "client_id", "auto_ack", "auto_ping", NULL };
+static const char *const client_keys[] = { "id", "client_id", "auto_ack", "auto_ping", "version", NULL };
 
 static void load_client(ld *L, const yaml_node_t *v, sc_client *c)
 {
 	c->auto_ack = c->auto_ping = true;
+	c->version = L->s->version;
 	c->pos = scn__pos_of(v);
 	fields f;
 	if (!scn__fields_read(L, v, "client", client_keys, &f))
@@ -67,6 +69,7 @@ static void load_client(ld *L, const yaml_node_t *v, sc_client *c)
 	scn__n_str(L, scn__fget(&f, "client_id"), "client_id", &c->client_id);
 	scn__n_bool(L, scn__fget(&f, "auto_ack"), "auto_ack", &c->auto_ack);
 	scn__n_bool(L, scn__fget(&f, "auto_ping"), "auto_ping", &c->auto_ping);
+	scn__n_version(L, scn__fget(&f, "version"), &c->version);
 	if (!c->client_id && c->id)
 		c->client_id = scn__xstrdup(L, c->id);
 }
@@ -196,7 +199,9 @@ static bool load_targets(ld *L, const yaml_node_t *v)
 }
 
 static const char *const broker_keys[] = {
-	"persistence", "max_queued", "max_inflight", "queue_qos0", "drop_oldest", "sys_interval", "acl", NULL,
+	"persistence", "max_queued", "max_inflight", "queue_qos0", "drop_oldest", "sys_interval", "acl",
+	"receive_maximum", "topic_alias_maximum", "maximum_packet_size", "subscription_identifiers",
+	"shared_subscriptions", NULL,
 };
 
 static void load_broker(ld *L, const yaml_node_t *k, const yaml_node_t *v, bool tcp_only)
@@ -216,6 +221,25 @@ static void load_broker(ld *L, const yaml_node_t *k, const yaml_node_t *v, bool 
 		b->max_inflight = (uint16_t)x;
 	scn__n_bool(L, scn__fget(&f, "queue_qos0"), "queue_qos0", &b->queue_qos0);
 	scn__n_bool(L, scn__fget(&f, "drop_oldest"), "drop_oldest", &b->drop_oldest);
+	/* What the simulated broker announces to 5.0 clients (and enforces). */
+	if (scn__n_int(L, scn__fget(&f, "receive_maximum"), "receive_maximum", 1, UINT16_MAX, &x))
+		b->receive_max = (uint16_t)x;
+	if ((b->has_topic_alias_max = scn__n_int(L, scn__fget(&f, "topic_alias_maximum"), "topic_alias_maximum",
+						 0, UINT16_MAX, &x)))
+		b->topic_alias_max = (uint16_t)x;
+	yaml_node_t *mps = scn__fget(&f, "maximum_packet_size");
+	if (scn__n_amount(L, mps, "maximum_packet_size", SIZE, AMT_POSITIVE, &x)) {
+		if (x > (int64_t)MQTT_PACKET_MAX)
+			scn__err(L, mps, "'maximum_packet_size' is at most %u bytes, got %s", (unsigned)MQTT_PACKET_MAX,
+			         scn__quoted(scn__sval(mps)).s);
+		else
+			b->max_packet_size = (uint32_t)x;
+	}
+	bool on;
+	if (scn__n_bool(L, scn__fget(&f, "subscription_identifiers"), "subscription_identifiers", &on))
+		b->no_sub_ids = !on;
+	if (scn__n_bool(L, scn__fget(&f, "shared_subscriptions"), "shared_subscriptions", &on))
+		b->no_shared_subs = !on;
 	yaml_node_t *si = scn__fget(&f, "sys_interval");
 	if (scn__n_amount(L, si, "sys_interval", DURATION, AMT_POSITIVE | AMT_SECONDS, &x)) {
 		if (x / 1000000 > UINT32_MAX)
@@ -242,7 +266,7 @@ static void load_broker(ld *L, const yaml_node_t *k, const yaml_node_t *v, bool 
 
 static const char *const root_keys[] = {
 	"name", "description", "spec", "seed", "duration", "targets", "broker", "network", "faults",
-	"random_faults", "clients", "nodes", "steps", "expect", NULL,
+	"random_faults", "clients", "nodes", "steps", "expect", "version", NULL,
 };
 
 static void load_root(ld *L, const yaml_node_t *root)
@@ -257,6 +281,9 @@ static void load_root(ld *L, const yaml_node_t *root)
 	}
 	fields f;
 	scn__fields_read(L, root, "scenario", root_keys, &f);
+	/* The protocol version first: clients take it unless they say their own. */
+	s->version = MQTT_V311;
+	scn__n_version(L, scn__fget(&f, "version"), &s->version);
 	/* Clients first: steps, faults, links and expectations name them. */
 	if (scn__fget(&f, "clients"))
 		load_clients(L, scn__fget(&f, "clients"));
@@ -482,6 +509,7 @@ static void match_free(sc_match *m)
 	free(m->codes);
 	free(m->id_ref);
 	free(m->save_as);
+	scn__props_free(m->props);
 }
 
 void scenario_free(scenario *s)
@@ -533,6 +561,8 @@ void scenario_free(scenario *s)
 		free(st->will_topic);
 		free(st->will_payload);
 		match_free(&st->connack);
+		scn__props_free(st->will_props);
+		scn__props_free(st->props);
 		for (size_t j = 0; j < st->nsubs; j++)
 			free(st->subs[j].filter);
 		free(st->subs);

@@ -9,6 +9,7 @@
  *   scenario_faults.c  the network's links, faults and random_faults
  *   scenario_steps.c   steps and the expectations over the whole run
  *   scenario_nodes.c   simulated NodeMCU nodes and their sensors
+ *   scenario_props.c   MQTT 5.0: the protocol version and properties
  * What crosses files is prefixed scn__; everything else is static to its file.
  *
  * Every value the walker reads goes through a scn__n_*() reader: it reports what is wrong,
@@ -29,7 +30,7 @@
 
 #define MAX_CLIENTS 10000
 #define MAX_ITEMS 1000              /* spec ids, filters of one (un)subscribe, SUBACK codes */
-#define MAX_FIELDS 16               /* keys of the largest section */
+#define MAX_FIELDS 32               /* keys of the largest section (5.0 properties) */
 
 /* ---- loader state ---------------------------------------------------------------------- */
 
@@ -175,6 +176,21 @@ void scn__load_random_faults(ld *L, const yaml_node_t *v);
 void scn__load_steps(ld *L, const yaml_node_t *v);       /* scenario_steps.c */
 void scn__load_expects(ld *L, const yaml_node_t *v);
 void scn__load_nodes(ld *L, const yaml_node_t *v);       /* scenario_nodes.c */
+
+/* ---- scenario_props.c: MQTT 5.0 ------------------------------------------------------- */
+
+/* `version: 3.1.1` or `version: 5.0` into *out (MQTT_V311 / MQTT_V5); false when absent or
+ * reported. */
+bool scn__n_version(ld *L, const yaml_node_t *v, uint8_t *out);
+/* A `properties:` mapping for a packet of type `where` (enum mqtt_type, or MQTT_PROPS_WILL).
+ * expect: the properties of a packet received, where a value may also be `present` or
+ * `absent`; else of one to send. Unknown properties, properties the packet cannot carry,
+ * values of the wrong type are reported. NULL when v is NULL or nothing could be read. */
+sc_props *scn__load_props(ld *L, const yaml_node_t *v, int where, bool expect);
+void scn__props_free(sc_props *p);
+/* Is the step's client a 5.0 client? If not, report that `key` (at k) needs 5.0. A step
+ * with no (known) client passes: its other error is already said. */
+bool scn__need_v5(ld *L, const sc_step *st, const yaml_node_t *k, const char *key);
 
 /* A will ({ topic, payload, qos, retain }) into the four; false (reported) when v is not a
  * mapping. A client's connect step and a node say it alike. scenario_steps.c. */

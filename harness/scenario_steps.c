@@ -38,8 +38,26 @@ bool scn__load_will(ld *L, const yaml_node_t *v, char **topic, char **payload, u
 
 static const char *const connect_keys[] = {
 	"client_id", "clean_session", "keepalive", "username", "password", "will", "rc",
-	"session_present", "wait_connack", "within", NULL,
+	"session_present", "wait_connack", "within", "clean_start", "properties", "connack_properties", NULL,
 };
+
+/* A connect step's will: a node's, and in 5.0 its properties. */
+static const char *const step_will_keys[] = { "topic", "payload", "qos", "retain", "properties", NULL };
+
+static bool step_will(ld *L, const yaml_node_t *v, sc_step *st)
+{
+	fields f;
+	if (!scn__fields_read(L, v, "will", step_will_keys, &f))
+		return false;
+	if (scn__frequire(L, &f, "topic"))
+		scn__n_topic(L, scn__fget(&f, "topic"), "topic", false, &st->will_topic);
+	scn__n_str(L, scn__fget(&f, "payload"), "payload", &st->will_payload);
+	scn__n_qos(L, scn__fget(&f, "qos"), &st->will_qos);
+	scn__n_bool(L, scn__fget(&f, "retain"), "retain", &st->will_retain);
+	if (scn__fget(&f, "properties") && scn__need_v5(L, st, scn__fkey(&f, "properties"), "properties"))
+		st->will_props = scn__load_props(L, scn__fget(&f, "properties"), MQTT_PROPS_WILL, false);
+	return true;
+}
 
 static void step_connect(ld *L, const yaml_node_t *v, sc_step *st)
 {
@@ -54,7 +72,19 @@ static void step_connect(ld *L, const yaml_node_t *v, sc_step *st)
 		return;
 	int64_t x;
 	scn__n_str(L, scn__fget(&f, "client_id"), "client_id", &st->client_id);
-	scn__n_bool(L, scn__fget(&f, "clean_session"), "clean_session", &st->clean);
+	/* 3.1.1 says Clean Session, 5.0 Clean Start: the flag is one bit, its name the version's. */
+	bool v5 = st->client >= 0 && (size_t)st->client < L->s->nclients && L->s->clients[st->client].version == MQTT_V5;
+	if (scn__fkey(&f, "clean_session") && v5)
+		scn__err(L, scn__fkey(&f, "clean_session"), "a 5.0 client's CONNECT has 'clean_start', not 'clean_session'");
+	else
+		scn__n_bool(L, scn__fget(&f, "clean_session"), "clean_session", &st->clean);
+	if (scn__fkey(&f, "clean_start") && scn__need_v5(L, st, scn__fkey(&f, "clean_start"), "clean_start"))
+		scn__n_bool(L, scn__fget(&f, "clean_start"), "clean_start", &st->clean);
+	if (scn__fkey(&f, "properties") && scn__need_v5(L, st, scn__fkey(&f, "properties"), "properties"))
+		st->props = scn__load_props(L, scn__fget(&f, "properties"), MQTT_CONNECT, false);
+	if (scn__fkey(&f, "connack_properties") &&
+	    scn__need_v5(L, st, scn__fkey(&f, "connack_properties"), "connack_properties"))
+		st->connack.props = scn__load_props(L, scn__fget(&f, "connack_properties"), MQTT_CONNACK, true);
 	yaml_node_t *ka = scn__fget(&f, "keepalive");
 	if (scn__n_amount(L, ka, "keepalive", DURATION, AMT_SECONDS, &x)) {
 		if (x / 1000000 > UINT16_MAX)
@@ -65,8 +95,7 @@ static void step_connect(ld *L, const yaml_node_t *v, sc_step *st)
 	scn__n_str(L, scn__fget(&f, "username"), "username", &st->username);
 	scn__n_str(L, scn__fget(&f, "password"), "password", &st->password);
 	yaml_node_t *wv = scn__fget(&f, "will");
-	if (wv && (st->will = scn__load_will(L, wv, &st->will_topic, &st->will_payload, &st->will_qos,
-	                                     &st->will_retain)) && !st->will_payload)
+	if (wv && (st->will = step_will(L, wv, st)) && !st->will_payload)
 		st->will_payload = scn__xstrdup(L, ""); /* no payload: an empty one */
 	if (scn__n_int(L, scn__fget(&f, "rc"), "rc", 0, 255, &x))
 		st->connack.rc = (uint8_t)x;
@@ -75,7 +104,7 @@ static void step_connect(ld *L, const yaml_node_t *v, sc_step *st)
 	scn__n_bool(L, scn__fget(&f, "wait_connack"), "wait_connack", &st->wait_connack);
 	scn__n_amount(L, scn__fget(&f, "within"), "within", DURATION, AMT_POSITIVE, &st->within_us);
 	if (!st->wait_connack) {
-		static const char *const waits[] = { "rc", "session_present", "within" };
+		static const char *const waits[] = { "rc", "session_present", "within", "connack_properties" };
 		for (size_t i = 0; i < sizeof waits / sizeof waits[0]; i++)
 			if (scn__fkey(&f, waits[i]))
 				scn__err(L, scn__fkey(&f, waits[i]),
@@ -85,9 +114,41 @@ static void step_connect(ld *L, const yaml_node_t *v, sc_step *st)
 
 const char *const scn__sub_keys[] = { "filter", "qos", NULL };
 
+/* A step's subscription: a node's, and in 5.0 the subscription options. */
+static const char *const step_sub_keys[] = {
+	"filter", "qos", "no_local", "retain_as_published", "retain_handling", "subscription_identifier", NULL,
+};
+static const char *const sub_v5_keys[] = { "no_local", "retain_as_published", "retain_handling",
+					    "subscription_identifier" };
+
+/* 5.0 (un)subscribe: { filters: [...], properties: {...} }. Returns the filters' node, and
+ * loads the properties; v itself when it is not that form. */
+static const yaml_node_t *filters_form(ld *L, const yaml_node_t *v, sc_step *st, int type)
+{
+	static const char *const keys[] = { "filters", "properties", NULL };
+	if (!v || v->type != YAML_MAPPING_NODE)
+		return v;
+	bool has = false;
+	for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = scn__node(L, p->key);
+		if (k && scn__is_scalar(k) && !strcmp(scn__sval(k), "filters"))
+			has = true;
+	}
+	if (!has)
+		return v;
+	fields f;
+	if (!scn__fields_read(L, v, type == MQTT_SUBSCRIBE ? "subscribe" : "unsubscribe", keys, &f))
+		return NULL;
+	if (scn__fkey(&f, "properties") && scn__need_v5(L, st, scn__fkey(&f, "properties"), "properties"))
+		st->props = scn__load_props(L, scn__fget(&f, "properties"), type, false);
+	return scn__fget(&f, "filters");
+}
+
 static void step_subscribe(ld *L, const yaml_node_t *v, sc_step *st)
 {
-	/* A list of { filter, qos }, or one of them alone. */
+	/* A list of { filter, qos }, or one of them alone; in 5.0 also { filters, properties }. */
+	if (!(v = filters_form(L, v, st, MQTT_SUBSCRIBE)))
+		return;
 	bool one = v->type == YAML_MAPPING_NODE;
 	long n = one ? 1 : scn__list_count(L, v, "subscribe", MAX_ITEMS);
 	if (n == 0)
@@ -97,17 +158,42 @@ static void step_subscribe(ld *L, const yaml_node_t *v, sc_step *st)
 	for (long i = 0; i < n; i++) {
 		yaml_node_t *it = one ? (yaml_node_t *)v : scn__list_item(L, v, i);
 		fields f;
-		if (!it || !scn__fields_read(L, it, "subscription", scn__sub_keys, &f))
+		if (!it || !scn__fields_read(L, it, "subscription", step_sub_keys, &f))
 			continue;
 		sc_sub *sub = &st->subs[st->nsubs++];
 		if (scn__frequire(L, &f, "filter"))
 			scn__n_topic(L, scn__fget(&f, "filter"), "filter", true, &sub->filter);
 		scn__n_qos(L, scn__fget(&f, "qos"), &sub->qos);
+		bool v5 = true;
+		for (size_t k = 0; k < sizeof sub_v5_keys / sizeof sub_v5_keys[0] && v5; k++)
+			if (scn__fkey(&f, sub_v5_keys[k]))
+				v5 = scn__need_v5(L, st, scn__fkey(&f, sub_v5_keys[k]), sub_v5_keys[k]);
+		if (!v5)
+			continue;
+		scn__n_bool(L, scn__fget(&f, "no_local"), "no_local", &sub->no_local);
+		scn__n_bool(L, scn__fget(&f, "retain_as_published"), "retain_as_published", &sub->retain_as_published);
+		int64_t x;
+		if (scn__n_int(L, scn__fget(&f, "retain_handling"), "retain_handling", 0, 2, &x))
+			sub->retain_handling = (uint8_t)x;
+		/* One SUBSCRIBE carries one Subscription Identifier, for all its filters. */
+		yaml_node_t *sid = scn__fget(&f, "subscription_identifier");
+		if (scn__n_int(L, sid, "subscription_identifier", 1, MQTT_VBI_MAX, &x)) {
+			if (!st->props && !(st->props = scn__xcalloc(L, 1, sizeof *st->props)))
+				continue;
+			if (MQTT_HAS(st->props, MQTT_PROP_SUBSCRIPTION_ID) && st->props->num[MQTT_PROP_SUBSCRIPTION_ID] != (uint32_t)x)
+				scn__err(L, sid, "one SUBSCRIBE has one subscription identifier; another filter of this "
+					       "step gives %u (use two subscribe steps)",
+				         (unsigned)st->props->num[MQTT_PROP_SUBSCRIPTION_ID]);
+			MQTT_SET(st->props, MQTT_PROP_SUBSCRIPTION_ID);
+			st->props->num[MQTT_PROP_SUBSCRIPTION_ID] = (uint32_t)x;
+		}
 	}
 }
 
 static void step_unsubscribe(ld *L, const yaml_node_t *v, sc_step *st)
 {
+	if (!(v = filters_form(L, v, st, MQTT_UNSUBSCRIBE)))
+		return;
 	long n = scn__word_count(L, v, "unsubscribe", MAX_ITEMS);
 	if (n == 0)
 		scn__err(L, v, "'unsubscribe' needs at least one filter (use send for an empty UNSUBSCRIBE)");
@@ -120,14 +206,28 @@ static void step_unsubscribe(ld *L, const yaml_node_t *v, sc_step *st)
 	}
 }
 
-static const char *const publish_keys[] = { "topic", "payload", "qos", "retain", "dup", "id", NULL };
+static const char *const publish_keys[] = {
+	"topic", "payload", "qos", "retain", "dup", "id", "topic_alias", "properties", "force", NULL,
+};
 
 static void step_publish(ld *L, const yaml_node_t *v, sc_step *st)
 {
 	fields f;
 	if (!scn__fields_read(L, v, "publish", publish_keys, &f))
 		return;
-	if (scn__frequire(L, &f, "topic"))
+	int64_t ta;
+	yaml_node_t *tak = scn__fkey(&f, "topic_alias");
+	if (tak && scn__need_v5(L, st, tak, "topic_alias") &&
+	    scn__n_int(L, scn__fget(&f, "topic_alias"), "topic_alias", 0, UINT16_MAX, &ta))
+		st->topic_alias = (uint16_t)ta, st->has_topic_alias = true; /* 0: for negative tests */
+	if (scn__fkey(&f, "properties") && scn__need_v5(L, st, scn__fkey(&f, "properties"), "properties"))
+		st->props = scn__load_props(L, scn__fget(&f, "properties"), MQTT_PUBLISH, false);
+	if (scn__fkey(&f, "force") && scn__need_v5(L, st, scn__fkey(&f, "force"), "force"))
+		scn__n_bool(L, scn__fget(&f, "force"), "force", &st->force);
+	/* With a topic alias, the topic may be left out: the alias alone names it. */
+	if (tak && !scn__fget(&f, "topic"))
+		st->topic = scn__xstrdup(L, "");
+	else if (scn__frequire(L, &f, "topic"))
 		scn__n_topic(L, scn__fget(&f, "topic"), "topic", false, &st->topic);
 	scn__n_str(L, scn__fget(&f, "payload"), "payload", &st->payload);
 	scn__n_qos(L, scn__fget(&f, "qos"), &st->qos);
@@ -150,6 +250,25 @@ static void step_flag(ld *L, const yaml_node_t *v, sc_step *st)
 	bool on;
 	if (scn__n_bool(L, v, key, &on) && !on)
 		scn__err(L, v, "'%s: false' does nothing; write '%s: true' or remove the step", key, key);
+}
+
+/* disconnect: true, or in 5.0 { rc, properties }. */
+static void step_disconnect(ld *L, const yaml_node_t *v, sc_step *st)
+{
+	static const char *const keys[] = { "rc", "properties", NULL };
+	if (!v || v->type != YAML_MAPPING_NODE) {
+		step_flag(L, v, st);
+		return;
+	}
+	fields f;
+	if (!scn__fields_read(L, v, "disconnect", keys, &f))
+		return;
+	int64_t x;
+	if (scn__fkey(&f, "rc") && scn__need_v5(L, st, scn__fkey(&f, "rc"), "rc") &&
+	    scn__n_int(L, scn__fget(&f, "rc"), "rc", 0, 255, &x))
+		st->reason = (uint8_t)x;
+	if (scn__fkey(&f, "properties") && scn__need_v5(L, st, scn__fkey(&f, "properties"), "properties"))
+		st->props = scn__load_props(L, scn__fget(&f, "properties"), MQTT_DISCONNECT, false);
 }
 
 static void step_wait(ld *L, const yaml_node_t *v, sc_step *st)
@@ -255,7 +374,7 @@ static void load_codes(ld *L, const yaml_node_t *v, sc_match *m)
 
 static const char *const expect_keys[] = {
 	"packet", "topic", "payload", "qos", "retain", "dup", "rc", "session_present", "id", "codes",
-	"first", "as", "again", "within", NULL,
+	"first", "as", "again", "within", "properties", NULL,
 };
 
 static void step_expect(ld *L, const yaml_node_t *v, sc_step *st)
@@ -297,6 +416,12 @@ static void step_expect(ld *L, const yaml_node_t *v, sc_step *st)
 	scn__n_str(L, scn__fget(&f, "as"), "as", &m->save_as);
 	if (scn__fget(&f, "codes"))
 		load_codes(L, scn__fget(&f, "codes"), m);
+	if (scn__fkey(&f, "properties") && scn__need_v5(L, st, scn__fkey(&f, "properties"), "properties") && type) {
+		if (type == MQTT_PINGRESP)
+			scn__err(L, scn__fkey(&f, "properties"), "PINGRESP has no properties to match");
+		else
+			m->props = scn__load_props(L, scn__fget(&f, "properties"), type, true);
+	}
 	scn__n_bool(L, scn__fget(&f, "first"), "first", &m->first);
 	scn__n_amount(L, scn__fget(&f, "within"), "within", DURATION, AMT_POSITIVE, &st->within_us);
 	/* again: true checks more fields of the packet the client's last expect matched, so
@@ -352,7 +477,7 @@ static const struct action {
 	{ "subscribe", SC_SUBSCRIBE, step_subscribe },
 	{ "unsubscribe", SC_UNSUBSCRIBE, step_unsubscribe },
 	{ "publish", SC_PUBLISH, step_publish },
-	{ "disconnect", SC_DISCONNECT, step_flag },
+	{ "disconnect", SC_DISCONNECT, step_disconnect },
 	{ "drop", SC_DROP, step_flag },
 	{ "open", SC_OPEN, step_flag },
 	{ "wait", SC_WAIT, step_wait },

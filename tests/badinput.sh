@@ -43,6 +43,11 @@ check xfail-unknown-id 2 "xf.txt:2: 'MQTT-9.9.9-9' is not a statement of the cat
 mkdir "$tmp/unnamed"
 sed 's/, spec: MQTT-3.1.0-2 }/ }/' scenarios/conformance/3.1-second-connect.yaml >"$tmp/unnamed/second-connect.yaml"
 check conform-spec-unchecked 2 "second-connect.yaml: MQTT-3.1.0-2 is in spec but no step or expectation names it" $M conform --scenarios "$tmp/unnamed"
+# MQTT 5.0 keys: on a 3.1.1 client, or a property in a packet that cannot carry it.
+printf 'name: v5\nclients: [{ id: a }]\nsteps:\n  - { client: a, connect: { properties: { session_expiry: 5 } } }\n' >"$tmp/v5-on-311.yaml"
+check v5-key-on-311-client 2 "v5-on-311.yaml:4:29: 'properties' is MQTT 5.0, but client 'a' speaks 3.1.1" $M run "$tmp/v5-on-311.yaml"
+printf 'name: v5\nversion: 5.0\nclients: [{ id: a }]\nsteps:\n  - { client: a, publish: { topic: t, properties: { receive_maximum: 3 } } }\n' >"$tmp/v5-where.yaml"
+check v5-property-not-allowed 2 "v5-where.yaml:5:53: PUBLISH cannot carry 'receive_maximum' (Receive Maximum goes in CONNECT, CONNACK)" $M run "$tmp/v5-where.yaml"
 check run-closed-port 2 "no MQTT broker at tcp://127.0.0.1:$closed: cannot connect" $M run scenarios/examples/qos0-publish.yaml --broker "tcp://127.0.0.1:$closed"
 check run-closed-port-summary 2 'run: 0 passed, 0 failed, 1 error (ERROR above: could not run, or lost its output)' $M run scenarios/examples/qos0-publish.yaml --broker "tcp://127.0.0.1:$closed"
 check conform-closed-port 2 'conform: nothing ran: no MQTT broker' $M conform --broker "tcp://127.0.0.1:$closed"

@@ -130,6 +130,31 @@ static const struct {
 	  "  - { client: b, connect: { clean_session: false } }\n  - { client: b, disconnect: true }\n  - { wait: 3s }\n"
 	  "  - { client: b, connect: { clean_session: false, session_present: true } }\n", false,
 	  "b expected CONNACK rc=0 session_present=1, got CONNACK session_present=0" },
+	/* 5.0: CONNACK properties, reasons, what the client honours and what it reports */
+	{ "name: t\nversion: 5.0\nclients: [{ id: a, client_id: \"\" }]\nsteps:\n"
+	  "  - { client: a, connect: { connack_properties: { assigned_client_identifier: present, reason_string: absent } } }\n", true, NULL },
+	{ "name: t\nversion: 5.0\nclients: [{ id: a, client_id: \"\" }]\nsteps:\n"
+	  "  - { client: a, connect: { connack_properties: { assigned_client_identifier: absent } } }\n", false,
+	  "t.yaml:5:5: a expected CONNACK rc=0 no assigned_client_identifier, got CONNACK" },
+	{ "name: t\nversion: 5.0\nbroker: { topic_alias_maximum: 2 }\nclients: [{ id: a }]\nsteps:\n"
+	  "  - { client: a, connect: { connack_properties: { topic_alias_maximum: 3 } } }\n", false,
+	  ": its Topic Alias Maximum is 2, not 3" },
+	{ "name: t\nversion: 5.0\nbroker: { topic_alias_maximum: 2 }\nclients: [{ id: a }]\nsteps:\n  - { client: a, connect: {} }\n"
+	  "  - { client: a, publish: { topic: x, topic_alias: 3 } }\n", false,
+	  "t.yaml:7:5: a did not publish: topic_alias 3 is not one the server takes: its Topic Alias Maximum is 2" },
+	{ "name: t\nversion: 5.0\nbroker: { maximum_packet_size: 64B }\nclients: [{ id: a }]\nsteps:\n  - { client: a, connect: {} }\n"
+	  "  - { client: a, publish: { topic: x, payload: \"0123456789012345678901234567890123456789012345678901234567890123\" } }\n", false,
+	  "a did not publish: the PUBLISH would be 70 bytes, more than the server's Maximum Packet Size of 64" },
+	{ "name: t\nversion: 5.0\nbroker: { maximum_packet_size: 64B }\nclients: [{ id: a }]\nsteps:\n  - { client: a, connect: {} }\n"
+	  "  - { client: a, publish: { topic: x, force: true, payload: \"0123456789012345678901234567890123456789012345678901234567890123\" } }\n"
+	  "  - { client: a, expect: { packet: DISCONNECT, rc: 0x95 } }\n", true, NULL },
+	{ "name: t\nversion: 5.0\nclients: [{ id: a }]\nsteps:\n  - { client: a, connect: {} }\n"
+	  "  - { client: a, subscribe: [{ filter: s, qos: 1 }] }\n  - { client: a, expect: { packet: SUBACK, properties: { reason_string: present } } }\n", false,
+	  "a expected SUBACK with reason_string within 5000ms; it did not come" },
+	{ "name: t\nversion: 5.0\nclients: [{ id: a }, { id: o, version: 3.1.1 }]\nsteps:\n  - { client: o, connect: {} }\n"
+	  "  - { client: o, subscribe: [{ filter: s, qos: 1 }] }\n  - { client: o, expect: { packet: SUBACK, codes: [1] } }\n"
+	  "  - { client: a, connect: {} }\n  - { client: a, publish: { topic: s, payload: m, qos: 1, properties: { user_properties: [[k, v]] } } }\n"
+	  "  - { client: a, expect: { packet: PUBACK, rc: 0 } }\n  - { client: o, expect: { packet: PUBLISH, payload: m } }\n", true, NULL },
 	/* a partition longer than the connect bound: a clear failure, not a hang */
 	{ "name: t\nfaults:\n  - { at: 0s, partition: [a, broker], for: 1h }\nclients: [{ id: a }]\nsteps:\n"
 	  "  - { client: a, connect: { within: 2s } }\n", false, "a could not connect to the broker: no answer in time" },

@@ -942,7 +942,94 @@ static const struct {
 	  "3:28: 'rto' must be more than zero, got '0ms'" },
 	{ H "steps:\n  - { client: [pub], disconnect: true }\n",
 	  "4:15: 'client' must be a client id, got a list" },
+	/* MQTT 5.0: versions, properties and where they may go */
+#define H5 "name: t\nversion: 5.0\nclients: [{ id: pub }, { id: old, version: 3.1.1 }]\n"
+	{ H "version: 4\n", "3:10: 'version' must be 3.1.1 or 5.0, got '4'" },
+	{ H "steps:\n  - { client: pub, connect: { properties: { session_expiry: 5 } } }\n",
+	  "4:31: 'properties' is MQTT 5.0, but client 'pub' speaks 3.1.1; give the scenario or the client 'version: 5.0'" },
+	{ H5 "steps:\n  - { client: old, publish: { topic: t, topic_alias: 1 } }\n",
+	  "5:41: 'topic_alias' is MQTT 5.0, but client 'old' speaks 3.1.1; give the scenario or the client 'version: 5.0'" },
+	{ H5 "steps:\n  - { client: old, subscribe: [{ filter: t, no_local: true }] }\n",
+	  "5:45: 'no_local' is MQTT 5.0, but client 'old' speaks 3.1.1; give the scenario or the client 'version: 5.0'" },
+	{ H5 "steps:\n  - { client: pub, connect: { properties: { sesion_expiry: 5 } } }\n",
+	  "5:45: unknown key 'sesion_expiry' in the properties of CONNECT (did you mean 'session_expiry'?)" },
+	{ H5 "steps:\n  - { client: pub, connect: { properties: { topic_alias: 2 } } }\n",
+	  "5:45: CONNECT cannot carry 'topic_alias' (Topic Alias goes in PUBLISH)" },
+	{ H5 "steps:\n  - { client: pub, publish: { topic: t, properties: { receive_maximum: 3 } } }\n",
+	  "5:55: PUBLISH cannot carry 'receive_maximum' (Receive Maximum goes in CONNECT, CONNACK)" },
+	{ H5 "steps:\n  - { client: pub, connect: { properties: { receive_maximum: 70000 } } }\n",
+	  "5:62: 'receive_maximum' must be an integer from 0 to 65535, got '70000'" },
+	{ H5 "steps:\n  - { client: pub, connect: { properties: { user_properties: [[a]] } } }\n",
+	  "5:63: each of 'user_properties' is a pair [name, value], got a list" },
+	{ H5 "steps:\n  - { client: pub, connect: { properties: { content_type: [x] } } }\n",
+	  "5:45: CONNECT cannot carry 'content_type' (Content Type goes in PUBLISH, will properties)" },
+	{ H5 "steps:\n  - { client: pub, connect: { will: { topic: w, properties: { content_type: [x] } } } }\n",
+	  "5:77: 'content_type' must be a string, got a list" },
+	{ H5 "steps:\n  - { client: pub, connect: { clean_session: true } }\n",
+	  "5:31: a 5.0 client's CONNECT has 'clean_start', not 'clean_session'" },
+	{ H5 "steps:\n  - { client: pub, subscribe: [{ filter: t, retain_handling: 3 }] }\n",
+	  "5:62: 'retain_handling' must be 0, 1 or 2, got '3'" },
+	{ H5 "steps:\n  - { client: pub, subscribe: [{ filter: t, subscription_identifier: 1 }, { filter: u, subscription_identifier: 2 }] }\n",
+	  "5:113: one SUBSCRIBE has one subscription identifier; another filter of this step gives 1 (use two subscribe steps)" },
+	{ H5 "steps:\n  - { client: pub, subscribe: { filters: [{ filter: t }], properties: { subscription_identifier: 1 } } }\n",
+	  "5:73: give 'subscription_identifier' on the subscription ({ filter, qos, subscription_identifier }), not in the properties" },
+	{ H5 "steps:\n  - { client: pub, disconnect: { rc: 4, properties: { will_delay: 3 } } }\n",
+	  "5:55: DISCONNECT cannot carry 'will_delay' (Will Delay Interval goes in will properties)" },
+	{ H5 "steps:\n  - { client: pub, expect: { packet: PUBACK, properties: { assigned_client_identifier: present } } }\n",
+	  "5:60: PUBACK cannot carry 'assigned_client_identifier' (Assigned Client Identifier goes in CONNACK)" },
+	{ H5 "steps:\n  - { client: pub, expect: { packet: PUBLISH, properties: { subscription_identifier: [1, x] } } }\n",
+	  "5:90: 'subscription_identifier' must be an integer from 1 to 268435455, got 'x'" },
+	{ H5 "steps:\n  - { client: pub, connect: { wait_connack: false, connack_properties: { reason_string: absent } } }\n",
+	  "5:52: 'connack_properties' is about the CONNACK, but wait_connack is false" },
+	{ H5 "broker: { maximum_packet_size: 10 }\n",
+	  "4:32: 'maximum_packet_size' is a bare number; say the unit, e.g. 10B" },
+#undef H5
 };
+
+/* A 5.0 scenario read into the model: versions, properties, options, expectations. */
+START_TEST(test_v5_model)
+{
+	scenario *s = good("name: t\nversion: 5.0\nclients: [{ id: a }, { id: b, version: 3.1.1 }]\n"
+			   "broker: { receive_maximum: 3, topic_alias_maximum: 0, subscription_identifiers: false }\n"
+			   "steps:\n"
+			   "  - { client: a, connect: { clean_start: false, properties: { session_expiry: 30, user_properties: [[k, v], [k, w]] },\n"
+			   "      will: { topic: w, properties: { will_delay: 5 } }, connack_properties: { reason_string: absent, receive_maximum: 3 } } }\n"
+			   "  - { client: a, subscribe: [{ filter: \"x/#\", qos: 2, no_local: true, retain_as_published: true, retain_handling: 2, subscription_identifier: 7 }] }\n"
+			   "  - { client: a, publish: { payload: p, topic_alias: 4, force: true, properties: { correlation_data: abc } } }\n"
+			   "  - { client: a, expect: { packet: PUBLISH, properties: { subscription_identifier: [2, 1], topic_alias: present } } }\n"
+			   "  - { client: a, disconnect: { rc: 0x04, properties: { reason_string: bye } } }\n"
+			   "  - { client: b, disconnect: true }\n");
+	ck_assert_int_eq(s->version, MQTT_V5);
+	ck_assert_int_eq(s->clients[0].version, MQTT_V5);
+	ck_assert_int_eq(s->clients[1].version, MQTT_V311);
+	ck_assert_int_eq(s->broker.receive_max, 3);
+	ck_assert(s->broker.has_topic_alias_max && s->broker.topic_alias_max == 0);
+	ck_assert(s->broker.no_sub_ids && !s->broker.no_shared_subs);
+	const sc_step *c = &s->steps[0];
+	ck_assert(!c->clean);
+	ck_assert(MQTT_HAS(c->props, MQTT_PROP_SESSION_EXPIRY) && c->props->num[MQTT_PROP_SESSION_EXPIRY] == 30);
+	ck_assert_int_eq(c->props->nuser, 2);
+	ck_assert_str_eq(c->props->user[1].value, "w");
+	ck_assert(MQTT_HAS(c->will_props, MQTT_PROP_WILL_DELAY) && c->will_props->num[MQTT_PROP_WILL_DELAY] == 5);
+	ck_assert(c->connack.props->absent == (uint64_t)1 << MQTT_PROP_REASON_STRING);
+	ck_assert_int_eq(c->connack.props->num[MQTT_PROP_RECEIVE_MAX], 3);
+	const sc_sub *sub = &s->steps[1].subs[0];
+	ck_assert(sub->no_local && sub->retain_as_published && sub->retain_handling == 2 && sub->qos == 2);
+	ck_assert_int_eq(s->steps[1].props->num[MQTT_PROP_SUBSCRIPTION_ID], 7);
+	const sc_step *p = &s->steps[2];
+	ck_assert(p->has_topic_alias && p->topic_alias == 4 && p->force);
+	ck_assert_str_eq(p->topic, "");
+	ck_assert_str_eq(p->props->str[MQTT_PROP_CORRELATION_DATA], "abc");
+	const sc_props *m = s->steps[3].match.props;
+	ck_assert_int_eq(m->nsub_ids, 2);
+	ck_assert(m->sub_ids[0] == 2 && m->sub_ids[1] == 1);
+	ck_assert(m->any == (uint64_t)1 << MQTT_PROP_TOPIC_ALIAS);
+	ck_assert_int_eq(s->steps[4].reason, 4);
+	ck_assert_str_eq(s->steps[4].props->str[MQTT_PROP_REASON_STRING], "bye");
+	ck_assert(s->steps[5].props == NULL && s->steps[5].reason == 0);
+	scenario_free(s);
+}
+END_TEST
 
 START_TEST(test_bad_rows)
 {
@@ -1045,7 +1132,8 @@ START_TEST(test_unknown_key_lists_known_ones)
 	static const char *const want[] = {
 		"1:1: scenario needs 'name'",
 		"1:11: unknown key 'x' in broker; known keys: persistence, max_queued, max_inflight, "
-		"queue_qos0, drop_oldest, sys_interval, acl",
+		"queue_qos0, drop_oldest, sys_interval, acl, receive_maximum, topic_alias_maximum, maximum_packet_size, "
+		"subscription_identifiers, shared_subscriptions",
 	};
 	expect_errors("broker: { x: 1 }\n"
 		      "description: no name\n", want, 2);
@@ -1139,7 +1227,7 @@ START_TEST(test_alias_expansion)
 	ck_assert_int_eq(found, 1);
 	ck_assert_str_eq(bare(&e, 0), "3:1: unknown key 'x' in scenario; known keys: name, description, "
 				      "spec, seed, duration, targets, broker, network, faults, random_faults, "
-				      "clients, nodes, steps, expect");
+				      "clients, nodes, steps, expect, version");
 	sc_errors_free(&e);
 	free(text);
 }
@@ -1354,6 +1442,7 @@ Suite *scenario_suite(void)
 	tcase_add_test(tc, test_cyclic_alias);
 	tcase_add_test(tc, test_nul_and_binary);
 	tcase_add_test(tc, test_mutations);
+	tcase_add_test(tc, test_v5_model);
 	suite_add_tcase(s, tc);
 	return s;
 }
