@@ -55,7 +55,7 @@ const cases = {
     return `${n} messages: member a ${ga.length}, member b ${gb.length}, none twice; the plain subscriber all ${n}`
   },
   // The publisher sets topic alias 1 with the topic, then sends by alias alone (empty topic);
-  // MQTT.js's own autoUseTopicAlias does the same. The subscriber sees the full topic.
+  // with autoUseTopicAlias MQTT.js may do the same by itself. The subscriber sees the full topic.
   async alias () {
     const s = await connect('js-alias-sub', { properties: { topicAliasMaximum: 5 } })
     await sub(s, 'al/#', { qos: 1 })
@@ -65,7 +65,7 @@ const cases = {
     await p.publishAsync('al/one', 'set', { qos: 1, properties: { topicAlias: 1 } })
     await p.publishAsync('', 'by-alias', { qos: 1, properties: { topicAlias: 1 } })
     await p.publishAsync('al/two', 'set2', { qos: 0, properties: { topicAlias: 2 } })
-    await p.publishAsync('al/two', 'auto', { qos: 0 }) // autoUseTopicAlias: sent as alias 2 alone
+    await p.publishAsync('al/two', 'auto', { qos: 0 }) // autoUseTopicAlias: MQTT.js may send alias 2 alone
     await p.publishAsync('al/one', 'rebound', { qos: 1, properties: { topicAlias: 2 } }) // alias 2 now means al/one
     await p.publishAsync('', 'after-rebind', { qos: 1, properties: { topicAlias: 2 } })
     await until(() => s.got.length >= 6)
