@@ -63,7 +63,7 @@ BIN   := $(BUILD)/mqttsim
 TESTS := $(BUILD)/check_mqttsim
 OUT   := reports/out
 
-.PHONY: all test unit cli lint interop scenarios trace_hashes golden install_test credentials window ci_recipes conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls lang50 asan valgrind coverage bench deps install clean help
+.PHONY: all test unit cli lint interop interop5 scenarios trace_hashes golden install_test credentials window ci_recipes conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls lang50 asan valgrind coverage bench deps install clean help
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -100,7 +100,7 @@ $(TESTS): $(TEST_OBJ) $(LIB)
 $(BUILD)/bench_%: $(BUILD)/tests/bench_%.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(YAML_LIBS) $(SSL_LIBS) -lm
 
-test: unit cli lint interop scenarios lang50 trace_hashes golden install_test credentials window ci_recipes conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls
+test: unit cli lint interop interop5 scenarios lang50 trace_hashes golden install_test credentials window ci_recipes conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls
 
 # Every test target is bounded in wall time: a hang fails its target with a message naming it
 # instead of stalling CI. $(call bounded,NAME,COMMAND)
@@ -118,6 +118,10 @@ lint: $(LIB)
 
 interop: $(BIN)
 	$(call bounded,interop,env MQTTSIM=$(BIN) sh tests/interop.sh)
+
+# MQTT.js comes from npm: tests/interop5.sh installs the pinned version into build/mqttjs.
+interop5: $(BIN)
+	$(call bounded,interop5,env MQTTSIM=$(BIN) sh tests/interop5.sh)
 
 # The socket shell under abuse: a never-reading subscriber, EMFILE, a wrong-password flood.
 abuse_shell: $(BIN)

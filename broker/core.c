@@ -152,6 +152,7 @@ void broker__will_cancel(broker *b, session *s)
 	broker__bheap_set(&b->wills, &s->willh, INT64_MAX);
 	broker__msg_unref(s->will);
 	s->will = NULL;
+	broker__persist_will(b, s);
 }
 
 void broker__will_fire(broker *b, session *s)
@@ -161,6 +162,7 @@ void broker__will_fire(broker *b, session *s)
 		return;
 	broker__bheap_set(&b->wills, &s->willh, INT64_MAX);
 	s->will = NULL;
+	broker__persist_will(b, s); /* before the deliveries it makes, in the same sync */
 	broker__core_log(b, "will of client=%s published (delayed)", s->client_id);
 	will_publish(b, m, s->will_has_expiry, s->will_expiry_s, s);
 	broker__msg_unref(m);
@@ -329,8 +331,10 @@ static void conn_end(broker *b, conn *c, bool publish_will, bool tell_shell, con
 		c->will_msg = NULL;
 		ws->will_has_expiry = c->will_has_expiry;
 		ws->will_expiry_s = c->will_expiry_s;
+		ws->will_delay_s = c->will_delay_s;
 		ws->willh.tie = ws->seq;
 		broker__bheap_set(&b->wills, &ws->willh, now(b) + (int64_t)c->will_delay_s * 1000000);
+		broker__persist_will(b, ws);
 	} else if (will) {
 		/* Published like any message from this client, with its QoS and retain (and a
 		 * 5.0 will's properties); at once when it has no delay or its session ended. */

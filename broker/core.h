@@ -156,10 +156,12 @@ struct session {
 	uint32_t in_qos2_len, in_qos2_cap;
 	/* A 5.0 will waiting out its Will Delay Interval: published at willh.at or when the
 	 * session ends, whichever is first; dropped if a connection for this client id comes
-	 * first [MQTT-3.1.2-8, MQTT-3.1.3-9]. Not persisted. */
+	 * first [MQTT-3.1.2-8, MQTT-3.1.3-9]. Persisted (R_WILL), so it outlives a crash with
+	 * its session, due at the same time on the broker's clock. */
 	msg *will;
 	bool will_has_expiry;
 	uint32_t will_expiry_s;
+	uint32_t will_delay_s;     /* its Will Delay Interval: bounds willh.at read from a log */
 	bheap_item willh;          /* in broker.wills while will is set; tie seq */
 	session *next, *prev;      /* all sessions, creation order */
 	session *hnext;            /* hash chain */
@@ -404,6 +406,7 @@ enum {
 	R_IN2, R_IN2_DEL, R_RET, R_RET_DEL,
 	R_BATCH, /* the records of one sync, whole, in one record: applied all or none */
 	R_ENQ_FRONT, /* a message put back at the head of a session's queue */
+	R_WILL, R_WILL_DEL, /* an offline session's delayed will set; gone (published or dropped) */
 };
 void broker__persist_session(broker *b, session *s, bool exists);
 /* x: the subscription made or replaced, with its options; NULL: the filter's was removed. */
@@ -412,6 +415,8 @@ void broker__persist_sub(broker *b, session *s, const char *filter, size_t flen,
 void broker__persist_enq(broker *b, session *s, const outmsg *o, bool front);
 void broker__persist_out(broker *b, session *s, uint8_t type, uint16_t id);
 void broker__persist_retained(broker *b, const msg *m);
+/* The session's delayed will as it is now: R_WILL while s->will is set, else R_WILL_DEL. */
+void broker__persist_will(broker *b, session *s);
 void broker__persist_recover(broker *b);
 void broker__persist_free(broker *b);
 /* Output that reveals state - acknowledgements, SUBACK, a PUBLISH whose packet id the

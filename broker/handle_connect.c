@@ -138,8 +138,9 @@ void broker__session_free(broker *b, session *s)
 {
 	broker__persist_session(b, s, false);
 	broker__session_expire_at(b, s, INT64_MAX);
-	/* A will still waiting for its delay goes now: the session ends first [MQTT-3.1.2-8]. */
-	if (b->freeing)
+	/* A will still waiting for its delay goes now: the session ends first [MQTT-3.1.2-8].
+	 * Not while the log is replayed: its publication follows in the log (R_ENQ). */
+	if (b->freeing || b->replaying)
 		broker__will_cancel(b, s);
 	else
 		broker__will_fire(b, s);

@@ -257,7 +257,39 @@ static void rec_sess(buf *r, const session *s)
 	rec_end(r, at);
 }
 
+/* R_WILL: the client id; the Will Delay Interval (u32 s) and when the will is due on the
+ * broker's clock (u64 µs); whether it has a Message Expiry Interval (u8) and that interval
+ * (u32 s, counted from its publication); then the message as R_MSG has it without an id
+ * (QoS, RETAIN, topic, payload, the 5.0 tail). R_WILL_DEL: the client id alone. */
+static void rec_will(buf *r, const session *s)
+{
+	size_t at = rec_begin(r, s->will ? R_WILL : R_WILL_DEL);
+	put_str(r, s->client_id);
+	if (s->will) {
+		const msg *m = s->will;
+		put_u32(r, s->will_delay_s);
+		put_u64(r, (uint64_t)s->willh.at);
+		put_u8(r, s->will_has_expiry);
+		put_u32(r, s->will_expiry_s);
+		put_u8(r, m->qos);
+		put_u8(r, m->retain);
+		put_str(r, m->topic);
+		put_bytes(r, m->payload, m->payload_len);
+		put_tail(r, m);
+	}
+	rec_end(r, at);
+}
+
 /* ---- hooks called as state changes ------------------------------------------------------ */
+
+void broker__persist_will(broker *b, session *s)
+{
+	if (!active(b) || s->clean)
+		return;
+	buf r = { 0 };
+	rec_will(&r, s);
+	emit(b, &r);
+}
 
 void broker__persist_session(broker *b, session *s, bool exists)
 {
@@ -502,6 +534,8 @@ static void compact(broker *b)
 		if (s->clean)
 			continue;
 		rec_sess(&r, s);
+		if (s->will)
+			rec_will(&r, s);
 		/* The session's list is newest first; write oldest first. */
 		size_t n = 0;
 		for (sub *x = s->subs; x; x = x->next_in_session)
@@ -799,6 +833,43 @@ static bool apply(broker *b, rd *r, mtab *t)
 			t->v = v;
 		}
 		t->v[t->n++] = x;
+		return true;
+	}
+	case R_WILL:
+	case R_WILL_DEL: {
+		s = sess_of(b, r);
+		if (type == R_WILL_DEL) {
+			/* Its session may be gone already: one that ends publishes its will after
+			 * its R_SESS_DEL. */
+			if (!r->bad && s)
+				broker__will_cancel(b, s);
+			return !r->bad;
+		}
+		uint32_t delay = get_u32(r);
+		int64_t at_us = (int64_t)get_u64(r);
+		uint8_t has_exp = get_u8(r);
+		uint32_t exp = get_u32(r);
+		uint8_t qos = get_u8(r), ret = get_u8(r);
+		d = get_bytes(r, &n);
+		e = get_bytes(r, &m);
+		if (!s || r->bad || delay == 0 || at_us < 0 || at_us == INT64_MAX || has_exp > 1 || qos > 2 ||
+		    ret > 1 || n == 0 || n > 65535)
+			return false;
+		msg *x = broker__msg_new((const char *)d, n, e, m, qos, ret);
+		if (!get_tail(b, r, x)) {
+			broker__msg_unref(x);
+			return false;
+		}
+		broker__will_cancel(b, s);
+		s->will = x;
+		s->will_has_expiry = has_exp;
+		s->will_expiry_s = exp;
+		s->will_delay_s = delay;
+		s->willh.tie = s->seq;
+		/* Due when it was, on the same clock across a restart; a clock that went back
+		 * (another boot) may not put it further off than its delay from now. */
+		int64_t full = b->env.now_us(b->env.ctx) + (int64_t)delay * 1000000;
+		broker__bheap_set(&b->wills, &s->willh, at_us > full ? full : at_us);
 		return true;
 	}
 	case R_ENQ:

@@ -1800,6 +1800,67 @@ START_TEST(test_will_delay)
 }
 END_TEST
 
+/* A delayed will waiting with its offline session outlives crashes of the broker: from the
+ * log, then from the snapshot the first restart wrote, it is published when it was due on
+ * the broker's clock (the time down counts), with its properties; at the session's end when
+ * that comes first; not when its client returns within the delay [MQTT-3.1.3-9]; and once
+ * only, not again after a later restart (tests/interop5.sh found it lost at a restart). */
+START_TEST(test_will_delay_survives_restart)
+{
+	start_persistent();
+	mqtt_props e = expiry_props(3600);
+	tclient *s = online5("s", "s", true, &e, ACK5);
+	sub_ok(s, 1, "w/#", 1);
+	tclient *a = online_will5("a", "a", true, 60, 5, true, ACK5);
+	tclient *b = online_will5("b", "b", true, 60, 10, false, ACK5);
+	tclient *c = online_will5("c", "c", true, 3, 10, false, ACK5);
+	tc_drop(a);
+	tc_drop(b);
+	tc_drop(c);
+	tc_run(w, 1 * SEC); /* T: 1 s since the three left */
+	TC_EXPECT_NOTHING(s);
+	sim_host_crash(bh);
+	tc_run(w, 500 * MS);
+	sim_host_restart(bh);
+	tc_run(w, 500 * MS);
+	sim_host_crash(bh);
+	tc_run(w, 500 * MS);
+	sim_host_restart(bh); /* T 2.5 s */
+	tclient *s2 = online5("s2", "s", false, &e, ACK5_PRESENT);
+	tc_run(w, 470 * MS); /* T 2.98 s */
+	TC_EXPECT_NOTHING(s2);
+	tc_run(w, 40 * MS);
+	TC_EXPECT(s2, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"w/c\" payload=3B");
+	tc_send_hex(s2, "40 02 00 01");
+	tc_run(w, 1 * SEC); /* T 4.03 s: b comes back within its delay */
+	tclient *b2 = online5("b2", "b", false, NULL, ACK5_PRESENT);
+	tc_run(w, 940 * MS); /* T 4.98 s */
+	TC_EXPECT_NOTHING(s2);
+	tc_run(w, 40 * MS);
+	TC_EXPECT(s2, "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"w/a\" payload=3B payload_format=1 "
+		      "message_expiry=100 " PROPS_SEEN_REST);
+	tc_send_hex(s2, "40 02 00 02");
+	tc_run(w, 8 * SEC); /* past b's 10 s */
+	TC_EXPECT_NOTHING(s2);
+	sim_host_crash(bh);
+	tc_run(w, 500 * MS);
+	sim_host_restart(bh);
+	tclient *s3 = online5("s3", "s", false, &e, ACK5_PRESENT);
+	tc_run(w, 12 * SEC);
+	TC_EXPECT_NOTHING(s3);
+	broker_stats st;
+	broker_get_stats(broker_sim_core(bs), &st);
+	ck_assert_uint_eq(st.skipped_records, 0);
+	tc_free(s);
+	tc_free(s2);
+	tc_free(s3);
+	tc_free(a);
+	tc_free(b);
+	tc_free(b2);
+	tc_free(c);
+}
+END_TEST
+
 START_TEST(test_will_props_now)
 {
 	start_broker();
@@ -1898,6 +1959,7 @@ Suite *broker5_suite(void)
 	t = tcase_create("will");
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, test_will_delay);
+	tcase_add_test(t, test_will_delay_survives_restart);
 	tcase_add_test(t, test_will_props_now);
 	suite_add_tcase(s, t);
 	return s;
