@@ -279,6 +279,7 @@ int broker__scram_client_final(broker_scram *s, const uint8_t *m, size_t n, char
 		say(why, whylen, "SCRAM client-final-message out of turn");
 		return BROKER_SCRAM_MALFORMED;
 	}
+	s->step = 3; /* one client-final per exchange, whatever becomes of it */
 	if (n == 0 || n > BROKER_SCRAM_MAX_MSG || memchr(m, 0, n)) {
 		say(why, whylen, "SCRAM client-final-message is empty, longer than %d bytes or holds a NUL",
 		    BROKER_SCRAM_MAX_MSG);
@@ -356,7 +357,6 @@ int broker__scram_client_final(broker_scram *s, const uint8_t *m, size_t n, char
 	broker_sha256_wipe(h, sizeof h);
 	broker_sha256_wipe(sig, sizeof sig);
 	free(am);
-	s->step = 3;
 	return rc;
 }
 

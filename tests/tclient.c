@@ -49,7 +49,7 @@ static void on_readable(sim_sock *s, void *ctx)
 				memcpy(c->auth_data, p.props.auth_data.data, p.props.auth_data.len);
 				c->auth_data[p.props.auth_data.len] = 0;
 				size_t l = strlen(line);
-				snprintf(line + l, sizeof line - l, " data=\"%s\"", c->auth_data);
+				snprintf(line + l, sizeof line - l, " data=\"%.400s\"", c->auth_data);
 			}
 		}
 		if (c->nlines < TC_MAX_LINES)
