@@ -180,6 +180,15 @@ size_t broker__core_fit(const conn *c, const mqtt_packet *p, mqtt_packet *q)
 	q->version = c->version == MQTT_V5 ? MQTT_V5 : MQTT_V311;
 	if (q->version != MQTT_V5)
 		q->props = (mqtt_props){ 0 };
+	else if (!c->problem_info && q->type != MQTT_PUBLISH && q->type != MQTT_CONNACK &&
+		 q->type != MQTT_DISCONNECT) {
+		/* Request Problem Information 0: no Reason String or User Property on any other
+		 * packet [MQTT-3.1.2-29], whoever built it. */
+		q->props.present &= ~((uint64_t)1 << MQTT_PROP_REASON_STRING);
+		q->props.user_count = 0;
+		q->props.user = NULL;
+		q->props.raw = (mqtt_str){ 0 };
+	}
 	size_t n = mqtt_encoded_size(q);
 	if (n && c->max_out_packet && n > c->max_out_packet) {
 		/* A PUBLISH's User Properties are the publisher's, forwarded unaltered or not
