@@ -63,7 +63,7 @@ BIN   := $(BUILD)/mqttsim
 TESTS := $(BUILD)/check_mqttsim
 OUT   := reports/out
 
-.PHONY: all test unit cli lint interop interop5 scenarios trace_hashes golden install_test credentials window ci_recipes conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls lang50 asan valgrind coverage bench deps install clean help
+.PHONY: all test unit cli lint interop interop5 scenarios trace_hashes golden install_test credentials window ci_recipes conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls scram lang50 asan valgrind coverage bench deps install clean help
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -100,7 +100,7 @@ $(TESTS): $(TEST_OBJ) $(LIB)
 $(BUILD)/bench_%: $(BUILD)/tests/bench_%.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(YAML_LIBS) $(SSL_LIBS) -lm
 
-test: unit cli lint interop interop5 scenarios lang50 trace_hashes golden install_test credentials window ci_recipes conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls
+test: unit cli lint interop interop5 scenarios lang50 trace_hashes golden install_test credentials window ci_recipes conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls scram
 
 # Every test target is bounded in wall time: a hang fails its target with a message naming it
 # instead of stalling CI. $(call bounded,NAME,COMMAND)
@@ -149,6 +149,10 @@ install_test: $(BIN)
 # The suite against a mosquitto that wants a user name and allows topics under a prefix.
 credentials: $(BIN)
 	$(call bounded,credentials,env MQTTSIM=$(BIN) sh tests/credentials.sh)
+
+# SCRAM-SHA-256 enhanced authentication against `mqttsim broker`, by a Python client.
+scram: $(BIN)
+	$(call bounded,scram,env MQTTSIM=$(BIN) sh tests/scram.sh)
 
 # A negative check over TCP sees what arrived while an earlier check waited.
 window: $(BIN)

@@ -102,6 +102,8 @@ broker_file_auth *broker_auth_parse(const char *passwd_name, const char *passwd_
 	if (passwd_text && broker__auth_load_passwd(a, passwd_name ? passwd_name : "passwords",
 						    passwd_text, passwd_len, err, errlen))
 		goto fail;
+	if (a->has_passwd) /* SCRAM-SHA-256 only over a password file */
+		a->iface.scram_lookup = broker__auth_scram_lookup;
 	if (acl_text &&
 	    broker__auth_load_acl(a, acl_name ? acl_name : "acl", acl_text, acl_len, err, errlen))
 		goto fail;

@@ -61,6 +61,9 @@ int broker__auth_load_passwd(broker_file_auth *a, const char *file, const char *
 /* broker_auth.connect over a's users. */
 int broker__auth_connect(void *ctx, const char *client_id, const char *username,
 			 const uint8_t *password, size_t password_len);
+/* broker_auth.scram_lookup over a's users. */
+int broker__auth_scram_lookup(void *ctx, const char *username, uint8_t *salt, size_t *salt_len,
+			      uint32_t *iterations, uint8_t salted_password[32]);
 /* Frees (and wipes) a's users. */
 void broker__auth_free_passwd(broker_file_auth *a);
 

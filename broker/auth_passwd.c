@@ -346,3 +346,21 @@ int broker_auth_format(char *out, size_t cap, const char *user, const uint8_t *p
 	broker_sha256_wipe(dk, sizeof dk);
 	return (int)pos;
 }
+
+/* ---- SCRAM-SHA-256 ---------------------------------------------------------------------- */
+
+/* The file's hash is PBKDF2-HMAC-SHA256 of the password with the line's salt and count:
+ * SCRAM's SaltedPassword (RFC 5802 §3), so the same file serves both ways of logging in. */
+int broker__auth_scram_lookup(void *ctx, const char *username, uint8_t *salt, size_t *salt_len,
+			      uint32_t *iterations, uint8_t salted_password[32])
+{
+	const broker_file_auth *a = ctx;
+	const pw_user *u = a->has_passwd && username ? find_user(a, username) : NULL;
+	if (!u || u->salt_len > *salt_len)
+		return -1;
+	memcpy(salt, u->salt, u->salt_len);
+	*salt_len = u->salt_len;
+	*iterations = u->iterations;
+	memcpy(salted_password, u->hash, SHA256_LEN);
+	return 0;
+}

@@ -35,6 +35,10 @@ typedef struct broker_env {
 	void (*wake)(void *ctx, int64_t at_us);
 	/* One line per connect, disconnect and refusal (may be NULL). */
 	void (*log)(void *ctx, const char *line);
+	/* Fill out with len unpredictable bytes: SCRAM's server nonce (may be NULL: then no
+	 * enhanced authentication is offered). The simulation shell draws them from a seeded
+	 * stream, so a run stays a function of its seed; the socket shell from the OS. */
+	void (*rand_bytes)(void *ctx, uint8_t *out, size_t len);
 } broker_env;
 
 /* Authentication and authorisation, injected (auth.c provides a file-backed one). */
@@ -63,7 +67,17 @@ typedef struct broker_auth {
 	 * connection ids must drop answers meant for an earlier connection of the same id. */
 	int (*connect_start)(void *ctx, uint64_t conn, const char *client_id, const char *username,
 			     const uint8_t *password, size_t password_len);
+	/* Optional; set, 5.0 clients may authenticate with Authentication Method SCRAM-SHA-256
+	 * (RFC 5802/7677) instead of a password. The user's salt (at most BROKER_SCRAM_MAX_SALT
+	 * bytes, its length in *salt_len), iteration count and SaltedPassword - the
+	 * PBKDF2-HMAC-SHA256 of the password with that salt and count. 0, or -1 for a user
+	 * that does not exist (the exchange then goes on with made-up values and fails at the
+	 * proof, so which names exist is not revealed). */
+	int (*scram_lookup)(void *ctx, const char *username, uint8_t *salt, size_t *salt_len,
+			    uint32_t *iterations, uint8_t salted_password[32]);
 } broker_auth;
+
+#define BROKER_SCRAM_MAX_SALT 64
 
 #define BROKER_AUTH_PENDING (-1) /* connect_start: the answer comes by broker_on_auth() */
 
@@ -131,6 +145,10 @@ typedef struct broker_config {
 	/* Shared subscriptions (`$share/NAME/filter`) refused: CONNACK says Shared Subscription
 	 * Available 0, such a filter gets SUBACK 0x9E. */
 	bool no_shared_subs;
+	/* A 5.0 PUBLISH with Payload Format Indicator 1 whose payload is not UTF-8 is refused
+	 * with PUBACK/PUBREC 0x99 (Payload format invalid) and not delivered (5.0 §3.3.2.3.2
+	 * lets a server check; default false: payloads are forwarded unread). */
+	bool check_payload_format;
 	/* Authentication and authorisation; NULL accepts everything (see auth.h). */
 	const broker_auth *auth;
 	/* Persistent sessions, their queues and in-flight messages, and retained messages

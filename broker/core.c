@@ -182,6 +182,15 @@ size_t broker__core_fit(const conn *c, const mqtt_packet *p, mqtt_packet *q)
 	q->version = c->version == MQTT_V5 ? MQTT_V5 : MQTT_V311;
 	if (q->version != MQTT_V5)
 		q->props = (mqtt_props){ 0 };
+	else if (!c->problem_info && q->type != MQTT_PUBLISH && q->type != MQTT_CONNACK &&
+		 q->type != MQTT_DISCONNECT) {
+		/* Request Problem Information 0: no Reason String or User Property on any other
+		 * packet [MQTT-3.1.2-29], whoever built it. */
+		q->props.present &= ~((uint64_t)1 << MQTT_PROP_REASON_STRING);
+		q->props.user_count = 0;
+		q->props.user = NULL;
+		q->props.raw = (mqtt_str){ 0 };
+	}
 	size_t n = mqtt_encoded_size(q);
 	if (n && c->max_out_packet && n > c->max_out_packet) {
 		/* A PUBLISH's User Properties are the publisher's, forwarded unaltered or not
@@ -291,6 +300,7 @@ static void conn_free(broker *b, conn *c)
 	free(c->alias);
 	free(c->will_payload);
 	broker__msg_unref(c->will_msg);
+	broker__auth_conn_free(c);
 	free(c);
 }
 
@@ -438,11 +448,28 @@ static void refuse_v5(broker *b, conn *c, uint8_t reason, const char *what)
 static bool dispatch(broker *b, conn *c, const mqtt_packet *p)
 {
 	uint64_t id = c->id;
+	if (c->state == CONN_NEW && c->connect_raw) {
+		/* A CONNECT waits for its enhanced authentication: only AUTH or DISCONNECT may come
+		 * before CONNACK [MQTT-3.1.2-30]; anything else is refused with CONNACK 0x82. */
+		if (p->type == MQTT_AUTH) {
+			broker__handle_auth(b, c, p);
+			return broker__conn_find(b, id) != NULL;
+		}
+		if (p->type != MQTT_DISCONNECT) {
+			refuse_v5(b, c, 0x82, p->type == MQTT_CONNECT
+						  ? "[MQTT-3.1.0-2] a second CONNECT during authentication"
+						  : "[MQTT-3.1.2-30] a packet other than AUTH or DISCONNECT before CONNACK");
+			return false;
+		}
+		broker__core_close(b, c, false, "DISCONNECT during authentication");
+		return false;
+	}
 	if (c->state == CONN_NEW && p->type != MQTT_CONNECT) {
 		protocol_error(b, c, "MQTT-3.1.0-1", "the first packet must be CONNECT", 0x82);
 		return false;
 	}
 	switch (p->type) {
+	case MQTT_AUTH: broker__handle_auth(b, c, p); break;
 	case MQTT_CONNECT:
 		if (c->state != CONN_NEW) {
 			protocol_error(b, c, "MQTT-3.1.0-2", "a second CONNECT on one connection", 0x82);
@@ -548,6 +575,8 @@ static void decode_input(broker *b, conn *c)
 		/* Any packet from the client resets its keepalive clock [MQTT-3.1.2-24]. */
 		if (c->state == CONN_UP && c->keepalive_s && !(b->cfg.test_faults & BROKER_TF_IGNORE_KEEPALIVE))
 			broker__core_deadline(b, c, now(b) + (int64_t)c->keepalive_s * 1500000);
+		c->in_raw = c->rx + pos;
+		c->in_raw_len = (size_t)n;
 		pos += (size_t)n;
 		if (!dispatch(b, c, &p)) {
 			broker__acks_flush(b);

@@ -204,6 +204,18 @@ struct conn {
 	bool auth_answered;        /* ... and here is the answer, for the CONNECT's second pass */
 	uint8_t auth_rc;
 	bool subs_limit_logged;    /* max_subscriptions refusal logged for this connection */
+	/* 5.0 enhanced authentication (handle_auth.c): the Authentication Method of the
+	 * CONNECT (NULL: none, and then no AUTH either way [MQTT-4.12.0-6, -7]); the exchange
+	 * under way (first, or a re-authentication); the CONNECT waiting for its end, as
+	 * received; and the server's last data for the CONNACK that ends a first exchange. */
+	char *auth_method;
+	struct broker_scram *scram;
+	uint8_t *connect_raw;
+	size_t connect_raw_len;
+	char *auth_final;
+	/* The packet being dispatched, as received (valid during dispatch only). */
+	const uint8_t *in_raw;
+	size_t in_raw_len;
 	/* Inbound Topic Aliases of this connection (never of the session [MQTT-3.3.2-7]):
 	 * alias[i] is alias i + 1's topic, or NULL; grown to the highest alias set. */
 	char **alias;
@@ -299,6 +311,11 @@ struct broker {
 	uint8_t *held_bytes;
 	size_t held_len, held_cap;
 
+	/* Key for the made-up salt and keys of SCRAM users that do not exist: drawn from
+	 * env.rand_bytes at the first need (handle_auth.c). */
+	uint8_t scram_secret[32];
+	bool scram_secret_set;
+
 	broker_stats st;
 };
 
@@ -345,6 +362,13 @@ session *broker__session_create_offline(broker *b, const char *id);
 void broker__session_free(broker *b, session *s);
 /* Set the owner (username NULL: anonymous); false if it was that already. */
 bool broker__session_set_owner(session *s, const char *username);
+
+/* handle_auth.c: 5.0 enhanced authentication. A CONNECT with an Authentication Method
+ * (before its second pass): start the exchange; the CONNECT comes back to
+ * broker__handle_connect with conn.auth_answered once it succeeded. */
+void broker__auth_begin(broker *b, conn *c, const mqtt_packet *p);
+void broker__handle_auth(broker *b, conn *c, const mqtt_packet *p);
+void broker__auth_conn_free(conn *c);
 
 /* handle_publish.c */
 msg *broker__msg_new(const char *topic, size_t topic_len, const uint8_t *payload, size_t len,

@@ -239,6 +239,13 @@ void broker__handle_connect(broker *b, conn *c, const mqtt_packet *p)
 	}
 	c->expiry_zero_at_connect = expiry == 0;
 
+	/* Enhanced authentication (5.0 §4.12): the exchange first; this CONNECT comes back
+	 * with auth_answered once it succeeded, the user name SCRAM's (handle_auth.c). */
+	if (v5 && MQTT_HAS(cp, MQTT_PROP_AUTH_METHOD) && !c->auth_answered) {
+		broker__auth_begin(b, c, p);
+		return;
+	}
+
 	if (k->client_id.len == 0) {
 		if (!v5 && !k->clean_start) {
 			/* A session needs a name to be found again [MQTT-3.1.3-8]. */
@@ -272,7 +279,7 @@ void broker__handle_connect(broker *b, conn *c, const mqtt_packet *p)
 	uint8_t rc = 0;
 	if (k->has_username && !c->username)
 		c->username = mqtt_xstrndup((const char *)k->username.data, k->username.len);
-	if (!k->has_username && !b->cfg.allow_anonymous)
+	if (!c->username && !b->cfg.allow_anonymous)
 		rc = 5;
 	else if (c->auth_answered)
 		rc = c->auth_rc; /* this CONNECT's second pass, with broker_on_auth()'s answer */
@@ -415,11 +422,23 @@ void broker__handle_connect(broker *b, conn *c, const mqtt_packet *p)
 			ack.shared_sub_available = 0;
 			MQTT_SET(&ack, MQTT_PROP_SHARED_SUB_AVAILABLE);
 		}
+		/* A successful CONNACK repeats the CONNECT's Authentication Method [MQTT-4.12.0-5]
+		 * with the method's last word (SCRAM's server-final); none without [MQTT-4.12.0-6]. */
+		if (c->auth_method) {
+			ack.auth_method = (mqtt_str){ (const uint8_t *)c->auth_method, (uint32_t)strlen(c->auth_method) };
+			MQTT_SET(&ack, MQTT_PROP_AUTH_METHOD);
+			if (c->auth_final) {
+				ack.auth_data = (mqtt_str){ (const uint8_t *)c->auth_final, (uint32_t)strlen(c->auth_final) };
+				MQTT_SET(&ack, MQTT_PROP_AUTH_DATA);
+			}
+		}
 	}
 	c->keepalive_s = keepalive;
 	bool enforce = keepalive && !(b->cfg.test_faults & BROKER_TF_IGNORE_KEEPALIVE);
 	broker__core_deadline(b, c, enforce ? b->env.now_us(b->env.ctx) + (int64_t)keepalive * 1500000 : INT64_MAX);
 	connack(b, c, 0, present, &ack);
+	free(c->auth_final);
+	c->auth_final = NULL;
 	if (v5)
 		broker__core_log(b, "connect %s client=%s v5 clean-start=%d expiry=%u keepalive=%u%s%s", c->peer, id,
 				 k->clean_start, granted, keepalive, present ? " session-present" : "",

@@ -662,13 +662,34 @@ static bool topic_alias(broker *b, conn *c, const mqtt_packet *p, mqtt_str *topi
 	return true;
 }
 
-/* PUBACK or PUBREC; to a 5.0 client with reason (3.1.1's have none). */
-static void ack_rc(broker *b, conn *c, uint8_t type, uint16_t id, uint8_t reason)
+/* PUBACK, PUBREC, PUBREL or PUBCOMP; to a 5.0 client with reason (3.1.1's have none) and,
+ * unless it asked for no problem information [MQTT-3.1.2-29], the reason string why. */
+static void ack_rc_why(broker *b, conn *c, uint8_t type, uint16_t id, uint8_t reason, const char *why)
 {
 	mqtt_packet p = { .type = type, .version = MQTT_V311, .packet_id = id };
-	if (c->version == MQTT_V5)
+	if (c->version == MQTT_V5) {
 		p.reason = reason;
+		if (why && broker__core_reason_ok(c)) {
+			p.props.reason_string = (mqtt_str){ (const uint8_t *)why, (uint32_t)strlen(why) };
+			MQTT_SET(&p.props, MQTT_PROP_REASON_STRING);
+		}
+	}
 	broker__send_later(b, c, &p);
+}
+
+static void ack_rc(broker *b, conn *c, uint8_t type, uint16_t id, uint8_t reason)
+{
+	ack_rc_why(b, c, type, id, reason, NULL);
+}
+
+/* Payload Format Indicator 1 says the payload is UTF-8 character data (5.0 §3.3.2.3.2);
+ * checked by the rules of a UTF-8 string (§1.5.4: well formed, no surrogates, no U+0000)
+ * only when the broker is told to (check_payload_format). */
+static bool payload_format_bad(const broker *b, const conn *c, const mqtt_packet *p)
+{
+	return b->cfg.check_payload_format && c->version == MQTT_V5 &&
+	       MQTT_HAS(&p->props, MQTT_PROP_PAYLOAD_FORMAT) && p->props.payload_format == 1 &&
+	       mqtt_utf8_check(p->publish.payload.data, p->publish.payload.len, MQTT_V5, NULL) < 0;
 }
 
 void broker__handle_publish(broker *b, conn *c, const mqtt_packet *p)
@@ -728,9 +749,16 @@ void broker__handle_publish(broker *b, conn *c, const mqtt_packet *p)
 	/* 5.0 PUBACK/PUBREC reason: 0x10 when nobody subscribes to it, 0x87 when the ACL
 	 * refuses it (5.0 §3.4.2.1); 3.1.1 has only the packet. */
 	uint8_t reason = 0x00;
+	const char *why = NULL;
 	bool allowed = !b->cfg.auth || !b->cfg.auth->allow ||
 		       b->cfg.auth->allow(b->cfg.auth->ctx, s->client_id, c->username, m->topic, true);
-	if (allowed) {
+	if (allowed && payload_format_bad(b, c, p)) {
+		/* Not what its Payload Format Indicator says: 0x99, and not delivered. */
+		reason = 0x99;
+		why = "payload is not UTF-8 but its Payload Format Indicator says it is";
+		b->st.msgs_dropped++;
+		broker__core_log(b, "invalid payload format client=%s topic=%s", s->client_id, m->topic);
+	} else if (allowed) {
 		if (pub->retain)
 			broker__retained_set(b, m);
 		if (broker__route(b, m, s) == 0)
@@ -746,11 +774,11 @@ void broker__handle_publish(broker *b, conn *c, const mqtt_packet *p)
 	if (pub->qos == 1) {
 		if (b->store && (b->dirty || b->log_stale))
 			c->in_q1_held++; /* unacknowledged until broker__acks_flush sends it */
-		ack_rc(b, c, MQTT_PUBACK, p->packet_id, reason);
+		ack_rc_why(b, c, MQTT_PUBACK, p->packet_id, reason, why);
 	} else if (pub->qos == 2 && c->version == MQTT_V5 && reason >= 0x80) {
 		/* A PUBREC of 0x80 or more ends the exchange: no PUBREL follows, so the id is
 		 * not held (5.0 §4.3.3). */
-		ack_rc(b, c, MQTT_PUBREC, p->packet_id, reason);
+		ack_rc_why(b, c, MQTT_PUBREC, p->packet_id, reason, why);
 	} else if (pub->qos == 2) {
 		c->in_q2++;
 		in_qos2_add(s, p->packet_id);
@@ -802,7 +830,10 @@ void broker__handle_ack(broker *b, conn *c, const mqtt_packet *p)
 		/* Only once "released" is durable: a restart that forgot it would send the
 		 * PUBLISH again, and a receiver that has already released the id would take it
 		 * for a new message - a duplicate QoS 2 delivery. */
-		broker__ack_later(b, c, MQTT_PUBREL, p->packet_id);
+		if (o && o->qos == 2)
+			broker__ack_later(b, c, MQTT_PUBREL, p->packet_id);
+		else /* a PUBREC for no QoS 2 message of ours: 0x92 (5.0 §3.6.2.1) */
+			ack_rc_why(b, c, MQTT_PUBREL, p->packet_id, 0x92, "packet identifier not found");
 		break;
 	case MQTT_PUBCOMP:
 		if (o && o->qos == 2 && o->state == OUT_RELEASED) {
@@ -813,12 +844,17 @@ void broker__handle_ack(broker *b, conn *c, const mqtt_packet *p)
 	case MQTT_PUBREL:
 		/* The id is free again only once that is durable: a restart must not take a
 		 * new message under this id for a duplicate. */
+		/* Every PUBREL is answered with a PUBCOMP of its id [MQTT-4.3.3-11]; one for an
+		 * id not held (already released, or never taken) says 0x92, Packet Identifier
+		 * not found (5.0 §3.7.2.1), to a 5.0 client. */
 		if (in_qos2_has(s, p->packet_id, true)) {
 			broker__persist_out(b, s, R_IN2_DEL, p->packet_id);
 			if (c->in_q2)
 				c->in_q2--; /* ids of an earlier connection were never counted here */
+			broker__ack_later(b, c, MQTT_PUBCOMP, p->packet_id);
+		} else {
+			ack_rc_why(b, c, MQTT_PUBCOMP, p->packet_id, 0x92, "packet identifier not found");
 		}
-		broker__ack_later(b, c, MQTT_PUBCOMP, p->packet_id);
 		break;
 	default:
 		break;

@@ -42,6 +42,7 @@ struct broker_sim {
 	bconn **tab;
 	size_t tab_cap, count;
 	broker_store store;
+	sim_rng rng;       /* the broker's random bytes (SCRAM nonces), from the world seed */
 };
 
 /* ---- the log on the virtual disk ------------------------------------------------------------ */
@@ -221,6 +222,16 @@ static void env_log(void *ctx, const char *line)
 	sim_trace(bs->w, sim_host_name(bs->h), 0, "broker", "%s", line);
 }
 
+static void env_rand(void *ctx, uint8_t *out, size_t len)
+{
+	broker_sim *bs = ctx;
+	for (size_t i = 0; i < len; i += 8) {
+		uint64_t v = sim_rng_u64(&bs->rng);
+		for (size_t k = 0; k < 8 && i + k < len; k++)
+			out[i + k] = (uint8_t)(v >> (8 * k));
+	}
+}
+
 static void on_wake(sim_world *w, sim_timer *t)
 {
 	broker_sim *bs = t->arg;
@@ -284,7 +295,7 @@ static void on_accept(sim_sock *s, void *ctx)
 
 static void start(broker_sim *bs)
 {
-	broker_env env = { bs, env_now, env_send, env_close, env_wake, env_log };
+	broker_env env = { bs, env_now, env_send, env_close, env_wake, env_log, env_rand };
 	bs->b = broker_new(&env, &bs->cfg);
 	sim_listen(bs->h, bs->port, on_accept, bs);
 }
@@ -328,6 +339,10 @@ broker_sim *broker_sim_start(sim_world *w, sim_host *h, uint16_t port, const bro
 	else
 		broker_config_init(&bs->cfg);
 	sim_timer_init(&bs->wake, on_wake, bs);
+	/* Its own stream, named by the host: drawing from it moves no other stream. */
+	char name[128];
+	snprintf(name, sizeof name, "broker/%s", sim_host_name(h));
+	sim_rng_init(&bs->rng, sim_world_seed(w), name);
 	sim_host_set_hooks(h, on_crash, on_restart, bs);
 	start(bs);
 	return bs;
@@ -349,6 +364,10 @@ broker_sim *broker_sim_start_persistent(sim_world *w, sim_host *h, uint16_t port
 	bs->port = port;
 	bs->cfg = c;
 	sim_timer_init(&bs->wake, on_wake, bs);
+	/* Its own stream, named by the host: drawing from it moves no other stream. */
+	char name[128];
+	snprintf(name, sizeof name, "broker/%s", sim_host_name(h));
+	sim_rng_init(&bs->rng, sim_world_seed(w), name);
 	sim_host_set_hooks(h, on_crash, on_restart, bs);
 	start(bs);
 	return bs;

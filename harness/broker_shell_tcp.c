@@ -31,6 +31,7 @@
 #include <pthread.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
@@ -336,6 +337,14 @@ static void env_wake(void *ctx, int64_t at)
 static void env_log(void *ctx, const char *line)
 {
 	logf_(ctx, line);
+}
+
+/* SCRAM's server nonce: from the OS through OpenSSL's generator. */
+static void env_rand(void *ctx, uint8_t *out, size_t len)
+{
+	(void)ctx;
+	if (RAND_bytes(out, (int)len) != 1)
+		abort(); /* no randomness: better no broker than a guessable nonce */
 }
 
 /*
@@ -710,6 +719,16 @@ static void auth_deliver(shell *sh)
 		aw->full = false;
 }
 
+/* SCRAM's lookup costs no key derivation (the file holds the derived key), so it is asked
+ * here, in the loop, of the inner auth (read-only once parsed). */
+static int aw_scram_lookup(void *ctx, const char *username, uint8_t *salt, size_t *salt_len,
+			   uint32_t *iterations, uint8_t salted_password[32])
+{
+	shell *sh = ctx;
+	const broker_auth *in = sh->aw->inner;
+	return in->scram_lookup(in->ctx, username, salt, salt_len, iterations, salted_password);
+}
+
 /* Start the worker in front of inner (which has a connect). 0, or -1 with err filled. */
 static int auth_start(shell *sh, const broker_auth *inner, char *err, size_t errlen)
 {
@@ -718,7 +737,8 @@ static int auth_start(shell *sh, const broker_auth *inner, char *err, size_t err
 		abort();
 	aw->inner = inner;
 	aw->iface = (broker_auth){ .ctx = sh, .connect = aw_connect, .allow = aw_allow,
-				   .connect_start = aw_connect_start };
+				   .connect_start = aw_connect_start,
+				   .scram_lookup = inner->scram_lookup ? aw_scram_lookup : NULL };
 	aw->todo_tail = &aw->todo;
 	aw->done_tail = &aw->done;
 	aw->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -850,7 +870,7 @@ int broker_tcp_run(const broker_tcp_opts *o, char *err, size_t errlen)
 		cfg.auth = &sh.aw->iface;
 	}
 	sh.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	broker_env env = { &sh, env_now, env_send, env_close, env_wake, env_log };
+	broker_env env = { &sh, env_now, env_send, env_close, env_wake, env_log, env_rand };
 	sh.b = broker_new(&env, &cfg);
 	broker_stats st;
 	broker_get_stats(sh.b, &st);

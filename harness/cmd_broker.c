@@ -38,7 +38,9 @@ static const char broker_usage[] =
 	"  --tls-cafile FILE    require TLS clients to present a certificate signed by a CA in\n"
 	"                       FILE (PEM)\n"
 	"  --store DIR          keep persistent sessions and retained messages in DIR/broker.log\n"
-	"  --passwords FILE     user names and salted password hashes (see mqttsim passwd)\n"
+	"  --passwords FILE     user names and salted password hashes (see mqttsim passwd); 5.0\n"
+	"                       clients may also log in with Authentication Method SCRAM-SHA-256\n"
+	"                       over the same file (enhanced authentication, re-authentication)\n"
 	"  --acl FILE           topic access rules: user/client sections, topic/pattern lines\n"
 	"  --sys-interval S     publish $SYS/ topics every S seconds (default 10; 0 disables)\n"
 	"  --max-inflight N     outbound QoS 1/2 messages in flight per client (1..65535, default 20)\n"
@@ -66,6 +68,9 @@ static const char broker_usage[] =
 	"  --topic-alias-max N  Topic Alias Maximum: inbound aliases 1..N taken (0..65535,\n"
 	"                       default 10; 0: none); past it DISCONNECT 0x94. The broker sends\n"
 	"                       no aliases to clients\n"
+	"  --check-payload-format  refuse a PUBLISH whose Payload Format Indicator is 1 but whose\n"
+	"                       payload is not UTF-8: PUBACK/PUBREC 0x99, not delivered\n"
+	"                       (default: payloads forwarded unread)\n"
 	"  --config FILE        options from FILE (UTF-8 text), one per line without the dashes\n"
 	"\n"
 	"One log line per connect, disconnect and refusal goes to stderr.\n";
@@ -364,6 +369,8 @@ static int parse(bopts *b, int argc, char **argv, const char *where, FILE *out, 
 			if (cli_break_broker("broker", v, &o->cfg.test_faults, err) < 0)
 				return -1;
 			i++;
+		} else if (!strcmp(a, "--check-payload-format")) {
+			o->cfg.check_payload_format = true;
 		} else {
 			char shown[80];
 			cli_escape(a, strlen(a), shown, sizeof shown);

@@ -23,7 +23,7 @@ _mqttsim()
 	case $cmd in
 	conform) opts="--broker --version --only -j --expect-failures --seed -v --catalog --scenarios --report --report-dir --html-diagrams --tap-version --username --password --password-file --client-id-prefix --topic-prefix --tls --cafile --capath --cert --key --alpn --insecure";;
 	run) opts="--broker --seed --out --pcap -j -v --swarm --report --report-dir --html-diagrams --tap-version --username --password --password-file --client-id-prefix --topic-prefix --tls --cafile --capath --cert --key --alpn --insecure";;
-	broker) opts="--listen --listen-tls --tls-cert --tls-key --tls-cafile --store --passwords --acl --config --help";;
+	broker) opts="--listen --listen-tls --tls-cert --tls-key --tls-cafile --store --passwords --acl --check-payload-format --config --help";;
 	explore) opts="--seeds --swarm --time-budget --shard -j --check-determinism --report --report-dir --json --merge";;
 	shrink) opts="--seed --swarm --out";;
 	*) opts="--help";;

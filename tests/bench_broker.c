@@ -335,7 +335,7 @@ static void tree_hello(broker *b, uint64_t conn, const char *id)
 static void bench_tree(void)
 {
 	enum { N = 100000, PER = 1000 };
-	broker_env env = { NULL, tree_now, tree_send, tree_close, tree_wake, NULL };
+	broker_env env = { NULL, tree_now, tree_send, tree_close, tree_wake, NULL, NULL };
 	broker_config cfg;
 	broker_config_init(&cfg);
 	cfg.sys_interval_s = 0;

@@ -33,6 +33,7 @@ int main(void)
 	srunner_add_suite(sr, run_suite());
 	srunner_add_suite(sr, scenario_suite());
 	srunner_add_suite(sr, auth_suite());
+	srunner_add_suite(sr, scram_suite());
 	srunner_add_suite(sr, authwait_suite());
 	srunner_add_suite(sr, catalog_suite());
 	srunner_add_suite(sr, reports_suite());

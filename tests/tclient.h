@@ -24,6 +24,7 @@ typedef struct tclient {
 	char *lines[TC_MAX_LINES];
 	int nlines;
 	int seen;                 /* lines consumed by tc_next */
+	char auth_data[1024];     /* the last Authentication Data received, NUL-terminated */
 } tclient;
 
 /* A client on a new host named `name`, connecting to broker:port. Runs the world until

@@ -1108,6 +1108,121 @@ START_TEST(test_puback_reason_codes)
 END_TEST
 
 
+/* 5.0 §3.6.2.1, §3.7.2.1: a PUBREL or PUBREC for a packet id the broker does not hold is
+ * still answered [MQTT-4.3.3-11], with 0x92 (Packet Identifier not found) to a 5.0
+ * client, a reason string only if it did not ask for none [MQTT-3.1.2-29]. */
+START_TEST(test_packet_id_not_found)
+{
+	start_broker();
+	tclient *a = online5("a", "a", true, NULL, ACK5);
+	mqtt_props quiet = { 0 };
+	quiet.request_problem_info = 0;
+	MQTT_SET(&quiet, MQTT_PROP_REQUEST_PROBLEM_INFO);
+	tclient *q = online5("q", "q", true, &quiet, ACK5);
+	tclient *f = online4("f", "f", true);
+	tc_publish(a, "t", "x", 2, false, 7);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(a, "PUBREC id=7 reason=0x10 (No matching subscribers)");
+	tc_send_hex(a, "62 02 00 07"); /* PUBREL 7: held, released */
+	tc_send_hex(a, "62 02 00 07"); /* PUBREL 7 again: gone */
+	tc_send_hex(a, "62 02 00 09"); /* PUBREL 9: never taken */
+	tc_send_hex(a, "50 02 00 05"); /* PUBREC 5: no message of ours */
+	tc_send_hex(q, "62 02 00 09");
+	tc_send_hex(q, "50 02 00 05");
+	tc_send_hex(f, "62 02 00 09");
+	tc_send_hex(f, "50 02 00 05");
+	tc_run(w, 10 * MS);
+	TC_EXPECT(a, "PUBCOMP id=7 reason=0x00 (Success)");
+	TC_EXPECT(a, "PUBCOMP id=7 reason=0x92 (Packet Identifier not found) reason_string=\"packet identifier not found\"");
+	TC_EXPECT(a, "PUBCOMP id=9 reason=0x92 (Packet Identifier not found) reason_string=\"packet identifier not found\"");
+	TC_EXPECT(a, "PUBREL id=5 reason=0x92 (Packet Identifier not found) reason_string=\"packet identifier not found\"");
+	TC_EXPECT(q, "PUBCOMP id=9 reason=0x92 (Packet Identifier not found)");
+	TC_EXPECT(q, "PUBREL id=5 reason=0x92 (Packet Identifier not found)");
+	/* 3.1.1: the same packets as ever. */
+	TC_EXPECT(f, "PUBCOMP id=9");
+	TC_EXPECT(f, "PUBREL id=5");
+	TC_EXPECT_NOTHING(a);
+	TC_EXPECT_NOTHING(q);
+	TC_EXPECT_NOTHING(f);
+	ck_assert(!a->closed && !q->closed && !f->closed);
+	tc_free(a);
+	tc_free(q);
+	tc_free(f);
+}
+END_TEST
+
+/* PUBLISH with Payload Format Indicator pfi (0: none) at qos with id. */
+static void publish_pfi(tclient *c, const char *payload, size_t len, int pfi, uint8_t qos, uint16_t id)
+{
+	mqtt_packet p = { .type = MQTT_PUBLISH, .version = MQTT_V5, .packet_id = id };
+	p.publish.qos = qos;
+	p.publish.topic = (mqtt_str){ (const uint8_t *)"t", 1 };
+	p.publish.payload = (mqtt_str){ (const uint8_t *)payload, (uint32_t)len };
+	if (pfi >= 0) {
+		p.props.payload_format = (uint8_t)pfi;
+		MQTT_SET(&p.props, MQTT_PROP_PAYLOAD_FORMAT);
+	}
+	tc_send(c, &p);
+}
+
+/* 5.0 §3.3.2.3.2: told to (check_payload_format), the broker refuses a payload that is not
+ * the UTF-8 its Payload Format Indicator 1 says, PUBACK/PUBREC 0x99, and delivers nothing;
+ * by default it forwards payloads unread. */
+START_TEST(test_payload_format_invalid)
+{
+	cfg.check_payload_format = true;
+	start_broker();
+	tclient *s = online5("s", "s", true, NULL, ACK5);
+	sub_ok(s, 1, "t", 1);
+	tclient *p = online5("p", "p", true, NULL, ACK5);
+	mqtt_props quiet = { 0 };
+	quiet.request_problem_info = 0;
+	MQTT_SET(&quiet, MQTT_PROP_REQUEST_PROBLEM_INFO);
+	tclient *q = online5("q", "q", true, &quiet, ACK5);
+	publish_pfi(p, "caf\xc3\xa9", 5, 1, 1, 1);  /* UTF-8: delivered */
+	publish_pfi(p, "caf\xe9", 4, 1, 1, 2);       /* Latin-1 under PFI 1 */
+	publish_pfi(p, "caf\xe9", 4, 1, 2, 3);
+	publish_pfi(p, "caf\xe9", 4, 0, 1, 4);       /* PFI 0: bytes, whatever they are */
+	publish_pfi(p, "a\0b", 3, 1, 1, 5);          /* U+0000 is no UTF-8 string character */
+	publish_pfi(q, "\xff", 1, 1, 1, 6);
+	publish_pfi(p, "\xed\xa0\x80", 3, 1, 0, 0); /* a surrogate at QoS 0: dropped quietly */
+	tc_run(w, 10 * MS);
+	TC_EXPECT(p, "PUBACK id=1 reason=0x00 (Success)");
+	TC_EXPECT(p, "PUBACK id=2 reason=0x99 (Payload format invalid) reason_string=\"payload is not "
+		     "UTF-8 but its Payload Format Indicator says it is\"");
+	TC_EXPECT(p, "PUBREC id=3 reason=0x99 (Payload format invalid) reason_string=\"payload is not "
+		     "UTF-8 but its Payload Format Indicator says it is\"");
+	TC_EXPECT(p, "PUBACK id=4 reason=0x00 (Success)");
+	TC_EXPECT(p, "PUBACK id=5 reason=0x99 (Payload format invalid) reason_string=\"payload is not "
+		     "UTF-8 but its Payload Format Indicator says it is\"");
+	TC_EXPECT(q, "PUBACK id=6 reason=0x99 (Payload format invalid)");
+	TC_EXPECT(s, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t\" payload=5B payload_format=1");
+	TC_EXPECT(s, "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"t\" payload=4B payload_format=0");
+	TC_EXPECT_NOTHING(s);
+	TC_EXPECT_NOTHING(p);
+	/* The exchange of id 3 ended at PUBREC 0x99: the id is free (5.0 §4.3.3). */
+	publish_pfi(p, "ok", 2, 1, 2, 3);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(p, "PUBREC id=3 reason=0x00 (Success)");
+	tc_free(s);
+	tc_free(p);
+	tc_free(q);
+	teardown();
+	/* Off (the default): forwarded unread. */
+	cfg.check_payload_format = false;
+	start_broker();
+	s = online5("s", "s", true, NULL, ACK5);
+	sub_ok(s, 1, "t", 1);
+	p = online5("p", "p", true, NULL, ACK5);
+	publish_pfi(p, "caf\xe9", 4, 1, 1, 2);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(p, "PUBACK id=2 reason=0x00 (Success)");
+	TC_EXPECT(s, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t\" payload=4B payload_format=1");
+	tc_free(s);
+	tc_free(p);
+}
+END_TEST
+
 /* ---- 10. Subscription options ------------------------------------------------------------------ */
 
 /* A 5.0 SUBSCRIBE of these entries, with Subscription Identifier sub_id (0: none). */
@@ -1937,6 +2052,8 @@ Suite *broker5_suite(void)
 	t = tcase_create("acks");
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, test_puback_reason_codes);
+	tcase_add_test(t, test_packet_id_not_found);
+	tcase_add_test(t, test_payload_format_invalid);
 	suite_add_tcase(s, t);
 	t = tcase_create("subscriptions");
 	tcase_add_checked_fixture(t, setup, teardown);

@@ -492,7 +492,7 @@ static void f_log(void *ctx, const char *line)
 	snprintf(flog + n, sizeof flog - n, "%s\n", line);
 }
 
-static const broker_env fenv = { NULL, f_now, f_send, f_close, f_wake, f_log };
+static const broker_env fenv = { NULL, f_now, f_send, f_close, f_wake, f_log, NULL };
 
 static void fsetup(void)
 {
@@ -818,7 +818,7 @@ static void s_send(void *ctx, uint64_t c, const uint8_t *d, size_t n)
 	ssent_len[c] += n;
 }
 
-static const broker_env senv = { NULL, f_now, s_send, f_close, f_wake, f_log };
+static const broker_env senv = { NULL, f_now, s_send, f_close, f_wake, f_log, NULL };
 
 /* How many of the next appends, syncs and replaces fail, then the real file store's. */
 static int fail_append, fail_sync, fail_replace;

@@ -342,7 +342,7 @@ static void z_wake(void *ctx, int64_t at) { (void)ctx; (void)at; }
 
 START_TEST(test_empty_bytes_on_new_connection)
 {
-	broker_env env = { NULL, z_now, z_send, z_close, z_wake, NULL };
+	broker_env env = { NULL, z_now, z_send, z_close, z_wake, NULL, NULL };
 	broker *b = broker_new(&env, &cfg);
 	ck_assert_int_eq(broker_on_open(b, 1, "t"), 0);
 	uint8_t pk[32];
@@ -615,7 +615,7 @@ static broker *f_start(broker_file_store **fs)
 	ck_assert_msg(*fs != NULL, "%s", err);
 	cfg.store = broker_file_store_get(*fs);
 	cfg.auth = &sec_auth;
-	broker_env env = { NULL, f_now, f_send, z_close, z_wake, NULL };
+	broker_env env = { NULL, f_now, f_send, z_close, z_wake, NULL, NULL };
 	return broker_new(&env, &cfg);
 }
 

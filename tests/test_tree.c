@@ -99,7 +99,7 @@ static void env_log(void *ctx, const char *line)
 	}
 }
 
-static const broker_env ENV = { NULL, env_now, env_send, env_close, env_wake, env_log };
+static const broker_env ENV = { NULL, env_now, env_send, env_close, env_wake, env_log, NULL };
 
 static void setup(void)
 {

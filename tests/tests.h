@@ -19,6 +19,7 @@ Suite *broker_suite(void);     /* test_broker.c: the reference broker through th
 Suite *broker5_suite(void);    /* test_broker5.c: MQTT 5.0 in the reference broker, 3.1.1 beside it */
 Suite *tree_suite(void);       /* test_tree.c: topic tree (siblings, wildcards, order), max_subscriptions */
 Suite *auth_suite(void);       /* test_auth.c: hashes, password and ACL files, auth end to end */
+Suite *scram_suite(void);      /* test_scram.c: SCRAM-SHA-256 and the AUTH flow (MQTT 5.0 enhanced authentication) */
 Suite *authwait_suite(void);   /* test_authwait.c: asynchronous authentication (connect_start) */
 Suite *persist_suite(void);    /* test_persist.c: the broker's log across crashes */
 Suite *crashsweep_suite(void); /* test_crashsweep.c: crash at every store write and sync */

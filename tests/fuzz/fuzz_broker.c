@@ -343,7 +343,7 @@ static uint64_t run(const uint8_t *data, size_t size)
 		cfg.compact_bytes = 512;
 		cfg.max_connections = 3;
 	}
-	broker_env env = { &w, env_now, env_send, env_close, env_wake, env_log };
+	broker_env env = { &w, env_now, env_send, env_close, env_wake, env_log, NULL };
 	broker *b = broker_new(&env, &cfg);
 
 	size_t i = 1;
