@@ -102,6 +102,81 @@ static int observed(const scenario *s, const run_result *r, const cat_stmt *st)
 	}
 }
 
+/* What the runs observed of one statement, a verdict_seen per run (and per failed check). */
+typedef struct seen_buf {
+	verdict_seen *v;
+	char (*chk)[192];    /* the check names v[i].check points into */
+	size_t *run;         /* the run each came from */
+	size_t n, cap;
+} seen_buf;
+
+static void seen_add(seen_buf *b, size_t run, int obs, const scenario *s, int line, const char *name)
+{
+	if (b->n == b->cap) {
+		b->cap = b->cap ? 2 * b->cap : 64;
+		b->v = mqtt_xrealloc(b->v, b->cap * sizeof *b->v);
+		b->chk = mqtt_xrealloc(b->chk, b->cap * sizeof *b->chk);
+		b->run = mqtt_xrealloc(b->run, b->cap * sizeof *b->run);
+	}
+	/* A check is named by its scenario file's name without ".yaml", and its line. */
+	const char *f = s->file ? s->file : "-", *base = strrchr(f, '/');
+	base = base ? base + 1 : f;
+	size_t bl = strlen(base);
+	if (bl > 5 && !strcmp(base + bl - 5, ".yaml"))
+		bl -= 5;
+	if (line > 0)
+		snprintf(b->chk[b->n], sizeof b->chk[b->n], "%.*s:%d", (int)bl, base, line);
+	else
+		snprintf(b->chk[b->n], sizeof b->chk[b->n], "%.*s", (int)bl, base);
+	b->v[b->n] = (verdict_seen){ .obs = obs, .name = name };
+	b->run[b->n++] = run;
+}
+
+/* Everything run k observed of st: a pass, a not-reached, or each check that failed it. */
+static void seen_run(seen_buf *b, size_t k, const scenario *s, const run_result *r, const cat_stmt *st)
+{
+	int o = observed(s, r, st);
+	long i = spec_index(s, st);
+	bool malformed = false;
+	for (size_t v = 0; !r->skipped && !r->error && v < r->nviolations; v++)
+		malformed = malformed || !strcmp(r->violations[v], st->id) || (st->alias && !strcmp(r->violations[v], st->alias));
+	if (o != VERDICT_OBS_FAIL) {
+		if (o != VERDICT_OBS_NONE)
+			seen_add(b, k, o, s, 0, NULL);
+		return;
+	}
+	size_t before = b->n;
+	if (malformed)
+		seen_add(b, k, o, s, 0, "malformed");
+	if (i >= 0 && run_stmt_outcome(s, r, (size_t)i) == RUN_STMT_FAIL) {
+		run_check c[16];
+		size_t n = run_stmt_failures(s, r, (size_t)i, c, 16);
+		for (size_t j = 0; j < n; j++)
+			seen_add(b, k, o, s, c[j].line, c[j].obs);
+	}
+	if (b->n == before)
+		seen_add(b, k, o, s, 0, NULL);
+}
+
+static void seen_fix(seen_buf *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		b->v[i].check = b->chk[i];
+}
+
+static void seen_free(seen_buf *b)
+{
+	free(b->v);
+	free(b->chk);
+	free(b->run);
+}
+
+/* "name" or "check" of a failure, for messages. */
+static const char *seen_what(const verdict_seen *v)
+{
+	return v->name ? v->name : v->check;
+}
+
 static int rep_verdict(int kind)
 {
 	switch (kind) {
@@ -136,7 +211,7 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	run_result *res = NULL;
 	size_t nfiles = 0;
 	xfail_list xf = { 0 };
-	int *obs = NULL;
+	seen_buf seen = { 0 };
 	report_opts ro = { 0 };
 	report_stmts rs = { 0 };
 
@@ -334,10 +409,7 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		free(run);
 		goto done;
 	}
-	res = calloc(nrun + 1, sizeof *res);
-	obs = calloc(nrun + 1, sizeof *obs);
-	if (!res || !obs)
-		abort();
+	res = mqtt_xcalloc(nrun + 1, sizeof *res);
 	if (isatty(fileno(err)))
 		o.progress = err; /* "[37/98] name" while it runs */
 	/* Nobody there: nothing runs, every statement stays untested, the reports say why. */
@@ -382,12 +454,20 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		/* A scenario skipped for this target (e.g. simulation-only) covers nothing here; one
 		 * that stopped at another statement's failure before checking this one has not
 		 * reached it. */
-		size_t nobs = 0;
+		seen.n = 0;
 		for (size_t k = 0; k < nrun; k++)
-			obs[nobs++] = observed(run[k], &res[k], st);
-		const char *why = xfail_reason(&xf, st);
+			seen_run(&seen, k, run[k], &res[k], st);
+		seen_fix(&seen);
+		const xfail *entry = xfail_find(&xf, st);
+		const char *why = entry ? entry->reason : NULL;
 		const char *untested_why = NULL;
-		verdict vd = verdict_decide(st, why, obs, nobs);
+		verdict vd = verdict_judge(st, entry, seen.v, seen.n);
+		if (vd.unreached)
+			vd.blocker = seen.run[vd.blocker];
+		if (vd.unexpected)
+			fprintf(out, "FAIL  %s (%s): failed at %s, which %s does not expect (it lists %s line %d)\n", st->id,
+				st->summary, seen_what(&seen.v[vd.first_unexpected]), xfile ? xfile : "the list", st->id,
+				entry->line);
 		if (vd.unreached) {
 			static const char fmt[] = "not reached: %s stopped at an earlier failure before checking it";
 			size_t rl = sizeof fmt + strlen(run[vd.blocker]->file);
@@ -429,7 +509,14 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			const cat_stmt *st = &cat->v[i];
 			if (observed(run[k], &res[k], st) != VERDICT_OBS_FAIL)
 				continue;
-			const char *why = xfail_reason(&xf, st);
+			const xfail *entry = xfail_find(&xf, st);
+			seen.n = 0;
+			seen_run(&seen, k, run[k], &res[k], st);
+			seen_fix(&seen);
+			for (size_t j = 0; entry && j < seen.n; j++)
+				if (!xfail_covers(entry, &seen.v[j]))
+					entry = NULL; /* a failure the list does not expect */
+			const char *why = entry ? entry->reason : NULL;
 			if (why) {
 				fprintf(out, "XFAIL %s (%s)\n  expected: %s\n", st->id, st->summary, why);
 			} else {
@@ -466,7 +553,7 @@ done:
 		free(only[k]);
 	free(only);
 	xfail_free(&xf);
-	free(obs);
+	seen_free(&seen);
 	for (size_t i = 0; i < nfiles; i++) {
 		if (sc)
 			scenario_free(sc[i]);

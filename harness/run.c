@@ -439,7 +439,7 @@ static bool step_publish(engine *e, const scenario *s, const sc_step *st, char *
 	return true;
 }
 
-static bool step_expect(engine *e, const scenario *s, const sc_step *st, int64_t since, char **report)
+static bool step_expect(engine *e, const scenario *s, const sc_step *st, int64_t since, char *obs, char **report)
 {
 	hclient *c = &e->clients[st->client];
 	char at[512], want[512];
@@ -483,6 +483,22 @@ static bool step_expect(engine *e, const scenario *s, const sc_step *st, int64_t
 	/* SC_EXPECT_CLOSED */
 	if (c->peer_closed || wait_until(e, start + st->within_us, closed_pred, c))
 		return true;
+	if (st->late_us && !e->hit_limit) {
+		/* Missed the bound: by a little (`late`) or entirely (`never`)? Two observations,
+		 * so an expected failure can name the one it expects. */
+		bool late = wait_until(e, start + st->late_us, closed_pred, c);
+		snprintf(obs, RUN_OBS_MAX, "%s", late ? "late" : "never");
+		if (late)
+			report_add(report, "%s: %s expected the broker to close the connection within %lldms; it closed it after %lldms (late)",
+				   where(s, st, at, sizeof at), c->cfg->id, (long long)(st->within_us / 1000),
+				   (long long)((c->closed_at_us - start) / 1000));
+		else
+			report_add(report, "%s: %s expected the broker to close the connection within %lldms; it stayed open for %lldms (never)",
+				   where(s, st, at, sizeof at), c->cfg->id, (long long)(st->within_us / 1000),
+				   (long long)(st->late_us / 1000));
+		context(report, e, c);
+		return false;
+	}
 	report_add(report, "%s: %s expected the broker to close the connection within %lldms; it stayed open",
 		   where(s, st, at, sizeof at), c->cfg->id, (long long)(st->within_us / 1000));
 	context(report, e, c);
@@ -831,7 +847,7 @@ bool run_steps(engine *e, const scenario *s, run_result *res)
 			break;
 		}
 		default:
-			ok = step_expect(e, s, st, action_us, report);
+			ok = step_expect(e, s, st, action_us, res->failed_obs, report);
 			break;
 		}
 		if (e->hit_limit && e->now(e->ctx) >= e->limit_us) {
@@ -930,4 +946,19 @@ int run_stmt_outcome(const scenario *s, const run_result *r, size_t spec_index)
 			checked = true;
 		}
 	return checked ? RUN_STMT_PASS : RUN_STMT_UNREACHED;
+}
+
+size_t run_stmt_failures(const scenario *s, const run_result *r, size_t spec_index, run_check *out, size_t cap)
+{
+	const char *id = s->spec[spec_index];
+	size_t n = 0;
+	if (r->failed_step >= 0 && n < cap) {
+		const sc_step *f = &s->steps[r->failed_step];
+		if (names_id(f->spec, f->nspec, id))
+			out[n++] = (run_check){ f->pos.line, *r->failed_obs ? r->failed_obs : NULL };
+	}
+	for (size_t i = 0; r->failed_expect && i < s->nexpects && n < cap; i++)
+		if (r->failed_expect[i] && names_id(s->expects[i].spec, s->expects[i].nspec, id))
+			out[n++] = (run_check){ s->expects[i].pos.line, NULL };
+	return n;
 }

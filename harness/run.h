@@ -46,6 +46,8 @@ typedef struct run_opts {
  * for people (run_format) and for reports (reporting.h). Between worker processes it travels
  * as a record (run_result_encode/decode): every field but trace and faults, which only
  * in-process callers (explore, shrink) ask for. */
+#define RUN_OBS_MAX 16 /* a named observation, with its NUL */
+
 typedef struct run_result {
 	bool pass;
 	bool skipped;         /* the scenario does not support this target */
@@ -60,6 +62,8 @@ typedef struct run_result {
 				 be NULL */
 	bool output_lost;     /* a trace or capture asked for could not be written (report says) */
 	long failed_step;     /* index of the step that failed; -1 when none did */
+	char failed_obs[RUN_OBS_MAX]; /* what that step observed, when it tells failures apart
+				 (`late`, `never`: expect_closed with `late`); "" otherwise */
 	unsigned char *failed_expect; /* per expectation, 1 if it failed; NULL when none did */
 	char *trace;          /* keep_trace: the trace text, malloc'd */
 	size_t trace_len;
@@ -79,6 +83,14 @@ typedef struct run_result {
 enum { RUN_STMT_NONE = 0, RUN_STMT_PASS = 'P', RUN_STMT_FAIL = 'F', RUN_STMT_UNREACHED = 'U' };
 /* RUN_STMT_NONE when the run says nothing: skipped on this target, or it could not run. */
 int run_stmt_outcome(const scenario *s, const run_result *r, size_t spec_index);
+/* Which checks failed s->spec[spec_index] in r (when run_stmt_outcome says RUN_STMT_FAIL):
+ * up to cap of them, each as the line of the step or expectation and the observation's name
+ * (r->failed_obs for the failed step when it has one, else NULL). Returns how many. */
+typedef struct run_check {
+	int line;
+	const char *obs;
+} run_check;
+size_t run_stmt_failures(const scenario *s, const run_result *r, size_t spec_index, run_check *out, size_t cap);
 
 /* Run s. Returns 0 when the run happened (r->pass says how it went), -1 when it could not
  * start (a bad --broker, an unreachable broker...) with the reason in r->report. */

@@ -82,6 +82,7 @@ void run_result_encode(pool_rec *out, const scenario *s, const run_result *r)
 	pool_put_i64(out, r->virtual_us);
 	pool_put_i64(out, r->wall_us);
 	pool_put_i64(out, r->failed_step);
+	pool_put_str(out, r->failed_obs);
 	pool_put_bytes(out, r->failed_expect, s->nexpects, r->failed_expect != NULL);
 	pool_put_str(out, r->report);
 	pool_put_u64(out, r->nviolations);
@@ -104,6 +105,13 @@ int run_result_decode(const unsigned char *p, size_t len, const scenario *s, run
 	pool_get_i64(&in, &r->virtual_us);
 	pool_get_i64(&in, &r->wall_us);
 	pool_get_i64(&in, &step);
+	char *fobs = NULL;
+	pool_get_str(&in, &fobs);
+	if (fobs && strlen(fobs) < RUN_OBS_MAX)
+		memcpy(r->failed_obs, fobs, strlen(fobs) + 1);
+	else if (fobs)
+		in.bad = true;
+	free(fobs);
 	pool_get_bytes(&in, &fe, &nfe);
 	pool_get_str(&in, &r->report);
 	uint64_t nv = 0;

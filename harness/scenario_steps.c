@@ -449,7 +449,7 @@ static void step_expect_none(ld *L, const yaml_node_t *v, sc_step *st)
 		scn__n_amount(L, scn__fget(&f, "for"), "for", DURATION, AMT_POSITIVE, &st->for_us);
 }
 
-static const char *const expect_closed_keys[] = { "within", NULL };
+static const char *const expect_closed_keys[] = { "within", "late", NULL };
 
 static void step_expect_closed(ld *L, const yaml_node_t *v, sc_step *st)
 {
@@ -464,8 +464,16 @@ static void step_expect_closed(ld *L, const yaml_node_t *v, sc_step *st)
 			scn__err(L, v, "'expect_closed: false' does nothing; remove the step");
 		return;
 	}
-	if (scn__fields_read(L, v, "expect_closed", expect_closed_keys, &f))
-		scn__n_amount(L, scn__fget(&f, "within"), "within", DURATION, AMT_POSITIVE, &st->within_us);
+	if (!scn__fields_read(L, v, "expect_closed", expect_closed_keys, &f))
+		return;
+	scn__n_amount(L, scn__fget(&f, "within"), "within", DURATION, AMT_POSITIVE, &st->within_us);
+	/* late: a second, generous bound, so that a close that misses `within` by a little (the
+	 * observation `late`) is told apart from none at all (`never`). */
+	const yaml_node_t *late = scn__fget(&f, "late");
+	if (late && scn__n_amount(L, late, "late", DURATION, AMT_POSITIVE, &st->late_us) &&
+	    st->late_us <= st->within_us)
+		scn__err(L, late, "expect_closed 'late' (%lldms) must be longer than 'within' (%lldms)",
+			 (long long)(st->late_us / 1000), (long long)(st->within_us / 1000));
 }
 
 static const struct action {

@@ -97,6 +97,92 @@ START_TEST(xfail_lists)
 }
 END_TEST
 
+/* Expected failures pinned to the observation (issue 13 item 4): each row a statement's
+ * observations and an entry's pins, and the verdict. */
+START_TEST(verdict_pinned)
+{
+	static const struct {
+		const char *rule;
+		const char *pins; /* the entry's "@..." part; NULL: not listed; "": listed, unpinned */
+		struct { int obs; const char *check, *name; } seen[3];
+		size_t n;
+		int want;
+		bool unexpected;
+		size_t first_unexpected;
+	} rows[] = {
+		{ "late, and the list expects late: expected failure", "@late",
+		  { { F, "3.1-keepalive-enforced:19", "late" } }, 1, VERDICT_XFAIL, false, 0 },
+		{ "never, though the list expects only late: fail", "@late",
+		  { { F, "3.1-keepalive-enforced:19", "never" } }, 1, VERDICT_FAIL, true, 0 },
+		{ "never, unpinned old entry: still expected (the old form)", "",
+		  { { F, "3.1-keepalive-enforced:19", "never" } }, 1, VERDICT_XFAIL, false, 0 },
+		{ "the check the entry names failed: expected", "@3.3-dup:12",
+		  { { F, "3.3-dup:12", NULL } }, 1, VERDICT_XFAIL, false, 0 },
+		{ "another check of the same statement failed: fail", "@3.3-dup:12",
+		  { { P, "3.3-dup", NULL }, { F, "3.3-dup:12", NULL }, { F, "3.3-other:7", NULL } }, 3, VERDICT_FAIL, true, 2 },
+		{ "a scenario pin covers each of its checks", "@3.3-dup",
+		  { { F, "3.3-dup:12", NULL }, { F, "3.3-dup:20", NULL } }, 2, VERDICT_XFAIL, false, 0 },
+		{ "a scenario pin is not a prefix of another scenario", "@3.3-dup",
+		  { { F, "3.3-dup2:12", NULL } }, 1, VERDICT_FAIL, true, 0 },
+		{ "two pins, both seen: expected", "@late @malformed",
+		  { { F, "a:3", "late" }, { F, "b", "malformed" } }, 2, VERDICT_XFAIL, false, 0 },
+		{ "pinned, and it passed: unexpected pass", "@late",
+		  { { P, "3.1-keepalive-enforced", NULL } }, 1, VERDICT_XPASS, false, 0 },
+		{ "pinned, only not reached: still expected", "@late",
+		  { { U, "3.1-keepalive-enforced", NULL } }, 1, VERDICT_XFAIL, false, 0 },
+		{ "not listed, failed late: fail, nothing unexpected about a list", NULL,
+		  { { F, "a:3", "late" } }, 1, VERDICT_FAIL, false, 0 },
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		cat_stmt st = { .id = "MQTT-3.1.2-24", .testable = true };
+		xfail_list x = { 0 };
+		char text[256];
+		snprintf(text, sizeof text, "MQTT-3.1.2-24 %s reason\n", rows[i].pins ? rows[i].pins : "");
+		if (rows[i].pins)
+			ck_assert_int_eq(xfail_parse("m.txt", text, &x, stderr), 0);
+		verdict_seen seen[3];
+		for (size_t k = 0; k < rows[i].n; k++)
+			seen[k] = (verdict_seen){ rows[i].seen[k].obs, rows[i].seen[k].check, rows[i].seen[k].name };
+		verdict v = verdict_judge(&st, xfail_find(&x, &st), seen, rows[i].n);
+		ck_assert_msg(v.kind == rows[i].want, "%s: got %d, want %d", rows[i].rule, v.kind, rows[i].want);
+		ck_assert_msg(v.unexpected == rows[i].unexpected, "%s: unexpected %d", rows[i].rule, v.unexpected);
+		if (v.unexpected)
+			ck_assert_msg(v.first_unexpected == rows[i].first_unexpected, "%s: first_unexpected %zu", rows[i].rule,
+				      v.first_unexpected);
+		xfail_free(&x);
+	}
+}
+END_TEST
+
+START_TEST(xfail_pins)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *err = open_memstream(&buf, &len);
+	xfail_list x = { 0 };
+	ck_assert_int_eq(xfail_parse("m.txt", "MQTT-3.1.2-24  @late @3.1-keepalive-enforced:19\tsweeps every 6 s\n"
+					      "MQTT-4.8.0-1 keeps the connection\n", &x, err), 0);
+	ck_assert_uint_eq(x.v[0].npins, 2);
+	ck_assert_str_eq(x.v[0].pins[0], "late");
+	ck_assert_str_eq(x.v[0].pins[1], "3.1-keepalive-enforced:19");
+	ck_assert_str_eq(x.v[0].reason, "sweeps every 6 s");
+	ck_assert_uint_eq(x.v[1].npins, 0); /* the old form */
+	xfail_free(&x);
+	/* Pins without a reason, an empty pin, an id listed twice: refused, naming the line. */
+	ck_assert_int_eq(xfail_parse("m.txt", "MQTT-1.1.1-1 @late\n", &x, err), -1);
+	xfail_free(&x);
+	ck_assert_int_eq(xfail_parse("m.txt", "MQTT-1.1.1-1 @ late\n", &x, err), -1);
+	xfail_free(&x);
+	ck_assert_int_eq(xfail_parse("m.txt", "MQTT-1.1.1-1 @late a\n\nMQTT-1.1.1-1 @never b\n", &x, err), -1);
+	xfail_free(&x);
+	fclose(err);
+	ck_contains(buf, "m.txt:1: an expected failure needs a reason after the id and its observations");
+	ck_contains(buf, "m.txt:1: '@' names no observation");
+	ck_contains(buf, "m.txt:3: MQTT-1.1.1-1 is listed already at line 1");
+	free(buf);
+}
+END_TEST
+
 /* ---- the pool ---------------------------------------------------------------------------- */
 
 typedef struct pctx {
@@ -215,6 +301,8 @@ Suite *verdict_suite(void)
 	TCase *t = tcase_create("verdict");
 	tcase_add_test(t, verdict_rules);
 	tcase_add_test(t, xfail_lists);
+	tcase_add_test(t, verdict_pinned);
+	tcase_add_test(t, xfail_pins);
 	tcase_add_test(t, pool_order_and_death);
 	tcase_add_test(t, pool_tick_in_range);
 	tcase_set_timeout(t, 30);
