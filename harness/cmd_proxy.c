@@ -32,8 +32,8 @@ static const char usage_text[] =
 	"                         random_faults; clients name the connections they select)\n"
 	"  --seed N               seed for jitter, loss, slices and random_faults (default: the\n"
 	"                         file's seed, else 1)\n"
-	"  --duration D           stop after D (e.g. 30s; default: the file's duration for\n"
-	"                         random_faults, else run until SIGINT or SIGTERM)\n"
+	"  --duration D           stop after D (e.g. 30s; default: run until SIGINT or SIGTERM);\n"
+	"                         random_faults are drawn over the file's duration, else this\n"
 	"  --log FILE             the log: every fault applied and every packet forwarded,\n"
 	"                         decoded (default: stdout)\n"
 	"  --schedule-out FILE    write the faults applied, drawn ones explicit, as a faults file\n"
@@ -86,8 +86,10 @@ static int plan_from(const scenario *s, proxy_plan *p, FILE *err)
 		const sc_client *c = &s->clients[i];
 		proxy_sel *q = &p->sel[i];
 		q->name = c->id;
-		q->order = c->client_id ? 0 : conn_order(c->id);
-		q->client_id = q->order ? NULL : c->client_id ? c->client_id : c->id;
+		/* The loader fills client_id with id when it is not given. */
+		bool own = c->client_id && strcmp(c->client_id, c->id);
+		q->order = own ? 0 : conn_order(c->id);
+		q->client_id = q->order ? NULL : own ? c->client_id : c->id;
 	}
 	for (size_t i = 0; i < s->nlinks; i++) {
 		const sc_link *l = &s->links[i];
@@ -236,7 +238,7 @@ static int write_schedule(const char *path, const scenario *s, const proxy_plan 
 		fprintf(f, "clients:\n");
 		for (size_t i = 0; i < s->nclients; i++) {
 			fprintf(f, "  - { id: %s", s->clients[i].id);
-			if (s->clients[i].client_id) {
+			if (s->clients[i].client_id && strcmp(s->clients[i].client_id, s->clients[i].id)) {
 				fprintf(f, ", client_id: ");
 				put_qstr(f, s->clients[i].client_id);
 			}
@@ -360,23 +362,23 @@ int cmd_proxy(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			goto done;
 		if (!has_seed && s->has_seed)
 			seed = s->seed;
-		if (!duration && s->random_faults.on)
-			duration = s->duration_us;
 		if (plan_from(s, &p, err) < 0)
 			goto done;
 		if (s->random_faults.on) {
-			if (!duration) {
+			/* Drawn over the file's duration (as a scenario draws them), else the run's. */
+			int64_t horizon = s->duration_us ? s->duration_us : duration;
+			if (!horizon) {
 				fprintf(err, "%s: random_faults are drawn over a duration: give 'duration' in the file or --duration\n",
 					faults);
 				goto done;
 			}
-			plan_random(s, seed, duration, &p, err);
+			plan_random(s, seed, horizon, &p, err);
 		}
 		sort_faults(&p);
 	}
 	p.seed = seed;
 	o.duration_us = duration;
-	if (sched && write_schedule(sched, s, &p, seed, duration, err) < 0)
+	if (sched && write_schedule(sched, s, &p, seed, s && s->duration_us ? s->duration_us : duration, err) < 0)
 		goto done;
 	if (logp && !(logf = fopen(logp, "w"))) {
 		fprintf(err, "mqttsim proxy: --log %s: %s\n", logp, strerror(errno));
