@@ -667,7 +667,8 @@ int proxy_run(const proxy_opts *o, const proxy_plan *p)
 			pconn *c = x->c[i];
 			for (int d = 0; d < 2; d++) {
 				pdir *q = &c->d[d];
-				if (q->head && !q->clog && !q->blocked && q->head->due < wake)
+				/* Nothing goes upstream before it is connected: no wake-up for it. */
+				if (q->head && !q->clog && !q->blocked && (d || c->up_ok) && q->head->due < wake)
 					wake = q->head->due;
 				if (q->fin_due && !q->shut && q->fin_due < wake)
 					wake = q->fin_due;
@@ -681,8 +682,11 @@ int proxy_run(const proxy_opts *o, const proxy_plan *p)
 				ue |= POLLOUT;
 			if (c->up_ok && !c->d[1].eof && c->d[1].queued < QUEUE_MAX)
 				ue |= POLLIN;
-			pf[np++] = (struct pollfd){ .fd = c->cfd, .events = ce };
-			pf[np++] = (struct pollfd){ .fd = c->ufd, .events = ue };
+			/* A socket ended both ways (a blackhole may still hold the other FIN) has
+			 * nothing left to say, and would report POLLHUP on every call. */
+			bool cdone = c->d[0].eof && c->d[1].shut, udone = c->d[1].eof && c->d[0].shut;
+			pf[np++] = (struct pollfd){ .fd = cdone ? -1 : c->cfd, .events = ce };
+			pf[np++] = (struct pollfd){ .fd = udone ? -1 : c->ufd, .events = ue };
 		}
 		int64_t ms = wake == FAR ? 1000 : (wake - x->now + 999) / 1000;
 		if (ms < 0)
@@ -705,10 +709,15 @@ int proxy_run(const proxy_opts *o, const proxy_plan *p)
 				c->d[0].blocked = false;
 			if (cp->revents & POLLOUT)
 				c->d[1].blocked = false;
-			if (cp->revents & (POLLIN | POLLHUP | POLLERR))
+			/* POLLHUP comes whatever was asked: read only a side that has not ended. */
+			if (!c->d[0].eof && (cp->revents & (POLLIN | POLLHUP | POLLERR)))
 				receive(x, c, 0);
-			if (!c->dead && c->up_ok && (up->revents & (POLLIN | POLLHUP | POLLERR)))
+			else if (cp->revents & POLLERR)
+				kill_conn(x, c, true, "client: connection reset after its end of stream");
+			if (!c->dead && c->up_ok && !c->d[1].eof && (up->revents & (POLLIN | POLLHUP | POLLERR)))
 				receive(x, c, 1);
+			else if (!c->dead && c->up_ok && (up->revents & POLLERR))
+				kill_conn(x, c, true, "broker: connection reset after its end of stream");
 		}
 		if (r > 0 && (pf[0].revents & POLLIN))
 			for (int i = 0; i < 16 && x->n < MAX_CONNS; i++) {

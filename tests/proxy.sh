@@ -146,6 +146,26 @@ proxy_stop
 	ok "partition: QoS 1 held during it ($(grep -c 'lost <-' "$tmp/p.log") retransmissions), delivered after it healed" ||
 	bad "partition" "early: $early" "late: $(cat "$tmp/part.out")" "$(grep -E 'fault|lost' "$tmp/p.log" | head)"
 
+# Bandwidth 16 kbit/s: a 4000-byte payload (32,000 bits) takes at least 2 s to go through.
+printf 'name: bw\nclients:\n  - { id: bw-pub }\nnetwork:\n  links:\n    bw-pub: { bandwidth: 16kbit }\n' >"$tmp/bw.yaml"
+proxy_start "$tmp/bw.yaml"
+t0=$(ms)
+timeout 15 mosquitto_pub -p "$pport" -t bw/x -q 1 -i bw-pub -m "$($PY -c 'print("x"*4000)')"
+t1=$(ms)
+proxy_stop
+d=$((t1 - t0))
+[ $d -ge 2000 ] && [ $d -lt 10000 ] && ok "bandwidth 16kbit: a 4000-byte publish took ${d} ms (>= 2000)" || bad "bandwidth: ${d} ms"
+
+# partition_oneway broker -> client: the client's pings go out, no answer comes back, and
+# the log shows the broker's segments lost; another client's connection is untouched.
+printf 'name: ow\nclients:\n  - { id: ow }\nfaults:\n  - { at: 1s, partition_oneway: [broker, ow], for: 20s }\n' >"$tmp/ow.yaml"
+proxy_start "$tmp/ow.yaml"
+r=$($PY "$HERE/proxy_probe.py" "$pport" ow 3 2>&1)
+proxy_stop
+case $r in "open early="[1-9]*" late=0 "*) grep -q 'ow c1 lost <- segment.*(partition)' "$tmp/p.log" && ! grep -q 'ow c1 lost ->' "$tmp/p.log" &&
+	ok "partition_oneway broker -> client: answers lost, requests delivered ($r)" || bad "partition_oneway log" "$(grep lost "$tmp/p.log" | head -3)" ;;
+*) bad "partition_oneway" "$r" ;; esac
+
 # reset, blackhole, limit_data and selection, seen by a small client that pings every 250 ms.
 cat >"$tmp/kinds.yaml" <<'Y'
 name: kinds
