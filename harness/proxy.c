@@ -360,6 +360,8 @@ static void deliver(px *x, pconn *c, int d)
 		}
 		if (p->hole) {
 			p->head = s->next;
+			if (!p->head)
+				p->tail = NULL;
 			p->queued -= s->len;
 			free(s);
 			continue;
