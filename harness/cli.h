@@ -18,6 +18,7 @@
 int cmd_decode(int argc, char **argv, FILE *in, FILE *out, FILE *err);
 int cmd_passwd(int argc, char **argv, FILE *in, FILE *out, FILE *err);
 int cmd_broker(int argc, char **argv, FILE *in, FILE *out, FILE *err);
+int cmd_proxy(int argc, char **argv, FILE *in, FILE *out, FILE *err);
 int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err);
 int cmd_list(int argc, char **argv, FILE *in, FILE *out, FILE *err);
 int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err);

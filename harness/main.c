@@ -13,6 +13,7 @@ static const struct {
 	const char *summary;
 } commands[] = {
 	{ "broker", cmd_broker, "run the reference MQTT broker (3.1.1 and 5.0) on real sockets" },
+	{ "proxy", cmd_proxy, "forward MQTT connections to a broker through the fault model" },
 	{ "conform", cmd_conform, "check a broker against every testable MQTT 3.1.1 statement" },
 	{ "run", cmd_run, "run YAML scenarios against the simulated broker or a broker over TCP" },
 	{ "list", cmd_list, "list scenarios and the statements they exercise" },

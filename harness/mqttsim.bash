@@ -7,7 +7,7 @@ _mqttsim()
 	prev=${COMP_WORDS[COMP_CWORD-1]}
 	cmd=${COMP_WORDS[1]}
 	if [ "$COMP_CWORD" -eq 1 ]; then
-		COMPREPLY=($(compgen -W "broker conform run list timeline explore shrink replay decode passwd --help --version" -- "$cur"))
+		COMPREPLY=($(compgen -W "broker proxy conform run list timeline explore shrink replay decode passwd --help --version" -- "$cur"))
 		return
 	fi
 	case $prev in
@@ -23,6 +23,7 @@ _mqttsim()
 	case $cmd in
 	conform) opts="--broker --version --only -j --expect-failures --seed -v --catalog --scenarios --report --report-dir --html-diagrams --tap-version --username --password --password-file --client-id-prefix --topic-prefix --tls --cafile --capath --cert --key --alpn --insecure";;
 	run) opts="--broker --seed --out --pcap -j -v --swarm --report --report-dir --html-diagrams --tap-version --username --password --password-file --client-id-prefix --topic-prefix --tls --cafile --capath --cert --key --alpn --insecure";;
+	proxy) opts="--listen --upstream --faults --seed --log --schedule-out --duration --help";;
 	broker) opts="--listen --listen-tls --tls-cert --tls-key --tls-cafile --store --passwords --acl --check-payload-format --config --help";;
 	explore) opts="--seeds --swarm --time-budget --shard -j --check-determinism --report --report-dir --json --merge";;
 	shrink) opts="--seed --swarm --out";;

@@ -1,0 +1,740 @@
+/*
+ * proxy.c - the event loop of `mqttsim proxy` (see proxy.h).
+ *
+ * Time is CLOCK_MONOTONIC in microseconds since the start, read once per iteration. Each
+ * direction of a connection is a queue of segments with a due time; the loop sleeps until
+ * the earliest due time, fault change or socket event. A segment is one read() from the
+ * sender, so the fault model acts on what the sender's kernel gave us, as a real middlebox
+ * would.
+ */
+#include "harness/proxy.h"
+
+#include "mqtt/mqtt.h"
+#include "sim/fault.h"
+#include "sim/sim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_CONNS 512                /* connections at once; more wait in the backlog */
+#define SEG_MAX 16384                /* bytes per read */
+#define QUEUE_MAX (256 * 1024)       /* bytes held per direction before we stop reading */
+#define DEC_CAP 65536                /* largest packet the log decodes */
+#define SNIFF_MAX 65536              /* bytes read while waiting for a whole CONNECT */
+#define FAR INT64_MAX
+
+typedef struct seg {
+	struct seg *next;
+	int64_t due;
+	uint32_t tries, len, off;
+	uint8_t data[];
+} seg;
+
+typedef struct pdir {
+	seg *head, *tail;
+	size_t queued;
+	int64_t last_due, bw_free;
+	uint64_t sent;
+	bool eof;             /* the sender closed */
+	bool shut;            /* FIN passed on */
+	int64_t fin_due;
+	bool blocked;         /* the receiver's socket is full */
+	bool part, clog, hole;
+	sim_rng rng;
+	uint8_t dec[DEC_CAP];
+	size_t declen;
+	uint64_t skip;        /* bytes of a packet too large to decode */
+} pdir;
+
+typedef struct pconn {
+	int cfd, ufd;
+	bool up_ok;           /* upstream connected */
+	long order;
+	int sel;              /* -1: none */
+	bool decided;         /* the CONNECT was seen (or will never be) */
+	sim_link link;
+	uint8_t version;
+	char name[80];        /* for the log: client id, else conn-N */
+	pdir d[2];            /* [0] client -> broker, [1] broker -> client */
+	bool dead;
+} pconn;
+
+typedef struct px {
+	const proxy_opts *o;
+	const proxy_plan *p;
+	int64_t t0, now;
+	pconn *c[MAX_CONNS];
+	size_t n;
+	long accepted;
+	struct sockaddr_storage up;
+	socklen_t uplen;
+} px;
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+__attribute__((format(printf, 4, 5)))
+static void logf_(px *x, const pconn *c, const char *kind, const char *fmt, ...)
+{
+	if (!x->o->log)
+		return;
+	int64_t t = x->now;
+	fprintf(x->o->log, "%6lld.%06lld %s c%ld %s ", (long long)(t / 1000000), (long long)(t % 1000000),
+		c ? c->name : "proxy", c ? c->order : 0L, kind);
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(x->o->log, fmt, ap);
+	va_end(ap);
+	fputc('\n', x->o->log);
+	fflush(x->o->log);
+}
+
+static void nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+/* ---- selection ------------------------------------------------------------------------- */
+
+static bool sel_match(const proxy_sel *s, const pconn *c, const char *cid)
+{
+	if (s->client_id)
+		return cid && !strcmp(s->client_id, cid);
+	return s->order == c->order;
+}
+
+/* The state a connection's faults give each direction now: every active fault that selects it. */
+static void refresh_faults(px *x, pconn *c)
+{
+	bool part[2] = { false, false }, clog[2] = { false, false }, hole[2] = { false, false };
+	for (size_t i = 0; i < x->p->nfaults; i++) {
+		const proxy_fault *f = &x->p->faults[i];
+		if (f->sel != c->sel || f->at_us > x->now || (f->for_us && f->at_us + f->for_us <= x->now))
+			continue;
+		for (int d = 0; d < 2; d++) {
+			if (f->dir != PROXY_BOTH && f->dir != d + 1)
+				continue;
+			part[d] |= f->kind == SIM_FAULT_PARTITION || f->kind == SIM_FAULT_PARTITION_ONEWAY;
+			clog[d] |= f->kind == SIM_FAULT_CLOG;
+			hole[d] |= f->kind == SIM_FAULT_BLACKHOLE;
+		}
+	}
+	for (int d = 0; d < 2; d++) {
+		c->d[d].part = part[d];
+		c->d[d].clog = clog[d];
+		c->d[d].hole = hole[d];
+	}
+}
+
+static void schedule_seg(px *x, pconn *c, int d, seg *s);
+
+/* Choose the connection's selector and profile, once its CONNECT is read (or can't be). */
+static void decide(px *x, pconn *c, const char *cid)
+{
+	c->decided = true;
+	c->sel = -1;
+	for (size_t i = 0; i < x->p->nsel && c->sel < 0; i++)
+		if (x->p->sel[i].client_id && sel_match(&x->p->sel[i], c, cid))
+			c->sel = (int)i;
+	for (size_t i = 0; i < x->p->nsel && c->sel < 0; i++)
+		if (!x->p->sel[i].client_id && sel_match(&x->p->sel[i], c, cid))
+			c->sel = (int)i;
+	c->link = c->sel >= 0 && x->p->sel[c->sel].has_link ? x->p->sel[c->sel].link : x->p->deflink;
+	if (cid && *cid)
+		snprintf(c->name, sizeof c->name, "%s", cid);
+	logf_(x, c, "select", "client id %s%s%s", cid ? cid : "(none)", c->sel >= 0 ? ", faults of " : "",
+	      c->sel >= 0 ? x->p->sel[c->sel].name : "");
+	refresh_faults(x, c);
+	for (seg *s = c->d[0].head; s; s = s->next)
+		schedule_seg(x, c, 0, s);
+}
+
+/* Read the client's first bytes for its CONNECT: 3.1.1 and 5.0 put the client id first in
+ * the payload (MQTT-3.1.3-3); mqtt_decode reads either by the level the CONNECT carries. */
+static void sniff_connect(px *x, pconn *c)
+{
+	size_t have = 0;
+	for (seg *s = c->d[0].head; s; s = s->next)
+		have += s->len;
+	uint8_t *buf = malloc(have ? have : 1);
+	if (!buf)
+		abort();
+	size_t k = 0;
+	for (seg *s = c->d[0].head; s; s = s->next) {
+		memcpy(buf + k, s->data, s->len);
+		k += s->len;
+	}
+	mqtt_packet pk;
+	int r = mqtt_decode(buf, have, 4, 0, &pk, NULL);
+	if (r == 0 && have < SNIFF_MAX) {
+		free(buf);
+		return;
+	}
+	char cid[256] = "";
+	bool got = r > 0 && pk.type == MQTT_CONNECT;
+	if (got) {
+		size_t n = pk.connect.client_id.len < sizeof cid - 1 ? pk.connect.client_id.len : sizeof cid - 1;
+		memcpy(cid, pk.connect.client_id.data, n);
+		cid[n] = 0;
+		c->version = pk.version;
+	}
+	free(buf);
+	decide(x, c, got ? cid : NULL);
+}
+
+/* ---- segments -------------------------------------------------------------------------- */
+
+static sim_us rto_of(const sim_link *l, uint32_t tries)
+{
+	sim_us rto = l->rto_us ? l->rto_us : 200000, cap = l->rto_max_us ? l->rto_max_us : 120000000;
+	for (uint32_t i = 1; i < tries && rto < cap; i++)
+		rto *= 2;
+	return rto < cap ? rto : cap;
+}
+
+/* The time a segment read now arrives: serialisation at the link's bandwidth, then latency
+ * and jitter (each shape averaging jitter_us, as sim/net.c draws it), never before the one
+ * ahead of it, on the coalescing grid. */
+static void schedule_seg(px *x, pconn *c, int d, seg *s)
+{
+	if (d == 0 && !c->decided) {
+		s->due = FAR;
+		return;
+	}
+	pdir *p = &c->d[d];
+	const sim_link *l = &c->link;
+	int64_t done = x->now;
+	if (l->bandwidth_bps) {
+		int64_t start = p->bw_free > x->now ? p->bw_free : x->now;
+		done = start + (int64_t)(((uint64_t)s->len * 8u * 1000000u + l->bandwidth_bps - 1) / l->bandwidth_bps);
+		p->bw_free = done;
+	}
+	int64_t jitter = 0;
+	if (l->jitter_us > 0) {
+		double j = (double)l->jitter_us;
+		switch (l->jitter_dist) {
+		case SIM_JITTER_NORMAL: j = fabs(sim_rng_normal(&p->rng, 0, j * 1.2533141373155003)); break;
+		case SIM_JITTER_PARETO: j = j * (sim_rng_pareto(&p->rng, 1.0, 2.0) - 1.0); break;
+		default: j = sim_rng_uniform(&p->rng, 0, 2 * j); break;
+		}
+		jitter = (int64_t)j;
+	}
+	int64_t at = done + l->latency_us + jitter;
+	if (l->coalesce_us > 0)
+		at = (at + l->coalesce_us - 1) / l->coalesce_us * l->coalesce_us;
+	if (at < p->last_due)
+		at = p->last_due;
+	p->last_due = at;
+	s->due = at;
+}
+
+static void close_fd(int *fd, bool rst)
+{
+	if (*fd < 0)
+		return;
+	if (rst) {
+		struct linger lg = { 1, 0 }; /* close() then sends RST, not FIN */
+		setsockopt(*fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+	}
+	close(*fd);
+	*fd = -1;
+}
+
+static void kill_conn(px *x, pconn *c, bool rst, const char *why)
+{
+	if (c->dead)
+		return;
+	if (why)
+		logf_(x, c, rst ? "reset" : "close", "%s", why);
+	close_fd(&c->cfd, rst);
+	close_fd(&c->ufd, rst);
+	c->dead = true;
+}
+
+/* Log each whole packet delivered in direction d, decoded. */
+static void trace_bytes(px *x, pconn *c, int d, const uint8_t *b, size_t n)
+{
+	pdir *p = &c->d[d];
+	while (n) {
+		if (p->skip) {
+			size_t k = n < p->skip ? n : (size_t)p->skip;
+			p->skip -= k;
+			b += k;
+			n -= k;
+			continue;
+		}
+		size_t k = n < DEC_CAP - p->declen ? n : DEC_CAP - p->declen;
+		memcpy(p->dec + p->declen, b, k);
+		p->declen += k;
+		b += k;
+		n -= k;
+		for (;;) {
+			uint32_t total = 0;
+			int r = mqtt_frame(p->dec, p->declen, &total);
+			if (r < 0) {
+				logf_(x, c, "mqtt-bad", "%s bad fixed header: %s; no more packets decoded", d ? "<-" : "->",
+				      mqtt_rc_name(r));
+				p->skip = UINT64_MAX;
+				p->declen = 0;
+				break;
+			}
+			if (r == 0)
+				break;
+			if (total > DEC_CAP) {
+				logf_(x, c, "mqtt", "%s %s (%u bytes, too large to decode here)", d ? "<-" : "->",
+				      mqtt_type_name(p->dec[0] >> 4), total);
+				p->skip = total - p->declen;
+				p->declen = 0;
+				break;
+			}
+			if (p->declen < total)
+				break;
+			mqtt_packet pk;
+			mqtt_err e;
+			int m = mqtt_decode(p->dec, total, c->version, 0, &pk, &e);
+			if (m > 0) {
+				if (pk.type == MQTT_CONNECT)
+					c->version = pk.version;
+				char line[600];
+				mqtt_print(&pk, line, sizeof line);
+				logf_(x, c, "mqtt", "%s %s", d ? "<-" : "->", line);
+			} else {
+				logf_(x, c, "mqtt-bad", "%s %s: %s", d ? "<-" : "->", mqtt_type_name(p->dec[0] >> 4), e.msg);
+			}
+			memmove(p->dec, p->dec + total, p->declen - total);
+			p->declen -= total;
+		}
+	}
+}
+
+static int dst_fd(const pconn *c, int d)
+{
+	return d == 0 ? c->ufd : c->cfd;
+}
+
+/* Deliver what is due in direction d. */
+static void deliver(px *x, pconn *c, int d)
+{
+	pdir *p = &c->d[d];
+	const sim_link *l = &c->link;
+	while (!c->dead && p->head && p->head->due <= x->now && !p->clog && (d || c->up_ok)) {
+		seg *s = p->head;
+		if (p->part || (l->loss > 0 && s->off == 0 && sim_rng_bernoulli(&p->rng, l->loss))) {
+			uint32_t limit = l->retries ? l->retries : 15;
+			s->tries++;
+			logf_(x, c, "lost", "%s segment of %uB attempt %u%s", d ? "<-" : "->", s->len, s->tries,
+			      p->part ? " (partition)" : "");
+			if (s->tries >= limit) {
+				kill_conn(x, c, true, "retransmission limit reached: connection aborted");
+				return;
+			}
+			s->due = x->now + rto_of(l, s->tries);
+			return;
+		}
+		if (p->hole) {
+			p->head = s->next;
+			if (!p->head)
+				p->tail = NULL;
+			p->queued -= s->len;
+			free(s);
+			continue;
+		}
+		uint32_t n = s->len - s->off;
+		if (l->slice_max && n > l->slice_max)
+			n = 1 + (uint32_t)sim_rng_below(&p->rng, l->slice_max);
+		if (l->limit_bytes && p->sent + n > l->limit_bytes)
+			n = (uint32_t)(l->limit_bytes - p->sent);
+		ssize_t w = n ? send(dst_fd(c, d), s->data + s->off, n, MSG_NOSIGNAL) : 0;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			p->blocked = true;
+			return;
+		}
+		if (w < 0) {
+			kill_conn(x, c, true, d ? "client gone: connection aborted" : "broker gone: connection aborted");
+			return;
+		}
+		trace_bytes(x, c, d, s->data + s->off, (size_t)w);
+		s->off += (uint32_t)w;
+		p->sent += (uint64_t)w;
+		if (l->limit_bytes && p->sent >= l->limit_bytes) {
+			logf_(x, c, "fault", "limit_data reached after %lluB %s: connection closed",
+			      (unsigned long long)p->sent, d ? "<-" : "->");
+			kill_conn(x, c, false, NULL);
+			return;
+		}
+		if (s->off < s->len) {
+			if ((uint32_t)w < n) {
+				p->blocked = true;
+				return;
+			}
+			continue; /* the next slice */
+		}
+		p->head = s->next;
+		if (!p->head)
+			p->tail = NULL;
+		p->queued -= s->len;
+		free(s);
+	}
+	if (!c->dead && !p->head && p->eof && !p->shut && !p->hole && (d || c->up_ok)) {
+		if (!p->fin_due)
+			p->fin_due = (p->last_due > x->now ? p->last_due : x->now) + l->close_delay_us;
+		if (p->fin_due <= x->now) {
+			shutdown(dst_fd(c, d), SHUT_WR);
+			p->shut = true;
+			logf_(x, c, "fin", "end of stream from %s passed on", d ? "broker" : "client");
+		}
+	}
+	if (c->d[0].shut && c->d[1].shut)
+		kill_conn(x, c, false, "both sides closed");
+}
+
+/* Read from the side that sends in direction d. */
+static void receive(px *x, pconn *c, int d)
+{
+	pdir *p = &c->d[d];
+	int fd = d == 0 ? c->cfd : c->ufd;
+	seg *s = malloc(sizeof *s + SEG_MAX);
+	if (!s)
+		abort();
+	ssize_t n = recv(fd, s->data, SEG_MAX, 0);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+		free(s);
+		return;
+	}
+	if (n <= 0) {
+		free(s);
+		if (n < 0) {
+			char why[160];
+			snprintf(why, sizeof why, "%s: %s", d ? "broker" : "client", strerror(errno));
+			kill_conn(x, c, true, why);
+			return;
+		}
+		p->eof = true;
+		logf_(x, c, "fin", "end of stream from %s", d ? "broker" : "client");
+		if (d == 0 && !c->decided)
+			decide(x, c, NULL);
+		return;
+	}
+	seg *t = realloc(s, sizeof *s + (size_t)n);
+	s = t ? t : s;
+	s->next = NULL;
+	s->len = (uint32_t)n;
+	s->off = 0;
+	s->tries = 0;
+	if (p->tail)
+		p->tail->next = s;
+	else
+		p->head = s;
+	p->tail = s;
+	p->queued += (size_t)n;
+	schedule_seg(x, c, d, s);
+	if (d == 0 && !c->decided)
+		sniff_connect(x, c);
+}
+
+/* ---- connections ----------------------------------------------------------------------- */
+
+static void accept_one(px *x, int lfd)
+{
+	int fd = accept(lfd, NULL, NULL);
+	if (fd < 0)
+		return;
+	nonblock(fd);
+	pconn *c = calloc(1, sizeof *c);
+	if (!c)
+		abort();
+	c->cfd = fd;
+	c->order = ++x->accepted;
+	c->sel = -1;
+	c->version = 4;
+	snprintf(c->name, sizeof c->name, "conn-%ld", c->order);
+	for (int d = 0; d < 2; d++) {
+		char name[64];
+		snprintf(name, sizeof name, "proxy/conn-%ld/%s", c->order, d ? "b2c" : "c2b");
+		sim_rng_init(&c->d[d].rng, x->p->seed, name);
+	}
+	x->c[x->n++] = c;
+	logf_(x, c, "accept", "connection %ld", c->order);
+	c->ufd = socket(x->up.ss_family, SOCK_STREAM, 0);
+	if (c->ufd < 0) {
+		kill_conn(x, c, true, "cannot open a socket upstream");
+		return;
+	}
+	nonblock(c->ufd);
+	if (connect(c->ufd, (struct sockaddr *)&x->up, x->uplen) == 0)
+		c->up_ok = true;
+	else if (errno != EINPROGRESS) {
+		fprintf(x->o->err, "mqttsim proxy: connection %ld: upstream %s:%u unreachable: %s; closed the client's connection\n",
+			c->order, x->o->up_host, x->o->up_port, strerror(errno));
+		kill_conn(x, c, false, "upstream unreachable");
+	}
+}
+
+static void upstream_ready(px *x, pconn *c)
+{
+	int e = 0;
+	socklen_t len = sizeof e;
+	getsockopt(c->ufd, SOL_SOCKET, SO_ERROR, &e, &len);
+	if (e) {
+		fprintf(x->o->err, "mqttsim proxy: connection %ld: upstream %s:%u unreachable: %s; closed the client's connection\n",
+			c->order, x->o->up_host, x->o->up_port, strerror(e));
+		char why[200];
+		snprintf(why, sizeof why, "upstream unreachable: %s", strerror(e));
+		kill_conn(x, c, false, why);
+		return;
+	}
+	c->up_ok = true;
+	logf_(x, c, "connected", "to upstream %s:%u", x->o->up_host, x->o->up_port);
+}
+
+static void free_conn(pconn *c)
+{
+	for (int d = 0; d < 2; d++)
+		for (seg *s = c->d[d].head, *n; s; s = n) {
+			n = s->next;
+			free(s);
+		}
+	free(c);
+}
+
+static const char *dir_text(int dir)
+{
+	return dir == PROXY_C2B ? "->" : dir == PROXY_B2C ? "<-" : "<->";
+}
+
+/* Fault f begins (on) or ends: log it on every connection it selects and recompute them. */
+static void fault_edge(px *x, const proxy_fault *f, bool on)
+{
+	for (size_t i = 0; i < x->n; i++) {
+		pconn *c = x->c[i];
+		if (c->dead || !c->decided || c->sel != f->sel)
+			continue;
+		if (f->kind == SIM_FAULT_RESET) {
+			logf_(x, c, "fault", "reset %s <-> broker", c->name);
+			kill_conn(x, c, true, "reset by fault");
+			continue;
+		}
+		logf_(x, c, "fault", "%s%s %s %s broker", on ? "" : "lift ", sim_fault_name(f->kind), c->name,
+		      dir_text(f->dir));
+		refresh_faults(x, c);
+	}
+}
+
+static int listen_on(px *x, int *out)
+{
+	const proxy_opts *o = x->o;
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE }, *ai;
+	char port[16];
+	snprintf(port, sizeof port, "%u", o->listen_port);
+	int r = getaddrinfo(o->listen_host, port, &hints, &ai);
+	if (r) {
+		fprintf(o->err, "mqttsim proxy: --listen %s:%u: %s\n", o->listen_host, o->listen_port, gai_strerror(r));
+		return -1;
+	}
+	int fd = socket(ai->ai_family, SOCK_STREAM, 0);
+	int one = 1;
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0) {
+		fprintf(o->err, "mqttsim proxy: cannot listen on %s:%u: %s%s\n", o->listen_host, o->listen_port,
+			strerror(errno), errno == EADDRINUSE ? " (another program has the port; pick another)" : "");
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(ai);
+		return -1;
+	}
+	freeaddrinfo(ai);
+	nonblock(fd);
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	getsockname(fd, (struct sockaddr *)&ss, &len);
+	unsigned p = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+					       : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	fprintf(o->err, "mqttsim proxy: listening on %s:%u, upstream %s:%u\n", o->listen_host, p, o->up_host,
+		o->up_port);
+	fflush(o->err);
+	*out = fd;
+	return 0;
+}
+
+static int resolve_upstream(px *x)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *ai;
+	char port[16];
+	snprintf(port, sizeof port, "%u", x->o->up_port);
+	int r = getaddrinfo(x->o->up_host, port, &hints, &ai);
+	if (r) {
+		fprintf(x->o->err, "mqttsim proxy: --upstream %s:%u: %s\n", x->o->up_host, x->o->up_port, gai_strerror(r));
+		return -1;
+	}
+	memcpy(&x->up, ai->ai_addr, ai->ai_addrlen);
+	x->uplen = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return 0;
+}
+
+int proxy_run(const proxy_opts *o, const proxy_plan *p)
+{
+	px *x = calloc(1, sizeof *x);
+	if (!x)
+		abort();
+	x->o = o;
+	x->p = p;
+	int lfd = -1;
+	if (resolve_upstream(x) < 0 || listen_on(x, &lfd) < 0) {
+		free(x);
+		return 2;
+	}
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	stop_flag = 0;
+	x->t0 = mono_us();
+	/* The fault edges in time order: each fault's start and, when it lasts, its end. */
+	size_t nedge = 0, next = 0;
+	struct edge {
+		int64_t at;
+		size_t f;
+		bool on;
+	} *edges = calloc(2 * p->nfaults + 1, sizeof *edges);
+	if (!edges)
+		abort();
+	for (size_t i = 0; i < p->nfaults; i++) {
+		edges[nedge++] = (struct edge){ p->faults[i].at_us, i, true };
+		if (p->faults[i].for_us && p->faults[i].kind != SIM_FAULT_RESET)
+			edges[nedge++] = (struct edge){ p->faults[i].at_us + p->faults[i].for_us, i, false };
+	}
+	for (size_t i = 1; i < nedge; i++) /* stable: equal times keep the file's order */
+		for (size_t j = i; j > 0 && edges[j].at < edges[j - 1].at; j--) {
+			struct edge t = edges[j];
+			edges[j] = edges[j - 1];
+			edges[j - 1] = t;
+		}
+	struct pollfd pf[1 + 2 * MAX_CONNS];
+	while (!stop_flag) {
+		x->now = mono_us() - x->t0;
+		if (o->duration_us && x->now >= o->duration_us)
+			break;
+		while (next < nedge && edges[next].at <= x->now) {
+			fault_edge(x, &p->faults[edges[next].f], edges[next].on);
+			next++;
+		}
+		for (size_t i = 0; i < x->n; i++)
+			for (int d = 0; d < 2; d++)
+				if (!x->c[i]->dead)
+					deliver(x, x->c[i], d);
+		/* Drop the dead, keeping the order of the living. */
+		size_t k = 0;
+		for (size_t i = 0; i < x->n; i++) {
+			if (x->c[i]->dead)
+				free_conn(x->c[i]);
+			else
+				x->c[k++] = x->c[i];
+		}
+		x->n = k;
+		int64_t wake = o->duration_us ? o->duration_us : FAR;
+		if (next < nedge && edges[next].at < wake)
+			wake = edges[next].at;
+		size_t np = 0;
+		pf[np++] = (struct pollfd){ .fd = x->n < MAX_CONNS ? lfd : -1, .events = POLLIN };
+		for (size_t i = 0; i < x->n; i++) {
+			pconn *c = x->c[i];
+			for (int d = 0; d < 2; d++) {
+				pdir *q = &c->d[d];
+				/* Nothing goes upstream before it is connected: no wake-up for it. */
+				if (q->head && !q->clog && !q->blocked && (d || c->up_ok) && q->head->due < wake)
+					wake = q->head->due;
+				if (q->fin_due && !q->shut && q->fin_due < wake)
+					wake = q->fin_due;
+			}
+			short ce = 0, ue = 0;
+			if (!c->d[0].eof && c->d[0].queued < QUEUE_MAX)
+				ce |= POLLIN;
+			if (c->d[1].blocked)
+				ce |= POLLOUT;
+			if (!c->up_ok || c->d[0].blocked)
+				ue |= POLLOUT;
+			if (c->up_ok && !c->d[1].eof && c->d[1].queued < QUEUE_MAX)
+				ue |= POLLIN;
+			/* A socket ended both ways (a blackhole may still hold the other FIN) has
+			 * nothing left to say, and would report POLLHUP on every call. */
+			bool cdone = c->d[0].eof && c->d[1].shut, udone = c->d[1].eof && c->d[0].shut;
+			pf[np++] = (struct pollfd){ .fd = cdone ? -1 : c->cfd, .events = ce };
+			pf[np++] = (struct pollfd){ .fd = udone ? -1 : c->ufd, .events = ue };
+		}
+		int64_t ms = wake == FAR ? 1000 : (wake - x->now + 999) / 1000;
+		if (ms < 0)
+			ms = 0;
+		if (ms > 1000)
+			ms = 1000;
+		int r = poll(pf, (nfds_t)np, (int)ms);
+		if (r < 0 && errno != EINTR)
+			break;
+		x->now = mono_us() - x->t0;
+		size_t nc = x->n;
+		for (size_t i = 0; i < nc && r > 0; i++) {
+			pconn *c = x->c[i];
+			struct pollfd *cp = &pf[1 + 2 * i], *up = &pf[2 + 2 * i];
+			if (!c->up_ok && (up->revents & (POLLOUT | POLLERR | POLLHUP)))
+				upstream_ready(x, c);
+			if (c->dead)
+				continue;
+			if (up->revents & POLLOUT)
+				c->d[0].blocked = false;
+			if (cp->revents & POLLOUT)
+				c->d[1].blocked = false;
+			/* POLLHUP comes whatever was asked: read only a side that has not ended. */
+			if (!c->d[0].eof && (cp->revents & (POLLIN | POLLHUP | POLLERR)))
+				receive(x, c, 0);
+			else if (cp->revents & POLLERR)
+				kill_conn(x, c, true, "client: connection reset after its end of stream");
+			if (!c->dead && c->up_ok && !c->d[1].eof && (up->revents & (POLLIN | POLLHUP | POLLERR)))
+				receive(x, c, 1);
+			else if (!c->dead && c->up_ok && (up->revents & POLLERR))
+				kill_conn(x, c, true, "broker: connection reset after its end of stream");
+		}
+		if (r > 0 && (pf[0].revents & POLLIN))
+			for (int i = 0; i < 16 && x->n < MAX_CONNS; i++) {
+				long before = x->accepted;
+				accept_one(x, lfd);
+				if (x->accepted == before)
+					break;
+			}
+	}
+	for (size_t i = 0; i < x->n; i++) {
+		kill_conn(x, x->c[i], false, NULL);
+		free_conn(x->c[i]);
+	}
+	close(lfd);
+	free(edges);
+	free(x);
+	return 0;
+}
