@@ -208,7 +208,7 @@ int broker__scram_client_first(broker_scram *s, const uint8_t *m, size_t n, char
 	/* client-first-message-bare = [reserved-mext ","] username "," nonce ["," extensions] */
 	const char *bare = q, *v;
 	size_t vn;
-	char name;
+	char name = 0; /* attr() leaves it unset when no attribute follows the GS2 header */
 	if (!attr(&q, end, &name, &v, &vn) || name == 'm') {
 		free(authz);
 		if (name == 'm') {
