@@ -66,10 +66,25 @@ int xfail_parse(const char *name, const char *text, xfail_list *out, FILE *err)
 		char *q = line + strspn(line, " \t");
 		if (*q == '#' || !*q || *q == '\r')
 			continue;
+		/* An optional version first: "5.0 MQTT-3.1.2-4 reason". */
+		char *ver = NULL;
+		if (*q >= '0' && *q <= '9') {
+			size_t vl = strcspn(q, " \t\r");
+			if (!((vl == 5 && !strncmp(q, "3.1.1", 5)) || (vl == 3 && !strncmp(q, "5.0", 3)))) {
+				fprintf(err, "%s:%d: '%.*s' is not an MQTT version with a catalog: give 3.1.1 or 5.0 "
+					     "before the id, or the id alone\n", name, no, (int)vl, q);
+				return -1;
+			}
+			ver = strndup(q, vl);
+			q += vl + strspn(q + vl, " \t");
+			if (!ver)
+				abort();
+		}
 		size_t idl = strcspn(q, " \t\r");
 		char *reason = q + idl + strspn(q + idl, " \t");
 		reason[strcspn(reason, "\r")] = 0;
 		if (!*reason) {
+			free(ver);
 			fprintf(err, "%s:%d: an expected failure needs a reason after the id: say what the broker does\n",
 				name, no);
 			return -1;
@@ -79,6 +94,7 @@ int xfail_parse(const char *name, const char *text, xfail_list *out, FILE *err)
 		x->id = strndup(q, idl);
 		x->reason = strdup(reason);
 		x->line = no;
+		x->version = ver;
 		if (!x->id || !x->reason)
 			abort();
 	}
@@ -136,6 +152,7 @@ void xfail_free(xfail_list *x)
 	for (size_t i = 0; i < x->n; i++) {
 		free(x->v[i].id);
 		free(x->v[i].reason);
+		free(x->v[i].version);
 	}
 	free(x->v);
 	x->v = NULL;

@@ -52,10 +52,11 @@ typedef struct verdict {
  * expected-failure reason when the list names st, else NULL. */
 verdict verdict_decide(const cat_stmt *st, const char *listed, const int *obs, size_t n);
 
-/* ---- expected failures ("ID  reason" lines, # comments) ---------------------------------- */
+/* ---- expected failures ("[VERSION] ID  reason" lines, # comments) ------------------------ */
 
 typedef struct xfail {
 	char *id, *reason;
+	char *version; /* "3.1.1" or "5.0" when the line starts with it, else NULL */
 	int line;
 } xfail;
 
