@@ -103,6 +103,18 @@ int xfail_parse(const char *name, const char *text, xfail_list *out, FILE *err)
 		char *q = line + strspn(line, " \t");
 		if (*q == '#' || !*q || *q == '\r')
 			continue;
+		/* An optional version first: "5.0 MQTT-3.1.2-4 reason". */
+		char *ver = NULL;
+		if (*q >= '0' && *q <= '9') {
+			size_t vl = strcspn(q, " \t\r");
+			if (!((vl == 5 && !strncmp(q, "3.1.1", 5)) || (vl == 3 && !strncmp(q, "5.0", 3)))) {
+				fprintf(err, "%s:%d: '%.*s' is not an MQTT version with a catalog: give 3.1.1 or 5.0 "
+					     "before the id, or the id alone\n", name, no, (int)vl, q);
+				return -1;
+			}
+			ver = mqtt_xstrndup(q, vl);
+			q += vl + strspn(q + vl, " \t");
+		}
 		size_t idl = strcspn(q, " \t\r");
 		char *reason = q + idl + strspn(q + idl, " \t");
 		/* The observations it expects to fail: "@late", "@3.1-keepalive-enforced:19", ... */
@@ -127,7 +139,8 @@ int xfail_parse(const char *name, const char *text, xfail_list *out, FILE *err)
 			goto bad_line;
 		}
 		for (size_t i = 0; i < out->n; i++)
-			if (strlen(out->v[i].id) == idl && !strncmp(out->v[i].id, q, idl)) {
+			if (strlen(out->v[i].id) == idl && !strncmp(out->v[i].id, q, idl) &&
+			    (!ver || !out->v[i].version || !strcmp(ver, out->v[i].version))) {
 				fprintf(err, "%s:%d: %.*s is listed already at line %d: give one entry all the observations it expects (@A @B)\n",
 					name, no, (int)idl, q, out->v[i].line);
 				goto bad_line;
@@ -139,11 +152,13 @@ int xfail_parse(const char *name, const char *text, xfail_list *out, FILE *err)
 		x->pins = pins;
 		x->npins = npins;
 		x->line = no;
+		x->version = ver;
 		continue;
 	bad_line:
 		for (size_t i = 0; i < npins; i++)
 			free(pins[i]);
 		free(pins);
+		free(ver);
 		return -1;
 	}
 	return 0;
@@ -209,6 +224,7 @@ void xfail_free(xfail_list *x)
 		for (size_t k = 0; k < x->v[i].npins; k++)
 			free(x->v[i].pins[k]);
 		free(x->v[i].pins);
+		free(x->v[i].version);
 	}
 	free(x->v);
 	x->v = NULL;

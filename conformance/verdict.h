@@ -61,13 +61,14 @@ typedef struct verdict {
  * NULL. */
 verdict verdict_decide(const cat_stmt *st, const char *listed, const int *obs, size_t n);
 
-/* ---- expected failures ("ID  [@OBSERVATION ...]  reason" lines, # comments) -------------- */
+/* ---- expected failures ("[VERSION] ID  [@OBSERVATION ...]  reason" lines, # comments) ---- */
 
 typedef struct xfail {
 	char *id, *reason;
 	char **pins;         /* the observations expected to fail ("SCENARIO:LINE", "SCENARIO",
 				"NAME"), without the '@'; none: every failure of the statement */
 	size_t npins;
+	char *version;       /* "3.1.1" or "5.0" when the line starts with it, else NULL */
 	int line;
 } xfail;
 

@@ -29,8 +29,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define DEFAULT_CATALOG "conformance/mqtt-3.1.1.yaml"
-#define DEFAULT_DIR "scenarios/conformance"
+#define CATALOG_311 "conformance/mqtt-3.1.1.yaml"
+#define DIR_311 "scenarios/conformance"
+#define CATALOG_50 "conformance/mqtt-5.0.yaml"
+#define DIR_50 "scenarios/conformance-5.0"
+#define DEFAULT_CATALOG CATALOG_311
+#define DEFAULT_DIR DIR_311
 
 static const char conform_usage[] =
 	"usage: mqttsim conform [--broker sim|mqtt://HOST:PORT|mqtts://HOST:PORT] [--version 3.1.1]\n"
@@ -195,15 +199,50 @@ static int by_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
+/* The expected-failure file from disk, or the built-in one of that path. */
+static int conform_xfail_read(const char *xfile, xfail_list *xf, FILE *err)
 {
-	(void)in;
-	run_opts o = { 0 };
-	long jobs = 0; /* 0: run_default_jobs() */
-	const char *catalog_path = DEFAULT_CATALOG, *dir = DEFAULT_DIR, *xfile = NULL;
-	bool own_catalog = false, own_dir = false; /* else the built-in ones (suite.h) */
+	struct stat xst;
+	const suite_file *bx = stat(xfile, &xst) != 0 ? suite_find(xfile) : NULL;
+	return bx ? xfail_parse(bx->path, (const char *)bx->data, xf, err) : xfail_load(xfile, xf, "mqttsim conform", err);
+}
+
+/* A catalog from disk (own) or the built-in one of that path; NULL after saying why. */
+static catalog *conform_catalog(const char *path, bool own, FILE *err)
+{
+	char msg[1024];
+	const suite_file *bc = own ? NULL : suite_find(path);
+	catalog *cat = bc ? catalog_parse(bc->path, (const char *)bc->data, bc->len, msg, sizeof msg)
+			  : catalog_load(path, msg, sizeof msg);
+	if (!cat)
+		fprintf(err, "mqttsim conform: %s\n", msg);
+	return cat;
+}
+
+/* What the command line asked for, the same for every version it runs. */
+typedef struct conform_cfg {
+	run_opts o;
+	long jobs;
+	const char *xfile;
+	char **only;
+	size_t nonly;
+	report_opts ro;
+	bool all; /* --version all: ids of --only and --expect-failures may belong to the other catalog */
+} conform_cfg;
+
+/* One version's suite: catalog_path and dir (built-in unless own_*), verdicts printed to out;
+ * stem names the report files (NULL: "conform"). *ran is set when something was run (with
+ * cfg->all an --only naming only the other catalog's statements runs nothing here). Returns
+ * the exit code of this version. */
+static int conform_version(conform_cfg *cfg, const char *catalog_path, const char *dir, bool own_catalog,
+			   bool own_dir, const char *stem, bool *ran, FILE *out, FILE *err)
+{
+	run_opts o = cfg->o;
+	long jobs = cfg->jobs;
+	const char *xfile = cfg->xfile;
 	char **only = NULL;
 	size_t nonly = 0;
+	report_opts ro = cfg->ro;
 	int rc = EXIT_USAGE;
 	catalog *cat = NULL;
 	scenario **sc = NULL;
@@ -212,104 +251,48 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	size_t nfiles = 0;
 	xfail_list xf = { 0 };
 	seen_buf seen = { 0 };
-	report_opts ro = { 0 };
 	report_stmts rs = { 0 };
-
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		int rr;
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			fputs(conform_usage, out);
-			return EXIT_PASS;
-		} else if (!strcmp(a, "--broker")) {
-			if (cli_broker("conform", v, err) < 0)
-				goto done;
-			o.broker = v;
-			i++;
-		} else if (!strcmp(a, "--version") && v) {
-			if (strcmp(v, "3.1.1") && strcmp(v, "4")) {
-				fprintf(err, "mqttsim conform: --version: only 3.1.1 has a catalog so far, not '%s'\n", v);
-				goto done;
-			}
-			i++;
-		} else if (!strcmp(a, "--only") && v) {
-			if (!v[strspn(v, ", ")]) {
-				fprintf(err, "mqttsim conform: --only needs statement ids, like MQTT-3.3.1-8\n");
-				goto done;
-			}
-			char *copy = strdup(v), *save = NULL;
-			for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-				only = mqtt_xrealloc(only, (nonly + 1) * sizeof *only);
-				only[nonly++] = strdup(t);
-			}
-			free(copy);
-			i++;
-		} else if (!strcmp(a, "-j")) {
-			if (cli_jobs("conform", v, &jobs, err) < 0)
-				goto done;
-			i++;
-		} else if (!strcmp(a, "--seed")) {
-			if (cli_seed("conform", v, &o.seed, err) < 0)
-				goto done;
-			o.has_seed = true;
-			i++;
-		} else if (!strcmp(a, "--expect-failures") && v) {
-			xfile = v;
-			i++;
-		} else if (!strcmp(a, "--catalog") && v) {
-			catalog_path = v;
-			own_catalog = true;
-			i++;
-		} else if (!strcmp(a, "--scenarios") && v) {
-			dir = v;
-			own_dir = true;
-			i++;
-		} else if (!strcmp(a, "--break-broker") && v) {
-			/* Test-only: break one behaviour of the reference broker in simulation. */
-			if (cli_break_broker("conform", v, &o.broker_faults, err) < 0)
-				goto done;
-			i++;
-		} else if (!strcmp(a, "-v")) {
-			o.verbose = true;
-		} else if ((rr = report_opts_arg(&ro, "conform", argc, argv, &i, err)) != 0 ||
-			   (rr = cli_target_opt("conform", argc, argv, &i, &o, err)) != 0) {
-			if (rr < 0)
-				goto done;
-		} else {
-			fprintf(err, "mqttsim conform: unknown option or missing value: '%s'\n%s", a, conform_usage);
+	*ran = false;
+	if (!(cat = conform_catalog(catalog_path, own_catalog, err)))
+		goto done;
+	/* --only: with --version all, the ids of the other catalog are its business (cmd_conform
+	 * checked every id is in one of them). */
+	for (size_t k = 0; k < cfg->nonly; k++)
+		if (catalog_find(cat, cfg->only[k])) {
+			only = mqtt_xrealloc(only, (nonly + 1) * sizeof *only);
+			only[nonly++] = cfg->only[k];
+		} else if (!cfg->all) {
+			fprintf(err, "mqttsim conform: --only %s: no such statement in %s\n", cfg->only[k], catalog_path);
 			goto done;
 		}
-	}
-
-	if (!jobs)
-		jobs = run_default_jobs(o.broker);
-	if (cli_target_done("conform", &o, err) < 0 || report_opts_check(&ro, "conform", err) < 0 ||
-	    report_prepare(&ro, &o, "conform", err) < 0)
-		goto done;
-	char msg[1024];
-	const suite_file *bc = own_catalog ? NULL : suite_find(catalog_path);
-	cat = bc ? catalog_parse(bc->path, (const char *)bc->data, bc->len, msg, sizeof msg)
-		 : catalog_load(catalog_path, msg, sizeof msg);
-	if (!cat) {
-		fprintf(err, "mqttsim conform: %s\n", msg);
+	*ran = cfg->nonly == 0 || nonly > 0;
+	if (!*ran) {
+		rc = EXIT_PASS;
 		goto done;
 	}
-	for (size_t k = 0; k < nonly; k++)
-		if (!catalog_find(cat, only[k])) {
-			fprintf(err, "mqttsim conform: --only %s: no such statement in %s\n", only[k], catalog_path);
-			goto done;
-		}
-	struct stat xst;
-	const suite_file *bx = xfile && stat(xfile, &xst) != 0 ? suite_find(xfile) : NULL;
-	if (bx ? xfail_parse(bx->path, (const char *)bx->data, &xf, err) < 0
-	       : xfile && xfail_load(xfile, &xf, "mqttsim conform", err) < 0)
+	xfail_list xall = { 0 };
+	if (xfile && conform_xfail_read(xfile, &xall, err) < 0)
 		goto done;
-	for (size_t k = 0; k < xf.n; k++)
-		if (!catalog_find(cat, xf.v[k].id)) {
-			fprintf(err, "%s:%d: '%s' is not a statement of the catalog (%s)\n", xfile, xf.v[k].line, xf.v[k].id,
-				catalog_path);
+	/* An entry "5.0 ID reason" is for that version's catalog only; one without a version for
+	 * the catalog that has the id (with --version all, cmd_conform checked one has). */
+	for (size_t k = 0; k < xall.n; k++) {
+		xfail *x = &xall.v[k];
+		bool here = catalog_find(cat, x->id) != NULL;
+		if (x->version && strcmp(x->version, cat->version))
+			continue;
+		if (!here && (x->version || !cfg->all)) {
+			fprintf(err, "%s:%d: '%s' is not a statement of the MQTT %s catalog (%s)\n", xfile, x->line, x->id,
+				cat->version, catalog_path);
+			xfail_free(&xall);
 			goto done;
 		}
+		if (!here)
+			continue;
+		xf.v = mqtt_xrealloc(xf.v, (xf.n + 1) * sizeof *xf.v);
+		xf.v[xf.n++] = *x;
+		*x = (xfail){ 0 }; /* moved */
+	}
+	xfail_free(&xall);
 
 	/* The built-in scenarios, or the directory named (from disk; built-in when it is not there). */
 	struct stat dst;
@@ -360,6 +343,11 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		if (!sc[i]) {
 			bad++;
 			continue;
+		}
+		if (sc[i]->version != (strcmp(cat->version, "5.0") ? MQTT_V311 : MQTT_V5)) {
+			fprintf(err, "%s: a scenario of the MQTT %s suite must say `version: %s`\n", files[i],
+				cat->version, cat->version);
+			bad++;
 		}
 		for (size_t k = 0; k < sc[i]->nspec; k++)
 			if (!catalog_find(cat, sc[i]->spec[k])) {
@@ -536,7 +524,7 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	if (ro.formats) {
 		rep_case *cases = report_cases(run, nrun, &o, res);
 		report_attach_traces(&ro, cases, nrun);
-		rep_run rr = { .command = "conform", .target = o.broker ? o.broker : "sim", .spec_version = cat->version,
+		rep_run rr = { .command = "conform", .file_stem = stem, .target = o.broker ? o.broker : "sim", .spec_version = cat->version,
 			       .cases = cases, .ncases = nrun, .stmts = rs.v, .nstmts = rs.n };
 		if (report_write(&ro, &rr, err) < 0)
 			rc = EXIT_USAGE;
@@ -549,8 +537,6 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		free(reasons[k]);
 	free(reasons);
 done:
-	for (size_t k = 0; k < nonly; k++)
-		free(only[k]);
 	free(only);
 	xfail_free(&xf);
 	seen_free(&seen);
@@ -563,7 +549,156 @@ done:
 	free(files);
 	free(res);
 	report_stmts_free(&rs);
-	report_cleanup(&ro);
 	catalog_free(cat);
+	return rc;
+}
+
+int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
+{
+	(void)in;
+	conform_cfg cfg = { 0 };
+	run_opts o = { 0 };
+	long jobs = 0; /* 0: run_default_jobs() */
+	const char *catalog_path = NULL, *dir = NULL, *xfile = NULL, *version = "3.1.1";
+	bool own_catalog = false, own_dir = false; /* else the built-in ones (suite.h) */
+	char **only = NULL;
+	size_t nonly = 0;
+	int rc = EXIT_USAGE;
+	report_opts ro = { 0 };
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		int rr;
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			fputs(conform_usage, out);
+			return EXIT_PASS;
+		} else if (!strcmp(a, "--broker")) {
+			if (cli_broker("conform", v, err) < 0)
+				goto done;
+			o.broker = v;
+			i++;
+		} else if (!strcmp(a, "--version") && v) {
+			if (!strcmp(v, "4"))
+				v = "3.1.1";
+			else if (!strcmp(v, "5"))
+				v = "5.0";
+			if (strcmp(v, "3.1.1") && strcmp(v, "5.0") && strcmp(v, "all")) {
+				fprintf(err, "mqttsim conform: --version takes 3.1.1, 5.0 or all, not '%s'\n", v);
+				goto done;
+			}
+			version = v;
+			i++;
+		} else if (!strcmp(a, "--only") && v) {
+			if (!v[strspn(v, ", ")]) {
+				fprintf(err, "mqttsim conform: --only needs statement ids, like MQTT-3.3.1-8\n");
+				goto done;
+			}
+			char *copy = strdup(v), *save = NULL;
+			for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+				only = mqtt_xrealloc(only, (nonly + 1) * sizeof *only);
+				only[nonly++] = strdup(t);
+			}
+			free(copy);
+			i++;
+		} else if (!strcmp(a, "-j")) {
+			if (cli_jobs("conform", v, &jobs, err) < 0)
+				goto done;
+			i++;
+		} else if (!strcmp(a, "--seed")) {
+			if (cli_seed("conform", v, &o.seed, err) < 0)
+				goto done;
+			o.has_seed = true;
+			i++;
+		} else if (!strcmp(a, "--expect-failures") && v) {
+			xfile = v;
+			i++;
+		} else if (!strcmp(a, "--catalog") && v) {
+			catalog_path = v;
+			own_catalog = true;
+			i++;
+		} else if (!strcmp(a, "--scenarios") && v) {
+			dir = v;
+			own_dir = true;
+			i++;
+		} else if (!strcmp(a, "--break-broker") && v) {
+			/* Test-only: break one behaviour of the reference broker in simulation. */
+			if (cli_break_broker("conform", v, &o.broker_faults, err) < 0)
+				goto done;
+			i++;
+		} else if (!strcmp(a, "-v")) {
+			o.verbose = true;
+		} else if ((rr = report_opts_arg(&ro, "conform", argc, argv, &i, err)) != 0 ||
+			   (rr = cli_target_opt("conform", argc, argv, &i, &o, err)) != 0) {
+			if (rr < 0)
+				goto done;
+		} else {
+			fprintf(err, "mqttsim conform: unknown option or missing value: '%s'\n%s", a, conform_usage);
+			goto done;
+		}
+	}
+
+	if (!jobs)
+		jobs = run_default_jobs(o.broker);
+	if (cli_target_done("conform", &o, err) < 0 || report_opts_check(&ro, "conform", err) < 0 ||
+	    report_prepare(&ro, &o, "conform", err) < 0)
+		goto done;
+	if (!strcmp(version, "all") && (own_catalog || own_dir)) {
+		fprintf(err, "mqttsim conform: --catalog and --scenarios name one version's suite: give "
+			     "--version 3.1.1 or 5.0 with them, not all\n");
+		goto done;
+	}
+	if (!strcmp(version, "all") && (nonly || xfile)) {
+		/* Every id named must be in one of the two catalogs, before anything runs. */
+		catalog *c311 = conform_catalog(CATALOG_311, false, err), *c50 = conform_catalog(CATALOG_50, false, err);
+		xfail_list xa = { 0 };
+		bool ok = c311 && c50 && !(xfile && conform_xfail_read(xfile, &xa, err) < 0);
+		for (size_t k = 0; ok && k < nonly; k++)
+			if (!catalog_find(c311, only[k]) && !catalog_find(c50, only[k])) {
+				fprintf(err, "mqttsim conform: --only %s: no such statement in %s or %s\n", only[k],
+					CATALOG_311, CATALOG_50);
+				ok = false;
+			}
+		for (size_t k = 0; ok && k < xa.n; k++)
+			if (!xa.v[k].version && !catalog_find(c311, xa.v[k].id) && !catalog_find(c50, xa.v[k].id)) {
+				fprintf(err, "%s:%d: '%s' is not a statement of the 3.1.1 or the 5.0 catalog\n", xfile,
+					xa.v[k].line, xa.v[k].id);
+				ok = false;
+			}
+		xfail_free(&xa);
+		catalog_free(c311);
+		catalog_free(c50);
+		if (!ok)
+			goto done;
+	}
+	cfg = (conform_cfg){ .o = o, .jobs = jobs, .xfile = xfile, .only = only, .nonly = nonly, .ro = ro,
+			     .all = !strcmp(version, "all") };
+	bool ran311 = false, ran50 = false;
+	int rc311 = EXIT_PASS, rc50 = EXIT_PASS;
+	if (strcmp(version, "5.0"))
+		rc311 = conform_version(&cfg, own_catalog ? catalog_path : CATALOG_311, own_dir ? dir : DIR_311,
+					own_catalog, own_dir, cfg.all ? "conform-3.1.1" : NULL, &ran311, out, err);
+	if (strcmp(version, "3.1.1") && (!cfg.all || rc311 != EXIT_USAGE || ran311)) {
+		if (cfg.all && ran311)
+			fputc('\n', out);
+		rc50 = conform_version(&cfg, own_catalog ? catalog_path : CATALOG_50, own_dir ? dir : DIR_50,
+				       own_catalog, own_dir, cfg.all ? "conform-5.0" : NULL, &ran50, out, err);
+	}
+	if (!cfg.all)
+		rc = strcmp(version, "5.0") ? rc311 : rc50;
+	else if (rc311 == EXIT_USAGE || rc50 == EXIT_USAGE)
+		rc = EXIT_USAGE;
+	else if (!ran311 && !ran50) {
+		fprintf(err, "mqttsim conform: no scenario of either version covers what --only names\n");
+		rc = EXIT_USAGE;
+	} else
+		rc = rc311 == EXIT_FAIL || rc50 == EXIT_FAIL ? EXIT_FAIL : EXIT_PASS;
+	if (cfg.all && ran311 && ran50)
+		fprintf(out, "conform --version all: 3.1.1 %s, 5.0 %s\n", rc311 ? "failed" : "passed",
+			rc50 ? "failed" : "passed");
+done:
+	for (size_t k = 0; k < nonly; k++)
+		free(only[k]);
+	free(only);
+	report_cleanup(&ro);
 	return rc;
 }

@@ -329,7 +329,7 @@ int report_write(const report_opts *ro, const rep_run *run, FILE *err)
 		if (!(ro->formats & fmts[i]))
 			continue;
 		char path[4096];
-		snprintf(path, sizeof path, "%s/%s.%s", dir, r.command, rep_format_ext(fmts[i]));
+		snprintf(path, sizeof path, "%s/%s.%s", dir, r.file_stem ? r.file_stem : r.command, rep_format_ext(fmts[i]));
 		FILE *f = fopen(path, "w");
 		if (!f) {
 			fprintf(err, "mqttsim %s: cannot write the report %s: %s\n", r.command, path, strerror(errno));

@@ -76,6 +76,7 @@ typedef struct rep_stmt {
 typedef struct rep_run {
 	const char *tool;        /* "mqttsim" */
 	const char *version;     /* the tool's version */
+	const char *file_stem;   /* the report files' name when not the command's (conform-5.0) */
 	const char *command;     /* "run" or "conform": names the JUnit suite and the files */
 	const char *target;      /* "sim" or "tcp://HOST:PORT" */
 	const char *spec_version;/* conform: the catalog's MQTT version ("3.1.1"); else NULL */
