@@ -685,7 +685,7 @@ static void load_expect(ld *L, const yaml_node_t *v, sc_expect *e)
 	const char *const *keys = expectations[i].keys;
 	if (scn__key_slot(keys, "from") >= 0 && scn__frequire(L, &g, "from"))
 		n_party(L, scn__fget(&g, "from"), "from", &e->from, &e->from_node, &e->from_inst);
-	yaml_node_t *tov = scn__fget(&g, "to");
+	yaml_node_t *tov = scn__key_slot(keys, "to") >= 0 ? scn__fget(&g, "to") : NULL;
 	if (e->kind == SC_EXP_NO_DUPLICATES && tov && tov->type == YAML_SEQUENCE_NODE)
 		load_to_list(L, tov, e);
 	else if (scn__key_slot(keys, "to") >= 0 && scn__frequire(L, &g, "to"))
