@@ -63,7 +63,7 @@ BIN   := $(BUILD)/mqttsim
 TESTS := $(BUILD)/check_mqttsim
 OUT   := reports/out
 
-.PHONY: all test unit cli lint interop interop5 scenarios trace_hashes golden install_test credentials window ci_recipes conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls scram proxy lang50 asan valgrind coverage bench deps install clean help
+.PHONY: all test unit cli lint interop interop5 scenarios trace_hashes golden install_test credentials window ci_recipes conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls scram proxy lang50 v5_scenarios asan valgrind coverage bench deps install clean help
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -100,7 +100,7 @@ $(TESTS): $(TEST_OBJ) $(LIB)
 $(BUILD)/bench_%: $(BUILD)/tests/bench_%.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(YAML_LIBS) $(SSL_LIBS) -lm
 
-test: unit cli lint interop interop5 scenarios lang50 trace_hashes golden install_test credentials window ci_recipes conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls scram proxy
+test: unit cli lint interop interop5 scenarios lang50 v5_scenarios trace_hashes golden install_test credentials window ci_recipes conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls scram proxy
 
 # Every test target is bounded in wall time: a hang fails its target with a message naming it
 # instead of stalling CI. $(call bounded,NAME,COMMAND)
@@ -133,6 +133,8 @@ scenarios: $(BIN)
 # The scenario language in MQTT 5.0: tests/scenarios/v5 passes, and each of its checks can fail.
 lang50: $(BIN)
 	$(call bounded,lang50,env MQTTSIM=$(BIN) sh tests/lang50.sh)
+v5_scenarios: $(BIN)
+	$(call bounded,v5_scenarios,env MQTTSIM=$(BIN) sh tests/v5_scenarios.sh)
 
 # Every scenario's trace hash and event count as recorded (the fleet only in make bench).
 trace_hashes: $(BIN)

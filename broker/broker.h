@@ -171,6 +171,13 @@ enum broker_test_fault {
 	BROKER_TF_QUEUED_RETAIN = 1 << 6,  /* messages queued for an offline session keep the
 					      publisher's RETAIN when delivered */
 	BROKER_TF_DOLLAR_WILDCARD = 1 << 7, /* a first-level wildcard matches '$' topics */
+	/* MQTT 5.0 (scenarios/conformance-5.0): */
+	BROKER_TF_NO_LOCAL_IGNORED = 1 << 16, /* No Local subscriptions get their own messages */
+	BROKER_TF_RAP_IGNORED = 1 << 17,      /* Retain As Published is read as 0 */
+	BROKER_TF_RH_IGNORED = 1 << 18,       /* Retain Handling is read as 0 */
+	BROKER_TF_SUB_ID_DROPPED = 1 << 19,   /* forwarded PUBLISHes carry no Subscription Identifier */
+	BROKER_TF_EXPIRY_IGNORED = 1 << 20,   /* Message Expiry Intervals are dropped: nothing expires */
+	BROKER_TF_SHARED_TO_ALL = 1 << 21,    /* every member of a shared group gets every message */
 };
 
 void broker_config_init(broker_config *c);

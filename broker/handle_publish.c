@@ -153,7 +153,7 @@ static void publish_packet(broker *b, const outmsg *o, bool dup, mqtt_packet *p)
 	p->publish.payload = (mqtt_str){ o->m->payload, o->m->payload_len };
 	if (o->m->props)
 		p->props = o->m->props->p;
-	if (o->nsub_ids) {
+	if (o->nsub_ids && !(b->cfg.test_faults & BROKER_TF_SUB_ID_DROPPED)) {
 		p->props.sub_ids = o->sub_ids;
 		p->props.sub_id_count = o->nsub_ids;
 	}
@@ -527,12 +527,12 @@ size_t broker__route(broker *b, msg *m, const session *from)
 		uint32_t nids = 0;
 		for (j = i; j < n && v[j]->s == s; j++) {
 			const sub *x = v[j];
-			if ((x->opts & SUB_NO_LOCAL) && s == from)
+			if ((x->opts & SUB_NO_LOCAL) && s == from && !(b->cfg.test_faults & BROKER_TF_NO_LOCAL_IGNORED))
 				continue;
 			any = true;
 			if (x->qos > qos)
 				qos = x->qos;
-			rap |= (x->opts & SUB_RAP) != 0;
+			rap |= (x->opts & SUB_RAP) != 0 && !(b->cfg.test_faults & BROKER_TF_RAP_IGNORED);
 			if (!x->sub_id)
 				continue;
 			if (nids == ids_cap) {
@@ -558,6 +558,13 @@ size_t broker__route(broker *b, msg *m, const session *from)
 		sub *x = group_pick(gv[i], NULL);
 		if (!x)
 			continue;
+		if (b->cfg.test_faults & BROKER_TF_SHARED_TO_ALL) {
+			for (sub *y = gv[i]->members; y; y = y->next_in_node)
+				if (y != x) {
+					sessions++;
+					group_deliver(b, gv[i], y, m, (y->opts & SUB_RAP) && m->retain);
+				}
+		}
 		sessions++;
 		group_deliver(b, gv[i], x, m, (x->opts & SUB_RAP) && m->retain);
 	}
@@ -741,7 +748,7 @@ void broker__handle_publish(broker *b, conn *c, const mqtt_packet *p)
 				 pub->payload.len, pub->qos, pub->retain);
 	if (c->version == MQTT_V5) {
 		broker__msg_set_props(m, &p->props);
-		if (MQTT_HAS(&p->props, MQTT_PROP_MESSAGE_EXPIRY)) {
+		if (MQTT_HAS(&p->props, MQTT_PROP_MESSAGE_EXPIRY) && !(b->cfg.test_faults & BROKER_TF_EXPIRY_IGNORED)) {
 			m->expiry_s = p->props.message_expiry;
 			m->expire_us = now_of(b) + (int64_t)m->expiry_s * 1000000;
 		}

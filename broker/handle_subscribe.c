@@ -463,7 +463,7 @@ void broker__handle_subscribe(broker *b, conn *c, const mqtt_packet *p)
 		/* Retain Handling: 0 sends the retained messages [MQTT-3.3.1-9], 1 only for a
 		 * subscription that did not exist [MQTT-3.3.1-10], 2 none [MQTT-3.3.1-11]
 		 * (3.1.1: always, as 0). None for a shared subscription (5.0 §4.8.2). */
-		send_ret[k] = !shared && (e.retain_handling == 0 || (e.retain_handling == 1 && fresh));
+		send_ret[k] = !shared && (e.retain_handling == 0 || (b->cfg.test_faults & BROKER_TF_RH_IGNORED) || (e.retain_handling == 1 && fresh));
 		cv[k++] = q;
 	}
 	if (over) {

@@ -70,7 +70,9 @@ int cli_target_opt(const char *cmd, int argc, char **argv, int *i, struct run_op
 int cli_target_done(const char *cmd, struct run_opts *o, FILE *err);
 /* --break-broker NAME (test-only): adds the switch's BROKER_TF_* bit to *bits, or -1 after
  * listing the names. CLI_BREAK_NAMES lists them, space-separated. */
-#define CLI_BREAK_NAMES "retain-flag skip-will qos2-twice forget-session ignore-keepalive retained-stored-qos queued-retain dollar-wildcard"
+#define CLI_BREAK_NAMES "retain-flag skip-will qos2-twice forget-session ignore-keepalive retained-stored-qos queued-retain dollar-wildcard" \
+	" no-local-ignored retain-as-published-ignored retain-handling-ignored sub-id-dropped" \
+	" message-expiry-ignored shared-to-all"
 int cli_break_broker(const char *cmd, const char *v, uint32_t *bits, FILE *err);
 #define CLI_TARGET_USAGE \
 	"  --username U, --password P   credentials for the broker under test (every CONNECT\n" \

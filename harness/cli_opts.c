@@ -186,7 +186,13 @@ int cli_break_broker(const char *cmd, const char *v, uint32_t *bits, FILE *err)
 		    { "ignore-keepalive", BROKER_TF_IGNORE_KEEPALIVE },
 		    { "retained-stored-qos", BROKER_TF_RETAINED_STORED_QOS },
 		    { "queued-retain", BROKER_TF_QUEUED_RETAIN },
-		    { "dollar-wildcard", BROKER_TF_DOLLAR_WILDCARD } };
+		    { "dollar-wildcard", BROKER_TF_DOLLAR_WILDCARD },
+		    { "no-local-ignored", BROKER_TF_NO_LOCAL_IGNORED },
+		    { "retain-as-published-ignored", BROKER_TF_RAP_IGNORED },
+		    { "retain-handling-ignored", BROKER_TF_RH_IGNORED },
+		    { "sub-id-dropped", BROKER_TF_SUB_ID_DROPPED },
+		    { "message-expiry-ignored", BROKER_TF_EXPIRY_IGNORED },
+		    { "shared-to-all", BROKER_TF_SHARED_TO_ALL } };
 	for (size_t k = 0; v && k < sizeof brk / sizeof brk[0]; k++)
 		if (!strcmp(v, brk[k].name)) {
 			*bits |= brk[k].bit;

@@ -15,7 +15,7 @@ _mqttsim()
 	--report) COMPREPLY=($(compgen -W "junit json tap html pcap" -- "$cur")); return;;
 	--html-diagrams) COMPREPLY=($(compgen -W "auto failed all none" -- "$cur")); return;;
 	--tap-version) COMPREPLY=($(compgen -W "13 14" -- "$cur")); return;;
-	--break-broker) COMPREPLY=($(compgen -W "retain-flag skip-will qos2-twice forget-session ignore-keepalive retained-stored-qos queued-retain dollar-wildcard" -- "$cur")); return;;
+	--break-broker) COMPREPLY=($(compgen -W "retain-flag skip-will qos2-twice forget-session ignore-keepalive retained-stored-qos queued-retain dollar-wildcard no-local-ignored retain-as-published-ignored retain-handling-ignored sub-id-dropped message-expiry-ignored shared-to-all" -- "$cur")); return;;
 	--expect-failures|--catalog|--out|--pcap|--json|--cafile|--cert|--key|--tls-cert|--tls-key|--tls-cafile) COMPREPLY=($(compgen -f -- "$cur")); return;;
 	--scenarios|--report-dir|--capath) COMPREPLY=($(compgen -d -- "$cur")); return;;
 	esac

@@ -583,6 +583,33 @@ static bool exp_no_duplicates_one(const sc_expect *x, hclient *to, char **report
 	return true;
 }
 
+/* no_duplicates over several clients together: a (topic, payload) that reached any two of
+ * them, or one twice. */
+static bool exp_no_duplicates_group(engine *e, const sc_expect *x, char **report, const char *at)
+{
+	size_t n = 1 + x->nto_more;
+	for (size_t a = 0; a < n; a++) {
+		hclient *ca = &e->clients[a ? x->to_more[a - 1] : x->to];
+		for (size_t i = 0; i < ca->npkts; i++) {
+			const rx_pkt *p = &ca->pkts[i];
+			if (p->type != MQTT_PUBLISH || !topic_in(x->topic, p->topic))
+				continue;
+			for (size_t b = a; b < n; b++) {
+				hclient *cb = &e->clients[b ? x->to_more[b - 1] : x->to];
+				for (size_t k = b == a ? i + 1 : 0; k < cb->npkts; k++) {
+					if (!same_msg(&cb->pkts[k], p->topic, p->payload, p->payload_len))
+						continue;
+					report_add(report, "%s: no_duplicates: topic \"%s\" payload \"%.*s\" reached %s (%s) and %s (%s)",
+						   at, p->topic, (int)(p->payload_len > 40 ? 40 : p->payload_len),
+						   (const char *)p->payload, ca->cfg->id, p->line, cb->cfg->id, cb->pkts[k].line);
+					return false;
+				}
+			}
+		}
+	}
+	return true;
+}
+
 static bool exp_ordered_one(engine *e, const sc_expect *x, hclient *to, char **report, const char *at)
 {
 	for (size_t p = 0; p < e->nclients + e->nlogs; p++) {
@@ -876,8 +903,13 @@ bool run_steps(engine *e, const scenario *s, run_result *res)
 		snprintf(at, sizeof at, "%s:%d:%d", s->file ? s->file : "-", x->pos.line, x->pos.col);
 		bool r = true;
 		switch (x->kind) {
-		case SC_EXP_DELIVERED:
 		case SC_EXP_NO_DUPLICATES:
+			if (x->nto_more) {
+				r = exp_no_duplicates_group(e, x, report, at);
+				break;
+			}
+			/* fall through */
+		case SC_EXP_DELIVERED:
 		case SC_EXP_ORDERED:
 		case SC_EXP_WILL: r = exp_each(e, x, report, at); break;
 		case SC_EXP_RETAINED: r = exp_retained(e, x, report, at); break;

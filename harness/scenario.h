@@ -216,6 +216,10 @@ typedef struct sc_node {
 typedef struct sc_expect {
 	int kind;
 	int from, to;             /* client indexes; -1 when not given */
+	/* NO_DUPLICATES with `to: [a, b, ...]`: the clients after the first (`to`), taken
+	 * together with it, as the members of one shared subscription (owned) */
+	int *to_more;
+	size_t nto_more;
 	char *topic;              /* a topic filter for DELIVERED/ORDERED/NO_DUPLICATES */
 	char *payload;            /* RETAINED: NULL means "no retained message" */
 	bool has_qos;

@@ -578,6 +578,7 @@ void scenario_free(scenario *s)
 	free(s->steps);
 	for (size_t i = 0; i < s->nexpects; i++) {
 		free(s->expects[i].topic);
+		free(s->expects[i].to_more);
 		free(s->expects[i].payload);
 		for (size_t j = 0; j < s->expects[i].nspec; j++)
 			free(s->expects[i].spec[j]);

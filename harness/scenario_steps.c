@@ -562,6 +562,30 @@ static bool n_party(ld *L, const yaml_node_t *v, const char *key, int *client, i
 	return scn__n_client(L, v, key, client);
 }
 
+/* no_duplicates: { to: [a, b] }: two or more clients, which together get no message twice
+ * (the members of one shared subscription group: each message goes to one of them). */
+static void load_to_list(ld *L, const yaml_node_t *v, sc_expect *e)
+{
+	long n = scn__list_count(L, v, "to", 64);
+	if (n < 0)
+		return;
+	if (n < 2) {
+		scn__err(L, v, "'to' as a list names two or more clients (for one client write to: ID)");
+		return;
+	}
+	e->to_more = scn__xcalloc(L, (size_t)n - 1, sizeof *e->to_more);
+	for (long i = 0; i < n && e->to_more; i++) {
+		yaml_node_t *it = scn__list_item(L, v, i);
+		int c = -1;
+		if (!it || !scn__n_client(L, it, "to", &c))
+			return;
+		if (i == 0)
+			e->to = c;
+		else
+			e->to_more[e->nto_more++] = c;
+	}
+}
+
 static const char *const node_exp_keys[] = { "node", "stat", "min", "max", "total", "connected", NULL };
 
 static void load_node_expect(ld *L, const fields *g, sc_expect *e)
@@ -669,8 +693,11 @@ static void load_expect(ld *L, const yaml_node_t *v, sc_expect *e)
 	const char *const *keys = expectations[i].keys;
 	if (scn__key_slot(keys, "from") >= 0 && scn__frequire(L, &g, "from"))
 		n_party(L, scn__fget(&g, "from"), "from", &e->from, &e->from_node, &e->from_inst);
-	if (scn__key_slot(keys, "to") >= 0 && scn__frequire(L, &g, "to"))
-		n_party(L, scn__fget(&g, "to"), "to", &e->to, &e->to_node, &e->to_inst);
+	yaml_node_t *tov = scn__key_slot(keys, "to") >= 0 ? scn__fget(&g, "to") : NULL;
+	if (e->kind == SC_EXP_NO_DUPLICATES && tov && tov->type == YAML_SEQUENCE_NODE)
+		load_to_list(L, tov, e);
+	else if (scn__key_slot(keys, "to") >= 0 && scn__frequire(L, &g, "to"))
+		n_party(L, tov, "to", &e->to, &e->to_node, &e->to_inst);
 	if (e->kind == SC_EXP_NODE)
 		load_node_expect(L, &g, e);
 	if (e->kind == SC_EXP_RETAINED) {
