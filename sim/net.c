@@ -1082,6 +1082,13 @@ void sim_net_free(sim_world *w)
 		if (w->heap[i].t->fn == seg_fire)
 			free(w->heap[i].t->arg);
 	w->heap_len = 0;
+	for (uint64_t p = w->fq_head; p != w->fq_tail; p++) {
+		sim_timer *t = w->fq[p & (w->fq_cap - 1)].t;
+		if (t && t->fn == seg_fire)
+			free(t->arg);
+	}
+	w->fq_head = w->fq_tail = 0;
+	w->fq_live = 0;
 	for (sim_conn *c = w->conns, *n; c; c = n) {
 		n = c->next;
 		for (int k = 0; k < 2; k++) {

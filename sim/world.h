@@ -131,6 +131,9 @@ struct sim_world {
 	bool halted;
 	sim_heap_ent *heap;     /* keys inline: sifting reads no timer memory */
 	size_t heap_len, heap_cap;
+	sim_heap_ent *fq;       /* now-queue ring (world.c), cancelled entries have t NULL */
+	size_t fq_cap, fq_live;
+	uint64_t fq_head, fq_tail; /* positions, not indices: index = position & (cap - 1) */
 
 	/* network */
 	sim_host *hosts, **hosts_tail;
