@@ -272,10 +272,27 @@ static void conn_unref(sim_world *w, sim_conn *c)
 
 static void seg_fire(sim_world *w, sim_timer *t);
 
+/* Small segments (control, sliced data, most MQTT packets) come from a free list of
+ * blocks of one size: a segment lives a few milliseconds, and a block freed on delivery
+ * is still in cache when the next write takes it. Pooled blocks are ordinary
+ * allocations, so free() on one is always right. */
+#define SEG_SMALL 64u
+#define SEG_POOL_MAX 65536u
+
 static sim_seg *seg_new(sim_conn *c, int from, uint8_t flags, const void *data, uint32_t len)
 {
-	sim_seg *s = mqtt_xmalloc(sizeof *s + len);
+	sim_world *w = c->end[from].host->w;
+	sim_seg *s;
+	bool pooled = len <= SEG_SMALL;
+	if (pooled && w->seg_pool) {
+		s = w->seg_pool;
+		w->seg_pool = s->next;
+		w->seg_pool_n--;
+	} else {
+		s = mqtt_xmalloc(sizeof *s + (pooled ? SEG_SMALL : len));
+	}
 	memset(s, 0, sizeof *s);
+	s->pooled = pooled;
 	sim_timer_init(&s->t, seg_fire, s);
 	s->conn = c;
 	s->from = from;
@@ -291,7 +308,13 @@ static void seg_free(sim_world *w, sim_seg *s)
 {
 	sim_conn *c = s->conn;
 	sim_timer_cancel(w, &s->t);
-	free(s);
+	if (s->pooled && w->seg_pool_n < SEG_POOL_MAX) {
+		s->next = w->seg_pool;
+		w->seg_pool = s;
+		w->seg_pool_n++;
+	} else {
+		free(s);
+	}
 	conn_unref(w, c);
 }
 
@@ -1108,6 +1131,12 @@ void sim_net_free(sim_world *w)
 		free(p);
 	}
 	free(w->pairs);
+	for (sim_seg *s = w->seg_pool, *m; s; s = m) {
+		m = s->next;
+		free(s);
+	}
+	w->seg_pool = NULL;
+	w->seg_pool_n = 0;
 	for (sim_host *h = w->hosts, *n; h; h = n) {
 		n = h->next;
 		for (sim_listener *l = h->listeners, *m; l; l = m) {

@@ -53,7 +53,9 @@ void sim_timer_init(sim_timer *t, sim_timer_fn fn, void *arg)
 
 static inline bool before(const sim_heap_ent *a, const sim_heap_ent *b)
 {
-	return a->at < b->at || (a->at == b->at && a->seq < b->seq);
+	/* No short cut: evaluated whole, the comparison compiles without branches, which
+	 * matters in the choice among four children (a branch there is a coin toss). */
+	return (a->at < b->at) | ((a->at == b->at) & (a->seq < b->seq));
 }
 
 /* ---- the heap: 4-ary, so a pop walks half the levels of a binary one; the four
@@ -90,8 +92,7 @@ static void sift_down(sim_world *w, size_t i)
 			break;
 		size_t best = c, last = c + ARITY < n ? c + ARITY : n;
 		for (size_t k = c + 1; k < last; k++)
-			if (before(&w->heap[k], &w->heap[best]))
-				best = k;
+			best = before(&w->heap[k], &w->heap[best]) ? k : best;
 		if (!before(&w->heap[best], &e))
 			break;
 		place(w, i, w->heap[best]);

@@ -76,6 +76,7 @@ struct sim_seg {
 	int from;               /* sending side */
 	uint8_t flags;
 	uint8_t phase;
+	bool pooled;            /* a block of SEG_SMALL bytes from the world's free list (net.c) */
 	uint32_t attempt;
 	sim_us rto;
 	sim_us sent_at;
@@ -148,6 +149,8 @@ struct sim_world {
 	sim_pair *pairs_all, **pairs_tail;
 	size_t sndbuf, rcvbuf;
 	bool trace_mqtt;
+	sim_seg *seg_pool;      /* free small segments, linked by next (net.c) */
+	size_t seg_pool_n;
 	sim_capture_fn capture;
 	void *capture_ctx;
 
