@@ -508,7 +508,7 @@ static void pipe_drain(sim_world *w, sim_conn *c, int from)
 			p->inflight -= n;
 			p->delivered += n;
 			delivered = true;
-			sim_trace(w, r->host->name, c->id, "recv", "%zuB", n);
+			sim__trace_size(w, r->host->name, c->id, "recv", n);
 			trace_mqtt(w, c, from, s->data, n);
 			if (w->capture)
 				w->capture(w->capture_ctx, w->now, c->id, from, SIM_CAP_DATA, snd->host, r->host,
@@ -1009,7 +1009,7 @@ long sim_sock_write(sim_sock *s, const void *buf, size_t len)
 	size_t n = len < room ? len : room;
 	if (n == 0)
 		return 0;
-	sim_trace(w, s->host->name, c->id, "send", "%zuB", n);
+	sim__trace_size(w, s->host->name, c->id, "send", n);
 	const sim_link *l = link_of(w, s->host, c->end[!s->side].host,
 				    pair_get(w, s->host, c->end[!s->side].host, false));
 	const uint8_t *b = buf;

@@ -169,6 +169,8 @@ struct sim_world {
 };
 
 void sim_net_free(sim_world *w);
+/* sim_trace(w, host, conn, kind, "%zuB", bytes), the same bytes without printf (trace.c). */
+void sim__trace_size(sim_world *w, const char *host, uint64_t conn, const char *kind, size_t bytes);
 void sim_faults_free(sim_world *w);
 void sim_disk_crash(sim_disk *d, sim_rng *rng);
 void sim_disk_free(sim_disk *d);
