@@ -1096,22 +1096,18 @@ bool sim_sock_connected(const sim_sock *s) { return s->state == SOCK_OPEN && !s-
 
 /* ---- teardown ------------------------------------------------------------------------------- */
 
+static void free_queued_seg(sim_timer *t)
+{
+	if (t->fn == seg_fire)
+		free(t->arg);
+}
+
 void sim_net_free(sim_world *w)
 {
 	/* Segments live in three places: the event queue (in flight), pipe stashes and
 	 * clogged pairs. Free those in flight through the queue, then empty it, since its
 	 * other timers point into sockets about to go. */
-	for (size_t i = 0; i < w->heap_len; i++)
-		if (w->heap[i].t->fn == seg_fire)
-			free(w->heap[i].t->arg);
-	w->heap_len = 0;
-	for (uint64_t p = w->fq_head; p != w->fq_tail; p++) {
-		sim_timer *t = w->fq[p & (w->fq_cap - 1)].t;
-		if (t && t->fn == seg_fire)
-			free(t->arg);
-	}
-	w->fq_head = w->fq_tail = 0;
-	w->fq_live = 0;
+	sim__timers_drop(w, free_queued_seg);
 	for (sim_conn *c = w->conns, *n; c; c = n) {
 		n = c->next;
 		for (int k = 0; k < 2; k++) {

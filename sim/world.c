@@ -2,9 +2,9 @@
  * world.c - the virtual clock and the event queue.
  *
  * The queue is a 4-ary min-heap keyed by (at, seq), the key stored beside each timer
- * pointer so that comparing never touches timer memory, plus a ring for timers armed
- * for the current instant (most of the events: notifications, segments leaving at once),
- * which are appended in key order and never enter the heap. Each timer knows
+ * pointer so that comparing never touches timer memory, for the far future (keepalives,
+ * retransmissions), and a wheel of one slot per microsecond for the next 16 ms, where most
+ * events fall (notifications for now, segments in flight, ticks); see below. Each timer knows
  * its slot, so cancel and re-arm are O(log n) without searching: keepalive timers are
  * re-armed on every packet, so that path must stay cheap: a re-arm to a later time only
  * writes the timer's new key, and the heap entry, still under the old key, is put back
@@ -34,7 +34,8 @@ void sim_world_free(sim_world *w)
 	sim_faults_free(w);
 	sim_net_free(w);
 	free(w->heap);
-	free(w->fq);
+	free(w->wheel);
+	free(w->wbits);
 	free(w->trace_text);
 	free(w);
 }
@@ -42,7 +43,7 @@ void sim_world_free(sim_world *w)
 uint64_t sim_world_seed(const sim_world *w) { return w->seed; }
 sim_us sim_now(const sim_world *w) { return w->now; }
 uint64_t sim_steps(const sim_world *w) { return w->steps; }
-size_t sim_pending(const sim_world *w) { return w->heap_len + w->fq_live; }
+size_t sim_pending(const sim_world *w) { return w->heap_len + w->wcount; }
 
 void sim_timer_init(sim_timer *t, sim_timer_fn fn, void *arg)
 {
@@ -129,96 +130,115 @@ static void heap_insert(sim_world *w, sim_heap_ent e)
 	sift_up(w, w->heap_len - 1);
 }
 
-/* ---- the now-queue: a ring of entries in key order, for timers armed for the current
- * instant (deferred notifications, a segment leaving at once). Such a key is later than
- * every key already queued at this time, so appending keeps the ring sorted and the
- * heap never sees them. A timer in the ring has slot FQ_BIT | (position & FQ_MASK). */
+/* ---- the wheel: timers due within the next WHEEL_SLOTS microseconds (a segment's
+ * flight, the next tick, a notification for now), one slot per microsecond. Every timer
+ * in the wheel lies in [wbase, wbase + WHEEL_SLOTS), wbase being the latest time the loop
+ * reached, so a slot holds one instant only, and its list is in seq order: a fresh arm
+ * takes the highest seq yet, so appending keeps it sorted. Insert and cancel are O(1);
+ * the next due slot is found in an occupancy bitmap. A timer in the wheel has slot
+ * IN_WHEEL and is its own list node. */
 
-#define FQ_BIT 0x80000000u
-#define FQ_MASK 0x7fffffffu
+#define WHEEL_BITS 14
+#define WHEEL_SLOTS ((sim_us)1 << WHEEL_BITS)
+#define WHEEL_MASK ((size_t)WHEEL_SLOTS - 1)
+#define IN_WHEEL UINT32_MAX
 
-static inline bool in_fq(const sim_timer *t) { return t->slot & FQ_BIT; }
-static inline sim_heap_ent *fq_ent(sim_world *w, uint64_t pos) { return &w->fq[pos & (w->fq_cap - 1)]; }
+static inline size_t wslot(sim_us at) { return (size_t)at & WHEEL_MASK; }
 
-static void fq_append(sim_world *w, sim_heap_ent e)
+static void wheel_insert(sim_world *w, sim_timer *t)
 {
-	if (w->fq_tail - w->fq_head == w->fq_cap) {
-		size_t cap = w->fq_cap ? w->fq_cap * 2 : 256;
-		if (cap > (size_t)FQ_MASK + 1)
-			abort(); /* two thousand million events at one instant */
-		sim_heap_ent *q = malloc(cap * sizeof *q);
-		if (!q)
-			abort();
-		for (uint64_t p = w->fq_head; p != w->fq_tail; p++)
-			q[p & (cap - 1)] = *fq_ent(w, p);
-		free(w->fq);
-		w->fq = q;
-		w->fq_cap = cap;
+	if (!w->wheel) {
+		w->wheel = calloc((size_t)WHEEL_SLOTS, sizeof *w->wheel);
+		w->wbits = calloc((size_t)WHEEL_SLOTS / 64, sizeof *w->wbits);
+		if (!w->wheel || !w->wbits)
+			abort(); /* a simulation that cannot queue an event cannot go on */
 	}
-	*fq_ent(w, w->fq_tail) = e;
-	e.t->slot = FQ_BIT | (uint32_t)(w->fq_tail & FQ_MASK);
-	w->fq_tail++;
-	w->fq_live++;
-}
-
-/* The ring's first live entry, or NULL; cancelled entries at the front are dropped. */
-static sim_heap_ent *fq_front(sim_world *w)
-{
-	while (w->fq_head != w->fq_tail) {
-		sim_heap_ent *e = fq_ent(w, w->fq_head);
-		if (e->t)
-			return e;
-		w->fq_head++;
+	size_t i = wslot(t->at);
+	sim_timer *head = w->wheel[i];
+	t->slot = IN_WHEEL;
+	if (!head) {
+		t->wnext = t->wprev = t;
+		w->wheel[i] = t;
+		w->wbits[i >> 6] |= 1ull << (i & 63);
+	} else {
+		/* Circular: head->wprev is the tail. A timer put back under an older seq (a lazy
+		 * re-arm coming up) walks back past later ones; a fresh arm stops at once. */
+		sim_timer *after = head->wprev;
+		while (after->seq > t->seq && after != head)
+			after = after->wprev;
+		if (after->seq > t->seq) {
+			/* Before the head. */
+			t->wnext = head;
+			t->wprev = head->wprev;
+			head->wprev->wnext = t;
+			head->wprev = t;
+			w->wheel[i] = t;
+		} else {
+			t->wprev = after;
+			t->wnext = after->wnext;
+			after->wnext->wprev = t;
+			after->wnext = t;
+		}
 	}
-	return NULL;
+	w->wcount++;
 }
 
-/* A timer's slot in the ring back to its entry: positions in the ring span far less
- * than FQ_MASK, so the low bits of the position find it. */
-static sim_heap_ent *fq_of(sim_world *w, const sim_timer *t)
+static void wheel_remove(sim_world *w, sim_timer *t)
 {
-	return &w->fq[(t->slot & FQ_MASK) & (w->fq_cap - 1)];
-}
-
-static void fq_remove(sim_world *w, sim_timer *t)
-{
-	fq_of(w, t)->t = NULL;
+	size_t i = wslot(t->at);
+	if (t->wnext == t) {
+		w->wheel[i] = NULL;
+		w->wbits[i >> 6] &= ~(1ull << (i & 63));
+	} else {
+		t->wprev->wnext = t->wnext;
+		t->wnext->wprev = t->wprev;
+		if (w->wheel[i] == t)
+			w->wheel[i] = t->wnext;
+	}
 	t->slot = 0;
-	w->fq_live--;
+	w->wcount--;
+}
+
+/* The earliest timer in the wheel: the first occupied slot from wbase on, cyclically. */
+static sim_timer *wheel_first(sim_world *w)
+{
+	size_t i = wslot(w->wbase), word = i >> 6, nwords = (size_t)WHEEL_SLOTS / 64;
+	uint64_t bits = w->wbits[word] & (~0ull << (i & 63));
+	for (size_t k = 0; k <= nwords; k++) {
+		if (bits)
+			return w->wheel[(word << 6) | (size_t)__builtin_ctzll(bits)];
+		word = (word + 1) & (nwords - 1);
+		bits = w->wbits[word];
+	}
+	return NULL; /* not reached while wcount > 0 */
 }
 
 /* Queue an unarmed timer under its own key. */
 static void enqueue(sim_world *w, sim_timer *t)
 {
-	sim_heap_ent e = { t->at, t->seq, t };
-	if (t->at == w->now) {
-		sim_heap_ent *tail = w->fq_tail != w->fq_head ? fq_ent(w, w->fq_tail - 1) : NULL;
-		if (!tail || before(tail, &e)) {
-			fq_append(w, e);
-			return;
-		}
+	if (t->at >= w->wbase && t->at - w->wbase < WHEEL_SLOTS) {
+		wheel_insert(w, t);
+		return;
 	}
-	heap_insert(w, e);
+	heap_insert(w, (sim_heap_ent){ t->at, t->seq, t });
 }
 
 void sim_timer_arm(sim_world *w, sim_timer *t, sim_us at)
 {
 	if (at < w->now)
 		at = w->now; /* the past is now: never move time backwards */
-	if (t->slot) {
-		sim_heap_ent *e = in_fq(t) ? fq_of(w, t) : &w->heap[t->slot - 1];
+	if (t->slot == IN_WHEEL) {
+		/* Moving within the wheel, or out of it, is O(1): no need to be lazy. */
+		wheel_remove(w, t);
+	} else if (t->slot) {
+		sim_heap_ent *e = &w->heap[t->slot - 1];
 		t->at = at;
 		t->seq = w->seq++;
 		if (at >= e->at) {
-			/* Later than its place in the queue (a keepalive pushed back by a packet):
+			/* Later than its place in the heap (a keepalive pushed back by a packet):
 			 * the entry stays where it is, and when it comes up it is put back under
 			 * the timer's own key without firing (sim_run). The key (at, seq) is the
 			 * one an eager re-arm would have given, so the order of firing is the same. */
-			return;
-		}
-		if (in_fq(t)) {
-			fq_remove(w, t);
-			enqueue(w, t);
 			return;
 		}
 		e->at = at;
@@ -238,12 +258,34 @@ void sim_timer_after(sim_world *w, sim_timer *t, sim_us delay)
 
 void sim_timer_cancel(sim_world *w, sim_timer *t)
 {
-	if (!t->slot)
-		return;
-	if (in_fq(t))
-		fq_remove(w, t);
-	else
+	if (t->slot == IN_WHEEL)
+		wheel_remove(w, t);
+	else if (t->slot)
 		heap_remove(w, t);
+}
+
+void sim__timers_drop(sim_world *w, void (*fn)(sim_timer *t))
+{
+	for (size_t i = 0; i < w->heap_len; i++) {
+		w->heap[i].t->slot = 0;
+		fn(w->heap[i].t);
+	}
+	w->heap_len = 0;
+	for (size_t i = 0; w->wcount && i < (size_t)WHEEL_SLOTS; i++) {
+		sim_timer *t = w->wheel[i];
+		if (!t)
+			continue;
+		w->wheel[i] = NULL;
+		t->wprev->wnext = NULL; /* the tail: ends the walk */
+		for (sim_timer *n; t; t = n) {
+			n = t->wnext;
+			t->slot = 0;
+			w->wcount--;
+			fn(t);
+		}
+	}
+	if (w->wbits)
+		memset(w->wbits, 0, (size_t)WHEEL_SLOTS / 64 * sizeof *w->wbits);
 }
 
 void sim_halt(sim_world *w) { w->halted = true; }
@@ -259,38 +301,42 @@ int sim_run(sim_world *w, sim_us until, uint64_t max_steps)
 		 * jump to the deadline before the caller has looked. */
 		if (max_steps && fired == max_steps)
 			return SIM_STOP_BUDGET;
-		sim_heap_ent *f = w->fq_live ? fq_front(w) : NULL;
+		sim_timer *wt = w->wcount ? wheel_first(w) : NULL;
 		sim_heap_ent *top = w->heap_len ? &w->heap[0] : NULL;
-		if (!f && !top) {
+		if (!wt && !top) {
 			/* Nothing left to happen: time still runs to a finite deadline. */
 			if (until != SIM_FOREVER && until > w->now)
 				w->now = until;
+			if (w->now > w->wbase)
+				w->wbase = w->now;
 			return SIM_STOP_QUIET;
 		}
-		bool from_fq = f && (!top || before(f, top));
-		sim_heap_ent *e = from_fq ? f : top;
-		sim_timer *t = e->t;
-		if (e->at > until) {
+		bool from_wheel = wt && (!top || wt->at < top->at || (wt->at == top->at && wt->seq < top->seq));
+		sim_us at = from_wheel ? wt->at : top->at;
+		if (at > until) {
 			w->now = until;
+			if (w->now > w->wbase)
+				w->wbase = w->now;
 			return SIM_STOP_DEADLINE;
 		}
-		if (e->seq != t->seq) {
-			/* Re-armed later since it was placed: to its own key, nothing fires. */
-			if (from_fq) {
-				fq_remove(w, t);
-				enqueue(w, t);
-			} else {
-				e->at = t->at;
-				e->seq = t->seq;
+		sim_timer *t;
+		if (from_wheel) {
+			t = wt;
+			wheel_remove(w, t);
+		} else {
+			t = top->t;
+			if (top->seq != t->seq) {
+				/* Re-armed later since it was placed: to its own key, nothing fires. */
+				top->at = t->at;
+				top->seq = t->seq;
 				sift_down(w, 0);
+				continue;
 			}
-			continue;
-		}
-		if (from_fq)
-			fq_remove(w, t);
-		else
 			heap_remove(w, t);
+		}
 		w->now = t->at;
+		if (w->now > w->wbase)
+			w->wbase = w->now;
 		w->steps++;
 		fired++;
 		t->fn(w, t);

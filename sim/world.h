@@ -132,9 +132,10 @@ struct sim_world {
 	bool halted;
 	sim_heap_ent *heap;     /* keys inline: sifting reads no timer memory */
 	size_t heap_len, heap_cap;
-	sim_heap_ent *fq;       /* now-queue ring (world.c), cancelled entries have t NULL */
-	size_t fq_cap, fq_live;
-	uint64_t fq_head, fq_tail; /* positions, not indices: index = position & (cap - 1) */
+	sim_timer **wheel;      /* near-future slots, one per microsecond (world.c) */
+	uint64_t *wbits;        /* occupied slots */
+	size_t wcount;          /* timers in the wheel */
+	sim_us wbase;           /* the latest time the loop reached: the wheel's origin */
 
 	/* network */
 	sim_host *hosts, **hosts_tail;
@@ -169,6 +170,8 @@ struct sim_world {
 };
 
 void sim_net_free(sim_world *w);
+/* Empty the event queue, handing each timer to fn (which may free its owner) (world.c). */
+void sim__timers_drop(sim_world *w, void (*fn)(sim_timer *t));
 /* sim_trace(w, host, conn, kind, "%zuB", bytes), the same bytes without printf (trace.c). */
 void sim__trace_size(sim_world *w, const char *host, uint64_t conn, const char *kind, size_t bytes);
 void sim_faults_free(sim_world *w);
