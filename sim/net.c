@@ -272,30 +272,30 @@ static void conn_unref(sim_world *w, sim_conn *c)
 
 static void seg_fire(sim_world *w, sim_timer *t);
 
-/* Small segments (control, sliced data, most MQTT packets) come from a free list of
- * blocks of one size: a segment lives a few milliseconds, and a block freed on delivery
+/* Small segments (control, sliced data, most MQTT packets) come from free lists of
+ * blocks of two sizes: a segment lives a few milliseconds, and a block freed on delivery
  * is still in cache when the next write takes it. Pooled blocks are ordinary
  * allocations, so free() on one is always right. */
-#define SEG_SMALL 64u
+static const uint32_t seg_class[2] = { 16, 64 };
 #define SEG_POOL_MAX 65536u
 
 static sim_seg *seg_new(sim_conn *c, int from, uint8_t flags, const void *data, uint32_t len)
 {
 	sim_world *w = c->end[from].host->w;
 	sim_seg *s;
-	bool pooled = len <= SEG_SMALL;
-	if (pooled && w->seg_pool) {
-		s = w->seg_pool;
-		w->seg_pool = s->next;
-		w->seg_pool_n--;
+	int k = len <= seg_class[0] ? 0 : len <= seg_class[1] ? 1 : -1;
+	if (k >= 0 && w->seg_pool[k]) {
+		s = w->seg_pool[k];
+		w->seg_pool[k] = s->next;
+		w->seg_pool_n[k]--;
 	} else {
-		s = mqtt_xmalloc(sizeof *s + (pooled ? SEG_SMALL : len));
+		s = mqtt_xmalloc(sizeof *s + (k >= 0 ? seg_class[k] : len));
 	}
 	memset(s, 0, sizeof *s);
-	s->pooled = pooled;
+	s->pool = (uint8_t)(k + 1);
 	sim_timer_init(&s->t, seg_fire, s);
 	s->conn = c;
-	s->from = from;
+	s->from = (uint8_t)from;
 	s->flags = flags;
 	s->len = len;
 	if (len)
@@ -308,10 +308,11 @@ static void seg_free(sim_world *w, sim_seg *s)
 {
 	sim_conn *c = s->conn;
 	sim_timer_cancel(w, &s->t);
-	if (s->pooled && w->seg_pool_n < SEG_POOL_MAX) {
-		s->next = w->seg_pool;
-		w->seg_pool = s;
-		w->seg_pool_n++;
+	int k = s->pool - 1;
+	if (k >= 0 && w->seg_pool_n[k] < SEG_POOL_MAX) {
+		s->next = w->seg_pool[k];
+		w->seg_pool[k] = s;
+		w->seg_pool_n[k]++;
 	} else {
 		free(s);
 	}
@@ -333,8 +334,7 @@ static void pipe_send(sim_world *w, sim_conn *c, int from, uint8_t flags, const 
 	p->inflight += len;
 	s->phase = PH_SEND;
 	s->rto = flags & (SEG_SYN | SEG_SYNACK) ? SYN_RTO : (l->rto_us ? l->rto_us : DEFAULT_RTO);
-	s->sent_at = w->now + delay;
-	sim_timer_arm(w, &s->t, s->sent_at);
+	sim_timer_arm(w, &s->t, w->now + delay);
 }
 
 static void notify_fire(sim_world *w, sim_timer *t);
@@ -475,6 +475,9 @@ static void pipe_drain(sim_world *w, sim_conn *c, int from)
 		sim_seg *s = *slot;
 		if (!s)
 			break;
+		/* After a retransmission fills a gap, the segments stashed behind it come in a
+		 * row, each last touched when it arrived: fetch the next ones early. */
+		__builtin_prefetch(p->win[(p->deliver_seq + 2) & (p->win_cap - 1)]);
 		if (s->len) {
 			if (r->rlen + r->roff == r->rcap && r->roff) {
 				memmove(r->rbuf, r->rbuf + r->roff, r->rlen);
@@ -1127,12 +1130,14 @@ void sim_net_free(sim_world *w)
 		free(p);
 	}
 	free(w->pairs);
-	for (sim_seg *s = w->seg_pool, *m; s; s = m) {
-		m = s->next;
-		free(s);
+	for (int k = 0; k < 2; k++) {
+		for (sim_seg *s = w->seg_pool[k], *m; s; s = m) {
+			m = s->next;
+			free(s);
+		}
+		w->seg_pool[k] = NULL;
+		w->seg_pool_n[k] = 0;
 	}
-	w->seg_pool = NULL;
-	w->seg_pool_n = 0;
 	for (sim_host *h = w->hosts, *n; h; h = n) {
 		n = h->next;
 		for (sim_listener *l = h->listeners, *m; l; l = m) {

@@ -70,19 +70,20 @@ struct sim_conn {
 	sim_conn *next;         /* world list, in creation order */
 };
 
+/* Under loss a pipe holds everything sent after a lost segment until its retransmission
+ * arrives (head-of-line blocking), hundreds of segments per connection: keep this small. */
 struct sim_seg {
 	sim_timer t;
 	sim_conn *conn;
-	int from;               /* sending side */
+	uint64_t seq;
+	sim_us rto;
+	sim_seg *next;          /* in a clogged pair's held list, or the free list */
+	uint32_t attempt;
+	uint32_t len;
+	uint8_t from;           /* sending side */
 	uint8_t flags;
 	uint8_t phase;
-	bool pooled;            /* a block of SEG_SMALL bytes from the world's free list (net.c) */
-	uint32_t attempt;
-	sim_us rto;
-	sim_us sent_at;
-	uint64_t seq;
-	uint32_t len;
-	sim_seg *next;          /* in a clogged pair's held list */
+	uint8_t pool;           /* 0: malloc'd to size; else 1 + index of its free list (net.c) */
 	uint8_t data[];
 };
 
@@ -150,8 +151,8 @@ struct sim_world {
 	sim_pair *pairs_all, **pairs_tail;
 	size_t sndbuf, rcvbuf;
 	bool trace_mqtt;
-	sim_seg *seg_pool;      /* free small segments, linked by next (net.c) */
-	size_t seg_pool_n;
+	sim_seg *seg_pool[2];   /* free segments of two sizes, linked by next (net.c) */
+	size_t seg_pool_n[2];
 	sim_capture_fn capture;
 	void *capture_ctx;
 
