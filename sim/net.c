@@ -288,6 +288,7 @@ static sim_seg *seg_new(sim_conn *c, int from, uint8_t flags, const void *data, 
 		s = w->seg_pool[k];
 		w->seg_pool[k] = s->next;
 		w->seg_pool_n[k]--;
+		__builtin_prefetch(w->seg_pool[k]); /* the next write's block: no wait then */
 	} else {
 		s = mqtt_xmalloc(sizeof *s + (k >= 0 ? seg_class[k] : len));
 	}

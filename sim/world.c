@@ -133,8 +133,8 @@ static void heap_insert(sim_world *w, sim_heap_ent e)
 /* ---- the wheel: timers due within the next WHEEL_SLOTS microseconds (a segment's
  * flight, the next tick, a notification for now), one slot per microsecond. Every timer
  * in the wheel lies in [wbase, wbase + WHEEL_SLOTS), wbase being the latest time the loop
- * reached, so a slot holds one instant only, and its list is in seq order: a fresh arm
- * takes the highest seq yet, so appending keeps it sorted. Insert and cancel are O(1);
+ * reached, so a slot holds one instant only, and its list is in seq order: an arm takes
+ * the highest seq yet, so appending keeps it sorted. Insert and cancel are O(1);
  * the next due slot is found in an occupancy bitmap. A timer in the wheel has slot
  * IN_WHEEL and is its own list node. */
 
@@ -161,24 +161,14 @@ static void wheel_insert(sim_world *w, sim_timer *t)
 		w->wheel[i] = t;
 		w->wbits[i >> 6] |= 1ull << (i & 63);
 	} else {
-		/* Circular: head->wprev is the tail. A timer put back under an older seq (a lazy
-		 * re-arm coming up) walks back past later ones; a fresh arm stops at once. */
-		sim_timer *after = head->wprev;
-		while (after->seq > t->seq && after != head)
-			after = after->wprev;
-		if (after->seq > t->seq) {
-			/* Before the head. */
-			t->wnext = head;
-			t->wprev = head->wprev;
-			head->wprev->wnext = t;
-			head->wprev = t;
-			w->wheel[i] = t;
-		} else {
-			t->wprev = after;
-			t->wnext = after->wnext;
-			after->wnext->wprev = t;
-			after->wnext = t;
-		}
+		/* Circular: head->wprev is the tail. Only fresh arms come here (a lazy heap entry
+		 * is put back in the heap), and a fresh arm has the highest seq yet, so it goes
+		 * last without reading the other timers' keys. */
+		sim_timer *tail = head->wprev;
+		t->wprev = tail;
+		t->wnext = head;
+		tail->wnext = t;
+		head->wprev = t;
 	}
 	w->wcount++;
 }
@@ -213,7 +203,7 @@ static sim_timer *wheel_first(sim_world *w)
 	return NULL; /* not reached while wcount > 0 */
 }
 
-/* Queue an unarmed timer under its own key. */
+/* Queue an unarmed timer just given the latest seq. */
 static void enqueue(sim_world *w, sim_timer *t)
 {
 	if (t->at >= w->wbase && t->at - w->wbase < WHEEL_SLOTS) {
