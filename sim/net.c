@@ -272,13 +272,31 @@ static void conn_unref(sim_world *w, sim_conn *c)
 
 static void seg_fire(sim_world *w, sim_timer *t);
 
+/* Small segments (control, sliced data, most MQTT packets) come from free lists of
+ * blocks of two sizes: a segment lives a few milliseconds, and a block freed on delivery
+ * is still in cache when the next write takes it. Pooled blocks are ordinary
+ * allocations, so free() on one is always right. */
+static const uint32_t seg_class[2] = { 16, 64 };
+#define SEG_POOL_MAX 65536u
+
 static sim_seg *seg_new(sim_conn *c, int from, uint8_t flags, const void *data, uint32_t len)
 {
-	sim_seg *s = mqtt_xmalloc(sizeof *s + len);
+	sim_world *w = c->end[from].host->w;
+	sim_seg *s;
+	int k = len <= seg_class[0] ? 0 : len <= seg_class[1] ? 1 : -1;
+	if (k >= 0 && w->seg_pool[k]) {
+		s = w->seg_pool[k];
+		w->seg_pool[k] = s->next;
+		w->seg_pool_n[k]--;
+		__builtin_prefetch(w->seg_pool[k]); /* the next write's block: no wait then */
+	} else {
+		s = mqtt_xmalloc(sizeof *s + (k >= 0 ? seg_class[k] : len));
+	}
 	memset(s, 0, sizeof *s);
+	s->pool = (uint8_t)(k + 1);
 	sim_timer_init(&s->t, seg_fire, s);
 	s->conn = c;
-	s->from = from;
+	s->from = (uint8_t)from;
 	s->flags = flags;
 	s->len = len;
 	if (len)
@@ -291,7 +309,14 @@ static void seg_free(sim_world *w, sim_seg *s)
 {
 	sim_conn *c = s->conn;
 	sim_timer_cancel(w, &s->t);
-	free(s);
+	int k = s->pool - 1;
+	if (k >= 0 && w->seg_pool_n[k] < SEG_POOL_MAX) {
+		s->next = w->seg_pool[k];
+		w->seg_pool[k] = s;
+		w->seg_pool_n[k]++;
+	} else {
+		free(s);
+	}
 	conn_unref(w, c);
 }
 
@@ -310,8 +335,7 @@ static void pipe_send(sim_world *w, sim_conn *c, int from, uint8_t flags, const 
 	p->inflight += len;
 	s->phase = PH_SEND;
 	s->rto = flags & (SEG_SYN | SEG_SYNACK) ? SYN_RTO : (l->rto_us ? l->rto_us : DEFAULT_RTO);
-	s->sent_at = w->now + delay;
-	sim_timer_arm(w, &s->t, s->sent_at);
+	sim_timer_arm(w, &s->t, w->now + delay);
 }
 
 static void notify_fire(sim_world *w, sim_timer *t);
@@ -452,6 +476,9 @@ static void pipe_drain(sim_world *w, sim_conn *c, int from)
 		sim_seg *s = *slot;
 		if (!s)
 			break;
+		/* After a retransmission fills a gap, the segments stashed behind it come in a
+		 * row, each last touched when it arrived: fetch the next ones early. */
+		__builtin_prefetch(p->win[(p->deliver_seq + 2) & (p->win_cap - 1)]);
 		if (s->len) {
 			if (r->rlen + r->roff == r->rcap && r->roff) {
 				memmove(r->rbuf, r->rbuf + r->roff, r->rlen);
@@ -485,7 +512,7 @@ static void pipe_drain(sim_world *w, sim_conn *c, int from)
 			p->inflight -= n;
 			p->delivered += n;
 			delivered = true;
-			sim_trace(w, r->host->name, c->id, "recv", "%zuB", n);
+			sim__trace_size(w, r->host->name, c->id, "recv", n);
 			trace_mqtt(w, c, from, s->data, n);
 			if (w->capture)
 				w->capture(w->capture_ctx, w->now, c->id, from, SIM_CAP_DATA, snd->host, r->host,
@@ -986,7 +1013,7 @@ long sim_sock_write(sim_sock *s, const void *buf, size_t len)
 	size_t n = len < room ? len : room;
 	if (n == 0)
 		return 0;
-	sim_trace(w, s->host->name, c->id, "send", "%zuB", n);
+	sim__trace_size(w, s->host->name, c->id, "send", n);
 	const sim_link *l = link_of(w, s->host, c->end[!s->side].host,
 				    pair_get(w, s->host, c->end[!s->side].host, false));
 	const uint8_t *b = buf;
@@ -1073,15 +1100,18 @@ bool sim_sock_connected(const sim_sock *s) { return s->state == SOCK_OPEN && !s-
 
 /* ---- teardown ------------------------------------------------------------------------------- */
 
+static void free_queued_seg(sim_timer *t)
+{
+	if (t->fn == seg_fire)
+		free(t->arg);
+}
+
 void sim_net_free(sim_world *w)
 {
 	/* Segments live in three places: the event queue (in flight), pipe stashes and
 	 * clogged pairs. Free those in flight through the queue, then empty it, since its
 	 * other timers point into sockets about to go. */
-	for (size_t i = 0; i < w->heap_len; i++)
-		if (w->heap[i].t->fn == seg_fire)
-			free(w->heap[i].t->arg);
-	w->heap_len = 0;
+	sim__timers_drop(w, free_queued_seg);
 	for (sim_conn *c = w->conns, *n; c; c = n) {
 		n = c->next;
 		for (int k = 0; k < 2; k++) {
@@ -1101,6 +1131,14 @@ void sim_net_free(sim_world *w)
 		free(p);
 	}
 	free(w->pairs);
+	for (int k = 0; k < 2; k++) {
+		for (sim_seg *s = w->seg_pool[k], *m; s; s = m) {
+			m = s->next;
+			free(s);
+		}
+		w->seg_pool[k] = NULL;
+		w->seg_pool_n[k] = 0;
+	}
 	for (sim_host *h = w->hosts, *n; h; h = n) {
 		n = h->next;
 		for (sim_listener *l = h->listeners, *m; l; l = m) {

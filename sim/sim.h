@@ -36,9 +36,10 @@ typedef void (*sim_timer_fn)(sim_world *w, sim_timer *t);
 struct sim_timer {
 	sim_us at;
 	uint64_t seq;
-	uint32_t slot;       /* index in the heap + 1; 0 when not armed */
+	uint32_t slot;       /* index in the heap + 1, UINT32_MAX in the wheel; 0 when not armed */
 	sim_timer_fn fn;
 	void *arg;
+	sim_timer *wnext, *wprev; /* in the wheel: the other timers due the same microsecond */
 };
 
 /* ---- random streams (rng.c) ---------------------------------------------------------- */

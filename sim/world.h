@@ -70,18 +70,20 @@ struct sim_conn {
 	sim_conn *next;         /* world list, in creation order */
 };
 
+/* Under loss a pipe holds everything sent after a lost segment until its retransmission
+ * arrives (head-of-line blocking), hundreds of segments per connection: keep this small. */
 struct sim_seg {
 	sim_timer t;
 	sim_conn *conn;
-	int from;               /* sending side */
+	uint64_t seq;
+	sim_us rto;
+	sim_seg *next;          /* in a clogged pair's held list, or the free list */
+	uint32_t attempt;
+	uint32_t len;
+	uint8_t from;           /* sending side */
 	uint8_t flags;
 	uint8_t phase;
-	uint32_t attempt;
-	sim_us rto;
-	sim_us sent_at;
-	uint64_t seq;
-	uint32_t len;
-	sim_seg *next;          /* in a clogged pair's held list */
+	uint8_t pool;           /* 0: malloc'd to size; else 1 + index of its free list (net.c) */
 	uint8_t data[];
 };
 
@@ -131,6 +133,10 @@ struct sim_world {
 	bool halted;
 	sim_heap_ent *heap;     /* keys inline: sifting reads no timer memory */
 	size_t heap_len, heap_cap;
+	sim_timer **wheel;      /* near-future slots, one per microsecond (world.c) */
+	uint64_t *wbits;        /* occupied slots */
+	size_t wcount;          /* timers in the wheel */
+	sim_us wbase;           /* the latest time the loop reached: the wheel's origin */
 
 	/* network */
 	sim_host *hosts, **hosts_tail;
@@ -145,6 +151,8 @@ struct sim_world {
 	sim_pair *pairs_all, **pairs_tail;
 	size_t sndbuf, rcvbuf;
 	bool trace_mqtt;
+	sim_seg *seg_pool[2];   /* free segments of two sizes, linked by next (net.c) */
+	size_t seg_pool_n[2];
 	sim_capture_fn capture;
 	void *capture_ctx;
 
@@ -163,6 +171,10 @@ struct sim_world {
 };
 
 void sim_net_free(sim_world *w);
+/* Empty the event queue, handing each timer to fn (which may free its owner) (world.c). */
+void sim__timers_drop(sim_world *w, void (*fn)(sim_timer *t));
+/* sim_trace(w, host, conn, kind, "%zuB", bytes), the same bytes without printf (trace.c). */
+void sim__trace_size(sim_world *w, const char *host, uint64_t conn, const char *kind, size_t bytes);
 void sim_faults_free(sim_world *w);
 void sim_disk_crash(sim_disk *d, sim_rng *rng);
 void sim_disk_free(sim_disk *d);
