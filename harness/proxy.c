@@ -236,19 +236,7 @@ static void schedule_seg(px *x, pconn *c, int d, seg *s)
 		done = start + (int64_t)(((uint64_t)s->len * 8u * 1000000u + l->bandwidth_bps - 1) / l->bandwidth_bps);
 		p->bw_free = done;
 	}
-	int64_t jitter = 0;
-	if (l->jitter_us > 0) {
-		double j = (double)l->jitter_us;
-		switch (l->jitter_dist) {
-		case SIM_JITTER_NORMAL: j = fabs(sim_rng_normal(&p->rng, 0, j * 1.2533141373155003)); break;
-		case SIM_JITTER_PARETO: j = j * (sim_rng_pareto(&p->rng, 1.0, 2.0) - 1.0); break;
-		default: j = sim_rng_uniform(&p->rng, 0, 2 * j); break;
-		}
-		jitter = (int64_t)j;
-	}
-	int64_t at = done + l->latency_us + jitter;
-	if (l->coalesce_us > 0)
-		at = (at + l->coalesce_us - 1) / l->coalesce_us * l->coalesce_us;
+	int64_t at = sim_link_arrival(l, &p->rng, done);
 	if (at < p->last_due)
 		at = p->last_due;
 	p->last_due = at;

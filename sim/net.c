@@ -680,22 +680,28 @@ static void seg_fire(sim_world *w, sim_timer *t)
 					l->bandwidth_bps);
 		link->tx_free_at = done;
 	}
+	sim_us at = sim_link_arrival(l, &p->rng, done);
+	s->phase = PH_ARRIVE;
+	sim_timer_arm(w, &s->t, at);
+}
+
+sim_us sim_link_arrival(const sim_link *l, sim_rng *rng, sim_us done)
+{
 	sim_us jitter = 0;
 	if (l->jitter_us > 0) {
 		double j = (double)l->jitter_us;
 		switch (l->jitter_dist) {
 		/* Each shape is scaled so the extra delay averages jitter_us. */
-		case SIM_JITTER_NORMAL: j = fabs(sim_rng_normal(&p->rng, 0, j * 1.2533141373155003)); break;
-		case SIM_JITTER_PARETO: j = j * (sim_rng_pareto(&p->rng, 1.0, 2.0) - 1.0); break;
-		default: j = sim_rng_uniform(&p->rng, 0, 2 * j); break;
+		case SIM_JITTER_NORMAL: j = fabs(sim_rng_normal(rng, 0, j * 1.2533141373155003)); break;
+		case SIM_JITTER_PARETO: j = j * (sim_rng_pareto(rng, 1.0, 2.0) - 1.0); break;
+		default: j = sim_rng_uniform(rng, 0, 2 * j); break;
 		}
 		jitter = (sim_us)j;
 	}
 	sim_us at = done + l->latency_us + jitter;
 	if (l->coalesce_us > 0)
 		at = (at + l->coalesce_us - 1) / l->coalesce_us * l->coalesce_us;
-	s->phase = PH_ARRIVE;
-	sim_timer_arm(w, &s->t, at);
+	return at;
 }
 
 static void accept_syn(sim_world *w, sim_seg *s)

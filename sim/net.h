@@ -41,6 +41,11 @@ typedef struct sim_link {
 	uint32_t retries;        /* lost attempts before abort; 0 means 15 */
 } sim_link;
 
+/* When a segment whose last byte is on the wire at `done` arrives over l: plus latency, plus a
+ * jitter drawn from rng (only when l has jitter, so streams stay as they were), rounded up to
+ * the coalescing grid. The virtual network and `mqttsim proxy` both use it. */
+sim_us sim_link_arrival(const sim_link *l, sim_rng *rng, sim_us done);
+
 /* ---- hosts ---------------------------------------------------------------------------- */
 
 /* Names are unique and stable: they name the random streams and appear in the trace. */
