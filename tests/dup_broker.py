@@ -7,6 +7,8 @@ not allowed (MQTT-2.2.2-2), then a valid QoS 0 PUBLISH on the topic subscribed. 
 port it listens on (127.0.0.1) to PORTFILE and serves until killed."""
 import socket, sys, threading
 
+from mqttframe import frame
+
 def serve(c):
     buf = b""
     try:
@@ -16,15 +18,10 @@ def serve(c):
                 return
             buf += d
             while True:
-                # the fixed header: a type byte, then the remaining length (1 to 4 bytes)
-                n, i = 0, 1
-                while i < len(buf) and i <= 4:
-                    n |= (buf[i] & 0x7F) << (7 * (i - 1))
-                    i += 1
-                    if not buf[i - 1] & 0x80:
-                        break
-                else:
+                f = frame(buf)
+                if f is None:
                     break  # not a whole header yet
+                i, n = f
                 if len(buf) < i + n:
                     break
                 pkt, buf = buf[:i + n], buf[i + n:]

@@ -7,6 +7,8 @@ sweep, `late`) must not cover that (`never`). It writes the port it listens on (
 to PORTFILE and serves until killed."""
 import socket, sys, threading
 
+from mqttframe import frame
+
 def pipe(src, dst, first):
     buf = b""
     try:
@@ -16,15 +18,10 @@ def pipe(src, dst, first):
                 return
             if first is not None and first[0]:
                 buf += d
-                # the fixed header: a type byte, then the remaining length (1 to 4 bytes)
-                n, i = 0, 1
-                while i < len(buf) and i <= 4:
-                    n |= (buf[i] & 0x7F) << (7 * (i - 1))
-                    i += 1
-                    if not buf[i - 1] & 0x80:
-                        break
-                else:
+                f = frame(buf)
+                if f is None:
                     continue  # not a whole header yet
+                i, n = f
                 if len(buf) < i + n:
                     continue
                 first[0] = False
