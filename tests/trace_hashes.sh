@@ -11,7 +11,7 @@ fail() { echo "FAIL trace_hashes: $*" >&2; exit 1; }
 want=tests/trace_hashes.txt
 got=$(mktemp)
 trap 'rm -f "$got"' EXIT
-dirs="scenarios/examples scenarios/flaky scenarios/conformance scenarios/explore"
+dirs="scenarios/examples scenarios/flaky scenarios/conformance scenarios/conformance-5.0 scenarios/explore"
 fleet=${TRACE_HASHES_FLEET:-0}
 [ "${1:-}" = --record ] && fleet=1
 [ "$fleet" = 1 ] && dirs="$dirs scenarios/fleet"
