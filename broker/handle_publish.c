@@ -820,7 +820,7 @@ static void inflight_remove(broker *b, session *s, outmsg **link)
 void broker__handle_ack(broker *b, conn *c, const mqtt_packet *p)
 {
 	session *s = c->s;
-	outmsg **link, *o = inflight_find(s, p->packet_id, &link);
+	outmsg **link = NULL, *o = inflight_find(s, p->packet_id, &link);
 	switch (p->type) {
 	case MQTT_PUBACK:
 		if (o && o->qos == 1) {
@@ -829,6 +829,17 @@ void broker__handle_ack(broker *b, conn *c, const mqtt_packet *p)
 		}
 		break;
 	case MQTT_PUBREC:
+		/* A 5.0 PUBREC of 0x80 or more refuses the message: only a PUBREC below 0x80
+		 * is answered by PUBREL [MQTT-4.3.3-4], the exchange ends here and the id and
+		 * its place in the client's Receive Maximum are free again (5.0 §4.3.3,
+		 * §4.9). Nothing is sent back, whether or not the id was ours. */
+		if (c->version == MQTT_V5 && p->reason >= 0x80) {
+			if (o && o->qos == 2 && o->state == OUT_SENT) {
+				inflight_remove(b, s, link);
+				broker__session_pump(b, s);
+			}
+			break;
+		}
 		/* The message is delivered; from here only the id travels [MQTT-4.3.3-1]. */
 		if (o && o->qos == 2 && o->state == OUT_SENT) {
 			o->state = OUT_RELEASED;

@@ -1151,6 +1151,41 @@ START_TEST(test_packet_id_not_found)
 }
 END_TEST
 
+/* The broker as QoS 2 sender: a PUBREC below 0x80 is answered by PUBREL [MQTT-4.3.3-4];
+ * one of 0x80 or more ends the exchange, no PUBREL, and the id is free for the next
+ * message (5.0 §4.3.3). */
+START_TEST(test_pubrec_error_ends_exchange)
+{
+	mqtt_props one = { 0 };
+	one.receive_max = 1; /* one message in flight: the next goes out only once id 1 is done */
+	MQTT_SET(&one, MQTT_PROP_RECEIVE_MAX);
+	start_broker();
+	tclient *s = online5("s", "s", true, &one, ACK5);
+	sub_ok(s, 1, "t", 2);
+	tclient *p = online5("p", "p", true, NULL, ACK5);
+	tc_publish(p, "t", "1", 2, false, 1);
+	tc_publish(p, "t", "2", 2, false, 2);
+	tc_send_hex(p, "62 02 00 01");
+	tc_send_hex(p, "62 02 00 02");
+	tc_run(w, 10 * MS);
+	TC_EXPECT(s, "PUBLISH qos=2 retain=0 dup=0 id=1 topic=\"t\" payload=1B");
+	TC_EXPECT_NOTHING(s);
+	tc_send_hex(s, "50 03 00 01 80"); /* PUBREC 1, Unspecified error */
+	tc_run(w, 10 * MS);
+	/* No PUBREL for id 1; the second message takes the freed slot. */
+	TC_EXPECT(s, "PUBLISH qos=2 retain=0 dup=0 id=2 topic=\"t\" payload=1B");
+	TC_EXPECT_NOTHING(s);
+	tc_send_hex(s, "50 03 00 02 00"); /* PUBREC 2, Success: PUBREL follows */
+	tc_send_hex(s, "50 03 00 09 97"); /* PUBREC 0x97 for an id never sent: no answer */
+	tc_run(w, 10 * MS);
+	TC_EXPECT(s, "PUBREL id=2 reason=0x00 (Success)");
+	TC_EXPECT_NOTHING(s);
+	ck_assert(!s->closed);
+	tc_free(s);
+	tc_free(p);
+}
+END_TEST
+
 /* PUBLISH with Payload Format Indicator pfi (0: none) at qos with id. */
 static void publish_pfi(tclient *c, const char *payload, size_t len, int pfi, uint8_t qos, uint16_t id)
 {
@@ -2053,6 +2088,7 @@ Suite *broker5_suite(void)
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, test_puback_reason_codes);
 	tcase_add_test(t, test_packet_id_not_found);
+	tcase_add_test(t, test_pubrec_error_ends_exchange);
 	tcase_add_test(t, test_payload_format_invalid);
 	suite_add_tcase(s, t);
 	t = tcase_create("subscriptions");
