@@ -13,7 +13,8 @@
  *                                            or DISCONNECT 0x87 / 0x82      [MQTT-4.12.1-2]
  *
  * Reason codes: an unknown method (or none the broker can run: no password file, no random
- * source) CONNACK 0x8C [MQTT-4.12.0-1]; a wrong proof or an unknown user 0x86 (bad user
+ * source) CONNACK 0x8C [MQTT-4.12.0-1], and an AUTH naming another method than the
+ * CONNECT's CONNACK or DISCONNECT 0x8C (it does not match the method in use); a wrong proof or an unknown user 0x86 (bad user
  * name or password) at connect; a nonce that is not the server's, channel binding asked
  * for, or a SCRAM user other than the CONNECT's user name 0x87 (not authorized); a SCRAM
  * message that does not parse, and AUTH out of turn, 0x82 (protocol error). A failed
@@ -253,9 +254,16 @@ void broker__handle_auth(broker *b, conn *c, const mqtt_packet *p)
 		fail(b, c, 0x82, "AUTH on a connection whose CONNECT named no authentication method", NULL);
 		return;
 	}
+	if (!MQTT_HAS(pp, MQTT_PROP_AUTH_METHOD)) {
+		/* AUTH must name its method (5.0 §3.15.2.2.2: leaving it out is a Protocol Error). */
+		fail(b, c, 0x82, "AUTH without an Authentication Method", NULL);
+		return;
+	}
 	if (!is_method(&pp->auth_method, c->auth_method)) {
-		/* The method stays the CONNECT's [MQTT-4.12.0-5, MQTT-4.12.1-1]. */
-		fail(b, c, 0x82, "AUTH names another authentication method than CONNECT", NULL);
+		/* The method stays the CONNECT's [MQTT-4.12.0-5, MQTT-4.12.1-1]; one that does
+		 * not match the method in use is what 0x8C, Bad authentication method, is for
+		 * (5.0 §3.2.2.2, §3.14.2.1): CONNACK 0x8C before CONNACK, DISCONNECT 0x8C after. */
+		fail(b, c, 0x8C, "AUTH names another authentication method than CONNECT", NULL);
 		return;
 	}
 	switch (p->reason) {

@@ -522,7 +522,8 @@ START_TEST(test_scram_protocol_errors)
 	c = connect_auth("c", "d1", METHOD, "n,,n=user,r=abc", NULL);
 	expect_challenge(c, "abc");
 	send_auth(c, 0x18, "SCRAM-SHA-1", "c=biws,r=abc,p=AAAA");
-	expect_line(c, H82, true, NULL, "AUTH names another authentication method than CONNECT");
+	expect_line(c, H8C, false, NULL, "AUTH names another authentication method than CONNECT");
+	ck_assert(c->closed);
 	tc_free(c);
 	/* Re-authenticate before CONNACK. */
 	c = connect_auth("c", "d1", METHOD, "n,,n=user,r=abc", NULL);
@@ -550,20 +551,31 @@ START_TEST(test_scram_protocol_errors)
 	ck_assert(c->closed);
 	tc_free(c);
 	/* After CONNACK: another method, an unasked 0x18, a client's 0x00. */
-	static const struct { uint8_t reason; const char *method, *why; } rows[] = {
-		{ 0x19, "SCRAM-SHA-1", "AUTH names another authentication method than CONNECT" },
-		{ 0x18, METHOD, "AUTH 0x18 without a challenge from the server" },
-		{ 0x00, METHOD, "AUTH 0x00 (success) from a client" },
+#define D82 "DISCONNECT reason=0x82 (Protocol Error)"
+	static const struct { uint8_t reason; const char *method, *want, *why; } rows[] = {
+		{ 0x19, "SCRAM-SHA-1", "DISCONNECT reason=0x8C (Bad authentication method)",
+		  "AUTH names another authentication method than CONNECT" },
+		{ 0x18, METHOD, D82, "AUTH 0x18 without a challenge from the server" },
+		{ 0x00, METHOD, D82, "AUTH 0x00 (success) from a client" },
 	};
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		scram_client sc;
 		c = scram_login("c", "d1", "user", "pencil", &sc);
 		expect_ok(c, &sc);
 		send_auth(c, rows[i].reason, rows[i].method, "n,,n=user,r=abc");
-		expect_line(c, "DISCONNECT reason=0x82 (Protocol Error)", false, NULL, rows[i].why);
+		expect_line(c, rows[i].want, false, NULL, rows[i].why);
 		ck_assert(c->closed);
 		tc_free(c);
 	}
+	/* The bare AUTH (reason 0x00, no properties) decodes, but names no method. */
+	scram_client sc;
+	c = scram_login("c", "d1", "user", "pencil", &sc);
+	expect_ok(c, &sc);
+	tc_send_hex(c, "F0 00");
+	tc_run(w, 10 * MS);
+	expect_line(c, D82, false, NULL, "AUTH without an Authentication Method");
+	ck_assert(c->closed);
+	tc_free(c);
 }
 END_TEST
 
