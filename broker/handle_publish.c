@@ -689,14 +689,15 @@ static void ack_rc(broker *b, conn *c, uint8_t type, uint16_t id, uint8_t reason
 	ack_rc_why(b, c, type, id, reason, NULL);
 }
 
-/* Payload Format Indicator 1 says the payload is UTF-8 character data (5.0 §3.3.2.3.2);
- * checked by the rules of a UTF-8 string (§1.5.4: well formed, no surrogates, no U+0000)
- * only when the broker is told to (check_payload_format). */
+/* Payload Format Indicator 1 says the payload is UTF-8 character data (5.0 §3.3.2.3.2),
+ * which must be well-formed UTF-8 [MQTT-3.3.2-4]: no surrogates, no overlong forms, nothing
+ * past U+10FFFF. The rules of §1.5.4 for UTF-8 strings (no U+0000) are not a payload's.
+ * Checked only when the broker is told to (check_payload_format). */
 static bool payload_format_bad(const broker *b, const conn *c, const mqtt_packet *p)
 {
 	return b->cfg.check_payload_format && c->version == MQTT_V5 &&
 	       MQTT_HAS(&p->props, MQTT_PROP_PAYLOAD_FORMAT) && p->props.payload_format == 1 &&
-	       mqtt_utf8_check(p->publish.payload.data, p->publish.payload.len, MQTT_V5, NULL) < 0;
+	       mqtt_utf8_well_formed(p->publish.payload.data, p->publish.payload.len, NULL) < 0;
 }
 
 void broker__handle_publish(broker *b, conn *c, const mqtt_packet *p)

@@ -69,7 +69,7 @@ static const char broker_usage[] =
 	"                       default 10; 0: none); past it DISCONNECT 0x94. The broker sends\n"
 	"                       no aliases to clients\n"
 	"  --check-payload-format  refuse a PUBLISH whose Payload Format Indicator is 1 but whose\n"
-	"                       payload is not UTF-8: PUBACK/PUBREC 0x99, not delivered\n"
+	"                       payload is not well-formed UTF-8: PUBACK/PUBREC 0x99, not delivered\n"
 	"                       (default: payloads forwarded unread)\n"
 	"  --config FILE        options from FILE (UTF-8 text), one per line without the dashes\n"
 	"\n"
