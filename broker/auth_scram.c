@@ -1,8 +1,7 @@
 /*
  * auth_scram.c - SCRAM-SHA-256, the server's half (RFC 5802 §3, §5, §7; RFC 7677). See
- * scram.h for what is left out. The keys come from SaltedPassword, which is exactly what
- * the password file holds (PBKDF2-HMAC-SHA256 of the password, its salt and count), so the
- * broker never needs the password itself:
+ * scram.h for what is left out. The server holds StoredKey and ServerKey, as the password
+ * file does (RFC 5802 §3, §9), never the password or SaltedPassword:
  *
  *     ClientKey = HMAC(SaltedPassword, "Client Key")   StoredKey = H(ClientKey)
  *     ServerKey = HMAC(SaltedPassword, "Server Key")
@@ -246,15 +245,23 @@ int broker__scram_client_first(broker_scram *s, const uint8_t *m, size_t n, char
 	return BROKER_SCRAM_OK;
 }
 
-const char *broker__scram_server_first(broker_scram *s, const char *snonce, const uint8_t *salt,
-				       size_t salt_len, uint32_t iterations,
-				       const uint8_t salted[SHA256_LEN])
+void broker__scram_keys(const uint8_t salted[SHA256_LEN], uint8_t stored_key[SHA256_LEN],
+			uint8_t server_key[SHA256_LEN])
 {
 	uint8_t client_key[SHA256_LEN];
 	broker_sha256_hmac(salted, SHA256_LEN, "Client Key", 10, client_key);
-	broker_sha256(client_key, sizeof client_key, s->stored_key);
-	broker_sha256_hmac(salted, SHA256_LEN, "Server Key", 10, s->server_key);
+	broker_sha256(client_key, sizeof client_key, stored_key);
+	broker_sha256_hmac(salted, SHA256_LEN, "Server Key", 10, server_key);
 	broker_sha256_wipe(client_key, sizeof client_key);
+}
+
+const char *broker__scram_server_first(broker_scram *s, const char *snonce, const uint8_t *salt,
+				       size_t salt_len, uint32_t iterations,
+				       const uint8_t stored_key[SHA256_LEN],
+				       const uint8_t server_key[SHA256_LEN])
+{
+	memcpy(s->stored_key, stored_key, SHA256_LEN);
+	memcpy(s->server_key, server_key, SHA256_LEN);
 	size_t cn = strlen(s->cnonce), sn = strlen(snonce);
 	s->nonce = mqtt_xmalloc(cn + sn + 1);
 	memcpy(s->nonce, s->cnonce, cn);

@@ -38,7 +38,7 @@ static const char broker_usage[] =
 	"  --tls-cafile FILE    require TLS clients to present a certificate signed by a CA in\n"
 	"                       FILE (PEM)\n"
 	"  --store DIR          keep persistent sessions and retained messages in DIR/broker.log\n"
-	"  --passwords FILE     user names and salted password hashes (see mqttsim passwd); 5.0\n"
+	"  --passwords FILE     user names and keys of their passwords (see mqttsim passwd); 5.0\n"
 	"                       clients may also log in with Authentication Method SCRAM-SHA-256\n"
 	"                       over the same file (enhanced authentication, re-authentication)\n"
 	"  --acl FILE           topic access rules: user/client sections, topic/pattern lines\n"
