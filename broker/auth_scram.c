@@ -143,13 +143,17 @@ static char *saslname(const char *s, size_t n)
 	return d;
 }
 
-/* The next ','-separated attribute of [*p, end): "X=value", with X in *name. */
+/* The next ','-separated attribute of [*p, end): "X=value", X a letter, in *name (RFC 5802
+ * §7, attr-val). A ',' always separates two attributes: one that ends the message (a
+ * trailing comma) is refused, as the grammar has no empty attribute after it. */
 static bool attr(const char **p, const char *end, char *name, const char **v, size_t *vn)
 {
 	const char *s = *p;
-	if (end - s < 2 || s[1] != '=')
+	if (end - s < 2 || s[1] != '=' || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
 		return false;
 	const char *c = memchr(s, ',', (size_t)(end - s));
+	if (c && c + 1 == end)
+		return false;
 	const char *e = c ? c : end;
 	*name = s[0];
 	*v = s + 2;
@@ -229,7 +233,19 @@ int broker__scram_client_first(broker_scram *s, const uint8_t *m, size_t n, char
 		say(why, whylen, "SCRAM client-first-message: expected \"r=NONCE\" (printable ASCII, no ',') after the user name");
 		return BROKER_SCRAM_MALFORMED;
 	}
-	/* Extensions after the nonce are allowed and ignored (RFC 5802 §5.1). */
+	/* Extensions after the nonce are allowed and ignored (RFC 5802 §5.1), but must be
+	 * attributes. */
+	size_t nonce_len = vn;
+	const char *nonce = v;
+	while (q < end) {
+		if (!attr(&q, end, &name, &v, &vn)) {
+			free(authz);
+			free(user);
+			say(why, whylen, "SCRAM client-first-message: after the nonce only \"X=value\" extensions, "
+				       "separated by ',' with none after the last");
+			return BROKER_SCRAM_MALFORMED;
+		}
+	}
 	if (authz && strcmp(authz, user)) {
 		free(authz);
 		free(user);
@@ -240,7 +256,7 @@ int broker__scram_client_first(broker_scram *s, const uint8_t *m, size_t n, char
 	s->user = user;
 	s->gs2 = dup_n(p, gs2_len);
 	s->first_bare = dup_n(bare, (size_t)(end - bare));
-	s->cnonce = dup_n(v, vn);
+	s->cnonce = dup_n(nonce, nonce_len);
 	s->step = 1;
 	return BROKER_SCRAM_OK;
 }

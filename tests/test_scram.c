@@ -250,6 +250,13 @@ START_TEST(test_scram_rejects)
 		{ "n,,n=user,r=", BROKER_SCRAM_MALFORMED },
 		{ "n,,n=user,r=a b", BROKER_SCRAM_MALFORMED },   /* a nonce is printable, no space */
 		{ "n,,n=user,nonce", BROKER_SCRAM_MALFORMED },
+		/* A ',' is always followed by another attribute: no trailing comma. */
+		{ "n,,n=user,r=abc,", BROKER_SCRAM_MALFORMED },
+		{ "n,,n=user,", BROKER_SCRAM_MALFORMED },
+		{ "n,,n=user,r=abc,x=ext,", BROKER_SCRAM_MALFORMED },
+		{ "n,,n=user,r=abc,x=ext,y=2", BROKER_SCRAM_OK },
+		{ "n,,n=user,r=abc,junk", BROKER_SCRAM_MALFORMED }, /* an extension is X=value */
+		{ "n,,n=user,r=abc,1=x", BROKER_SCRAM_MALFORMED },  /* ... X a letter */
 	};
 	char why[200], final[64];
 	for (size_t i = 0; i < sizeof firsts / sizeof firsts[0]; i++) {
@@ -270,6 +277,8 @@ START_TEST(test_scram_rejects)
 		{ "c=biws,r=" V_CNONCE V_SNONCE ",p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=,x=1", BROKER_SCRAM_MALFORMED },
 		{ "c=bi!s,r=" V_CNONCE V_SNONCE ",p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=", BROKER_SCRAM_MALFORMED },
 		{ "c=biws,r=" V_CNONCE V_SNONCE ",p=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", BROKER_SCRAM_PROOF },
+		{ V_CLIENT_FINAL ",", BROKER_SCRAM_MALFORMED },                            /* trailing comma */
+		{ "c=biws,r=" V_CNONCE V_SNONCE ",,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=", BROKER_SCRAM_MALFORMED },
 	};
 	uint8_t salt[16], stored[32], server[32];
 	vector_keys(salt, stored, server);
