@@ -96,6 +96,15 @@ START_TEST(test_rfc7677_client)
 	/* A server nonce that does not extend ours is no server-first of this exchange. */
 	const char *other = "r=XXXX,s=" V_SALT ",i=4096";
 	ck_assert_int_eq(scram_client_final(&c, "pencil", U(other), strlen(other), out, sizeof out), -1);
+	/* No client-first made (or a failed one): nothing to answer, and no crash. */
+	scram_client none;
+	memset(&none, 0, sizeof none);
+	ck_assert_int_eq(scram_client_final(&none, "pencil", U(V_SERVER_FIRST), strlen(V_SERVER_FIRST), out, sizeof out), -1);
+	char longname[SCRAM_CLIENT_MSG];
+	memset(longname, 'u', sizeof longname - 1);
+	longname[sizeof longname - 1] = 0;
+	ck_assert_int_eq(scram_client_first(&c, NULL, longname, V_CNONCE, out, sizeof out), -1);
+	ck_assert_int_eq(scram_client_final(&c, "pencil", U(V_SERVER_FIRST), strlen(V_SERVER_FIRST), out, sizeof out), -1);
 	/* A user name with ',' and '=' is escaped (RFC 5802 §5.1), and the server reads it back. */
 	ck_assert_int_gt(scram_client_first(&c, NULL, "a,b=c", "n0nce", out, sizeof out), 0);
 	ck_assert_str_eq(out, "n,,n=a=2Cb=3Dc,r=n0nce");
