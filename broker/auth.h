@@ -8,10 +8,24 @@
  * Password file, one user per line ('#' comments and blank lines allowed; leading and
  * trailing blanks ignored):
  *
- *     alice:$mqs1$10000$<salt, hex>$<hash, hex>
+ *     alice:$mqs2$10000$<salt, hex>$<StoredKey, hex>$<ServerKey, hex>
  *
- * The hash is PBKDF2-HMAC-SHA256 (RFC 8018) of the password with that salt and iteration
- * count, 32 bytes. `mqttsim passwd FILE USER` writes such lines.
+ * The keys are SCRAM's (RFC 5802 §3, with SHA-256 as RFC 7677 has it), 32 bytes each:
+ *
+ *     SaltedPassword = PBKDF2-HMAC-SHA256(password, salt, iterations)     (RFC 8018)
+ *     StoredKey = SHA-256(HMAC(SaltedPassword, "Client Key"))
+ *     ServerKey = HMAC(SaltedPassword, "Server Key")
+ *
+ * That is what RFC 5802 §3 and §9 say a server should keep: enough to check a password or
+ * a SCRAM proof, not enough to make a proof, so a leaked file does not by itself let anyone
+ * log in (a dictionary attack on the salted hash remains; hence the iteration count).
+ * `mqttsim passwd FILE USER` writes such lines.
+ *
+ * The first format, $mqs1$ITERATIONS$SALT$SALTEDPASSWORD, kept SaltedPassword itself,
+ * from which a SCRAM client proof can be computed: whoever read the file could log in as
+ * every user in it. broker_auth_parse() refuses such a line, naming the file and line and
+ * saying to run `mqttsim passwd`, which rewrites them (broker_auth_upgrade(); no password
+ * is needed, the keys follow from SaltedPassword).
  *
  * ACL file, one directive per line ('#' comments and blank lines allowed):
  *
@@ -50,7 +64,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BROKER_AUTH_SCHEME "$mqs1$"
+#define BROKER_AUTH_SCHEME "$mqs2$"
+#define BROKER_AUTH_SCHEME_V1 "$mqs1$"   /* refused when loading; broker_auth_upgrade() rewrites it */
 #define BROKER_AUTH_ITERATIONS 10000        /* what `mqttsim passwd` writes */
 #define BROKER_AUTH_SALT_LEN 16             /* what `mqttsim passwd` writes */
 #define BROKER_AUTH_MAX_SALT 64             /* bytes, the most a password file may hold */
@@ -59,7 +74,7 @@
 #define BROKER_AUTH_MAX_ITERATIONS 1000000
 /* Bytes that always hold a formatted password line for a user name of user_len bytes,
  * with its NUL. */
-#define BROKER_AUTH_LINE_CAP(user_len) ((user_len) + 96 + 2 * BROKER_AUTH_MAX_SALT)
+#define BROKER_AUTH_LINE_CAP(user_len) ((user_len) + 160 + 2 * BROKER_AUTH_MAX_SALT)
 
 typedef struct broker_file_auth broker_file_auth;
 
@@ -95,5 +110,16 @@ int broker_auth_user_check(const char *user, char *why, size_t whylen);
 int broker_auth_format(char *out, size_t cap, const char *user, const uint8_t *password,
 		       size_t password_len, const uint8_t *salt, size_t salt_len,
 		       uint32_t iterations, char *err, size_t errlen);
+
+/*
+ * A password file's text with every $mqs1$ line rewritten as $mqs2$ (StoredKey and ServerKey
+ * computed from the SaltedPassword the old line holds; the password is not needed), every
+ * other byte as it was. Returns 0 with the new text in *out (malloc'd, the caller frees
+ * it; NUL-terminated, *out_len bytes before the NUL) and the number of lines rewritten in
+ * *upgraded; or -1 with "NAME:LINE: ..." in err for a line that is in neither format (the
+ * same checks as broker_auth_parse()). Reads no file.
+ */
+int broker_auth_upgrade(const char *name, const char *text, size_t len, char **out,
+			size_t *out_len, int *upgraded, char *err, size_t errlen);
 
 #endif

@@ -63,7 +63,7 @@ int broker__auth_connect(void *ctx, const char *client_id, const char *username,
 			 const uint8_t *password, size_t password_len);
 /* broker_auth.scram_lookup over a's users. */
 int broker__auth_scram_lookup(void *ctx, const char *username, uint8_t *salt, size_t *salt_len,
-			      uint32_t *iterations, uint8_t salted_password[32]);
+			      uint32_t *iterations, uint8_t stored_key[32], uint8_t server_key[32]);
 /* Frees (and wipes) a's users. */
 void broker__auth_free_passwd(broker_file_auth *a);
 

@@ -4,6 +4,7 @@
  */
 #include "broker/auth_internal.h"
 
+#include "broker/scram.h"
 #include "broker/sha256.h"
 
 #include <stdio.h>
@@ -18,7 +19,7 @@ typedef struct broker__pw_user {
 	uint32_t iterations;
 	size_t salt_len;
 	uint8_t salt[BROKER_AUTH_MAX_SALT];
-	uint8_t hash[SHA256_LEN];
+	uint8_t stored_key[SHA256_LEN], server_key[SHA256_LEN];
 } pw_user;
 
 /* ---- parsing --------------------------------------------------------------------------- */
@@ -57,15 +58,18 @@ static void tohex(char *out, const uint8_t *b, size_t n)
 	}
 }
 
-/* One "user:$mqs1$ITER$SALT$HASH" line into u (u->name is left NULL). */
-static int parse_user(const char *file, int no, const char *s, size_t n, pw_user *u, char *err,
-		      size_t errlen)
+/* One "user:$mqs2$ITER$SALT$STOREDKEY$SERVERKEY" line into u (u->name is left NULL). A line
+ * of the first format, "user:$mqs1$ITER$SALT$SALTEDPASSWORD", is read only if v1 is not
+ * NULL: its keys are computed from the SaltedPassword and *v1 set; with v1 NULL it is
+ * refused, saying why and what to do. */
+static int parse_user(const char *file, int no, const char *s, size_t n, pw_user *u, bool *v1,
+		      char *err, size_t errlen)
 {
 	char q[48], q2[48];
 	const char *colon = memchr(s, ':', n);
 	if (!colon) {
 		broker__auth_say(err, errlen,
-				 "%s:%d: expected USER:$mqs1$ITERATIONS$SALT$HASH, found no ':' in '%s' "
+				 "%s:%d: expected USER:$mqs2$ITERATIONS$SALT$STOREDKEY$SERVERKEY, found no ':' in '%s' "
 				 "(lines like this are written by 'mqttsim passwd')",
 				 file, no, broker__auth_show(q, s, n));
 		return -1;
@@ -84,23 +88,39 @@ static int parse_user(const char *file, int no, const char *s, size_t n, pw_user
 	broker__auth_show(q, s, ulen);
 	const char *h = colon + 1, *end = s + n;
 	size_t slen = strlen(BROKER_AUTH_SCHEME);
-	if ((size_t)(end - h) < slen || memcmp(h, BROKER_AUTH_SCHEME, slen) != 0) {
+	bool old = (size_t)(end - h) >= slen && !memcmp(h, BROKER_AUTH_SCHEME_V1, slen);
+	if (old && !v1) {
+		/* Not read even though it could be: the line itself is the danger, and the
+		 * broker running with it would leave it in place unnoticed. */
 		broker__auth_say(err, errlen,
-				 "%s:%d: user '%s': the password is not a $mqs1$ hash ('%s'); "
+				 "%s:%d: user '%s': this line is in the old $mqs1$ format, which keeps the "
+				 "SaltedPassword, enough to log in as the user by SCRAM; run 'mqttsim passwd "
+				 "%s USER' (for any user: it rewrites every $mqs1$ line as $mqs2$, passwords "
+				 "unchanged)",
+				 file, no, q, file);
+		return -1;
+	}
+	if (!old && ((size_t)(end - h) < slen || memcmp(h, BROKER_AUTH_SCHEME, slen) != 0)) {
+		broker__auth_say(err, errlen,
+				 "%s:%d: user '%s': the password is not a $mqs2$ entry ('%s'); "
 				 "set it with 'mqttsim passwd'",
 				 file, no, q,
 				 broker__auth_show(q2, h, (size_t)(end - h) > 12 ? 12 : (size_t)(end - h)));
 		return -1;
 	}
-	/* Exactly three '$'-separated fields follow the scheme. */
-	const char *f[3];
-	size_t fl[3];
+	const char *scheme = old ? BROKER_AUTH_SCHEME_V1 : BROKER_AUTH_SCHEME;
+	const char *form = old ? "$mqs1$ITERATIONS$SALT$SALTEDPASSWORD"
+			       : "$mqs2$ITERATIONS$SALT$STOREDKEY$SERVERKEY";
+	/* Exactly three ($mqs1$) or four ($mqs2$) '$'-separated fields follow the scheme. */
+	int want = old ? 3 : 4;
+	const char *f[4];
+	size_t fl[4];
 	const char *p = h + slen;
 	int k = 0;
 	for (;;) {
 		const char *d = memchr(p, '$', (size_t)(end - p));
 		const char *fe = d ? d : end;
-		if (k < 3) {
+		if (k < want) {
 			f[k] = p;
 			fl[k] = (size_t)(fe - p);
 		}
@@ -109,10 +129,9 @@ static int parse_user(const char *file, int no, const char *s, size_t n, pw_user
 			break;
 		p = d + 1;
 	}
-	if (k != 3) {
-		broker__auth_say(err, errlen,
-				 "%s:%d: user '%s': expected $mqs1$ITERATIONS$SALT$HASH, found %d field%s after $mqs1$",
-				 file, no, q, k, k == 1 ? "" : "s");
+	if (k != want) {
+		broker__auth_say(err, errlen, "%s:%d: user '%s': expected %s, found %d field%s after %s",
+				 file, no, q, form, k, k == 1 ? "" : "s", scheme);
 		return -1;
 	}
 	uint64_t it = 0;
@@ -143,17 +162,30 @@ static int parse_user(const char *file, int no, const char *s, size_t n, pw_user
 		return -1;
 	}
 	u->salt_len = fl[1] / 2;
-	if (fl[2] != 2 * SHA256_LEN) {
-		broker__auth_say(err, errlen,
-				 "%s:%d: user '%s': the hash has %zu hex digits; it needs %d", file,
-				 no, q, fl[2], 2 * SHA256_LEN);
-		return -1;
+	static const char *const what[2][2] = { { "StoredKey", "ServerKey" }, { "SaltedPassword", "" } };
+	uint8_t key[2][SHA256_LEN];
+	for (int i = 0; i < want - 2; i++) {
+		const char *fi = f[2 + i];
+		size_t li = fl[2 + i];
+		if (li != 2 * SHA256_LEN) {
+			broker__auth_say(err, errlen, "%s:%d: user '%s': the %s has %zu hex digits; it needs %d",
+					 file, no, q, what[old][i], li, 2 * SHA256_LEN);
+			return -1;
+		}
+		if (!unhex(fi, li, key[i])) {
+			broker__auth_say(err, errlen, "%s:%d: user '%s': the %s '%s' is not hex", file, no, q,
+					 what[old][i], broker__auth_show(q2, fi, li));
+			return -1;
+		}
 	}
-	if (!unhex(f[2], fl[2], u->hash)) {
-		broker__auth_say(err, errlen, "%s:%d: user '%s': the hash '%s' is not hex", file,
-				 no, q, broker__auth_show(q2, f[2], fl[2]));
-		return -1;
+	if (old) {
+		broker__scram_keys(key[0], u->stored_key, u->server_key);
+		*v1 = true;
+	} else {
+		memcpy(u->stored_key, key[0], SHA256_LEN);
+		memcpy(u->server_key, key[1], SHA256_LEN);
 	}
+	broker_sha256_wipe(key, sizeof key);
 	u->line = no;
 	return 0;
 }
@@ -178,7 +210,7 @@ int broker__auth_load_passwd(broker_file_auth *a, const char *file, const char *
 		if (n == 0 || s[0] == '#')
 			continue;
 		pw_user u = { 0 };
-		if (parse_user(file, L.no, s, n, &u, err, errlen))
+		if (parse_user(file, L.no, s, n, &u, NULL, err, errlen))
 			return -1;
 		if (a->nusers == cap) {
 			cap = cap ? 2 * cap : 16;
@@ -242,6 +274,21 @@ void broker__auth_free_passwd(broker_file_auth *a)
 
 /* ---- decisions ------------------------------------------------------------------------- */
 
+/* StoredKey (and ServerKey, if server is not NULL) of a password; -1 for a count PBKDF2
+ * refuses (format checks it first). */
+static int derive(const uint8_t *password, size_t password_len, const uint8_t *salt,
+		  size_t salt_len, uint32_t iterations, uint8_t stored[SHA256_LEN],
+		  uint8_t server[SHA256_LEN])
+{
+	uint8_t sp[SHA256_LEN], sk[SHA256_LEN];
+	if (broker_sha256_pbkdf2(password, password_len, salt, salt_len, iterations, sp, sizeof sp))
+		return -1;
+	broker__scram_keys(sp, stored, server ? server : sk);
+	broker_sha256_wipe(sp, sizeof sp);
+	broker_sha256_wipe(sk, sizeof sk);
+	return 0;
+}
+
 int broker__auth_connect(void *ctx, const char *client_id, const char *username,
 			 const uint8_t *password, size_t password_len)
 {
@@ -250,23 +297,45 @@ int broker__auth_connect(void *ctx, const char *client_id, const char *username,
 	if (!a->has_passwd || !username)
 		return 0;
 	const pw_user *u = find_user(a, username);
-	uint8_t dk[SHA256_LEN];
 	if (!u || !password) {
-		/* Derive a key anyway, so the answer for an unknown user takes as long as the
+		/* Derive keys anyway, so the answer for an unknown user takes as long as the
 		 * answer for a wrong password and does not reveal which user names exist. */
 		static const uint8_t dummy_salt[BROKER_AUTH_SALT_LEN] = { 0 };
-		broker_sha256_pbkdf2(password ? password : dummy_salt, password ? password_len : 0,
-				     dummy_salt, sizeof dummy_salt, BROKER_AUTH_ITERATIONS, dk, sizeof dk);
-		broker_sha256_wipe(dk, sizeof dk);
+		uint8_t k[SHA256_LEN];
+		derive(password ? password : dummy_salt, password ? password_len : 0, dummy_salt,
+		       sizeof dummy_salt, BROKER_AUTH_ITERATIONS, k, NULL);
+		broker_sha256_wipe(k, sizeof k);
 		return 4;
 	}
-	broker_sha256_pbkdf2(password, password_len, u->salt, u->salt_len, u->iterations, dk, sizeof dk);
-	bool ok = broker_sha256_equal(dk, u->hash, sizeof dk);
-	broker_sha256_wipe(dk, sizeof dk);
+	/* The password is right when it leads to the StoredKey on file (RFC 5802 §3). */
+	uint8_t stored[SHA256_LEN];
+	derive(password, password_len, u->salt, u->salt_len, u->iterations, stored, NULL);
+	bool ok = broker_sha256_equal(stored, u->stored_key, sizeof stored);
+	broker_sha256_wipe(stored, sizeof stored);
 	return ok ? 0 : 4;
 }
 
 /* ---- writing --------------------------------------------------------------------------- */
+
+/* "USER:$mqs2$ITER$SALT$STOREDKEY$SERVERKEY" and a NUL into out; returns the length. cap must
+ * be at least BROKER_AUTH_LINE_CAP(user_len). */
+static int put_line(char *out, size_t cap, const char *user, size_t user_len, uint32_t iterations,
+		    const uint8_t *salt, size_t salt_len, const uint8_t stored[SHA256_LEN],
+		    const uint8_t server[SHA256_LEN])
+{
+	int k = snprintf(out, cap, "%.*s:%s%u$", (int)user_len, user, BROKER_AUTH_SCHEME, iterations);
+	size_t pos = (size_t)k;
+	tohex(out + pos, salt, salt_len);
+	pos += 2 * salt_len;
+	out[pos++] = '$';
+	tohex(out + pos, stored, SHA256_LEN);
+	pos += 2 * SHA256_LEN;
+	out[pos++] = '$';
+	tohex(out + pos, server, SHA256_LEN);
+	pos += 2 * SHA256_LEN;
+	out[pos] = 0;
+	return (int)pos;
+}
 
 int broker_auth_user_check(const char *user, char *why, size_t whylen)
 {
@@ -330,29 +399,75 @@ int broker_auth_format(char *out, size_t cap, const char *user, const uint8_t *p
 				 (size_t)BROKER_AUTH_LINE_CAP(ulen));
 		return -1;
 	}
-	uint8_t dk[SHA256_LEN];
-	if (broker_sha256_pbkdf2(password, password_len, salt, salt_len, iterations, dk, sizeof dk)) {
+	uint8_t stored[SHA256_LEN], server[SHA256_LEN];
+	if (derive(password, password_len, salt, salt_len, iterations, stored, server)) {
 		broker__auth_say(err, errlen, "key derivation failed");
 		return -1;
 	}
-	int k = snprintf(out, cap, "%s:%s%u$", user, BROKER_AUTH_SCHEME, iterations);
-	size_t pos = (size_t)k;
-	tohex(out + pos, salt, salt_len);
-	pos += 2 * salt_len;
-	out[pos++] = '$';
-	tohex(out + pos, dk, sizeof dk);
-	pos += 2 * sizeof dk;
-	out[pos] = 0;
-	broker_sha256_wipe(dk, sizeof dk);
-	return (int)pos;
+	int pos = put_line(out, cap, user, strlen(user), iterations, salt, salt_len, stored, server);
+	broker_sha256_wipe(stored, sizeof stored);
+	broker_sha256_wipe(server, sizeof server);
+	return pos;
+}
+
+int broker_auth_upgrade(const char *name, const char *text, size_t len, char **out,
+			size_t *out_len, int *upgraded, char *err, size_t errlen)
+{
+	*out = NULL;
+	*out_len = 0;
+	*upgraded = 0;
+	if (broker__auth_check_nul(name, text, len, err, errlen))
+		return -1;
+	/* A $mqs2$ line is never shorter than the $mqs1$ line it replaces by more than its
+	 * second key and '$'; the same user name, salt and count. */
+	size_t cap = len + 1, lines = 1;
+	for (size_t i = 0; i < len; i++)
+		lines += text[i] == '\n';
+	cap += lines * (2 * SHA256_LEN + 1);
+	char *o = malloc(cap);
+	if (!o) {
+		broker__auth_say(err, errlen, "%s: out of memory", name);
+		return -1;
+	}
+	size_t n = 0;
+	const char *done = text; /* copied up to here */
+	broker__auth_lines L = { text, text + len, 0 };
+	const char *s;
+	size_t sn;
+	while (broker__auth_next_line(&L, &s, &sn)) {
+		if (sn == 0 || s[0] == '#')
+			continue;
+		pw_user u = { 0 };
+		bool v1 = false;
+		if (parse_user(name, L.no, s, sn, &u, &v1, err, errlen)) {
+			free(o);
+			return -1;
+		}
+		if (!v1)
+			continue;
+		memcpy(o + n, done, (size_t)(s - done));
+		n += (size_t)(s - done);
+		size_t ulen = (size_t)((const char *)memchr(s, ':', sn) - s);
+		n += (size_t)put_line(o + n, cap - n, s, ulen, u.iterations, u.salt, u.salt_len,
+				      u.stored_key, u.server_key);
+		broker_sha256_wipe(&u, sizeof u);
+		done = s + sn;
+		(*upgraded)++;
+	}
+	memcpy(o + n, done, (size_t)(text + len - done));
+	n += (size_t)(text + len - done);
+	o[n] = 0;
+	*out = o;
+	*out_len = n;
+	return 0;
 }
 
 /* ---- SCRAM-SHA-256 ---------------------------------------------------------------------- */
 
-/* The file's hash is PBKDF2-HMAC-SHA256 of the password with the line's salt and count:
- * SCRAM's SaltedPassword (RFC 5802 §3), so the same file serves both ways of logging in. */
+/* The file's keys are SCRAM's StoredKey and ServerKey (RFC 5802 §3), so the same file serves
+ * both ways of logging in. */
 int broker__auth_scram_lookup(void *ctx, const char *username, uint8_t *salt, size_t *salt_len,
-			      uint32_t *iterations, uint8_t salted_password[32])
+			      uint32_t *iterations, uint8_t stored_key[32], uint8_t server_key[32])
 {
 	const broker_file_auth *a = ctx;
 	const pw_user *u = a->has_passwd && username ? find_user(a, username) : NULL;
@@ -361,6 +476,7 @@ int broker__auth_scram_lookup(void *ctx, const char *username, uint8_t *salt, si
 	memcpy(salt, u->salt, u->salt_len);
 	*salt_len = u->salt_len;
 	*iterations = u->iterations;
-	memcpy(salted_password, u->hash, SHA256_LEN);
+	memcpy(stored_key, u->stored_key, SHA256_LEN);
+	memcpy(server_key, u->server_key, SHA256_LEN);
 	return 0;
 }

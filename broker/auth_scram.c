@@ -1,8 +1,7 @@
 /*
  * auth_scram.c - SCRAM-SHA-256, the server's half (RFC 5802 §3, §5, §7; RFC 7677). See
- * scram.h for what is left out. The keys come from SaltedPassword, which is exactly what
- * the password file holds (PBKDF2-HMAC-SHA256 of the password, its salt and count), so the
- * broker never needs the password itself:
+ * scram.h for what is left out. The server holds StoredKey and ServerKey, as the password
+ * file does (RFC 5802 §3, §9), never the password or SaltedPassword:
  *
  *     ClientKey = HMAC(SaltedPassword, "Client Key")   StoredKey = H(ClientKey)
  *     ServerKey = HMAC(SaltedPassword, "Server Key")
@@ -144,13 +143,17 @@ static char *saslname(const char *s, size_t n)
 	return d;
 }
 
-/* The next ','-separated attribute of [*p, end): "X=value", with X in *name. */
+/* The next ','-separated attribute of [*p, end): "X=value", X a letter, in *name (RFC 5802
+ * §7, attr-val). A ',' always separates two attributes: one that ends the message (a
+ * trailing comma) is refused, as the grammar has no empty attribute after it. */
 static bool attr(const char **p, const char *end, char *name, const char **v, size_t *vn)
 {
 	const char *s = *p;
-	if (end - s < 2 || s[1] != '=')
+	if (end - s < 2 || s[1] != '=' || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
 		return false;
 	const char *c = memchr(s, ',', (size_t)(end - s));
+	if (c && c + 1 == end)
+		return false;
 	const char *e = c ? c : end;
 	*name = s[0];
 	*v = s + 2;
@@ -230,7 +233,19 @@ int broker__scram_client_first(broker_scram *s, const uint8_t *m, size_t n, char
 		say(why, whylen, "SCRAM client-first-message: expected \"r=NONCE\" (printable ASCII, no ',') after the user name");
 		return BROKER_SCRAM_MALFORMED;
 	}
-	/* Extensions after the nonce are allowed and ignored (RFC 5802 §5.1). */
+	/* Extensions after the nonce are allowed and ignored (RFC 5802 §5.1), but must be
+	 * attributes. */
+	size_t nonce_len = vn;
+	const char *nonce = v;
+	while (q < end) {
+		if (!attr(&q, end, &name, &v, &vn)) {
+			free(authz);
+			free(user);
+			say(why, whylen, "SCRAM client-first-message: after the nonce only \"X=value\" extensions, "
+				       "separated by ',' with none after the last");
+			return BROKER_SCRAM_MALFORMED;
+		}
+	}
 	if (authz && strcmp(authz, user)) {
 		free(authz);
 		free(user);
@@ -241,20 +256,28 @@ int broker__scram_client_first(broker_scram *s, const uint8_t *m, size_t n, char
 	s->user = user;
 	s->gs2 = dup_n(p, gs2_len);
 	s->first_bare = dup_n(bare, (size_t)(end - bare));
-	s->cnonce = dup_n(v, vn);
+	s->cnonce = dup_n(nonce, nonce_len);
 	s->step = 1;
 	return BROKER_SCRAM_OK;
 }
 
-const char *broker__scram_server_first(broker_scram *s, const char *snonce, const uint8_t *salt,
-				       size_t salt_len, uint32_t iterations,
-				       const uint8_t salted[SHA256_LEN])
+void broker__scram_keys(const uint8_t salted[SHA256_LEN], uint8_t stored_key[SHA256_LEN],
+			uint8_t server_key[SHA256_LEN])
 {
 	uint8_t client_key[SHA256_LEN];
 	broker_sha256_hmac(salted, SHA256_LEN, "Client Key", 10, client_key);
-	broker_sha256(client_key, sizeof client_key, s->stored_key);
-	broker_sha256_hmac(salted, SHA256_LEN, "Server Key", 10, s->server_key);
+	broker_sha256(client_key, sizeof client_key, stored_key);
+	broker_sha256_hmac(salted, SHA256_LEN, "Server Key", 10, server_key);
 	broker_sha256_wipe(client_key, sizeof client_key);
+}
+
+const char *broker__scram_server_first(broker_scram *s, const char *snonce, const uint8_t *salt,
+				       size_t salt_len, uint32_t iterations,
+				       const uint8_t stored_key[SHA256_LEN],
+				       const uint8_t server_key[SHA256_LEN])
+{
+	memcpy(s->stored_key, stored_key, SHA256_LEN);
+	memcpy(s->server_key, server_key, SHA256_LEN);
 	size_t cn = strlen(s->cnonce), sn = strlen(snonce);
 	s->nonce = mqtt_xmalloc(cn + sn + 1);
 	memcpy(s->nonce, s->cnonce, cn);

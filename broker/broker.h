@@ -69,12 +69,12 @@ typedef struct broker_auth {
 			     const uint8_t *password, size_t password_len);
 	/* Optional; set, 5.0 clients may authenticate with Authentication Method SCRAM-SHA-256
 	 * (RFC 5802/7677) instead of a password. The user's salt (at most BROKER_SCRAM_MAX_SALT
-	 * bytes, its length in *salt_len), iteration count and SaltedPassword - the
-	 * PBKDF2-HMAC-SHA256 of the password with that salt and count. 0, or -1 for a user
-	 * that does not exist (the exchange then goes on with made-up values and fails at the
-	 * proof, so which names exist is not revealed). */
+	 * bytes, its length in *salt_len), iteration count, StoredKey and ServerKey (RFC 5802
+	 * §3: what a server keeps; SaltedPassword, from which a proof can be made, is never
+	 * asked for). 0, or -1 for a user that does not exist (the exchange then goes on with
+	 * made-up values and fails at the proof, so which names exist is not revealed). */
 	int (*scram_lookup)(void *ctx, const char *username, uint8_t *salt, size_t *salt_len,
-			    uint32_t *iterations, uint8_t salted_password[32]);
+			    uint32_t *iterations, uint8_t stored_key[32], uint8_t server_key[32]);
 } broker_auth;
 
 #define BROKER_SCRAM_MAX_SALT 64

@@ -2,7 +2,7 @@
  * handle_auth.c - MQTT 5.0 enhanced authentication (§4.12, §3.15): a CONNECT naming an
  * Authentication Method, the AUTH packets that follow it, and re-authentication on a live
  * connection. One method is built, SCRAM-SHA-256 (auth_scram.c), over the credentials
- * broker_auth.scram_lookup gives (the password file's salted hashes).
+ * broker_auth.scram_lookup gives (the password file's StoredKey and ServerKey).
  *
  *   CONNECT  method, client-first        ->
  *                                        <-  AUTH 0x18 method, server-first  [MQTT-4.12.0-2]
@@ -13,7 +13,8 @@
  *                                            or DISCONNECT 0x87 / 0x82      [MQTT-4.12.1-2]
  *
  * Reason codes: an unknown method (or none the broker can run: no password file, no random
- * source) CONNACK 0x8C [MQTT-4.12.0-1]; a wrong proof or an unknown user 0x86 (bad user
+ * source) CONNACK 0x8C [MQTT-4.12.0-1], and an AUTH naming another method than the
+ * CONNECT's CONNACK or DISCONNECT 0x8C (it does not match the method in use); a wrong proof or an unknown user 0x86 (bad user
  * name or password) at connect; a nonce that is not the server's, channel binding asked
  * for, or a SCRAM user other than the CONNECT's user name 0x87 (not authorized); a SCRAM
  * message that does not parse, and AUTH out of turn, 0x82 (protocol error). A failed
@@ -133,11 +134,11 @@ static void scram_start(broker *b, conn *c, const mqtt_props *pp, const char *co
 		fail(b, c, 0x87, why, NULL);
 		return;
 	}
-	uint8_t salt[BROKER_SCRAM_MAX_SALT], salted[SHA256_LEN];
+	uint8_t salt[BROKER_SCRAM_MAX_SALT], stored[SHA256_LEN], server[SHA256_LEN];
 	size_t salt_len = sizeof salt;
 	uint32_t iterations = 0;
 	const broker_auth *au = b->cfg.auth;
-	if (au->scram_lookup(au->ctx, s->user, salt, &salt_len, &iterations, salted) != 0 ||
+	if (au->scram_lookup(au->ctx, s->user, salt, &salt_len, &iterations, stored, server) != 0 ||
 	    salt_len == 0 || salt_len > sizeof salt || iterations == 0) {
 		/* Unknown user: values made up from a secret of the broker's, stable per name,
 		 * so asking twice does not tell a made-up salt from a real one; the proof fails. */
@@ -153,8 +154,10 @@ static void scram_start(broker *b, conn *c, const mqtt_props *pp, const char *co
 		broker_sha256_hmac(b->scram_secret, sizeof b->scram_secret, m, un + 5, h);
 		salt_len = BROKER_AUTH_SALT_LEN;
 		memcpy(salt, h, salt_len);
+		/* A made-up StoredKey: no proof hashes to it; ServerKey is never used then. */
 		memcpy(m, "keys:", 5);
-		broker_sha256_hmac(b->scram_secret, sizeof b->scram_secret, m, un + 5, salted);
+		broker_sha256_hmac(b->scram_secret, sizeof b->scram_secret, m, un + 5, stored);
+		memcpy(server, stored, sizeof server);
 		iterations = BROKER_AUTH_ITERATIONS;
 		free(m);
 	}
@@ -162,8 +165,9 @@ static void scram_start(broker *b, conn *c, const mqtt_props *pp, const char *co
 	char snonce[4 * ((NONCE_BYTES + 2) / 3) + 1];
 	b->env.rand_bytes(b->env.ctx, raw, sizeof raw);
 	broker__base64_encode(raw, sizeof raw, snonce);
-	const char *sf = broker__scram_server_first(s, snonce, salt, salt_len, iterations, salted);
-	broker_sha256_wipe(salted, sizeof salted);
+	const char *sf = broker__scram_server_first(s, snonce, salt, salt_len, iterations, stored, server);
+	broker_sha256_wipe(stored, sizeof stored);
+	broker_sha256_wipe(server, sizeof server);
 	send_auth(b, c, 0x18, sf); /* [MQTT-4.12.0-2] */
 }
 
@@ -253,9 +257,16 @@ void broker__handle_auth(broker *b, conn *c, const mqtt_packet *p)
 		fail(b, c, 0x82, "AUTH on a connection whose CONNECT named no authentication method", NULL);
 		return;
 	}
+	if (!MQTT_HAS(pp, MQTT_PROP_AUTH_METHOD)) {
+		/* AUTH must name its method (5.0 §3.15.2.2.2: leaving it out is a Protocol Error). */
+		fail(b, c, 0x82, "AUTH without an Authentication Method", NULL);
+		return;
+	}
 	if (!is_method(&pp->auth_method, c->auth_method)) {
-		/* The method stays the CONNECT's [MQTT-4.12.0-5, MQTT-4.12.1-1]. */
-		fail(b, c, 0x82, "AUTH names another authentication method than CONNECT", NULL);
+		/* The method stays the CONNECT's [MQTT-4.12.0-5, MQTT-4.12.1-1]; one that does
+		 * not match the method in use is what 0x8C, Bad authentication method, is for
+		 * (5.0 §3.2.2.2, §3.14.2.1): CONNACK 0x8C before CONNACK, DISCONNECT 0x8C after. */
+		fail(b, c, 0x8C, "AUTH names another authentication method than CONNECT", NULL);
 		return;
 	}
 	switch (p->reason) {

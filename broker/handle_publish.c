@@ -689,14 +689,15 @@ static void ack_rc(broker *b, conn *c, uint8_t type, uint16_t id, uint8_t reason
 	ack_rc_why(b, c, type, id, reason, NULL);
 }
 
-/* Payload Format Indicator 1 says the payload is UTF-8 character data (5.0 §3.3.2.3.2);
- * checked by the rules of a UTF-8 string (§1.5.4: well formed, no surrogates, no U+0000)
- * only when the broker is told to (check_payload_format). */
+/* Payload Format Indicator 1 says the payload is UTF-8 character data (5.0 §3.3.2.3.2),
+ * which must be well-formed UTF-8 [MQTT-3.3.2-4]: no surrogates, no overlong forms, nothing
+ * past U+10FFFF. The rules of §1.5.4 for UTF-8 strings (no U+0000) are not a payload's.
+ * Checked only when the broker is told to (check_payload_format). */
 static bool payload_format_bad(const broker *b, const conn *c, const mqtt_packet *p)
 {
 	return b->cfg.check_payload_format && c->version == MQTT_V5 &&
 	       MQTT_HAS(&p->props, MQTT_PROP_PAYLOAD_FORMAT) && p->props.payload_format == 1 &&
-	       mqtt_utf8_check(p->publish.payload.data, p->publish.payload.len, MQTT_V5, NULL) < 0;
+	       mqtt_utf8_well_formed(p->publish.payload.data, p->publish.payload.len, NULL) < 0;
 }
 
 void broker__handle_publish(broker *b, conn *c, const mqtt_packet *p)
@@ -820,7 +821,7 @@ static void inflight_remove(broker *b, session *s, outmsg **link)
 void broker__handle_ack(broker *b, conn *c, const mqtt_packet *p)
 {
 	session *s = c->s;
-	outmsg **link, *o = inflight_find(s, p->packet_id, &link);
+	outmsg **link = NULL, *o = inflight_find(s, p->packet_id, &link);
 	switch (p->type) {
 	case MQTT_PUBACK:
 		if (o && o->qos == 1) {
@@ -829,6 +830,17 @@ void broker__handle_ack(broker *b, conn *c, const mqtt_packet *p)
 		}
 		break;
 	case MQTT_PUBREC:
+		/* A 5.0 PUBREC of 0x80 or more refuses the message: only a PUBREC below 0x80
+		 * is answered by PUBREL [MQTT-4.3.3-4], the exchange ends here and the id and
+		 * its place in the client's Receive Maximum are free again (5.0 §4.3.3,
+		 * §4.9). Nothing is sent back, whether or not the id was ours. */
+		if (c->version == MQTT_V5 && p->reason >= 0x80) {
+			if (o && o->qos == 2 && o->state == OUT_SENT) {
+				inflight_remove(b, s, link);
+				broker__session_pump(b, s);
+			}
+			break;
+		}
 		/* The message is delivered; from here only the id travels [MQTT-4.3.3-1]. */
 		if (o && o->qos == 2 && o->state == OUT_SENT) {
 			o->state = OUT_RELEASED;

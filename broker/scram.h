@@ -8,8 +8,8 @@
  *
  * What is not built: channel binding (SCRAM-SHA-256-PLUS; a client asking for it with 'p='
  * is refused, as RFC 5802 §6 says, and 'y' is accepted since the server offers no -PLUS),
- * SASLprep of names and passwords (RFC 7677 asks for it; the password file holds the hash
- * of the bytes `mqttsim passwd` was given, so a client must send the same bytes), and the
+ * SASLprep of names and passwords (RFC 7677 asks for it; the password file holds keys
+ * derived from the bytes `mqttsim passwd` was given, so a client must send the same bytes), and the
  * mandatory extension 'm=' (refused, RFC 5802 §5.1).
  */
 #ifndef BROKER_SCRAM_H
@@ -47,12 +47,17 @@ typedef struct broker_scram {
 
 /* Read client-first-message (step 0 -> 1). */
 int broker__scram_client_first(broker_scram *s, const uint8_t *m, size_t n, char *why, size_t whylen);
+/* StoredKey and ServerKey from SaltedPassword (RFC 5802 §3): what the password file keeps. */
+void broker__scram_keys(const uint8_t salted[SHA256_LEN], uint8_t stored_key[SHA256_LEN],
+			uint8_t server_key[SHA256_LEN]);
+
 /* Make server-first-message (step 1 -> 2) with the server's nonce (printable ASCII without
- * ','), the user's salt and iteration count and SaltedPassword (PBKDF2-HMAC-SHA256 of the
- * password: the password file's hash). Returns s->server_first. */
+ * ','), the user's salt and iteration count, StoredKey (to check the proof with) and
+ * ServerKey (to sign server-final with). Returns s->server_first. */
 const char *broker__scram_server_first(broker_scram *s, const char *snonce, const uint8_t *salt,
 				       size_t salt_len, uint32_t iterations,
-				       const uint8_t salted[SHA256_LEN]);
+				       const uint8_t stored_key[SHA256_LEN],
+				       const uint8_t server_key[SHA256_LEN]);
 /* Check client-final-message (step 2). On BROKER_SCRAM_OK server-final-message ("v=...",
  * NUL-terminated) is written to out (cap >= 64). */
 int broker__scram_client_final(broker_scram *s, const uint8_t *m, size_t n, char *out, size_t cap,

@@ -719,14 +719,14 @@ static void auth_deliver(shell *sh)
 		aw->full = false;
 }
 
-/* SCRAM's lookup costs no key derivation (the file holds the derived key), so it is asked
+/* SCRAM's lookup costs no key derivation (the file holds the derived keys), so it is asked
  * here, in the loop, of the inner auth (read-only once parsed). */
 static int aw_scram_lookup(void *ctx, const char *username, uint8_t *salt, size_t *salt_len,
-			   uint32_t *iterations, uint8_t salted_password[32])
+			   uint32_t *iterations, uint8_t stored_key[32], uint8_t server_key[32])
 {
 	shell *sh = ctx;
 	const broker_auth *in = sh->aw->inner;
-	return in->scram_lookup(in->ctx, username, salt, salt_len, iterations, salted_password);
+	return in->scram_lookup(in->ctx, username, salt, salt_len, iterations, stored_key, server_key);
 }
 
 /* Start the worker in front of inner (which has a connect). 0, or -1 with err filled. */

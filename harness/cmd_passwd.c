@@ -35,9 +35,12 @@ static const char passwd_usage[] =
 	"owner. Without PASSWORD, one line is read from stdin, which keeps the password out of\n"
 	"the process list and shell history:\n"
 	"    printf '%s\\n' \"$PW\" | mqttsim passwd broker.passwd alice\n"
-	"Passwords are stored as PBKDF2-HMAC-SHA256 hashes (10000 iterations, 16-byte random\n"
-	"salt); use the file with `mqttsim broker --passwords FILE`. A FILE that is a symbolic\n"
-	"link is rewritten through the link (the link stays). USER must be UTF-8 (an MQTT string).\n"
+	"Passwords are stored as SCRAM's StoredKey and ServerKey (RFC 5802), derived by\n"
+	"PBKDF2-HMAC-SHA256 (10000 iterations, 16-byte random salt); use the file with\n"
+	"`mqttsim broker --passwords FILE`. Lines of the old $mqs1$ format (which kept the\n"
+	"salted password itself) are rewritten in the new one, passwords unchanged. A FILE\n"
+	"that is a symbolic link is rewritten through the link (the link stays). USER must be\n"
+	"UTF-8 (an MQTT string).\n"
 	"\n"
 	"  --delete   remove USER from FILE\n"
 	"\n"
@@ -233,9 +236,27 @@ int cmd_passwd(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		fprintf(err, "mqttsim passwd: cannot read %s: %s\n", path, strerror(errno));
 		goto done;
 	}
+	int upgraded = 0;
 	if (old) {
+		/* Lines of the first format, which kept SaltedPassword (enough to log in by SCRAM),
+		 * are rewritten as StoredKey and ServerKey whatever else this run does; the
+		 * broker refuses to load them and sends its users here. */
+		char msg[512], *up = NULL;
+		size_t up_len = 0;
+		if (broker_auth_upgrade(path, old, old_len, &up, &up_len, &upgraded, msg, sizeof msg)) {
+			fprintf(err, "mqttsim passwd: %s\n(fix or remove that line first; the file was not changed)\n",
+				msg);
+			goto done;
+		}
+		if (upgraded) {
+			broker_sha256_wipe(old, old_len);
+			free(old);
+			old = up;
+			old_len = up_len;
+		} else {
+			free(up);
+		}
 		/* Refuse to rewrite a file the broker would refuse to load. */
-		char msg[512];
 		broker_file_auth *check = broker_auth_parse(path, old, old_len, NULL, NULL, 0, msg, sizeof msg);
 		if (!check) {
 			fprintf(err, "mqttsim passwd: %s\n(fix or remove that line first; the file was not changed)\n",
@@ -341,6 +362,9 @@ int cmd_passwd(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	if (real)
 		fprintf(out, " (written through the link to %s)", real);
 	fputc('\n', out);
+	if (upgraded)
+		fprintf(out, "rewrote %d line%s of the old $mqs1$ format as $mqs2$ (StoredKey and ServerKey; "
+			     "the passwords are unchanged)\n", upgraded, upgraded == 1 ? "" : "s");
 	rc = EXIT_PASS;
 done:
 	if (pw)

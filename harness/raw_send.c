@@ -20,6 +20,10 @@ typedef struct buf {
 
 static void put(buf *b, const void *src, size_t n)
 {
+	/* Nothing to copy: memcpy must not see a NULL buffer (b->p before the first byte, or a
+	 * NULL src) even for 0 bytes, which C leaves undefined and UBSan reports. */
+	if (n == 0)
+		return;
 	if (b->len + n > b->cap) {
 		b->cap = (b->len + n) * 2 + 64;
 		b->p = mqtt_xrealloc(b->p, b->cap);

@@ -51,7 +51,12 @@ int scram_client_final(scram_client *c, const char *password, const uint8_t *sf,
 		return -1;
 	*salt = 0;
 	*it = 0;
-	const char *cnonce = strstr(c->first_bare, ",r=") + 3;
+	/* Our own client-first says where our nonce is; without one (no scram_client_first
+	 * before, or it failed) there is nothing to answer. */
+	const char *cnonce = strstr(c->first_bare, ",r=");
+	if (!cnonce)
+		return -1;
+	cnonce += 3;
 	if (strncmp(r + 2, cnonce, strlen(cnonce)))
 		return -1;
 	uint8_t sb[128];

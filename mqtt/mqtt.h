@@ -311,6 +311,9 @@ int mqtt_vbi_size(uint32_t v);   /* 1..4, or 0 if v > MQTT_VBI_MAX */
 /* UTF-8 rules of an MQTT string for the given version: well-formed, no surrogates, no U+0000.
  * Returns 0, or -MQTT_ERR_MALFORMED with err->offset relative to s. */
 int mqtt_utf8_check(const uint8_t *s, size_t len, uint8_t version, mqtt_err *err);
+/* Well-formed UTF-8 (RFC 3629) and nothing more: U+0000 allowed. For payloads whose Payload
+ * Format Indicator is 1 [MQTT-3.3.2-4]. Returns 0, or -MQTT_ERR_MALFORMED as above. */
+int mqtt_utf8_well_formed(const uint8_t *s, size_t len, mqtt_err *err);
 
 /* Topic name: 1..65535 bytes, valid UTF-8, no '+' or '#'. Returns 0 or -code. */
 int mqtt_topic_name_check(const uint8_t *s, size_t len, uint8_t version, mqtt_err *err);

@@ -7,17 +7,16 @@
  */
 #include "wire.h"
 
-int mqtt_utf8_check(const uint8_t *s, size_t len, uint8_t version, mqtt_err *err)
+/* nul: the statement a U+0000 breaks, or NULL where U+0000 is an ordinary character. */
+static int scan(const uint8_t *s, size_t len, const char *ill, const char *nul, mqtt_err *err)
 {
-	const char *ill = SID(version, "MQTT-1.5.3-1", "MQTT-1.5.4-1");
 	size_t i = 0;
 	while (i < len) {
 		uint8_t c = s[i];
 		if (c < 0x80) {
-			if (c == 0)
-				return mqtt__fail(err, MQTT_ERR_MALFORMED, 0x81,
-						  SID(version, "MQTT-1.5.3-2", "MQTT-1.5.4-2"),
-						  (uint32_t)i, "string contains U+0000 at byte %zu", i);
+			if (c == 0 && nul)
+				return mqtt__fail(err, MQTT_ERR_MALFORMED, 0x81, nul, (uint32_t)i,
+						  "string contains U+0000 at byte %zu", i);
 			i++;
 			continue;
 		}
@@ -66,4 +65,18 @@ int mqtt_utf8_check(const uint8_t *s, size_t len, uint8_t version, mqtt_err *err
 		i += n;
 	}
 	return 0;
+}
+
+int mqtt_utf8_check(const uint8_t *s, size_t len, uint8_t version, mqtt_err *err)
+{
+	return scan(s, len, SID(version, "MQTT-1.5.3-1", "MQTT-1.5.4-1"),
+		    SID(version, "MQTT-1.5.3-2", "MQTT-1.5.4-2"), err);
+}
+
+/* A payload under Payload Format Indicator 1 is UTF-8 character data, held to RFC 3629
+ * alone [MQTT-3.3.2-4]; the further rules of §1.5.4 (no U+0000) are for UTF-8 Encoded
+ * Strings, which a payload is not. */
+int mqtt_utf8_well_formed(const uint8_t *s, size_t len, mqtt_err *err)
+{
+	return scan(s, len, "MQTT-3.3.2-4", NULL, err);
 }

@@ -33,7 +33,7 @@ check bad-command 2 "'frob' is not a command" $M frob
 check help 0 'decode' $M --help
 check version 0 'mqttsim ' $M --version
 check decode-help 0 'usage: mqttsim decode' $M decode --help
-check passwd-create 0 'format-ok' sh -c 'd=$(mktemp -d); "$1" passwd "$d/pw" alice s3cret >/dev/null && grep -Eq "^alice:[\$]mqs1[\$]10000[\$][0-9a-f]{32}[\$][0-9a-f]{64}\$" "$d/pw" && [ "$(stat -c %a "$d/pw")" = 600 ] && [ "$(wc -l < "$d/pw")" -eq 1 ] && echo format-ok; rm -rf "$d"' sh "$M"
+check passwd-create 0 'format-ok' sh -c 'd=$(mktemp -d); "$1" passwd "$d/pw" alice s3cret >/dev/null && grep -Eq "^alice:[\$]mqs2[\$]10000[\$][0-9a-f]{32}[\$][0-9a-f]{64}[\$][0-9a-f]{64}\$" "$d/pw" && [ "$(stat -c %a "$d/pw")" = 600 ] && [ "$(wc -l < "$d/pw")" -eq 1 ] && echo format-ok; rm -rf "$d"' sh "$M"
 check passwd-keeps-mode 0 'mode-kept' sh -c 'd=$(mktemp -d); "$1" passwd "$d/pw" alice s3cret >/dev/null && chmod 640 "$d/pw" && "$1" passwd "$d/pw" bob pw2 >/dev/null && [ "$(stat -c %a "$d/pw")" = 640 ] && [ "$(wc -l < "$d/pw")" -eq 2 ] && echo mode-kept; rm -rf "$d"' sh "$M"
 check passwd-stdin 0 'replaced-ok' sh -c 'd=$(mktemp -d); "$1" passwd "$d/pw" alice one >/dev/null; a=$(cat "$d/pw"); printf "two\n" | "$1" passwd "$d/pw" alice && [ "$(grep -c "^alice:" "$d/pw")" -eq 1 ] && [ "$(cat "$d/pw")" != "$a" ] && echo replaced-ok; rm -rf "$d"' sh "$M"
 check passwd-delete 0 'deleted-ok' sh -c 'd=$(mktemp -d); "$1" passwd "$d/pw" alice a >/dev/null; "$1" passwd "$d/pw" bob b >/dev/null; "$1" passwd --delete "$d/pw" alice && ! grep -q "^alice:" "$d/pw" && grep -q "^bob:" "$d/pw" && echo deleted-ok; rm -rf "$d"' sh "$M"
@@ -47,6 +47,12 @@ check passwd-user-utf8 0 "added user 'José'" sh -c 'd=$(mktemp -d); "$1" passwd
 check passwd-usage 2 'usage: mqttsim passwd' $M passwd only-a-file
 check broker-bad-listen 2 "--listen takes ADDR:PORT" $M broker --listen nonsense
 check broker-bad-store 2 "--store /nonexistent-dir-of-mqttsim" $M broker --listen 127.0.0.1:0 --store /nonexistent-dir-of-mqttsim
+# A password file of the first format ($mqs1$, SaltedPassword on file): the broker refuses it
+# with file, line and what to run; `mqttsim passwd` for any user rewrites every such line as
+# $mqs2$ and the broker then takes it, the other user's password unchanged (alice/s3cret).
+V1_ALICE='alice:$mqs1$10000$000102030405060708090a0b0c0d0e0f$712eeb933e00ddb01d8998ddcb671ce687e4d8e59badb4a461aa73677bfebc61'
+check broker-passwords-v1 2 ":2: user 'alice': this line is in the old \$mqs1\$ format" sh -c 'd=$(mktemp -d); printf "# old\n%s\n" "$2" > "$d/pw"; "$1" broker --listen 127.0.0.1:0 --passwords "$d/pw"; rc=$?; rm -rf "$d"; exit $rc' sh "$M" "$V1_ALICE"
+check passwd-upgrades-v1 0 'v1-upgraded' sh -c 'd=$(mktemp -d); printf "# old\n%s\n" "$2" > "$d/pw"; out=$("$1" passwd "$d/pw" bob b) && echo "$out" | grep -q "rewrote 1 line of the old" && grep -qxF "alice:\$mqs2\$10000\$000102030405060708090a0b0c0d0e0f\$cdfe0b6fb1a004178f59e4b58b4f40c9c411c7ec420a2e5a03d1bfb98aa877a1\$7ccd762f5e4d9d487a88dade469e6c634dcf6cfe3ea745a6f9bccdf495a79d17" "$d/pw" && ! grep -q 712eeb93 "$d/pw" && grep -q "^bob:[\$]mqs2[\$]" "$d/pw" && [ "$(sed -n 1p "$d/pw")" = "# old" ] && echo v1-upgraded; rm -rf "$d"' sh "$M" "$V1_ALICE"
 check broker-bad-passwords 2 "/nonexistent-file-of-mqttsim" $M broker --listen 127.0.0.1:0 --passwords /nonexistent-file-of-mqttsim
 check broker-bad-option 2 "unknown option '--frob'" $M broker --frob
 check broker-bad-number 2 "--max-queued takes a whole number from 1 to 4294967295, not '-3'" $M broker --max-queued -3

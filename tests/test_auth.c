@@ -116,30 +116,13 @@ START_TEST(test_sha256_vectors)
 		hex_of(d, sizeof d, hex);
 		ck_assert_msg(!strcmp(hex, rows[i].hex), "sha256(\"%s\") = %s, want %s", rows[i].msg, hex,
 			      rows[i].hex);
-		/* Fed in two pieces split at every offset: the partial-block buffering. */
-		size_t n = strlen(rows[i].msg);
-		for (size_t cut = 0; cut <= n; cut++) {
-			sha256_ctx c;
-			broker_sha256_init(&c);
-			broker_sha256_update(&c, rows[i].msg, cut);
-			broker_sha256_update(&c, rows[i].msg + cut, n - cut);
-			broker_sha256_final(&c, d);
-			hex_of(d, sizeof d, hex);
-			ck_assert_msg(!strcmp(hex, rows[i].hex), "row %zu split at %zu: %s", i, cut, hex);
-		}
 	}
-	/* One million 'a' (FIPS 180-2 appendix B.3), in uneven pieces. */
-	char a[1000];
-	memset(a, 'a', sizeof a);
-	sha256_ctx c;
-	broker_sha256_init(&c);
-	size_t left = 1000000;
-	for (size_t step = 1; left; step = step % 997 + 1) {
-		size_t take = step < left ? step : left;
-		broker_sha256_update(&c, a, take);
-		left -= take;
-	}
-	broker_sha256_final(&c, d);
+	/* One million 'a' (FIPS 180-2 appendix B.3). */
+	char *a = malloc(1000000);
+	ck_assert_ptr_nonnull(a);
+	memset(a, 'a', 1000000);
+	broker_sha256(a, 1000000, d);
+	free(a);
 	hex_of(d, sizeof d, hex);
 	ck_assert_str_eq(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
@@ -257,9 +240,15 @@ END_TEST
 
 /* ---- password file --------------------------------------------------------------------- */
 
-/* "alice" with password "s3cret", salt 00..0f, 10000 iterations:
- * hashlib.pbkdf2_hmac('sha256', b's3cret', bytes(range(16)), 10000, 32).hex() */
+/* "alice" with password "s3cret", salt 00..0f, 10000 iterations, by Python:
+ *   sp = hashlib.pbkdf2_hmac('sha256', b's3cret', bytes(range(16)), 10000, 32)
+ *   StoredKey = sha256(hmac(sp, b'Client Key')), ServerKey = hmac(sp, b'Server Key')
+ * ALICE_V1 is the first format's line for the same password: sp itself. */
 #define ALICE_LINE                                                                                \
+	"alice:$mqs2$10000$000102030405060708090a0b0c0d0e0f$"                                     \
+	"cdfe0b6fb1a004178f59e4b58b4f40c9c411c7ec420a2e5a03d1bfb98aa877a1$"                       \
+	"7ccd762f5e4d9d487a88dade469e6c634dcf6cfe3ea745a6f9bccdf495a79d17"
+#define ALICE_V1                                                                                  \
 	"alice:$mqs1$10000$000102030405060708090a0b0c0d0e0f$"                                     \
 	"712eeb933e00ddb01d8998ddcb671ce687e4d8e59badb4a461aa73677bfebc61"
 
@@ -292,10 +281,10 @@ START_TEST(test_format_and_connect)
 	ck_assert(a->allow(a->ctx, "c", NULL, "#", false));
 	broker_auth_free(fa);
 
-	/* A stored hash that differs from the right one in its last bit only: the whole
-	 * hash is compared. */
+	/* A StoredKey that differs from the right one in its last bit only: the whole key
+	 * is compared. */
 	char last[] = ALICE_LINE "\n";
-	last[strlen(last) - 2] ^= 1; /* ...61 -> ...60 */
+	last[strlen(last) - 2 - 65] ^= 1; /* ...a1$ -> ...a0$ */
 	fa = broker_auth_parse("pw", last, strlen(last), NULL, NULL, 0, err, sizeof err);
 	ck_assert_msg(fa != NULL, "%s", err);
 	a = broker_auth_get(fa);
@@ -337,7 +326,7 @@ START_TEST(test_format_rejects)
 		{ "ok", 65, 10, 300, "the salt is 65 bytes; it must be 1 to 64" },
 		{ "ok", 16, 0, 300, "0 iterations; it must be 1 to 1000000" },
 		{ "ok", 16, 1000001, 300, "1000001 iterations; it must be 1 to 1000000" },
-		{ "ok", 16, 10, 100, "a buffer of 100 bytes is too small; 226 needed" },
+		{ "ok", 16, 10, 100, "a buffer of 100 bytes is too small; 290 needed" },
 	};
 	uint8_t salt[65] = { 0 };
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
@@ -392,58 +381,72 @@ END_TEST
 
 START_TEST(test_passwd_file_bad)
 {
-	static const char *hash = "712eeb933e00ddb01d8998ddcb671ce687e4d8e59badb4a461aa73677bfebc61";
+	static const char *key = "712eeb933e00ddb01d8998ddcb671ce687e4d8e59badb4a461aa73677bfebc61";
 	static const struct {
 		const char *text;
 		const char *msg; /* after "PATH" */
 	} rows[] = {
-		{ "alice\n", ":1: expected USER:$mqs1$ITERATIONS$SALT$HASH, found no ':' in 'alice' "
-			     "(lines like this are written by 'mqttsim passwd')" },
-		{ "# users\n\n:$mqs1$1$00$H\n", ":3: the user name before ':' is empty" },
-		{ "bob:plain\n", ":1: user 'bob': the password is not a $mqs1$ hash ('plain'); "
+		{ "alice\n", ":1: expected USER:$mqs2$ITERATIONS$SALT$STOREDKEY$SERVERKEY, found no ':' in "
+			     "'alice' (lines like this are written by 'mqttsim passwd')" },
+		{ "# users\n\n:$mqs2$1$00$H\n", ":3: the user name before ':' is empty" },
+		{ "bob:plain\n", ":1: user 'bob': the password is not a $mqs2$ entry ('plain'); "
 				 "set it with 'mqttsim passwd'" },
-		{ "bob:$2y$10$abcdefghijkl\n", ":1: user 'bob': the password is not a $mqs1$ hash "
+		{ "bob:$2y$10$abcdefghijkl\n", ":1: user 'bob': the password is not a $mqs2$ entry "
 					       "('$2y$10$abcde'); set it with 'mqttsim passwd'" },
-		{ "bob:$mqs1$10000$00\n",
-		  ":1: user 'bob': expected $mqs1$ITERATIONS$SALT$HASH, found 2 fields after $mqs1$" },
-		{ "bob:$mqs1$10000\n",
-		  ":1: user 'bob': expected $mqs1$ITERATIONS$SALT$HASH, found 1 field after $mqs1$" },
-		{ "bob:$mqs1$1$00$H$x\n",
-		  ":1: user 'bob': expected $mqs1$ITERATIONS$SALT$HASH, found 4 fields after $mqs1$" },
-		{ "bob:$mqs1$0$00$H\n", ":1: user 'bob': iteration count '0' is not a number from 1 to 1000000" },
-		{ "bob:$mqs1$1000001$00$H\n",
+		{ "bob:$mqs2$10000$00\n",
+		  ":1: user 'bob': expected $mqs2$ITERATIONS$SALT$STOREDKEY$SERVERKEY, found 2 fields after $mqs2$" },
+		{ "bob:$mqs2$10000\n",
+		  ":1: user 'bob': expected $mqs2$ITERATIONS$SALT$STOREDKEY$SERVERKEY, found 1 field after $mqs2$" },
+		{ "bob:$mqs2$1$00$K\n",
+		  ":1: user 'bob': expected $mqs2$ITERATIONS$SALT$STOREDKEY$SERVERKEY, found 3 fields after $mqs2$" },
+		{ "bob:$mqs2$1$00$H$x\n",
+		  ":1: user 'bob': expected $mqs2$ITERATIONS$SALT$STOREDKEY$SERVERKEY, found 5 fields after $mqs2$" },
+		{ "bob:$mqs1$1$00$K$x\n",
+		  ":1: user 'bob': this line is in the old $mqs1$ format" }, /* refused before its fields */
+		{ "bob:$mqs2$0$00$H\n", ":1: user 'bob': iteration count '0' is not a number from 1 to 1000000" },
+		{ "bob:$mqs2$1000001$00$H\n",
 		  ":1: user 'bob': iteration count '1000001' is not a number from 1 to 1000000" },
-		{ "bob:$mqs1$99999999999999999999$00$H\n",
+		{ "bob:$mqs2$99999999999999999999$00$H\n",
 		  ":1: user 'bob': iteration count '99999999999999999999' is not a number from 1 to 1000000" },
-		{ "bob:$mqs1$-5$00$H\n", ":1: user 'bob': iteration count '-5' is not a number from 1 to 1000000" },
-		{ "bob:$mqs1$$00$H\n", ":1: user 'bob': iteration count '' is not a number from 1 to 1000000" },
-		{ "bob:$mqs1$10$abc$H\n",
+		{ "bob:$mqs2$-5$00$H\n", ":1: user 'bob': iteration count '-5' is not a number from 1 to 1000000" },
+		{ "bob:$mqs2$$00$H\n", ":1: user 'bob': iteration count '' is not a number from 1 to 1000000" },
+		{ "bob:$mqs2$10$abc$H\n",
 		  ":1: user 'bob': the salt has 3 hex digits; it needs an even number from 2 to 128" },
-		{ "bob:$mqs1$10$$H\n",
+		{ "bob:$mqs2$10$$H\n",
 		  ":1: user 'bob': the salt has 0 hex digits; it needs an even number from 2 to 128" },
-		{ "bob:$mqs1$10$zz$H\n", ":1: user 'bob': the salt 'zz' is not hex" },
-		{ "bob:$mqs1$10$00$abc\n", ":1: user 'bob': the hash has 3 hex digits; it needs 64" },
-		{ "bob:$mqs1$10$00$712eeb933e00ddb01d8998ddcb671ce687e4d8e59badb4a461aa73677bfebcXY\n",
-		  ":1: user 'bob': the hash '712eeb933e00ddb01d8998ddcb671ce687e4d8e5...' is not hex" },
-		{ "a\x01" "b:x\n", ":1: user 'a?b': the password is not a $mqs1$ hash ('x'); "
+		{ "bob:$mqs2$10$zz$H\n", ":1: user 'bob': the salt 'zz' is not hex" },
+		{ "bob:$mqs2$10$00$abc$K\n", ":1: user 'bob': the StoredKey has 3 hex digits; it needs 64" },
+		{ "bob:$mqs2$10$00$K$abc\n", ":1: user 'bob': the ServerKey has 3 hex digits; it needs 64" },
+		{ "bob:$mqs2$10$00$712eeb933e00ddb01d8998ddcb671ce687e4d8e59badb4a461aa73677bfebcXY$K\n",
+		  ":1: user 'bob': the StoredKey '712eeb933e00ddb01d8998ddcb671ce687e4d8e5...' is not hex" },
+		{ "bob:$mqs2$10$00$K$712eeb933e00ddb01d8998ddcb671ce687e4d8e59badb4a461aa73677bfebcX\n",
+		  ":1: user 'bob': the ServerKey has 63 hex digits; it needs 64" },
+		{ "a\x01" "b:x\n", ":1: user 'a?b': the password is not a $mqs2$ entry ('x'); "
 				 "set it with 'mqttsim passwd'" },
 	};
 	char err[512], want[512];
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-		/* "H" stands for a good hash, so a row tests one field at a time. */
+		/* "$K" stands for a good key, "$H" for both, so a row tests one field at a time. */
 		char text[512];
-		const char *h = strstr(rows[i].text, "$H");
-		if (h && (h[2] == '\n' || h[2] == '$'))
-			snprintf(text, sizeof text, "%.*s$%s%s", (int)(h - rows[i].text), rows[i].text, hash,
-				 h + 2);
-		else
-			snprintf(text, sizeof text, "%s", rows[i].text);
+		size_t n = 0;
+		for (const char *c = rows[i].text; *c; c++) {
+			if (c[0] == '$' && (c[1] == 'K' || c[1] == 'H') && (c[2] == '\n' || c[2] == '$')) {
+				n += (size_t)snprintf(text + n, sizeof text - n, c[1] == 'K' ? "$%s" : "$%s$%s",
+						      key, key);
+				c++;
+				continue;
+			}
+			text[n++] = *c;
+		}
+		text[n] = 0;
 		const char *path = puts_file("bad", text);
 		err[0] = 0;
 		broker_file_auth *fa = broker_auth_load(path, NULL, err, sizeof err);
 		ck_assert_msg(fa == NULL, "row %zu loaded: %s", i, text);
 		snprintf(want, sizeof want, "%s%s", path, rows[i].msg);
-		ck_assert_msg(!strcmp(err, want), "row %zu:\n  got  %s\n  want %s", i, err, want);
+		ck_assert_msg(!strncmp(err, want, strlen(want)) &&
+				      (strstr(rows[i].text, "$mqs1$") || !strcmp(err, want)),
+			      "row %zu:\n  got  %s\n  want %s", i, err, want);
 	}
 
 	/* The same user twice: the second line is the one reported. */
@@ -455,6 +458,25 @@ START_TEST(test_passwd_file_bad)
 	ck_assert_ptr_null(broker_auth_load(path, NULL, err, sizeof err));
 	snprintf(want, sizeof want, "%s:4: user 'alice' appears again (first on line 1)", path);
 	ck_assert_str_eq(err, want);
+
+	/* A file of the first format (SaltedPassword on file): refused, naming the file, the
+	 * line and what to run, even though its lines could be read. */
+	snprintf(text, sizeof text, "# old\n%s\n", ALICE_V1);
+	path = puts_file("v1", text);
+	ck_assert_ptr_null(broker_auth_load(path, NULL, err, sizeof err));
+	snprintf(want, sizeof want,
+		 "%s:2: user 'alice': this line is in the old $mqs1$ format, which keeps the SaltedPassword, "
+		 "enough to log in as the user by SCRAM; run 'mqttsim passwd %s USER' (for any user: it "
+		 "rewrites every $mqs1$ line as $mqs2$, passwords unchanged)", path, path);
+	ck_assert_str_eq(err, want);
+	/* broker_auth_upgrade() makes of it the line `mqttsim passwd` writes for that password. */
+	char *up = NULL;
+	size_t up_len = 0;
+	int nup = 0;
+	ck_assert_int_eq(broker_auth_upgrade(path, text, strlen(text), &up, &up_len, &nup, err, sizeof err), 0);
+	ck_assert_int_eq(nup, 1);
+	ck_assert_str_eq(up, "# old\n" ALICE_LINE "\n");
+	free(up);
 
 	/* A NUL byte: binary files are refused, on the line it is on. */
 	path = put("nul", "# ok\nalice\0:x\n", 14);
@@ -487,7 +509,7 @@ END_TEST
  * FILE:LINE, and never crash or leak (ASan and valgrind runs check the latter). */
 START_TEST(test_garbage_never_crashes)
 {
-	static const char *pieces[] = { "alice", ":", "$", "mqs1", "$mqs1$", "10", "0", "00", "ff",
+	static const char *pieces[] = { "alice", ":", "$", "mqs1", "$mqs1$", "$mqs2$", "10", "0", "00", "ff",
 					"zz", "#", " ", "\t", "\r", "\n", "\n", "\n", ":$mqs1$1$00$",
 					"712eeb933e00ddb01d8998ddcb671ce687e4d8e59badb4a461aa73677bfebc61",
 					"topic", "read", "write", "pattern", "user", "client", "a/#",

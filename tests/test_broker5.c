@@ -1151,6 +1151,41 @@ START_TEST(test_packet_id_not_found)
 }
 END_TEST
 
+/* The broker as QoS 2 sender: a PUBREC below 0x80 is answered by PUBREL [MQTT-4.3.3-4];
+ * one of 0x80 or more ends the exchange, no PUBREL, and the id is free for the next
+ * message (5.0 §4.3.3). */
+START_TEST(test_pubrec_error_ends_exchange)
+{
+	mqtt_props one = { 0 };
+	one.receive_max = 1; /* one message in flight: the next goes out only once id 1 is done */
+	MQTT_SET(&one, MQTT_PROP_RECEIVE_MAX);
+	start_broker();
+	tclient *s = online5("s", "s", true, &one, ACK5);
+	sub_ok(s, 1, "t", 2);
+	tclient *p = online5("p", "p", true, NULL, ACK5);
+	tc_publish(p, "t", "1", 2, false, 1);
+	tc_publish(p, "t", "2", 2, false, 2);
+	tc_send_hex(p, "62 02 00 01");
+	tc_send_hex(p, "62 02 00 02");
+	tc_run(w, 10 * MS);
+	TC_EXPECT(s, "PUBLISH qos=2 retain=0 dup=0 id=1 topic=\"t\" payload=1B");
+	TC_EXPECT_NOTHING(s);
+	tc_send_hex(s, "50 03 00 01 80"); /* PUBREC 1, Unspecified error */
+	tc_run(w, 10 * MS);
+	/* No PUBREL for id 1; the second message takes the freed slot. */
+	TC_EXPECT(s, "PUBLISH qos=2 retain=0 dup=0 id=2 topic=\"t\" payload=1B");
+	TC_EXPECT_NOTHING(s);
+	tc_send_hex(s, "50 03 00 02 00"); /* PUBREC 2, Success: PUBREL follows */
+	tc_send_hex(s, "50 03 00 09 97"); /* PUBREC 0x97 for an id never sent: no answer */
+	tc_run(w, 10 * MS);
+	TC_EXPECT(s, "PUBREL id=2 reason=0x00 (Success)");
+	TC_EXPECT_NOTHING(s);
+	ck_assert(!s->closed);
+	tc_free(s);
+	tc_free(p);
+}
+END_TEST
+
 /* PUBLISH with Payload Format Indicator pfi (0: none) at qos with id. */
 static void publish_pfi(tclient *c, const char *payload, size_t len, int pfi, uint8_t qos, uint16_t id)
 {
@@ -1183,7 +1218,7 @@ START_TEST(test_payload_format_invalid)
 	publish_pfi(p, "caf\xe9", 4, 1, 1, 2);       /* Latin-1 under PFI 1 */
 	publish_pfi(p, "caf\xe9", 4, 1, 2, 3);
 	publish_pfi(p, "caf\xe9", 4, 0, 1, 4);       /* PFI 0: bytes, whatever they are */
-	publish_pfi(p, "a\0b", 3, 1, 1, 5);          /* U+0000 is no UTF-8 string character */
+	publish_pfi(p, "a\0b", 3, 1, 1, 5);          /* U+0000 is well-formed UTF-8: delivered */
 	publish_pfi(q, "\xff", 1, 1, 1, 6);
 	publish_pfi(p, "\xed\xa0\x80", 3, 1, 0, 0); /* a surrogate at QoS 0: dropped quietly */
 	tc_run(w, 10 * MS);
@@ -1193,11 +1228,11 @@ START_TEST(test_payload_format_invalid)
 	TC_EXPECT(p, "PUBREC id=3 reason=0x99 (Payload format invalid) reason_string=\"payload is not "
 		     "UTF-8 but its Payload Format Indicator says it is\"");
 	TC_EXPECT(p, "PUBACK id=4 reason=0x00 (Success)");
-	TC_EXPECT(p, "PUBACK id=5 reason=0x99 (Payload format invalid) reason_string=\"payload is not "
-		     "UTF-8 but its Payload Format Indicator says it is\"");
+	TC_EXPECT(p, "PUBACK id=5 reason=0x00 (Success)");
 	TC_EXPECT(q, "PUBACK id=6 reason=0x99 (Payload format invalid)");
 	TC_EXPECT(s, "PUBLISH qos=1 retain=0 dup=0 id=1 topic=\"t\" payload=5B payload_format=1");
 	TC_EXPECT(s, "PUBLISH qos=1 retain=0 dup=0 id=2 topic=\"t\" payload=4B payload_format=0");
+	TC_EXPECT(s, "PUBLISH qos=1 retain=0 dup=0 id=3 topic=\"t\" payload=3B payload_format=1");
 	TC_EXPECT_NOTHING(s);
 	TC_EXPECT_NOTHING(p);
 	/* The exchange of id 3 ended at PUBREC 0x99: the id is free (5.0 §4.3.3). */
@@ -2053,6 +2088,7 @@ Suite *broker5_suite(void)
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, test_puback_reason_codes);
 	tcase_add_test(t, test_packet_id_not_found);
+	tcase_add_test(t, test_pubrec_error_ends_exchange);
 	tcase_add_test(t, test_payload_format_invalid);
 	suite_add_tcase(s, t);
 	t = tcase_create("subscriptions");

@@ -248,6 +248,10 @@ static const struct {
 	  "30 08 00 06 24 53 59 53 2f 78 30 05 00 03 54 2f 61", NULL },
 	{ "{alnum:q}", NULL, NULL, "00 01 71", NULL },
 	{ "{alnum:}", NULL, NULL, "00 00", NULL },
+	/* Blanks before the first token: a 0-byte piece while nothing is allocated yet (put()
+	 * must not hand memcpy a NULL buffer, which UBSan under `make asan` reports). */
+	{ " | c0 00", NULL, NULL, "c0 00", NULL },
+	{ "  {alnum:}", NULL, NULL, "00 00", NULL },
 	{ "{len", NULL, NULL, NULL, "has no '}'" },
 	{ "{nope:x}", NULL, NULL, NULL, "is not one of {len}" },
 	{ "10 {len} {len}", NULL, NULL, NULL, "a second {len}" },

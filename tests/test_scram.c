@@ -37,16 +37,33 @@ static void vector_salted(uint8_t salt[16], uint8_t salted[32])
 	ck_assert_int_eq(broker_sha256_pbkdf2("pencil", 6, salt, 16, 4096, salted, 32), 0);
 }
 
+/* The RFC 7677 user's salt, StoredKey and ServerKey, by RFC 5802 §3's formulas written out
+ * here (not through broker__scram_keys). */
+static void vector_keys(uint8_t salt[16], uint8_t stored[32], uint8_t server[32])
+{
+	uint8_t salted[32], ck[32];
+	vector_salted(salt, salted);
+	broker_sha256_hmac(salted, 32, "Client Key", 10, ck);
+	broker_sha256(ck, 32, stored);
+	broker_sha256_hmac(salted, 32, "Server Key", 10, server);
+}
+
+static void hexs(const uint8_t *b, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
 START_TEST(test_rfc7677_server)
 {
-	uint8_t salt[16], salted[32];
-	vector_salted(salt, salted);
+	uint8_t salt[16], stored[32], server[32];
+	vector_keys(salt, stored, server);
 	broker_scram s = { 0 };
 	char why[200] = "", final[64];
 	ck_assert_int_eq(broker__scram_client_first(&s, U(V_CLIENT_FIRST), strlen(V_CLIENT_FIRST), why, sizeof why),
 			 BROKER_SCRAM_OK);
 	ck_assert_str_eq(s.user, "user");
-	ck_assert_str_eq(broker__scram_server_first(&s, V_SNONCE, salt, 16, 4096, salted), V_SERVER_FIRST);
+	ck_assert_str_eq(broker__scram_server_first(&s, V_SNONCE, salt, 16, 4096, stored, server), V_SERVER_FIRST);
 	ck_assert_int_eq(broker__scram_client_final(&s, U(V_CLIENT_FINAL), strlen(V_CLIENT_FINAL), final,
 						    sizeof final, why, sizeof why),
 			 BROKER_SCRAM_OK);
@@ -58,7 +75,7 @@ START_TEST(test_rfc7677_server)
 	char bad[] = V_CLIENT_FINAL;
 	bad[strlen(bad) - 3] = 'W'; /* ...VQ= -> ...WQ= */
 	broker__scram_client_first(&t, U(V_CLIENT_FIRST), strlen(V_CLIENT_FIRST), why, sizeof why);
-	broker__scram_server_first(&t, V_SNONCE, salt, 16, 4096, salted);
+	broker__scram_server_first(&t, V_SNONCE, salt, 16, 4096, stored, server);
 	ck_assert_int_eq(broker__scram_client_final(&t, U(bad), strlen(bad), final, sizeof final, why, sizeof why),
 			 BROKER_SCRAM_PROOF);
 	ck_assert_str_eq(why, "SCRAM proof does not match: wrong password or unknown user");
@@ -79,6 +96,15 @@ START_TEST(test_rfc7677_client)
 	/* A server nonce that does not extend ours is no server-first of this exchange. */
 	const char *other = "r=XXXX,s=" V_SALT ",i=4096";
 	ck_assert_int_eq(scram_client_final(&c, "pencil", U(other), strlen(other), out, sizeof out), -1);
+	/* No client-first made (or a failed one): nothing to answer, and no crash. */
+	scram_client none;
+	memset(&none, 0, sizeof none);
+	ck_assert_int_eq(scram_client_final(&none, "pencil", U(V_SERVER_FIRST), strlen(V_SERVER_FIRST), out, sizeof out), -1);
+	char longname[SCRAM_CLIENT_MSG];
+	memset(longname, 'u', sizeof longname - 1);
+	longname[sizeof longname - 1] = 0;
+	ck_assert_int_eq(scram_client_first(&c, NULL, longname, V_CNONCE, out, sizeof out), -1);
+	ck_assert_int_eq(scram_client_final(&c, "pencil", U(V_SERVER_FIRST), strlen(V_SERVER_FIRST), out, sizeof out), -1);
 	/* A user name with ',' and '=' is escaped (RFC 5802 §5.1), and the server reads it back. */
 	ck_assert_int_gt(scram_client_first(&c, NULL, "a,b=c", "n0nce", out, sizeof out), 0);
 	ck_assert_str_eq(out, "n,,n=a=2Cb=3Dc,r=n0nce");
@@ -90,34 +116,103 @@ START_TEST(test_rfc7677_client)
 }
 END_TEST
 
-/* The password file's hash is SCRAM's SaltedPassword: a line for user/pencil with the RFC
- * salt gives the RFC's keys through scram_lookup. */
-START_TEST(test_passwd_is_salted_password)
+/* The password file keeps what RFC 5802 §3/§9 say a server keeps: salt, count, StoredKey,
+ * ServerKey, never SaltedPassword (from which anyone could make a client proof). A line for
+ * user/pencil with the RFC salt holds the RFC's keys, scram_lookup hands them over, and the
+ * RFC 7677 exchange runs on them. */
+START_TEST(test_passwd_keeps_server_keys)
 {
-	uint8_t salt[16], salted[32];
+	uint8_t salt[16], salted[32], stored[32], server[32];
 	vector_salted(salt, salted);
-	char line[BROKER_AUTH_LINE_CAP(4)], err[200] = "";
+	vector_keys(salt, stored, server);
+	char line[BROKER_AUTH_LINE_CAP(4)], err[400] = "";
 	ck_assert_int_gt(broker_auth_format(line, sizeof line, "user", U("pencil"), 6, salt, 16, 4096, err, sizeof err), 0);
+	char want[300], hs[33], hk[65], hv[65], hp[65];
+	hexs(salt, 16, hs);
+	hexs(stored, 32, hk);
+	hexs(server, 32, hv);
+	hexs(salted, 32, hp);
+	snprintf(want, sizeof want, "user:$mqs2$4096$%s$%s$%s", hs, hk, hv);
+	ck_assert_str_eq(line, want);
+	ck_assert_ptr_null(strstr(line, hp)); /* SaltedPassword is not on file */
 	broker_file_auth *fa = broker_auth_parse("pw", line, strlen(line), NULL, NULL, 0, err, sizeof err);
 	ck_assert_msg(fa != NULL, "%s", err);
 	const broker_auth *a = broker_auth_get(fa);
 	ck_assert_ptr_nonnull(a->scram_lookup);
-	uint8_t s2[BROKER_SCRAM_MAX_SALT], k2[32];
+	uint8_t s2[BROKER_SCRAM_MAX_SALT], k2[32], v2[32];
 	size_t sl = sizeof s2;
 	uint32_t it = 0;
-	ck_assert_int_eq(a->scram_lookup(a->ctx, "user", s2, &sl, &it, k2), 0);
+	ck_assert_int_eq(a->scram_lookup(a->ctx, "user", s2, &sl, &it, k2, v2), 0);
 	ck_assert_uint_eq(sl, 16);
 	ck_assert_uint_eq(it, 4096);
 	ck_assert_mem_eq(s2, salt, 16);
-	ck_assert_mem_eq(k2, salted, 32);
+	ck_assert_mem_eq(k2, stored, 32);
+	ck_assert_mem_eq(v2, server, 32);
+	/* The RFC's exchange on what the file gave. */
+	broker_scram sc = { 0 };
+	char why[200] = "", final[64];
+	broker__scram_client_first(&sc, U(V_CLIENT_FIRST), strlen(V_CLIENT_FIRST), why, sizeof why);
+	ck_assert_str_eq(broker__scram_server_first(&sc, V_SNONCE, s2, sl, it, k2, v2), V_SERVER_FIRST);
+	ck_assert_int_eq(broker__scram_client_final(&sc, U(V_CLIENT_FINAL), strlen(V_CLIENT_FINAL), final,
+						    sizeof final, why, sizeof why),
+			 BROKER_SCRAM_OK);
+	ck_assert_str_eq(final, V_SERVER_FINAL);
+	broker__scram_clear(&sc);
+	/* The plain password of a CONNECT is checked against the same StoredKey. */
+	ck_assert_int_eq(a->connect(a->ctx, "c", "user", U("pencil"), 6), 0);
+	ck_assert_int_eq(a->connect(a->ctx, "c", "user", U("pencil!"), 7), 4);
 	sl = sizeof s2;
-	ck_assert_int_eq(a->scram_lookup(a->ctx, "nobody", s2, &sl, &it, k2), -1);
+	ck_assert_int_eq(a->scram_lookup(a->ctx, "nobody", s2, &sl, &it, k2, v2), -1);
 	broker_auth_free(fa);
 	/* Without a password file there is nothing to run SCRAM over. */
 	fa = broker_auth_parse(NULL, NULL, 0, "acl", "topic #\n", 8, err, sizeof err);
 	ck_assert_ptr_nonnull(fa);
 	ck_assert_ptr_null(broker_auth_get(fa)->scram_lookup);
 	broker_auth_free(fa);
+}
+END_TEST
+
+/* A line of the first format ($mqs1$: SaltedPassword on file) is refused, naming file and
+ * line and saying what to run; broker_auth_upgrade() rewrites it into exactly the line
+ * broker_auth_format() makes of the same password, salt and count, and leaves the rest. */
+START_TEST(test_passwd_v1_refused_and_upgraded)
+{
+	uint8_t salt[16], salted[32];
+	vector_salted(salt, salted);
+	char hs[33], hp[65], old[600], err[400] = "";
+	hexs(salt, 16, hs);
+	hexs(salted, 32, hp);
+	char bob[BROKER_AUTH_LINE_CAP(3)];
+	static const uint8_t salt2[4] = { 1, 2, 3, 4 };
+	ck_assert_int_gt(broker_auth_format(bob, sizeof bob, "bob", U("b"), 1, salt2, 4, 7, err, sizeof err), 0);
+	snprintf(old, sizeof old, "# users\r\n%s\r\n  user:$mqs1$4096$%s$%s  \r\n", bob, hs, hp);
+	ck_assert_ptr_null(broker_auth_parse("etc/pw", old, strlen(old), NULL, NULL, 0, err, sizeof err));
+	ck_assert_str_eq(err, "etc/pw:3: user 'user': this line is in the old $mqs1$ format, which keeps the "
+			      "SaltedPassword, enough to log in as the user by SCRAM; run 'mqttsim passwd etc/pw "
+			      "USER' (for any user: it rewrites every $mqs1$ line as $mqs2$, passwords unchanged)");
+	char *up = NULL;
+	size_t up_len = 0;
+	int n = -1;
+	ck_assert_int_eq(broker_auth_upgrade("etc/pw", old, strlen(old), &up, &up_len, &n, err, sizeof err), 0);
+	ck_assert_int_eq(n, 1);
+	char line[BROKER_AUTH_LINE_CAP(4)], want[700];
+	ck_assert_int_gt(broker_auth_format(line, sizeof line, "user", U("pencil"), 6, salt, 16, 4096, err, sizeof err), 0);
+	snprintf(want, sizeof want, "# users\r\n%s\r\n  %s  \r\n", bob, line);
+	ck_assert_str_eq(up, want);
+	ck_assert_uint_eq(up_len, strlen(want));
+	broker_file_auth *fa = broker_auth_parse("etc/pw", up, up_len, NULL, NULL, 0, err, sizeof err);
+	ck_assert_msg(fa != NULL, "%s", err);
+	broker_auth_free(fa);
+	free(up);
+	/* Nothing to do: the same text, 0 lines. */
+	ck_assert_int_eq(broker_auth_upgrade("etc/pw", want, strlen(want), &up, &up_len, &n, err, sizeof err), 0);
+	ck_assert_int_eq(n, 0);
+	ck_assert_str_eq(up, want);
+	free(up);
+	/* A bad line is reported as the loader would, and nothing comes back. */
+	ck_assert_int_eq(broker_auth_upgrade("etc/pw", "x:$mqs1$1$00$zz\n", 16, &up, &up_len, &n, err, sizeof err), -1);
+	ck_assert_ptr_null(up);
+	ck_assert_str_eq(err, "etc/pw:1: user 'x': the SaltedPassword has 2 hex digits; it needs 64");
 }
 END_TEST
 
@@ -164,6 +259,13 @@ START_TEST(test_scram_rejects)
 		{ "n,,n=user,r=", BROKER_SCRAM_MALFORMED },
 		{ "n,,n=user,r=a b", BROKER_SCRAM_MALFORMED },   /* a nonce is printable, no space */
 		{ "n,,n=user,nonce", BROKER_SCRAM_MALFORMED },
+		/* A ',' is always followed by another attribute: no trailing comma. */
+		{ "n,,n=user,r=abc,", BROKER_SCRAM_MALFORMED },
+		{ "n,,n=user,", BROKER_SCRAM_MALFORMED },
+		{ "n,,n=user,r=abc,x=ext,", BROKER_SCRAM_MALFORMED },
+		{ "n,,n=user,r=abc,x=ext,y=2", BROKER_SCRAM_OK },
+		{ "n,,n=user,r=abc,junk", BROKER_SCRAM_MALFORMED }, /* an extension is X=value */
+		{ "n,,n=user,r=abc,1=x", BROKER_SCRAM_MALFORMED },  /* ... X a letter */
 	};
 	char why[200], final[64];
 	for (size_t i = 0; i < sizeof firsts / sizeof firsts[0]; i++) {
@@ -184,13 +286,15 @@ START_TEST(test_scram_rejects)
 		{ "c=biws,r=" V_CNONCE V_SNONCE ",p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=,x=1", BROKER_SCRAM_MALFORMED },
 		{ "c=bi!s,r=" V_CNONCE V_SNONCE ",p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=", BROKER_SCRAM_MALFORMED },
 		{ "c=biws,r=" V_CNONCE V_SNONCE ",p=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", BROKER_SCRAM_PROOF },
+		{ V_CLIENT_FINAL ",", BROKER_SCRAM_MALFORMED },                            /* trailing comma */
+		{ "c=biws,r=" V_CNONCE V_SNONCE ",,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=", BROKER_SCRAM_MALFORMED },
 	};
-	uint8_t salt[16], salted[32];
-	vector_salted(salt, salted);
+	uint8_t salt[16], stored[32], server[32];
+	vector_keys(salt, stored, server);
 	for (size_t i = 0; i < sizeof finals / sizeof finals[0]; i++) {
 		broker_scram s = { 0 };
 		broker__scram_client_first(&s, U(V_CLIENT_FIRST), strlen(V_CLIENT_FIRST), why, sizeof why);
-		broker__scram_server_first(&s, V_SNONCE, salt, 16, 4096, salted);
+		broker__scram_server_first(&s, V_SNONCE, salt, 16, 4096, stored, server);
 		why[0] = 0;
 		int rc = broker__scram_client_final(&s, U(finals[i].final), strlen(finals[i].final), final,
 						    sizeof final, why, sizeof why);
@@ -522,7 +626,8 @@ START_TEST(test_scram_protocol_errors)
 	c = connect_auth("c", "d1", METHOD, "n,,n=user,r=abc", NULL);
 	expect_challenge(c, "abc");
 	send_auth(c, 0x18, "SCRAM-SHA-1", "c=biws,r=abc,p=AAAA");
-	expect_line(c, H82, true, NULL, "AUTH names another authentication method than CONNECT");
+	expect_line(c, H8C, false, NULL, "AUTH names another authentication method than CONNECT");
+	ck_assert(c->closed);
 	tc_free(c);
 	/* Re-authenticate before CONNACK. */
 	c = connect_auth("c", "d1", METHOD, "n,,n=user,r=abc", NULL);
@@ -550,20 +655,31 @@ START_TEST(test_scram_protocol_errors)
 	ck_assert(c->closed);
 	tc_free(c);
 	/* After CONNACK: another method, an unasked 0x18, a client's 0x00. */
-	static const struct { uint8_t reason; const char *method, *why; } rows[] = {
-		{ 0x19, "SCRAM-SHA-1", "AUTH names another authentication method than CONNECT" },
-		{ 0x18, METHOD, "AUTH 0x18 without a challenge from the server" },
-		{ 0x00, METHOD, "AUTH 0x00 (success) from a client" },
+#define D82 "DISCONNECT reason=0x82 (Protocol Error)"
+	static const struct { uint8_t reason; const char *method, *want, *why; } rows[] = {
+		{ 0x19, "SCRAM-SHA-1", "DISCONNECT reason=0x8C (Bad authentication method)",
+		  "AUTH names another authentication method than CONNECT" },
+		{ 0x18, METHOD, D82, "AUTH 0x18 without a challenge from the server" },
+		{ 0x00, METHOD, D82, "AUTH 0x00 (success) from a client" },
 	};
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		scram_client sc;
 		c = scram_login("c", "d1", "user", "pencil", &sc);
 		expect_ok(c, &sc);
 		send_auth(c, rows[i].reason, rows[i].method, "n,,n=user,r=abc");
-		expect_line(c, "DISCONNECT reason=0x82 (Protocol Error)", false, NULL, rows[i].why);
+		expect_line(c, rows[i].want, false, NULL, rows[i].why);
 		ck_assert(c->closed);
 		tc_free(c);
 	}
+	/* The bare AUTH (reason 0x00, no properties) decodes, but names no method. */
+	scram_client sc;
+	c = scram_login("c", "d1", "user", "pencil", &sc);
+	expect_ok(c, &sc);
+	tc_send_hex(c, "F0 00");
+	tc_run(w, 10 * MS);
+	expect_line(c, D82, false, NULL, "AUTH without an Authentication Method");
+	ck_assert(c->closed);
+	tc_free(c);
 }
 END_TEST
 
@@ -613,7 +729,8 @@ Suite *scram_suite(void)
 	TCase *t = tcase_create("messages");
 	tcase_add_test(t, test_rfc7677_server);
 	tcase_add_test(t, test_rfc7677_client);
-	tcase_add_test(t, test_passwd_is_salted_password);
+	tcase_add_test(t, test_passwd_keeps_server_keys);
+	tcase_add_test(t, test_passwd_v1_refused_and_upgraded);
 	tcase_add_test(t, test_base64);
 	tcase_add_test(t, test_scram_rejects);
 	tcase_set_timeout(t, 30); /* PBKDF2 under sanitizers */

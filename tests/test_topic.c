@@ -558,6 +558,32 @@ START_TEST(test_utf8)
 }
 END_TEST
 
+/* mqtt_utf8_well_formed, for payloads under Payload Format Indicator 1 [MQTT-3.3.2-4]: every
+ * row above gives the same answer at the same byte, except that U+0000 is a character. */
+START_TEST(test_utf8_well_formed)
+{
+	const struct utf8_row *r = &utf8_rows[_i];
+	uint8_t *s = build(r->s, r->len, r->fill);
+	bool nul_row = r->stmt && (!strcmp(r->stmt, "MQTT-1.5.3-2") || !strcmp(r->stmt, "MQTT-1.5.4-2"));
+	mqtt_err e;
+	memset(&e, 0, sizeof e);
+	int rc = mqtt_utf8_well_formed(s, r->len, &e);
+	if (nul_row && r->len == 3 && s[2] == 0xFF) { /* "a\0\xFF": the 0xFF is the problem now */
+		ck_assert_int_eq(rc, MP);
+		ck_assert_uint_eq(e.offset, 2);
+	} else if (nul_row) {
+		ck_assert_msg(rc == 0, "row %d: U+0000 refused by mqtt_utf8_well_formed: %s", _i, e.msg);
+	} else {
+		ck_assert_int_eq(rc, r->rc);
+		if (rc)
+			ck_assert_uint_eq(e.offset, r->offset);
+	}
+	if (rc)
+		ck_assert_str_eq(e.stmt, "MQTT-3.3.2-4");
+	release();
+}
+END_TEST
+
 /* err may be NULL: the code still comes back. */
 START_TEST(test_null_err)
 {
@@ -811,6 +837,7 @@ Suite *topic_suite(void)
 	tc = tcase_create("utf8");
 	tcase_add_checked_fixture(tc, NULL, release);
 	tcase_add_loop_test(tc, test_utf8, 0, NROWS(utf8_rows));
+	tcase_add_loop_test(tc, test_utf8_well_formed, 0, NROWS(utf8_rows));
 	suite_add_tcase(s, tc);
 	return s;
 }

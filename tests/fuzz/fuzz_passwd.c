@@ -1,6 +1,7 @@
 /*
  * fuzz_passwd.c - libFuzzer target for the password-file parser (broker/auth.c through
- * broker_auth_parse) and the line writer broker_auth_format().
+ * broker_auth_parse), the rewriting of old lines (broker_auth_upgrade) and the line writer
+ * broker_auth_format().
  *
  * Oracle, besides the sanitizers: a refused file is refused with "pw:LINE: ..."; and the
  * first line of the input taken as a user name and the rest as a password, when the name
@@ -27,6 +28,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	broker_auth_free(fa);
+
+	/* Upgraded ($mqs1$ lines rewritten): refused saying where, or a text with no $mqs1$
+	 * line left that the loader takes (unless a user appears twice, which upgrading does
+	 * not judge). */
+	char *up = NULL;
+	size_t up_len = 0;
+	int nup = 0;
+	if (broker_auth_upgrade("pw", (const char *)data, size, &up, &up_len, &nup, err, sizeof err)) {
+		if (strncmp(err, "pw:", 3) != 0 || up) {
+			fprintf(stderr, "broker_auth_upgrade failed without saying where: '%s'\n", err);
+			abort();
+		}
+	} else {
+		fa = broker_auth_parse("pw", up, up_len, NULL, NULL, 0, err, sizeof err);
+		if (!fa && !strstr(err, "appears again")) {
+			fprintf(stderr, "an upgraded file does not load: %s\n", err);
+			abort();
+		}
+		broker_auth_free(fa);
+		free(up);
+	}
 
 	/* As a user name and a password: format, parse back, connect. */
 	const uint8_t *nl = memchr(data, '\n', size);

@@ -252,10 +252,13 @@ def auth_seeds():
     out("acl", "blanks", "  topic   read  a b/c  \nuser  x y\ntopic  write  with space/x\n\r\n"
         "pattern %u/%c/%u\n")
     out("acl", "errors", "topic\nfoo bar\ntopic sometimes a/b\nuser\npattern read a/#/b\n")
-    line = "alice:$mqs1$1$30313233343536373839616263646566$" + "ab" * 32
-    out("passwd", "one-user", "# users\n" + line + "\n\n  bob:$mqs1$2$00$" + "cd" * 32 + "  \n")
-    out("passwd", "errors", "alice\nbob:$mqs1$x$00$00\ncarol:$mqs2$1$00$" + "00" * 32 + "\n:$mqs1$1$00$" +
-        "00" * 32 + "\nalice:$mqs1$1000001$00$" + "00" * 32 + "\n")
+    line = "alice:$mqs2$1$30313233343536373839616263646566$" + "ab" * 32 + "$" + "ef" * 32
+    out("passwd", "one-user", "# users\n" + line + "\n\n  bob:$mqs2$2$00$" + "cd" * 32 + "$" + "01" * 32 + "  \n")
+    # The first format: refused by the loader, rewritten by broker_auth_upgrade.
+    out("passwd", "v1", "# old\nalice:$mqs1$1$30313233343536373839616263646566$" + "ab" * 32 +
+        "\r\n  bob:$mqs1$2$00$" + "cd" * 32 + "  \n" + line + "\n")
+    out("passwd", "errors", "alice\nbob:$mqs2$x$00$00$00\ncarol:$mqs2$1$00$" + "00" * 32 + "\n:$mqs2$1$00$" +
+        "00" * 32 + "$" + "00" * 32 + "\nalice:$mqs2$1000001$00$" + "00" * 32 + "$" + "00" * 32 + "\n")
     out("passwd", "user-and-password", "alice\nsecret password")
     out("passwd", "empty-password", "bob\n")
 
