@@ -37,7 +37,7 @@
 #define DEFAULT_DIR DIR_311
 
 static const char conform_usage[] =
-	"usage: mqttsim conform [--broker sim|mqtt://HOST:PORT|mqtts://HOST:PORT] [--version 3.1.1]\n"
+	"usage: mqttsim conform [--broker sim|mqtt://HOST:PORT|mqtts://HOST:PORT] [--version 3.1.1|5.0|all]\n"
 	"                       [--only ID...] [--cafile F] [--cert F --key F] [--insecure]\n"
 	"                       [-j N] [--expect-failures FILE] [--seed N] [-v]\n"
 	"\n"
@@ -45,6 +45,10 @@ static const char conform_usage[] =
 	"statement of the catalog (" DEFAULT_CATALOG "): a summary per section, then every\n"
 	"failed statement with the packets exchanged. Exit 0 when nothing failed unexpectedly.\n"
 	"\n"
+	"  --version V            3.1.1 (default), 5.0, or all (each in its own section). A broker\n"
+	"                         that refuses MQTT 5.0 makes --version 5.0 exit 2 before anything\n"
+	"                         runs; with all, its 3.1.1 verdict is the exit code and 5.0 is\n"
+	"                         reported not supported by the broker\n"
 	"  --only ID              only the scenarios covering ID (repeat, or separate with commas)\n"
 	"  -j N                   N scenarios at a time (default: the CPUs online, at most 16, in\n"
 	"                         simulation; 16 over TCP, where scenarios mostly wait; the\n"
