@@ -310,7 +310,10 @@ int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	run_result *res = mqtt_xcalloc(f.n, sizeof *res);
 	/* Nobody there: every scenario is an error (the reports still say so), none runs. */
 	char why[600];
-	if (probe_target(o.broker, &o, sc, f.n, "run", why, sizeof why, err) < 0)
+	int probed = probe_target(o.broker, &o, sc, f.n, "run", why, sizeof why, err);
+	if (probed == -4)
+		fprintf(err, "mqttsim run: %s: its 5.0 scenarios cannot run there; run the 3.1.1 ones alone; nothing was run\n", why);
+	if (probed < 0)
 		run_none(sc, f.n, why, res, out);
 	else
 		run_many(sc, f.n, &o, jobs, res, out);

@@ -744,8 +744,8 @@ static int probe_connect(struct addrinfo *ai, const char *host, unsigned port, i
 	return -1;
 }
 
-int run_probe_broker(const char *host, unsigned port, bool tls, const run_opts *o, int64_t bound_us, char *why,
-		     size_t cap)
+int run_probe_broker(const char *host, unsigned port, bool tls, const run_opts *o, uint8_t version, int64_t bound_us,
+		     char *why, size_t cap)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
 	char ps[16];
@@ -779,8 +779,8 @@ int run_probe_broker(const char *host, unsigned port, bool tls, const run_opts *
 		if (rc < 0)
 			goto done;
 	}
-	uint8_t in[4];
-	size_t got = 0;
+	uint8_t in[1024]; /* a CONNACK, read whole up to here (5.0 ones carry properties) */
+	size_t got = 0, want = 2;
 	if (ssl && SSL_version(ssl) == TLS1_3_VERSION) {
 		/* TLS 1.3 ends the client's handshake before the broker has judged its certificate;
 		 * the verdict (session tickets, or an alert) follows at once. Read it before the
@@ -808,7 +808,7 @@ int run_probe_broker(const char *host, unsigned port, bool tls, const run_opts *
 	/* CONNECT, clean session, a client id of its own, keepalive 0: then wait for CONNACK. */
 	char cid[300];
 	snprintf(cid, sizeof cid, "%smqttsim-probe-%x", o && o->id_prefix ? o->id_prefix : "", (unsigned)getpid());
-	mqtt_packet cp = { .type = MQTT_CONNECT, .version = MQTT_V311 };
+	mqtt_packet cp = { .type = MQTT_CONNECT, .version = version == MQTT_V5 ? MQTT_V5 : MQTT_V311 };
 	cp.connect.client_id = (mqtt_str){ (const uint8_t *)cid, (uint32_t)strlen(cid) };
 	cp.connect.clean_start = true;
 	if (o && o->username) {
@@ -829,7 +829,7 @@ int run_probe_broker(const char *host, unsigned port, bool tls, const run_opts *
 	size_t plen = (size_t)el, sent = 0;
 	const char *stage = ssl ? "no CONNACK to a CONNECT" : "the connection did not open";
 	rc = -1;
-	while (got < 4) {
+	while (got < want) {
 		int64_t left = until - run_mono_us();
 		if (left <= 0) {
 			snprintf(why, cap, "%s:%u did not answer within %llds: %s", host, port,
@@ -872,20 +872,59 @@ int run_probe_broker(const char *host, unsigned port, bool tls, const run_opts *
 				goto done;
 			}
 			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-				snprintf(why, cap, "%s:%u closed the connection after a CONNECT, before any CONNACK", host,
-					 port);
+				snprintf(why, cap, "%s:%u closed the connection after a%s CONNECT, before any CONNACK%s%s", host,
+					 port, version == MQTT_V5 ? " 5.0" : "", n < 0 ? ": " : "", n < 0 ? strerror(errno) : "");
+				rc = -5;
 				goto done;
 			}
 			if (n > 0)
 				got += (size_t)n;
+			/* The whole packet once its Remaining Length is in (not a CONNACK: say so now). */
+			uint32_t total = 0;
+			int fr = got >= 2 && in[0] == 0x20 ? mqtt_frame(in, got, &total) : -1;
+			if (got >= 2 && fr < 0)
+				break;
+			want = fr > 0 ? (total < sizeof in ? total : sizeof in) : got + 1;
+			if (want < 4)
+				want = 4; /* a CONNACK has at least its flags and its code */
 		}
 	}
-	if (in[0] != 0x20 || in[1] != 2) {
-		snprintf(why, cap, "%s:%u answered a CONNECT with bytes %02x %02x, not a CONNACK: is it an MQTT broker?",
-			 host, port, in[0], in[1]);
+	/* hl: the fixed header's length; code: the CONNACK's return or reason code. */
+	uint32_t total = 0;
+	size_t hl = 2;
+	while (hl < got && hl < 5 && (in[hl - 1] & 0x80))
+		hl++;
+	bool connack = got >= 4 && in[0] == 0x20 && mqtt_frame(in, got, &total) > 0 && hl + 2 <= got;
+	uint32_t rl = connack ? total - (uint32_t)hl : 0;
+	uint8_t code = connack ? in[hl + 1] : 0;
+	if (version == MQTT_V5 && connack && (rl == 2 || code == 0x84)) {
+		/* A 3.1.1 broker answers a 5.0 CONNECT with its own CONNACK 1 (MQTT-3.1.2-2 of 3.1.1); a
+		 * 5.0 one that will not speak 5.0 with reason 0x84. */
+		if (rl == 2 && code == 1)
+			snprintf(why, cap, "CONNACK 0x01, unacceptable protocol version: the answer of a 3.1.1 broker");
+		else if (rl == 2)
+			snprintf(why, cap, "a 3.1.1 CONNACK, return code %u, to a 5.0 CONNECT", code);
+		else
+			snprintf(why, cap, "CONNACK 0x84, unsupported protocol version");
+		rc = -4;
 		goto done;
 	}
-	if (in[3] != 0) {
+	if (version == MQTT_V5 && connack && rl >= 3) {
+		if (code != 0) {
+			const char *hint = code == 0x86 || code == 0x87 || code == 0x8C
+						   ? "; give --username and --password (or --password-file, or MQTTSIM_PASSWORD)"
+					   : code == 0x85 ? "; if it only takes some client ids, give --client-id-prefix"
+							   : "";
+			snprintf(why, cap, "the broker refused our CONNECT: %s (CONNACK 0x%02X)%s", mqtt_reason_name(code),
+				 code, hint);
+			rc = -2;
+			goto done;
+		}
+	} else if (in[0] != 0x20 || in[1] != 2) {
+		snprintf(why, cap, "%s:%u answered a%s CONNECT with bytes %02x %02x, not a%s CONNACK: is it an MQTT broker?",
+			 host, port, version == MQTT_V5 ? " 5.0" : "", in[0], in[1], version == MQTT_V5 ? " 5.0" : "");
+		goto done;
+	} else if (in[3] != 0) {
 		/* A refusal: every scenario would fail on it, so nothing is run (exit 2). */
 		static const char *const rc_name[] = { "", "unacceptable protocol version", "identifier rejected",
 						       "server unavailable", "bad user name or password", "not authorized" };

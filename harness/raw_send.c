@@ -45,6 +45,20 @@ static void alnum_tag(const char *prefix, char *out, size_t n)
 	}
 }
 
+long raw_prefix_at(const char *t, size_t n, bool share)
+{
+	static const char sh[] = "$share/";
+	size_t k = sizeof sh - 1;
+	if (share && n > k && !memcmp(t, sh, k)) {
+		const char *slash = memchr(t + k, '/', n - k);
+		if (!slash)
+			return -1;
+		size_t at = (size_t)(slash - t) + 1;
+		return raw_prefix_at(t + at, n - at, false) < 0 ? -1 : (long)at;
+	}
+	return n && t[0] != '$' ? 0 : -1;
+}
+
 /* {KIND:TEXT[,HEX]}: a length-prefixed string. */
 static int string_token(buf *b, const char *kind, const char *body, size_t blen, const raw_names *nm, char *msg,
 			size_t cap)
@@ -67,14 +81,17 @@ static int string_token(buf *b, const char *kind, const char *body, size_t blen,
 			return -1;
 		}
 	char pre[512];
-	size_t plen = 0;
+	size_t plen = 0, pat = 0; /* the prefix, and where it goes in TEXT */
 	char tag[64];
 	if (!strcmp(kind, "id")) {
 		if (nm && nm->id_prefix && *nm->id_prefix)
 			plen = (size_t)snprintf(pre, sizeof pre, "%s-", nm->id_prefix);
 	} else if (!strcmp(kind, "topic")) {
-		if (nm && nm->topic_prefix && *nm->topic_prefix && !(tlen && body[0] == '$'))
+		long at = raw_prefix_at(body, tlen, true);
+		if (nm && nm->topic_prefix && *nm->topic_prefix && at >= 0) {
 			plen = (size_t)snprintf(pre, sizeof pre, "%s/", nm->topic_prefix);
+			pat = (size_t)at;
+		}
 	} else { /* alnum: same length, the tail replaced by a tag of the run */
 		for (size_t i = 0; i < tlen; i++) {
 			char c = body[i];
@@ -99,7 +116,10 @@ static int string_token(buf *b, const char *kind, const char *body, size_t blen,
 	}
 	uint8_t len[2] = { (uint8_t)(total >> 8), (uint8_t)total };
 	put(b, len, 2);
+	put(b, body, pat);
 	put(b, pre, plen);
+	body += pat;
+	tlen -= pat;
 	if (!strcmp(kind, "alnum") && nm && nm->id_prefix && *nm->id_prefix) {
 		size_t n = tlen < 12 ? tlen : 12;
 		put(b, body, tlen - n);

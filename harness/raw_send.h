@@ -6,8 +6,9 @@
  *   |                ends a packet (no bytes): "10 {len} ... | c0 00"
  *   {id:TEXT}        a length-prefixed client identifier TEXT, with the run's client id prefix
  *                    ("PREFIX-TEXT") where there is one (over TCP), as a connect step's id is
- *   {topic:TEXT}     a length-prefixed topic TEXT with the run's topic prefix ("PREFIX/TEXT";
- *                    none for a topic that starts with '$'), as a publish step's topic is
+ *   {topic:TEXT}     a length-prefixed topic TEXT with the run's topic prefix where
+ *                    raw_prefix_at() puts one ("PREFIX/TEXT"; "$share/G/PREFIX/F" for a
+ *                    shared subscription's filter $share/G/F), as a subscribe step's filter is
  *   {alnum:TEXT}     TEXT (letters and digits) as is in simulation; with a prefix, the same
  *                    length and still letters and digits, its last 12 characters (all, if
  *                    fewer) a tag drawn from the run's prefix: for statements about exactly
@@ -27,6 +28,14 @@ typedef struct raw_names {
 	const char *id_prefix;    /* NULL or "": none */
 	const char *topic_prefix; /* NULL or "": none */
 } raw_names;
+
+/* Where the run's topic prefix (and a '/' after it) goes in the topic or filter t of n bytes:
+ * the offset to insert it at, or -1 for nowhere. Before the topic (0), except: an empty one
+ * stays empty and one that starts with '$' keeps it (the server's own topics, which no prefix
+ * may hide); with share, a shared subscription's filter $share/GROUP/FILTER takes it before
+ * FILTER (the same rules for FILTER), so the group still shares FILTER within the run only,
+ * and a $share/GROUP with no FILTER takes none (it is a malformed name, kept as written). */
+long raw_prefix_at(const char *t, size_t n, bool share);
 
 /* The bytes of `text` (malloc'd into *out). Returns their number, or -1 with *msg saying what
  * is wrong and where (character positions count from 1). */

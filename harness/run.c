@@ -224,19 +224,30 @@ static void context(char **report, engine *e, hclient *c)
 	(void)e;
 }
 
+/* topic with the run's prefix where raw_prefix_at() puts it (share: a subscription's filter,
+ * $share/GROUP/FILTER takes it before FILTER). */
+static char *prefixed_at(const engine *e, const char *topic, bool share)
+{
+	size_t pl = e->topic_prefix ? strlen(e->topic_prefix) : 0, n = strlen(topic);
+	long at = raw_prefix_at(topic, n, share);
+	if (!pl || at < 0)
+		return mqtt_xstrdup(topic);
+	char *t = mqtt_xmalloc(pl + 1 + n + 1);
+	memcpy(t, topic, (size_t)at);
+	memcpy(t + at, e->topic_prefix, pl);
+	t[at + (long)pl] = '/';
+	memcpy(t + at + (long)pl + 1, topic + at, n - (size_t)at + 1);
+	return t;
+}
+
 static char *prefixed(const engine *e, const char *topic)
 {
-	size_t pl = e->topic_prefix ? strlen(e->topic_prefix) : 0;
-	if (!pl || topic[0] == '$') {
-		char *t = mqtt_xstrdup(topic);
-		return t;
-	}
-	size_t n = strlen(topic);
-	char *t = mqtt_xmalloc(pl + 1 + n + 1);
-	memcpy(t, e->topic_prefix, pl);
-	t[pl] = '/';
-	memcpy(t + pl + 1, topic, n + 1);
-	return t;
+	return prefixed_at(e, topic, false);
+}
+
+static char *prefixed_filter(const engine *e, const char *filter)
+{
+	return prefixed_at(e, filter, true);
 }
 
 /* ---- steps ------------------------------------------------------------------------------- */
@@ -367,7 +378,7 @@ static bool send_subscribe(engine *e, const sc_step *st)
 	if (st->kind == SC_SUBSCRIBE) {
 		mqtt_sub *v = mqtt_xcalloc(st->nsubs ? st->nsubs : 1, sizeof *v);
 		for (size_t i = 0; i < st->nsubs; i++) {
-			t[i] = prefixed(e, st->subs[i].filter);
+			t[i] = prefixed_filter(e, st->subs[i].filter);
 			v[i].filter = (mqtt_str){ (const uint8_t *)t[i], (uint32_t)strlen(t[i]) };
 			v[i].qos = st->subs[i].qos;
 			v[i].no_local = st->subs[i].no_local;
@@ -382,7 +393,7 @@ static bool send_subscribe(engine *e, const sc_step *st)
 	} else {
 		mqtt_str *v = mqtt_xcalloc(st->nsubs ? st->nsubs : 1, sizeof *v);
 		for (size_t i = 0; i < st->nsubs; i++) {
-			t[i] = prefixed(e, st->subs[i].filter);
+			t[i] = prefixed_filter(e, st->subs[i].filter);
 			v[i] = (mqtt_str){ (const uint8_t *)t[i], (uint32_t)strlen(t[i]) };
 		}
 		p.type = MQTT_UNSUBSCRIBE;
@@ -735,7 +746,7 @@ static bool exp_retained(engine *e, const sc_expect *x, char **report, const cha
 	p.connect.clean_start = true;
 	p.connect.keepalive_s = 60;
 	hclient_send(c, &p, e->now(e->ctx));
-	char *t = prefixed(e, x->topic);
+	char *t = prefixed_filter(e, x->topic);
 	mqtt_sub sub = { .filter = { (const uint8_t *)t, (uint32_t)strlen(t) }, .qos = 0 };
 	mqtt_packet s = { .type = MQTT_SUBSCRIBE, .version = MQTT_V311, .packet_id = 1 };
 	s.subscribe.items = &sub;

@@ -130,17 +130,23 @@ void run_none(scenario **sc, size_t n, const char *why, run_result *res, FILE *o
 /* Wall time for measuring runs (CLOCK_MONOTONIC), in microseconds. */
 int64_t run_mono_us(void);
 
-/* Before a run over TCP: does a CONNECT (o's credentials and client-id prefix) get CONNACK 0
- * from HOST:PORT (over TLS when tls, verified as o says) within bound_us? 0 yes; -1 with the
- * reason in why (unresolvable, refused, silent, not MQTT); -2 when the broker answered with a
- * refusal (why says which, and what to give mqttsim); -3 when the TLS handshake failed (why
- * says why: the certificate not trusted, its name, the handshake refused). */
-int run_probe_broker(const char *host, unsigned port, bool tls, const run_opts *o, int64_t bound_us, char *why,
-		     size_t cap);
+/* Before a run over TCP: does a CONNECT of `version` (MQTT_V311 or MQTT_V5; o's credentials and
+ * client-id prefix) get CONNACK 0 from HOST:PORT (over TLS when tls, verified as o says) within
+ * bound_us? 0 yes; -1 with the reason in why (unresolvable, refused, silent, not MQTT); -2 when
+ * the broker answered with a refusal (why says which, and what to give mqttsim); -3 when the TLS
+ * handshake failed (why says why: the certificate not trusted, its name, the handshake
+ * refused); -4 when it refused the protocol version (5.0: CONNACK 0x84, or the 3.1.1 CONNACK
+ * 0x01 of a broker that knows no 5.0; why names it); -5 when it closed the connection after
+ * the CONNECT without any CONNACK (why says so). */
+int run_probe_broker(const char *host, unsigned port, bool tls, const run_opts *o, uint8_t version, int64_t bound_us,
+		     char *why, size_t cap);
 
 /* For commands: probe a tcp:// target once before running anything (0 for sim, or when no
- * scenario of sc[] runs over TCP); on
- * failure put the reason in why, print "mqttsim CMD: ..." to err and return -1. */
+ * scenario of sc[] runs over TCP), in each protocol version the scenarios that run over TCP
+ * use. On failure put the reason in why and return -1 after printing "mqttsim CMD: ..." to err;
+ * or -4, printing nothing, when the broker answers but refuses MQTT 5.0 (CONNACK 0x84 or
+ * 0x01; or a close after a 5.0 CONNECT while a 3.1.1 one is taken): why then reads "the broker
+ * at BROKER refused MQTT 5.0 (WHAT IT DID)" and the caller says what to do. */
 int probe_target(const char *broker, const run_opts *o, scenario *const *sc, size_t n, const char *cmd, char *why, size_t cap,
 		 FILE *err);
 /* Traces, captures and diagrams are files named after scenarios: true (after saying so on

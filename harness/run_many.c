@@ -304,6 +304,17 @@ bool names_collide(scenario *const *sc, size_t n, const run_opts *o, const char 
 	return false;
 }
 
+/* Does a scenario (or one of its clients) speak MQTT `version`? */
+static bool speaks(const scenario *s, uint8_t version)
+{
+	if (s->version == version)
+		return true;
+	for (size_t i = 0; i < s->nclients; i++)
+		if (s->clients[i].version == version)
+			return true;
+	return false;
+}
+
 int probe_target(const char *broker, const run_opts *o, scenario *const *sc, size_t n, const char *cmd, char *why,
 		 size_t cap, FILE *err)
 {
@@ -312,13 +323,33 @@ int probe_target(const char *broker, const run_opts *o, scenario *const *sc, siz
 	int t = run_parse_target(broker, host, sizeof host, &port);
 	if (t != RUN_TARGET_TCP && t != RUN_TARGET_TLS)
 		return 0;
-	bool any = false; /* if every scenario skips this target, nobody needs to be there */
-	for (size_t i = 0; i < n && !any; i++)
-		any = sc[i]->targets & SC_TARGET_TCP;
+	/* If every scenario skips this target, nobody needs to be there; else the versions used. */
+	bool any = false, v311 = false, v5 = false;
+	for (size_t i = 0; i < n; i++)
+		if (sc[i]->targets & SC_TARGET_TCP) {
+			any = true;
+			v311 = v311 || speaks(sc[i], MQTT_V311);
+			v5 = v5 || speaks(sc[i], MQTT_V5);
+		}
 	if (!any)
 		return 0;
 	char r[400];
-	int pr = run_probe_broker(host, port, t == RUN_TARGET_TLS || o->tls, o, 5000000, r, sizeof r);
+	bool tls = t == RUN_TARGET_TLS || o->tls;
+	int pr = v311 || !v5 ? run_probe_broker(host, port, tls, o, MQTT_V311, 5000000, r, sizeof r) : 0;
+	if (pr == 0 && v5) {
+		pr = run_probe_broker(host, port, tls, o, MQTT_V5, 5000000, r, sizeof r);
+		/* A close with no CONNACK is what some 3.1.1 brokers do with a 5.0 CONNECT; it is
+		 * that when a 3.1.1 CONNECT is taken (else the broker is in trouble: say why). */
+		char r311[400];
+		if (pr == -5 && (v311 || run_probe_broker(host, port, tls, o, MQTT_V311, 5000000, r311, sizeof r311) == 0)) {
+			snprintf(r, sizeof r, "it closed the connection after a 5.0 CONNECT, before any CONNACK, and takes a 3.1.1 one");
+			pr = -4;
+		}
+		if (pr == -4) {
+			snprintf(why, cap, "the broker at %s refused MQTT 5.0 (%s)", broker, r);
+			return -4;
+		}
+	}
 	if (pr == 0)
 		return 0;
 	if (pr == -2 || pr == -3)

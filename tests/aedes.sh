@@ -4,7 +4,9 @@
 #    tests/aedes/package-lock.json), is installed into build/aedes when it is not there yet;
 #  - tests/aedes/server.js starts it on a free loopback port;
 #  - `mqttsim conform` passes apart from the deviations listed, with reasons, in
-#    conformance/expected-failures/aedes.txt, and two runs give the same verdicts.
+#    conformance/expected-failures/aedes.txt, and two runs give the same verdicts;
+#  - aedes speaks no MQTT 5.0: `conform --version 5.0` says so and exits 2, `--version all`
+#    judges 3.1.1 alone.
 # Without Node.js 20 or later (or npm, to install aedes) nothing is checked: a NOTE, or under
 # CI a failure (tests/lib.sh).
 set -u
@@ -81,6 +83,26 @@ if cmp -s "$tmp/v1" "$tmp/v2"; then
 	ok "aedes: two runs, the same verdicts"
 else
 	bad "aedes verdicts differ between runs" "$(diff "$tmp/v1" "$tmp/v2" | head)"
+fi
+
+# aedes speaks no MQTT 5.0 (it answers a 5.0 CONNECT with the 3.1.1 CONNACK 0x01): the probe
+# says so and nothing runs (exit 2); with --version all the 3.1.1 suite still runs and its
+# verdict is the exit code, 5.0 reported as not supported by the broker.
+t0=$(date +%s)
+"$M" conform --version 5.0 --broker "tcp://127.0.0.1:$port" -j 4 >"$tmp/v5" 2>"$tmp/v5.err"; rc=$?
+t1=$(date +%s)
+want="mqttsim conform: the broker at tcp://127.0.0.1:$port refused MQTT 5.0 (CONNACK 0x01, unacceptable protocol version: the answer of a 3.1.1 broker): run --version 3.1.1; nothing was run"
+if [ $rc -eq 2 ] && grep -qxF "$want" "$tmp/v5.err" && [ $((t1 - t0)) -le 3 ] && grep -q '^statements: 0 pass, 0 fail' "$tmp/v5"; then
+	ok "aedes, --version 5.0: refused MQTT 5.0, said before anything ran (exit 2)"
+else
+	bad "aedes, --version 5.0 (exit $rc, $((t1 - t0)) s; wanted exit 2 and: $want)" "$(cat "$tmp/v5.err")" "$(grep -E '^(statements|conform)' "$tmp/v5")"
+fi
+"$M" conform --version all --only MQTT-3.1.0-2,MQTT-4.8.2-1 --broker "tcp://127.0.0.1:$port" --expect-failures "$X" >"$tmp/all" 2>"$tmp/all.err"; rc=$?
+if [ $rc -eq 0 ] && grep -qxF 'conform --version all: 3.1.1 passed, 5.0 not supported by the broker (it refused MQTT 5.0)' "$tmp/all" &&
+	grep -q '^statements: 1 pass, 0 fail' "$tmp/all"; then
+	ok "aedes, --version all: 3.1.1 judged (exit 0), 5.0 not supported by the broker"
+else
+	bad "aedes, --version all (exit $rc, wanted 0)" "$(cat "$tmp/all.err")" "$(grep -E '^(statements|conform)' "$tmp/all")"
 fi
 
 if kill -0 $apid 2>/dev/null; then

@@ -38,7 +38,7 @@ check only-untestable 2 'MQTT-3.1.0-1 is not testable from outside a server' $M 
 check only-empty 2 '--only needs statement ids' $M conform --only ""
 check xfail-dir 2 'not a regular file' $M conform --expect-failures "$tmp/empty"
 printf '# comment\nMQTT-9.9.9-9  no such statement\n' >"$tmp/xf.txt"
-check xfail-unknown-id 2 "xf.txt:2: 'MQTT-9.9.9-9' is not a statement of the catalog" $M conform --expect-failures "$tmp/xf.txt"
+check xfail-unknown-id 2 "xf.txt:2: 'MQTT-9.9.9-9' is not a statement of the MQTT 3.1.1 catalog" $M conform --expect-failures "$tmp/xf.txt"
 # A statement of a scenario's spec that no step or expectation names could never fail there.
 mkdir "$tmp/unnamed"
 sed 's/, spec: MQTT-3.1.0-2 }/ }/' scenarios/conformance/3.1-second-connect.yaml >"$tmp/unnamed/second-connect.yaml"
@@ -51,6 +51,22 @@ check v5-property-not-allowed 2 "v5-where.yaml:5:53: PUBLISH cannot carry 'recei
 check run-closed-port 2 "no MQTT broker at tcp://127.0.0.1:$closed: cannot connect" $M run scenarios/examples/qos0-publish.yaml --broker "tcp://127.0.0.1:$closed"
 check run-closed-port-summary 2 'run: 0 passed, 0 failed, 1 error (ERROR above: could not run, or lost its output)' $M run scenarios/examples/qos0-publish.yaml --broker "tcp://127.0.0.1:$closed"
 check conform-closed-port 2 'conform: nothing ran: no MQTT broker' $M conform --broker "tcp://127.0.0.1:$closed"
+# A broker that takes 3.1.1 and refuses 5.0 (tests/v5_refuser.py; aedes in tests/aedes.sh):
+# the probe says so before anything runs, and exit 2.
+for mode in 84 close; do
+	/usr/bin/python3 tests/v5_refuser.py "$tmp/refuser-$mode" $mode &
+	rpid=$!
+	for _ in $(seq 1 50); do [ -s "$tmp/refuser-$mode" ] && break; sleep 0.1; done
+	rp=$(cat "$tmp/refuser-$mode" 2>/dev/null)
+	case $mode in
+	84) why='refused MQTT 5.0 (CONNACK 0x84, unsupported protocol version): run --version 3.1.1; nothing was run' ;;
+	*) why='refused MQTT 5.0 (it closed the connection after a 5.0 CONNECT, before any CONNACK, and takes a 3.1.1 one): run --version 3.1.1' ;;
+	esac
+	check "conform-5.0-refused-$mode" 2 "mqttsim conform: the broker at tcp://127.0.0.1:$rp $why" $M conform --version 5.0 --broker "tcp://127.0.0.1:$rp"
+	check "run-5.0-refused-$mode" 2 "its 5.0 scenarios cannot run there" $M run scenarios/conformance-5.0/3.8-no-local.yaml --broker "tcp://127.0.0.1:$rp"
+	kill $rpid 2>/dev/null
+	wait $rpid 2>/dev/null
+done
 # The reports still land, every scenario an error.
 $M run scenarios/examples --broker "tcp://127.0.0.1:$closed" --report junit --report-dir "$tmp/rep" >/dev/null 2>&1
 n=$(grep -c '<error ' "$tmp/rep/run.junit.xml" 2>/dev/null)

@@ -6,7 +6,7 @@
 #    statements it breaks, and no knock-on failures (issue 13);
 #  - mosquitto (started here on a free loopback port) passes apart from the deviations
 #    listed, with reasons, in conformance/expected-failures/mosquitto.txt, and two runs give
-#    the same verdicts. Without mosquitto: a NOTE, or under CI a failure (tests/lib.sh).
+#    the same verdicts; the same for its MQTT 5.0 (--version 5.0, five runs in a row). Without mosquitto: a NOTE, or under CI a failure (tests/lib.sh).
 set -u
 M=${MQTTSIM:-build/mqttsim}
 . "$(dirname "$0")/lib.sh"
@@ -132,6 +132,29 @@ if need_tool mosquitto mosquitto "conform was not run against mosquitto"; then
 	bare=$(echo "$ids" | grep -v '^msim-' | grep -v '^mqttsim-probe-' | grep -v '^auto-' | grep -vx '[0-9A-Za-z]\{1,23\}' | grep -v '^$')
 	[ -n "$ids" ] && [ -z "$bare" ] && ok "mosquitto: every client id carried its run's prefix ($(echo "$ids" | wc -l) ids)" ||
 		bad "mosquitto: client ids without the run's prefix" "$(echo "${bare:-no ids logged}" | head -5)"
+	# MQTT 5.0 against the same mosquitto: its 5.0 deviations are the "5.0" lines of the same
+	# list. Five runs in a row: each passes apart from them, and every verdict is identical.
+	v5same=1 v5ok=1
+	for i in 1 2 3 4 5; do
+		"$M" conform --version 5.0 --broker "tcp://127.0.0.1:$port" --expect-failures "$x" >"$tmp/m5-$i" 2>&1; rc=$?
+		if [ $rc -ne 0 ] || grep -q '^XPASS' "$tmp/m5-$i"; then
+			v5ok=0
+			bad "mosquitto, MQTT 5.0, run $i (exit $rc)" "$(grep -E '^(FAIL|XPASS|UNREACHED|statements|conform)' "$tmp/m5-$i" | head -20)" \
+				"$(sed -n '/^FAIL  [^M]/,$p' "$tmp/m5-$i" | head -40)"
+		fi
+		grep -E '^(FAIL|XFAIL|XPASS|OPTIONAL|UNREACHED)' "$tmp/m5-$i" | sed 's/ (.*//' | sort -u >"$tmp/v5-$i"
+		grep '^statements:' "$tmp/m5-$i" >>"$tmp/v5-$i"
+		cmp -s "$tmp/v5-1" "$tmp/v5-$i" || v5same=0
+	done
+	[ $v5ok -eq 1 ] && ok "mosquitto, MQTT 5.0: $(grep '^statements:' "$tmp/m5-1")"
+	[ $v5same -eq 1 ] && ok "mosquitto, MQTT 5.0: five runs in a row, the same verdicts" ||
+		bad "mosquitto, MQTT 5.0: verdicts differ between runs" "$(for i in 2 3 4 5; do diff "$tmp/v5-1" "$tmp/v5-$i"; done | head)"
+	# The run prefix inside shared-subscription filters, as the broker saw them: every
+	# $share/GROUP/FILTER it was given has the run's prefix at the head of FILTER.
+	shares=$(sed -n 's/^[0-9]*: *\t\(\$share\/[^ ]*\) (QoS [0-9]).*/\1/p' "$tmp/mosq.log" | sort -u)
+	unprefixed=$(echo "$shares" | grep -v '^\$share/[^/]*/msim-[^/]*/' | grep -v '^$')
+	[ -n "$shares" ] && [ -z "$unprefixed" ] && ok "mosquitto: every shared-subscription filter carried the run's prefix after \$share/GROUP/ ($(echo "$shares" | wc -l) filters)" ||
+		bad "mosquitto: shared-subscription filters without the run's prefix inside" "$(echo "${unprefixed:-no \$share filters logged}" | head -5)"
 	# Pinned expected failures (issue 13 item 4): through a proxy that zeroes the keep alive
 	# of every CONNECT, mosquitto never cuts a silent client off (`never`); its list expects
 	# only a late sweep (`late`), so MQTT-3.1.2-24 must FAIL despite the list.

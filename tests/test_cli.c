@@ -246,6 +246,9 @@ static const struct {
 	{ "30 {len} {topic:x/y} 7a", NULL, "T", "30 08 00 05 54 2f 78 2f 79 7a", NULL },
 	{ "30 {len} {topic:$SYS/x} | 30 {len} {topic:a}", NULL, "T",
 	  "30 08 00 06 24 53 59 53 2f 78 30 05 00 03 54 2f 61", NULL },
+	/* A shared subscription's filter takes the prefix after $share/GROUP/ (4.8-shared-subscriptions). */
+	{ "{topic:$share/g/a/#}", NULL, "T", "00 0e 24 73 68 61 72 65 2f 67 2f 54 2f 61 2f 23", NULL },
+	{ "{topic:$share/g}", NULL, "T", "00 08 24 73 68 61 72 65 2f 67", NULL },
 	{ "{alnum:q}", NULL, NULL, "00 01 71", NULL },
 	{ "{alnum:}", NULL, NULL, "00 00", NULL },
 	/* Blanks before the first token: a 0-byte piece while nothing is allocated yet (put()
@@ -286,6 +289,36 @@ START_TEST(test_raw_expand)
 }
 END_TEST
 
+/* Where the run's topic prefix goes: the offset, or -1 for nowhere. */
+static const struct {
+	const char *t;
+	bool share;
+	long at;
+} prefix_rows[] = {
+	{ "a/b", false, 0 },
+	{ "#", true, 0 },
+	{ "", false, -1 },                  /* a zero-length filter stays one: that is its point */
+	{ "$SYS/#", true, -1 },
+	{ "$share/g/a/#", true, 9 },
+	{ "$share/group/+", true, 13 },
+	{ "$share/g/a/#", false, -1 },      /* a topic name, not a filter: '$' as ever */
+	{ "$share//a", true, 8 },           /* no group name: still the filter after it */
+	{ "$share/g/", true, -1 },          /* no filter: nothing to prefix */
+	{ "$share/g", true, -1 },           /* no '/' after the group */
+	{ "$share/g/$SYS/x", true, -1 },
+	{ "$sharex/g/a", true, -1 },
+	{ "$share", true, -1 },
+};
+
+START_TEST(test_raw_prefix_at)
+{
+	const char *t = prefix_rows[_i].t;
+	long at = raw_prefix_at(t, strlen(t), prefix_rows[_i].share);
+	ck_assert_msg(at == prefix_rows[_i].at, "'%s' (share %d): %ld, wanted %ld", t, prefix_rows[_i].share, at,
+		      prefix_rows[_i].at);
+}
+END_TEST
+
 /* {len} over 127 bytes takes two bytes; {alnum} keeps the length and the alphabet, varies by run. */
 START_TEST(test_raw_expand_long_and_alnum)
 {
@@ -319,6 +352,7 @@ Suite *cli_suite(void)
 	tcase_add_test(tc, test_hex_parse_capacity);
 	tcase_add_loop_test(tc, test_raw_expand, 0, (int)(sizeof raw_rows / sizeof raw_rows[0]));
 	tcase_add_test(tc, test_raw_expand_long_and_alnum);
+	tcase_add_loop_test(tc, test_raw_prefix_at, 0, (int)(sizeof prefix_rows / sizeof prefix_rows[0]));
 	suite_add_tcase(s, tc);
 	tc = tcase_create("decode");
 	tcase_add_loop_test(tc, test_decode_cmd, 0, (int)(sizeof decode_rows / sizeof decode_rows[0]));

@@ -37,6 +37,9 @@ if [ -n "$port" ]; then
 	out=$("$M" run "$D" --broker "mqtt://127.0.0.1:$port" 2>&1); rc=$?
 	n=$(printf '%s\n' "$out" | grep -c '^PASS ')
 	[ $rc -eq 0 ] && [ "$n" -ge 10 ] && ok "over TCP against mqttsim broker ($n ran)" || bad "over TCP (exit $rc, $n passed)" "$out"
+	# Shared subscriptions run over TCP too: the run prefix goes inside $share/GROUP/FILTER.
+	printf '%s\n' "$out" | grep -q '^PASS  4.8-shared-subscriptions ' && ok "4.8-shared-subscriptions ran and passed over TCP" ||
+		bad "4.8-shared-subscriptions did not pass over TCP" "$(printf '%s\n' "$out" | grep 4.8-shared)"
 	kill $bpid; wait $bpid 2>/dev/null; bpid=""
 else
 	bad "the reference broker did not start" "$(cat "$tmp/broker.log")"
