@@ -837,7 +837,7 @@ void broker__inflight_drop_matching(broker *b, session *s, const uint8_t *filter
 void broker__handle_ack(broker *b, conn *c, const mqtt_packet *p)
 {
 	session *s = c->s;
-	outmsg **link, *o = inflight_find(s, p->packet_id, &link);
+	outmsg **link = NULL, *o = inflight_find(s, p->packet_id, &link);
 	switch (p->type) {
 	case MQTT_PUBACK:
 		if (o && o->qos == 1) {
@@ -846,6 +846,14 @@ void broker__handle_ack(broker *b, conn *c, const mqtt_packet *p)
 		}
 		break;
 	case MQTT_PUBREC:
+		/* A 5.0 PUBREC of 0x80 or more ends the exchange: the message counts as
+		 * acknowledged, so it is never sent again, and no PUBREL follows (5.0 §4.3.3,
+		 * MQTT-4.4.0-2). */
+		if (o && o->qos == 2 && o->state == OUT_SENT && c->version == MQTT_V5 && p->reason >= 0x80) {
+			inflight_remove(b, s, link);
+			broker__session_pump(b, s);
+			break;
+		}
 		/* The message is delivered; from here only the id travels [MQTT-4.3.3-1]. */
 		if (o && o->qos == 2 && o->state == OUT_SENT) {
 			o->state = OUT_RELEASED;
