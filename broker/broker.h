@@ -171,6 +171,12 @@ enum broker_test_fault {
 	BROKER_TF_QUEUED_RETAIN = 1 << 6,  /* messages queued for an offline session keep the
 					      publisher's RETAIN when delivered */
 	BROKER_TF_DOLLAR_WILDCARD = 1 << 7, /* a first-level wildcard matches '$' topics */
+	BROKER_TF_PLUS_MULTI_LEVEL = 1 << 8, /* a '+' that ends a filter matches several levels too */
+	BROKER_TF_DUP_COPIED = 1 << 9,      /* forwarded QoS 1/2 PUBLISHes keep the publisher's DUP */
+	BROKER_TF_RELEASED_RESENT = 1 << 10, /* a resumed session gets the PUBLISH again, not the
+						PUBREL, of a QoS 2 message whose PUBREC came */
+	BROKER_TF_UNSUB_DROPS_INFLIGHT = 1 << 11, /* UNSUBSCRIBE abandons the QoS 1/2 deliveries
+						     under way through its filters */
 	/* MQTT 5.0 (scenarios/conformance-5.0): */
 	BROKER_TF_NO_LOCAL_IGNORED = 1 << 16, /* No Local subscriptions get their own messages */
 	BROKER_TF_RAP_IGNORED = 1 << 17,      /* Retain As Published is read as 0 */

@@ -40,6 +40,7 @@ typedef struct msg {
 	uint64_t snap;     /* compaction generation that last wrote it */
 	uint8_t qos;
 	bool retain;
+	bool dup_in;       /* the publisher's DUP: read only under BROKER_TF_DUP_COPIED */
 	/* 5.0 Message Expiry Interval: when it expires on the broker's clock (INT64_MAX:
 	 * never), and the interval it was published with (for a clock that went back). */
 	int64_t expire_us;
@@ -392,6 +393,9 @@ void broker__deliver(broker *b, session *s, msg *m, uint8_t qos, bool retain_fla
  * another member of the group [MQTT-4.8.2-4]. */
 void broker__shared_handoff(broker *b, session *s);
 void broker__session_resume(broker *b, session *s);
+/* Test switch BROKER_TF_UNSUB_DROPS_INFLIGHT: forget the deliveries in flight to s whose
+ * topic matches filter, as a broken UNSUBSCRIBE would (MQTT-3.10.4-3 forbids it). */
+void broker__inflight_drop_matching(broker *b, session *s, const uint8_t *filter, size_t len);
 void broker__session_pump(broker *b, session *s);
 void broker__outmsg_free_list(outmsg *o);
 void broker__retained_set(broker *b, msg *m);

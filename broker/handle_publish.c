@@ -18,6 +18,7 @@ msg *broker__msg_new(const char *topic, size_t topic_len, const uint8_t *payload
 	m->snap = 0;
 	m->qos = qos;
 	m->retain = retain;
+	m->dup_in = false;
 	m->expire_us = INT64_MAX;
 	m->expiry_s = 0;
 	m->props = NULL;
@@ -148,7 +149,9 @@ static void publish_packet(broker *b, const outmsg *o, bool dup, mqtt_packet *p)
 	*p = (mqtt_packet){ .type = MQTT_PUBLISH, .version = MQTT_V311, .packet_id = o->qos ? o->id : 0 };
 	p->publish.qos = o->qos;
 	p->publish.retain = o->retain;
-	p->publish.dup = dup;
+	/* DUP says whether this PUBLISH is a retransmission of ours, never what the publisher's
+	 * said [MQTT-3.3.1-3]; the test switch copies it (QoS 0 carries no DUP at all). */
+	p->publish.dup = dup || (o->qos && o->m->dup_in && (b->cfg.test_faults & BROKER_TF_DUP_COPIED));
 	p->publish.topic = (mqtt_str){ (const uint8_t *)o->m->topic, o->m->topic_len };
 	p->publish.payload = (mqtt_str){ o->m->payload, o->m->payload_len };
 	if (o->m->props)
@@ -328,6 +331,8 @@ void broker__session_resume(broker *b, session *s)
 			continue;
 		}
 		if (o->state == OUT_SENT)
+			send_publish(b, s, o, true);
+		else if (o->state == OUT_RELEASED && o->m && (b->cfg.test_faults & BROKER_TF_RELEASED_RESENT))
 			send_publish(b, s, o, true);
 		else if (o->state == OUT_RELEASED)
 			send_ack(b, s->c, MQTT_PUBREL, o->id); /* only the id: nothing to read */
@@ -747,6 +752,7 @@ void broker__handle_publish(broker *b, conn *c, const mqtt_packet *p)
 	}
 	msg *m = broker__msg_new((const char *)topic.data, topic.len, pub->payload.data,
 				 pub->payload.len, pub->qos, pub->retain);
+	m->dup_in = pub->dup;
 	if (c->version == MQTT_V5) {
 		broker__msg_set_props(m, &p->props);
 		if (MQTT_HAS(&p->props, MQTT_PROP_MESSAGE_EXPIRY) && !(b->cfg.test_faults & BROKER_TF_EXPIRY_IGNORED)) {
@@ -816,6 +822,17 @@ static void inflight_remove(broker *b, session *s, outmsg **link)
 	s->inflight_count--;
 	o->next = NULL;
 	broker__outmsg_free_list(o);
+}
+
+void broker__inflight_drop_matching(broker *b, session *s, const uint8_t *filter, size_t len)
+{
+	for (outmsg **pp = &s->inflight; *pp;) {
+		outmsg *o = *pp;
+		if (o->m && mqtt_topic_match(filter, len, (const uint8_t *)o->m->topic, o->m->topic_len))
+			inflight_remove(b, s, pp);
+		else
+			pp = &o->next;
+	}
 }
 
 void broker__handle_ack(broker *b, conn *c, const mqtt_packet *p)

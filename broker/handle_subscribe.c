@@ -513,6 +513,8 @@ void broker__handle_unsubscribe(broker *b, conn *c, const mqtt_packet *p)
 			continue;
 		}
 		bool had = broker__sub_remove(b, s, (const char *)f.data, f.len, shared);
+		if (had && !shared && (b->cfg.test_faults & BROKER_TF_UNSUB_DROPS_INFLIGHT))
+			broker__inflight_drop_matching(b, s, f.data, f.len);
 		cv[k++] = had ? 0x00 : 0x11; /* 5.0: success, or no subscription existed */
 	}
 	/* UNSUBACK even when nothing matched [MQTT-3.10.4-5]; 5.0 gives a code per filter,
@@ -573,6 +575,7 @@ typedef struct vec {
 	size_t n, cap;
 	sgroup **g;        /* shared groups met on the way */
 	size_t ng, gcap;
+	bool plus_multi;   /* BROKER_TF_PLUS_MULTI_LEVEL */
 } vec;
 
 static void add_subs(vec *out, const tnode *n)
@@ -625,6 +628,8 @@ static void walk(const tnode *n, const char *t, bool root, vec *out)
 			add_subs(out, n->hash);
 		if (n->plus)
 			matched(n->plus, t + len + 1, last, out);
+		if (n->plus && !last && out->plus_multi)
+			add_subs(out, n->plus); /* the broken "+": this level and all below */
 	}
 	const tnode *c = child_find(n, t, len);
 	if (c && c != n->plus && c != n->hash)
@@ -647,7 +652,7 @@ static int by_group_id(const void *a, const void *b)
 
 size_t broker__tree_match(broker *b, const char *topic, sub ***out, sgroup ***groups, size_t *ngroups)
 {
-	vec v = { 0 };
+	vec v = { .plus_multi = b->cfg.test_faults & BROKER_TF_PLUS_MULTI_LEVEL };
 	walk(&b->root, topic, !(b->cfg.test_faults & BROKER_TF_DOLLAR_WILDCARD), &v);
 	/* Grouped by session, sessions in the order they were created; broker__route makes
 	 * one delivery per session of its group. Shared groups by creation (each node is met

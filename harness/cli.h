@@ -71,6 +71,7 @@ int cli_target_done(const char *cmd, struct run_opts *o, FILE *err);
 /* --break-broker NAME (test-only): adds the switch's BROKER_TF_* bit to *bits, or -1 after
  * listing the names. CLI_BREAK_NAMES lists them, space-separated. */
 #define CLI_BREAK_NAMES "retain-flag skip-will qos2-twice forget-session ignore-keepalive retained-stored-qos queued-retain dollar-wildcard" \
+	" plus-multi-level dup-copied released-resent unsubscribe-drops-inflight" \
 	" no-local-ignored retain-as-published-ignored retain-handling-ignored sub-id-dropped" \
 	" message-expiry-ignored shared-to-all"
 int cli_break_broker(const char *cmd, const char *v, uint32_t *bits, FILE *err);

@@ -858,7 +858,8 @@ bool run_steps(engine *e, const scenario *s, run_result *res)
 			break;
 		case SC_ACK: {
 			uint16_t id = st->match.id_ref ? saved_id(c, st->match.id_ref) : c->expected_id;
-			mqtt_packet a = { .type = st->ack_type, .version = c->version, .packet_id = id };
+			mqtt_packet a = { .type = st->ack_type, .version = c->version, .packet_id = id,
+					  .reason = st->reason };
 			hclient_send(c, &a, now);
 			break;
 		}

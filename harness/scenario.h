@@ -170,7 +170,7 @@ typedef struct sc_step {
 	bool has_topic_alias;     /* 5.0: a Topic Alias goes with it (0 only to break the rules) */
 	uint16_t topic_alias;     /* with an empty topic (none given), the alias alone */
 	bool force;               /* 5.0: send even what the server's CONNACK forbids */
-	/* DISCONNECT (5.0) */
+	/* DISCONNECT and ACK (5.0): the reason code to send */
 	uint8_t reason;
 	/* CONNECT, PUBLISH, SUBSCRIBE, UNSUBSCRIBE, DISCONNECT (5.0): the packet's properties,
 	 * or NULL. connack.props checks the CONNACK's. */

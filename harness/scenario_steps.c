@@ -276,16 +276,21 @@ static void step_wait(ld *L, const yaml_node_t *v, sc_step *st)
 	scn__n_amount(L, v, "wait", DURATION, 0, &st->for_us);
 }
 
-/* ack: PUBACK | PUBREC | PUBREL | PUBCOMP, with the id of the last packet an expect matched. */
+/* ack: PUBACK | PUBREC | PUBREL | PUBCOMP, with the id of the last packet an expect matched;
+ * in 5.0 `rc` gives its reason code (default 0x00). */
 static void step_ack(ld *L, const yaml_node_t *v, sc_step *st)
 {
 	int type = 0;
 	if (v && v->type == YAML_MAPPING_NODE) {
-		/* ack: { packet: PUBREC, id: "@name" } */
-		static const char *const ack_keys[] = { "packet", "id", NULL };
+		/* ack: { packet: PUBREC, id: "@name", rc: 0x80 } */
+		static const char *const ack_keys[] = { "packet", "id", "rc", NULL };
 		fields f;
 		if (!scn__fields_read(L, v, "ack", ack_keys, &f))
 			return;
+		int64_t x;
+		if (scn__fkey(&f, "rc") && scn__need_v5(L, st, scn__fkey(&f, "rc"), "rc") &&
+		    scn__n_int(L, scn__fget(&f, "rc"), "rc", 0, 255, &x))
+			st->reason = (uint8_t)x;
 		yaml_node_t *idn = scn__fget(&f, "id");
 		if (idn && scn__is_scalar(idn) && scn__sval(idn)[0] == '@' && scn__sval(idn)[1])
 			st->match.id_ref = scn__xstrdup(L, scn__sval(idn) + 1);

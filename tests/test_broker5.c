@@ -1111,6 +1111,39 @@ END_TEST
 /* 5.0 §3.6.2.1, §3.7.2.1: a PUBREL or PUBREC for a packet id the broker does not hold is
  * still answered [MQTT-4.3.3-11], with 0x92 (Packet Identifier not found) to a 5.0
  * client, a reason string only if it did not ask for none [MQTT-3.1.2-29]. */
+/* 5.0 §4.3.3: a subscriber's PUBREC of 0x80 or more ends the exchange. The message counts as
+ * acknowledged, so no PUBREL follows and a resumed session gets nothing again
+ * [MQTT-4.4.0-2]; a PUBREC below 0x80 still gets its PUBREL [MQTT-4.3.3-4]. */
+START_TEST(test_pubrec_error_not_resent)
+{
+	start_broker();
+	mqtt_props p = expiry_props(60);
+	tclient *a = online5("a", "dev", true, &p, ACK5);
+	tc_subscribe(a, 1, "t", 2);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(a, "SUBACK id=1 codes=0x02");
+	tclient *pub = online4("pub", "p", true);
+	tc_publish(pub, "t", "one", 2, false, 1);
+	tc_publish(pub, "t", "two", 2, false, 2);
+	tc_run(w, 10 * MS);
+	TC_EXPECT(a, "PUBLISH qos=2 retain=0 dup=0 id=1 topic=\"t\" payload=3B");
+	TC_EXPECT(a, "PUBLISH qos=2 retain=0 dup=0 id=2 topic=\"t\" payload=3B");
+	tc_send_hex(a, "50 03 00 01 80"); /* PUBREC 1, Unspecified error */
+	tc_send_hex(a, "50 03 00 02 10"); /* PUBREC 2, No matching subscribers: below 0x80 */
+	tc_run(w, 10 * MS);
+	TC_EXPECT(a, "PUBREL id=2 reason=0x00 (Success)");
+	TC_EXPECT_NOTHING(a);
+	tc_drop(a);
+	tc_run(w, 10 * MS);
+	tclient *b = online5("b", "dev", false, &p, ACK5_PRESENT);
+	TC_EXPECT(b, "PUBREL id=2 reason=0x00 (Success)");
+	TC_EXPECT_NOTHING(b);
+	tc_free(a);
+	tc_free(b);
+	tc_free(pub);
+}
+END_TEST
+
 START_TEST(test_packet_id_not_found)
 {
 	start_broker();
@@ -2087,6 +2120,7 @@ Suite *broker5_suite(void)
 	t = tcase_create("acks");
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, test_puback_reason_codes);
+	tcase_add_test(t, test_pubrec_error_not_resent);
 	tcase_add_test(t, test_packet_id_not_found);
 	tcase_add_test(t, test_pubrec_error_ends_exchange);
 	tcase_add_test(t, test_payload_format_invalid);

@@ -50,5 +50,42 @@ broken retain-handling-ignored 3.3-retain-handling.yaml
 broken sub-id-dropped 3.3-subscription-ids.yaml
 broken message-expiry-ignored 3.3-message-expiry.yaml
 
+# check_break NAME "IDS": `conform --version 5.0 --break-broker NAME` in simulation, and the
+# suite over TCP against `mqttsim broker --break-broker NAME`, each fail exactly the 5.0
+# statements IDS (as check_break in tests/conform.sh: a scenario the break stops leaves its
+# later statements not reached, which is no failure).
+judge5() { # label "IDS" rc out
+	echo "$2" | tr ' ' '\n' | grep . | LC_ALL=C sort -u >"$tmp/want"
+	echo "$4" | sed -n 's/^FAIL  \(MQTT-[^ ]*\) .*/\1/p' | LC_ALL=C sort -u >"$tmp/got"
+	extra=$(LC_ALL=C comm -13 "$tmp/want" "$tmp/got" | tr '\n' ' ' | sed 's/ $//')
+	gone=$(LC_ALL=C comm -23 "$tmp/want" "$tmp/got" | tr '\n' ' ' | sed 's/ $//')
+	if [ "$3" -eq 1 ] && [ -z "$extra" ] && [ -z "$gone" ]; then
+		ok "$1 fails exactly: $2"
+	else
+		bad "$1 (exit $3; wanted exit 1 and exactly the statements listed in tests/v5_scenarios.sh)" \
+			"failed but not listed: ${extra:-none}" "listed but did not fail: ${gone:-none}" \
+			"$(echo "$4" | grep '^statements:')"
+	fi
+}
+check_break() {
+	out=$("$M" conform --version 5.0 --break-broker "$1" -j 2 2>&1); rc=$?
+	judge5 "--break-broker $1 (5.0, simulation)" "$2" $rc "$out"
+	broker_start "$tmp/$1.log" --sys-interval 0 --break-broker "$1"
+	[ -n "$port" ] || { bad "$1: broker did not start" "$(cat "$tmp/$1.log")"; return; }
+	out=$("$M" conform --version 5.0 --broker "mqtt://127.0.0.1:$port" -j 4 2>&1); rc=$?
+	judge5 "over TCP, broker --break-broker $1 (5.0)" "$2" $rc "$out"
+	kill $bpid; wait $bpid 2>/dev/null; bpid=""
+}
+# plus-multi-level: a '+' ending a filter matches several levels (4.7-wildcards).
+check_break plus-multi-level "MQTT-3.3.2-3"
+# dup-copied: a publisher's DUP 1 reaches QoS 1 subscribers (3.3-publish-qos; a QoS 0 copy
+# carries no DUP even then, so MQTT-3.3.1-2 holds).
+check_break dup-copied "MQTT-3.3.1-3"
+# released-resent: a resumed session gets the PUBLISH of a message whose PUBREC came, not its
+# PUBREL (4.3-qos2-sender stops there; its later statements are not reached).
+check_break released-resent "MQTT-4.3.3-5 MQTT-4.4.0-1"
+# unsubscribe-drops-inflight: UNSUBSCRIBE forgets the deliveries under way through the filter.
+check_break unsubscribe-drops-inflight "MQTT-3.10.4-3"
+
 echo "v5_scenarios: $pass passed, $fail failed"
 [ $fail -eq 0 ]
