@@ -144,6 +144,11 @@ int cli_target_done(const char *cmd, struct run_opts *o, FILE *err)
 		fprintf(err, "mqttsim %s: --tls is for a broker over the network (--broker mqtt://HOST:PORT)\n", cmd);
 		return -1;
 	}
+	if (o->broker_variants && kind != RUN_TARGET_SIM) {
+		fprintf(err, "mqttsim %s: --broker-variant changes the reference broker in simulation; for a broker "
+			     "over the network start it with the variant (mqttsim broker --broker-variant NAME)\n", cmd);
+		return -1;
+	}
 	bool tls = o->tls || kind == RUN_TARGET_TLS;
 	bool any = o->tls_cafile || o->tls_capath || o->tls_cert || o->tls_key || o->tls_alpn || o->insecure;
 	if (any && !tls) {
@@ -199,5 +204,29 @@ int cli_break_broker(const char *cmd, const char *v, uint32_t *bits, FILE *err)
 			return 0;
 		}
 	fprintf(err, "mqttsim %s: --break-broker takes one of: %s\n", cmd, CLI_BREAK_NAMES);
+	return -1;
+}
+
+int cli_broker_variant(const char *cmd, const char *v, uint32_t *bits, FILE *err)
+{
+	static const struct {
+		const char *name;
+		uint32_t bit;
+	} var[] = { { "one-in-flight", BROKER_VAR_ONE_INFLIGHT },
+		    { "random-packet-ids", BROKER_VAR_RANDOM_IDS },
+		    { "no-sys", BROKER_VAR_NO_SYS },
+		    { "dollar-refused", BROKER_VAR_DOLLAR_REFUSED },
+		    { "qos0-not-queued", BROKER_VAR_QOS0_NOT_QUEUED },
+		    { "overlap-copies", BROKER_VAR_OVERLAP_COPIES } };
+	for (size_t k = 0; v && k < sizeof var / sizeof var[0]; k++)
+		if (!strcmp(v, var[k].name)) {
+			*bits |= var[k].bit;
+			return 0;
+		}
+	if (v)
+		fprintf(err, "mqttsim %s: --broker-variant: no variant '%s'; the names are: %s\n", cmd, v,
+			CLI_VARIANT_NAMES);
+	else
+		fprintf(err, "mqttsim %s: --broker-variant needs a name, one of: %s\n", cmd, CLI_VARIANT_NAMES);
 	return -1;
 }
