@@ -79,6 +79,9 @@ int cli_break_broker(const char *cmd, const char *v, uint32_t *bits, FILE *err);
  * names. CLI_VARIANT_NAMES lists them, space-separated. */
 #define CLI_VARIANT_NAMES "one-in-flight random-packet-ids no-sys dollar-refused qos0-not-queued overlap-copies"
 int cli_broker_variant(const char *cmd, const char *v, uint32_t *bits, FILE *err);
+/* The options that give these BROKER_VAR_* bits back (" --broker-variant NAME" each, for a
+ * replay line) into out, cut to cap with its NUL. */
+void cli_broker_variant_args(uint32_t bits, char *out, size_t cap);
 #define CLI_TARGET_USAGE \
 	"  --username U, --password P   credentials for the broker under test (every CONNECT\n" \
 	"               that has none of its own); --password-file F or MQTTSIM_PASSWORD keep\n" \

@@ -207,20 +207,21 @@ int cli_break_broker(const char *cmd, const char *v, uint32_t *bits, FILE *err)
 	return -1;
 }
 
+static const struct {
+	const char *name;
+	uint32_t bit;
+} variant_names[] = { { "one-in-flight", BROKER_VAR_ONE_INFLIGHT },
+		      { "random-packet-ids", BROKER_VAR_RANDOM_IDS },
+		      { "no-sys", BROKER_VAR_NO_SYS },
+		      { "dollar-refused", BROKER_VAR_DOLLAR_REFUSED },
+		      { "qos0-not-queued", BROKER_VAR_QOS0_NOT_QUEUED },
+		      { "overlap-copies", BROKER_VAR_OVERLAP_COPIES } };
+
 int cli_broker_variant(const char *cmd, const char *v, uint32_t *bits, FILE *err)
 {
-	static const struct {
-		const char *name;
-		uint32_t bit;
-	} var[] = { { "one-in-flight", BROKER_VAR_ONE_INFLIGHT },
-		    { "random-packet-ids", BROKER_VAR_RANDOM_IDS },
-		    { "no-sys", BROKER_VAR_NO_SYS },
-		    { "dollar-refused", BROKER_VAR_DOLLAR_REFUSED },
-		    { "qos0-not-queued", BROKER_VAR_QOS0_NOT_QUEUED },
-		    { "overlap-copies", BROKER_VAR_OVERLAP_COPIES } };
-	for (size_t k = 0; v && k < sizeof var / sizeof var[0]; k++)
-		if (!strcmp(v, var[k].name)) {
-			*bits |= var[k].bit;
+	for (size_t k = 0; v && k < sizeof variant_names / sizeof variant_names[0]; k++)
+		if (!strcmp(v, variant_names[k].name)) {
+			*bits |= variant_names[k].bit;
 			return 0;
 		}
 	if (v)
@@ -229,4 +230,15 @@ int cli_broker_variant(const char *cmd, const char *v, uint32_t *bits, FILE *err
 	else
 		fprintf(err, "mqttsim %s: --broker-variant needs a name, one of: %s\n", cmd, CLI_VARIANT_NAMES);
 	return -1;
+}
+
+void cli_broker_variant_args(uint32_t bits, char *out, size_t cap)
+{
+	size_t len = 0;
+	out[0] = 0;
+	for (size_t k = 0; k < sizeof variant_names / sizeof variant_names[0]; k++)
+		if ((bits & variant_names[k].bit) && len < cap) {
+			int n = snprintf(out + len, cap - len, " --broker-variant %s", variant_names[k].name);
+			len += n > 0 ? (size_t)n : 0;
+		}
 }
