@@ -63,7 +63,7 @@ BIN   := $(BUILD)/mqttsim
 TESTS := $(BUILD)/check_mqttsim
 OUT   := reports/out
 
-.PHONY: all test unit cli lint interop interop5 scenarios trace_hashes golden install_test credentials window ci_recipes conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls scram proxy lang50 v5_scenarios asan valgrind coverage bench deps install clean help
+.PHONY: all test unit cli lint interop interop5 scenarios trace_hashes golden install_test credentials window ci_recipes conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls scram proxy lang50 v5_scenarios variants asan valgrind coverage bench deps install clean help
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -100,7 +100,7 @@ $(TESTS): $(TEST_OBJ) $(LIB)
 $(BUILD)/bench_%: $(BUILD)/tests/bench_%.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(YAML_LIBS) $(SSL_LIBS) -lm
 
-test: unit cli lint interop interop5 scenarios lang50 v5_scenarios trace_hashes golden install_test credentials window ci_recipes conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls scram proxy
+test: unit cli lint interop interop5 scenarios lang50 v5_scenarios variants trace_hashes golden install_test credentials window ci_recipes conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls scram proxy
 
 # Every test target is bounded in wall time: a hang fails its target with a message naming it
 # instead of stalling CI. $(call bounded,NAME,COMMAND)
@@ -163,6 +163,11 @@ window: $(BIN)
 # The CI recipes in README parse, and their commands pass against mosquitto.
 ci_recipes: $(BIN)
 	$(call bounded,ci_recipes,env MQTTSIM=$(BIN) sh tests/ci_recipes.sh)
+
+# The permitted-variant matrix: every --broker-variant passes the 3.1.1 suite in simulation and
+# over TCP, and each changes behaviour (issue 13).
+variants: $(BIN) $(TESTS)
+	$(call bounded,variants,env MQTTSIM=$(BIN) CHECK=$(TESTS) sh tests/variants.sh)
 
 conform: $(BIN)
 	$(call bounded,conform,env MQTTSIM=$(BIN) sh tests/conform.sh)

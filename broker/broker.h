@@ -158,7 +158,39 @@ typedef struct broker_config {
 	/* Test-only switches that break one behaviour each, so tests can prove the
 	 * conformance suite notices (BROKER_TF_*). Never set in normal use. */
 	uint32_t test_faults;
+	/* Behaviours the specification leaves open, chosen the other way (BROKER_VAR_*): each
+	 * is legal, so the conformance suite must pass with any of them set (tests/variants.sh).
+	 * Set after the fields above they override them (one-in-flight beats max_inflight). */
+	uint32_t variants;
 } broker_config;
+
+/*
+ * Permitted variants, and the 3.1.1 statements that leave each open:
+ * - ONE_INFLIGHT: at most one unacknowledged outbound QoS 1/2 PUBLISH per session, the rest
+ *   queued behind it. §4.6 describes this as a permitted choice (a server may restrict the
+ *   in-flight window to one, and ordering still holds [MQTT-4.6.0-6]).
+ * - RANDOM_IDS: outbound packet ids drawn from a seeded stream instead of counting up; an id
+ *   need only be non-zero and not in use for another message [MQTT-2.3.1-1, MQTT-2.3.1-4
+ *   (the rules of MQTT-2.3.1-2 applied to the server)]: nothing says which.
+ * - NO_SYS: no $SYS/ tree at all; the spec only says what wildcards must not match if one
+ *   exists [MQTT-4.7.2-1], and names $SYS/ as a common convention, not a duty.
+ * - DOLLAR_REFUSED: a client's PUBLISH to a topic starting with '$' is acknowledged as QoS
+ *   asks and dropped; a server that does not authorise a publish may do exactly that
+ *   [MQTT-3.3.5-2], and §4.7.2 reserves '$' topics for the server.
+ * - QOS0_NOT_QUEUED: QoS 0 messages are not kept for an offline session; the session state
+ *   holds them only optionally [MQTT-3.1.2-5].
+ * - OVERLAP_COPIES: a message matching several subscriptions of one client goes once per
+ *   matching subscription, each at that subscription's QoS; one copy at the highest QoS is
+ *   the minimum [MQTT-3.3.5-1] and further copies are allowed (5.0: MQTT-3.3.4-2, -5).
+ */
+enum broker_variant {
+	BROKER_VAR_ONE_INFLIGHT = 1 << 0,
+	BROKER_VAR_RANDOM_IDS = 1 << 1,
+	BROKER_VAR_NO_SYS = 1 << 2,
+	BROKER_VAR_DOLLAR_REFUSED = 1 << 3,
+	BROKER_VAR_QOS0_NOT_QUEUED = 1 << 4,
+	BROKER_VAR_OVERLAP_COPIES = 1 << 5,
+};
 
 enum broker_test_fault {
 	BROKER_TF_RETAIN_FLAG = 1 << 0,    /* retained messages reach new subscribers with RETAIN=0 */

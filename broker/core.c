@@ -68,6 +68,22 @@ broker *broker_new(const broker_env *env, const broker_config *cfg)
 		b->cfg.max_queued = 1000;
 	if (!b->cfg.max_connections)
 		b->cfg.max_connections = 100000;
+	/* Permitted variants override what they contradict (broker.h). */
+	if (b->cfg.variants & BROKER_VAR_ONE_INFLIGHT)
+		b->cfg.max_inflight = 1;
+	if (b->cfg.variants & BROKER_VAR_NO_SYS)
+		b->cfg.sys_interval_s = 0;
+	if (b->cfg.variants & BROKER_VAR_QOS0_NOT_QUEUED)
+		b->cfg.queue_qos0 = false;
+	if (b->cfg.variants & BROKER_VAR_RANDOM_IDS) {
+		/* The shell's unpredictable bytes (seeded in simulation), else a fixed odd seed. */
+		uint8_t r[8] = { 0 };
+		if (b->env.rand_bytes)
+			b->env.rand_bytes(b->env.ctx, r, sizeof r);
+		for (int k = 0; k < 8; k++)
+			b->id_rng = b->id_rng << 8 | r[k];
+		b->id_rng |= 1;
+	}
 	b->conn_buckets = b->sess_buckets = b->ret_buckets = 1024;
 	b->conn_hash = mqtt_xcalloc(b->conn_buckets, sizeof *b->conn_hash);
 	b->sess_hash = mqtt_xcalloc(b->sess_buckets, sizeof *b->sess_hash);

@@ -277,6 +277,7 @@ struct broker {
 	retained **ret_hash;
 	size_t ret_buckets;
 	uint64_t ret_clock;        /* counts retained sets, for rcursor */
+	uint64_t id_rng;           /* BROKER_VAR_RANDOM_IDS: xorshift state for packet ids */
 	uint64_t ret_gen;          /* counts retained deletions, for rcursor */
 
 	bheap deadlines;           /* conns by keepalive deadline */

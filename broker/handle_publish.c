@@ -197,11 +197,22 @@ static void send_ack(broker *b, conn *c, uint8_t type, uint16_t id)
 	broker__send_later(b, c, &p);
 }
 
-/* A packet id not used by any message in flight to this session. */
-static uint16_t next_id(session *s)
+/* A packet id not used by any message in flight to this session: the next one counting up,
+ * or under BROKER_VAR_RANDOM_IDS one drawn from the broker's stream (never 0). */
+static uint16_t next_id(broker *b, session *s)
 {
 	for (;;) {
-		s->last_id = (uint16_t)(s->last_id == 65535 ? 1 : s->last_id + 1);
+		if (b->cfg.variants & BROKER_VAR_RANDOM_IDS) {
+			uint64_t x = b->id_rng;
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			b->id_rng = x;
+			s->last_id = (uint16_t)(x >> 32);
+			if (!s->last_id)
+				continue;
+		} else
+			s->last_id = (uint16_t)(s->last_id == 65535 ? 1 : s->last_id + 1);
 		bool used = false;
 		for (outmsg *o = s->inflight; o; o = o->next)
 			if (o->id == s->last_id) {
@@ -304,7 +315,7 @@ void broker__session_pump(broker *b, session *s)
 			broker__outmsg_free_list(o);
 			continue;
 		}
-		inflight_push(s, o, next_id(s));
+		inflight_push(s, o, next_id(b, s));
 		broker__persist_out(b, s, R_SENT, o->id);
 		send_publish(b, s, o, false);
 	}
@@ -534,6 +545,17 @@ size_t broker__route(broker *b, msg *m, const session *from)
 			const sub *x = v[j];
 			if ((x->opts & SUB_NO_LOCAL) && s == from && !(b->cfg.test_faults & BROKER_TF_NO_LOCAL_IGNORED))
 				continue;
+			if (b->cfg.variants & BROKER_VAR_OVERLAP_COPIES) {
+				/* One copy per matching subscription, each at its own QoS and with its
+				 * own identifier: MQTT-3.3.5-1 allows the extra copies (broker.h). */
+				sessions += !any;
+				any = true;
+				bool keep1 = ((x->opts & SUB_RAP) && !(b->cfg.test_faults & BROKER_TF_RAP_IGNORED)) ||
+					     (!s->c && (b->cfg.test_faults & BROKER_TF_QUEUED_RETAIN));
+				broker__deliver(b, s, m, x->qos < m->qos ? x->qos : m->qos, keep1 && m->retain, &x->sub_id,
+						x->sub_id ? 1 : 0, 0);
+				continue;
+			}
 			any = true;
 			if (x->qos > qos)
 				qos = x->qos;
@@ -551,7 +573,7 @@ size_t broker__route(broker *b, msg *m, const session *from)
 			}
 			ids[nids++] = x->sub_id;
 		}
-		if (!any)
+		if (!any || (b->cfg.variants & BROKER_VAR_OVERLAP_COPIES))
 			continue;
 		sessions++;
 		/* Forwarded live, RETAIN is 0 whatever the publisher set [MQTT-3.3.1-9 (3.1.1)],
@@ -766,6 +788,8 @@ void broker__handle_publish(broker *b, conn *c, const mqtt_packet *p)
 	const char *why = NULL;
 	bool allowed = !b->cfg.auth || !b->cfg.auth->allow ||
 		       b->cfg.auth->allow(b->cfg.auth->ctx, s->client_id, c->username, m->topic, true);
+	if ((b->cfg.variants & BROKER_VAR_DOLLAR_REFUSED) && m->topic[0] == '$')
+		allowed = false; /* '$' topics are the server's: refused as an ACL would [MQTT-3.3.5-2] */
 	if (allowed && payload_format_bad(b, c, p)) {
 		/* Not what its Payload Format Indicator says: 0x99, and not delivered. */
 		reason = 0x99;

@@ -75,6 +75,14 @@ int cli_target_done(const char *cmd, struct run_opts *o, FILE *err);
 	" no-local-ignored retain-as-published-ignored retain-handling-ignored sub-id-dropped" \
 	" message-expiry-ignored shared-to-all"
 int cli_break_broker(const char *cmd, const char *v, uint32_t *bits, FILE *err);
+/* --broker-variant NAME (repeatable): adds a permitted variant's BROKER_VAR_* bit to *bits
+ * (the reference broker behaving in another way the spec allows), or -1 after listing the
+ * names. CLI_VARIANT_NAMES lists them, space-separated. */
+#define CLI_VARIANT_NAMES "one-in-flight random-packet-ids no-sys dollar-refused qos0-not-queued overlap-copies"
+int cli_broker_variant(const char *cmd, const char *v, uint32_t *bits, FILE *err);
+/* The options that give these BROKER_VAR_* bits back (" --broker-variant NAME" each, for a
+ * replay line) into out, cut to cap with its NUL. */
+void cli_broker_variant_args(uint32_t bits, char *out, size_t cap);
 #define CLI_TARGET_USAGE \
 	"  --username U, --password P   credentials for the broker under test (every CONNECT\n" \
 	"               that has none of its own); --password-file F or MQTTSIM_PASSWORD keep\n" \

@@ -144,6 +144,11 @@ int cli_target_done(const char *cmd, struct run_opts *o, FILE *err)
 		fprintf(err, "mqttsim %s: --tls is for a broker over the network (--broker mqtt://HOST:PORT)\n", cmd);
 		return -1;
 	}
+	if (o->broker_variants && kind != RUN_TARGET_SIM) {
+		fprintf(err, "mqttsim %s: --broker-variant changes the reference broker in simulation; for a broker "
+			     "over the network start it with the variant (mqttsim broker --broker-variant NAME)\n", cmd);
+		return -1;
+	}
 	bool tls = o->tls || kind == RUN_TARGET_TLS;
 	bool any = o->tls_cafile || o->tls_capath || o->tls_cert || o->tls_key || o->tls_alpn || o->insecure;
 	if (any && !tls) {
@@ -204,4 +209,40 @@ int cli_break_broker(const char *cmd, const char *v, uint32_t *bits, FILE *err)
 		}
 	fprintf(err, "mqttsim %s: --break-broker takes one of: %s\n", cmd, CLI_BREAK_NAMES);
 	return -1;
+}
+
+static const struct {
+	const char *name;
+	uint32_t bit;
+} variant_names[] = { { "one-in-flight", BROKER_VAR_ONE_INFLIGHT },
+		      { "random-packet-ids", BROKER_VAR_RANDOM_IDS },
+		      { "no-sys", BROKER_VAR_NO_SYS },
+		      { "dollar-refused", BROKER_VAR_DOLLAR_REFUSED },
+		      { "qos0-not-queued", BROKER_VAR_QOS0_NOT_QUEUED },
+		      { "overlap-copies", BROKER_VAR_OVERLAP_COPIES } };
+
+int cli_broker_variant(const char *cmd, const char *v, uint32_t *bits, FILE *err)
+{
+	for (size_t k = 0; v && k < sizeof variant_names / sizeof variant_names[0]; k++)
+		if (!strcmp(v, variant_names[k].name)) {
+			*bits |= variant_names[k].bit;
+			return 0;
+		}
+	if (v)
+		fprintf(err, "mqttsim %s: --broker-variant: no variant '%s'; the names are: %s\n", cmd, v,
+			CLI_VARIANT_NAMES);
+	else
+		fprintf(err, "mqttsim %s: --broker-variant needs a name, one of: %s\n", cmd, CLI_VARIANT_NAMES);
+	return -1;
+}
+
+void cli_broker_variant_args(uint32_t bits, char *out, size_t cap)
+{
+	size_t len = 0;
+	out[0] = 0;
+	for (size_t k = 0; k < sizeof variant_names / sizeof variant_names[0]; k++)
+		if ((bits & variant_names[k].bit) && len < cap) {
+			int n = snprintf(out + len, cap - len, " --broker-variant %s", variant_names[k].name);
+			len += n > 0 ? (size_t)n : 0;
+		}
 }

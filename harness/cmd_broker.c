@@ -49,6 +49,9 @@ static const char broker_usage[] =
 	"                       4294967295 for no practical limit); past it a filter gets SUBACK 0x80\n"
 	"  --drop-oldest        when a queue is full drop its oldest message (default: the new one)\n"
 	"  --queue-qos0         queue QoS 0 messages for offline persistent sessions\n"
+	"  --broker-variant NAME  behave another way the spec permits (repeatable): one-in-flight,\n"
+	"                       random-packet-ids, no-sys, dollar-refused, qos0-not-queued,\n"
+	"                       overlap-copies (see scenarios/README.md)\n"
 	"  --no-anonymous       refuse CONNECT without a user name (CONNACK 5)\n"
 	"  --max-packet BYTES   larger packets close the connection (1..4294967295, default 1048576)\n"
 	"\n"
@@ -367,6 +370,10 @@ static int parse(bopts *b, int argc, char **argv, const char *where, FILE *out, 
 		} else if (!strcmp(a, "--break-broker")) {
 			/* Test-only, as conform's: so the suite's checks are shown to fail over TCP too. */
 			if (cli_break_broker("broker", v, &o->cfg.test_faults, err) < 0)
+				return -1;
+			i++;
+		} else if (!strcmp(a, "--broker-variant")) {
+			if (cli_broker_variant("broker", v, &o->cfg.variants, err) < 0)
 				return -1;
 			i++;
 		} else if (!strcmp(a, "--check-payload-format")) {

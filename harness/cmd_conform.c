@@ -55,6 +55,10 @@ static const char conform_usage[] =
 	"                         longest start first, and results print in file order)\n"
 	CLI_TARGET_USAGE
 	"  --expect-failures FILE known deviations of this broker: lines 'ID  reason'\n"
+	"  --broker-variant NAME  simulation: the reference broker behaves another way the spec\n"
+	"                         permits (repeatable; the suite must still pass): one-in-flight,\n"
+	"                         random-packet-ids, no-sys, dollar-refused, qos0-not-queued,\n"
+	"                         overlap-copies\n"
 	"  --catalog FILE, --scenarios DIR   other catalog or scenario directory\n"
 	"  --report F             also write reports: junit, json, tap, html (comma-separated)\n"
 	"                         to DIR/conform.<format>; pcap: DIR/NAME.pcap per scenario\n"
@@ -639,6 +643,11 @@ int cmd_conform(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		} else if (!strcmp(a, "--break-broker") && v) {
 			/* Test-only: break one behaviour of the reference broker in simulation. */
 			if (cli_break_broker("conform", v, &o.broker_faults, err) < 0)
+				goto done;
+			i++;
+		} else if (!strcmp(a, "--broker-variant")) {
+			/* A behaviour the spec permits, chosen the other way by the reference broker. */
+			if (cli_broker_variant("conform", v, &o.broker_variants, err) < 0)
 				goto done;
 			i++;
 		} else if (!strcmp(a, "-v")) {

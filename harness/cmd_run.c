@@ -33,6 +33,8 @@ static const char run_usage[] =
 	CLI_TARGET_USAGE
 	"  -v           on failure, also print the end of the trace\n"
 	"  --swarm      simulation: random fault kinds and rates drawn from the seed, as explore --swarm\n"
+	"  --broker-variant NAME  simulation: the reference broker behaves another way the spec\n"
+	"               permits (repeatable): " CLI_VARIANT_NAMES "\n"
 	"  --report F   also write reports: junit, json, tap, html (comma-separated) to\n"
 	"               DIR/run.<format>; pcap: DIR/NAME.pcap per simulated scenario\n"
 	"  --report-dir DIR  where (default " REPORT_DEFAULT_DIR ")\n"
@@ -261,6 +263,12 @@ int cmd_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			o.verbose = true;
 		} else if (!strcmp(a, "--swarm")) {
 			o.swarm = true;
+		} else if (!strcmp(a, "--broker-variant")) {
+			if (cli_broker_variant("run", v, &o.broker_variants, err) < 0) {
+				free_all(&f, NULL);
+				return EXIT_USAGE;
+			}
+			i++;
 		} else if ((rr = report_opts_arg(&ro, "run", argc, argv, &i, err)) != 0 ||
 			   (rr = cli_target_opt("run", argc, argv, &i, &o, err)) != 0) {
 			if (rr < 0) {

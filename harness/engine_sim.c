@@ -344,6 +344,7 @@ int engine_sim_run(const scenario *s, const run_opts *o, run_result *res)
 	cfg.no_shared_subs = s->broker.no_shared_subs;
 	cfg.queue_policy = s->broker.drop_oldest ? BROKER_DROP_OLDEST : BROKER_DROP_NEW;
 	cfg.test_faults = o->broker_faults;
+	cfg.variants = o->broker_variants;
 	broker_file_auth *acl = NULL;
 	if (s->broker.acl) {
 		acl = broker_auth_parse(NULL, NULL, 0, "acl", s->broker.acl, strlen(s->broker.acl), NULL, 0);

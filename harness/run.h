@@ -19,6 +19,7 @@ typedef struct run_opts {
 	const char *out_dir;  /* write the trace there as <name>.trace (NULL: nowhere) */
 	bool verbose;         /* failure reports include the trace's last lines */
 	uint32_t broker_faults; /* sim: BROKER_TF_* switches that break the reference broker */
+	uint32_t broker_variants; /* sim: BROKER_VAR_* permitted variants of the reference broker */
 	const char *pcap_dir;   /* sim: write the byte streams to DIR/<name>.pcap */
 	FILE *progress;         /* run_many(): "[k/n] name" kept on this terminal, overwritten in
 				 * place and cleared at the end (NULL: none; give it a TTY only) */

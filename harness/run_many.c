@@ -3,6 +3,7 @@
  * result carried back as data (a record) and formatted only here, at the edge.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "harness/cli.h"
 #include "harness/engine.h"
 #include "harness/pool.h"
 #include "harness/run.h"
@@ -45,10 +46,12 @@ void run_format(FILE *f, const scenario *s, const run_opts *o, const run_result 
 	if (sim)
 		fprintf(f, "  events=%llu  trace=%016llx", (unsigned long long)r->events, (unsigned long long)r->trace_hash);
 	fputc('\n', f);
+	char vars[256];
+	cli_broker_variant_args(o->broker_variants, vars, sizeof vars);
 	if (!r->pass)
-		fprintf(f, "%s  replay: mqttsim run %s --seed %llu%s%s%s\n", r->report ? r->report : "", s->file,
+		fprintf(f, "%s  replay: mqttsim run %s --seed %llu%s%s%s%s\n", r->report ? r->report : "", s->file,
 			(unsigned long long)r->seed, o->broker ? " --broker " : "", o->broker ? o->broker : "",
-			o->swarm ? " --swarm" : "");
+			o->swarm ? " --swarm" : "", vars);
 	else if (r->output_lost)
 		fprintf(f, "%s", r->report ? r->report : "");
 	if (r->output_lost)
