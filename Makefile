@@ -60,11 +60,18 @@ BENCH_BIN := $(BENCH_SRC:tests/%.c=$(BUILD)/%)
 
 LIB   := $(BUILD)/libmqttsim.a
 BIN   := $(BUILD)/mqttsim
+EXEC_LIB := $(BUILD)/libmqttsim_exec.so
 TESTS := $(BUILD)/check_mqttsim
 OUT   := reports/out
 
 .PHONY: all test unit cli lint interop interop5 scenarios trace_hashes golden install_test credentials window ci_recipes conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls scram proxy lang50 v5_scenarios asan valgrind coverage bench deps install clean help
-all: $(BIN)
+all: $(BIN) $(EXEC_LIB)
+
+# Target exec: the interposition library preloaded into an external broker (exec/README.md).
+# Built without the sanitizers: it runs inside a program that is not built with them.
+$(EXEC_LIB): exec/interpose.c exec/protocol.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(OPT) $(WARN) -fPIC -shared -I. -o $@ exec/interpose.c -ldl
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -34,6 +34,8 @@ int run_parse_target(const char *t, char *host, size_t hcap, unsigned *port)
 {
 	if (!t || !strcmp(t, "sim"))
 		return RUN_TARGET_SIM;
+	if (!strncmp(t, "exec:", 5))
+		return t[5 + strspn(t + 5, " \t")] ? RUN_TARGET_EXEC : -1;
 	int kind = !strncmp(t, "tcp://", 6) || !strncmp(t, "mqtt://", 7) ? RUN_TARGET_TCP
 		   : !strncmp(t, "mqtts://", 8)                           ? RUN_TARGET_TLS
 									  : -1;
@@ -98,7 +100,8 @@ int run_scenario(const scenario *s, const run_opts *o, run_result *r)
 		r->error = true;
 		return -1;
 	}
-	if (!(s->targets & (t == 0 ? SC_TARGET_SIM : SC_TARGET_TCP))) {
+	/* An exec broker is an external broker: it runs what a scenario for one runs. */
+	if (!(s->targets & (t == RUN_TARGET_SIM ? SC_TARGET_SIM : SC_TARGET_TCP))) {
 		r->skipped = r->pass = true;
 		return 0;
 	}
@@ -111,7 +114,7 @@ int run_scenario(const scenario *s, const run_opts *o, run_result *r)
 			r->skipped = r->pass = true;
 			return 0;
 		}
-	int rc = t == RUN_TARGET_SIM ? engine_sim_run(s, o, r)
+	int rc = t == RUN_TARGET_SIM || t == RUN_TARGET_EXEC ? engine_sim_run(s, o, r)
 				     : engine_tcp_run(s, o, host, port, t == RUN_TARGET_TLS || o->tls, r);
 	if (rc < 0)
 		r->error = true;
