@@ -302,13 +302,13 @@ static int wait_for(exec_pollent *ents, size_t n, int64_t timeout_us)
 	int64_t rc = call(EXEC_WAIT, -1, timeout_us, ents, n * sizeof *ents, out, sizeof out, &got);
 	if (rc < 0)
 		return fail(rc);
-	size_t k = got / sizeof *out;
+	/* The ready ones come back in the order asked: one walk matches them. */
+	size_t k = got / sizeof *out, j = 0;
 	for (size_t i = 0; i < n; i++) {
-		uint32_t rev = 0;
-		for (size_t j = 0; j < k; j++)
-			if (out[j].fd == ents[i].fd)
-				rev |= out[j].events;
-		ents[i].events = rev;
+		if (j < k && out[j].fd == ents[i].fd)
+			ents[i].events = out[j++].events;
+		else
+			ents[i].events = 0;
 	}
 	return (int)k;
 }
@@ -881,29 +881,30 @@ static uint32_t ev_to_ep(uint32_t e)
 EXPORT int epoll_wait(int epfd, struct epoll_event *out, int max, int timeout)
 {
 	static exec_pollent ents[EXEC_WAIT_MAX];
+	static size_t idx[EXEC_WAIT_MAX];
 	vfd *e = virt(epfd);
 	if (!e || e->kind != K_EPOLL)
 		return real_epoll_wait(epfd, out, max, timeout);
 	epset *s = e->ep;
 	size_t n = 0;
 	for (size_t i = 0; i < s->n && n < EXEC_WAIT_MAX; i++)
-		if (sock(s->items[i].fd) && ep_to_ev(s->items[i].events))
+		if (sock(s->items[i].fd) && ep_to_ev(s->items[i].events)) {
+			idx[n] = i;
 			ents[n++] = (exec_pollent){ s->items[i].fd, ep_to_ev(s->items[i].events) };
+		}
 	if (wait_for(ents, n, ms_to_us(timeout)) < 0)
 		return -1;
 	/* In the order the fds were added: the same order every run. */
 	int k = 0;
-	for (size_t i = 0; i < s->n && k < max; i++) {
-		for (size_t j = 0; j < n; j++) {
-			if (ents[j].fd != s->items[i].fd || !ents[j].events)
-				continue;
-			out[k].events = ev_to_ep(ents[j].events);
-			out[k].data = s->items[i].data;
-			k++;
-			if (s->items[i].events & EPOLLONESHOT)
-				s->items[i].events = 0;
-			break;
-		}
+	for (size_t j = 0; j < n && k < max; j++) {
+		if (!ents[j].events)
+			continue;
+		epitem *it = &s->items[idx[j]];
+		out[k].events = ev_to_ep(ents[j].events);
+		out[k].data = it->data;
+		k++;
+		if (it->events & EPOLLONESHOT)
+			it->events = 0;
 	}
 	return k;
 }
@@ -933,14 +934,15 @@ static int v_poll(struct pollfd *fds, nfds_t nfds, int64_t timeout_us)
 			warn_real("poll", fds[i].fd);
 	if (wait_for(ents, n, timeout_us) < 0)
 		return -1;
+	/* ents[] holds the simulation's fds of fds[] in order: one walk. */
 	int k = 0;
-	for (nfds_t i = 0; i < nfds; i++)
-		for (size_t j = 0; j < n; j++)
-			if (ents[j].fd == fds[i].fd && ents[j].events) {
-				fds[i].revents = (short)ents[j].events;
-				k++;
-				break;
-			}
+	size_t j = 0;
+	for (nfds_t i = 0; i < nfds && j < n; i++) {
+		if (!sock(fds[i].fd))
+			continue;
+		fds[i].revents = (short)ents[j++].events;
+		k += fds[i].revents != 0;
+	}
 	return k;
 }
 

@@ -65,6 +65,26 @@ int run_parse_target(const char *t, char *host, size_t hcap, unsigned *port)
 	return kind;
 }
 
+/* Options of the reference broker (`broker:`), which an exec broker does not take. */
+static bool reference_broker_options(const sc_broker *b)
+{
+	return b->persistence || b->max_queued || b->max_inflight || b->queue_qos0 || b->drop_oldest ||
+	       b->has_sys_interval || b->acl || b->receive_max || b->has_topic_alias_max || b->max_packet_size ||
+	       b->no_sub_ids || b->no_shared_subs;
+}
+
+bool run_target_fits(const scenario *s, int target)
+{
+	if (target == RUN_TARGET_SIM)
+		return s->targets & SC_TARGET_SIM;
+	if (target != RUN_TARGET_EXEC)
+		return s->targets & SC_TARGET_TCP;
+	/* An exec broker is an external broker on the virtual network: it runs what a scenario
+	 * for an external broker runs, and what one for the simulation runs unless that asks
+	 * the reference broker for options of its own. */
+	return (s->targets & SC_TARGET_TCP) || ((s->targets & SC_TARGET_SIM) && !reference_broker_options(&s->broker));
+}
+
 void run_result_free(run_result *r)
 {
 	free(r->report);
@@ -100,8 +120,7 @@ int run_scenario(const scenario *s, const run_opts *o, run_result *r)
 		r->error = true;
 		return -1;
 	}
-	/* An exec broker is an external broker: it runs what a scenario for one runs. */
-	if (!(s->targets & (t == RUN_TARGET_SIM ? SC_TARGET_SIM : SC_TARGET_TCP))) {
+	if (!run_target_fits(s, t)) {
 		r->skipped = r->pass = true;
 		return 0;
 	}

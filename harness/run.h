@@ -154,6 +154,9 @@ bool names_collide(scenario *const *sc, size_t n, const run_opts *o, const char 
  * engine with broker_shell_exec.h in place of the reference broker); -1 for anything else. IPv6 addresses go in brackets: mqtt://[::1]:1883. */
 enum { RUN_TARGET_SIM = 0, RUN_TARGET_TCP = 1, RUN_TARGET_TLS = 2, RUN_TARGET_EXEC = 3 };
 int run_parse_target(const char *target, char *host, size_t hcap, unsigned *port);
+/* Whether s runs on a target (RUN_TARGET_*): its `targets`, and for exec no options of the
+ * reference broker. */
+bool run_target_fits(const scenario *s, int target);
 #define RUN_TARGET_FORMS "sim, mqtt://HOST:PORT (or tcp://), mqtts://HOST:PORT or exec:'CMD ARGS'"
 
 #endif

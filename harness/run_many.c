@@ -28,6 +28,23 @@ int run_code(const run_result *r)
 	return r->pass ? 0 : 1;
 }
 
+/* " --broker B", B in single quotes for the shell when it holds more than a plain word
+ * (exec:'mosquitto -c {config}'). */
+static void print_broker(FILE *f, const char *b)
+{
+	if (!b[strcspn(b, " \t'\"\\$`!*?;&|<>(){}[]#~")]) {
+		fprintf(f, " --broker %s", b);
+		return;
+	}
+	fputs(" --broker '", f);
+	for (const char *p = b; *p; p++)
+		if (*p == '\'')
+			fputs("'\\''", f);
+		else
+			fputc(*p, f);
+	fputc('\'', f);
+}
+
 void run_format(FILE *f, const scenario *s, const run_opts *o, const run_result *r)
 {
 	if (r->error) {
@@ -38,19 +55,23 @@ void run_format(FILE *f, const scenario *s, const run_opts *o, const run_result 
 		fprintf(f, "SKIP  %s (%s): %s", s->name, s->file, r->report ? r->report : "not for this target\n");
 		return;
 	}
-	bool sim = !o->broker || !strcmp(o->broker, "sim");
+	/* Target exec is virtual time too: its figures are the simulation's. */
+	bool sim = !o->broker || !strcmp(o->broker, "sim") || !strncmp(o->broker, "exec:", 5);
 	fprintf(f, "%s  %s (%s)  seed=%llu  %s %lld.%03llds", r->pass ? "PASS" : "FAIL", s->name, s->file,
 		(unsigned long long)r->seed, sim ? "virtual" : "took", (long long)(r->virtual_us / 1000000),
 		(long long)(r->virtual_us % 1000000 / 1000));
 	if (sim)
 		fprintf(f, "  events=%llu  trace=%016llx", (unsigned long long)r->events, (unsigned long long)r->trace_hash);
 	fputc('\n', f);
-	if (!r->pass)
-		fprintf(f, "%s  replay: mqttsim run %s --seed %llu%s%s%s\n", r->report ? r->report : "", s->file,
-			(unsigned long long)r->seed, o->broker ? " --broker " : "", o->broker ? o->broker : "",
-			o->swarm ? " --swarm" : "");
-	else if (r->output_lost)
+	if (!r->pass) {
+		fprintf(f, "%s  replay: mqttsim run %s --seed %llu", r->report ? r->report : "", s->file,
+			(unsigned long long)r->seed);
+		if (o->broker)
+			print_broker(f, o->broker);
+		fprintf(f, "%s\n", o->swarm ? " --swarm" : "");
+	} else if (r->output_lost) {
 		fprintf(f, "%s", r->report ? r->report : "");
+	}
 	if (r->output_lost)
 		fprintf(f, "ERROR %s (%s): what it was to write is lost (see above)\n", s->name, s->file);
 }
