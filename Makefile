@@ -64,7 +64,7 @@ EXEC_LIB := $(BUILD)/libmqttsim_exec.so
 TESTS := $(BUILD)/check_mqttsim
 OUT   := reports/out
 
-.PHONY: all test unit cli lint interop interop5 scenarios trace_hashes golden install_test credentials window ci_recipes conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls scram proxy lang50 v5_scenarios asan valgrind coverage bench deps install clean help
+.PHONY: all exec test unit cli lint interop interop5 scenarios trace_hashes golden install_test credentials window ci_recipes conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls scram proxy lang50 v5_scenarios asan valgrind coverage bench deps install clean help
 all: $(BIN) $(EXEC_LIB)
 
 # Target exec: the interposition library preloaded into an external broker (exec/README.md).
@@ -72,6 +72,15 @@ all: $(BIN) $(EXEC_LIB)
 $(EXEC_LIB): exec/interpose.c exec/protocol.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 $(OPT) $(WARN) -fPIC -shared -I. -o $@ exec/interpose.c -ldl
+
+# A broker that starts a thread, which target exec must refuse (tests/exec.sh).
+$(BUILD)/exec_threaded: tests/exec/threaded.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(OPT) $(WARN) -o $@ $< -pthread
+
+# mosquitto in virtual time: conform, determinism, the refusals.
+exec: $(BIN) $(EXEC_LIB) $(BUILD)/exec_threaded
+	$(call bounded,exec,env MQTTSIM=$(BIN) EXEC_THREADED=$(BUILD)/exec_threaded sh tests/exec.sh)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

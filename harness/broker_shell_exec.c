@@ -14,6 +14,7 @@
  * loop, a blocking call the library does not cover) is stopped: the bound is a guard, not
  * part of the run's timing.
  */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "harness/broker_shell_exec.h"
 #include "exec/protocol.h"
 #include "mqtt/alloc.h"
@@ -23,6 +24,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -604,7 +606,11 @@ static void free_argv(char **v)
 static bool find_exe(const char *name, char *out, size_t cap)
 {
 	if (strchr(name, '/')) {
-		snprintf(out, cap, "%s", name);
+		/* Made absolute: the broker starts in its own directory. */
+		char abs[PATH_MAX];
+		if (!realpath(name, abs))
+			return false;
+		snprintf(out, cap, "%s", abs);
 		return access(out, X_OK) == 0;
 	}
 	const char *path = getenv("PATH");
@@ -642,6 +648,41 @@ static int dynamic(const char *path)
 	}
 	fclose(f);
 	return r;
+}
+
+/* What can be known before starting: the executable found, dynamically linked, and the
+ * library there. */
+static bool check(char **argv, char *path, size_t pcap, char *lib, size_t lcap, char *msg, size_t cap)
+{
+	if (!argv[0]) {
+		snprintf(msg, cap, "exec: the command is empty (--broker exec:'CMD ARGS...')");
+		return false;
+	}
+	if (!find_exe(argv[0], path, pcap)) {
+		snprintf(msg, cap, "exec: broker '%s' not found%s", argv[0],
+			 strchr(argv[0], '/') ? " (or not executable)" : " in PATH");
+		return false;
+	}
+	if (!dynamic(path)) {
+		snprintf(msg, cap, "exec: %s is statically linked (no PT_INTERP): LD_PRELOAD cannot reach its calls, so "
+				   "it cannot run in virtual time", path);
+		return false;
+	}
+	if (!broker_exec_lib(lib, lcap)) {
+		snprintf(msg, cap, "exec: libmqttsim_exec.so not found beside mqttsim (build it with make, or set "
+				   "MQTTSIM_EXEC_LIB)");
+		return false;
+	}
+	return true;
+}
+
+int broker_exec_check(const char *cmd, char *why, size_t cap)
+{
+	char **argv = split(cmd, "", 1883);
+	char path[4096], lib[4096];
+	bool ok = check(argv, path, sizeof path, lib, sizeof lib, why, cap);
+	free_argv(argv);
+	return ok ? 0 : -1;
 }
 
 static bool write_config(broker_exec *be)
@@ -743,25 +784,8 @@ broker_exec *broker_exec_start(sim_world *w, sim_host *h, uint16_t port, const c
 	/* Readable by a broker that drops root for its own user, as mosquitto does. */
 	chmod(be->dir, 0755);
 	be->argv = split(cmd, be->dir, port);
-	if (!be->argv[0]) {
-		snprintf(msg, sizeof msg, "exec: the command is empty (--broker exec:'CMD ARGS...')");
+	if (!check(be->argv, be->path, sizeof be->path, be->lib, sizeof be->lib, msg, sizeof msg))
 		goto fail;
-	}
-	if (!find_exe(be->argv[0], be->path, sizeof be->path)) {
-		snprintf(msg, sizeof msg, "exec: broker '%s' not found%s", be->argv[0],
-			 strchr(be->argv[0], '/') ? " (or not executable)" : " in PATH");
-		goto fail;
-	}
-	if (!dynamic(be->path)) {
-		snprintf(msg, sizeof msg, "exec: %s is statically linked (no PT_INTERP): LD_PRELOAD cannot reach its "
-					  "calls, so it cannot run in virtual time", be->path);
-		goto fail;
-	}
-	if (!broker_exec_lib(be->lib, sizeof be->lib)) {
-		snprintf(msg, sizeof msg, "exec: libmqttsim_exec.so not found beside mqttsim (build it with make, or set "
-					  "MQTTSIM_EXEC_LIB)");
-		goto fail;
-	}
 	if (!write_config(be)) {
 		snprintf(msg, sizeof msg, "exec: cannot write %s/" CONF_NAME ": %s", be->dir, strerror(errno));
 		goto fail;
@@ -771,8 +795,11 @@ broker_exec *broker_exec_start(sim_world *w, sim_host *h, uint16_t port, const c
 	be->starting = false;
 	if (!up) {
 		char *out = log_tail(be);
+		size_t ol = strlen(out);
+		while (ol && out[ol - 1] == '\n')
+			out[--ol] = 0;
 		snprintf(msg, sizeof msg, "%s%s%s", be->error ? be->error : "exec: the broker did not start",
-			 *out ? "; its output:\n" : "; it wrote nothing", out);
+			 *out ? "; its output:\n" : "", out);
 		free(out);
 		goto fail;
 	}

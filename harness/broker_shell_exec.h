@@ -20,6 +20,9 @@ typedef struct broker_exec broker_exec;
  * at start) with the reason, the broker's output included, in *why (malloc'd). A host crash
  * kills the broker (SIGKILL) and a restart starts it again on the same directory. */
 broker_exec *broker_exec_start(sim_world *w, sim_host *h, uint16_t port, const char *cmd, char **why);
+/* Before any run: is cmd's program there, dynamically linked, and the library found? 0, or
+ * -1 with the reason in why. */
+int broker_exec_check(const char *cmd, char *why, size_t cap);
 /* What went wrong during the run (the broker exited, or called what cannot run in virtual
  * time), or NULL. Owned by be. */
 const char *broker_exec_error(const broker_exec *be);

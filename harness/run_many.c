@@ -3,6 +3,7 @@
  * result carried back as data (a record) and formatted only here, at the edge.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "harness/broker_shell_exec.h"
 #include "harness/engine.h"
 #include "harness/pool.h"
 #include "harness/run.h"
@@ -331,6 +332,13 @@ int probe_target(const char *broker, const run_opts *o, scenario *const *sc, siz
 	char host[256];
 	unsigned port;
 	int t = run_parse_target(broker, host, sizeof host, &port);
+	if (t == RUN_TARGET_EXEC) {
+		/* A broker binary that cannot start says so once, not once per scenario. */
+		if (broker_exec_check(broker + 5, why, cap) == 0)
+			return 0;
+		fprintf(err, "mqttsim %s: %s; nothing was run\n", cmd, why);
+		return -1;
+	}
 	if (t != RUN_TARGET_TCP && t != RUN_TARGET_TLS)
 		return 0;
 	bool any = false; /* if every scenario skips this target, nobody needs to be there */
