@@ -749,13 +749,16 @@ static void on_crash(sim_host *h, void *ctx)
 	be->killing = true;
 	reap(be, true); /* SIGKILL at a virtual instant */
 	drop_all(be, false);
+	sim_trace(be->w, sim_host_name(be->h), 0, "exec", "broker %s killed", be->argv[0]);
 }
 
 static void on_restart(sim_host *h, void *ctx)
 {
 	broker_exec *be = ctx;
 	(void)h;
-	if (!launch(be) && !be->error)
+	if (launch(be))
+		sim_trace(be->w, sim_host_name(be->h), 0, "exec", "broker %s started again", be->argv[0]);
+	else if (!be->error)
 		set_error(be, "exec: the broker did not start again after the restart", NULL, -1);
 }
 

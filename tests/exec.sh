@@ -2,7 +2,9 @@
 # exec.sh - target exec (--broker exec:CMD, exec/README.md): mosquitto run in virtual time.
 #
 #   - conform 3.1.1 against exec:mosquitto passes with mosquitto's expected failures;
-#   - the same runs twice (in one process and in worker processes) give the same trace hashes;
+#   - the same runs twice (in one process and in worker processes) give the same trace hashes,
+#     and explore --check-determinism finds no difference;
+#   - a broker crash kills it, the restart starts it again (tests/scenarios/exec-crash-restart);
 #   - a broker that starts a thread is refused, naming pthread_create (exit 2);
 #   - a broker not found, one that exits at start (its output shown), one that never listens
 #     and a statically linked one are each refused with exit 2 and the reason.
@@ -52,6 +54,25 @@ if need_tool mosquitto mosquitto "mosquitto was not run in virtual time"; then
 	else
 		bad "two runs of $n scenarios against exec:mosquitto differ (or too few ran):"
 		diff "$tmp/r1" "$tmp/r2" | head -6 | sed 's/^/    /'
+	fi
+	# A crash kills the broker at a virtual instant; the restart starts it again, and without
+	# persistence the session is gone (Session Present 0).
+	"$M" run tests/scenarios/exec-crash-restart.yaml --broker "$B" --out "$tmp" >"$tmp/crash" 2>&1
+	if grep -q '^PASS' "$tmp/crash" && grep -q 'exec broker .* killed' "$tmp/exec-crash-restart.trace" &&
+		grep -q 'exec broker .* started again' "$tmp/exec-crash-restart.trace"; then
+		ok
+	else
+		bad "crash and restart under exec:"
+		sed 's/^/    /' "$tmp/crash" | head -8
+	fi
+	# explore under exec: the planted failure's scenario, each seed twice and once in a fresh
+	# process, with no difference.
+	if "$M" explore scenarios/explore/planted-qos0-partition.yaml --seeds 8 --check-determinism --broker "$B" \
+		>"$tmp/explore" 2>&1 && grep -q '8 seeds run.*8 passed' "$tmp/explore"; then
+		ok
+	else
+		bad "explore --check-determinism under exec:"
+		sed 's/^/    /' "$tmp/explore" | head -8
 	fi
 	# A failing run names its replay with the command quoted for the shell.
 	"$M" run scenarios/conformance/2.2-flags-pingreq.yaml --broker "$B" >"$tmp/fail" 2>&1
