@@ -116,7 +116,7 @@ $(TESTS): $(TEST_OBJ) $(LIB)
 $(BUILD)/bench_%: $(BUILD)/tests/bench_%.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(YAML_LIBS) $(SSL_LIBS) -lm
 
-test: unit cli lint interop interop5 scenarios lang50 v5_scenarios trace_hashes golden install_test credentials window ci_recipes conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls scram proxy
+test: unit cli lint exec interop interop5 scenarios lang50 v5_scenarios trace_hashes golden install_test credentials window ci_recipes conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls scram proxy
 
 # Every test target is bounded in wall time: a hang fails its target with a message naming it
 # instead of stalling CI. $(call bounded,NAME,COMMAND)
@@ -276,10 +276,11 @@ deps:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y $(APT_PKGS)
 
 # The binary carries its suite (harness/suite.h): nothing else is needed at run time.
-install: $(BIN)
+install: $(BIN) $(EXEC_LIB)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
-		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/lib/mqttsim
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/mqttsim
+	install -m 644 $(EXEC_LIB) $(DESTDIR)$(PREFIX)/lib/mqttsim/libmqttsim_exec.so
 	install -m 644 harness/mqttsim.1 $(DESTDIR)$(PREFIX)/share/man/man1/mqttsim.1
 	install -m 644 harness/mqttsim.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/mqttsim
 
