@@ -1,7 +1,8 @@
 #!/bin/sh
 # exec.sh - target exec (--broker exec:CMD, exec/README.md): mosquitto run in virtual time.
 #
-#   - conform 3.1.1 against exec:mosquitto passes with mosquitto's expected failures;
+#   - conform 3.1.1 against exec:mosquitto passes with mosquitto's expected failures, with
+#     the verdicts mosquitto gets over real TCP;
 #   - the same runs twice (in one process and in worker processes) give the same trace hashes,
 #     and explore --check-determinism finds no difference;
 #   - a broker crash kills it, the restart starts it again (tests/scenarios/exec-crash-restart);
@@ -36,12 +37,21 @@ expect_refusal() {
 
 if need_tool mosquitto mosquitto "mosquitto was not run in virtual time"; then
 	B="exec:$tool -c {config}"
-	# The whole 3.1.1 suite, its verdicts against mosquitto's known deviations.
+	# The whole 3.1.1 suite, its verdicts against mosquitto's known deviations: exit 0, and
+	# verdict for verdict those of mosquitto over real TCP (tests/golden.sh records them).
 	if "$M" conform --broker "$B" --expect-failures conformance/expected-failures/mosquitto.txt >"$tmp/conform" 2>&1; then
 		ok
 	else
 		bad "conform --broker '$B' with mosquitto's expected failures:"
 		grep -E '^(FAIL|ERROR|XPASS)' "$tmp/conform" | head -8 | sed 's/^/    /'
+	fi
+	grep -E '^(FAIL|XFAIL|XPASS|OPTIONAL|UNREACHED|statements:) ' "$tmp/conform" | sed 's/  seed=.*//' | sort >"$tmp/v.exec"
+	grep -v '^exit ' tests/golden/conform-mosquitto-verdicts.txt >"$tmp/v.tcp"
+	if [ -s "$tmp/v.exec" ] && cmp -s "$tmp/v.exec" "$tmp/v.tcp"; then
+		ok
+	else
+		bad "the verdicts under exec differ from mosquitto's over TCP (tests/golden/conform-mosquitto-verdicts.txt):"
+		diff "$tmp/v.tcp" "$tmp/v.exec" | head -8 | sed 's/^/    /'
 	fi
 	# Determinism: the same scenarios twice, once in worker processes, once in one process;
 	# every line (verdict, virtual time, events, trace hash) must agree.
