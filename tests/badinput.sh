@@ -38,7 +38,7 @@ check only-untestable 2 'MQTT-3.1.0-1 is not testable from outside a server' $M 
 check only-empty 2 '--only needs statement ids' $M conform --only ""
 check xfail-dir 2 'not a regular file' $M conform --expect-failures "$tmp/empty"
 printf '# comment\nMQTT-9.9.9-9  no such statement\n' >"$tmp/xf.txt"
-check xfail-unknown-id 2 "xf.txt:2: 'MQTT-9.9.9-9' is not a statement of the catalog" $M conform --expect-failures "$tmp/xf.txt"
+check xfail-unknown-id 2 "xf.txt:2: 'MQTT-9.9.9-9' is not a statement of the MQTT 3.1.1 catalog" $M conform --expect-failures "$tmp/xf.txt"
 # A statement of a scenario's spec that no step or expectation names could never fail there.
 mkdir "$tmp/unnamed"
 sed 's/, spec: MQTT-3.1.0-2 }/ }/' scenarios/conformance/3.1-second-connect.yaml >"$tmp/unnamed/second-connect.yaml"
