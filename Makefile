@@ -60,11 +60,27 @@ BENCH_BIN := $(BENCH_SRC:tests/%.c=$(BUILD)/%)
 
 LIB   := $(BUILD)/libmqttsim.a
 BIN   := $(BUILD)/mqttsim
+EXEC_LIB := $(BUILD)/libmqttsim_exec.so
 TESTS := $(BUILD)/check_mqttsim
 OUT   := reports/out
 
-.PHONY: all test unit cli lint interop interop5 scenarios trace_hashes golden install_test credentials window ci_recipes conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls scram proxy lang50 v5_scenarios variants asan valgrind coverage bench deps install clean help
-all: $(BIN)
+.PHONY: all exec test unit cli lint interop interop5 scenarios trace_hashes golden install_test credentials window ci_recipes conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls scram proxy lang50 v5_scenarios variants asan valgrind coverage bench deps install clean help
+all: $(BIN) $(EXEC_LIB)
+
+# Target exec: the interposition library preloaded into an external broker (exec/README.md).
+# Built without the sanitizers: it runs inside a program that is not built with them.
+$(EXEC_LIB): exec/interpose.c exec/protocol.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(OPT) $(WARN) -fPIC -shared -I. -o $@ exec/interpose.c -ldl
+
+# A broker that starts a thread, which target exec must refuse (tests/exec.sh).
+$(BUILD)/exec_threaded: tests/exec/threaded.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(OPT) $(WARN) -o $@ $< -pthread
+
+# mosquitto in virtual time: conform, determinism, the refusals.
+exec: $(BIN) $(EXEC_LIB) $(BUILD)/exec_threaded
+	$(call bounded,exec,env MQTTSIM=$(BIN) EXEC_THREADED=$(BUILD)/exec_threaded sh tests/exec.sh)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -100,7 +116,7 @@ $(TESTS): $(TEST_OBJ) $(LIB)
 $(BUILD)/bench_%: $(BUILD)/tests/bench_%.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(YAML_LIBS) $(SSL_LIBS) -lm
 
-test: unit cli lint interop interop5 scenarios lang50 v5_scenarios variants trace_hashes golden install_test credentials window ci_recipes conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls scram proxy
+test: unit cli lint exec interop interop5 scenarios lang50 v5_scenarios variants trace_hashes golden install_test credentials window ci_recipes conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls scram proxy
 
 # Every test target is bounded in wall time: a hang fails its target with a message naming it
 # instead of stalling CI. $(call bounded,NAME,COMMAND)
@@ -265,10 +281,11 @@ deps:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y $(APT_PKGS)
 
 # The binary carries its suite (harness/suite.h): nothing else is needed at run time.
-install: $(BIN)
+install: $(BIN) $(EXEC_LIB)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
-		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/lib/mqttsim
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/mqttsim
+	install -m 644 $(EXEC_LIB) $(DESTDIR)$(PREFIX)/lib/mqttsim/libmqttsim_exec.so
 	install -m 644 harness/mqttsim.1 $(DESTDIR)$(PREFIX)/share/man/man1/mqttsim.1
 	install -m 644 harness/mqttsim.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/mqttsim
 

@@ -140,7 +140,7 @@ int cli_target_done(const char *cmd, struct run_opts *o, FILE *err)
 	char host[256];
 	unsigned port;
 	int kind = run_parse_target(o->broker, host, sizeof host, &port);
-	if (o->tls && kind == RUN_TARGET_SIM) {
+	if (o->tls && (kind == RUN_TARGET_SIM || kind == RUN_TARGET_EXEC)) {
 		fprintf(err, "mqttsim %s: --tls is for a broker over the network (--broker mqtt://HOST:PORT)\n", cmd);
 		return -1;
 	}

@@ -27,6 +27,7 @@
 
 static const char explore_usage[] =
 	"usage: mqttsim explore SCENARIO [--seeds N | --seeds A..B] [--swarm] [--time-budget 60s]\n"
+	"                       [--broker exec:'CMD ARGS']\n"
 	"                       [--shard I/N] [-j N] [--check-determinism] [--report json]\n"
 	"                       [--report-dir DIR] [--json FILE]\n"
 	"       mqttsim explore --merge A.json B.json... [--json FILE]\n"
@@ -35,6 +36,8 @@ static const char explore_usage[] =
 	"step or expectation, each failing seed with the command that replays it.\n"
 	"\n"
 	"  --seeds N|A..B      seeds 1..N, or A to B inclusive (default 1..100)\n"
+	"  --broker exec:CMD   run a broker binary in virtual time instead of the reference broker\n"
+	"                      (exec/README.md: mosquitto -c {config})\n"
 	"  --swarm             per seed, switch each random fault kind on or off and draw its rate\n"
 	"                      and mean duration from the scenario's ranges (random_faults)\n"
 	"  --time-budget T     start no seed after T of wall time (e.g. 60s, 5m)\n"
@@ -240,6 +243,15 @@ int cmd_explore(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 				goto out;
 			}
 			i++;
+		} else if (!strcmp(a, "--broker")) {
+			/* The virtual network only: the reference broker, or a binary in virtual time. */
+			if (!v || (strcmp(v, "sim") && (strncmp(v, "exec:", 5) || run_parse_target(v, NULL, 0, NULL) != RUN_TARGET_EXEC))) {
+				fprintf(err, "mqttsim explore: --broker takes sim or exec:'CMD ARGS' (explore runs in "
+					     "virtual time), not '%s'\n", v ? v : "(nothing)");
+				goto out;
+			}
+			W.o.broker = strcmp(v, "sim") ? v : NULL;
+			i++;
 		} else if (!strcmp(a, "--swarm")) {
 			W.o.swarm = true;
 		} else if (!strcmp(a, "--check-determinism")) {
@@ -381,6 +393,7 @@ int cmd_explore(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	S.spec = spec;
 	S.scenario_hash = s->text_hash;
 	S.swarm = W.o.swarm;
+	S.broker = W.o.broker;
 	S.check_det = W.check_det;
 	S.range = whole;
 	S.shard_i = shard_i;

@@ -17,14 +17,18 @@
 #include <unistd.h>
 
 static const char run_usage[] =
-	"usage: mqttsim run SCENARIO|DIR... [--broker sim|mqtt://HOST:PORT|mqtts://HOST:PORT] [--seed N]\n"
+	"usage: mqttsim run SCENARIO|DIR... [--broker sim|mqtt://HOST:PORT|mqtts://HOST:PORT|exec:CMD]\n"
+	"                   [--seed N]\n"
 	"                   [--out DIR] [-j N] [-v]\n"
 	"\n"
 	"Run YAML scenarios (see scenarios/README.md). A directory means every .yaml file in it.\n"
 	"\n"
 	"  --broker T   sim (default): the reference broker in simulation, virtual time;\n"
 	"               mqtt://HOST:PORT (or tcp://): a broker over real sockets;\n"
-	"               mqtts://HOST:PORT: the same over TLS (options below)\n"
+	"               mqtts://HOST:PORT: the same over TLS (options below);\n"
+	"               exec:'CMD ARGS': a broker binary run in virtual time on the virtual\n"
+	"               network, e.g. exec:'mosquitto -c {config}' ({config}: a generated\n"
+	"               mosquitto config; {dir} its directory; {port}: 1883; exec/README.md)\n"
 	"  --seed N     override the scenario's seed (simulation: same seed, same trace)\n"
 	"  --out DIR    write each run's trace to DIR/NAME.trace\n"
 	"  --pcap DIR   simulation: write each run's byte streams to DIR/NAME.pcap (Wireshark)\n"

@@ -59,6 +59,7 @@ typedef struct results {
 /* What explore and --merge both print and write. */
 typedef struct summary {
 	const char *file;       /* scenario */
+	const char *broker;     /* NULL (the reference broker) or "exec:CMD", for replay lines */
 	const char *name;
 	const char *spec;       /* the scenario's statement ids, space-separated; "" if none */
 	uint64_t scenario_hash;

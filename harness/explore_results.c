@@ -74,7 +74,16 @@ size_t explore__intervals(uint64_t *seeds, size_t n, uint64_t (**iv)[2])
 
 static void replay_cmd(const summary *S, uint64_t seed, char *buf, size_t cap)
 {
-	snprintf(buf, cap, "mqttsim run %s --seed %" PRIu64 "%s", S->file, seed, S->swarm ? " --swarm" : "");
+	int n = snprintf(buf, cap, "mqttsim run %s --seed %" PRIu64 "%s", S->file, seed, S->swarm ? " --swarm" : "");
+	if (S->broker && n >= 0 && (size_t)n < cap) {
+		/* In single quotes for the shell (exec:'mosquitto -c {config}'). */
+		size_t k = (size_t)n;
+		k += (size_t)snprintf(buf + k, cap - k, " --broker '");
+		for (const char *p = S->broker; *p && k + 5 < cap; p++)
+			k += (size_t)snprintf(buf + k, cap - k, *p == '\'' ? "'\\''" : "%c", *p);
+		if (k + 1 < cap)
+			snprintf(buf + k, cap - k, "'");
+	}
 }
 
 #define LIST_PER_GROUP 10

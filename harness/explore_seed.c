@@ -83,8 +83,24 @@ static char *fresh_process_diff(const scenario *s, const run_opts *o, uint64_t s
 	if (pid == 0) {
 		FILE *nul = freopen("/dev/null", "w", stdout);
 		(void)nul;
-		execl(self, "mqttsim", "run", s->file, "--seed", seedtxt, "--out", dir, o->swarm ? "--swarm" : (char *)NULL,
-		      (char *)NULL);
+		/* The same target: an exec broker is run again in the fresh process too. */
+		char *args[12];
+		int k = 0;
+		args[k++] = "mqttsim";
+		args[k++] = "run";
+		args[k++] = (char *)s->file;
+		args[k++] = "--seed";
+		args[k++] = seedtxt;
+		args[k++] = "--out";
+		args[k++] = dir;
+		if (o->swarm)
+			args[k++] = "--swarm";
+		if (o->broker) {
+			args[k++] = "--broker";
+			args[k++] = (char *)o->broker;
+		}
+		args[k] = NULL;
+		execv(self, args);
 		_exit(127);
 	}
 	int st = 0;

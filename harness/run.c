@@ -34,6 +34,8 @@ int run_parse_target(const char *t, char *host, size_t hcap, unsigned *port)
 {
 	if (!t || !strcmp(t, "sim"))
 		return RUN_TARGET_SIM;
+	if (!strncmp(t, "exec:", 5))
+		return t[5 + strspn(t + 5, " \t")] ? RUN_TARGET_EXEC : -1;
 	int kind = !strncmp(t, "tcp://", 6) || !strncmp(t, "mqtt://", 7) ? RUN_TARGET_TCP
 		   : !strncmp(t, "mqtts://", 8)                           ? RUN_TARGET_TLS
 									  : -1;
@@ -61,6 +63,26 @@ int run_parse_target(const char *t, char *host, size_t hcap, unsigned *port)
 	host[hend - h] = 0;
 	*port = (unsigned)p;
 	return kind;
+}
+
+/* Options of the reference broker (`broker:`), which an exec broker does not take. */
+static bool reference_broker_options(const sc_broker *b)
+{
+	return b->persistence || b->max_queued || b->max_inflight || b->queue_qos0 || b->drop_oldest ||
+	       b->has_sys_interval || b->acl || b->receive_max || b->has_topic_alias_max || b->max_packet_size ||
+	       b->no_sub_ids || b->no_shared_subs;
+}
+
+bool run_target_fits(const scenario *s, int target)
+{
+	if (target == RUN_TARGET_SIM)
+		return s->targets & SC_TARGET_SIM;
+	if (target != RUN_TARGET_EXEC)
+		return s->targets & SC_TARGET_TCP;
+	/* An exec broker is an external broker on the virtual network: it runs what a scenario
+	 * for an external broker runs, and what one for the simulation runs unless that asks
+	 * the reference broker for options of its own. */
+	return (s->targets & SC_TARGET_TCP) || ((s->targets & SC_TARGET_SIM) && !reference_broker_options(&s->broker));
 }
 
 void run_result_free(run_result *r)
@@ -98,7 +120,7 @@ int run_scenario(const scenario *s, const run_opts *o, run_result *r)
 		r->error = true;
 		return -1;
 	}
-	if (!(s->targets & (t == 0 ? SC_TARGET_SIM : SC_TARGET_TCP))) {
+	if (!run_target_fits(s, t)) {
 		r->skipped = r->pass = true;
 		return 0;
 	}
@@ -111,7 +133,7 @@ int run_scenario(const scenario *s, const run_opts *o, run_result *r)
 			r->skipped = r->pass = true;
 			return 0;
 		}
-	int rc = t == RUN_TARGET_SIM ? engine_sim_run(s, o, r)
+	int rc = t == RUN_TARGET_SIM || t == RUN_TARGET_EXEC ? engine_sim_run(s, o, r)
 				     : engine_tcp_run(s, o, host, port, t == RUN_TARGET_TLS || o->tls, r);
 	if (rc < 0)
 		r->error = true;

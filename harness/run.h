@@ -13,7 +13,8 @@
 #include <stdio.h>
 
 typedef struct run_opts {
-	const char *broker;   /* NULL or "sim", or "mqtt://HOST:PORT" (tcp:// too), "mqtts://HOST:PORT" */
+	const char *broker;   /* NULL or "sim", or "mqtt://HOST:PORT" (tcp:// too), "mqtts://HOST:PORT",
+				 "exec:CMD" */
 	uint64_t seed;
 	bool has_seed;        /* else the scenario's seed */
 	const char *out_dir;  /* write the trace there as <name>.trace (NULL: nowhere) */
@@ -156,9 +157,13 @@ bool names_collide(scenario *const *sc, size_t n, const run_opts *o, const char 
 
 /* What the target string names: RUN_TARGET_SIM (NULL or "sim"), RUN_TARGET_TCP
  * (mqtt://HOST:PORT, or its alias tcp://), RUN_TARGET_TLS (mqtts://HOST:PORT), with host and
- * port parsed; -1 for anything else. IPv6 addresses go in brackets: mqtt://[::1]:1883. */
-enum { RUN_TARGET_SIM = 0, RUN_TARGET_TCP = 1, RUN_TARGET_TLS = 2 };
+ * port parsed; RUN_TARGET_EXEC (exec:CMD: a broker binary run in virtual time, the simulation
+ * engine with broker_shell_exec.h in place of the reference broker); -1 for anything else. IPv6 addresses go in brackets: mqtt://[::1]:1883. */
+enum { RUN_TARGET_SIM = 0, RUN_TARGET_TCP = 1, RUN_TARGET_TLS = 2, RUN_TARGET_EXEC = 3 };
 int run_parse_target(const char *target, char *host, size_t hcap, unsigned *port);
-#define RUN_TARGET_FORMS "sim, mqtt://HOST:PORT (or tcp://) or mqtts://HOST:PORT"
+/* Whether s runs on a target (RUN_TARGET_*): its `targets`, and for exec no options of the
+ * reference broker. */
+bool run_target_fits(const scenario *s, int target);
+#define RUN_TARGET_FORMS "sim, mqtt://HOST:PORT (or tcp://), mqtts://HOST:PORT or exec:'CMD ARGS'"
 
 #endif

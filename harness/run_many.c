@@ -4,6 +4,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "harness/cli.h"
+#include "harness/broker_shell_exec.h"
 #include "harness/engine.h"
 #include "harness/pool.h"
 #include "harness/run.h"
@@ -29,6 +30,23 @@ int run_code(const run_result *r)
 	return r->pass ? 0 : 1;
 }
 
+/* " --broker B", B in single quotes for the shell when it holds more than a plain word
+ * (exec:'mosquitto -c {config}'). */
+static void print_broker(FILE *f, const char *b)
+{
+	if (!b[strcspn(b, " \t'\"\\$`!*?;&|<>(){}[]#~")]) {
+		fprintf(f, " --broker %s", b);
+		return;
+	}
+	fputs(" --broker '", f);
+	for (const char *p = b; *p; p++)
+		if (*p == '\'')
+			fputs("'\\''", f);
+		else
+			fputc(*p, f);
+	fputc('\'', f);
+}
+
 void run_format(FILE *f, const scenario *s, const run_opts *o, const run_result *r)
 {
 	if (r->error) {
@@ -39,21 +57,25 @@ void run_format(FILE *f, const scenario *s, const run_opts *o, const run_result 
 		fprintf(f, "SKIP  %s (%s): %s", s->name, s->file, r->report ? r->report : "not for this target\n");
 		return;
 	}
-	bool sim = !o->broker || !strcmp(o->broker, "sim");
+	/* Target exec is virtual time too: its figures are the simulation's. */
+	bool sim = !o->broker || !strcmp(o->broker, "sim") || !strncmp(o->broker, "exec:", 5);
 	fprintf(f, "%s  %s (%s)  seed=%llu  %s %lld.%03llds", r->pass ? "PASS" : "FAIL", s->name, s->file,
 		(unsigned long long)r->seed, sim ? "virtual" : "took", (long long)(r->virtual_us / 1000000),
 		(long long)(r->virtual_us % 1000000 / 1000));
 	if (sim)
 		fprintf(f, "  events=%llu  trace=%016llx", (unsigned long long)r->events, (unsigned long long)r->trace_hash);
 	fputc('\n', f);
-	char vars[256];
-	cli_broker_variant_args(o->broker_variants, vars, sizeof vars);
-	if (!r->pass)
-		fprintf(f, "%s  replay: mqttsim run %s --seed %llu%s%s%s%s\n", r->report ? r->report : "", s->file,
-			(unsigned long long)r->seed, o->broker ? " --broker " : "", o->broker ? o->broker : "",
-			o->swarm ? " --swarm" : "", vars);
-	else if (r->output_lost)
+	if (!r->pass) {
+		char vars[256];
+		cli_broker_variant_args(o->broker_variants, vars, sizeof vars);
+		fprintf(f, "%s  replay: mqttsim run %s --seed %llu", r->report ? r->report : "", s->file,
+			(unsigned long long)r->seed);
+		if (o->broker)
+			print_broker(f, o->broker);
+		fprintf(f, "%s%s\n", o->swarm ? " --swarm" : "", vars);
+	} else if (r->output_lost) {
 		fprintf(f, "%s", r->report ? r->report : "");
+	}
 	if (r->output_lost)
 		fprintf(f, "ERROR %s (%s): what it was to write is lost (see above)\n", s->name, s->file);
 }
@@ -324,6 +346,13 @@ int probe_target(const char *broker, const run_opts *o, scenario *const *sc, siz
 	char host[256];
 	unsigned port;
 	int t = run_parse_target(broker, host, sizeof host, &port);
+	if (t == RUN_TARGET_EXEC) {
+		/* A broker binary that cannot start says so once, not once per scenario. */
+		if (broker_exec_check(broker + 5, why, cap) == 0)
+			return 0;
+		fprintf(err, "mqttsim %s: %s; nothing was run\n", cmd, why);
+		return -1;
+	}
 	if (t != RUN_TARGET_TCP && t != RUN_TARGET_TLS)
 		return 0;
 	/* If every scenario skips this target, nobody needs to be there; else the versions used. */

@@ -6,7 +6,8 @@
 #                or the injected clock, randomness from sim_rng streams.
 #   no I/O       mqtt/ sim/ broker/ call no socket, file, stream or directory function: the
 #                shells and readers in harness/ do I/O and hand over bytes or text.
-#   headers      mqtt/ sim/ broker/ include only libc headers that do no I/O (and
+#   headers      exec/ includes of the project only exec/ (it is preloaded into a foreign broker);
+#                mqtt/ sim/ broker/ include only libc headers that do no I/O (and
 #                broker/sha256.c OpenSSL's crypto, evp and hmac), and of the project's
 #                only what the arrows allow: harness -> {broker, sim} -> mqtt.
 #
@@ -97,6 +98,9 @@ arrows=$( (inc broker | grep -vE '#[[:space:]]*include[[:space:]]*"(broker|mqtt)
 	inc sim | grep -vE '#[[:space:]]*include[[:space:]]*"(sim|mqtt)/'
 	inc mqtt | grep -vE '#[[:space:]]*include[[:space:]]*"(mqtt/)?[a-z0-9_]+\.h"') 2>/dev/null)
 report headers "includes against the arrows (broker/ includes no sim/ or harness/; sim/ no broker/)" "$arrows"
+# exec/ is preloaded into a foreign broker: libc only, and of the project only exec/ itself.
+exec_bad=$(inc exec | grep -vE '#[[:space:]]*include[[:space:]]*"exec/' 2>/dev/null)
+report headers "exec/ includes a project header outside exec/ (it is libc only)" "$exec_bad"
 
 # ---- symbols -------------------------------------------------------------------------------
 # Every global the broker's objects define starts with broker_ (and the codec's with mqtt_): broker_ for the API in

@@ -56,5 +56,9 @@ if need_tool mosquitto mosquitto "the installed conform was not run against mosq
 	(cd "$away" && "$I" conform --broker "tcp://127.0.0.1:$port" -j 4 --expect-failures $x 2>&1) | verdicts >"$tmp/minst"
 	[ -s "$tmp/mtree" ] && cmp -s "$tmp/mtree" "$tmp/minst" && ok "conform from an empty directory against mosquitto, its built-in list: the verdicts of the tree" ||
 		bad "conform from an empty directory against mosquitto differs" "$(diff "$tmp/mtree" "$tmp/minst" | head)"
+	# Target exec finds its library in PREFIX/lib/mqttsim.
+	[ -f "$R/lib/mqttsim/libmqttsim_exec.so" ] && out=$(cd "$away" && "$I" run scenarios/conformance/4.3-qos0-delivery.yaml \
+		--broker "exec:$tool -c {config}" 2>&1) && ok "the installed mqttsim runs exec:mosquitto with its installed library" ||
+		bad "exec:mosquitto from the installed tree" "$out"
 fi
 finish

@@ -315,9 +315,29 @@ START_TEST(test_run_targets)
 	run_result_free(&r);
 	o.broker = "udp://x:1";
 	ck_assert_int_eq(run_scenario(s, &o, &r), -1);
-	ck_assert_ptr_nonnull(strstr(r.report, "--broker takes sim, mqtt://HOST:PORT (or tcp://) or mqtts://HOST:PORT"));
+	ck_assert_ptr_nonnull(strstr(r.report, "--broker takes sim, mqtt://HOST:PORT (or tcp://), mqtts://HOST:PORT or exec:'CMD ARGS'"));
 	run_result_free(&r);
+	/* An exec broker runs what a scenario for an external broker runs. */
+	ck_assert(run_target_fits(s, RUN_TARGET_EXEC));
+	ck_assert(!run_target_fits(s, RUN_TARGET_SIM));
 	scenario_free(s);
+	/* ...and a simulation scenario unless it gives the reference broker options. */
+	static const char ys[] = "name: sim-only\ntargets: [sim]\nclients: [{ id: a }]\nsteps:\n  - { client: a, connect: {} }\n";
+	static const char yb[] = "name: sim-opts\ntargets: [sim]\nbroker: { max_queued: 5 }\nclients: [{ id: a }]\n"
+				 "steps:\n  - { client: a, connect: {} }\n";
+	s = scenario_parse("s.yaml", ys, strlen(ys), &e);
+	ck_assert_ptr_nonnull(s);
+	ck_assert(run_target_fits(s, RUN_TARGET_EXEC));
+	ck_assert(!run_target_fits(s, RUN_TARGET_TCP));
+	scenario_free(s);
+	s = scenario_parse("b.yaml", yb, strlen(yb), &e);
+	ck_assert_ptr_nonnull(s);
+	ck_assert(!run_target_fits(s, RUN_TARGET_EXEC));
+	ck_assert(run_target_fits(s, RUN_TARGET_SIM));
+	scenario_free(s);
+	ck_assert_int_eq(run_parse_target("exec:mosquitto -c {config}", NULL, 0, NULL), RUN_TARGET_EXEC);
+	ck_assert_int_eq(run_parse_target("exec:", NULL, 0, NULL), -1);
+	ck_assert_int_eq(run_parse_target("exec: \t", NULL, 0, NULL), -1);
 	char host[64];
 	unsigned port;
 	ck_assert_int_eq(run_parse_target("tcp://127.0.0.1:1883", host, sizeof host, &port), 1);
