@@ -2,7 +2,7 @@
 # exec.sh - target exec (--broker exec:CMD, exec/README.md): mosquitto run in virtual time.
 #
 #   - conform 3.1.1 against exec:mosquitto passes with mosquitto's expected failures, with
-#     the verdicts mosquitto gets over real TCP;
+#     the verdicts mosquitto gets over real TCP; conform 5.0 passes with its 5.0 ones;
 #   - the same runs twice (in one process and in worker processes) give the same trace hashes,
 #     and explore --check-determinism finds no difference;
 #   - a broker crash kills it, the restart starts it again (tests/scenarios/exec-crash-restart);
@@ -52,6 +52,14 @@ if need_tool mosquitto mosquitto "mosquitto was not run in virtual time"; then
 	else
 		bad "the verdicts under exec differ from mosquitto's over TCP (tests/golden/conform-mosquitto-verdicts.txt):"
 		diff "$tmp/v.tcp" "$tmp/v.exec" | head -8 | sed 's/^/    /'
+	fi
+	# The 5.0 suite too: exit 0 with mosquitto's pinned 5.0 deviations, and nothing failed.
+	if "$M" conform --version 5.0 --broker "$B" --expect-failures conformance/expected-failures/mosquitto.txt >"$tmp/conform5" 2>&1 &&
+	   grep -q '^statements: [0-9]* pass, 0 fail, [1-9]' "$tmp/conform5"; then
+		ok
+	else
+		bad "conform --version 5.0 --broker '$B' with mosquitto's expected failures:"
+		grep -E '^(FAIL|ERROR|XPASS|statements)' "$tmp/conform5" | head -8 | sed 's/^/    /'
 	fi
 	# Determinism: the same scenarios twice, once in worker processes, once in one process;
 	# every line (verdict, virtual time, events, trace hash) must agree.
