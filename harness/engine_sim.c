@@ -357,7 +357,8 @@ int engine_sim_run(const scenario *s, const run_opts *o, run_result *res)
 		/* Target exec: the broker binary on the broker's host, in place of the reference
 		 * broker; everything else is this engine's as it is. */
 		char *why = NULL;
-		bx = broker_exec_start(r.w, r.bh, PORT, o->broker + 5, &why);
+		bx = broker_exec_start(r.w, r.bh, PORT, o->broker + 5, s->broker.exec_config, s->broker.nexec_config,
+				       &why);
 		if (!bx) {
 			report_add(&res->report, "%s", why);
 			free(why);

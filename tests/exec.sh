@@ -6,6 +6,8 @@
 #   - the same runs twice (in one process and in worker processes) give the same trace hashes,
 #     and explore --check-determinism finds no difference;
 #   - a broker crash kills it, the restart starts it again (tests/scenarios/exec-crash-restart);
+#   - with mosquitto's persistence (exec_config) what autosave saved survives the crash, and
+#     without an autosave it is lost (tests/scenarios/exec-persistence-crash);
 #   - a broker that starts a thread is refused, naming pthread_create (exit 2);
 #   - a broker not found, one that exits at start (its output shown), one that never listens
 #     and a statically linked one are each refused with exit 2 and the reason.
@@ -82,6 +84,28 @@ if need_tool mosquitto mosquitto "mosquitto was not run in virtual time"; then
 	else
 		bad "crash and restart under exec:"
 		sed 's/^/    /' "$tmp/crash" | head -8
+	fi
+	# mosquitto's own persistence across a crash (tests/scenarios/exec-persistence-crash,
+	# broker: exec_config): what autosave wrote before the SIGKILL survives the restart, the
+	# same trace twice; with autosave_interval 3600 nothing was saved and the session is gone
+	# (the kill is a real SIGKILL, not a clean shutdown that writes the database). The
+	# reference broker's persistence keeps it on sim too.
+	P=tests/scenarios/exec-persistence-crash.yaml
+	"$M" run "$P" --broker "$B" >"$tmp/p1" 2>&1
+	"$M" run "$P" --broker "$B" >"$tmp/p2" 2>&1
+	if grep -q '^PASS .* trace=' "$tmp/p1" && cmp -s "$tmp/p1" "$tmp/p2" && "$M" run "$P" >/dev/null 2>&1; then
+		ok
+	else
+		bad "mosquitto persistence across a crash (twice the same, and on sim):"
+		cat "$tmp/p1" "$tmp/p2" | sed 's/^/    /' | head -8
+	fi
+	sed 's/autosave_interval 1"/autosave_interval 3600"/' "$P" >"$tmp/nosave.yaml"
+	"$M" run "$tmp/nosave.yaml" --broker "$B" >"$tmp/p3" 2>&1
+	if grep -q 'expected CONNACK rc=0 session_present=1, got CONNACK session_present=0' "$tmp/p3"; then
+		ok
+	else
+		bad "with autosave_interval 3600 the crash should lose the session:"
+		sed 's/^/    /' "$tmp/p3" | head -6
 	fi
 	# explore under exec: the planted failure's scenario, each seed twice and once in a fresh
 	# process, with no difference.
