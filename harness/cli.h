@@ -56,6 +56,9 @@ int cli_jobs(const char *cmd, const char *v, long *out, FILE *err);
 /* --broker: sim, mqtt://HOST:PORT (tcp:// too) or mqtts://HOST:PORT (the value is kept by
  * the caller). */
 int cli_broker(const char *cmd, const char *v, FILE *err);
+/* --broker for what runs in virtual time only (explore, shrink, replay): sim or exec:CMD,
+ * and for exec a program that can start (broker_exec_check). */
+int cli_sim_broker(const char *cmd, const char *v, FILE *err);
 
 /* The broker under test's names and credentials: --username U, --password P,
  * --password-file F (its first line), --client-id-prefix S, --topic-prefix T; and TLS:

@@ -2,6 +2,7 @@
  * cli_opts.c - option values every command parses alike (cli.h): --seed, -j, --broker.
  */
 #include "harness/cli.h"
+#include "harness/broker_shell_exec.h"
 #include "harness/run.h"
 #include "harness/tls.h"
 #include "broker/broker.h"
@@ -245,4 +246,19 @@ void cli_broker_variant_args(uint32_t bits, char *out, size_t cap)
 			int n = snprintf(out + len, cap - len, " --broker-variant %s", variant_names[k].name);
 			len += n > 0 ? (size_t)n : 0;
 		}
+}
+
+int cli_sim_broker(const char *cmd, const char *v, FILE *err)
+{
+	if (!v || (strcmp(v, "sim") && run_parse_target(v, NULL, 0, NULL) != RUN_TARGET_EXEC)) {
+		fprintf(err, "mqttsim %s: --broker takes sim or exec:'CMD ARGS' (%s runs in virtual time), not '%s'\n", cmd,
+			cmd, v ? v : "(nothing)");
+		return -1;
+	}
+	char why[1024];
+	if (strcmp(v, "sim") && broker_exec_check(v + 5, why, sizeof why) < 0) {
+		fprintf(err, "mqttsim %s: %s\n", cmd, why);
+		return -1;
+	}
+	return 0;
 }

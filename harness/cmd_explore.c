@@ -245,11 +245,8 @@ int cmd_explore(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			i++;
 		} else if (!strcmp(a, "--broker")) {
 			/* The virtual network only: the reference broker, or a binary in virtual time. */
-			if (!v || (strcmp(v, "sim") && (strncmp(v, "exec:", 5) || run_parse_target(v, NULL, 0, NULL) != RUN_TARGET_EXEC))) {
-				fprintf(err, "mqttsim explore: --broker takes sim or exec:'CMD ARGS' (explore runs in "
-					     "virtual time), not '%s'\n", v ? v : "(nothing)");
+			if (cli_sim_broker("explore", v, err) < 0)
 				goto out;
-			}
 			W.o.broker = strcmp(v, "sim") ? v : NULL;
 			i++;
 		} else if (!strcmp(a, "--swarm")) {

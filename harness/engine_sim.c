@@ -291,8 +291,15 @@ static void write_trace(const scenario *s, const run_opts *o, simrun *r, run_res
 	fprintf(f, "# mqttsim trace of %s (%s), seed %llu\n", s->name, s->file ? s->file : "-",
 		(unsigned long long)res->seed);
 	/* What `mqttsim replay` checks before it runs the scenario again. */
-	fprintf(f, "# mqttsim %s scenario-hash %016llx swarm %d\n", MQTTSIM_VERSION,
+	fprintf(f, "# mqttsim %s scenario-hash %016llx swarm %d", MQTTSIM_VERSION,
 		(unsigned long long)s->text_hash, o->swarm ? 1 : 0);
+	/* Target exec: the broker command, to the end of the line (replay runs it again). */
+	if (o->broker && !strncmp(o->broker, "exec:", 5)) {
+		fputs(" broker ", f);
+		for (const char *p = o->broker; *p; p++)
+			fputc((unsigned char)*p < 0x20 ? ' ' : *p, f);
+	}
+	fputc('\n', f);
 	if (text)
 		fwrite(text, 1, len, f);
 	fprintf(f, "# trace hash %016llx\n", (unsigned long long)sim_trace_hash(r->w));
@@ -357,7 +364,8 @@ int engine_sim_run(const scenario *s, const run_opts *o, run_result *res)
 		/* Target exec: the broker binary on the broker's host, in place of the reference
 		 * broker; everything else is this engine's as it is. */
 		char *why = NULL;
-		bx = broker_exec_start(r.w, r.bh, PORT, o->broker + 5, &why);
+		bx = broker_exec_start(r.w, r.bh, PORT, o->broker + 5, s->broker.exec_config, s->broker.nexec_config,
+				       &why);
 		if (!bx) {
 			report_add(&res->report, "%s", why);
 			free(why);

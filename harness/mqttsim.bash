@@ -26,8 +26,9 @@ _mqttsim()
 	run) opts="--broker --seed --out --pcap -j -v --swarm --broker-variant --report --report-dir --html-diagrams --tap-version --username --password --password-file --client-id-prefix --topic-prefix --tls --cafile --capath --cert --key --alpn --insecure";;
 	proxy) opts="--listen --upstream --faults --seed --log --schedule-out --duration --help";;
 	broker) opts="--listen --listen-tls --tls-cert --tls-key --tls-cafile --store --passwords --acl --check-payload-format --broker-variant --config --help";;
-	explore) opts="--seeds --swarm --time-budget --shard -j --check-determinism --report --report-dir --json --merge";;
-	shrink) opts="--seed --swarm --out";;
+	explore) opts="--seeds --broker --swarm --time-budget --shard -j --check-determinism --report --report-dir --json --merge";;
+	shrink) opts="--seed --swarm --broker --out";;
+	replay) opts="--scenario --broker";;
 	*) opts="--help";;
 	esac
 	if [[ $cur == -* ]]; then

@@ -82,7 +82,8 @@ bool run_target_fits(const scenario *s, int target)
 	/* An exec broker is an external broker on the virtual network: it runs what a scenario
 	 * for an external broker runs, and what one for the simulation runs unless that asks
 	 * the reference broker for options of its own. */
-	return (s->targets & SC_TARGET_TCP) || ((s->targets & SC_TARGET_SIM) && !reference_broker_options(&s->broker));
+	return (s->targets & SC_TARGET_TCP) || s->broker.nexec_config ||
+	       ((s->targets & SC_TARGET_SIM) && !reference_broker_options(&s->broker));
 }
 
 void run_result_free(run_result *r)

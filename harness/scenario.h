@@ -259,6 +259,11 @@ typedef struct sc_broker {
 	uint16_t topic_alias_max;
 	uint32_t max_packet_size;
 	bool no_sub_ids, no_shared_subs;
+	/* Lines added to the {config} an exec broker gets (exec/README.md), {dir} and {port}
+	 * not yet replaced; a scenario that gives them runs on exec whatever options of the
+	 * reference broker it asks for, since they say how the exec broker matches them. */
+	char **exec_config;
+	size_t nexec_config;
 	sc_pos pos;
 } sc_broker;
 
