@@ -349,7 +349,7 @@ static void conn_end(broker *b, conn *c, bool publish_will, bool tell_shell, con
 			from = s;
 		}
 	}
-	if (will && c->will_msg && c->will_delay_s && from) {
+	if (will && c->will_msg && c->will_delay_s && from && !(b->cfg.test_faults & BROKER_TF_WILL_DELAY_IGNORED)) {
 		/* 5.0 Will Delay Interval: it waits with the session (broker__will_fire). */
 		session *ws = (session *)from;
 		broker__will_cancel(b, ws);
