@@ -228,6 +228,8 @@ enum broker_test_fault {
 	BROKER_TF_RESPONSE_INFO_UNASKED = 1 << 28, /* CONNACK carries Response Information unasked */
 	BROKER_TF_AUTH_METHOD_IGNORED = 1 << 29, /* a CONNECT's Authentication Method is ignored: an
 						    unknown one is accepted as if none were given */
+	BROKER_TF_WILL_NOT_CANCELLED = 1 << 30, /* a reconnection within the Will Delay Interval
+						   does not stop the will */
 };
 
 void broker_config_init(broker_config *c);

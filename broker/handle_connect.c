@@ -333,7 +333,7 @@ void broker__handle_connect(broker *b, conn *c, const mqtt_packet *p)
 	s = broker__session_find(b, id); /* a clean session went with its connection */
 	/* A connection for this client id before its Will Delay Interval passed: the will is
 	 * not sent [MQTT-3.1.2-8, MQTT-3.1.3-9] (also when Clean Start discards the session). */
-	if (s)
+	if (s && !(b->cfg.test_faults & BROKER_TF_WILL_NOT_CANCELLED))
 		broker__will_cancel(b, s);
 
 	uint32_t granted = expiry_grant(b, expiry);
