@@ -209,6 +209,8 @@ enum broker_test_fault {
 						PUBREL, of a QoS 2 message whose PUBREC came */
 	BROKER_TF_UNSUB_DROPS_INFLIGHT = 1 << 11, /* UNSUBSCRIBE abandons the QoS 1/2 deliveries
 						     under way through its filters */
+	BROKER_TF_SECOND_CONNECT = 1 << 12, /* a second CONNECT on a connection is answered with
+					       another CONNACK 0x00, the connection kept */
 	/* MQTT 5.0 (scenarios/conformance-5.0): */
 	BROKER_TF_NO_LOCAL_IGNORED = 1 << 16, /* No Local subscriptions get their own messages */
 	BROKER_TF_RAP_IGNORED = 1 << 17,      /* Retain As Published is read as 0 */

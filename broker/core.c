@@ -487,6 +487,11 @@ static bool dispatch(broker *b, conn *c, const mqtt_packet *p)
 	switch (p->type) {
 	case MQTT_AUTH: broker__handle_auth(b, c, p); break;
 	case MQTT_CONNECT:
+		if (c->state != CONN_NEW && (b->cfg.test_faults & BROKER_TF_SECOND_CONNECT)) {
+			mqtt_packet r = { .type = MQTT_CONNACK, .version = c->version };
+			broker__core_send(b, c, &r);
+			break;
+		}
 		if (c->state != CONN_NEW) {
 			protocol_error(b, c, "MQTT-3.1.0-2", "a second CONNECT on one connection", 0x82);
 			return false;

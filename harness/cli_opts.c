@@ -210,7 +210,8 @@ int cli_break_broker(const char *cmd, const char *v, uint32_t *bits, FILE *err)
 		    { "disconnect-keeps-will", BROKER_TF_DISCONNECT_KEEPS_WILL },
 		    { "response-info-unasked", BROKER_TF_RESPONSE_INFO_UNASKED },
 		    { "auth-method-ignored", BROKER_TF_AUTH_METHOD_IGNORED },
-		    { "will-not-cancelled", BROKER_TF_WILL_NOT_CANCELLED } };
+		    { "will-not-cancelled", BROKER_TF_WILL_NOT_CANCELLED },
+		    { "second-connect-answered", BROKER_TF_SECOND_CONNECT } };
 	for (size_t k = 0; v && k < sizeof brk / sizeof brk[0]; k++)
 		if (!strcmp(v, brk[k].name)) {
 			*bits |= brk[k].bit;

@@ -105,8 +105,11 @@ check_break problem-info-ignored "MQTT-3.1.2-29"
 check_break disconnect-keeps-will "MQTT-3.14.4-3 MQTT-3.1.2-10"
 # response-info-unasked: Response Information in every CONNACK.
 check_break response-info-unasked "MQTT-3.1.2-28"
-# auth-method-ignored: an unknown Authentication Method is accepted (CONNACK 0x00).
-check_break auth-method-ignored "MQTT-4.12.0-1"
+# auth-method-ignored: an unknown Authentication Method is accepted (CONNACK 0x00), and the
+# PINGREQ behind it answered (3.1-refused-connect-ignores-rest).
+check_break auth-method-ignored "MQTT-4.12.0-1 MQTT-3.1.4-6"
+# second-connect-answered: a second CONNECT gets a second CONNACK (3.1-second-connect stops there).
+check_break second-connect-answered "MQTT-3.2.0-2"
 # The 3.1.1 switches, as the 5.0 suite sees them.
 check_break skip-will "MQTT-3.1.2-7 MQTT-3.1.2-8"
 check_break ignore-keepalive "MQTT-3.1.2-22 MQTT-3.2.2-22"
