@@ -891,7 +891,7 @@ static const struct {
 	{ H "steps:\n  - { client: pub, expect: { packet: CONNACK, rc: [0, 1, 2, 3, 4, 5, 6, 7, 8] } }\n",
 	  "4:51: rc has 9 items; the limit is 8" },
 	{ H "steps:\n  - { client: pub, connect: { rc: [0, 300] } }\n",
-	  "4:41: 'rc' must be an integer from 0 to 255, got '300'" },
+	  "4:39: 'rc' must be an integer from 0 to 255, got '300'" },
 	{ H "steps:\n  - { client: pub, publish: { topic: a, retain: maybe } }\n",
 	  "4:49: 'retain' must be true or false, got 'maybe'" },
 	{ H "faults:\n  - { at: 1s, blackhole: pub }\n",
