@@ -330,6 +330,8 @@ static const struct {
 	{ MQTT_PROP_RESPONSE_INFO, offsetof(mqtt_props, response_info) },
 	{ MQTT_PROP_SERVER_REFERENCE, offsetof(mqtt_props, server_reference) },
 	{ MQTT_PROP_REASON_STRING, offsetof(mqtt_props, reason_string) },
+	{ MQTT_PROP_AUTH_METHOD, offsetof(mqtt_props, auth_method) },
+	{ MQTT_PROP_AUTH_DATA, offsetof(mqtt_props, auth_data) },
 };
 
 #define NUM_FIELDS (sizeof num_fields / sizeof num_fields[0])
@@ -571,7 +573,7 @@ bool hclient_match(const rx_pkt *r, const sc_match *m)
 		return false;
 	if (m->has_dup && r->dup != m->dup)
 		return false;
-	if (m->has_rc && r->rc != m->rc)
+	if (m->has_rc && r->rc != m->rc && !memchr(m->rc_alt, r->rc, m->nrc_alt))
 		return false;
 	if (m->has_session_present && r->session_present != m->session_present)
 		return false;
@@ -602,8 +604,11 @@ void hclient_describe(const sc_match *m, char *buf, size_t cap)
 		ADD(" retain=%d", m->retain);
 	if (m->has_dup)
 		ADD(" dup=%d", m->dup);
-	if (m->has_rc)
+	if (m->has_rc) {
 		ADD(" rc=%u", m->rc);
+		for (uint8_t i = 0; i < m->nrc_alt; i++)
+			ADD(" or %u", m->rc_alt[i]);
+	}
 	if (m->has_session_present)
 		ADD(" session_present=%d", m->session_present);
 	if (m->has_id)

@@ -382,6 +382,8 @@ static bool step_connect(engine *e, const scenario *s, const sc_step *st, char *
 			   r->line, *why ? ": " : "", why);
 		return false;
 	}
+	/* An `expect: { again: true }` after the step checks more of this CONNACK. */
+	c->last_match = f.found + 1;
 	return true;
 }
 
