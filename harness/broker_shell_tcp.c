@@ -23,6 +23,7 @@
 #include "harness/broker_shell_tcp.h"
 
 #include "broker/sha256.h"
+#include "harness/run.h"
 #include "harness/tls.h"
 
 #include <arpa/inet.h>
@@ -111,13 +112,6 @@ typedef struct shell {
 	size_t nhs;         /* connections in their TLS handshake */
 	int64_t hs_check_at; /* the earliest handshake deadline (INT64_MAX: none) */
 } shell;
-
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static void logf_(shell *sh, const char *line)
 {
@@ -274,7 +268,7 @@ static bool flush(shell *sh, int fd)
 static int64_t env_now(void *ctx)
 {
 	(void)ctx;
-	return mono_us();
+	return run_mono_us();
 }
 
 static void env_send(void *ctx, uint64_t id, const uint8_t *data, size_t len)
@@ -383,7 +377,7 @@ static void out_of_fds(shell *sh, int lfd, int err)
 		epoll_ctl(sh->ep, EPOLL_CTL_DEL, sh->lfd, NULL);
 		if (sh->tls_lfd >= 0)
 			epoll_ctl(sh->ep, EPOLL_CTL_DEL, sh->tls_lfd, NULL);
-		sh->listen_resume_at = mono_us() + FD_PAUSE_US;
+		sh->listen_resume_at = run_mono_us() + FD_PAUSE_US;
 	}
 }
 
@@ -443,7 +437,7 @@ static void accept_all(shell *sh, int lfd, bool tls)
 			SSL_set_accept_state(c->ssl);
 			c->hs = true;
 			c->hs_events = EPOLLIN;
-			c->hs_deadline = mono_us() + BROKER_TLS_HANDSHAKE_S * 1000000LL;
+			c->hs_deadline = run_mono_us() + BROKER_TLS_HANDSHAKE_S * 1000000LL;
 			if (c->hs_deadline < sh->hs_check_at)
 				sh->hs_check_at = c->hs_deadline;
 			sh->nhs++;
@@ -904,7 +898,7 @@ int broker_tcp_run(const broker_tcp_opts *o, char *err, size_t errlen)
 		if (sh.nhs && sh.hs_check_at < due)
 			due = sh.hs_check_at;
 		if (due != INT64_MAX) {
-			int64_t d = due - mono_us();
+			int64_t d = due - run_mono_us();
 			timeout = d <= 0 ? 0 : d > 3600000000LL ? 3600000 : (int)((d + 999) / 1000);
 		}
 		int n = epoll_wait(sh.ep, evs, MAX_EVENTS, timeout);
@@ -937,7 +931,7 @@ int broker_tcp_run(const broker_tcp_opts *o, char *err, size_t errlen)
 			}
 			reap(&sh);
 		}
-		int64_t t = mono_us();
+		int64_t t = run_mono_us();
 		if (sh.listen_resume_at != INT64_MAX && t >= sh.listen_resume_at) {
 			struct epoll_event lev = { .events = EPOLLIN, .data.fd = lfd };
 			epoll_ctl(sh.ep, EPOLL_CTL_ADD, lfd, &lev);

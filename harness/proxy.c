@@ -8,6 +8,7 @@
  * would.
  */
 #include "harness/proxy.h"
+#include "harness/run.h"
 
 #include "mqtt/mqtt.h"
 #include "sim/fault.h"
@@ -25,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #define MAX_CONNS 512                /* connections at once; more wait in the backlog */
@@ -88,13 +88,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stop_flag = 1;
-}
-
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 __attribute__((format(printf, 4, 5)))
@@ -605,7 +598,7 @@ int proxy_run(const proxy_opts *o, const proxy_plan *p)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	stop_flag = 0;
-	x->t0 = mono_us();
+	x->t0 = run_mono_us();
 	/* The fault edges in time order: each fault's start and, when it lasts, its end. */
 	size_t nedge = 0, next = 0;
 	struct edge {
@@ -628,7 +621,7 @@ int proxy_run(const proxy_opts *o, const proxy_plan *p)
 		}
 	struct pollfd pf[1 + 2 * MAX_CONNS];
 	while (!stop_flag) {
-		x->now = mono_us() - x->t0;
+		x->now = run_mono_us() - x->t0;
 		if (o->duration_us && x->now >= o->duration_us)
 			break;
 		while (next < nedge && edges[next].at <= x->now) {
@@ -686,7 +679,7 @@ int proxy_run(const proxy_opts *o, const proxy_plan *p)
 		int r = poll(pf, (nfds_t)np, (int)ms);
 		if (r < 0 && errno != EINTR)
 			break;
-		x->now = mono_us() - x->t0;
+		x->now = run_mono_us() - x->t0;
 		size_t nc = x->n;
 		for (size_t i = 0; i < nc && r > 0; i++) {
 			pconn *c = x->c[i];
