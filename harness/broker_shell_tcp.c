@@ -25,6 +25,7 @@
 #include "broker/sha256.h"
 #include "harness/run.h"
 #include "harness/tls.h"
+#include "mqtt/alloc.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -134,9 +135,7 @@ static tconn *get(shell *sh, int fd)
 		size_t n = sh->nconns ? sh->nconns : 64;
 		while (n <= (size_t)fd)
 			n *= 2;
-		tconn *c = realloc(sh->conns, n * sizeof *c);
-		if (!c)
-			abort();
+		tconn *c = mqtt_xrealloc(sh->conns, n * sizeof *c);
 		memset(c + sh->nconns, 0, (n - sh->nconns) * sizeof *c);
 		sh->conns = c;
 		sh->nconns = n;
@@ -204,9 +203,7 @@ static void kill_conn(shell *sh, tconn *c, int fd)
 	shutdown(fd, SHUT_RDWR);
 	if (sh->nreap == sh->reap_cap) {
 		size_t cap = sh->reap_cap ? 2 * sh->reap_cap : 16;
-		int *r = realloc(sh->reap, cap * sizeof *r);
-		if (!r)
-			abort();
+		int *r = mqtt_xrealloc(sh->reap, cap * sizeof *r);
 		sh->reap = r;
 		sh->reap_cap = cap;
 	}
@@ -296,9 +293,7 @@ static void env_send(void *ctx, uint64_t id, const uint8_t *data, size_t len)
 		size_t cap = c->out_cap ? c->out_cap : 4096;
 		while (cap < c->out_off + c->out_len + len)
 			cap *= 2;
-		uint8_t *o = realloc(c->out, cap);
-		if (!o)
-			abort();
+		uint8_t *o = mqtt_xrealloc(c->out, cap);
 		c->out = o;
 		c->out_cap = cap;
 	}
@@ -587,9 +582,7 @@ static char *dup_or_null(const char *s, size_t n)
 {
 	if (!s)
 		return NULL;
-	char *d = malloc(n + 1);
-	if (!d)
-		abort();
+	char *d = mqtt_xmalloc(n + 1);
 	memcpy(d, s, n);
 	d[n] = 0;
 	return d;
@@ -613,17 +606,13 @@ static int aw_connect_start(void *ctx, uint64_t conn, const char *client_id, con
 		}
 		return 3; /* server unavailable */
 	}
-	auth_job *j = calloc(1, sizeof *j);
-	if (!j)
-		abort();
+	auth_job *j = mqtt_xcalloc(1, sizeof *j);
 	j->fd = (int)conn;
 	j->gen = c->gen;
 	j->client_id = dup_or_null(client_id, strlen(client_id));
 	j->username = dup_or_null(username, username ? strlen(username) : 0);
 	if (password) {
-		j->password = malloc(password_len ? password_len : 1);
-		if (!j->password)
-			abort();
+		j->password = mqtt_xmalloc(password_len ? password_len : 1);
 		if (password_len)
 			memcpy(j->password, password, password_len);
 		j->password_len = password_len;
@@ -726,9 +715,7 @@ static int aw_scram_lookup(void *ctx, const char *username, uint8_t *salt, size_
 /* Start the worker in front of inner (which has a connect). 0, or -1 with err filled. */
 static int auth_start(shell *sh, const broker_auth *inner, char *err, size_t errlen)
 {
-	auth_worker *aw = calloc(1, sizeof *aw);
-	if (!aw)
-		abort();
+	auth_worker *aw = mqtt_xcalloc(1, sizeof *aw);
 	aw->inner = inner;
 	aw->iface = (broker_auth){ .ctx = sh, .connect = aw_connect, .allow = aw_allow,
 				   .connect_start = aw_connect_start,

@@ -416,10 +416,8 @@ static int conform_version(conform_cfg *cfg, const char *catalog_path, const cha
 	}
 
 	/* With --only, just the scenarios that cover one of those statements. */
-	scenario **run = calloc(nfiles + 1, sizeof *run);
+	scenario **run = mqtt_xcalloc(nfiles + 1, sizeof *run);
 	size_t nrun = 0;
-	if (!run)
-		abort();
 	for (size_t i = 0; i < nfiles; i++) {
 		bool keep = nonly == 0;
 		for (size_t k = 0; k < nonly && !keep; k++)

@@ -10,6 +10,7 @@
 #include "harness/proxy.h"
 #include "harness/run.h"
 
+#include "mqtt/alloc.h"
 #include "mqtt/mqtt.h"
 #include "sim/fault.h"
 #include "sim/sim.h"
@@ -176,9 +177,7 @@ static void sniff_connect(px *x, pconn *c)
 	size_t have = 0;
 	for (seg *s = c->d[0].head; s; s = s->next)
 		have += s->len;
-	uint8_t *buf = malloc(have ? have : 1);
-	if (!buf)
-		abort();
+	uint8_t *buf = mqtt_xmalloc(have ? have : 1);
 	size_t k = 0;
 	for (seg *s = c->d[0].head; s; s = s->next) {
 		memcpy(buf + k, s->data, s->len);
@@ -401,9 +400,7 @@ static void receive(px *x, pconn *c, int d)
 {
 	pdir *p = &c->d[d];
 	int fd = d == 0 ? c->cfd : c->ufd;
-	seg *s = malloc(sizeof *s + SEG_MAX);
-	if (!s)
-		abort();
+	seg *s = mqtt_xmalloc(sizeof *s + SEG_MAX);
 	ssize_t n = recv(fd, s->data, SEG_MAX, 0);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
 		free(s);
@@ -448,9 +445,7 @@ static void accept_one(px *x, int lfd)
 	if (fd < 0)
 		return;
 	nonblock(fd);
-	pconn *c = calloc(1, sizeof *c);
-	if (!c)
-		abort();
+	pconn *c = mqtt_xcalloc(1, sizeof *c);
 	c->cfd = fd;
 	c->order = ++x->accepted;
 	c->sel = -1;
@@ -583,9 +578,7 @@ static int resolve_upstream(px *x)
 
 int proxy_run(const proxy_opts *o, const proxy_plan *p)
 {
-	px *x = calloc(1, sizeof *x);
-	if (!x)
-		abort();
+	px *x = mqtt_xcalloc(1, sizeof *x);
 	x->o = o;
 	x->p = p;
 	int lfd = -1;
@@ -605,9 +598,7 @@ int proxy_run(const proxy_opts *o, const proxy_plan *p)
 		int64_t at;
 		size_t f;
 		bool on;
-	} *edges = calloc(2 * p->nfaults + 1, sizeof *edges);
-	if (!edges)
-		abort();
+	} *edges = mqtt_xcalloc(2 * p->nfaults + 1, sizeof *edges);
 	for (size_t i = 0; i < p->nfaults; i++) {
 		edges[nedge++] = (struct edge){ p->faults[i].at_us, i, true };
 		if (p->faults[i].for_us && p->faults[i].kind != SIM_FAULT_RESET)
