@@ -105,9 +105,7 @@ int hclient_send(hclient *c, const mqtt_packet *p, int64_t now_us)
 	size_t n = mqtt_encoded_size(p);
 	if (n == 0)
 		return -1;
-	uint8_t *buf = n <= sizeof small ? small : malloc(n);
-	if (!buf)
-		abort();
+	uint8_t *buf = n <= sizeof small ? small : mqtt_xmalloc(n);
 	int w = mqtt_encode(p, buf, n, NULL);
 	if (w > 0)
 		c->send(c, buf, (size_t)w);
