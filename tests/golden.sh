@@ -60,7 +60,7 @@ for b in $B311; do
 done
 # The MQTT 5.0 suite, and the switches that break 5.0 behaviour, against it (recorded later
 # than the files above: when each landed).
-B50="plus-multi-level dup-copied released-resent unsubscribe-drops-inflight no-local-ignored retain-as-published-ignored retain-handling-ignored sub-id-dropped message-expiry-ignored shared-to-all"
+B50="plus-multi-level dup-copied released-resent unsubscribe-drops-inflight no-local-ignored retain-as-published-ignored retain-handling-ignored sub-id-dropped message-expiry-ignored shared-to-all second-connect-answered session-expiry-ignored will-delay-ignored no-takeover-disconnect assigned-id-missing problem-info-ignored disconnect-keeps-will response-info-unasked auth-method-ignored will-not-cancelled"
 case_ conform-5.0-sim "$M" conform --version 5.0 -j 2
 for b in $B50; do
 	case_ "conform-5.0-break-$b" "$M" conform --version 5.0 -j 2 --break-broker "$b"
