@@ -528,16 +528,7 @@ void broker_on_bytes(broker *b, uint64_t id, const uint8_t *data, size_t len)
 	conn *c = broker__conn_find(b, id);
 	if (!c || len == 0)
 		return; /* nothing new to decode (and c->rx may not exist yet) */
-	if (c->rx_len + len > c->rx_cap) {
-		size_t cap = c->rx_cap ? c->rx_cap : 1024;
-		while (cap < c->rx_len + len)
-			cap *= 2;
-		uint8_t *r = mqtt_xrealloc(c->rx, cap);
-		c->rx = r;
-		c->rx_cap = cap;
-	}
-	memcpy(c->rx + c->rx_len, data, len);
-	c->rx_len += len;
+	mqtt_xappend(&c->rx, &c->rx_len, &c->rx_cap, data, len, 1024);
 	decode_input(b, c);
 }
 

@@ -54,14 +54,7 @@ typedef struct buf {
 
 static void need(buf *b, size_t n)
 {
-	if (b->len + n <= b->cap)
-		return;
-	size_t cap = b->cap ? b->cap : 256;
-	while (cap < b->len + n)
-		cap *= 2;
-	uint8_t *p = mqtt_xrealloc(b->p, cap);
-	b->p = p;
-	b->cap = cap;
+	b->p = mqtt_xgrow(b->p, &b->cap, b->len + n, 1, 256);
 }
 
 static void put_u8(buf *b, uint8_t v)
@@ -421,21 +414,10 @@ void broker__send_later(broker *b, conn *c, const mqtt_packet *p0)
 	size_t n = broker__core_fit(c, p0, p);
 	if (n == 0)
 		return; /* as broker__core_send: over the client's maximum (never garbage) */
-	if (b->held_len + n > b->held_cap) {
-		size_t cap = b->held_cap ? b->held_cap : 4096;
-		while (cap < b->held_len + n)
-			cap *= 2;
-		uint8_t *h = mqtt_xrealloc(b->held_bytes, cap);
-		b->held_bytes = h;
-		b->held_cap = cap;
-	}
+	b->held_bytes = mqtt_xgrow(b->held_bytes, &b->held_cap, b->held_len + n, 1, 4096);
 	if (mqtt_encode(p, b->held_bytes + b->held_len, n, NULL) != (int)n)
 		return;
-	if (b->nacks == b->acks_cap) {
-		b->acks_cap = b->acks_cap ? 2 * b->acks_cap : 64;
-		void *a = mqtt_xrealloc(b->acks, b->acks_cap * sizeof *b->acks);
-		b->acks = a;
-	}
+	b->acks = mqtt_xgrow(b->acks, &b->acks_cap, b->nacks + 1, sizeof *b->acks, 64);
 	b->acks[b->nacks++] = (struct pending_ack){ c->id, b->held_len, n };
 	b->held_len += n;
 }

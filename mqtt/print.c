@@ -146,6 +146,16 @@ static void put(out *o, const char *fmt, ...)
 		o->len += (size_t)n;
 }
 
+void mqtt_say(char *buf, size_t cap, const char *fmt, ...)
+{
+	if (!buf || !cap)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, cap, fmt, ap);
+	va_end(ap);
+}
+
 /* A string shown with C-like escapes; long ones are cut with "..." after `limit` bytes. */
 static void put_quoted(out *o, mqtt_str s, size_t limit, bool json)
 {
