@@ -398,6 +398,20 @@ yaml_node_t *scn__list_item(ld *L, const yaml_node_t *v, long i)
 	return scn__node(L, v->data.sequence.items.start[i]);
 }
 
+void *scn__list_load(ld *L, const yaml_node_t *v, const char *key, long max, size_t size, size_t *count,
+		     void (*load)(ld *L, const yaml_node_t *item, void *slot))
+{
+	long n = scn__list_count(L, v, key, max);
+	char *slots = n > 0 ? scn__xcalloc(L, (size_t)n, size) : NULL;
+	for (long i = 0; slots && i < n; i++) {
+		yaml_node_t *it = scn__list_item(L, v, i);
+		if (!it)
+			break;
+		load(L, it, slots + (*count)++ * size);
+	}
+	return slots;
+}
+
 /* Lists of words also take one word alone: `spec: MQTT-3.3.1-8` reads as a list of one. */
 long scn__word_count(ld *L, const yaml_node_t *v, const char *key, long max)
 {
