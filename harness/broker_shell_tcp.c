@@ -809,10 +809,22 @@ static int listen_on(const char *host, unsigned port, char *err, size_t errlen, 
 	return fd;
 }
 
+/* The shell's own descriptors: the listeners, epoll and the spare, those that are open. */
+static void close_own(shell *sh)
+{
+	if (sh->spare_fd >= 0)
+		close(sh->spare_fd);
+	if (sh->ep >= 0)
+		close(sh->ep);
+	close(sh->lfd);
+	if (sh->tls_lfd >= 0)
+		close(sh->tls_lfd);
+}
+
 int broker_tcp_run(const broker_tcp_opts *o, char *err, size_t errlen)
 {
 	shell sh = { .o = o, .wake_at = INT64_MAX, .listen_resume_at = INT64_MAX, .spare_fd = -1, .tls_lfd = -1,
-		     .hs_check_at = INT64_MAX };
+		     .ep = -1, .hs_check_at = INT64_MAX };
 	unsigned port, tls_port = 0;
 	int lfd = listen_on(o->host, o->port, err, errlen, &port);
 	if (lfd < 0)
@@ -821,16 +833,14 @@ int broker_tcp_run(const broker_tcp_opts *o, char *err, size_t errlen)
 	if (o->tls_ctx) {
 		sh.tls_lfd = listen_on(o->tls_host, o->tls_port, err, errlen, &tls_port);
 		if (sh.tls_lfd < 0) {
-			close(lfd);
+			close_own(&sh);
 			return -1;
 		}
 	}
 	sh.ep = epoll_create1(EPOLL_CLOEXEC);
 	if (sh.ep < 0) {
 		snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
-		close(lfd);
-		if (sh.tls_lfd >= 0)
-			close(sh.tls_lfd);
+		close_own(&sh);
 		return -1;
 	}
 	struct epoll_event ev = { .events = EPOLLIN, .data.fd = lfd };
@@ -842,10 +852,7 @@ int broker_tcp_run(const broker_tcp_opts *o, char *err, size_t errlen)
 	broker_config cfg = o->cfg;
 	if (cfg.auth && cfg.auth->connect) {
 		if (auth_start(&sh, cfg.auth, err, errlen) < 0) {
-			close(sh.ep);
-			close(lfd);
-			if (sh.tls_lfd >= 0)
-				close(sh.tls_lfd);
+			close_own(&sh);
 			return -1;
 		}
 		cfg.auth = &sh.aw->iface;
@@ -861,12 +868,7 @@ int broker_tcp_run(const broker_tcp_opts *o, char *err, size_t errlen)
 		snprintf(err, errlen, "the store could not be recovered (see the line above); not starting");
 		auth_stop(&sh);
 		broker_free(sh.b);
-		if (sh.spare_fd >= 0)
-			close(sh.spare_fd);
-		close(sh.ep);
-		close(lfd);
-		if (sh.tls_lfd >= 0)
-			close(sh.tls_lfd);
+		close_own(&sh);
 		return -1;
 	}
 	char line[128];
@@ -944,11 +946,6 @@ int broker_tcp_run(const broker_tcp_opts *o, char *err, size_t errlen)
 			conn_close(&sh, (int)fd);
 	free(sh.conns);
 	free(sh.reap);
-	if (sh.spare_fd >= 0)
-		close(sh.spare_fd);
-	close(sh.ep);
-	close(lfd);
-	if (sh.tls_lfd >= 0)
-		close(sh.tls_lfd);
+	close_own(&sh);
 	return 0;
 }
