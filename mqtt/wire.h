@@ -173,9 +173,7 @@ uint8_t *mqtt__body_write(uint8_t *w, const mqtt_packet *p);
 
 uint32_t mqtt__connect_size(const mqtt_packet *p);
 uint8_t *mqtt__connect_write(uint8_t *w, const mqtt_packet *p);
-uint32_t mqtt__subscribe_size(const mqtt_packet *p);
-uint8_t *mqtt__subscribe_write(uint8_t *w, const mqtt_packet *p);
-uint32_t mqtt__unsubscribe_size(const mqtt_packet *p);
-uint8_t *mqtt__unsubscribe_write(uint8_t *w, const mqtt_packet *p);
+uint32_t mqtt__filters_size(const mqtt_packet *p); /* SUBSCRIBE and UNSUBSCRIBE */
+uint8_t *mqtt__filters_write(uint8_t *w, const mqtt_packet *p);
 
 #endif
