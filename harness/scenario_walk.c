@@ -437,6 +437,17 @@ const char *scn__scalar(ld *L, const yaml_node_t *v, const char *key, const char
 	return NULL;
 }
 
+/* *out (freed) replaced by a copy of t; false if out of memory (reported). */
+static bool replace_copy(ld *L, const char *t, char **out)
+{
+	char *c = scn__xstrdup(L, t);
+	if (!c)
+		return false;
+	free(*out);
+	*out = c;
+	return true;
+}
+
 bool scn__n_str(ld *L, const yaml_node_t *v, const char *key, char **out)
 {
 	if (!v)
@@ -448,12 +459,7 @@ bool scn__n_str(ld *L, const yaml_node_t *v, const char *key, char **out)
 		scn__err(L, v, "'%s' contains a NUL character (\\0), which a scenario string cannot hold", key);
 		return false;
 	}
-	char *c = scn__xstrdup(L, t);
-	if (!c)
-		return false;
-	free(*out);
-	*out = c;
-	return true;
+	return replace_copy(L, t, out);
 }
 
 bool scn__n_bool(ld *L, const yaml_node_t *v, const char *key, bool *out)
@@ -762,10 +768,5 @@ bool scn__n_host(ld *L, const yaml_node_t *v, const char *key, char **out)
 		scn__unknown_name(L, v, t, true);
 		return false;
 	}
-	char *c = scn__xstrdup(L, t);
-	if (!c)
-		return false;
-	free(*out);
-	*out = c;
-	return true;
+	return replace_copy(L, t, out);
 }
