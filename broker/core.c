@@ -261,12 +261,7 @@ int broker_on_open(broker *b, uint64_t id, const char *peer)
 	c->id = id;
 	c->peer = mqtt_xstrndup(peer ? peer : "?", strlen(peer ? peer : "?"));
 	c->dl.at = INT64_MAX;
-	c->prev = b->conns_tail;
-	if (b->conns_tail)
-		b->conns_tail->next = c;
-	else
-		b->conns = c;
-	b->conns_tail = c;
+	BROKER_LIST_APPEND(b->conns, b->conns_tail, c, prev, next);
 	if (b->nconns + 1 > b->conn_buckets) {
 		/* Keep chains short with thousands of clients (fleets of simulated nodes). */
 		size_t cap = b->conn_buckets * 2;
@@ -299,14 +294,7 @@ static void conn_free(broker *b, conn *c)
 	broker__bheap_set(&b->deadlines, &c->dl, INT64_MAX);
 	conn_unhash(b, c);
 	b->nconns--;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		b->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	else
-		b->conns_tail = c->prev;
+	BROKER_LIST_UNLINK(b->conns, b->conns_tail, c, prev, next);
 	free(c->peer);
 	free(c->username);
 	free(c->rx);
