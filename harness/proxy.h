@@ -67,14 +67,15 @@ typedef struct proxy_opts {
  * applies it in-process to the bytes it queues for and from the broker): a queue of segments
  * with due times (bandwidth, latency, jitter, coalescing), delivered through a write callback
  * that may take fewer bytes than offered; loss and partitions retransmit with RTO backoff and
- * abort past the retry limit; a clog holds, a blackhole swallows; slicing cuts deliveries into
+ * abort past the retry limit; a clog holds; a blackhole swallows every attempt without an
+ * abort (the sim's half-open link), so what it held arrives once it lifts; slicing cuts deliveries into
  * pieces of 1..slice_max bytes; limit_data stops the stream. The caller owns the flags
  * (part, clog, hole) and sets them from its faults. Segments are malloc'd; proxy_dir_clear
  * frees them all. */
 typedef struct proxy_seg {
 	struct proxy_seg *next;
 	int64_t due;
-	uint32_t tries, len, off;
+	uint32_t tries, quiet, len, off; /* lost attempts; attempts a blackhole swallowed */
 	uint8_t data[];
 } proxy_seg;
 

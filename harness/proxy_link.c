@@ -49,6 +49,7 @@ void proxy_dir_append(proxy_dir *p, const sim_link *l, int64_t now, proxy_seg *s
 	s->len = len;
 	s->off = 0;
 	s->tries = 0;
+	s->quiet = 0;
 	if (p->tail)
 		p->tail->next = s;
 	else
@@ -80,6 +81,14 @@ int proxy_dir_deliver(proxy_dir *p, const sim_link *l, int64_t now, const proxy_
 {
 	while (p->head && p->head->due <= now && !p->clog) {
 		proxy_seg *s = p->head;
+		if (p->hole) {
+			/* Vanishes without a word, as on the virtual network: retried quietly with
+			 * backoff, never counted towards an abort, so the stream goes on (and the
+			 * connection stays half-open) once the blackhole is lifted. */
+			s->quiet++;
+			s->due = now + rto_of(l, s->quiet);
+			return PROXY_DIR_OK;
+		}
 		/* A lost attempt is a segment not yet begun: a partition loses every one. */
 		if (p->part || (l->loss > 0 && s->off == 0 && sim_rng_bernoulli(&p->rng, l->loss))) {
 			uint32_t limit = l->retries ? l->retries : 15;
@@ -91,10 +100,6 @@ int proxy_dir_deliver(proxy_dir *p, const sim_link *l, int64_t now, const proxy_
 			s->due = now + rto_of(l, s->tries);
 			/* What follows waits behind it, as TCP delivers in order. */
 			return PROXY_DIR_OK;
-		}
-		if (p->hole) {
-			pop(p);
-			continue;
 		}
 		uint32_t n = s->len - s->off;
 		if (l->slice_max && n > l->slice_max)
