@@ -422,8 +422,8 @@ static bool t_run_until(void *ctx, int64_t until, bool (*pred)(void *), void *ar
 					wake = b;
 				if (c->eof && c->fin_due && c->fin_due < wake)
 					wake = c->fin_due;
-				if (c->eof && !c->fin_due && !c->d[1].head)
-					wake = now; /* the close is due to be timed */
+				if (c->eof && !c->fin_due && !c->d[1].head && !c->part[1] && !c->clog[1] && !c->hole[1])
+					wake = now; /* the close is due to be timed (a fault holding it wakes us as it ends) */
 			}
 			/* A socket the broker closed says POLLHUP on every call: leave it out. */
 			pf[i].fd = c->state == 0 && c->eof && !c->blocked ? -1 : c->fd;
