@@ -23,7 +23,9 @@
 #include "harness/broker_shell_tcp.h"
 
 #include "broker/sha256.h"
+#include "harness/run.h"
 #include "harness/tls.h"
+#include "mqtt/alloc.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -112,13 +114,6 @@ typedef struct shell {
 	int64_t hs_check_at; /* the earliest handshake deadline (INT64_MAX: none) */
 } shell;
 
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void logf_(shell *sh, const char *line)
 {
 	if (!sh->o->log)
@@ -140,9 +135,7 @@ static tconn *get(shell *sh, int fd)
 		size_t n = sh->nconns ? sh->nconns : 64;
 		while (n <= (size_t)fd)
 			n *= 2;
-		tconn *c = realloc(sh->conns, n * sizeof *c);
-		if (!c)
-			abort();
+		tconn *c = mqtt_xrealloc(sh->conns, n * sizeof *c);
 		memset(c + sh->nconns, 0, (n - sh->nconns) * sizeof *c);
 		sh->conns = c;
 		sh->nconns = n;
@@ -210,9 +203,7 @@ static void kill_conn(shell *sh, tconn *c, int fd)
 	shutdown(fd, SHUT_RDWR);
 	if (sh->nreap == sh->reap_cap) {
 		size_t cap = sh->reap_cap ? 2 * sh->reap_cap : 16;
-		int *r = realloc(sh->reap, cap * sizeof *r);
-		if (!r)
-			abort();
+		int *r = mqtt_xrealloc(sh->reap, cap * sizeof *r);
 		sh->reap = r;
 		sh->reap_cap = cap;
 	}
@@ -274,7 +265,7 @@ static bool flush(shell *sh, int fd)
 static int64_t env_now(void *ctx)
 {
 	(void)ctx;
-	return mono_us();
+	return run_mono_us();
 }
 
 static void env_send(void *ctx, uint64_t id, const uint8_t *data, size_t len)
@@ -302,9 +293,7 @@ static void env_send(void *ctx, uint64_t id, const uint8_t *data, size_t len)
 		size_t cap = c->out_cap ? c->out_cap : 4096;
 		while (cap < c->out_off + c->out_len + len)
 			cap *= 2;
-		uint8_t *o = realloc(c->out, cap);
-		if (!o)
-			abort();
+		uint8_t *o = mqtt_xrealloc(c->out, cap);
 		c->out = o;
 		c->out_cap = cap;
 	}
@@ -383,7 +372,7 @@ static void out_of_fds(shell *sh, int lfd, int err)
 		epoll_ctl(sh->ep, EPOLL_CTL_DEL, sh->lfd, NULL);
 		if (sh->tls_lfd >= 0)
 			epoll_ctl(sh->ep, EPOLL_CTL_DEL, sh->tls_lfd, NULL);
-		sh->listen_resume_at = mono_us() + FD_PAUSE_US;
+		sh->listen_resume_at = run_mono_us() + FD_PAUSE_US;
 	}
 }
 
@@ -443,7 +432,7 @@ static void accept_all(shell *sh, int lfd, bool tls)
 			SSL_set_accept_state(c->ssl);
 			c->hs = true;
 			c->hs_events = EPOLLIN;
-			c->hs_deadline = mono_us() + BROKER_TLS_HANDSHAKE_S * 1000000LL;
+			c->hs_deadline = run_mono_us() + BROKER_TLS_HANDSHAKE_S * 1000000LL;
 			if (c->hs_deadline < sh->hs_check_at)
 				sh->hs_check_at = c->hs_deadline;
 			sh->nhs++;
@@ -593,9 +582,7 @@ static char *dup_or_null(const char *s, size_t n)
 {
 	if (!s)
 		return NULL;
-	char *d = malloc(n + 1);
-	if (!d)
-		abort();
+	char *d = mqtt_xmalloc(n + 1);
 	memcpy(d, s, n);
 	d[n] = 0;
 	return d;
@@ -619,17 +606,13 @@ static int aw_connect_start(void *ctx, uint64_t conn, const char *client_id, con
 		}
 		return 3; /* server unavailable */
 	}
-	auth_job *j = calloc(1, sizeof *j);
-	if (!j)
-		abort();
+	auth_job *j = mqtt_xcalloc(1, sizeof *j);
 	j->fd = (int)conn;
 	j->gen = c->gen;
 	j->client_id = dup_or_null(client_id, strlen(client_id));
 	j->username = dup_or_null(username, username ? strlen(username) : 0);
 	if (password) {
-		j->password = malloc(password_len ? password_len : 1);
-		if (!j->password)
-			abort();
+		j->password = mqtt_xmalloc(password_len ? password_len : 1);
 		if (password_len)
 			memcpy(j->password, password, password_len);
 		j->password_len = password_len;
@@ -732,9 +715,7 @@ static int aw_scram_lookup(void *ctx, const char *username, uint8_t *salt, size_
 /* Start the worker in front of inner (which has a connect). 0, or -1 with err filled. */
 static int auth_start(shell *sh, const broker_auth *inner, char *err, size_t errlen)
 {
-	auth_worker *aw = calloc(1, sizeof *aw);
-	if (!aw)
-		abort();
+	auth_worker *aw = mqtt_xcalloc(1, sizeof *aw);
 	aw->inner = inner;
 	aw->iface = (broker_auth){ .ctx = sh, .connect = aw_connect, .allow = aw_allow,
 				   .connect_start = aw_connect_start,
@@ -904,7 +885,7 @@ int broker_tcp_run(const broker_tcp_opts *o, char *err, size_t errlen)
 		if (sh.nhs && sh.hs_check_at < due)
 			due = sh.hs_check_at;
 		if (due != INT64_MAX) {
-			int64_t d = due - mono_us();
+			int64_t d = due - run_mono_us();
 			timeout = d <= 0 ? 0 : d > 3600000000LL ? 3600000 : (int)((d + 999) / 1000);
 		}
 		int n = epoll_wait(sh.ep, evs, MAX_EVENTS, timeout);
@@ -937,7 +918,7 @@ int broker_tcp_run(const broker_tcp_opts *o, char *err, size_t errlen)
 			}
 			reap(&sh);
 		}
-		int64_t t = mono_us();
+		int64_t t = run_mono_us();
 		if (sh.listen_resume_at != INT64_MAX && t >= sh.listen_resume_at) {
 			struct epoll_event lev = { .events = EPOLLIN, .data.fd = lfd };
 			epoll_ctl(sh.ep, EPOLL_CTL_ADD, lfd, &lev);

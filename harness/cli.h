@@ -76,7 +76,9 @@ int cli_target_done(const char *cmd, struct run_opts *o, FILE *err);
 #define CLI_BREAK_NAMES "retain-flag skip-will qos2-twice forget-session ignore-keepalive retained-stored-qos queued-retain dollar-wildcard" \
 	" plus-multi-level dup-copied released-resent unsubscribe-drops-inflight" \
 	" no-local-ignored retain-as-published-ignored retain-handling-ignored sub-id-dropped" \
-	" message-expiry-ignored shared-to-all"
+	" message-expiry-ignored shared-to-all session-expiry-ignored will-delay-ignored" \
+	" no-takeover-disconnect assigned-id-missing problem-info-ignored disconnect-keeps-will" \
+	" response-info-unasked auth-method-ignored will-not-cancelled second-connect-answered"
 int cli_break_broker(const char *cmd, const char *v, uint32_t *bits, FILE *err);
 /* --broker-variant NAME (repeatable): adds a permitted variant's BROKER_VAR_* bit to *bits
  * (the reference broker behaving in another way the spec allows), or -1 after listing the

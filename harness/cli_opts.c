@@ -202,7 +202,17 @@ int cli_break_broker(const char *cmd, const char *v, uint32_t *bits, FILE *err)
 		    { "retain-handling-ignored", BROKER_TF_RH_IGNORED },
 		    { "sub-id-dropped", BROKER_TF_SUB_ID_DROPPED },
 		    { "message-expiry-ignored", BROKER_TF_EXPIRY_IGNORED },
-		    { "shared-to-all", BROKER_TF_SHARED_TO_ALL } };
+		    { "shared-to-all", BROKER_TF_SHARED_TO_ALL },
+		    { "session-expiry-ignored", BROKER_TF_SESSION_EXPIRY_IGNORED },
+		    { "will-delay-ignored", BROKER_TF_WILL_DELAY_IGNORED },
+		    { "no-takeover-disconnect", BROKER_TF_NO_TAKEOVER_DISCONNECT },
+		    { "assigned-id-missing", BROKER_TF_ASSIGNED_ID_MISSING },
+		    { "problem-info-ignored", BROKER_TF_PROBLEM_INFO_IGNORED },
+		    { "disconnect-keeps-will", BROKER_TF_DISCONNECT_KEEPS_WILL },
+		    { "response-info-unasked", BROKER_TF_RESPONSE_INFO_UNASKED },
+		    { "auth-method-ignored", BROKER_TF_AUTH_METHOD_IGNORED },
+		    { "will-not-cancelled", BROKER_TF_WILL_NOT_CANCELLED },
+		    { "second-connect-answered", BROKER_TF_SECOND_CONNECT } };
 	for (size_t k = 0; v && k < sizeof brk / sizeof brk[0]; k++)
 		if (!strcmp(v, brk[k].name)) {
 			*bits |= brk[k].bit;

@@ -16,6 +16,7 @@
 #include "harness/run.h"
 #include "harness/suite.h"
 #include "harness/units.h"
+#include "mqtt/alloc.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -220,10 +221,8 @@ int cmd_explore(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	W.jobs = 1;
 	W.err = err;
 	char msg[256];
-	char **mfiles = calloc((size_t)argc, sizeof *mfiles);
+	char **mfiles = mqtt_xcalloc((size_t)argc, sizeof *mfiles);
 	int nm = 0;
-	if (!mfiles)
-		abort();
 	int rc = EXIT_USAGE;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;

@@ -14,6 +14,7 @@
 #include "harness/scenario.h"
 #include "harness/units.h"
 
+#include "mqtt/alloc.h"
 #include "sim/fault.h"
 #include "sim/sim.h"
 

@@ -381,10 +381,8 @@ int cmd_shrink(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		fl[0].pos.col);
 	fprintf(out, "shrink: %zu fault%s: %zu explicit, %zu drawn from the seed%s\n", n, n == 1 ? "" : "s", s->nfaults,
 		n - s->nfaults, o.swarm ? " (swarm)" : "");
-	buf = calloc(n ? n : 1, sizeof *buf);
-	keep = calloc(n ? n : 1, sizeof *keep);
-	if (!buf || !keep)
-		abort();
+	buf = mqtt_xcalloc(n ? n : 1, sizeof *buf);
+	keep = mqtt_xcalloc(n ? n : 1, sizeof *keep);
 	c.buf = buf;
 	/* The drawn faults written out must still fail: else the schedule is not the whole story. */
 	uint64_t h;
@@ -423,12 +421,10 @@ int cmd_shrink(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	for (size_t i = 0; i < s->nsteps; i++)
 		np += s->steps[i].kind == SC_PUBLISH;
 	if (np > 1 && fl[0].kind == EXPLORE_FAIL_EXPECT) {
-		ext = calloc(s->nsteps, sizeof *ext);
-		pubs = calloc(np, sizeof *pubs);
-		pkeep = calloc(np, sizeof *pkeep);
-		c.stepbuf = calloc(s->nsteps, sizeof *c.stepbuf);
-		if (!ext || !pubs || !pkeep || !c.stepbuf)
-			abort();
+		ext = mqtt_xcalloc(s->nsteps, sizeof *ext);
+		pubs = mqtt_xcalloc(np, sizeof *pubs);
+		pkeep = mqtt_xcalloc(np, sizeof *pkeep);
+		c.stepbuf = mqtt_xcalloc(s->nsteps, sizeof *c.stepbuf);
 		if (step_extents(text, len, s->nsteps, ext) < 0) {
 			fprintf(out, "shrink: the steps are not one list item per line range (flow style or aliases): "
 				     "publish steps are kept\n");

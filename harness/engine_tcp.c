@@ -765,11 +765,9 @@ int engine_tcp_run(const scenario *s, const run_opts *o, const char *host, unsig
 	snprintf(r.tp, sizeof r.tp, "%s%s%s", o->topic_prefix ? o->topic_prefix : "", o->topic_prefix ? "/" : "",
 		 r.prefix);
 	r.n = s->nclients + 1;
-	r.conns = calloc(r.n, sizeof *r.conns);
-	r.clients = calloc(r.n, sizeof *r.clients);
-	r.pf = calloc(r.n, sizeof *r.pf);
-	if (!r.conns || !r.clients || !r.pf)
-		abort();
+	r.conns = mqtt_xcalloc(r.n, sizeof *r.conns);
+	r.clients = mqtt_xcalloc(r.n, sizeof *r.clients);
+	r.pf = mqtt_xcalloc(r.n, sizeof *r.pf);
 	sc_client probe = { .id = "mqttsim-probe", .auto_ack = true };
 	for (size_t i = 0; i < r.n; i++) {
 		const sc_client *sc = i < s->nclients ? &s->clients[i] : &probe;

@@ -57,9 +57,7 @@ size_t explore__intervals(uint64_t *seeds, size_t n, uint64_t (**iv)[2])
 {
 	if (n)
 		qsort(seeds, n, sizeof *seeds, explore__by_u64);
-	*iv = malloc((n ? n : 1) * sizeof **iv);
-	if (!*iv)
-		abort();
+	*iv = mqtt_xmalloc((n ? n : 1) * sizeof **iv);
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (k && seeds[i] == (*iv)[k - 1][1] + 1)

@@ -50,9 +50,7 @@ static void plan_random(const scenario *s, uint64_t seed, int64_t until, proxy_p
 		hosts[i + 1] = sim_host_add(w, s->clients[i].id);
 	sim_fault *v = NULL;
 	size_t nv = sim_fault_plan(seed, &s->random_faults.rates, hosts, n, 0, until, &v);
-	p->faults = realloc(p->faults, (p->nfaults + nv + 1) * sizeof *p->faults);
-	if (!p->faults)
-		abort();
+	p->faults = mqtt_xrealloc(p->faults, (p->nfaults + nv + 1) * sizeof *p->faults);
 	for (size_t i = 0; i < nv; i++) {
 		const sim_fault *f = &v[i];
 		uint32_t a = f->a ? sim_host_index(f->a) : 0, b = f->b ? sim_host_index(f->b) : 0;

@@ -117,6 +117,8 @@ enum sc_step_kind {
 	SC_ACK,           /* PUBACK/PUBREC/PUBREL/PUBCOMP for the id of the last packet expected */
 };
 
+#define SC_RC_ALT 7 /* rc: a list of at most 1 + SC_RC_ALT codes */
+
 /* What an expected packet must look like; unset fields (has_* false / NULL) match anything. */
 typedef struct sc_match {
 	int type;                 /* enum mqtt_type; 0 = any */
@@ -126,6 +128,10 @@ typedef struct sc_match {
 	uint8_t qos;
 	bool retain, dup;
 	uint8_t rc;               /* CONNACK return code or reason code */
+	/* `rc: [a, b, ...]`: further codes that match as well, for where the standard lets the
+	 * peer choose among several (a refusal with 0x80 or a specific code) */
+	uint8_t rc_alt[SC_RC_ALT];
+	uint8_t nrc_alt;
 	bool session_present;
 	uint16_t id;
 	uint8_t *codes;           /* SUBACK return codes */

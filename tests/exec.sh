@@ -180,7 +180,7 @@ printf 'int main(void){return 0;}\n' >"$tmp/st.c"
 if ${CC:-cc} -static -o "$tmp/static" "$tmp/st.c" 2>/dev/null; then
 	expect_refusal "a static broker" 2 "statically linked" "$M" run "$s" --broker "exec:$tmp/static"
 else
-	echo "NOTE no static libc (libc6-dev's libc.a): the static-binary refusal was not checked"
+	missing "no static libc (libc.a) to link a static test binary" libc6-dev "the static-binary refusal was not checked"
 fi
 echo "exec: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

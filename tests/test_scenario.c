@@ -313,7 +313,7 @@ static const char kitchen_sink[] =
 	"  - { client: pub, expect: { packet: puback, id: 7, rc: 0, within: 1s, after: 250ms } }\n"
 	"  - { client: sub, expect: { packet: PUBLISH, topic: r/t, payload: \"21.5\", qos: 1, retain: 1, dup: false } }\n"
 	"  - { client: sub, expect: { packet: SubAck, codes: [1, 0x80] } }\n"
-	"  - { client: pub, expect: { packet: CONNACK, rc: 5, session_present: true } }\n"
+	"  - { client: pub, expect: { packet: CONNACK, rc: [5, 0x87], session_present: true } }\n"
 	"  - { client: sub, expect_none: { packet: PUBLISH, for: 500ms } }\n"
 	"  - { client: sub, expect_none: { for: 1s } }\n"
 	"  - { wait: 1m30s }\n"
@@ -499,6 +499,8 @@ START_TEST(test_kitchen_sink_steps)
 	ck_assert_uint_eq(m->codes[1], 0x80);
 	ck_assert(st[11].match.has_session_present && st[11].match.session_present);
 	ck_assert_uint_eq(st[11].match.rc, 5);
+	ck_assert_uint_eq(st[11].match.nrc_alt, 1);
+	ck_assert_uint_eq(st[11].match.rc_alt[0], 0x87);
 	ck_assert_int_eq(st[12].kind, SC_EXPECT_NONE);
 	ck_assert_int_eq(st[12].match.type, MQTT_PUBLISH);
 	ck_assert_int_eq(st[12].for_us, 500000);
@@ -901,6 +903,12 @@ static const struct {
 	  "4:7: unknown key 'cleint' in step (did you mean 'client'?)" },
 	{ H "steps:\n  - { client: pub, expect: { packet: CONNACK, rc: 256 } }\n",
 	  "4:51: 'rc' must be an integer from 0 to 255, got '256'" },
+	{ H "steps:\n  - { client: pub, expect: { packet: CONNACK, rc: [] } }\n",
+	  "4:51: 'rc' must be a reason code or a list of them, got an empty list" },
+	{ H "steps:\n  - { client: pub, expect: { packet: CONNACK, rc: [0, 1, 2, 3, 4, 5, 6, 7, 8] } }\n",
+	  "4:51: rc has 9 items; the limit is 8" },
+	{ H "steps:\n  - { client: pub, connect: { rc: [0, 300] } }\n",
+	  "4:39: 'rc' must be an integer from 0 to 255, got '300'" },
 	{ H "steps:\n  - { client: pub, publish: { topic: a, retain: maybe } }\n",
 	  "4:49: 'retain' must be true or false, got 'maybe'" },
 	{ H "faults:\n  - { at: 1s, blackhole: pub }\n",
