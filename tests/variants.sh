@@ -70,6 +70,27 @@ for v in $VARIANTS; do
 	bpid=""
 done
 
+# Under server-keepalive the scripted clients ping as CONNACK tells them (MQTT-3.2.2-21): one
+# that asked for no keep alive idles 40 s and stays; one that does not ping is cut off at 15 s.
+cat >"$tmp/idle.yaml" <<'EOF2'
+name: idle-under-server-keepalive
+description: A 5.0 client that asked for no keep alive pings at the Server Keep Alive; a silent one is cut off.
+version: 5.0
+clients:
+  - { id: c }
+  - { id: quiet, auto_ping: false }
+steps:
+  - { client: c, connect: { keepalive: 0s } }
+  - { client: quiet, connect: { keepalive: 60s, connack_properties: { server_keep_alive: 10 } } }
+  - { client: quiet, expect_closed: { within: 16s } }
+  - { wait: 25s }
+  - { client: c, subscribe: [{ filter: "idle/x", qos: 0 }] }
+  - { client: c, expect: { packet: SUBACK, codes: [0] } }
+EOF2
+out=$("$M" run --broker-variant server-keepalive "$tmp/idle.yaml" 2>&1); rc=$?
+[ $rc -eq 0 ] && ok "server-keepalive: a client asking for no keep alive pings as told and stays 40 s; a silent one is cut off" ||
+	bad "server-keepalive idle client (exit $rc)" "$out"
+
 # The other side of qos0-not-queued: the reference broker queues no QoS 0 by default, so the
 # suite also runs against one that does (`--queue-qos0`, MQTT-3.1.2-5 leaves it open).
 broker_start "$tmp/broker.log" --sys-interval 1 --queue-qos0
