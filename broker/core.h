@@ -189,6 +189,7 @@ struct conn {
 	 * Receive Maximum: PUBACKs held for the sync, QoS 2 ids awaiting PUBREL. */
 	uint32_t in_q1_held, in_q2;
 	bheap_item dl;             /* keepalive expiry (dl.at; INT64_MAX when none); tie id */
+	int64_t ka_due;            /* the true expiry, >= dl.at: a packet moves only this */
 	bool will;
 	uint8_t will_qos;
 	bool will_retain;
@@ -329,6 +330,7 @@ size_t broker__core_fit(const conn *c, const mqtt_packet *p, mqtt_packet *q);
 conn *broker__conn_find(broker *b, uint64_t id);
 void broker__core_close(broker *b, conn *c, bool publish_will, const char *why);
 void broker__core_deadline(broker *b, conn *c, int64_t at);
+void broker__core_deadline_later(broker *b, conn *c, int64_t at);
 void broker__core_log(broker *b, const char *fmt, ...)
 #if defined(__GNUC__)
 	__attribute__((format(printf, 2, 3)))
