@@ -73,7 +73,7 @@ int cli_target_done(const char *cmd, struct run_opts *o, FILE *err);
 #define CLI_BREAK_NAMES "retain-flag skip-will qos2-twice forget-session ignore-keepalive retained-stored-qos queued-retain dollar-wildcard" \
 	" plus-multi-level dup-copied released-resent unsubscribe-drops-inflight" \
 	" no-local-ignored retain-as-published-ignored retain-handling-ignored sub-id-dropped" \
-	" message-expiry-ignored shared-to-all"
+	" message-expiry-ignored shared-to-all ws-text-accepted ws-frame-is-packet ws-no-subprotocol"
 int cli_break_broker(const char *cmd, const char *v, uint32_t *bits, FILE *err);
 /* --broker-variant NAME (repeatable): adds a permitted variant's BROKER_VAR_* bit to *bits
  * (the reference broker behaving in another way the spec allows), or -1 after listing the
