@@ -292,7 +292,7 @@ long ws_client_response(const uint8_t *buf, size_t n, const char *key, int *stat
 			snprintf(why, cap, "the answer to the WebSocket handshake has no end within %d bytes", WS_HTTP_MAX);
 			return -1;
 		}
-		if (n >= 5 && memcmp(buf, "HTTP/", 5)) {
+		if (n && memcmp(buf, "HTTP/", n < 5 ? n : 5)) {
 			snprintf(why, cap, "the answer to the WebSocket handshake is not HTTP (first bytes %02x %02x %02x): is "
 					   "this port MQTT over TCP rather than WebSocket?", buf[0], buf[1], buf[2]);
 			return -1;
