@@ -148,6 +148,21 @@ static void push_frame(chunk ***tail, int64_t at, int op, const uint8_t *d, size
 	free(f);
 }
 
+static void t_send_ws(void *ctx, int i, const uint8_t *data, size_t len, const uint32_t *frames, size_t n, bool text)
+{
+	tcprun *r = ctx;
+	tconn *c = &r->conns[i];
+	if (c->state != 0 || c->drop)
+		return;
+	int64_t at = t_now(r) + c->latency_us;
+	size_t off = 0;
+	for (size_t k = 0; k <= n && off < len; k++) {
+		size_t take = k < n && frames[k] < len - off ? frames[k] : len - off;
+		push_frame(&c->out_tail, at, text ? WS_TEXT : WS_BINARY, data + off, take);
+		off += take;
+	}
+}
+
 static void t_send(hclient *hc, const uint8_t *data, size_t len)
 {
 	tcprun *r = hc->ctx;
@@ -811,7 +826,7 @@ int engine_tcp_run(const scenario *s, const run_opts *o, const char *host, unsig
 	engine e = { .ctx = &r, .clients = r.clients, .nclients = s->nclients, .now = t_now,
 		     .run_until = t_run_until, .open = t_open, .open_state = t_open_state, .close = t_close,
 		     .note = t_note, .id_prefix = r.idp, .topic_prefix = r.tp, .username = o->username,
-		     .password = o->password,
+		     .password = o->password, .send_ws = r.ws ? t_send_ws : NULL,
 		     .limit_us = s->duration_us ? s->duration_us : RUN_DEFAULT_LIMIT_TCP_US };
 	res->pass = run_steps(&e, s, res);
 	res->virtual_us = t_now(&r);

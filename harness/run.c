@@ -96,6 +96,8 @@ static bool reference_broker_options(const sc_broker *b)
 
 bool run_target_fits(const scenario *s, int target)
 {
+	if (target == RUN_TARGET_WS)
+		return s->targets & (SC_TARGET_TCP | SC_TARGET_WS);
 	if (target == RUN_TARGET_SIM)
 		return s->targets & SC_TARGET_SIM;
 	if (target != RUN_TARGET_EXEC)
@@ -141,7 +143,7 @@ int run_scenario(const scenario *s, const run_opts *o, run_result *r)
 		r->error = true;
 		return -1;
 	}
-	if (!run_target_fits(s, t)) {
+	if (!run_target_fits(s, run_target_ws(o->broker, NULL, 0) ? RUN_TARGET_WS : t)) {
 		r->skipped = r->pass = true;
 		return 0;
 	}
@@ -923,7 +925,10 @@ bool run_steps(engine *e, const scenario *s, run_result *res)
 				len = (size_t)n;
 			}
 			e->note(e->ctx, st->client, "step %d:%d send %zu raw bytes", st->pos.line, st->pos.col, len);
-			c->send(c, bytes ? bytes : st->raw, len);
+			if ((st->nws_frames || st->ws_text) && e->send_ws)
+				e->send_ws(e->ctx, st->client, bytes ? bytes : st->raw, len, st->ws_frames, st->nws_frames, st->ws_text);
+			else
+				c->send(c, bytes ? bytes : st->raw, len);
 			free(bytes);
 			c->last_tx_us = now;
 			break;
