@@ -37,7 +37,8 @@
 #define DEFAULT_DIR DIR_311
 
 static const char conform_usage[] =
-	"usage: mqttsim conform [--broker sim|mqtt://HOST:PORT|mqtts://HOST:PORT|exec:CMD]\n"
+	"usage: mqttsim conform [--broker sim|mqtt://HOST:PORT|mqtts://HOST:PORT|ws://HOST:PORT/PATH|\n"
+	"                       wss://HOST:PORT/PATH|exec:CMD]\n"
 	"                       [--version 3.1.1|5.0|all]\n"
 	"                       [--only ID...] [--cafile F] [--cert F --key F] [--insecure]\n"
 	"                       [-j N] [--expect-failures FILE] [--seed N] [-v]\n"
