@@ -309,7 +309,7 @@ help:
 # surfaces for a sixth of that) and fails on a crash, leak or timeout; the corpora grow
 # under build/fuzz/corpus/ (out of git).
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= decode broker scenario catalog acl passwd hexdecode timeline
+FUZZ_TARGETS ?= decode broker scenario catalog acl passwd hexdecode timeline ws
 FUZZ_DIR     := build/fuzz
 FUZZ_CC      ?= clang
 FUZZ_CFLAGS  := -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -I. $(PKG_CFLAGS) \

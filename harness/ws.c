@@ -293,8 +293,11 @@ long ws_client_response(const uint8_t *buf, size_t n, const char *key, int *stat
 			return -1;
 		}
 		if (n && memcmp(buf, "HTTP/", n < 5 ? n : 5)) {
-			snprintf(why, cap, "the answer to the WebSocket handshake is not HTTP (first bytes %02x %02x %02x): is "
-					   "this port MQTT over TCP rather than WebSocket?", buf[0], buf[1], buf[2]);
+			char first[16] = "";
+			for (size_t i = 0, at = 0; i < n && i < 3; i++)
+				at += (size_t)snprintf(first + at, sizeof first - at, "%s%02x", i ? " " : "", buf[i]);
+			snprintf(why, cap, "the answer to the WebSocket handshake is not HTTP (first bytes %s): is "
+					   "this port MQTT over TCP rather than WebSocket?", first);
 			return -1;
 		}
 		return 0;
@@ -302,6 +305,10 @@ long ws_client_response(const uint8_t *buf, size_t n, const char *key, int *stat
 	char head[WS_HTTP_MAX + 1];
 	if (end > WS_HTTP_MAX) {
 		snprintf(why, cap, "the answer to the WebSocket handshake is longer than %d bytes", WS_HTTP_MAX);
+		return -1;
+	}
+	if (memchr(buf, 0, end)) {
+		snprintf(why, cap, "the answer to the WebSocket handshake holds a NUL byte: not HTTP");
 		return -1;
 	}
 	memcpy(head, buf, end);
@@ -368,6 +375,11 @@ long ws_server_request(const uint8_t *buf, size_t n, const char *path, ws_req *r
 		}
 		rq->status = 400;
 		snprintf(why, cap, "a handshake request longer than %d bytes", WS_HTTP_MAX);
+		return -1;
+	}
+	if (memchr(buf, 0, end)) {
+		rq->status = 400;
+		snprintf(why, cap, "a NUL byte in the handshake request");
 		return -1;
 	}
 	char head[WS_HTTP_MAX + 1];

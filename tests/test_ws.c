@@ -369,7 +369,8 @@ START_TEST(handshake_refusals)
 		const char *ans;
 		const char *why;
 	} bad[] = {
-		{ "\x20\x02\x00\x00", "not HTTP" },
+		{ "\x20\x02\x00\x00", "not HTTP (first bytes 20 02)" },
+		{ "\xf7", "not HTTP (first bytes f7)" },
 		{ "HTTP/1.1 404 Not Found\r\n\r\n", "is the path right?" },
 		{ "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n\r\n", "Upgrade: websocket" },
 		{ "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", "no Sec-WebSocket-Accept" },
@@ -381,6 +382,12 @@ START_TEST(handshake_refusals)
 		long r = ws_client_response((const uint8_t *)bad[i].ans, strlen(bad[i].ans), sample_key, &status, why, sizeof why);
 		ck_assert_msg(r == -1 && strstr(why, bad[i].why), "answer %zu: %ld '%s'", i, r, why);
 	}
+	/* A NUL inside either head (the fuzzer's find: the parsers work on C strings). */
+	static const char nul_ans[] = "HTTP/1.1 101 S\0x\r\n\r\n", nul_req[] = "GET /\0 HTTP/1.1\r\n\r\n";
+	ck_assert_int_eq(ws_client_response((const uint8_t *)nul_ans, sizeof nul_ans - 1, sample_key, &status, why, sizeof why), -1);
+	ck_assert_ptr_nonnull(strstr(why, "NUL byte"));
+	ck_assert_int_eq(ws_server_request((const uint8_t *)nul_req, sizeof nul_req - 1, NULL, &rq, why, sizeof why), -1);
+	ck_assert_int_eq(rq.status, 400);
 }
 END_TEST
 
