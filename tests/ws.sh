@@ -84,6 +84,9 @@ ws_broker() {
 }
 ws_broker "$tmp/b.log" --listen-ws 127.0.0.1:0/mqtt
 [ -n "$port" ] && [ -n "$wport" ] && ok "reference broker: plain on $port, WebSocket on $wport/mqtt" || { bad "the broker did not start" "$(cat "$tmp/b.log")"; finish; }
+# A client that connects and never sends its handshake is dropped after 10 s; checked below.
+python3 -c 'import socket,sys,time; s=socket.create_connection(("127.0.0.1",int(sys.argv[1]))); time.sleep(13)' "$wport" &
+pids="$pids $!"
 
 "$M" conform --broker "tcp://127.0.0.1:$port" -j 8 >"$tmp/plain" 2>&1
 "$M" conform --broker "ws://127.0.0.1:$wport/mqtt" -j 8 >"$tmp/ws" 2>&1; rc=$?
@@ -113,6 +116,13 @@ for check in ping close unmasked noproto path; do
 done
 grep -q "an unmasked frame from a client: connection closed (close 1002)" "$tmp/b.log" && ok "the broker logs why it closed" ||
 	bad "no log line for the unmasked frame" "$(tail -5 "$tmp/b.log")"
+
+for _ in $(seq 1 100); do
+	grep -q "no WebSocket handshake within 10 s" "$tmp/b.log" && break
+	sleep 0.2
+done
+grep -q "dropping 127.0.0.1:[0-9]*: no WebSocket handshake within 10 s" "$tmp/b.log" &&
+	ok "a client that never sends its handshake is dropped after 10 s, logged" || bad "the silent WebSocket client" "$(tail -5 "$tmp/b.log")"
 
 # Each statement of section 6 fails on the broker that breaks it.
 for brk in ws-text-accepted:MQTT-6.0.0-1 ws-frame-is-packet:MQTT-6.0.0-2 ws-no-subprotocol:MQTT-6.0.0-4; do
