@@ -363,6 +363,7 @@ int cmd_proxy(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	}
 	o.listen_host = lhost;
 	o.up_host = uhost;
+	o.opaque = ws;
 	o.err = err;
 	scenario *s = NULL;
 	proxy_plan p = { 0 };

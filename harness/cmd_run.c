@@ -391,10 +391,10 @@ int cmd_list(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	for (size_t i = 0; i < f.n; i++) {
 		if (!sc[i])
 			continue;
-		fprintf(out, "%-40s %s  [%s%s%s]", sc[i]->name, sc[i]->file,
+		fprintf(out, "%-40s %s  [%s%s%s%s]", sc[i]->name, sc[i]->file,
 			sc[i]->targets & SC_TARGET_SIM ? "sim" : "",
 			sc[i]->targets == (SC_TARGET_SIM | SC_TARGET_TCP) ? "," : "",
-			sc[i]->targets & SC_TARGET_TCP ? "tcp" : "");
+			sc[i]->targets & SC_TARGET_TCP ? "tcp" : "", sc[i]->targets == SC_TARGET_WS ? "ws" : "");
 		for (size_t k = 0; k < sc[i]->nspec; k++)
 			fprintf(out, " %s", sc[i]->spec[k]);
 		fputc('\n', out);

@@ -361,8 +361,8 @@ static void ws_control_now(tconn *c, int op, const uint8_t *p, size_t n)
 	if (RAND_bytes(mask, sizeof mask) != 1)
 		abort();
 	size_t fl = ws_frame(f, op, true, p, n, mask);
-	if (c->ssl && c->stage_off < c->stage_len)
-		return; /* OpenSSL wants the staged record retried first: a pong can wait for a ping again */
+	if ((c->ssl && c->stage_off < c->stage_len) || (c->out && c->out->off))
+		return; /* a record or a frame is half written: the close cannot go between its bytes */
 	if (c->ssl)
 		(void)tls_write(c->ssl, f, fl);
 	else

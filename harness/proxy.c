@@ -270,6 +270,8 @@ static void kill_conn(px *x, pconn *c, bool rst, const char *why)
 static void trace_bytes(px *x, pconn *c, int d, const uint8_t *b, size_t n)
 {
 	pdir *p = &c->d[d];
+	if (x->o->opaque)
+		return;
 	while (n) {
 		if (p->skip) {
 			size_t k = n < p->skip ? n : (size_t)p->skip;
@@ -443,7 +445,9 @@ static void receive(px *x, pconn *c, int d)
 	p->tail = s;
 	p->queued += (size_t)n;
 	schedule_seg(x, c, d, s);
-	if (d == 0 && !c->decided)
+	if (d == 0 && !c->decided && x->o->opaque)
+		decide(x, c, NULL);
+	else if (d == 0 && !c->decided)
 		sniff_connect(x, c);
 }
 

@@ -124,6 +124,24 @@ done
 grep -q "dropping 127.0.0.1:[0-9]*: no WebSocket handshake within 10 s" "$tmp/b.log" &&
 	ok "a client that never sends its handshake is dropped after 10 s, logged" || bad "the silent WebSocket client" "$(tail -5 "$tmp/b.log")"
 
+# The fault proxy in front of the WebSocket listener: the stream passes as TCP bytes, sliced by
+# the link profile into pieces of at most 3 bytes, and the scenarios still pass.
+printf 'name: slices\nnetwork:\n  default: { latency: 1ms, slice: 3B }\n' >"$tmp/slices.yaml"
+"$M" proxy --listen 127.0.0.1:0 --upstream "ws://127.0.0.1:$wport/mqtt" --faults "$tmp/slices.yaml" --duration 30s \
+	--log "$tmp/px.log" 2>"$tmp/px.err" &
+pxpid=$!
+pids="$pids $pxpid"
+pxport=""
+for _ in $(seq 1 50); do
+	pxport=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/px.err")
+	[ -n "$pxport" ] && break
+	sleep 0.1
+done
+out=$("$M" run scenarios/conformance/6-ws-frames.yaml $Q --broker "ws://127.0.0.1:$pxport/mqtt" 2>&1); rc=$?
+[ $rc -eq 0 ] && grep -q "conn-2 c2 connected to upstream" "$tmp/px.log" && ok "through mqttsim proxy --upstream ws:// (slices of 3 bytes): the scenarios pass" ||
+	bad "through the proxy (exit $rc)" "$out" "$(tail -5 "$tmp/px.err")"
+kill $pxpid 2>/dev/null
+
 # Each statement of section 6 fails on the broker that breaks it.
 for brk in ws-text-accepted:MQTT-6.0.0-1 ws-frame-is-packet:MQTT-6.0.0-2 ws-no-subprotocol:MQTT-6.0.0-4; do
 	b=${brk%%:*} st=${brk#*:}
