@@ -1033,6 +1033,12 @@ static int probe_ws_handshake(int fd, SSL *ssl, const char *host, unsigned port,
 			if (n > 0)
 				off += (size_t)n;
 			else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+				if (ssl) {
+					snprintf(why, cap, "TLS handshake refused: the broker reset the connection right after the "
+							   "handshake (%s): did it refuse our certificate? (--cert and --key give one)",
+						 strerror(errno));
+					return -3;
+				}
 				snprintf(why, cap, "cannot send the WebSocket handshake to %s:%u: %s", host, port, strerror(errno));
 				return -1;
 			}
@@ -1041,6 +1047,14 @@ static int probe_ws_handshake(int fd, SSL *ssl, const char *host, unsigned port,
 		n = ssl ? tls_read(ssl, ans + al, sizeof ans - al) : recv(fd, ans + al, sizeof ans - al, 0);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
+		if (n < 0 && ssl && errno == EPROTO) {
+			/* Over TLS 1.3 a broker judges our certificate after the handshake: its alert. */
+			char e[300];
+			tls_error(ssl, -1, e, sizeof e);
+			snprintf(why, cap, "TLS handshake refused: %s%s", e,
+				 strstr(e, "certificate required") ? " (the broker wants a client certificate: give --cert and --key)" : "");
+			return -3;
+		}
 		if (n <= 0) {
 			snprintf(why, cap, "%s:%u closed the connection during the WebSocket handshake%s%s", host, port,
 				 n < 0 ? ": " : " (is it a WebSocket listener?)", n < 0 ? strerror(errno) : "");
@@ -1102,13 +1116,7 @@ int run_probe_broker(const char *host, unsigned port, bool tls, const run_opts *
 	char ws_path[RUN_WS_PATH_MAX];
 	bool ws = o && run_target_ws(o->broker, ws_path, sizeof ws_path);
 	probe_ws pw = { .in = in, .got = &got, .cap = sizeof in };
-	if (ws) {
-		/* Over TLS 1.3 a refused client certificate shows as the handshake's answer failing. */
-		rc = probe_ws_handshake(fd, ssl, host, port, ws_path, &pw, until, bound_us, why, cap);
-		if (rc < 0)
-			goto done;
-	}
-	if (ssl && !ws && SSL_version(ssl) == TLS1_3_VERSION) {
+	if (ssl && SSL_version(ssl) == TLS1_3_VERSION) {
 		/* TLS 1.3 ends the client's handshake before the broker has judged its certificate;
 		 * the verdict (session tickets, or an alert) follows at once. Read it before the
 		 * CONNECT: a CONNECT reaching a broker that has closed resets the connection, and
@@ -1131,6 +1139,11 @@ int run_probe_broker(const char *host, unsigned port, bool tls, const run_opts *
 			}
 			break; /* tickets read, or the broker closed: the CONNECT will tell */
 		}
+	}
+	if (ws) {
+		rc = probe_ws_handshake(fd, ssl, host, port, ws_path, &pw, until, bound_us, why, cap);
+		if (rc < 0)
+			goto done;
 	}
 	/* CONNECT, clean session, a client id of its own, keepalive 0: then wait for CONNACK. */
 	char cid[300];

@@ -179,6 +179,19 @@ if need_tool openssl openssl "nothing ran over wss://"; then
 	out=$("$M" run $Q --broker "wss://localhost:$sport/mqtt" 2>&1); rc=$?
 	[ $rc -eq 2 ] && has "$out" "certificate not trusted" && ok "wss:// with an untrusted certificate: exit 2, said" || bad "wss:// untrusted (exit $rc)" "$out"
 	kill $bpid 2>/dev/null
+	# A broker that wants client certificates: without one, exit 2 saying so.
+	broker_start "$tmp/bc.log" --listen-wss 127.0.0.1:0 --tls-cert "$tmp/server.pem" --tls-key "$tmp/server.key" --tls-cafile "$tmp/ca.pem"
+	pids="$pids $bpid"
+	sport=""
+	for _ in $(seq 1 50); do
+		sport=$(sed -n 's/.*listening for WebSocket over TLS on 127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/bc.log")
+		[ -n "$sport" ] && break
+		sleep 0.1
+	done
+	out=$("$M" run $Q --broker "wss://localhost:$sport/mqtt" --cafile "$tmp/ca.pem" 2>&1); rc=$?
+	[ $rc -eq 2 ] && has "$out" "TLS handshake refused" && has "$out" "--cert and --key" &&
+		ok "wss:// to a broker that wants a client certificate, without one: exit 2, said" || bad "wss:// no client certificate (exit $rc)" "$out"
+	kill $bpid 2>/dev/null
 fi
 
 # ---- aedes over WebSocket ------------------------------------------------------------------
