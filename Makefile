@@ -129,8 +129,10 @@ bounded = @echo '$(2)'; timeout -k 10 $(TEST_TIMEOUT) $(2) || { rc=$$?; \
 UNIT_ENV ?=
 
 # The determinism and I/O rules over the sources; the broker's symbol prefixes over $(LIB).
+# lint_plants.sh shows the lint failing on planted calls, includes and symbols (in a copy).
 lint: $(LIB)
 	$(call bounded,lint,sh tests/determinism_lint.sh $(LIB))
+	$(call bounded,lint,sh tests/lint_plants.sh)
 
 interop: $(BIN)
 	$(call bounded,interop,env MQTTSIM=$(BIN) sh tests/interop.sh)

@@ -209,11 +209,13 @@ enum broker_test_fault {
 						PUBREL, of a QoS 2 message whose PUBREC came */
 	BROKER_TF_UNSUB_DROPS_INFLIGHT = 1 << 11, /* UNSUBSCRIBE abandons the QoS 1/2 deliveries
 						     under way through its filters */
+	BROKER_TF_SECOND_CONNECT = 1 << 12, /* a second CONNECT on a connection is answered with
+					       another CONNACK 0x00, the connection kept */
 	/* WebSocket (MQTT 3.1.1 section 6): read by the socket shell's --listen-ws, not the core. */
-	BROKER_TF_WS_TEXT_ACCEPTED = 1 << 12,  /* text frames are read as MQTT bytes, not closed on */
-	BROKER_TF_WS_FRAME_IS_PACKET = 1 << 13, /* each frame is taken as one whole packet: the
+	BROKER_TF_WS_TEXT_ACCEPTED = 1 << 13,  /* text frames are read as MQTT bytes, not closed on */
+	BROKER_TF_WS_FRAME_IS_PACKET = 1 << 14, /* each frame is taken as one whole packet: the
 						   first packet in it only, a partial one dropped */
-	BROKER_TF_WS_NO_SUBPROTOCOL = 1 << 14, /* the 101 answer selects no subprotocol */
+	BROKER_TF_WS_NO_SUBPROTOCOL = 1 << 15, /* the 101 answer selects no subprotocol */
 	/* MQTT 5.0 (scenarios/conformance-5.0): */
 	BROKER_TF_NO_LOCAL_IGNORED = 1 << 16, /* No Local subscriptions get their own messages */
 	BROKER_TF_RAP_IGNORED = 1 << 17,      /* Retain As Published is read as 0 */
@@ -221,6 +223,20 @@ enum broker_test_fault {
 	BROKER_TF_SUB_ID_DROPPED = 1 << 19,   /* forwarded PUBLISHes carry no Subscription Identifier */
 	BROKER_TF_EXPIRY_IGNORED = 1 << 20,   /* Message Expiry Intervals are dropped: nothing expires */
 	BROKER_TF_SHARED_TO_ALL = 1 << 21,    /* every member of a shared group gets every message */
+	BROKER_TF_SESSION_EXPIRY_IGNORED = 1 << 22, /* an offline session with a Session Expiry
+						       Interval above 0 never expires */
+	BROKER_TF_WILL_DELAY_IGNORED = 1 << 23, /* wills go out at once, whatever their Will Delay */
+	BROKER_TF_NO_TAKEOVER_DISCONNECT = 1 << 24, /* a connection taken over is closed without
+						       DISCONNECT 0x8E */
+	BROKER_TF_ASSIGNED_ID_MISSING = 1 << 25, /* no Assigned Client Identifier in CONNACK */
+	BROKER_TF_PROBLEM_INFO_IGNORED = 1 << 26, /* Reason Strings and User Properties go on every
+						     packet, even after Request Problem Information 0 */
+	BROKER_TF_DISCONNECT_KEEPS_WILL = 1 << 27, /* DISCONNECT 0x00 still publishes the will */
+	BROKER_TF_RESPONSE_INFO_UNASKED = 1 << 28, /* CONNACK carries Response Information unasked */
+	BROKER_TF_AUTH_METHOD_IGNORED = 1 << 29, /* a CONNECT's Authentication Method is ignored: an
+						    unknown one is accepted as if none were given */
+	BROKER_TF_WILL_NOT_CANCELLED = 1 << 30, /* a reconnection within the Will Delay Interval
+						   does not stop the will */
 };
 
 void broker_config_init(broker_config *c);

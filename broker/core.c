@@ -349,7 +349,7 @@ static void conn_end(broker *b, conn *c, bool publish_will, bool tell_shell, con
 			from = s;
 		}
 	}
-	if (will && c->will_msg && c->will_delay_s && from) {
+	if (will && c->will_msg && c->will_delay_s && from && !(b->cfg.test_faults & BROKER_TF_WILL_DELAY_IGNORED)) {
 		/* 5.0 Will Delay Interval: it waits with the session (broker__will_fire). */
 		session *ws = (session *)from;
 		broker__will_cancel(b, ws);
@@ -487,6 +487,11 @@ static bool dispatch(broker *b, conn *c, const mqtt_packet *p)
 	switch (p->type) {
 	case MQTT_AUTH: broker__handle_auth(b, c, p); break;
 	case MQTT_CONNECT:
+		if (c->state != CONN_NEW && (b->cfg.test_faults & BROKER_TF_SECOND_CONNECT)) {
+			mqtt_packet r = { .type = MQTT_CONNACK, .version = c->version };
+			broker__core_send(b, c, &r);
+			break;
+		}
 		if (c->state != CONN_NEW) {
 			protocol_error(b, c, "MQTT-3.1.0-2", "a second CONNECT on one connection", 0x82);
 			return false;

@@ -60,7 +60,7 @@ void broker__session_expire_at(broker *b, session *s, int64_t at_us)
 
 void broker__session_detach(broker *b, session *s)
 {
-	if (s->expiry_s == SESSION_NEVER)
+	if (s->expiry_s == SESSION_NEVER || (b->cfg.test_faults & BROKER_TF_SESSION_EXPIRY_IGNORED))
 		return;
 	/* The session ends that many seconds after its network connection closed
 	 * [MQTT-3.1.2-23], on the broker's clock; the deadline is logged so a restart keeps it. */
@@ -234,14 +234,15 @@ void broker__handle_connect(broker *b, conn *c, const mqtt_packet *p)
 			c->recv_max = cp->receive_max; /* 0 is malformed; the codec refused it */
 		if (MQTT_HAS(cp, MQTT_PROP_MAX_PACKET_SIZE))
 			c->max_out_packet = cp->max_packet_size;
-		if (MQTT_HAS(cp, MQTT_PROP_REQUEST_PROBLEM_INFO))
+		if (MQTT_HAS(cp, MQTT_PROP_REQUEST_PROBLEM_INFO) && !(b->cfg.test_faults & BROKER_TF_PROBLEM_INFO_IGNORED))
 			c->problem_info = cp->request_problem_info != 0;
 	}
 	c->expiry_zero_at_connect = expiry == 0;
 
 	/* Enhanced authentication (5.0 §4.12): the exchange first; this CONNECT comes back
 	 * with auth_answered once it succeeded, the user name SCRAM's (handle_auth.c). */
-	if (v5 && MQTT_HAS(cp, MQTT_PROP_AUTH_METHOD) && !c->auth_answered) {
+	if (v5 && MQTT_HAS(cp, MQTT_PROP_AUTH_METHOD) && !c->auth_answered &&
+	    !(b->cfg.test_faults & BROKER_TF_AUTH_METHOD_IGNORED)) {
 		broker__auth_begin(b, c, p);
 		return;
 	}
@@ -325,12 +326,14 @@ void broker__handle_connect(broker *b, conn *c, const mqtt_packet *p)
 	/* Takeover: the older connection of this client is closed [MQTT-3.1.4-2]; a 5.0 one
 	 * is told DISCONNECT 0x8E first [MQTT-3.1.4-3]. It did not say DISCONNECT, so its
 	 * will goes out. */
-	if (s && s->c)
+	if (s && s->c && (b->cfg.test_faults & BROKER_TF_NO_TAKEOVER_DISCONNECT))
+		broker__core_close(b, s->c, true, "session taken over");
+	else if (s && s->c)
 		broker__core_disconnect(b, s->c, 0x8E, "session taken over");
 	s = broker__session_find(b, id); /* a clean session went with its connection */
 	/* A connection for this client id before its Will Delay Interval passed: the will is
 	 * not sent [MQTT-3.1.2-8, MQTT-3.1.3-9] (also when Clean Start discards the session). */
-	if (s)
+	if (s && !(b->cfg.test_faults & BROKER_TF_WILL_NOT_CANCELLED))
 		broker__will_cancel(b, s);
 
 	uint32_t granted = expiry_grant(b, expiry);
@@ -404,10 +407,15 @@ void broker__handle_connect(broker *b, conn *c, const mqtt_packet *p)
 			ack.topic_alias_max = b->cfg.topic_alias_max;
 			MQTT_SET(&ack, MQTT_PROP_TOPIC_ALIAS_MAX);
 		}
-		if (assigned) {
+		if (assigned && !(b->cfg.test_faults & BROKER_TF_ASSIGNED_ID_MISSING)) {
 			ack.assigned_client_id = (mqtt_str){ (const uint8_t *)s->client_id,
 							     (uint32_t)strlen(s->client_id) };
 			MQTT_SET(&ack, MQTT_PROP_ASSIGNED_CLIENT_ID);
+		}
+		if (b->cfg.test_faults & BROKER_TF_RESPONSE_INFO_UNASKED) {
+			static const char ri[] = "mqttsim/response/";
+			ack.response_info = (mqtt_str){ (const uint8_t *)ri, (uint32_t)(sizeof ri - 1) };
+			MQTT_SET(&ack, MQTT_PROP_RESPONSE_INFO);
 		}
 		/* Absent is available (5.0 §3.2.2.3.11-12): said only when switched off. */
 		if (b->cfg.no_wildcards) {
@@ -472,6 +480,10 @@ void broker__handle_disconnect(broker *b, conn *c, const mqtt_packet *p)
 		return;
 	}
 	/* A clean goodbye: the will is discarded, not published [MQTT-3.14.4-3]. */
+	if (b->cfg.test_faults & BROKER_TF_DISCONNECT_KEEPS_WILL) {
+		broker__core_close(b, c, true, "DISCONNECT");
+		return;
+	}
 	c->will = false;
 	broker__core_close(b, c, false, "DISCONNECT");
 }

@@ -564,9 +564,7 @@ size_t broker__route(broker *b, msg *m, const session *from)
 				continue;
 			if (nids == ids_cap) {
 				ids_cap *= 2;
-				uint32_t *g = ids == idbuf ? malloc(ids_cap * sizeof *g) : realloc(ids, ids_cap * sizeof *g);
-				if (!g)
-					abort();
+				uint32_t *g = ids == idbuf ? mqtt_xmalloc(ids_cap * sizeof *g) : mqtt_xrealloc(ids, ids_cap * sizeof *g);
 				if (ids == idbuf)
 					memcpy(g, idbuf, sizeof idbuf);
 				ids = g;
@@ -1025,10 +1023,8 @@ void broker__retained_deliver(broker *b, session *s, const char *filter, size_t 
 			return;
 		}
 	}
-	rcursor *rc = calloc(1, sizeof *rc + flen + 1);
-	outmsg *o = calloc(1, sizeof *o);
-	if (!rc || !o)
-		abort();
+	rcursor *rc = mqtt_xcalloc(1, sizeof *rc + flen + 1);
+	outmsg *o = mqtt_xcalloc(1, sizeof *o);
 	rc->start = b->ret_clock;
 	rc->exact = exact;
 	rc->next_ins = exact ? first->ins_seq : 0;

@@ -406,9 +406,7 @@ void broker__handle_subscribe(broker *b, conn *c, const mqtt_packet *p)
 	uint32_t max = b->cfg.max_subscriptions ? b->cfg.max_subscriptions : DEFAULT_MAX_SUBSCRIPTIONS;
 	/* cv[0..count): the codes; cv[count..2*count): 1 where retained messages follow. */
 	uint8_t codes[512], *cv = 2 * (size_t)p->subscribe.count <= sizeof codes ? codes
-						: malloc(2 * (size_t)p->subscribe.count);
-	if (!cv)
-		abort();
+						: mqtt_xmalloc(2 * (size_t)p->subscribe.count);
 	uint8_t *send_ret = cv + p->subscribe.count;
 	bool v5 = c->version == MQTT_V5;
 	/* One at most in a SUBSCRIBE, never 0 (the codec refuses both, 5.0 §3.8.2.1.2). */
@@ -496,9 +494,7 @@ void broker__handle_unsubscribe(broker *b, conn *c, const mqtt_packet *p)
 	session *s = c->s;
 	mqtt_iter it = { 0, 0 };
 	mqtt_str f;
-	uint8_t codes[256], *cv = p->unsubscribe.count <= sizeof codes ? codes : malloc(p->unsubscribe.count);
-	if (!cv)
-		abort();
+	uint8_t codes[256], *cv = p->unsubscribe.count <= sizeof codes ? codes : mqtt_xmalloc(p->unsubscribe.count);
 	bool v5 = c->version == MQTT_V5;
 	uint32_t k = 0;
 	while (mqtt_str_next(&p->unsubscribe, &it, &f)) {

@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 bool xfail_covers(const xfail *x, const verdict_seen *f)
 {
@@ -162,44 +161,6 @@ int xfail_parse(const char *name, const char *text, xfail_list *out, FILE *err)
 		return -1;
 	}
 	return 0;
-}
-
-int xfail_load(const char *path, xfail_list *out, const char *cmd, FILE *err)
-{
-	struct stat st;
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-		fprintf(err, "%s: --expect-failures %s: not a regular file\n", cmd, path);
-		return -1;
-	}
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		fprintf(err, "%s: --expect-failures %s: %s\n", cmd, path, strerror(errno));
-		return -1;
-	}
-	char *text = NULL;
-	size_t len = 0, cap = 0;
-	for (;;) {
-		if (cap - len < 4096) {
-			cap = cap ? 2 * cap : 8192;
-			char *t = mqtt_xrealloc(text, cap);
-			text = t;
-		}
-		size_t m = fread(text + len, 1, cap - len - 1, f);
-		len += m;
-		if (m == 0)
-			break;
-	}
-	bool bad = ferror(f);
-	fclose(f);
-	text[len] = 0;
-	if (bad || memchr(text, 0, len)) {
-		fprintf(err, "%s: --expect-failures %s: %s\n", cmd, path, bad ? "read error" : "not a text file (a NUL byte)");
-		free(text);
-		return -1;
-	}
-	int rc = xfail_parse(path, text, out, err);
-	free(text);
-	return rc;
 }
 
 const xfail *xfail_find(const xfail_list *x, const cat_stmt *st)

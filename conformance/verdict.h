@@ -93,10 +93,9 @@ typedef struct xfail_list {
 	size_t n;
 } xfail_list;
 
-/* Read FILE. Returns 0, or -1 after printing what is wrong and where (FILE:LINE) on err.
- * cmd names the command in messages ("mqttsim conform"). */
-int xfail_load(const char *path, xfail_list *out, const char *cmd, FILE *err);
-/* The same from text in memory; name stands for the file in messages. */
+/* An expected-failure list from its text; name stands for the file in messages. Returns 0,
+ * or -1 after printing what is wrong and where (FILE:LINE) on err. The file itself is read
+ * by the command (harness/cmd_conform.c): this module does no I/O. */
 int xfail_parse(const char *name, const char *text, xfail_list *out, FILE *err);
 /* The reason the list gives for st (by id or alias), or NULL. */
 const char *xfail_reason(const xfail_list *x, const cat_stmt *st);

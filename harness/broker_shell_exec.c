@@ -686,7 +686,24 @@ int broker_exec_check(const char *cmd, char *why, size_t cap)
 	return ok ? 0 : -1;
 }
 
-static bool write_config(broker_exec *be)
+/* One line of a scenario's exec_config into f, {dir} and {port} replaced. */
+static void put_line(FILE *f, const broker_exec *be, const char *line)
+{
+	for (const char *p = line; *p; p++) {
+		if (!strncmp(p, "{dir}", 5)) {
+			fputs(be->dir, f);
+			p += 4;
+		} else if (!strncmp(p, "{port}", 6)) {
+			fprintf(f, "%u", (unsigned)be->port);
+			p += 5;
+		} else {
+			fputc(*p, f);
+		}
+	}
+	fputc('\n', f);
+}
+
+static bool write_config(broker_exec *be, char *const *extra, size_t nextra)
 {
 	char path[4200];
 	snprintf(path, sizeof path, "%s/" CONF_NAME, be->dir);
@@ -695,6 +712,10 @@ static bool write_config(broker_exec *be)
 		return false;
 	fprintf(f, "# written by mqttsim for target exec\nlistener %u\nallow_anonymous true\npersistence false\n"
 		   "log_dest stderr\n", (unsigned)be->port);
+	if (nextra)
+		fputs("# the scenario's exec_config\n", f);
+	for (size_t i = 0; i < nextra; i++)
+		put_line(f, be, extra[i]);
 	return !(ferror(f) | fclose(f));
 }
 
@@ -770,7 +791,8 @@ static void on_restart(sim_host *h, void *ctx)
 		set_error(be, "exec: the broker did not start again after the restart", NULL, -1);
 }
 
-broker_exec *broker_exec_start(sim_world *w, sim_host *h, uint16_t port, const char *cmd, char **why)
+broker_exec *broker_exec_start(sim_world *w, sim_host *h, uint16_t port, const char *cmd, char *const *extra,
+			       size_t nextra, char **why)
 {
 	*why = NULL;
 	broker_exec *be = mqtt_xcalloc(1, sizeof *be);
@@ -792,12 +814,14 @@ broker_exec *broker_exec_start(sim_world *w, sim_host *h, uint16_t port, const c
 		be->dir[0] = 0;
 		goto fail;
 	}
-	/* Readable by a broker that drops root for its own user, as mosquitto does. */
-	chmod(be->dir, 0755);
+	/* Readable by a broker that drops root for its own user, as mosquitto does; under root
+	 * writable too, for its persistence files (persistence_location {dir}/), since the user
+	 * it becomes (mosquitto) cannot be known here. */
+	chmod(be->dir, geteuid() == 0 ? 0777 : 0755);
 	be->argv = split(cmd, be->dir, port);
 	if (!check(be->argv, be->path, sizeof be->path, be->lib, sizeof be->lib, msg, sizeof msg))
 		goto fail;
-	if (!write_config(be)) {
+	if (!write_config(be, extra, nextra)) {
 		snprintf(msg, sizeof msg, "exec: cannot write %s/" CONF_NAME ": %s", be->dir, strerror(errno));
 		goto fail;
 	}

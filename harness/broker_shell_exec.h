@@ -18,8 +18,11 @@ typedef struct broker_exec broker_exec;
  * with a generated mosquitto-style config ({config}); its stdout and stderr go to a file
  * there. Returns NULL when it cannot start (not found, statically linked, exited or refused
  * at start) with the reason, the broker's output included, in *why (malloc'd). A host crash
- * kills the broker (SIGKILL) and a restart starts it again on the same directory. */
-broker_exec *broker_exec_start(sim_world *w, sim_host *h, uint16_t port, const char *cmd, char **why);
+ * kills the broker (SIGKILL) and a restart starts it again on the same directory. The nextra
+ * lines of extra (a scenario's exec_config; {dir} and {port} replaced) end the config, after
+ * mqttsim's own, so they can override them. */
+broker_exec *broker_exec_start(sim_world *w, sim_host *h, uint16_t port, const char *cmd, char *const *extra,
+			       size_t nextra, char **why);
 /* Before any run: is cmd's program there, dynamically linked, and the library found? 0, or
  * -1 with the reason in why. */
 int broker_exec_check(const char *cmd, char *why, size_t cap);

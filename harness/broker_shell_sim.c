@@ -328,16 +328,13 @@ static void on_restart(sim_host *h, void *ctx)
 	start(ctx);
 }
 
-broker_sim *broker_sim_start(sim_world *w, sim_host *h, uint16_t port, const broker_config *cfg)
+/* What both starts share: bs (zeroed, its store set if it has one) placed on h with config c. */
+static broker_sim *start_on(broker_sim *bs, sim_world *w, sim_host *h, uint16_t port, const broker_config *c)
 {
-	broker_sim *bs = mqtt_xcalloc(1, sizeof *bs);
 	bs->w = w;
 	bs->h = h;
 	bs->port = port;
-	if (cfg)
-		bs->cfg = *cfg;
-	else
-		broker_config_init(&bs->cfg);
+	bs->cfg = *c;
 	sim_timer_init(&bs->wake, on_wake, bs);
 	/* Its own stream, named by the host: drawing from it moves no other stream. */
 	char name[128];
@@ -346,6 +343,16 @@ broker_sim *broker_sim_start(sim_world *w, sim_host *h, uint16_t port, const bro
 	sim_host_set_hooks(h, on_crash, on_restart, bs);
 	start(bs);
 	return bs;
+}
+
+broker_sim *broker_sim_start(sim_world *w, sim_host *h, uint16_t port, const broker_config *cfg)
+{
+	broker_config c;
+	if (cfg)
+		c = *cfg;
+	else
+		broker_config_init(&c);
+	return start_on(mqtt_xcalloc(1, sizeof(broker_sim)), w, h, port, &c);
 }
 
 broker_sim *broker_sim_start_persistent(sim_world *w, sim_host *h, uint16_t port,
@@ -359,18 +366,7 @@ broker_sim *broker_sim_start_persistent(sim_world *w, sim_host *h, uint16_t port
 	broker_sim *bs = mqtt_xcalloc(1, sizeof *bs);
 	bs->store = broker_sim_disk_store(h);
 	c.store = &bs->store;
-	bs->w = w;
-	bs->h = h;
-	bs->port = port;
-	bs->cfg = c;
-	sim_timer_init(&bs->wake, on_wake, bs);
-	/* Its own stream, named by the host: drawing from it moves no other stream. */
-	char name[128];
-	snprintf(name, sizeof name, "broker/%s", sim_host_name(h));
-	sim_rng_init(&bs->rng, sim_world_seed(w), name);
-	sim_host_set_hooks(h, on_crash, on_restart, bs);
-	start(bs);
-	return bs;
+	return start_on(bs, w, h, port, &c);
 }
 
 broker *broker_sim_core(broker_sim *bs) { return bs->b; }

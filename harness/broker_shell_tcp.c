@@ -30,8 +30,10 @@
 #include "harness/broker_shell_tcp.h"
 
 #include "broker/sha256.h"
+#include "harness/run.h"
 #include "harness/tls.h"
 #include "harness/ws.h"
+#include "mqtt/alloc.h"
 #include "mqtt/mqtt.h"
 
 #include <arpa/inet.h>
@@ -130,13 +132,6 @@ typedef struct shell {
 	int64_t hs_check_at; /* the earliest handshake deadline (INT64_MAX: none) */
 } shell;
 
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void logf_(shell *sh, const char *line)
 {
 	if (!sh->o->log)
@@ -158,9 +153,7 @@ static tconn *get(shell *sh, int fd)
 		size_t n = sh->nconns ? sh->nconns : 64;
 		while (n <= (size_t)fd)
 			n *= 2;
-		tconn *c = realloc(sh->conns, n * sizeof *c);
-		if (!c)
-			abort();
+		tconn *c = mqtt_xrealloc(sh->conns, n * sizeof *c);
 		memset(c + sh->nconns, 0, (n - sh->nconns) * sizeof *c);
 		sh->conns = c;
 		sh->nconns = n;
@@ -230,9 +223,7 @@ static void kill_conn(shell *sh, tconn *c, int fd)
 	shutdown(fd, SHUT_RDWR);
 	if (sh->nreap == sh->reap_cap) {
 		size_t cap = sh->reap_cap ? 2 * sh->reap_cap : 16;
-		int *r = realloc(sh->reap, cap * sizeof *r);
-		if (!r)
-			abort();
+		int *r = mqtt_xrealloc(sh->reap, cap * sizeof *r);
 		sh->reap = r;
 		sh->reap_cap = cap;
 	}
@@ -294,7 +285,7 @@ static bool flush(shell *sh, int fd)
 static int64_t env_now(void *ctx)
 {
 	(void)ctx;
-	return mono_us();
+	return run_mono_us();
 }
 
 static void out_add(shell *sh, int fd, tconn *c, const uint8_t *data, size_t len, const uint8_t *data2, size_t len2);
@@ -337,9 +328,7 @@ static void out_add(shell *sh, int fd, tconn *c, const uint8_t *data, size_t len
 		size_t cap = c->out_cap ? c->out_cap : 4096;
 		while (cap < c->out_off + c->out_len + len)
 			cap *= 2;
-		uint8_t *o = realloc(c->out, cap);
-		if (!o)
-			abort();
+		uint8_t *o = mqtt_xrealloc(c->out, cap);
 		c->out = o;
 		c->out_cap = cap;
 	}
@@ -433,7 +422,7 @@ static void out_of_fds(shell *sh, int lfd, int err)
 			epoll_ctl(sh->ep, EPOLL_CTL_DEL, sh->ws_lfd, NULL);
 		if (sh->wss_lfd >= 0)
 			epoll_ctl(sh->ep, EPOLL_CTL_DEL, sh->wss_lfd, NULL);
-		sh->listen_resume_at = mono_us() + FD_PAUSE_US;
+		sh->listen_resume_at = run_mono_us() + FD_PAUSE_US;
 	}
 }
 
@@ -503,7 +492,7 @@ static void accept_all(shell *sh, int lfd)
 			c->tls_done = !tls;
 			c->hs = true;
 			c->hs_events = EPOLLIN;
-			c->hs_deadline = mono_us() + BROKER_TLS_HANDSHAKE_S * 1000000LL;
+			c->hs_deadline = run_mono_us() + BROKER_TLS_HANDSHAKE_S * 1000000LL;
 			if (c->hs_deadline < sh->hs_check_at)
 				sh->hs_check_at = c->hs_deadline;
 			sh->nhs++;
@@ -840,9 +829,7 @@ static char *dup_or_null(const char *s, size_t n)
 {
 	if (!s)
 		return NULL;
-	char *d = malloc(n + 1);
-	if (!d)
-		abort();
+	char *d = mqtt_xmalloc(n + 1);
 	memcpy(d, s, n);
 	d[n] = 0;
 	return d;
@@ -866,17 +853,13 @@ static int aw_connect_start(void *ctx, uint64_t conn, const char *client_id, con
 		}
 		return 3; /* server unavailable */
 	}
-	auth_job *j = calloc(1, sizeof *j);
-	if (!j)
-		abort();
+	auth_job *j = mqtt_xcalloc(1, sizeof *j);
 	j->fd = (int)conn;
 	j->gen = c->gen;
 	j->client_id = dup_or_null(client_id, strlen(client_id));
 	j->username = dup_or_null(username, username ? strlen(username) : 0);
 	if (password) {
-		j->password = malloc(password_len ? password_len : 1);
-		if (!j->password)
-			abort();
+		j->password = mqtt_xmalloc(password_len ? password_len : 1);
 		if (password_len)
 			memcpy(j->password, password, password_len);
 		j->password_len = password_len;
@@ -979,9 +962,7 @@ static int aw_scram_lookup(void *ctx, const char *username, uint8_t *salt, size_
 /* Start the worker in front of inner (which has a connect). 0, or -1 with err filled. */
 static int auth_start(shell *sh, const broker_auth *inner, char *err, size_t errlen)
 {
-	auth_worker *aw = calloc(1, sizeof *aw);
-	if (!aw)
-		abort();
+	auth_worker *aw = mqtt_xcalloc(1, sizeof *aw);
 	aw->inner = inner;
 	aw->iface = (broker_auth){ .ctx = sh, .connect = aw_connect, .allow = aw_allow,
 				   .connect_start = aw_connect_start,
@@ -1169,7 +1150,7 @@ int broker_tcp_run(const broker_tcp_opts *o, char *err, size_t errlen)
 		if (sh.nhs && sh.hs_check_at < due)
 			due = sh.hs_check_at;
 		if (due != INT64_MAX) {
-			int64_t d = due - mono_us();
+			int64_t d = due - run_mono_us();
 			timeout = d <= 0 ? 0 : d > 3600000000LL ? 3600000 : (int)((d + 999) / 1000);
 		}
 		int n = epoll_wait(sh.ep, evs, MAX_EVENTS, timeout);
@@ -1202,7 +1183,7 @@ int broker_tcp_run(const broker_tcp_opts *o, char *err, size_t errlen)
 			}
 			reap(&sh);
 		}
-		int64_t t = mono_us();
+		int64_t t = run_mono_us();
 		if (sh.listen_resume_at != INT64_MAX && t >= sh.listen_resume_at) {
 			listen_resume(&sh);
 			sh.listen_resume_at = INT64_MAX;

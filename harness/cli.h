@@ -56,6 +56,9 @@ int cli_jobs(const char *cmd, const char *v, long *out, FILE *err);
 /* --broker: sim, mqtt://HOST:PORT (tcp:// too) or mqtts://HOST:PORT (the value is kept by
  * the caller). */
 int cli_broker(const char *cmd, const char *v, FILE *err);
+/* --broker for what runs in virtual time only (explore, shrink, replay): sim or exec:CMD,
+ * and for exec a program that can start (broker_exec_check). */
+int cli_sim_broker(const char *cmd, const char *v, FILE *err);
 
 /* The broker under test's names and credentials: --username U, --password P,
  * --password-file F (its first line), --client-id-prefix S, --topic-prefix T; and TLS:
@@ -73,7 +76,10 @@ int cli_target_done(const char *cmd, struct run_opts *o, FILE *err);
 #define CLI_BREAK_NAMES "retain-flag skip-will qos2-twice forget-session ignore-keepalive retained-stored-qos queued-retain dollar-wildcard" \
 	" plus-multi-level dup-copied released-resent unsubscribe-drops-inflight" \
 	" no-local-ignored retain-as-published-ignored retain-handling-ignored sub-id-dropped" \
-	" message-expiry-ignored shared-to-all ws-text-accepted ws-frame-is-packet ws-no-subprotocol"
+	" message-expiry-ignored shared-to-all session-expiry-ignored will-delay-ignored" \
+	" no-takeover-disconnect assigned-id-missing problem-info-ignored disconnect-keeps-will" \
+	" response-info-unasked auth-method-ignored will-not-cancelled second-connect-answered" \
+	" ws-text-accepted ws-frame-is-packet ws-no-subprotocol"
 int cli_break_broker(const char *cmd, const char *v, uint32_t *bits, FILE *err);
 /* --broker-variant NAME (repeatable): adds a permitted variant's BROKER_VAR_* bit to *bits
  * (the reference broker behaving in another way the spec allows), or -1 after listing the

@@ -2,6 +2,7 @@
  * cli_opts.c - option values every command parses alike (cli.h): --seed, -j, --broker.
  */
 #include "harness/cli.h"
+#include "harness/broker_shell_exec.h"
 #include "harness/run.h"
 #include "harness/tls.h"
 #include "broker/broker.h"
@@ -204,7 +205,17 @@ int cli_break_broker(const char *cmd, const char *v, uint32_t *bits, FILE *err)
 		    { "retain-handling-ignored", BROKER_TF_RH_IGNORED },
 		    { "sub-id-dropped", BROKER_TF_SUB_ID_DROPPED },
 		    { "message-expiry-ignored", BROKER_TF_EXPIRY_IGNORED },
-		    { "shared-to-all", BROKER_TF_SHARED_TO_ALL } };
+		    { "shared-to-all", BROKER_TF_SHARED_TO_ALL },
+		    { "session-expiry-ignored", BROKER_TF_SESSION_EXPIRY_IGNORED },
+		    { "will-delay-ignored", BROKER_TF_WILL_DELAY_IGNORED },
+		    { "no-takeover-disconnect", BROKER_TF_NO_TAKEOVER_DISCONNECT },
+		    { "assigned-id-missing", BROKER_TF_ASSIGNED_ID_MISSING },
+		    { "problem-info-ignored", BROKER_TF_PROBLEM_INFO_IGNORED },
+		    { "disconnect-keeps-will", BROKER_TF_DISCONNECT_KEEPS_WILL },
+		    { "response-info-unasked", BROKER_TF_RESPONSE_INFO_UNASKED },
+		    { "auth-method-ignored", BROKER_TF_AUTH_METHOD_IGNORED },
+		    { "will-not-cancelled", BROKER_TF_WILL_NOT_CANCELLED },
+		    { "second-connect-answered", BROKER_TF_SECOND_CONNECT } };
 	for (size_t k = 0; v && k < sizeof brk / sizeof brk[0]; k++)
 		if (!strcmp(v, brk[k].name)) {
 			*bits |= brk[k].bit;
@@ -248,4 +259,19 @@ void cli_broker_variant_args(uint32_t bits, char *out, size_t cap)
 			int n = snprintf(out + len, cap - len, " --broker-variant %s", variant_names[k].name);
 			len += n > 0 ? (size_t)n : 0;
 		}
+}
+
+int cli_sim_broker(const char *cmd, const char *v, FILE *err)
+{
+	if (!v || (strcmp(v, "sim") && run_parse_target(v, NULL, 0, NULL) != RUN_TARGET_EXEC)) {
+		fprintf(err, "mqttsim %s: --broker takes sim or exec:'CMD ARGS' (%s runs in virtual time), not '%s'\n", cmd,
+			cmd, v ? v : "(nothing)");
+		return -1;
+	}
+	char why[1024];
+	if (strcmp(v, "sim") && broker_exec_check(v + 5, why, sizeof why) < 0) {
+		fprintf(err, "mqttsim %s: %s\n", cmd, why);
+		return -1;
+	}
+	return 0;
 }

@@ -105,9 +105,7 @@ int hclient_send(hclient *c, const mqtt_packet *p, int64_t now_us)
 	size_t n = mqtt_encoded_size(p);
 	if (n == 0)
 		return -1;
-	uint8_t *buf = n <= sizeof small ? small : malloc(n);
-	if (!buf)
-		abort();
+	uint8_t *buf = n <= sizeof small ? small : mqtt_xmalloc(n);
 	int w = mqtt_encode(p, buf, n, NULL);
 	if (w > 0)
 		c->send(c, buf, (size_t)w);
@@ -330,6 +328,8 @@ static const struct {
 	{ MQTT_PROP_RESPONSE_INFO, offsetof(mqtt_props, response_info) },
 	{ MQTT_PROP_SERVER_REFERENCE, offsetof(mqtt_props, server_reference) },
 	{ MQTT_PROP_REASON_STRING, offsetof(mqtt_props, reason_string) },
+	{ MQTT_PROP_AUTH_METHOD, offsetof(mqtt_props, auth_method) },
+	{ MQTT_PROP_AUTH_DATA, offsetof(mqtt_props, auth_data) },
 };
 
 #define NUM_FIELDS (sizeof num_fields / sizeof num_fields[0])
@@ -571,7 +571,7 @@ bool hclient_match(const rx_pkt *r, const sc_match *m)
 		return false;
 	if (m->has_dup && r->dup != m->dup)
 		return false;
-	if (m->has_rc && r->rc != m->rc)
+	if (m->has_rc && r->rc != m->rc && !memchr(m->rc_alt, r->rc, m->nrc_alt))
 		return false;
 	if (m->has_session_present && r->session_present != m->session_present)
 		return false;
@@ -602,8 +602,11 @@ void hclient_describe(const sc_match *m, char *buf, size_t cap)
 		ADD(" retain=%d", m->retain);
 	if (m->has_dup)
 		ADD(" dup=%d", m->dup);
-	if (m->has_rc)
+	if (m->has_rc) {
 		ADD(" rc=%u", m->rc);
+		for (uint8_t i = 0; i < m->nrc_alt; i++)
+			ADD(" or %u", m->rc_alt[i]);
+	}
 	if (m->has_session_present)
 		ADD(" session_present=%d", m->session_present);
 	if (m->has_id)

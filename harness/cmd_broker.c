@@ -172,24 +172,17 @@ static char *config_read(const char *path, size_t *len, FILE *err)
 		fclose(f);
 		return NULL;
 	}
-	char *buf = malloc(CONFIG_MAX_BYTES + 1);
-	if (!buf) {
-		fprintf(err, "mqttsim broker: out of memory\n");
-		fclose(f);
-		return NULL;
-	}
-	size_t n = fread(buf, 1, CONFIG_MAX_BYTES + 1, f);
-	int bad = ferror(f) ? errno : 0;
+	const char *why;
+	char *buf = cli_read_all(f, CONFIG_MAX_BYTES, len, &why);
 	fclose(f);
-	if (bad || n > CONFIG_MAX_BYTES) {
-		if (bad)
-			fprintf(err, "mqttsim broker: --config %s: %s\n", path, strerror(bad));
-		else
+	if (!buf) {
+		if (!strcmp(why, "too large"))
 			fprintf(err, "mqttsim broker: --config %s is larger than 1 MiB: not a config file\n", path);
-		free(buf);
-		return NULL;
+		else if (!strcmp(why, "out of memory"))
+			fprintf(err, "mqttsim broker: out of memory\n");
+		else
+			fprintf(err, "mqttsim broker: --config %s: %s\n", path, why);
 	}
-	*len = n;
 	return buf;
 }
 

@@ -225,12 +225,48 @@ static int by_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* An expected-failure list is a few hundred lines; this bound only stops a wrong file. */
+#define XFAIL_MAX_BYTES (1u << 20)
+
+/* The expected-failure file from disk. Returns 0, or -1 after saying what is wrong. */
+static int conform_xfail_load(const char *path, xfail_list *out, FILE *err)
+{
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		fprintf(err, "mqttsim conform: --expect-failures %s: not a regular file\n", path);
+		return -1;
+	}
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(err, "mqttsim conform: --expect-failures %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	size_t len = 0;
+	const char *why;
+	char *text = cli_read_all(f, XFAIL_MAX_BYTES, &len, &why);
+	fclose(f);
+	if (text && memchr(text, 0, len))
+		why = "not a text file (a NUL byte)";
+	else if (!text && !strcmp(why, "too large"))
+		why = "larger than 1 MiB: not an expected-failures list";
+	else if (text)
+		why = NULL;
+	if (why) {
+		fprintf(err, "mqttsim conform: --expect-failures %s: %s\n", path, why);
+		free(text);
+		return -1;
+	}
+	int rc = xfail_parse(path, text, out, err);
+	free(text);
+	return rc;
+}
+
 /* The expected-failure file from disk, or the built-in one of that path. */
 static int conform_xfail_read(const char *xfile, xfail_list *xf, FILE *err)
 {
 	struct stat xst;
 	const suite_file *bx = stat(xfile, &xst) != 0 ? suite_find(xfile) : NULL;
-	return bx ? xfail_parse(bx->path, (const char *)bx->data, xf, err) : xfail_load(xfile, xf, "mqttsim conform", err);
+	return bx ? xfail_parse(bx->path, (const char *)bx->data, xf, err) : conform_xfail_load(xfile, xf, err);
 }
 
 /* A catalog from disk (own) or the built-in one of that path; NULL after saying why. */
@@ -397,10 +433,8 @@ static int conform_version(conform_cfg *cfg, const char *catalog_path, const cha
 	}
 
 	/* With --only, just the scenarios that cover one of those statements. */
-	scenario **run = calloc(nfiles + 1, sizeof *run);
+	scenario **run = mqtt_xcalloc(nfiles + 1, sizeof *run);
 	size_t nrun = 0;
-	if (!run)
-		abort();
 	for (size_t i = 0; i < nfiles; i++) {
 		bool keep = nonly == 0;
 		for (size_t k = 0; k < nonly && !keep; k++)

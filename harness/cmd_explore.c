@@ -16,6 +16,7 @@
 #include "harness/run.h"
 #include "harness/suite.h"
 #include "harness/units.h"
+#include "mqtt/alloc.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -220,10 +221,8 @@ int cmd_explore(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	W.jobs = 1;
 	W.err = err;
 	char msg[256];
-	char **mfiles = calloc((size_t)argc, sizeof *mfiles);
+	char **mfiles = mqtt_xcalloc((size_t)argc, sizeof *mfiles);
 	int nm = 0;
-	if (!mfiles)
-		abort();
 	int rc = EXIT_USAGE;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -245,11 +244,8 @@ int cmd_explore(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			i++;
 		} else if (!strcmp(a, "--broker")) {
 			/* The virtual network only: the reference broker, or a binary in virtual time. */
-			if (!v || (strcmp(v, "sim") && (strncmp(v, "exec:", 5) || run_parse_target(v, NULL, 0, NULL) != RUN_TARGET_EXEC))) {
-				fprintf(err, "mqttsim explore: --broker takes sim or exec:'CMD ARGS' (explore runs in "
-					     "virtual time), not '%s'\n", v ? v : "(nothing)");
+			if (cli_sim_broker("explore", v, err) < 0)
 				goto out;
-			}
 			W.o.broker = strcmp(v, "sim") ? v : NULL;
 			i++;
 		} else if (!strcmp(a, "--swarm")) {

@@ -16,6 +16,7 @@
 #include "harness/ws.h"
 #include "harness/units.h"
 
+#include "mqtt/alloc.h"
 #include "sim/fault.h"
 #include "sim/sim.h"
 
@@ -83,10 +84,8 @@ static long conn_order(const char *id)
 static int plan_from(const scenario *s, proxy_plan *p, FILE *err)
 {
 	p->nsel = s->nclients;
-	p->sel = calloc(s->nclients + 1, sizeof *p->sel);
-	p->faults = calloc(s->nfaults + 1, sizeof *p->faults);
-	if (!p->sel || !p->faults)
-		abort();
+	p->sel = mqtt_xcalloc(s->nclients + 1, sizeof *p->sel);
+	p->faults = mqtt_xcalloc(s->nfaults + 1, sizeof *p->faults);
 	for (size_t i = 0; i < s->nclients; i++) {
 		const sc_client *c = &s->clients[i];
 		proxy_sel *q = &p->sel[i];
@@ -141,17 +140,15 @@ static void plan_random(const scenario *s, uint64_t seed, int64_t until, proxy_p
 {
 	sim_world *w = sim_world_new(seed);
 	size_t n = s->nclients + 1;
-	sim_host **hosts = calloc(n, sizeof *hosts);
-	if (!w || !hosts)
+	sim_host **hosts = mqtt_xcalloc(n, sizeof *hosts);
+	if (!w)
 		abort();
 	for (size_t i = 0; i < s->nclients; i++)
 		hosts[i] = sim_host_add(w, s->clients[i].id);
 	hosts[s->nclients] = sim_host_add(w, "broker");
 	sim_fault *v = NULL;
 	size_t nv = sim_fault_plan(seed, &s->random_faults.rates, hosts, n, 0, until, &v);
-	p->faults = realloc(p->faults, (p->nfaults + nv + 1) * sizeof *p->faults);
-	if (!p->faults)
-		abort();
+	p->faults = mqtt_xrealloc(p->faults, (p->nfaults + nv + 1) * sizeof *p->faults);
 	size_t skipped = 0;
 	for (size_t i = 0; i < nv; i++) {
 		const sim_fault *f = &v[i];

@@ -19,7 +19,7 @@
 /* ---- shrink ------------------------------------------------------------------------------- */
 
 static const char shrink_usage[] =
-	"usage: mqttsim shrink SCENARIO --seed N [--swarm] [--out FILE]\n"
+	"usage: mqttsim shrink SCENARIO --seed N [--swarm] [--broker exec:'CMD ARGS'] [--out FILE]\n"
 	"\n"
 	"Take a seed on which SCENARIO fails, list every fault the run injected (its explicit\n"
 	"faults and those drawn from the seed), and search by delta debugging for a smallest set\n"
@@ -28,7 +28,9 @@ static const char shrink_usage[] =
 	"standalone scenario with explicit faults and random faults off (default\n"
 	"NAME-seedN-shrunk.yaml here), and checks that it fails on its own.\n"
 	"\n"
-	"  --swarm   the seed was found by explore --swarm\n"
+	"  --swarm            the seed was found by explore --swarm\n"
+	"  --broker exec:CMD  the seed failed against a broker binary in virtual time (explore\n"
+	"                     --broker exec:...): every run of the search runs it (exec/README.md)\n"
 	"\n"
 	"exit: 0 shrunk and checked, 1 the shrunk scenario did not fail alone, 2 bad input or the\n"
 	"seed does not fail\n";
@@ -301,6 +303,11 @@ int cmd_shrink(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			i++;
 		} else if (!strcmp(a, "--swarm")) {
 			o.swarm = true;
+		} else if (!strcmp(a, "--broker")) {
+			if (cli_sim_broker("shrink", v, err) < 0)
+				return EXIT_USAGE;
+			o.broker = strcmp(v, "sim") ? v : NULL;
+			i++;
 		} else if (!strcmp(a, "--out")) {
 			if (!v) {
 				fprintf(err, "mqttsim shrink: --out needs a file name\n");
@@ -344,9 +351,18 @@ int cmd_shrink(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		fprintf(err, "mqttsim shrink: %s is for TCP only; shrinking runs in simulation\n", path);
 		goto out;
 	}
+	if (o.broker && !run_target_fits(s, RUN_TARGET_EXEC)) {
+		fprintf(err, "mqttsim shrink: %s asks the reference broker for options of its own (broker:), which an "
+			     "exec broker does not take (give it exec_config lines: scenarios/README.md)\n", path);
+		goto out;
+	}
 	/* The failing run, with the schedule it injected. */
 	o.want_faults = true;
-	if (run_scenario(s, &o, &r) < 0 || r.pass) {
+	if (run_scenario(s, &o, &r) < 0) {
+		fprintf(err, "mqttsim shrink: %s", r.report ? r.report : "could not run\n");
+		goto out;
+	}
+	if (r.pass) {
 		fprintf(err, "mqttsim shrink: %s passes with seed %" PRIu64 ": nothing to shrink (explore lists failing seeds)\n",
 			path, o.seed);
 		goto out;
@@ -365,10 +381,8 @@ int cmd_shrink(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		fl[0].pos.col);
 	fprintf(out, "shrink: %zu fault%s: %zu explicit, %zu drawn from the seed%s\n", n, n == 1 ? "" : "s", s->nfaults,
 		n - s->nfaults, o.swarm ? " (swarm)" : "");
-	buf = calloc(n ? n : 1, sizeof *buf);
-	keep = calloc(n ? n : 1, sizeof *keep);
-	if (!buf || !keep)
-		abort();
+	buf = mqtt_xcalloc(n ? n : 1, sizeof *buf);
+	keep = mqtt_xcalloc(n ? n : 1, sizeof *keep);
 	c.buf = buf;
 	/* The drawn faults written out must still fail: else the schedule is not the whole story. */
 	uint64_t h;
@@ -407,12 +421,10 @@ int cmd_shrink(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	for (size_t i = 0; i < s->nsteps; i++)
 		np += s->steps[i].kind == SC_PUBLISH;
 	if (np > 1 && fl[0].kind == EXPLORE_FAIL_EXPECT) {
-		ext = calloc(s->nsteps, sizeof *ext);
-		pubs = calloc(np, sizeof *pubs);
-		pkeep = calloc(np, sizeof *pkeep);
-		c.stepbuf = calloc(s->nsteps, sizeof *c.stepbuf);
-		if (!ext || !pubs || !pkeep || !c.stepbuf)
-			abort();
+		ext = mqtt_xcalloc(s->nsteps, sizeof *ext);
+		pubs = mqtt_xcalloc(np, sizeof *pubs);
+		pkeep = mqtt_xcalloc(np, sizeof *pkeep);
+		c.stepbuf = mqtt_xcalloc(s->nsteps, sizeof *c.stepbuf);
 		if (step_extents(text, len, s->nsteps, ext) < 0) {
 			fprintf(out, "shrink: the steps are not one list item per line range (flow style or aliases): "
 				     "publish steps are kept\n");
@@ -439,11 +451,12 @@ int cmd_shrink(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		snprintf(def, sizeof def, "%s-seed%" PRIu64 "-shrunk.yaml", s->name, o.seed);
 		out_path = def;
 	}
-	char header[2048];
+	char header[4096], barg[1024];
+	explore_broker_arg(o.broker, barg, sizeof barg);
 	snprintf(header, sizeof header,
-		 "# Shrunk by mqttsim shrink from %s, seed %" PRIu64 "%s: %zu faults -> %zu.\n"
-		 "# It fails %s on its own: mqttsim run %s\n",
-		 path, o.seed, o.swarm ? " (--swarm)" : "", n, m, label, out_path);
+		 "# Shrunk by mqttsim shrink from %s, seed %" PRIu64 "%s%s: %zu faults -> %zu.\n"
+		 "# It fails %s on its own: mqttsim run %s%s\n",
+		 path, o.seed, o.swarm ? " (--swarm)" : "", barg, n, m, label, out_path, barg);
 	if (write_shrunk(text, len, out_path, s, o.seed, buf, m, drop_step, ext, header, err) < 0)
 		goto out;
 	for (size_t i = 0; i < m; i++)
@@ -454,7 +467,7 @@ int cmd_shrink(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		fprintf(err, "mqttsim shrink: the file written does not load (a bug): %s\n", out_path);
 		goto out;
 	}
-	run_opts ao = { .seed = o.seed, .has_seed = true };
+	run_opts ao = { .seed = o.seed, .has_seed = true, .broker = o.broker };
 	run_result ar;
 	run_scenario(alone, &ao, &ar);
 	explore_fail afl[16];
@@ -463,7 +476,7 @@ int cmd_shrink(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	for (int i = 0; i < anf && !same; i++)
 		same = explore_fail_same(&afl[i], &fl[0]);
 	if (same) {
-		fprintf(out, "shrink: wrote %s; it fails alone: mqttsim run %s\n", out_path, out_path);
+		fprintf(out, "shrink: wrote %s; it fails alone: mqttsim run %s%s\n", out_path, out_path, barg);
 		rc = EXIT_PASS;
 	} else {
 		fprintf(out, "shrink: wrote %s, but alone it does not fail %s:\n%s", out_path, label,
@@ -489,23 +502,29 @@ out:
 /* ---- replay -------------------------------------------------------------------------------- */
 
 static const char replay_usage[] =
-	"usage: mqttsim replay TRACE [--scenario FILE]\n"
+	"usage: mqttsim replay TRACE [--scenario FILE] [--broker sim|exec:'CMD ARGS']\n"
 	"\n"
 	"Run the scenario of a trace written by mqttsim run --out again, with the same seed, and\n"
 	"check that the new trace is identical (same hash). The trace names the scenario file,\n"
 	"the mqttsim version and a hash of the scenario text; a different version or a changed\n"
 	"scenario is refused. --scenario reads the scenario from FILE instead of the path recorded.\n"
+	"A trace of target exec names its broker command, which is run again; --broker runs\n"
+	"another (the same broker installed elsewhere, say) instead.\n"
 	"\n"
 	"exit: 0 identical, 1 the trace differs, 2 bad input, version or scenario mismatch\n";
 
 int cmd_replay(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 {
 	(void)in;
-	const char *path = NULL, *scen = NULL;
+	const char *path = NULL, *scen = NULL, *broker_opt = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			fputs(replay_usage, out);
 			return EXIT_PASS;
+		} else if (!strcmp(argv[i], "--broker")) {
+			if (cli_sim_broker("replay", i + 1 < argc ? argv[i + 1] : NULL, err) < 0)
+				return EXIT_USAGE;
+			broker_opt = argv[++i];
 		} else if (!strcmp(argv[i], "--scenario")) {
 			if (i + 1 >= argc) {
 				fprintf(err, "mqttsim replay: --scenario needs a file\n");
@@ -532,7 +551,7 @@ int cmd_replay(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		return EXIT_USAGE;
 	int rc = EXIT_USAGE;
 	scenario *s = NULL;
-	char *body = NULL, *file = NULL;
+	char *body = NULL, *file = NULL, *broker = NULL;
 	run_result r = { 0 };
 	/* The header: "# mqttsim trace of NAME (FILE), seed N", then
 	 * "# mqttsim VERSION scenario-hash HEX swarm 0|1"; the last line "# trace hash HEX". */
@@ -562,6 +581,17 @@ int cmd_replay(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			     "by an older mqttsim); run the scenario with --seed %" PRIu64 " instead\n", path, seed);
 		goto out;
 	}
+	/* "... swarm 0 broker exec:CMD": a run of target exec, and its broker command. */
+	const char *bk = l2;
+	while ((bk = strstr(bk, " broker ")) && bk < e2 && strncmp(bk + 8, "exec:", 5))
+		bk++;
+	if (bk && bk < e2)
+		broker = mqtt_xstrndup(bk + 8, (size_t)(e2 - bk - 8));
+	if (broker && !broker_opt && cli_sim_broker("replay", broker, err) < 0) {
+		fprintf(err, "mqttsim replay: %s:2: the trace's broker (%s) cannot start here; give --broker exec:'CMD' "
+			     "for where it is\n", path, broker);
+		goto out;
+	}
 	const char *last = text + len;
 	while (last > text && last[-1] == '\n')
 		last--;
@@ -589,7 +619,9 @@ int cmd_replay(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			     "%016" PRIx64 " now): an exact replay needs the scenario as it was\n", sp, path, shash, s->text_hash);
 		goto out;
 	}
-	run_opts o = { .seed = seed, .has_seed = true, .swarm = swarm != 0, .keep_trace = true };
+	const char *use = broker_opt ? broker_opt : broker;
+	run_opts o = { .seed = seed, .has_seed = true, .swarm = swarm != 0, .keep_trace = true,
+		       .broker = use && strcmp(use, "sim") ? use : NULL };
 	if (run_scenario(s, &o, &r) < 0) {
 		fprintf(err, "mqttsim replay: %s", r.report ? r.report : "could not run\n");
 		goto out;
@@ -609,9 +641,9 @@ int cmd_replay(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	}
 	char *d = explore_trace_diff(body, bl, r.trace, r.trace_len, "recorded", "now");
 	if (r.trace_hash == want_hash && !d) {
-		fprintf(out, "replay: identical: %s seed %" PRIu64 "%s, trace %016" PRIx64 ", %llu events; the run %s\n", sp,
-			seed, swarm ? " (swarm)" : "", r.trace_hash, (unsigned long long)r.events,
-			r.pass ? "passes" : "fails, as recorded");
+		fprintf(out, "replay: identical: %s seed %" PRIu64 "%s%s%s, trace %016" PRIx64 ", %llu events; the run %s\n",
+			sp, seed, swarm ? " (swarm)" : "", o.broker ? " on " : "", o.broker ? o.broker : "", r.trace_hash,
+			(unsigned long long)r.events, r.pass ? "passes" : "fails, as recorded");
 		rc = EXIT_PASS;
 		goto out;
 	}
@@ -624,6 +656,7 @@ out:
 	scenario_free(s);
 	free(body);
 	free(file);
+	free(broker);
 	free(text);
 	return rc;
 }

@@ -62,6 +62,10 @@ typedef struct engine {
 /* Run the steps, then the expectations; failures go to r->report, r->failed_step and
  * r->failed_expect. Returns whether everything passed. */
 bool run_steps(engine *e, const scenario *s, run_result *r);
+/* run_expect.c: a delivered, no_duplicates, ordered or will expectation x, judged over the
+ * clients' (and watched nodes') logs at the end of the run; failures are appended to
+ * *report, each line starting with `at` (FILE:LINE:COL). Returns whether it holds. */
+bool run__expect_logs(engine *e, const sc_expect *x, char **report, const char *at);
 
 /* engine_sim.c / engine_tcp.c */
 int engine_sim_run(const scenario *s, const run_opts *o, run_result *r);

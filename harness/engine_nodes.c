@@ -71,11 +71,9 @@ static void watch(simnodes *sn, int entry, long inst)
 			char t[NM_MAX_TEMPLATE];
 			nm_expand(e->cfg.will_topic, nm_node_inst(n), t, sizeof t);
 			const char *wp = e->cfg.will_payload ? e->cfg.will_payload : "";
-			c->will_topic = strdup(t);
-			c->will_payload = (uint8_t *)strdup(wp);
+			c->will_topic = mqtt_xstrdup(t);
+			c->will_payload = (uint8_t *)mqtt_xstrdup(wp);
 			c->will_payload_len = (uint32_t)strlen(wp);
-			if (!c->will_topic || !c->will_payload)
-				abort();
 		}
 		sn->log_of[fi] = c;
 	}

@@ -238,10 +238,8 @@ static void keep_fault(run_result *res, const sim_fault *f)
 	k->at_us = f->at;
 	k->for_us = f->duration;
 	k->value = f->value;
-	k->a = f->a ? strdup(sim_host_name(f->a)) : NULL;
-	k->b = f->b ? strdup(sim_host_name(f->b)) : NULL;
-	if ((f->a && !k->a) || (f->b && !k->b))
-		abort();
+	k->a = f->a ? mqtt_xstrdup(sim_host_name(f->a)) : NULL;
+	k->b = f->b ? mqtt_xstrdup(sim_host_name(f->b)) : NULL;
 }
 
 static size_t s_node_parties(void *ctx, int node, long inst, hclient **out, size_t cap)
@@ -259,9 +257,7 @@ static size_t hosts_named(simrun *r, const scenario *s, const char *name, sim_ho
 {
 	sim_host *h = host_named(r, s, name);
 	if (h) {
-		*out = malloc(sizeof **out);
-		if (!*out)
-			abort();
+		*out = mqtt_xmalloc(sizeof **out);
 		(*out)[0] = h;
 		return 1;
 	}
@@ -291,8 +287,15 @@ static void write_trace(const scenario *s, const run_opts *o, simrun *r, run_res
 	fprintf(f, "# mqttsim trace of %s (%s), seed %llu\n", s->name, s->file ? s->file : "-",
 		(unsigned long long)res->seed);
 	/* What `mqttsim replay` checks before it runs the scenario again. */
-	fprintf(f, "# mqttsim %s scenario-hash %016llx swarm %d\n", MQTTSIM_VERSION,
+	fprintf(f, "# mqttsim %s scenario-hash %016llx swarm %d", MQTTSIM_VERSION,
 		(unsigned long long)s->text_hash, o->swarm ? 1 : 0);
+	/* Target exec: the broker command, to the end of the line (replay runs it again). */
+	if (o->broker && !strncmp(o->broker, "exec:", 5)) {
+		fputs(" broker ", f);
+		for (const char *p = o->broker; *p; p++)
+			fputc((unsigned char)*p < 0x20 ? ' ' : *p, f);
+	}
+	fputc('\n', f);
 	if (text)
 		fwrite(text, 1, len, f);
 	fprintf(f, "# trace hash %016llx\n", (unsigned long long)sim_trace_hash(r->w));
@@ -357,7 +360,8 @@ int engine_sim_run(const scenario *s, const run_opts *o, run_result *res)
 		/* Target exec: the broker binary on the broker's host, in place of the reference
 		 * broker; everything else is this engine's as it is. */
 		char *why = NULL;
-		bx = broker_exec_start(r.w, r.bh, PORT, o->broker + 5, &why);
+		bx = broker_exec_start(r.w, r.bh, PORT, o->broker + 5, s->broker.exec_config, s->broker.nexec_config,
+				       &why);
 		if (!bx) {
 			report_add(&res->report, "%s", why);
 			free(why);
@@ -374,11 +378,9 @@ int engine_sim_run(const scenario *s, const run_opts *o, run_result *res)
 	}
 
 	sc_client probe = { .id = "mqttsim-probe", .auto_ack = true };
-	r.hosts = calloc(r.n, sizeof *r.hosts);
-	r.conns = calloc(r.n, sizeof *r.conns);
-	r.clients = calloc(r.n, sizeof *r.clients);
-	if (!r.hosts || !r.conns || !r.clients)
-		abort();
+	r.hosts = mqtt_xcalloc(r.n, sizeof *r.hosts);
+	r.conns = mqtt_xcalloc(r.n, sizeof *r.conns);
+	r.clients = mqtt_xcalloc(r.n, sizeof *r.clients);
 	for (size_t i = 0; i < r.n; i++) {
 		const sc_client *sc = i < s->nclients ? &s->clients[i] : &probe;
 		r.hosts[i] = sim_host_add(r.w, sc->id);

@@ -649,9 +649,7 @@ static int plan_faults(tcprun *r, const scenario *s, char **report)
 		report_add(report, "%s: random_faults need the simulator (run with --broker sim)", s->file);
 		return -1;
 	}
-	r->ev = calloc(2 * s->nfaults + 1, sizeof *r->ev);
-	if (!r->ev)
-		abort();
+	r->ev = mqtt_xcalloc(2 * s->nfaults + 1, sizeof *r->ev);
 	for (size_t k = 0; k < s->nfaults; k++) {
 		const sc_fault *f = &s->faults[k];
 		int ca = client_of(s, f->a), cb = client_of(s, f->b);
@@ -796,11 +794,9 @@ int engine_tcp_run(const scenario *s, const run_opts *o, const char *host, unsig
 	snprintf(r.tp, sizeof r.tp, "%s%s%s", o->topic_prefix ? o->topic_prefix : "", o->topic_prefix ? "/" : "",
 		 r.prefix);
 	r.n = s->nclients + 1;
-	r.conns = calloc(r.n, sizeof *r.conns);
-	r.clients = calloc(r.n, sizeof *r.clients);
-	r.pf = calloc(r.n, sizeof *r.pf);
-	if (!r.conns || !r.clients || !r.pf)
-		abort();
+	r.conns = mqtt_xcalloc(r.n, sizeof *r.conns);
+	r.clients = mqtt_xcalloc(r.n, sizeof *r.clients);
+	r.pf = mqtt_xcalloc(r.n, sizeof *r.pf);
 	sc_client probe = { .id = "mqttsim-probe", .auto_ack = true };
 	for (size_t i = 0; i < r.n; i++) {
 		const sc_client *sc = i < s->nclients ? &s->clients[i] : &probe;

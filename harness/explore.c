@@ -191,9 +191,7 @@ void explore_fail_label(const scenario *s, const explore_fail *f, char *buf, siz
 size_t explore_ddmin(size_t n, explore_test_fn fails, void *ctx, size_t *out, unsigned *tests)
 {
 	*tests = 0;
-	size_t *cur = malloc((n ? n : 1) * sizeof *cur), *cand = malloc((n ? n : 1) * sizeof *cand);
-	if (!cur || !cand)
-		abort();
+	size_t *cur = mqtt_xmalloc((n ? n : 1) * sizeof *cur), *cand = mqtt_xmalloc((n ? n : 1) * sizeof *cand);
 	size_t m = n;
 	for (size_t i = 0; i < n; i++)
 		cur[i] = i;
@@ -340,11 +338,9 @@ static int jp_list(jp *j, jv *v, int depth, bool obj)
 		}
 		if (v->n == cap) {
 			cap = cap ? 2 * cap : 8;
-			v->items = realloc(v->items, cap * sizeof *v->items);
+			v->items = mqtt_xrealloc(v->items, cap * sizeof *v->items);
 			if (obj)
-				v->keys = realloc(v->keys, cap * sizeof *v->keys);
-			if (!v->items || (obj && !v->keys))
-				abort();
+				v->keys = mqtt_xrealloc(v->keys, cap * sizeof *v->keys);
 		}
 		if (obj) {
 			if (j->p >= j->end || *j->p != '"')

@@ -22,6 +22,10 @@ scenario *explore_load(const char *path, FILE *err, const char *cmd);
 char *explore_trace_diff(const char *a, size_t alen, const char *b, size_t blen, const char *na,
 			 const char *nb);
 
+/* " --broker 'exec:CMD'" (quoted for the shell) into buf, or "" for NULL / sim: what a
+ * replay, shrink or run command needs to name the same broker. */
+void explore_broker_arg(const char *broker, char *buf, size_t cap);
+
 /* ---- one seed (explore_seed.c) ------------------------------------------------------------ */
 
 /* What a seed came to. Strings are malloc'd ("" when there is nothing to say). */

@@ -57,9 +57,7 @@ size_t explore__intervals(uint64_t *seeds, size_t n, uint64_t (**iv)[2])
 {
 	if (n)
 		qsort(seeds, n, sizeof *seeds, explore__by_u64);
-	*iv = malloc((n ? n : 1) * sizeof **iv);
-	if (!*iv)
-		abort();
+	*iv = mqtt_xmalloc((n ? n : 1) * sizeof **iv);
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (k && seeds[i] == (*iv)[k - 1][1] + 1)
@@ -72,18 +70,26 @@ size_t explore__intervals(uint64_t *seeds, size_t n, uint64_t (**iv)[2])
 	return k;
 }
 
+void explore_broker_arg(const char *broker, char *buf, size_t cap)
+{
+	if (!cap)
+		return;
+	buf[0] = 0;
+	if (!broker || !strcmp(broker, "sim"))
+		return;
+	/* In single quotes for the shell (exec:'mosquitto -c {config}'). */
+	size_t k = (size_t)snprintf(buf, cap, " --broker '");
+	for (const char *p = broker; *p && k + 5 < cap; p++)
+		k += (size_t)snprintf(buf + k, cap - k, *p == '\'' ? "'\\''" : "%c", *p);
+	if (k + 1 < cap)
+		snprintf(buf + k, cap - k, "'");
+}
+
 static void replay_cmd(const summary *S, uint64_t seed, char *buf, size_t cap)
 {
-	int n = snprintf(buf, cap, "mqttsim run %s --seed %" PRIu64 "%s", S->file, seed, S->swarm ? " --swarm" : "");
-	if (S->broker && n >= 0 && (size_t)n < cap) {
-		/* In single quotes for the shell (exec:'mosquitto -c {config}'). */
-		size_t k = (size_t)n;
-		k += (size_t)snprintf(buf + k, cap - k, " --broker '");
-		for (const char *p = S->broker; *p && k + 5 < cap; p++)
-			k += (size_t)snprintf(buf + k, cap - k, *p == '\'' ? "'\\''" : "%c", *p);
-		if (k + 1 < cap)
-			snprintf(buf + k, cap - k, "'");
-	}
+	char b[1024];
+	explore_broker_arg(S->broker, b, sizeof b);
+	snprintf(buf, cap, "mqttsim run %s --seed %" PRIu64 "%s%s", S->file, seed, S->swarm ? " --swarm" : "", b);
 }
 
 #define LIST_PER_GROUP 10
@@ -121,7 +127,7 @@ void explore__print_summary(const summary *S, FILE *out)
 			done[k] = true;
 			if (shown++ >= LIST_PER_GROUP)
 				continue;
-			char cmd[1200];
+			char cmd[2200];
 			replay_cmd(S, f->seed, cmd, sizeof cmd);
 			fprintf(out, "    seed %" PRIu64 ": %s\n      replay: %s\n", f->seed, f->msg, cmd);
 		}
@@ -131,8 +137,10 @@ void explore__print_summary(const summary *S, FILE *out)
 	free(done);
 	for (size_t i = 0; i < S->nfails; i++)
 		if (S->fails[i].code == 1) {
-			fprintf(out, "shrink one: mqttsim shrink %s --seed %" PRIu64 "%s\n", S->file, S->fails[i].seed,
-				S->swarm ? " --swarm" : "");
+			char b[1024];
+			explore_broker_arg(S->broker, b, sizeof b);
+			fprintf(out, "shrink one: mqttsim shrink %s --seed %" PRIu64 "%s%s\n", S->file, S->fails[i].seed,
+				S->swarm ? " --swarm" : "", b);
 			break;
 		}
 }
@@ -174,7 +182,7 @@ int explore__write_json(const summary *S, const char *path, FILE *err)
 		S->nran, S->passed, S->nfails);
 	for (size_t i = 0; i < S->nfails; i++) {
 		const seed_out *o = &S->fails[i];
-		char cmd[1200];
+		char cmd[2200];
 		replay_cmd(S, o->seed, cmd, sizeof cmd);
 		fprintf(f, "%s\n    { \"seed\": %" PRIu64 ", \"status\": \"%s\", \"trace_hash\": \"%016" PRIx64 "\", \"what\": ",
 			i ? "," : "", o->seed, status_name(o->code), o->hash);

@@ -391,13 +391,11 @@ static long run_forked(const pool_job *j)
 {
 	pool P = { .j = j, .limit = j->n, .depth = j->depth ? j->depth : 1 };
 	P.nw = j->workers < (long)j->n ? j->workers : (long)j->n;
-	P.w = calloc((size_t)P.nw, sizeof *P.w);
-	P.win = calloc(WINDOW, sizeof *P.win);
-	P.retry = calloc((size_t)P.nw * P.depth + 1, sizeof *P.retry);
-	struct pollfd *pf = calloc((size_t)P.nw, sizeof *pf);
-	long *pw = calloc((size_t)P.nw, sizeof *pw);
-	if (!P.w || !P.win || !P.retry || !pf || !pw)
-		abort();
+	P.w = mqtt_xcalloc((size_t)P.nw, sizeof *P.w);
+	P.win = mqtt_xcalloc(WINDOW, sizeof *P.win);
+	P.retry = mqtt_xcalloc((size_t)P.nw * P.depth + 1, sizeof *P.retry);
+	struct pollfd *pf = mqtt_xcalloc((size_t)P.nw, sizeof *pf);
+	long *pw = mqtt_xcalloc((size_t)P.nw, sizeof *pw);
 	long alive = 0;
 	for (long k = 0; k < P.nw; k++) {
 		P.w[k].to = P.w[k].from = -1;

@@ -8,7 +8,9 @@
  * would.
  */
 #include "harness/proxy.h"
+#include "harness/run.h"
 
+#include "mqtt/alloc.h"
 #include "mqtt/mqtt.h"
 #include "sim/fault.h"
 #include "sim/sim.h"
@@ -25,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #define MAX_CONNS 512                /* connections at once; more wait in the backlog */
@@ -88,13 +89,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stop_flag = 1;
-}
-
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 __attribute__((format(printf, 4, 5)))
@@ -183,9 +177,7 @@ static void sniff_connect(px *x, pconn *c)
 	size_t have = 0;
 	for (seg *s = c->d[0].head; s; s = s->next)
 		have += s->len;
-	uint8_t *buf = malloc(have ? have : 1);
-	if (!buf)
-		abort();
+	uint8_t *buf = mqtt_xmalloc(have ? have : 1);
 	size_t k = 0;
 	for (seg *s = c->d[0].head; s; s = s->next) {
 		memcpy(buf + k, s->data, s->len);
@@ -410,9 +402,7 @@ static void receive(px *x, pconn *c, int d)
 {
 	pdir *p = &c->d[d];
 	int fd = d == 0 ? c->cfd : c->ufd;
-	seg *s = malloc(sizeof *s + SEG_MAX);
-	if (!s)
-		abort();
+	seg *s = mqtt_xmalloc(sizeof *s + SEG_MAX);
 	ssize_t n = recv(fd, s->data, SEG_MAX, 0);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
 		free(s);
@@ -459,9 +449,7 @@ static void accept_one(px *x, int lfd)
 	if (fd < 0)
 		return;
 	nonblock(fd);
-	pconn *c = calloc(1, sizeof *c);
-	if (!c)
-		abort();
+	pconn *c = mqtt_xcalloc(1, sizeof *c);
 	c->cfd = fd;
 	c->order = ++x->accepted;
 	c->sel = -1;
@@ -594,9 +582,7 @@ static int resolve_upstream(px *x)
 
 int proxy_run(const proxy_opts *o, const proxy_plan *p)
 {
-	px *x = calloc(1, sizeof *x);
-	if (!x)
-		abort();
+	px *x = mqtt_xcalloc(1, sizeof *x);
 	x->o = o;
 	x->p = p;
 	int lfd = -1;
@@ -609,16 +595,14 @@ int proxy_run(const proxy_opts *o, const proxy_plan *p)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	stop_flag = 0;
-	x->t0 = mono_us();
+	x->t0 = run_mono_us();
 	/* The fault edges in time order: each fault's start and, when it lasts, its end. */
 	size_t nedge = 0, next = 0;
 	struct edge {
 		int64_t at;
 		size_t f;
 		bool on;
-	} *edges = calloc(2 * p->nfaults + 1, sizeof *edges);
-	if (!edges)
-		abort();
+	} *edges = mqtt_xcalloc(2 * p->nfaults + 1, sizeof *edges);
 	for (size_t i = 0; i < p->nfaults; i++) {
 		edges[nedge++] = (struct edge){ p->faults[i].at_us, i, true };
 		if (p->faults[i].for_us && p->faults[i].kind != SIM_FAULT_RESET)
@@ -632,7 +616,7 @@ int proxy_run(const proxy_opts *o, const proxy_plan *p)
 		}
 	struct pollfd pf[1 + 2 * MAX_CONNS];
 	while (!stop_flag) {
-		x->now = mono_us() - x->t0;
+		x->now = run_mono_us() - x->t0;
 		if (o->duration_us && x->now >= o->duration_us)
 			break;
 		while (next < nedge && edges[next].at <= x->now) {
@@ -690,7 +674,7 @@ int proxy_run(const proxy_opts *o, const proxy_plan *p)
 		int r = poll(pf, (nfds_t)np, (int)ms);
 		if (r < 0 && errno != EINTR)
 			break;
-		x->now = mono_us() - x->t0;
+		x->now = run_mono_us() - x->t0;
 		size_t nc = x->n;
 		for (size_t i = 0; i < nc && r > 0; i++) {
 			pconn *c = x->c[i];

@@ -214,9 +214,7 @@ static char *classname_of(const char *file)
 	size_t n = slash ? (size_t)(slash - p) : 0;
 	while (n && (*p == '.' || *p == '/'))
 		p++, n--;
-	char *c = n ? strndup(p, n) : strdup("scenarios");
-	if (!c)
-		abort();
+	char *c = n ? mqtt_xstrndup(p, n) : mqtt_xstrdup("scenarios");
 	for (char *q = c; *q; q++)
 		if (*q == '/')
 			*q = '.';

@@ -117,6 +117,8 @@ enum sc_step_kind {
 	SC_ACK,           /* PUBACK/PUBREC/PUBREL/PUBCOMP for the id of the last packet expected */
 };
 
+#define SC_RC_ALT 7 /* rc: a list of at most 1 + SC_RC_ALT codes */
+
 /* What an expected packet must look like; unset fields (has_* false / NULL) match anything. */
 typedef struct sc_match {
 	int type;                 /* enum mqtt_type; 0 = any */
@@ -126,6 +128,10 @@ typedef struct sc_match {
 	uint8_t qos;
 	bool retain, dup;
 	uint8_t rc;               /* CONNACK return code or reason code */
+	/* `rc: [a, b, ...]`: further codes that match as well, for where the standard lets the
+	 * peer choose among several (a refusal with 0x80 or a specific code) */
+	uint8_t rc_alt[SC_RC_ALT];
+	uint8_t nrc_alt;
 	bool session_present;
 	uint16_t id;
 	uint8_t *codes;           /* SUBACK return codes */
@@ -267,6 +273,11 @@ typedef struct sc_broker {
 	uint16_t topic_alias_max;
 	uint32_t max_packet_size;
 	bool no_sub_ids, no_shared_subs;
+	/* Lines added to the {config} an exec broker gets (exec/README.md), {dir} and {port}
+	 * not yet replaced; a scenario that gives them runs on exec whatever options of the
+	 * reference broker it asks for, since they say how the exec broker matches them. */
+	char **exec_config;
+	size_t nexec_config;
 	sc_pos pos;
 } sc_broker;
 

@@ -201,8 +201,42 @@ static bool load_targets(ld *L, const yaml_node_t *v)
 static const char *const broker_keys[] = {
 	"persistence", "max_queued", "max_inflight", "queue_qos0", "drop_oldest", "sys_interval", "acl",
 	"receive_maximum", "topic_alias_maximum", "maximum_packet_size", "subscription_identifiers",
-	"shared_subscriptions", NULL,
+	"shared_subscriptions", "exec_config", NULL,
 };
+
+#define EXEC_CONFIG_MAX 64       /* lines */
+#define EXEC_CONFIG_LINE_MAX 1024 /* bytes */
+
+/* exec_config: a list of configuration lines for the exec broker, one string each. */
+static void load_exec_config(ld *L, const yaml_node_t *v, sc_broker *b)
+{
+	long n = scn__list_count(L, v, "exec_config", EXEC_CONFIG_MAX);
+	if (n <= 0) {
+		if (n == 0 && !scn__is_null(v))
+			scn__err(L, v, "'exec_config' is empty; give the broker's configuration lines, e.g. "
+				       "[\"persistence true\"], or leave it out");
+		return;
+	}
+	b->exec_config = scn__xcalloc(L, (size_t)n, sizeof *b->exec_config);
+	if (!b->exec_config)
+		return;
+	for (long i = 0; i < n; i++) {
+		yaml_node_t *it = scn__list_item(L, v, i);
+		char *line = NULL;
+		if (!it || !scn__n_str(L, it, "exec_config", &line))
+			continue;
+		b->exec_config[b->nexec_config++] = line;
+		size_t len = strlen(line);
+		bool ctl = false;
+		for (size_t k = 0; k < len; k++)
+			ctl |= (unsigned char)line[k] < 0x20 && line[k] != '\t';
+		if (ctl)
+			scn__err(L, it, "an 'exec_config' item is one line of the broker's configuration, without "
+				        "line breaks or control characters; got %s", scn__quoted(line).s);
+		else if (len > EXEC_CONFIG_LINE_MAX)
+			scn__err(L, it, "an 'exec_config' line is at most %d bytes, got %zu", EXEC_CONFIG_LINE_MAX, len);
+	}
+}
 
 static void load_broker(ld *L, const yaml_node_t *k, const yaml_node_t *v, bool tcp_only)
 {
@@ -240,6 +274,9 @@ static void load_broker(ld *L, const yaml_node_t *k, const yaml_node_t *v, bool 
 		b->no_sub_ids = !on;
 	if (scn__n_bool(L, scn__fget(&f, "shared_subscriptions"), "shared_subscriptions", &on))
 		b->no_shared_subs = !on;
+	yaml_node_t *ec = scn__fget(&f, "exec_config");
+	if (ec)
+		load_exec_config(L, ec, b);
 	yaml_node_t *si = scn__fget(&f, "sys_interval");
 	if (scn__n_amount(L, si, "sys_interval", DURATION, AMT_POSITIVE | AMT_SECONDS, &x)) {
 		if (x / 1000000 > UINT32_MAX)
@@ -258,7 +295,8 @@ static void load_broker(ld *L, const yaml_node_t *k, const yaml_node_t *v, bool 
 			scn__err(L, acl, "the acl does not load: %s", why);
 		broker_auth_free(a);
 	}
-	if (tcp_only && v->data.mapping.pairs.top > v->data.mapping.pairs.start)
+	/* exec_config is for target exec, which runs a tcp scenario too. */
+	if (tcp_only && v->data.mapping.pairs.top - v->data.mapping.pairs.start > (ec ? 1 : 0))
 		scn__err(L, k, "broker options apply only to the simulated broker, but targets has no 'sim'");
 }
 
@@ -514,10 +552,12 @@ static void match_free(sc_match *m)
 
 void scenario_free(scenario *s)
 {
-	if (s)
-		free(s->broker.acl);
 	if (!s)
 		return;
+	free(s->broker.acl);
+	for (size_t i = 0; i < s->broker.nexec_config; i++)
+		free(s->broker.exec_config[i]);
+	free(s->broker.exec_config);
 	free(s->file);
 	free(s->name);
 	free(s->description);

@@ -17,8 +17,8 @@
 #define MAX_USER_PROPS 1000
 #define MAX_SUB_IDS 64              /* identifiers expected in one PUBLISH (client.c compares as many) */
 
-/* The scenario's names, by property id. Authentication Method and Data are left out: AUTH
- * exchanges are not part of the scenario language yet. */
+/* The scenario's names, by property id. Authentication Method and Data can be sent in a
+ * CONNECT and checked in a CONNACK; an AUTH exchange itself is not scripted yet. */
 static const char *const prop_names[SC_PROP_IDS] = {
 	[MQTT_PROP_PAYLOAD_FORMAT] = "payload_format",
 	[MQTT_PROP_MESSAGE_EXPIRY] = "message_expiry",
@@ -45,6 +45,8 @@ static const char *const prop_names[SC_PROP_IDS] = {
 	[MQTT_PROP_WILDCARD_SUB_AVAILABLE] = "wildcard_subscription_available",
 	[MQTT_PROP_SUB_ID_AVAILABLE] = "subscription_identifier_available",
 	[MQTT_PROP_SHARED_SUB_AVAILABLE] = "shared_subscription_available",
+	[MQTT_PROP_AUTH_METHOD] = "authentication_method",
+	[MQTT_PROP_AUTH_DATA] = "authentication_data",
 };
 
 const char *sc_prop_name(unsigned id)

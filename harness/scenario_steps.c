@@ -59,6 +59,32 @@ static bool step_will(ld *L, const yaml_node_t *v, sc_step *st)
 	return true;
 }
 
+/* rc: a reason code, or a list of the codes the standard permits there (any one matches). */
+static bool load_rc(ld *L, const yaml_node_t *v, sc_match *m)
+{
+	if (!v)
+		return false;
+	long n = scn__word_count(L, v, "rc", 1 + SC_RC_ALT);
+	if (n < 1) {
+		if (n == 0)
+			scn__err(L, v, "'rc' must be a reason code or a list of them, got an empty list");
+		return false;
+	}
+	bool ok = true;
+	m->nrc_alt = 0;
+	for (long i = 0; i < n; i++) {
+		yaml_node_t *it = scn__word_item(L, v, i);
+		int64_t x;
+		if (!it || !scn__n_int(L, it, "rc", 0, 255, &x))
+			ok = false;
+		else if (i == 0)
+			m->rc = (uint8_t)x;
+		else
+			m->rc_alt[m->nrc_alt++] = (uint8_t)x;
+	}
+	return ok;
+}
+
 static void step_connect(ld *L, const yaml_node_t *v, sc_step *st)
 {
 	st->clean = true;
@@ -97,8 +123,7 @@ static void step_connect(ld *L, const yaml_node_t *v, sc_step *st)
 	yaml_node_t *wv = scn__fget(&f, "will");
 	if (wv && (st->will = step_will(L, wv, st)) && !st->will_payload)
 		st->will_payload = scn__xstrdup(L, ""); /* no payload: an empty one */
-	if (scn__n_int(L, scn__fget(&f, "rc"), "rc", 0, 255, &x))
-		st->connack.rc = (uint8_t)x;
+	load_rc(L, scn__fget(&f, "rc"), &st->connack);
 	if (scn__n_bool(L, scn__fget(&f, "session_present"), "session_present", &st->connack.session_present))
 		st->connack.has_session_present = true;
 	scn__n_bool(L, scn__fget(&f, "wait_connack"), "wait_connack", &st->wait_connack);
@@ -404,8 +429,7 @@ static void step_expect(ld *L, const yaml_node_t *v, sc_step *st)
 	m->has_qos = scn__n_qos(L, scn__fget(&f, "qos"), &m->qos);
 	m->has_retain = scn__n_bool(L, scn__fget(&f, "retain"), "retain", &m->retain);
 	m->has_dup = scn__n_bool(L, scn__fget(&f, "dup"), "dup", &m->dup);
-	if ((m->has_rc = scn__n_int(L, scn__fget(&f, "rc"), "rc", 0, 255, &x)))
-		m->rc = (uint8_t)x;
+	m->has_rc = load_rc(L, scn__fget(&f, "rc"), m);
 	m->has_session_present = scn__n_bool(L, scn__fget(&f, "session_present"), "session_present",
 					      &m->session_present);
 	/* id: a number, or "same": the id of the packet the client's last expect matched

@@ -65,15 +65,13 @@ size_t suite_list_dir(const char *dir, const char *ext, char ***out)
 		const char *rest = p + n + 1, *slash = strchr(rest, '/');
 		char *e;
 		if (slash) {
-			e = strndup(p, (size_t)(slash - p)); /* a directory under dir */
+			e = mqtt_xstrndup(p, (size_t)(slash - p)); /* a directory under dir */
 		} else {
 			size_t rl = strlen(rest);
 			if (rl <= el || strcmp(rest + rl - el, ext))
 				continue;
-			e = strdup(p);
+			e = mqtt_xstrdup(p);
 		}
-		if (!e)
-			abort();
 		bool dup = false;
 		for (size_t k = 0; k < m && !dup; k++)
 			dup = !strcmp(v[k], e);

@@ -13,6 +13,7 @@
  * depends on addresses.
  */
 #include "sim/world.h"
+#include "mqtt/alloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -120,9 +121,7 @@ static void heap_insert(sim_world *w, sim_heap_ent e)
 {
 	if (w->heap_len == w->heap_cap) {
 		size_t cap = w->heap_cap ? w->heap_cap * 2 : 256;
-		sim_heap_ent *h = realloc(w->heap, cap * sizeof *h);
-		if (!h)
-			abort(); /* a simulation that cannot queue an event cannot go on */
+		sim_heap_ent *h = mqtt_xrealloc(w->heap, cap * sizeof *h);
 		w->heap = h;
 		w->heap_cap = cap;
 	}
@@ -148,10 +147,8 @@ static inline size_t wslot(sim_us at) { return (size_t)at & WHEEL_MASK; }
 static void wheel_insert(sim_world *w, sim_timer *t)
 {
 	if (!w->wheel) {
-		w->wheel = calloc((size_t)WHEEL_SLOTS, sizeof *w->wheel);
-		w->wbits = calloc((size_t)WHEEL_SLOTS / 64, sizeof *w->wbits);
-		if (!w->wheel || !w->wbits)
-			abort(); /* a simulation that cannot queue an event cannot go on */
+		w->wheel = mqtt_xcalloc((size_t)WHEEL_SLOTS, sizeof *w->wheel);
+		w->wbits = mqtt_xcalloc((size_t)WHEEL_SLOTS / 64, sizeof *w->wbits);
 	}
 	size_t i = wslot(t->at);
 	sim_timer *head = w->wheel[i];

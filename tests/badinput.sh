@@ -37,6 +37,11 @@ out=$($M run "$tmp/loop" 2>/dev/null | grep -c '^PASS')
 check only-untestable 2 'MQTT-3.1.0-1 is not testable from outside a server' $M conform --only MQTT-3.1.0-1
 check only-empty 2 '--only needs statement ids' $M conform --only ""
 check xfail-dir 2 'not a regular file' $M conform --expect-failures "$tmp/empty"
+check xfail-missing 2 "mqttsim conform: --expect-failures $tmp/none.txt: No such file or directory" $M conform --expect-failures "$tmp/none.txt"
+printf 'MQTT-3.1.2-24 late\0\n' >"$tmp/xfnul.txt"
+check xfail-nul 2 "xfnul.txt: not a text file (a NUL byte)" $M conform --expect-failures "$tmp/xfnul.txt"
+head -c 1100000 /dev/zero | tr '\0' '#' >"$tmp/xfbig.txt"
+check xfail-big 2 "xfbig.txt: larger than 1 MiB: not an expected-failures list" $M conform --expect-failures "$tmp/xfbig.txt"
 printf '# comment\nMQTT-9.9.9-9  no such statement\n' >"$tmp/xf.txt"
 check xfail-unknown-id 2 "xf.txt:2: 'MQTT-9.9.9-9' is not a statement of the MQTT 3.1.1 catalog" $M conform --expect-failures "$tmp/xf.txt"
 # A statement of a scenario's spec that no step or expectation names could never fail there.

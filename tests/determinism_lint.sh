@@ -129,6 +129,20 @@ if [ -f "$lib" ]; then
 		report symbols "globals of $mod/ objects in $lib without the ${mod}_ prefix" "$bad"
 	fi
 	done
+	# broker_ (one underscore) is the API: such a global must be declared in one of the API
+	# headers; what the broker's files only share among themselves takes broker__.
+	api_h="broker/broker.h broker/auth.h broker/sha256.h"
+	if [ -f broker/broker.h ]; then
+		members=$(for f in broker/*.c; do basename "$f" .c; done)
+		notapi=$(nm -A --defined-only "$lib" 2>/dev/null | awk -v members="$members" '
+			BEGIN { n = split(members, m, "\n"); for (i = 1; i <= n; i++) want[m[i] ".o"] = 1 }
+			{ split($1, p, ":"); if ((p[2] in want) && $(NF - 1) ~ /^[A-Z]$/ && $(NF - 1) != "U" &&
+			  $NF ~ /^broker_[^_]/) print p[2] ": " $(NF - 1) " " $NF }' |
+			while read -r obj type name; do
+				grep -qw "$name" $api_h 2>/dev/null || echo "$obj $type $name"
+			done)
+		report symbols "broker_ globals that no API header ($api_h) declares: internal ones take broker__" "$notapi"
+	fi
 elif [ $# -gt 0 ]; then
 	report symbols "no library" "$lib: not found; build it first (make)"
 else

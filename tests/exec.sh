@@ -6,6 +6,10 @@
 #   - the same runs twice (in one process and in worker processes) give the same trace hashes,
 #     and explore --check-determinism finds no difference;
 #   - a broker crash kills it, the restart starts it again (tests/scenarios/exec-crash-restart);
+#   - with mosquitto's persistence (exec_config) what autosave saved survives the crash, and
+#     without an autosave it is lost (tests/scenarios/exec-persistence-crash);
+#   - explore finds the planted scenario's failing seed under exec, shrink --broker exec:
+#     shrinks it, replay runs its trace again identically;
 #   - a broker that starts a thread is refused, naming pthread_create (exit 2);
 #   - a broker not found, one that exits at start (its output shown), one that never listens
 #     and a statically linked one are each refused with exit 2 and the reason.
@@ -83,6 +87,28 @@ if need_tool mosquitto mosquitto "mosquitto was not run in virtual time"; then
 		bad "crash and restart under exec:"
 		sed 's/^/    /' "$tmp/crash" | head -8
 	fi
+	# mosquitto's own persistence across a crash (tests/scenarios/exec-persistence-crash,
+	# broker: exec_config): what autosave wrote before the SIGKILL survives the restart, the
+	# same trace twice; with autosave_interval 3600 nothing was saved and the session is gone
+	# (the kill is a real SIGKILL, not a clean shutdown that writes the database). The
+	# reference broker's persistence keeps it on sim too.
+	P=tests/scenarios/exec-persistence-crash.yaml
+	"$M" run "$P" --broker "$B" >"$tmp/p1" 2>&1
+	"$M" run "$P" --broker "$B" >"$tmp/p2" 2>&1
+	if grep -q '^PASS .* trace=' "$tmp/p1" && cmp -s "$tmp/p1" "$tmp/p2" && "$M" run "$P" >/dev/null 2>&1; then
+		ok
+	else
+		bad "mosquitto persistence across a crash (twice the same, and on sim):"
+		cat "$tmp/p1" "$tmp/p2" | sed 's/^/    /' | head -8
+	fi
+	sed 's/autosave_interval 1"/autosave_interval 3600"/' "$P" >"$tmp/nosave.yaml"
+	"$M" run "$tmp/nosave.yaml" --broker "$B" >"$tmp/p3" 2>&1
+	if grep -q 'expected CONNACK rc=0 session_present=1, got CONNACK session_present=0' "$tmp/p3"; then
+		ok
+	else
+		bad "with autosave_interval 3600 the crash should lose the session:"
+		sed 's/^/    /' "$tmp/p3" | head -6
+	fi
 	# explore under exec: the planted failure's scenario, each seed twice and once in a fresh
 	# process, with no difference.
 	if "$M" explore scenarios/explore/planted-qos0-partition.yaml --seeds 8 --check-determinism --broker "$B" \
@@ -92,6 +118,39 @@ if need_tool mosquitto mosquitto "mosquitto was not run in virtual time"; then
 		bad "explore --check-determinism under exec:"
 		sed 's/^/    /' "$tmp/explore" | head -8
 	fi
+	# The planted failure under exec: explore finds seed 170 (of 168..172, each run twice with
+	# no difference), the shrink command it prints (with the broker) cuts the seed's faults
+	# and publishes down and checks the result fails alone, and replay runs the recorded
+	# trace of the shrunk scenario again, byte for byte; with the other broker it differs.
+	X=scenarios/explore/planted-qos0-partition.yaml
+	"$M" explore "$X" --seeds 168..172 --check-determinism --broker "$B" >"$tmp/ex170" 2>&1
+	xrc=$?
+	cmd=$(sed -n 's/^shrink one: mqttsim //p' "$tmp/ex170")
+	if [ "$xrc" -eq 1 ] && grep -q '4 passed, 1 failed' "$tmp/ex170" && grep -q '^    seed 170: ' "$tmp/ex170" &&
+		[ "$cmd" = "shrink $X --seed 170 --broker 'exec:$tool -c {config}'" ]; then
+		ok
+	else
+		bad "explore --seeds 168..172 under exec should find the planted seed 170 (exit $xrc):"
+		sed 's/^/    /' "$tmp/ex170" | head -8
+	fi
+	if eval "\"\$M\" $cmd --out \"\$tmp/shrunk.yaml\"" >"$tmp/shrink" 2>&1 && grep -q ' -> 1 in ' "$tmp/shrink" &&
+		grep -q "it fails alone: mqttsim run .*--broker 'exec:" "$tmp/shrink"; then
+		ok
+	else
+		bad "shrink --broker exec: of seed 170:"
+		sed 's/^/    /' "$tmp/shrink" | head -8
+	fi
+	mkdir -p "$tmp/rp"
+	"$M" run "$tmp/shrunk.yaml" --broker "$B" --out "$tmp/rp" >/dev/null 2>&1
+	tr=$tmp/rp/planted-qos0-partition-seed170-shrunk.trace
+	if "$M" replay "$tr" >"$tmp/replay" 2>&1 && grep -q 'replay: identical: .* on exec:.* the run fails, as recorded' "$tmp/replay" &&
+		! "$M" replay "$tr" --broker sim >/dev/null 2>&1; then
+		ok
+	else
+		bad "replay of the shrunk seed 170 under exec:"
+		sed 's/^/    /' "$tmp/replay" | head -6
+	fi
+	expect_refusal "replay with a broker not found" 2 "not found in PATH" "$M" replay "$tr" --broker "exec:no-such-broker-here"
 	# A failing run names its replay with the command quoted for the shell.
 	"$M" run scenarios/conformance/2.2-flags-pingreq.yaml --broker "$B" >"$tmp/fail" 2>&1
 	if grep -q -- "--broker 'exec:$tool -c {config}'" "$tmp/fail"; then ok; else bad "no quoted replay line:"; cat "$tmp/fail"; fi
@@ -121,7 +180,7 @@ printf 'int main(void){return 0;}\n' >"$tmp/st.c"
 if ${CC:-cc} -static -o "$tmp/static" "$tmp/st.c" 2>/dev/null; then
 	expect_refusal "a static broker" 2 "statically linked" "$M" run "$s" --broker "exec:$tmp/static"
 else
-	echo "NOTE no static libc (libc6-dev's libc.a): the static-binary refusal was not checked"
+	missing "no static libc (libc.a) to link a static test binary" libc6-dev "the static-binary refusal was not checked"
 fi
 echo "exec: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -56,7 +56,11 @@ static const struct {
 	  "  - { client: b, expect: { packet: PUBLISH, topic: x/y, within: 1s } }\n"
 	  "  - { client: b, expect: { packet: PUBLISH, dup: 1, again: true } }\n", false,
 	  "t.yaml:12:5: b expected the packet it last matched to be PUBLISH dup=1; it was PUBLISH qos=1" },
-	{ HEAD CONN_B "  - { client: b, expect: { packet: CONNACK, again: true } }\n", false,
+	/* after a connect step, again checks its CONNACK */
+	{ HEAD CONN_B "  - { client: b, expect: { packet: CONNACK, session_present: false, again: true } }\n", true, NULL },
+	{ HEAD CONN_B "  - { client: b, expect: { packet: PUBLISH, again: true } }\n", false,
+	  "b expected the packet it last matched to be PUBLISH; it was CONNACK" },
+	{ HEAD "  - { client: b, expect: { packet: CONNACK, again: true } }\n", false,
 	  "b expected the packet it last matched to be CONNACK; it was (no packet matched yet)" },
 	/* auto_ack off: b must acknowledge itself; the broker redelivers on reconnect */
 	{ HEAD "  - { client: b, connect: { clean_session: false } }\n" SUB_B("r", 1) CONN_A

@@ -7,6 +7,7 @@
  */
 #include "tests.h"
 
+#include "harness/run.h"
 #include "harness/scenario.h"
 #include "harness/run.h"
 #include "harness/units.h"
@@ -313,7 +314,7 @@ static const char kitchen_sink[] =
 	"  - { client: pub, expect: { packet: puback, id: 7, rc: 0, within: 1s } }\n"
 	"  - { client: sub, expect: { packet: PUBLISH, topic: r/t, payload: \"21.5\", qos: 1, retain: 1, dup: false } }\n"
 	"  - { client: sub, expect: { packet: SubAck, codes: [1, 0x80] } }\n"
-	"  - { client: pub, expect: { packet: CONNACK, rc: 5, session_present: true } }\n"
+	"  - { client: pub, expect: { packet: CONNACK, rc: [5, 0x87], session_present: true } }\n"
 	"  - { client: sub, expect_none: { packet: PUBLISH, for: 500ms } }\n"
 	"  - { client: sub, expect_none: { for: 1s } }\n"
 	"  - { wait: 1m30s }\n"
@@ -497,6 +498,8 @@ START_TEST(test_kitchen_sink_steps)
 	ck_assert_uint_eq(m->codes[1], 0x80);
 	ck_assert(st[11].match.has_session_present && st[11].match.session_present);
 	ck_assert_uint_eq(st[11].match.rc, 5);
+	ck_assert_uint_eq(st[11].match.nrc_alt, 1);
+	ck_assert_uint_eq(st[11].match.rc_alt[0], 0x87);
 	ck_assert_int_eq(st[12].kind, SC_EXPECT_NONE);
 	ck_assert_int_eq(st[12].match.type, MQTT_PUBLISH);
 	ck_assert_int_eq(st[12].for_us, 500000);
@@ -732,6 +735,15 @@ static const struct {
 	  "2:25: 'sys_interval' must be whole seconds, like 10s, got '1500ms'" },
 	{ "name: t\ntargets: [tcp]\nbroker: { persistence: true }\n",
 	  "3:1: broker options apply only to the simulated broker, but targets has no 'sim'" },
+	{ "name: t\nbroker: { exec_config: \"persistence true\" }\n",
+	  "2:24: expected a list for exec_config, got 'persistence true'" },
+	{ "name: t\nbroker: { exec_config: [] }\n",
+	  "2:24: 'exec_config' is empty; give the broker's configuration lines, e.g. [\"persistence true\"], or leave it out" },
+	{ "name: t\nbroker: { exec_config: [\"a\\nb\"] }\n",
+	  "2:25: an 'exec_config' item is one line of the broker's configuration, without line breaks or control "
+	  "characters; got 'a?b'" },
+	{ "name: t\nbroker: { exec_config: [[x]] }\n",
+	  "2:25: 'exec_config' must be a string, got a list" },
 	{ H "network: { default: { lantency: 20ms } }\n",
 	  "3:23: unknown key 'lantency' in link (did you mean 'latency'?)" },
 	{ H "network: { default: { latency: 20 } }\n",
@@ -892,6 +904,12 @@ static const struct {
 	  "4:7: unknown key 'cleint' in step (did you mean 'client'?)" },
 	{ H "steps:\n  - { client: pub, expect: { packet: CONNACK, rc: 256 } }\n",
 	  "4:51: 'rc' must be an integer from 0 to 255, got '256'" },
+	{ H "steps:\n  - { client: pub, expect: { packet: CONNACK, rc: [] } }\n",
+	  "4:51: 'rc' must be a reason code or a list of them, got an empty list" },
+	{ H "steps:\n  - { client: pub, expect: { packet: CONNACK, rc: [0, 1, 2, 3, 4, 5, 6, 7, 8] } }\n",
+	  "4:51: rc has 9 items; the limit is 8" },
+	{ H "steps:\n  - { client: pub, connect: { rc: [0, 300] } }\n",
+	  "4:39: 'rc' must be an integer from 0 to 255, got '300'" },
 	{ H "steps:\n  - { client: pub, publish: { topic: a, retain: maybe } }\n",
 	  "4:49: 'retain' must be true or false, got 'maybe'" },
 	{ H "faults:\n  - { at: 1s, blackhole: pub }\n",
@@ -1169,7 +1187,7 @@ START_TEST(test_unknown_key_lists_known_ones)
 		"1:1: scenario needs 'name'",
 		"1:11: unknown key 'x' in broker; known keys: persistence, max_queued, max_inflight, "
 		"queue_qos0, drop_oldest, sys_interval, acl, receive_maximum, topic_alias_maximum, maximum_packet_size, "
-		"subscription_identifiers, shared_subscriptions",
+		"subscription_identifiers, shared_subscriptions, exec_config",
 	};
 	expect_errors("broker: { x: 1 }\n"
 		      "description: no name\n", want, 2);
@@ -1437,6 +1455,27 @@ START_TEST(test_mutations)
 }
 END_TEST
 
+
+/* exec_config: lines for an exec broker's config, allowed on a tcp-only scenario (target
+ * exec runs those), and it lets a scenario with reference-broker options run on exec. */
+START_TEST(test_exec_config)
+{
+	scenario *s = good("name: t\ntargets: [tcp]\nbroker: { exec_config: [\"persistence true\", "
+			   "\"persistence_location {dir}/\"] }\n");
+	ck_assert_uint_eq(s->broker.nexec_config, 2);
+	ck_assert_str_eq(s->broker.exec_config[1], "persistence_location {dir}/");
+	scenario_free(s);
+	s = good("name: t\ntargets: [sim]\nbroker: { persistence: true }\n");
+	ck_assert(!run_target_fits(s, RUN_TARGET_EXEC));
+	scenario_free(s);
+	s = good("name: t\ntargets: [sim]\nbroker: { persistence: true, exec_config: [\"autosave_interval 1\"] }\n");
+	ck_assert(run_target_fits(s, RUN_TARGET_EXEC));
+	ck_assert(run_target_fits(s, RUN_TARGET_SIM));
+	ck_assert(!run_target_fits(s, RUN_TARGET_TCP));
+	scenario_free(s);
+}
+END_TEST
+
 Suite *scenario_suite(void)
 {
 	Suite *s = suite_create("scenario");
@@ -1451,6 +1490,7 @@ Suite *scenario_suite(void)
 	tcase_add_test(tc, test_readme_example);
 	tcase_add_test(tc, test_ws_send);
 	tcase_add_test(tc, test_kitchen_sink_top);
+	tcase_add_test(tc, test_exec_config);
 	tcase_add_test(tc, test_kitchen_sink_network);
 	tcase_add_test(tc, test_kitchen_sink_faults);
 	tcase_add_test(tc, test_kitchen_sink_steps);
