@@ -64,7 +64,7 @@ EXEC_LIB := $(BUILD)/libmqttsim_exec.so
 TESTS := $(BUILD)/check_mqttsim
 OUT   := reports/out
 
-.PHONY: all exec test unit cli lint interop interop5 scenarios trace_hashes golden install_test credentials window ci_recipes conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls ws scram proxy lang50 v5_scenarios variants asan valgrind coverage bench deps install clean help
+.PHONY: all exec test unit cli lint interop interop5 scenarios trace_hashes golden install_test credentials window ci_recipes conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls ws scram proxy tcpfaults lang50 v5_scenarios variants asan valgrind coverage bench deps install clean help
 all: $(BIN) $(EXEC_LIB)
 
 # Target exec: the interposition library preloaded into an external broker (exec/README.md).
@@ -116,7 +116,7 @@ $(TESTS): $(TEST_OBJ) $(LIB)
 $(BUILD)/bench_%: $(BUILD)/tests/bench_%.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(YAML_LIBS) $(SSL_LIBS) -lm
 
-test: unit cli lint exec interop interop5 scenarios lang50 v5_scenarios variants trace_hashes golden install_test credentials window ci_recipes conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls ws scram proxy
+test: unit cli lint exec interop interop5 scenarios lang50 v5_scenarios variants trace_hashes golden install_test credentials window ci_recipes conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls ws scram proxy tcpfaults
 
 # Every test target is bounded in wall time: a hang fails its target with a message naming it
 # instead of stalling CI. $(call bounded,NAME,COMMAND)
@@ -227,6 +227,11 @@ abuse_topics: $(BIN)
 # mqttsim proxy in front of mosquitto: every fault kind it applies, seen by the client.
 proxy: $(BIN)
 	$(call bounded,proxy,env MQTTSIM=$(BIN) sh tests/proxy.sh)
+
+# Every network fault of a scenario over TCP (the tcp engine, the proxy's link model in-process)
+# against mosquitto: one scenario per fault kind, controls, random_faults by seed, refusals.
+tcpfaults: $(BIN)
+	$(call bounded,tcpfaults,env MQTTSIM=$(BIN) sh tests/tcpfaults.sh)
 
 # One user taking another's session, 10,000 retained messages to a QoS 1 subscriber.
 abuse_acl: $(BIN)

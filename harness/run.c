@@ -523,6 +523,15 @@ static bool step_expect(engine *e, const scenario *s, const sc_step *st, int64_t
 				c->expected_id = c->pkts[f.found].id;
 			if (st->match.save_as)
 				save_id(c, st->match.save_as, c->pkts[f.found].id);
+			int64_t took = c->pkts[f.found].at_us - since;
+			if (st->after_us && took < st->after_us) {
+				hclient_describe(&st->match, want, sizeof want);
+				report_add(report, "%s: %s expected %s no sooner than %lldms after the last action; it came after %lldms",
+					   where(s, st, at, sizeof at), c->cfg->id, want, (long long)(st->after_us / 1000),
+					   (long long)(took / 1000));
+				context(report, e, c);
+				return false;
+			}
 			return true;
 		}
 		hclient_describe(&st->match, want, sizeof want);
@@ -541,8 +550,15 @@ static bool step_expect(engine *e, const scenario *s, const sc_step *st, int64_t
 		return false;
 	}
 	/* SC_EXPECT_CLOSED */
-	if (c->peer_closed || wait_until(e, start + st->within_us, closed_pred, c))
-		return true;
+	if (c->peer_closed || wait_until(e, start + st->within_us, closed_pred, c)) {
+		if (!st->after_us || c->closed_at_us - since >= st->after_us)
+			return true;
+		report_add(report, "%s: %s expected the connection to close no sooner than %lldms after the last action; it closed after %lldms",
+			   where(s, st, at, sizeof at), c->cfg->id, (long long)(st->after_us / 1000),
+			   (long long)((c->closed_at_us - since) / 1000));
+		context(report, e, c);
+		return false;
+	}
 	if (st->late_us && !e->hit_limit) {
 		/* Missed the bound: by a little (`late`) or entirely (`never`)? Two observations,
 		 * so an expected failure can name the one it expects. */

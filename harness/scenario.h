@@ -150,6 +150,8 @@ typedef struct sc_step {
 	sc_pos pos;
 	int64_t within_us;        /* EXPECT, EXPECT_CLOSED, CONNECT (CONNACK wait) */
 	int64_t for_us;           /* WAIT, EXPECT_NONE */
+	int64_t after_us;         /* EXPECT, EXPECT_CLOSED: not before this long after the last
+				     action step (a lower bound; 0: none) */
 	int64_t late_us;          /* EXPECT_CLOSED: a close after within_us but by late_us is the
 				     observation `late`, none by then `never`; 0: no such split */
 	/* CONNECT */

@@ -404,7 +404,7 @@ static void load_codes(ld *L, const yaml_node_t *v, sc_match *m)
 
 static const char *const expect_keys[] = {
 	"packet", "topic", "payload", "qos", "retain", "dup", "rc", "session_present", "id", "codes",
-	"first", "as", "again", "within", "properties", NULL,
+	"first", "as", "again", "within", "after", "properties", NULL,
 };
 
 static void step_expect(ld *L, const yaml_node_t *v, sc_step *st)
@@ -453,10 +453,13 @@ static void step_expect(ld *L, const yaml_node_t *v, sc_step *st)
 	}
 	scn__n_bool(L, scn__fget(&f, "first"), "first", &m->first);
 	scn__n_amount(L, scn__fget(&f, "within"), "within", DURATION, AMT_POSITIVE, &st->within_us);
+	/* after: a lower bound, from the last action step (as expect_none's window): a link's
+	 * latency, a partition's or a clog's hold, shown by when the packet came. */
+	scn__n_amount(L, scn__fget(&f, "after"), "after", DURATION, AMT_POSITIVE, &st->after_us);
 	/* again: true checks more fields of the packet the client's last expect matched, so
 	 * one packet's properties can be checked by steps naming different statements. */
 	if (scn__n_bool(L, scn__fget(&f, "again"), "again", &m->again) && m->again) {
-		static const char *const not_again[] = { "within", "first", "as" };
+		static const char *const not_again[] = { "within", "after", "first", "as" };
 		for (size_t i = 0; i < sizeof not_again / sizeof not_again[0]; i++)
 			if (scn__fkey(&f, not_again[i]))
 				scn__err(L, scn__fkey(&f, not_again[i]), "'%s' does not go with 'again: true' (that checks the "
@@ -478,7 +481,7 @@ static void step_expect_none(ld *L, const yaml_node_t *v, sc_step *st)
 		scn__n_amount(L, scn__fget(&f, "for"), "for", DURATION, AMT_POSITIVE, &st->for_us);
 }
 
-static const char *const expect_closed_keys[] = { "within", "late", NULL };
+static const char *const expect_closed_keys[] = { "within", "late", "after", NULL };
 
 static void step_expect_closed(ld *L, const yaml_node_t *v, sc_step *st)
 {
@@ -496,6 +499,7 @@ static void step_expect_closed(ld *L, const yaml_node_t *v, sc_step *st)
 	if (!scn__fields_read(L, v, "expect_closed", expect_closed_keys, &f))
 		return;
 	scn__n_amount(L, scn__fget(&f, "within"), "within", DURATION, AMT_POSITIVE, &st->within_us);
+	scn__n_amount(L, scn__fget(&f, "after"), "after", DURATION, AMT_POSITIVE, &st->after_us);
 	/* late: a second, generous bound, so that a close that misses `within` by a little (the
 	 * observation `late`) is told apart from none at all (`never`). */
 	const yaml_node_t *late = scn__fget(&f, "late");

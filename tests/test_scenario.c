@@ -311,7 +311,7 @@ static const char kitchen_sink[] =
 	"  - { client: sub, unsubscribe: a/+/c }\n"
 	"  - { client: pub, publish: { topic: r/t, payload: \"21.5\", qos: 1, retain: true, dup: true, id: 7 } }\n"
 	"  - { client: pub, publish: { topic: r/u } }\n"
-	"  - { client: pub, expect: { packet: puback, id: 7, rc: 0, within: 1s } }\n"
+	"  - { client: pub, expect: { packet: puback, id: 7, rc: 0, within: 1s, after: 250ms } }\n"
 	"  - { client: sub, expect: { packet: PUBLISH, topic: r/t, payload: \"21.5\", qos: 1, retain: 1, dup: false } }\n"
 	"  - { client: sub, expect: { packet: SubAck, codes: [1, 0x80] } }\n"
 	"  - { client: pub, expect: { packet: CONNACK, rc: [5, 0x87], session_present: true } }\n"
@@ -322,7 +322,7 @@ static const char kitchen_sink[] =
 	"  - { client: pub, send: \"30 05 00 01 2b 78 78\" }\n"
 	"  - { client: pub, disconnect: true }\n"
 	"  - { client: sub, drop: true }\n"
-	"  - { client: sub, expect_closed: { within: 3s } }\n"
+	"  - { client: sub, expect_closed: { within: 3s, after: 1s } }\n"
 	"  - { client: pub, expect_closed: true }\n"
 	"  - { client: sub, expect_closed: }\n"
 	"expect:\n"
@@ -487,6 +487,8 @@ START_TEST(test_kitchen_sink_steps)
 	ck_assert_int_eq(m->type, MQTT_PUBACK);
 	ck_assert(m->has_id && m->id == 7 && m->has_rc && m->rc == 0);
 	ck_assert_int_eq(st[8].within_us, 1000000);
+	ck_assert_int_eq(st[8].after_us, 250000);
+	ck_assert_int_eq(st[9].after_us, 0);
 	m = &st[9].match;
 	ck_assert_str_eq(m->topic, "r/t");
 	ck_assert_str_eq(m->payload, "21.5");
@@ -518,6 +520,7 @@ START_TEST(test_kitchen_sink_steps)
 	ck_assert_int_eq(st[18].kind, SC_DROP);
 	ck_assert_int_eq(st[19].kind, SC_EXPECT_CLOSED);
 	ck_assert_int_eq(st[19].within_us, 3000000);
+	ck_assert_int_eq(st[19].after_us, 1000000);
 	ck_assert_int_eq(st[20].within_us, 5000000);
 	ck_assert_int_eq(st[21].within_us, 5000000);
 	scenario_free(s);
@@ -661,6 +664,10 @@ static const struct {
 } bad_rows[] = {
 	{ H "steps:\n  - { client: pub, expect: { packet: PUBLISH, again: true, within: 1s } }\n",
 	  "4:60: 'within' does not go with 'again: true' (that checks the packet already matched, waiting for nothing)" },
+	{ H "steps:\n  - { client: pub, expect: { packet: PUBLISH, again: true, after: 1s } }\n",
+	  "4:60: 'after' does not go with 'again: true' (that checks the packet already matched, waiting for nothing)" },
+	{ H "steps:\n  - { client: pub, expect_closed: { after: 0s } }\n",
+	  "4:44: 'after' must be more than zero, got '0s'" },
 	/* a step's or an expectation's spec: ids of the scenario's own list */
 	{ H "spec: [MQTT-3.3.1-8]\nsteps:\n  - { client: pub, connect: {}, spec: [MQTT-3.3.1-9] }\n",
 	  "5:40: 'MQTT-3.3.1-9' is not in the scenario's spec list; add it there (a step's spec names which of the scenario's statements the step checks)" },
