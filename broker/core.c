@@ -75,6 +75,10 @@ broker *broker_new(const broker_env *env, const broker_config *cfg)
 		b->cfg.sys_interval_s = 0;
 	if (b->cfg.variants & BROKER_VAR_QOS0_NOT_QUEUED)
 		b->cfg.queue_qos0 = false;
+	if ((b->cfg.variants & BROKER_VAR_SERVER_KEEPALIVE) && !b->cfg.server_keepalive_s)
+		b->cfg.server_keepalive_s = 10;
+	if ((b->cfg.variants & BROKER_VAR_LOW_RECEIVE_MAX) && !b->cfg.receive_max)
+		b->cfg.receive_max = 2;
 	if (b->cfg.variants & BROKER_VAR_RANDOM_IDS) {
 		/* The shell's unpredictable bytes (seeded in simulation), else a fixed odd seed. */
 		uint8_t r[8] = { 0 };

@@ -84,7 +84,8 @@ int cli_break_broker(const char *cmd, const char *v, uint32_t *bits, FILE *err);
 /* --broker-variant NAME (repeatable): adds a permitted variant's BROKER_VAR_* bit to *bits
  * (the reference broker behaving in another way the spec allows), or -1 after listing the
  * names. CLI_VARIANT_NAMES lists them, space-separated. */
-#define CLI_VARIANT_NAMES "one-in-flight random-packet-ids no-sys dollar-refused qos0-not-queued overlap-copies"
+#define CLI_VARIANT_NAMES "one-in-flight random-packet-ids no-sys dollar-refused qos0-not-queued overlap-copies" \
+	" server-keepalive low-receive-max"
 int cli_broker_variant(const char *cmd, const char *v, uint32_t *bits, FILE *err);
 /* The options that give these BROKER_VAR_* bits back (" --broker-variant NAME" each, for a
  * replay line) into out, cut to cap with its NUL. */

@@ -233,7 +233,9 @@ static const struct {
 		      { "no-sys", BROKER_VAR_NO_SYS },
 		      { "dollar-refused", BROKER_VAR_DOLLAR_REFUSED },
 		      { "qos0-not-queued", BROKER_VAR_QOS0_NOT_QUEUED },
-		      { "overlap-copies", BROKER_VAR_OVERLAP_COPIES } };
+		      { "overlap-copies", BROKER_VAR_OVERLAP_COPIES },
+		      { "server-keepalive", BROKER_VAR_SERVER_KEEPALIVE },
+		      { "low-receive-max", BROKER_VAR_LOW_RECEIVE_MAX } };
 
 int cli_broker_variant(const char *cmd, const char *v, uint32_t *bits, FILE *err)
 {

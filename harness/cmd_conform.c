@@ -60,7 +60,7 @@ static const char conform_usage[] =
 	"  --broker-variant NAME  simulation: the reference broker behaves another way the spec\n"
 	"                         permits (repeatable; the suite must still pass): one-in-flight,\n"
 	"                         random-packet-ids, no-sys, dollar-refused, qos0-not-queued,\n"
-	"                         overlap-copies\n"
+	"                         overlap-copies, server-keepalive, low-receive-max\n"
 	"  --catalog FILE, --scenarios DIR   other catalog or scenario directory\n"
 	"  --report F             also write reports: junit, json, tap, html (comma-separated)\n"
 	"                         to DIR/conform.<format>; pcap: DIR/NAME.pcap per scenario\n"

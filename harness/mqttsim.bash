@@ -16,7 +16,7 @@ _mqttsim()
 	--html-diagrams) COMPREPLY=($(compgen -W "auto failed all none" -- "$cur")); return;;
 	--tap-version) COMPREPLY=($(compgen -W "13 14" -- "$cur")); return;;
 	--break-broker) COMPREPLY=($(compgen -W "retain-flag skip-will qos2-twice forget-session ignore-keepalive retained-stored-qos queued-retain dollar-wildcard plus-multi-level dup-copied released-resent unsubscribe-drops-inflight no-local-ignored retain-as-published-ignored retain-handling-ignored sub-id-dropped message-expiry-ignored shared-to-all session-expiry-ignored will-delay-ignored no-takeover-disconnect assigned-id-missing problem-info-ignored disconnect-keeps-will response-info-unasked auth-method-ignored will-not-cancelled second-connect-answered ws-text-accepted ws-frame-is-packet ws-no-subprotocol" -- "$cur")); return;;
-	--broker-variant) COMPREPLY=($(compgen -W "one-in-flight random-packet-ids no-sys dollar-refused qos0-not-queued overlap-copies" -- "$cur")); return;;
+	--broker-variant) COMPREPLY=($(compgen -W "one-in-flight random-packet-ids no-sys dollar-refused qos0-not-queued overlap-copies server-keepalive low-receive-max" -- "$cur")); return;;
 	--expect-failures|--catalog|--out|--pcap|--json|--cafile|--cert|--key|--tls-cert|--tls-key|--tls-cafile) COMPREPLY=($(compgen -f -- "$cur")); return;;
 	--scenarios|--report-dir|--capath) COMPREPLY=($(compgen -d -- "$cur")); return;;
 	esac
