@@ -222,6 +222,11 @@ enum broker_test_fault {
 						     under way through its filters */
 	BROKER_TF_SECOND_CONNECT = 1 << 12, /* a second CONNECT on a connection is answered with
 					       another CONNACK 0x00, the connection kept */
+	/* WebSocket (MQTT 3.1.1 section 6): read by the socket shell's --listen-ws, not the core. */
+	BROKER_TF_WS_TEXT_ACCEPTED = 1 << 13,  /* text frames are read as MQTT bytes, not closed on */
+	BROKER_TF_WS_FRAME_IS_PACKET = 1 << 14, /* each frame is taken as one whole packet: the
+						   first packet in it only, a partial one dropped */
+	BROKER_TF_WS_NO_SUBPROTOCOL = 1 << 15, /* the 101 answer selects no subprotocol */
 	/* MQTT 5.0 (scenarios/conformance-5.0): */
 	BROKER_TF_NO_LOCAL_IGNORED = 1 << 16, /* No Local subscriptions get their own messages */
 	BROKER_TF_RAP_IGNORED = 1 << 17,      /* Retain As Published is read as 0 */

@@ -12,6 +12,8 @@
 #include "harness/cli.h"
 #include "harness/proxy.h"
 #include "harness/scenario.h"
+#include "harness/run.h"
+#include "harness/ws.h"
 #include "harness/units.h"
 
 #include "mqtt/alloc.h"
@@ -29,7 +31,10 @@ static const char usage_text[] =
 	"Forward MQTT connections to a broker, applying the simulator's fault model in real time.\n"
 	"\n"
 	"  --listen ADDR:PORT     where clients connect (port 0 picks one; said on stderr)\n"
-	"  --upstream URL         the broker: tcp://HOST:PORT or mqtt://HOST:PORT\n"
+	"  --upstream URL         the broker: tcp://HOST:PORT or mqtt://HOST:PORT; or\n"
+	"                         ws://HOST:PORT[/PATH] (wss:// too): the WebSocket stream is\n"
+	"                         forwarded as TCP bytes, so faults select connections by order\n"
+	"                         (conn-N) and the log decodes no packets\n"
 	"  --faults FILE          link profiles and faults, in a scenario's form (network, faults,\n"
 	"                         random_faults; clients name the connections they select)\n"
 	"  --seed N               seed for jitter, loss, slices and random_faults (default: the\n"
@@ -222,14 +227,28 @@ int cmd_proxy(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		fprintf(err, "mqttsim proxy: --listen takes ADDR:PORT (like 127.0.0.1:1884), not '%s'\n", listen);
 		return EXIT_USAGE;
 	}
-	const char *hp = !strncmp(up, "tcp://", 6) ? up + 6 : !strncmp(up, "mqtt://", 7) ? up + 7 : NULL;
+	/* A WebSocket upstream: HOST:PORT before the path; the bytes pass through untouched. */
+	bool ws = run_target_ws(up, NULL, 0);
+	char wshp[300] = "";
+	if (ws) {
+		char path[RUN_WS_PATH_MAX];
+		const char *rest = strstr(up, "://") + 3;
+		long hl = ws_split_path(rest, path, sizeof path);
+		if (hl >= 0 && (size_t)hl < sizeof wshp) {
+			memcpy(wshp, rest, (size_t)hl);
+			wshp[hl] = 0;
+		}
+	}
+	const char *hp = ws ? wshp : !strncmp(up, "tcp://", 6) ? up + 6 : !strncmp(up, "mqtt://", 7) ? up + 7 : NULL;
 	if (!hp || !parse_hostport(hp, uhost, sizeof uhost, &o.up_port) || !o.up_port) {
-		fprintf(err, "mqttsim proxy: --upstream takes tcp://HOST:PORT or mqtt://HOST:PORT, not '%s'%s\n", up,
-			!strncmp(up, "mqtts://", 8) || !strncmp(up, "ws", 2) ? " (TLS and WebSocket upstreams are not proxied yet)" : "");
+		fprintf(err, "mqttsim proxy: --upstream takes tcp://HOST:PORT, mqtt://HOST:PORT, ws://HOST:PORT[/PATH] or "
+			     "wss://HOST:PORT[/PATH], not '%s'%s\n", up,
+			!strncmp(up, "mqtts://", 8) ? " (TLS upstreams are not proxied yet)" : "");
 		return EXIT_USAGE;
 	}
 	o.listen_host = lhost;
 	o.up_host = uhost;
+	o.opaque = ws;
 	o.err = err;
 	scenario *s = NULL;
 	proxy_plan p = { 0 };
@@ -265,6 +284,13 @@ int cmd_proxy(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 				f->kind == SC_FAULT_WIFI_DOWN ? "wifi_down" : sim_fault_name(f->kind));
 			goto done;
 		}
+		for (size_t k = 0; ws && k < p.nsel; k++)
+			if (p.sel[k].client_id) {
+				fprintf(err, "mqttsim proxy: %s: '%s' selects a connection by its client id, which a WebSocket "
+					     "upstream hides in frames: name the connections conn-1, conn-2, ... (by order)\n",
+					faults, p.sel[k].name);
+				goto done;
+			}
 		if (skipped)
 			fprintf(err, "mqttsim proxy: %s: %zu of the %zu faults drawn are not between a client and the broker "
 				     "(crash, clock faults, client to client); a proxy leaves them out\n",

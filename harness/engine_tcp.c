@@ -17,6 +17,10 @@
  * Over TLS (mqtts://) each connection is a TLS session (tls.h): the handshake is part of
  * opening it, and the fault model applies to the MQTT bytes above TLS (a slice is a record).
  *
+ * Over WebSocket (ws://, wss://) the opening handshake follows (ws.h), then every write is one
+ * masked binary frame (a slice is a frame, so slicing splits packets across frames), and what
+ * arrives is unframed into the MQTT byte stream; pings are answered, a close frame is a close.
+ *
  * Each run puts a unique run id before every client id and topic, so parallel runs and
  * leftovers never collide, and at the end clears the sessions and retained messages it
  * created.
@@ -26,7 +30,10 @@
 #include "harness/proxy.h"
 #include "mqtt/alloc.h"
 #include "harness/tls.h"
+#include "harness/ws.h"
 #include "sim/fault.h"
+
+#include <openssl/rand.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -65,6 +72,14 @@ typedef struct tconn {
 	char names[TLS_NAMES_CAP];
 	uint8_t *stage;       /* TLS: due bytes gathered into one record (TLS_STAGE bytes) */
 	size_t stage_off, stage_len;
+	/* WebSocket: while ws_phase, the opening handshake runs (state stays 1): ws_hs holds the
+	 * request being written (ws_req_off of ws_req_len), then the answer read so far. */
+	bool ws_phase;
+	char ws_key[25];
+	uint8_t *ws_hs;
+	size_t ws_hs_len, ws_req_off, ws_req_len;
+	ws_dec ws_dec;
+	int ws_end;           /* a close frame or bad framing arrived: the connection ends (-errno) */
 } tconn;
 
 /* Over TLS, bytes due together leave in one record, as they would leave in one TCP stream:
@@ -96,6 +111,9 @@ typedef struct tcprun {
 	const char *host;
 	uint64_t seed;
 	SSL_CTX *tls;         /* NULL over plain TCP */
+	bool ws;              /* ws:// or wss:// */
+	char ws_path[RUN_WS_PATH_MAX];
+	unsigned port;
 	proxy_plan plan;      /* the scenario's faults, explicit and drawn (proxy_plan.c) */
 	struct tedge {
 		int64_t at;
@@ -119,13 +137,42 @@ static void t_note(void *ctx, int i, const char *fmt, ...)
 #endif
 	;
 
+/* A client's frame: masked with a fresh key (RFC 6455 section 5.3). Real sockets run in real
+ * time, so the key comes from OpenSSL's generator, not from a seeded stream. */
+static void push_frame(tcprun *r, int i, int op, const uint8_t *d, size_t n)
+{
+	tconn *c = &r->conns[i];
+	uint8_t mask[4];
+	if (RAND_bytes(mask, sizeof mask) != 1)
+		abort();
+	uint8_t *f = mqtt_xmalloc(WS_HDR_MAX + n);
+	proxy_dir_push(&c->d[0], &c->link[0], t_now(r), f, ws_frame(f, op, true, d, n, mask));
+	free(f);
+}
+
+static void t_send_ws(void *ctx, int i, const uint8_t *data, size_t len, const uint32_t *frames, size_t n, bool text)
+{
+	tcprun *r = ctx;
+	if (r->conns[i].state != 0)
+		return;
+	size_t off = 0;
+	for (size_t k = 0; k <= n && off < len; k++) {
+		size_t take = k < n && frames[k] < len - off ? frames[k] : len - off;
+		push_frame(r, i, text ? WS_TEXT : WS_BINARY, data + off, take);
+		off += take;
+	}
+}
+
 static void t_send(hclient *hc, const uint8_t *data, size_t len)
 {
 	tcprun *r = hc->ctx;
 	tconn *c = &r->conns[hc->index];
 	if (c->state != 0)
 		return;
-	proxy_dir_push(&c->d[0], &c->link[0], t_now(r), data, len);
+	if (r->ws)
+		push_frame(r, hc->index, WS_BINARY, data, len);
+	else
+		proxy_dir_push(&c->d[0], &c->link[0], t_now(r), data, len);
 }
 
 static void conn_drop(tcprun *r, int i, bool abrt)
@@ -138,6 +185,12 @@ static void conn_drop(tcprun *r, int i, bool abrt)
 		c->ssl = NULL;
 	}
 	c->tcp_up = false;
+	c->ws_phase = false;
+	free(c->ws_hs);
+	c->ws_hs = NULL;
+	c->ws_hs_len = c->ws_req_off = c->ws_req_len = 0;
+	memset(&c->ws_dec, 0, sizeof c->ws_dec);
+	c->ws_end = 0;
 	free(c->stage);
 	c->stage = NULL;
 	c->stage_off = c->stage_len = 0;
@@ -351,6 +404,9 @@ static void close_lingers(tcprun *r, bool all)
 	r->nlingers = k;
 }
 
+static void ws_begin(tcprun *r, int i);
+static void ws_step(tcprun *r, int i);
+
 /* One step of a connection's TLS handshake; a failure is an open that failed (EPROTO), the
  * reason in the verbose notes (the probe has said it plainly before any run). */
 static void handshake(tcprun *r, int i)
@@ -358,12 +414,148 @@ static void handshake(tcprun *r, int i)
 	tconn *c = &r->conns[i];
 	char why[400];
 	int st = tls_step(c->ssl, r->host, c->names, &c->hs_events, why, sizeof why);
-	if (st == 1) {
+	if (st == 1 && r->ws) {
+		ws_begin(r, i);
+		ws_step(r, i);
+	} else if (st == 1) {
 		c->state = 0;
 	} else if (st < 0) {
 		t_note(r, i, "%s", why);
 		conn_drop(r, i, true);
 		c->state = -EPROTO;
+	}
+}
+
+/* ---- WebSocket ---------------------------------------------------------------------------- */
+
+typedef struct ws_arrival {
+	tcprun *r;
+	int i;
+} ws_arrival;
+
+static void ws_on_data(void *ctx, const uint8_t *p, size_t n)
+{
+	ws_arrival *a = ctx;
+	tconn *c = &a->r->conns[a->i];
+	proxy_dir_push(&c->d[1], &c->link[1], t_now(a->r), p, n);
+}
+
+/* Write a close frame at once, past whatever the link model holds; only between frames
+ * (nothing held, no TLS record half written), else it is left out: the connection ends
+ * anyway, and a socket that will not take it now loses it. */
+static void ws_control_now(tconn *c, int op, const uint8_t *p, size_t n)
+{
+	uint8_t f[WS_HDR_MAX + WS_CONTROL_MAX], mask[4];
+	if (RAND_bytes(mask, sizeof mask) != 1)
+		abort();
+	size_t fl = ws_frame(f, op, true, p, n, mask);
+	if ((c->ssl && c->stage_off < c->stage_len) || c->d[0].queued)
+		return; /* a record or a frame may be half written: the close cannot go between its bytes */
+	if (c->ssl)
+		(void)tls_write(c->ssl, f, fl);
+	else
+		(void)!send(c->fd, f, fl, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static void ws_on_control(void *ctx, int op, const uint8_t *p, size_t n)
+{
+	ws_arrival *a = ctx;
+	tconn *c = &a->r->conns[a->i];
+	if (op == WS_PING) {
+		push_frame(a->r, a->i, WS_PONG, p, n);
+	} else if (op == WS_CLOSE) {
+		t_note(a->r, a->i, "WebSocket close from the broker (status %u)", n >= 2 ? (unsigned)(p[0] << 8 | p[1]) : 1005u);
+		ws_control_now(c, WS_CLOSE, p, n >= 2 ? 2 : 0);
+		c->ws_end = -EPIPE;
+	}
+}
+
+/* Bytes read from the connection into the link model: over WebSocket unframed first. */
+static void arrive(tcprun *r, int i, uint8_t *buf, size_t n)
+{
+	tconn *c = &r->conns[i];
+	if (!r->ws) {
+		proxy_dir_push(&c->d[1], &c->link[1], t_now(r), buf, n);
+		return;
+	}
+	if (c->ws_end)
+		return;
+	ws_arrival a = { r, i };
+	ws_sink sk = { ws_on_data, ws_on_control, NULL, &a };
+	if (ws_feed(&c->ws_dec, buf, n, &sk) < 0) {
+		t_note(r, i, "WebSocket: the broker sent %s: closing", c->ws_dec.why);
+		uint8_t code[2] = { (uint8_t)(c->ws_dec.close_code >> 8), (uint8_t)c->ws_dec.close_code };
+		ws_control_now(c, WS_CLOSE, code, 2);
+		c->ws_end = -EPROTO;
+	}
+}
+
+static void ws_fail(tcprun *r, int i, const char *why)
+{
+	t_note(r, i, "WebSocket handshake: %s", why);
+	conn_drop(r, i, true);
+	r->conns[i].state = -EPROTO;
+}
+
+/* The socket (and TLS) is up: start the opening handshake. */
+static void ws_begin(tcprun *r, int i)
+{
+	tconn *c = &r->conns[i];
+	uint8_t nonce[16];
+	if (RAND_bytes(nonce, sizeof nonce) != 1)
+		abort();
+	ws_key(nonce, c->ws_key);
+	c->ws_hs = mqtt_xmalloc(WS_HTTP_MAX);
+	c->ws_req_len = ws_client_request((char *)c->ws_hs, WS_HTTP_MAX, r->host, r->port, r->ws_path, c->ws_key);
+	c->ws_req_off = c->ws_hs_len = 0;
+	c->ws_phase = true;
+	memset(&c->ws_dec, 0, sizeof c->ws_dec);
+}
+
+/* One step of the opening handshake: write the request, read the answer; once it is in, the
+ * connection is open and what came after the answer is frames. */
+static void ws_step(tcprun *r, int i)
+{
+	tconn *c = &r->conns[i];
+	while (c->ws_req_off < c->ws_req_len) {
+		long n = c->ssl ? tls_write(c->ssl, c->ws_hs + c->ws_req_off, c->ws_req_len - c->ws_req_off)
+				: send(c->fd, c->ws_hs + c->ws_req_off, c->ws_req_len - c->ws_req_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n < 0) {
+			ws_fail(r, i, strerror(errno));
+			return;
+		}
+		c->ws_req_off += (size_t)n;
+		if (c->ws_req_off == c->ws_req_len)
+			c->ws_req_off = c->ws_req_len = 0; /* the buffer now takes the answer */
+	}
+	for (;;) {
+		long n = c->ssl ? tls_read(c->ssl, c->ws_hs + c->ws_hs_len, WS_HTTP_MAX - c->ws_hs_len)
+				: recv(c->fd, c->ws_hs + c->ws_hs_len, WS_HTTP_MAX - c->ws_hs_len, MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			ws_fail(r, i, n == 0 ? "the broker closed the connection" : strerror(errno));
+			return;
+		}
+		c->ws_hs_len += (size_t)n;
+		char why[300];
+		int status;
+		long end = ws_client_response(c->ws_hs, c->ws_hs_len, c->ws_key, &status, why, sizeof why);
+		if (end < 0) {
+			ws_fail(r, i, why);
+			return;
+		}
+		if (end > 0) {
+			c->ws_phase = false;
+			c->state = 0;
+			if ((size_t)end < c->ws_hs_len)
+				arrive(r, i, c->ws_hs + end, c->ws_hs_len - (size_t)end);
+			free(c->ws_hs);
+			c->ws_hs = NULL;
+			return;
+		}
 	}
 }
 
@@ -377,8 +569,14 @@ static void receive(tcprun *r, int i)
 	do {
 		n = c->ssl ? tls_read(c->ssl, buf, sizeof buf) : (long)recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
 		if (n > 0)
-			proxy_dir_push(&c->d[1], &c->link[1], t_now(r), buf, (size_t)n);
-	} while (n > 0 && c->ssl && c->d[1].queued < IN_QUEUE_MAX);
+			arrive(r, i, buf, (size_t)n);
+	} while (n > 0 && c->ssl && c->d[1].queued < IN_QUEUE_MAX && !c->ws_end);
+	if (c->ws_end) {
+		/* A close frame or bad framing: the close follows the bytes ahead of it (pump). */
+		c->eof = true;
+		c->eof_err = c->ws_end;
+		return;
+	}
 	if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
 		return; /* more later */
 	if (n < 0 && c->ssl && errno == EPROTO) {
@@ -427,7 +625,8 @@ static bool t_run_until(void *ctx, int64_t until, bool (*pred)(void *), void *ar
 			}
 			/* A socket the broker closed says POLLHUP on every call: leave it out. */
 			pf[i].fd = c->state == 0 && c->eof && !c->blocked ? -1 : c->fd;
-			pf[i].events = c->state == 1 && c->tcp_up ? c->hs_events
+			pf[i].events = c->state == 1 && c->ws_phase ? (short)(c->ws_req_len ? POLLOUT : POLLIN)
+				       : c->state == 1 && c->tcp_up ? c->hs_events
 				       : (short)((c->state == 1 || c->blocked ? POLLOUT : 0) |
 						 (c->state == 0 && !c->eof && c->d[1].queued < IN_QUEUE_MAX ? POLLIN : 0));
 			pf[i].revents = 0;
@@ -442,6 +641,10 @@ static bool t_run_until(void *ctx, int64_t until, bool (*pred)(void *), void *ar
 			tconn *c = &r->conns[i];
 			if (c->fd < 0 || pf[i].fd < 0 || !pf[i].revents)
 				continue;
+			if (c->state == 1 && c->ws_phase) {
+				ws_step(r, (int)i);
+				continue;
+			}
 			if (c->state == 1 && c->tcp_up) {
 				handshake(r, (int)i);
 				continue;
@@ -457,6 +660,9 @@ static bool t_run_until(void *ctx, int64_t until, bool (*pred)(void *), void *ar
 					if (c->ssl) {
 						c->tcp_up = true;
 						handshake(r, (int)i);
+					} else if (r->ws) {
+						ws_begin(r, (int)i);
+						ws_step(r, (int)i);
 					} else {
 						c->state = 0;
 					}
@@ -737,7 +943,8 @@ static int resolve(const char *host, unsigned port, tcprun *r, run_result *res)
 int engine_tcp_run(const scenario *s, const run_opts *o, const char *host, unsigned port, bool tls,
 		   run_result *res)
 {
-	tcprun r = { .s = s, .verbose = o->verbose, .o = o, .host = host };
+	tcprun r = { .s = s, .verbose = o->verbose, .o = o, .host = host, .port = port };
+	r.ws = run_target_ws(o->broker, r.ws_path, sizeof r.ws_path);
 	if (tls) {
 		char why[600];
 		r.tls = tls_client_ctx(o, why, sizeof why);
@@ -799,7 +1006,7 @@ int engine_tcp_run(const scenario *s, const run_opts *o, const char *host, unsig
 	engine e = { .ctx = &r, .clients = r.clients, .nclients = s->nclients, .now = t_now,
 		     .run_until = t_run_until, .open = t_open, .open_state = t_open_state, .close = t_close,
 		     .note = t_note, .id_prefix = r.idp, .topic_prefix = r.tp, .username = o->username,
-		     .password = o->password,
+		     .password = o->password, .send_ws = r.ws ? t_send_ws : NULL,
 		     .limit_us = s->duration_us ? s->duration_us : RUN_DEFAULT_LIMIT_TCP_US };
 	res->pass = run_steps(&e, s, res);
 	res->virtual_us = t_now(&r);
@@ -941,6 +1148,128 @@ static int probe_connect(struct addrinfo *ai, const char *host, unsigned port, i
 	return -1;
 }
 
+/* The probe's WebSocket: the unframed bytes land in in[] (cap bytes, *got so far). */
+typedef struct probe_ws {
+	ws_dec dec;
+	uint8_t *in;
+	size_t *got, cap;
+	bool closed;
+} probe_ws;
+
+static void probe_ws_data(void *ctx, const uint8_t *p, size_t n)
+{
+	probe_ws *w = ctx;
+	size_t room = w->cap - *w->got, take = n < room ? n : room;
+	memcpy(w->in + *w->got, p, take);
+	*w->got += take;
+}
+
+static void probe_ws_control(void *ctx, int op, const uint8_t *p, size_t n)
+{
+	(void)p;
+	(void)n;
+	if (op == WS_CLOSE)
+		((probe_ws *)ctx)->closed = true;
+}
+
+/* Unframe n bytes read into the probe's buffer. >0 bytes added, 0 the broker closed (a close
+ * frame), -1 with errno EAGAIN (a frame not complete yet) or EPROTO (bad framing: why). */
+static long probe_ws_feed(probe_ws *w, uint8_t *buf, size_t n, char *why, size_t cap)
+{
+	size_t before = *w->got;
+	ws_sink sk = { probe_ws_data, probe_ws_control, NULL, w };
+	int st = ws_feed(&w->dec, buf, n, &sk);
+	if (st < 0) {
+		snprintf(why, cap, "the broker broke the WebSocket framing: %s", w->dec.why);
+		errno = EPROTO;
+		return -1;
+	}
+	if (*w->got > before)
+		return (long)(*w->got - before);
+	if (st == 1 || w->closed)
+		return 0;
+	errno = EAGAIN;
+	return -1;
+}
+
+/* The opening handshake on a connected socket (and TLS session), within until. 0, or -1 (no
+ * answer in time) or -3 (refused or wrong: why says how). Bytes after the answer are frames:
+ * they are unframed into w. */
+static int probe_ws_handshake(int fd, SSL *ssl, const char *host, unsigned port, const char *path, probe_ws *w,
+			      int64_t until, int64_t bound_us, char *why, size_t cap)
+{
+	uint8_t nonce[16];
+	char key[25];
+	if (RAND_bytes(nonce, sizeof nonce) != 1)
+		abort();
+	ws_key(nonce, key);
+	char req[1024];
+	size_t rl = ws_client_request(req, sizeof req, host, port, path, key), off = 0;
+	uint8_t ans[WS_HTTP_MAX];
+	size_t al = 0;
+	if (!rl) {
+		snprintf(why, cap, "the WebSocket request for %s does not fit", path);
+		return -3;
+	}
+	for (;;) {
+		int64_t left = until - run_mono_us();
+		if (left <= 0) {
+			snprintf(why, cap, "%s:%u did not answer within %llds: %s", host, port, (long long)(bound_us / 1000000),
+				 off < rl ? "the WebSocket request could not be sent" : "no answer to the WebSocket handshake");
+			return -1;
+		}
+		struct pollfd pf = { fd, (short)(off < rl ? POLLOUT : POLLIN), 0 };
+		if (!(ssl && off == rl && SSL_has_pending(ssl)) && poll(&pf, 1, (int)(left / 1000) + 1) <= 0)
+			continue;
+		long n;
+		if (off < rl) {
+			n = ssl ? tls_write(ssl, req + off, rl - off) : send(fd, req + off, rl - off, MSG_NOSIGNAL);
+			if (n > 0)
+				off += (size_t)n;
+			else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+				if (ssl) {
+					snprintf(why, cap, "TLS handshake refused: the broker reset the connection right after the "
+							   "handshake (%s): did it refuse our certificate? (--cert and --key give one)",
+						 strerror(errno));
+					return -3;
+				}
+				snprintf(why, cap, "cannot send the WebSocket handshake to %s:%u: %s", host, port, strerror(errno));
+				return -1;
+			}
+			continue;
+		}
+		n = ssl ? tls_read(ssl, ans + al, sizeof ans - al) : recv(fd, ans + al, sizeof ans - al, 0);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n < 0 && ssl && errno == EPROTO) {
+			/* Over TLS 1.3 a broker judges our certificate after the handshake: its alert. */
+			char e[300];
+			tls_error(ssl, -1, e, sizeof e);
+			snprintf(why, cap, "TLS handshake refused: %s%s", e,
+				 strstr(e, "certificate required") ? " (the broker wants a client certificate: give --cert and --key)" : "");
+			return -3;
+		}
+		if (n <= 0) {
+			snprintf(why, cap, "%s:%u closed the connection during the WebSocket handshake%s%s", host, port,
+				 n < 0 ? ": " : " (is it a WebSocket listener?)", n < 0 ? strerror(errno) : "");
+			return -3;
+		}
+		al += (size_t)n;
+		int status;
+		char w2[400];
+		long end = ws_client_response(ans, al, key, &status, w2, sizeof w2);
+		if (end < 0) {
+			snprintf(why, cap, "WebSocket handshake refused: %s", w2);
+			return -3;
+		}
+		if (end > 0) {
+			if ((size_t)end < al && probe_ws_feed(w, ans + end, al - (size_t)end, why, cap) < 0 && errno == EPROTO)
+				return -3;
+			return 0;
+		}
+	}
+}
+
 int run_probe_broker(const char *host, unsigned port, bool tls, const run_opts *o, uint8_t version, int64_t bound_us,
 		     char *why, size_t cap)
 {
@@ -978,6 +1307,9 @@ int run_probe_broker(const char *host, unsigned port, bool tls, const run_opts *
 	}
 	uint8_t in[1024]; /* a CONNACK, read whole up to here (5.0 ones carry properties) */
 	size_t got = 0, want = 2;
+	char ws_path[RUN_WS_PATH_MAX];
+	bool ws = o && run_target_ws(o->broker, ws_path, sizeof ws_path);
+	probe_ws pw = { .in = in, .got = &got, .cap = sizeof in };
 	if (ssl && SSL_version(ssl) == TLS1_3_VERSION) {
 		/* TLS 1.3 ends the client's handshake before the broker has judged its certificate;
 		 * the verdict (session tickets, or an alert) follows at once. Read it before the
@@ -1002,6 +1334,11 @@ int run_probe_broker(const char *host, unsigned port, bool tls, const run_opts *
 			break; /* tickets read, or the broker closed: the CONNECT will tell */
 		}
 	}
+	if (ws) {
+		rc = probe_ws_handshake(fd, ssl, host, port, ws_path, &pw, until, bound_us, why, cap);
+		if (rc < 0)
+			goto done;
+	}
 	/* CONNECT, clean session, a client id of its own, keepalive 0: then wait for CONNACK. */
 	char cid[300];
 	snprintf(cid, sizeof cid, "%smqttsim-probe-%x", o && o->id_prefix ? o->id_prefix : "", (unsigned)getpid());
@@ -1024,6 +1361,19 @@ int run_probe_broker(const char *host, unsigned port, bool tls, const run_opts *
 		goto done;
 	}
 	size_t plen = (size_t)el, sent = 0;
+	uint8_t framed[sizeof pkt + WS_HDR_MAX];
+	if (ws) {
+		uint8_t mask[4];
+		if (RAND_bytes(mask, sizeof mask) != 1)
+			abort();
+		plen = ws_frame(framed, WS_BINARY, true, pkt, plen, mask);
+		memcpy(pkt, framed, plen <= sizeof pkt ? plen : 0);
+		if (plen > sizeof pkt) {
+			snprintf(why, cap, "the probe's CONNECT does not fit (a client id prefix or credentials too long)");
+			rc = -1;
+			goto done;
+		}
+	}
 	const char *stage = ssl ? "no CONNACK to a CONNECT" : "the connection did not open";
 	rc = -1;
 	while (got < want) {
@@ -1058,7 +1408,21 @@ int run_probe_broker(const char *host, unsigned port, bool tls, const run_opts *
 				sent += (size_t)n;
 			stage = "no CONNACK to a CONNECT";
 		} else {
-			n = ssl ? tls_read(ssl, in + got, sizeof in - got) : recv(fd, in + got, sizeof in - got, 0);
+			if (ws) {
+				uint8_t raw[2048];
+				n = ssl ? tls_read(ssl, raw, sizeof raw) : recv(fd, raw, sizeof raw, 0);
+				if (n > 0) {
+					n = probe_ws_feed(&pw, raw, (size_t)n, why, cap);
+					if (n > 0)
+						got -= (size_t)n; /* counted again below */
+					if (n < 0 && errno == EPROTO)
+						goto done;
+				}
+				if (n < 0 && errno == EAGAIN)
+					continue;
+			} else {
+				n = ssl ? tls_read(ssl, in + got, sizeof in - got) : recv(fd, in + got, sizeof in - got, 0);
+			}
 			if (n < 0 && ssl && errno == EPROTO) {
 				/* Over TLS 1.3 a broker judges our certificate after the handshake. */
 				char e[300];
@@ -1133,11 +1497,19 @@ int run_probe_broker(const char *host, unsigned port, bool tls, const run_opts *
 		rc = -2;
 		goto done;
 	}
-	static const uint8_t disc[2] = { 0xE0, 0 };
+	static const uint8_t disc0[2] = { 0xE0, 0 };
+	uint8_t disc[WS_HDR_MAX + 2], mask[4] = { 0 };
+	size_t dl = sizeof disc0;
+	memcpy(disc, disc0, dl);
+	if (ws) {
+		if (RAND_bytes(mask, sizeof mask) != 1)
+			abort();
+		dl = ws_frame(disc, WS_BINARY, true, disc0, sizeof disc0, mask);
+	}
 	if (ssl)
-		(void)tls_write(ssl, disc, sizeof disc);
+		(void)tls_write(ssl, disc, dl);
 	else
-		(void)!send(fd, disc, sizeof disc, MSG_NOSIGNAL);
+		(void)!send(fd, disc, dl, MSG_NOSIGNAL);
 	rc = 0;
 done:
 	if (ssl) {

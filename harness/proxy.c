@@ -218,6 +218,8 @@ static void kill_conn(px *x, pconn *c, bool rst, const char *why)
 static void trace_bytes(px *x, pconn *c, int d, const uint8_t *b, size_t n)
 {
 	pdir *p = &c->d[d];
+	if (x->o->opaque)
+		return;
 	while (n) {
 		if (p->skip) {
 			size_t k = n < p->skip ? n : (size_t)p->skip;
@@ -359,11 +361,14 @@ static void receive(px *x, pconn *c, int d)
 	}
 	seg *t = realloc(s, sizeof *s + (size_t)n);
 	s = t ? t : s;
-	/* The client's bytes wait for its CONNECT to choose their link (decide). */
+	/* The client's bytes wait for its CONNECT to choose their link (decide); an opaque
+	 * stream (WebSocket) has no CONNECT to read: it is decided on its first bytes, by order. */
 	proxy_dir_append(&p->q, d == 0 && !c->decided ? NULL : &c->link, x->now, s, (uint32_t)n);
 	if (d == 0 && !c->decided)
 		s->due = FAR;
-	if (d == 0 && !c->decided)
+	if (d == 0 && !c->decided && x->o->opaque)
+		decide(x, c, NULL);
+	else if (d == 0 && !c->decided)
 		sniff_connect(x, c);
 }
 

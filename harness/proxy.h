@@ -59,6 +59,8 @@ typedef struct proxy_opts {
 	int64_t duration_us;      /* 0: until SIGINT or SIGTERM */
 	FILE *log;                /* one line per fault applied and per packet forwarded */
 	FILE *err;                /* status and errors */
+	bool opaque;              /* the stream is not MQTT as is (WebSocket): no client ids are
+				     read (connections are selected by order) and no packets decoded */
 } proxy_opts;
 
 /* ---- one direction of a link (proxy_link.c) ---------------------------------------------

@@ -532,9 +532,41 @@ static const struct action {
 
 static const char *const step_keys[] = {
 	"client", "spec", "connect", "subscribe", "unsubscribe", "publish", "disconnect", "drop", "wait",
+	"send", "open", "ack", "expect", "expect_none", "expect_closed", "ws_frames", "ws_text", NULL,
+};
+/* Not actions: modifiers of `send` (the actions end where they start). */
+static const char *const step_actions[] = {
+	"connect", "subscribe", "unsubscribe", "publish", "disconnect", "drop", "wait",
 	"send", "open", "ack", "expect", "expect_none", "expect_closed", NULL,
 };
-#define STEP_ACTIONS (step_keys + 2)
+
+/* ws_frames: [SIZES] and ws_text: true on a send step of a WebSocket-only scenario. */
+static void load_ws_send(ld *L, const fields *f, sc_step *st)
+{
+	const yaml_node_t *fr = scn__fget(f, "ws_frames"), *tx = scn__fget(f, "ws_text");
+	if (!fr && !tx)
+		return;
+	const yaml_node_t *at = fr ? fr : tx;
+	if (st->kind != SC_RAW) {
+		scn__err(L, at, "'%s' goes with 'send' only (how its bytes travel over WebSocket)", fr ? "ws_frames" : "ws_text");
+		return;
+	}
+	if (L->s->targets != SC_TARGET_WS) {
+		scn__err(L, at, "'%s' needs a WebSocket transport: give the scenario 'targets: [ws]'", fr ? "ws_frames" : "ws_text");
+		return;
+	}
+	if (tx)
+		scn__n_bool(L, tx, "ws_text", &st->ws_text);
+	if (!fr)
+		return;
+	long n = scn__word_count(L, fr, "ws_frames", SC_WS_FRAMES_MAX);
+	for (long i = 0; i < n; i++) {
+		yaml_node_t *it = scn__word_item(L, fr, i);
+		int64_t v;
+		if (it && scn__n_int(L, it, "ws_frames", 1, 1 << 20, &v))
+			st->ws_frames[st->nws_frames++] = (uint32_t)v;
+	}
+}
 
 static void load_step(ld *L, const yaml_node_t *v, sc_step *st)
 {
@@ -543,14 +575,14 @@ static void load_step(ld *L, const yaml_node_t *v, sc_step *st)
 	fields f;
 	if (!scn__fields_read(L, v, "step", step_keys, &f))
 		return;
-	const char *name = scn__only_one(L, &f, STEP_ACTIONS, "split it into two steps");
+	const char *name = scn__only_one(L, &f, step_actions, "split it into two steps");
 	const struct action *act = NULL;
 	for (size_t i = 0; name && i < NACTIONS; i++)
 		if (!strcmp(actions[i].key, name))
 			act = &actions[i];
 	if (!act && !f.unknown)
 		scn__err(L, v, "step has nothing to do: give one of %s",
-		         scn__join(STEP_ACTIONS, scn__count_of(STEP_ACTIONS)).s);
+		         scn__join(step_actions, scn__count_of(step_actions)).s);
 	if (scn__fget(&f, "client"))
 		scn__n_client(L, scn__fget(&f, "client"), "client", &st->client);
 	else if (act && act->kind != SC_WAIT && !(f.suggested & (1u << scn__slot(&f, "client"))))
@@ -559,6 +591,7 @@ static void load_step(ld *L, const yaml_node_t *v, sc_step *st)
 		st->kind = act->kind;
 		act->load(L, scn__fget(&f, act->key), st);
 	}
+	load_ws_send(L, &f, st);
 	yaml_node_t *sp = scn__fget(&f, "spec");
 	if (sp) {
 		scn__load_ids(L, sp, &st->spec, &st->nspec, true);

@@ -34,6 +34,7 @@ Suite *nodemcu_suite(void);    /* test_nodemcu.c: NodeMCU profiles, timers, devi
 Suite *security_suite(void);   /* test_security.c: the broker under abuse: owners, reads, retained pacing */
 Suite *fuzz_suite(void);       /* test_fuzz.c: crashes the fuzzers found, replayed; their seeds */
 Suite *verdict_suite(void);    /* test_verdict.c: verdict rules, expected failures, the worker pool */
+Suite *ws_suite(void);         /* test_ws.c: WebSocket framing and handshake (harness/ws.h) */
 Suite *variants_suite(void);   /* test_variants.c: each permitted broker variant changes behaviour */
 
 /* Hex text (spaces allowed) to bytes; aborts the test on bad hex. Returns the length. */
