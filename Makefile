@@ -64,7 +64,7 @@ EXEC_LIB := $(BUILD)/libmqttsim_exec.so
 TESTS := $(BUILD)/check_mqttsim
 OUT   := reports/out
 
-.PHONY: all exec test unit cli lint interop interop5 scenarios trace_hashes golden install_test credentials window ci_recipes conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls scram proxy lang50 v5_scenarios variants asan valgrind coverage bench deps install clean help
+.PHONY: all exec test unit cli lint interop interop5 scenarios trace_hashes golden install_test credentials window ci_recipes conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls ws scram proxy tcpfaults lang50 v5_scenarios variants asan valgrind coverage bench deps install clean help
 all: $(BIN) $(EXEC_LIB)
 
 # Target exec: the interposition library preloaded into an external broker (exec/README.md).
@@ -116,7 +116,7 @@ $(TESTS): $(TEST_OBJ) $(LIB)
 $(BUILD)/bench_%: $(BUILD)/tests/bench_%.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(YAML_LIBS) $(SSL_LIBS) -lm
 
-test: unit cli lint exec interop interop5 scenarios lang50 v5_scenarios variants trace_hashes golden install_test credentials window ci_recipes conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls scram proxy
+test: unit cli lint exec interop interop5 scenarios lang50 v5_scenarios variants trace_hashes golden install_test credentials window ci_recipes conform aedes reports pcap badinput html progress explore abuse_topics abuse_acl abuse_shell tls ws scram proxy tcpfaults
 
 # Every test target is bounded in wall time: a hang fails its target with a message naming it
 # instead of stalling CI. $(call bounded,NAME,COMMAND)
@@ -195,6 +195,11 @@ conform: $(BIN)
 tls: $(BIN)
 	$(call bounded,tls,env MQTTSIM=$(BIN) sh tests/tls.sh)
 
+# The suite over ws:// and wss:// against the reference broker's WebSocket listeners and aedes
+# behind npm's ws: the verdicts of plain TCP, section 6 tested; bad handshakes are exit 2.
+ws: $(BIN)
+	$(call bounded,ws,env MQTTSIM=$(BIN) sh tests/ws.sh)
+
 reports: $(BIN)
 	$(call bounded,reports,env MQTTSIM=$(BIN) sh tests/reports.sh)
 
@@ -222,6 +227,11 @@ abuse_topics: $(BIN)
 # mqttsim proxy in front of mosquitto: every fault kind it applies, seen by the client.
 proxy: $(BIN)
 	$(call bounded,proxy,env MQTTSIM=$(BIN) sh tests/proxy.sh)
+
+# Every network fault of a scenario over TCP (the tcp engine, the proxy's link model in-process)
+# against mosquitto: one scenario per fault kind, controls, random_faults by seed, refusals.
+tcpfaults: $(BIN)
+	$(call bounded,tcpfaults,env MQTTSIM=$(BIN) sh tests/tcpfaults.sh)
 
 # One user taking another's session, 10,000 retained messages to a QoS 1 subscriber.
 abuse_acl: $(BIN)
@@ -306,7 +316,7 @@ help:
 # surfaces for a sixth of that) and fails on a crash, leak or timeout; the corpora grow
 # under build/fuzz/corpus/ (out of git).
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= decode broker scenario catalog acl passwd hexdecode timeline
+FUZZ_TARGETS ?= decode broker scenario catalog acl passwd hexdecode timeline ws
 FUZZ_DIR     := build/fuzz
 FUZZ_CC      ?= clang
 FUZZ_CFLAGS  := -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -I. $(PKG_CFLAGS) \

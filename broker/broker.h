@@ -182,6 +182,15 @@ typedef struct broker_config {
  * - OVERLAP_COPIES: a message matching several subscriptions of one client goes once per
  *   matching subscription, each at that subscription's QoS; one copy at the highest QoS is
  *   the minimum [MQTT-3.3.5-1] and further copies are allowed (5.0: MQTT-3.3.4-2, -5).
+ * And two that only 5.0 clients see (CONNACK properties; a 3.1.1 connection is unchanged).
+ * Each fills in a setting the configuration leaves at its default, so a scenario or command
+ * line that sets one of its own keeps it:
+ * - SERVER_KEEPALIVE: server_keepalive_s 10, so a client asking for more (or for none) is
+ *   told Server Keep Alive 10 and must use it [MQTT-3.2.2-21]; any value is the server's to
+ *   choose (5.0 §3.2.2.3.14).
+ * - LOW_RECEIVE_MAX: receive_max 2, so a client may have only two QoS 1/2 PUBLISHes
+ *   unacknowledged towards the server [MQTT-3.3.4-7]; any value from 1 is the server's to
+ *   choose (5.0 §3.2.2.3.3).
  */
 enum broker_variant {
 	BROKER_VAR_ONE_INFLIGHT = 1 << 0,
@@ -190,6 +199,8 @@ enum broker_variant {
 	BROKER_VAR_DOLLAR_REFUSED = 1 << 3,
 	BROKER_VAR_QOS0_NOT_QUEUED = 1 << 4,
 	BROKER_VAR_OVERLAP_COPIES = 1 << 5,
+	BROKER_VAR_SERVER_KEEPALIVE = 1 << 6,
+	BROKER_VAR_LOW_RECEIVE_MAX = 1 << 7,
 };
 
 enum broker_test_fault {
@@ -211,6 +222,11 @@ enum broker_test_fault {
 						     under way through its filters */
 	BROKER_TF_SECOND_CONNECT = 1 << 12, /* a second CONNECT on a connection is answered with
 					       another CONNACK 0x00, the connection kept */
+	/* WebSocket (MQTT 3.1.1 section 6): read by the socket shell's --listen-ws, not the core. */
+	BROKER_TF_WS_TEXT_ACCEPTED = 1 << 13,  /* text frames are read as MQTT bytes, not closed on */
+	BROKER_TF_WS_FRAME_IS_PACKET = 1 << 14, /* each frame is taken as one whole packet: the
+						   first packet in it only, a partial one dropped */
+	BROKER_TF_WS_NO_SUBPROTOCOL = 1 << 15, /* the 101 answer selects no subprotocol */
 	/* MQTT 5.0 (scenarios/conformance-5.0): */
 	BROKER_TF_NO_LOCAL_IGNORED = 1 << 16, /* No Local subscriptions get their own messages */
 	BROKER_TF_RAP_IGNORED = 1 << 17,      /* Retain As Published is read as 0 */

@@ -75,6 +75,10 @@ broker *broker_new(const broker_env *env, const broker_config *cfg)
 		b->cfg.sys_interval_s = 0;
 	if (b->cfg.variants & BROKER_VAR_QOS0_NOT_QUEUED)
 		b->cfg.queue_qos0 = false;
+	if ((b->cfg.variants & BROKER_VAR_SERVER_KEEPALIVE) && !b->cfg.server_keepalive_s)
+		b->cfg.server_keepalive_s = 10;
+	if ((b->cfg.variants & BROKER_VAR_LOW_RECEIVE_MAX) && !b->cfg.receive_max)
+		b->cfg.receive_max = 2;
 	if (b->cfg.variants & BROKER_VAR_RANDOM_IDS) {
 		/* The shell's unpredictable bytes (seeded in simulation), else a fixed odd seed. */
 		uint8_t r[8] = { 0 };
@@ -123,10 +127,101 @@ static void conn_unhash(broker *b, conn *c)
 
 /* ---- the keepalive deadline heap ----------------------------------------------------------- */
 
-void broker__core_deadline(broker *b, conn *c, int64_t at)
+static void heap_set(broker *b, conn *c, int64_t at)
 {
 	c->dl.tie = c->id; /* keys (deadline, id) are unique: expiry order never depends on shape */
 	broker__bheap_set(&b->deadlines, &c->dl, at);
+}
+
+/* After a list changed from head `old`: only its head stands in the heap. */
+static void kal_head_changed(broker *b, kalist *l, conn *old)
+{
+	conn *h = l->head;
+	if (old && old != h && old->kal == l)
+		heap_set(b, old, INT64_MAX);
+	if (h && (h != old || h->dl.at != h->ka_due))
+		heap_set(b, h, h->ka_due);
+}
+
+static void kal_unlink(kalist *l, conn *c)
+{
+	if (c->ka_prev)
+		c->ka_prev->ka_next = c->ka_next;
+	else
+		l->head = c->ka_next;
+	if (c->ka_next)
+		c->ka_next->ka_prev = c->ka_prev;
+	else
+		l->tail = c->ka_prev;
+	c->ka_prev = c->ka_next = NULL;
+}
+
+static kalist *kal_get(broker *b, uint16_t keepalive_s)
+{
+	size_t lo = 0, hi = b->nkals;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (b->kals[mid]->keepalive_s < keepalive_s)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < b->nkals && b->kals[lo]->keepalive_s == keepalive_s)
+		return b->kals[lo];
+	if (b->nkals == b->kals_cap) {
+		b->kals_cap = b->kals_cap ? 2 * b->kals_cap : 4; /* at most 65535 values */
+		b->kals = mqtt_xrealloc(b->kals, b->kals_cap * sizeof *b->kals);
+	}
+	memmove(b->kals + lo + 1, b->kals + lo, (b->nkals - lo) * sizeof *b->kals);
+	b->nkals++;
+	kalist *l = mqtt_xcalloc(1, sizeof *l);
+	l->keepalive_s = keepalive_s;
+	b->kals[lo] = l;
+	return l;
+}
+
+/* A deadline outside the keepalive lists: the CONNECT timer, or INT64_MAX for none. */
+void broker__core_deadline(broker *b, conn *c, int64_t at)
+{
+	if (c->kal) {
+		kalist *l = c->kal;
+		conn *old = l->head;
+		kal_unlink(l, c);
+		c->kal = NULL;
+		kal_head_changed(b, l, old);
+	}
+	heap_set(b, c, at);
+}
+
+/* The keepalive expiry of a connected client, set or pushed back [MQTT-3.1.2-24]. */
+void broker__core_keepalive(broker *b, conn *c, int64_t due)
+{
+	if (!c->kal) {
+		heap_set(b, c, INT64_MAX); /* the CONNECT timer, if any, is over */
+		c->kal = kal_get(b, c->keepalive_s);
+	} else if (c == c->kal->tail && c->ka_due == due) {
+		return; /* a second packet in the same microsecond */
+	}
+	kalist *l = c->kal;
+	conn *old = l->head;
+	if (old == c || c->ka_prev) /* in the list (a list's only conn is its head) */
+		kal_unlink(l, c);
+	c->ka_due = due;
+	/* Usually the latest: the walk stops at once. */
+	conn *p = l->tail;
+	while (p && (p->ka_due > due || (p->ka_due == due && p->id > c->id)))
+		p = p->ka_prev;
+	c->ka_prev = p;
+	c->ka_next = p ? p->ka_next : l->head;
+	if (c->ka_next)
+		c->ka_next->ka_prev = c;
+	else
+		l->tail = c;
+	if (p)
+		p->ka_next = c;
+	else
+		l->head = c;
+	kal_head_changed(b, l, old);
 }
 
 /* Tell the shell when to call broker_tick() next, if that changed. */
@@ -291,7 +386,7 @@ static void conn_free(broker *b, conn *c)
 {
 	if (c->s && c->s->c == c)
 		c->s->c = NULL;
-	broker__bheap_set(&b->deadlines, &c->dl, INT64_MAX);
+	broker__core_deadline(b, c, INT64_MAX);
 	conn_unhash(b, c);
 	b->nconns--;
 	BROKER_LIST_UNLINK(b->conns, b->conns_tail, c, prev, next);
@@ -574,7 +669,7 @@ static void decode_input(broker *b, conn *c)
 		}
 		/* Any packet from the client resets its keepalive clock [MQTT-3.1.2-24]. */
 		if (c->state == CONN_UP && c->keepalive_s && !(b->cfg.test_faults & BROKER_TF_IGNORE_KEEPALIVE))
-			broker__core_deadline(b, c, now(b) + (int64_t)c->keepalive_s * 1500000);
+			broker__core_keepalive(b, c, now(b) + (int64_t)c->keepalive_s * 1500000);
 		c->in_raw = c->rx + pos;
 		c->in_raw_len = (size_t)n;
 		pos += (size_t)n;
@@ -661,6 +756,9 @@ void broker_free(broker *b)
 	free(b->sess_hash);
 	free(b->ret_hash);
 	broker__bheap_free(&b->deadlines);
+	for (size_t i = 0; i < b->nkals; i++)
+		free(b->kals[i]);
+	free(b->kals);
 	broker__bheap_free(&b->expiries);
 	broker__bheap_free(&b->wills);
 	free(b->out);

@@ -22,6 +22,16 @@ typedef struct conn conn;
 typedef struct tnode tnode;
 typedef struct sgroup sgroup;
 
+/* The connections with one keepalive value, in (due, id) order. A packet makes a conn's
+ * due the latest of its list, so it moves to the tail in O(1) (a step back per conn whose
+ * due is the same microsecond, for the id order); only each list's head is in the deadline
+ * heap. The heap's top is therefore the (due, id) minimum over every conn, as if each were
+ * in the heap: the same expiries, the same wake-up times, without a sift per packet. */
+typedef struct kalist {
+	uint16_t keepalive_s;
+	conn *head, *tail;
+} kalist;
+
 /*
  * The properties of a 5.0 PUBLISH that travel on with its message, unaltered: Payload
  * Format Indicator, Content Type, Response Topic, Correlation Data (present bits and
@@ -189,7 +199,10 @@ struct conn {
 	/* Inbound QoS 1/2 PUBLISHes on this connection not yet acknowledged, against our
 	 * Receive Maximum: PUBACKs held for the sync, QoS 2 ids awaiting PUBREL. */
 	uint32_t in_q1_held, in_q2;
-	bheap_item dl;             /* keepalive expiry (dl.at; INT64_MAX when none); tie id */
+	bheap_item dl;             /* in the deadline heap: the CONNECT timer, or a kalist's head */
+	int64_t ka_due;            /* keepalive expiry while in kal */
+	kalist *kal;               /* its keepalive list; NULL when none */
+	conn *ka_prev, *ka_next;
 	bool will;
 	uint8_t will_qos;
 	bool will_retain;
@@ -281,7 +294,9 @@ struct broker {
 	uint64_t id_rng;           /* BROKER_VAR_RANDOM_IDS: xorshift state for packet ids */
 	uint64_t ret_gen;          /* counts retained deletions, for rcursor */
 
-	bheap deadlines;           /* conns by keepalive deadline */
+	bheap deadlines;           /* conns by deadline: CONNECT timers and kalist heads */
+	kalist **kals;             /* by keepalive_s ascending; kept until broker_free */
+	size_t nkals, kals_cap;
 	bheap expiries;            /* offline sessions by expiry */
 	bheap wills;               /* offline sessions by delayed will */
 	int64_t next_sys_us;
@@ -330,6 +345,7 @@ size_t broker__core_fit(const conn *c, const mqtt_packet *p, mqtt_packet *q);
 conn *broker__conn_find(broker *b, uint64_t id);
 void broker__core_close(broker *b, conn *c, bool publish_will, const char *why);
 void broker__core_deadline(broker *b, conn *c, int64_t at);
+void broker__core_keepalive(broker *b, conn *c, int64_t due);
 void broker__core_log(broker *b, const char *fmt, ...)
 #if defined(__GNUC__)
 	__attribute__((format(printf, 2, 3)))

@@ -431,7 +431,10 @@ void broker__handle_connect(broker *b, conn *c, const mqtt_packet *p)
 	}
 	c->keepalive_s = keepalive;
 	bool enforce = keepalive && !(b->cfg.test_faults & BROKER_TF_IGNORE_KEEPALIVE);
-	broker__core_deadline(b, c, enforce ? b->env.now_us(b->env.ctx) + (int64_t)keepalive * 1500000 : INT64_MAX);
+	if (enforce)
+		broker__core_keepalive(b, c, b->env.now_us(b->env.ctx) + (int64_t)keepalive * 1500000);
+	else
+		broker__core_deadline(b, c, INT64_MAX);
 	connack(b, c, 0, present, &ack);
 	free(c->auth_final);
 	c->auth_final = NULL;

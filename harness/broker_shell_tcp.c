@@ -18,6 +18,13 @@
  * handshake is done, so the core never sees TLS at all. A connection that has not finished
  * within BROKER_TLS_HANDSHAKE_S is dropped and logged: otherwise a client that opens and says
  * nothing would hold a descriptor forever.
+ *
+ * WebSocket listeners (ws, and wss: TLS first) work the same way: the opening handshake runs
+ * here (harness/ws.h), then what the core writes leaves as one unmasked binary frame per
+ * write, and what arrives is unframed into one byte stream for the core, whatever the frames'
+ * boundaries (MQTT-6.0.0-2). A text frame, or any other breach of the framing, closes the
+ * connection with a close frame saying why (MQTT-6.0.0-1); to the core that is a connection
+ * lost, like a client that sends a close frame.
  */
 #define _GNU_SOURCE /* accept4 */
 #include "harness/broker_shell_tcp.h"
@@ -25,7 +32,9 @@
 #include "broker/sha256.h"
 #include "harness/run.h"
 #include "harness/tls.h"
+#include "harness/ws.h"
 #include "mqtt/alloc.h"
+#include "mqtt/mqtt.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -64,6 +73,14 @@ typedef struct tconn {
 	bool hs;            /* its handshake is not done: the core does not know it yet */
 	uint32_t hs_events; /* what the handshake waits for: EPOLLIN or EPOLLOUT */
 	int64_t hs_deadline;
+	bool tls_done;      /* its TLS handshake is done (a wss connection's WebSocket one follows) */
+	bool ws;            /* from a WebSocket listener */
+	const char *ws_path;
+	uint8_t *ws_req;    /* the opening handshake's request so far (WS_HTTP_MAX bytes) */
+	size_t ws_req_len;
+	ws_dec dec;
+	uint8_t *fbuf;      /* BROKER_TF_WS_FRAME_IS_PACKET: the frame being read */
+	size_t fbuf_len;
 } tconn;
 
 /* One CONNECT for the worker: copies of what connect() needs, and the answer. */
@@ -110,6 +127,7 @@ typedef struct shell {
 	int64_t listen_resume_at; /* INT64_MAX unless the listener is paused */
 	auth_worker *aw;    /* NULL without authentication */
 	int tls_lfd;        /* -1 without a TLS listener */
+	int ws_lfd, wss_lfd; /* -1 without WebSocket listeners */
 	size_t nhs;         /* connections in their TLS handshake */
 	int64_t hs_check_at; /* the earliest handshake deadline (INT64_MAX: none) */
 } shell;
@@ -160,6 +178,8 @@ static void conn_close(shell *sh, int fd)
 	if (c->hs)
 		sh->nhs--;
 	close(fd);
+	free(c->ws_req);
+	free(c->fbuf);
 	free(c->out);
 	memset(c, 0, sizeof *c);
 	sh->nopen--;
@@ -268,6 +288,8 @@ static int64_t env_now(void *ctx)
 	return run_mono_us();
 }
 
+static void out_add(shell *sh, int fd, tconn *c, const uint8_t *data, size_t len, const uint8_t *data2, size_t len2);
+
 static void env_send(void *ctx, uint64_t id, const uint8_t *data, size_t len)
 {
 	shell *sh = ctx;
@@ -275,9 +297,22 @@ static void env_send(void *ctx, uint64_t id, const uint8_t *data, size_t len)
 	tconn *c = get(sh, fd);
 	if (!c->open || c->closing || c->dead)
 		return;
+	if (c->ws) {
+		uint8_t h[WS_HDR_MAX];
+		size_t hl = ws_header(h, WS_BINARY, true, len, NULL);
+		out_add(sh, fd, c, h, hl, data, len);
+	} else {
+		out_add(sh, fd, c, data, len, NULL, 0);
+	}
+}
+
+/* Queue data then data2 (either may be empty) and write at once if nothing waits. */
+static void out_add(shell *sh, int fd, tconn *c, const uint8_t *data, size_t len1, const uint8_t *data2, size_t len2)
+{
+	size_t len = len1 + len2;
 	if (c->out_len + len > MAX_OUTBUF) {
 		char line[512];
-		const char *cid = broker_conn_client_id(sh->b, id);
+		const char *cid = broker_conn_client_id(sh->b, (uint64_t)fd);
 		snprintf(line, sizeof line,
 			 "cutting off %s client=%s: it reads too slowly, %zu bytes wait to be sent and %zu more would pass the %s output bound",
 			 c->peer, cid ? cid : "-", c->out_len, len, MAX_OUTBUF_NAME);
@@ -297,7 +332,10 @@ static void env_send(void *ctx, uint64_t id, const uint8_t *data, size_t len)
 		c->out = o;
 		c->out_cap = cap;
 	}
-	memcpy(c->out + c->out_off + c->out_len, data, len);
+	if (len1)
+		memcpy(c->out + c->out_off + c->out_len, data, len1);
+	if (len2)
+		memcpy(c->out + c->out_off + c->out_len + len1, data2, len2);
 	c->out_len += len;
 	/* Write at once only when nothing is queued: the next flush keeps the order. */
 	if (!c->want_out)
@@ -310,6 +348,14 @@ static void env_close(void *ctx, uint64_t id)
 	tconn *c = get(sh, (int)id);
 	if (!c->open)
 		return;
+	if (c->ws && !c->dead && !c->closing && !c->hs) {
+		/* The WebSocket close handshake's first half; the FIN follows it at once. */
+		uint8_t f[4];
+		out_add(sh, (int)id, c, f, ws_frame(f, WS_CLOSE, true, (const uint8_t *)"\x03\xe8", 2, NULL), NULL, 0);
+		c = get(sh, (int)id);
+		if (!c->open)
+			return;
+	}
 	c->closing = true;
 	if (c->dead)
 		conn_close(sh, (int)id); /* cut off before, and now forgotten: nothing to flush */
@@ -372,12 +418,17 @@ static void out_of_fds(shell *sh, int lfd, int err)
 		epoll_ctl(sh->ep, EPOLL_CTL_DEL, sh->lfd, NULL);
 		if (sh->tls_lfd >= 0)
 			epoll_ctl(sh->ep, EPOLL_CTL_DEL, sh->tls_lfd, NULL);
+		if (sh->ws_lfd >= 0)
+			epoll_ctl(sh->ep, EPOLL_CTL_DEL, sh->ws_lfd, NULL);
+		if (sh->wss_lfd >= 0)
+			epoll_ctl(sh->ep, EPOLL_CTL_DEL, sh->wss_lfd, NULL);
 		sh->listen_resume_at = run_mono_us() + FD_PAUSE_US;
 	}
 }
 
-static void accept_all(shell *sh, int lfd, bool tls)
+static void accept_all(shell *sh, int lfd)
 {
+	bool tls = lfd == sh->tls_lfd || lfd == sh->wss_lfd, ws = lfd == sh->ws_lfd || lfd == sh->wss_lfd;
 	for (;;) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof ss;
@@ -419,17 +470,26 @@ static void accept_all(shell *sh, int lfd, bool tls)
 		c->gen = ++sh->next_gen;
 		snprintf(c->peer, sizeof c->peer, "%s", peer);
 		sh->nopen++;
-		if (tls) {
-			c->ssl = SSL_new(sh->o->tls_ctx);
-			if (!c->ssl) {
+		if (ws) {
+			c->ws = true;
+			c->ws_path = lfd == sh->ws_lfd ? sh->o->ws_path : sh->o->wss_path;
+			c->dec.server = true;
+			c->dec.text_ok = (sh->o->cfg.test_faults & BROKER_TF_WS_TEXT_ACCEPTED) != 0;
+		}
+		if (tls || ws) {
+			c->ssl = tls ? SSL_new(sh->o->tls_ctx) : NULL;
+			if (tls && !c->ssl) {
 				logf_(sh, "cannot start a TLS session (out of memory): connection closed");
 				close(fd);
 				memset(c, 0, sizeof *c);
 				sh->nopen--;
 				continue;
 			}
-			SSL_set_fd(c->ssl, fd);
-			SSL_set_accept_state(c->ssl);
+			if (tls) {
+				SSL_set_fd(c->ssl, fd);
+				SSL_set_accept_state(c->ssl);
+			}
+			c->tls_done = !tls;
 			c->hs = true;
 			c->hs_events = EPOLLIN;
 			c->hs_deadline = run_mono_us() + BROKER_TLS_HANDSHAKE_S * 1000000LL;
@@ -438,13 +498,96 @@ static void accept_all(shell *sh, int lfd, bool tls)
 			sh->nhs++;
 			struct epoll_event hev = { .events = EPOLLIN, .data.fd = fd };
 			epoll_ctl(sh->ep, EPOLL_CTL_ADD, fd, &hev);
-			continue; /* the core hears of it when the handshake is done */
+			continue; /* the core hears of it when the handshake (TLS, WebSocket) is done */
 		}
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.fd = fd };
 		epoll_ctl(sh->ep, EPOLL_CTL_ADD, fd, &ev);
 		if (broker_on_open(sh->b, (uint64_t)fd, peer) < 0 && get(sh, fd)->open && !get(sh, fd)->closing)
 			conn_close(sh, fd);
 	}
+}
+
+/* ---- WebSocket --------------------------------------------------------------------------- */
+
+typedef struct ws_in {
+	shell *sh;
+	int fd;
+} ws_in;
+
+/* Whether fd is still the core's to read for. */
+static bool readable_conn(shell *sh, int fd)
+{
+	tconn *c = get(sh, fd);
+	return c->open && !c->closing && !c->dead;
+}
+
+static void ws_on_data(void *ctx, const uint8_t *p, size_t n)
+{
+	ws_in *w = ctx;
+	tconn *c = get(w->sh, w->fd);
+	if (!readable_conn(w->sh, w->fd))
+		return;
+	if (w->sh->o->cfg.test_faults & BROKER_TF_WS_FRAME_IS_PACKET) {
+		/* Broken on purpose: a frame is taken to be exactly one packet. */
+		if (c->fbuf_len + n > 1u << 20)
+			return;
+		uint8_t *b = realloc(c->fbuf, c->fbuf_len + n);
+		if (!b)
+			abort();
+		memcpy(b + c->fbuf_len, p, n);
+		c->fbuf = b;
+		c->fbuf_len += n;
+		return;
+	}
+	broker_on_bytes(w->sh->b, (uint64_t)w->fd, p, n);
+}
+
+static void ws_on_frame_end(void *ctx)
+{
+	ws_in *w = ctx;
+	tconn *c = get(w->sh, w->fd);
+	if (!(w->sh->o->cfg.test_faults & BROKER_TF_WS_FRAME_IS_PACKET) || !readable_conn(w->sh, w->fd))
+		return;
+	uint32_t total = 0;
+	size_t len = c->fbuf_len;
+	c->fbuf_len = 0;
+	if (mqtt_frame(c->fbuf, len, &total) > 0 && total <= len)
+		broker_on_bytes(w->sh->b, (uint64_t)w->fd, c->fbuf, total);
+}
+
+static void ws_on_control(void *ctx, int op, const uint8_t *p, size_t n)
+{
+	ws_in *w = ctx;
+	tconn *c = get(w->sh, w->fd);
+	if (op == WS_PING && readable_conn(w->sh, w->fd)) {
+		uint8_t f[WS_HDR_MAX + WS_CONTROL_MAX];
+		out_add(w->sh, w->fd, c, f, ws_frame(f, WS_PONG, true, p, n, NULL), NULL, 0);
+	}
+}
+
+/* The client sent a close frame (code 0) or broke the framing (code, why): answer with a
+ * close frame, then the connection is lost to the core. */
+static void ws_end(shell *sh, int fd, uint16_t code, const char *why)
+{
+	tconn *c = get(sh, fd);
+	if (why) {
+		char line[400];
+		snprintf(line, sizeof line, "WebSocket: %s sent %s: connection closed (close %u)", c->peer, why, code);
+		logf_(sh, line);
+	}
+	uint8_t cc[2] = { (uint8_t)((code ? code : WS_CLOSE_NORMAL) >> 8), (uint8_t)(code ? code : WS_CLOSE_NORMAL) };
+	uint8_t f[8];
+	size_t fl = ws_frame(f, WS_CLOSE, true, cc, 2, NULL);
+	flush(sh, fd);
+	c = get(sh, fd);
+	if (!c->open || c->dead)
+		return; /* cut off: reap() tells the core */
+	if (!c->out_len)
+		(void)(c->ssl ? tls_write(c->ssl, f, fl) : send(fd, f, fl, MSG_NOSIGNAL)); /* best effort */
+	c->closing = true; /* the close_notify of TLS too */
+	broker_on_close(sh->b, (uint64_t)fd);
+	if (get(sh, fd)->open)
+		conn_close(sh, fd);
 }
 
 /* Read and hand to the core until the socket has nothing more. A connection whose CONNECT
@@ -458,6 +601,21 @@ static void readable(shell *sh, int fd, bool drain)
 		if (!c->open || c->closing || c->dead || (c->auth_pending && !drain))
 			return;
 		ssize_t n = c->ssl ? tls_read(c->ssl, buf, sizeof buf) : recv(fd, buf, sizeof buf, 0);
+		if (n > 0 && c->ws) {
+			ws_in w = { sh, fd };
+			ws_sink sk = { ws_on_data, ws_on_control, ws_on_frame_end, &w };
+			int st = ws_feed(&c->dec, buf, (size_t)n, &sk);
+			c = get(sh, fd);
+			if (!readable_conn(sh, fd))
+				return;
+			if (st != 0) {
+				ws_end(sh, fd, st < 0 ? c->dec.close_code : 0, st < 0 ? c->dec.why : NULL);
+				return;
+			}
+			if ((size_t)n < sizeof buf && !c->ssl)
+				return;
+			continue;
+		}
 		if (n > 0) {
 			broker_on_bytes(sh->b, (uint64_t)fd, buf, (size_t)n);
 			/* A short read drained the socket; TLS reads a record at a time, so it reads
@@ -485,10 +643,97 @@ static void readable(shell *sh, int fd, bool drain)
 
 /* ---- TLS handshakes ----------------------------------------------------------------------- */
 
+static void handshake_done(shell *sh, int fd);
+
+/* The WebSocket opening handshake: read the request, answer it. */
+static void ws_handshake(shell *sh, int fd)
+{
+	tconn *c = get(sh, fd);
+	if (!c->ws_req)
+		c->ws_req = malloc(WS_HTTP_MAX);
+	if (!c->ws_req)
+		abort();
+	for (;;) {
+		ssize_t n = c->ssl ? tls_read(c->ssl, c->ws_req + c->ws_req_len, WS_HTTP_MAX - c->ws_req_len)
+				   : recv(fd, c->ws_req + c->ws_req_len, WS_HTTP_MAX - c->ws_req_len, 0);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return;
+		if (n <= 0) {
+			conn_close(sh, fd); /* gone before it finished: nothing to log */
+			return;
+		}
+		c->ws_req_len += (size_t)n;
+		ws_req rq;
+		char why[300], ans[512];
+		long end = ws_server_request(c->ws_req, c->ws_req_len, c->ws_path, &rq, why, sizeof why);
+		if (end == 0)
+			continue;
+		bool no_proto = (sh->o->cfg.test_faults & BROKER_TF_WS_NO_SUBPROTOCOL) != 0;
+		size_t al = ws_server_response(ans, sizeof ans, &rq, end < 0 ? rq.status : 0, no_proto);
+		if (end < 0) {
+			char line[500];
+			snprintf(line, sizeof line, "WebSocket handshake from %s refused (%d): %s: connection closed", c->peer,
+				 rq.status, why);
+			logf_(sh, line);
+			(void)(c->ssl ? tls_write(c->ssl, ans, al) : send(fd, ans, al, MSG_NOSIGNAL)); /* best effort */
+			c->closing = true;
+			conn_close(sh, fd);
+			return;
+		}
+		out_add(sh, fd, c, (const uint8_t *)ans, al, NULL, 0);
+		c = get(sh, fd);
+		if (!c->open || c->dead) {
+			if (c->open)
+				conn_close(sh, fd);
+			return;
+		}
+		/* Frames that came with the request wait in ws_req; they go to the core once it
+		 * knows the connection. */
+		size_t rest = c->ws_req_len - (size_t)end;
+		memmove(c->ws_req, c->ws_req + end, rest);
+		c->ws_req_len = rest;
+		handshake_done(sh, fd);
+		return;
+	}
+}
+
+/* The handshakes are done: the core gets the connection, then what came with them. */
+static void handshake_done(shell *sh, int fd)
+{
+	tconn *c = get(sh, fd);
+	c->hs = false;
+	sh->nhs--;
+	update_interest(sh, fd, c);
+	if (broker_on_open(sh->b, (uint64_t)fd, c->peer) < 0) {
+		if (get(sh, fd)->open && !get(sh, fd)->closing)
+			conn_close(sh, fd);
+		return;
+	}
+	c = get(sh, fd);
+	if (c->ws && c->ws_req_len) {
+		ws_in w = { sh, fd };
+		ws_sink sk = { ws_on_data, ws_on_control, ws_on_frame_end, &w };
+		int st = ws_feed(&c->dec, c->ws_req, c->ws_req_len, &sk);
+		if (!readable_conn(sh, fd))
+			return;
+		c = get(sh, fd);
+		c->ws_req_len = 0;
+		if (st != 0) {
+			ws_end(sh, fd, st < 0 ? c->dec.close_code : 0, st < 0 ? c->dec.why : NULL);
+			return;
+		}
+	}
+	readable(sh, fd, false); /* a CONNECT may have come with the handshake's last flight */
+}
+
 /* One step of fd's handshake; when it is done the core gets the connection. */
 static void handshake(shell *sh, int fd)
 {
 	tconn *c = get(sh, fd);
+	if (c->tls_done) {
+		ws_handshake(sh, fd);
+		return;
+	}
 	short want = 0;
 	char why[400];
 	int st = tls_step(c->ssl, NULL, NULL, &want, why, sizeof why);
@@ -507,15 +752,16 @@ static void handshake(shell *sh, int fd)
 		conn_close(sh, fd);
 		return;
 	}
-	c->hs = false;
-	sh->nhs--;
-	update_interest(sh, fd, c);
-	if (broker_on_open(sh->b, (uint64_t)fd, c->peer) < 0) {
-		if (get(sh, fd)->open && !get(sh, fd)->closing)
-			conn_close(sh, fd);
+	c->tls_done = true;
+	if (c->ws) {
+		if (c->hs_events != EPOLLIN) {
+			c->hs_events = EPOLLIN;
+			update_interest(sh, fd, c);
+		}
+		ws_handshake(sh, fd); /* the request may have come with the last flight */
 		return;
 	}
-	readable(sh, fd, false); /* a CONNECT may have come with the handshake's last flight */
+	handshake_done(sh, fd);
 }
 
 /* Drop every connection whose handshake is past its deadline; note the next deadline. */
@@ -528,7 +774,8 @@ static void handshake_deadlines(shell *sh, int64_t now)
 			continue;
 		if (c->hs_deadline <= now) {
 			char line[200];
-			snprintf(line, sizeof line, "dropping %s: no TLS handshake within %d s", c->peer, BROKER_TLS_HANDSHAKE_S);
+			snprintf(line, sizeof line, "dropping %s: no %s handshake within %d s", c->peer,
+				 c->tls_done ? "WebSocket" : "TLS", BROKER_TLS_HANDSHAKE_S);
 			logf_(sh, line);
 			conn_close(sh, (int)fd);
 		} else if (c->hs_deadline < sh->hs_check_at) {
@@ -809,50 +1056,54 @@ static int listen_on(const char *host, unsigned port, char *err, size_t errlen, 
 	return fd;
 }
 
-/* The shell's own descriptors: the listeners, epoll and the spare, those that are open. */
-static void close_own(shell *sh)
+static void close_listeners(shell *sh)
 {
-	if (sh->spare_fd >= 0)
-		close(sh->spare_fd);
-	if (sh->ep >= 0)
-		close(sh->ep);
-	close(sh->lfd);
-	if (sh->tls_lfd >= 0)
-		close(sh->tls_lfd);
+	int *l[] = { &sh->lfd, &sh->tls_lfd, &sh->ws_lfd, &sh->wss_lfd };
+	for (size_t i = 0; i < sizeof l / sizeof l[0]; i++)
+		if (*l[i] >= 0) {
+			close(*l[i]);
+			*l[i] = -1;
+		}
+}
+
+/* Every listener into the epoll set (at the start, and after a pause for descriptors). */
+static void listen_resume(shell *sh)
+{
+	int l[] = { sh->lfd, sh->tls_lfd, sh->ws_lfd, sh->wss_lfd };
+	for (size_t i = 0; i < sizeof l / sizeof l[0]; i++)
+		if (l[i] >= 0) {
+			struct epoll_event ev = { .events = EPOLLIN, .data.fd = l[i] };
+			epoll_ctl(sh->ep, EPOLL_CTL_ADD, l[i], &ev);
+		}
 }
 
 int broker_tcp_run(const broker_tcp_opts *o, char *err, size_t errlen)
 {
 	shell sh = { .o = o, .wake_at = INT64_MAX, .listen_resume_at = INT64_MAX, .spare_fd = -1, .tls_lfd = -1,
-		     .ep = -1, .hs_check_at = INT64_MAX };
-	unsigned port, tls_port = 0;
+		     .ws_lfd = -1, .wss_lfd = -1, .hs_check_at = INT64_MAX };
+	unsigned port, tls_port = 0, ws_port = 0, wss_port = 0;
 	int lfd = listen_on(o->host, o->port, err, errlen, &port);
 	if (lfd < 0)
 		return -1;
 	sh.lfd = lfd;
-	if (o->tls_ctx) {
-		sh.tls_lfd = listen_on(o->tls_host, o->tls_port, err, errlen, &tls_port);
-		if (sh.tls_lfd < 0) {
-			close_own(&sh);
-			return -1;
-		}
+	if ((o->tls_ctx && o->tls_host && (sh.tls_lfd = listen_on(o->tls_host, o->tls_port, err, errlen, &tls_port)) < 0) ||
+	    (o->ws_host && (sh.ws_lfd = listen_on(o->ws_host, o->ws_port, err, errlen, &ws_port)) < 0) ||
+	    (o->tls_ctx && o->wss_host && (sh.wss_lfd = listen_on(o->wss_host, o->wss_port, err, errlen, &wss_port)) < 0)) {
+		close_listeners(&sh);
+		return -1;
 	}
 	sh.ep = epoll_create1(EPOLL_CLOEXEC);
 	if (sh.ep < 0) {
 		snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
-		close_own(&sh);
+		close_listeners(&sh);
 		return -1;
 	}
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = lfd };
-	epoll_ctl(sh.ep, EPOLL_CTL_ADD, lfd, &ev);
-	if (sh.tls_lfd >= 0) {
-		struct epoll_event tev = { .events = EPOLLIN, .data.fd = sh.tls_lfd };
-		epoll_ctl(sh.ep, EPOLL_CTL_ADD, sh.tls_lfd, &tev);
-	}
+	listen_resume(&sh);
 	broker_config cfg = o->cfg;
 	if (cfg.auth && cfg.auth->connect) {
 		if (auth_start(&sh, cfg.auth, err, errlen) < 0) {
-			close_own(&sh);
+			close(sh.ep);
+			close_listeners(&sh);
 			return -1;
 		}
 		cfg.auth = &sh.aw->iface;
@@ -868,15 +1119,27 @@ int broker_tcp_run(const broker_tcp_opts *o, char *err, size_t errlen)
 		snprintf(err, errlen, "the store could not be recovered (see the line above); not starting");
 		auth_stop(&sh);
 		broker_free(sh.b);
-		close_own(&sh);
+		if (sh.spare_fd >= 0)
+			close(sh.spare_fd);
+		close(sh.ep);
+		close_listeners(&sh);
 		return -1;
 	}
-	char line[128];
+	char line[400];
 	snprintf(line, sizeof line, "listening on %s:%u", o->host, port);
 	logf_(&sh, line);
 	if (sh.tls_lfd >= 0) {
 		/* Not "listening on": scripts that read the plain port from the log keep finding one. */
 		snprintf(line, sizeof line, "listening for TLS on %s:%u", o->tls_host, tls_port);
+		logf_(&sh, line);
+	}
+	if (sh.ws_lfd >= 0) {
+		snprintf(line, sizeof line, "listening for WebSocket on %s:%u%s", o->ws_host, ws_port, o->ws_path ? o->ws_path : " (any path)");
+		logf_(&sh, line);
+	}
+	if (sh.wss_lfd >= 0) {
+		snprintf(line, sizeof line, "listening for WebSocket over TLS on %s:%u%s", o->wss_host, wss_port,
+			 o->wss_path ? o->wss_path : " (any path)");
 		logf_(&sh, line);
 	}
 
@@ -897,8 +1160,8 @@ int broker_tcp_run(const broker_tcp_opts *o, char *err, size_t errlen)
 		}
 		for (int i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
-			if (fd == lfd || fd == sh.tls_lfd) {
-				accept_all(&sh, fd, fd == sh.tls_lfd);
+			if (fd == lfd || fd == sh.tls_lfd || fd == sh.ws_lfd || fd == sh.wss_lfd) {
+				accept_all(&sh, fd);
 			} else if (sh.aw && fd == sh.aw->efd) {
 				auth_deliver(&sh);
 			} else {
@@ -922,12 +1185,7 @@ int broker_tcp_run(const broker_tcp_opts *o, char *err, size_t errlen)
 		}
 		int64_t t = run_mono_us();
 		if (sh.listen_resume_at != INT64_MAX && t >= sh.listen_resume_at) {
-			struct epoll_event lev = { .events = EPOLLIN, .data.fd = lfd };
-			epoll_ctl(sh.ep, EPOLL_CTL_ADD, lfd, &lev);
-			if (sh.tls_lfd >= 0) {
-				lev.data.fd = sh.tls_lfd;
-				epoll_ctl(sh.ep, EPOLL_CTL_ADD, sh.tls_lfd, &lev);
-			}
+			listen_resume(&sh);
 			sh.listen_resume_at = INT64_MAX;
 		}
 		if (sh.nhs && t >= sh.hs_check_at)
@@ -946,6 +1204,9 @@ int broker_tcp_run(const broker_tcp_opts *o, char *err, size_t errlen)
 			conn_close(&sh, (int)fd);
 	free(sh.conns);
 	free(sh.reap);
-	close_own(&sh);
+	if (sh.spare_fd >= 0)
+		close(sh.spare_fd);
+	close(sh.ep);
+	close_listeners(&sh);
 	return 0;
 }

@@ -19,6 +19,13 @@ typedef struct broker_tcp_opts {
 	struct ssl_ctx_st *tls_ctx;
 	const char *tls_host;
 	unsigned tls_port;           /* 0 picks a free port ("listening for TLS on ...") */
+	/* A WebSocket listener (MQTT over ws://, RFC 6455; harness/ws.h) when ws_host is set, and
+	 * over TLS (wss://, with tls_ctx) when wss_host is: a connection reaches the core once its
+	 * opening handshake is done (within BROKER_TLS_HANDSHAKE_S too). ws_path NULL takes any
+	 * path, else others get 404. cfg.test_faults' BROKER_TF_WS_* break it for tests. */
+	const char *ws_host, *wss_host;
+	unsigned ws_port, wss_port;  /* 0 picks a free port ("listening for WebSocket on ...") */
+	const char *ws_path, *wss_path;
 	/* cfg.auth->connect, when set, runs on the shell's worker thread (password hashing
 	 * off the event loop), so it must be safe to call from another thread; allow and the
 	 * rest stay on the loop. broker/auth.h's broker_auth qualifies. */

@@ -78,12 +78,14 @@ int cli_target_done(const char *cmd, struct run_opts *o, FILE *err);
 	" no-local-ignored retain-as-published-ignored retain-handling-ignored sub-id-dropped" \
 	" message-expiry-ignored shared-to-all session-expiry-ignored will-delay-ignored" \
 	" no-takeover-disconnect assigned-id-missing problem-info-ignored disconnect-keeps-will" \
-	" response-info-unasked auth-method-ignored will-not-cancelled second-connect-answered"
+	" response-info-unasked auth-method-ignored will-not-cancelled second-connect-answered" \
+	" ws-text-accepted ws-frame-is-packet ws-no-subprotocol"
 int cli_break_broker(const char *cmd, const char *v, uint32_t *bits, FILE *err);
 /* --broker-variant NAME (repeatable): adds a permitted variant's BROKER_VAR_* bit to *bits
  * (the reference broker behaving in another way the spec allows), or -1 after listing the
  * names. CLI_VARIANT_NAMES lists them, space-separated. */
-#define CLI_VARIANT_NAMES "one-in-flight random-packet-ids no-sys dollar-refused qos0-not-queued overlap-copies"
+#define CLI_VARIANT_NAMES "one-in-flight random-packet-ids no-sys dollar-refused qos0-not-queued overlap-copies" \
+	" server-keepalive low-receive-max"
 int cli_broker_variant(const char *cmd, const char *v, uint32_t *bits, FILE *err);
 /* The options that give these BROKER_VAR_* bits back (" --broker-variant NAME" each, for a
  * replay line) into out, cut to cap with its NUL. */
@@ -95,8 +97,9 @@ void cli_broker_variant_args(uint32_t bits, char *out, size_t cap);
 	"  --client-id-prefix S, --topic-prefix T   for brokers that allow only some ids or\n" \
 	"               topics: S goes before every client id, T/ before every topic (then the\n" \
 	"               run's own id, so runs never collide)\n" \
-	"  TLS (--broker mqtts://HOST:PORT, or --tls over mqtt://): the broker's certificate is\n" \
-	"               verified against the system's CAs and must name HOST (also the SNI)\n" \
+	"  TLS (--broker mqtts://HOST:PORT or wss://HOST:PORT/PATH, or --tls over mqtt:// or\n" \
+	"               ws://): the broker's certificate is verified against the system's CAs\n" \
+	"               and must name HOST (also the SNI)\n" \
 	"  --cafile F, --capath D   trust the CAs in F (PEM) or directory D instead\n" \
 	"  --cert F --key F   present a client certificate (PEM; --key defaults to F)\n" \
 	"  --alpn P     offer ALPN protocol(s) P (comma-separated, e.g. mqtt)\n" \

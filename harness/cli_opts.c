@@ -199,6 +199,9 @@ int cli_break_broker(const char *cmd, const char *v, uint32_t *bits, FILE *err)
 		    { "unsubscribe-drops-inflight", BROKER_TF_UNSUB_DROPS_INFLIGHT },
 		    { "no-local-ignored", BROKER_TF_NO_LOCAL_IGNORED },
 		    { "retain-as-published-ignored", BROKER_TF_RAP_IGNORED },
+		    { "ws-text-accepted", BROKER_TF_WS_TEXT_ACCEPTED },
+		    { "ws-frame-is-packet", BROKER_TF_WS_FRAME_IS_PACKET },
+		    { "ws-no-subprotocol", BROKER_TF_WS_NO_SUBPROTOCOL },
 		    { "retain-handling-ignored", BROKER_TF_RH_IGNORED },
 		    { "sub-id-dropped", BROKER_TF_SUB_ID_DROPPED },
 		    { "message-expiry-ignored", BROKER_TF_EXPIRY_IGNORED },
@@ -230,7 +233,9 @@ static const struct {
 		      { "no-sys", BROKER_VAR_NO_SYS },
 		      { "dollar-refused", BROKER_VAR_DOLLAR_REFUSED },
 		      { "qos0-not-queued", BROKER_VAR_QOS0_NOT_QUEUED },
-		      { "overlap-copies", BROKER_VAR_OVERLAP_COPIES } };
+		      { "overlap-copies", BROKER_VAR_OVERLAP_COPIES },
+		      { "server-keepalive", BROKER_VAR_SERVER_KEEPALIVE },
+		      { "low-receive-max", BROKER_VAR_LOW_RECEIVE_MAX } };
 
 int cli_broker_variant(const char *cmd, const char *v, uint32_t *bits, FILE *err)
 {

@@ -212,6 +212,10 @@ static void v5_on_packet(hclient *c, const mqtt_packet *p, int64_t now)
 		c->srv_receive_max = MQTT_HAS(pr, MQTT_PROP_RECEIVE_MAX) && pr->receive_max ? pr->receive_max : 65535;
 		c->srv_max_packet = MQTT_HAS(pr, MQTT_PROP_MAX_PACKET_SIZE) ? pr->max_packet_size : 0;
 		c->srv_alias_max = MQTT_HAS(pr, MQTT_PROP_TOPIC_ALIAS_MAX) ? pr->topic_alias_max : 0;
+		/* The keep alive the server imposes replaces the one asked for [MQTT-3.2.2-21]:
+		 * auto_ping follows it. */
+		if (MQTT_HAS(pr, MQTT_PROP_SERVER_KEEPALIVE))
+			c->keepalive_s = pr->server_keepalive;
 		return;
 	}
 	/* What ends a QoS 1/2 exchange for the Receive Maximum: PUBACK, PUBCOMP, or a PUBREC

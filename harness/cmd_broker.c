@@ -34,6 +34,9 @@ static const char broker_usage[] =
 	"  --listen-tls ADDR:PORT  also listen for MQTT over TLS there (8883 is usual; port 0\n"
 	"                       picks one); needs --tls-cert and --tls-key. A client that has\n"
 	"                       not finished its handshake within 10 s is dropped\n"
+	"  --listen-ws ADDR:PORT[/PATH]  also listen for MQTT over WebSocket there (subprotocol\n"
+	"                       mqtt; with PATH only that path, else any)\n"
+	"  --listen-wss ADDR:PORT[/PATH]  the same over TLS; needs --tls-cert and --tls-key\n"
 	"  --tls-cert FILE      the broker's certificate (PEM, the chain after it)\n"
 	"  --tls-key FILE       its private key (PEM)\n"
 	"  --tls-cafile FILE    require TLS clients to present a certificate signed by a CA in\n"
@@ -52,7 +55,8 @@ static const char broker_usage[] =
 	"  --queue-qos0         queue QoS 0 messages for offline persistent sessions\n"
 	"  --broker-variant NAME  behave another way the spec permits (repeatable): one-in-flight,\n"
 	"                       random-packet-ids, no-sys, dollar-refused, qos0-not-queued,\n"
-	"                       overlap-copies (see scenarios/README.md)\n"
+	"                       overlap-copies, server-keepalive, low-receive-max (see\n"
+	"                       scenarios/README.md)\n"
 	"  --no-anonymous       refuse CONNECT without a user name (CONNACK 5)\n"
 	"  --max-packet BYTES   larger packets close the connection (1..4294967295, default 1048576)\n"
 	"\n"
@@ -118,6 +122,10 @@ typedef struct bopts {
 	bool tls;                          /* --listen-tls given */
 	unsigned tls_port;
 	char *tls_cert, *tls_key, *tls_cafile; /* owned copies */
+	char ws_host[64], wss_host[64];
+	bool ws, wss;                      /* --listen-ws, --listen-wss given */
+	unsigned ws_port, wss_port;
+	char ws_path[256], wss_path[256];  /* "" for any path */
 	broker_tcp_opts o;
 	char *store_dir, *passwords, *acl; /* owned copies */
 	int depth;                         /* --config nesting */
@@ -335,6 +343,34 @@ static int parse(bopts *b, int argc, char **argv, const char *where, FILE *out, 
 			}
 			b->tls |= tls;
 			i++;
+		} else if (!strcmp(a, "--listen-ws") || !strcmp(a, "--listen-wss")) {
+			bool sec = a[11] == 's';
+			char hp[128], *path = sec ? b->wss_path : b->ws_path;
+			const char *slash = v ? strchr(v, '/') : NULL;
+			size_t hl = v ? (slash ? (size_t)(slash - v) : strlen(v)) : 0;
+			bool ok = v && hl < sizeof hp && (!slash || strlen(slash) < sizeof b->ws_path);
+			for (const char *q = slash; ok && q && *q; q++)
+				ok = (unsigned char)*q > 0x20 && (unsigned char)*q < 0x7f;
+			if (ok) {
+				memcpy(hp, v, hl);
+				hp[hl] = 0;
+				ok = parse_listen(hp, sec ? b->wss_host : b->ws_host, sizeof b->ws_host, sec ? &b->wss_port : &b->ws_port);
+			}
+			if (!ok) {
+				char shown[80] = "(nothing)";
+				if (v)
+					cli_escape(v, strlen(v), shown, sizeof shown);
+				fprintf(err, "mqttsim broker: %s%s takes ADDR:PORT[/PATH] with PORT from 0 to 65535 and a path of "
+					     "printable ASCII without spaces (e.g. 127.0.0.1:8080/mqtt; 0 picks a free port), not '%s'\n",
+					where, a, shown);
+				return -1;
+			}
+			snprintf(path, sizeof b->ws_path, "%s", slash ? slash : "");
+			if (sec)
+				b->wss = true;
+			else
+				b->ws = true;
+			i++;
 		} else if (!strcmp(a, "--tls-cert") || !strcmp(a, "--tls-key") || !strcmp(a, "--tls-cafile")) {
 			if (!v) {
 				fprintf(err, "mqttsim broker: %s%s needs a file name\n", where, a);
@@ -419,20 +455,26 @@ int cmd_broker(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		bopts_free(&b);
 		return prc > 0 ? EXIT_PASS : EXIT_USAGE;
 	}
-	if (b.tls && (!b.tls_cert || !b.tls_key)) {
-		fprintf(err, "mqttsim broker: --listen-tls needs --tls-cert FILE and --tls-key FILE\n");
+	if ((b.tls || b.wss) && (!b.tls_cert || !b.tls_key)) {
+		fprintf(err, "mqttsim broker: %s needs --tls-cert FILE and --tls-key FILE\n", b.tls ? "--listen-tls" : "--listen-wss");
 		bopts_free(&b);
 		return EXIT_USAGE;
 	}
-	if (!b.tls && (b.tls_cert || b.tls_key || b.tls_cafile)) {
-		fprintf(err, "mqttsim broker: --tls-cert, --tls-key and --tls-cafile are for a TLS listener: give --listen-tls ADDR:PORT\n");
+	if (!b.tls && !b.wss && (b.tls_cert || b.tls_key || b.tls_cafile)) {
+		fprintf(err, "mqttsim broker: --tls-cert, --tls-key and --tls-cafile are for a TLS listener: give --listen-tls "
+			     "ADDR:PORT or --listen-wss ADDR:PORT\n");
 		bopts_free(&b);
 		return EXIT_USAGE;
 	}
 	broker_tcp_opts o = b.o;
 	o.host = b.host;
+	if (b.ws) {
+		o.ws_host = b.ws_host;
+		o.ws_port = b.ws_port;
+		o.ws_path = *b.ws_path ? b.ws_path : NULL;
+	}
 	SSL_CTX *tls_ctx = NULL;
-	if (b.tls) {
+	if (b.tls || b.wss) {
 		char why[600];
 		tls_ctx = tls_server_ctx(b.tls_cert, b.tls_key, b.tls_cafile, why, sizeof why);
 		if (!tls_ctx) {
@@ -441,8 +483,13 @@ int cmd_broker(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			return EXIT_USAGE;
 		}
 		o.tls_ctx = tls_ctx;
-		o.tls_host = b.tls_host;
+		o.tls_host = b.tls ? b.tls_host : NULL;
 		o.tls_port = b.tls_port;
+		if (b.wss) {
+			o.wss_host = b.wss_host;
+			o.wss_port = b.wss_port;
+			o.wss_path = *b.wss_path ? b.wss_path : NULL;
+		}
 	}
 	const char *store_dir = b.store_dir, *passwords = b.passwords, *acl = b.acl;
 

@@ -37,7 +37,8 @@
 #define DEFAULT_DIR DIR_311
 
 static const char conform_usage[] =
-	"usage: mqttsim conform [--broker sim|mqtt://HOST:PORT|mqtts://HOST:PORT|exec:CMD]\n"
+	"usage: mqttsim conform [--broker sim|mqtt://HOST:PORT|mqtts://HOST:PORT|ws://HOST:PORT/PATH|\n"
+	"                       wss://HOST:PORT/PATH|exec:CMD]\n"
 	"                       [--version 3.1.1|5.0|all]\n"
 	"                       [--only ID...] [--cafile F] [--cert F --key F] [--insecure]\n"
 	"                       [-j N] [--expect-failures FILE] [--seed N] [-v]\n"
@@ -59,7 +60,7 @@ static const char conform_usage[] =
 	"  --broker-variant NAME  simulation: the reference broker behaves another way the spec\n"
 	"                         permits (repeatable; the suite must still pass): one-in-flight,\n"
 	"                         random-packet-ids, no-sys, dollar-refused, qos0-not-queued,\n"
-	"                         overlap-copies\n"
+	"                         overlap-copies, server-keepalive, low-receive-max\n"
 	"  --catalog FILE, --scenarios DIR   other catalog or scenario directory\n"
 	"  --report F             also write reports: junit, json, tap, html (comma-separated)\n"
 	"                         to DIR/conform.<format>; pcap: DIR/NAME.pcap per scenario\n"
@@ -80,6 +81,22 @@ static long spec_index(const scenario *s, const cat_stmt *st)
 static bool names(const scenario *s, const cat_stmt *st)
 {
 	return spec_index(s, st) >= 0;
+}
+
+/* Is st checked only by scenarios for WebSocket (`targets: [ws]`)? Then on any other target
+ * it is not applicable rather than untested: nothing there could observe it. */
+static const char ws_only_why[] = "WebSocket only (MQTT section 6): checked over ws:// and wss:// targets";
+
+static bool ws_only(scenario *const *run, size_t nrun, const cat_stmt *st)
+{
+	bool any = false;
+	for (size_t k = 0; k < nrun; k++)
+		if (names(run[k], st)) {
+			if (run[k]->targets != SC_TARGET_WS)
+				return false;
+			any = true;
+		}
+	return any;
 }
 
 /* Does a step or an expectation of s name id (one of s's own spec entries)? */
@@ -503,6 +520,11 @@ static int conform_version(conform_cfg *cfg, const char *catalog_path, const cha
 		const char *why = entry ? entry->reason : NULL;
 		const char *untested_why = NULL;
 		verdict vd = verdict_judge(st, entry, seen.v, seen.n);
+		const char *na_why = st->reason;
+		if (vd.kind == VERDICT_UNTESTED && !vd.unreached && !run_target_ws(o.broker, NULL, 0) && ws_only(run, nrun, st)) {
+			vd.kind = VERDICT_NA;
+			na_why = ws_only_why;
+		}
 		if (vd.unreached)
 			vd.blocker = seen.run[vd.blocker];
 		if (vd.unexpected)
@@ -537,7 +559,7 @@ static int conform_version(conform_cfg *cfg, const char *catalog_path, const cha
 		}
 		if (ro.formats)
 			report_stmt_add(&rs, st, rv,
-					rv == REP_V_NA ? st->reason : rv == REP_V_UNTESTED ? untested_why : why,
+					rv == REP_V_NA ? na_why : rv == REP_V_UNTESTED ? untested_why : why,
 					run, nrun);
 	}
 	/* Every failed scenario once: the statements it fails (expected or not), then what it

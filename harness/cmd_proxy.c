@@ -12,6 +12,8 @@
 #include "harness/cli.h"
 #include "harness/proxy.h"
 #include "harness/scenario.h"
+#include "harness/run.h"
+#include "harness/ws.h"
 #include "harness/units.h"
 
 #include "mqtt/alloc.h"
@@ -19,6 +21,7 @@
 #include "sim/sim.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,7 +31,10 @@ static const char usage_text[] =
 	"Forward MQTT connections to a broker, applying the simulator's fault model in real time.\n"
 	"\n"
 	"  --listen ADDR:PORT     where clients connect (port 0 picks one; said on stderr)\n"
-	"  --upstream URL         the broker: tcp://HOST:PORT or mqtt://HOST:PORT\n"
+	"  --upstream URL         the broker: tcp://HOST:PORT or mqtt://HOST:PORT; or\n"
+	"                         ws://HOST:PORT[/PATH] (wss:// too): the WebSocket stream is\n"
+	"                         forwarded as TCP bytes, so faults select connections by order\n"
+	"                         (conn-N) and the log decodes no packets\n"
 	"  --faults FILE          link profiles and faults, in a scenario's form (network, faults,\n"
 	"                         random_faults; clients name the connections they select)\n"
 	"  --seed N               seed for jitter, loss, slices and random_faults (default: the\n"
@@ -63,119 +69,6 @@ static bool parse_hostport(const char *s, char *host, size_t hcap, unsigned *por
 	host[n] = 0;
 	*port = (unsigned)p;
 	return true;
-}
-
-static long conn_order(const char *id)
-{
-	if (strncmp(id, "conn-", 5) || id[5] < '1' || id[5] > '9')
-		return 0;
-	char *end;
-	long n = strtol(id + 5, &end, 10);
-	return *end ? 0 : n;
-}
-
-/* The plan from a loaded faults file: selectors, links, explicit faults. -1 when a fault
- * cannot go through a proxy (said, with its position). */
-static int plan_from(const scenario *s, proxy_plan *p, FILE *err)
-{
-	p->nsel = s->nclients;
-	p->sel = mqtt_xcalloc(s->nclients + 1, sizeof *p->sel);
-	p->faults = mqtt_xcalloc(s->nfaults + 1, sizeof *p->faults);
-	for (size_t i = 0; i < s->nclients; i++) {
-		const sc_client *c = &s->clients[i];
-		proxy_sel *q = &p->sel[i];
-		q->name = c->id;
-		/* The loader fills client_id with id when it is not given. */
-		bool own = c->client_id && strcmp(c->client_id, c->id);
-		q->order = own ? 0 : conn_order(c->id);
-		q->client_id = q->order ? NULL : own ? c->client_id : c->id;
-	}
-	for (size_t i = 0; i < s->nlinks; i++) {
-		const sc_link *l = &s->links[i];
-		if (!l->node) {
-			p->deflink = l->link;
-			continue;
-		}
-		for (size_t k = 0; k < s->nclients; k++)
-			if (!strcmp(s->clients[k].id, l->node)) {
-				p->sel[k].has_link = true;
-				p->sel[k].link = l->link;
-			}
-	}
-	for (size_t i = 0; i < s->nfaults; i++) {
-		const sc_fault *f = &s->faults[i];
-		bool pair = f->kind >= SIM_FAULT_PARTITION && f->kind <= SIM_FAULT_RESET;
-		const char *cl = pair && f->b && !strcmp(f->b, "broker") ? f->a
-				 : pair && f->a && !strcmp(f->a, "broker") ? f->b
-									   : NULL;
-		int sel = -1;
-		for (size_t k = 0; cl && k < s->nclients; k++)
-			if (!strcmp(s->clients[k].id, cl))
-				sel = (int)k;
-		if (sel < 0) {
-			fprintf(err, "%s:%d:%d: a proxy applies only faults between a client and the broker "
-				     "(partition, partition_oneway, clog, blackhole, reset: [CLIENT, broker]); "
-				     "this %s is not one\n",
-				s->file, f->pos.line, f->pos.col,
-				f->kind == SC_FAULT_WIFI_DOWN ? "wifi_down" : sim_fault_name(f->kind));
-			return -1;
-		}
-		int dir = PROXY_BOTH;
-		if (f->kind == SIM_FAULT_PARTITION_ONEWAY || f->kind == SIM_FAULT_CLOG)
-			dir = f->a == cl ? PROXY_C2B : PROXY_B2C;
-		p->faults[p->nfaults++] = (proxy_fault){ f->kind, f->at_us, f->for_us, sel, dir };
-	}
-	return 0;
-}
-
-/* random_faults drawn as the simulator draws them (sim_fault_plan over the clients and the
- * broker, one stream per kind); only those between a client and the broker go through a
- * proxy, the rest are counted and said. */
-static void plan_random(const scenario *s, uint64_t seed, int64_t until, proxy_plan *p, FILE *err)
-{
-	sim_world *w = sim_world_new(seed);
-	size_t n = s->nclients + 1;
-	sim_host **hosts = mqtt_xcalloc(n, sizeof *hosts);
-	if (!w)
-		abort();
-	for (size_t i = 0; i < s->nclients; i++)
-		hosts[i] = sim_host_add(w, s->clients[i].id);
-	hosts[s->nclients] = sim_host_add(w, "broker");
-	sim_fault *v = NULL;
-	size_t nv = sim_fault_plan(seed, &s->random_faults.rates, hosts, n, 0, until, &v);
-	p->faults = mqtt_xrealloc(p->faults, (p->nfaults + nv + 1) * sizeof *p->faults);
-	size_t skipped = 0;
-	for (size_t i = 0; i < nv; i++) {
-		const sim_fault *f = &v[i];
-		bool pair = f->kind >= SIM_FAULT_PARTITION && f->kind <= SIM_FAULT_RESET;
-		uint32_t a = f->a ? sim_host_index(f->a) : 0, b = f->b ? sim_host_index(f->b) : 0;
-		bool a_br = a == s->nclients, b_br = b == s->nclients;
-		if (!pair || a_br == b_br) {
-			skipped++;
-			continue;
-		}
-		int sel = (int)(a_br ? b : a), dir = PROXY_BOTH;
-		if (f->kind == SIM_FAULT_PARTITION_ONEWAY || f->kind == SIM_FAULT_CLOG)
-			dir = a_br ? PROXY_B2C : PROXY_C2B;
-		p->faults[p->nfaults++] = (proxy_fault){ f->kind, f->at, f->kind == SIM_FAULT_RESET ? 0 : f->duration, sel, dir };
-	}
-	if (skipped)
-		fprintf(err, "mqttsim proxy: %s: %zu of the %zu faults drawn are not between a client and the broker "
-			     "(crash, clock faults, client to client); a proxy leaves them out\n",
-			s->file, skipped, nv);
-	free(v);
-	free(hosts);
-	sim_world_free(w);
-}
-
-static void sort_faults(proxy_plan *p)
-{
-	for (size_t i = 1; i < p->nfaults; i++)
-		for (size_t j = i; j > 0 && p->faults[j].at_us < p->faults[j - 1].at_us; j--) {
-			proxy_fault t = p->faults[j];
-			p->faults[j] = p->faults[j - 1];
-			p->faults[j - 1] = t;
-		}
 }
 
 static void put_qstr(FILE *f, const char *s)
@@ -334,14 +227,28 @@ int cmd_proxy(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		fprintf(err, "mqttsim proxy: --listen takes ADDR:PORT (like 127.0.0.1:1884), not '%s'\n", listen);
 		return EXIT_USAGE;
 	}
-	const char *hp = !strncmp(up, "tcp://", 6) ? up + 6 : !strncmp(up, "mqtt://", 7) ? up + 7 : NULL;
+	/* A WebSocket upstream: HOST:PORT before the path; the bytes pass through untouched. */
+	bool ws = run_target_ws(up, NULL, 0);
+	char wshp[300] = "";
+	if (ws) {
+		char path[RUN_WS_PATH_MAX];
+		const char *rest = strstr(up, "://") + 3;
+		long hl = ws_split_path(rest, path, sizeof path);
+		if (hl >= 0 && (size_t)hl < sizeof wshp) {
+			memcpy(wshp, rest, (size_t)hl);
+			wshp[hl] = 0;
+		}
+	}
+	const char *hp = ws ? wshp : !strncmp(up, "tcp://", 6) ? up + 6 : !strncmp(up, "mqtt://", 7) ? up + 7 : NULL;
 	if (!hp || !parse_hostport(hp, uhost, sizeof uhost, &o.up_port) || !o.up_port) {
-		fprintf(err, "mqttsim proxy: --upstream takes tcp://HOST:PORT or mqtt://HOST:PORT, not '%s'%s\n", up,
-			!strncmp(up, "mqtts://", 8) || !strncmp(up, "ws", 2) ? " (TLS and WebSocket upstreams are not proxied yet)" : "");
+		fprintf(err, "mqttsim proxy: --upstream takes tcp://HOST:PORT, mqtt://HOST:PORT, ws://HOST:PORT[/PATH] or "
+			     "wss://HOST:PORT[/PATH], not '%s'%s\n", up,
+			!strncmp(up, "mqtts://", 8) ? " (TLS upstreams are not proxied yet)" : "");
 		return EXIT_USAGE;
 	}
 	o.listen_host = lhost;
 	o.up_host = uhost;
+	o.opaque = ws;
 	o.err = err;
 	scenario *s = NULL;
 	proxy_plan p = { 0 };
@@ -359,19 +266,35 @@ int cmd_proxy(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			goto done;
 		if (!has_seed && s->has_seed)
 			seed = s->seed;
-		if (plan_from(s, &p, err) < 0)
+		/* Drawn over the file's duration (as a scenario draws them), else the run's. */
+		int64_t horizon = s->duration_us ? s->duration_us : duration;
+		if (s->random_faults.on && !horizon) {
+			fprintf(err, "%s: random_faults are drawn over a duration: give 'duration' in the file or --duration\n",
+				faults);
 			goto done;
-		if (s->random_faults.on) {
-			/* Drawn over the file's duration (as a scenario draws them), else the run's. */
-			int64_t horizon = s->duration_us ? s->duration_us : duration;
-			if (!horizon) {
-				fprintf(err, "%s: random_faults are drawn over a duration: give 'duration' in the file or --duration\n",
-					faults);
+		}
+		size_t skipped = 0, drawn = 0;
+		int bad = proxy_plan_scenario(s, seed, horizon, &p, &skipped, &drawn);
+		if (bad > 0) {
+			const sc_fault *f = &s->faults[bad - 1];
+			fprintf(err, "%s:%d:%d: a proxy applies only faults between a client and the broker "
+				     "(partition, partition_oneway, clog, blackhole, reset: [CLIENT, broker]); "
+				     "this %s is not one\n",
+				s->file, f->pos.line, f->pos.col,
+				f->kind == SC_FAULT_WIFI_DOWN ? "wifi_down" : sim_fault_name(f->kind));
+			goto done;
+		}
+		for (size_t k = 0; ws && k < p.nsel; k++)
+			if (p.sel[k].client_id) {
+				fprintf(err, "mqttsim proxy: %s: '%s' selects a connection by its client id, which a WebSocket "
+					     "upstream hides in frames: name the connections conn-1, conn-2, ... (by order)\n",
+					faults, p.sel[k].name);
 				goto done;
 			}
-			plan_random(s, seed, horizon, &p, err);
-		}
-		sort_faults(&p);
+		if (skipped)
+			fprintf(err, "mqttsim proxy: %s: %zu of the %zu faults drawn are not between a client and the broker "
+				     "(crash, clock faults, client to client); a proxy leaves them out\n",
+				s->file, skipped, drawn);
 	}
 	p.seed = seed;
 	o.duration_us = duration;
@@ -388,8 +311,7 @@ done:
 		fprintf(err, "mqttsim proxy: --log %s: %s\n", logp, strerror(errno));
 		rc = EXIT_USAGE;
 	}
-	free(p.sel);
-	free(p.faults);
+	proxy_plan_free(&p);
 	scenario_free(s);
 	return rc;
 }

@@ -17,7 +17,8 @@
 #include <unistd.h>
 
 static const char run_usage[] =
-	"usage: mqttsim run SCENARIO|DIR... [--broker sim|mqtt://HOST:PORT|mqtts://HOST:PORT|exec:CMD]\n"
+	"usage: mqttsim run SCENARIO|DIR... [--broker sim|mqtt://HOST:PORT|mqtts://HOST:PORT|ws://HOST:PORT/PATH|\n"
+	"                   wss://HOST:PORT/PATH|exec:CMD]\n"
 	"                   [--seed N]\n"
 	"                   [--out DIR] [-j N] [-v]\n"
 	"\n"
@@ -26,6 +27,8 @@ static const char run_usage[] =
 	"  --broker T   sim (default): the reference broker in simulation, virtual time;\n"
 	"               mqtt://HOST:PORT (or tcp://): a broker over real sockets;\n"
 	"               mqtts://HOST:PORT: the same over TLS (options below);\n"
+	"               ws://HOST:PORT[/PATH], wss://HOST:PORT[/PATH]: over WebSocket\n"
+	"               (subprotocol mqtt; PATH defaults to /mqtt), wss over TLS;\n"
 	"               exec:'CMD ARGS': a broker binary run in virtual time on the virtual\n"
 	"               network, e.g. exec:'mosquitto -c {config}' ({config}: a generated\n"
 	"               mosquitto config; {dir} its directory; {port}: 1883; exec/README.md)\n"
@@ -388,10 +391,10 @@ int cmd_list(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	for (size_t i = 0; i < f.n; i++) {
 		if (!sc[i])
 			continue;
-		fprintf(out, "%-40s %s  [%s%s%s]", sc[i]->name, sc[i]->file,
+		fprintf(out, "%-40s %s  [%s%s%s%s]", sc[i]->name, sc[i]->file,
 			sc[i]->targets & SC_TARGET_SIM ? "sim" : "",
 			sc[i]->targets == (SC_TARGET_SIM | SC_TARGET_TCP) ? "," : "",
-			sc[i]->targets & SC_TARGET_TCP ? "tcp" : "");
+			sc[i]->targets & SC_TARGET_TCP ? "tcp" : "", sc[i]->targets == SC_TARGET_WS ? "ws" : "");
 		for (size_t k = 0; k < sc[i]->nspec; k++)
 			fprintf(out, " %s", sc[i]->spec[k]);
 		fputc('\n', out);

@@ -40,6 +40,9 @@ typedef struct engine {
 	 * past it, so no step can hang a run. */
 	int64_t limit_us;
 	bool hit_limit;       /* a wait was cut short by limit_us */
+	/* Over WebSocket only (NULL elsewhere): send len bytes for client i in frames of the
+	 * sizes frames[0..n) (the rest in a last frame), as text frames when text. */
+	void (*send_ws)(void *ctx, int i, const uint8_t *data, size_t len, const uint32_t *frames, size_t n, bool text);
 	/* Simulated nodes (sim only; NULL elsewhere). A watched node's log is an hclient whose
 	 * pubs are the messages its sketch tried to publish and whose pkts are the PUBLISH
 	 * packets it received. node_parties fills out[] with the logs an expectation's party

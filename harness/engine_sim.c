@@ -141,12 +141,19 @@ static void on_writable(sim_sock *s, void *ctx)
 
 static const sim_sock_ops ops = { on_connect, on_readable, on_writable };
 
-/* auto_ping: a PINGREQ when the client has been quiet for its keepalive. */
+/* auto_ping: a PINGREQ when the client has been quiet for its keepalive. Until CONNACK
+ * (whose Server Keep Alive may replace it) it looks again every second. */
 static void ping_fire(sim_world *w, sim_timer *t)
 {
 	sconn *c = t->arg;
 	hclient *hc = &c->run->clients[c->i];
-	if (!c->s || !hc->keepalive_s || !hc->cfg->auto_ping)
+	if (!c->s || !hc->cfg->auto_ping)
+		return;
+	if (!hc->connacked) {
+		sim_timer_after(w, t, 1000000);
+		return;
+	}
+	if (!hc->keepalive_s)
 		return;
 	int64_t ka = (int64_t)hc->keepalive_s * 1000000;
 	if (sim_now(w) - hc->last_tx_us >= ka * 9 / 10) {

@@ -2,15 +2,24 @@
  * engine_tcp.c - the TCP target: scripted clients on real sockets against an external
  * broker, on the monotonic clock.
  *
- * The harness owns the client end of every connection, so it applies the part of the
- * fault model that lives there without root or netem: link latency (both directions),
- * slicing of writes, and, between a client and the broker, clog and partition (bytes held
- * both ways until the fault ends), blackhole (bytes dropped both ways) and reset. Faults
- * that need the broker's own host (crash, clock) cannot be done from outside and are
- * refused up front, as are random faults.
+ * The harness owns the client end of every connection, so it applies the fault model there,
+ * in real time, without root or netem: each connection's two directions are the link model
+ * of `mqttsim proxy` (proxy_link.c) applied to the bytes this engine queues for the broker
+ * and reads from it (latency, jitter, bandwidth, loss as RTO retransmission delay and abort,
+ * slicing, coalescing, limit_data, slow close), and a scenario's faults and random_faults
+ * between a client and the broker (partitions two-way and one-way, clog, blackhole, reset)
+ * come from the proxy's plan (proxy_plan.c), drawn from the run's seed as the simulator
+ * draws them. One loop, no second socket: an in-process proxy on a loopback port would add
+ * a hop, a port and a copy of every byte for the same model. Faults outside the client's
+ * reach (a broker crash when mqttsim did not start the broker, clock faults, links between
+ * two clients) are refused up front with their position and the reason.
  *
  * Over TLS (mqtts://) each connection is a TLS session (tls.h): the handshake is part of
  * opening it, and the fault model applies to the MQTT bytes above TLS (a slice is a record).
+ *
+ * Over WebSocket (ws://, wss://) the opening handshake follows (ws.h), then every write is one
+ * masked binary frame (a slice is a frame, so slicing splits packets across frames), and what
+ * arrives is unframed into the MQTT byte stream; pings are answered, a close frame is a close.
  *
  * Each run puts a unique run id before every client id and topic, so parallel runs and
  * leftovers never collide, and at the end clears the sessions and retained messages it
@@ -18,8 +27,13 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "harness/engine.h"
+#include "harness/proxy.h"
 #include "mqtt/alloc.h"
 #include "harness/tls.h"
+#include "harness/ws.h"
+#include "sim/fault.h"
+
+#include <openssl/rand.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -36,34 +50,49 @@
 #include <time.h>
 #include <unistd.h>
 
-typedef struct chunk {
-	int64_t at;
-	size_t len, off;
-	struct chunk *next;
-	uint8_t data[];
-} chunk;
+/* Bytes read from the broker and not yet delivered (a clog or partition holds them) before
+ * we stop reading: the broker's socket then fills, as a real full link would make it. */
+#define IN_QUEUE_MAX (1024 * 1024)
 
 typedef struct tconn {
 	int fd;
 	int state;            /* 1 connecting, 0 open, -errno */
-	chunk *out, **out_tail;
-	chunk *in, **in_tail;
-	int64_t ping_at;
-	bool hold, drop;      /* clog/partition, blackhole */
-	int64_t latency_us;
-	size_t slice;
+	proxy_dir d[2];       /* [0] client -> broker, [1] broker -> client (proxy.h) */
+	sim_link link[2];     /* each way's profile, chosen as the simulator chooses it */
+	int part[2], clog[2], hole[2]; /* faults active on the client's link, each way; they
+				 outlive a connection, as a partition outlives a reconnect */
+	unsigned opens;       /* connections opened so far: names each one's random streams */
+	bool eof;             /* the broker closed (eof_err: with an error) */
+	int eof_err;
+	int64_t fin_due;      /* when the client sees that close (latency, close_delay) */
+	bool blocked;         /* the socket took less than offered: wait for POLLOUT */
 	SSL *ssl;             /* over TLS; while state is 1 and tcp_up, the handshake runs */
 	bool tcp_up;
 	short hs_events;      /* what the handshake waits for: POLLIN or POLLOUT */
 	char names[TLS_NAMES_CAP];
 	uint8_t *stage;       /* TLS: due bytes gathered into one record (TLS_STAGE bytes) */
 	size_t stage_off, stage_len;
+	/* WebSocket: while ws_phase, the opening handshake runs (state stays 1): ws_hs holds the
+	 * request being written (ws_req_off of ws_req_len), then the answer read so far. */
+	bool ws_phase;
+	char ws_key[25];
+	uint8_t *ws_hs;
+	size_t ws_hs_len, ws_req_off, ws_req_len;
+	ws_dec ws_dec;
+	int ws_end;           /* a close frame or bad framing arrived: the connection ends (-errno) */
 } tconn;
 
 /* Over TLS, bytes due together leave in one record, as they would leave in one TCP stream:
  * a broker reads a record at a time, and one that closes with a record unread makes its
  * kernel send RST, which destroys what it had sent (a refusing CONNACK) before we read it. */
 #define TLS_STAGE 16384
+
+/* A socket the client has closed whose FIN a slow close (close_delay) still holds. */
+typedef struct tlinger {
+	int fd;
+	SSL *ssl;
+	int64_t due;
+} tlinger;
 
 typedef struct tcprun {
 	const scenario *s;
@@ -80,15 +109,21 @@ typedef struct tcprun {
 	char tp[320];         /* before topics: [--topic-prefix/]run id */
 	const run_opts *o;
 	const char *host;
+	uint64_t seed;
 	SSL_CTX *tls;         /* NULL over plain TCP */
-	size_t next_fault;
-	struct tfault {
+	bool ws;              /* ws:// or wss:// */
+	char ws_path[RUN_WS_PATH_MAX];
+	unsigned port;
+	proxy_plan plan;      /* the scenario's faults, explicit and drawn (proxy_plan.c) */
+	struct tedge {
 		int64_t at;
-		int kind;
-		bool start;
-		int client;
+		size_t f;     /* index into plan.faults */
+		bool on;
 	} *ev;
-	size_t nev;
+	size_t nev, next_fault;
+	bool faults_off;      /* the scenario's run is over: the cleanup runs unfaulted */
+	tlinger *lingers;
+	size_t nlingers, lingers_cap;
 } tcprun;
 
 static int64_t t_now(void *ctx)
@@ -96,38 +131,48 @@ static int64_t t_now(void *ctx)
 	return run_mono_us() - ((tcprun *)ctx)->t0;
 }
 
-static void push(chunk ***tail, int64_t at, const uint8_t *d, size_t n)
+static void t_note(void *ctx, int i, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 3, 4)))
+#endif
+	;
+
+/* A client's frame: masked with a fresh key (RFC 6455 section 5.3). Real sockets run in real
+ * time, so the key comes from OpenSSL's generator, not from a seeded stream. */
+static void push_frame(tcprun *r, int i, int op, const uint8_t *d, size_t n)
 {
-	chunk *c = mqtt_xmalloc(sizeof *c + n);
-	c->at = at;
-	c->len = n;
-	c->off = 0;
-	c->next = NULL;
-	memcpy(c->data, d, n);
-	**tail = c;
-	*tail = &c->next;
+	tconn *c = &r->conns[i];
+	uint8_t mask[4];
+	if (RAND_bytes(mask, sizeof mask) != 1)
+		abort();
+	uint8_t *f = mqtt_xmalloc(WS_HDR_MAX + n);
+	proxy_dir_push(&c->d[0], &c->link[0], t_now(r), f, ws_frame(f, op, true, d, n, mask));
+	free(f);
 }
 
-static void free_chunks(chunk **head, chunk ***tail)
+static void t_send_ws(void *ctx, int i, const uint8_t *data, size_t len, const uint32_t *frames, size_t n, bool text)
 {
-	for (chunk *c = *head, *n; c; c = n) {
-		n = c->next;
-		free(c);
+	tcprun *r = ctx;
+	if (r->conns[i].state != 0)
+		return;
+	size_t off = 0;
+	for (size_t k = 0; k <= n && off < len; k++) {
+		size_t take = k < n && frames[k] < len - off ? frames[k] : len - off;
+		push_frame(r, i, text ? WS_TEXT : WS_BINARY, data + off, take);
+		off += take;
 	}
-	*head = NULL;
-	*tail = head;
 }
 
 static void t_send(hclient *hc, const uint8_t *data, size_t len)
 {
 	tcprun *r = hc->ctx;
 	tconn *c = &r->conns[hc->index];
-	if (c->state != 0 || c->drop)
+	if (c->state != 0)
 		return;
-	int64_t at = t_now(r) + c->latency_us;
-	size_t step = c->slice ? c->slice : len;
-	for (size_t off = 0; off < len; off += step)
-		push(&c->out_tail, at, data + off, len - off < step ? len - off : step);
+	if (r->ws)
+		push_frame(r, hc->index, WS_BINARY, data, len);
+	else
+		proxy_dir_push(&c->d[0], &c->link[0], t_now(r), data, len);
 }
 
 static void conn_drop(tcprun *r, int i, bool abrt)
@@ -140,6 +185,12 @@ static void conn_drop(tcprun *r, int i, bool abrt)
 		c->ssl = NULL;
 	}
 	c->tcp_up = false;
+	c->ws_phase = false;
+	free(c->ws_hs);
+	c->ws_hs = NULL;
+	c->ws_hs_len = c->ws_req_off = c->ws_req_len = 0;
+	memset(&c->ws_dec, 0, sizeof c->ws_dec);
+	c->ws_end = 0;
 	free(c->stage);
 	c->stage = NULL;
 	c->stage_off = c->stage_len = 0;
@@ -151,17 +202,110 @@ static void conn_drop(tcprun *r, int i, bool abrt)
 		close(c->fd);
 	}
 	c->fd = -1;
-	free_chunks(&c->out, &c->out_tail);
-	free_chunks(&c->in, &c->in_tail);
+	proxy_dir_clear(&c->d[0]);
+	proxy_dir_clear(&c->d[1]);
+	c->eof = false;
+	c->eof_err = 0;
+	c->fin_due = 0;
+	c->blocked = false;
 }
 
-static void peer_gone(tcprun *r, int i, int err)
+/* The client learns its connection is gone (err 0: closed; else -errno); the broker's end
+ * is closed with a FIN, or with a RST when abrt. */
+static void peer_gone_how(tcprun *r, int i, int err, bool abrt)
 {
 	hclient *hc = &r->clients[i];
 	hc->peer_closed = true;
 	hc->closed_at_us = t_now(r);
 	r->conns[i].state = err ? err : -EPIPE;
-	conn_drop(r, i, false);
+	conn_drop(r, i, abrt);
+}
+
+static void peer_gone(tcprun *r, int i, int err)
+{
+	peer_gone_how(r, i, err, false);
+}
+
+/* ---- the link model's ends (proxy.h): the socket one way, the client the other ------------ */
+
+struct wctx {
+	tcprun *r;
+	int i;
+};
+
+static long w_socket(void *ctx, const uint8_t *b, size_t n)
+{
+	struct wctx *w = ctx;
+	tconn *c = &w->r->conns[w->i];
+	if (c->ssl) {
+		/* Into the record being gathered; a slice is a record of its own. */
+		if (!c->stage)
+			c->stage = mqtt_xmalloc(TLS_STAGE);
+		if (c->stage_off < c->stage_len && (c->link[0].slice_max || c->stage_len == TLS_STAGE))
+			return 0;
+		if (c->stage_off == c->stage_len)
+			c->stage_off = c->stage_len = 0;
+		size_t take = n < TLS_STAGE - c->stage_len ? n : TLS_STAGE - c->stage_len;
+		memcpy(c->stage + c->stage_len, b, take);
+		c->stage_len += take;
+		return (long)take;
+	}
+	return (long)send(c->fd, b, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static long w_client(void *ctx, const uint8_t *b, size_t n)
+{
+	struct wctx *w = ctx;
+	hclient_on_bytes(&w->r->clients[w->i], b, n, t_now(w->r));
+	return (long)n;
+}
+
+static void w_lost(void *ctx, uint32_t len, uint32_t tries, bool partition)
+{
+	struct wctx *w = ctx;
+	(void)len;
+	if (tries == 1 || tries % 4 == 0)
+		t_note(w->r, w->i, "a segment of %uB lost, attempt %u%s", len, tries, partition ? " (partition)" : "");
+}
+
+/* Write the gathered TLS record. false: the connection is gone or the socket is full. A write
+ * that would block is retried with the same bytes, as OpenSSL requires. */
+static bool flush_stage(tcprun *r, int i)
+{
+	tconn *c = &r->conns[i];
+	while (c->ssl && c->stage_off < c->stage_len) {
+		long n = tls_write(c->ssl, c->stage + c->stage_off, c->stage_len - c->stage_off);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR) {
+				c->blocked = true;
+				return false;
+			}
+			peer_gone(r, i, -errno);
+			return false;
+		}
+		c->stage_off += (size_t)n;
+	}
+	return true;
+}
+
+/* After the link model stopped on st: what it means for the connection. false: gone. */
+static bool link_status(tcprun *r, int i, int d, int st)
+{
+	tconn *c = &r->conns[i];
+	switch (st) {
+	case PROXY_DIR_ABORTED:
+		t_note(r, i, "retransmission limit reached %s: connection aborted", d ? "<-" : "->");
+		peer_gone_how(r, i, -ETIMEDOUT, true);
+		return false;
+	case PROXY_DIR_LIMIT:
+		t_note(r, i, "limit_data reached after %lluB %s: connection closed", (unsigned long long)c->d[d].sent,
+		       d ? "<-" : "->");
+		peer_gone(r, i, 0);
+		return false;
+	case PROXY_DIR_ERROR: peer_gone(r, i, -errno); return false;
+	case PROXY_DIR_BLOCKED: c->blocked = true; return true;
+	default: return true;
+	}
 }
 
 /* Move due bytes: out to the socket, in to the client. */
@@ -169,97 +313,99 @@ static void pump(tcprun *r, int i)
 {
 	tconn *c = &r->conns[i];
 	int64_t now = t_now(r);
-	while (c->state == 0 && c->ssl && !c->slice && !c->hold) {
-		if (c->stage_off == c->stage_len) {
-			c->stage_off = c->stage_len = 0;
-			if (!c->stage)
-				c->stage = mqtt_xmalloc(TLS_STAGE);
-			while (c->out && c->out->at <= now && c->stage_len < TLS_STAGE) {
-				chunk *k = c->out;
-				size_t take = k->len - k->off < TLS_STAGE - c->stage_len ? k->len - k->off : TLS_STAGE - c->stage_len;
-				memcpy(c->stage + c->stage_len, k->data + k->off, take);
-				c->stage_len += take;
-				k->off += take;
-				if (k->off < k->len)
-					break;
-				c->out = k->next;
-				if (!c->out)
-					c->out_tail = &c->out;
-				free(k);
-			}
-			if (!c->stage_len)
+	if (c->state != 0)
+		return;
+	for (int d = 0; d < 2; d++) {
+		c->d[d].part = c->part[d] > 0;
+		c->d[d].clog = c->clog[d] > 0;
+		c->d[d].hole = c->hole[d] > 0;
+	}
+	struct wctx w = { r, i };
+	proxy_dir_ops out = { w_socket, w_lost, &w }, in = { w_client, w_lost, &w };
+	if (!c->blocked) {
+		/* Over TLS a full record (or a slice) stops the model (BLOCKED): write it, go on. */
+		int st = PROXY_DIR_OK;
+		bool flushed = true;
+		for (;;) {
+			if (!(flushed = flush_stage(r, i)))
+				break;
+			st = proxy_dir_deliver(&c->d[0], &c->link[0], now, &out);
+			if (!c->ssl || st != PROXY_DIR_BLOCKED)
 				break;
 		}
-		/* A write that would block is retried with the same bytes, as OpenSSL requires. */
-		long n = tls_write(c->ssl, c->stage + c->stage_off, c->stage_len - c->stage_off);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				break;
-			peer_gone(r, i, -errno);
+		if (flushed && c->ssl && (st == PROXY_DIR_OK || st == PROXY_DIR_LIMIT))
+			flush_stage(r, i);
+		if (c->state != 0 || (flushed && !link_status(r, i, 0, st)))
+			return;
+	}
+	if (!link_status(r, i, 1, proxy_dir_deliver(&c->d[1], &c->link[1], now, &in)))
+		return;
+	/* The broker's close reaches the client after the bytes ahead of it, like a real FIN;
+	 * a fault that holds or swallows bytes holds or swallows it too. */
+	if (c->eof && !c->d[1].head && !c->d[1].part && !c->d[1].clog && !c->d[1].hole) {
+		if (!c->fin_due)
+			c->fin_due = (c->d[1].last_due > now ? c->d[1].last_due : now) + c->link[1].close_delay_us;
+		if (c->fin_due <= now) {
+			peer_gone(r, i, c->eof_err);
 			return;
 		}
-		c->stage_off += (size_t)n;
-	}
-	while (c->state == 0 && c->out && c->out->at <= now && !c->hold && !(c->ssl && !c->slice)) {
-		chunk *k = c->out;
-		ssize_t n = c->ssl ? tls_write(c->ssl, k->data + k->off, k->len - k->off)
-				   : send(c->fd, k->data + k->off, k->len - k->off, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				break;
-			peer_gone(r, i, -errno);
-			return;
-		}
-		k->off += (size_t)n;
-		if (k->off < k->len)
-			break;
-		c->out = k->next;
-		if (!c->out)
-			c->out_tail = &c->out;
-		free(k);
-	}
-	while (c->in && c->in->at <= now && !c->hold) {
-		chunk *k = c->in;
-		c->in = k->next;
-		if (!c->in)
-			c->in_tail = &c->in;
-		hclient_on_bytes(&r->clients[i], k->data, k->len, now);
-		free(k);
 	}
 	hclient *hc = &r->clients[i];
-	if (c->state == 0 && hc->keepalive_s && hc->cfg->auto_ping && hc->connacked &&
+	if (hc->keepalive_s && hc->cfg->auto_ping && hc->connacked &&
 	    now - hc->last_tx_us >= (int64_t)hc->keepalive_s * 900000) {
 		mqtt_packet p = { .type = MQTT_PINGREQ, .version = MQTT_V311 };
 		hclient_send(hc, &p, now);
 	}
 }
 
+static const char *dir_text(int dir)
+{
+	return dir == PROXY_C2B ? "->" : dir == PROXY_B2C ? "<-" : "<->";
+}
+
 static void apply_faults(tcprun *r)
 {
 	int64_t now = t_now(r);
-	while (r->next_fault < r->nev && r->ev[r->next_fault].at <= now) {
-		struct tfault *f = &r->ev[r->next_fault++];
-		tconn *c = &r->conns[f->client];
-		switch (f->kind) {
-		case SIM_FAULT_RESET:
-			if (c->state == 0)
-				peer_gone(r, f->client, -ECONNRESET);
-			break;
-		case SIM_FAULT_BLACKHOLE:
-			c->drop = f->start;
-			break;
-		default: /* partition (either way) and clog hold the bytes */
-			c->hold = f->start;
-			break;
+	while (!r->faults_off && r->next_fault < r->nev && r->ev[r->next_fault].at <= now) {
+		const struct tedge *e = &r->ev[r->next_fault++];
+		const proxy_fault *f = &r->plan.faults[e->f];
+		tconn *c = &r->conns[f->sel];
+		t_note(r, f->sel, "fault: %s%s %s %s broker", e->on ? "" : "lift ", sim_fault_name(f->kind),
+		       r->s->clients[f->sel].id, dir_text(f->dir));
+		if (f->kind == SIM_FAULT_RESET) {
+			if (c->state == 0 || c->state == 1)
+				peer_gone_how(r, f->sel, -ECONNRESET, true);
+			continue;
 		}
+		int *v = f->kind == SIM_FAULT_CLOG ? c->clog : f->kind == SIM_FAULT_BLACKHOLE ? c->hole : c->part;
+		for (int d = 0; d < 2; d++)
+			if (f->dir == PROXY_BOTH || f->dir == d + 1)
+				v[d] += e->on ? 1 : -1;
 	}
 }
 
-static void t_note(void *ctx, int i, const char *fmt, ...)
-#if defined(__GNUC__)
-	__attribute__((format(printf, 3, 4)))
-#endif
-	;
+/* Close the sockets whose slow close is due; with all, every one (the run is over). */
+static void close_lingers(tcprun *r, bool all)
+{
+	int64_t now = t_now(r);
+	size_t k = 0;
+	for (size_t j = 0; j < r->nlingers; j++) {
+		tlinger *l = &r->lingers[j];
+		if (!all && l->due > now) {
+			r->lingers[k++] = *l;
+			continue;
+		}
+		if (l->ssl) {
+			SSL_shutdown(l->ssl);
+			SSL_free(l->ssl);
+		}
+		close(l->fd);
+	}
+	r->nlingers = k;
+}
+
+static void ws_begin(tcprun *r, int i);
+static void ws_step(tcprun *r, int i);
 
 /* One step of a connection's TLS handshake; a failure is an open that failed (EPROTO), the
  * reason in the verbose notes (the probe has said it plainly before any run). */
@@ -268,13 +414,179 @@ static void handshake(tcprun *r, int i)
 	tconn *c = &r->conns[i];
 	char why[400];
 	int st = tls_step(c->ssl, r->host, c->names, &c->hs_events, why, sizeof why);
-	if (st == 1) {
+	if (st == 1 && r->ws) {
+		ws_begin(r, i);
+		ws_step(r, i);
+	} else if (st == 1) {
 		c->state = 0;
 	} else if (st < 0) {
 		t_note(r, i, "%s", why);
 		conn_drop(r, i, true);
 		c->state = -EPROTO;
 	}
+}
+
+/* ---- WebSocket ---------------------------------------------------------------------------- */
+
+typedef struct ws_arrival {
+	tcprun *r;
+	int i;
+} ws_arrival;
+
+static void ws_on_data(void *ctx, const uint8_t *p, size_t n)
+{
+	ws_arrival *a = ctx;
+	tconn *c = &a->r->conns[a->i];
+	proxy_dir_push(&c->d[1], &c->link[1], t_now(a->r), p, n);
+}
+
+/* Write a close frame at once, past whatever the link model holds; only between frames
+ * (nothing held, no TLS record half written), else it is left out: the connection ends
+ * anyway, and a socket that will not take it now loses it. */
+static void ws_control_now(tconn *c, int op, const uint8_t *p, size_t n)
+{
+	uint8_t f[WS_HDR_MAX + WS_CONTROL_MAX], mask[4];
+	if (RAND_bytes(mask, sizeof mask) != 1)
+		abort();
+	size_t fl = ws_frame(f, op, true, p, n, mask);
+	if ((c->ssl && c->stage_off < c->stage_len) || c->d[0].queued)
+		return; /* a record or a frame may be half written: the close cannot go between its bytes */
+	if (c->ssl)
+		(void)tls_write(c->ssl, f, fl);
+	else
+		(void)!send(c->fd, f, fl, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static void ws_on_control(void *ctx, int op, const uint8_t *p, size_t n)
+{
+	ws_arrival *a = ctx;
+	tconn *c = &a->r->conns[a->i];
+	if (op == WS_PING) {
+		push_frame(a->r, a->i, WS_PONG, p, n);
+	} else if (op == WS_CLOSE) {
+		t_note(a->r, a->i, "WebSocket close from the broker (status %u)", n >= 2 ? (unsigned)(p[0] << 8 | p[1]) : 1005u);
+		ws_control_now(c, WS_CLOSE, p, n >= 2 ? 2 : 0);
+		c->ws_end = -EPIPE;
+	}
+}
+
+/* Bytes read from the connection into the link model: over WebSocket unframed first. */
+static void arrive(tcprun *r, int i, uint8_t *buf, size_t n)
+{
+	tconn *c = &r->conns[i];
+	if (!r->ws) {
+		proxy_dir_push(&c->d[1], &c->link[1], t_now(r), buf, n);
+		return;
+	}
+	if (c->ws_end)
+		return;
+	ws_arrival a = { r, i };
+	ws_sink sk = { ws_on_data, ws_on_control, NULL, &a };
+	if (ws_feed(&c->ws_dec, buf, n, &sk) < 0) {
+		t_note(r, i, "WebSocket: the broker sent %s: closing", c->ws_dec.why);
+		uint8_t code[2] = { (uint8_t)(c->ws_dec.close_code >> 8), (uint8_t)c->ws_dec.close_code };
+		ws_control_now(c, WS_CLOSE, code, 2);
+		c->ws_end = -EPROTO;
+	}
+}
+
+static void ws_fail(tcprun *r, int i, const char *why)
+{
+	t_note(r, i, "WebSocket handshake: %s", why);
+	conn_drop(r, i, true);
+	r->conns[i].state = -EPROTO;
+}
+
+/* The socket (and TLS) is up: start the opening handshake. */
+static void ws_begin(tcprun *r, int i)
+{
+	tconn *c = &r->conns[i];
+	uint8_t nonce[16];
+	if (RAND_bytes(nonce, sizeof nonce) != 1)
+		abort();
+	ws_key(nonce, c->ws_key);
+	c->ws_hs = mqtt_xmalloc(WS_HTTP_MAX);
+	c->ws_req_len = ws_client_request((char *)c->ws_hs, WS_HTTP_MAX, r->host, r->port, r->ws_path, c->ws_key);
+	c->ws_req_off = c->ws_hs_len = 0;
+	c->ws_phase = true;
+	memset(&c->ws_dec, 0, sizeof c->ws_dec);
+}
+
+/* One step of the opening handshake: write the request, read the answer; once it is in, the
+ * connection is open and what came after the answer is frames. */
+static void ws_step(tcprun *r, int i)
+{
+	tconn *c = &r->conns[i];
+	while (c->ws_req_off < c->ws_req_len) {
+		long n = c->ssl ? tls_write(c->ssl, c->ws_hs + c->ws_req_off, c->ws_req_len - c->ws_req_off)
+				: send(c->fd, c->ws_hs + c->ws_req_off, c->ws_req_len - c->ws_req_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n < 0) {
+			ws_fail(r, i, strerror(errno));
+			return;
+		}
+		c->ws_req_off += (size_t)n;
+		if (c->ws_req_off == c->ws_req_len)
+			c->ws_req_off = c->ws_req_len = 0; /* the buffer now takes the answer */
+	}
+	for (;;) {
+		long n = c->ssl ? tls_read(c->ssl, c->ws_hs + c->ws_hs_len, WS_HTTP_MAX - c->ws_hs_len)
+				: recv(c->fd, c->ws_hs + c->ws_hs_len, WS_HTTP_MAX - c->ws_hs_len, MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			ws_fail(r, i, n == 0 ? "the broker closed the connection" : strerror(errno));
+			return;
+		}
+		c->ws_hs_len += (size_t)n;
+		char why[300];
+		int status;
+		long end = ws_client_response(c->ws_hs, c->ws_hs_len, c->ws_key, &status, why, sizeof why);
+		if (end < 0) {
+			ws_fail(r, i, why);
+			return;
+		}
+		if (end > 0) {
+			c->ws_phase = false;
+			c->state = 0;
+			if ((size_t)end < c->ws_hs_len)
+				arrive(r, i, c->ws_hs + end, c->ws_hs_len - (size_t)end);
+			free(c->ws_hs);
+			c->ws_hs = NULL;
+			return;
+		}
+	}
+}
+
+/* Read what the broker sent into the link model (or its close). */
+static void receive(tcprun *r, int i)
+{
+	tconn *c = &r->conns[i];
+	uint8_t buf[65536];
+	long n;
+	/* TLS keeps what it decrypted out of poll's sight: read until it has none. */
+	do {
+		n = c->ssl ? tls_read(c->ssl, buf, sizeof buf) : (long)recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
+		if (n > 0)
+			arrive(r, i, buf, (size_t)n);
+	} while (n > 0 && c->ssl && c->d[1].queued < IN_QUEUE_MAX && !c->ws_end);
+	if (c->ws_end) {
+		/* A close frame or bad framing: the close follows the bytes ahead of it (pump). */
+		c->eof = true;
+		c->eof_err = c->ws_end;
+		return;
+	}
+	if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
+		return; /* more later */
+	if (n < 0 && c->ssl && errno == EPROTO) {
+		char why[300];
+		tls_error(c->ssl, -1, why, sizeof why);
+		t_note(r, i, "TLS: %s", why);
+	}
+	/* The client sees the close once the bytes ahead of it arrived (pump). */
+	c->eof = true;
+	c->eof_err = n == 0 ? 0 : -errno;
 }
 
 static bool t_run_until(void *ctx, int64_t until, bool (*pred)(void *), void *arg)
@@ -284,29 +596,55 @@ static bool t_run_until(void *ctx, int64_t until, bool (*pred)(void *), void *ar
 		apply_faults(r);
 		for (size_t i = 0; i < r->n; i++)
 			pump(r, (int)i);
+		close_lingers(r, false);
 		if (pred && pred(arg))
 			return true;
 		int64_t now = t_now(r);
 		if (now >= until)
 			return false;
+		/* Sleep until the next thing due: a fault, a segment, a close, or the end. */
+		int64_t wake = until;
+		if (!r->faults_off && r->next_fault < r->nev && r->ev[r->next_fault].at < wake)
+			wake = r->ev[r->next_fault].at;
+		for (size_t j = 0; j < r->nlingers; j++)
+			if (r->lingers[j].due < wake)
+				wake = r->lingers[j].due;
 		struct pollfd *pf = r->pf;
-		int wait_ms = (int)((until - now + 999) / 1000);
-		if (wait_ms > 20)
-			wait_ms = 20; /* queued bytes and faults have their own times */
 		for (size_t i = 0; i < r->n; i++) {
 			tconn *c = &r->conns[i];
-			pf[i].fd = c->fd;
-			pf[i].events = c->state == 1 && c->tcp_up ? c->hs_events
-				       : (short)((c->state == 1 || c->out || c->stage_off < c->stage_len ? POLLOUT : 0) |
-						 (c->state == 0 ? POLLIN : 0));
+			if (c->state == 0) {
+				int64_t a = c->blocked ? INT64_MAX : proxy_dir_wake(&c->d[0]), b = proxy_dir_wake(&c->d[1]);
+				if (a < wake)
+					wake = a;
+				if (b < wake)
+					wake = b;
+				if (c->eof && c->fin_due && c->fin_due < wake)
+					wake = c->fin_due;
+				if (c->eof && !c->fin_due && !c->d[1].head && !c->part[1] && !c->clog[1] && !c->hole[1])
+					wake = now; /* the close is due to be timed (a fault holding it wakes us as it ends) */
+			}
+			/* A socket the broker closed says POLLHUP on every call: leave it out. */
+			pf[i].fd = c->state == 0 && c->eof && !c->blocked ? -1 : c->fd;
+			pf[i].events = c->state == 1 && c->ws_phase ? (short)(c->ws_req_len ? POLLOUT : POLLIN)
+				       : c->state == 1 && c->tcp_up ? c->hs_events
+				       : (short)((c->state == 1 || c->blocked ? POLLOUT : 0) |
+						 (c->state == 0 && !c->eof && c->d[1].queued < IN_QUEUE_MAX ? POLLIN : 0));
 			pf[i].revents = 0;
 		}
+		int64_t wait_us = wake - now;
+		if (wait_us > 20000)
+			wait_us = 20000; /* keepalives and predicates are looked at this often */
+		int wait_ms = wait_us <= 0 ? 0 : (int)((wait_us + 999) / 1000);
 		if (poll(pf, (nfds_t)r->n, wait_ms) < 0 && errno != EINTR)
 			return false;
 		for (size_t i = 0; i < r->n; i++) {
 			tconn *c = &r->conns[i];
-			if (c->fd < 0 || !pf[i].revents)
+			if (c->fd < 0 || pf[i].fd < 0 || !pf[i].revents)
 				continue;
+			if (c->state == 1 && c->ws_phase) {
+				ws_step(r, (int)i);
+				continue;
+			}
 			if (c->state == 1 && c->tcp_up) {
 				handshake(r, (int)i);
 				continue;
@@ -322,40 +660,19 @@ static bool t_run_until(void *ctx, int64_t until, bool (*pred)(void *), void *ar
 					if (c->ssl) {
 						c->tcp_up = true;
 						handshake(r, (int)i);
+					} else if (r->ws) {
+						ws_begin(r, (int)i);
+						ws_step(r, (int)i);
 					} else {
 						c->state = 0;
 					}
 				}
 				continue;
 			}
-			if (pf[i].revents & (POLLIN | POLLHUP | POLLERR)) {
-				uint8_t buf[65536];
-				ssize_t n;
-				/* TLS keeps what it decrypted out of poll's sight: read until it has none. */
-				do {
-					n = c->ssl ? tls_read(c->ssl, buf, sizeof buf) : recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
-					if (n > 0 && !c->drop)
-						push(&c->in_tail, t_now(r) + c->latency_us, buf, (size_t)n);
-				} while (n > 0 && c->ssl);
-				if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR))) {
-					/* more later */
-				} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-					/* Bytes already queued still arrive first, like a real FIN. */
-					while (c->in) {
-						chunk *k = c->in;
-						c->in = k->next;
-						hclient_on_bytes(&r->clients[i], k->data, k->len, t_now(r));
-						free(k);
-					}
-					c->in_tail = &c->in;
-					if (n < 0 && c->ssl && errno == EPROTO) {
-						char why[300];
-						tls_error(c->ssl, -1, why, sizeof why);
-						t_note(r, (int)i, "TLS: %s", why);
-					}
-					peer_gone(r, (int)i, n == 0 ? 0 : -errno);
-				}
-			}
+			if (pf[i].revents & (POLLOUT | POLLERR | POLLHUP))
+				c->blocked = false;
+			if (!c->eof && (pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				receive(r, (int)i);
 		}
 	}
 }
@@ -365,6 +682,13 @@ static int t_open(void *ctx, int i)
 	tcprun *r = ctx;
 	tconn *c = &r->conns[i];
 	conn_drop(r, i, true);
+	/* Each connection's own streams of the run's seed: jitter, loss and slice sizes. */
+	char name[300];
+	c->opens++;
+	for (int d = 0; d < 2; d++) {
+		snprintf(name, sizeof name, "tcp/%s/%u/%s", r->clients[i].cfg->id, c->opens, d ? "b2c" : "c2b");
+		proxy_dir_init(&c->d[d], r->seed, name);
+	}
 	c->fd = socket(r->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
 		return -errno;
@@ -377,7 +701,6 @@ static int t_open(void *ctx, int i)
 		return e;
 	}
 	c->state = 1;
-	c->hold = c->drop = false;
 	if (r->tls) {
 		c->ssl = tls_client_new(r->tls, c->fd, r->host, c->names);
 		if (!c->ssl) {
@@ -400,11 +723,20 @@ static void t_close(void *ctx, int i, bool abrt)
 	tconn *c = &r->conns[i];
 	if (!abrt && c->state == 0) {
 		/* Let queued bytes (a DISCONNECT, say) leave first, briefly. */
-		int64_t until = t_now(r) + 200000 + c->latency_us;
-		while ((c->out || c->stage_off < c->stage_len) && t_now(r) < until && c->state == 0) {
+		int64_t until = t_now(r) + 200000 + c->link[0].latency_us + 2 * c->link[0].jitter_us;
+		while ((c->d[0].head || c->stage_off < c->stage_len) && t_now(r) < until && c->state == 0) {
 			pump(r, i);
 			struct pollfd pf = { c->fd, POLLOUT, 0 };
 			poll(&pf, 1, 5);
+			c->blocked = false;
+		}
+		if (c->state == 0 && c->link[0].close_delay_us > 0) {
+			/* Slow close: the FIN leaves close_delay later; the client is done now. */
+			t_note(r, i, "slow close: the FIN leaves in %lld ms", (long long)(c->link[0].close_delay_us / 1000));
+			r->lingers = mqtt_xgrow(r->lingers, &r->lingers_cap, r->nlingers + 1, sizeof *r->lingers, 4);
+			r->lingers[r->nlingers++] = (tlinger){ c->fd, c->ssl, t_now(r) + c->link[0].close_delay_us };
+			c->fd = -1;
+			c->ssl = NULL;
 		}
 	}
 	conn_drop(r, i, abrt);
@@ -425,46 +757,99 @@ static void t_note(void *ctx, int i, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int client_of(const scenario *s, const char *name)
+/* Why a fault of this kind cannot be applied over TCP (NULL: it can, between a client and
+ * the broker). a, b: its hosts. */
+static const char *refusal(int kind, const char *a, const char *b, char *buf, size_t cap)
 {
-	for (size_t i = 0; s && name && i < s->nclients; i++)
-		if (!strcmp(s->clients[i].id, name))
-			return (int)i;
-	return -1;
+	switch (kind) {
+	case SIM_FAULT_DRIFT:
+	case SIM_FAULT_JUMP:
+		snprintf(buf, cap, "a %s changes a host's clock: clock faults are simulation-only (an external broker's "
+				   "clock is not ours to set); run it with --broker sim, or --broker exec:'CMD', which gives "
+				   "the broker the virtual clock", sim_fault_name(kind));
+		return buf;
+	case SIM_FAULT_CRASH:
+		if (a && !strcmp(a, "broker"))
+			snprintf(buf, cap, "a crash of the broker needs a broker mqttsim started itself, and over TCP it did "
+					   "not; run it with --broker exec:'CMD' (mqttsim starts the broker, crashes and "
+					   "restarts it) or --broker sim");
+		else
+			snprintf(buf, cap, "a crash of host %s (it vanishes with its sockets, no FIN, no RST) is done only by "
+					   "the simulator; run it with --broker sim", a ? a : "?");
+		return buf;
+	case SC_FAULT_WIFI_DOWN:
+		snprintf(buf, cap, "wifi_down is a node's fault, and nodes do not run over TCP yet; run it with --broker sim");
+		return buf;
+	default: break;
+	}
+	bool ab = a && !strcmp(a, "broker"), bb = b && !strcmp(b, "broker");
+	if (ab != bb)
+		return NULL;
+	snprintf(buf, cap, "a %s between %s and %s: over TCP the only links mqttsim reaches are those between a "
+			   "client and the broker; run it with --broker sim", sim_fault_name(kind), a ? a : "?", b ? b : "?");
+	return buf;
 }
 
-/* Faults the client side can apply; anything else is refused with the reason. */
+/* The scenario's faults and random_faults as a plan and its edges in time order; anything
+ * the client side cannot apply is refused with its position and the reason. */
 static int plan_faults(tcprun *r, const scenario *s, char **report)
 {
-	if (s->random_faults.on) {
-		report_add(report, "%s: random_faults need the simulator (run with --broker sim)", s->file);
-		return -1;
-	}
-	r->ev = mqtt_xcalloc(2 * s->nfaults + 1, sizeof *r->ev);
+	char why[400];
 	for (size_t k = 0; k < s->nfaults; k++) {
 		const sc_fault *f = &s->faults[k];
-		int ca = client_of(s, f->a), cb = client_of(s, f->b);
-		bool pair = f->kind == SIM_FAULT_PARTITION || f->kind == SIM_FAULT_PARTITION_ONEWAY ||
-			    f->kind == SIM_FAULT_CLOG || f->kind == SIM_FAULT_BLACKHOLE || f->kind == SIM_FAULT_RESET;
-		int client = ca >= 0 && f->b && !strcmp(f->b, "broker") ? ca
-			     : cb >= 0 && f->a && !strcmp(f->a, "broker") ? cb
-									  : -1;
-		if (!pair || client < 0) {
-			report_add(report, "%s:%d:%d: over TCP only faults between a client and the broker can be applied (%s); run it with --broker sim",
-				   s->file, f->pos.line, f->pos.col, sim_fault_name(f->kind));
+		if (refusal(f->kind, f->a, f->b, why, sizeof why)) {
+			report_add(report, "%s:%d:%d: over TCP: %s", s->file, f->pos.line, f->pos.col, why);
 			return -1;
 		}
-		r->ev[r->nev++] = (struct tfault){ f->at_us, f->kind, true, client };
-		if (f->for_us && f->kind != SIM_FAULT_RESET)
-			r->ev[r->nev++] = (struct tfault){ f->at_us + f->for_us, f->kind, false, client };
 	}
-	/* In time order; stable for equal times. */
-	for (size_t i = 1; i < r->nev; i++)
+	if (s->random_faults.on)
+		for (int k = SIM_FAULT_CRASH; k < SIM_FAULT_KINDS; k++)
+			if (s->random_faults.rates.per_hour[k] > 0) {
+				refusal(k, "broker", NULL, why, sizeof why);
+				report_add(report, "%s:%d:%d: over TCP random_faults cannot draw %s: %s", s->file,
+					   s->random_faults.pos.line, s->random_faults.pos.col, sim_fault_name(k), why);
+				return -1;
+			}
+	size_t skipped, drawn;
+	int64_t horizon = s->duration_us ? s->duration_us : RUN_DEFAULT_LIMIT_TCP_US;
+	int bad = proxy_plan_scenario(s, r->seed, horizon, &r->plan, &skipped, &drawn);
+	if (bad > 0) {
+		const sc_fault *f = &s->faults[bad - 1];
+		report_add(report, "%s:%d:%d: over TCP only faults between a client and the broker can be applied (%s)",
+			   s->file, f->pos.line, f->pos.col, sim_fault_name(f->kind));
+		return -1;
+	}
+	const proxy_plan *p = &r->plan;
+	r->ev = mqtt_xcalloc(2 * p->nfaults + 1, sizeof *r->ev);
+	for (size_t i = 0; i < p->nfaults; i++) {
+		r->ev[r->nev++] = (struct tedge){ p->faults[i].at_us, i, true };
+		if (p->faults[i].for_us && p->faults[i].kind != SIM_FAULT_RESET)
+			r->ev[r->nev++] = (struct tedge){ p->faults[i].at_us + p->faults[i].for_us, i, false };
+	}
+	for (size_t i = 1; i < r->nev; i++) /* stable: equal times keep the plan's order */
 		for (size_t j = i; j > 0 && r->ev[j].at < r->ev[j - 1].at; j--) {
-			struct tfault t = r->ev[j];
+			struct tedge t = r->ev[j];
 			r->ev[j] = r->ev[j - 1];
 			r->ev[j - 1] = t;
 		}
+	if (r->verbose && (p->nfaults || drawn)) {
+		fprintf(stderr, "  faults over TCP, seed %llu: %zu explicit, %zu drawn", (unsigned long long)r->seed,
+			s->nfaults, drawn - skipped);
+		if (skipped)
+			fprintf(stderr, " (%zu more drawn between two clients: no link there over TCP, as in the simulator "
+					"no connection)", skipped);
+		fputc('\n', stderr);
+		for (size_t i = 0; i < p->nfaults; i++) {
+			const proxy_fault *f = &p->faults[i];
+			fprintf(stderr, "  fault at %lld.%06llds: %s %s %s broker", (long long)(f->at_us / 1000000),
+				(long long)(f->at_us % 1000000), sim_fault_name(f->kind), s->clients[f->sel].id,
+				dir_text(f->dir));
+			if (f->for_us)
+				fprintf(stderr, " for %lld.%06llds", (long long)(f->for_us / 1000000),
+					(long long)(f->for_us % 1000000));
+			fputc('\n', stderr);
+		}
+	}
 	return 0;
 }
 
@@ -558,7 +943,8 @@ static int resolve(const char *host, unsigned port, tcprun *r, run_result *res)
 int engine_tcp_run(const scenario *s, const run_opts *o, const char *host, unsigned port, bool tls,
 		   run_result *res)
 {
-	tcprun r = { .s = s, .verbose = o->verbose, .o = o, .host = host };
+	tcprun r = { .s = s, .verbose = o->verbose, .o = o, .host = host, .port = port };
+	r.ws = run_target_ws(o->broker, r.ws_path, sizeof r.ws_path);
 	if (tls) {
 		char why[600];
 		r.tls = tls_client_ctx(o, why, sizeof why);
@@ -573,8 +959,10 @@ int engine_tcp_run(const scenario *s, const run_opts *o, const char *host, unsig
 	} else if (resolve(host, port, &r, res) < 0) {
 		return -1;
 	}
+	r.seed = res->seed;
 	if (plan_faults(&r, s, &res->report) < 0) {
 		free(r.ev);
+		proxy_plan_free(&r.plan);
 		return -1;
 	}
 	/* A run id nobody else uses: the process and the moment, in hex. */
@@ -596,26 +984,33 @@ int engine_tcp_run(const scenario *s, const run_opts *o, const char *host, unsig
 		r.clients[i].prefix = r.tp;
 		r.conns[i].fd = -1;
 		r.conns[i].state = -ENOTCONN;
-		r.conns[i].out_tail = &r.conns[i].out;
-		r.conns[i].in_tail = &r.conns[i].in;
-		/* Link profiles: the client's own, else the default. */
+		if (i == s->nclients)
+			continue; /* the probe that cleans up runs on a plain link */
+		/* Each way's profile as the simulator picks it (sim_net_link): the sending host's,
+		 * else the receiving host's, else the default. */
+		const sim_link *own = NULL, *br = NULL, *def = NULL;
 		for (size_t k = 0; k < s->nlinks; k++) {
 			const sc_link *l = &s->links[k];
-			if ((!l->node && !r.conns[i].latency_us && !r.conns[i].slice) ||
-			    (l->node && i < s->nclients && !strcmp(l->node, sc->id))) {
-				r.conns[i].latency_us = l->link.latency_us;
-				r.conns[i].slice = l->link.slice_max;
-			}
+			if (!l->node)
+				def = &l->link;
+			else if (!strcmp(l->node, sc->id))
+				own = &l->link;
+			else if (!strcmp(l->node, "broker"))
+				br = &l->link;
 		}
+		const sim_link none = { 0 };
+		r.conns[i].link[0] = *(own ? own : br ? br : def ? def : &none);
+		r.conns[i].link[1] = *(br ? br : own ? own : def ? def : &none);
 	}
 	r.t0 = run_mono_us();
 	engine e = { .ctx = &r, .clients = r.clients, .nclients = s->nclients, .now = t_now,
 		     .run_until = t_run_until, .open = t_open, .open_state = t_open_state, .close = t_close,
 		     .note = t_note, .id_prefix = r.idp, .topic_prefix = r.tp, .username = o->username,
-		     .password = o->password,
+		     .password = o->password, .send_ws = r.ws ? t_send_ws : NULL,
 		     .limit_us = s->duration_us ? s->duration_us : RUN_DEFAULT_LIMIT_TCP_US };
 	res->pass = run_steps(&e, s, res);
 	res->virtual_us = t_now(&r);
+	r.faults_off = true;
 	if (o->out_dir) {
 		/* Over TCP the trace is what the clients saw: every packet received, in time order
 		 * per client, with the run id stripped from topics. */
@@ -623,8 +1018,18 @@ int engine_tcp_run(const scenario *s, const run_opts *o, const char *host, unsig
 		snprintf(path, sizeof path, "%s/%s.trace", o->out_dir, s->name);
 		FILE *f = fopen(path, "w");
 		if (f) {
-			fprintf(f, "# mqttsim tcp trace of %s (%s) against %s:%u, run id %s\n", s->name,
-				s->file ? s->file : "-", host, port, r.prefix);
+			fprintf(f, "# mqttsim tcp trace of %s (%s) against %s:%u, run id %s, seed %llu\n", s->name,
+				s->file ? s->file : "-", host, port, r.prefix, (unsigned long long)r.seed);
+			for (size_t k = 0; k < r.plan.nfaults; k++) {
+				const proxy_fault *pf = &r.plan.faults[k];
+				fprintf(f, "# fault at %lld.%06lld %s %s %s broker", (long long)(pf->at_us / 1000000),
+					(long long)(pf->at_us % 1000000), sim_fault_name(pf->kind), s->clients[pf->sel].id,
+					dir_text(pf->dir));
+				if (pf->for_us)
+					fprintf(f, " for %lld.%06lld", (long long)(pf->for_us / 1000000),
+						(long long)(pf->for_us % 1000000));
+				fputc('\n', f);
+			}
 			for (size_t i = 0; i < s->nclients; i++)
 				for (size_t k = 0; k < r.clients[i].npkts; k++) {
 					const rx_pkt *p = &r.clients[i].pkts[k];
@@ -645,8 +1050,11 @@ int engine_tcp_run(const scenario *s, const run_opts *o, const char *host, unsig
 	}
 	free(r.conns);
 	free(r.clients);
+	close_lingers(&r, true);
+	free(r.lingers);
 	free(r.pf);
 	free(r.ev);
+	proxy_plan_free(&r.plan);
 	return 0;
 }
 
@@ -740,6 +1148,128 @@ static int probe_connect(struct addrinfo *ai, const char *host, unsigned port, i
 	return -1;
 }
 
+/* The probe's WebSocket: the unframed bytes land in in[] (cap bytes, *got so far). */
+typedef struct probe_ws {
+	ws_dec dec;
+	uint8_t *in;
+	size_t *got, cap;
+	bool closed;
+} probe_ws;
+
+static void probe_ws_data(void *ctx, const uint8_t *p, size_t n)
+{
+	probe_ws *w = ctx;
+	size_t room = w->cap - *w->got, take = n < room ? n : room;
+	memcpy(w->in + *w->got, p, take);
+	*w->got += take;
+}
+
+static void probe_ws_control(void *ctx, int op, const uint8_t *p, size_t n)
+{
+	(void)p;
+	(void)n;
+	if (op == WS_CLOSE)
+		((probe_ws *)ctx)->closed = true;
+}
+
+/* Unframe n bytes read into the probe's buffer. >0 bytes added, 0 the broker closed (a close
+ * frame), -1 with errno EAGAIN (a frame not complete yet) or EPROTO (bad framing: why). */
+static long probe_ws_feed(probe_ws *w, uint8_t *buf, size_t n, char *why, size_t cap)
+{
+	size_t before = *w->got;
+	ws_sink sk = { probe_ws_data, probe_ws_control, NULL, w };
+	int st = ws_feed(&w->dec, buf, n, &sk);
+	if (st < 0) {
+		snprintf(why, cap, "the broker broke the WebSocket framing: %s", w->dec.why);
+		errno = EPROTO;
+		return -1;
+	}
+	if (*w->got > before)
+		return (long)(*w->got - before);
+	if (st == 1 || w->closed)
+		return 0;
+	errno = EAGAIN;
+	return -1;
+}
+
+/* The opening handshake on a connected socket (and TLS session), within until. 0, or -1 (no
+ * answer in time) or -3 (refused or wrong: why says how). Bytes after the answer are frames:
+ * they are unframed into w. */
+static int probe_ws_handshake(int fd, SSL *ssl, const char *host, unsigned port, const char *path, probe_ws *w,
+			      int64_t until, int64_t bound_us, char *why, size_t cap)
+{
+	uint8_t nonce[16];
+	char key[25];
+	if (RAND_bytes(nonce, sizeof nonce) != 1)
+		abort();
+	ws_key(nonce, key);
+	char req[1024];
+	size_t rl = ws_client_request(req, sizeof req, host, port, path, key), off = 0;
+	uint8_t ans[WS_HTTP_MAX];
+	size_t al = 0;
+	if (!rl) {
+		snprintf(why, cap, "the WebSocket request for %s does not fit", path);
+		return -3;
+	}
+	for (;;) {
+		int64_t left = until - run_mono_us();
+		if (left <= 0) {
+			snprintf(why, cap, "%s:%u did not answer within %llds: %s", host, port, (long long)(bound_us / 1000000),
+				 off < rl ? "the WebSocket request could not be sent" : "no answer to the WebSocket handshake");
+			return -1;
+		}
+		struct pollfd pf = { fd, (short)(off < rl ? POLLOUT : POLLIN), 0 };
+		if (!(ssl && off == rl && SSL_has_pending(ssl)) && poll(&pf, 1, (int)(left / 1000) + 1) <= 0)
+			continue;
+		long n;
+		if (off < rl) {
+			n = ssl ? tls_write(ssl, req + off, rl - off) : send(fd, req + off, rl - off, MSG_NOSIGNAL);
+			if (n > 0)
+				off += (size_t)n;
+			else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+				if (ssl) {
+					snprintf(why, cap, "TLS handshake refused: the broker reset the connection right after the "
+							   "handshake (%s): did it refuse our certificate? (--cert and --key give one)",
+						 strerror(errno));
+					return -3;
+				}
+				snprintf(why, cap, "cannot send the WebSocket handshake to %s:%u: %s", host, port, strerror(errno));
+				return -1;
+			}
+			continue;
+		}
+		n = ssl ? tls_read(ssl, ans + al, sizeof ans - al) : recv(fd, ans + al, sizeof ans - al, 0);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n < 0 && ssl && errno == EPROTO) {
+			/* Over TLS 1.3 a broker judges our certificate after the handshake: its alert. */
+			char e[300];
+			tls_error(ssl, -1, e, sizeof e);
+			snprintf(why, cap, "TLS handshake refused: %s%s", e,
+				 strstr(e, "certificate required") ? " (the broker wants a client certificate: give --cert and --key)" : "");
+			return -3;
+		}
+		if (n <= 0) {
+			snprintf(why, cap, "%s:%u closed the connection during the WebSocket handshake%s%s", host, port,
+				 n < 0 ? ": " : " (is it a WebSocket listener?)", n < 0 ? strerror(errno) : "");
+			return -3;
+		}
+		al += (size_t)n;
+		int status;
+		char w2[400];
+		long end = ws_client_response(ans, al, key, &status, w2, sizeof w2);
+		if (end < 0) {
+			snprintf(why, cap, "WebSocket handshake refused: %s", w2);
+			return -3;
+		}
+		if (end > 0) {
+			if ((size_t)end < al && probe_ws_feed(w, ans + end, al - (size_t)end, why, cap) < 0 && errno == EPROTO)
+				return -3;
+			return 0;
+		}
+	}
+}
+
 int run_probe_broker(const char *host, unsigned port, bool tls, const run_opts *o, uint8_t version, int64_t bound_us,
 		     char *why, size_t cap)
 {
@@ -777,6 +1307,9 @@ int run_probe_broker(const char *host, unsigned port, bool tls, const run_opts *
 	}
 	uint8_t in[1024]; /* a CONNACK, read whole up to here (5.0 ones carry properties) */
 	size_t got = 0, want = 2;
+	char ws_path[RUN_WS_PATH_MAX];
+	bool ws = o && run_target_ws(o->broker, ws_path, sizeof ws_path);
+	probe_ws pw = { .in = in, .got = &got, .cap = sizeof in };
 	if (ssl && SSL_version(ssl) == TLS1_3_VERSION) {
 		/* TLS 1.3 ends the client's handshake before the broker has judged its certificate;
 		 * the verdict (session tickets, or an alert) follows at once. Read it before the
@@ -801,6 +1334,11 @@ int run_probe_broker(const char *host, unsigned port, bool tls, const run_opts *
 			break; /* tickets read, or the broker closed: the CONNECT will tell */
 		}
 	}
+	if (ws) {
+		rc = probe_ws_handshake(fd, ssl, host, port, ws_path, &pw, until, bound_us, why, cap);
+		if (rc < 0)
+			goto done;
+	}
 	/* CONNECT, clean session, a client id of its own, keepalive 0: then wait for CONNACK. */
 	char cid[300];
 	snprintf(cid, sizeof cid, "%smqttsim-probe-%x", o && o->id_prefix ? o->id_prefix : "", (unsigned)getpid());
@@ -823,6 +1361,19 @@ int run_probe_broker(const char *host, unsigned port, bool tls, const run_opts *
 		goto done;
 	}
 	size_t plen = (size_t)el, sent = 0;
+	uint8_t framed[sizeof pkt + WS_HDR_MAX];
+	if (ws) {
+		uint8_t mask[4];
+		if (RAND_bytes(mask, sizeof mask) != 1)
+			abort();
+		plen = ws_frame(framed, WS_BINARY, true, pkt, plen, mask);
+		memcpy(pkt, framed, plen <= sizeof pkt ? plen : 0);
+		if (plen > sizeof pkt) {
+			snprintf(why, cap, "the probe's CONNECT does not fit (a client id prefix or credentials too long)");
+			rc = -1;
+			goto done;
+		}
+	}
 	const char *stage = ssl ? "no CONNACK to a CONNECT" : "the connection did not open";
 	rc = -1;
 	while (got < want) {
@@ -857,7 +1408,21 @@ int run_probe_broker(const char *host, unsigned port, bool tls, const run_opts *
 				sent += (size_t)n;
 			stage = "no CONNACK to a CONNECT";
 		} else {
-			n = ssl ? tls_read(ssl, in + got, sizeof in - got) : recv(fd, in + got, sizeof in - got, 0);
+			if (ws) {
+				uint8_t raw[2048];
+				n = ssl ? tls_read(ssl, raw, sizeof raw) : recv(fd, raw, sizeof raw, 0);
+				if (n > 0) {
+					n = probe_ws_feed(&pw, raw, (size_t)n, why, cap);
+					if (n > 0)
+						got -= (size_t)n; /* counted again below */
+					if (n < 0 && errno == EPROTO)
+						goto done;
+				}
+				if (n < 0 && errno == EAGAIN)
+					continue;
+			} else {
+				n = ssl ? tls_read(ssl, in + got, sizeof in - got) : recv(fd, in + got, sizeof in - got, 0);
+			}
 			if (n < 0 && ssl && errno == EPROTO) {
 				/* Over TLS 1.3 a broker judges our certificate after the handshake. */
 				char e[300];
@@ -932,11 +1497,19 @@ int run_probe_broker(const char *host, unsigned port, bool tls, const run_opts *
 		rc = -2;
 		goto done;
 	}
-	static const uint8_t disc[2] = { 0xE0, 0 };
+	static const uint8_t disc0[2] = { 0xE0, 0 };
+	uint8_t disc[WS_HDR_MAX + 2], mask[4] = { 0 };
+	size_t dl = sizeof disc0;
+	memcpy(disc, disc0, dl);
+	if (ws) {
+		if (RAND_bytes(mask, sizeof mask) != 1)
+			abort();
+		dl = ws_frame(disc, WS_BINARY, true, disc0, sizeof disc0, mask);
+	}
 	if (ssl)
-		(void)tls_write(ssl, disc, sizeof disc);
+		(void)tls_write(ssl, disc, dl);
 	else
-		(void)!send(fd, disc, sizeof disc, MSG_NOSIGNAL);
+		(void)!send(fd, disc, dl, MSG_NOSIGNAL);
 	rc = 0;
 done:
 	if (ssl) {

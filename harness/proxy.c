@@ -36,24 +36,14 @@
 #define SNIFF_MAX 65536              /* bytes read while waiting for a whole CONNECT */
 #define FAR INT64_MAX
 
-typedef struct seg {
-	struct seg *next;
-	int64_t due;
-	uint32_t tries, len, off;
-	uint8_t data[];
-} seg;
+typedef proxy_seg seg;
 
 typedef struct pdir {
-	seg *head, *tail;
-	size_t queued;
-	int64_t last_due, bw_free;
-	uint64_t sent;
+	proxy_dir q;          /* the link model's queue and fault flags (proxy_link.c) */
 	bool eof;             /* the sender closed */
 	bool shut;            /* FIN passed on */
 	int64_t fin_due;
 	bool blocked;         /* the receiver's socket is full */
-	bool part, clog, hole;
-	sim_rng rng;
 	uint8_t dec[DEC_CAP];
 	size_t declen;
 	uint64_t skip;        /* bytes of a packet too large to decode */
@@ -141,13 +131,11 @@ static void refresh_faults(px *x, pconn *c)
 		}
 	}
 	for (int d = 0; d < 2; d++) {
-		c->d[d].part = part[d];
-		c->d[d].clog = clog[d];
-		c->d[d].hole = hole[d];
+		c->d[d].q.part = part[d];
+		c->d[d].q.clog = clog[d];
+		c->d[d].q.hole = hole[d];
 	}
 }
-
-static void schedule_seg(px *x, pconn *c, int d, seg *s);
 
 /* Choose the connection's selector and profile, once its CONNECT is read (or can't be). */
 static void decide(px *x, pconn *c, const char *cid)
@@ -166,8 +154,8 @@ static void decide(px *x, pconn *c, const char *cid)
 	logf_(x, c, "select", "client id %s%s%s", cid ? cid : "(none)", c->sel >= 0 ? ", faults of " : "",
 	      c->sel >= 0 ? x->p->sel[c->sel].name : "");
 	refresh_faults(x, c);
-	for (seg *s = c->d[0].head; s; s = s->next)
-		schedule_seg(x, c, 0, s);
+	for (seg *s = c->d[0].q.head; s; s = s->next)
+		proxy_dir_schedule(&c->d[0].q, &c->link, x->now, s);
 }
 
 /* Read the client's first bytes for its CONNECT: 3.1.1 and 5.0 put the client id first in
@@ -175,11 +163,11 @@ static void decide(px *x, pconn *c, const char *cid)
 static void sniff_connect(px *x, pconn *c)
 {
 	size_t have = 0;
-	for (seg *s = c->d[0].head; s; s = s->next)
+	for (seg *s = c->d[0].q.head; s; s = s->next)
 		have += s->len;
 	uint8_t *buf = mqtt_xmalloc(have ? have : 1);
 	size_t k = 0;
-	for (seg *s = c->d[0].head; s; s = s->next) {
+	for (seg *s = c->d[0].q.head; s; s = s->next) {
 		memcpy(buf + k, s->data, s->len);
 		k += s->len;
 	}
@@ -201,39 +189,7 @@ static void sniff_connect(px *x, pconn *c)
 	decide(x, c, got ? cid : NULL);
 }
 
-/* ---- segments -------------------------------------------------------------------------- */
-
-static sim_us rto_of(const sim_link *l, uint32_t tries)
-{
-	sim_us rto = l->rto_us ? l->rto_us : 200000, cap = l->rto_max_us ? l->rto_max_us : 120000000;
-	for (uint32_t i = 1; i < tries && rto < cap; i++)
-		rto *= 2;
-	return rto < cap ? rto : cap;
-}
-
-/* The time a segment read now arrives: serialisation at the link's bandwidth, then latency
- * and jitter (each shape averaging jitter_us, as sim/net.c draws it), never before the one
- * ahead of it, on the coalescing grid. */
-static void schedule_seg(px *x, pconn *c, int d, seg *s)
-{
-	if (d == 0 && !c->decided) {
-		s->due = FAR;
-		return;
-	}
-	pdir *p = &c->d[d];
-	const sim_link *l = &c->link;
-	int64_t done = x->now;
-	if (l->bandwidth_bps) {
-		int64_t start = p->bw_free > x->now ? p->bw_free : x->now;
-		done = start + (int64_t)(((uint64_t)s->len * 8u * 1000000u + l->bandwidth_bps - 1) / l->bandwidth_bps);
-		p->bw_free = done;
-	}
-	int64_t at = sim_link_arrival(l, &p->rng, done);
-	if (at < p->last_due)
-		at = p->last_due;
-	p->last_due = at;
-	s->due = at;
-}
+/* ---- segments ----------------------------------------------------------------------- */
 
 static void close_fd(int *fd, bool rst)
 {
@@ -262,6 +218,8 @@ static void kill_conn(px *x, pconn *c, bool rst, const char *why)
 static void trace_bytes(px *x, pconn *c, int d, const uint8_t *b, size_t n)
 {
 	pdir *p = &c->d[d];
+	if (x->o->opaque)
+		return;
 	while (n) {
 		if (p->skip) {
 			size_t k = n < p->skip ? n : (size_t)p->skip;
@@ -319,72 +277,53 @@ static int dst_fd(const pconn *c, int d)
 	return d == 0 ? c->ufd : c->cfd;
 }
 
+struct wctx {
+	px *x;
+	pconn *c;
+	int d;
+};
+
+static long deliver_write(void *ctx, const uint8_t *b, size_t n)
+{
+	struct wctx *w = ctx;
+	ssize_t k = send(dst_fd(w->c, w->d), b, n, MSG_NOSIGNAL);
+	if (k > 0)
+		trace_bytes(w->x, w->c, w->d, b, (size_t)k);
+	return (long)k;
+}
+
+static void deliver_lost(void *ctx, uint32_t len, uint32_t tries, bool partition)
+{
+	struct wctx *w = ctx;
+	logf_(w->x, w->c, "lost", "%s segment of %uB attempt %u%s", w->d ? "<-" : "->", len, tries,
+	      partition ? " (partition)" : "");
+}
+
 /* Deliver what is due in direction d. */
 static void deliver(px *x, pconn *c, int d)
 {
 	pdir *p = &c->d[d];
 	const sim_link *l = &c->link;
-	while (!c->dead && p->head && p->head->due <= x->now && !p->clog && (d || c->up_ok)) {
-		seg *s = p->head;
-		if (p->part || (l->loss > 0 && s->off == 0 && sim_rng_bernoulli(&p->rng, l->loss))) {
-			uint32_t limit = l->retries ? l->retries : 15;
-			s->tries++;
-			logf_(x, c, "lost", "%s segment of %uB attempt %u%s", d ? "<-" : "->", s->len, s->tries,
-			      p->part ? " (partition)" : "");
-			if (s->tries >= limit) {
-				kill_conn(x, c, true, "retransmission limit reached: connection aborted");
-				return;
-			}
-			s->due = x->now + rto_of(l, s->tries);
-			return;
-		}
-		if (p->hole) {
-			p->head = s->next;
-			if (!p->head)
-				p->tail = NULL;
-			p->queued -= s->len;
-			free(s);
-			continue;
-		}
-		uint32_t n = s->len - s->off;
-		if (l->slice_max && n > l->slice_max)
-			n = 1 + (uint32_t)sim_rng_below(&p->rng, l->slice_max);
-		if (l->limit_bytes && p->sent + n > l->limit_bytes)
-			n = (uint32_t)(l->limit_bytes - p->sent);
-		ssize_t w = n ? send(dst_fd(c, d), s->data + s->off, n, MSG_NOSIGNAL) : 0;
-		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			p->blocked = true;
-			return;
-		}
-		if (w < 0) {
-			kill_conn(x, c, true, d ? "client gone: connection aborted" : "broker gone: connection aborted");
-			return;
-		}
-		trace_bytes(x, c, d, s->data + s->off, (size_t)w);
-		s->off += (uint32_t)w;
-		p->sent += (uint64_t)w;
-		if (l->limit_bytes && p->sent >= l->limit_bytes) {
-			logf_(x, c, "fault", "limit_data reached after %lluB %s: connection closed",
-			      (unsigned long long)p->sent, d ? "<-" : "->");
-			kill_conn(x, c, false, NULL);
-			return;
-		}
-		if (s->off < s->len) {
-			if ((uint32_t)w < n) {
-				p->blocked = true;
-				return;
-			}
-			continue; /* the next slice */
-		}
-		p->head = s->next;
-		if (!p->head)
-			p->tail = NULL;
-		p->queued -= s->len;
-		free(s);
+	if (d == 0 && !c->up_ok)
+		return;
+	struct wctx w = { x, c, d };
+	proxy_dir_ops ops = { deliver_write, deliver_lost, &w };
+	switch (proxy_dir_deliver(&p->q, l, x->now, &ops)) {
+	case PROXY_DIR_BLOCKED: p->blocked = true; return;
+	case PROXY_DIR_ABORTED: kill_conn(x, c, true, "retransmission limit reached: connection aborted"); return;
+	case PROXY_DIR_ERROR:
+		kill_conn(x, c, true, d ? "client gone: connection aborted" : "broker gone: connection aborted");
+		return;
+	case PROXY_DIR_LIMIT:
+		logf_(x, c, "fault", "limit_data reached after %lluB %s: connection closed",
+		      (unsigned long long)p->q.sent, d ? "<-" : "->");
+		kill_conn(x, c, false, NULL);
+		return;
+	default: break;
 	}
-	if (!c->dead && !p->head && p->eof && !p->shut && !p->hole && (d || c->up_ok)) {
+	if (!c->dead && !p->q.head && p->eof && !p->shut && !p->q.hole) {
 		if (!p->fin_due)
-			p->fin_due = (p->last_due > x->now ? p->last_due : x->now) + l->close_delay_us;
+			p->fin_due = (p->q.last_due > x->now ? p->q.last_due : x->now) + l->close_delay_us;
 		if (p->fin_due <= x->now) {
 			shutdown(dst_fd(c, d), SHUT_WR);
 			p->shut = true;
@@ -422,18 +361,14 @@ static void receive(px *x, pconn *c, int d)
 	}
 	seg *t = realloc(s, sizeof *s + (size_t)n);
 	s = t ? t : s;
-	s->next = NULL;
-	s->len = (uint32_t)n;
-	s->off = 0;
-	s->tries = 0;
-	if (p->tail)
-		p->tail->next = s;
-	else
-		p->head = s;
-	p->tail = s;
-	p->queued += (size_t)n;
-	schedule_seg(x, c, d, s);
+	/* The client's bytes wait for its CONNECT to choose their link (decide); an opaque
+	 * stream (WebSocket) has no CONNECT to read: it is decided on its first bytes, by order. */
+	proxy_dir_append(&p->q, d == 0 && !c->decided ? NULL : &c->link, x->now, s, (uint32_t)n);
 	if (d == 0 && !c->decided)
+		s->due = FAR;
+	if (d == 0 && !c->decided && x->o->opaque)
+		decide(x, c, NULL);
+	else if (d == 0 && !c->decided)
 		sniff_connect(x, c);
 }
 
@@ -454,7 +389,7 @@ static void accept_one(px *x, int lfd)
 	for (int d = 0; d < 2; d++) {
 		char name[64];
 		snprintf(name, sizeof name, "proxy/conn-%ld/%s", c->order, d ? "b2c" : "c2b");
-		sim_rng_init(&c->d[d].rng, x->p->seed, name);
+		proxy_dir_init(&c->d[d].q, x->p->seed, name);
 	}
 	x->c[x->n++] = c;
 	logf_(x, c, "accept", "connection %ld", c->order);
@@ -493,10 +428,7 @@ static void upstream_ready(px *x, pconn *c)
 static void free_conn(pconn *c)
 {
 	for (int d = 0; d < 2; d++)
-		for (seg *s = c->d[d].head, *n; s; s = n) {
-			n = s->next;
-			free(s);
-		}
+		proxy_dir_clear(&c->d[d].q);
 	free(c);
 }
 
@@ -642,19 +574,19 @@ int proxy_run(const proxy_opts *o, const proxy_plan *p)
 			for (int d = 0; d < 2; d++) {
 				pdir *q = &c->d[d];
 				/* Nothing goes upstream before it is connected: no wake-up for it. */
-				if (q->head && !q->clog && !q->blocked && (d || c->up_ok) && q->head->due < wake)
-					wake = q->head->due;
+				if (!q->blocked && (d || c->up_ok) && proxy_dir_wake(&q->q) < wake)
+					wake = proxy_dir_wake(&q->q);
 				if (q->fin_due && !q->shut && q->fin_due < wake)
 					wake = q->fin_due;
 			}
 			short ce = 0, ue = 0;
-			if (!c->d[0].eof && c->d[0].queued < QUEUE_MAX)
+			if (!c->d[0].eof && c->d[0].q.queued < QUEUE_MAX)
 				ce |= POLLIN;
 			if (c->d[1].blocked)
 				ce |= POLLOUT;
 			if (!c->up_ok || c->d[0].blocked)
 				ue |= POLLOUT;
-			if (c->up_ok && !c->d[1].eof && c->d[1].queued < QUEUE_MAX)
+			if (c->up_ok && !c->d[1].eof && c->d[1].q.queued < QUEUE_MAX)
 				ue |= POLLIN;
 			/* A socket ended both ways (a blackhole may still hold the other FIN) has
 			 * nothing left to say, and would report POLLHUP on every call. */

@@ -8,6 +8,7 @@
  */
 #include "harness/engine.h"
 #include "harness/raw_send.h"
+#include "harness/ws.h"
 #include "mqtt/alloc.h"
 
 #include <errno.h>
@@ -37,12 +38,20 @@ int run_parse_target(const char *t, char *host, size_t hcap, unsigned *port)
 		return RUN_TARGET_SIM;
 	if (!strncmp(t, "exec:", 5))
 		return t[5 + strspn(t + 5, " \t")] ? RUN_TARGET_EXEC : -1;
-	int kind = !strncmp(t, "tcp://", 6) || !strncmp(t, "mqtt://", 7) ? RUN_TARGET_TCP
-		   : !strncmp(t, "mqtts://", 8)                           ? RUN_TARGET_TLS
-									  : -1;
+	int kind = !strncmp(t, "tcp://", 6) || !strncmp(t, "mqtt://", 7) || !strncmp(t, "ws://", 5) ? RUN_TARGET_TCP
+		   : !strncmp(t, "mqtts://", 8) || !strncmp(t, "wss://", 6)                         ? RUN_TARGET_TLS
+														    : -1;
 	if (kind < 0)
 		return -1;
-	const char *h = strstr(t, "://") + 3, *colon = strrchr(h, ':'), *hend = colon;
+	/* ws:// and wss://: HOST:PORT, then the path (checked here, kept by run_target_ws). */
+	char hp[300], path[RUN_WS_PATH_MAX];
+	const char *rest = strstr(t, "://") + 3;
+	long hl = t[0] == 'w' ? ws_split_path(rest, path, sizeof path) : (long)strlen(rest);
+	if (hl < 0 || (size_t)hl >= sizeof hp)
+		return -1;
+	memcpy(hp, rest, (size_t)hl);
+	hp[hl] = 0;
+	const char *h = hp, *colon = strrchr(h, ':'), *hend = colon;
 	if (*h == '[') { /* an IPv6 address: tcp://[::1]:1883 */
 		const char *rb = strchr(h, ']');
 		if (!rb || rb[1] != ':')
@@ -66,6 +75,18 @@ int run_parse_target(const char *t, char *host, size_t hcap, unsigned *port)
 	return kind;
 }
 
+bool run_target_ws(const char *t, char *path, size_t cap)
+{
+	if (!t || (strncmp(t, "ws://", 5) && strncmp(t, "wss://", 6)))
+		return false;
+	char p[RUN_WS_PATH_MAX];
+	if (ws_split_path(strstr(t, "://") + 3, p, sizeof p) < 0)
+		return false;
+	if (path)
+		snprintf(path, cap, "%s", p);
+	return true;
+}
+
 /* Options of the reference broker (`broker:`), which an exec broker does not take. */
 static bool reference_broker_options(const sc_broker *b)
 {
@@ -76,6 +97,8 @@ static bool reference_broker_options(const sc_broker *b)
 
 bool run_target_fits(const scenario *s, int target)
 {
+	if (target == RUN_TARGET_WS)
+		return s->targets & (SC_TARGET_TCP | SC_TARGET_WS);
 	if (target == RUN_TARGET_SIM)
 		return s->targets & SC_TARGET_SIM;
 	if (target != RUN_TARGET_EXEC)
@@ -122,7 +145,7 @@ int run_scenario(const scenario *s, const run_opts *o, run_result *r)
 		r->error = true;
 		return -1;
 	}
-	if (!run_target_fits(s, t)) {
+	if (!run_target_fits(s, run_target_ws(o->broker, NULL, 0) ? RUN_TARGET_WS : t)) {
 		r->skipped = r->pass = true;
 		return 0;
 	}
@@ -500,6 +523,15 @@ static bool step_expect(engine *e, const scenario *s, const sc_step *st, int64_t
 				c->expected_id = c->pkts[f.found].id;
 			if (st->match.save_as)
 				save_id(c, st->match.save_as, c->pkts[f.found].id);
+			int64_t took = c->pkts[f.found].at_us - since;
+			if (st->after_us && took < st->after_us) {
+				hclient_describe(&st->match, want, sizeof want);
+				report_add(report, "%s: %s expected %s no sooner than %lldms after the last action; it came after %lldms",
+					   where(s, st, at, sizeof at), c->cfg->id, want, (long long)(st->after_us / 1000),
+					   (long long)(took / 1000));
+				context(report, e, c);
+				return false;
+			}
 			return true;
 		}
 		hclient_describe(&st->match, want, sizeof want);
@@ -518,8 +550,15 @@ static bool step_expect(engine *e, const scenario *s, const sc_step *st, int64_t
 		return false;
 	}
 	/* SC_EXPECT_CLOSED */
-	if (c->peer_closed || wait_until(e, start + st->within_us, closed_pred, c))
-		return true;
+	if (c->peer_closed || wait_until(e, start + st->within_us, closed_pred, c)) {
+		if (!st->after_us || c->closed_at_us - since >= st->after_us)
+			return true;
+		report_add(report, "%s: %s expected the connection to close no sooner than %lldms after the last action; it closed after %lldms",
+			   where(s, st, at, sizeof at), c->cfg->id, (long long)(st->after_us / 1000),
+			   (long long)((c->closed_at_us - since) / 1000));
+		context(report, e, c);
+		return false;
+	}
 	if (st->late_us && !e->hit_limit) {
 		/* Missed the bound: by a little (`late`) or entirely (`never`)? Two observations,
 		 * so an expected failure can name the one it expects. */
@@ -713,7 +752,10 @@ bool run_steps(engine *e, const scenario *s, run_result *res)
 				len = (size_t)n;
 			}
 			e->note(e->ctx, st->client, "step %d:%d send %zu raw bytes", st->pos.line, st->pos.col, len);
-			c->send(c, bytes ? bytes : st->raw, len);
+			if ((st->nws_frames || st->ws_text) && e->send_ws)
+				e->send_ws(e->ctx, st->client, bytes ? bytes : st->raw, len, st->ws_frames, st->nws_frames, st->ws_text);
+			else
+				c->send(c, bytes ? bytes : st->raw, len);
 			free(bytes);
 			c->last_tx_us = now;
 			break;

@@ -14,7 +14,7 @@
 
 typedef struct run_opts {
 	const char *broker;   /* NULL or "sim", or "mqtt://HOST:PORT" (tcp:// too), "mqtts://HOST:PORT",
-				 "exec:CMD" */
+				 "ws://HOST:PORT/PATH", "wss://HOST:PORT/PATH", "exec:CMD" */
 	uint64_t seed;
 	bool has_seed;        /* else the scenario's seed */
 	const char *out_dir;  /* write the trace there as <name>.trace (NULL: nowhere) */
@@ -160,10 +160,20 @@ bool names_collide(scenario *const *sc, size_t n, const run_opts *o, const char 
  * port parsed; RUN_TARGET_EXEC (exec:CMD: a broker binary run in virtual time, the simulation
  * engine with broker_shell_exec.h in place of the reference broker); -1 for anything else. IPv6 addresses go in brackets: mqtt://[::1]:1883. */
 enum { RUN_TARGET_SIM = 0, RUN_TARGET_TCP = 1, RUN_TARGET_TLS = 2, RUN_TARGET_EXEC = 3 };
+/* For run_target_fits only: ws:// or wss://, where `targets: [ws]` scenarios run too. */
+#define RUN_TARGET_WS 4
+/* WebSocket is a layer over the socket or the TLS session: ws://HOST:PORT[/PATH] is
+ * RUN_TARGET_TCP and wss://HOST:PORT[/PATH] RUN_TARGET_TLS, and run_target_ws tells them from
+ * mqtt:// and mqtts://. */
 int run_parse_target(const char *target, char *host, size_t hcap, unsigned *port);
+/* Whether target is ws:// or wss://; path (cap bytes) gets its path, "/mqtt" when none is
+ * given. */
+#define RUN_WS_PATH_MAX 256
+bool run_target_ws(const char *target, char *path, size_t cap);
 /* Whether s runs on a target (RUN_TARGET_*): its `targets`, and for exec no options of the
- * reference broker. */
+ * reference broker. A [ws] scenario runs on RUN_TARGET_WS only. */
 bool run_target_fits(const scenario *s, int target);
-#define RUN_TARGET_FORMS "sim, mqtt://HOST:PORT (or tcp://), mqtts://HOST:PORT or exec:'CMD ARGS'"
+#define RUN_TARGET_FORMS \
+	"sim, mqtt://HOST:PORT (or tcp://), mqtts://HOST:PORT, ws://HOST:PORT[/PATH], wss://HOST:PORT[/PATH] or exec:'CMD ARGS'"
 
 #endif

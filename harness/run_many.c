@@ -358,7 +358,7 @@ int probe_target(const char *broker, const run_opts *o, scenario *const *sc, siz
 	/* If every scenario skips this target, nobody needs to be there; else the versions used. */
 	bool any = false, v311 = false, v5 = false;
 	for (size_t i = 0; i < n; i++)
-		if (sc[i]->targets & SC_TARGET_TCP) {
+		if (sc[i]->targets & (SC_TARGET_TCP | SC_TARGET_WS)) {
 			any = true;
 			v311 = v311 || speaks(sc[i], MQTT_V311);
 			v5 = v5 || speaks(sc[i], MQTT_V5);

@@ -150,6 +150,8 @@ typedef struct sc_step {
 	sc_pos pos;
 	int64_t within_us;        /* EXPECT, EXPECT_CLOSED, CONNECT (CONNACK wait) */
 	int64_t for_us;           /* WAIT, EXPECT_NONE */
+	int64_t after_us;         /* EXPECT, EXPECT_CLOSED: not before this long after the last
+				     action step (a lower bound; 0: none) */
 	int64_t late_us;          /* EXPECT_CLOSED: a close after within_us but by late_us is the
 				     observation `late`, none by then `never`; 0: no such split */
 	/* CONNECT */
@@ -187,6 +189,12 @@ typedef struct sc_step {
 	uint8_t *raw;             /* as in simulation: no prefixes */
 	size_t raw_len;
 	char *raw_text;           /* the step's text when it names ids or topics (raw_send.h), else NULL */
+	/* RAW over WebSocket (targets: [ws]): ws_frames splits the bytes into frames of these
+	 * sizes (the rest in a last one), ws_text sends them in text frames (MQTT-6.0.0-1). */
+#define SC_WS_FRAMES_MAX 8
+	uint32_t ws_frames[SC_WS_FRAMES_MAX];
+	size_t nws_frames;
+	bool ws_text;
 	/* EXPECT, EXPECT_NONE */
 	sc_match match;
 	/* The statements this step checks (a subset of the scenario's spec): when it fails, only
@@ -248,7 +256,9 @@ typedef struct sc_expect {
 	sc_pos pos;
 } sc_expect;
 
-enum { SC_TARGET_SIM = 1, SC_TARGET_TCP = 2 };
+/* SC_TARGET_WS: over ws:// and wss:// only (the tcp engine with WebSocket), for the
+ * statements of MQTT's section 6; tcp includes ws and wss, as it includes mqtts. */
+enum { SC_TARGET_SIM = 1, SC_TARGET_TCP = 2, SC_TARGET_WS = 4 };
 
 typedef struct sc_broker {
 	bool persistence;

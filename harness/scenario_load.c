@@ -175,12 +175,12 @@ static void load_spec(ld *L, const yaml_node_t *v)
 /* Returns false when something was wrong, so later checks do not build on a guess. */
 static bool load_targets(ld *L, const yaml_node_t *v)
 {
-	static const char *const names[] = { "sim", "tcp", NULL };
+	static const char *const names[] = { "sim", "tcp", "ws", NULL };
 	long n = scn__word_count(L, v, "targets", MAX_ITEMS);
 	if (n < 0)
 		return false;
 	if (n == 0) {
-		scn__err(L, v, "'targets' is empty; say where the scenario can run: [sim, tcp]");
+		scn__err(L, v, "'targets' is empty; say where the scenario can run: [sim, tcp] (or [ws]: WebSocket only)");
 		return false;
 	}
 	unsigned t = 0;
@@ -191,7 +191,7 @@ static bool load_targets(ld *L, const yaml_node_t *v)
 		if (c < 0)
 			ok = false;
 		else
-			t |= c == 0 ? SC_TARGET_SIM : SC_TARGET_TCP;
+			t |= c == 0 ? SC_TARGET_SIM : c == 1 ? SC_TARGET_TCP : SC_TARGET_WS;
 	}
 	if (ok)
 		L->s->targets = t;

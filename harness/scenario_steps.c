@@ -407,7 +407,7 @@ static void load_codes(ld *L, const yaml_node_t *v, sc_match *m)
 
 static const char *const expect_keys[] = {
 	"packet", "topic", "payload", "qos", "retain", "dup", "rc", "session_present", "id", "codes",
-	"first", "as", "again", "within", "properties", NULL,
+	"first", "as", "again", "within", "after", "properties", NULL,
 };
 
 static void step_expect(ld *L, const yaml_node_t *v, sc_step *st)
@@ -456,10 +456,13 @@ static void step_expect(ld *L, const yaml_node_t *v, sc_step *st)
 	}
 	scn__n_bool(L, scn__fget(&f, "first"), "first", &m->first);
 	scn__n_amount(L, scn__fget(&f, "within"), "within", DURATION, AMT_POSITIVE, &st->within_us);
+	/* after: a lower bound, from the last action step (as expect_none's window): a link's
+	 * latency, a partition's or a clog's hold, shown by when the packet came. */
+	scn__n_amount(L, scn__fget(&f, "after"), "after", DURATION, AMT_POSITIVE, &st->after_us);
 	/* again: true checks more fields of the packet the client's last expect matched, so
 	 * one packet's properties can be checked by steps naming different statements. */
 	if (scn__n_bool(L, scn__fget(&f, "again"), "again", &m->again) && m->again) {
-		static const char *const not_again[] = { "within", "first", "as" };
+		static const char *const not_again[] = { "within", "after", "first", "as" };
 		for (size_t i = 0; i < sizeof not_again / sizeof not_again[0]; i++)
 			if (scn__fkey(&f, not_again[i]))
 				scn__err(L, scn__fkey(&f, not_again[i]), "'%s' does not go with 'again: true' (that checks the "
@@ -481,7 +484,7 @@ static void step_expect_none(ld *L, const yaml_node_t *v, sc_step *st)
 		scn__n_amount(L, scn__fget(&f, "for"), "for", DURATION, AMT_POSITIVE, &st->for_us);
 }
 
-static const char *const expect_closed_keys[] = { "within", "late", NULL };
+static const char *const expect_closed_keys[] = { "within", "late", "after", NULL };
 
 static void step_expect_closed(ld *L, const yaml_node_t *v, sc_step *st)
 {
@@ -499,6 +502,7 @@ static void step_expect_closed(ld *L, const yaml_node_t *v, sc_step *st)
 	if (!scn__fields_read(L, v, "expect_closed", expect_closed_keys, &f))
 		return;
 	scn__n_amount(L, scn__fget(&f, "within"), "within", DURATION, AMT_POSITIVE, &st->within_us);
+	scn__n_amount(L, scn__fget(&f, "after"), "after", DURATION, AMT_POSITIVE, &st->after_us);
 	/* late: a second, generous bound, so that a close that misses `within` by a little (the
 	 * observation `late`) is told apart from none at all (`never`). */
 	const yaml_node_t *late = scn__fget(&f, "late");
@@ -531,9 +535,41 @@ static const struct action {
 
 static const char *const step_keys[] = {
 	"client", "spec", "connect", "subscribe", "unsubscribe", "publish", "disconnect", "drop", "wait",
+	"send", "open", "ack", "expect", "expect_none", "expect_closed", "ws_frames", "ws_text", NULL,
+};
+/* Not actions: modifiers of `send` (the actions end where they start). */
+static const char *const step_actions[] = {
+	"connect", "subscribe", "unsubscribe", "publish", "disconnect", "drop", "wait",
 	"send", "open", "ack", "expect", "expect_none", "expect_closed", NULL,
 };
-#define STEP_ACTIONS (step_keys + 2)
+
+/* ws_frames: [SIZES] and ws_text: true on a send step of a WebSocket-only scenario. */
+static void load_ws_send(ld *L, const fields *f, sc_step *st)
+{
+	const yaml_node_t *fr = scn__fget(f, "ws_frames"), *tx = scn__fget(f, "ws_text");
+	if (!fr && !tx)
+		return;
+	const yaml_node_t *at = fr ? fr : tx;
+	if (st->kind != SC_RAW) {
+		scn__err(L, at, "'%s' goes with 'send' only (how its bytes travel over WebSocket)", fr ? "ws_frames" : "ws_text");
+		return;
+	}
+	if (L->s->targets != SC_TARGET_WS) {
+		scn__err(L, at, "'%s' needs a WebSocket transport: give the scenario 'targets: [ws]'", fr ? "ws_frames" : "ws_text");
+		return;
+	}
+	if (tx)
+		scn__n_bool(L, tx, "ws_text", &st->ws_text);
+	if (!fr)
+		return;
+	long n = scn__word_count(L, fr, "ws_frames", SC_WS_FRAMES_MAX);
+	for (long i = 0; i < n; i++) {
+		yaml_node_t *it = scn__word_item(L, fr, i);
+		int64_t v;
+		if (it && scn__n_int(L, it, "ws_frames", 1, 1 << 20, &v))
+			st->ws_frames[st->nws_frames++] = (uint32_t)v;
+	}
+}
 
 static void load_step(ld *L, const yaml_node_t *v, void *slot)
 {
@@ -543,14 +579,14 @@ static void load_step(ld *L, const yaml_node_t *v, void *slot)
 	fields f;
 	if (!scn__fields_read(L, v, "step", step_keys, &f))
 		return;
-	const char *name = scn__only_one(L, &f, STEP_ACTIONS, "split it into two steps");
+	const char *name = scn__only_one(L, &f, step_actions, "split it into two steps");
 	const struct action *act = NULL;
 	for (size_t i = 0; name && i < NACTIONS; i++)
 		if (!strcmp(actions[i].key, name))
 			act = &actions[i];
 	if (!act && !f.unknown)
 		scn__err(L, v, "step has nothing to do: give one of %s",
-		         scn__join(STEP_ACTIONS, scn__count_of(STEP_ACTIONS)).s);
+		         scn__join(step_actions, scn__count_of(step_actions)).s);
 	if (scn__fget(&f, "client"))
 		scn__n_client(L, scn__fget(&f, "client"), "client", &st->client);
 	else if (act && act->kind != SC_WAIT && !(f.suggested & (1u << scn__slot(&f, "client"))))
@@ -559,6 +595,7 @@ static void load_step(ld *L, const yaml_node_t *v, void *slot)
 		st->kind = act->kind;
 		act->load(L, scn__fget(&f, act->key), st);
 	}
+	load_ws_send(L, &f, st);
 	yaml_node_t *sp = scn__fget(&f, "spec");
 	if (sp) {
 		scn__load_ids(L, sp, &st->spec, &st->nspec, true);

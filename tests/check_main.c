@@ -44,6 +44,7 @@ int main(void)
 	srunner_add_suite(sr, fuzz_suite());
 	srunner_add_suite(sr, verdict_suite());
 	srunner_add_suite(sr, variants_suite());
+	srunner_add_suite(sr, ws_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -516,6 +516,40 @@ START_TEST(test_keepalive_reset_by_traffic)
 }
 END_TEST
 
+/* Keepalive deadlines of clients with different keepalives, pushed back out of their
+ * connection order: each closes at its own 1.5 x keepalive after its last packet, none
+ * early, none late (the broker keeps one list per keepalive value; core.h kalist). */
+START_TEST(test_keepalive_lists)
+{
+	start_broker();
+	tclient *a = with_will("a", "a", 2, 0, false); /* due ~3.0 s */
+	tclient *b = with_will("b", "b", 4, 0, false); /* due ~6.0 s */
+	tclient *c = with_will("c", "c", 2, 0, false); /* due ~3.0 s, after a */
+	tclient *d = with_will("d", "d", 2, 0, false); /* due ~3.0 s, after c */
+	tc_run(w, 970 * MS);
+	tc_send_hex(a, "c0 00"); /* a, the head of its list, goes last: due ~4.0 s */
+	tc_send_hex(d, "c0 00"); /* d, the tail, stays last: due ~4.0 s, after a */
+	tc_run(w, 1900 * MS);    /* ~2.9 s */
+	ck_assert(!a->closed && !b->closed && !c->closed && !d->closed);
+	tc_run(w, 200 * MS);     /* ~3.1 s */
+	ck_assert(!a->closed && !b->closed && c->closed && !d->closed);
+	tc_run(w, 800 * MS);     /* ~3.9 s */
+	ck_assert(!a->closed && !b->closed && !d->closed);
+	tc_run(w, 200 * MS);     /* ~4.1 s */
+	ck_assert(a->closed && !b->closed && d->closed);
+	tc_run(w, 1800 * MS);    /* ~5.9 s */
+	ck_assert(!b->closed);
+	tc_run(w, 300 * MS);     /* ~6.2 s */
+	ck_assert(b->closed);
+	TC_EXPECT(a, "PINGRESP");
+	TC_EXPECT(d, "PINGRESP");
+	tc_free(a);
+	tc_free(b);
+	tc_free(c);
+	tc_free(d);
+}
+END_TEST
+
 /* ---- sessions ---------------------------------------------------------------------------------- */
 
 START_TEST(test_persistent_session_queues)
@@ -750,6 +784,7 @@ Suite *broker_suite(void)
 	tcase_add_test(tc, test_will_on_protocol_violation_and_retain);
 	tcase_add_test(tc, test_keepalive_expiry);
 	tcase_add_test(tc, test_keepalive_reset_by_traffic);
+	tcase_add_test(tc, test_keepalive_lists);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("sessions");
 	tcase_add_checked_fixture(tc, setup, teardown);

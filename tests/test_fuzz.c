@@ -16,6 +16,18 @@
 #include "fuzz/fuzz_broker.c"
 #undef LLVMFuzzerTestOneInput
 
+#define LLVMFuzzerTestOneInput fuzz_ws_one
+#define on_data ws_fz_on_data
+#define on_control ws_fz_on_control
+#define feed ws_fz_feed
+#define out ws_fz_out
+#include "fuzz/fuzz_ws.c"
+#undef LLVMFuzzerTestOneInput
+#undef on_data
+#undef on_control
+#undef feed
+#undef out
+
 /* Feeds every file of a seed directory (run from the top of the tree) to a harness. */
 static size_t replay_dir(const char *dir, int (*one)(const uint8_t *, size_t))
 {
@@ -60,6 +72,18 @@ START_TEST(test_broker_seeds)
 }
 END_TEST
 
+/* The WebSocket seeds, among them the two the fuzzer found on its first run: a NUL byte in a
+ * handshake answer (the parser's strstr ran off its C string: a NULL write) and an answer of
+ * one byte (its first three were printed: a read past the input). */
+START_TEST(test_ws_seeds)
+{
+	ck_assert_uint_ge(replay_dir("tests/fuzz/seeds/ws", fuzz_ws_one), 10);
+	static const uint8_t nul[] = "\x03HTTP/1.1 101 S\0\r\n\r\n", one[] = { 0xf7, 0xda };
+	fuzz_ws_one(nul, sizeof nul - 1);
+	fuzz_ws_one(one, sizeof one);
+}
+END_TEST
+
 Suite *fuzz_suite(void)
 {
 	Suite *s = suite_create("fuzz");
@@ -68,6 +92,7 @@ Suite *fuzz_suite(void)
 	tcase_add_unchecked_fixture(tc, NULL, fuzz_broker_release);
 	tcase_add_test(tc, test_broker_empty_bytes_on_new_connection);
 	tcase_add_test(tc, test_broker_seeds);
+	tcase_add_test(tc, test_ws_seeds);
 	suite_add_tcase(s, tc);
 	return s;
 }

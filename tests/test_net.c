@@ -14,6 +14,7 @@
  */
 #include "tests.h"
 
+#include "harness/proxy.h"
 #include "sim/disk.h"
 #include "sim/fault.h"
 #include "sim/net.h"
@@ -2159,6 +2160,142 @@ START_TEST(test_determinism_every_fault)
 }
 END_TEST
 
+/* ---- the link model of one direction in real time (harness/proxy_link.c) ----------------- */
+
+typedef struct lsink {
+	uint8_t got[256];
+	size_t n, writes, max_piece;
+	size_t room; /* bytes it takes per call; 0: all */
+} lsink;
+
+static long lsink_write(void *ctx, const uint8_t *b, size_t n)
+{
+	lsink *k = ctx;
+	if (k->room && n > k->room)
+		n = k->room;
+	ck_assert_uint_le(k->n + n, sizeof k->got);
+	memcpy(k->got + k->n, b, n);
+	k->n += n;
+	k->writes++;
+	if (n > k->max_piece)
+		k->max_piece = n;
+	return (long)n;
+}
+
+START_TEST(test_link_latency_and_order)
+{
+	proxy_dir d;
+	proxy_dir_init(&d, 1, "t");
+	sim_link l = { .latency_us = 100000 };
+	lsink k = { 0 };
+	proxy_dir_ops ops = { lsink_write, NULL, &k };
+	proxy_dir_push(&d, &l, 0, (const uint8_t *)"abc", 3);
+	proxy_dir_push(&d, &l, 10, (const uint8_t *)"de", 2);
+	ck_assert_int_eq(proxy_dir_wake(&d), 100000);
+	ck_assert_int_eq(proxy_dir_deliver(&d, &l, 99999, &ops), PROXY_DIR_OK);
+	ck_assert_uint_eq(k.n, 0);
+	ck_assert_int_eq(proxy_dir_deliver(&d, &l, 100010, &ops), PROXY_DIR_OK);
+	ck_assert_uint_eq(k.n, 5);
+	ck_assert(!memcmp(k.got, "abcde", 5));
+	ck_assert_int_eq(proxy_dir_wake(&d), INT64_MAX);
+	proxy_dir_clear(&d);
+}
+END_TEST
+
+START_TEST(test_link_partition_aborts_blackhole_does_not)
+{
+	sim_link l = { .rto_us = 1000, .retries = 3 };
+	lsink k = { 0 };
+	proxy_dir_ops ops = { lsink_write, NULL, &k };
+	proxy_dir d;
+	proxy_dir_init(&d, 1, "t");
+	proxy_dir_push(&d, &l, 0, (const uint8_t *)"x", 1);
+	d.part = true;
+	int st = PROXY_DIR_OK;
+	for (int i = 0; i < 10 && st == PROXY_DIR_OK; i++)
+		st = proxy_dir_deliver(&d, &l, proxy_dir_wake(&d), &ops);
+	ck_assert_int_eq(st, PROXY_DIR_ABORTED);
+	ck_assert_uint_eq(d.head->tries, 3);
+	proxy_dir_clear(&d);
+
+	/* A blackhole swallows every attempt, never aborts, and lets the bytes through once lifted. */
+	proxy_dir_init(&d, 1, "t");
+	proxy_dir_push(&d, &l, 0, (const uint8_t *)"y", 1);
+	d.hole = true;
+	for (int i = 0; i < 20; i++)
+		ck_assert_int_eq(proxy_dir_deliver(&d, &l, proxy_dir_wake(&d), &ops), PROXY_DIR_OK);
+	ck_assert_uint_eq(k.n, 0);
+	ck_assert_uint_eq(d.head->tries, 0);
+	d.hole = false;
+	ck_assert_int_eq(proxy_dir_deliver(&d, &l, proxy_dir_wake(&d), &ops), PROXY_DIR_OK);
+	ck_assert_uint_eq(k.n, 1);
+	ck_assert_int_eq(k.got[0], 'y');
+	proxy_dir_clear(&d);
+}
+END_TEST
+
+START_TEST(test_link_clog_limit_slices)
+{
+	proxy_dir d;
+	proxy_dir_init(&d, 1, "t");
+	sim_link l = { .slice_max = 3, .limit_bytes = 20 };
+	lsink k = { 0 };
+	proxy_dir_ops ops = { lsink_write, NULL, &k };
+	proxy_dir_push(&d, &l, 0, (const uint8_t *)"0123456789abcdefghijklmnop", 26);
+	d.clog = true;
+	ck_assert_int_eq(proxy_dir_wake(&d), INT64_MAX);
+	ck_assert_int_eq(proxy_dir_deliver(&d, &l, 5, &ops), PROXY_DIR_OK);
+	ck_assert_uint_eq(k.n, 0);
+	d.clog = false;
+	ck_assert_int_eq(proxy_dir_deliver(&d, &l, 5, &ops), PROXY_DIR_LIMIT);
+	ck_assert_uint_eq(k.n, 20);
+	ck_assert(!memcmp(k.got, "0123456789abcdefghij", 20));
+	ck_assert_uint_le(k.max_piece, 3);
+	ck_assert_uint_ge(k.writes, 7);
+	proxy_dir_clear(&d);
+
+	/* A receiver that takes less than offered: BLOCKED, then the rest on the next call. */
+	proxy_dir_init(&d, 1, "t");
+	sim_link plain = { 0 };
+	lsink s2 = { .room = 2 };
+	proxy_dir_ops ops2 = { lsink_write, NULL, &s2 };
+	proxy_dir_push(&d, &plain, 0, (const uint8_t *)"abcde", 5);
+	ck_assert_int_eq(proxy_dir_deliver(&d, &plain, 0, &ops2), PROXY_DIR_BLOCKED);
+	s2.room = 0;
+	ck_assert_int_eq(proxy_dir_deliver(&d, &plain, 0, &ops2), PROXY_DIR_OK);
+	ck_assert(!memcmp(s2.got, "abcde", 5));
+	proxy_dir_clear(&d);
+}
+END_TEST
+
+/* Loss and slice sizes come from the stream: the same seed, the same pieces and attempts. */
+START_TEST(test_link_seeded)
+{
+	size_t pieces[2][2];
+	for (int run = 0; run < 2; run++) {
+		proxy_dir d;
+		proxy_dir_init(&d, 42, "proxy/conn-1/c2b");
+		sim_link l = { .slice_max = 7, .loss = 0.3, .rto_us = 10 };
+		lsink k = { 0 };
+		proxy_dir_ops ops = { lsink_write, NULL, &k };
+		uint8_t b[200];
+		for (size_t i = 0; i < sizeof b; i++)
+			b[i] = (uint8_t)i;
+		proxy_dir_push(&d, &l, 0, b, sizeof b);
+		int64_t t = 0;
+		for (int i = 0; i < 1000 && d.head; i++, t += 10)
+			ck_assert_int_eq(proxy_dir_deliver(&d, &l, t, &ops), PROXY_DIR_OK);
+		ck_assert_uint_eq(k.n, sizeof b);
+		ck_assert(!memcmp(k.got, b, sizeof b));
+		pieces[run][0] = k.writes;
+		pieces[run][1] = (size_t)t;
+		proxy_dir_clear(&d);
+	}
+	ck_assert_uint_eq(pieces[0][0], pieces[1][0]);
+	ck_assert_uint_eq(pieces[0][1], pieces[1][1]);
+}
+END_TEST
+
 Suite *net_suite(void)
 {
 	Suite *s = suite_create("net");
@@ -2223,6 +2360,13 @@ Suite *net_suite(void)
 	tcase_add_test(tc, test_fault_schedule_clock);
 	tcase_add_test(tc, test_fault_schedule_rejects_and_names);
 	tcase_add_test(tc, test_fault_draw_is_seeded);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("proxy_link");
+	tcase_add_test(tc, test_link_latency_and_order);
+	tcase_add_test(tc, test_link_partition_aborts_blackhole_does_not);
+	tcase_add_test(tc, test_link_clog_limit_slices);
+	tcase_add_test(tc, test_link_seeded);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("determinism");

@@ -319,7 +319,7 @@ START_TEST(test_run_targets)
 	run_result_free(&r);
 	o.broker = "udp://x:1";
 	ck_assert_int_eq(run_scenario(s, &o, &r), -1);
-	ck_assert_ptr_nonnull(strstr(r.report, "--broker takes sim, mqtt://HOST:PORT (or tcp://), mqtts://HOST:PORT or exec:'CMD ARGS'"));
+	ck_assert_ptr_nonnull(strstr(r.report, "--broker takes sim, mqtt://HOST:PORT (or tcp://), mqtts://HOST:PORT, ws://HOST:PORT[/PATH], wss://HOST:PORT[/PATH] or exec:'CMD ARGS'"));
 	run_result_free(&r);
 	/* An exec broker runs what a scenario for an external broker runs. */
 	ck_assert(run_target_fits(s, RUN_TARGET_EXEC));
@@ -370,6 +370,24 @@ START_TEST(test_run_targets)
 	ck_assert_int_eq(run_parse_target("mqtts://h:0", host, sizeof host, &port), -1);
 	ck_assert_int_eq(run_parse_target("mqttss://h:1", host, sizeof host, &port), -1);
 	ck_assert_int_eq(run_parse_target("MQTTS://h:1", host, sizeof host, &port), -1);
+	/* WebSocket: over TCP or TLS, with a path (default /mqtt) that run_target_ws gives. */
+	char path[RUN_WS_PATH_MAX];
+	ck_assert_int_eq(run_parse_target("ws://broker:8080/mqtt", host, sizeof host, &port), RUN_TARGET_TCP);
+	ck_assert_str_eq(host, "broker");
+	ck_assert_uint_eq(port, 8080);
+	ck_assert(run_target_ws("ws://broker:8080/a/b", path, sizeof path));
+	ck_assert_str_eq(path, "/a/b");
+	ck_assert_int_eq(run_parse_target("wss://[::1]:8081", host, sizeof host, &port), RUN_TARGET_TLS);
+	ck_assert_str_eq(host, "::1");
+	ck_assert(run_target_ws("wss://[::1]:8081", path, sizeof path));
+	ck_assert_str_eq(path, "/mqtt");
+	ck_assert(!run_target_ws("mqtt://h:1", path, sizeof path));
+	ck_assert(!run_target_ws(NULL, path, sizeof path));
+	ck_assert_int_eq(run_parse_target("ws://h:0/mqtt", host, sizeof host, &port), -1);
+	ck_assert_int_eq(run_parse_target("ws://h:80x/mqtt", host, sizeof host, &port), -1);
+	ck_assert_int_eq(run_parse_target("ws://h:80/a b", host, sizeof host, &port), -1);
+	ck_assert_int_eq(run_parse_target("ws://h/mqtt", host, sizeof host, &port), -1);
+	ck_assert_int_eq(run_parse_target("wsx://h:1", host, sizeof host, &port), -1);
 }
 END_TEST
 

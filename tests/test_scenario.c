@@ -9,6 +9,7 @@
 
 #include "harness/run.h"
 #include "harness/scenario.h"
+#include "harness/run.h"
 #include "harness/units.h"
 #include "mqtt/mqtt.h"
 
@@ -310,7 +311,7 @@ static const char kitchen_sink[] =
 	"  - { client: sub, unsubscribe: a/+/c }\n"
 	"  - { client: pub, publish: { topic: r/t, payload: \"21.5\", qos: 1, retain: true, dup: true, id: 7 } }\n"
 	"  - { client: pub, publish: { topic: r/u } }\n"
-	"  - { client: pub, expect: { packet: puback, id: 7, rc: 0, within: 1s } }\n"
+	"  - { client: pub, expect: { packet: puback, id: 7, rc: 0, within: 1s, after: 250ms } }\n"
 	"  - { client: sub, expect: { packet: PUBLISH, topic: r/t, payload: \"21.5\", qos: 1, retain: 1, dup: false } }\n"
 	"  - { client: sub, expect: { packet: SubAck, codes: [1, 0x80] } }\n"
 	"  - { client: pub, expect: { packet: CONNACK, rc: [5, 0x87], session_present: true } }\n"
@@ -321,7 +322,7 @@ static const char kitchen_sink[] =
 	"  - { client: pub, send: \"30 05 00 01 2b 78 78\" }\n"
 	"  - { client: pub, disconnect: true }\n"
 	"  - { client: sub, drop: true }\n"
-	"  - { client: sub, expect_closed: { within: 3s } }\n"
+	"  - { client: sub, expect_closed: { within: 3s, after: 1s } }\n"
 	"  - { client: pub, expect_closed: true }\n"
 	"  - { client: sub, expect_closed: }\n"
 	"expect:\n"
@@ -486,6 +487,8 @@ START_TEST(test_kitchen_sink_steps)
 	ck_assert_int_eq(m->type, MQTT_PUBACK);
 	ck_assert(m->has_id && m->id == 7 && m->has_rc && m->rc == 0);
 	ck_assert_int_eq(st[8].within_us, 1000000);
+	ck_assert_int_eq(st[8].after_us, 250000);
+	ck_assert_int_eq(st[9].after_us, 0);
 	m = &st[9].match;
 	ck_assert_str_eq(m->topic, "r/t");
 	ck_assert_str_eq(m->payload, "21.5");
@@ -517,6 +520,7 @@ START_TEST(test_kitchen_sink_steps)
 	ck_assert_int_eq(st[18].kind, SC_DROP);
 	ck_assert_int_eq(st[19].kind, SC_EXPECT_CLOSED);
 	ck_assert_int_eq(st[19].within_us, 3000000);
+	ck_assert_int_eq(st[19].after_us, 1000000);
 	ck_assert_int_eq(st[20].within_us, 5000000);
 	ck_assert_int_eq(st[21].within_us, 5000000);
 	scenario_free(s);
@@ -660,6 +664,10 @@ static const struct {
 } bad_rows[] = {
 	{ H "steps:\n  - { client: pub, expect: { packet: PUBLISH, again: true, within: 1s } }\n",
 	  "4:60: 'within' does not go with 'again: true' (that checks the packet already matched, waiting for nothing)" },
+	{ H "steps:\n  - { client: pub, expect: { packet: PUBLISH, again: true, after: 1s } }\n",
+	  "4:60: 'after' does not go with 'again: true' (that checks the packet already matched, waiting for nothing)" },
+	{ H "steps:\n  - { client: pub, expect_closed: { after: 0s } }\n",
+	  "4:44: 'after' must be more than zero, got '0s'" },
 	/* a step's or an expectation's spec: ids of the scenario's own list */
 	{ H "spec: [MQTT-3.3.1-8]\nsteps:\n  - { client: pub, connect: {}, spec: [MQTT-3.3.1-9] }\n",
 	  "5:40: 'MQTT-3.3.1-9' is not in the scenario's spec list; add it there (a step's spec names which of the scenario's statements the step checks)" },
@@ -712,9 +720,16 @@ static const struct {
 	{ "name: t\nduration: 5 minutes\n",
 	  "2:11: 'duration' must be a duration like 250ms, 15s or 1m30s, got '5 minutes'" },
 	{ "name: t\ntargets: [sim, tpc]\n",
-	  "2:16: 'targets' must be one of sim, tcp, got 'tpc' (did you mean 'tcp'?)" },
+	  "2:16: 'targets' must be one of sim, tcp, ws, got 'tpc' (did you mean 'tcp'?)" },
 	{ "name: t\ntargets: []\n",
-	  "2:10: 'targets' is empty; say where the scenario can run: [sim, tcp]" },
+	  "2:10: 'targets' is empty; say where the scenario can run: [sim, tcp] (or [ws]: WebSocket only)" },
+	/* WebSocket framing of a send step: a [ws] scenario's, and a send's only. */
+	{ "name: t\nclients: [{ id: a }]\nsteps:\n  - { client: a, send: \"c0 00\", ws_text: true }\n",
+	  "4:42: 'ws_text' needs a WebSocket transport: give the scenario 'targets: [ws]'" },
+	{ "name: t\ntargets: [ws]\nclients: [{ id: a }]\nsteps:\n  - { client: a, open: true, ws_frames: [1] }\n",
+	  "5:41: 'ws_frames' goes with 'send' only (how its bytes travel over WebSocket)" },
+	{ "name: t\ntargets: [ws]\nclients: [{ id: a }]\nsteps:\n  - { client: a, send: \"c0 00\", ws_frames: [0] }\n",
+	  "5:45: 'ws_frames' must be an integer from 1 to 1048576, got '0'" },
 	{ "name: t\nspec: [MQTT-3.3.1]\n",
 	  "2:8: 'MQTT-3.3.1' is not a statement id; they look like MQTT-3.3.1-8" },
 	{ "name: t\nbroker: [persistence]\n",
@@ -1050,6 +1065,30 @@ START_TEST(test_v5_model)
 	ck_assert_str_eq(s->steps[4].props->str[MQTT_PROP_REASON_STRING], "bye");
 	ck_assert(s->steps[5].props == NULL && s->steps[5].reason == 0);
 	scenario_free(s);
+}
+END_TEST
+
+/* A WebSocket-only scenario: its target, and the framing of its send steps. */
+START_TEST(test_ws_send)
+{
+	sc_errors e;
+	scenario *s = parse("name: t\ntargets: [ws]\nclients: [{ id: a }]\nsteps:\n"
+			    "  - { client: a, send: \"c0 00 c0 00\", ws_frames: [1, 2] }\n"
+			    "  - { client: a, send: \"c0 00\", ws_text: true }\n"
+			    "  - { client: a, send: \"c0 00\" }\n", &e);
+	if (!s)
+		dump(&e);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_uint_eq(s->targets, SC_TARGET_WS);
+	ck_assert_uint_eq(s->steps[0].nws_frames, 2);
+	ck_assert_uint_eq(s->steps[0].ws_frames[0], 1);
+	ck_assert_uint_eq(s->steps[0].ws_frames[1], 2);
+	ck_assert(!s->steps[0].ws_text && s->steps[1].ws_text);
+	ck_assert(!s->steps[2].nws_frames && !s->steps[2].ws_text);
+	ck_assert(!run_target_fits(s, RUN_TARGET_SIM) && !run_target_fits(s, RUN_TARGET_TCP) &&
+		  !run_target_fits(s, RUN_TARGET_EXEC) && run_target_fits(s, RUN_TARGET_WS));
+	scenario_free(s);
+	sc_errors_free(&e);
 }
 END_TEST
 
@@ -1456,6 +1495,7 @@ Suite *scenario_suite(void)
 
 	tc = tcase_create("good");
 	tcase_add_test(tc, test_readme_example);
+	tcase_add_test(tc, test_ws_send);
 	tcase_add_test(tc, test_kitchen_sink_top);
 	tcase_add_test(tc, test_exec_config);
 	tcase_add_test(tc, test_kitchen_sink_network);

@@ -15,6 +15,8 @@
 
 #define PORT 1883
 #define MS 1000
+/* What the reference broker announces to a 5.0 client by default. */
+#define CAPS5 "receive_max=65535 topic_alias_max=10 max_packet_size=1048576"
 
 static sim_world *w;
 static sim_host *bh;
@@ -252,6 +254,70 @@ START_TEST(test_overlap_copies)
 }
 END_TEST
 
+/* A 5.0 client asking for 60 s of keep alive is told 10 (CONNACK Server Keep Alive) and cut
+ * off after 15 s of silence; without the variant nothing is said and 16 s of silence is fine.
+ * One asking for less than 10 s, and a 3.1.1 client, are left as they asked either way. */
+START_TEST(test_server_keepalive)
+{
+	for (int var = 0; var < 2; var++) {
+		start(var ? BROKER_VAR_SERVER_KEEPALIVE : 0, 0, false);
+		tclient *a = tc_new(w, "a", bh, PORT), *b = tc_new(w, "b", bh, PORT);
+		tc_connect5(a, "a", true, 60, NULL);
+		tc_connect5(b, "b", true, 5, NULL);
+		tclient *old = online("old", "o", true);
+		tc_run(w, 10 * MS);
+		TC_EXPECT(a, var ? "CONNACK session_present=0 reason=0 (Success) server_keepalive=10 " CAPS5
+				 : "CONNACK session_present=0 reason=0 (Success) " CAPS5);
+		TC_EXPECT(b, "CONNACK session_present=0 reason=0 (Success) " CAPS5);
+		tc_free(b); /* asked for 5 s: it would be cut off below either way */
+		tc_run(w, 16000 * MS);
+		ck_assert_msg(a->closed == (var != 0), "variant %d: a %s", var, a->closed ? "cut off" : "still open");
+		ck_assert_msg(!old->closed, "a 3.1.1 client asking for 60 s was cut off after 16 s");
+		tc_free(a);
+		tc_free(old);
+	}
+}
+END_TEST
+
+/* Three QoS 2 PUBLISHes unreleased from a 5.0 client: all taken, or, told Receive Maximum 2,
+ * the third is one too many (DISCONNECT 0x93). A 3.1.1 client is never limited. */
+START_TEST(test_low_receive_max)
+{
+	for (int var = 0; var < 2; var++) {
+		start(var ? BROKER_VAR_LOW_RECEIVE_MAX : 0, 0, false);
+		tclient *c = tc_new(w, "c", bh, PORT);
+		tc_connect5(c, "c", true, 0, NULL);
+		tc_run(w, 10 * MS);
+		TC_EXPECT(c, var ? "CONNACK session_present=0 reason=0 (Success) receive_max=2 topic_alias_max=10 "
+				   "max_packet_size=1048576"
+				 : "CONNACK session_present=0 reason=0 (Success) " CAPS5);
+		tclient *old = online("old", "o", true);
+		for (uint16_t id = 1; id <= 3; id++) {
+			tc_publish(c, "t", "m", 2, false, id);
+			tc_publish(old, "t", "m", 2, false, id);
+		}
+		tc_run(w, 10 * MS);
+		TC_EXPECT(c, "PUBREC id=1 reason=0x10 (No matching subscribers)");
+		TC_EXPECT(c, "PUBREC id=2 reason=0x10 (No matching subscribers)");
+		if (var) {
+			const char *got = tc_next(c);
+			ck_assert_msg(got && !strncmp(got, "DISCONNECT reason=0x93", 22), "%s", got ? got : "(nothing)");
+			ck_assert(c->closed);
+		} else
+			TC_EXPECT(c, "PUBREC id=3 reason=0x10 (No matching subscribers)");
+		TC_EXPECT_NOTHING(c);
+		for (int id = 1; id <= 3; id++) {
+			char want[32];
+			snprintf(want, sizeof want, "PUBREC id=%d", id);
+			TC_EXPECT(old, want);
+		}
+		TC_EXPECT_NOTHING(old);
+		tc_free(c);
+		tc_free(old);
+	}
+}
+END_TEST
+
 Suite *variants_suite(void)
 {
 	Suite *s = suite_create("variants");
@@ -263,6 +329,8 @@ Suite *variants_suite(void)
 	tcase_add_test(tc, test_dollar_refused);
 	tcase_add_test(tc, test_qos0_not_queued);
 	tcase_add_test(tc, test_overlap_copies);
+	tcase_add_test(tc, test_server_keepalive);
+	tcase_add_test(tc, test_low_receive_max);
 	suite_add_tcase(s, tc);
 	return s;
 }

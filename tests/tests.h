@@ -14,7 +14,7 @@ Suite *malformed_suite(void);  /* test_malformed.c: every rejection names its st
 Suite *topic_suite(void);      /* test_topic.c: names, filters, matching, shared */
 Suite *print_suite(void);      /* test_print.c: printers and names */
 Suite *cli_suite(void);        /* test_cli.c: hex parsing and `mqttsim decode` */
-Suite *net_suite(void);        /* test_net.c: virtual network, faults, disk, host clocks */
+Suite *net_suite(void);        /* test_net.c: virtual network, faults, disk, host clocks; the proxy's link model */
 Suite *broker_suite(void);     /* test_broker.c: the reference broker through the sim shell */
 Suite *broker5_suite(void);    /* test_broker5.c: MQTT 5.0 in the reference broker, 3.1.1 beside it */
 Suite *tree_suite(void);       /* test_tree.c: topic tree (siblings, wildcards, order), max_subscriptions */
@@ -34,6 +34,7 @@ Suite *nodemcu_suite(void);    /* test_nodemcu.c: NodeMCU profiles, timers, devi
 Suite *security_suite(void);   /* test_security.c: the broker under abuse: owners, reads, retained pacing */
 Suite *fuzz_suite(void);       /* test_fuzz.c: crashes the fuzzers found, replayed; their seeds */
 Suite *verdict_suite(void);    /* test_verdict.c: verdict rules, expected failures, the worker pool */
+Suite *ws_suite(void);         /* test_ws.c: WebSocket framing and handshake (harness/ws.h) */
 Suite *variants_suite(void);   /* test_variants.c: each permitted broker variant changes behaviour */
 
 /* Hex text (spaces allowed) to bytes; aborts the test on bad hex. Returns the length. */

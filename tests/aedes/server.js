@@ -1,9 +1,12 @@
-// server.js - a plain aedes MQTT broker on 127.0.0.1, for tests/aedes.sh.
+// server.js - a plain aedes MQTT broker on 127.0.0.1, for tests/aedes.sh and tests/ws.sh.
 //
-//   node tests/aedes/server.js PORT [AEDES_PREFIX]
+//   node tests/aedes/server.js PORT [AEDES_PREFIX [ws]]
 //
 // Prints "listening on 127.0.0.1:PORT" once the socket is bound (PORT 0: a free port chosen by
-// the kernel, and the line names it). SIGTERM and SIGINT close the broker and the listening
+// the kernel, and the line names it). With ws, MQTT over WebSocket instead: an HTTP server on
+// PORT whose upgrades (any path) the npm package ws accepts, selecting the subprotocol mqtt
+// when the client offers it, each connection's byte stream (ws's createWebSocketStream)
+// handed to aedes as a socket would be, as aedes's documentation does it. SIGTERM and SIGINT close the broker and the listening
 // socket and exit 0. Default options throughout (in-memory persistence, no authentication):
 // the broker as the npm package ships it.
 //
@@ -32,7 +35,21 @@ try {
 const { Aedes } = await import(pathToFileURL(entry).href)
 
 const aedes = await Aedes.createBroker()
-const server = createServer(aedes.handle)
+let server
+if (process.argv[4] === 'ws') {
+  // ws is CommonJS: its exports hang off the default one.
+  const { WebSocketServer, createWebSocketStream } =
+    (await import(pathToFileURL(createRequire(join(prefix, 'package.json')).resolve('ws')).href)).default
+  const { createServer: createHttpServer } = await import('node:http')
+  server = createHttpServer((req, res) => { res.writeHead(426); res.end() })
+  const wss = new WebSocketServer({
+    server,
+    handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : false)
+  })
+  wss.on('connection', (ws) => aedes.handle(createWebSocketStream(ws)))
+} else {
+  server = createServer(aedes.handle)
+}
 
 server.on('error', (e) => {
   console.error(`aedes server: ${e.message}`)

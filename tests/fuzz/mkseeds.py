@@ -271,7 +271,8 @@ def small_seeds():
 
 
 if __name__ == "__main__":
-    # seeds/timeline/ holds traces written by `mqttsim run --out`, kept by hand like seeds/decode/.
+    # seeds/timeline/ holds traces written by `mqttsim run --out`, kept by hand like seeds/decode/
+    # and seeds/ws/ (frames and handshakes, and the inputs fuzz_ws found).
     for t in ("broker", "scenario", "catalog", "acl", "passwd", "hexdecode"):
         shutil.rmtree(os.path.join(SEEDS, t), ignore_errors=True)
     broker_seeds()

@@ -6,7 +6,7 @@
 #
 #   FUZZ_SECONDS=60 FUZZ_DIR=build/fuzz sh tests/fuzz/run.sh decode broker ...
 #
-# The small surfaces (hexdecode, timeline) saturate in seconds and run for a sixth of
+# The small surfaces (hexdecode, timeline, ws) saturate in seconds and run for a sixth of
 # FUZZ_SECONDS (at least 10 s) so that CI's fuzzing stays within its budget.
 set -u
 secs=${FUZZ_SECONDS:-60}
@@ -21,7 +21,7 @@ opts() {
 	broker) echo "-max_len=8192" ;;
 	scenario | catalog) echo "-max_len=16384" ;;
 	acl | passwd) echo "-max_len=4096" ;;
-	hexdecode) echo "-max_len=4096" ;;
+	hexdecode | ws) echo "-max_len=4096" ;;
 	timeline) echo "-max_len=8192" ;;
 	*) echo "" ;;
 	esac
@@ -35,7 +35,7 @@ for t in "$@"; do
 	[ -x "$bin" ] || { echo "run.sh: $bin is not built (make fuzz-build)" >&2; exit 2; }
 	[ -d "$seeds" ] || { echo "run.sh: no seed corpus $seeds" >&2; exit 2; }
 	s=$secs
-	case $t in hexdecode | timeline) s=$((secs / 6)); [ "$s" -ge 10 ] || s=10 ;; esac
+	case $t in hexdecode | timeline | ws) s=$((secs / 6)); [ "$s" -ge 10 ] || s=10 ;; esac
 	[ "$secs" -ge 1 ] || s=1
 	corpus=$dir/corpus/$t
 	log=$dir/$t.log
