@@ -8,22 +8,11 @@
  */
 #include "broker/auth_internal.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* ---- messages -------------------------------------------------------------------------- */
-
-void broker__auth_say(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (!err || !errlen)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 const char *broker__auth_show(char dst[48], const char *s, size_t n)
 {
@@ -71,7 +60,7 @@ int broker__auth_check_nul(const char *name, const char *text, size_t len, char 
 	int line = 1;
 	for (const char *q = text; q < z; q++)
 		line += *q == '\n';
-	broker__auth_say(err, errlen, "%s:%d: contains a NUL byte; is this a text file?", name, line);
+	mqtt_say(err, errlen, "%s:%d: contains a NUL byte; is this a text file?", name, line);
 	return -1;
 }
 
@@ -93,7 +82,7 @@ broker_file_auth *broker_auth_parse(const char *passwd_name, const char *passwd_
 {
 	broker_file_auth *a = calloc(1, sizeof *a);
 	if (!a) {
-		broker__auth_say(err, errlen, "out of memory");
+		mqtt_say(err, errlen, "out of memory");
 		return NULL;
 	}
 	a->iface.ctx = a;

@@ -100,7 +100,7 @@ int broker__auth_load_acl(broker_file_auth *a, const char *file, const char *tex
 		if (word_is(s, kw, "user") || word_is(s, kw, "client")) {
 			bool is_user = s[0] == 'u';
 			if (rest_len == 0) {
-				broker__auth_say(err, errlen, "%s:%d: '%s' needs a %s", file, L.no,
+				mqtt_say(err, errlen, "%s:%d: '%s' needs a %s", file, L.no,
 						 is_user ? "user" : "client",
 						 is_user ? "user name" : "client id");
 				return -1;
@@ -112,7 +112,7 @@ int broker__auth_load_acl(broker_file_auth *a, const char *file, const char *tex
 		}
 		bool pattern = word_is(s, kw, "pattern");
 		if (!pattern && !word_is(s, kw, "topic")) {
-			broker__auth_say(err, errlen,
+			mqtt_say(err, errlen,
 					 "%s:%d: unknown directive '%s'; expected topic, pattern, user or client",
 					 file, L.no, broker__auth_show(q, s, kw));
 			return -1;
@@ -136,19 +136,19 @@ int broker__auth_load_acl(broker_file_auth *a, const char *file, const char *tex
 		} else if (aw < rest_len) {
 			/* "topic readonly a/b": a misspelt access word must not become part of
 			 * a filter that then never matches. */
-			broker__auth_say(err, errlen,
+			mqtt_say(err, errlen,
 					 "%s:%d: unknown access '%s'; expected read, write or readwrite before the filter",
 					 file, L.no, broker__auth_show(q, rest, aw));
 			return -1;
 		}
 		if (flen == 0) {
-			broker__auth_say(err, errlen, "%s:%d: '%s' needs a topic filter", file,
+			mqtt_say(err, errlen, "%s:%d: '%s' needs a topic filter", file,
 					 L.no, what);
 			return -1;
 		}
 		mqtt_err e;
 		if (mqtt_topic_filter_check((const uint8_t *)filter, flen, MQTT_V311, &e)) {
-			broker__auth_say(err, errlen, "%s:%d: bad topic filter '%s': %s", file,
+			mqtt_say(err, errlen, "%s:%d: bad topic filter '%s': %s", file,
 					 L.no, broker__auth_show(q, filter, flen), e.msg);
 			return -1;
 		}
@@ -164,7 +164,7 @@ int broker__auth_load_acl(broker_file_auth *a, const char *file, const char *tex
 	}
 	return 0;
 oom:
-	broker__auth_say(err, errlen, "%s: out of memory", file);
+	mqtt_say(err, errlen, "%s: out of memory", file);
 	return -1;
 }
 

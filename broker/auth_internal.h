@@ -6,6 +6,7 @@
 #define BROKER_AUTH_INTERNAL_H
 
 #include "broker/auth.h"
+#include "mqtt/mqtt.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -26,13 +27,6 @@ struct broker_file_auth {
 };
 
 /* ---- messages and lines (auth.c) ------------------------------------------------------- */
-
-/* printf into err (errlen bytes, cut if need be); err may be NULL. */
-void broker__auth_say(char *err, size_t errlen, const char *fmt, ...)
-#if defined(__GNUC__)
-	__attribute__((format(printf, 3, 4)))
-#endif
-	;
 
 /* A piece of a line, safe to quote in a message: at most 40 bytes, anything that is not
  * printable ASCII shown as '?', "..." when cut. Returns dst. */

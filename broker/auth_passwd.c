@@ -68,7 +68,7 @@ static int parse_user(const char *file, int no, const char *s, size_t n, pw_user
 	char q[48], q2[48];
 	const char *colon = memchr(s, ':', n);
 	if (!colon) {
-		broker__auth_say(err, errlen,
+		mqtt_say(err, errlen,
 				 "%s:%d: expected USER:$mqs2$ITERATIONS$SALT$STOREDKEY$SERVERKEY, found no ':' in '%s' "
 				 "(lines like this are written by 'mqttsim passwd')",
 				 file, no, broker__auth_show(q, s, n));
@@ -76,11 +76,11 @@ static int parse_user(const char *file, int no, const char *s, size_t n, pw_user
 	}
 	size_t ulen = (size_t)(colon - s);
 	if (ulen == 0) {
-		broker__auth_say(err, errlen, "%s:%d: the user name before ':' is empty", file, no);
+		mqtt_say(err, errlen, "%s:%d: the user name before ':' is empty", file, no);
 		return -1;
 	}
 	if (ulen > MAX_USER) {
-		broker__auth_say(err, errlen,
+		mqtt_say(err, errlen,
 				 "%s:%d: the user name is %zu bytes long; MQTT allows at most %d",
 				 file, no, ulen, MAX_USER);
 		return -1;
@@ -92,7 +92,7 @@ static int parse_user(const char *file, int no, const char *s, size_t n, pw_user
 	if (old && !v1) {
 		/* Not read even though it could be: the line itself is the danger, and the
 		 * broker running with it would leave it in place unnoticed. */
-		broker__auth_say(err, errlen,
+		mqtt_say(err, errlen,
 				 "%s:%d: user '%s': this line is in the old $mqs1$ format, which keeps the "
 				 "SaltedPassword, enough to log in as the user by SCRAM; run 'mqttsim passwd "
 				 "%s USER' (for any user: it rewrites every $mqs1$ line as $mqs2$, passwords "
@@ -101,7 +101,7 @@ static int parse_user(const char *file, int no, const char *s, size_t n, pw_user
 		return -1;
 	}
 	if (!old && ((size_t)(end - h) < slen || memcmp(h, BROKER_AUTH_SCHEME, slen) != 0)) {
-		broker__auth_say(err, errlen,
+		mqtt_say(err, errlen,
 				 "%s:%d: user '%s': the password is not a $mqs2$ entry ('%s'); "
 				 "set it with 'mqttsim passwd'",
 				 file, no, q,
@@ -130,7 +130,7 @@ static int parse_user(const char *file, int no, const char *s, size_t n, pw_user
 		p = d + 1;
 	}
 	if (k != want) {
-		broker__auth_say(err, errlen, "%s:%d: user '%s': expected %s, found %d field%s after %s",
+		mqtt_say(err, errlen, "%s:%d: user '%s': expected %s, found %d field%s after %s",
 				 file, no, q, form, k, k == 1 ? "" : "s", scheme);
 		return -1;
 	}
@@ -143,7 +143,7 @@ static int parse_user(const char *file, int no, const char *s, size_t n, pw_user
 			it = it * 10 + (uint64_t)(f[0][i] - '0');
 	}
 	if (!digits || it < 1 || it > BROKER_AUTH_MAX_ITERATIONS) {
-		broker__auth_say(err, errlen,
+		mqtt_say(err, errlen,
 				 "%s:%d: user '%s': iteration count '%s' is not a number from 1 to %d",
 				 file, no, q, broker__auth_show(q2, f[0], fl[0]),
 				 BROKER_AUTH_MAX_ITERATIONS);
@@ -151,13 +151,13 @@ static int parse_user(const char *file, int no, const char *s, size_t n, pw_user
 	}
 	u->iterations = (uint32_t)it;
 	if (fl[1] < 2 || fl[1] > 2 * BROKER_AUTH_MAX_SALT || fl[1] % 2) {
-		broker__auth_say(err, errlen,
+		mqtt_say(err, errlen,
 				 "%s:%d: user '%s': the salt has %zu hex digits; it needs an even number from 2 to %d",
 				 file, no, q, fl[1], 2 * BROKER_AUTH_MAX_SALT);
 		return -1;
 	}
 	if (!unhex(f[1], fl[1], u->salt)) {
-		broker__auth_say(err, errlen, "%s:%d: user '%s': the salt '%s' is not hex", file,
+		mqtt_say(err, errlen, "%s:%d: user '%s': the salt '%s' is not hex", file,
 				 no, q, broker__auth_show(q2, f[1], fl[1]));
 		return -1;
 	}
@@ -168,12 +168,12 @@ static int parse_user(const char *file, int no, const char *s, size_t n, pw_user
 		const char *fi = f[2 + i];
 		size_t li = fl[2 + i];
 		if (li != 2 * SHA256_LEN) {
-			broker__auth_say(err, errlen, "%s:%d: user '%s': the %s has %zu hex digits; it needs %d",
+			mqtt_say(err, errlen, "%s:%d: user '%s': the %s has %zu hex digits; it needs %d",
 					 file, no, q, what[old][i], li, 2 * SHA256_LEN);
 			return -1;
 		}
 		if (!unhex(fi, li, key[i])) {
-			broker__auth_say(err, errlen, "%s:%d: user '%s': the %s '%s' is not hex", file, no, q,
+			mqtt_say(err, errlen, "%s:%d: user '%s': the %s '%s' is not hex", file, no, q,
 					 what[old][i], broker__auth_show(q2, fi, li));
 			return -1;
 		}
@@ -235,7 +235,7 @@ int broker__auth_load_passwd(broker_file_auth *a, const char *file, const char *
 			bad = i;
 	if (bad) {
 		char q[48];
-		broker__auth_say(err, errlen, "%s:%d: user '%s' appears again (first on line %d)",
+		mqtt_say(err, errlen, "%s:%d: user '%s' appears again (first on line %d)",
 				 file, a->users[bad].line,
 				 broker__auth_show(q, a->users[bad].name, strlen(a->users[bad].name)),
 				 a->users[bad - 1].line);
@@ -243,7 +243,7 @@ int broker__auth_load_passwd(broker_file_auth *a, const char *file, const char *
 	}
 	return 0;
 oom:
-	broker__auth_say(err, errlen, "%s: out of memory", file);
+	mqtt_say(err, errlen, "%s: out of memory", file);
 	return -1;
 }
 
@@ -341,11 +341,11 @@ int broker_auth_user_check(const char *user, char *why, size_t whylen)
 {
 	size_t n = user ? strlen(user) : 0;
 	if (n == 0) {
-		broker__auth_say(why, whylen, "the user name is empty");
+		mqtt_say(why, whylen, "the user name is empty");
 		return -1;
 	}
 	if (n > MAX_USER) {
-		broker__auth_say(why, whylen,
+		mqtt_say(why, whylen,
 				 "the user name is %zu bytes long; MQTT allows at most %d", n,
 				 MAX_USER);
 		return -1;
@@ -353,24 +353,24 @@ int broker_auth_user_check(const char *user, char *why, size_t whylen)
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)user[i];
 		if (c == ':') {
-			broker__auth_say(why, whylen,
+			mqtt_say(why, whylen,
 					 "the user name contains ':', which separates it from the hash");
 			return -1;
 		}
 		if (c < 0x20 || c == 0x7f) {
-			broker__auth_say(why, whylen,
+			mqtt_say(why, whylen,
 					 "the user name contains a control character (byte %zu)",
 					 i + 1);
 			return -1;
 		}
 	}
 	if (user[0] == '#') {
-		broker__auth_say(why, whylen,
+		mqtt_say(why, whylen,
 				 "the user name starts with '#', which would make its line a comment");
 		return -1;
 	}
 	if (broker__auth_blank(user[0]) || broker__auth_blank(user[n - 1])) {
-		broker__auth_say(why, whylen,
+		mqtt_say(why, whylen,
 				 "the user name starts or ends with a blank, which the file ignores");
 		return -1;
 	}
@@ -384,24 +384,24 @@ int broker_auth_format(char *out, size_t cap, const char *user, const uint8_t *p
 	if (broker_auth_user_check(user, err, errlen))
 		return -1;
 	if (salt_len < 1 || salt_len > BROKER_AUTH_MAX_SALT) {
-		broker__auth_say(err, errlen, "the salt is %zu bytes; it must be 1 to %d", salt_len,
+		mqtt_say(err, errlen, "the salt is %zu bytes; it must be 1 to %d", salt_len,
 				 BROKER_AUTH_MAX_SALT);
 		return -1;
 	}
 	if (iterations < 1 || iterations > BROKER_AUTH_MAX_ITERATIONS) {
-		broker__auth_say(err, errlen, "%u iterations; it must be 1 to %d", iterations,
+		mqtt_say(err, errlen, "%u iterations; it must be 1 to %d", iterations,
 				 BROKER_AUTH_MAX_ITERATIONS);
 		return -1;
 	}
 	size_t ulen = strlen(user);
 	if (cap < BROKER_AUTH_LINE_CAP(ulen)) {
-		broker__auth_say(err, errlen, "a buffer of %zu bytes is too small; %zu needed", cap,
+		mqtt_say(err, errlen, "a buffer of %zu bytes is too small; %zu needed", cap,
 				 (size_t)BROKER_AUTH_LINE_CAP(ulen));
 		return -1;
 	}
 	uint8_t stored[SHA256_LEN], server[SHA256_LEN];
 	if (derive(password, password_len, salt, salt_len, iterations, stored, server)) {
-		broker__auth_say(err, errlen, "key derivation failed");
+		mqtt_say(err, errlen, "key derivation failed");
 		return -1;
 	}
 	int pos = put_line(out, cap, user, strlen(user), iterations, salt, salt_len, stored, server);
@@ -426,7 +426,7 @@ int broker_auth_upgrade(const char *name, const char *text, size_t len, char **o
 	cap += lines * (2 * SHA256_LEN + 1);
 	char *o = malloc(cap);
 	if (!o) {
-		broker__auth_say(err, errlen, "%s: out of memory", name);
+		mqtt_say(err, errlen, "%s: out of memory", name);
 		return -1;
 	}
 	size_t n = 0;

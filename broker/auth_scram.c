@@ -13,27 +13,11 @@
  */
 #include "broker/scram.h"
 #include "mqtt/alloc.h"
+#include "mqtt/mqtt.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void say(char *why, size_t whylen, const char *fmt, ...)
-#if defined(__GNUC__)
-	__attribute__((format(printf, 3, 4)))
-#endif
-	;
-
-static void say(char *why, size_t whylen, const char *fmt, ...)
-{
-	if (!why || !whylen)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
 
 /* ---- Base64 ------------------------------------------------------------------------------ */
 
@@ -173,22 +157,22 @@ int broker__scram_client_first(broker_scram *s, const uint8_t *m, size_t n, char
 {
 	const char *p = (const char *)m, *end = p + n;
 	if (s->step != 0) {
-		say(why, whylen, "SCRAM client-first-message out of turn");
+		mqtt_say(why, whylen, "SCRAM client-first-message out of turn");
 		return BROKER_SCRAM_MALFORMED;
 	}
 	if (n == 0 || n > BROKER_SCRAM_MAX_MSG || memchr(m, 0, n)) {
-		say(why, whylen, "SCRAM client-first-message is empty, longer than %d bytes or holds a NUL",
+		mqtt_say(why, whylen, "SCRAM client-first-message is empty, longer than %d bytes or holds a NUL",
 		    BROKER_SCRAM_MAX_MSG);
 		return BROKER_SCRAM_MALFORMED;
 	}
 	/* gs2-header = gs2-cbind-flag "," [authzid] "," */
 	if (p[0] == 'p') {
-		say(why, whylen, "SCRAM channel binding ('p=') is not supported: use %s without -PLUS",
+		mqtt_say(why, whylen, "SCRAM channel binding ('p=') is not supported: use %s without -PLUS",
 		    BROKER_SCRAM_METHOD);
 		return BROKER_SCRAM_UNSUPPORTED; /* RFC 5802 §6: the server does not offer it */
 	}
 	if ((p[0] != 'n' && p[0] != 'y') || n < 3 || p[1] != ',') {
-		say(why, whylen, "SCRAM client-first-message must start with \"n,\", \"y,\" or \"p=\"");
+		mqtt_say(why, whylen, "SCRAM client-first-message must start with \"n,\", \"y,\" or \"p=\"");
 		return BROKER_SCRAM_MALFORMED;
 	}
 	const char *q = p + 2;
@@ -196,14 +180,14 @@ int broker__scram_client_first(broker_scram *s, const uint8_t *m, size_t n, char
 	if (q < end && *q != ',') {
 		const char *c = memchr(q, ',', (size_t)(end - q));
 		if (!c || c - q < 3 || q[0] != 'a' || q[1] != '=' || !(authz = saslname(q + 2, (size_t)(c - q - 2)))) {
-			say(why, whylen, "SCRAM GS2 header: expected \"a=NAME,\" or \",\" after the channel binding flag");
+			mqtt_say(why, whylen, "SCRAM GS2 header: expected \"a=NAME,\" or \",\" after the channel binding flag");
 			return BROKER_SCRAM_MALFORMED;
 		}
 		q = c;
 	}
 	if (q >= end || *q != ',') {
 		free(authz);
-		say(why, whylen, "SCRAM GS2 header does not end with ','");
+		mqtt_say(why, whylen, "SCRAM GS2 header does not end with ','");
 		return BROKER_SCRAM_MALFORMED;
 	}
 	q++;
@@ -215,22 +199,22 @@ int broker__scram_client_first(broker_scram *s, const uint8_t *m, size_t n, char
 	if (!attr(&q, end, &name, &v, &vn) || name == 'm') {
 		free(authz);
 		if (name == 'm') {
-			say(why, whylen, "SCRAM mandatory extension 'm=' is not supported");
+			mqtt_say(why, whylen, "SCRAM mandatory extension 'm=' is not supported");
 			return BROKER_SCRAM_UNSUPPORTED;
 		}
-		say(why, whylen, "SCRAM client-first-message-bare: expected \"n=USER,r=NONCE\"");
+		mqtt_say(why, whylen, "SCRAM client-first-message-bare: expected \"n=USER,r=NONCE\"");
 		return BROKER_SCRAM_MALFORMED;
 	}
 	char *user = name == 'n' ? saslname(v, vn) : NULL;
 	if (!user) {
 		free(authz);
-		say(why, whylen, "SCRAM client-first-message: expected a user name \"n=USER\" (',' and '=' written =2C and =3D)");
+		mqtt_say(why, whylen, "SCRAM client-first-message: expected a user name \"n=USER\" (',' and '=' written =2C and =3D)");
 		return BROKER_SCRAM_MALFORMED;
 	}
 	if (!attr(&q, end, &name, &v, &vn) || name != 'r' || !nonce_ok(v, vn)) {
 		free(authz);
 		free(user);
-		say(why, whylen, "SCRAM client-first-message: expected \"r=NONCE\" (printable ASCII, no ',') after the user name");
+		mqtt_say(why, whylen, "SCRAM client-first-message: expected \"r=NONCE\" (printable ASCII, no ',') after the user name");
 		return BROKER_SCRAM_MALFORMED;
 	}
 	/* Extensions after the nonce are allowed and ignored (RFC 5802 §5.1), but must be
@@ -241,7 +225,7 @@ int broker__scram_client_first(broker_scram *s, const uint8_t *m, size_t n, char
 		if (!attr(&q, end, &name, &v, &vn)) {
 			free(authz);
 			free(user);
-			say(why, whylen, "SCRAM client-first-message: after the nonce only \"X=value\" extensions, "
+			mqtt_say(why, whylen, "SCRAM client-first-message: after the nonce only \"X=value\" extensions, "
 				       "separated by ',' with none after the last");
 			return BROKER_SCRAM_MALFORMED;
 		}
@@ -249,7 +233,7 @@ int broker__scram_client_first(broker_scram *s, const uint8_t *m, size_t n, char
 	if (authz && strcmp(authz, user)) {
 		free(authz);
 		free(user);
-		say(why, whylen, "SCRAM authorization identity differs from the user name; acting for another user is not supported");
+		mqtt_say(why, whylen, "SCRAM authorization identity differs from the user name; acting for another user is not supported");
 		return BROKER_SCRAM_UNSUPPORTED;
 	}
 	free(authz);
@@ -299,12 +283,12 @@ int broker__scram_client_final(broker_scram *s, const uint8_t *m, size_t n, char
 	size_t vn;
 	char name;
 	if (s->step != 2) {
-		say(why, whylen, "SCRAM client-final-message out of turn");
+		mqtt_say(why, whylen, "SCRAM client-final-message out of turn");
 		return BROKER_SCRAM_MALFORMED;
 	}
 	s->step = 3; /* one client-final per exchange, whatever becomes of it */
 	if (n == 0 || n > BROKER_SCRAM_MAX_MSG || memchr(m, 0, n)) {
-		say(why, whylen, "SCRAM client-final-message is empty, longer than %d bytes or holds a NUL",
+		mqtt_say(why, whylen, "SCRAM client-final-message is empty, longer than %d bytes or holds a NUL",
 		    BROKER_SCRAM_MAX_MSG);
 		return BROKER_SCRAM_MALFORMED;
 	}
@@ -312,21 +296,21 @@ int broker__scram_client_final(broker_scram *s, const uint8_t *m, size_t n, char
 	const char *q = p;
 	uint8_t cb[BROKER_SCRAM_MAX_MSG];
 	if (!attr(&q, end, &name, &v, &vn) || name != 'c') {
-		say(why, whylen, "SCRAM client-final-message must start with \"c=\" (the GS2 header in Base64)");
+		mqtt_say(why, whylen, "SCRAM client-final-message must start with \"c=\" (the GS2 header in Base64)");
 		return BROKER_SCRAM_MALFORMED;
 	}
 	long cbn = broker__base64_decode(v, vn, cb, sizeof cb);
 	if (cbn < 0) {
-		say(why, whylen, "SCRAM client-final-message: \"c=\" is not Base64");
+		mqtt_say(why, whylen, "SCRAM client-final-message: \"c=\" is not Base64");
 		return BROKER_SCRAM_MALFORMED;
 	}
 	/* Without channel binding, c= carries the GS2 header alone, byte for byte (§7). */
 	if ((size_t)cbn != strlen(s->gs2) || memcmp(cb, s->gs2, (size_t)cbn)) {
-		say(why, whylen, "SCRAM client-final-message: \"c=\" is not the GS2 header of client-first-message");
+		mqtt_say(why, whylen, "SCRAM client-final-message: \"c=\" is not the GS2 header of client-first-message");
 		return BROKER_SCRAM_MALFORMED;
 	}
 	if (!attr(&q, end, &name, &v, &vn) || name != 'r' || !nonce_ok(v, vn)) {
-		say(why, whylen, "SCRAM client-final-message: expected \"r=NONCE\" after \"c=\"");
+		mqtt_say(why, whylen, "SCRAM client-final-message: expected \"r=NONCE\" after \"c=\"");
 		return BROKER_SCRAM_MALFORMED;
 	}
 	bool nonce_same = vn == strlen(s->nonce) && !memcmp(v, s->nonce, vn);
@@ -335,7 +319,7 @@ int broker__scram_client_final(broker_scram *s, const uint8_t *m, size_t n, char
 	while (q < end) {
 		const char *at = q;
 		if (!attr(&q, end, &name, &v, &vn)) {
-			say(why, whylen, "SCRAM client-final-message: an attribute that is not \"X=value\"");
+			mqtt_say(why, whylen, "SCRAM client-final-message: an attribute that is not \"X=value\"");
 			return BROKER_SCRAM_MALFORMED;
 		}
 		if (name == 'p') {
@@ -344,16 +328,16 @@ int broker__scram_client_final(broker_scram *s, const uint8_t *m, size_t n, char
 		}
 	}
 	if (!proof_at || q != end) {
-		say(why, whylen, "SCRAM client-final-message must end with the proof \"p=\"");
+		mqtt_say(why, whylen, "SCRAM client-final-message must end with the proof \"p=\"");
 		return BROKER_SCRAM_MALFORMED;
 	}
 	uint8_t proof[SHA256_LEN];
 	if (broker__base64_decode(v, vn, proof, sizeof proof) != SHA256_LEN) {
-		say(why, whylen, "SCRAM client-final-message: the proof is not %d bytes of Base64", SHA256_LEN);
+		mqtt_say(why, whylen, "SCRAM client-final-message: the proof is not %d bytes of Base64", SHA256_LEN);
 		return BROKER_SCRAM_MALFORMED;
 	}
 	if (!nonce_same) {
-		say(why, whylen, "SCRAM client-final-message names another nonce than server-first-message");
+		mqtt_say(why, whylen, "SCRAM client-final-message names another nonce than server-first-message");
 		return BROKER_SCRAM_NONCE;
 	}
 	/* AuthMessage: everything before ",p=" of client-final. */
@@ -374,7 +358,7 @@ int broker__scram_client_final(broker_scram *s, const uint8_t *m, size_t n, char
 		broker__base64_encode(sig, sizeof sig, out + 2);
 		rc = BROKER_SCRAM_OK;
 	} else {
-		say(why, whylen, "SCRAM proof does not match: wrong password or unknown user");
+		mqtt_say(why, whylen, "SCRAM proof does not match: wrong password or unknown user");
 	}
 	broker_sha256_wipe(key, sizeof key);
 	broker_sha256_wipe(h, sizeof h);

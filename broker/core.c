@@ -356,12 +356,7 @@ int broker_on_open(broker *b, uint64_t id, const char *peer)
 	c->id = id;
 	c->peer = mqtt_xstrndup(peer ? peer : "?", strlen(peer ? peer : "?"));
 	c->dl.at = INT64_MAX;
-	c->prev = b->conns_tail;
-	if (b->conns_tail)
-		b->conns_tail->next = c;
-	else
-		b->conns = c;
-	b->conns_tail = c;
+	BROKER_LIST_APPEND(b->conns, b->conns_tail, c, prev, next);
 	if (b->nconns + 1 > b->conn_buckets) {
 		/* Keep chains short with thousands of clients (fleets of simulated nodes). */
 		size_t cap = b->conn_buckets * 2;
@@ -394,14 +389,7 @@ static void conn_free(broker *b, conn *c)
 	broker__core_deadline(b, c, INT64_MAX);
 	conn_unhash(b, c);
 	b->nconns--;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		b->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	else
-		b->conns_tail = c->prev;
+	BROKER_LIST_UNLINK(b->conns, b->conns_tail, c, prev, next);
 	free(c->peer);
 	free(c->username);
 	free(c->rx);
@@ -623,16 +611,7 @@ void broker_on_bytes(broker *b, uint64_t id, const uint8_t *data, size_t len)
 	conn *c = broker__conn_find(b, id);
 	if (!c || len == 0)
 		return; /* nothing new to decode (and c->rx may not exist yet) */
-	if (c->rx_len + len > c->rx_cap) {
-		size_t cap = c->rx_cap ? c->rx_cap : 1024;
-		while (cap < c->rx_len + len)
-			cap *= 2;
-		uint8_t *r = mqtt_xrealloc(c->rx, cap);
-		c->rx = r;
-		c->rx_cap = cap;
-	}
-	memcpy(c->rx + c->rx_len, data, len);
-	c->rx_len += len;
+	mqtt_xappend(&c->rx, &c->rx_len, &c->rx_cap, data, len, 1024);
 	decode_input(b, c);
 }
 

@@ -14,6 +14,7 @@
 
 #include "broker/broker.h"
 #include "broker/heap.h"
+#include "broker/list.h"
 #include "mqtt/mqtt.h"
 
 typedef struct session session;

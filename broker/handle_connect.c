@@ -115,12 +115,7 @@ static session *session_new(broker *b, const char *id, uint32_t expiry_s, const 
 	s->exp.at = INT64_MAX;
 	s->inflight_tail = &s->inflight;
 	s->queue_tail = &s->queue;
-	s->prev = b->sessions_tail;
-	if (b->sessions_tail)
-		b->sessions_tail->next = s;
-	else
-		b->sessions = s;
-	b->sessions_tail = s;
+	BROKER_LIST_APPEND(b->sessions, b->sessions_tail, s, prev, next);
 	size_t k = sess_bucket(b, id);
 	s->hnext = b->sess_hash[k];
 	b->sess_hash[k] = s;
@@ -154,14 +149,7 @@ void broker__session_free(broker *b, session *s)
 			break;
 		}
 	}
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		b->sessions = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	else
-		b->sessions_tail = s->prev;
+	BROKER_LIST_UNLINK(b->sessions, b->sessions_tail, s, prev, next);
 	if (s->c)
 		s->c->s = NULL;
 	b->st.sessions--;

@@ -940,14 +940,7 @@ void broker__retained_set(broker *b, msg *m)
 		if (!r)
 			return;
 		*pp = r->hnext;
-		if (r->prev)
-			r->prev->next = r->next;
-		else
-			b->retained = r->next;
-		if (r->next)
-			r->next->prev = r->prev;
-		else
-			b->retained_tail = r->prev;
+		BROKER_LIST_UNLINK(b->retained, b->retained_tail, r, prev, next);
 		broker__msg_unref(r->m);
 		free(r);
 		b->st.retained--;
@@ -966,12 +959,7 @@ void broker__retained_set(broker *b, msg *m)
 	r->ins_seq = r->set_seq = ++b->ret_clock;
 	r->hnext = b->ret_hash[k];
 	b->ret_hash[k] = r;
-	r->prev = b->retained_tail;
-	if (b->retained_tail)
-		b->retained_tail->next = r;
-	else
-		b->retained = r;
-	b->retained_tail = r;
+	BROKER_LIST_APPEND(b->retained, b->retained_tail, r, prev, next);
 	b->st.retained++;
 }
 

@@ -185,18 +185,8 @@ static sgroup *group_new(broker *b, tnode *n, const char *name, size_t len)
 	g->name_len = len;
 	g->id = b->next_seq++;
 	g->node = n;
-	g->prev_in_node = n->groups_tail;
-	if (n->groups_tail)
-		n->groups_tail->next_in_node = g;
-	else
-		n->groups = g;
-	n->groups_tail = g;
-	g->prev = b->groups_tail;
-	if (b->groups_tail)
-		b->groups_tail->next = g;
-	else
-		b->groups = g;
-	b->groups_tail = g;
+	BROKER_LIST_APPEND(n->groups, n->groups_tail, g, prev_in_node, next_in_node);
+	BROKER_LIST_APPEND(b->groups, b->groups_tail, g, prev, next);
 	return g;
 }
 
@@ -204,22 +194,8 @@ static sgroup *group_new(broker *b, tnode *n, const char *name, size_t len)
 static void group_free(broker *b, sgroup *g)
 {
 	tnode *n = g->node;
-	if (g->prev_in_node)
-		g->prev_in_node->next_in_node = g->next_in_node;
-	else
-		n->groups = g->next_in_node;
-	if (g->next_in_node)
-		g->next_in_node->prev_in_node = g->prev_in_node;
-	else
-		n->groups_tail = g->prev_in_node;
-	if (g->prev)
-		g->prev->next = g->next;
-	else
-		b->groups = g->next;
-	if (g->next)
-		g->next->prev = g->prev;
-	else
-		b->groups_tail = g->prev;
+	BROKER_LIST_UNLINK(n->groups, n->groups_tail, g, prev_in_node, next_in_node);
+	BROKER_LIST_UNLINK(b->groups, b->groups_tail, g, prev, next);
 	free(g->name);
 	free(g);
 }
@@ -254,12 +230,7 @@ static void sub_link(session *s, sub *x)
 {
 	tnode *n = x->node;
 	sub **head = x->grp ? &x->grp->members : &n->subs, **tail = x->grp ? &x->grp->members_tail : &n->subs_tail;
-	x->prev_in_node = *tail;
-	if (*tail)
-		(*tail)->next_in_node = x;
-	else
-		*head = x;
-	*tail = x;
+	BROKER_LIST_APPEND(*head, *tail, x, prev_in_node, next_in_node);
 	x->next_in_session = s->subs;
 	if (s->subs)
 		s->subs->prev_in_session = x;
@@ -276,14 +247,7 @@ static void sub_unlink(broker *b, session *s, sub *x)
 {
 	tnode *n = x->node;
 	sub **head = x->grp ? &x->grp->members : &n->subs, **tail = x->grp ? &x->grp->members_tail : &n->subs_tail;
-	if (x->prev_in_node)
-		x->prev_in_node->next_in_node = x->next_in_node;
-	else
-		*head = x->next_in_node;
-	if (x->next_in_node)
-		x->next_in_node->prev_in_node = x->prev_in_node;
-	else
-		*tail = x->prev_in_node;
+	BROKER_LIST_UNLINK(*head, *tail, x, prev_in_node, next_in_node);
 	if (x->grp && !x->grp->members)
 		group_free(b, x->grp);
 	x->grp = NULL;

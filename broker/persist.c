@@ -54,14 +54,7 @@ typedef struct buf {
 
 static void need(buf *b, size_t n)
 {
-	if (b->len + n <= b->cap)
-		return;
-	size_t cap = b->cap ? b->cap : 256;
-	while (cap < b->len + n)
-		cap *= 2;
-	uint8_t *p = mqtt_xrealloc(b->p, cap);
-	b->p = p;
-	b->cap = cap;
+	b->p = mqtt_xgrow(b->p, &b->cap, b->len + n, 1, 256);
 }
 
 static void put_u8(buf *b, uint8_t v)
@@ -222,15 +215,21 @@ static void put_tail(buf *r, const msg *m)
 	put_bytes(r, p->raw.data, p->raw.len);
 }
 
-static void rec_msg(buf *r, const msg *m)
+/* What R_MSG and R_WILL both end with: QoS, RETAIN, topic, payload, the 5.0 tail. */
+static void put_msg(buf *r, const msg *m)
 {
-	size_t at = rec_begin(r, R_MSG);
-	put_u64(r, m->mid);
 	put_u8(r, m->qos);
 	put_u8(r, m->retain);
 	put_str(r, m->topic);
 	put_bytes(r, m->payload, m->payload_len);
 	put_tail(r, m);
+}
+
+static void rec_msg(buf *r, const msg *m)
+{
+	size_t at = rec_begin(r, R_MSG);
+	put_u64(r, m->mid);
+	put_msg(r, m);
 	rec_end(r, at);
 }
 
@@ -271,11 +270,7 @@ static void rec_will(buf *r, const session *s)
 		put_u64(r, (uint64_t)s->willh.at);
 		put_u8(r, s->will_has_expiry);
 		put_u32(r, s->will_expiry_s);
-		put_u8(r, m->qos);
-		put_u8(r, m->retain);
-		put_str(r, m->topic);
-		put_bytes(r, m->payload, m->payload_len);
-		put_tail(r, m);
+		put_msg(r, m);
 	}
 	rec_end(r, at);
 }
@@ -421,21 +416,10 @@ void broker__send_later(broker *b, conn *c, const mqtt_packet *p0)
 	size_t n = broker__core_fit(c, p0, p);
 	if (n == 0)
 		return; /* as broker__core_send: over the client's maximum (never garbage) */
-	if (b->held_len + n > b->held_cap) {
-		size_t cap = b->held_cap ? b->held_cap : 4096;
-		while (cap < b->held_len + n)
-			cap *= 2;
-		uint8_t *h = mqtt_xrealloc(b->held_bytes, cap);
-		b->held_bytes = h;
-		b->held_cap = cap;
-	}
+	b->held_bytes = mqtt_xgrow(b->held_bytes, &b->held_cap, b->held_len + n, 1, 4096);
 	if (mqtt_encode(p, b->held_bytes + b->held_len, n, NULL) != (int)n)
 		return;
-	if (b->nacks == b->acks_cap) {
-		b->acks_cap = b->acks_cap ? 2 * b->acks_cap : 64;
-		void *a = mqtt_xrealloc(b->acks, b->acks_cap * sizeof *b->acks);
-		b->acks = a;
-	}
+	b->acks = mqtt_xgrow(b->acks, &b->acks_cap, b->nacks + 1, sizeof *b->acks, 64);
 	b->acks[b->nacks++] = (struct pending_ack){ c->id, b->held_len, n };
 	b->held_len += n;
 }
@@ -734,6 +718,23 @@ static session *sess_of(broker *b, rd *r)
 	return broker__session_find(b, name);
 }
 
+/* The message put_msg wrote, new (one reference), or NULL if it makes no sense. A will's
+ * RETAIN is 0 or 1 and its topic is not empty. */
+static msg *get_msg(broker *b, rd *r, bool will)
+{
+	uint8_t qos = get_u8(r), ret = get_u8(r);
+	size_t n, m;
+	const uint8_t *d = get_bytes(r, &n), *e = get_bytes(r, &m);
+	if (r->bad || qos > 2 || n > 65535 || (will && (ret > 1 || n == 0)))
+		return NULL;
+	msg *x = broker__msg_new((const char *)d, n, e, m, qos, ret);
+	if (!get_tail(b, r, x)) {
+		broker__msg_unref(x);
+		return NULL;
+	}
+	return x;
+}
+
 /* Apply one record. Returns false if it does not make sense (treated like a torn tail). */
 static bool apply(broker *b, rd *r, mtab *t)
 {
@@ -814,24 +815,13 @@ static bool apply(broker *b, rd *r, mtab *t)
 	}
 	case R_MSG: {
 		uint64_t mid = get_u64(r);
-		uint8_t qos = get_u8(r), ret = get_u8(r);
-		d = get_bytes(r, &n);
-		e = get_bytes(r, &m);
-		if (r->bad || qos > 2 || n > 65535)
+		msg *x = get_msg(b, r, false);
+		if (!x)
 			return false;
-		msg *x = broker__msg_new((const char *)d, n, e, m, qos, ret);
-		if (!get_tail(b, r, x)) {
-			broker__msg_unref(x);
-			return false;
-		}
 		x->mid = mid;
 		if (mid > b->next_mid)
 			b->next_mid = mid;
-		if (t->n == t->cap) {
-			t->cap = t->cap ? 2 * t->cap : 64;
-			msg **v = mqtt_xrealloc(t->v, t->cap * sizeof *v);
-			t->v = v;
-		}
+		t->v = mqtt_xgrow(t->v, &t->cap, t->n + 1, sizeof *t->v, 64);
 		t->v[t->n++] = x;
 		return true;
 	}
@@ -849,17 +839,11 @@ static bool apply(broker *b, rd *r, mtab *t)
 		int64_t at_us = (int64_t)get_u64(r);
 		uint8_t has_exp = get_u8(r);
 		uint32_t exp = get_u32(r);
-		uint8_t qos = get_u8(r), ret = get_u8(r);
-		d = get_bytes(r, &n);
-		e = get_bytes(r, &m);
-		if (!s || r->bad || delay == 0 || at_us < 0 || at_us == INT64_MAX || has_exp > 1 || qos > 2 ||
-		    ret > 1 || n == 0 || n > 65535)
+		if (!s || r->bad || delay == 0 || at_us < 0 || at_us == INT64_MAX || has_exp > 1)
 			return false;
-		msg *x = broker__msg_new((const char *)d, n, e, m, qos, ret);
-		if (!get_tail(b, r, x)) {
-			broker__msg_unref(x);
+		msg *x = get_msg(b, r, true);
+		if (!x)
 			return false;
-		}
 		broker__will_cancel(b, s);
 		s->will = x;
 		s->will_has_expiry = has_exp;

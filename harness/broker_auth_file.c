@@ -3,35 +3,19 @@
  */
 #include "harness/broker_auth_file.h"
 #include "harness/cli.h"
+#include "mqtt/mqtt.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void say(char *err, size_t errlen, const char *fmt, ...)
-#if defined(__GNUC__)
-	__attribute__((format(printf, 3, 4)))
-#endif
-	;
-
-static void say(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (!err || !errlen)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* The whole file, NUL-terminated, or NULL with a message. */
 static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f) {
-		say(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		mqtt_say(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 		return NULL;
 	}
 	const char *why;
@@ -40,12 +24,12 @@ static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
 	if (buf)
 		return buf;
 	if (!strcmp(why, "too large"))
-		say(err, errlen, "%s: %u bytes or more, too large for this file; is it the right one?", path,
+		mqtt_say(err, errlen, "%s: %u bytes or more, too large for this file; is it the right one?", path,
 		    BROKER_AUTH_MAX_FILE);
 	else if (!strcmp(why, "out of memory"))
-		say(err, errlen, "%s: out of memory", path);
+		mqtt_say(err, errlen, "%s: out of memory", path);
 	else
-		say(err, errlen, "%s: cannot read: %s", path, why);
+		mqtt_say(err, errlen, "%s: cannot read: %s", path, why);
 	return NULL;
 }
 

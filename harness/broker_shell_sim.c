@@ -7,6 +7,7 @@
  * on the host's clock.
  */
 #include "harness/broker_shell_sim.h"
+#include "broker/list.h"
 #include "mqtt/alloc.h"
 
 #include "sim/disk.h"
@@ -136,12 +137,7 @@ static void add(broker_sim *bs, bconn *c)
 	size_t b = bucket(c->id, bs->tab_cap);
 	c->hnext = bs->tab[b];
 	bs->tab[b] = c;
-	c->prev = bs->tail;
-	if (bs->tail)
-		bs->tail->next = c;
-	else
-		bs->conns = c;
-	bs->tail = c;
+	BROKER_LIST_APPEND(bs->conns, bs->tail, c, prev, next);
 	bs->count++;
 }
 
@@ -153,14 +149,7 @@ static void drop(broker_sim *bs, bconn *c)
 			break;
 		}
 	}
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		bs->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	else
-		bs->tail = c->prev;
+	BROKER_LIST_UNLINK(bs->conns, bs->tail, c, prev, next);
 	bs->count--;
 	free(c->out);
 	free(c);

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -264,6 +265,59 @@ static int parse_config(bopts *b, const char *path, FILE *out, FILE *err)
 	return rc;
 }
 
+/* The broker's numeric limits: the option, its range, what the number counts (said after
+ * the range when a value is refused), and the broker_config field it sets. */
+#define CFG_FIELD(f) offsetof(broker_config, f), sizeof ((broker_config *)0)->f
+static const struct limit_opt {
+	const char *name;
+	unsigned long min, max;
+	const char *unit;
+	size_t offset, size;
+} limit_opts[] = {
+	{ "--sys-interval", 0, UINT_MAX, " (seconds; 0 disables $SYS)", CFG_FIELD(sys_interval_s) },
+	{ "--max-inflight", 1, 65535, "", CFG_FIELD(max_inflight) },
+	{ "--max-queued", 1, UINT_MAX, "", CFG_FIELD(max_queued) },
+	{ "--max-packet", 1, UINT_MAX, " (bytes)", CFG_FIELD(max_packet_size) },
+	{ "--max-subscriptions", 1, UINT_MAX, " (4294967295: no practical limit)", CFG_FIELD(max_subscriptions) },
+	{ "--max-session-expiry", 1, UINT_MAX, " (seconds)", CFG_FIELD(max_session_expiry_s) },
+	{ "--receive-max", 1, 65535, "", CFG_FIELD(receive_max) },
+	{ "--max-qos", 0, 2, "", CFG_FIELD(max_qos) },
+	{ "--server-keepalive", 1, 65535, " (seconds)", CFG_FIELD(server_keepalive_s) },
+	{ "--topic-alias-max", 0, 65535, "", CFG_FIELD(topic_alias_max) },
+};
+#undef CFG_FIELD
+
+static const struct limit_opt *limit_opt(const char *name)
+{
+	for (size_t k = 0; k < sizeof limit_opts / sizeof limit_opts[0]; k++)
+		if (!strcmp(name, limit_opts[k].name))
+			return &limit_opts[k];
+	return NULL;
+}
+
+/* The options that turn a broker_config flag on or off. */
+static const struct switch_opt {
+	const char *name;
+	size_t offset;
+	bool value;
+} switch_opts[] = {
+	{ "--queue-qos0", offsetof(broker_config, queue_qos0), true },
+	{ "--no-anonymous", offsetof(broker_config, allow_anonymous), false },
+	{ "--no-retain", offsetof(broker_config, retain_available), false },
+	{ "--no-sub-ids", offsetof(broker_config, no_sub_ids), true },
+	{ "--no-wildcards", offsetof(broker_config, no_wildcards), true },
+	{ "--no-shared-subs", offsetof(broker_config, no_shared_subs), true },
+	{ "--check-payload-format", offsetof(broker_config, check_payload_format), true },
+};
+
+static const struct switch_opt *switch_opt(const char *name)
+{
+	for (size_t k = 0; k < sizeof switch_opts / sizeof switch_opts[0]; k++)
+		if (!strcmp(name, switch_opts[k].name))
+			return &switch_opts[k];
+	return NULL;
+}
+
 /* Options from argv[1..]. Returns 0, 1 after printing help, -1 after an error. */
 static int parse(bopts *b, int argc, char **argv, const char *where, FILE *out, FILE *err)
 {
@@ -271,6 +325,8 @@ static int parse(bopts *b, int argc, char **argv, const char *where, FILE *out, 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		unsigned long n;
+		const struct limit_opt *lim;
+		const struct switch_opt *sw;
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			fputs(broker_usage, out);
 			return 1;
@@ -322,49 +378,22 @@ static int parse(bopts *b, int argc, char **argv, const char *where, FILE *out, 
 			}
 			set_str(a[6] == 'c' && a[7] == 'e' ? &b->tls_cert : a[6] == 'k' ? &b->tls_key : &b->tls_cafile, v);
 			i++;
-		} else if (!strcmp(a, "--sys-interval") || !strcmp(a, "--max-inflight") ||
-			   !strcmp(a, "--max-queued") || !strcmp(a, "--max-packet") ||
-			   !strcmp(a, "--max-subscriptions") || !strcmp(a, "--max-session-expiry") ||
-			   !strcmp(a, "--receive-max") || !strcmp(a, "--max-qos") ||
-			   !strcmp(a, "--server-keepalive") || !strcmp(a, "--topic-alias-max")) {
-			bool u16 = !strcmp(a, "--max-inflight") || !strcmp(a, "--receive-max") ||
-				   !strcmp(a, "--server-keepalive") || !strcmp(a, "--topic-alias-max");
-			unsigned long max = u16 ? 65535 : !strcmp(a, "--max-qos") ? 2 : UINT_MAX;
-			unsigned long min = !strcmp(a, "--sys-interval") || !strcmp(a, "--max-qos") ||
-					    !strcmp(a, "--topic-alias-max") ? 0 : 1;
-			if (!parse_uint(v, max, &n) || n < min) {
+		} else if ((lim = limit_opt(a))) {
+			if (!parse_uint(v, lim->max, &n) || n < lim->min) {
 				char shown[80] = "(nothing)";
 				if (v)
 					cli_escape(v, strlen(v), shown, sizeof shown);
 				fprintf(err, "mqttsim broker: %s%s takes a whole number from %lu to %lu%s, not '%s'\n",
-					where, a, min, max,
-					!strcmp(a, "--sys-interval") ? " (seconds; 0 disables $SYS)" :
-					!strcmp(a, "--max-packet") ? " (bytes)" :
-					!strcmp(a, "--max-subscriptions") ? " (4294967295: no practical limit)" :
-					!strcmp(a, "--max-session-expiry") || !strcmp(a, "--server-keepalive") ? " (seconds)" : "",
-					shown);
+					where, a, lim->min, lim->max, lim->unit, shown);
 				return -1;
 			}
-			if (!strcmp(a, "--sys-interval"))
-				o->cfg.sys_interval_s = (uint32_t)n;
-			else if (!strcmp(a, "--max-inflight"))
-				o->cfg.max_inflight = (uint16_t)n;
-			else if (!strcmp(a, "--max-queued"))
-				o->cfg.max_queued = (uint32_t)n;
-			else if (!strcmp(a, "--max-subscriptions"))
-				o->cfg.max_subscriptions = (uint32_t)n;
-			else if (!strcmp(a, "--max-session-expiry"))
-				o->cfg.max_session_expiry_s = (uint32_t)n;
-			else if (!strcmp(a, "--receive-max"))
-				o->cfg.receive_max = (uint16_t)n;
-			else if (!strcmp(a, "--max-qos"))
-				o->cfg.max_qos = (uint8_t)n;
-			else if (!strcmp(a, "--server-keepalive"))
-				o->cfg.server_keepalive_s = (uint16_t)n;
-			else if (!strcmp(a, "--topic-alias-max"))
-				o->cfg.topic_alias_max = (uint16_t)n;
+			void *field = (char *)&o->cfg + lim->offset;
+			if (lim->size == 1)
+				*(uint8_t *)field = (uint8_t)n;
+			else if (lim->size == 2)
+				*(uint16_t *)field = (uint16_t)n;
 			else
-				o->cfg.max_packet_size = (uint32_t)n;
+				*(uint32_t *)field = (uint32_t)n;
 			i++;
 		} else if (!strcmp(a, "--store") || !strcmp(a, "--passwords") || !strcmp(a, "--acl") ||
 			   !strcmp(a, "--config")) {
@@ -384,18 +413,8 @@ static int parse(bopts *b, int argc, char **argv, const char *where, FILE *out, 
 			i++;
 		} else if (!strcmp(a, "--drop-oldest")) {
 			o->cfg.queue_policy = BROKER_DROP_OLDEST;
-		} else if (!strcmp(a, "--queue-qos0")) {
-			o->cfg.queue_qos0 = true;
-		} else if (!strcmp(a, "--no-anonymous")) {
-			o->cfg.allow_anonymous = false;
-		} else if (!strcmp(a, "--no-retain")) {
-			o->cfg.retain_available = false;
-		} else if (!strcmp(a, "--no-sub-ids")) {
-			o->cfg.no_sub_ids = true;
-		} else if (!strcmp(a, "--no-wildcards")) {
-			o->cfg.no_wildcards = true;
-		} else if (!strcmp(a, "--no-shared-subs")) {
-			o->cfg.no_shared_subs = true;
+		} else if ((sw = switch_opt(a))) {
+			*(bool *)((char *)&o->cfg + sw->offset) = sw->value;
 		} else if (!strcmp(a, "--break-broker")) {
 			/* Test-only, as conform's: so the suite's checks are shown to fail over TCP too. */
 			if (cli_break_broker("broker", v, &o->cfg.test_faults, err) < 0)
@@ -405,8 +424,6 @@ static int parse(bopts *b, int argc, char **argv, const char *where, FILE *out, 
 			if (cli_broker_variant("broker", v, &o->cfg.variants, err) < 0)
 				return -1;
 			i++;
-		} else if (!strcmp(a, "--check-payload-format")) {
-			o->cfg.check_payload_format = true;
 		} else {
 			char shown[80];
 			cli_escape(a, strlen(a), shown, sizeof shown);

@@ -196,8 +196,9 @@ static void load_clock_fault(ld *L, const yaml_node_t *v, const char *kind, sc_f
 		ft->value = (double)by;
 }
 
-static void load_fault(ld *L, const yaml_node_t *v, sc_fault *ft)
+static void load_fault(ld *L, const yaml_node_t *v, void *slot)
 {
+	sc_fault *ft = slot;
 	ft->pos = scn__pos_of(v);
 	fields f;
 	const char *keys[FAULT_NKEYS + 1];
@@ -254,15 +255,7 @@ static void load_fault(ld *L, const yaml_node_t *v, sc_fault *ft)
 void scn__load_faults(ld *L, const yaml_node_t *v)
 {
 	scenario *s = L->s;
-	long n = scn__list_count(L, v, "faults", MAX_FAULTS);
-	if (n <= 0 || !(s->faults = scn__xcalloc(L, (size_t)n, sizeof *s->faults)))
-		return;
-	for (long i = 0; i < n; i++) {
-		yaml_node_t *it = scn__list_item(L, v, i);
-		if (!it)
-			return;
-		load_fault(L, it, &s->faults[s->nfaults++]);
-	}
+	s->faults = scn__list_load(L, v, "faults", MAX_FAULTS, sizeof *s->faults, &s->nfaults, load_fault);
 }
 
 static const char *const rate_keys[] = { "per_hour", "mean", "ppm", "by", NULL };

@@ -120,6 +120,12 @@ const char *scn__only_one(ld *L, const fields *f, const char *const *choices, co
 /* Items in a list; a key with nothing under it is an empty list. -1 when reported. */
 long scn__list_count(ld *L, const yaml_node_t *v, const char *key, long max);
 yaml_node_t *scn__list_item(ld *L, const yaml_node_t *v, long i);
+/* A list of sections (faults, steps, ...): a new zeroed array of `size`-byte slots, one per
+ * item, each item given to load() with its slot. *count counts a slot before its load, so
+ * what a failed load left is freed with the rest. NULL when the list is empty or reported
+ * (or, after a reported item, the slots so far). */
+void *scn__list_load(ld *L, const yaml_node_t *v, const char *key, long max, size_t size, size_t *count,
+		     void (*load)(ld *L, const yaml_node_t *item, void *slot));
 /* Lists of words also take one word alone: `spec: MQTT-3.3.1-8` reads as a list of one. */
 long scn__word_count(ld *L, const yaml_node_t *v, const char *key, long max);
 yaml_node_t *scn__word_item(ld *L, const yaml_node_t *v, long i);

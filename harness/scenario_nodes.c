@@ -346,24 +346,25 @@ static void load_node(ld *L, const yaml_node_t *v, sc_node *sn)
 			        "its id too (like sensor-{i})", scn__quoted(c->id).s);
 }
 
+/* A node, and its instances counted against the limit over all nodes. */
+static void load_counted_node(ld *L, const yaml_node_t *v, void *slot)
+{
+	scenario *s = L->s;
+	sc_node *sn = slot;
+	load_node(L, v, sn);
+	if (s->node_instances + sn->cfg.count > NM_MAX_NODES) {
+		scn__err(L, v, "more than %d nodes in all; the limit is %d", NM_MAX_NODES, NM_MAX_NODES);
+		sn->cfg.count = 1;
+	}
+	s->node_instances += sn->cfg.count;
+}
+
 void scn__load_nodes(ld *L, const yaml_node_t *v)
 {
 	scenario *s = L->s;
-	long n = scn__list_count(L, v, "nodes", MAX_CLIENTS);
-	if (n <= 0 || !(s->nodes = scn__xcalloc(L, (size_t)n, sizeof *s->nodes)))
-		return;
-	for (long i = 0; i < n; i++) {
-		yaml_node_t *it = scn__list_item(L, v, i);
-		if (!it)
-			return;
-		sc_node *sn = &s->nodes[s->nnodes++];
-		load_node(L, it, sn);
-		if (s->node_instances + sn->cfg.count > NM_MAX_NODES) {
-			scn__err(L, it, "more than %d nodes in all; the limit is %d", NM_MAX_NODES, NM_MAX_NODES);
-			sn->cfg.count = 1;
-		}
-		s->node_instances += sn->cfg.count;
-	}
+	s->nodes = scn__list_load(L, v, "nodes", MAX_CLIENTS, sizeof *s->nodes, &s->nnodes, load_counted_node);
+	if (L->halt)
+		return; /* too large to read: said once, and the names would be half read */
 	/* Names: no node may share a client's id, nor another node's (or instance's). */
 	for (size_t k = 0; k < s->nnodes; k++) {
 		sc_node *sn = &s->nodes[k];

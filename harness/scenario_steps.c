@@ -277,6 +277,15 @@ static void step_flag(ld *L, const yaml_node_t *v, sc_step *st)
 		scn__err(L, v, "'%s: false' does nothing; write '%s: true' or remove the step", key, key);
 }
 
+/* rc: (5.0) the reason code of the packet a step sends. */
+static void step_rc(ld *L, const fields *f, sc_step *st)
+{
+	int64_t x;
+	if (scn__fkey(f, "rc") && scn__need_v5(L, st, scn__fkey(f, "rc"), "rc") &&
+	    scn__n_int(L, scn__fget(f, "rc"), "rc", 0, 255, &x))
+		st->reason = (uint8_t)x;
+}
+
 /* disconnect: true, or in 5.0 { rc, properties }. */
 static void step_disconnect(ld *L, const yaml_node_t *v, sc_step *st)
 {
@@ -288,10 +297,7 @@ static void step_disconnect(ld *L, const yaml_node_t *v, sc_step *st)
 	fields f;
 	if (!scn__fields_read(L, v, "disconnect", keys, &f))
 		return;
-	int64_t x;
-	if (scn__fkey(&f, "rc") && scn__need_v5(L, st, scn__fkey(&f, "rc"), "rc") &&
-	    scn__n_int(L, scn__fget(&f, "rc"), "rc", 0, 255, &x))
-		st->reason = (uint8_t)x;
+	step_rc(L, &f, st);
 	if (scn__fkey(&f, "properties") && scn__need_v5(L, st, scn__fkey(&f, "properties"), "properties"))
 		st->props = scn__load_props(L, scn__fget(&f, "properties"), MQTT_DISCONNECT, false);
 }
@@ -312,10 +318,7 @@ static void step_ack(ld *L, const yaml_node_t *v, sc_step *st)
 		fields f;
 		if (!scn__fields_read(L, v, "ack", ack_keys, &f))
 			return;
-		int64_t x;
-		if (scn__fkey(&f, "rc") && scn__need_v5(L, st, scn__fkey(&f, "rc"), "rc") &&
-		    scn__n_int(L, scn__fget(&f, "rc"), "rc", 0, 255, &x))
-			st->reason = (uint8_t)x;
+		step_rc(L, &f, st);
 		yaml_node_t *idn = scn__fget(&f, "id");
 		if (idn && scn__is_scalar(idn) && scn__sval(idn)[0] == '@' && scn__sval(idn)[1])
 			st->match.id_ref = scn__xstrdup(L, scn__sval(idn) + 1);
@@ -568,8 +571,9 @@ static void load_ws_send(ld *L, const fields *f, sc_step *st)
 	}
 }
 
-static void load_step(ld *L, const yaml_node_t *v, sc_step *st)
+static void load_step(ld *L, const yaml_node_t *v, void *slot)
 {
+	sc_step *st = slot;
 	st->client = -1;
 	st->pos = scn__pos_of(v);
 	fields f;
@@ -601,15 +605,7 @@ static void load_step(ld *L, const yaml_node_t *v, sc_step *st)
 void scn__load_steps(ld *L, const yaml_node_t *v)
 {
 	scenario *s = L->s;
-	long n = scn__list_count(L, v, "steps", MAX_STEPS);
-	if (n <= 0 || !(s->steps = scn__xcalloc(L, (size_t)n, sizeof *s->steps)))
-		return;
-	for (long i = 0; i < n; i++) {
-		yaml_node_t *it = scn__list_item(L, v, i);
-		if (!it)
-			return;
-		load_step(L, it, &s->steps[s->nsteps++]);
-	}
+	s->steps = scn__list_load(L, v, "steps", MAX_STEPS, sizeof *s->steps, &s->nsteps, load_step);
 }
 
 
@@ -730,8 +726,9 @@ static void load_loss(ld *L, const yaml_node_t *v, sc_expect *e)
 		         scn__quoted(t).s);
 }
 
-static void load_expect(ld *L, const yaml_node_t *v, sc_expect *e)
+static void load_expect(ld *L, const yaml_node_t *v, void *slot)
 {
+	sc_expect *e = slot;
 	e->from = e->to = -1;
 	e->from_node = e->to_node = -1;
 	e->pos = scn__pos_of(v);
@@ -792,13 +789,5 @@ static void load_expect(ld *L, const yaml_node_t *v, sc_expect *e)
 void scn__load_expects(ld *L, const yaml_node_t *v)
 {
 	scenario *s = L->s;
-	long n = scn__list_count(L, v, "expect", MAX_EXPECTS);
-	if (n <= 0 || !(s->expects = scn__xcalloc(L, (size_t)n, sizeof *s->expects)))
-		return;
-	for (long i = 0; i < n; i++) {
-		yaml_node_t *it = scn__list_item(L, v, i);
-		if (!it)
-			return;
-		load_expect(L, it, &s->expects[s->nexpects++]);
-	}
+	s->expects = scn__list_load(L, v, "expect", MAX_EXPECTS, sizeof *s->expects, &s->nexpects, load_expect);
 }

@@ -398,6 +398,20 @@ yaml_node_t *scn__list_item(ld *L, const yaml_node_t *v, long i)
 	return scn__node(L, v->data.sequence.items.start[i]);
 }
 
+void *scn__list_load(ld *L, const yaml_node_t *v, const char *key, long max, size_t size, size_t *count,
+		     void (*load)(ld *L, const yaml_node_t *item, void *slot))
+{
+	long n = scn__list_count(L, v, key, max);
+	char *slots = n > 0 ? scn__xcalloc(L, (size_t)n, size) : NULL;
+	for (long i = 0; slots && i < n; i++) {
+		yaml_node_t *it = scn__list_item(L, v, i);
+		if (!it)
+			break;
+		load(L, it, slots + (*count)++ * size);
+	}
+	return slots;
+}
+
 /* Lists of words also take one word alone: `spec: MQTT-3.3.1-8` reads as a list of one. */
 long scn__word_count(ld *L, const yaml_node_t *v, const char *key, long max)
 {
@@ -423,6 +437,17 @@ const char *scn__scalar(ld *L, const yaml_node_t *v, const char *key, const char
 	return NULL;
 }
 
+/* *out (freed) replaced by a copy of t; false if out of memory (reported). */
+static bool replace_copy(ld *L, const char *t, char **out)
+{
+	char *c = scn__xstrdup(L, t);
+	if (!c)
+		return false;
+	free(*out);
+	*out = c;
+	return true;
+}
+
 bool scn__n_str(ld *L, const yaml_node_t *v, const char *key, char **out)
 {
 	if (!v)
@@ -434,12 +459,7 @@ bool scn__n_str(ld *L, const yaml_node_t *v, const char *key, char **out)
 		scn__err(L, v, "'%s' contains a NUL character (\\0), which a scenario string cannot hold", key);
 		return false;
 	}
-	char *c = scn__xstrdup(L, t);
-	if (!c)
-		return false;
-	free(*out);
-	*out = c;
-	return true;
+	return replace_copy(L, t, out);
 }
 
 bool scn__n_bool(ld *L, const yaml_node_t *v, const char *key, bool *out)
@@ -748,10 +768,5 @@ bool scn__n_host(ld *L, const yaml_node_t *v, const char *key, char **out)
 		scn__unknown_name(L, v, t, true);
 		return false;
 	}
-	char *c = scn__xstrdup(L, t);
-	if (!c)
-		return false;
-	free(*out);
-	*out = c;
-	return true;
+	return replace_copy(L, t, out);
 }

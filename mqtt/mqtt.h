@@ -351,4 +351,12 @@ size_t mqtt_print(const mqtt_packet *p, char *buf, size_t cap);
 /* The same packet as one JSON object (no newline), snprintf-style. */
 size_t mqtt_print_json(const mqtt_packet *p, char *buf, size_t cap);
 
+/* printf into a caller's message buffer (cap bytes, cut if need be); buf may be NULL, or
+ * cap 0, when the caller wants no message. The error messages of the auth files use it. */
+void mqtt_say(char *buf, size_t cap, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 3, 4)))
+#endif
+	;
+
 #endif

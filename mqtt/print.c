@@ -146,6 +146,16 @@ static void put(out *o, const char *fmt, ...)
 		o->len += (size_t)n;
 }
 
+void mqtt_say(char *buf, size_t cap, const char *fmt, ...)
+{
+	if (!buf || !cap)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, cap, fmt, ap);
+	va_end(ap);
+}
+
 /* A string shown with C-like escapes; long ones are cut with "..." after `limit` bytes. */
 static void put_quoted(out *o, mqtt_str s, size_t limit, bool json)
 {
@@ -209,47 +219,13 @@ static void put_props(out *o, const mqtt_props *p, bool json)
 			put(o, "%s\"%s\":", n++ ? "," : "", in->key);
 		else
 			put(o, " %s=", in->key);
-		mqtt_props *mp = (mqtt_props *)p;
+		const void *field = mqtt__prop_cfield(p, id);
 		switch (in->type) {
-		case MQTT_PT_BYTE: {
-			uint8_t v = 0;
-			switch (id) {
-			case 0x01: v = mp->payload_format; break;
-			case 0x17: v = mp->request_problem_info; break;
-			case 0x19: v = mp->request_response_info; break;
-			case 0x24: v = mp->max_qos; break;
-			case 0x25: v = mp->retain_available; break;
-			case 0x28: v = mp->wildcard_sub_available; break;
-			case 0x29: v = mp->sub_id_available; break;
-			default: v = mp->shared_sub_available; break;
-			}
-			put(o, "%u", v);
-			break;
-		}
-		case MQTT_PT_U16: {
-			uint16_t v;
-			switch (id) {
-			case 0x13: v = mp->server_keepalive; break;
-			case 0x21: v = mp->receive_max; break;
-			case 0x22: v = mp->topic_alias_max; break;
-			default: v = mp->topic_alias; break;
-			}
-			put(o, "%u", v);
-			break;
-		}
-		case MQTT_PT_U32: {
-			uint32_t v;
-			switch (id) {
-			case 0x02: v = mp->message_expiry; break;
-			case 0x11: v = mp->session_expiry; break;
-			case 0x18: v = mp->will_delay; break;
-			default: v = mp->max_packet_size; break;
-			}
-			put(o, "%u", v);
-			break;
-		}
+		case MQTT_PT_BYTE: put(o, "%u", *(const uint8_t *)field); break;
+		case MQTT_PT_U16: put(o, "%u", *(const uint16_t *)field); break;
+		case MQTT_PT_U32: put(o, "%u", *(const uint32_t *)field); break;
 		case MQTT_PT_BINARY: {
-			mqtt_str s = id == 0x09 ? mp->correlation_data : mp->auth_data;
+			mqtt_str s = *(const mqtt_str *)field;
 			if (json)
 				put_hex(o, s, s.len);
 			else
@@ -257,16 +233,7 @@ static void put_props(out *o, const mqtt_props *p, bool json)
 			break;
 		}
 		default: {
-			mqtt_str s;
-			switch (id) {
-			case 0x03: s = mp->content_type; break;
-			case 0x08: s = mp->response_topic; break;
-			case 0x12: s = mp->assigned_client_id; break;
-			case 0x15: s = mp->auth_method; break;
-			case 0x1A: s = mp->response_info; break;
-			case 0x1C: s = mp->server_reference; break;
-			default: s = mp->reason_string; break;
-			}
+			mqtt_str s = *(const mqtt_str *)field;
 			put_quoted(o, s, json ? s.len : 64, json);
 			break;
 		}

@@ -78,71 +78,32 @@ static const char *where_name(unsigned where)
 	return where == MQTT_PROPS_WILL ? "will properties" : mqtt_type_name(where);
 }
 
-/* Pointers to the field of each single-valued property, by id. */
-static uint8_t *field_u8(mqtt_props *p, unsigned id)
+/* Where each single-valued property lives in mqtt_props, by id. The field's C type is the
+ * one its type in props_table says: uint8_t (BYTE), uint16_t, uint32_t or mqtt_str (UTF8,
+ * BINARY). The repeated ones (User Property, Subscription Identifier) have no field. */
+#define F(name) offsetof(mqtt_props, name)
+static const size_t field_offset[MQTT_PROP_ID_MAX + 1] = {
+	[0x01] = F(payload_format),     [0x02] = F(message_expiry),     [0x03] = F(content_type),
+	[0x08] = F(response_topic),     [0x09] = F(correlation_data),   [0x11] = F(session_expiry),
+	[0x12] = F(assigned_client_id), [0x13] = F(server_keepalive),   [0x15] = F(auth_method),
+	[0x16] = F(auth_data),          [0x17] = F(request_problem_info),
+	[0x18] = F(will_delay),         [0x19] = F(request_response_info),
+	[0x1A] = F(response_info),      [0x1C] = F(server_reference),   [0x1F] = F(reason_string),
+	[0x21] = F(receive_max),        [0x22] = F(topic_alias_max),    [0x23] = F(topic_alias),
+	[0x24] = F(max_qos),            [0x25] = F(retain_available),   [0x27] = F(max_packet_size),
+	[0x28] = F(wildcard_sub_available), [0x29] = F(sub_id_available),
+	[0x2A] = F(shared_sub_available),
+};
+#undef F
+
+void *mqtt__prop_field(mqtt_props *p, unsigned id)
 {
-	switch (id) {
-	case 0x01: return &p->payload_format;
-	case 0x17: return &p->request_problem_info;
-	case 0x19: return &p->request_response_info;
-	case 0x24: return &p->max_qos;
-	case 0x25: return &p->retain_available;
-	case 0x28: return &p->wildcard_sub_available;
-	case 0x29: return &p->sub_id_available;
-	default: return &p->shared_sub_available;
-	}
+	return (char *)p + field_offset[id];
 }
 
-static uint16_t *field_u16(mqtt_props *p, unsigned id)
+const void *mqtt__prop_cfield(const mqtt_props *p, unsigned id)
 {
-	switch (id) {
-	case 0x13: return &p->server_keepalive;
-	case 0x21: return &p->receive_max;
-	case 0x22: return &p->topic_alias_max;
-	default: return &p->topic_alias;
-	}
-}
-
-static uint32_t *field_u32(mqtt_props *p, unsigned id)
-{
-	switch (id) {
-	case 0x02: return &p->message_expiry;
-	case 0x11: return &p->session_expiry;
-	case 0x18: return &p->will_delay;
-	default: return &p->max_packet_size;
-	}
-}
-
-static mqtt_str *field_str(mqtt_props *p, unsigned id)
-{
-	switch (id) {
-	case 0x03: return &p->content_type;
-	case 0x08: return &p->response_topic;
-	case 0x09: return &p->correlation_data;
-	case 0x12: return &p->assigned_client_id;
-	case 0x15: return &p->auth_method;
-	case 0x16: return &p->auth_data;
-	case 0x1A: return &p->response_info;
-	case 0x1C: return &p->server_reference;
-	default: return &p->reason_string;
-	}
-}
-
-static const uint8_t *cfield_u8(const mqtt_props *p, unsigned id)
-{
-	return field_u8((mqtt_props *)p, id);
-}
-static const uint16_t *cfield_u16(const mqtt_props *p, unsigned id)
-{
-	return field_u16((mqtt_props *)p, id);
-}
-static const uint32_t *cfield_u32(const mqtt_props *p, unsigned id)
-{
-	return field_u32((mqtt_props *)p, id);
-}
-static const mqtt_str *cfield_str(const mqtt_props *p, unsigned id)
-{
-	return field_str((mqtt_props *)p, id);
+	return (const char *)p + field_offset[id];
 }
 
 /*
@@ -281,7 +242,7 @@ int mqtt__props_read(rd *r, unsigned where, mqtt_props *props)
 			if ((rc = rd_u8(&pr, &b, in->name)))
 				return rc;
 			v = b;
-			*field_u8(props, id) = b;
+			*(uint8_t *)mqtt__prop_field(props, id) = b;
 			break;
 		}
 		case MQTT_PT_U16: {
@@ -289,24 +250,24 @@ int mqtt__props_read(rd *r, unsigned where, mqtt_props *props)
 			if ((rc = rd_u16(&pr, &s, in->name)))
 				return rc;
 			v = s;
-			*field_u16(props, id) = s;
+			*(uint16_t *)mqtt__prop_field(props, id) = s;
 			break;
 		}
 		case MQTT_PT_U32:
 			if ((rc = rd_u32(&pr, &v, in->name)))
 				return rc;
-			*field_u32(props, id) = v;
+			*(uint32_t *)mqtt__prop_field(props, id) = v;
 			break;
 		case MQTT_PT_VBI:
 			if ((rc = mqtt__rd_vbi(&pr, &v, in->name)))
 				return rc;
 			break;
 		case MQTT_PT_UTF8:
-			if ((rc = mqtt__rd_utf8(&pr, field_str(props, id), in->name)))
+			if ((rc = mqtt__rd_utf8(&pr, mqtt__prop_field(props, id), in->name)))
 				return rc;
 			break;
 		case MQTT_PT_BINARY:
-			if ((rc = rd_bin(&pr, field_str(props, id), in->name)))
+			if ((rc = rd_bin(&pr, mqtt__prop_field(props, id), in->name)))
 				return rc;
 			break;
 		default: { /* UTF-8 pair */
@@ -452,7 +413,7 @@ static uint32_t value_size(const mqtt_props *p, const mqtt_prop_info *in)
 	case MQTT_PT_BYTE: return 1;
 	case MQTT_PT_U16: return 2;
 	case MQTT_PT_U32: return 4;
-	default: return STR_SIZE(*cfield_str(p, in->id));
+	default: return STR_SIZE(*(const mqtt_str *)mqtt__prop_cfield(p, in->id));
 	}
 }
 
@@ -489,10 +450,10 @@ uint8_t *mqtt__props_write(uint8_t *w, const mqtt_props *p, uint32_t size)
 		const mqtt_prop_info *in = mqtt_prop_lookup(id);
 		w = wr_u8(w, (uint8_t)id);
 		switch (in->type) {
-		case MQTT_PT_BYTE: w = wr_u8(w, *cfield_u8(p, id)); break;
-		case MQTT_PT_U16: w = wr_u16(w, *cfield_u16(p, id)); break;
-		case MQTT_PT_U32: w = wr_u32(w, *cfield_u32(p, id)); break;
-		default: w = wr_str(w, *cfield_str(p, id)); break;
+		case MQTT_PT_BYTE: w = wr_u8(w, *(const uint8_t *)mqtt__prop_cfield(p, id)); break;
+		case MQTT_PT_U16: w = wr_u16(w, *(const uint16_t *)mqtt__prop_cfield(p, id)); break;
+		case MQTT_PT_U32: w = wr_u32(w, *(const uint32_t *)mqtt__prop_cfield(p, id)); break;
+		default: w = wr_str(w, *(const mqtt_str *)mqtt__prop_cfield(p, id)); break;
 		}
 	}
 	mqtt_iter it = { 0, 0 };

@@ -143,11 +143,9 @@ uint32_t mqtt__body_size(const mqtt_packet *p, uint8_t *flags)
 	case MQTT_PUBCOMP:
 		return ack_size(p, &ps);
 	case MQTT_SUBSCRIBE:
-		*flags = 2;
-		return mqtt__subscribe_size(p);
 	case MQTT_UNSUBSCRIBE:
 		*flags = 2;
-		return mqtt__unsubscribe_size(p);
+		return mqtt__filters_size(p);
 	case MQTT_SUBACK:
 	case MQTT_UNSUBACK:
 		if (!v5)
@@ -207,9 +205,8 @@ uint8_t *mqtt__body_write(uint8_t *w, const mqtt_packet *p)
 			w = mqtt__props_write(w, &p->props, ps);
 		return w;
 	case MQTT_SUBSCRIBE:
-		return mqtt__subscribe_write(w, p);
 	case MQTT_UNSUBSCRIBE:
-		return mqtt__unsubscribe_write(w, p);
+		return mqtt__filters_write(w, p);
 	case MQTT_SUBACK:
 	case MQTT_UNSUBACK:
 		w = wr_u16(w, p->packet_id);

@@ -111,7 +111,9 @@ bool mqtt_str_next(const mqtt_str_list *l, mqtt_iter *it, mqtt_str *out)
 	return true;
 }
 
-uint32_t mqtt__subscribe_size(const mqtt_packet *p)
+/* SUBSCRIBE and UNSUBSCRIBE are written alike: the packet identifier, (5.0) the properties,
+ * then the topic filters, each followed by its options byte in a SUBSCRIBE. */
+uint32_t mqtt__filters_size(const mqtt_packet *p)
 {
 	uint64_t n = 2;
 	if (p->version == MQTT_V5) {
@@ -120,22 +122,32 @@ uint32_t mqtt__subscribe_size(const mqtt_packet *p)
 	}
 	mqtt_iter it = { 0, 0 };
 	mqtt_sub s;
-	while (mqtt_sub_next(&p->subscribe, p->version, &it, &s))
-		n += (uint64_t)STR_SIZE(s.filter) + 1;
+	mqtt_str f;
+	if (p->type == MQTT_SUBSCRIBE)
+		while (mqtt_sub_next(&p->subscribe, p->version, &it, &s))
+			n += (uint64_t)STR_SIZE(s.filter) + 1;
+	else
+		while (mqtt_str_next(&p->unsubscribe, &it, &f))
+			n += STR_SIZE(f);
 	return n > MQTT_VBI_MAX ? 0x80000000u : (uint32_t)n;
 }
 
-uint8_t *mqtt__subscribe_write(uint8_t *w, const mqtt_packet *p)
+uint8_t *mqtt__filters_write(uint8_t *w, const mqtt_packet *p)
 {
 	w = wr_u16(w, p->packet_id);
 	if (p->version == MQTT_V5)
 		w = mqtt__props_write(w, &p->props, mqtt__props_size(&p->props));
 	mqtt_iter it = { 0, 0 };
 	mqtt_sub s;
-	while (mqtt_sub_next(&p->subscribe, p->version, &it, &s)) {
-		w = wr_str(w, s.filter);
-		w = wr_u8(w, opts_of(&s, p->version));
-	}
+	mqtt_str f;
+	if (p->type == MQTT_SUBSCRIBE)
+		while (mqtt_sub_next(&p->subscribe, p->version, &it, &s)) {
+			w = wr_str(w, s.filter);
+			w = wr_u8(w, opts_of(&s, p->version));
+		}
+	else
+		while (mqtt_str_next(&p->unsubscribe, &it, &f))
+			w = wr_str(w, f);
 	return w;
 }
 
@@ -157,32 +169,6 @@ int mqtt__unsubscribe_read(rd *r, mqtt_packet *p)
 		p->unsubscribe.count++;
 	}
 	return 0;
-}
-
-uint32_t mqtt__unsubscribe_size(const mqtt_packet *p)
-{
-	uint64_t n = 2;
-	if (p->version == MQTT_V5) {
-		uint32_t ps = mqtt__props_size(&p->props);
-		n += (uint64_t)mqtt_vbi_size(ps) + ps;
-	}
-	mqtt_iter it = { 0, 0 };
-	mqtt_str s;
-	while (mqtt_str_next(&p->unsubscribe, &it, &s))
-		n += STR_SIZE(s);
-	return n > MQTT_VBI_MAX ? 0x80000000u : (uint32_t)n;
-}
-
-uint8_t *mqtt__unsubscribe_write(uint8_t *w, const mqtt_packet *p)
-{
-	w = wr_u16(w, p->packet_id);
-	if (p->version == MQTT_V5)
-		w = mqtt__props_write(w, &p->props, mqtt__props_size(&p->props));
-	mqtt_iter it = { 0, 0 };
-	mqtt_str s;
-	while (mqtt_str_next(&p->unsubscribe, &it, &s))
-		w = wr_str(w, s);
-	return w;
 }
 
 int mqtt__suback_read(rd *r, mqtt_packet *p)

@@ -103,6 +103,10 @@ int mqtt__rd_reason(rd *r, mqtt_packet *p, const char *stmt);
 int mqtt__props_read(rd *r, unsigned where, mqtt_props *props);
 uint32_t mqtt__props_size(const mqtt_props *props);  /* the block, without its length */
 uint8_t *mqtt__props_write(uint8_t *w, const mqtt_props *props, uint32_t size);
+/* The field of a single-valued property id in props; the caller casts it to the C type of
+ * the property's type (uint8_t, uint16_t, uint32_t, or mqtt_str for UTF-8 and binary). */
+void *mqtt__prop_field(mqtt_props *props, unsigned id);
+const void *mqtt__prop_cfield(const mqtt_props *props, unsigned id);
 
 /* ---- writers ---------------------------------------------------------------------------- */
 
@@ -169,9 +173,7 @@ uint8_t *mqtt__body_write(uint8_t *w, const mqtt_packet *p);
 
 uint32_t mqtt__connect_size(const mqtt_packet *p);
 uint8_t *mqtt__connect_write(uint8_t *w, const mqtt_packet *p);
-uint32_t mqtt__subscribe_size(const mqtt_packet *p);
-uint8_t *mqtt__subscribe_write(uint8_t *w, const mqtt_packet *p);
-uint32_t mqtt__unsubscribe_size(const mqtt_packet *p);
-uint8_t *mqtt__unsubscribe_write(uint8_t *w, const mqtt_packet *p);
+uint32_t mqtt__filters_size(const mqtt_packet *p); /* SUBSCRIBE and UNSUBSCRIBE */
+uint8_t *mqtt__filters_write(uint8_t *w, const mqtt_packet *p);
 
 #endif

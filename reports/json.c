@@ -9,35 +9,28 @@
 #include <inttypes.h>
 #include <string.h>
 
+/* What JSON escapes beyond the shared backslash escapes: BS and FF by name, the other
+ * control characters, and U+2028 and U+2029 (for JavaScript), as \uXXXX. */
+static void json_other(FILE *f, uint32_t cp)
+{
+	if (cp == '\b')
+		fputs("\\b", f);
+	else if (cp == '\f')
+		fputs("\\f", f);
+	else if (cp < 0x20 || cp == 0x2028 || cp == 0x2029)
+		fprintf(f, "\\u%04x", (unsigned)cp);
+	else
+		rep_put_utf8(f, cp);
+}
+
 /* A JSON string (or null for NULL). Bytes that are not UTF-8 become U+FFFD; control
  * characters, quote and backslash are escaped; U+2028 and U+2029 too (for JavaScript). */
 void rep_json_str(FILE *f, const char *s)
 {
-	if (!s) {
+	if (s)
+		rep_put_backslashed(f, s, json_other);
+	else
 		fputs("null", f);
-		return;
-	}
-	fputc('"', f);
-	uint32_t cp;
-	size_t n;
-	while ((n = rep_utf8_next(s, &cp)) > 0) {
-		s += n;
-		switch (cp) {
-		case '"': fputs("\\\"", f); break;
-		case '\\': fputs("\\\\", f); break;
-		case '\b': fputs("\\b", f); break;
-		case '\f': fputs("\\f", f); break;
-		case '\n': fputs("\\n", f); break;
-		case '\r': fputs("\\r", f); break;
-		case '\t': fputs("\\t", f); break;
-		default:
-			if (cp < 0x20 || cp == 0x2028 || cp == 0x2029)
-				fprintf(f, "\\u%04x", (unsigned)cp);
-			else
-				rep_put_utf8(f, cp);
-		}
-	}
-	fputc('"', f);
 }
 
 static void key(FILE *f, const char *indent, const char *k)

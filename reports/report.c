@@ -159,6 +159,25 @@ void rep_put_xml(FILE *f, uint32_t cp)
 	rep_put_utf8(f, cp);
 }
 
+void rep_put_backslashed(FILE *f, const char *s, void (*other)(FILE *f, uint32_t cp))
+{
+	static const char plain[] = "\"\\\n\r\t", escaped[] = "\"\\nrt";
+	fputc('"', f);
+	uint32_t cp;
+	size_t n;
+	while ((n = rep_utf8_next(s, &cp)) > 0) {
+		s += n;
+		const char *e = cp && cp < 0x80 ? strchr(plain, (int)cp) : NULL;
+		if (e) {
+			fputc('\\', f);
+			fputc(escaped[e - plain], f);
+		} else {
+			other(f, cp);
+		}
+	}
+	fputc('"', f);
+}
+
 void rep_put_seconds(FILE *f, int64_t us, int decimals)
 {
 	if (us < 0)

@@ -23,6 +23,11 @@ void rep_put_utf8(FILE *f, uint32_t cp);
  * neither can carry (controls but tab and newline, U+FFFE, U+FFFF) as U+FFFD. */
 void rep_put_xml(FILE *f, uint32_t cp);
 
+/* Write s as a double-quoted string in the backslash style JSON and YAML share: quote,
+ * backslash, LF, CR and TAB as \" \\ \n \r \t; every other code point (U+FFFD for a byte
+ * that is not UTF-8) is written by other(), the style's own rule. */
+void rep_put_backslashed(FILE *f, const char *s, void (*other)(FILE *f, uint32_t cp));
+
 /* Write a non-negative microsecond count as seconds with `decimals` (3 or 6) digits,
  * truncated: 1500000 -> "1.500". Negative values write "0.000". */
 void rep_put_seconds(FILE *f, int64_t us, int decimals);

@@ -44,28 +44,20 @@ static void tap_text(FILE *f, const char *s)
 	}
 }
 
+/* Beyond the shared backslash escapes: what YAML cannot carry raw, as \xXX below U+0100
+ * and as U+FFFD above. */
+static void yaml_other(FILE *f, uint32_t cp)
+{
+	if (cp < 0x100 && yaml_unprintable(cp))
+		fprintf(f, "\\x%02x", (unsigned)cp);
+	else
+		rep_put_utf8(f, yaml_unprintable(cp) ? REP_REPLACEMENT : cp);
+}
+
 /* A YAML double-quoted scalar on one line (escapes TAP::Parser::YAMLish understands). */
 static void yaml_qq(FILE *f, const char *s)
 {
-	fputc('"', f);
-	uint32_t cp;
-	size_t n;
-	while ((n = rep_utf8_next(s, &cp)) > 0) {
-		s += n;
-		switch (cp) {
-		case '"': fputs("\\\"", f); break;
-		case '\\': fputs("\\\\", f); break;
-		case '\n': fputs("\\n", f); break;
-		case '\r': fputs("\\r", f); break;
-		case '\t': fputs("\\t", f); break;
-		default:
-			if (cp < 0x100 && yaml_unprintable(cp))
-				fprintf(f, "\\x%02x", (unsigned)cp);
-			else
-				rep_put_utf8(f, yaml_unprintable(cp) ? REP_REPLACEMENT : cp);
-		}
-	}
-	fputc('"', f);
+	rep_put_backslashed(f, s, yaml_other);
 }
 
 /* Can s be a `|` block scalar that YAML and TAP::Parser::YAMLish both read back exactly?

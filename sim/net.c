@@ -500,12 +500,7 @@ static void pipe_drain(sim_world *w, sim_conn *c, int from)
 					memmove(r->rbuf, r->rbuf + r->roff, r->rlen);
 					r->roff = 0;
 				}
-				size_t cap = r->rcap ? r->rcap : 4096;
-				while (cap < r->rlen + n)
-					cap *= 2;
-				uint8_t *nb = mqtt_xrealloc(r->rbuf, cap);
-				r->rbuf = nb;
-				r->rcap = cap;
+				r->rbuf = mqtt_xgrow(r->rbuf, &r->rcap, r->rlen + n, 1, 4096);
 			}
 			memcpy(r->rbuf + r->roff + r->rlen, s->data, n);
 			r->rlen += n;
