@@ -28,6 +28,7 @@
  */
 #define _GNU_SOURCE /* accept4 */
 #include "harness/broker_shell_tcp.h"
+#include "harness/broker_shell_tcp_internal.h"
 
 #include "broker/sha256.h"
 #include "harness/run.h"
@@ -55,84 +56,10 @@
 #define MAX_EVENTS 256
 #define MAX_OUTBUF (64u << 20) /* a client that reads nothing is cut off past this */
 #define MAX_OUTBUF_NAME "64 MiB"
-#define MAX_AUTH_QUEUE 1024    /* CONNECTs waiting for the worker; past it: CONNACK 3 */
 #define FD_PAUSE_US 100000     /* out of descriptors without a spare: listener rests this long */
 #define MAX_SHED 64            /* connections refused per wake-up while out of descriptors */
 
-typedef struct tconn {
-	bool open;
-	bool closing;       /* the core asked to close: flush, then close */
-	bool want_out;      /* EPOLLOUT registered */
-	bool dead;          /* cut off (write failed, output bound): to be reaped, see reap() */
-	bool auth_pending;  /* the worker is checking its CONNECT: not read meanwhile */
-	uint64_t gen;       /* which connection on this fd, for late answers from the worker */
-	char peer[INET6_ADDRSTRLEN + 8];
-	uint8_t *out;
-	size_t out_off, out_len, out_cap;
-	SSL *ssl;           /* from the TLS listener */
-	bool hs;            /* its handshake is not done: the core does not know it yet */
-	uint32_t hs_events; /* what the handshake waits for: EPOLLIN or EPOLLOUT */
-	int64_t hs_deadline;
-	bool tls_done;      /* its TLS handshake is done (a wss connection's WebSocket one follows) */
-	bool ws;            /* from a WebSocket listener */
-	const char *ws_path;
-	uint8_t *ws_req;    /* the opening handshake's request so far (WS_HTTP_MAX bytes) */
-	size_t ws_req_len;
-	ws_dec dec;
-	uint8_t *fbuf;      /* BROKER_TF_WS_FRAME_IS_PACKET: the frame being read */
-	size_t fbuf_len;
-} tconn;
-
-/* One CONNECT for the worker: copies of what connect() needs, and the answer. */
-typedef struct auth_job {
-	struct auth_job *next;
-	int fd;
-	uint64_t gen;
-	int rc;
-	char *client_id, *username; /* username NULL when the CONNECT had none */
-	uint8_t *password;          /* NULL when it had none */
-	size_t password_len;
-} auth_job;
-
-typedef struct auth_worker {
-	const broker_auth *inner;   /* the broker_auth the caller configured */
-	broker_auth iface;          /* what the core gets: connect_start, the rest forwarded */
-	pthread_t th;
-	bool running;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	auth_job *todo, **todo_tail; /* under mu */
-	auth_job *done, **done_tail; /* under mu */
-	size_t queued;              /* jobs not yet answered to the core (loop thread only) */
-	bool full;                  /* the queue hit MAX_AUTH_QUEUE (logged once until it drains) */
-	bool stop;                  /* under mu */
-	int efd;                    /* eventfd: the worker finished something */
-} auth_worker;
-
-typedef struct shell {
-	const broker_tcp_opts *o;
-	int ep;
-	int lfd;
-	broker *b;
-	tconn *conns;       /* indexed by fd */
-	size_t nconns;
-	size_t nopen;
-	uint64_t next_gen;
-	int64_t wake_at;
-	int *reap;          /* fds cut off inside a core call, to be closed after it */
-	size_t nreap, reap_cap;
-	int spare_fd;       /* held open to be given up when accept() runs out of descriptors */
-	bool fd_starved;    /* in an out-of-descriptors episode (logged once when it starts) */
-	uint64_t fd_refused;
-	int64_t listen_resume_at; /* INT64_MAX unless the listener is paused */
-	auth_worker *aw;    /* NULL without authentication */
-	int tls_lfd;        /* -1 without a TLS listener */
-	int ws_lfd, wss_lfd; /* -1 without WebSocket listeners */
-	size_t nhs;         /* connections in their TLS handshake */
-	int64_t hs_check_at; /* the earliest handshake deadline (INT64_MAX: none) */
-} shell;
-
-static void logf_(shell *sh, const char *line)
+void bst__logf_(shell *sh, const char *line)
 {
 	if (!sh->o->log)
 		return;
@@ -145,7 +72,7 @@ static void logf_(shell *sh, const char *line)
 	fflush(sh->o->log);
 }
 
-static tconn *get(shell *sh, int fd)
+tconn *bst__get(shell *sh, int fd)
 {
 	if (fd < 0)
 		return NULL;
@@ -161,13 +88,12 @@ static tconn *get(shell *sh, int fd)
 	return &sh->conns[fd];
 }
 
-static void auth_cancel(shell *sh, int fd, uint64_t gen);
 
 static void conn_close(shell *sh, int fd)
 {
-	tconn *c = get(sh, fd);
+	tconn *c = bst__get(sh, fd);
 	if (c->auth_pending)
-		auth_cancel(sh, fd, c->gen); /* no hashing for a client that left */
+		bst__auth_cancel(sh, fd, c->gen); /* no hashing for a client that left */
 	if (!c->dead)
 		epoll_ctl(sh->ep, EPOLL_CTL_DEL, fd, NULL); /* a dead one left the set already */
 	if (c->ssl) {
@@ -187,7 +113,7 @@ static void conn_close(shell *sh, int fd)
 
 /* Register what the connection waits for: input unless its CONNECT is being checked
  * (level-triggered, so unread input would wake the loop at once), output when buffered. */
-static void update_interest(shell *sh, int fd, tconn *c)
+void bst__update_interest(shell *sh, int fd, tconn *c)
 {
 	struct epoll_event ev = { .events = c->hs ? c->hs_events
 						  : (c->auth_pending ? 0 : EPOLLIN | EPOLLRDHUP) | (c->want_out ? EPOLLOUT : 0),
@@ -200,7 +126,7 @@ static void set_out_interest(shell *sh, int fd, tconn *c, bool want)
 	if (c->want_out == want)
 		return;
 	c->want_out = want;
-	update_interest(sh, fd, c);
+	bst__update_interest(sh, fd, c);
 }
 
 /*
@@ -208,7 +134,7 @@ static void set_out_interest(shell *sh, int fd, tconn *c, bool want)
  * core there would pull state out from under it. Everything that can go at once goes: the
  * socket leaves the epoll set (no more wake-ups for it), is shut down, and its buffer is
  * freed. The descriptor stays open, so its number (the core's id) cannot be reused, until
- * reap() tells the core and closes it after the core call returns.
+ * bst__reap() tells the core and closes it after the core call returns.
  */
 static void kill_conn(shell *sh, tconn *c, int fd)
 {
@@ -234,15 +160,15 @@ static void kill_conn(shell *sh, tconn *c, int fd)
  * its will, its session), then close it. Telling the core can cut off more (a will sent to
  * another slow reader); the loop takes those too. An fd the core closed meanwhile (a
  * takeover: env_close) was closed there, and one reused since is not dead. */
-static void reap(shell *sh)
+void bst__reap(shell *sh)
 {
 	while (sh->nreap) {
 		int fd = sh->reap[--sh->nreap];
-		tconn *c = get(sh, fd);
+		tconn *c = bst__get(sh, fd);
 		if (!c->open || !c->dead)
 			continue;
 		broker_on_close(sh->b, (uint64_t)fd);
-		if (get(sh, fd)->open)
+		if (bst__get(sh, fd)->open)
 			conn_close(sh, fd);
 	}
 }
@@ -250,7 +176,7 @@ static void reap(shell *sh)
 /* Write what is buffered. Returns false if the connection is finished. */
 static bool flush(shell *sh, int fd)
 {
-	tconn *c = get(sh, fd);
+	tconn *c = bst__get(sh, fd);
 	if (c->dead)
 		return false;
 	while (c->out_len) {
@@ -294,7 +220,7 @@ static void env_send(void *ctx, uint64_t id, const uint8_t *data, size_t len)
 {
 	shell *sh = ctx;
 	int fd = (int)id;
-	tconn *c = get(sh, fd);
+	tconn *c = bst__get(sh, fd);
 	if (!c->open || c->closing || c->dead)
 		return;
 	if (c->ws) {
@@ -316,7 +242,7 @@ static void out_add(shell *sh, int fd, tconn *c, const uint8_t *data, size_t len
 		snprintf(line, sizeof line,
 			 "cutting off %s client=%s: it reads too slowly, %zu bytes wait to be sent and %zu more would pass the %s output bound",
 			 c->peer, cid ? cid : "-", c->out_len, len, MAX_OUTBUF_NAME);
-		logf_(sh, line);
+		bst__logf_(sh, line);
 		kill_conn(sh, c, fd);
 		return;
 	}
@@ -345,14 +271,14 @@ static void out_add(shell *sh, int fd, tconn *c, const uint8_t *data, size_t len
 static void env_close(void *ctx, uint64_t id)
 {
 	shell *sh = ctx;
-	tconn *c = get(sh, (int)id);
+	tconn *c = bst__get(sh, (int)id);
 	if (!c->open)
 		return;
 	if (c->ws && !c->dead && !c->closing && !c->hs) {
 		/* The WebSocket close handshake's first half; the FIN follows it at once. */
 		uint8_t f[4];
 		out_add(sh, (int)id, c, f, ws_frame(f, WS_CLOSE, true, (const uint8_t *)"\x03\xe8", 2, NULL), NULL, 0);
-		c = get(sh, (int)id);
+		c = bst__get(sh, (int)id);
 		if (!c->open)
 			return;
 	}
@@ -371,7 +297,7 @@ static void env_wake(void *ctx, int64_t at)
 
 static void env_log(void *ctx, const char *line)
 {
-	logf_(ctx, line);
+	bst__logf_(ctx, line);
 }
 
 /* SCRAM's server nonce: from the OS through OpenSSL's generator. */
@@ -397,7 +323,7 @@ static void out_of_fds(shell *sh, int lfd, int err)
 		snprintf(line, sizeof line,
 			 "out of file descriptors (accept: %s) with %zu connections open: refusing new connections until some close",
 			 strerror(err), sh->nopen);
-		logf_(sh, line);
+		bst__logf_(sh, line);
 		sh->fd_starved = true;
 	}
 	bool shed = false;
@@ -445,7 +371,7 @@ static void accept_all(shell *sh, int lfd)
 			snprintf(line, sizeof line,
 				 "file descriptors available again: accepting connections (%llu refused meanwhile)",
 				 (unsigned long long)sh->fd_refused);
-			logf_(sh, line);
+			bst__logf_(sh, line);
 			sh->fd_starved = false;
 			sh->fd_refused = 0;
 			if (sh->spare_fd < 0)
@@ -464,7 +390,7 @@ static void accept_all(shell *sh, int lfd)
 			inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
 			snprintf(peer, sizeof peer, "[%s]:%u", ip, ntohs(a->sin6_port));
 		}
-		tconn *c = get(sh, fd);
+		tconn *c = bst__get(sh, fd);
 		memset(c, 0, sizeof *c);
 		c->open = true;
 		c->gen = ++sh->next_gen;
@@ -479,7 +405,7 @@ static void accept_all(shell *sh, int lfd)
 		if (tls || ws) {
 			c->ssl = tls ? SSL_new(sh->o->tls_ctx) : NULL;
 			if (tls && !c->ssl) {
-				logf_(sh, "cannot start a TLS session (out of memory): connection closed");
+				bst__logf_(sh, "cannot start a TLS session (out of memory): connection closed");
 				close(fd);
 				memset(c, 0, sizeof *c);
 				sh->nopen--;
@@ -502,7 +428,7 @@ static void accept_all(shell *sh, int lfd)
 		}
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.fd = fd };
 		epoll_ctl(sh->ep, EPOLL_CTL_ADD, fd, &ev);
-		if (broker_on_open(sh->b, (uint64_t)fd, peer) < 0 && get(sh, fd)->open && !get(sh, fd)->closing)
+		if (broker_on_open(sh->b, (uint64_t)fd, peer) < 0 && bst__get(sh, fd)->open && !bst__get(sh, fd)->closing)
 			conn_close(sh, fd);
 	}
 }
@@ -517,14 +443,14 @@ typedef struct ws_in {
 /* Whether fd is still the core's to read for. */
 static bool readable_conn(shell *sh, int fd)
 {
-	tconn *c = get(sh, fd);
+	tconn *c = bst__get(sh, fd);
 	return c->open && !c->closing && !c->dead;
 }
 
 static void ws_on_data(void *ctx, const uint8_t *p, size_t n)
 {
 	ws_in *w = ctx;
-	tconn *c = get(w->sh, w->fd);
+	tconn *c = bst__get(w->sh, w->fd);
 	if (!readable_conn(w->sh, w->fd))
 		return;
 	if (w->sh->o->cfg.test_faults & BROKER_TF_WS_FRAME_IS_PACKET) {
@@ -545,7 +471,7 @@ static void ws_on_data(void *ctx, const uint8_t *p, size_t n)
 static void ws_on_frame_end(void *ctx)
 {
 	ws_in *w = ctx;
-	tconn *c = get(w->sh, w->fd);
+	tconn *c = bst__get(w->sh, w->fd);
 	if (!(w->sh->o->cfg.test_faults & BROKER_TF_WS_FRAME_IS_PACKET) || !readable_conn(w->sh, w->fd))
 		return;
 	uint32_t total = 0;
@@ -558,7 +484,7 @@ static void ws_on_frame_end(void *ctx)
 static void ws_on_control(void *ctx, int op, const uint8_t *p, size_t n)
 {
 	ws_in *w = ctx;
-	tconn *c = get(w->sh, w->fd);
+	tconn *c = bst__get(w->sh, w->fd);
 	if (op == WS_PING && readable_conn(w->sh, w->fd)) {
 		uint8_t f[WS_HDR_MAX + WS_CONTROL_MAX];
 		out_add(w->sh, w->fd, c, f, ws_frame(f, WS_PONG, true, p, n, NULL), NULL, 0);
@@ -569,35 +495,35 @@ static void ws_on_control(void *ctx, int op, const uint8_t *p, size_t n)
  * close frame, then the connection is lost to the core. */
 static void ws_end(shell *sh, int fd, uint16_t code, const char *why)
 {
-	tconn *c = get(sh, fd);
+	tconn *c = bst__get(sh, fd);
 	if (why) {
 		char line[400];
 		snprintf(line, sizeof line, "WebSocket: %s sent %s: connection closed (close %u)", c->peer, why, code);
-		logf_(sh, line);
+		bst__logf_(sh, line);
 	}
 	uint8_t cc[2] = { (uint8_t)((code ? code : WS_CLOSE_NORMAL) >> 8), (uint8_t)(code ? code : WS_CLOSE_NORMAL) };
 	uint8_t f[8];
 	size_t fl = ws_frame(f, WS_CLOSE, true, cc, 2, NULL);
 	flush(sh, fd);
-	c = get(sh, fd);
+	c = bst__get(sh, fd);
 	if (!c->open || c->dead)
-		return; /* cut off: reap() tells the core */
+		return; /* cut off: bst__reap() tells the core */
 	if (!c->out_len)
 		(void)(c->ssl ? tls_write(c->ssl, f, fl) : send(fd, f, fl, MSG_NOSIGNAL)); /* best effort */
 	c->closing = true; /* the close_notify of TLS too */
 	broker_on_close(sh->b, (uint64_t)fd);
-	if (get(sh, fd)->open)
+	if (bst__get(sh, fd)->open)
 		conn_close(sh, fd);
 }
 
 /* Read and hand to the core until the socket has nothing more. A connection whose CONNECT
  * went to the worker is not read further (back-pressure), unless drain: it hung up, and
  * reading to the end is how the core learns that. */
-static void readable(shell *sh, int fd, bool drain)
+void bst__readable(shell *sh, int fd, bool drain)
 {
 	uint8_t buf[65536];
 	for (;;) {
-		tconn *c = get(sh, fd);
+		tconn *c = bst__get(sh, fd);
 		if (!c->open || c->closing || c->dead || (c->auth_pending && !drain))
 			return;
 		ssize_t n = c->ssl ? tls_read(c->ssl, buf, sizeof buf) : recv(fd, buf, sizeof buf, 0);
@@ -605,7 +531,7 @@ static void readable(shell *sh, int fd, bool drain)
 			ws_in w = { sh, fd };
 			ws_sink sk = { ws_on_data, ws_on_control, ws_on_frame_end, &w };
 			int st = ws_feed(&c->dec, buf, (size_t)n, &sk);
-			c = get(sh, fd);
+			c = bst__get(sh, fd);
 			if (!readable_conn(sh, fd))
 				return;
 			if (st != 0) {
@@ -632,7 +558,7 @@ static void readable(shell *sh, int fd, bool drain)
 			char why[300], line[400];
 			tls_error(c->ssl, -1, why, sizeof why);
 			snprintf(line, sizeof line, "TLS error from %s: %s: connection closed", c->peer, why);
-			logf_(sh, line);
+			bst__logf_(sh, line);
 		}
 		/* EOF or error: the client went away. */
 		broker_on_close(sh->b, (uint64_t)fd);
@@ -648,7 +574,7 @@ static void handshake_done(shell *sh, int fd);
 /* The WebSocket opening handshake: read the request, answer it. */
 static void ws_handshake(shell *sh, int fd)
 {
-	tconn *c = get(sh, fd);
+	tconn *c = bst__get(sh, fd);
 	if (!c->ws_req)
 		c->ws_req = malloc(WS_HTTP_MAX);
 	if (!c->ws_req)
@@ -674,14 +600,14 @@ static void ws_handshake(shell *sh, int fd)
 			char line[500];
 			snprintf(line, sizeof line, "WebSocket handshake from %s refused (%d): %s: connection closed", c->peer,
 				 rq.status, why);
-			logf_(sh, line);
+			bst__logf_(sh, line);
 			(void)(c->ssl ? tls_write(c->ssl, ans, al) : send(fd, ans, al, MSG_NOSIGNAL)); /* best effort */
 			c->closing = true;
 			conn_close(sh, fd);
 			return;
 		}
 		out_add(sh, fd, c, (const uint8_t *)ans, al, NULL, 0);
-		c = get(sh, fd);
+		c = bst__get(sh, fd);
 		if (!c->open || c->dead) {
 			if (c->open)
 				conn_close(sh, fd);
@@ -700,36 +626,36 @@ static void ws_handshake(shell *sh, int fd)
 /* The handshakes are done: the core gets the connection, then what came with them. */
 static void handshake_done(shell *sh, int fd)
 {
-	tconn *c = get(sh, fd);
+	tconn *c = bst__get(sh, fd);
 	c->hs = false;
 	sh->nhs--;
-	update_interest(sh, fd, c);
+	bst__update_interest(sh, fd, c);
 	if (broker_on_open(sh->b, (uint64_t)fd, c->peer) < 0) {
-		if (get(sh, fd)->open && !get(sh, fd)->closing)
+		if (bst__get(sh, fd)->open && !bst__get(sh, fd)->closing)
 			conn_close(sh, fd);
 		return;
 	}
-	c = get(sh, fd);
+	c = bst__get(sh, fd);
 	if (c->ws && c->ws_req_len) {
 		ws_in w = { sh, fd };
 		ws_sink sk = { ws_on_data, ws_on_control, ws_on_frame_end, &w };
 		int st = ws_feed(&c->dec, c->ws_req, c->ws_req_len, &sk);
 		if (!readable_conn(sh, fd))
 			return;
-		c = get(sh, fd);
+		c = bst__get(sh, fd);
 		c->ws_req_len = 0;
 		if (st != 0) {
 			ws_end(sh, fd, st < 0 ? c->dec.close_code : 0, st < 0 ? c->dec.why : NULL);
 			return;
 		}
 	}
-	readable(sh, fd, false); /* a CONNECT may have come with the handshake's last flight */
+	bst__readable(sh, fd, false); /* a CONNECT may have come with the handshake's last flight */
 }
 
 /* One step of fd's handshake; when it is done the core gets the connection. */
 static void handshake(shell *sh, int fd)
 {
-	tconn *c = get(sh, fd);
+	tconn *c = bst__get(sh, fd);
 	if (c->tls_done) {
 		ws_handshake(sh, fd);
 		return;
@@ -741,14 +667,14 @@ static void handshake(shell *sh, int fd)
 		uint32_t ev = want == POLLOUT ? EPOLLOUT : EPOLLIN;
 		if (ev != c->hs_events) {
 			c->hs_events = ev;
-			update_interest(sh, fd, c);
+			bst__update_interest(sh, fd, c);
 		}
 		return;
 	}
 	if (st < 0) {
 		char line[600];
 		snprintf(line, sizeof line, "TLS handshake with %s failed: %s: connection closed", c->peer, why);
-		logf_(sh, line);
+		bst__logf_(sh, line);
 		conn_close(sh, fd);
 		return;
 	}
@@ -756,7 +682,7 @@ static void handshake(shell *sh, int fd)
 	if (c->ws) {
 		if (c->hs_events != EPOLLIN) {
 			c->hs_events = EPOLLIN;
-			update_interest(sh, fd, c);
+			bst__update_interest(sh, fd, c);
 		}
 		ws_handshake(sh, fd); /* the request may have come with the last flight */
 		return;
@@ -776,247 +702,12 @@ static void handshake_deadlines(shell *sh, int64_t now)
 			char line[200];
 			snprintf(line, sizeof line, "dropping %s: no %s handshake within %d s", c->peer,
 				 c->tls_done ? "WebSocket" : "TLS", BROKER_TLS_HANDSHAKE_S);
-			logf_(sh, line);
+			bst__logf_(sh, line);
 			conn_close(sh, (int)fd);
 		} else if (c->hs_deadline < sh->hs_check_at) {
 			sh->hs_check_at = c->hs_deadline;
 		}
 	}
-}
-
-/* ---- authentication on the worker thread -------------------------------------------------- */
-
-static void job_free(auth_job *j)
-{
-	if (j->password) {
-		broker_sha256_wipe(j->password, j->password_len);
-		free(j->password);
-	}
-	free(j->client_id);
-	free(j->username);
-	free(j);
-}
-
-static void *auth_main(void *arg)
-{
-	auth_worker *aw = arg;
-	pthread_mutex_lock(&aw->mu);
-	for (;;) {
-		while (!aw->todo && !aw->stop)
-			pthread_cond_wait(&aw->cv, &aw->mu);
-		if (aw->stop)
-			break;
-		auth_job *j = aw->todo;
-		aw->todo = j->next;
-		if (!aw->todo)
-			aw->todo_tail = &aw->todo;
-		pthread_mutex_unlock(&aw->mu);
-		j->rc = aw->inner->connect(aw->inner->ctx, j->client_id, j->username, j->password,
-					   j->password_len);
-		j->next = NULL;
-		pthread_mutex_lock(&aw->mu);
-		*aw->done_tail = j;
-		aw->done_tail = &j->next;
-		uint64_t one = 1;
-		ssize_t w = write(aw->efd, &one, sizeof one);
-		(void)w; /* only fails when the counter is saturated: the loop is woken anyway */
-	}
-	pthread_mutex_unlock(&aw->mu);
-	return NULL;
-}
-
-static char *dup_or_null(const char *s, size_t n)
-{
-	if (!s)
-		return NULL;
-	char *d = mqtt_xmalloc(n + 1);
-	memcpy(d, s, n);
-	d[n] = 0;
-	return d;
-}
-
-/* broker_auth.connect_start, called by the core inside broker_on_bytes. */
-static int aw_connect_start(void *ctx, uint64_t conn, const char *client_id, const char *username,
-			    const uint8_t *password, size_t password_len)
-{
-	shell *sh = ctx;
-	auth_worker *aw = sh->aw;
-	tconn *c = get(sh, (int)conn);
-	if (aw->queued >= MAX_AUTH_QUEUE) {
-		if (!aw->full) {
-			char line[200];
-			snprintf(line, sizeof line,
-				 "%d CONNECTs wait for their password check: refusing more with CONNACK 3 until half are answered",
-				 MAX_AUTH_QUEUE);
-			logf_(sh, line);
-			aw->full = true;
-		}
-		return 3; /* server unavailable */
-	}
-	auth_job *j = mqtt_xcalloc(1, sizeof *j);
-	j->fd = (int)conn;
-	j->gen = c->gen;
-	j->client_id = dup_or_null(client_id, strlen(client_id));
-	j->username = dup_or_null(username, username ? strlen(username) : 0);
-	if (password) {
-		j->password = mqtt_xmalloc(password_len ? password_len : 1);
-		if (password_len)
-			memcpy(j->password, password, password_len);
-		j->password_len = password_len;
-	}
-	c->auth_pending = true;
-	update_interest(sh, (int)conn, c);
-	aw->queued++;
-	pthread_mutex_lock(&aw->mu);
-	*aw->todo_tail = j;
-	aw->todo_tail = &j->next;
-	pthread_cond_signal(&aw->cv);
-	pthread_mutex_unlock(&aw->mu);
-	return BROKER_AUTH_PENDING;
-}
-
-static int aw_connect(void *ctx, const char *client_id, const char *username,
-		      const uint8_t *password, size_t password_len)
-{
-	const auth_worker *aw = ((shell *)ctx)->aw;
-	return aw->inner->connect(aw->inner->ctx, client_id, username, password, password_len);
-}
-
-static bool aw_allow(void *ctx, const char *client_id, const char *username, const char *topic,
-		     bool publish)
-{
-	const auth_worker *aw = ((shell *)ctx)->aw;
-	return aw->inner->allow ? aw->inner->allow(aw->inner->ctx, client_id, username, topic, publish)
-				: true;
-}
-
-/* A connection whose CONNECT waits went away: drop its job unless the worker has it. */
-static void auth_cancel(shell *sh, int fd, uint64_t gen)
-{
-	auth_worker *aw = sh->aw;
-	if (!aw)
-		return;
-	auth_job *gone = NULL;
-	pthread_mutex_lock(&aw->mu);
-	for (auth_job **pp = &aw->todo; *pp; pp = &(*pp)->next) {
-		if ((*pp)->fd == fd && (*pp)->gen == gen) {
-			gone = *pp;
-			*pp = gone->next;
-			if (!*pp)
-				aw->todo_tail = pp;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&aw->mu);
-	if (gone) {
-		aw->queued--;
-		job_free(gone);
-	}
-}
-
-/* The worker finished jobs: hand each answer to the core, if its connection still waits. */
-static void auth_deliver(shell *sh)
-{
-	auth_worker *aw = sh->aw;
-	uint64_t n;
-	ssize_t r = read(aw->efd, &n, sizeof n);
-	(void)r;
-	pthread_mutex_lock(&aw->mu);
-	auth_job *j = aw->done;
-	aw->done = NULL;
-	aw->done_tail = &aw->done;
-	pthread_mutex_unlock(&aw->mu);
-	while (j) {
-		auth_job *next = j->next;
-		aw->queued--;
-		tconn *c = get(sh, j->fd);
-		if (c->open && c->gen == j->gen && c->auth_pending && !c->dead) {
-			c->auth_pending = false;
-			update_interest(sh, j->fd, c);
-			broker_on_auth(sh->b, (uint64_t)j->fd, j->rc);
-			reap(sh);
-			/* Plain input waits in the kernel and wakes epoll; TLS may hold some itself. */
-			c = get(sh, j->fd);
-			if (c->open && c->ssl && !c->auth_pending && SSL_has_pending(c->ssl)) {
-				readable(sh, j->fd, false);
-				reap(sh);
-			}
-		}
-		job_free(j);
-		j = next;
-	}
-	if (aw->full && aw->queued <= MAX_AUTH_QUEUE / 2)
-		aw->full = false;
-}
-
-/* SCRAM's lookup costs no key derivation (the file holds the derived keys), so it is asked
- * here, in the loop, of the inner auth (read-only once parsed). */
-static int aw_scram_lookup(void *ctx, const char *username, uint8_t *salt, size_t *salt_len,
-			   uint32_t *iterations, uint8_t stored_key[32], uint8_t server_key[32])
-{
-	shell *sh = ctx;
-	const broker_auth *in = sh->aw->inner;
-	return in->scram_lookup(in->ctx, username, salt, salt_len, iterations, stored_key, server_key);
-}
-
-/* Start the worker in front of inner (which has a connect). 0, or -1 with err filled. */
-static int auth_start(shell *sh, const broker_auth *inner, char *err, size_t errlen)
-{
-	auth_worker *aw = mqtt_xcalloc(1, sizeof *aw);
-	aw->inner = inner;
-	aw->iface = (broker_auth){ .ctx = sh, .connect = aw_connect, .allow = aw_allow,
-				   .connect_start = aw_connect_start,
-				   .scram_lookup = inner->scram_lookup ? aw_scram_lookup : NULL };
-	aw->todo_tail = &aw->todo;
-	aw->done_tail = &aw->done;
-	aw->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (aw->efd < 0) {
-		snprintf(err, errlen, "eventfd: %s", strerror(errno));
-		free(aw);
-		return -1;
-	}
-	pthread_mutex_init(&aw->mu, NULL);
-	pthread_cond_init(&aw->cv, NULL);
-	int e = pthread_create(&aw->th, NULL, auth_main, aw);
-	if (e) {
-		snprintf(err, errlen, "cannot start the authentication thread: %s", strerror(e));
-		pthread_mutex_destroy(&aw->mu);
-		pthread_cond_destroy(&aw->cv);
-		close(aw->efd);
-		free(aw);
-		return -1;
-	}
-	aw->running = true;
-	sh->aw = aw;
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = aw->efd };
-	epoll_ctl(sh->ep, EPOLL_CTL_ADD, aw->efd, &ev);
-	return 0;
-}
-
-/* Stop the worker (after the job in hand, if any) and drop every job not delivered. */
-static void auth_stop(shell *sh)
-{
-	auth_worker *aw = sh->aw;
-	if (!aw)
-		return;
-	pthread_mutex_lock(&aw->mu);
-	aw->stop = true;
-	pthread_cond_signal(&aw->cv);
-	pthread_mutex_unlock(&aw->mu);
-	pthread_join(aw->th, NULL);
-	for (auth_job *j = aw->todo, *next; j; j = next) {
-		next = j->next;
-		job_free(j);
-	}
-	for (auth_job *j = aw->done, *next; j; j = next) {
-		next = j->next;
-		job_free(j);
-	}
-	pthread_mutex_destroy(&aw->mu);
-	pthread_cond_destroy(&aw->cv);
-	close(aw->efd);
-	free(aw);
-	sh->aw = NULL;
 }
 
 static int listen_on(const char *host, unsigned port, char *err, size_t errlen, unsigned *port_out)
@@ -1101,7 +792,7 @@ int broker_tcp_run(const broker_tcp_opts *o, char *err, size_t errlen)
 	listen_resume(&sh);
 	broker_config cfg = o->cfg;
 	if (cfg.auth && cfg.auth->connect) {
-		if (auth_start(&sh, cfg.auth, err, errlen) < 0) {
+		if (bst__auth_start(&sh, cfg.auth, err, errlen) < 0) {
 			close(sh.ep);
 			close_listeners(&sh);
 			return -1;
@@ -1117,7 +808,7 @@ int broker_tcp_run(const broker_tcp_opts *o, char *err, size_t errlen)
 		/* Recovery gave up on the store (the log line above says why): a broker that
 		 * says it persists sessions must not run without doing so. */
 		snprintf(err, errlen, "the store could not be recovered (see the line above); not starting");
-		auth_stop(&sh);
+		bst__auth_stop(&sh);
 		broker_free(sh.b);
 		if (sh.spare_fd >= 0)
 			close(sh.spare_fd);
@@ -1127,20 +818,20 @@ int broker_tcp_run(const broker_tcp_opts *o, char *err, size_t errlen)
 	}
 	char line[400];
 	snprintf(line, sizeof line, "listening on %s:%u", o->host, port);
-	logf_(&sh, line);
+	bst__logf_(&sh, line);
 	if (sh.tls_lfd >= 0) {
 		/* Not "listening on": scripts that read the plain port from the log keep finding one. */
 		snprintf(line, sizeof line, "listening for TLS on %s:%u", o->tls_host, tls_port);
-		logf_(&sh, line);
+		bst__logf_(&sh, line);
 	}
 	if (sh.ws_lfd >= 0) {
 		snprintf(line, sizeof line, "listening for WebSocket on %s:%u%s", o->ws_host, ws_port, o->ws_path ? o->ws_path : " (any path)");
-		logf_(&sh, line);
+		bst__logf_(&sh, line);
 	}
 	if (sh.wss_lfd >= 0) {
 		snprintf(line, sizeof line, "listening for WebSocket over TLS on %s:%u%s", o->wss_host, wss_port,
 			 o->wss_path ? o->wss_path : " (any path)");
-		logf_(&sh, line);
+		bst__logf_(&sh, line);
 	}
 
 	struct epoll_event evs[MAX_EVENTS];
@@ -1163,15 +854,15 @@ int broker_tcp_run(const broker_tcp_opts *o, char *err, size_t errlen)
 			if (fd == lfd || fd == sh.tls_lfd || fd == sh.ws_lfd || fd == sh.wss_lfd) {
 				accept_all(&sh, fd);
 			} else if (sh.aw && fd == sh.aw->efd) {
-				auth_deliver(&sh);
+				bst__auth_deliver(&sh);
 			} else {
-				tconn *c = get(&sh, fd);
+				tconn *c = bst__get(&sh, fd);
 				uint32_t e = evs[i].events;
 				if (!c->open || c->dead)
 					continue; /* closed or cut off by an earlier event of this batch */
 				if (c->hs) {
 					handshake(&sh, fd);
-					reap(&sh);
+					bst__reap(&sh);
 					continue;
 				}
 				if ((e & EPOLLOUT) && !flush(&sh, fd))
@@ -1179,9 +870,9 @@ int broker_tcp_run(const broker_tcp_opts *o, char *err, size_t errlen)
 				if (c->auth_pending)
 					e &= EPOLLHUP | EPOLLERR; /* paused: only a hang-up is read */
 				if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-					readable(&sh, fd, (e & (EPOLLHUP | EPOLLERR)) != 0);
+					bst__readable(&sh, fd, (e & (EPOLLHUP | EPOLLERR)) != 0);
 			}
-			reap(&sh);
+			bst__reap(&sh);
 		}
 		int64_t t = run_mono_us();
 		if (sh.listen_resume_at != INT64_MAX && t >= sh.listen_resume_at) {
@@ -1192,12 +883,12 @@ int broker_tcp_run(const broker_tcp_opts *o, char *err, size_t errlen)
 			handshake_deadlines(&sh, t);
 		if (sh.wake_at != INT64_MAX && t >= sh.wake_at) {
 			broker_tick(sh.b);
-			reap(&sh);
+			bst__reap(&sh);
 		}
 	}
-	logf_(&sh, "shutting down");
+	bst__logf_(&sh, "shutting down");
 	/* The worker first: it may be inside the caller's broker_auth, which dies after we return. */
-	auth_stop(&sh);
+	bst__auth_stop(&sh);
 	broker_free(sh.b);
 	for (size_t fd = 0; fd < sh.nconns; fd++)
 		if (sh.conns[fd].open)
