@@ -8,12 +8,18 @@ broker_start() {
 	shift
 	"$M" broker --listen 127.0.0.1:0 "$@" 2>"$_log" &
 	bpid=$!
-	port=""
+	port=$(log_port "$_log" "listening on")
+}
+
+# log_port LOG PHRASE: the port of the broker's log line "PHRASE 127.0.0.1:PORT" (e.g.
+# "listening for TLS on"), waited for up to 5 s; empty when it did not come.
+log_port() {
 	for _ in $(seq 1 50); do
-		port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$_log")
-		[ -n "$port" ] && break
+		_p=$(sed -n "s/.*$2 127.0.0.1:\([0-9]*\).*/\1/p" "$1")
+		[ -n "$_p" ] && break
 		sleep 0.1
 	done
+	echo "$_p"
 }
 
 # Real peers and tools (mosquitto, tshark, node for aedes, Paho, xmllint, ...). CI installs

@@ -61,12 +61,7 @@ T=$tmp
 tls_broker() {
 	broker_start "$@"
 	pids="$pids $bpid"
-	tport=""
-	for _ in $(seq 1 50); do
-		tport=$(sed -n 's/.*listening for TLS on 127.0.0.1:\([0-9]*\).*/\1/p' "$1")
-		[ -n "$tport" ] && break
-		sleep 0.1
-	done
+	tport=$(log_port "$1" "listening for TLS on")
 }
 tls_broker "$T/b.log" --listen-tls 127.0.0.1:0 --tls-cert "$T/server.pem" --tls-key "$T/server.key"
 [ -n "$port" ] && [ -n "$tport" ] && ok "reference broker: plain on $port, TLS on $tport" || { bad "the broker did not start" "$(cat "$T/b.log")"; finish; }

@@ -75,12 +75,7 @@ done
 ws_broker() {
 	broker_start "$@"
 	pids="$pids $bpid"
-	wport=""
-	for _ in $(seq 1 50); do
-		wport=$(sed -n 's/.*listening for WebSocket on 127.0.0.1:\([0-9]*\).*/\1/p' "$1")
-		[ -n "$wport" ] && break
-		sleep 0.1
-	done
+	wport=$(log_port "$1" "listening for WebSocket on")
 }
 ws_broker "$tmp/b.log" --listen-ws 127.0.0.1:0/mqtt
 [ -n "$port" ] && [ -n "$wport" ] && ok "reference broker: plain on $port, WebSocket on $wport/mqtt" || { bad "the broker did not start" "$(cat "$tmp/b.log")"; finish; }
@@ -165,12 +160,7 @@ if need_tool openssl openssl "nothing ran over wss://"; then
 		"$tool" x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile server.ext >/dev/null 2>&1)
 	broker_start "$tmp/bs.log" --listen-wss 127.0.0.1:0 --tls-cert "$tmp/server.pem" --tls-key "$tmp/server.key"
 	pids="$pids $bpid"
-	sport=""
-	for _ in $(seq 1 50); do
-		sport=$(sed -n 's/.*listening for WebSocket over TLS on 127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/bs.log")
-		[ -n "$sport" ] && break
-		sleep 0.1
-	done
+	sport=$(log_port "$tmp/bs.log" "listening for WebSocket over TLS on")
 	"$M" conform --broker "wss://localhost:$sport/mqtt" --cafile "$tmp/ca.pem" -j 8 >"$tmp/wss" 2>&1; rc=$?
 	verdicts <"$tmp/wss" >"$tmp/vs"
 	[ $rc -eq 0 ] && cmp -s "$tmp/vp" "$tmp/vs" && grep -q '^  §6        3 pass' "$tmp/wss" &&
@@ -182,12 +172,7 @@ if need_tool openssl openssl "nothing ran over wss://"; then
 	# A broker that wants client certificates: without one, exit 2 saying so.
 	broker_start "$tmp/bc.log" --listen-wss 127.0.0.1:0 --tls-cert "$tmp/server.pem" --tls-key "$tmp/server.key" --tls-cafile "$tmp/ca.pem"
 	pids="$pids $bpid"
-	sport=""
-	for _ in $(seq 1 50); do
-		sport=$(sed -n 's/.*listening for WebSocket over TLS on 127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/bc.log")
-		[ -n "$sport" ] && break
-		sleep 0.1
-	done
+	sport=$(log_port "$tmp/bc.log" "listening for WebSocket over TLS on")
 	out=$("$M" run $Q --broker "wss://localhost:$sport/mqtt" --cafile "$tmp/ca.pem" 2>&1); rc=$?
 	[ $rc -eq 2 ] && has "$out" "TLS handshake refused" && has "$out" "--cert and --key" &&
 		ok "wss:// to a broker that wants a client certificate, without one: exit 2, said" || bad "wss:// no client certificate (exit $rc)" "$out"
